@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# capnet: one Makefile for the BPF object, the tools, the tests and the demo.
+# Everything generated goes to $(O) (default .output/); V=1 shows full command lines.
+
+O ?= .output
+SAN ?=
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+PKGS := libnl-3.0 libnl-route-3.0 libbpf libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	  -I. -I$(O) $(PKG_CFLAGS) -D_GNU_SOURCE
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS += $(PKG_LIBS) -lelf -lz -lm -lpthread
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all test unit-test net-test fuzz fuzz-run bench demo deps format format-fix clean install
+
+# Programs: a file named after the program holds its main(); every other .c file of netem/, node/
+# and tools/ goes into one static library that programs and tests link against.
+PROGRAMS := capnet capnode capctl captrace
+MAIN_SRCS := $(foreach p,$(PROGRAMS),$(wildcard */$(p).c))
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard netem/*.c node/*.c tools/*.c tests/lib/*.c))
+LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
+LIB := $(O)/libcapnet.a
+BINS := $(patsubst %.c,$(O)/bin/%,$(notdir $(MAIN_SRCS)))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
+NET_SRCS := $(wildcard tests/net/test_*.c)
+NET_BINS := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(NET_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(O)/%.skel.h,$(BPF_SRCS))
+
+all: $(BINS) $(UNIT_BINS) $(NET_BINS)
+
+$(O)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(O)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(O)/%.bpf.o: bpf/%.bpf.c bpf/%.h $(O)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -I$(O) -Wall -Werror \
+		-c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(O)/%.skel.h: $(O)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# Only netem/ loads BPF; pure code never waits for the skeleton.
+$(patsubst %.c,$(O)/obj/%.o,$(wildcard netem/*.c)): $(SKELS)
+$(O)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/%: $(O)/obj/netem/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(O)/bin/%: $(O)/obj/node/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(O)/bin/%: $(O)/obj/tools/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+$(O)/tests/net/%: $(O)/obj/tests/net/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+# Fuzzers: clang's libFuzzer with ASan and UBSan, linking the real parsers' sources.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I$(O) $(PKG_CFLAGS) -D_GNU_SOURCE \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(SKELS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(shell sed -n 's,^// fuzz-sources: ,,p' $<) -o $@ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+# A bounded run of every fuzzer (FUZZ_SECONDS each), as part of make test.
+FUZZ_SECONDS ?= 60
+fuzz-run: $(FUZZ_BINS)
+	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+unit-test: $(UNIT_BINS)
+	$(Q)tests/run-tests.sh unit $(UNIT_BINS)
+
+net-test: $(BINS) $(NET_BINS)
+	$(Q)CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS)
+
+# The whole suite: style, unit tests, the same under ASan+UBSan, fuzzers, then root tests in
+# namespaces. deps first, so a fresh machine needs nothing else.
+test: deps
+	$(Q)$(MAKE) --no-print-directory format
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit-test
+	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 unit-test
+	$(Q)$(MAKE) --no-print-directory fuzz-run
+	$(Q)$(MAKE) --no-print-directory net-test
+
+bench: deps all
+	$(Q)tests/bench/run.sh $(abspath $(O)/bin)
+
+demo: deps all
+	$(Q)tests/demo.sh $(abspath $(O)/bin)
+
+deps:
+	$(Q)tools/deps.sh
+
+FORMAT_SRCS := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+format-fix:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+PREFIX ?= /usr/local
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Shared pieces of the capnet subcommands: errors, root checks, opening a lab. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netem/cli.h"
+
+static int report(int code, const char *fmt, va_list ap)
+{
+	fputs("capnet: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = report(CLI_USAGE, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = report(CLI_FAIL, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int cli_need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return CLI_OK;
+	return cli_fail("%s needs root (namespaces, tc and BPF): run it with sudo", what);
+}
+
+void cli_take_json(struct cli *cli, int *argc, char **argv)
+{
+	int i, j;
+
+	for (i = j = 0; i < *argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			cli->json = true;
+			continue;
+		}
+		argv[j++] = argv[i];
+	}
+	*argc = j;
+	argv[j] = NULL;
+}
+
+int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
+{
+	char dir[256];
+	int err;
+
+	err = lab_topology_discover(cli->lab, info);
+	if (err == -ENOENT)
+		return cli_fail("no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
+				cli->lab);
+	if (err == -EPERM || err == -EACCES)
+		return cli_need_root("reading a lab");
+	if (err)
+		return cli_fail("lab \"%s\" is broken: %s (capnet --lab %s down removes it)",
+				cli->lab, strerror(-err), cli->lab);
+	if (!filter)
+		return CLI_OK;
+	err = filter_open(cli->lab, filter);
+	if (err) {
+		filter_pin_dir(cli->lab, dir, sizeof(dir));
+		if (err == -EPERM || err == -EACCES)
+			return cli_need_root("reading the filter's maps");
+		return cli_fail("lab \"%s\" has no filter state in %s (%s): its partitions cannot "
+				"be read or changed; capnet --lab %s down && capnet --lab %s up -n "
+				"%u rebuilds it",
+				cli->lab, dir, strerror(-err), cli->lab, cli->lab, info->nodes);
+	}
+	return CLI_OK;
+}
+
+int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (!*text || *end || errno || text[0] == '-' || text[0] == '+')
+		return cli_usage("\"%s\" is not a node number", text);
+	if (v < 1 || v > nodes)
+		return cli_usage("node %lu is out of range (the lab has %u nodes)", v, nodes);
+	*node = v;
+	return CLI_OK;
+}
+
+int cli_parse_duration_ms(const char *text, const char *what, long *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || errno || v < 0)
+		return cli_usage("%s: \"%s\" is not a duration (like 5, 2.5s or 300ms)", what,
+				 text);
+	if (!strcmp(end, "ms"))
+		v /= 1000;
+	else if (*end && strcmp(end, "s"))
+		return cli_usage("%s: \"%s\" is not a duration (like 5, 2.5s or 300ms)", what,
+				 text);
+	*ms = (long)(v * 1000 + 0.5);
+	return CLI_OK;
+}

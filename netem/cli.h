@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What every capnet subcommand shares: global options, exit codes, error reporting, and opening
+ * a running lab. */
+#ifndef CAPNET_CLI_H
+#define CAPNET_CLI_H
+
+#include <stdbool.h>
+
+#include "netem/filter.h"
+#include "netem/topology.h"
+
+/* Exit codes, as iproute2 and the rest of capnet use them. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+struct cli {
+	const char *lab;
+	bool json;
+	bool verbose;
+	bool explain;
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+/* One line on stderr, prefixed "capnet: "; return CLI_USAGE / CLI_FAIL for `return cli_...`. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Fails (CLI_FAIL, with a message naming `what`) unless running as root. */
+int cli_need_root(const char *what);
+/* Takes a trailing --json anywhere in argv (subcommands accept it after their name too). */
+void cli_take_json(struct cli *cli, int *argc, char **argv);
+
+/* Opens a running lab: its topology and its filter's pins. Prints why not and returns
+ * CLI_FAIL when the lab is missing, broken, or has no filter state. */
+int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter);
+
+/* A node number from text, 1..nodes; prints the error. */
+int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node);
+/* Seconds as "2", "0.5", "100ms"; prints the error. */
+int cli_parse_duration_ms(const char *text, const char *what, long *ms);
+
+int cmd_up(struct cli *cli, int argc, char **argv);
+int cmd_down(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_partition(struct cli *cli, int argc, char **argv);
+int cmd_cut(struct cli *cli, int argc, char **argv);
+int cmd_heal(struct cli *cli, int argc, char **argv);
+int cmd_link(struct cli *cli, int argc, char **argv);
+int cmd_watch(struct cli *cli, int argc, char **argv);
+
+#endif /* CAPNET_CLI_H */

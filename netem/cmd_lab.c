@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnet up, down and exec: a lab's life and running programs inside its nodes. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "netem/cli.h"
+#include "netem/explain.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void format_addr(uint32_t host_order, char *buf, size_t len)
+{
+	struct in_addr a = { .s_addr = htonl(host_order) };
+
+	inet_ntop(AF_INET, &a, buf, len);
+}
+
+int cmd_up(struct cli *cli, int argc, char **argv)
+{
+	struct lab_config cfg = { .prefix = 16, .subnet = 0x0a4d0000 /* 10.77.0.0 */ };
+	const char *subnet = NULL;
+	static struct lab_info info;
+	char err_text[256], dir[256], first[32], last[32];
+	unsigned long n = 0;
+	struct stat st;
+	double t0;
+	char *end;
+	int i, err;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--nodes")) {
+			if (++i >= argc)
+				return cli_usage("up: -n needs a number of nodes");
+			errno = 0;
+			n = strtoul(argv[i], &end, 10);
+			if (!*argv[i] || *end || errno || argv[i][0] == '-')
+				return cli_usage("up: \"%s\" is not a number of nodes", argv[i]);
+			if (n < 1 || n > CAPNET_MAX_NODES)
+				return cli_usage("up: %lu nodes: a lab has 1 to %d nodes (a Linux "
+						 "bridge takes at most 1023 ports)",
+						 n, CAPNET_MAX_NODES);
+		} else if (!strcmp(argv[i], "--subnet")) {
+			if (++i >= argc)
+				return cli_usage("up: --subnet needs a CIDR such as 10.77.0.0/16");
+			subnet = argv[i];
+		} else {
+			return cli_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
+					 "[--subnet CIDR])",
+					 argv[i]);
+		}
+	}
+	if (!n)
+		return cli_usage("up: how many nodes? (capnet up -n 5)");
+	cfg.nodes = n;
+	snprintf(cfg.name, sizeof(cfg.name), "%s", cli->lab);
+	if (subnet && lab_parse_subnet(subnet, cfg.nodes, &cfg.subnet, &cfg.prefix, err_text,
+				       sizeof(err_text)))
+		return cli_usage("up: %s", err_text);
+	if (!subnet && lab_parse_subnet("10.77.0.0/16", cfg.nodes, &cfg.subnet, &cfg.prefix,
+					err_text, sizeof(err_text)))
+		return cli_usage("up: %s", err_text);
+	if (cli_need_root("capnet up"))
+		return CLI_FAIL;
+
+	filter_pin_dir(cli->lab, dir, sizeof(dir));
+	if (!stat(dir, &st) && lab_topology_discover(cli->lab, &info) != -ENOENT)
+		return cli_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
+				cli->lab, cli->lab);
+	if (!stat(dir, &st))
+		return cli_fail("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s "
+				"down removes them)",
+				cli->lab, dir, cli->lab);
+
+	t0 = now_s();
+	err = lab_topology_up(&cfg);
+	if (err == -EEXIST)
+		return CLI_FAIL; /* said by lab_topology_up, and nothing was changed */
+	if (err)
+		goto rollback;
+	err = lab_topology_discover(cli->lab, &info);
+	if (err) {
+		fprintf(stderr, "capnet: lab \"%s\" just built but not found whole: %s\n", cli->lab,
+			strerror(-err));
+		goto rollback;
+	}
+	err = filter_install(&cfg, &info);
+	if (err)
+		goto rollback;
+
+	format_addr(lab_node_addr(&cfg, 1), first, sizeof(first));
+	format_addr(lab_node_addr(&cfg, cfg.nodes), last, sizeof(last));
+	if (cli->json)
+		printf("{\"lab\":\"%s\",\"nodes\":%u,\"first\":\"%s\",\"last\":\"%s\","
+		       "\"prefix\":%u,\"seconds\":%.3f}\n",
+		       cli->lab, cfg.nodes, first, last, cfg.prefix, now_s() - t0);
+	else
+		printf("lab %s: %u node%s up (%s..%s/%u), switch %s-sw, filter on every port, "
+		       "healthy (%.2f s)\n",
+		       cli->lab, cfg.nodes, cfg.nodes == 1 ? "" : "s", first, last, cfg.prefix,
+		       cli->lab, now_s() - t0);
+	return CLI_OK;
+
+rollback:
+	/* Leave nothing half-built: the next `up` must start clean. */
+	filter_remove(cli->lab);
+	lab_topology_down(cli->lab);
+	return CLI_FAIL;
+}
+
+int cmd_down(struct cli *cli, int argc, char **argv)
+{
+	int err;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("down takes no arguments");
+	if (cli_need_root("capnet down"))
+		return CLI_FAIL;
+	err = filter_remove(cli->lab);
+	err = lab_topology_down(cli->lab) ?: err;
+	if (err)
+		return CLI_FAIL;
+	if (!cli->json)
+		printf("lab %s: down\n", cli->lab);
+	return CLI_OK;
+}
+
+/* As `ip netns exec` does: a private mount namespace with /sys remounted, so tools that read
+ * /sys/class/net see the node's interfaces and not the host's. Best effort. */
+static void remount_sys(void)
+{
+	if (unshare(CLONE_NEWNS))
+		return;
+	if (mount("", "/", "none", MS_SLAVE | MS_REC, NULL))
+		return;
+	if (umount2("/sys", MNT_DETACH) == 0)
+		mount("capnet", "/sys", "sysfs", 0, NULL);
+}
+
+int cmd_exec(struct cli *cli, int argc, char **argv)
+{
+	struct lab_info info;
+	unsigned int node;
+	char ns[64], nodestr[16];
+	int rc, saved;
+
+	if (argc < 1)
+		return cli_usage("exec: which node? (capnet exec I -- CMD ...)");
+	if (argc >= 2 && !strcmp(argv[1], "--")) {
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		return cli_usage("exec: what to run? (capnet exec %s -- CMD ...)", argv[0]);
+	if (cli_need_root("capnet exec"))
+		return CLI_FAIL;
+	rc = cli_open_lab(cli, &info, NULL);
+	if (rc)
+		return rc;
+	rc = cli_parse_node(argv[0], info.nodes, &node);
+	if (rc)
+		return rc;
+	lab_node_ns(cli->lab, node, ns, sizeof(ns));
+	explain("ip netns exec %s %s ...", ns, argv[1]);
+	saved = netns_enter(ns);
+	if (saved < 0)
+		return CLI_FAIL;
+	close(saved);
+	remount_sys();
+	snprintf(nodestr, sizeof(nodestr), "%u", node);
+	setenv("CAPNET_LAB", cli->lab, 1);
+	setenv("CAPNET_NODE", nodestr, 1);
+	execvp(argv[1], argv + 1);
+	return cli_fail("exec %s in node %u: %s", argv[1], node, strerror(errno));
+}

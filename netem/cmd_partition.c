@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnet partition, cut, heal and link: compute the new policy from what the kernel holds,
+ * write it to the idle copy and flip. Every input is checked before anything is written. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netem/cli.h"
+#include "netem/explain.h"
+
+/* Large (policies are 130 KiB): one of each per process, never on the stack. */
+static struct filter_state state;
+static struct partition part;
+static struct policy next_policy;
+
+struct switch_ctx {
+	struct cli *cli;
+	struct lab_info info;
+	struct filter *filter;
+};
+
+static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *what)
+{
+	int rc, err;
+
+	ctx->cli = cli;
+	ctx->filter = NULL;
+	if (cli_need_root(what))
+		return CLI_FAIL;
+	rc = cli_open_lab(cli, &ctx->info, &ctx->filter);
+	if (rc)
+		return rc;
+	err = filter_lock(ctx->filter);
+	if (!err)
+		err = filter_read_state(ctx->filter, &state);
+	if (err) {
+		filter_close(ctx->filter);
+		ctx->filter = NULL;
+		return cli_fail("read the filter state of lab \"%s\": %s", cli->lab,
+				strerror(-err));
+	}
+	return CLI_OK;
+}
+
+static int current_partition(struct switch_ctx *ctx)
+{
+	struct spec_error e;
+
+	if (policy_expand(&state.policy, &part, &e))
+		return cli_fail("the filter of lab \"%s\" holds an inconsistent policy: %s",
+				ctx->cli->lab, e.msg);
+	return CLI_OK;
+}
+
+static double elapsed_us(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e6 + (t1.tv_nsec - t0->tv_nsec) / 1e3;
+}
+
+/* Compiles `part` with the given impairments and flips to it; prints the outcome. */
+static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, const char *extra)
+{
+	struct capnet_policy_meta meta;
+	struct filter_timing timing;
+	struct spec_error e;
+	struct timespec t0;
+	char text[4096];
+	int err;
+
+	if (policy_compile(&part, &next_policy, &e))
+		return cli_fail("%s", e.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = filter_apply(ctx->filter, &next_policy, imps, &meta, &timing);
+	if (err)
+		return cli_fail("switch the filter of lab \"%s\": %s", ctx->cli->lab,
+				strerror(-err));
+	partition_format(&part, text, sizeof(text));
+	if (ctx->cli->json)
+		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"groups\":%u,\"generation\":%llu,"
+		       "\"flip_ns\":%llu,\"switch_us\":%.1f,\"write_us\":%.1f,\"flip_us\":%.2f%s%s}\n",
+		       ctx->cli->lab, text, next_policy.groups, (unsigned long long)meta.generation,
+		       (unsigned long long)meta.flip_ns, elapsed_us(&t0), timing.write_ns / 1e3,
+		       timing.flip_ns / 1e3, extra ? "," : "", extra ? extra : "");
+	else
+		printf("%s (generation %llu, %u group%s; idle copy written in %.0f us, flipped in "
+		       "%.1f us)\n",
+		       text, (unsigned long long)meta.generation, next_policy.groups,
+		       next_policy.groups == 1 ? "" : "s", timing.write_ns / 1e3,
+		       timing.flip_ns / 1e3);
+	return CLI_OK;
+}
+
+static void close_switch(struct switch_ctx *ctx)
+{
+	filter_close(ctx->filter);
+}
+
+static int parse_seed(const char *text, uint64_t *seed)
+{
+	char *end;
+
+	errno = 0;
+	*seed = strtoull(text, &end, 0);
+	if (!*text || *end || errno || text[0] == '-')
+		return cli_usage("partition: --seed \"%s\" is not a number", text);
+	return CLI_OK;
+}
+
+int cmd_partition(struct cli *cli, int argc, char **argv)
+{
+	const char *preset = NULL, *seed_text = NULL;
+	struct switch_ctx ctx;
+	struct spec_error e;
+	char *groups[CAPNET_MAX_NODES + 1];
+	char extra[64];
+	int i, ngroups = 0, rc;
+	uint64_t seed = 0;
+	bool random_seed = false;
+
+	cli_take_json(cli, &argc, argv);
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--preset")) {
+			if (++i >= argc)
+				return cli_usage("partition: --preset needs a name (halves, "
+						 "random-halves, majorities-ring, bridge, "
+						 "isolate-random)");
+			preset = argv[i];
+		} else if (!strcmp(argv[i], "--seed")) {
+			if (++i >= argc)
+				return cli_usage("partition: --seed needs a number");
+			seed_text = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage("partition: unknown option %s", argv[i]);
+		} else if (ngroups >= CAPNET_MAX_NODES) {
+			return cli_usage("partition: more groups than nodes");
+		} else {
+			groups[ngroups++] = argv[i];
+		}
+	}
+	if (preset && ngroups)
+		return cli_usage("partition: give groups or --preset, not both");
+	if (!preset && !ngroups)
+		return cli_usage("partition: which groups? (capnet partition 1,2 3-5, or --preset "
+				 "halves)");
+	if (seed_text && !preset)
+		return cli_usage("partition: --seed goes with --preset");
+	if (seed_text && parse_seed(seed_text, &seed))
+		return CLI_USAGE;
+	if (preset && !seed_text) {
+		struct timespec ts;
+
+		/* Printed below, so any random split can be replayed with --seed. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
+		random_seed = true;
+	}
+
+	rc = open_for_switch(cli, &ctx, "capnet partition");
+	if (rc)
+		return rc;
+	if (preset)
+		rc = partition_preset(&part, ctx.info.nodes, preset, seed, &e);
+	else
+		rc = partition_from_groups(&part, ctx.info.nodes, ngroups, groups, &e);
+	if (rc) {
+		close_switch(&ctx);
+		return cli_usage("partition: %s", e.msg);
+	}
+	if (preset && !cli->json)
+		printf("preset %s, seed %llu%s\n", preset, (unsigned long long)seed,
+		       random_seed ? " (replay with --seed)" : "");
+	snprintf(extra, sizeof(extra), "\"preset\":\"%s\",\"seed\":%llu", preset ? preset : "",
+		 (unsigned long long)seed);
+	rc = apply(&ctx, &state.impairments, preset ? extra : NULL);
+	close_switch(&ctx);
+	return rc;
+}
+
+int cmd_cut(struct cli *cli, int argc, char **argv)
+{
+	struct node_set from, to;
+	struct switch_ctx ctx;
+	struct spec_error e;
+	int rc;
+
+	cli_take_json(cli, &argc, argv);
+	if (argc != 2)
+		return cli_usage("cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
+	rc = open_for_switch(cli, &ctx, "capnet cut");
+	if (rc)
+		return rc;
+	if (nodeset_parse(argv[0], ctx.info.nodes, &from, &e) ||
+	    nodeset_parse(argv[1], ctx.info.nodes, &to, &e)) {
+		close_switch(&ctx);
+		return cli_usage("cut: %s", e.msg);
+	}
+	rc = current_partition(&ctx);
+	if (!rc && partition_cut(&part, &from, &to, &e)) {
+		close_switch(&ctx);
+		return cli_usage("cut: %s", e.msg);
+	}
+	if (!rc)
+		rc = apply(&ctx, &state.impairments, NULL);
+	close_switch(&ctx);
+	return rc;
+}
+
+static void describe_impairments(const struct impairment_set *imps, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int i;
+
+	buf[0] = 0;
+	for (i = 0; i < imps->count && used < len; i++) {
+		const struct link_impairment *li = &imps->items[i];
+		char src[8], dst[8];
+
+		snprintf(src, sizeof(src), "%u", li->src);
+		snprintf(dst, sizeof(dst), "%u", li->dst);
+		used += snprintf(buf + used, len - used, "%s%s->%s loss %.4g%% dup %.4g%%",
+				 i ? ", " : "", li->src ? src : "all", li->dst ? dst : "all",
+				 li->loss_ppm / 1e4, li->dup_ppm / 1e4);
+	}
+}
+
+int cmd_heal(struct cli *cli, int argc, char **argv)
+{
+	static struct impairment_set none;
+	struct switch_ctx ctx;
+	bool links = false;
+	char text[1024];
+	int i, rc;
+
+	cli_take_json(cli, &argc, argv);
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--links"))
+			links = true;
+		else
+			return cli_usage("heal: unknown argument \"%s\" (capnet heal [--links])",
+					 argv[i]);
+	}
+	rc = open_for_switch(cli, &ctx, "capnet heal");
+	if (rc)
+		return rc;
+	partition_heal(&part, ctx.info.nodes);
+	rc = apply(&ctx, links ? &none : &state.impairments, NULL);
+	if (!rc && !links && state.impairments.count && !cli->json) {
+		describe_impairments(&state.impairments, text, sizeof(text));
+		printf("links still impaired: %s (capnet heal --links clears them)\n", text);
+	}
+	close_switch(&ctx);
+	return rc;
+}
+
+/* Sets (or, with both rates 0, removes) one directed impairment in the set. */
+static int impairment_set_put(struct impairment_set *imps, uint16_t src, uint16_t dst,
+			      const uint32_t *loss, const uint32_t *dup)
+{
+	struct link_impairment *li = NULL;
+	unsigned int i;
+
+	for (i = 0; i < imps->count; i++)
+		if (imps->items[i].src == src && imps->items[i].dst == dst)
+			li = &imps->items[i];
+	if (!li) {
+		if (imps->count >= CAPNET_MAX_IMPAIRMENTS)
+			return -E2BIG;
+		li = &imps->items[imps->count++];
+		*li = (struct link_impairment){ .src = src, .dst = dst };
+	}
+	if (loss)
+		li->loss_ppm = *loss;
+	if (dup)
+		li->dup_ppm = *dup;
+	if (!li->loss_ppm && !li->dup_ppm)
+		*li = imps->items[--imps->count];
+	return 0;
+}
+
+/* Node list or `all` (the wildcard that also covers nodes' future traffic patterns). */
+static int parse_endpoint(const char *text, unsigned int nodes, struct node_set *set, bool *any,
+			  struct spec_error *e)
+{
+	*any = !strcmp(text, "all");
+	if (*any)
+		return 0;
+	return nodeset_parse(text, nodes, set, e);
+}
+
+int cmd_link(struct cli *cli, int argc, char **argv)
+{
+	uint32_t loss, dup, *lossp = NULL, *dupp = NULL;
+	struct node_set from, to;
+	bool one_way = false, from_any, to_any;
+	struct switch_ctx ctx;
+	struct spec_error e;
+	const char *ends[2];
+	char text[1024], extra[1200];
+	int i, nends = 0, rc, err = 0;
+	unsigned int s, d;
+
+	cli_take_json(cli, &argc, argv);
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--loss") || !strcmp(argv[i], "--dup")) {
+			bool is_loss = argv[i][2] == 'l';
+
+			if (++i >= argc)
+				return cli_usage("link: %s needs a percentage", argv[i - 1]);
+			if (percent_parse_ppm(argv[i], is_loss ? &loss : &dup, &e))
+				return cli_usage("link: %s: %s", argv[i - 1], e.msg);
+			if (is_loss)
+				lossp = &loss;
+			else
+				dupp = &dup;
+		} else if (!strcmp(argv[i], "--one-way")) {
+			one_way = true;
+		} else if (!strcmp(argv[i], "--delay") || !strcmp(argv[i], "--jitter")) {
+			return cli_usage("link: %s: delay is not available yet in this version",
+					 argv[i]);
+		} else if (argv[i][0] == '-') {
+			return cli_usage("link: unknown option %s", argv[i]);
+		} else if (nends < 2) {
+			ends[nends++] = argv[i];
+		} else {
+			return cli_usage(
+				"link: usage: capnet link FROM TO [--loss P%%] [--dup P%%] "
+				"[--one-way]");
+		}
+	}
+	if (nends != 2)
+		return cli_usage("link: usage: capnet link FROM TO [--loss P%%] [--dup P%%] "
+				 "[--one-way]");
+	if (!lossp && !dupp)
+		return cli_usage("link: what to change? (--loss P%% and/or --dup P%%)");
+
+	rc = open_for_switch(cli, &ctx, "capnet link");
+	if (rc)
+		return rc;
+	if (parse_endpoint(ends[0], ctx.info.nodes, &from, &from_any, &e) ||
+	    parse_endpoint(ends[1], ctx.info.nodes, &to, &to_any, &e)) {
+		close_switch(&ctx);
+		return cli_usage("link: %s", e.msg);
+	}
+	/* Wildcards stay wildcards in the filter: `all` is one entry, not N^2. */
+	for (s = from_any ? 0 : 1; s <= (from_any ? 0 : ctx.info.nodes) && !err; s++) {
+		if (!from_any && !nodeset_has(&from, s))
+			continue;
+		for (d = to_any ? 0 : 1; d <= (to_any ? 0 : ctx.info.nodes) && !err; d++) {
+			if ((!to_any && !nodeset_has(&to, d)) || (s && s == d))
+				continue;
+			err = impairment_set_put(&state.impairments, s, d, lossp, dupp);
+			if (!err && !one_way)
+				err = impairment_set_put(&state.impairments, d, s, lossp, dupp);
+		}
+	}
+	if (err) {
+		close_switch(&ctx);
+		return cli_fail("link: more than %d impaired links (use `all`)",
+				CAPNET_MAX_IMPAIRMENTS);
+	}
+	rc = current_partition(&ctx);
+	if (!rc) {
+		describe_impairments(&state.impairments, text, sizeof(text));
+		snprintf(extra, sizeof(extra), "\"links\":\"%s\"", text);
+		rc = apply(&ctx, &state.impairments, extra);
+		if (!rc && !cli->json)
+			printf("links: %s\n", state.impairments.count ? text : "none impaired");
+	}
+	close_switch(&ctx);
+	return rc;
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnet status: what the kernel holds for a lab, as text or JSON from the same walk. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netem/cli.h"
+#include "netem/explain.h"
+
+static struct filter_state state;
+static struct partition part;
+
+struct link_row {
+	struct capnet_stats_key key;
+	struct capnet_link_stats stats;
+};
+
+struct link_rows {
+	struct link_row *rows;
+	size_t count, cap;
+};
+
+static int collect_link(const struct capnet_stats_key *key, const struct capnet_link_stats *st,
+			void *ctx)
+{
+	struct link_rows *lr = ctx;
+
+	if (lr->count == lr->cap) {
+		size_t cap = lr->cap ? lr->cap * 2 : 64;
+		struct link_row *rows = realloc(lr->rows, cap * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		lr->rows = rows;
+		lr->cap = cap;
+	}
+	lr->rows[lr->count++] = (struct link_row){ .key = *key, .stats = *st };
+	return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct link_row *x = a, *y = b;
+
+	if (x->key.src != y->key.src)
+		return x->key.src - y->key.src;
+	return x->key.dst - y->key.dst;
+}
+
+/* Ports whose egress runs our pinned program: anything less means a half-working lab. */
+static int count_attached(const struct cli *cli, const struct lab_info *info, unsigned int *ok,
+			  unsigned int *first_missing)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo);
+	char dir[256], path[320], sw[64];
+	unsigned int i;
+	int prog_fd, saved;
+
+	*ok = 0;
+	*first_missing = 0;
+	filter_pin_dir(cli->lab, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/capnet_egress", dir);
+	prog_fd = bpf_obj_get(path);
+	if (prog_fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen)) {
+		close(prog_fd);
+		return -errno;
+	}
+	close(prog_fd);
+	lab_switch_ns(cli->lab, sw, sizeof(sw));
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return saved;
+	for (i = 1; i <= info->nodes; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = info->port_ifindex[i],
+			    .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+
+		if (!bpf_tc_query(&hook, &opts) && opts.prog_id == pinfo.id)
+			(*ok)++;
+		else if (!*first_missing)
+			*first_missing = i;
+	}
+	netns_return(saved);
+	return 0;
+}
+
+static void print_groups_json(const struct policy *pol)
+{
+	unsigned int g, n;
+	bool first_group = true, first;
+
+	printf("[");
+	for (g = 0; g < pol->groups; g++) {
+		printf("%s[", first_group ? "" : ",");
+		first_group = false;
+		first = true;
+		for (n = 1; n <= pol->nodes; n++) {
+			if (pol->group_of[n] != g)
+				continue;
+			printf("%s%u", first ? "" : ",", n);
+			first = false;
+		}
+		printf("]");
+	}
+	printf("]");
+}
+
+static void print_blocked_json(const struct policy *pol)
+{
+	unsigned int a, b;
+	bool first = true;
+
+	printf("[");
+	for (a = 0; a < pol->groups; a++)
+		for (b = 0; b < pol->groups; b++)
+			if (!policy_reaches(pol, a, b)) {
+				printf("%s[%u,%u]", first ? "" : ",", a, b);
+				first = false;
+			}
+	printf("]");
+}
+
+static double since_s(uint64_t mono_ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec - mono_ns) / 1e9;
+}
+
+static void print_matrix(const struct link_rows *lr, unsigned int nodes)
+{
+	unsigned int s, d;
+	size_t i;
+
+	/* A node-by-node picture of drops is readable up to about a dozen nodes. */
+	printf("\ndropped frames (row: from, column: to; . = none, x = link cut now)\n     ");
+	for (d = 1; d <= nodes; d++)
+		printf("%6u", d);
+	printf("\n");
+	for (s = 1; s <= nodes; s++) {
+		printf("%5u", s);
+		for (d = 1; d <= nodes; d++) {
+			unsigned long long dropped = 0;
+
+			for (i = 0; i < lr->count; i++)
+				if (lr->rows[i].key.src == s && lr->rows[i].key.dst == d)
+					dropped = lr->rows[i].stats.dropped_partition +
+						  lr->rows[i].stats.dropped_loss;
+			if (s == d)
+				printf("%6s", "-");
+			else if (partition_blocks(&part, s, d) && !dropped)
+				printf("%6s", "x");
+			else if (!dropped)
+				printf("%6s", ".");
+			else
+				printf("%5llu%s", dropped,
+				       partition_blocks(&part, s, d) ? "x" : " ");
+		}
+		printf("\n");
+	}
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct capnet_global_stats global = {};
+	struct link_rows lr = {};
+	struct lab_info info;
+	struct filter *filter = NULL;
+	struct spec_error e;
+	char text[8192], net[32], dir[256];
+	unsigned int attached = 0, missing = 0, i;
+	int rc, err;
+
+	cli_take_json(cli, &argc, argv);
+	if (argc)
+		return cli_usage("status: unknown argument \"%s\" (capnet status [--json])",
+				 argv[0]);
+	if (cli_need_root("capnet status"))
+		return CLI_FAIL;
+	rc = cli_open_lab(cli, &info, &filter);
+	if (rc)
+		return rc;
+	filter_pin_dir(cli->lab, dir, sizeof(dir));
+	explain("bpftool map dump pinned %s/link_stats", dir);
+	err = filter_read_state(filter, &state);
+	if (!err)
+		err = policy_expand(&state.policy, &part, &e) ? -EBADMSG : 0;
+	if (!err)
+		err = filter_for_each_link(filter, collect_link, &lr);
+	if (!err)
+		err = filter_read_global(filter, &global);
+	if (!err)
+		err = count_attached(cli, &info, &attached, &missing);
+	if (err) {
+		rc = cli_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
+		goto out;
+	}
+	qsort(lr.rows, lr.count, sizeof(*lr.rows), cmp_rows);
+	partition_format(&part, text, sizeof(text));
+	{
+		struct in_addr a = { .s_addr = htonl(state.lab.subnet) };
+
+		inet_ntop(AF_INET, &a, net, sizeof(net));
+	}
+
+	if (cli->json) {
+		printf("{\"lab\":\"%s\",\"nodes\":%u,\"subnet\":\"%s/%u\",\"ports_filtered\":%u,"
+		       "\"generation\":%llu,\"flip_ns\":%llu,\"partition\":\"%s\",\"groups\":",
+		       cli->lab, info.nodes, net, state.lab.prefix, attached,
+		       (unsigned long long)state.meta.generation,
+		       (unsigned long long)state.meta.flip_ns, text);
+		print_groups_json(&state.policy);
+		printf(",\"blocked\":");
+		print_blocked_json(&state.policy);
+		printf(",\"impairments\":[");
+		for (i = 0; i < state.impairments.count; i++) {
+			const struct link_impairment *li = &state.impairments.items[i];
+
+			printf("%s{\"from\":%u,\"to\":%u,\"loss_ppm\":%u,\"dup_ppm\":%u}",
+			       i ? "," : "", li->src, li->dst, li->loss_ppm, li->dup_ppm);
+		}
+		printf("],\"links\":[");
+		for (i = 0; i < lr.count; i++) {
+			const struct link_row *r = &lr.rows[i];
+
+			printf("%s{\"from\":%u,\"to\":%u,\"passed\":%llu,\"dropped_partition\":%llu,"
+			       "\"dropped_loss\":%llu,\"duplicated\":%llu}",
+			       i ? "," : "", r->key.src, r->key.dst,
+			       (unsigned long long)r->stats.passed,
+			       (unsigned long long)r->stats.dropped_partition,
+			       (unsigned long long)r->stats.dropped_loss,
+			       (unsigned long long)r->stats.duplicated);
+		}
+		printf("],\"unknown_src\":%llu,\"ring_overflow\":%llu,\"dup_failed\":%llu}\n",
+		       (unsigned long long)global.unknown_src,
+		       (unsigned long long)global.ring_overflow,
+		       (unsigned long long)global.dup_failed);
+	} else {
+		printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
+		       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
+		printf("partition: %s\n", text);
+		printf("generation %llu, switched %.1f s ago, %u group%s\n",
+		       (unsigned long long)state.meta.generation, since_s(state.meta.flip_ns),
+		       state.policy.groups, state.policy.groups == 1 ? "" : "s");
+		for (i = 0; i < state.impairments.count; i++) {
+			const struct link_impairment *li = &state.impairments.items[i];
+			char s[8] = "all", d[8] = "all";
+
+			if (li->src)
+				snprintf(s, sizeof(s), "%u", li->src);
+			if (li->dst)
+				snprintf(d, sizeof(d), "%u", li->dst);
+			printf("link %s -> %s: loss %.4g%%, dup %.4g%%\n", s, d, li->loss_ppm / 1e4,
+			       li->dup_ppm / 1e4);
+		}
+		printf("filter: on %u/%u ports; %llu unknown sources, %llu ring overflows, %llu "
+		       "failed duplications\n",
+		       attached, info.nodes, (unsigned long long)global.unknown_src,
+		       (unsigned long long)global.ring_overflow,
+		       (unsigned long long)global.dup_failed);
+		if (lr.count) {
+			printf("\n%-12s %12s %12s %12s %12s\n", "link", "passed", "partition",
+			       "loss", "duplicated");
+			for (i = 0; i < lr.count; i++) {
+				const struct link_row *r = &lr.rows[i];
+				char name[24];
+
+				snprintf(name, sizeof(name), "%u -> %u", r->key.src, r->key.dst);
+				printf("%-12s %12llu %12llu %12llu %12llu\n", name,
+				       (unsigned long long)r->stats.passed,
+				       (unsigned long long)r->stats.dropped_partition,
+				       (unsigned long long)r->stats.dropped_loss,
+				       (unsigned long long)r->stats.duplicated);
+			}
+		}
+		if (info.nodes <= 12)
+			print_matrix(&lr, info.nodes);
+	}
+	if (attached != info.nodes)
+		rc = cli_fail("the filter is missing on %u of %u ports (first: p%u): partitions "
+			      "do not hold there; capnet --lab %s down && up rebuilds the lab",
+			      info.nodes - attached, info.nodes, missing, cli->lab);
+out:
+	free(lr.rows);
+	filter_close(filter);
+	return rc;
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnet watch: every frame the filter drops, as it happens, from the drop-event ring. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "netem/cli.h"
+#include "netem/explain.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct watch_ctx {
+	bool json;
+	unsigned long long seen, limit;
+};
+
+static const char *proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmpv6";
+	}
+	snprintf(buf, len, "ip-proto-%u", p);
+	return buf;
+}
+
+static void format_ip(const struct capnet_drop_event *ev, const uint32_t *addr, char *buf,
+		      size_t len)
+{
+	if (ev->ethertype == 0x0800)
+		inet_ntop(AF_INET, addr, buf, len);
+	else if (ev->ethertype == 0x86dd)
+		inet_ntop(AF_INET6, addr, buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+static int print_event(const struct capnet_drop_event *ev, void *arg)
+{
+	struct watch_ctx *ctx = arg;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[24], payload[2 * 32 + 1];
+	const char *proto = "-";
+	unsigned int i;
+
+	format_ip(ev, ev->saddr, src, sizeof(src));
+	format_ip(ev, ev->daddr, dst, sizeof(dst));
+	if (ev->ethertype == 0x0800 || ev->ethertype == 0x86dd)
+		proto = proto_name(ev->ip_proto, pbuf, sizeof(pbuf));
+	for (i = 0; i < ev->payload_len && i < CAPNET_EVENT_PAYLOAD; i++)
+		sprintf(payload + 2 * i, "%02x", ev->payload[i]);
+	payload[2 * i] = 0;
+
+	if (ctx->json)
+		printf("{\"time_ns\":%llu,\"generation\":%llu,\"from\":%u,\"to\":%u,"
+		       "\"cause\":\"%s\",\"ethertype\":%u,\"proto\":\"%s\",\"src\":\"%s\","
+		       "\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,\"ip_id\":%u,\"l4_csum\":%u,"
+		       "\"len\":%u,\"payload\":\"%s\"}\n",
+		       (unsigned long long)ev->time_ns, (unsigned long long)ev->generation, ev->src,
+		       ev->dst, verdict_name(ev->reason), ev->ethertype, proto, src, dst, ev->sport,
+		       ev->dport, ev->ip_id, ev->l4_csum, ev->len, payload);
+	else if (ev->ethertype == 0x0800 || ev->ethertype == 0x86dd)
+		printf("%.6f gen %llu %-9s %u -> %u %s %s:%u > %s:%u id %u len %u\n",
+		       ev->time_ns / 1e9, (unsigned long long)ev->generation,
+		       verdict_name(ev->reason), ev->src, ev->dst, proto, src, ev->sport, dst,
+		       ev->dport, ev->ip_id, ev->len);
+	else
+		printf("%.6f gen %llu %-9s %u -> %u ethertype 0x%04x len %u\n", ev->time_ns / 1e9,
+		       (unsigned long long)ev->generation, verdict_name(ev->reason), ev->src,
+		       ev->dst, ev->ethertype, ev->len);
+	fflush(stdout);
+	if (ctx->limit && ++ctx->seen >= ctx->limit)
+		return -ECANCELED;
+	return 0;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+int cmd_watch(struct cli *cli, int argc, char **argv)
+{
+	struct watch_ctx ctx = {};
+	struct capnet_global_stats g0, g1;
+	struct filter *filter = NULL;
+	struct lab_info info;
+	long duration_ms = 0;
+	long long deadline = 0;
+	char *end, dir[256];
+	int i, rc, err = 0;
+
+	cli_take_json(cli, &argc, argv);
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--count")) {
+			if (++i >= argc)
+				return cli_usage("watch: --count needs a number");
+			errno = 0;
+			ctx.limit = strtoull(argv[i], &end, 10);
+			if (!*argv[i] || *end || errno || !ctx.limit || argv[i][0] == '-')
+				return cli_usage("watch: --count \"%s\" is not a positive number",
+						 argv[i]);
+		} else if (!strcmp(argv[i], "--duration")) {
+			if (++i >= argc)
+				return cli_usage("watch: --duration needs seconds");
+			if (cli_parse_duration_ms(argv[i], "watch: --duration", &duration_ms))
+				return CLI_USAGE;
+		} else {
+			return cli_usage("watch: unknown argument \"%s\" (capnet watch [--json] "
+					 "[--count N] [--duration S])",
+					 argv[i]);
+		}
+	}
+	ctx.json = cli->json;
+	if (cli_need_root("capnet watch"))
+		return CLI_FAIL;
+	rc = cli_open_lab(cli, &info, &filter);
+	if (rc)
+		return rc;
+	filter_pin_dir(cli->lab, dir, sizeof(dir));
+	explain("bpftool map dump pinned %s/drop_events   # a ring buffer: read by capnet watch",
+		dir);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (filter_read_global(filter, &g0))
+		memset(&g0, 0, sizeof(g0));
+	/* Live means from now on: drops from before watch started are not news. */
+	err = filter_events_discard(filter);
+	if (err) {
+		filter_close(filter);
+		return cli_fail("watch: read drop events: %s", strerror(-err));
+	}
+	if (duration_ms)
+		deadline = monotonic_ms() + duration_ms;
+	while (!stop) {
+		int wait = 200;
+
+		if (deadline) {
+			long long left = deadline - monotonic_ms();
+
+			if (left <= 0)
+				break;
+			if (left < wait)
+				wait = left;
+		}
+		err = filter_events_poll(filter, wait, print_event, &ctx);
+		if (err == -ECANCELED) {
+			err = 0;
+			break;
+		}
+		if (err == -EINTR)
+			err = 0;
+		if (err)
+			break;
+	}
+	if (!filter_read_global(filter, &g1) && g1.ring_overflow > g0.ring_overflow)
+		fprintf(stderr, "capnet: watch: %llu drop events were lost (ring buffer full)\n",
+			(unsigned long long)(g1.ring_overflow - g0.ring_overflow));
+	filter_close(filter);
+	if (err)
+		return cli_fail("watch: %s", strerror(-err));
+	return CLI_OK;
+}

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The partition filter from user space: skeleton load, tc attach, pins, double-buffered policy
+ * writes with a one-word flip, counters and drop events. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netem/explain.h"
+#include "netem/filter.h"
+#include "partition.skel.h"
+
+#define PROG_PIN_NAME "capnet_egress"
+
+/* Map names as pinned; the order matches the fds in struct filter. */
+enum filter_map {
+	FM_CONTROL,
+	FM_POLICY_META,
+	FM_GROUP_OF,
+	FM_REACH,
+	FM_IMPAIR,
+	FM_NODE_OF_MAC,
+	FM_NODE_OF_PORT,
+	FM_LINK_STATS,
+	FM_GLOBAL_STATS,
+	FM_DROP_EVENTS,
+	FM_LAB_META,
+	FM_COUNT
+};
+
+static const char *const map_names[FM_COUNT] = {
+	[FM_CONTROL] = "control",
+	[FM_POLICY_META] = "policy_meta",
+	[FM_GROUP_OF] = "group_of",
+	[FM_REACH] = "reach",
+	[FM_IMPAIR] = "impair",
+	[FM_NODE_OF_MAC] = "node_of_mac",
+	[FM_NODE_OF_PORT] = "node_of_port",
+	[FM_LINK_STATS] = "link_stats",
+	[FM_GLOBAL_STATS] = "global_stats",
+	[FM_DROP_EVENTS] = "drop_events",
+	[FM_LAB_META] = "lab_meta",
+};
+
+struct filter {
+	char lab[LAB_NAME_MAX + 1];
+	int fd[FM_COUNT];
+	int lock_fd;
+	struct ring_buffer *ring;
+	int (*event_fn)(const struct capnet_drop_event *ev, void *ctx);
+	void *event_ctx;
+};
+
+const char *verdict_name(enum capnet_verdict v)
+{
+	switch (v) {
+	case CAPNET_PASS:
+		return "pass";
+	case CAPNET_DROP_PARTITION:
+		return "partition";
+	case CAPNET_DROP_LOSS:
+		return "loss";
+	case CAPNET_DUPLICATED:
+		return "duplicated";
+	}
+	return "unknown";
+}
+
+void filter_pin_dir(const char *lab, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", CAPNET_PIN_ROOT, lab);
+}
+
+static const char *hint(int err)
+{
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
+		return " (run as root, with CAP_BPF and CAP_NET_ADMIN)";
+	return "";
+}
+
+/* libbpf speaks only when asked to (-v sets LIBBPF_DEBUG-like verbosity through env). */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !getenv("CAPNET_VERBOSE"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* bpffs may not be mounted on a fresh machine: mount it, as `mount -t bpf` would. */
+static int bpffs_ensure(void)
+{
+	struct statfs fs;
+
+	if (statfs(CAPNET_BPFFS, &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+		return 0;
+	explain("mount -t bpf bpf %s", CAPNET_BPFFS);
+	if (mount("bpf", CAPNET_BPFFS, "bpf", 0, "mode=0700")) {
+		int err = -errno;
+
+		fprintf(stderr, "mount bpffs on %s: %s%s\n", CAPNET_BPFFS, strerror(errno),
+			hint(err));
+		return err;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		int err = -errno;
+
+		fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static uint64_t mac_key(unsigned int node)
+{
+	uint8_t mac[6];
+	uint64_t key = 0;
+
+	lab_node_mac(node, mac);
+	memcpy(&key, mac, sizeof(mac));
+	return key;
+}
+
+static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *cfg,
+			  const struct lab_info *info)
+{
+	int mac_fd = bpf_map__fd(skel->maps.node_of_mac);
+	int port_fd = bpf_map__fd(skel->maps.node_of_port);
+	char pin[256];
+	unsigned int i;
+
+	filter_pin_dir(cfg->name, pin, sizeof(pin));
+	for (i = 1; i <= cfg->nodes; i++) {
+		uint64_t mac = mac_key(i);
+		uint32_t node = i, ifindex = info->port_ifindex[i];
+		uint8_t m[6];
+
+		if (bpf_map_update_elem(mac_fd, &mac, &node, BPF_ANY) ||
+		    bpf_map_update_elem(port_fd, &ifindex, &node, BPF_ANY)) {
+			int err = -errno;
+
+			fprintf(stderr, "filter: fill node maps: %s\n", strerror(errno));
+			return err;
+		}
+		lab_node_mac(i, m);
+		if (i <= 3 || i == cfg->nodes)
+			explain("bpftool map update pinned %s/node_of_mac key hex %02x %02x %02x "
+				"%02x %02x %02x 00 00 value %u 0 0 0",
+				pin, m[0], m[1], m[2], m[3], m[4], m[5], i);
+		if (i == 3 && cfg->nodes > 4)
+			explain("# ... the same for nodes 4 to %u, and node_of_port for each port's "
+				"ifindex",
+				cfg->nodes - 1);
+	}
+	return 0;
+}
+
+static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd)
+{
+	char sw[64], pin[256];
+	unsigned int i;
+	int saved, err = 0;
+
+	lab_switch_ns(cfg->name, sw, sizeof(sw));
+	filter_pin_dir(cfg->name, pin, sizeof(pin));
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return saved;
+	for (i = 1; i <= cfg->nodes; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = info->port_ifindex[i],
+			    .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = 1, .priority = 1);
+
+		if (i <= 3 || i == cfg->nodes) {
+			explain("tc -n %s qdisc add dev p%u clsact", sw, i);
+			explain("tc -n %s filter add dev p%u egress handle 1 pref 1 bpf "
+				"direct-action pinned %s/%s",
+				sw, i, pin, PROG_PIN_NAME);
+		} else if (i == 4) {
+			explain("# ... the same for ports p4 to p%u", cfg->nodes - 1);
+		}
+		err = bpf_tc_hook_create(&hook);
+		if (err && err != -EEXIST) {
+			fprintf(stderr, "tc qdisc add dev p%u clsact: %s%s\n", i, strerror(-err),
+				hint(err));
+			break;
+		}
+		err = bpf_tc_attach(&hook, &opts);
+		if (err) {
+			fprintf(stderr, "tc filter add dev p%u egress: %s%s\n", i, strerror(-err),
+				hint(err));
+			break;
+		}
+	}
+	netns_return(saved);
+	return err;
+}
+
+static int write_healthy(struct filter *f);
+
+int filter_install(const struct lab_config *cfg, const struct lab_info *info)
+{
+	struct partition_bpf *skel = NULL;
+	struct capnet_lab_meta meta = {
+		.version = CAPNET_LAB_META_VERSION,
+		.nodes = cfg->nodes,
+		.subnet = cfg->subnet,
+		.prefix = cfg->prefix,
+	};
+	struct filter *f = NULL;
+	uint32_t zero = 0, link_slots;
+	char dir[256], path[320];
+	struct bpf_map *map;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	err = bpffs_ensure();
+	if (err)
+		return err;
+	err = mkdir_p(CAPNET_PIN_ROOT);
+	if (err)
+		return err;
+	filter_pin_dir(cfg->name, dir, sizeof(dir));
+	explain("mkdir -p %s", dir);
+	err = mkdir_p(dir);
+	if (err)
+		return err;
+
+	skel = partition_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "filter: open BPF object: %s\n", strerror(errno));
+		return err;
+	}
+	/* Directed links are (N+1)^2 at most; entries are only made for links that carry traffic. */
+	link_slots = (cfg->nodes + 1) * (cfg->nodes + 1);
+	if (link_slots > (1u << 20))
+		link_slots = 1u << 20;
+	bpf_map__set_max_entries(skel->maps.link_stats, link_slots);
+	err = partition_bpf__load(skel);
+	if (err) {
+		fprintf(stderr,
+			"filter: load BPF program: %s%s (capnet -v shows the verifier's log)\n",
+			strerror(-err), hint(err));
+		goto out;
+	}
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (!strcmp(bpf_map__name(map), ".bss") || !strcmp(bpf_map__name(map), ".rodata"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err) {
+			fprintf(stderr, "filter: pin %s: %s\n", path, strerror(-err));
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, PROG_PIN_NAME);
+	explain("bpftool prog loadall .output/partition.bpf.o %s pinmaps %s type classifier", dir,
+		dir);
+	err = bpf_program__pin(skel->progs.capnet_egress, path);
+	if (err) {
+		fprintf(stderr, "filter: pin %s: %s\n", path, strerror(-err));
+		goto out;
+	}
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.lab_meta), &zero, &meta, BPF_ANY)) {
+		err = -errno;
+		fprintf(stderr, "filter: write lab_meta: %s\n", strerror(errno));
+		goto out;
+	}
+	err = fill_node_maps(skel, cfg, info);
+	if (err)
+		goto out;
+	err = filter_open(cfg->name, &f);
+	if (err) {
+		fprintf(stderr, "filter: reopen pins of lab %s: %s\n", cfg->name, strerror(-err));
+		goto out;
+	}
+	err = write_healthy(f);
+	if (err)
+		goto out;
+	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress));
+out:
+	filter_close(f);
+	partition_bpf__destroy(skel);
+	return err;
+}
+
+int filter_remove(const char *lab)
+{
+	char dir[256], path[320];
+	struct stat st;
+	int i;
+
+	filter_pin_dir(lab, dir, sizeof(dir));
+	if (stat(dir, &st))
+		return 0;
+	explain("rm -r %s", dir);
+	for (i = 0; i < FM_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, PROG_PIN_NAME);
+	unlink(path);
+	if (rmdir(dir) && errno != ENOENT) {
+		int err = -errno;
+
+		fprintf(stderr, "remove %s: %s\n", dir, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int filter_open(const char *lab, struct filter **out)
+{
+	struct filter *f;
+	char dir[256], path[320];
+	int i, err;
+
+	libbpf_set_print(libbpf_print);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	snprintf(f->lab, sizeof(f->lab), "%s", lab);
+	f->lock_fd = -1;
+	for (i = 0; i < FM_COUNT; i++)
+		f->fd[i] = -1;
+	filter_pin_dir(lab, dir, sizeof(dir));
+	for (i = 0; i < FM_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		f->fd[i] = bpf_obj_get(path);
+		if (f->fd[i] < 0) {
+			err = -errno;
+			filter_close(f);
+			return err;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+void filter_close(struct filter *f)
+{
+	int i;
+
+	if (!f)
+		return;
+	ring_buffer__free(f->ring);
+	for (i = 0; i < FM_COUNT; i++)
+		if (f->fd[i] >= 0)
+			close(f->fd[i]);
+	if (f->lock_fd >= 0)
+		close(f->lock_fd);
+	free(f);
+}
+
+int filter_lock(struct filter *f)
+{
+	char dir[256];
+
+	if (f->lock_fd >= 0)
+		return 0;
+	filter_pin_dir(f->lab, dir, sizeof(dir));
+	f->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->lock_fd < 0 || flock(f->lock_fd, LOCK_EX)) {
+		int err = -errno;
+
+		fprintf(stderr, "lock %s: %s\n", dir, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int read_active(struct filter *f, unsigned int *active)
+{
+	struct capnet_control ctl;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(f->fd[FM_CONTROL], &zero, &ctl))
+		return -errno;
+	*active = ctl.active & 1;
+	return 0;
+}
+
+int filter_read_state(struct filter *f, struct filter_state *st)
+{
+	struct capnet_link_key key, next;
+	struct capnet_impairment imp;
+	uint32_t zero = 0, k, copy, i, words;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &st->lab))
+		return -errno;
+	if (st->lab.version != CAPNET_LAB_META_VERSION || !st->lab.nodes ||
+	    st->lab.nodes > CAPNET_MAX_NODES)
+		return -EBADMSG;
+	err = read_active(f, &st->active);
+	if (err)
+		return err;
+	copy = st->active;
+	if (bpf_map_lookup_elem(f->fd[FM_POLICY_META], &copy, &st->meta))
+		return -errno;
+	if (!st->meta.groups || st->meta.groups > CAPNET_MAX_GROUPS)
+		return -EBADMSG;
+
+	st->policy.nodes = st->lab.nodes;
+	st->policy.groups = st->meta.groups;
+	for (i = 1; i <= st->lab.nodes; i++) {
+		uint32_t g;
+
+		k = copy * CAPNET_NODE_SLOTS + i;
+		if (bpf_map_lookup_elem(f->fd[FM_GROUP_OF], &k, &g))
+			return -errno;
+		st->policy.group_of[i] = g;
+	}
+	words = st->meta.groups * (CAPNET_MAX_GROUPS / 64);
+	for (i = 0; i < words; i++) {
+		k = copy * CAPNET_REACH_WORDS + i;
+		if (bpf_map_lookup_elem(f->fd[FM_REACH], &k, &st->policy.reach[i]))
+			return -errno;
+	}
+
+	if (bpf_map_get_next_key(f->fd[FM_IMPAIR], NULL, &next))
+		return 0;
+	do {
+		key = next;
+		if (key.copy != copy || bpf_map_lookup_elem(f->fd[FM_IMPAIR], &key, &imp))
+			continue;
+		if (st->impairments.count >= CAPNET_MAX_IMPAIRMENTS)
+			return -E2BIG;
+		st->impairments.items[st->impairments.count++] =
+			(struct link_impairment){ .src = key.src,
+						  .dst = key.dst,
+						  .loss_ppm = imp.loss_ppm,
+						  .dup_ppm = imp.dup_ppm };
+	} while (!bpf_map_get_next_key(f->fd[FM_IMPAIR], &key, &next));
+	return 0;
+}
+
+/* Writes n consecutive array elements starting at key `first`: one syscall when the kernel
+ * has batch updates, element by element otherwise. */
+static int array_write(int fd, uint32_t first, const void *values, size_t value_size, uint32_t n)
+{
+	uint32_t *keys, i, count = n;
+	int err;
+
+	if (!n)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = first + i;
+	err = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	if (err) {
+		err = 0;
+		for (i = 0; i < n && !err; i++)
+			if (bpf_map_update_elem(fd, &keys[i], (const char *)values + i * value_size,
+						BPF_ANY))
+				err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
+static int clear_impairments(struct filter *f, uint32_t copy)
+{
+	struct capnet_link_key key, next;
+	bool more;
+
+	/* Deleting while iterating restarts the walk; collect keys of one copy at a time. */
+	more = !bpf_map_get_next_key(f->fd[FM_IMPAIR], NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(f->fd[FM_IMPAIR], &key, &next);
+		if (key.copy == copy && bpf_map_delete_elem(f->fd[FM_IMPAIR], &key) &&
+		    errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+int filter_apply(struct filter *f, const struct policy *pol, const struct impairment_set *imps,
+		 struct capnet_policy_meta *meta_out, struct filter_timing *timing)
+{
+	uint64_t t_start = monotonic_ns(), t_flip;
+	struct capnet_policy_meta cur, meta = {};
+	struct capnet_control ctl;
+	uint32_t groups[CAPNET_NODE_SLOTS] = { 0 };
+	uint32_t active, idle, zero = 0, i, words;
+	char pin[256];
+	int err;
+
+	err = read_active(f, &active);
+	if (err)
+		return err;
+	idle = !active;
+	if (bpf_map_lookup_elem(f->fd[FM_POLICY_META], &active, &cur))
+		return -errno;
+	filter_pin_dir(f->lab, pin, sizeof(pin));
+
+	for (i = 1; i <= pol->nodes; i++)
+		groups[i] = pol->group_of[i];
+	err = array_write(f->fd[FM_GROUP_OF], idle * CAPNET_NODE_SLOTS, groups, sizeof(groups[0]),
+			  pol->nodes + 1);
+	if (err)
+		return err;
+	words = pol->groups * (CAPNET_MAX_GROUPS / 64);
+	err = array_write(f->fd[FM_REACH], idle * CAPNET_REACH_WORDS, pol->reach,
+			  sizeof(pol->reach[0]), words);
+	if (err)
+		return err;
+	explain("# write policy copy %u: group_of[%u..%u] and %u reach words (bpftool map update "
+		"pinned %s/group_of key ... value ...)",
+		idle, idle * CAPNET_NODE_SLOTS + 1, idle * CAPNET_NODE_SLOTS + pol->nodes, words,
+		pin);
+
+	err = clear_impairments(f, idle);
+	if (err)
+		return err;
+	for (i = 0; i < imps->count; i++) {
+		const struct link_impairment *li = &imps->items[i];
+		struct capnet_link_key key = { .copy = idle, .src = li->src, .dst = li->dst };
+		struct capnet_impairment imp = { .loss_ppm = li->loss_ppm, .dup_ppm = li->dup_ppm };
+
+		if (!li->loss_ppm && !li->dup_ppm)
+			continue;
+		if (bpf_map_update_elem(f->fd[FM_IMPAIR], &key, &imp, BPF_ANY))
+			return -errno;
+		meta.impaired = 1;
+	}
+
+	meta.generation = cur.generation + 1;
+	meta.groups = pol->groups;
+	meta.flip_ns = t_flip = monotonic_ns();
+	if (bpf_map_update_elem(f->fd[FM_POLICY_META], &idle, &meta, BPF_ANY))
+		return -errno;
+
+	/* The switch itself: one aligned word, so every link changes at the same instant. */
+	ctl.active = idle;
+	explain("bpftool map update pinned %s/control key 0 0 0 0 value %u 0 0 0", pin, idle);
+	if (bpf_map_update_elem(f->fd[FM_CONTROL], &zero, &ctl, BPF_ANY))
+		return -errno;
+	/* Stamp the flip's own time; the program reads only generation and impaired, unchanged. */
+	meta.flip_ns = monotonic_ns();
+	if (timing) {
+		timing->write_ns = t_flip - t_start;
+		timing->flip_ns = meta.flip_ns - t_flip;
+	}
+	bpf_map_update_elem(f->fd[FM_POLICY_META], &idle, &meta, BPF_ANY);
+	if (meta_out)
+		*meta_out = meta;
+	return 0;
+}
+
+/* A fresh lab: both copies healthy (every node in group 0, which reaches itself), copy 0
+ * active, generation 1. Array maps start zeroed, so group_of needs no writes. */
+static int write_healthy(struct filter *f)
+{
+	struct capnet_policy_meta meta = { .generation = 1, .groups = 1 };
+	struct capnet_control ctl = { .active = 0 };
+	uint64_t all_reach = 1;
+	uint32_t copy, key, zero = 0;
+
+	for (copy = 0; copy < CAPNET_POLICY_COPIES; copy++) {
+		key = copy * CAPNET_REACH_WORDS;
+		meta.flip_ns = monotonic_ns();
+		if (bpf_map_update_elem(f->fd[FM_REACH], &key, &all_reach, BPF_ANY) ||
+		    bpf_map_update_elem(f->fd[FM_POLICY_META], &copy, &meta, BPF_ANY))
+			return -errno;
+	}
+	if (bpf_map_update_elem(f->fd[FM_CONTROL], &zero, &ctl, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int filter_for_each_link(struct filter *f,
+			 int (*fn)(const struct capnet_stats_key *key,
+				   const struct capnet_link_stats *stats, void *ctx),
+			 void *ctx)
+{
+	struct capnet_stats_key key, next;
+	struct capnet_link_stats *percpu, sum;
+	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_get_next_key(f->fd[FM_LINK_STATS], NULL, &next))
+		goto out;
+	do {
+		key = next;
+		if (bpf_map_lookup_elem(f->fd[FM_LINK_STATS], &key, percpu))
+			continue;
+		memset(&sum, 0, sizeof(sum));
+		for (c = 0; c < ncpu; c++) {
+			sum.passed += percpu[c].passed;
+			sum.dropped_partition += percpu[c].dropped_partition;
+			sum.dropped_loss += percpu[c].dropped_loss;
+			sum.duplicated += percpu[c].duplicated;
+		}
+		err = fn(&key, &sum, ctx);
+		if (err)
+			break;
+	} while (!bpf_map_get_next_key(f->fd[FM_LINK_STATS], &key, &next));
+out:
+	free(percpu);
+	return err;
+}
+
+int filter_read_global(struct filter *f, struct capnet_global_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct capnet_global_stats *percpu;
+	uint32_t zero = 0;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(f->fd[FM_GLOBAL_STATS], &zero, percpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (c = 0; c < ncpu; c++) {
+		out->unknown_src += percpu[c].unknown_src;
+		out->ring_overflow += percpu[c].ring_overflow;
+		out->dup_failed += percpu[c].dup_failed;
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+static int ring_sample(void *ctx, void *data, size_t size)
+{
+	struct filter *f = ctx;
+
+	if (size < sizeof(struct capnet_drop_event))
+		return 0;
+	return f->event_fn(data, f->event_ctx);
+}
+
+int filter_events_poll(struct filter *f, int timeout_ms,
+		       int (*fn)(const struct capnet_drop_event *ev, void *ctx), void *ctx)
+{
+	int n;
+
+	f->event_fn = fn;
+	f->event_ctx = ctx;
+	if (!f->ring) {
+		f->ring = ring_buffer__new(f->fd[FM_DROP_EVENTS], ring_sample, f, NULL);
+		if (!f->ring)
+			return -errno;
+	}
+	n = ring_buffer__poll(f->ring, timeout_ms);
+	return n < 0 ? n : 0;
+}
+
+int filter_events_fd(struct filter *f)
+{
+	return f->ring ? ring_buffer__epoll_fd(f->ring) : -1;
+}
+
+static int ignore_event(const struct capnet_drop_event *ev, void *ctx)
+{
+	(void)ev;
+	(void)ctx;
+	return 0;
+}
+
+int filter_events_discard(struct filter *f)
+{
+	int n;
+
+	f->event_fn = ignore_event;
+	if (!f->ring) {
+		f->ring = ring_buffer__new(f->fd[FM_DROP_EVENTS], ring_sample, f, NULL);
+		if (!f->ring)
+			return -errno;
+	}
+	n = ring_buffer__consume(f->ring);
+	return n < 0 ? n : 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The partition filter from user space: load it through its skeleton, attach it to every switch
+ * port, pin its maps under /sys/fs/bpf/capnet/<lab>/, and later reopen the pins to switch
+ * policies, read counters and follow drop events. */
+#ifndef CAPNET_FILTER_H
+#define CAPNET_FILTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "bpf/partition.h"
+#include "netem/spec.h"
+#include "netem/topology.h"
+
+#define CAPNET_BPFFS "/sys/fs/bpf"
+#define CAPNET_PIN_ROOT CAPNET_BPFFS "/capnet"
+#define CAPNET_MAX_IMPAIRMENTS 32768
+
+/* One impaired directed link; CAPNET_ANY_NODE as src or dst stands for every node. */
+struct link_impairment {
+	uint16_t src;
+	uint16_t dst;
+	uint32_t loss_ppm;
+	uint32_t dup_ppm;
+};
+
+struct impairment_set {
+	unsigned int count;
+	struct link_impairment items[CAPNET_MAX_IMPAIRMENTS];
+};
+
+/* What the filter has in force: the active copy, read back. */
+struct filter_state {
+	struct capnet_lab_meta lab;
+	struct capnet_policy_meta meta;
+	unsigned int active;
+	struct policy policy;
+	struct impairment_set impairments;
+};
+
+struct filter;
+
+/* The pin folder of a lab. */
+void filter_pin_dir(const char *lab, char *buf, size_t len);
+/* Loads the program, pins its maps, fills the node maps, sets a healthy policy, then attaches
+ * to every port of the lab's switch namespace. Needs root. */
+int filter_install(const struct lab_config *cfg, const struct lab_info *info);
+/* Removes the pins of a lab (the program goes with the ports). Idempotent. */
+int filter_remove(const char *lab);
+/* Reopens a lab's pinned maps: -ENOENT with no message if the lab has no pins. */
+int filter_open(const char *lab, struct filter **out);
+void filter_close(struct filter *f);
+
+/* Serialises switches between concurrent capnet invocations of one lab. */
+int filter_lock(struct filter *f);
+
+int filter_read_state(struct filter *f, struct filter_state *st);
+/* How long a switch took: writing the idle copy, and the flip itself (one map update). */
+struct filter_timing {
+	uint64_t write_ns;
+	uint64_t flip_ns;
+};
+
+/* Writes the idle copy, then flips: every link switches at once. Fills *meta with the new
+ * generation and flip time, and *timing (if not NULL) with what each part cost. */
+int filter_apply(struct filter *f, const struct policy *pol, const struct impairment_set *imps,
+		 struct capnet_policy_meta *meta, struct filter_timing *timing);
+
+/* Sums the per-CPU counters of every link seen so far; calls fn for each. */
+int filter_for_each_link(struct filter *f,
+			 int (*fn)(const struct capnet_stats_key *key,
+				   const struct capnet_link_stats *stats, void *ctx),
+			 void *ctx);
+int filter_read_global(struct filter *f, struct capnet_global_stats *out);
+
+/* Drop events: fn is called for each; returns what fn returns (non-zero stops the poll). */
+int filter_events_poll(struct filter *f, int timeout_ms,
+		       int (*fn)(const struct capnet_drop_event *ev, void *ctx), void *ctx);
+int filter_events_fd(struct filter *f);
+/* Consumes, without reporting, every event already waiting in the ring. */
+int filter_events_discard(struct filter *f);
+
+const char *verdict_name(enum capnet_verdict v);
+
+#endif /* CAPNET_FILTER_H */

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Root-test helpers: capnet runs, and real UDP, TCP and raw Ethernet traffic between nodes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+
+#include "netem/topology.h"
+#include "tests/lib/netlab.h"
+
+static char lab_to_remove[64];
+
+static void remove_lab(void)
+{
+	char out[256];
+
+	if (lab_to_remove[0])
+		netlab_capnet(lab_to_remove, out, sizeof(out), "down");
+}
+
+static void on_fatal_signal(int sig)
+{
+	remove_lab();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void netlab_require_root(const char *program)
+{
+	const char *capnet = getenv("CAPNET");
+
+	if (geteuid() != 0) {
+		printf("%s: SKIP: needs root (network namespaces, tc, BPF)\n", program);
+		exit(77);
+	}
+	if (!capnet || access(capnet, X_OK)) {
+		printf("%s: SKIP: set CAPNET to the capnet binary (make net-test does)\n", program);
+		exit(77);
+	}
+}
+
+const char *netlab_unique_lab(const char *prefix)
+{
+	snprintf(lab_to_remove, sizeof(lab_to_remove), "%s%d", prefix, (int)getpid());
+	atexit(remove_lab);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGABRT, on_fatal_signal);
+	signal(SIGSEGV, on_fatal_signal);
+	return lab_to_remove;
+}
+
+int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+{
+	char args[1024], cmd[1400];
+	size_t used = 0;
+	va_list ap;
+	FILE *p;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s --lab %s %s 2>&1", getenv("CAPNET"), lab, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (used + 1 < outlen) {
+		size_t n = fread(out + used, 1, outlen - 1 - used, p);
+
+		if (!n)
+			break;
+		used += n;
+	}
+	/* Whatever does not fit is read and thrown away, so the child never blocks. */
+	while (fgetc(p) != EOF)
+		;
+	out[used] = 0;
+	status = pclose(p);
+	if (status < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+int netlab_enter(const char *lab, unsigned int node)
+{
+	char ns[64];
+
+	lab_node_ns(lab, node, ns, sizeof(ns));
+	return netns_enter(ns);
+}
+
+void netlab_leave(int saved)
+{
+	netns_return(saved);
+}
+
+static uint32_t node_addr(unsigned int node)
+{
+	return htonl(0x0a4d0000u + node);
+}
+
+int netlab_udp_open(struct netlab_udp *u, const char *lab, unsigned int nodes)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(NETLAB_PORT) };
+	int big = 8 << 20;
+	unsigned int i;
+
+	memset(u, 0, sizeof(*u));
+	u->lab = lab;
+	u->nodes = nodes;
+	for (i = 0; i <= NETLAB_MAX; i++)
+		u->fd[i] = -1;
+	for (i = 1; i <= nodes; i++) {
+		int saved = netlab_enter(lab, i);
+
+		if (saved < 0)
+			goto fail;
+		u->fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		netlab_leave(saved);
+		if (u->fd[i] < 0)
+			goto fail;
+		setsockopt(u->fd[i], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+		setsockopt(u->fd[i], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+		sa.sin_addr.s_addr = node_addr(i);
+		if (bind(u->fd[i], (struct sockaddr *)&sa, sizeof(sa)))
+			goto fail;
+	}
+	return 0;
+fail:
+	netlab_udp_close(u);
+	return -1;
+}
+
+void netlab_udp_close(struct netlab_udp *u)
+{
+	unsigned int i;
+
+	for (i = 0; i <= NETLAB_MAX; i++) {
+		if (u->fd[i] >= 0)
+			close(u->fd[i]);
+		u->fd[i] = -1;
+	}
+}
+
+/* Payload: magic, from, to, tag: a stray datagram is never miscounted. */
+struct probe {
+	uint32_t magic;
+	uint32_t from;
+	uint32_t to;
+	uint32_t tag;
+};
+#define PROBE_MAGIC 0x70726f62u
+
+int netlab_udp_send(struct netlab_udp *u, unsigned int from, unsigned int to, uint32_t tag)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(NETLAB_PORT),
+				  .sin_addr.s_addr = node_addr(to) };
+	struct probe p = { PROBE_MAGIC, from, to, tag };
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		if (sendto(u->fd[from], &p, sizeof(p), 0, (struct sockaddr *)&sa, sizeof(sa)) ==
+		    sizeof(p))
+			return 0;
+		if (errno != EAGAIN && errno != ENOBUFS)
+			return -errno;
+		usleep(100);
+	}
+	return -EAGAIN;
+}
+
+int netlab_udp_drain(struct netlab_udp *u, int quiet_ms,
+		     unsigned int got[NETLAB_MAX + 1][NETLAB_MAX + 1])
+{
+	struct pollfd pfd[NETLAB_MAX + 1];
+	unsigned int i, n = 0;
+
+	for (i = 1; i <= u->nodes; i++) {
+		pfd[n].fd = u->fd[i];
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	for (;;) {
+		int ready = poll(pfd, n, quiet_ms);
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			return ready;
+		for (i = 0; i < n; i++) {
+			struct probe p;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			while (recv(pfd[i].fd, &p, sizeof(p), 0) == sizeof(p)) {
+				if (p.magic != PROBE_MAGIC || p.from > NETLAB_MAX ||
+				    p.to != i + 1 || !p.from)
+					continue;
+				got[p.from][p.to]++;
+			}
+		}
+	}
+}
+
+int netlab_udp_exchange(struct netlab_udp *u, unsigned int count, unsigned int from,
+			unsigned int to, unsigned int got[NETLAB_MAX + 1][NETLAB_MAX + 1])
+{
+	unsigned int s, d, k;
+	int err;
+
+	memset(got, 0, sizeof(unsigned int) * (NETLAB_MAX + 1) * (NETLAB_MAX + 1));
+	for (s = 1; s <= u->nodes; s++)
+		for (d = 1; d <= u->nodes; d++) {
+			if (s == d || (from && (s != from || d != to)))
+				continue;
+			for (k = 0; k < count; k++) {
+				err = netlab_udp_send(u, s, d, k);
+				if (err)
+					return err;
+			}
+		}
+	return netlab_udp_drain(u, 150, got);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+bool netlab_tcp_works(const char *lab, unsigned int from, unsigned int to, int timeout_ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(NETLAB_PORT + 1),
+				  .sin_addr.s_addr = node_addr(to) };
+	int lfd = -1, cfd = -1, afd = -1, one = 1, saved;
+	long long deadline = now_ms() + timeout_ms;
+	bool ok = false;
+	char c = 'x';
+
+	saved = netlab_enter(lab, to);
+	if (saved < 0)
+		return false;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	netlab_leave(saved);
+	saved = netlab_enter(lab, from);
+	if (saved < 0)
+		goto out;
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	netlab_leave(saved);
+	if (lfd < 0 || cfd < 0)
+		goto out;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4))
+		goto out;
+	if (connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)
+		goto out;
+	while (now_ms() < deadline) {
+		struct pollfd p = { .fd = afd >= 0 ? afd : lfd, .events = POLLIN };
+		char r;
+
+		if (afd < 0) {
+			if (poll(&p, 1, 10) > 0)
+				afd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			continue;
+		}
+		/* Accepted: one byte each way proves data flows, not only the handshake. */
+		if (send(cfd, &c, 1, MSG_NOSIGNAL) != 1 && errno != EAGAIN)
+			break;
+		if (poll(&p, 1, 50) > 0 && recv(afd, &r, 1, 0) == 1 &&
+		    send(afd, &r, 1, MSG_NOSIGNAL) == 1) {
+			struct pollfd q = { .fd = cfd, .events = POLLIN };
+
+			if (poll(&q, 1, (int)(deadline - now_ms())) > 0 && recv(cfd, &r, 1, 0) == 1)
+				ok = true;
+			break;
+		}
+	}
+out:
+	if (afd >= 0)
+		close(afd);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	return ok;
+}
+
+static int raw_socket(const char *lab, unsigned int node, uint16_t ethertype, int *ifindex)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ethertype) };
+	int saved, fd;
+
+	saved = netlab_enter(lab, node);
+	if (saved < 0)
+		return -1;
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ethertype));
+	*ifindex = if_nametoindex("eth0");
+	netlab_leave(saved);
+	if (fd < 0)
+		return -1;
+	sll.sll_ifindex = *ifindex;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int netlab_raw_exchange(const char *lab, unsigned int from, unsigned int to, uint16_t ethertype,
+			bool broadcast, unsigned int count)
+{
+	uint8_t frame[64] = { 0 }, buf[256], src_mac[6], dst_mac[6];
+	int sfd, rfd, sidx, ridx, got = 0;
+	unsigned int k;
+
+	sfd = raw_socket(lab, from, ethertype, &sidx);
+	rfd = raw_socket(lab, to, ethertype, &ridx);
+	if (sfd < 0 || rfd < 0) {
+		got = -1;
+		goto out;
+	}
+	lab_node_mac(from, src_mac);
+	lab_node_mac(to, dst_mac);
+	if (broadcast)
+		memset(dst_mac, 0xff, 6);
+	memcpy(frame, dst_mac, 6);
+	memcpy(frame + 6, src_mac, 6);
+	frame[12] = ethertype >> 8;
+	frame[13] = ethertype & 0xff;
+	memcpy(frame + 14, "capnet-raw-probe", 16);
+	for (k = 0; k < count; k++) {
+		frame[30] = k;
+		if (send(sfd, frame, sizeof(frame), 0) != sizeof(frame)) {
+			got = -1;
+			goto out;
+		}
+	}
+	for (;;) {
+		struct pollfd p = { .fd = rfd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 150) <= 0)
+			break;
+		while ((n = recv(rfd, buf, sizeof(buf), 0)) > 0)
+			if (n >= 30 && !memcmp(buf + 6, src_mac, 6) &&
+			    !memcmp(buf + 14, "capnet-raw-probe", 16))
+				got++;
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (rfd >= 0)
+		close(rfd);
+	return got;
+}
+
+long long netlab_json_number(const char *json, const char *after, const char *key)
+{
+	char pattern[128];
+	const char *p = json;
+
+	if (after) {
+		p = strstr(json, after);
+		if (!p)
+			return -1;
+	}
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	p = strstr(p, pattern);
+	if (!p)
+		return -1;
+	return strtoll(p + strlen(pattern), NULL, 10);
+}

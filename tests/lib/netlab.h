@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Test helpers for root tests: run capnet, and send real traffic between a lab's nodes from
+ * one process (a socket keeps the namespace it was made in). */
+#ifndef CAPNET_NETLAB_H
+#define CAPNET_NETLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NETLAB_MAX 16
+#define NETLAB_PORT 7999
+
+/* Skips the whole program (exit 77, with the reason) unless root with a capnet binary. */
+void netlab_require_root(const char *program);
+/* A lab name unique to this process: "<prefix><pid>". Removed at exit, even on failure. */
+const char *netlab_unique_lab(const char *prefix);
+
+/* Runs `$CAPNET --lab LAB ARGS` with stdout and stderr captured into out; returns the exit
+ * status (or -1). */
+int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
+struct netlab_udp {
+	const char *lab;
+	unsigned int nodes;
+	int fd[NETLAB_MAX + 1];
+};
+int netlab_udp_open(struct netlab_udp *u, const char *lab, unsigned int nodes);
+void netlab_udp_close(struct netlab_udp *u);
+/* Sends `count` datagrams on every directed link (or only from->to when both are non-zero),
+ * drains every socket until quiet, and fills got[from][to] with what arrived. */
+int netlab_udp_exchange(struct netlab_udp *u, unsigned int count, unsigned int from,
+			unsigned int to, unsigned int got[NETLAB_MAX + 1][NETLAB_MAX + 1]);
+/* Sends one datagram from -> to (payload tag), without waiting. */
+int netlab_udp_send(struct netlab_udp *u, unsigned int from, unsigned int to, uint32_t tag);
+/* Counts datagrams waiting at node `to` by sender, until `quiet_ms` pass with nothing new. */
+int netlab_udp_drain(struct netlab_udp *u, int quiet_ms,
+		     unsigned int got[NETLAB_MAX + 1][NETLAB_MAX + 1]);
+
+/* A TCP connection from -> to on NETLAB_PORT (listener in `to`): true if it was accepted and
+ * carried a byte both ways within timeout_ms. */
+bool netlab_tcp_works(const char *lab, unsigned int from, unsigned int to, int timeout_ms);
+
+/* Raw Ethernet frames of any ethertype between nodes (AF_PACKET on eth0). Returns how many of
+ * `count` frames sent from -> to (to the peer's MAC, or broadcast) arrived. */
+int netlab_raw_exchange(const char *lab, unsigned int from, unsigned int to, uint16_t ethertype,
+			bool broadcast, unsigned int count);
+
+/* A node's namespace fd helpers. */
+int netlab_enter(const char *lab, unsigned int node);
+void netlab_leave(int saved);
+
+/* Finds "key":<number> in a JSON text, after the first occurrence of `after` (or anywhere);
+ * -1 if absent. Good enough for capnet's flat output in tests. */
+long long netlab_json_number(const char *json, const char *after, const char *key);
+
+#endif /* CAPNET_NETLAB_H */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Installs the Debian packages capnet needs to build, test and run its demo, only those missing.
+set -euo pipefail
+
+packages=(
+	make gcc clang llvm libclang-rt-14-dev pkg-config   # compilers, BPF target, fuzzer runtime
+	libbpf-dev bpftool libelf-dev zlib1g-dev            # BPF skeletons and loading
+	libnl-3-dev libnl-route-3-dev                       # the lab, through rtnetlink
+	libpcap-dev                                         # captrace
+	libcmocka-dev                                       # unit and root tests
+	clang-format                                        # make format
+	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks
+	git
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages: ${missing[*]} (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# An old or empty package list finds nothing: refresh it once before installing.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
