@@ -186,5 +186,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	setenv("CAPNET_LAB", cli->lab, 1);
 	setenv("CAPNET_NODE", nodestr, 1);
 	execvp(argv[1], argv + 1);
-	return cli_fail("exec %s in node %u: %s", argv[1], node, strerror(errno));
+	rc = errno;
+	cli_fail("exec %s in node %u: %s", argv[1], node, strerror(rc));
+	/* As a shell does: 127 when there is no such program, 126 when it cannot run. */
+	return rc == ENOENT ? 127 : 126;
 }

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Root tests of a lab's life through the capnet CLI: up, --explain, exec, status of a lab whose
+ * BPF state is gone, down that is idempotent and cleans the remains of a crashed up, the errors
+ * an unprivileged user gets, and that nothing is left behind. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "netem/filter.h"
+#include "tests/lib/netlab.h"
+
+static const char *lab;
+static char out[1 << 20];
+
+static bool path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static bool netns_exists(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	return path_exists(path);
+}
+
+/* Nothing of the lab may remain: no namespace (by its exact names), no pins. */
+static void assert_lab_gone(unsigned int nodes)
+{
+	char name[128], pins[256];
+	unsigned int i;
+
+	snprintf(name, sizeof(name), "%s-sw", lab);
+	assert_false(netns_exists(name));
+	for (i = 1; i <= nodes; i++) {
+		snprintf(name, sizeof(name), "%s-n%u", lab, i);
+		if (netns_exists(name))
+			fail_msg("namespace %s is left after down", name);
+	}
+	filter_pin_dir(lab, pins, sizeof(pins));
+	assert_false(path_exists(pins));
+}
+
+static void test_explain_up_and_down(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain up -n 3"), 0);
+	/* Every kind of object is shown as a command a student can replay. */
+	assert_non_null(strstr(out, "+ ip netns add "));
+	assert_non_null(strstr(out, "type bridge"));
+	assert_non_null(strstr(out, "type veth peer name eth0 netns "));
+	assert_non_null(strstr(out, "addr add 10.77.0.3/16 dev eth0"));
+	assert_non_null(strstr(out, "nud permanent"));
+	assert_non_null(strstr(out, "bridge-nf-call-iptables=0"));
+	assert_non_null(strstr(out, "qdisc add dev p3 clsact"));
+	assert_non_null(strstr(out, "egress handle 1 pref 1 bpf direct-action pinned"));
+	assert_non_null(strstr(out, "bpftool map update pinned"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain partition 1 2,3"), 0);
+	assert_non_null(strstr(out, "/control key 0 0 0 0 value 1 0 0 0"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain down"), 0);
+	assert_non_null(strstr(out, "+ ip netns del "));
+	assert_lab_gone(3);
+	/* Idempotent: a second down is fine and says so the same way. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+}
+
+static void test_exec(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 2"), 0);
+	/* The program runs inside the node: it sees eth0 with the node's address. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out),
+				       "exec 2 -- sh -c 'cat /sys/class/net/eth0/address; "
+				       "echo $CAPNET_NODE'"),
+			 0);
+	assert_non_null(strstr(out, "02:ca:fe:00:00:02"));
+	assert_non_null(strstr(out, "\n2\n"));
+	/* Its exit status is ours. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 1 -- sh -c 'exit 7'"), 7);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 3 -- true"), 2);
+	assert_non_null(strstr(out, "out of range"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 1 -- no-such-program-x"), 127);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(2);
+}
+
+static void test_missing_bpf_state_is_reported(void **state)
+{
+	char pins[256];
+
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3"), 0);
+	filter_pin_dir(lab, pins, sizeof(pins));
+	assert_int_equal(filter_remove(lab), 0);
+	assert_false(path_exists(pins));
+	/* Never silently half-working: status and partition refuse, saying why. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
+	assert_non_null(strstr(out, "no filter state"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2"), 1);
+	assert_non_null(strstr(out, "no filter state"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(3);
+}
+
+static void test_down_cleans_remains_of_crashed_up(void **state)
+{
+	char name[128], cmd[256];
+
+	(void)state;
+	/* What a crash halfway through up leaves: some namespaces, no switch, no pins. */
+	snprintf(name, sizeof(name), "%s-n2", lab);
+	snprintf(cmd, sizeof(cmd), "ip netns add %s && ip netns add %s-n5", name, lab);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 5"), 1);
+	assert_non_null(strstr(out, "exists"));
+	/* up refused without touching anything: the namespaces are still the same two. */
+	assert_true(netns_exists(name));
+	snprintf(name, sizeof(name), "%s-sw", lab);
+	assert_false(netns_exists(name));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(5);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 5"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(5);
+}
+
+/* Runs capnet as an unprivileged user: it must say root is needed and change nothing. */
+static int capnet_as_nobody(const char *args)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups %s --lab %s %s 2>&1",
+		 getenv("CAPNET"), lab, args);
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int status;
+
+	if (!p)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_not_root(void **state)
+{
+	(void)state;
+	assert_int_equal(capnet_as_nobody("up -n 2"), 1);
+	assert_non_null(strstr(out, "root"));
+	assert_lab_gone(2);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 2"), 0);
+	assert_int_equal(capnet_as_nobody("partition 1 2"), 1);
+	assert_non_null(strstr(out, "root"));
+	assert_int_equal(capnet_as_nobody("down"), 1);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status --json"), 0);
+	assert_non_null(strstr(out, "\"partition\":\"healthy\""));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(2);
+}
+
+static void test_big_lab(void **state)
+{
+	(void)state;
+	/* 64 nodes: the size the design measures; a partition of a big lab is one flip too. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--json up -n 64"), 0);
+	printf("up -n 64: %s", out);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition --preset halves"), 0);
+	assert_non_null(strstr(out, "1-32 | 33-64"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(64);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_explain_up_and_down),
+		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_missing_bpf_state_is_reported),
+		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
+		cmocka_unit_test(test_not_root),
+		cmocka_unit_test(test_big_lab),
+	};
+
+	netlab_require_root("test_lab");
+	lab = netlab_unique_lab("tl");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
