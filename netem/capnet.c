@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "netem/cli.h"
+#include "netem/delay_line.h"
 #include "netem/explain.h"
 
 #define CAPNET_VERSION "0.1.0"
@@ -17,9 +18,16 @@ static const struct cli_command commands[] = {
 	{ "partition", cmd_partition, "GROUP... | --preset NAME [--seed S]",
 	  "split the lab into groups (nodes not named form one more group)" },
 	{ "cut", cmd_cut, "FROM TO", "one-way: nodes FROM can no longer send to nodes TO" },
-	{ "heal", cmd_heal, "[--links]", "remove partitions and cuts (--links: loss, dup too)" },
-	{ "link", cmd_link, "FROM TO [--loss P%] [--dup P%] [--one-way]",
-	  "impair links (both directions unless --one-way; `all` for every node)" },
+	{ "heal", cmd_heal, "[--links] [--delays]",
+	  "remove partitions and cuts (--links: loss, dup; --delays: delays, too)" },
+	{ "link", cmd_link, "FROM TO [--loss P%] [--dup P%] [--delay T ...] [--one-way]",
+	  "impair or delay links (both directions unless --one-way; `all` for every node); "
+	  "--delay takes [--jitter T] [--distribution uniform|normal] [--reorder]; [--rate R]" },
+	{ "start", cmd_start, "--mode cp|ap [NODES] [--dir D] [-- OPTS]",
+	  "start a capnode replica in each node (all by default)" },
+	{ "stop", cmd_stop, "[NODES]", "stop replicas cleanly (SIGTERM)" },
+	{ "kill", cmd_kill, "[-9|-15] NODES", "crash replicas (SIGKILL unless -15)" },
+	{ "restart", cmd_restart, "NODES", "start replicas again with the same options" },
 	{ "watch", cmd_watch, "[--json] [--count N] [--duration S]",
 	  "print every dropped frame as it happens" },
 };
@@ -84,6 +92,9 @@ int main(int argc, char **argv)
 	explain_enable(cli.explain);
 	if (cli.verbose)
 		setenv("CAPNET_VERBOSE", "1", 1);
+	/* Internal: the delay line that `capnet link --delay` starts; not listed in the usage. */
+	if (!strcmp(argv[i], DELAY_LINE_COMMAND))
+		return cmd_delay_line(&cli, argc - i - 1, argv + i + 1);
 	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(&cli, argc - i - 1, argv + i + 1);

@@ -12,7 +12,9 @@
 #include <arpa/inet.h>
 
 #include "netem/cli.h"
+#include "netem/delay_line.h"
 #include "netem/explain.h"
+#include "netem/nodes.h"
 
 static double now_s(void)
 {
@@ -123,6 +125,7 @@ rollback:
 
 int cmd_down(struct cli *cli, int argc, char **argv)
 {
+	char run_dir[256];
 	int err;
 
 	(void)argv;
@@ -130,7 +133,13 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 		return cli_usage("down takes no arguments");
 	if (cli_need_root("capnet down"))
 		return CLI_FAIL;
-	err = filter_remove(cli->lab);
+	/* The delay line first: its pid file is in the run folder removed below, and its pins
+	 * in the filter's folder. */
+	delay_stop(cli->lab, NULL, false);
+	/* Replicas first: a process must not outlive the namespace it runs in. */
+	nodes_run_dir(cli->lab, NULL, run_dir, sizeof(run_dir));
+	err = nodes_remove_all(cli->lab, run_dir, CAPNET_MAX_NODES);
+	err = filter_remove(cli->lab) ?: err;
 	err = lab_topology_down(cli->lab) ?: err;
 	if (err)
 		return CLI_FAIL;
@@ -179,7 +188,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	explain("ip netns exec %s %s ...", ns, argv[1]);
 	saved = netns_enter(ns);
 	if (saved < 0)
-		return CLI_FAIL;
+		return cli_fail("exec: enter namespace %s: %s", ns, strerror(-saved));
 	close(saved);
 	remount_sys();
 	snprintf(nodestr, sizeof(nodestr), "%u", node);

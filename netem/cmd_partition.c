@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "netem/cli.h"
+#include "netem/delay_line.h"
 #include "netem/explain.h"
 
 /* Large (policies are 130 KiB): one of each per process, never on the stack. */
 static struct filter_state state;
 static struct partition part;
 static struct policy next_policy;
+static struct delay_set delays;
 
 struct switch_ctx {
 	struct cli *cli;
@@ -233,7 +235,7 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 {
 	static struct impairment_set none;
 	struct switch_ctx ctx;
-	bool links = false;
+	bool links = false, stop_delays = false;
 	char text[1024];
 	int i, rc;
 
@@ -241,8 +243,11 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--links"))
 			links = true;
+		else if (!strcmp(argv[i], "--delays"))
+			stop_delays = true;
 		else
-			return cli_usage("heal: unknown argument \"%s\" (capnet heal [--links])",
+			return cli_usage("heal: unknown argument \"%s\" (capnet heal [--links] "
+					 "[--delays])",
 					 argv[i]);
 	}
 	rc = open_for_switch(cli, &ctx, "capnet heal");
@@ -253,6 +258,16 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 	if (!rc && !links && state.impairments.count && !cli->json) {
 		describe_impairments(&state.impairments, text, sizeof(text));
 		printf("links still impaired: %s (capnet heal --links clears them)\n", text);
+	}
+	/* Frames still held in the delay line are dropped with it: a heal ends the delays now. */
+	if (!rc && stop_delays) {
+		delay_stop(cli->lab, &ctx.info, true);
+		if (!cli->json)
+			printf("delays: none (delay line stopped)\n");
+	} else if (!rc && !cli->json && !delay_links_read(cli->lab, &delays) && delays.count &&
+		   delay_running(cli->lab)) {
+		printf("links still delayed: %u (capnet heal --delays clears them)\n",
+		       delays.count);
 	}
 	close_switch(&ctx);
 	return rc;
@@ -293,15 +308,136 @@ static int parse_endpoint(const char *text, unsigned int nodes, struct node_set 
 	return nodeset_parse(text, nodes, set, e);
 }
 
+#define LINK_USAGE                                                                           \
+	"link: usage: capnet link FROM TO [--loss P%%] [--dup P%%] [--delay T [--jitter T] " \
+	"[--distribution uniform|normal] [--reorder]] [--rate R] [--one-way]"
+
+/* What --delay, --jitter, --distribution, --rate and --reorder asked for; unset fields keep the
+ * link's current value. */
+struct delay_opts {
+	bool any, delay, jitter, dist, rate, reorder;
+	struct capnet_delay_params p;
+};
+
+static int parse_delay_opt(struct delay_opts *o, const char *opt, const char *val)
+{
+	uint64_t v;
+
+	if (!strcmp(opt, "--delay") || !strcmp(opt, "--jitter")) {
+		bool is_delay = opt[2] == 'd';
+
+		if (delay_parse_time_ns(val, &v))
+			return cli_usage(
+				"link: %s \"%s\" is not a time (like 20ms, 500us, 1s, or 0)", opt,
+				val);
+		if (is_delay) {
+			o->p.delay_ns = v;
+			o->delay = true;
+		} else {
+			o->p.jitter_ns = v;
+			o->jitter = true;
+		}
+	} else if (!strcmp(opt, "--distribution")) {
+		if (!strcmp(val, "uniform"))
+			o->p.dist = CAPNET_DIST_UNIFORM;
+		else if (!strcmp(val, "normal"))
+			o->p.dist = CAPNET_DIST_NORMAL;
+		else
+			return cli_usage("link: --distribution \"%s\": uniform or normal", val);
+		o->dist = true;
+	} else {
+		if (delay_parse_rate_bps(val, &v))
+			return cli_usage("link: --rate \"%s\" is not a rate (like 10mbit, 512kbit, "
+					 "1gbit, or 0)",
+					 val);
+		o->p.rate_bps = v;
+		o->rate = true;
+	}
+	o->any = true;
+	return CLI_OK;
+}
+
+/* The link's new parameters: `--delay 0` alone clears delay, jitter and rate together. */
+static void delay_merge(const struct delay_opts *o, const struct delay_set *set, uint16_t s,
+			uint16_t d, struct capnet_delay_params *out)
+{
+	unsigned int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < set->count; i++)
+		if (set->items[i].src == s && set->items[i].dst == d)
+			*out = set->items[i].p;
+	if (o->delay && !o->p.delay_ns && !o->jitter && !o->rate) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	if (o->delay)
+		out->delay_ns = o->p.delay_ns;
+	if (o->jitter)
+		out->jitter_ns = o->p.jitter_ns;
+	if (o->dist)
+		out->dist = o->p.dist;
+	if (o->rate)
+		out->rate_bps = o->p.rate_bps;
+	if (o->reorder)
+		out->reorder = 1;
+	else if (o->delay || o->jitter)
+		out->reorder = 0;
+}
+
+static void describe_delays(const struct delay_set *set, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int i;
+	char one[160];
+
+	buf[0] = 0;
+	for (i = 0; i < set->count && used < len; i++) {
+		delay_link_format(&set->items[i], one, sizeof(one));
+		used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", one);
+	}
+}
+
+/* Puts the new delays in force: starts the delay line when the first link gets one. */
+static int apply_delays(struct switch_ctx *ctx)
+{
+	int err;
+
+	if (!delays.count && !delay_running(ctx->cli->lab))
+		return CLI_OK;
+	if (!delay_running(ctx->cli->lab)) {
+		err = delay_start(ctx->cli->lab, &ctx->info);
+		if (err)
+			return CLI_FAIL; /* said by delay_start */
+	}
+	err = delay_links_write(ctx->cli->lab, &delays);
+	if (err == -ESRCH) {
+		char why[512];
+
+		delay_last_error(ctx->cli->lab, why, sizeof(why));
+		delay_stop(ctx->cli->lab, &ctx->info, true);
+		return cli_fail("link: the delay line of lab \"%s\" stopped: %s", ctx->cli->lab,
+				why[0] ? why : "see its log");
+	}
+	if (err)
+		return cli_fail(
+			"link: hand the delays to the delay line of lab \"%s\": %s (its log: "
+			"%s/%s/delay.log)",
+			ctx->cli->lab, strerror(-err), DELAY_RUN_ROOT, ctx->cli->lab);
+	return CLI_OK;
+}
+
 int cmd_link(struct cli *cli, int argc, char **argv)
 {
 	uint32_t loss, dup, *lossp = NULL, *dupp = NULL;
+	struct delay_opts dopt = {};
+	struct capnet_delay_params dp;
 	struct node_set from, to;
 	bool one_way = false, from_any, to_any;
 	struct switch_ctx ctx;
 	struct spec_error e;
 	const char *ends[2];
-	char text[1024], extra[1200];
+	char text[1024], dtext[2048], extra[3400];
 	int i, nends = 0, rc, err = 0;
 	unsigned int s, d;
 
@@ -320,24 +456,31 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 				dupp = &dup;
 		} else if (!strcmp(argv[i], "--one-way")) {
 			one_way = true;
-		} else if (!strcmp(argv[i], "--delay") || !strcmp(argv[i], "--jitter")) {
-			return cli_usage("link: %s: delay is not available yet in this version",
-					 argv[i]);
+		} else if (!strcmp(argv[i], "--delay") || !strcmp(argv[i], "--jitter") ||
+			   !strcmp(argv[i], "--distribution") || !strcmp(argv[i], "--rate")) {
+			if (++i >= argc)
+				return cli_usage("link: %s needs a value", argv[i - 1]);
+			if (parse_delay_opt(&dopt, argv[i - 1], argv[i]))
+				return CLI_USAGE;
+		} else if (!strcmp(argv[i], "--reorder")) {
+			dopt.reorder = dopt.any = true;
 		} else if (argv[i][0] == '-') {
 			return cli_usage("link: unknown option %s", argv[i]);
 		} else if (nends < 2) {
 			ends[nends++] = argv[i];
 		} else {
-			return cli_usage(
-				"link: usage: capnet link FROM TO [--loss P%%] [--dup P%%] "
-				"[--one-way]");
+			return cli_usage(LINK_USAGE);
 		}
 	}
 	if (nends != 2)
-		return cli_usage("link: usage: capnet link FROM TO [--loss P%%] [--dup P%%] "
-				 "[--one-way]");
-	if (!lossp && !dupp)
-		return cli_usage("link: what to change? (--loss P%% and/or --dup P%%)");
+		return cli_usage(LINK_USAGE);
+	if (!lossp && !dupp && !dopt.any)
+		return cli_usage(
+			"link: what to change? (--loss P%%, --dup P%%, --delay T, --rate R)");
+	if ((dopt.jitter || dopt.dist || dopt.reorder) && !dopt.delay)
+		return cli_usage("link: --jitter, --distribution and --reorder go with --delay");
+	if (dopt.p.jitter_ns && dopt.delay && !dopt.p.delay_ns)
+		return cli_usage("link: --jitter needs a --delay above 0");
 
 	rc = open_for_switch(cli, &ctx, "capnet link");
 	if (rc)
@@ -347,6 +490,10 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 		close_switch(&ctx);
 		return cli_usage("link: %s", e.msg);
 	}
+	if (dopt.any && delay_links_read(cli->lab, &delays)) {
+		close_switch(&ctx);
+		return cli_fail("link: read the delays of lab \"%s\"", cli->lab);
+	}
 	/* Wildcards stay wildcards in the filter: `all` is one entry, not N^2. */
 	for (s = from_any ? 0 : 1; s <= (from_any ? 0 : ctx.info.nodes) && !err; s++) {
 		if (!from_any && !nodeset_has(&from, s))
@@ -354,24 +501,45 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 		for (d = to_any ? 0 : 1; d <= (to_any ? 0 : ctx.info.nodes) && !err; d++) {
 			if ((!to_any && !nodeset_has(&to, d)) || (s && s == d))
 				continue;
-			err = impairment_set_put(&state.impairments, s, d, lossp, dupp);
-			if (!err && !one_way)
-				err = impairment_set_put(&state.impairments, d, s, lossp, dupp);
+			if (lossp || dupp) {
+				err = impairment_set_put(&state.impairments, s, d, lossp, dupp);
+				if (!err && !one_way)
+					err = impairment_set_put(&state.impairments, d, s, lossp,
+								 dupp);
+			}
+			if (!err && dopt.any) {
+				delay_merge(&dopt, &delays, s, d, &dp);
+				err = delay_set_put(&delays, s, d, &dp);
+				if (!err && !one_way) {
+					delay_merge(&dopt, &delays, d, s, &dp);
+					err = delay_set_put(&delays, d, s, &dp);
+				}
+			}
 		}
 	}
 	if (err) {
 		close_switch(&ctx);
-		return cli_fail("link: more than %d impaired links (use `all`)",
+		return cli_fail("link: more than %d impaired or delayed links (use `all`)",
 				CAPNET_MAX_IMPAIRMENTS);
 	}
 	rc = current_partition(&ctx);
-	if (!rc) {
+	if (!rc && dopt.any)
+		rc = apply_delays(&ctx);
+	describe_delays(&delays, dtext, sizeof(dtext));
+	if (!rc && (lossp || dupp)) {
 		describe_impairments(&state.impairments, text, sizeof(text));
-		snprintf(extra, sizeof(extra), "\"links\":\"%s\"", text);
+		snprintf(extra, sizeof(extra), "\"links\":\"%s\"%s%s%s", text,
+			 dopt.any ? ",\"delays\":\"" : "", dopt.any ? dtext : "",
+			 dopt.any ? "\"" : "");
 		rc = apply(&ctx, &state.impairments, extra);
 		if (!rc && !cli->json)
 			printf("links: %s\n", state.impairments.count ? text : "none impaired");
+	} else if (!rc && cli->json) {
+		printf("{\"lab\":\"%s\",\"delays\":\"%s\",\"delay_line_pid\":%d}\n", cli->lab,
+		       dtext, (int)delay_running(cli->lab));
 	}
+	if (!rc && dopt.any && !cli->json)
+		printf("delays: %s\n", delays.count ? dtext : "none");
 	close_switch(&ctx);
 	return rc;
 }

@@ -12,7 +12,9 @@
 #include <bpf/libbpf.h>
 
 #include "netem/cli.h"
+#include "netem/delay_line.h"
 #include "netem/explain.h"
+#include "netem/nodes.h"
 
 static struct filter_state state;
 static struct partition part;
@@ -178,7 +180,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct lab_info info;
 	struct filter *filter = NULL;
 	struct spec_error e;
-	char text[8192], net[32], dir[256];
+	char text[8192], net[32], dir[256], run_dir[256], running_text[4096], mode[8] = "";
+	struct node_set running;
 	unsigned int attached = 0, missing = 0, i;
 	int rc, err;
 
@@ -207,6 +210,18 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	qsort(lr.rows, lr.count, sizeof(*lr.rows), cmp_rows);
+	nodes_run_dir(cli->lab, NULL, run_dir, sizeof(run_dir));
+	nodeset_clear(&running);
+	for (i = 1; i <= info.nodes; i++) {
+		if (!nodes_pid(run_dir, i))
+			continue;
+		if (!nodeset_count(&running) && nodes_mode(run_dir, i, mode, sizeof(mode)))
+			snprintf(mode, sizeof(mode), "?");
+		nodeset_add(&running, i);
+	}
+	running_text[0] = 0;
+	if (nodeset_count(&running))
+		nodeset_format(&running, running_text, sizeof(running_text));
 	partition_format(&part, text, sizeof(text));
 	{
 		struct in_addr a = { .s_addr = htonl(state.lab.subnet) };
@@ -242,7 +257,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)r->stats.dropped_loss,
 			       (unsigned long long)r->stats.duplicated);
 		}
-		printf("],\"unknown_src\":%llu,\"ring_overflow\":%llu,\"dup_failed\":%llu}\n",
+		printf("],\"running\":\"%s\",\"mode\":\"%s\"", running_text, mode);
+		delay_status_print(cli->lab, true);
+		printf(",\"unknown_src\":%llu,\"ring_overflow\":%llu,\"dup_failed\":%llu}\n",
 		       (unsigned long long)global.unknown_src,
 		       (unsigned long long)global.ring_overflow,
 		       (unsigned long long)global.dup_failed);
@@ -250,6 +267,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
 		       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
 		printf("partition: %s\n", text);
+		if (nodeset_count(&running))
+			printf("replicas: %s running (%s mode)\n", running_text, mode);
+		else
+			printf("replicas: none running (capnet start --mode cp|ap)\n");
 		printf("generation %llu, switched %.1f s ago, %u group%s\n",
 		       (unsigned long long)state.meta.generation, since_s(state.meta.flip_ns),
 		       state.policy.groups, state.policy.groups == 1 ? "" : "s");
@@ -284,6 +305,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 				       (unsigned long long)r->stats.duplicated);
 			}
 		}
+		delay_status_print(cli->lab, false);
 		if (info.nodes <= 12)
 			print_matrix(&lr, info.nodes);
 	}

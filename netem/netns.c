@@ -33,7 +33,7 @@ static void netns_path(const char *name, char *buf, size_t len)
 /* As iproute2 does: /run/netns must be a shared mount so that a namespace unmounted here is
  * unmounted in every mount namespace that copied it, and the namespace can die. Done once per
  * process: making it shared again walks every namespace mount below it (MS_REC). */
-static int netns_prepare_dir(void)
+static int netns_prepare_dir(const char *name)
 {
 	static bool prepared;
 	bool made_mount = false;
@@ -43,21 +43,22 @@ static int netns_prepare_dir(void)
 		return 0;
 	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
 		err = errno;
-		fprintf(stderr, "create %s: %s%s\n", NETNS_RUN_DIR, strerror(err), root_hint(err));
+		fprintf(stderr, "create namespace %s: mkdir %s: %s%s\n", name, NETNS_RUN_DIR,
+			strerror(err), root_hint(err));
 		return -err;
 	}
 	while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL)) {
 		/* EINVAL: not a mount point yet; make it one by binding it on itself. */
 		if (errno != EINVAL || made_mount) {
 			err = errno;
-			fprintf(stderr, "mount --make-shared %s: %s%s\n", NETNS_RUN_DIR,
-				strerror(err), root_hint(err));
+			fprintf(stderr, "create namespace %s: mount --make-shared %s: %s%s\n", name,
+				NETNS_RUN_DIR, strerror(err), root_hint(err));
 			return -err;
 		}
 		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
 			err = errno;
-			fprintf(stderr, "mount --bind %s %s: %s%s\n", NETNS_RUN_DIR, NETNS_RUN_DIR,
-				strerror(err), root_hint(err));
+			fprintf(stderr, "create namespace %s: mount --bind %s %s: %s%s\n", name,
+				NETNS_RUN_DIR, NETNS_RUN_DIR, strerror(err), root_hint(err));
 			return -err;
 		}
 		made_mount = true;
@@ -115,7 +116,7 @@ int netns_create(const char *name)
 	int fd, saved = -1, err;
 	bool created = false;
 
-	err = netns_prepare_dir();
+	err = netns_prepare_dir(name);
 	if (err)
 		return err;
 	netns_path(name, path, sizeof(path));

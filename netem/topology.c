@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if.h>
+#include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <linux/neighbour.h>
@@ -24,6 +26,7 @@
 #include <netlink/socket.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 
@@ -36,6 +39,8 @@
 #define NODE_IF "eth0"
 /* --explain lists this many neighbour entries per node, then one line for the rest. */
 #define EXPLAIN_NEIGH 3
+/* Seconds up waits for every port to forward. */
+#define PORTS_READY_TIMEOUT 5
 
 static const char *root_hint(int err)
 {
@@ -85,15 +90,17 @@ static void ip4_str(uint32_t host_order, char *buf, size_t len)
 static int subnet_check(uint32_t subnet, unsigned int prefix, unsigned int nodes, const char *text,
 			char *err, size_t errlen)
 {
-	uint32_t mask = prefix ? ~0u << (32 - prefix) : 0;
-	uint64_t hosts = prefix >= 31 ? 0 : (1ull << (32 - prefix)) - 2;
 	char net[INET_ADDRSTRLEN];
 	unsigned int top = subnet >> 24;
+	uint64_t hosts;
+	uint32_t mask;
 
 	if (prefix > 32) {
 		snprintf(err, errlen, "\"%s\": the prefix length must be 0 to 32", text);
 		return -EINVAL;
 	}
+	mask = prefix ? ~0u << (32 - prefix) : 0;
+	hosts = prefix >= 31 ? 0 : (1ull << (32 - prefix)) - 2;
 	if (subnet & ~mask) {
 		ip4_str(subnet & mask, net, sizeof(net));
 		snprintf(err, errlen, "\"%s\" has host bits set; did you mean %s/%u?", text, net,
@@ -225,7 +232,6 @@ struct nl_batch {
 	struct nl_sock *sk;
 	const struct lab_config *cfg;
 	char ns[LAB_NAME_MAX + 16]; /* the namespace the socket lives in */
-	unsigned int node; /* the node the namespace is for (0: the switch) */
 	uint32_t seq; /* sequence number of buf's first message */
 	unsigned int count;
 	size_t len, last;
@@ -290,11 +296,10 @@ static void op_describe(const struct nl_batch *b, const struct batch_op *op, cha
 	}
 }
 
-static void batch_reset(struct nl_batch *b, struct nl_sock *sk, const char *ns, unsigned int node)
+static void batch_reset(struct nl_batch *b, struct nl_sock *sk, const char *ns)
 {
 	b->sk = sk;
 	snprintf(b->ns, sizeof(b->ns), "%s", ns);
-	b->node = node;
 	b->count = 0;
 	b->len = 0;
 }
@@ -518,6 +523,7 @@ static int sysctl_write(const char *ns, const char *key, const char *value, bool
 	char path[PATH_MAX];
 	int fd, err = 0;
 	size_t len = strlen(value);
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/sys/%s", key);
 	for (char *p = path + strlen("/proc/sys/"); *p; p++)
@@ -530,8 +536,11 @@ static int sysctl_write(const char *ns, const char *key, const char *value, bool
 			return 0;
 		goto fail;
 	}
-	if (write(fd, value, len) != (ssize_t)len)
+	n = write(fd, value, len);
+	if (n < 0)
 		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
 	close(fd);
 	if (err)
 		goto fail;
@@ -544,7 +553,7 @@ fail:
 }
 
 /* Runs in the namespace just entered: the socket that will configure it, and sysctls. */
-static int switch_setup_inside(struct lab_build *lb, const char *ns, struct nl_sock **sk)
+static int switch_setup_inside(const char *ns, struct nl_sock **sk)
 {
 	static const char *const bridge_nf[] = {
 		"net.bridge.bridge-nf-call-iptables",
@@ -553,7 +562,6 @@ static int switch_setup_inside(struct lab_build *lb, const char *ns, struct nl_s
 	};
 	int err;
 
-	(void)lb;
 	err = nl_open_here(ns, sk);
 	/* Bridge netfilter costs even without rules. Without br_netfilter the keys do not
 	 * exist, and there is nothing to turn off. */
@@ -582,7 +590,7 @@ static int node_setup_inside(const char *ns, struct nl_sock **sk, int *ns_fd)
 }
 
 /* Creates a named namespace and runs setup inside it (node or switch). */
-static int ns_create_setup(struct lab_build *lb, const char *ns, struct nl_sock **sk, int *ns_fd)
+static int ns_create_setup(const char *ns, struct nl_sock **sk, int *ns_fd)
 {
 	int saved, err, ret;
 
@@ -597,7 +605,7 @@ static int ns_create_setup(struct lab_build *lb, const char *ns, struct nl_sock 
 	if (ns_fd)
 		err = node_setup_inside(ns, sk, ns_fd);
 	else
-		err = switch_setup_inside(lb, ns, sk);
+		err = switch_setup_inside(ns, sk);
 	ret = netns_return(saved);
 	if (ret) {
 		fprintf(stderr, "leave namespace %s: %s\n", ns, strerror(-ret));
@@ -612,10 +620,10 @@ static int switch_up(struct lab_build *lb, struct nl_sock **sk)
 	int lo = 0, err;
 
 	lab_switch_ns(lb->cfg->name, ns, sizeof(ns));
-	err = ns_create_setup(lb, ns, sk, NULL);
+	err = ns_create_setup(ns, sk, NULL);
 	if (err)
 		return err;
-	batch_reset(lb->sw, *sk, ns, 0);
+	batch_reset(lb->sw, *sk, ns);
 	err = batch_get_link(lb->sw, "lo", &lo);
 	if (!err)
 		err = batch_flush(lb->sw);
@@ -784,12 +792,12 @@ static int node_up(struct lab_build *lb, unsigned int node)
 	struct nl_batch *b = lb->node;
 
 	lab_node_ns(lb->cfg->name, node, ns, sizeof(ns));
-	err = ns_create_setup(lb, ns, &sk, &ns_fd);
+	err = ns_create_setup(ns, &sk, &ns_fd);
 	if (!err)
 		err = node_veth(lb, node, ns_fd);
 	if (err)
 		goto out;
-	batch_reset(b, sk, ns, node);
+	batch_reset(b, sk, ns);
 	err = batch_get_link(b, NODE_IF, &eth0);
 	if (!err)
 		err = batch_get_link(b, "lo", &lo);
@@ -810,6 +818,54 @@ out:
 		close(ns_fd);
 	nl_socket_free(sk);
 	return err;
+}
+
+/* A port forwards, and a veth gets its real queue, once the kernel's link watcher has handled
+ * its carrier, from a work queue, a moment after both ends are up: until then frames are
+ * dropped. Waiting here means the first frame sent after up arrives. eth0's carrier event is
+ * queued before its port's (both in veth_open, which runs for eth0), so a forwarding port
+ * also means a ready eth0. */
+static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
+{
+	double deadline = 0;
+	unsigned int ready = 0;
+
+	for (;;) {
+		struct nl_cache *cache;
+		struct nl_object *obj;
+		struct timespec ts;
+		double t;
+		int err;
+
+		err = rtnl_link_alloc_cache(sk, AF_BRIDGE, &cache);
+		if (err < 0) {
+			fprintf(stderr, "list bridge ports in %s: %s\n", lb->sw->ns,
+				nl_geterror(err));
+			return nl_errno(err);
+		}
+		ready = 0;
+		for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+			struct rtnl_link *link = (struct rtnl_link *)obj;
+
+			if (rtnl_link_get_master(link) == lb->bridge_ifindex &&
+			    rtnl_link_get_operstate(link) == IF_OPER_UP &&
+			    rtnl_link_bridge_get_port_state(link) == BR_STATE_FORWARDING)
+				ready++;
+		}
+		nl_cache_free(cache);
+		if (ready == lb->cfg->nodes)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec + ts.tv_nsec / 1e9;
+		if (!deadline)
+			deadline = t + PORTS_READY_TIMEOUT;
+		if (t > deadline)
+			break;
+		usleep(1000);
+	}
+	fprintf(stderr, "%u of %u ports of %s in %s are not forwarding after %d s\n",
+		lb->cfg->nodes - ready, lb->cfg->nodes, BRIDGE, lb->sw->ns, PORTS_READY_TIMEOUT);
+	return -ETIMEDOUT;
 }
 
 /* Stops at the first namespace of the lab that exists. */
@@ -863,6 +919,8 @@ int lab_topology_up(const struct lab_config *cfg)
 	err = switch_up(&lb, &sw_sk);
 	for (unsigned int i = 1; !err && i <= cfg->nodes; i++)
 		err = node_up(&lb, i);
+	if (!err)
+		err = switch_wait_forwarding(&lb, sw_sk);
 cleanup:
 	if (lb.veth)
 		rtnl_link_veth_release(lb.veth);

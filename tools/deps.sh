@@ -11,6 +11,7 @@ packages=(
 	libcmocka-dev                                       # unit and root tests
 	clang-format                                        # make format
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks
+	chromium tshark                                     # captrace: HTML report and dissector tests
 	git
 )
 

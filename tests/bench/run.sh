@@ -85,8 +85,12 @@ for n in 5 64 1000; do
 	"$capnet" --lab "$l" down >/dev/null
 done
 
+echo "bench: delay line (1 ms target)"
+delay_bench=$(CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true)
+
 printf '\n%-44s %14s %14s %10s\n' "measure" "capnet" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
+[ -z "$delay_bench" ] || printf '\n%s\n' "$delay_bench"
 echo
 echo "ratio: baseline / capnet for times (above 1 means capnet is faster); for the flip, size N"
 echo "against 5 nodes (near 1 means a switch costs the same whatever the lab's size)."

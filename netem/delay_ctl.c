@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The delay line from the CLI: start it (a double-forked daemon that re-executes capnet), hand
+ * it links through its pinned maps, read its counters, stop it and clear what a crash left. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/if_link.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netem/cli.h"
+#include "netem/delay_line.h"
+#include "netem/explain.h"
+
+static const char *const pin_names[] = { "delay_links", "port_node",   "xsks",
+					 "delay_conf",	"delay_stats", "capnet_delay" };
+
+void delay_pin_dir(const char *lab, char *buf, size_t len)
+{
+	char dir[200];
+
+	filter_pin_dir(lab, dir, sizeof(dir));
+	snprintf(buf, len, "%s/delay", dir);
+}
+
+void delay_run_path(const char *lab, const char *file, char *buf, size_t len)
+{
+	if (file)
+		snprintf(buf, len, "%s/%s/%s", DELAY_RUN_ROOT, lab, file);
+	else
+		snprintf(buf, len, "%s/%s", DELAY_RUN_ROOT, lab);
+}
+
+void delay_unpin(const char *lab)
+{
+	char dir[256], path[320];
+	size_t i;
+
+	delay_pin_dir(lab, dir, sizeof(dir));
+	for (i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* True if pid is this lab's delay line (a recycled pid is someone else's process). */
+static bool is_delay_line(pid_t pid, const char *lab)
+{
+	char path[64], cmd[512];
+	bool cmd_ok = false, lab_ok = false;
+	ssize_t n, i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	cmd[n] = 0;
+	for (i = 0; i < n; i += strlen(cmd + i) + 1) {
+		cmd_ok |= !strcmp(cmd + i, DELAY_LINE_COMMAND);
+		lab_ok |= !strcmp(cmd + i, lab);
+	}
+	return cmd_ok && lab_ok;
+}
+
+pid_t delay_running(const char *lab)
+{
+	char path[256], text[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	delay_run_path(lab, "delay.pid", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	pid = strtol(text, NULL, 10);
+	if (pid <= 1 || kill(pid, 0) || !is_delay_line(pid, lab))
+		return 0;
+	return pid;
+}
+
+/* What a crashed delay line left in a live lab: XDP on ports, the extra pair, FDB entries,
+ * nodes without TX checksum offload. */
+static void clear_kernel_remains(const char *lab, const struct lab_info *info)
+{
+	char sw[LAB_NAME_MAX + 16];
+	unsigned int i;
+	int saved;
+
+	lab_switch_ns(lab, sw, sizeof(sw));
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return;
+	for (i = 1; i <= info->nodes; i++) {
+		struct bpf_prog_info pinfo = {};
+		__u32 len = sizeof(pinfo), id = 0;
+		int fd;
+
+		if (bpf_xdp_query_id(info->port_ifindex[i], XDP_FLAGS_DRV_MODE, &id) || !id)
+			continue;
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &pinfo, &len) &&
+		    !strcmp(pinfo.name, "capnet_delay")) {
+			explain("ip -n %s link set dev p%u xdpdrv off", sw, i);
+			bpf_xdp_detach(info->port_ifindex[i], XDP_FLAGS_DRV_MODE, NULL);
+		}
+		close(fd);
+	}
+	delay_teardown_ports(lab, info->nodes);
+	netns_return(saved);
+	delay_node_txcsum(lab, info->nodes, true);
+}
+
+static bool pins_exist(const char *lab)
+{
+	char dir[256];
+	struct stat st;
+
+	delay_pin_dir(lab, dir, sizeof(dir));
+	return !stat(dir, &st);
+}
+
+int delay_stop(const char *lab, const struct lab_info *info, bool lab_alive)
+{
+	char path[256];
+	pid_t pid = delay_running(lab);
+	int i;
+
+	if (pid) {
+		explain("kill -TERM %d # the delay line of lab %s", (int)pid, lab);
+		kill(pid, SIGTERM);
+		/* It detaches, closes and tears down before it exits: give it time to. */
+		for (i = 0; i < 300 && !kill(pid, 0); i++)
+			usleep(10000);
+		if (!kill(pid, 0)) {
+			fprintf(stderr, "delay line %d did not stop in 3 s: killing it\n",
+				(int)pid);
+			kill(pid, SIGKILL);
+			for (i = 0; i < 100 && !kill(pid, 0); i++)
+				usleep(10000);
+		}
+	}
+	if (pins_exist(lab)) {
+		if (lab_alive && info)
+			clear_kernel_remains(lab, info);
+		delay_pin_dir(lab, path, sizeof(path));
+		explain("rm -r %s", path);
+		delay_unpin(lab);
+	}
+	delay_run_path(lab, "delay.pid", path, sizeof(path));
+	unlink(path);
+	if (!lab_alive) {
+		delay_run_path(lab, "delay.log", path, sizeof(path));
+		unlink(path);
+		delay_run_path(lab, NULL, path, sizeof(path));
+		rmdir(path);
+	}
+	return 0;
+}
+
+int delay_start(const char *lab, const struct lab_info *info)
+{
+	char fdtext[16], line[1024], err_text[1024] = "";
+	bool ready = false;
+	pid_t child;
+	FILE *in;
+	int p[2], status;
+
+	if (delay_running(lab))
+		return 0;
+	if (pins_exist(lab))
+		delay_stop(lab, info, true);
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (child == 0) {
+		char *argv[] = { "capnet",	     "--lab",	   (char *)lab, "--explain",
+				 DELAY_LINE_COMMAND, "--ready-fd", fdtext,	NULL };
+		int devnull = open("/dev/null", O_RDWR);
+
+		/* A session of its own, then a second fork: no terminal can ever come back. */
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		close(p[0]);
+		fcntl(p[1], F_SETFD, 0);
+		snprintf(fdtext, sizeof(fdtext), "%d", p[1]);
+		/* Nothing of our caller's terminal or pipes: a caller reading our output to its
+		 * end must not wait for the daemon. */
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		if (!explain_enabled())
+			memmove(&argv[3], &argv[4], 4 * sizeof(argv[0]));
+		execv("/proc/self/exe", argv);
+		dprintf(p[1], "error: exec capnet: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	waitpid(child, &status, 0);
+	in = fdopen(p[0], "r");
+	if (!in) {
+		close(p[0]);
+		return -errno;
+	}
+	/* The daemon's --explain lines, then "ready" or "error: ..." (EOF: it died). */
+	while (fgets(line, sizeof(line), in)) {
+		if (!strncmp(line, "+ ", 2))
+			fputs(line, stdout);
+		else if (!strcmp(line, "ready\n"))
+			ready = true;
+		else if (!strncmp(line, "error: ", 7))
+			snprintf(err_text, sizeof(err_text), "%s", line + 7);
+	}
+	fclose(in);
+	if (ready)
+		return 0;
+	err_text[strcspn(err_text, "\n")] = 0;
+	delay_run_path(lab, "delay.log", line, sizeof(line));
+	fprintf(stderr, "capnet: the delay line of lab \"%s\" did not start: %s\n", lab,
+		err_text[0] ? err_text : "it exited during set-up (see its log)");
+	delay_stop(lab, info, true);
+	return -EIO;
+}
+
+/* Why the delay line stopped: the line its log has before "stopped". */
+void delay_last_error(const char *lab, char *buf, size_t len)
+{
+	char path[256], line[512], prev[512] = "";
+	FILE *f;
+
+	buf[0] = 0;
+	delay_run_path(lab, "delay.log", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "delay line: stopped", 19))
+			snprintf(buf, len, "%s", prev);
+		snprintf(prev, sizeof(prev), "%s", line);
+	}
+	fclose(f);
+}
+
+static int pinned(const char *lab, const char *name)
+{
+	char dir[256], path[320];
+	int fd;
+
+	delay_pin_dir(lab, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int delay_links_read(const char *lab, struct delay_set *set)
+{
+	struct capnet_delay_key key, next;
+	struct capnet_delay_params p;
+	int fd = pinned(lab, "delay_links");
+
+	set->count = 0;
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	if (!bpf_map_get_next_key(fd, NULL, &next)) {
+		do {
+			key = next;
+			if (bpf_map_lookup_elem(fd, &key, &p))
+				continue;
+			if (set->count >= CAPNET_DELAY_MAX_LINKS)
+				break;
+			set->items[set->count++] =
+				(struct delay_link){ .src = key.src, .dst = key.dst, .p = p };
+		} while (!bpf_map_get_next_key(fd, &key, &next));
+	}
+	close(fd);
+	return 0;
+}
+
+static bool set_has(const struct delay_set *set, const struct capnet_delay_key *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->count; i++)
+		if (set->items[i].src == k->src && set->items[i].dst == k->dst)
+			return true;
+	return false;
+}
+
+int delay_links_write(const char *lab, const struct delay_set *set)
+{
+	int links = -1, conf = -1, stats = -1, err = 0, i;
+	struct capnet_delay_key key, next;
+	struct capnet_delay_conf c;
+	struct capnet_delay_stats st;
+	char dir[256], text[160];
+	uint32_t zero = 0;
+	unsigned int k;
+	pid_t pid;
+	bool more;
+
+	delay_pin_dir(lab, dir, sizeof(dir));
+	links = pinned(lab, "delay_links");
+	conf = pinned(lab, "delay_conf");
+	stats = pinned(lab, "delay_stats");
+	if (links < 0 || conf < 0 || stats < 0) {
+		err = links < 0 ? links : conf < 0 ? conf : stats;
+		goto out;
+	}
+	/* Stale entries first: deleting while walking restarts nothing we still need. */
+	more = !bpf_map_get_next_key(links, NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(links, &key, &next);
+		if (!set_has(set, &key)) {
+			explain("bpftool map delete pinned %s/delay_links key %u %u %u %u", dir,
+				key.src & 0xff, key.src >> 8, key.dst & 0xff, key.dst >> 8);
+			bpf_map_delete_elem(links, &key);
+		}
+	}
+	for (k = 0; k < set->count; k++) {
+		key = (struct capnet_delay_key){ .src = set->items[k].src,
+						 .dst = set->items[k].dst };
+		delay_link_format(&set->items[k], text, sizeof(text));
+		explain("bpftool map update pinned %s/delay_links key %u %u %u %u value ... # %s",
+			dir, key.src & 0xff, key.src >> 8, key.dst & 0xff, key.dst >> 8, text);
+		if (bpf_map_update_elem(links, &key, &set->items[k].p, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (bpf_map_lookup_elem(conf, &zero, &c)) {
+		err = -errno;
+		goto out;
+	}
+	c.generation++;
+	explain("bpftool map update pinned %s/delay_conf key 0 0 0 0 value <generation %llu>", dir,
+		(unsigned long long)c.generation);
+	explain("# the delay line then attaches XDP (ip link set dev p<src> xdpdrv pinned "
+		"%s/capnet_delay) and an AF_XDP socket to each source port of a delayed link",
+		dir);
+	if (bpf_map_update_elem(conf, &zero, &c, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	pid = delay_running(lab);
+	if (!pid) {
+		err = -ESRCH;
+		goto out;
+	}
+	kill(pid, SIGHUP);
+	/* Applied means ports attached: traffic sent after this returns is delayed. */
+	err = -ETIMEDOUT;
+	for (i = 0; i < 2000; i++) {
+		if (!bpf_map_lookup_elem(stats, &zero, &st) && st.generation >= c.generation) {
+			err = 0;
+			break;
+		}
+		if (!delay_running(lab)) {
+			err = -ESRCH;
+			break;
+		}
+		usleep(1000);
+	}
+out:
+	if (links >= 0)
+		close(links);
+	if (conf >= 0)
+		close(conf);
+	if (stats >= 0)
+		close(stats);
+	return err;
+}
+
+int delay_set_put(struct delay_set *set, uint16_t src, uint16_t dst,
+		  const struct capnet_delay_params *p)
+{
+	struct delay_link *l = NULL;
+	unsigned int i;
+
+	for (i = 0; i < set->count; i++)
+		if (set->items[i].src == src && set->items[i].dst == dst)
+			l = &set->items[i];
+	if (!p->delay_ns && !p->jitter_ns && !p->rate_bps) {
+		if (l)
+			*l = set->items[--set->count];
+		return 0;
+	}
+	if (!l) {
+		if (set->count >= CAPNET_DELAY_MAX_LINKS)
+			return -E2BIG;
+		l = &set->items[set->count++];
+	}
+	*l = (struct delay_link){ .src = src, .dst = dst, .p = *p };
+	return 0;
+}
+
+int delay_stats_read(const char *lab, struct capnet_delay_stats *st)
+{
+	uint32_t zero = 0;
+	int fd, err = 0;
+
+	if (!delay_running(lab))
+		return -ENOENT;
+	fd = pinned(lab, "delay_stats");
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, st))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int parse_scaled(const char *text, const char *const *units, const double *scale,
+			size_t nunits, double *out)
+{
+	char *end;
+	double v;
+	size_t i;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || errno || v < 0 || !isfinite(v))
+		return -EINVAL;
+	if (!*end) {
+		if (v != 0)
+			return -EINVAL; /* a bare number is ambiguous, except 0 */
+		*out = 0;
+		return 0;
+	}
+	for (i = 0; i < nunits; i++)
+		if (!strcasecmp(end, units[i])) {
+			*out = v * scale[i];
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int delay_parse_time_ns(const char *text, uint64_t *ns)
+{
+	static const char *const units[] = { "ns", "us", "ms", "s" };
+	static const double scale[] = { 1, 1e3, 1e6, 1e9 };
+	double v;
+
+	if (parse_scaled(text, units, scale, 4, &v) || v > 60e9)
+		return -EINVAL;
+	*ns = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+int delay_parse_rate_bps(const char *text, uint64_t *bps)
+{
+	static const char *const units[] = { "bit", "kbit", "mbit", "gbit" };
+	static const double scale[] = { 1, 1e3, 1e6, 1e9 };
+	double v;
+
+	if (parse_scaled(text, units, scale, 4, &v) || (v != 0 && v < 8) || v > 1e12)
+		return -EINVAL;
+	*bps = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+static void format_time(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 1000000000ull && ns % 1000000 == 0)
+		snprintf(buf, len, "%.6gs", ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, len, "%.6gms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.6gus", ns / 1e3);
+}
+
+void delay_link_format(const struct delay_link *l, char *buf, size_t len)
+{
+	char s[8] = "all", d[8] = "all", delay[24], jitter[48] = "", rate[32] = "";
+
+	if (l->src)
+		snprintf(s, sizeof(s), "%u", l->src);
+	if (l->dst)
+		snprintf(d, sizeof(d), "%u", l->dst);
+	format_time(l->p.delay_ns, delay, sizeof(delay));
+	if (l->p.jitter_ns) {
+		char j[24];
+
+		format_time(l->p.jitter_ns, j, sizeof(j));
+		snprintf(jitter, sizeof(jitter), " +-%s %s", j,
+			 l->p.dist == CAPNET_DIST_NORMAL ? "normal" : "uniform");
+	}
+	if (l->p.rate_bps)
+		snprintf(rate, sizeof(rate), " %.6gmbit", l->p.rate_bps / 1e6);
+	snprintf(buf, len, "%s->%s %s%s%s%s", s, d, delay, jitter, rate,
+		 l->p.reorder ? " reorder" : "");
+}
+
+int cmd_delay_line(struct cli *cli, int argc, char **argv)
+{
+	char *end;
+	long fd;
+
+	if (argc != 2 || strcmp(argv[0], "--ready-fd"))
+		return cli_usage("%s is capnet's own (capnet link --delay starts it)",
+				 DELAY_LINE_COMMAND);
+	fd = strtol(argv[1], &end, 10);
+	if (*end || fd < 3 || fd > 1023)
+		return cli_usage("%s: bad --ready-fd", DELAY_LINE_COMMAND);
+	/* Nothing of the capnet that started us stays open here but the ready pipe. */
+	if (fd > 3)
+		close_range(3, fd - 1, 0);
+	close_range(fd + 1, ~0u, 0);
+	return delay_line_main(cli->lab, fd);
+}
+
+void delay_status_print(const char *lab, bool json)
+{
+	static struct delay_set set;
+	struct capnet_delay_stats st;
+	struct timespec ts;
+	char one[160];
+	double up_s;
+	unsigned int i;
+
+	if (delay_stats_read(lab, &st) || delay_links_read(lab, &set)) {
+		if (json)
+			printf(",\"delay_line\":null");
+		else if (pins_exist(lab))
+			printf("delay line: not running, but it left its program and maps (capnet "
+			       "heal --delays removes them; capnet link --delay restarts it)\n");
+		else
+			printf("delay line: not running\n");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	up_s = ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec - st.started_ns) / 1e9;
+	if (json) {
+		printf(",\"delay_line\":{\"pid\":%llu,\"uptime_s\":%.1f,\"sources\":%llu,"
+		       "\"received\":%llu,\"queued\":%llu,\"sent\":%llu,\"dropped_full\":%llu,"
+		       "\"dropped_send\":%llu,\"late_max_ns\":%llu,\"links\":[",
+		       (unsigned long long)st.pid, up_s, (unsigned long long)st.sources,
+		       (unsigned long long)st.received, (unsigned long long)st.queued,
+		       (unsigned long long)st.sent, (unsigned long long)st.dropped_full,
+		       (unsigned long long)st.dropped_send, (unsigned long long)st.late_max_ns);
+		for (i = 0; i < set.count; i++) {
+			const struct delay_link *l = &set.items[i];
+
+			printf("%s{\"from\":%u,\"to\":%u,\"delay_ns\":%llu,\"jitter_ns\":%llu,"
+			       "\"distribution\":\"%s\",\"rate_bps\":%llu,\"reorder\":%s}",
+			       i ? "," : "", l->src, l->dst, (unsigned long long)l->p.delay_ns,
+			       (unsigned long long)l->p.jitter_ns,
+			       l->p.dist == CAPNET_DIST_NORMAL ? "normal" : "uniform",
+			       (unsigned long long)l->p.rate_bps, l->p.reorder ? "true" : "false");
+		}
+		printf("]}");
+		return;
+	}
+	printf("delay line: pid %llu, up %.0f s, %u delayed link entr%s on %llu source port%s\n",
+	       (unsigned long long)st.pid, up_s, set.count, set.count == 1 ? "y" : "ies",
+	       (unsigned long long)st.sources, st.sources == 1 ? "" : "s");
+	for (i = 0; i < set.count; i++) {
+		delay_link_format(&set.items[i], one, sizeof(one));
+		printf("  delay %s\n", one);
+	}
+	printf("  frames: %llu received, %llu queued now, %llu sent; dropped: %llu queue full, "
+	       "%llu refused by %s; worst lateness %.3f ms\n",
+	       (unsigned long long)st.received, (unsigned long long)st.queued,
+	       (unsigned long long)st.sent, (unsigned long long)st.dropped_full,
+	       (unsigned long long)st.dropped_send, DELAY_IF, st.late_max_ns / 1e6);
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnode: one replica of a capnet cluster, CP (Raft) or AP (Dynamo style), over UDP. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node/node.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: capnode --id I --cluster 1=ADDR,2=ADDR,... --mode cp|ap [--port P]\n"
+		"               [--data DIR] [--sync fsync|none] [--tick-ms MS]\n"
+		"               [--request-timeout-ms MS] [--snapshot-every N]\n"
+		"               [--unsafe-local-reads]\n\n"
+		"  --sync none          acknowledge before fsync (benchmarks only: a crash loses\n"
+		"                       acknowledged writes)\n"
+		"  --unsafe-local-reads answer reads from local state without ReadIndex: fast and\n"
+		"                       not linearizable (a teaching switch the checker catches)\n");
+}
+
+static int parse_uint(const char *opt, const char *text, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	if (!*text || *end || errno || text[0] == '-' || *out < min || *out > max) {
+		fprintf(stderr, "capnode: %s \"%s\": a number from %lu to %lu\n", opt, text, min,
+			max);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct node_config cfg = { .port = 7070,
+					  .sync = true,
+					  .tick_ms = 10,
+					  .request_timeout_ms = 2000,
+					  .snapshot_every = 10000,
+					  .data_dir = "." };
+	const char *cluster = NULL;
+	struct timespec ts;
+	char err[256];
+	unsigned long v;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(opt, "--unsafe-local-reads")) {
+			cfg.unsafe_local_reads = true;
+			continue;
+		}
+		if (!val) {
+			fprintf(stderr, "capnode: %s needs a value (capnode --help)\n", opt);
+			return 2;
+		}
+		i++;
+		if (!strcmp(opt, "--id")) {
+			if (parse_uint(opt, val, 1, PROTO_MAX_NODE, &v))
+				return 2;
+			cfg.id = v;
+		} else if (!strcmp(opt, "--cluster")) {
+			cluster = val;
+		} else if (!strcmp(opt, "--mode")) {
+			if (!strcmp(val, "cp"))
+				cfg.mode = NODE_MODE_CP;
+			else if (!strcmp(val, "ap"))
+				cfg.mode = NODE_MODE_AP;
+			else {
+				fprintf(stderr, "capnode: --mode \"%s\": cp or ap\n", val);
+				return 2;
+			}
+		} else if (!strcmp(opt, "--port")) {
+			if (parse_uint(opt, val, 1, 65535, &v))
+				return 2;
+			cfg.port = v;
+		} else if (!strcmp(opt, "--data")) {
+			cfg.data_dir = val;
+		} else if (!strcmp(opt, "--sync")) {
+			if (!strcmp(val, "none"))
+				cfg.sync = false;
+			else if (!strcmp(val, "fsync"))
+				cfg.sync = true;
+			else {
+				fprintf(stderr, "capnode: --sync \"%s\": fsync or none\n", val);
+				return 2;
+			}
+		} else if (!strcmp(opt, "--tick-ms")) {
+			if (parse_uint(opt, val, 1, 1000, &v))
+				return 2;
+			cfg.tick_ms = v;
+		} else if (!strcmp(opt, "--request-timeout-ms")) {
+			if (parse_uint(opt, val, 10, 600000, &v))
+				return 2;
+			cfg.request_timeout_ms = v;
+		} else if (!strcmp(opt, "--snapshot-every")) {
+			if (parse_uint(opt, val, 0, 100000000, &v))
+				return 2;
+			cfg.snapshot_every = v;
+		} else {
+			fprintf(stderr, "capnode: unknown option %s (capnode --help)\n", opt);
+			return 2;
+		}
+	}
+	if (!cfg.id || !cluster || !cfg.mode) {
+		fprintf(stderr,
+			"capnode: --id, --cluster and --mode are required (capnode --help)\n");
+		return 2;
+	}
+	/* The cluster's default port is ours: parse it after --port. */
+	if (node_parse_cluster(cluster, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "capnode: --cluster: %s\n", err);
+		return 2;
+	}
+	for (i = 0; i < cfg.npeers && cfg.peers[i].id != cfg.id; i++)
+		;
+	if (i == cfg.npeers) {
+		fprintf(stderr, "capnode: --id %u is not in --cluster\n", cfg.id);
+		return 2;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cfg.seed = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)getpid() << 32 ^ cfg.id;
+	rc = node_run(&cfg);
+	return rc ? 1 : 0;
+}

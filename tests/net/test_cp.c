@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Root tests of CP mode in a real 5-node lab: the seed's story (the minority refuses with the
+ * quorum message, the majority serves, the healed minority catches up), a leader cut off on the
+ * minority side, kill -9 of followers and leaders with no acknowledged write lost, and the bank
+ * under random transfers and partitions with money conserved and never negative. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "tests/lib/netlab.h"
+#include "tools/client.h"
+
+#define NODES 5
+
+static const char *lab;
+static char out[1 << 16];
+
+static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int capnet(const char *fmt, ...)
+{
+	char args[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
+	if (rc != 0)
+		printf("capnet %s -> exit %d:\n%s", args, rc, out);
+	return rc;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One request to node i through the client library, as capctl makes it. */
+static int request(unsigned int node, struct client_request *req, long timeout_ms,
+		   struct client_reply *rep)
+{
+	struct capnet_client c;
+	int err;
+
+	if (client_open(&c, lab, node, 7070))
+		return -EIO;
+	err = client_call(&c, req, timeout_ms, rep);
+	client_close(&c);
+	return err;
+}
+
+static int put(unsigned int node, const char *key, const char *value, struct client_reply *rep)
+{
+	struct client_request req = { .op = CLIENT_OP_PUT };
+
+	snprintf(req.key, sizeof(req.key), "%s", key);
+	req.value.len = strlen(value);
+	memcpy(req.value.data, value, req.value.len);
+	return request(node, &req, 5000, rep);
+}
+
+static int get(unsigned int node, const char *key, struct client_reply *rep)
+{
+	struct client_request req = { .op = CLIENT_OP_GET };
+
+	snprintf(req.key, sizeof(req.key), "%s", key);
+	return request(node, &req, 5000, rep);
+}
+
+/* Right after a heal a node may still see itself cut off for a moment (its reachability is
+ * measured, not assumed): retry an UNAVAILABLE read for a few seconds, as a client would. */
+static int get_settled(unsigned int node, const char *key, struct client_reply *rep)
+{
+	double deadline = now_s() + 5;
+	int err;
+
+	do {
+		err = get(node, key, rep);
+		if (err || rep->status != REPLY_UNAVAILABLE)
+			return err;
+		usleep(100 * 1000);
+	} while (now_s() < deadline);
+	return err;
+}
+
+static bool value_is(const struct client_reply *rep, const char *value)
+{
+	return rep->status == REPLY_OK && rep->value.len == strlen(value) &&
+	       !memcmp(rep->value.data, value, rep->value.len);
+}
+
+static unsigned int node_status(unsigned int node, struct status_reply *st)
+{
+	struct capnet_client c;
+	int err;
+
+	if (client_open(&c, lab, node, 7070))
+		return 0;
+	err = client_status(&c, 500, st);
+	client_close(&c);
+	return err ? 0 : st->node_id;
+}
+
+/* The leader most nodes of `among` agree on, once it is elected; 0 after the timeout. */
+static unsigned int wait_leader(const unsigned int *among, unsigned int n, double timeout_s)
+{
+	double deadline = now_s() + timeout_s;
+	struct status_reply st;
+	unsigned int i;
+
+	while (now_s() < deadline) {
+		for (i = 0; i < n; i++)
+			if (node_status(among[i], &st) && st.role == PROTO_ROLE_LEADER)
+				return among[i];
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
+static const unsigned int all_nodes[NODES] = { 1, 2, 3, 4, 5 };
+
+static int setup(void **state)
+{
+	(void)state;
+	if (netlab_capnet(lab, out, sizeof(out), "up -n %d", NODES) ||
+	    netlab_capnet(lab, out, sizeof(out), "start --mode cp")) {
+		printf("lab set-up failed:\n%s", out);
+		return -1;
+	}
+	if (!wait_leader(all_nodes, NODES, 10)) {
+		printf("no leader elected within 10 s\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return netlab_capnet(lab, out, sizeof(out), "down") ? -1 : 0;
+}
+
+static int heal(void **state)
+{
+	(void)state;
+	if (capnet("heal"))
+		return -1;
+	return wait_leader(all_nodes, NODES, 10) ? 0 : -1;
+}
+
+/* Runs capctl and returns its exit status, output in out. */
+static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int capctl(const char *fmt, ...)
+{
+	char args[512], cmd[1200], capctl_bin[512], *slash;
+	size_t n;
+	va_list ap;
+	FILE *p;
+	int status;
+
+	snprintf(capctl_bin, sizeof(capctl_bin), "%s", getenv("CAPNET"));
+	slash = strrchr(capctl_bin, '/');
+	snprintf(slash ? slash + 1 : capctl_bin,
+		 sizeof(capctl_bin) - (slash ? slash + 1 - capctl_bin : 0), "capctl");
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s --lab %s %s 2>&1", capctl_bin, lab, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_seed_story(void **state)
+{
+	struct client_reply rep;
+	double t0, took;
+
+	(void)state;
+	/* 1. A write succeeds. */
+	assert_int_equal(capctl("-n 1 put x 1"), 0);
+	/* 2. Partition 1,2 | 3,4,5. */
+	assert_int_equal(capnet("partition 1,2 3-5"), 0);
+	/* 3. The minority refuses, fast, saying why: the seed's "503". */
+	sleep(1);
+	t0 = now_s();
+	assert_int_equal(capctl("-n 1 --timeout 5000 put x 2"), 3);
+	took = now_s() - t0;
+	printf("minority answered in %.2f s: %s", took, out);
+	assert_non_null(strstr(out, "UNAVAILABLE: no quorum (2/5 reachable, 3 needed)"));
+	assert_true(took < 2.0);
+	/* 4. The majority accepts (after electing a leader of its own if it had none). */
+	assert_int_equal(put(3, "x", "2", &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	/* 5. Heal: the minority catches up and reads the new value, linearizably. */
+	assert_int_equal(capnet("heal"), 0);
+	assert_true(wait_leader(all_nodes, NODES, 10) != 0);
+	assert_int_equal(get_settled(1, "x", &rep), 0);
+	if (!value_is(&rep, "2"))
+		fail_msg("node 1 read %s \"%.*s\" (%s) after heal, expected 2",
+			 proto_reply_status_name(rep.status), rep.value.len, rep.value.data,
+			 rep.reason);
+	assert_int_equal(capctl("-n 1 get x"), 0);
+	assert_string_equal(out, "2\n");
+}
+
+static void test_leader_on_minority_side(void **state)
+{
+	unsigned int leader, other, majority[3], k = 0, i, new_leader;
+	struct client_reply rep;
+
+	(void)state;
+	leader = wait_leader(all_nodes, NODES, 10);
+	assert_true(leader != 0);
+	other = leader % NODES + 1;
+	for (i = 1; i <= NODES; i++)
+		if (i != leader && i != other)
+			majority[k++] = i;
+	assert_int_equal(capnet("partition %u,%u", leader, other), 0);
+	/* The majority elects a new leader and serves. */
+	new_leader = wait_leader(majority, 3, 10);
+	printf("old leader %u cut off with %u; new leader %u\n", leader, other, new_leader);
+	assert_true(new_leader != 0 && new_leader != leader);
+	assert_int_equal(put(majority[0], "y", "majority", &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	/* The old leader, without a quorum, refuses rather than accept a write it cannot commit. */
+	sleep(1);
+	assert_int_equal(put(leader, "y", "minority", &rep), 0);
+	assert_int_equal(rep.status, REPLY_UNAVAILABLE);
+	assert_int_equal(capnet("heal"), 0);
+	assert_true(wait_leader(all_nodes, NODES, 10) != 0);
+	assert_int_equal(get_settled(leader, "y", &rep), 0);
+	assert_true(value_is(&rep, "majority"));
+}
+
+static void test_kill_and_restart_lose_nothing(void **state)
+{
+	struct client_reply rep;
+	char key[16], value[16];
+	unsigned int leader, follower, stable, i, acked = 0;
+	bool ok[60] = { false };
+
+	(void)state;
+	leader = wait_leader(all_nodes, NODES, 10);
+	assert_true(leader != 0);
+	follower = leader % NODES + 1;
+	stable = follower % NODES + 1;
+	for (i = 0; i < 60; i++) {
+		if (i == 20)
+			assert_int_equal(capnet("kill -9 %u", follower), 0);
+		if (i == 30)
+			assert_int_equal(capnet("kill -9 %u", leader), 0);
+		if (i == 45) {
+			assert_int_equal(capnet("restart %u,%u", follower, leader), 0);
+		}
+		snprintf(key, sizeof(key), "k%u", i);
+		snprintf(value, sizeof(value), "v%u", i);
+		/* Through a node that stays up the whole time. */
+		if (put(stable, key, value, &rep) == 0 && rep.status == REPLY_OK) {
+			ok[i] = true;
+			acked++;
+		}
+	}
+	printf("%u of 60 writes acknowledged around two kill -9s\n", acked);
+	assert_true(acked >= 40);
+	assert_true(wait_leader(all_nodes, NODES, 10) != 0);
+	/* Every acknowledged write is there, read through each restarted node. */
+	for (i = 0; i < 60; i++) {
+		if (!ok[i])
+			continue;
+		snprintf(key, sizeof(key), "k%u", i);
+		snprintf(value, sizeof(value), "v%u", i);
+		assert_int_equal(get_settled(leader, key, &rep), 0);
+		if (!value_is(&rep, value))
+			fail_msg("acknowledged write %s=%s lost after kill -9 and restart", key,
+				 value);
+		assert_int_equal(get_settled(follower, key, &rep), 0);
+		assert_true(value_is(&rep, value));
+	}
+}
+
+/* Five clients move money between ten accounts while a nemesis splits the lab at random. */
+#define ACCOUNTS 10
+#define OPENING 1000
+
+struct bank_client {
+	pthread_t thread;
+	unsigned int node, transfers;
+	unsigned int ok, refused, insufficient, unknown;
+	unsigned int seed;
+};
+
+static void *bank_client_main(void *arg)
+{
+	struct bank_client *bc = arg;
+	struct capnet_client c;
+	unsigned int i;
+
+	if (client_open(&c, lab, bc->node, 7070))
+		return NULL;
+	for (i = 0; i < bc->transfers; i++) {
+		struct client_request req = { .op = CLIENT_OP_TRANSFER };
+		struct client_reply rep;
+		unsigned int from = rand_r(&bc->seed) % ACCOUNTS, to = rand_r(&bc->seed) % ACCOUNTS;
+
+		if (from == to)
+			to = (to + 1) % ACCOUNTS;
+		snprintf(req.from_account, sizeof(req.from_account), "acct%u", from);
+		snprintf(req.to_account, sizeof(req.to_account), "acct%u", to);
+		req.amount = 1 + rand_r(&bc->seed) % 300;
+		if (client_call(&c, &req, 1000, &rep))
+			bc->unknown++;
+		else if (rep.status == REPLY_OK)
+			bc->ok++;
+		else if (rep.status == REPLY_TIMEOUT)
+			bc->unknown++;
+		else if (rep.status == REPLY_INSUFFICIENT_FUNDS)
+			bc->insufficient++;
+		else
+			bc->refused++;
+		/* A refusal is instant: pace the client so it spans the nemesis's rounds. */
+		if (rep.status != REPLY_OK)
+			usleep(20 * 1000);
+	}
+	client_close(&c);
+	return NULL;
+}
+
+static void test_bank_under_partitions(void **state)
+{
+	struct bank_client clients[NODES];
+	struct client_request req;
+	struct client_reply rep;
+	unsigned int i, seed = 12345, total_ok = 0;
+	volatile bool done = false;
+	char *p;
+	long long sum;
+
+	(void)state;
+	for (i = 0; i < ACCOUNTS; i++) {
+		memset(&req, 0, sizeof(req));
+		req.op = CLIENT_OP_OPEN;
+		snprintf(req.key, sizeof(req.key), "acct%u", i);
+		req.amount = OPENING;
+		assert_int_equal(request(1 + i % NODES, &req, 5000, &rep), 0);
+		assert_int_equal(rep.status, REPLY_OK);
+	}
+	for (i = 0; i < NODES; i++) {
+		clients[i] =
+			(struct bank_client){ .node = i + 1, .transfers = 200, .seed = 1000 + i };
+		assert_int_equal(
+			pthread_create(&clients[i].thread, NULL, bank_client_main, &clients[i]), 0);
+	}
+	/* The nemesis: a random split every 400 ms while the clients run. */
+	for (i = 0; i < 12 && !done; i++) {
+		unsigned int a = 1 + rand_r(&seed) % NODES, b = 1 + rand_r(&seed) % NODES;
+
+		if (i % 3 == 2)
+			capnet("heal");
+		else
+			capnet("partition %u,%u", a, b == a ? a % NODES + 1 : b);
+		usleep(400 * 1000);
+	}
+	for (i = 0; i < NODES; i++) {
+		pthread_join(clients[i].thread, NULL);
+		printf("client on node %u: %u ok, %u unavailable, %u insufficient funds, %u "
+		       "unknown\n",
+		       clients[i].node, clients[i].ok, clients[i].refused, clients[i].insufficient,
+		       clients[i].unknown);
+		total_ok += clients[i].ok;
+	}
+	assert_true(total_ok > 0);
+	assert_int_equal(capnet("heal"), 0);
+	assert_true(wait_leader(all_nodes, NODES, 10) != 0);
+	/* Money is conserved and never negative, read through every node. */
+	for (i = 1; i <= NODES; i++) {
+		memset(&req, 0, sizeof(req));
+		req.op = CLIENT_OP_BALANCE;
+		do {
+			assert_int_equal(request(i, &req, 5000, &rep), 0);
+		} while (rep.status == REPLY_UNAVAILABLE && usleep(100 * 1000) == 0);
+		assert_int_equal(rep.status, REPLY_OK);
+		assert_int_equal(rep.amount, ACCOUNTS * OPENING);
+		rep.value.data[rep.value.len < PROTO_VALUE_MAX ? rep.value.len : 0] = 0;
+		sum = 0;
+		for (p = (char *)rep.value.data; (p = strchr(p, '=')); p++) {
+			long long b = strtoll(p + 1, NULL, 10);
+
+			assert_true(b >= 0);
+			sum += b;
+		}
+		assert_int_equal(sum, ACCOUNTS * OPENING);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_seed_story, heal),
+		cmocka_unit_test_teardown(test_leader_on_minority_side, heal),
+		cmocka_unit_test_teardown(test_kill_and_restart_lose_nothing, heal),
+		cmocka_unit_test_teardown(test_bank_under_partitions, heal),
+	};
+
+	netlab_require_root("test_cp");
+	lab = netlab_unique_lab("tc");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What capctl's subcommands share: the global options given before the subcommand, and the exit
+ * codes of DESIGN section 4. Each subcommand is one capctl_<name>_main() in its own file. */
+#ifndef CAPNET_CAPCTL_H
+#define CAPNET_CAPCTL_H
+
+#include <stdbool.h>
+
+enum {
+	CAPCTL_OK = 0,
+	CAPCTL_FAIL = 1, /* for check: a violation */
+	CAPCTL_USAGE = 2, /* for check: an error, nothing decided */
+	CAPCTL_UNAVAILABLE = 3,
+	CAPCTL_INDETERMINATE = 4,
+};
+
+struct capctl_opts {
+	const char *lab;
+	bool json;
+	int verbose;
+	unsigned int node; /* -n I; 0 when not given */
+	long timeout_ms;
+};
+
+extern struct capctl_opts capctl_opts;
+
+/* Parses the global options at the start of argv (argv[0] is the program) into capctl_opts,
+ * after setting their defaults. Sets *next to the index of the subcommand. Returns 0, or
+ * -EINVAL after printing what is wrong. */
+int capctl_parse_globals(int argc, char **argv, int *next);
+void capctl_print_globals_usage(void);
+
+int capctl_check_main(int argc, char **argv);
+int capctl_get_main(int argc, char **argv);
+int capctl_put_main(int argc, char **argv);
+int capctl_cas_main(int argc, char **argv);
+int capctl_open_main(int argc, char **argv);
+int capctl_transfer_main(int argc, char **argv);
+int capctl_balance_main(int argc, char **argv);
+int capctl_status_main(int argc, char **argv);
+
+#endif /* CAPNET_CAPCTL_H */
