@@ -28,6 +28,7 @@ static const struct cli_command commands[] = {
 	{ "stop", cmd_stop, "[NODES]", "stop replicas cleanly (SIGTERM)" },
 	{ "kill", cmd_kill, "[-9|-15] NODES", "crash replicas (SIGKILL unless -15)" },
 	{ "restart", cmd_restart, "NODES", "start replicas again with the same options" },
+	{ "run", cmd_run, "SCENARIO", "play a timed scenario script and give a verdict" },
 	{ "watch", cmd_watch, "[--json] [--count N] [--duration S]",
 	  "print every dropped frame as it happens" },
 };

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "tests/lib/netlab.h"
@@ -411,6 +413,62 @@ static void test_bank_under_partitions(void **state)
 	}
 }
 
+/* Garbage, a bad CRC, a datagram cut short and one from a node of another cluster: each is
+ * counted by kind and dropped, and the node goes on serving. */
+static void test_bad_datagrams_counted_and_dropped(void **state)
+{
+	struct proto_header hdr = { .type = PROTO_APPEND, .from = 3, .to = 1, .term = 99 };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(7070),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct status_reply before, after;
+	struct client_reply rep;
+	uint8_t dgram[PROTO_MAX_DGRAM];
+	unsigned int i;
+	int fd, saved, len;
+
+	(void)state;
+	assert_true(node_status(1, &before) != 0);
+	saved = netlab_enter(lab, 1);
+	assert_true(saved >= 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	netlab_leave(saved);
+	assert_true(fd >= 0);
+	for (i = 0; i < sizeof(dgram); i++)
+		dgram[i] = i * 31 + 7;
+	/* Random bytes: not even the magic. */
+	assert_int_equal(sendto(fd, dgram, 100, 0, (struct sockaddr *)&to, sizeof(to)), 100);
+	/* A well-formed header with a flipped payload byte: the CRC catches it. */
+	len = proto_encode(dgram, sizeof(dgram), &hdr, "0123456789abcdef", 16);
+	assert_true(len > 0);
+	dgram[len - 1] ^= 0x40;
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	/* Cut short: fewer bytes than the header announces. */
+	dgram[len - 1] ^= 0x40;
+	assert_int_equal(sendto(fd, dgram, len - 4, 0, (struct sockaddr *)&to, sizeof(to)),
+			 len - 4);
+	/* Valid, but from node 77, which is not a member. */
+	hdr.from = 77;
+	len = proto_encode(dgram, sizeof(dgram), &hdr, NULL, 0);
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	close(fd);
+	usleep(200 * 1000);
+	assert_true(node_status(1, &after) != 0);
+	printf("refused: magic %llu, crc %llu, truncated %llu, node %llu\n",
+	       (unsigned long long)(after.rx[PROTO_ERR_MAGIC] - before.rx[PROTO_ERR_MAGIC]),
+	       (unsigned long long)(after.rx[PROTO_ERR_CRC] - before.rx[PROTO_ERR_CRC]),
+	       (unsigned long long)(after.rx[PROTO_ERR_TRUNCATED] - before.rx[PROTO_ERR_TRUNCATED]),
+	       (unsigned long long)(after.rx[PROTO_ERR_NODE] - before.rx[PROTO_ERR_NODE]));
+	assert_int_equal(after.rx[PROTO_ERR_MAGIC] - before.rx[PROTO_ERR_MAGIC], 1);
+	assert_int_equal(after.rx[PROTO_ERR_CRC] - before.rx[PROTO_ERR_CRC], 1);
+	assert_int_equal(after.rx[PROTO_ERR_TRUNCATED] - before.rx[PROTO_ERR_TRUNCATED], 1);
+	assert_int_equal(after.rx[PROTO_ERR_NODE] - before.rx[PROTO_ERR_NODE], 1);
+	/* The term of the forged APPEND was never believed, and the node still serves. */
+	assert_true(after.term < 99);
+	assert_int_equal(put(1, "after-garbage", "ok", &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +476,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_leader_on_minority_side, heal),
 		cmocka_unit_test_teardown(test_kill_and_restart_lose_nothing, heal),
 		cmocka_unit_test_teardown(test_bank_under_partitions, heal),
+		cmocka_unit_test(test_bad_datagrams_counted_and_dropped),
 	};
 
 	netlab_require_root("test_cp");

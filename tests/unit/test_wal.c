@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -587,6 +589,59 @@ static void test_many_segments(void **state)
 	dir_remove(dir);
 }
 
+/* A write that fails poisons the log: nothing after it is trusted, and what did reach the
+ * file recovers as a prefix. The file size limit makes writes fail without root. */
+static void test_write_failure(void **state)
+{
+	char *dir = dir_new(), path[1024];
+	struct wal_recovered rec;
+	struct rlimit old, lim;
+	struct stat st;
+	struct wal *w;
+	uint64_t got;
+
+	(void)state;
+	w = reopen(dir, NULL, &rec);
+	wal_recovered_free(&rec);
+	append_range(w, 1, 10, 0);
+	assert_int_equal(wal_sync(w), 0);
+	seg_path(path, sizeof(path), dir, 1);
+	assert_int_equal(stat(path, &st), 0);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 1000;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	append_range(w, 11, 100, 0);
+	assert_int_equal(wal_sync(w), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+
+	/* Room again, but the log stays refused: what reached the disk is unknown to it. */
+	{
+		struct raft_entry e = entry(101, 1);
+		struct raft_hard_state hs = { .term = 5 };
+
+		assert_int_equal(wal_append_entries(w, &e, 1), -EFBIG);
+		assert_int_equal(wal_set_hard_state(w, &hs), -EFBIG);
+		assert_int_equal(wal_truncate(w, 5), -EFBIG);
+		assert_int_equal(wal_sync(w), -EFBIG);
+		assert_int_equal(wal_save_snapshot(w, 5, 1, "x", 1), -EFBIG);
+	}
+	assert_int_equal(wal_close(w), -EFBIG);
+
+	/* Recovery: entries 1..k for some k from 10 up, the torn one cut off. */
+	w = reopen(dir, NULL, &rec);
+	got = rec.n_entries;
+	assert_true(got >= 10 && got < 100);
+	assert_entries(&rec, 1, got);
+	assert_true(rec.torn_bytes > 0);
+	wal_recovered_free(&rec);
+	assert_int_equal(wal_close(w), 0);
+	dir_remove(dir);
+}
+
 /* The in-memory parser that wal_open() and the fuzzer share. */
 static void test_replay_api(void **state)
 {
@@ -647,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_conflict),
 		cmocka_unit_test(test_snapshot_file_damage),
 		cmocka_unit_test(test_many_segments),
+		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_replay_api),
 	};
 

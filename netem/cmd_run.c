@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnet run SCENARIO: plays a timed script against a lab and ends with a verdict. Each step
+ * runs as its own process (capnet, capctl, captrace), so a step's output and exit status are
+ * exactly what a person typing it would see. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netem/cli.h"
+#include "netem/scenario.h"
+
+#define MAX_LOADS 16
+
+static struct scenario scenario;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A sibling program: capctl or captrace, beside this capnet, else from PATH. */
+static void sibling(const char *name, char *buf, size_t len)
+{
+	char self[PATH_MAX - 64], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, len, "%s/%s", self, name);
+			if (!access(buf, X_OK))
+				return;
+		}
+	}
+	snprintf(buf, len, "%s", name);
+}
+
+/* Runs prog --lab LAB [pre...] argv... ; background: returns the pid, else the exit status. */
+static int spawn(const char *prog, const char *lab, const char *const *pre, int argc,
+		 char *const *argv, bool background)
+{
+	char path[PATH_MAX], *args[2 * SCENARIO_MAX_ARGS + 8];
+	int n = 0, i, status;
+	pid_t pid;
+
+	sibling(prog, path, sizeof(path));
+	args[n++] = path;
+	args[n++] = "--lab";
+	args[n++] = (char *)lab;
+	for (i = 0; pre && pre[i]; i++)
+		args[n++] = (char *)pre[i];
+	for (i = 0; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execvp(path, args);
+		fprintf(stderr, "capnet: run: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	if (background)
+		return pid;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct run {
+	const char *lab;
+	double start;
+	pid_t loads[MAX_LOADS];
+	unsigned int nloads;
+	unsigned int failed_line;
+	char failure[256];
+};
+
+static int fail_step(struct run *r, const struct scenario_step *st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_step(struct run *r, const struct scenario_step *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->failure, sizeof(r->failure), fmt, ap);
+	va_end(ap);
+	r->failed_line = st->line;
+	printf("  FAILED: %s\n", r->failure);
+	return -1;
+}
+
+static int wait_loads(struct run *r, const struct scenario_step *st)
+{
+	unsigned int i;
+	int status, bad = 0;
+
+	for (i = 0; i < r->nloads; i++) {
+		while (waitpid(r->loads[i], &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			bad++;
+	}
+	r->nloads = 0;
+	if (bad)
+		return fail_step(r, st, "%d load%s failed (see its output above)", bad,
+				 bad == 1 ? "" : "s");
+	return 0;
+}
+
+/* A write through the node: expect-ok wants it accepted, expect-unavailable refused. */
+static int expect(struct run *r, const struct scenario_step *st, bool want_ok)
+{
+	static const char *const pre[] = { "--timeout", "3000", "-n", NULL, NULL };
+	char value[32], *argv[4] = { "put", "scenario-probe", value, NULL };
+	const char *args[5];
+	int rc;
+
+	memcpy(args, pre, sizeof(args));
+	args[3] = st->argv[1];
+	snprintf(value, sizeof(value), "line-%u", st->line);
+	rc = spawn("capctl", r->lab, args, 3, argv, false);
+	if (want_ok && rc != 0)
+		return fail_step(r, st, "a write through node %s was not accepted (capctl exit %d)",
+				 st->argv[1], rc);
+	if (!want_ok && rc != 3)
+		return fail_step(r, st,
+				 "a write through node %s was not refused as unavailable (capctl "
+				 "exit %d)",
+				 st->argv[1], rc);
+	return 0;
+}
+
+static int play(struct run *r, const struct scenario_step *st)
+{
+	static const char *const check_pre[] = { NULL };
+	char *check_argv[5];
+	int rc;
+
+	switch (st->action) {
+	case SCENARIO_CAPNET:
+		rc = spawn("capnet", r->lab, NULL, st->argc, st->argv, false);
+		return rc ? fail_step(r, st, "capnet %s exited with %d", st->argv[0], rc) : 0;
+	case SCENARIO_LOAD:
+		if (r->nloads == MAX_LOADS)
+			return fail_step(r, st, "more than %d loads at once", MAX_LOADS);
+		rc = spawn("capctl", r->lab, NULL, st->argc, st->argv, true);
+		if (rc < 0)
+			return fail_step(r, st, "start the load: %s", strerror(-rc));
+		r->loads[r->nloads++] = rc;
+		return 0;
+	case SCENARIO_WAIT:
+		return wait_loads(r, st);
+	case SCENARIO_SLEEP:
+		usleep(st->sleep_ms * 1000);
+		return 0;
+	case SCENARIO_CHECK:
+		check_argv[0] = "check";
+		check_argv[1] = "--model";
+		check_argv[2] = st->argv[1];
+		check_argv[3] = st->argv[2];
+		check_argv[4] = NULL;
+		rc = spawn("capctl", r->lab, check_pre, 4, check_argv, false);
+		if (rc == 1)
+			return fail_step(r, st, "%s is not consistent under the %s model",
+					 st->argv[2], st->argv[1]);
+		return rc ? fail_step(r, st, "the check could not decide (exit %d)", rc) : 0;
+	case SCENARIO_EXPECT_OK:
+		return expect(r, st, true);
+	case SCENARIO_EXPECT_UNAVAILABLE:
+		return expect(r, st, false);
+	case SCENARIO_REPORT:
+		check_argv[0] = "report";
+		check_argv[1] = st->argv[1];
+		check_argv[2] = NULL;
+		rc = spawn("captrace", r->lab, NULL, 2, check_argv, false);
+		return rc ? fail_step(r, st, "captrace report exited with %d", rc) : 0;
+	}
+	return 0;
+}
+
+static int read_file(const char *path, char **text)
+{
+	size_t cap = 4096, len = 0, n;
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf;
+
+	if (!f)
+		return -errno;
+	buf = malloc(cap);
+	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			char *bigger = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
+
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return -EFBIG;
+	buf[len] = 0;
+	*text = buf;
+	return 0;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	struct run r = { .lab = cli->lab };
+	char err[256], *text = NULL;
+	unsigned int i;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage(
+			"run: usage: capnet run SCENARIO (a file, or - for standard input)");
+	rc = read_file(argv[0], &text);
+	if (rc)
+		return cli_fail("run: read %s: %s", argv[0], strerror(-rc));
+	rc = scenario_parse(text, &scenario, err, sizeof(err));
+	free(text);
+	if (rc)
+		return cli_usage("run: %s:%s", argv[0], err);
+	if (cli_need_root("capnet run"))
+		goto out_fail;
+	{
+		struct lab_info info;
+
+		if (cli_open_lab(cli, &info, NULL))
+			goto out_fail;
+	}
+	/* A load still running when a step fails is stopped, not left behind. */
+	signal(SIGPIPE, SIG_IGN);
+	r.start = now_s();
+	for (i = 0; i < scenario.nsteps; i++) {
+		const struct scenario_step *st = &scenario.steps[i];
+		double wait = st->at_ms >= 0 ? r.start + st->at_ms / 1000.0 - now_s() : 0;
+		int k;
+
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		printf("[%7.2fs] line %u:", now_s() - r.start, st->line);
+		for (k = 0; k < st->argc; k++)
+			printf(" %s", st->argv[k]);
+		printf("\n");
+		if (play(&r, st))
+			break;
+	}
+	if (!r.failed_line && r.nloads)
+		wait_loads(&r, &scenario.steps[scenario.nsteps - 1]);
+	for (i = 0; i < r.nloads; i++) {
+		kill(r.loads[i], SIGTERM);
+		waitpid(r.loads[i], NULL, 0);
+	}
+	if (r.failed_line) {
+		printf("scenario %s: FAIL at line %u: %s (%.1f s)\n", argv[0], r.failed_line,
+		       r.failure, now_s() - r.start);
+		scenario_free(&scenario);
+		return CLI_FAIL;
+	}
+	printf("scenario %s: PASS (%u steps, %.1f s)\n", argv[0], scenario.nsteps,
+	       now_s() - r.start);
+	scenario_free(&scenario);
+	return CLI_OK;
+out_fail:
+	scenario_free(&scenario);
+	return CLI_FAIL;
+}

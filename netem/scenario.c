@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Scenario scripts: tokenizing, times, and checking every line before anything runs. */
+#include <ctype.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netem/scenario.h"
+
+static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	 "start",
+					       "stop",	    "kill", "restart", "status", NULL };
+
+const char *scenario_action_name(enum scenario_action a)
+{
+	switch (a) {
+	case SCENARIO_CAPNET:
+		return "capnet";
+	case SCENARIO_LOAD:
+		return "load";
+	case SCENARIO_WAIT:
+		return "wait";
+	case SCENARIO_SLEEP:
+		return "sleep";
+	case SCENARIO_CHECK:
+		return "check";
+	case SCENARIO_EXPECT_UNAVAILABLE:
+		return "expect-unavailable";
+	case SCENARIO_EXPECT_OK:
+		return "expect-ok";
+	case SCENARIO_REPORT:
+		return "report";
+	}
+	return "?";
+}
+
+long scenario_parse_time(const char *text)
+{
+	char *end;
+	double v;
+
+	if (!text || !*text || *text == '-' || *text == '+')
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || errno || v < 0 || v > 86400)
+		return -1;
+	if (!strcmp(end, "ms"))
+		return (long)(v + 0.5);
+	if (!strcmp(end, "s") || !*end)
+		return (long)(v * 1000 + 0.5);
+	if (!strcmp(end, "m"))
+		return (long)(v * 60000 + 0.5);
+	return -1;
+}
+
+static bool is_capnet_command(const char *word)
+{
+	int i;
+
+	for (i = 0; capnet_commands[i]; i++)
+		if (!strcmp(word, capnet_commands[i]))
+			return true;
+	return false;
+}
+
+/* Splits a line in place on blanks; `#` starts a comment. */
+static int tokenize(char *line, char **argv, int max)
+{
+	int argc = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			break;
+		if (argc == max)
+			return -1;
+		argv[argc++] = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (*p)
+			*p++ = 0;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+static bool node_number(const char *text)
+{
+	char *end;
+	unsigned long v = strtoul(text, &end, 10);
+
+	return *text && !*end && v >= 1 && v <= 1000;
+}
+
+static int parse_step(struct scenario_step *st, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *verb = argv[0];
+	int i;
+
+	if (is_capnet_command(verb)) {
+		st->action = SCENARIO_CAPNET;
+	} else if (!strcmp(verb, "load")) {
+		st->action = SCENARIO_LOAD;
+	} else if (!strcmp(verb, "wait")) {
+		st->action = SCENARIO_WAIT;
+		if (argc != 1) {
+			snprintf(err, errlen, "wait takes no arguments");
+			return -EINVAL;
+		}
+	} else if (!strcmp(verb, "sleep")) {
+		st->action = SCENARIO_SLEEP;
+		if (argc != 2 || (st->sleep_ms = scenario_parse_time(argv[1])) < 0) {
+			snprintf(err, errlen, "sleep needs a time such as 2s or 500ms");
+			return -EINVAL;
+		}
+	} else if (!strcmp(verb, "check")) {
+		st->action = SCENARIO_CHECK;
+		if (argc != 3 || (strcmp(argv[1], "register") && strcmp(argv[1], "bank"))) {
+			snprintf(err, errlen,
+				 "check needs a model (register or bank) and a history");
+			return -EINVAL;
+		}
+	} else if (!strcmp(verb, "expect-unavailable") || !strcmp(verb, "expect-ok")) {
+		st->action = verb[7] == 'u' ? SCENARIO_EXPECT_UNAVAILABLE : SCENARIO_EXPECT_OK;
+		if (argc != 2 || !node_number(argv[1])) {
+			snprintf(err, errlen, "%s needs one node number", verb);
+			return -EINVAL;
+		}
+	} else if (!strcmp(verb, "report")) {
+		st->action = SCENARIO_REPORT;
+		if (argc != 2) {
+			snprintf(err, errlen, "report needs the directory a recording is in");
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "unknown action \"%.40s\"", verb);
+		return -EINVAL;
+	}
+	/* `start cp` reads better in a script than `start --mode cp`. */
+	if (st->action == SCENARIO_CAPNET && !strcmp(verb, "start") && argc >= 2 &&
+	    (!strcmp(argv[1], "cp") || !strcmp(argv[1], "ap"))) {
+		if (argc + 1 > SCENARIO_MAX_ARGS) {
+			snprintf(err, errlen, "too many words");
+			return -EINVAL;
+		}
+		for (i = argc; i >= 1; i--)
+			st->argv[i + 1] = st->argv[i];
+		st->argv[1] = (char *)"--mode";
+		st->argc++;
+	}
+	return 0;
+}
+
+int scenario_parse(const char *text, struct scenario *sc, char *err, size_t errlen)
+{
+	char *line, *next, *argv[SCENARIO_MAX_ARGS + 2];
+	unsigned int lineno = 0;
+	long last_at = 0;
+	int argc, i, rc;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->text = strdup(text);
+	if (!sc->text)
+		return -ENOMEM;
+	for (line = sc->text; line; line = next) {
+		struct scenario_step *st;
+		char msg[200];
+		int first = 0;
+
+		lineno++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		argc = tokenize(line, argv, SCENARIO_MAX_ARGS + 1);
+		if (argc < 0) {
+			snprintf(err, errlen, "%u: more than %d words", lineno, SCENARIO_MAX_ARGS);
+			goto fail;
+		}
+		if (!argc)
+			continue;
+		if (sc->nsteps == SCENARIO_MAX_STEPS) {
+			snprintf(err, errlen, "%u: more than %d steps", lineno, SCENARIO_MAX_STEPS);
+			goto fail;
+		}
+		st = &sc->steps[sc->nsteps];
+		st->line = lineno;
+		st->at_ms = -1;
+		if (!strcmp(argv[0], "at")) {
+			if (argc < 3 || (st->at_ms = scenario_parse_time(argv[1])) < 0) {
+				snprintf(err, errlen,
+					 "%u: at needs a time and an action (at 2s heal)", lineno);
+				goto fail;
+			}
+			if (st->at_ms < last_at) {
+				snprintf(err, errlen,
+					 "%u: at %s comes before an earlier step's time", lineno,
+					 argv[1]);
+				goto fail;
+			}
+			last_at = st->at_ms;
+			first = 2;
+		}
+		st->argc = argc - first;
+		for (i = 0; i < st->argc; i++)
+			st->argv[i] = argv[first + i];
+		st->argv[st->argc] = NULL;
+		rc = parse_step(st, st->argc, st->argv, msg, sizeof(msg));
+		if (rc) {
+			snprintf(err, errlen, "%u: %s", lineno, msg);
+			goto fail;
+		}
+		sc->nsteps++;
+	}
+	if (!sc->nsteps) {
+		snprintf(err, errlen, "the scenario has no steps");
+		goto fail;
+	}
+	return 0;
+fail:
+	scenario_free(sc);
+	return -EINVAL;
+}
+
+void scenario_free(struct scenario *sc)
+{
+	free(sc->text);
+	sc->text = NULL;
+	sc->nsteps = 0;
+}

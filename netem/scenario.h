@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Scenario scripts for `capnet run`: a timed list of steps, one per line. Parsing only: no I/O,
+ * no clock, so every script error is found, with its line, before anything runs.
+ *
+ *	# the seed's split, under load
+ *	start cp
+ *	load --clients 5 --duration 10s --workload register --history h.jsonl
+ *	at 2s partition 1,2 3-5
+ *	at 5s kill 3
+ *	at 6s restart 3
+ *	at 8s heal
+ *	wait
+ *	check register h.jsonl
+ *
+ * A line is an optional `at TIME` (from the start of the run; times never go back), then one
+ * action: a capnet command (partition, cut, heal, link, start, stop, kill, restart, status),
+ * `load ARGS` (capctl load, in the background), `wait` (for every load), `sleep TIME`,
+ * `check MODEL HISTORY` (capctl check; a violation fails the run), `expect-unavailable NODE` and
+ * `expect-ok NODE` (a write through NODE is refused / accepted), or `report DIR` (captrace). */
+#ifndef CAPNET_SCENARIO_H
+#define CAPNET_SCENARIO_H
+
+#include <stddef.h>
+
+#define SCENARIO_MAX_ARGS 32
+#define SCENARIO_MAX_STEPS 1024
+
+enum scenario_action {
+	SCENARIO_CAPNET, /* argv is a capnet command */
+	SCENARIO_LOAD,
+	SCENARIO_WAIT,
+	SCENARIO_SLEEP,
+	SCENARIO_CHECK,
+	SCENARIO_EXPECT_UNAVAILABLE,
+	SCENARIO_EXPECT_OK,
+	SCENARIO_REPORT,
+};
+
+struct scenario_step {
+	unsigned int line;
+	long at_ms; /* -1: right after the previous step */
+	long sleep_ms;
+	enum scenario_action action;
+	int argc;
+	char *argv[SCENARIO_MAX_ARGS + 1]; /* into the scenario's own copy of the text */
+};
+
+struct scenario {
+	char *text;
+	unsigned int nsteps;
+	struct scenario_step steps[SCENARIO_MAX_STEPS];
+};
+
+/* Parses a whole script. Returns 0, or -EINVAL with "LINE: what" in err. */
+int scenario_parse(const char *text, struct scenario *sc, char *err, size_t errlen);
+void scenario_free(struct scenario *sc);
+/* "2s", "500ms", "1.5s", "3" (seconds): milliseconds, or -1. */
+long scenario_parse_time(const char *text);
+const char *scenario_action_name(enum scenario_action a);
+
+#endif /* CAPNET_SCENARIO_H */

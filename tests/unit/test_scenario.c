@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Scenario scripts: what a good script becomes, and the line and reason of every bad one. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "netem/scenario.h"
+
+static struct scenario sc;
+
+static void test_good_script(void **state)
+{
+	const char *text = "# the seed's split\n"
+			   "start cp\n"
+			   "\n"
+			   "load --clients 5 --duration 10s --history h.jsonl   # background\n"
+			   "at 2s partition 1,2 3-5\n"
+			   "at 2.5s expect-unavailable 1\n"
+			   "at 2500ms expect-ok 3\n"
+			   "at 5s kill -9 3\n"
+			   "sleep 300ms\n"
+			   "at 8s heal\n"
+			   "wait\n"
+			   "check register h.jsonl\n"
+			   "report trace-dir\n";
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(scenario_parse(text, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.nsteps, 11);
+	assert_int_equal(sc.steps[0].action, SCENARIO_CAPNET);
+	assert_int_equal(sc.steps[0].argc, 3);
+	assert_string_equal(sc.steps[0].argv[0], "start");
+	assert_string_equal(sc.steps[0].argv[1], "--mode");
+	assert_string_equal(sc.steps[0].argv[2], "cp");
+	assert_null(sc.steps[0].argv[3]);
+	assert_int_equal(sc.steps[0].at_ms, -1);
+	assert_int_equal(sc.steps[0].line, 2);
+	assert_int_equal(sc.steps[1].action, SCENARIO_LOAD);
+	assert_int_equal(sc.steps[1].argc, 7);
+	assert_int_equal(sc.steps[1].line, 4);
+	assert_int_equal(sc.steps[2].at_ms, 2000);
+	assert_string_equal(sc.steps[2].argv[1], "1,2");
+	assert_int_equal(sc.steps[3].action, SCENARIO_EXPECT_UNAVAILABLE);
+	assert_int_equal(sc.steps[3].at_ms, 2500);
+	assert_int_equal(sc.steps[4].action, SCENARIO_EXPECT_OK);
+	assert_int_equal(sc.steps[4].at_ms, 2500);
+	assert_string_equal(sc.steps[5].argv[1], "-9");
+	assert_int_equal(sc.steps[6].action, SCENARIO_SLEEP);
+	assert_int_equal(sc.steps[6].sleep_ms, 300);
+	assert_int_equal(sc.steps[8].action, SCENARIO_WAIT);
+	assert_int_equal(sc.steps[9].action, SCENARIO_CHECK);
+	assert_string_equal(sc.steps[9].argv[2], "h.jsonl");
+	assert_int_equal(sc.steps[10].action, SCENARIO_REPORT);
+	scenario_free(&sc);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	char err[256] = "";
+
+	assert_int_equal(scenario_parse(text, &sc, err, sizeof(err)), -EINVAL);
+	if (strcmp(err, msg))
+		fail_msg("for %s: got \"%s\", expected \"%s\"", text, err, msg);
+}
+
+static void test_errors_name_their_line(void **state)
+{
+	(void)state;
+	expect_error("heal\nfrobnicate 3\n", "2: unknown action \"frobnicate\"");
+	expect_error("at 5s heal\nat 2s heal\n", "2: at 2s comes before an earlier step's time");
+	expect_error("at soon heal\n", "1: at needs a time and an action (at 2s heal)");
+	expect_error("at 2s\n", "1: at needs a time and an action (at 2s heal)");
+	expect_error("sleep\n", "1: sleep needs a time such as 2s or 500ms");
+	expect_error("sleep -2s\n", "1: sleep needs a time such as 2s or 500ms");
+	expect_error("check linear h\n", "1: check needs a model (register or bank) and a history");
+	expect_error("expect-ok 0\n", "1: expect-ok needs one node number");
+	expect_error("wait now\n", "1: wait takes no arguments");
+	expect_error("report\n", "1: report needs the directory a recording is in");
+	expect_error("# only a comment\n\n", "the scenario has no steps");
+}
+
+static void test_times(void **state)
+{
+	(void)state;
+	assert_int_equal(scenario_parse_time("2s"), 2000);
+	assert_int_equal(scenario_parse_time("2"), 2000);
+	assert_int_equal(scenario_parse_time("1.5s"), 1500);
+	assert_int_equal(scenario_parse_time("250ms"), 250);
+	assert_int_equal(scenario_parse_time("1m"), 60000);
+	assert_int_equal(scenario_parse_time("0"), 0);
+	assert_int_equal(scenario_parse_time("2h"), -1);
+	assert_int_equal(scenario_parse_time(""), -1);
+	assert_int_equal(scenario_parse_time("-1s"), -1);
+	assert_int_equal(scenario_parse_time("s"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_script),
+		cmocka_unit_test(test_errors_name_their_line),
+		cmocka_unit_test(test_times),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
