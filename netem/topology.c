@@ -567,6 +567,10 @@ static int switch_setup_inside(const char *ns, struct nl_sock **sk)
 	 * exist, and there is nothing to turn off. */
 	for (size_t i = 0; !err && i < sizeof(bridge_nf) / sizeof(bridge_nf[0]); i++)
 		err = sysctl_write(ns, bridge_nf[i], "0", true);
+	/* The switch has no IP role: without IPv6 its bridge and ports stay silent (no router
+	 * solicitations or MLD reports from frames no node sent). Set before they exist. */
+	if (!err)
+		err = sysctl_write(ns, "net.ipv6.conf.default.disable_ipv6", "1", true);
 	return err;
 }
 
@@ -579,6 +583,9 @@ static int node_setup_inside(const char *ns, struct nl_sock **sk, int *ns_fd)
 	 * link-local address is usable as soon as eth0 is up. Absent when IPv6 is disabled. */
 	if (!err)
 		err = sysctl_write(ns, "net.ipv6.conf.default.accept_dad", "0", true);
+	/* There is no router in a lab: soliciting one only puts noise in every capture. */
+	if (!err)
+		err = sysctl_write(ns, "net.ipv6.conf.default.router_solicitations", "0", true);
 	if (!err) {
 		*ns_fd = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 		if (*ns_fd < 0) {
