@@ -16,6 +16,7 @@
 
 #include "netem/explain.h"
 #include "netem/nodes.h"
+#include "node/files.h"
 
 #define MAX_ARGS 64
 
@@ -70,24 +71,6 @@ pid_t nodes_pid(const char *run_dir, unsigned int node)
 	if (pid <= 0 || !is_capnode(pid))
 		return 0;
 	return pid;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 int nodes_find_capnode(char *buf, size_t len)
@@ -226,7 +209,7 @@ int nodes_start(const struct node_start *st, unsigned int node)
 	snprintf(id, sizeof(id), "%u", node);
 	snprintf(port, sizeof(port), "%u", CAPNODE_PORT);
 	snprintf(data, sizeof(data), "%s/data/n%u", st->run_dir, node);
-	err = mkdir_p(data);
+	err = files_mkdir_p(data, 0755);
 	if (err) {
 		fprintf(stderr, "capnet: create %s: %s\n", data, strerror(-err));
 		free(cluster);

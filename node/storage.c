@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "node/files.h"
 #include "node/storage.h"
 #include "node/wal.h"
 
@@ -47,24 +48,6 @@ static int bump_boot(const char *dir, uint64_t *boot)
 	return rename(tmp, path) ? -errno : 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int storage_open(const char *dir, bool sync, struct storage **out, struct storage_recovered *rec)
 {
 	struct wal_options opt = { .sync = sync ? WAL_SYNC_DATA : WAL_SYNC_NONE };
@@ -73,7 +56,7 @@ int storage_open(const char *dir, bool sync, struct storage **out, struct storag
 
 	if (!s)
 		return -ENOMEM;
-	err = mkdir_p(dir);
+	err = files_mkdir_p(dir, 0755);
 	if (err) {
 		fprintf(stderr, "capnode: create data directory %s: %s\n", dir, strerror(-err));
 		free(s);

@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_packet.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 
 #include "netem/topology.h"
@@ -61,18 +62,13 @@ const char *netlab_unique_lab(const char *prefix)
 	return lab_to_remove;
 }
 
-int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+/* popen with the output kept (up to outlen) and the rest drained, so the child never blocks. */
+static int run_captured(const char *cmd, char *out, size_t outlen)
 {
-	char args[1024], cmd[1400];
 	size_t used = 0;
-	va_list ap;
 	FILE *p;
 	int status;
 
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s --lab %s %s 2>&1", getenv("CAPNET"), lab, args);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -83,7 +79,6 @@ int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ..
 			break;
 		used += n;
 	}
-	/* Whatever does not fit is read and thrown away, so the child never blocks. */
 	while (fgetc(p) != EOF)
 		;
 	out[used] = 0;
@@ -91,6 +86,65 @@ int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ..
 	if (status < 0 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+int netlab_sh(char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[4096], full[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	return run_captured(full, out, outlen);
+}
+
+static int capnet_va(const char *lab, char *out, size_t outlen, const char *fmt, va_list ap,
+		     char *args, size_t argslen)
+{
+	char cmd[1400];
+
+	vsnprintf(args, argslen, fmt, ap);
+	snprintf(cmd, sizeof(cmd), "%s --lab %s %s 2>&1", getenv("CAPNET"), lab, args);
+	return run_captured(cmd, out, outlen);
+}
+
+int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+{
+	char args[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = capnet_va(lab, out, outlen, fmt, ap, args, sizeof(args));
+	va_end(ap);
+	return rc;
+}
+
+int netlab_capnet_checked(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+{
+	char args[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = capnet_va(lab, out, outlen, fmt, ap, args, sizeof(args));
+	va_end(ap);
+	if (rc != 0)
+		printf("capnet %s -> exit %d:\n%s", args, rc, out);
+	return rc;
+}
+
+void netlab_sibling(const char *name, char *buf, size_t len)
+{
+	const char *capnet = getenv("CAPNET");
+	const char *slash = capnet ? strrchr(capnet, '/') : NULL;
+
+	if (!slash)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%.*s/%s", (int)(slash - capnet), capnet, name);
 }
 
 int netlab_enter(const char *lab, unsigned int node)

@@ -21,6 +21,16 @@ const char *netlab_unique_lab(const char *prefix);
 int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* netlab_capnet, and when the exit status is not 0, the command and its output are printed:
+ * what a failing assertion needs next to it. */
+int netlab_capnet_checked(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Runs a shell command line with stdout and stderr captured into out; returns the exit status
+ * (or -1). */
+int netlab_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A program that sits beside $CAPNET (capctl, captrace), into buf. */
+void netlab_sibling(const char *name, char *buf, size_t len);
+
 /* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
 struct netlab_udp {
 	const char *lab;

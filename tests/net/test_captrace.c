@@ -57,21 +57,7 @@ struct lost {
 static struct lost lost[MAX_SENT];
 static unsigned int nlost;
 
-static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capnet(const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
-	if (rc != 0)
-		printf("capnet %s -> exit %d:\n%s", args, rc, out);
-	return rc;
-}
+#define capnet(...) netlab_capnet_checked(lab, out, sizeof(out), __VA_ARGS__)
 
 /* Runs a shell command line, stdout (and stderr if asked) into out; returns the exit code. */
 static int run(bool with_stderr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -27,21 +27,7 @@
 static const char *lab;
 static char out[1 << 16];
 
-static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capnet(const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
-	if (rc != 0)
-		printf("capnet %s -> exit %d:\n%s", args, rc, out);
-	return rc;
-}
+#define capnet(...) netlab_capnet_checked(lab, out, sizeof(out), __VA_ARGS__)
 
 static double now_s(void)
 {
@@ -168,27 +154,14 @@ static int heal(void **state)
 static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int capctl(const char *fmt, ...)
 {
-	char args[512], cmd[1200], capctl_bin[512], *slash;
-	size_t n;
+	char args[512], bin[512];
 	va_list ap;
-	FILE *p;
-	int status;
 
-	snprintf(capctl_bin, sizeof(capctl_bin), "%s", getenv("CAPNET"));
-	slash = strrchr(capctl_bin, '/');
-	snprintf(slash ? slash + 1 : capctl_bin,
-		 sizeof(capctl_bin) - (slash ? slash + 1 - capctl_bin : 0), "capctl");
+	netlab_sibling("capctl", bin, sizeof(bin));
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s --lab %s %s 2>&1", capctl_bin, lab, args);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
 }
 
 static void test_seed_story(void **state)

@@ -45,21 +45,7 @@ struct probe {
 };
 #define PROBE_MAGIC 0x646c6179u
 
-static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capnet(const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
-	if (rc != 0)
-		printf("capnet %s -> exit %d:\n%s", args, rc, out);
-	return rc;
-}
+#define capnet(...) netlab_capnet_checked(lab, out, sizeof(out), __VA_ARGS__)
 
 /* CLOCK_REALTIME, the clock of the kernel's receive timestamps (SO_TIMESTAMPNS): latencies are
  * what the network did, not how soon this process was scheduled to look. */

@@ -24,21 +24,7 @@ static struct netlab_udp udp;
 static char out[1 << 16];
 static unsigned int got[NETLAB_MAX + 1][NETLAB_MAX + 1];
 
-static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capnet(const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
-	if (rc != 0)
-		printf("capnet %s -> exit %d:\n%s", args, rc, out);
-	return rc;
-}
+#define capnet(...) netlab_capnet_checked(lab, out, sizeof(out), __VA_ARGS__)
 
 /* Delivery must be exact: everything on an open link, nothing on a cut one. */
 static void assert_delivery(const struct partition *expect)

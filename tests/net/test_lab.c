@@ -139,21 +139,9 @@ static void test_down_cleans_remains_of_crashed_up(void **state)
 /* Runs capnet as an unprivileged user: it must say root is needed and change nothing. */
 static int capnet_as_nobody(const char *args)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd),
-		 "setpriv --reuid=65534 --regid=65534 --clear-groups %s --lab %s %s 2>&1",
-		 getenv("CAPNET"), lab, args);
-	FILE *p = popen(cmd, "r");
-	size_t n;
-	int status;
-
-	if (!p)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return netlab_sh(out, sizeof(out),
+			 "setpriv --reuid=65534 --regid=65534 --clear-groups %s --lab %s %s",
+			 getenv("CAPNET"), lab, args);
 }
 
 static void test_not_root(void **state)
