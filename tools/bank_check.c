@@ -31,6 +31,7 @@ struct bank {
 	size_t n;
 	struct transfer *tr;
 	size_t n_tr;
+	bool ap;
 };
 
 static int input_err(struct history_error *err, long line, const char *fmt, ...)
@@ -218,6 +219,37 @@ static void add_violation(struct bank_result *res, enum bank_violation_kind kind
 	va_end(ap);
 }
 
+/* A negative balance: a violation for a CP bank, an overdraft to report for an AP one. */
+static void add_finding(const struct bank *b, struct bank_result *res, size_t op, long line,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void add_finding(const struct bank *b, struct bank_result *res, size_t op, long line,
+			const char *fmt, ...)
+{
+	struct bank_violation *v;
+	va_list ap;
+
+	if (!b->ap) {
+		if (res->n_violations >= BANK_MAX_REPORTED) {
+			res->n_violations++;
+			res->valid = false;
+			return;
+		}
+		res->valid = false;
+		v = &res->violations[res->n_violations++];
+	} else {
+		if (res->n_overdrafts++ >= BANK_MAX_OVERDRAFTS)
+			return;
+		v = &res->overdrafts[res->n_overdrafts - 1];
+	}
+	v->kind = BANK_NEGATIVE;
+	v->op = op;
+	v->line = line;
+	va_start(ap, fmt);
+	vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
+	va_end(ap);
+}
+
 /* Reads the balances of one read into out[]; reports an account problem as a violation. */
 static int read_balances(const struct bank *b, size_t opi, int64_t *out, bool *seen,
 			 struct bank_result *res, struct history_error *err)
@@ -269,6 +301,7 @@ struct vecset {
 	int64_t *v;
 	size_t n, cap, dim;
 	uint32_t *slots; /* index + 1 */
+	uint32_t *slot_of; /* where each vector went, so clearing costs what was added */
 	size_t nslots;
 };
 
@@ -294,19 +327,24 @@ static int vecset_init(struct vecset *s, size_t dim, size_t cap)
 		;
 	s->v = malloc((cap * dim + 1) * sizeof(*s->v));
 	s->slots = calloc(s->nslots, sizeof(*s->slots));
-	return s->v && s->slots ? 0 : -ENOMEM;
+	s->slot_of = malloc((cap + 1) * sizeof(*s->slot_of));
+	return s->v && s->slots && s->slot_of ? 0 : -ENOMEM;
 }
 
 static void vecset_clear(struct vecset *s)
 {
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		s->slots[s->slot_of[i]] = 0;
 	s->n = 0;
-	memset(s->slots, 0, s->nslots * sizeof(*s->slots));
 }
 
 static void vecset_free(struct vecset *s)
 {
 	free(s->v);
 	free(s->slots);
+	free(s->slot_of);
 }
 
 /* Returns 1 if added, 0 if present, -E2BIG when full. */
@@ -322,16 +360,22 @@ static int vecset_add(struct vecset *s, const int64_t *v)
 	if (s->n == s->cap)
 		return -E2BIG;
 	memcpy(&s->v[s->n * s->dim], v, s->dim * sizeof(*v));
+	s->slot_of[s->n] = i;
 	s->slots[i] = ++s->n;
 	return 1;
 }
 
 struct explain_ctx {
 	size_t dim;
-	struct vecset cur, next;
+	struct vecset seen; /* (still to explain, next transfer) already tried: dim + 1 wide */
 	int64_t *lo, *hi; /* (n_maybe + 1) x dim: least and most each account can still move */
-	int64_t *tmp;
+	int64_t *key;
 	int64_t *need; /* scratch for one-account reads */
+	const struct bank *b;
+	const size_t *maybe;
+	size_t nm;
+	int only;
+	bool *took; /* per transfer: in the last read's explanation */
 };
 
 /* True if the moves in need can still be made by some of maybe[j..]. Accounts outside a
@@ -346,14 +390,58 @@ static bool viable(const struct explain_ctx *x, size_t j, const int64_t *need)
 	return true;
 }
 
-/* Is need (read minus certain effects) the sum of some subset of maybe's effects? Returns 1 yes,
- * 0 no, -E2BIG when the search outgrew its bound, -ENOMEM. */
-static int explain(struct explain_ctx *x, const struct bank *b, const size_t *maybe, size_t nm,
-		   const int64_t *need, int only)
+static void move(const struct explain_ctx *x, const struct transfer *t, int64_t *v, int sign)
 {
-	size_t dim = x->dim, j, i, a;
-	struct vecset swap;
-	int64_t *p;
+	if (x->only < 0 || t->from == x->only)
+		v[t->from] += sign * t->amount;
+	if (x->only < 0 || t->to == x->only)
+		v[t->to] -= sign * t->amount;
+}
+
+/* Depth first, so a history that is fine is usually explained on the first path: a transfer
+ * that completed ok is tried as done first, and so is one whose outcome is unknown if it
+ * explained the read before (once done, it stays done); other unknown ones as not done. What
+ * was tried and failed is remembered. */
+static int explain_from(struct explain_ctx *x, size_t j, int64_t *rest)
+{
+	const struct transfer *t;
+	size_t a;
+	int pass, ret;
+
+	for (a = 0; a < x->dim && !rest[a]; a++)
+		;
+	if (a == x->dim)
+		return 1;
+	if (j == x->nm || !viable(x, j, rest))
+		return 0;
+	memcpy(x->key, rest, x->dim * sizeof(*rest));
+	x->key[x->dim] = j;
+	ret = vecset_add(&x->seen, x->key);
+	if (ret <= 0)
+		return ret;
+	t = &x->b->tr[x->maybe[j]];
+	for (pass = 0; pass < 2; pass++) {
+		bool take = (pass == 0) == (t->ok || x->took[x->maybe[j]]);
+
+		if (take)
+			move(x, t, rest, 1);
+		ret = explain_from(x, j + 1, rest);
+		if (take)
+			move(x, t, rest, -1);
+		if (ret == 1)
+			x->took[x->maybe[j]] = take;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Is need (read minus certain effects) the sum of some subset of maybe's effects? Returns 1 yes,
+ * 0 no, -E2BIG when the search outgrew its bound, -ENOMEM. need is left as it was. */
+static int explain(struct explain_ctx *x, const struct bank *b, const size_t *maybe, size_t nm,
+		   int64_t *need, int only)
+{
+	size_t dim = x->dim, j;
 	int ret;
 
 	x->lo = calloc((nm + 1) * dim, sizeof(*x->lo));
@@ -362,6 +450,10 @@ static int explain(struct explain_ctx *x, const struct bank *b, const size_t *ma
 		ret = -ENOMEM;
 		goto out;
 	}
+	x->b = b;
+	x->maybe = maybe;
+	x->nm = nm;
+	x->only = only;
 	for (j = nm; j-- > 0;) {
 		const struct transfer *t = &b->tr[maybe[j]];
 
@@ -372,45 +464,8 @@ static int explain(struct explain_ctx *x, const struct bank *b, const size_t *ma
 		if (only < 0 || t->to == only)
 			x->hi[j * dim + t->to] += t->amount;
 	}
-	/* States are what is still to be explained. */
-	vecset_clear(&x->cur);
-	ret = 0;
-	if (!viable(x, 0, need))
-		goto out;
-	vecset_add(&x->cur, need);
-	for (j = 0; j < nm; j++) {
-		const struct transfer *t = &b->tr[maybe[j]];
-
-		vecset_clear(&x->next);
-		for (i = 0; i < x->cur.n; i++) {
-			p = &x->cur.v[i * dim];
-			for (a = 0; a < dim && !p[a]; a++)
-				;
-			if (a == dim) {
-				ret = 1;
-				goto out;
-			}
-			memcpy(x->tmp, p, dim * sizeof(*p));
-			if (viable(x, j + 1, x->tmp) && (ret = vecset_add(&x->next, x->tmp)) < 0)
-				goto out;
-			if (only < 0 || t->from == only)
-				x->tmp[t->from] += t->amount;
-			if (only < 0 || t->to == only)
-				x->tmp[t->to] -= t->amount;
-			if (viable(x, j + 1, x->tmp) && (ret = vecset_add(&x->next, x->tmp)) < 0)
-				goto out;
-		}
-		swap = x->cur;
-		x->cur = x->next;
-		x->next = swap;
-	}
-	ret = 0;
-	for (i = 0; i < x->cur.n && !ret; i++) {
-		p = &x->cur.v[i * dim];
-		for (a = 0; a < dim && !p[a]; a++)
-			;
-		ret = a == dim;
-	}
+	vecset_clear(&x->seen);
+	ret = explain_from(x, 0, need);
 out:
 	free(x->lo);
 	free(x->hi);
@@ -463,11 +518,13 @@ static int check_one(const struct bank *b, struct explain_ctx *x, size_t opi, si
 				 "expected the balance of \"%s\" to be an integer within +-10^12",
 				 op->key);
 	if (bal < 0) {
-		add_violation(res, BANK_NEGATIVE, opi, op->ret_line,
-			      "account \"%s\" reads %lld: a negative balance", op->key,
-			      (long long)bal);
+		add_finding(b, res, opi, op->ret_line,
+			    "account \"%s\" reads %lld: a negative balance", op->key,
+			    (long long)bal);
 		return 0;
 	}
+	if (b->ap)
+		return 0;
 	memset(x->need, 0, b->n * sizeof(*x->need));
 	x->need[a] = bal - b->opened[a];
 	nm = split_transfers(b, op, x->need, maybe, &certain);
@@ -503,18 +560,17 @@ static int check_reads(struct bank *b, size_t max_states, struct bank_result *re
 
 	bal = calloc(b->n + 1, sizeof(*bal));
 	need = calloc(b->n + 1, sizeof(*need));
-	x.tmp = calloc(b->n + 1, sizeof(*x.tmp));
+	x.key = calloc(b->n + 2, sizeof(*x.key));
+	x.took = calloc(b->n_tr + 1, sizeof(*x.took));
 	x.need = calloc(b->n + 1, sizeof(*x.need));
 	seen = calloc(b->n + 1, sizeof(*seen));
 	maybe = calloc(b->n_tr + 1, sizeof(*maybe));
-	if (!bal || !need || !x.tmp || !x.need || !seen || !maybe)
+	if (!bal || !need || !x.key || !x.need || !x.took || !seen || !maybe)
 		goto out;
-	/* Two sets of vectors live at once; keep them within about 64 MiB each. */
-	if (max_states > (64u << 20) / ((b->n + 1) * sizeof(int64_t)))
-		max_states = (64u << 20) / ((b->n + 1) * sizeof(int64_t));
-	ret = vecset_init(&x.cur, b->n, max_states);
-	if (!ret)
-		ret = vecset_init(&x.next, b->n, max_states);
+	/* Keep what is remembered within about 128 MiB. */
+	if (max_states > (128u << 20) / ((b->n + 2) * sizeof(int64_t)))
+		max_states = (128u << 20) / ((b->n + 2) * sizeof(int64_t));
+	ret = vecset_init(&x.seen, b->n + 1, max_states);
 	if (ret)
 		goto out;
 	for (i = 0; i < h->n_ops; i++) {
@@ -539,9 +595,9 @@ static int check_reads(struct bank *b, size_t max_states, struct bank_result *re
 		for (a = 0; a < b->n; a++) {
 			sum += bal[a];
 			if (bal[a] < 0) {
-				add_violation(res, BANK_NEGATIVE, i, op->ret_line,
-					      "account \"%s\" reads %lld: a negative balance",
-					      b->names[a], (long long)bal[a]);
+				add_finding(b, res, i, op->ret_line,
+					    "account \"%s\" reads %lld: a negative balance",
+					    b->names[a], (long long)bal[a]);
 				bad = true;
 			}
 		}
@@ -552,7 +608,8 @@ static int check_reads(struct bank *b, size_t max_states, struct bank_result *re
 				      sum > total ? "was created" : "was lost");
 			continue;
 		}
-		if (bad)
+		/* An AP read may be stale: only conservation holds for it. */
+		if (bad || b->ap)
 			continue;
 		/* What the read shows minus the opening balances and the certain transfers must
 		 * be made up by some of the possible ones. */
@@ -578,11 +635,11 @@ static int check_reads(struct bank *b, size_t max_states, struct bank_result *re
 	}
 	ret = 0;
 out:
-	vecset_free(&x.cur);
-	vecset_free(&x.next);
+	vecset_free(&x.seen);
 	free(maybe);
 	free(seen);
-	free(x.tmp);
+	free(x.key);
+	free(x.took);
 	free(x.need);
 	free(need);
 	free(bal);
@@ -592,7 +649,7 @@ out:
 int bank_check(const struct history *h, const struct bank_options *opt, struct bank_result *res,
 	       struct history_error *err)
 {
-	struct bank b = { .h = h };
+	struct bank b = { .h = h, .ap = opt && opt->ap };
 	size_t i, max_states = opt && opt->max_states ? opt->max_states : DEFAULT_MAX_STATES;
 	int ret;
 

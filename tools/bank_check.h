@@ -27,6 +27,9 @@ struct bank_violation {
 
 struct bank_options {
 	size_t max_states; /* per read, when searching sets of transfers; 0: 1 << 18 */
+	/* An AP bank: reads may be stale, so only conservation and accounts are checked, and
+	 * negative balances (overdrafts during a split) are reported, not violations. */
+	bool ap;
 };
 
 struct bank_result {
@@ -36,9 +39,12 @@ struct bank_result {
 	size_t undecided; /* reads whose transfer search hit max_states */
 	struct bank_violation *violations; /* the first BANK_MAX_REPORTED, in history order */
 	size_t n_violations; /* all of them */
+	struct bank_violation overdrafts[10]; /* AP: the first BANK_MAX_OVERDRAFTS */
+	size_t n_overdrafts;
 };
 
 #define BANK_MAX_REPORTED 100
+#define BANK_MAX_OVERDRAFTS 10
 
 /* Checks h (paired). Returns 0 with res filled, -EINVAL if the history does not fit the bank
  * model (err says where), or -ENOMEM. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tools/ap_report.h"
 #include "tools/bank_check.h"
 #include "tools/history.h"
 #include "tools/linearizability.h"
@@ -15,14 +16,17 @@
 static void check_usage(void)
 {
 	fprintf(stderr,
-		"usage: capctl [--json] [-v] check --model register|bank [--memory-limit MB] "
-		"HISTORY\n"
+		"usage: capctl [--json] [-v] check --model register|bank [--mode cp|ap]\n"
+		"                                   [--memory-limit MB] HISTORY\n"
 		"  HISTORY is a JSON-lines history (docs/history-format.md), - for stdin.\n"
 		"  register: linearizability of read/write/cas, key by key.\n"
 		"  bank: conservation, no negative balance, and every balance read explained by\n"
 		"        the transfers that could have happened.\n"
 		"  --memory-limit MB bounds each search (default 512); when reached the verdict is\n"
-		"        undecided (exit 2).\n");
+		"        undecided (exit 2).\n"
+		"  --mode ap: the system promised only eventual consistency. register: a report of\n"
+		"        stale reads, lost writes and convergence (exit 0). bank: conservation\n"
+		"        checked, overdrafts reported.\n");
 }
 
 static double now_s(void)
@@ -126,8 +130,8 @@ static void print_register_json(const struct history *h, const struct lin_result
 	fo = &h->ops[r->failed_op];
 	printf(",\"violation\":{\"key\":");
 	history_write_json_string(stdout, r->key);
-	printf(",\"line\":%ld,\"process\":%llu,\"f\":\"%s\",\"value\":", fo->line,
-	       (unsigned long long)fo->process, history_f_name(fo->f));
+	printf(",\"line\":%ld,\"return_line\":%ld,\"process\":%llu,\"f\":\"%s\",\"value\":",
+	       fo->line, fo->ret_line, (unsigned long long)fo->process, history_f_name(fo->f));
 	write_op_value_json(fo);
 	printf(",\"initial\":%s,\"minimal\":%s,\"window\":[",
 	       r->initial_known ? "\"null\"" : "\"any\"", r->minimal ? "true" : "false");
@@ -170,7 +174,8 @@ static void print_register_text(const char *name, const struct history *h,
 	printf("%s: not linearizable: key \"%s\"\n", name, r->key);
 	printf("  %s:%ld: process %llu %s %s cannot be placed: no order of the operations "
 	       "below explains it\n",
-	       name, fo->line, (unsigned long long)fo->process, history_f_name(fo->f), val);
+	       name, fo->ret_line ? fo->ret_line : fo->line, (unsigned long long)fo->process,
+	       history_f_name(fo->f), val);
 	printf("  %s window, %zu operations, register %s at its start:\n",
 	       r->minimal ? "smallest failing" : "failing", r->n_window,
 	       r->initial_known ? "null (the history's start)" : "holding any value");
@@ -198,7 +203,7 @@ static void print_register_text(const char *name, const struct history *h,
 		       "limit)\n");
 }
 
-static void print_bank_json(const struct bank_result *r)
+static void print_bank_json(const struct bank_result *r, bool ap)
 {
 	size_t i, n = r->n_violations < BANK_MAX_REPORTED ? r->n_violations : BANK_MAX_REPORTED;
 	bool undecided = r->valid && r->undecided;
@@ -211,6 +216,16 @@ static void print_bank_json(const struct bank_result *r)
 	       r->accounts, (long long)r->total, r->transfers, r->reads, r->ops);
 	if (r->undecided)
 		printf(",\"undecided_reads\":%zu", r->undecided);
+	if (ap) {
+		printf(",\"mode\":\"ap\",\"overdraft_count\":%zu,\"overdrafts\":[",
+		       r->n_overdrafts);
+		for (i = 0; i < r->n_overdrafts && i < BANK_MAX_OVERDRAFTS; i++) {
+			printf("%s{\"line\":%ld,\"message\":", i ? "," : "", r->overdrafts[i].line);
+			history_write_json_string(stdout, r->overdrafts[i].msg);
+			putchar('}');
+		}
+		putchar(']');
+	}
 	if (!r->valid) {
 		printf(",\"violation_count\":%zu,\"violations\":[", r->n_violations);
 		for (i = 0; i < n; i++) {
@@ -225,9 +240,24 @@ static void print_bank_json(const struct bank_result *r)
 	printf("}\n");
 }
 
-static void print_bank_text(const char *name, const struct bank_result *r)
+static void print_bank_text(const char *name, const struct bank_result *r, bool ap)
 {
 	size_t i, n = r->n_violations < BANK_MAX_REPORTED ? r->n_violations : BANK_MAX_REPORTED;
+
+	if (ap) {
+		printf("%s: AP bank: %zu overdraft%s in %zu balance reads\n", name, r->n_overdrafts,
+		       r->n_overdrafts == 1 ? "" : "s", r->reads);
+		for (i = 0; i < r->n_overdrafts && i < BANK_MAX_OVERDRAFTS; i++)
+			printf("  %s:%ld: overdraft: %s\n", name, r->overdrafts[i].line,
+			       r->overdrafts[i].msg);
+		if (r->n_overdrafts > BANK_MAX_OVERDRAFTS)
+			printf("  ... and %zu more\n", r->n_overdrafts - BANK_MAX_OVERDRAFTS);
+		if (r->valid) {
+			printf("%s: money conserved in every read (%zu accounts, total %lld)\n",
+			       name, r->accounts, (long long)r->total);
+			return;
+		}
+	}
 
 	if (r->valid && !r->undecided) {
 		printf("%s: bank invariants hold (%zu accounts, total %lld, %zu transfers, %zu "
@@ -250,7 +280,139 @@ static void print_bank_text(const char *name, const struct bank_result *r)
 		printf("  ... and %zu more\n", r->n_violations - n);
 }
 
-static int run_check(const char *name, FILE *f, const char *model, size_t memory_mb)
+static void print_ns(uint64_t ns)
+{
+	if (ns >= 1000000000ULL)
+		printf("%.3f s", ns / 1e9);
+	else if (ns >= 1000000ULL)
+		printf("%.3f ms", ns / 1e6);
+	else
+		printf("%llu ns", (unsigned long long)ns);
+}
+
+static void print_value(const char *v, bool json)
+{
+	if (json)
+		history_write_json_string(stdout, v);
+	else if (v)
+		printf("\"%s\"", v);
+	else
+		printf("null");
+}
+
+static void print_ap_text(const char *name, const struct history *h, const struct ap_result *r)
+{
+	size_t i, n;
+
+	printf("%s: AP report: %zu keys, %zu operations, %zu reads\n", name, r->n_keys, r->ops,
+	       r->reads);
+	printf("  stale reads: %zu", r->n_stale);
+	if (r->n_stale) {
+		printf(" (%.1f%%), stalest ", 100.0 * r->n_stale / (r->reads ? r->reads : 1));
+		print_ns(r->stale_max_ns);
+		printf(", median ");
+		print_ns(r->stale_median_ns);
+	}
+	printf("\n");
+	n = r->n_stale < AP_MAX_EXAMPLES ? r->n_stale : AP_MAX_EXAMPLES;
+	for (i = 0; i < n; i++) {
+		const struct history_op *rd = &h->ops[r->stale[i].read],
+					*by = &h->ops[r->stale[i].by];
+
+		printf("    %s:%ld: process %llu read ", name, rd->ret_line,
+		       (unsigned long long)rd->process);
+		print_value(rd->result->kind == HISTORY_VALUE_STRING ? rd->result->str : NULL,
+			    false);
+		printf(" of \"%s\", overwritten by line %ld, ", rd->key, by->line);
+		print_ns(r->stale[i].staleness);
+		printf(" before it began\n");
+	}
+	printf("  lost writes: %zu\n", r->n_lost);
+	n = r->n_lost < AP_MAX_EXAMPLES ? r->n_lost : AP_MAX_EXAMPLES;
+	for (i = 0; i < n; i++) {
+		const struct history_op *w = &h->ops[r->lost[i].write],
+					*rd = &h->ops[r->lost[i].read];
+		const struct history_value *v = w->f == HISTORY_CAS ? NULL : w->arg;
+
+		printf("    %s:%ld: process %llu %s ", name, w->ret_line,
+		       (unsigned long long)w->process, history_f_name(w->f));
+		print_value(v ? v->str : w->arg->items[1], false);
+		printf(" to \"%s\" acknowledged, never read; line %ld read the older ", w->key,
+		       rd->ret_line);
+		print_value(rd->result->kind == HISTORY_VALUE_STRING ? rd->result->str : NULL,
+			    false);
+		printf("\n");
+	}
+	for (i = 0; i < r->n_keys; i++) {
+		const struct ap_key *k = &r->keys[i];
+
+		printf("  key \"%s\": ", k->key);
+		if (!k->has_final) {
+			printf("never read\n");
+			continue;
+		}
+		printf("last read ");
+		print_value(k->final, false);
+		if (k->converged_ns == UINT64_MAX) {
+			printf(", no read after the last write (line %ld) to tell convergence\n",
+			       k->last_write_line);
+			continue;
+		}
+		printf(", all reads agree from ");
+		print_ns(k->converged_ns);
+		printf(" after the last write (line %ld)", k->last_write_line);
+		if (k->disagreeing)
+			printf("; %zu read%s after it disagreed", k->disagreeing,
+			       k->disagreeing == 1 ? "" : "s");
+		printf("\n");
+	}
+}
+
+static void print_ap_json(const struct history *h, const struct ap_result *r)
+{
+	size_t i, n;
+
+	printf("{\"valid\":null,\"model\":\"register\",\"mode\":\"ap\",\"keys\":%zu,"
+	       "\"ops\":%zu,\"reads\":%zu,\"stale_reads\":{\"count\":%zu,\"max_ns\":%llu,"
+	       "\"median_ns\":%llu,\"examples\":[",
+	       r->n_keys, r->ops, r->reads, r->n_stale, (unsigned long long)r->stale_max_ns,
+	       (unsigned long long)r->stale_median_ns);
+	n = r->n_stale < AP_MAX_EXAMPLES ? r->n_stale : AP_MAX_EXAMPLES;
+	for (i = 0; i < n; i++) {
+		const struct history_op *rd = &h->ops[r->stale[i].read];
+
+		printf("%s{\"line\":%ld,\"key\":", i ? "," : "", rd->ret_line);
+		history_write_json_string(stdout, rd->key);
+		printf(",\"value\":");
+		print_value(rd->result->kind == HISTORY_VALUE_STRING ? rd->result->str : NULL,
+			    true);
+		printf(",\"overwritten_by_line\":%ld,\"staleness_ns\":%llu}",
+		       h->ops[r->stale[i].by].line, (unsigned long long)r->stale[i].staleness);
+	}
+	printf("]},\"lost_writes\":{\"count\":%zu,\"examples\":[", r->n_lost);
+	n = r->n_lost < AP_MAX_EXAMPLES ? r->n_lost : AP_MAX_EXAMPLES;
+	for (i = 0; i < n; i++)
+		printf("%s{\"line\":%ld,\"older_read_line\":%ld}", i ? "," : "",
+		       h->ops[r->lost[i].write].ret_line, h->ops[r->lost[i].read].ret_line);
+	printf("]},\"convergence\":[");
+	for (i = 0; i < r->n_keys; i++) {
+		const struct ap_key *k = &r->keys[i];
+
+		printf("%s{\"key\":", i ? "," : "");
+		history_write_json_string(stdout, k->key);
+		printf(",\"reads\":%zu,\"last_read\":", k->reads);
+		print_value(k->final, true);
+		printf(",\"last_write_line\":%ld,\"converged_ns\":", k->last_write_line);
+		if (k->converged_ns == UINT64_MAX)
+			printf("null");
+		else
+			printf("%llu", (unsigned long long)k->converged_ns);
+		printf(",\"disagreeing_reads\":%zu}", k->disagreeing);
+	}
+	printf("]}\n");
+}
+
+static int run_check(const char *name, FILE *f, const char *model, bool ap, size_t memory_mb)
 {
 	struct lin_options lopt = { .max_memory = memory_mb << 20 };
 	struct history_error e = { 0 };
@@ -274,7 +436,19 @@ static int run_check(const char *name, FILE *f, const char *model, size_t memory
 		history_free(&h);
 		return CAPCTL_USAGE;
 	}
-	if (!strcmp(model, "register")) {
+	if (!strcmp(model, "register") && ap) {
+		struct ap_result ar;
+
+		ret = ap_report_register(&h, &ar, &e);
+		if (!ret) {
+			if (capctl_opts.json)
+				print_ap_json(&h, &ar);
+			else
+				print_ap_text(name, &h, &ar);
+			rc = CAPCTL_OK;
+			ap_result_free(&ar);
+		}
+	} else if (!strcmp(model, "register")) {
 		ret = lin_check_register(&h, &lopt, &lr, &e);
 		if (!ret) {
 			if (capctl_opts.json)
@@ -290,12 +464,14 @@ static int run_check(const char *name, FILE *f, const char *model, size_t memory
 			lin_result_free(&lr);
 		}
 	} else {
-		ret = bank_check(&h, NULL, &br, &e);
+		struct bank_options bopt = { .ap = ap };
+
+		ret = bank_check(&h, &bopt, &br, &e);
 		if (!ret) {
 			if (capctl_opts.json)
-				print_bank_json(&br);
+				print_bank_json(&br, ap);
 			else
-				print_bank_text(name, &br);
+				print_bank_text(name, &br, ap);
 			rc = !br.valid ? CAPCTL_FAIL : br.undecided ? CAPCTL_USAGE : CAPCTL_OK;
 			if (capctl_opts.verbose)
 				fprintf(stderr, "%s: checked in %.3f s\n", name, now_s() - t0);
@@ -317,6 +493,7 @@ int capctl_check_main(int argc, char **argv)
 {
 	const char *model = NULL, *path = NULL;
 	long memory_mb = 512;
+	bool ap = false;
 	char *end;
 	FILE *f;
 	int i, rc;
@@ -333,6 +510,14 @@ int capctl_check_main(int argc, char **argv)
 						"1048576\n");
 				return CAPCTL_USAGE;
 			}
+		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "cp") && strcmp(argv[i], "ap")) {
+				fprintf(stderr, "capctl check: --mode is cp or ap, not \"%s\"\n",
+					argv[i]);
+				return CAPCTL_USAGE;
+			}
+			ap = !strcmp(argv[i], "ap");
 		} else if (!strcmp(argv[i], "--json")) {
 			capctl_opts.json = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -359,14 +544,14 @@ int capctl_check_main(int argc, char **argv)
 		return CAPCTL_USAGE;
 	}
 	if (!strcmp(path, "-")) {
-		return run_check("<stdin>", stdin, model, memory_mb);
+		return run_check("<stdin>", stdin, model, ap, memory_mb);
 	}
 	f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "capctl check: %s: %s\n", path, strerror(errno));
 		return CAPCTL_USAGE;
 	}
-	rc = run_check(path, f, model, memory_mb);
+	rc = run_check(path, f, model, ap, memory_mb);
 	fclose(f);
 	return rc;
 }

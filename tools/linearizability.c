@@ -9,11 +9,21 @@
  * that completed ok is placed. A failed operation never took effect and a read whose outcome is
  * unknown observed nothing: both are left out.
  *
- * A write with an unknown outcome is only worth placing right before an operation that observes
- * its value (a read of it, or a cas expecting it); anywhere else it is overwritten unseen or
- * changes nothing that is looked at, so leaving it out is as good. The search therefore never
- * places such a write on its own, only together with the operation that needs it. Without this,
- * k crashed writers make 2^k configurations on every path. */
+ * Three observations keep the search small without losing any linearization:
+ * - A read of the register's current value changes nothing, so placing it at once is never
+ *   worse than later: it is placed without a choice, and if that fails so does its configuration.
+ * - An operation whose outcome is unknown only matters right before one that observes the value
+ *   it leaves (a read of it, a cas expecting it); anywhere else leaving it out is as good. So
+ *   such a write is only ever placed together with the operation that needs its value, and such
+ *   a cas only when something that could come next observes its new value. Without this, k
+ *   crashed writers make 2^k configurations on every path.
+ * - A configuration is the set of placed operations, and every operation that returned before
+ *   the first pending return is in it: only the few around that point need to be stored.
+ *
+ * Deciding that a long history is not linearizable can mean going back over every
+ * configuration before the failure. When a first search runs out of room, windows ending where
+ * it failed are tried from any starting value: if one cannot be linearized, neither can the
+ * history. */
 #include "tools/linearizability.h"
 
 #include <errno.h>
@@ -38,26 +48,46 @@ struct reg_op {
 	int32_t a, b; /* read: value read; write: value; cas: old, new */
 	uint64_t call, ret;
 	size_t hop; /* index into history.ops */
-	enum mode base;
 };
+
+/* ---- The search ----
+ *
+ * Operations that completed ok ("required") live in the linked list of call and return entries.
+ * Those whose outcome is unknown ("optional") are kept out of it, in indexes by value: they have
+ * no return to be passed, and a history with many of them would otherwise make every scan of
+ * the list long. One may be placed once its invoke is before the first pending return. */
 
 struct entry {
 	struct entry *prev, *next, *match;
-	uint32_t op; /* index into the search's active operations */
+	uint32_t op; /* required op, numbered in call order */
 	bool call;
 	uint64_t time;
 };
 
+enum cand_kind { CAND_REQUIRED, CAND_CAS };
+
+struct cand {
+	uint32_t kind;
+	uint32_t id; /* required op, or optional op */
+	int32_t w; /* an optional write placed just before it, or -1 */
+};
+
 struct frame {
-	struct entry *e, *w; /* the operation placed, and the unknown-outcome write it needed */
+	struct cand c;
+	uint32_t k; /* which candidate of its configuration */
 	int32_t state;
 	bool forced; /* placed without a choice: its failure is its configuration's */
 };
 
-/* Configurations in one array, stride words each: hash, state | next << 32, bitset. */
+/* Configurations, each a variable-length key: [b0 | c << 32][oc][required bits b0..c)
+ * [optional bits 0..oc). Required ops before b0 are all placed and after c none can be; optional
+ * ops after oc cannot be yet. That is the whole set of placed operations, in a few words. */
 struct cache {
-	uint64_t *cfg;
-	size_t stride, words, n, cap, max;
+	uint64_t *arena; /* per config: hash, state | len << 32, key words */
+	size_t used, cap; /* words */
+	uint64_t *off; /* config -> arena offset */
+	uint32_t *next; /* hash chain: config index + 1 */
+	size_t n, ncap, max_bytes;
 	uint32_t *buckets;
 	size_t nb;
 };
@@ -70,43 +100,41 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static int cache_init(struct cache *c, size_t words, size_t max_memory)
-{
-	memset(c, 0, sizeof(*c));
-	c->words = words;
-	c->stride = 2 + words;
-	/* A configuration costs its words plus about one bucket. */
-	c->max = max_memory / (c->stride * 8 + 4);
-	if (c->max > UINT32_MAX - 1)
-		c->max = UINT32_MAX - 1;
-	c->nb = 1024;
-	c->buckets = calloc(c->nb, sizeof(*c->buckets));
-	return c->buckets ? 0 : -ENOMEM;
-}
-
 static void cache_free(struct cache *c)
 {
-	free(c->cfg);
+	free(c->arena);
+	free(c->off);
+	free(c->next);
 	free(c->buckets);
 }
 
-static uint32_t cfg_next(const uint64_t *cfg)
+static int cache_grow(void **p, size_t *cap, size_t need, size_t size)
 {
-	return cfg[1] >> 32;
+	size_t ncap = *cap ? *cap : 1024;
+	void *q;
+
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap == *cap)
+		return 0;
+	q = realloc(*p, ncap * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = ncap;
+	return 0;
 }
 
 static int cache_rehash(struct cache *c)
 {
-	size_t nb = c->nb * 2, i, b;
+	size_t nb = c->nb ? c->nb * 2 : 1024, i, b;
 	uint32_t *buckets = calloc(nb, sizeof(*buckets));
 
 	if (!buckets)
 		return -ENOMEM;
 	for (i = 0; i < c->n; i++) {
-		uint64_t *cfg = &c->cfg[i * c->stride];
-
-		b = cfg[0] & (nb - 1);
-		cfg[1] = (uint32_t)cfg[1] | ((uint64_t)buckets[b] << 32);
+		b = c->arena[c->off[i]] & (nb - 1);
+		c->next[i] = buckets[b];
 		buckets[b] = i + 1;
 	}
 	free(c->buckets);
@@ -116,43 +144,52 @@ static int cache_rehash(struct cache *c)
 }
 
 /* Returns 1 if the configuration is new (and now stored), 0 if seen, -E2BIG at the limit. */
-static int cache_insert(struct cache *c, uint64_t hash, int32_t state, const uint64_t *bits)
+static int cache_insert(struct cache *c, const uint64_t *key, uint32_t len, int32_t state)
 {
-	size_t b = hash & (c->nb - 1);
-	uint64_t *cfg;
-	uint32_t i;
+	uint64_t hash = mix64(len ^ ((uint64_t)(uint32_t)state << 32)), *cfg;
+	size_t i, b, old_ncap = c->ncap;
+	uint32_t j;
 	int ret;
 
-	for (i = c->buckets[b]; i; i = cfg_next(cfg)) {
-		cfg = &c->cfg[(size_t)(i - 1) * c->stride];
-		if (cfg[0] == hash && (int32_t)(uint32_t)cfg[1] == state &&
-		    !memcmp(cfg + 2, bits, c->words * 8))
-			return 0;
+	for (i = 0; i < len; i++)
+		hash = mix64(hash ^ key[i]);
+	if (c->nb) {
+		for (j = c->buckets[hash & (c->nb - 1)]; j; j = c->next[j - 1]) {
+			cfg = &c->arena[c->off[j - 1]];
+			if (cfg[0] == hash && cfg[1] == ((uint32_t)state | ((uint64_t)len << 32)) &&
+			    !memcmp(cfg + 2, key, len * 8))
+				return 0;
+		}
 	}
-	if (c->n >= c->max)
+	/* What is stored, not what is allocated: the limit is the same whatever realloc does. */
+	if (c->n + 1 >= UINT32_MAX ||
+	    (c->used + 2 + len) * 8 + (c->n + 1) * 12 + c->nb * 4 > c->max_bytes)
 		return -E2BIG;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 1024;
-		uint64_t *p;
+	ret = cache_grow((void **)&c->arena, &c->cap, c->used + 2 + len, 8);
+	if (!ret)
+		ret = cache_grow((void **)&c->off, &c->ncap, c->n + 1, 8);
+	if (!ret && c->ncap != old_ncap) {
+		uint32_t *p = realloc(c->next, c->ncap * sizeof(*p));
 
-		if (ncap > c->max)
-			ncap = c->max;
-		p = realloc(c->cfg, ncap * c->stride * 8);
 		if (!p)
 			return -ENOMEM;
-		c->cfg = p;
-		c->cap = ncap;
+		c->next = p;
 	}
-	if (c->n >= c->nb) {
+	if (ret)
+		return ret;
+	if (c->n + 1 > c->nb) {
 		ret = cache_rehash(c);
 		if (ret)
 			return ret;
-		b = hash & (c->nb - 1);
 	}
-	cfg = &c->cfg[c->n * c->stride];
+	cfg = &c->arena[c->used];
 	cfg[0] = hash;
-	cfg[1] = (uint32_t)state | ((uint64_t)c->buckets[b] << 32);
-	memcpy(cfg + 2, bits, c->words * 8);
+	cfg[1] = (uint32_t)state | ((uint64_t)len << 32);
+	memcpy(cfg + 2, key, len * 8);
+	c->off[c->n] = c->used;
+	c->used += 2 + len;
+	b = hash & (c->nb - 1);
+	c->next[c->n] = c->buckets[b];
 	c->buckets[b] = ++c->n;
 	return 1;
 }
@@ -213,20 +250,6 @@ static int entry_cmp(const void *a, const void *b)
 	return x->op < y->op ? -1 : x->op > y->op;
 }
 
-/* The first unknown-outcome write of value v that could be placed now: its call is before the
- * first return still pending. Any of equal value would do; the first keeps the choice canonical
- * so equal configurations meet in the cache. */
-static struct entry *find_lazy_write(struct entry *head, const struct reg_op *ops,
-				     const uint32_t *idx, const bool *lazy, int32_t v)
-{
-	struct entry *e;
-
-	for (e = head->next; e && e->call; e = e->next)
-		if (lazy[e->op] && ops[idx[e->op]].a == v)
-			return e;
-	return NULL;
-}
-
 struct search_ctx {
 	size_t max_memory;
 	size_t configs; /* total memoized, for the caller's budget */
@@ -235,181 +258,479 @@ struct search_ctx {
 	uint64_t fail_time;
 };
 
+struct srch {
+	const struct reg_op *ops;
+	/* Required ops, in call order. */
+	size_t nr;
+	size_t *rop; /* -> index into ops */
+	uint64_t *rcall;
+	uint64_t *rbits;
+	struct entry *entries, *head;
+	/* Optional ops, in call order; writes indexed by value, cas by old value. */
+	size_t no;
+	size_t *oop;
+	uint64_t *ocall;
+	uint64_t *obits;
+	uint32_t *w_off, *w_list, *c_off, *c_list;
+	uint32_t *pairable, npair; /* optional cas whose old value some optional write has */
+	size_t nvals;
+	/* Scratch. */
+	struct cand *cands;
+	size_t ncands;
+	uint64_t *key;
+};
+
+static bool bit(const uint64_t *b, size_t i)
+{
+	return b[i / 64] >> (i % 64) & 1;
+}
+
+static void bit_flip(uint64_t *b, size_t i)
+{
+	b[i / 64] ^= 1ULL << (i % 64);
+}
+
+static size_t count_le(const uint64_t *sorted, size_t n, uint64_t t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first pending return: nothing invoked after it can be placed yet. */
+static struct entry *first_return(const struct srch *s)
+{
+	struct entry *e;
+
+	for (e = s->head->next; e && e->call; e = e->next)
+		;
+	return e;
+}
+
+/* The first optional write of value v that can be placed before time t. Writes of one value
+ * are interchangeable, so taking the first keeps equal configurations equal. */
+static int32_t find_lazy_write(const struct srch *s, int32_t v, uint64_t t)
+{
+	uint32_t i;
+
+	if (v < 0 || (size_t)v >= s->nvals)
+		return -1;
+	for (i = s->w_off[v]; i < s->w_off[v + 1]; i++) {
+		uint32_t o = s->w_list[i];
+
+		if (s->ocall[o] > t)
+			break;
+		if (!bit(s->obits, o))
+			return o;
+	}
+	return -1;
+}
+
+static void add_cand(struct srch *s, uint32_t kind, uint32_t id, int32_t w)
+{
+	s->cands[s->ncands++] = (struct cand){ kind, id, w };
+}
+
+/* Whether some operation that could be placed now observes value v. An unknown-outcome cas
+ * is only worth placing right before one that does, like an unknown-outcome write: otherwise
+ * leaving it out is as good. */
+static bool observed_now(const struct srch *s, int32_t v, uint64_t t)
+{
+	struct entry *e;
+	uint32_t i;
+
+	for (e = s->head->next; e && e->call; e = e->next) {
+		const struct reg_op *op = &s->ops[s->rop[e->op]];
+
+		if (op->f != HISTORY_WRITE && op->a == v)
+			return true;
+	}
+	if (v < 0 || (size_t)v >= s->nvals)
+		return false;
+	for (i = s->c_off[v]; i < s->c_off[v + 1]; i++) {
+		uint32_t o = s->c_list[i];
+
+		if (s->ocall[o] > t)
+			break;
+		if (!bit(s->obits, o))
+			return true;
+	}
+	return false;
+}
+
+/* Everything that could be placed next from this configuration, in a fixed order. */
+static void build_cands(struct srch *s, int32_t state, uint64_t t)
+{
+	struct entry *e;
+	uint32_t i;
+	int32_t next, w;
+
+	s->ncands = 0;
+	for (e = s->head->next; e && e->call; e = e->next) {
+		const struct reg_op *op = &s->ops[s->rop[e->op]];
+
+		if (reg_step(state, op, &next))
+			add_cand(s, CAND_REQUIRED, e->op, -1);
+		else if (op->f != HISTORY_WRITE && (w = find_lazy_write(s, op->a, t)) >= 0)
+			add_cand(s, CAND_REQUIRED, e->op, w);
+	}
+	/* Earliest return first: what must be placed soonest is tried first, which is how a
+	 * linearizable history usually goes, so the first path tends to be the right one. */
+	for (i = 1; i < s->ncands; i++) {
+		struct cand c = s->cands[i];
+		uint64_t r = s->ops[s->rop[c.id]].ret;
+		uint32_t j = i;
+
+		while (j > 0 && s->ops[s->rop[s->cands[j - 1].id]].ret > r) {
+			s->cands[j] = s->cands[j - 1];
+			j--;
+		}
+		s->cands[j] = c;
+	}
+	/* From any value, an unknown-outcome cas is never needed: leaving the value unknown
+	 * allows all its placement would, and keeps it for later. */
+	if (state == VAL_UNKNOWN)
+		return;
+	if ((size_t)state < s->nvals) {
+		for (i = s->c_off[state]; i < s->c_off[state + 1]; i++) {
+			uint32_t o = s->c_list[i];
+
+			if (s->ocall[o] > t)
+				break;
+			if (!bit(s->obits, o) && observed_now(s, s->ops[s->oop[o]].b, t))
+				add_cand(s, CAND_CAS, o, -1);
+		}
+	}
+	for (i = 0; i < s->npair; i++) {
+		uint32_t o = s->pairable[i];
+		const struct reg_op *op = &s->ops[s->oop[o]];
+
+		if (s->ocall[o] > t || bit(s->obits, o) || op->a == state ||
+		    !observed_now(s, op->b, t))
+			continue;
+		w = find_lazy_write(s, op->a, t);
+		if (w >= 0)
+			add_cand(s, CAND_CAS, o, w);
+	}
+}
+
+static const struct reg_op *cand_op(const struct srch *s, const struct cand *c)
+{
+	return &s->ops[c->kind == CAND_REQUIRED ? s->rop[c->id] : s->oop[c->id]];
+}
+
+static void apply(struct srch *s, const struct cand *c)
+{
+	if (c->kind == CAND_REQUIRED) {
+		bit_flip(s->rbits, c->id);
+		lift(&s->entries[2 * c->id]);
+	} else {
+		bit_flip(s->obits, c->id);
+	}
+	if (c->w >= 0)
+		bit_flip(s->obits, c->w);
+}
+
+static void undo(struct srch *s, const struct cand *c)
+{
+	if (c->w >= 0)
+		bit_flip(s->obits, c->w);
+	if (c->kind == CAND_REQUIRED) {
+		unlift(&s->entries[2 * c->id]);
+		bit_flip(s->rbits, c->id);
+	} else {
+		bit_flip(s->obits, c->id);
+	}
+}
+
+/* The key of the current configuration (see struct cache). */
+static uint32_t make_key(struct srch *s)
+{
+	struct entry *r = first_return(s);
+	uint64_t t = r ? r->time : TIME_INF;
+	size_t b0 = s->head->next ? s->head->next->op : s->nr;
+	size_t c = count_le(s->rcall, s->nr, t), oc = count_le(s->ocall, s->no, t), i, k = 2;
+	size_t nrw = (c - b0 + 63) / 64;
+
+	s->key[0] = b0 | (uint64_t)c << 32;
+	s->key[1] = oc;
+	for (i = 0; i < nrw; i++) {
+		size_t from = b0 + 64 * i, w = from / 64, sh = from % 64;
+		uint64_t v = s->rbits[w] >> sh;
+
+		if (sh && w + 1 < (s->nr + 63) / 64 + 1)
+			v |= s->rbits[w + 1] << (64 - sh);
+		if (c - from < 64)
+			v &= (1ULL << (c - from)) - 1;
+		s->key[k++] = v;
+	}
+	for (i = 0; i < (oc + 63) / 64; i++)
+		s->key[k++] = s->obits[i];
+	return k;
+}
+
+static int csr_index(size_t nvals, const struct srch *s, bool cas, uint32_t **off_out,
+		     uint32_t **list_out)
+{
+	uint32_t *off = calloc(nvals + 2, sizeof(*off)), *list = calloc(s->no + 1, sizeof(*list));
+	size_t o, v;
+
+	if (!off || !list) {
+		free(off);
+		free(list);
+		return -ENOMEM;
+	}
+	for (o = 0; o < s->no; o++) {
+		const struct reg_op *op = &s->ops[s->oop[o]];
+
+		if ((op->f == HISTORY_CAS) == cas && op->a >= 0)
+			off[op->a + 1]++;
+	}
+	for (v = 0; v < nvals; v++)
+		off[v + 1] += off[v];
+	for (o = 0; o < s->no; o++) {
+		const struct reg_op *op = &s->ops[s->oop[o]];
+
+		if ((op->f == HISTORY_CAS) == cas && op->a >= 0)
+			list[off[op->a]++] = o;
+	}
+	/* Shift back: off[v] was advanced to the end of its bucket. */
+	for (v = nvals; v > 0; v--)
+		off[v] = off[v - 1];
+	off[0] = 0;
+	*off_out = off;
+	*list_out = list;
+	return 0;
+}
+
+static int call_order_cmp(const void *a, const void *b, void *arg)
+{
+	const struct reg_op *ops = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (ops[x].call != ops[y].call)
+		return ops[x].call < ops[y].call ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void srch_free(struct srch *s)
+{
+	free(s->rop);
+	free(s->rcall);
+	free(s->rbits);
+	free(s->entries);
+	free(s->oop);
+	free(s->ocall);
+	free(s->obits);
+	free(s->w_off);
+	free(s->w_list);
+	free(s->c_off);
+	free(s->c_list);
+	free(s->pairable);
+	free(s->cands);
+	free(s->key);
+}
+
+static int srch_init(struct srch *s, const struct reg_op *ops, size_t n, const enum mode *modes)
+{
+	struct entry **sorted = NULL;
+	size_t i, o;
+	int ret = -ENOMEM;
+
+	memset(s, 0, sizeof(*s));
+	s->ops = ops;
+	s->rop = malloc((n + 1) * sizeof(*s->rop));
+	s->oop = malloc((n + 1) * sizeof(*s->oop));
+	if (!s->rop || !s->oop)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (modes[i] == M_REQUIRED)
+			s->rop[s->nr++] = i;
+		else if (modes[i] == M_OPTIONAL)
+			s->oop[s->no++] = i;
+		if (modes[i] != M_DROPPED) {
+			if (ops[i].a >= 0 && (size_t)ops[i].a >= s->nvals)
+				s->nvals = ops[i].a + 1;
+			if (ops[i].b >= 0 && (size_t)ops[i].b >= s->nvals)
+				s->nvals = ops[i].b + 1;
+		}
+	}
+	qsort_r(s->rop, s->nr, sizeof(*s->rop), call_order_cmp, (void *)ops);
+	qsort_r(s->oop, s->no, sizeof(*s->oop), call_order_cmp, (void *)ops);
+	s->rcall = malloc((s->nr + 1) * sizeof(*s->rcall));
+	s->ocall = malloc((s->no + 1) * sizeof(*s->ocall));
+	s->rbits = calloc(s->nr / 64 + 2, sizeof(*s->rbits));
+	s->obits = calloc(s->no / 64 + 2, sizeof(*s->obits));
+	s->entries = calloc(2 * s->nr + 1, sizeof(*s->entries));
+	sorted = malloc((2 * s->nr + 1) * sizeof(*sorted));
+	s->cands = malloc((s->nr + 2 * s->no + 1) * sizeof(*s->cands));
+	s->key = malloc((s->nr / 64 + s->no / 64 + 8) * sizeof(*s->key));
+	s->pairable = malloc((s->no + 1) * sizeof(*s->pairable));
+	if (!s->rcall || !s->ocall || !s->rbits || !s->obits || !s->entries || !sorted ||
+	    !s->cands || !s->key || !s->pairable)
+		goto out;
+	for (i = 0; i < s->nr; i++) {
+		const struct reg_op *op = &ops[s->rop[i]];
+		struct entry *call = &s->entries[2 * i], *rt = &s->entries[2 * i + 1];
+
+		s->rcall[i] = op->call;
+		*call = (struct entry){ .op = i, .call = true, .time = op->call, .match = rt };
+		*rt = (struct entry){ .op = i, .time = op->ret, .match = call };
+		sorted[2 * i] = call;
+		sorted[2 * i + 1] = rt;
+	}
+	qsort(sorted, 2 * s->nr, sizeof(*sorted), entry_cmp);
+	s->head = &s->entries[2 * s->nr];
+	s->head->next = s->nr ? sorted[0] : NULL;
+	for (i = 0; i < 2 * s->nr; i++) {
+		sorted[i]->prev = i ? sorted[i - 1] : s->head;
+		sorted[i]->next = i + 1 < 2 * s->nr ? sorted[i + 1] : NULL;
+	}
+	for (o = 0; o < s->no; o++)
+		s->ocall[o] = ops[s->oop[o]].call;
+	ret = csr_index(s->nvals, s, false, &s->w_off, &s->w_list);
+	if (!ret)
+		ret = csr_index(s->nvals, s, true, &s->c_off, &s->c_list);
+	if (ret)
+		goto out;
+	for (o = 0; o < s->no; o++) {
+		const struct reg_op *op = &ops[s->oop[o]];
+
+		if (op->f != HISTORY_CAS)
+			continue;
+		if (op->a >= 0 && s->w_off[op->a + 1] > s->w_off[op->a])
+			s->pairable[s->npair++] = o;
+	}
+	ret = 0;
+out:
+	free(sorted);
+	return ret;
+}
+
 /* One search over ops with the given modes. Returns 0 with *verdict set, or -ENOMEM. */
 static int search(const struct reg_op *ops, size_t n, const enum mode *modes, int32_t init,
 		  struct search_ctx *ctx, enum lin_verdict *verdict)
 {
-	struct entry *entries = NULL, **sorted = NULL, *head, *e;
+	struct cache c = { .max_bytes = ctx->max_memory };
 	struct frame *frames = NULL;
-	uint32_t *idx = NULL;
-	uint64_t *zob = NULL, *bits = NULL, hash = 0;
-	bool *lazy = NULL;
-	struct cache c = { 0 };
-	size_t m = 0, i, words, sp = 0, remaining = 0;
-	int32_t state = init;
-	struct frame f = { 0 };
-	bool fresh = true, exhausted = false;
-	int ret = -ENOMEM;
+	struct srch s;
+	size_t sp = 0, remaining, k = 0;
+	int32_t state = init, next;
+	struct entry *r;
+	bool fresh = true;
+	int ret;
 
 	ctx->fail_time = TIME_INF;
-	idx = malloc((n ? n : 1) * sizeof(*idx));
-	if (!idx)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (modes[i] != M_DROPPED)
-			idx[m++] = i;
-	entries = calloc(2 * m + 1, sizeof(*entries));
-	sorted = malloc((2 * m + 1) * sizeof(*sorted));
-	frames = malloc((m + 1) * sizeof(*frames));
-	zob = malloc((m + 1) * sizeof(*zob));
-	lazy = calloc(m + 1, sizeof(*lazy));
-	words = (m + 63) / 64 + 1;
-	bits = calloc(words, sizeof(*bits));
-	if (!entries || !sorted || !frames || !zob || !lazy || !bits)
-		goto out;
-	ret = cache_init(&c, words, ctx->max_memory);
+	ret = srch_init(&s, ops, n, modes);
 	if (ret)
 		goto out;
-	for (i = 0; i < m; i++) {
-		const struct reg_op *op = &ops[idx[i]];
-		struct entry *call = &entries[2 * i], *rt = &entries[2 * i + 1];
-		bool req = modes[idx[i]] == M_REQUIRED;
-
-		*call = (struct entry){ .op = i, .call = true, .time = op->call, .match = rt };
-		*rt = (struct entry){ .op = i, .time = req ? op->ret : TIME_INF, .match = call };
-		sorted[2 * i] = call;
-		sorted[2 * i + 1] = rt;
-		zob[i] = mix64(i);
-		lazy[i] = !req && op->f == HISTORY_WRITE;
-		remaining += req;
-	}
-	qsort(sorted, 2 * m, sizeof(*sorted), entry_cmp);
-	head = &entries[2 * m];
-	head->prev = NULL;
-	head->next = m ? sorted[0] : NULL;
-	for (i = 0; i < 2 * m; i++) {
-		sorted[i]->prev = i ? sorted[i - 1] : head;
-		sorted[i]->next = i + 1 < 2 * m ? sorted[i + 1] : NULL;
-	}
-
-	e = head->next;
+	ret = -ENOMEM;
+	frames = malloc((s.nr + s.no + 1) * sizeof(*frames));
+	if (!frames)
+		goto out;
+	remaining = s.nr;
 	for (;;) {
-		struct entry *w = NULL;
-		bool forced = false, can = false;
-		int32_t next;
-		uint64_t h;
+		struct cand cd;
+		bool forced = false;
+		int ins;
 
-		if (!remaining) {
-			*verdict = LIN_VALID;
-			break;
-		}
 		if (fresh) {
+			fresh = false;
+			if (!remaining) {
+				*verdict = LIN_VALID;
+				break;
+			}
+			r = first_return(&s);
 			/* A read of the current value placed now loses nothing: it leaves the
 			 * state as it is, and any way to go on without it can place it later
 			 * only where the state is the same. So it is placed without a choice,
 			 * and if that fails, this whole configuration does. */
-			fresh = false;
 			if (state != VAL_UNKNOWN) {
-				for (e = head->next; e && e->call; e = e->next)
-					if (ops[idx[e->op]].f == HISTORY_READ &&
-					    ops[idx[e->op]].a == state)
+				struct entry *e;
+
+				for (e = s.head->next; e && e->call; e = e->next)
+					if (ops[s.rop[e->op]].f == HISTORY_READ &&
+					    ops[s.rop[e->op]].a == state)
 						break;
 				if (e && e->call) {
-					forced = can = true;
+					cd = (struct cand){ CAND_REQUIRED, e->op, -1 };
+					forced = true;
 					next = state;
-				} else {
-					e = head->next;
+					goto place;
 				}
 			}
+			build_cands(&s, state, r->time);
+			k = 0;
 		}
-		if (!e->call) {
-			if (ctx->fail_time == TIME_INF || e->time > ctx->fail_time) {
-				ctx->fail_time = e->time;
-				ctx->fail_op = idx[e->op];
-			}
+		if (k >= s.ncands)
 			goto backtrack;
+		cd = s.cands[k];
+		if (cd.w >= 0)
+			reg_step(ops[s.oop[cd.w]].a, cand_op(&s, &cd), &next);
+		else
+			reg_step(state, cand_op(&s, &cd), &next);
+place:
+		apply(&s, &cd);
+		ins = cache_insert(&c, s.key, make_key(&s), next);
+		if (ins == 1) {
+			frames[sp++] = (struct frame){ cd, k, state, forced };
+			state = next;
+			remaining -= cd.kind == CAND_REQUIRED;
+			fresh = true;
+			continue;
 		}
-		if (!can && !lazy[e->op]) {
-			const struct reg_op *op = &ops[idx[e->op]];
-
-			can = reg_step(state, op, &next);
-			if (!can && op->f != HISTORY_WRITE) {
-				w = find_lazy_write(head, ops, idx, lazy, op->a);
-				if (w)
-					can = reg_step(op->a, op, &next);
-			}
-		}
-		if (can) {
-			h = hash ^ zob[e->op] ^ (w ? zob[w->op] : 0);
-			bits[e->op / 64] |= 1ULL << (e->op % 64);
-			if (w)
-				bits[w->op / 64] |= 1ULL << (w->op % 64);
-			ret = cache_insert(&c, h, next, bits);
-			if (ret == 1) {
-				frames[sp++] = (struct frame){ e, w, state, forced };
-				state = next;
-				hash = h;
-				lift(e);
-				if (w)
-					lift(w);
-				remaining -= modes[idx[e->op]] == M_REQUIRED;
-				e = head->next;
-				fresh = true;
-				continue;
-			}
-			bits[e->op / 64] &= ~(1ULL << (e->op % 64));
-			if (w)
-				bits[w->op / 64] &= ~(1ULL << (w->op % 64));
-			if (ret == -E2BIG) {
-				*verdict = LIN_UNDECIDED;
-				break;
-			}
-			if (ret < 0)
-				goto out;
-			if (forced)
-				goto backtrack; /* seen before, so it failed */
-		}
-		e = e->next;
-		continue;
-backtrack:
-		/* An operation's return came before it could be placed: undo the last choice,
-		 * and the forced placements before it. */
-		for (;;) {
-			if (!sp) {
-				exhausted = true;
-				break;
-			}
-			f = frames[--sp];
-			if (f.w) {
-				unlift(f.w);
-				bits[f.w->op / 64] &= ~(1ULL << (f.w->op % 64));
-				hash ^= zob[f.w->op];
-			}
-			unlift(f.e);
-			bits[f.e->op / 64] &= ~(1ULL << (f.e->op % 64));
-			hash ^= zob[f.e->op];
-			state = f.state;
-			remaining += modes[idx[f.e->op]] == M_REQUIRED;
-			if (!f.forced)
-				break;
-		}
-		if (exhausted) {
-			*verdict = LIN_VIOLATION;
+		undo(&s, &cd);
+		if (ins == -E2BIG) {
+			*verdict = LIN_UNDECIDED;
 			break;
 		}
-		e = f.e->next;
+		if (ins < 0)
+			goto out;
+		if (!forced) {
+			k++;
+			continue;
+		}
+		/* Seen before, so it failed: and so does this configuration. */
+backtrack:
+		r = first_return(&s);
+		if (r && (ctx->fail_time == TIME_INF || r->time > ctx->fail_time)) {
+			ctx->fail_time = r->time;
+			ctx->fail_op = s.rop[r->op];
+		}
+		for (;;) {
+			struct frame f;
+
+			if (!sp) {
+				*verdict = LIN_VIOLATION;
+				goto done;
+			}
+			f = frames[--sp];
+			undo(&s, &f.c);
+			state = f.state;
+			remaining += f.c.kind == CAND_REQUIRED;
+			if (f.forced)
+				continue;
+			r = first_return(&s);
+			build_cands(&s, state, r->time);
+			k = f.k + 1;
+			break;
+		}
 	}
+done:
 	ret = 0;
 out:
 	ctx->configs += c.n;
 	cache_free(&c);
-	free(bits);
-	free(lazy);
-	free(zob);
 	free(frames);
-	free(sorted);
-	free(entries);
-	free(idx);
+	srch_free(&s);
 	return ret;
 }
 
@@ -792,7 +1113,7 @@ static int set_err(struct history_error *err, long line, const char *msg)
 	return -EINVAL;
 }
 
-static int validate_op(const struct history_op *op, struct history_error *err)
+int lin_validate_op(const struct history_op *op, struct history_error *err)
 {
 	const struct history_value *a = op->arg, *r = op->result;
 
@@ -947,7 +1268,7 @@ int lin_check_register(const struct history *h, const struct lin_options *opt,
 
 	memset(res, 0, sizeof(*res));
 	for (i = 0; i < h->n_ops; i++) {
-		ret = validate_op(&h->ops[i], err);
+		ret = lin_validate_op(&h->ops[i], err);
 		if (ret)
 			return ret;
 	}

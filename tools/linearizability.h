@@ -50,4 +50,7 @@ int lin_check_register(const struct history *h, const struct lin_options *opt,
 		       struct lin_result *res, struct history_error *err);
 void lin_result_free(struct lin_result *res);
 
+/* Whether op fits the register model: returns 0 or -EINVAL with err filled. */
+int lin_validate_op(const struct history_op *op, struct history_error *err);
+
 #endif /* CAPNET_LINEARIZABILITY_H */

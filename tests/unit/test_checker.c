@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "tools/ap_report.h"
 #include "tools/bank_check.h"
 #include "tools/capctl.h"
 #include "tools/history.h"
@@ -903,6 +904,27 @@ static void test_generated_large(void **state)
 	history_free(&h);
 	sim_free(&s);
 
+	/* One in ten outcomes unknown: the same, with the search left to find the window. */
+	current_seed = 4444;
+	sim_generate(&s, current_seed, 10000, 10, 1, 10);
+	sim_history(&s, &h);
+	t0 = now_s();
+	CHECK(sim_check(&h, &res) == LIN_VALID);
+	print_message("    valid, 10%% info: %zu ops, %.3f s\n", h.n_ops, now_s() - t0);
+	lin_result_free(&res);
+	history_free(&h);
+	for (i = s.n * 9 / 10; i < s.n; i++)
+		if (s.ops[i].f == HISTORY_READ && s.ops[i].outcome == HISTORY_OK)
+			break;
+	assert_true(i < s.n);
+	sim_history(&s, &h);
+	set_result(&h, s.ops[i].hop, 424242);
+	t0 = now_s();
+	expect_mutant(&h, s.ops[i].hop, "never");
+	CHECK(now_s() - t0 < 20);
+	history_free(&h);
+	sim_free(&s);
+
 	/* Many keys: each decided alone. */
 	current_seed = 4343;
 	sim_generate(&s, current_seed, 10000, 10, 16, 2);
@@ -985,17 +1007,17 @@ static void test_brute_force(void **state)
 {
 	struct history_error err = { 0 };
 	struct lin_result res;
-	struct bf_op ops[8], win[8];
+	struct bf_op ops[9], win[9];
 	size_t valid = 0, invalid = 0, i;
 	uint64_t seed;
 
 	(void)state;
 	for (seed = 1; seed <= 20000; seed++) {
 		uint64_t rng = seed * 0x9e3779b97f4a7c15ULL;
-		int n = 1 + rng_below(&rng, 7), k, nw = 0;
-		struct sim_event ev[16];
+		int n = 1 + rng_below(&rng, 8), k, nw = 0;
+		struct sim_event ev[18];
 		struct history h;
-		char buf[16][48], *items[16][2];
+		char buf[18][48], *items[18][2];
 		bool expect;
 
 		current_seed = seed;
@@ -1127,6 +1149,16 @@ static int bank_text(const char *text, struct bank_result *res, struct history_e
 #define BAL1_OK(p, acct, v, t)                                                        \
 	"{\"process\":" #p ",\"type\":\"ok\",\"f\":\"balance\",\"key\":\"" acct "\"," \
 	"\"value\":\"" v "\",\"time\":" #t "}\n"
+
+#define OPEN_FMT                                                                      \
+	"{\"process\":0,\"type\":\"invoke\",\"f\":\"open\",\"key\":\"%s\",\"value\":" \
+	"\"200\",\"time\":%d}\n"
+#define OPEN_OK_FMT                                                               \
+	"{\"process\":0,\"type\":\"ok\",\"f\":\"open\",\"key\":\"%s\",\"value\":" \
+	"\"200\",\"time\":%d}\n"
+#define XFER_FMT                                                                     \
+	"{\"process\":%d,\"type\":\"%s\",\"f\":\"transfer\",\"key\":null,\"value\":" \
+	"[\"%s\",\"%s\",\"%d\"],\"time\":%llu}\n"
 
 #define BANK_OPEN OPEN(0, "a", "100", 1, 2) OPEN(0, "b", "50", 3, 4)
 
@@ -1375,6 +1407,247 @@ static void test_bank_generated(void **state)
 	current_seed = 0;
 }
 
+/* One balance read against transfers before, during and after it, by brute force over every
+ * subset of the ones that may have happened. */
+static void test_bank_brute_force(void **state)
+{
+	static const char *names[3] = { "a", "b", "c" };
+	struct history_error err = { 0 };
+	struct bank_result res;
+	size_t valid = 0, invalid = 0;
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 3000; seed++) {
+		uint64_t rng = seed * 0x2545f4914f6cdd1dULL + 7;
+		int n = 1 + rng_below(&rng, 9), k, a, from[9], to[9], amt[9], kind[9];
+		long bal[3] = { 200, 200, 200 }, read[3];
+		unsigned mask, nmaybe = 0, maybe[9];
+		char *text = NULL, *p;
+		size_t len = 0;
+		struct history h;
+		bool expect = false;
+		FILE *f = open_memstream(&text, &len);
+
+		current_seed = seed;
+		for (a = 0; a < 3; a++)
+			fprintf(f, OPEN_FMT OPEN_OK_FMT, names[a], 2 * a + 1, names[a], 2 * a + 2);
+		/* kind: 0 ok before the read, 1 ok during, 2 info, 3 fail, 4 invoked after. */
+		for (k = 0; k < n; k++) {
+			uint64_t call, ret;
+
+			from[k] = rng_below(&rng, 3);
+			to[k] = (from[k] + 1 + rng_below(&rng, 2)) % 3;
+			amt[k] = 1 + rng_below(&rng, 20);
+			kind[k] = rng_below(&rng, 5);
+			call = kind[k] == 0 ? 10 : kind[k] == 4 ? 200 : 50 + rng_below(&rng, 40);
+			/* One that completes ok during the read returns after its invoke (60). */
+			ret = kind[k] == 0 ? 20 : 60 + rng_below(&rng, 100);
+			if (ret <= call)
+				ret = call + 1;
+			fprintf(f, XFER_FMT, k + 1, "invoke", names[from[k]], names[to[k]], amt[k],
+				(unsigned long long)call);
+			fprintf(f, XFER_FMT, k + 1,
+				kind[k] == 2 ? "info" :
+				kind[k] == 3 ? "fail" :
+					       "ok",
+				names[from[k]], names[to[k]], amt[k], (unsigned long long)ret);
+			if (kind[k] == 0) {
+				bal[from[k]] -= amt[k];
+				bal[to[k]] += amt[k];
+			} else if (kind[k] == 1 || kind[k] == 2) {
+				maybe[nmaybe++] = k;
+			}
+		}
+		/* The read: some subset's effect, or that moved by a little. */
+		memcpy(read, bal, sizeof(read));
+		mask = rng_below(&rng, 1u << nmaybe);
+		for (k = 0; k < (int)nmaybe; k++)
+			if (mask & (1u << k)) {
+				read[from[maybe[k]]] -= amt[maybe[k]];
+				read[to[maybe[k]]] += amt[maybe[k]];
+			}
+		if (rng_below(&rng, 2)) {
+			long d = 1 + rng_below(&rng, 15);
+
+			read[0] -= d;
+			read[1 + rng_below(&rng, 2)] += d;
+		}
+		fprintf(f,
+			"{\"process\":99,\"type\":\"invoke\",\"f\":\"balance\",\"key\":null,"
+			"\"value\":null,\"time\":60}\n"
+			"{\"process\":99,\"type\":\"ok\",\"f\":\"balance\",\"key\":null,\"value\":"
+			"{\"a\":\"%ld\",\"b\":\"%ld\",\"c\":\"%ld\"},\"time\":100}\n",
+			read[0], read[1], read[2]);
+		fclose(f);
+		for (mask = 0; mask < (1u << nmaybe) && !expect; mask++) {
+			long v[3];
+
+			memcpy(v, bal, sizeof(v));
+			for (k = 0; k < (int)nmaybe; k++)
+				if (mask & (1u << k)) {
+					v[from[maybe[k]]] -= amt[maybe[k]];
+					v[to[maybe[k]]] += amt[maybe[k]];
+				}
+			expect = !memcmp(v, read, sizeof(v));
+		}
+		history_init(&h);
+		p = text;
+		if (history_parse_buf(&h, p, len, &err) || history_pair(&h, &err) ||
+		    bank_check(&h, NULL, &res, &err))
+			fail_msg("seed %llu: %ld: %s", current_seed, err.line, err.msg);
+		CHECK(res.valid == expect && !res.undecided);
+		if (!expect)
+			CHECK(res.n_violations == 1 && res.violations[0].kind == BANK_TRANSFERS);
+		valid += expect;
+		invalid += !expect;
+		bank_result_free(&res);
+		history_free(&h);
+		free(text);
+	}
+	current_seed = 0;
+	print_message("    %zu explained, %zu not, all as brute force decides\n", valid, invalid);
+	CHECK(valid > 500 && invalid > 500);
+}
+
+/* ---- AP ---- */
+
+static void test_ap_report(void **state)
+{
+	struct history_error err = { 0 };
+	struct ap_result res;
+	struct history h;
+
+	(void)state;
+	/* Ops in invoke order: 0 w1, 1 w2, 2 r"1", 3 w3, 4 r"2", 5 w4, 6 r"2", 7 r"4", 8 r"4". */
+	build(&h, "1 invoke write x 1 10\n1 ok write x 1 20\n"
+		  "1 invoke write x 2 30\n1 ok write x 2 40\n"
+		  "2 invoke read x - 50\n2 ok read x 1 60\n"
+		  "1 invoke write x 3 70\n1 ok write x 3 80\n"
+		  "2 invoke read x - 90\n2 ok read x 2 100\n"
+		  "1 invoke write x 4 130\n1 ok write x 4 140\n"
+		  "2 invoke read x - 150\n2 ok read x 2 160\n"
+		  "2 invoke read x - 170\n2 ok read x 4 180\n"
+		  "3 invoke read x - 190\n3 ok read x 4 200\n"
+		  /* An info write may land any time: reading its value is never stale. */
+		  "4 invoke write y 9 10\n4 info write y 9 20\n"
+		  "4 invoke write y 8 30\n4 ok write y 8 40\n"
+		  "5 invoke read y - 50\n5 ok read y 9 60\n");
+	assert_int_equal(ap_report_register(&h, &res, &err), 0);
+	assert_int_equal(res.n_keys, 2);
+	assert_int_equal(res.reads, 6);
+	/* r"1" after w2; r"2" after w3 (twice): stalest first. */
+	assert_int_equal(res.n_stale, 3);
+	assert_int_equal(res.stale_max_ns, 70);
+	assert_int_equal(res.stale_median_ns, 10);
+	assert_int_equal(res.stale[0].read, 6);
+	assert_int_equal(res.stale[0].by, 3);
+	assert_int_equal(res.stale[0].staleness, 70);
+	/* w3 acknowledged, never read, and "2" read after it. */
+	assert_int_equal(res.n_lost, 1);
+	assert_int_equal(res.lost[0].write, 3);
+	assert_int_equal(res.lost[0].read, 4);
+	assert_string_equal(res.keys[0].key, "x");
+	assert_string_equal(res.keys[0].final, "4");
+	assert_int_equal(res.keys[0].converged_ns, 30);
+	assert_int_equal(res.keys[0].disagreeing, 1);
+	assert_string_equal(res.keys[1].key, "y");
+	assert_string_equal(res.keys[1].final, "9");
+	assert_int_equal(res.keys[1].converged_ns, 10);
+	ap_result_free(&res);
+	history_free(&h);
+}
+
+/* A linearizable history has nothing certainly stale or lost; the stale mutants do. */
+static void test_ap_generated(void **state)
+{
+	struct history_error err = { 0 };
+	struct ap_result res;
+	struct history h;
+	struct sim s;
+	uint64_t seed;
+	size_t i, j, k;
+
+	(void)state;
+	for (seed = 1; seed <= 20; seed++) {
+		bool done = false;
+
+		current_seed = seed;
+		sim_generate(&s, seed, 500, 2 + seed % 8, 1 + seed % 3, seed % 3 * 5);
+		sim_history(&s, &h);
+		assert_int_equal(ap_report_register(&h, &res, &err), 0);
+		CHECK(res.n_stale == 0 && res.n_lost == 0);
+		ap_result_free(&res);
+		history_free(&h);
+		for (i = s.n / 3; i < s.n && !done; i++) {
+			const struct sim_op *r = &s.ops[i];
+
+			if (r->f != HISTORY_READ || r->outcome != HISTORY_OK)
+				continue;
+			for (j = 0; j < s.n && !done; j++) {
+				const struct sim_op *w2 = &s.ops[j];
+
+				if (w2->f != HISTORY_WRITE || w2->outcome != HISTORY_OK ||
+				    w2->key != r->key || w2->ret >= r->call)
+					continue;
+				for (k = 0; k < s.n; k++) {
+					const struct sim_op *w1 = &s.ops[k];
+
+					if (w1->f != HISTORY_WRITE || w1->outcome != HISTORY_OK ||
+					    w1->key != r->key || w1->ret >= w2->call ||
+					    w1->a == r->result)
+						continue;
+					sim_history(&s, &h);
+					set_result(&h, r->hop, w1->a);
+					assert_int_equal(ap_report_register(&h, &res, &err), 0);
+					CHECK(res.n_stale >= 1);
+					ap_result_free(&res);
+					history_free(&h);
+					done = true;
+					break;
+				}
+			}
+		}
+		CHECK(done);
+		sim_free(&s);
+	}
+	current_seed = 0;
+}
+
+static void test_ap_bank(void **state)
+{
+	struct bank_options opt = { .ap = true };
+	struct history_error err = { 0 };
+	struct bank_result res;
+	struct history h;
+
+	(void)state;
+	/* Overdrawn during a split and a stale read: reported, not violations. */
+	assert_int_equal(parse_text(&h,
+				    BANK_OPEN BAL_INV(2, 5) BAL_OK(2, "160", "-10", 6)
+					    XFER(1, "invoke", "a", "b", "30", 10)
+						    XFER(1, "ok", "a", "b", "30", 20) BAL_INV(2, 30)
+							    BAL_OK(2, "100", "50", 40),
+				    &err),
+			 0);
+	assert_int_equal(history_pair(&h, &err), 0);
+	assert_int_equal(bank_check(&h, &opt, &res, &err), 0);
+	assert_true(res.valid);
+	assert_int_equal(res.n_overdrafts, 1);
+	assert_int_equal(res.overdrafts[0].line, 6);
+	bank_result_free(&res);
+	history_free(&h);
+	/* Money is conserved on every replica all the same. */
+	assert_int_equal(parse_text(&h, BANK_OPEN BAL_INV(2, 5) BAL_OK(2, "100", "60", 6), &err),
+			 0);
+	assert_int_equal(history_pair(&h, &err), 0);
+	assert_int_equal(bank_check(&h, &opt, &res, &err), 0);
+	assert_false(res.valid);
+	assert_int_equal(res.violations[0].kind, BANK_CONSERVATION);
+	bank_result_free(&res);
+	history_free(&h);
+}
+
 /* ---- The corpus ---- */
 
 static const char *corpus_dir(void)
@@ -1550,8 +1823,12 @@ int main(void)
 		cmocka_unit_test(test_search_limit),
 		cmocka_unit_test(test_bank),
 		cmocka_unit_test(test_bank_generated),
+		cmocka_unit_test(test_bank_brute_force),
+		cmocka_unit_test(test_ap_report),
+		cmocka_unit_test(test_ap_generated),
+		cmocka_unit_test(test_ap_bank),
 	};
-	size_t n = 17, i;
+	size_t n = 21, i;
 	int rc;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_capctl_check_exit_codes);
