@@ -32,7 +32,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test unit-test net-test fuzz fuzz-run bench demo deps format format-fix clean install
+.PHONY: all test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
 
 # Programs: a file named after the program holds its main(); every other .c file of netem/, node/
 # and tools/ goes into one static library that programs and tests link against.
@@ -135,7 +135,22 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-run
 	$(Q)$(MAKE) --no-print-directory net-test
 
-bench: deps all
+# The long torture: the bounded one of make test with many more nemesis rounds; needs root.
+TORTURE_ROUNDS ?= 200
+torture: $(BINS) $(O)/tests/net/test_torture
+	$(Q)CAPNET=$(abspath $(O)/bin/capnet) CAPNET_TORTURE_ROUNDS=$(TORTURE_ROUNDS) \
+		$(O)/tests/net/test_torture
+
+# Benchmark helpers (traffic and load generators), linked like the tests.
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRCS))
+$(O)/bench/%: tests/bench/%.c $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+bench-tools: $(BENCH_BINS)
+
+bench: deps all bench-tools
 	$(Q)tests/bench/run.sh $(abspath $(O)/bin)
 
 demo: deps all

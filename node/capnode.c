@@ -15,11 +15,17 @@ static void usage(FILE *out)
 		"usage: capnode --id I --cluster 1=ADDR,2=ADDR,... --mode cp|ap [--port P]\n"
 		"               [--data DIR] [--sync fsync|none] [--tick-ms MS]\n"
 		"               [--request-timeout-ms MS] [--snapshot-every N]\n"
-		"               [--unsafe-local-reads]\n\n"
+		"               [--unsafe-local-reads] [--replicas N] [--siblings]\n"
+		"               [--anti-entropy-ms MS]\n\n"
 		"  --sync none          acknowledge before fsync (benchmarks only: a crash loses\n"
 		"                       acknowledged writes)\n"
 		"  --unsafe-local-reads answer reads from local state without ReadIndex: fast and\n"
-		"                       not linearizable (a teaching switch the checker catches)\n");
+		"                       not linearizable (a teaching switch the checker catches)\n"
+		"  --replicas N         AP: replicas per key on the consistent-hash ring (default:\n"
+		"                       every node)\n"
+		"  --siblings           AP: keep concurrent values as siblings instead of\n"
+		"                       last-writer-wins; a put with a read's context resolves them\n"
+		"  --anti-entropy-ms MS AP: between digest exchanges with a peer (default 500, 0 off)\n");
 }
 
 static int parse_uint(const char *opt, const char *text, unsigned long min, unsigned long max,
@@ -44,6 +50,7 @@ int main(int argc, char **argv)
 					  .tick_ms = 10,
 					  .request_timeout_ms = 2000,
 					  .snapshot_every = 10000,
+					  .anti_entropy_ms = 500,
 					  .data_dir = "." };
 	const char *cluster = NULL;
 	struct timespec ts;
@@ -60,6 +67,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(opt, "--unsafe-local-reads")) {
 			cfg.unsafe_local_reads = true;
+			continue;
+		}
+		if (!strcmp(opt, "--siblings")) {
+			cfg.siblings = true;
 			continue;
 		}
 		if (!val) {
@@ -105,6 +116,14 @@ int main(int argc, char **argv)
 			if (parse_uint(opt, val, 10, 600000, &v))
 				return 2;
 			cfg.request_timeout_ms = v;
+		} else if (!strcmp(opt, "--replicas")) {
+			if (parse_uint(opt, val, 1, PROTO_MAX_NODE, &v))
+				return 2;
+			cfg.replicas = v;
+		} else if (!strcmp(opt, "--anti-entropy-ms")) {
+			if (parse_uint(opt, val, 0, 3600000, &v))
+				return 2;
+			cfg.anti_entropy_ms = v;
 		} else if (!strcmp(opt, "--snapshot-every")) {
 			if (parse_uint(opt, val, 0, 100000000, &v))
 				return 2;

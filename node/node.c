@@ -2,38 +2,22 @@
 /* The replica's I/O shell for CP mode: datagrams in, Raft and the application in between,
  * datagrams out, the log on disk before any acknowledgement leaves. */
 #include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
 
 #include "node/app.h"
 #include "node/node.h"
+#include "node/node_io.h"
 #include "node/raft.h"
 #include "node/raft_wire.h"
 #include "node/storage.h"
 
 /* Requests in flight per table; a full table answers UNAVAILABLE (overloaded). */
 #define MAX_PENDING 256
-/* Reachability: every peer is pinged this often, and counts while its pong is this fresh. A
- * pong proves both directions, so a one-way cut makes a peer unreachable, as it should. */
-#define PING_EVERY_MS 100
-#define REACH_FRESH_MS 400
-
-/* Where an answer goes: straight to a client, or back to the node that forwarded the request. */
-struct reply_to {
-	struct sockaddr_in addr;
-	uint16_t node; /* 0: a client */
-};
-
 struct pending {
 	bool used;
 	uint64_t key; /* write: log index; read: read id; forward/wait: 0 */
@@ -44,47 +28,19 @@ struct pending {
 
 struct node {
 	const struct node_config *cfg;
-	int sock, timer, sigfd, epfd;
+	struct node_io io;
 	struct raft *raft;
 	struct app *app;
 	struct storage *storage;
 	struct raft_wire_assembler snap_in;
-	uint64_t boot, next_msg_id, next_read_id;
+	uint64_t next_read_id;
 	uint64_t last_snapshot_index;
-	uint64_t rx[PROTO_ERR_RX_MAX + 1];
-	uint64_t last_ping;
-	uint64_t last_pong[NODE_MAX_CLUSTER]; /* ms, by index in cfg->peers */
 	struct pending writes[MAX_PENDING]; /* on the leader, by log index */
 	struct pending reads[MAX_PENDING]; /* on the leader, by read id */
 	struct pending forwards[MAX_PENDING]; /* on a follower, by (nonce, seq) */
 	struct pending waiting[MAX_PENDING]; /* no leader yet, but a quorum is in reach */
-	uint8_t buf[PROTO_MAX_DGRAM]; /* what we send */
-	uint8_t rxbuf[PROTO_MAX_DGRAM]; /* what we received, alive while it is handled */
 	struct raft_entry entries[RAFT_WIRE_BATCH_ENTRIES * 4];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void log_line(const struct node *n, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void log_line(const struct node *n, const char *fmt, ...)
-{
-	struct timespec ts;
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "%lld.%03ld n%u ", (long long)ts.tv_sec, ts.tv_nsec / 1000000, n->cfg->id);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 int node_parse_cluster(const char *text, struct node_config *cfg, char *err, size_t errlen)
 {
@@ -158,41 +114,13 @@ out:
 
 static const struct node_peer *peer(const struct node *n, uint16_t id)
 {
-	unsigned int i;
-
-	for (i = 0; i < n->cfg->npeers; i++)
-		if (n->cfg->peers[i].id == id)
-			return &n->cfg->peers[i];
-	return NULL;
-}
-
-static int peer_index(const struct node *n, uint16_t id)
-{
-	unsigned int i;
-
-	for (i = 0; i < n->cfg->npeers; i++)
-		if (n->cfg->peers[i].id == id)
-			return i;
-	return -1;
+	return node_io_peer(&n->io, id);
 }
 
 /* Members this node can talk with both ways right now, itself included. */
 static unsigned int reachable(const struct node *n, uint8_t *bitmap)
 {
-	uint64_t now = now_ms();
-	unsigned int i, count = 0;
-
-	for (i = 0; i < n->cfg->npeers; i++) {
-		bool ok = n->cfg->peers[i].id == n->cfg->id ||
-			  (n->last_pong[i] && now - n->last_pong[i] <= REACH_FRESH_MS);
-
-		if (!ok)
-			continue;
-		count++;
-		if (bitmap)
-			proto_bitmap_set(bitmap, n->cfg->peers[i].id);
-	}
-	return count;
+	return node_io_reachable(&n->io, bitmap);
 }
 
 static unsigned int quorum(const struct node *n)
@@ -200,18 +128,14 @@ static unsigned int quorum(const struct node *n)
 	return n->cfg->npeers / 2 + 1;
 }
 
-/* Unique per sender across restarts: the boot count stored with the data, then a counter. */
 static uint64_t next_msg_id(struct node *n)
 {
-	return (n->boot << 40) | (++n->next_msg_id & ((1ull << 40) - 1));
+	return node_io_msg_id(&n->io);
 }
 
 static void send_to(struct node *n, const struct sockaddr_in *addr, const uint8_t *buf, int len)
 {
-	if (len <= 0)
-		return;
-	/* Datagrams are best effort: a full socket buffer is a lost message, as on a network. */
-	sendto(n->sock, buf, len, MSG_DONTWAIT, (const struct sockaddr *)addr, sizeof(*addr));
+	node_io_send(&n->io, addr, buf, len);
 }
 
 static void send_raft(struct node *n, const struct raft_msg *m)
@@ -223,35 +147,24 @@ static void send_raft(struct node *n, const struct raft_msg *m)
 	if (!p)
 		return;
 	if (m->type != RAFT_MSG_SNAPSHOT) {
-		len = raft_wire_encode(m, next_msg_id(n), n->buf, sizeof(n->buf));
+		len = raft_wire_encode(m, next_msg_id(n), n->io.buf, sizeof(n->io.buf));
 		if (len < 0)
-			log_line(n, "cannot encode %s to %u: %s", raft_msg_type_name(m->type),
+			node_log(&n->io, "cannot encode %s to %u: %s", raft_msg_type_name(m->type),
 				 m->to, proto_strerror(len));
-		send_to(n, &p->addr, n->buf, len);
+		send_to(n, &p->addr, n->io.buf, len);
 		return;
 	}
 	chunks = raft_wire_snapshot_chunks(m);
 	for (k = 0; k < chunks; k++) {
-		len = raft_wire_encode_snapshot_chunk(m, k, next_msg_id(n), n->buf, sizeof(n->buf));
-		send_to(n, &p->addr, n->buf, len);
+		len = raft_wire_encode_snapshot_chunk(m, k, next_msg_id(n), n->io.buf,
+						      sizeof(n->io.buf));
+		send_to(n, &p->addr, n->io.buf, len);
 	}
 }
 
 static void send_reply(struct node *n, const struct reply_to *to, const struct client_reply *rep)
 {
-	struct proto_header hdr = { .type = PROTO_CLIENT_REPLY,
-				    .flags = PROTO_FLAG_REPLY,
-				    .from = n->cfg->id,
-				    .to = to->node };
-	struct proto_writer w;
-	int len;
-
-	hdr.term = raft_term(n->raft);
-	hdr.msg_id = next_msg_id(n);
-	proto_msg_begin(&w, n->buf, sizeof(n->buf));
-	proto_put_client_reply(&w, rep);
-	len = proto_msg_end(&w, &hdr);
-	send_to(n, &to->addr, n->buf, len);
+	node_io_send_reply(&n->io, to, raft_term(n->raft), rep);
 }
 
 static void reply_status(struct node *n, const struct reply_to *to,
@@ -306,7 +219,7 @@ static void forward(struct node *n, const struct reply_to *to, const struct clie
 	hdr.to = leader->id;
 	hdr.term = raft_term(n->raft);
 	hdr.msg_id = next_msg_id(n);
-	proto_msg_begin(&w, n->buf, sizeof(n->buf));
+	proto_msg_begin(&w, n->io.buf, sizeof(n->io.buf));
 	proto_put_client_request(&w, req);
 	len = proto_msg_end(&w, &hdr);
 	if (len < 0) {
@@ -314,10 +227,10 @@ static void forward(struct node *n, const struct reply_to *to, const struct clie
 		return;
 	}
 	*p = (struct pending){ .used = true,
-			       .deadline = now_ms() + n->cfg->request_timeout_ms,
+			       .deadline = node_now_ms() + n->cfg->request_timeout_ms,
 			       .to = *to,
 			       .req = *req };
-	send_to(n, &leader->addr, n->buf, len);
+	send_to(n, &leader->addr, n->io.buf, len);
 }
 
 /* The leader takes a request: reads by ReadIndex, writes through the log. */
@@ -338,7 +251,7 @@ static void lead(struct node *n, const struct reply_to *to, const struct client_
 				       .key = ++n->next_read_id,
 				       .to = *to,
 				       .req = *req,
-				       .deadline = now_ms() + n->cfg->request_timeout_ms };
+				       .deadline = node_now_ms() + n->cfg->request_timeout_ms };
 		err = raft_read_index(n->raft, p->key);
 		if (err) {
 			p->used = false;
@@ -367,7 +280,25 @@ static void lead(struct node *n, const struct reply_to *to, const struct client_
 			       .key = index,
 			       .to = *to,
 			       .req = *req,
-			       .deadline = now_ms() + n->cfg->request_timeout_ms };
+			       .deadline = node_now_ms() + n->cfg->request_timeout_ms };
+}
+
+static bool in_table(const struct pending *table, const struct client_request *req)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_PENDING; i++)
+		if (table[i].used && table[i].req.client_nonce == req->client_nonce &&
+		    table[i].req.seq == req->seq)
+			return true;
+	return false;
+}
+
+/* A request of this client and sequence is already being worked on here. */
+static bool in_flight(const struct node *n, const struct client_request *req)
+{
+	return in_table(n->writes, req) || in_table(n->reads, req) ||
+	       in_table(n->forwards, req) || in_table(n->waiting, req);
 }
 
 static void handle_request(struct node *n, const struct reply_to *to,
@@ -388,6 +319,11 @@ static void handle_request(struct node *n, const struct reply_to *to,
 		send_reply(n, to, &rep);
 		return;
 	}
+	/* A client resends what it has no answer to yet. The copy in flight will be answered;
+	 * answering the resend apart (say, UNAVAILABLE while the first commits) would tell the
+	 * client something false. */
+	if (in_flight(n, req))
+		return;
 	if (raft_role(n->raft) == RAFT_LEADER) {
 		if (!raft_has_quorum(n->raft)) {
 			no_quorum_reason(n, reason, sizeof(reason));
@@ -421,25 +357,19 @@ static void handle_request(struct node *n, const struct reply_to *to,
 	*p = (struct pending){ .used = true,
 			       .to = *to,
 			       .req = *req,
-			       .deadline = now_ms() + n->cfg->request_timeout_ms };
+			       .deadline = node_now_ms() + n->cfg->request_timeout_ms };
 }
 
 static void handle_status(struct node *n, const struct reply_to *to, uint64_t msg_id)
 {
-	struct proto_header hdr = {
-		.type = PROTO_STATUS_REPLY, .flags = PROTO_FLAG_REPLY, .from = n->cfg->id, .to = 0
-	};
 	static const uint8_t roles[] = { [RAFT_FOLLOWER] = PROTO_ROLE_FOLLOWER,
 					 [RAFT_PRE_CANDIDATE] = PROTO_ROLE_PRECANDIDATE,
 					 [RAFT_CANDIDATE] = PROTO_ROLE_CANDIDATE,
 					 [RAFT_LEADER] = PROTO_ROLE_LEADER };
 	struct status_reply st;
-	struct proto_writer w;
-	int len;
 
 	(void)msg_id;
 	memset(&st, 0, sizeof(st));
-	st.node_id = n->cfg->id;
 	st.mode = PROTO_MODE_CP;
 	st.role = roles[raft_role(n->raft)];
 	st.term = raft_term(n->raft);
@@ -447,30 +377,7 @@ static void handle_status(struct node *n, const struct reply_to *to, uint64_t ms
 	st.commit_index = raft_commit(n->raft);
 	st.applied_index = raft_applied(n->raft);
 	st.last_log_index = raft_last_index(n->raft);
-	st.cluster_size = n->cfg->npeers;
-	reachable(n, st.reachable);
-	memcpy(st.rx, n->rx, sizeof(st.rx));
-	hdr.term = st.term;
-	hdr.msg_id = next_msg_id(n);
-	proto_msg_begin(&w, n->buf, sizeof(n->buf));
-	proto_put_status_reply(&w, &st);
-	len = proto_msg_end(&w, &hdr);
-	send_to(n, &to->addr, n->buf, len);
-}
-
-static void send_ping(struct node *n, uint16_t to_id, uint8_t type)
-{
-	const struct node_peer *p = peer(n, to_id);
-	struct proto_header hdr = { .type = type, .from = n->cfg->id, .to = to_id };
-	int len;
-
-	if (!p)
-		return;
-	hdr.flags = type == PROTO_PONG ? PROTO_FLAG_REPLY : 0;
-	hdr.term = raft_term(n->raft);
-	hdr.msg_id = next_msg_id(n);
-	len = proto_encode(n->buf, sizeof(n->buf), &hdr, NULL, 0);
-	send_to(n, &p->addr, n->buf, len);
+	node_io_send_status(&n->io, to, &st);
 }
 
 /* A reply from the leader to a request this follower forwarded: pass it on to the client. */
@@ -509,22 +416,8 @@ static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
 	struct raft_msg m;
 	int err;
 
-	err = proto_decode(buf, len, &hdr, &payload);
-	if (err) {
-		if (-err <= PROTO_ERR_RX_MAX)
-			n->rx[-err]++;
+	if (!node_io_accept(&n->io, buf, len, raft_term(n->raft), &hdr, &payload))
 		return;
-	}
-	if (hdr.to && hdr.to != n->cfg->id) {
-		n->rx[PROTO_ERR_NODE]++;
-		return;
-	}
-	if (hdr.from && !peer(n, hdr.from)) {
-		/* A node of another cluster: never trusted. */
-		n->rx[PROTO_ERR_NODE]++;
-		return;
-	}
-	n->rx[0]++;
 	to.node = hdr.from;
 	if (raft_wire_is_raft(hdr.type)) {
 		err = raft_wire_decode(&hdr, payload, &m, n->entries,
@@ -538,8 +431,7 @@ static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
 			return;
 		}
 		if (err) {
-			n->rx[0]--;
-			n->rx[PROTO_ERR_PAYLOAD]++;
+			node_io_refuse_payload(&n->io);
 			return;
 		}
 		raft_step(n->raft, &m);
@@ -548,8 +440,7 @@ static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
 	switch (hdr.type) {
 	case PROTO_CLIENT_REQUEST:
 		if (proto_decode_client_request(payload, hdr.payload_len, &req)) {
-			n->rx[0]--;
-			n->rx[PROTO_ERR_PAYLOAD]++;
+			node_io_refuse_payload(&n->io);
 			return;
 		}
 		handle_request(n, &to, &req);
@@ -561,17 +452,6 @@ static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
 	case PROTO_STATUS:
 		handle_status(n, &to, hdr.msg_id);
 		break;
-	case PROTO_PING:
-		if (hdr.from)
-			send_ping(n, hdr.from, PROTO_PONG);
-		break;
-	case PROTO_PONG: {
-		int i = peer_index(n, hdr.from);
-
-		if (i >= 0)
-			n->last_pong[i] = now_ms();
-		break;
-	}
 	default:
 		/* AP-mode or unknown traffic reaching a CP node: counted as accepted, ignored. */
 		break;
@@ -591,8 +471,9 @@ static void answer_write(struct node *n, uint64_t index, const struct client_rep
 		if (p->req.client_nonce == nonce && p->req.seq == seq) {
 			send_reply(n, &p->to, rep);
 		} else {
-			/* Another entry won this index: ours existed only here, so it is gone for
-			 * certain, never applied. */
+			/* Another entry won this index. Ours was proposed once (resends of an
+			 * in-flight request are dropped, and a client never reuses a sequence
+			 * after an answer), so it existed only here: never applied. */
 			reply_status(n, &p->to, &p->req, REPLY_UNAVAILABLE,
 				     "leadership changed before commit; not applied");
 		}
@@ -612,7 +493,7 @@ static void apply_committed(struct node *n, const struct raft_entry *e)
 	if (err == -EALREADY)
 		return;
 	if (err == -ENOMEM) {
-		log_line(n, "out of memory applying entry %llu: stopping",
+		node_log(&n->io, "out of memory applying entry %llu: stopping",
 			 (unsigned long long)e->index);
 		exit(1);
 	}
@@ -677,13 +558,13 @@ static int process_ready(struct node *n)
 		err = storage_save(n->storage, &rd);
 		if (err) {
 			/* Acknowledging what is not on disk would break Raft: stop instead. */
-			log_line(n, "cannot persist the log: %s; stopping", strerror(-err));
+			node_log(&n->io, "cannot persist the log: %s; stopping", strerror(-err));
 			return err;
 		}
 		if (rd.snapshot) {
 			err = app_restore(n->app, rd.snapshot->data, rd.snapshot->len, &why);
 			if (err) {
-				log_line(n, "snapshot from the leader is unusable: %s",
+				node_log(&n->io, "snapshot from the leader is unusable: %s",
 					 why ? why : strerror(-err));
 				return err;
 			}
@@ -744,64 +625,16 @@ static void retry_waiting(struct node *n, uint64_t now)
 
 static void on_tick(struct node *n, uint64_t ticks)
 {
-	uint64_t now = now_ms();
-
-	unsigned int i;
+	uint64_t now = node_now_ms();
 
 	while (ticks--)
 		raft_tick(n->raft);
-	if (now - n->last_ping >= PING_EVERY_MS) {
-		n->last_ping = now;
-		for (i = 0; i < n->cfg->npeers; i++)
-			if (n->cfg->peers[i].id != n->cfg->id)
-				send_ping(n, n->cfg->peers[i].id, PROTO_PING);
-	}
+	node_io_ping(&n->io, raft_term(n->raft));
 	/* Writes are indeterminate once proposed: the client must treat a timeout as unknown. */
 	expire(n, n->writes, now, "no answer in time; the write may or may not have happened");
 	expire(n, n->reads, now, "no answer in time");
 	expire(n, n->forwards, now, "the leader did not answer in time; outcome unknown");
 	retry_waiting(n, now);
-}
-
-static int setup_io(struct node *n)
-{
-	struct itimerspec its = { 0 };
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(n->cfg->port) };
-	struct epoll_event ev = { .events = EPOLLIN };
-	int buf = 4 << 20, one = 1;
-	sigset_t mask;
-
-	n->sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (n->sock < 0)
-		return -errno;
-	setsockopt(n->sock, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(n->sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(n->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(n->sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "capnode: bind UDP port %u: %s\n", n->cfg->port, strerror(errno));
-		return -errno;
-	}
-	n->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (n->timer < 0)
-		return -errno;
-	its.it_value.tv_nsec = its.it_interval.tv_nsec = n->cfg->tick_ms * 1000000L;
-	if (timerfd_settime(n->timer, 0, &its, NULL))
-		return -errno;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	n->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	n->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (n->sigfd < 0 || n->epfd < 0)
-		return -errno;
-	ev.data.fd = n->sock;
-	epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->sock, &ev);
-	ev.data.fd = n->timer;
-	epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->timer, &ev);
-	ev.data.fd = n->sigfd;
-	epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->sigfd, &ev);
-	return 0;
 }
 
 static int recover(struct node *n)
@@ -813,7 +646,7 @@ static int recover(struct node *n)
 	err = storage_open(n->cfg->data_dir, n->cfg->sync, &n->storage, &rec);
 	if (err)
 		return err;
-	n->boot = rec.boot;
+	n->io.boot = rec.boot;
 	if (rec.has_snapshot) {
 		err = app_restore(n->app, rec.snapshot.data, rec.snapshot.len, &why);
 		if (err) {
@@ -831,7 +664,7 @@ static int recover(struct node *n)
 				n->cfg->data_dir, strerror(-err));
 			return err;
 		}
-		log_line(n, "recovered term %llu, %zu entries after snapshot %llu",
+		node_log(&n->io, "recovered term %llu, %zu entries after snapshot %llu",
 			 (unsigned long long)rec.hs.term, rec.n_entries,
 			 (unsigned long long)(rec.has_snapshot ? rec.snapshot.index : 0));
 	}
@@ -855,13 +688,13 @@ int node_run(const struct node_config *cfg)
 
 	if (!n)
 		return -ENOMEM;
-	n->cfg = cfg;
-	n->sock = n->timer = n->sigfd = n->epfd = -1;
-	if (cfg->mode != NODE_MODE_CP) {
-		fprintf(stderr, "capnode: only --mode cp is available in this version\n");
-		err = -ENOTSUP;
-		goto out;
+	if (cfg->mode == NODE_MODE_AP) {
+		free(n);
+		return node_ap_run(cfg);
 	}
+	n->cfg = cfg;
+	n->io.cfg = cfg;
+	n->io.sock = n->io.timer = n->io.sigfd = n->io.epfd = -1;
 	if (cfg->npeers > RAFT_MAX_VOTERS) {
 		fprintf(stderr, "capnode: CP mode runs Raft with at most %d voters, not %u\n",
 			RAFT_MAX_VOTERS, cfg->npeers);
@@ -881,14 +714,14 @@ int node_run(const struct node_config *cfg)
 	err = recover(n);
 	if (err)
 		goto out;
-	err = setup_io(n);
+	err = node_io_open(&n->io, cfg);
 	if (err)
 		goto out;
-	log_line(n, "CP node up: %u voters, port %u, data %s%s", cfg->npeers, cfg->port,
+	node_log(&n->io, "CP node up: %u voters, port %u, data %s%s", cfg->npeers, cfg->port,
 		 cfg->data_dir, cfg->sync ? "" : " (no fsync)");
 
 	while (!stop && !err) {
-		nev = epoll_wait(n->epfd, evs, 8, -1);
+		nev = epoll_wait(n->io.epfd, evs, 8, -1);
 		if (nev < 0 && errno == EINTR)
 			continue;
 		if (nev < 0) {
@@ -898,7 +731,7 @@ int node_run(const struct node_config *cfg)
 		for (k = 0; k < nev; k++) {
 			int fd = evs[k].data.fd;
 
-			if (fd == n->sock) {
+			if (fd == n->io.sock) {
 				struct sockaddr_in from;
 				socklen_t flen = sizeof(from);
 				ssize_t len;
@@ -907,21 +740,21 @@ int node_run(const struct node_config *cfg)
 				/* Bounded, so ticks and Ready keep their turn under load. */
 				for (burst = 0; burst < 64; burst++) {
 					flen = sizeof(from);
-					len = recvfrom(n->sock, n->rxbuf, sizeof(n->rxbuf), 0,
-						       (struct sockaddr *)&from, &flen);
+					len = recvfrom(n->io.sock, n->io.rxbuf, sizeof(n->io.rxbuf),
+						       0, (struct sockaddr *)&from, &flen);
 					if (len < 0)
 						break;
-					handle_datagram(n, n->rxbuf, len, &from);
+					handle_datagram(n, n->io.rxbuf, len, &from);
 					err = process_ready(n);
 					if (err)
 						break;
 				}
-			} else if (fd == n->timer) {
+			} else if (fd == n->io.timer) {
 				uint64_t ticks = 0;
 
-				if (read(n->timer, &ticks, sizeof(ticks)) == sizeof(ticks))
+				if (read(n->io.timer, &ticks, sizeof(ticks)) == sizeof(ticks))
 					on_tick(n, ticks);
-			} else if (fd == n->sigfd) {
+			} else if (fd == n->io.sigfd) {
 				stop = true;
 			}
 		}
@@ -929,16 +762,9 @@ int node_run(const struct node_config *cfg)
 			err = process_ready(n);
 	}
 	if (stop)
-		log_line(n, "stopping (signal)");
+		node_log(&n->io, "stopping (signal)");
 out:
-	if (n->sock >= 0)
-		close(n->sock);
-	if (n->timer >= 0)
-		close(n->timer);
-	if (n->sigfd >= 0)
-		close(n->sigfd);
-	if (n->epfd >= 0)
-		close(n->epfd);
+	node_io_close(&n->io);
 	raft_wire_assembler_reset(&n->snap_in);
 	storage_close(n->storage);
 	app_close(n->app);

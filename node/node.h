@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The replica's I/O shell: one UDP socket, a tick timer and signals in an epoll loop, around the
- * pure state machines (Raft and the application in CP mode). The only file of node/ that does
- * network I/O or reads a clock. */
+/* The replica's I/O shells: one UDP socket, a tick timer and signals in an epoll loop
+ * (node/node_io.h), around the pure state machines: Raft and the application in CP mode
+ * (node.c), Dynamo in AP mode (node_ap.c). Only the shells do network I/O or read a clock. */
 #ifndef CAPNET_NODE_H
 #define CAPNET_NODE_H
 
@@ -33,6 +33,9 @@ struct node_config {
 	unsigned int tick_ms;
 	unsigned int request_timeout_ms; /* a client request unanswered by then gets TIMEOUT */
 	unsigned int snapshot_every; /* applied entries between snapshots */
+	uint16_t replicas; /* AP: replicas per key (N); 0 means every node */
+	bool siblings; /* AP: keep concurrent values instead of last-writer-wins */
+	unsigned int anti_entropy_ms; /* AP: between digest exchanges; 0 turns them off */
 	uint16_t npeers; /* every member, self included */
 	struct node_peer peers[NODE_MAX_CLUSTER];
 	uint64_t seed;
@@ -44,5 +47,7 @@ int node_parse_cluster(const char *text, struct node_config *cfg, char *err, siz
 
 /* Runs until SIGTERM or SIGINT; 0 on a clean stop, -errno on a fatal error (said on stderr). */
 int node_run(const struct node_config *cfg);
+/* The AP shell (node/node_ap.c), which node_run() hands --mode ap to. */
+int node_ap_run(const struct node_config *cfg);
 
 #endif /* CAPNET_NODE_H */

@@ -19,7 +19,11 @@ static const struct capctl_cmd {
 	{ "transfer", capctl_transfer_main, "FROM TO AMOUNT", "move money between accounts" },
 	{ "balance", capctl_balance_main, "[ACCOUNT]", "an account's balance, or the whole bank" },
 	{ "status", capctl_status_main, "", "the node's role, term, leader, log and reachability" },
-	{ "check", capctl_check_main, "--model register|bank [--memory-limit MB] HISTORY",
+	{ "load", capctl_load_main,
+	  "[--nodes LIST] --history FILE [--workload register|bank] [--clients C] [--duration T] ...",
+	  "run concurrent clients and record a history (capctl load --help)" },
+	{ "check", capctl_check_main,
+	  "--model register|bank [--mode cp|ap] [--memory-limit MB] HISTORY",
 	  "check a history for consistency (exit 0 valid, 1 violation, 2 error)" },
 };
 

@@ -20,6 +20,7 @@ struct capctl_opts {
 	int verbose;
 	unsigned int node; /* -n I; 0 when not given */
 	long timeout_ms;
+	int consistency; /* enum client_consistency for AP requests; 0: the node's default */
 };
 
 extern struct capctl_opts capctl_opts;
@@ -31,6 +32,7 @@ int capctl_parse_globals(int argc, char **argv, int *next);
 void capctl_print_globals_usage(void);
 
 int capctl_check_main(int argc, char **argv);
+int capctl_load_main(int argc, char **argv);
 int capctl_get_main(int argc, char **argv);
 int capctl_put_main(int argc, char **argv);
 int capctl_cas_main(int argc, char **argv);

@@ -137,6 +137,11 @@ static void print_reply(const struct client_request *req, const struct client_re
 		printf("%.*s\n", rep->value.len, rep->value.data);
 		for (i = 0; i < rep->nsiblings; i++)
 			printf("sibling: %.*s\n", rep->siblings[i].len, rep->siblings[i].data);
+		/* AP with siblings: the causal context to give back with the next put. */
+		if (!strncmp(rep->reason, "context=", 8))
+			printf("context: %s\n", rep->reason + 8);
+		if (capctl_opts.verbose && rep->replicas_answered)
+			printf("replicas: %u\n", rep->replicas_answered);
 		break;
 	case CLIENT_OP_BALANCE:
 		if (req->key[0])
@@ -144,6 +149,9 @@ static void print_reply(const struct client_request *req, const struct client_re
 		else
 			printf("%.*s\ntotal=%lld\n", rep->value.len, rep->value.data,
 			       (long long)rep->amount);
+		/* AP mode: an overdraft after a split is reported, never hidden. */
+		if (rep->reason[0])
+			printf("%s\n", rep->reason);
 		break;
 	default:
 		printf("OK\n");
@@ -167,6 +175,7 @@ static int call(struct client_request *req)
 	}
 	if (client_open(&c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT))
 		return CAPCTL_FAIL;
+	req->consistency = capctl_opts.consistency;
 	err = client_call(&c, req, capctl_opts.timeout_ms, &rep);
 	client_close(&c);
 	if (err == -ETIMEDOUT) {
@@ -203,11 +212,16 @@ int capctl_put_main(int argc, char **argv)
 {
 	static struct client_request req = { .op = CLIENT_OP_PUT };
 
-	if (argc != 3)
-		return usage("put", "KEY VALUE");
+	if (argc != 3 && argc != 4)
+		return usage("put", "KEY VALUE [CONTEXT]");
+	/* CONTEXT: AP with siblings, the context a get printed; the put replaces what that get
+	 * saw. It travels as a cas whose expected value is the context (docs/ap-mode.md). */
 	if (text_arg("the key", argv[1], req.key, sizeof(req.key)) ||
-	    value_arg("the value", argv[2], &req.value))
+	    value_arg("the value", argv[2], &req.value) ||
+	    (argc == 4 && value_arg("the context", argv[3], &req.expected)))
 		return CAPCTL_USAGE;
+	if (argc == 4)
+		req.op = CLIENT_OP_CAS;
 	return call(&req);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl's global options, from one table so the usage text and the parser never disagree. */
 #include "tools/capctl.h"
+#include "node/proto.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,6 +72,18 @@ static int set_timeout(const char *opt, const char *arg)
 	return parse_long(opt, arg, 1, INT_MAX, &capctl_opts.timeout_ms);
 }
 
+static int set_consistency(const char *opt, const char *arg)
+{
+	int c = proto_consistency_parse(arg);
+
+	if (c < 0 || c == CONSISTENCY_DEFAULT) {
+		fprintf(stderr, "capctl: %s expects one, quorum or all, not \"%s\"\n", opt, arg);
+		return -EINVAL;
+	}
+	capctl_opts.consistency = c;
+	return 0;
+}
+
 static const struct global_opt {
 	const char *name;
 	const char *arg; /* NULL for a flag */
@@ -82,6 +95,8 @@ static const struct global_opt {
 	{ "-v", NULL, set_verbose, "say more (repeat for even more)" },
 	{ "-n", "I", set_node, "node to talk to (1..1000)" },
 	{ "--timeout", "MS", set_timeout, "give up on a request after MS milliseconds" },
+	{ "--consistency", "C", set_consistency,
+	  "AP mode: one, quorum (default) or all replicas must answer" },
 };
 
 #define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]))

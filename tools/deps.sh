@@ -12,6 +12,7 @@ packages=(
 	clang-format                                        # make format
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks
 	chromium tshark                                     # captrace: HTML report and dissector tests
+	etcd-server etcd-client                             # make bench: capnode against etcd
 	git
 )
 

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The replica's I/O shell for AP mode: datagrams and ticks into the Dynamo state machine
+ * (node/dynamo.h), its durable writes into a log in the data directory (synced before any
+ * message or reply that depends on them leaves), its messages to peers and replies to clients.
+ *
+ * The log "ap.log" is a sequence of records: u32 length of the data, u8 kind (enum
+ * dyn_write_kind), u8 zero[3], the data, u32 CRC32C of kind, zeros and data. At start every
+ * record is replayed into a fresh state machine; merging is idempotent, so replaying a version
+ * twice is harmless. A record cut short or failing its CRC at the end of the file is a write torn
+ * by a crash and is cut off; one with valid records after it is corruption and stops the node.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "node/crc32c.h"
+#include "node/dynamo.h"
+#include "node/files.h"
+#include "node/node.h"
+#include "node/node_io.h"
+
+#define MAX_CLIENTS 1024
+#define LOG_HDR 8
+
+struct client_slot {
+	bool used;
+	uint64_t deadline;
+	struct reply_to to;
+};
+
+struct ap {
+	const struct node_config *cfg;
+	struct node_io io;
+	struct dynamo *d;
+	int logfd;
+	uint64_t next_handle;
+	struct client_slot clients[MAX_CLIENTS];
+	uint8_t reach[PROTO_BITMAP_BYTES];
+	char overdrafts[512];
+	uint64_t last_bank_check;
+	uint8_t rec[LOG_HDR + PROTO_MAX_PAYLOAD + 4];
+};
+
+/* The hybrid logical clocks run on wall-clock time, so that the clocks of different nodes are
+ * comparable; deadlines inside the state machine use the same clock. */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Replays ap.log; cuts a torn tail. 0 or -errno (said on stderr). */
+static int log_replay(struct ap *a, const char *path)
+{
+	struct stat sb;
+	uint8_t *buf = NULL;
+	size_t off = 0, n = 0, count = 0;
+	int err = 0;
+
+	if (fstat(a->logfd, &sb))
+		return -errno;
+	if (sb.st_size) {
+		buf = malloc(sb.st_size);
+		if (!buf)
+			return -ENOMEM;
+		while (n < (size_t)sb.st_size) {
+			ssize_t r = pread(a->logfd, buf + n, sb.st_size - n, n);
+
+			if (r <= 0) {
+				err = r ? -errno : -EIO;
+				goto out;
+			}
+			n += r;
+		}
+	}
+	while (off + LOG_HDR + 4 <= n) {
+		struct dyn_write w;
+		uint32_t len = get_u32(buf + off);
+
+		if (len > PROTO_MAX_PAYLOAD || off + LOG_HDR + len + 4 > n ||
+		    crc32c(0, buf + off + 4, 4 + len) != get_u32(buf + off + LOG_HDR + len))
+			break;
+		w.kind = buf[off + 4];
+		w.len = len;
+		memcpy(w.data, buf + off + LOG_HDR, len);
+		err = dyn_restore(a->d, &w);
+		if (err) {
+			fprintf(stderr, "capnode: %s: record at byte %zu: %s\n", path, off,
+				strerror(-err));
+			goto out;
+		}
+		off += LOG_HDR + len + 4;
+		count++;
+	}
+	if (off < n) {
+		/* Torn: no more bytes after the last good record than one record can have. */
+		if (n - off > LOG_HDR + PROTO_MAX_PAYLOAD + 4) {
+			fprintf(stderr, "capnode: %s: corrupt record at byte %zu of %zu\n", path,
+				off, n);
+			err = -EBADMSG;
+			goto out;
+		}
+		if (ftruncate(a->logfd, off)) {
+			err = -errno;
+			goto out;
+		}
+		fprintf(stderr, "capnode: %s: cut a torn record (%zu bytes) off the end\n", path,
+			n - off);
+	}
+	if (lseek(a->logfd, off, SEEK_SET) < 0)
+		err = -errno;
+	else if (count)
+		node_log(&a->io, "recovered %zu records from %s", count, path);
+out:
+	free(buf);
+	return err;
+}
+
+static int log_open(struct ap *a)
+{
+	char path[4096];
+	int err;
+
+	err = files_mkdir_p(a->cfg->data_dir, 0755);
+	if (err) {
+		fprintf(stderr, "capnode: create %s: %s\n", a->cfg->data_dir, strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/ap.log", a->cfg->data_dir);
+	a->logfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (a->logfd < 0) {
+		err = -errno;
+		fprintf(stderr, "capnode: open %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	if (flock(a->logfd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		fprintf(stderr, "capnode: %s is in use by another capnode\n", path);
+		return err;
+	}
+	return log_replay(a, path);
+}
+
+static int log_append(struct ap *a, const struct dyn_write *w)
+{
+	size_t len = LOG_HDR + w->len + 4, done = 0;
+
+	put_u32(a->rec, w->len);
+	a->rec[4] = w->kind;
+	a->rec[5] = a->rec[6] = a->rec[7] = 0;
+	memcpy(a->rec + LOG_HDR, w->data, w->len);
+	put_u32(a->rec + LOG_HDR + w->len, crc32c(0, a->rec + 4, 4 + w->len));
+	while (done < len) {
+		ssize_t r = write(a->logfd, a->rec + done, len - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r ? -errno : -EIO;
+		done += r;
+	}
+	return 0;
+}
+
+static void reply_client(struct ap *a, const struct dyn_reply *r)
+{
+	struct client_slot *c = &a->clients[r->handle % MAX_CLIENTS];
+
+	if (!c->used)
+		return; /* answered already (the slot expired) */
+	c->used = false;
+	node_io_send_reply(&a->io, &c->to, 0, &r->rep);
+}
+
+struct overdrafts {
+	char text[512];
+	size_t used;
+};
+
+static int add_overdraft(void *arg, const char *name, int64_t balance)
+{
+	struct overdrafts *o = arg;
+
+	if (balance < 0 && o->used < sizeof(o->text))
+		o->used += snprintf(o->text + o->used, sizeof(o->text) - o->used, "%s%s is %lld",
+				    o->used ? ", " : "", name, (long long)balance);
+	return 0;
+}
+
+/* Overdrafts are possible in AP mode (both sides of a split may spend the same money): the log
+ * says when the bank held here has one, and when it has none any more. */
+static void check_overdrafts(struct ap *a)
+{
+	struct overdrafts o = { .used = 0 };
+	int64_t total, opened;
+
+	if (dyn_bank_foreach(a->d, add_overdraft, &o, &total, &opened))
+		return;
+	if (strcmp(o.text, a->overdrafts)) {
+		if (o.used)
+			node_log(&a->io, "overdrawn: %s (total %lld of %lld opened)", o.text,
+				 (long long)total, (long long)opened);
+		else
+			node_log(&a->io, "no account overdrawn any more");
+		snprintf(a->overdrafts, sizeof(a->overdrafts), "%s", o.text);
+	}
+}
+
+/* What the state machine produced: durable first, then messages and replies. */
+static int flush(struct ap *a)
+{
+	struct dyn_write w;
+	struct dyn_reply r;
+	struct dyn_msg m;
+	bool wrote = false;
+	int err;
+
+	while (dyn_pop_write(a->d, &w)) {
+		err = log_append(a, &w);
+		if (err) {
+			node_log(&a->io, "cannot write the log: %s; stopping", strerror(-err));
+			return err;
+		}
+		wrote = true;
+	}
+	if (wrote && a->cfg->sync && fdatasync(a->logfd)) {
+		err = -errno;
+		node_log(&a->io, "cannot sync the log: %s; stopping", strerror(errno));
+		return err;
+	}
+	while (dyn_pop_msg(a->d, &m)) {
+		struct proto_header hdr = { .type = m.type };
+
+		if (m.type == PROTO_REPLICA_PUT_ACK || m.type == PROTO_REPLICA_GET_RESP ||
+		    m.type == PROTO_HINT_ACK || m.type == PROTO_DIGEST_RESP ||
+		    m.type == PROTO_CLIENT_REPLY)
+			hdr.flags = PROTO_FLAG_REPLY;
+		node_io_send_peer(&a->io, m.to, &hdr, m.payload, m.len);
+	}
+	while (dyn_pop_reply(a->d, &r))
+		reply_client(a, &r);
+	return 0;
+}
+
+static void handle_request(struct ap *a, const struct reply_to *to,
+			   const struct client_request *req)
+{
+	struct client_slot *c = NULL;
+	unsigned int k;
+
+	for (k = 0; k < MAX_CLIENTS && !c; k++) {
+		uint64_t h = a->next_handle++;
+
+		if (!a->clients[h % MAX_CLIENTS].used) {
+			c = &a->clients[h % MAX_CLIENTS];
+			c->used = true;
+			c->to = *to;
+			/* The state machine answers within its timeout; this is a safety net. */
+			c->deadline = node_now_ms() + 2 * a->cfg->request_timeout_ms;
+			dyn_request(a->d, wall_ms(), h, req);
+		}
+	}
+	if (!c) {
+		struct client_reply rep = { .client_nonce = req->client_nonce,
+					    .seq = req->seq,
+					    .status = REPLY_UNAVAILABLE };
+
+		snprintf(rep.reason, sizeof(rep.reason), "overloaded: too many requests");
+		node_io_send_reply(&a->io, to, 0, &rep);
+	}
+}
+
+static void handle_status(struct ap *a, const struct reply_to *to)
+{
+	struct status_reply st;
+
+	memset(&st, 0, sizeof(st));
+	st.mode = PROTO_MODE_AP;
+	st.role = PROTO_ROLE_NONE;
+	node_io_send_status(&a->io, to, &st);
+}
+
+static void handle_datagram(struct ap *a, const uint8_t *buf, size_t len,
+			    const struct sockaddr_in *from)
+{
+	struct reply_to to = { .addr = *from };
+	struct client_request req;
+	struct proto_header hdr;
+	const uint8_t *payload;
+
+	if (!node_io_accept(&a->io, buf, len, 0, &hdr, &payload))
+		return;
+	to.node = hdr.from;
+	if (hdr.type == PROTO_STATUS) {
+		handle_status(a, &to);
+		return;
+	}
+	if (hdr.type == PROTO_CLIENT_REQUEST && !hdr.from) {
+		if (proto_decode_client_request(payload, hdr.payload_len, &req)) {
+			node_io_refuse_payload(&a->io);
+			return;
+		}
+		handle_request(a, &to, &req);
+		return;
+	}
+	if (!hdr.from || (hdr.type < PROTO_REPLICA_PUT && hdr.type != PROTO_CLIENT_REQUEST &&
+			  hdr.type != PROTO_CLIENT_REPLY)) {
+		/* CP-mode traffic reaching an AP node: counted as accepted, ignored. */
+		return;
+	}
+	if (hdr.type > PROTO_REPAIR && hdr.type != PROTO_CLIENT_REQUEST &&
+	    hdr.type != PROTO_CLIENT_REPLY)
+		return;
+	if (dyn_receive(a->d, wall_ms(), hdr.from, hdr.type, payload, hdr.payload_len))
+		node_io_refuse_payload(&a->io);
+}
+
+static void on_tick(struct ap *a)
+{
+	uint8_t bm[PROTO_BITMAP_BYTES] = { 0 };
+	uint64_t now = node_now_ms();
+	unsigned int i;
+
+	node_io_ping(&a->io, 0);
+	node_io_reachable(&a->io, bm);
+	for (i = 0; i < a->cfg->npeers; i++) {
+		uint16_t id = a->cfg->peers[i].id;
+		bool was = proto_bitmap_test(a->reach, id), is = proto_bitmap_test(bm, id);
+
+		if (id != a->cfg->id && was != is)
+			node_log(&a->io, "node %u %s", id, is ? "reachable" : "unreachable");
+	}
+	memcpy(a->reach, bm, sizeof(bm));
+	dyn_set_reachable(a->d, bm);
+	dyn_tick(a->d, wall_ms());
+	if (now - a->last_bank_check >= 1000) {
+		a->last_bank_check = now;
+		check_overdrafts(a);
+	}
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		struct client_slot *c = &a->clients[i];
+
+		if (c->used && now >= c->deadline) {
+			struct client_reply rep = { .status = REPLY_TIMEOUT };
+
+			/* Only if the state machine lost track: say so rather than stay silent. */
+			c->used = false;
+			snprintf(rep.reason, sizeof(rep.reason), "no answer in time");
+			node_io_send_reply(&a->io, &c->to, 0, &rep);
+		}
+	}
+}
+
+int node_ap_run(const struct node_config *cfg)
+{
+	struct dyn_config dc = { .id = cfg->id,
+				 .nnodes = cfg->npeers,
+				 .replicas = cfg->replicas,
+				 .siblings = cfg->siblings,
+				 .request_timeout_ms = cfg->request_timeout_ms,
+				 .anti_entropy_ms = cfg->anti_entropy_ms };
+	struct ap *a = calloc(1, sizeof(*a));
+	struct epoll_event evs[8];
+	bool stop = false;
+	unsigned int i;
+	int err = 0, k, nev;
+
+	if (!a)
+		return -ENOMEM;
+	a->cfg = cfg;
+	a->logfd = -1;
+	a->io.cfg = cfg;
+	a->io.sock = a->io.timer = a->io.sigfd = a->io.epfd = -1;
+	if (cfg->npeers > DYN_MAX_NODES) {
+		fprintf(stderr, "capnode: AP mode runs at most %d nodes, not %u\n", DYN_MAX_NODES,
+			cfg->npeers);
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < cfg->npeers; i++)
+		dc.nodes[i] = cfg->peers[i].id;
+	a->d = dyn_new(&dc);
+	if (!a->d && errno == E2BIG) {
+		fprintf(stderr,
+			"capnode: --siblings keeps a version vector per key: at most %d replicas "
+			"(--replicas)\n",
+			DYN_VV_MAX);
+		err = -EINVAL;
+		goto out;
+	}
+	if (!a->d) {
+		err = -errno;
+		fprintf(stderr, "capnode: start AP mode: %s\n", strerror(errno));
+		goto out;
+	}
+	/* Message ids stay unique across restarts: the start time in seconds is the boot number. */
+	a->io.boot = (wall_ms() / 1000) & 0xffffff;
+	err = log_open(a);
+	if (err)
+		goto out;
+	err = node_io_open(&a->io, cfg);
+	if (err)
+		goto out;
+	node_log(&a->io,
+		 "AP node up: %u nodes, N=%u, %s, anti-entropy every %u ms, port %u, data %s%s",
+		 cfg->npeers,
+		 cfg->replicas && cfg->replicas < cfg->npeers ? cfg->replicas : cfg->npeers,
+		 cfg->siblings ? "siblings" : "last-writer-wins", cfg->anti_entropy_ms, cfg->port,
+		 cfg->data_dir, cfg->sync ? "" : " (no fsync)");
+	while (!stop && !err) {
+		nev = epoll_wait(a->io.epfd, evs, 8, -1);
+		if (nev < 0 && errno == EINTR)
+			continue;
+		if (nev < 0) {
+			err = -errno;
+			break;
+		}
+		for (k = 0; k < nev && !err; k++) {
+			int fd = evs[k].data.fd;
+
+			if (fd == a->io.sock) {
+				struct sockaddr_in from;
+				socklen_t flen;
+				ssize_t len;
+				int burst;
+
+				/* Bounded, so ticks keep their turn under load. */
+				for (burst = 0; burst < 64; burst++) {
+					flen = sizeof(from);
+					len = recvfrom(a->io.sock, a->io.rxbuf, sizeof(a->io.rxbuf),
+						       0, (struct sockaddr *)&from, &flen);
+					if (len < 0)
+						break;
+					handle_datagram(a, a->io.rxbuf, len, &from);
+				}
+				/* One sync for the whole burst (group commit): nothing
+				 * that depends on it has left yet. */
+				err = flush(a);
+			} else if (fd == a->io.timer) {
+				uint64_t ticks = 0;
+
+				if (read(a->io.timer, &ticks, sizeof(ticks)) == sizeof(ticks))
+					on_tick(a);
+				err = flush(a);
+			} else if (fd == a->io.sigfd) {
+				stop = true;
+			}
+		}
+	}
+	if (stop)
+		node_log(&a->io, "stopping (signal)");
+out:
+	node_io_close(&a->io);
+	if (a->logfd >= 0)
+		close(a->logfd);
+	dyn_free(a->d);
+	free(a);
+	return err;
+}

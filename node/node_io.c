@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The I/O both replica shells share: socket, timer and signals in epoll, sending, replies and
+ * status to clients, and PING/PONG reachability. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+
+#include "node/node_io.h"
+
+uint64_t node_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void node_log(const struct node_io *io, const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%lld.%03ld n%u ", (long long)ts.tv_sec, ts.tv_nsec / 1000000, io->cfg->id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int node_io_open(struct node_io *io, const struct node_config *cfg)
+{
+	struct itimerspec its = { 0 };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(cfg->port) };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int buf = 4 << 20, one = 1;
+	sigset_t mask;
+
+	io->cfg = cfg;
+	io->sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (io->sock < 0)
+		return -errno;
+	setsockopt(io->sock, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(io->sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(io->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(io->sock, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "capnode: bind UDP port %u: %s\n", cfg->port, strerror(errno));
+		return -errno;
+	}
+	io->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (io->timer < 0)
+		return -errno;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = cfg->tick_ms * 1000000L;
+	if (timerfd_settime(io->timer, 0, &its, NULL))
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	io->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	io->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (io->sigfd < 0 || io->epfd < 0)
+		return -errno;
+	ev.data.fd = io->sock;
+	epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->sock, &ev);
+	ev.data.fd = io->timer;
+	epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->timer, &ev);
+	ev.data.fd = io->sigfd;
+	epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->sigfd, &ev);
+	return 0;
+}
+
+void node_io_close(struct node_io *io)
+{
+	if (io->sock >= 0)
+		close(io->sock);
+	if (io->timer >= 0)
+		close(io->timer);
+	if (io->sigfd >= 0)
+		close(io->sigfd);
+	if (io->epfd >= 0)
+		close(io->epfd);
+	io->sock = io->timer = io->sigfd = io->epfd = -1;
+}
+
+const struct node_peer *node_io_peer(const struct node_io *io, uint16_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < io->cfg->npeers; i++)
+		if (io->cfg->peers[i].id == id)
+			return &io->cfg->peers[i];
+	return NULL;
+}
+
+static int peer_index(const struct node_io *io, uint16_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < io->cfg->npeers; i++)
+		if (io->cfg->peers[i].id == id)
+			return i;
+	return -1;
+}
+
+unsigned int node_io_reachable(const struct node_io *io, uint8_t *bitmap)
+{
+	uint64_t now = node_now_ms();
+	unsigned int i, count = 0;
+
+	for (i = 0; i < io->cfg->npeers; i++) {
+		bool ok = io->cfg->peers[i].id == io->cfg->id ||
+			  (io->last_pong[i] && now - io->last_pong[i] <= NODE_REACH_FRESH_MS);
+
+		if (!ok)
+			continue;
+		count++;
+		if (bitmap)
+			proto_bitmap_set(bitmap, io->cfg->peers[i].id);
+	}
+	return count;
+}
+
+uint64_t node_io_msg_id(struct node_io *io)
+{
+	return (io->boot << 40) | (++io->next_msg_id & ((1ull << 40) - 1));
+}
+
+void node_io_send(struct node_io *io, const struct sockaddr_in *addr, const uint8_t *buf, int len)
+{
+	if (len <= 0)
+		return;
+	sendto(io->sock, buf, len, MSG_DONTWAIT, (const struct sockaddr *)addr, sizeof(*addr));
+}
+
+void node_io_send_peer(struct node_io *io, uint16_t to, struct proto_header *hdr,
+		       const void *payload, size_t len)
+{
+	const struct node_peer *p = node_io_peer(io, to);
+
+	if (!p)
+		return;
+	hdr->from = io->cfg->id;
+	hdr->to = to;
+	hdr->msg_id = node_io_msg_id(io);
+	node_io_send(io, &p->addr, io->buf,
+		     proto_encode(io->buf, sizeof(io->buf), hdr, payload, len));
+}
+
+void node_io_send_reply(struct node_io *io, const struct reply_to *to, uint64_t term,
+			const struct client_reply *rep)
+{
+	struct proto_header hdr = { .type = PROTO_CLIENT_REPLY,
+				    .flags = PROTO_FLAG_REPLY,
+				    .from = io->cfg->id,
+				    .to = to->node };
+	struct proto_writer w;
+	int len;
+
+	hdr.term = term;
+	hdr.msg_id = node_io_msg_id(io);
+	proto_msg_begin(&w, io->buf, sizeof(io->buf));
+	proto_put_client_reply(&w, rep);
+	len = proto_msg_end(&w, &hdr);
+	node_io_send(io, &to->addr, io->buf, len);
+}
+
+void node_io_send_status(struct node_io *io, const struct reply_to *to, struct status_reply *st)
+{
+	struct proto_header hdr = {
+		.type = PROTO_STATUS_REPLY, .flags = PROTO_FLAG_REPLY, .from = io->cfg->id, .to = 0
+	};
+	struct proto_writer w;
+	int len;
+
+	st->node_id = io->cfg->id;
+	st->cluster_size = io->cfg->npeers;
+	memset(st->reachable, 0, sizeof(st->reachable));
+	node_io_reachable(io, st->reachable);
+	memcpy(st->rx, io->rx, sizeof(st->rx));
+	hdr.term = st->term;
+	hdr.msg_id = node_io_msg_id(io);
+	proto_msg_begin(&w, io->buf, sizeof(io->buf));
+	proto_put_status_reply(&w, st);
+	len = proto_msg_end(&w, &hdr);
+	node_io_send(io, &to->addr, io->buf, len);
+}
+
+static void send_ping(struct node_io *io, uint16_t to_id, uint8_t type, uint64_t term)
+{
+	struct proto_header hdr = { .type = type, .term = term };
+
+	hdr.flags = type == PROTO_PONG ? PROTO_FLAG_REPLY : 0;
+	node_io_send_peer(io, to_id, &hdr, NULL, 0);
+}
+
+void node_io_ping(struct node_io *io, uint64_t term)
+{
+	uint64_t now = node_now_ms();
+	unsigned int i;
+
+	if (now - io->last_ping < NODE_PING_EVERY_MS)
+		return;
+	io->last_ping = now;
+	for (i = 0; i < io->cfg->npeers; i++)
+		if (io->cfg->peers[i].id != io->cfg->id)
+			send_ping(io, io->cfg->peers[i].id, PROTO_PING, term);
+}
+
+bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len, uint64_t term,
+		    struct proto_header *hdr, const uint8_t **payload)
+{
+	int err = proto_decode(buf, len, hdr, payload);
+
+	if (err) {
+		if (-err <= PROTO_ERR_RX_MAX)
+			io->rx[-err]++;
+		return false;
+	}
+	if (hdr->to && hdr->to != io->cfg->id) {
+		io->rx[PROTO_ERR_NODE]++;
+		return false;
+	}
+	if (hdr->from && !node_io_peer(io, hdr->from)) {
+		/* A node of another cluster: never trusted. */
+		io->rx[PROTO_ERR_NODE]++;
+		return false;
+	}
+	io->rx[0]++;
+	if (hdr->type == PROTO_PING) {
+		if (hdr->from)
+			send_ping(io, hdr->from, PROTO_PONG, term);
+		return false;
+	}
+	if (hdr->type == PROTO_PONG) {
+		int i = peer_index(io, hdr->from);
+
+		if (i >= 0)
+			io->last_pong[i] = node_now_ms();
+		return false;
+	}
+	return true;
+}
+
+void node_io_refuse_payload(struct node_io *io)
+{
+	io->rx[0]--;
+	io->rx[PROTO_ERR_PAYLOAD]++;
+}

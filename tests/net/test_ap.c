@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Root tests of AP mode in a real 5-node lab: the seed's AP story (both sides of 1,2 | 3,4,5
+ * take writes at ONE, the minority reads stale, ALL is refused across the split, every node
+ * agrees within seconds of the heal), hinted handoff with anti-entropy off (the hint surviving
+ * kill -9 of its coordinator), data surviving kill -9 and a torn log record, anti-entropy
+ * repairing a replica that was cut off for the whole write phase while the coordinator that
+ * holds its hints is down, and a bank overdraft after a split, reported by balance. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "netem/nodes.h"
+#include "tests/lib/netlab.h"
+#include "tools/client.h"
+
+#define NODES 5
+
+static const char *lab;
+static char out[1 << 16];
+
+static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int capnet(const char *fmt, ...)
+{
+	char args[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
+	if (rc != 0)
+		printf("capnet %s -> exit %d:\n%s", args, rc, out);
+	return rc;
+}
+
+/* Runs capctl and returns its exit status, output in out. */
+static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int capctl(const char *fmt, ...)
+{
+	char args[512], bin[512];
+	va_list ap;
+
+	netlab_sibling("capctl", bin, sizeof(bin));
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int request(unsigned int node, struct client_request *req, struct client_reply *rep)
+{
+	struct capnet_client c;
+	int err;
+
+	if (client_open(&c, lab, node, 7070))
+		return -EIO;
+	err = client_call(&c, req, 5000, rep);
+	client_close(&c);
+	return err;
+}
+
+static int put(unsigned int node, const char *key, const char *value, enum client_consistency cons,
+	       struct client_reply *rep)
+{
+	struct client_request req = { .op = CLIENT_OP_PUT, .consistency = cons };
+
+	snprintf(req.key, sizeof(req.key), "%s", key);
+	req.value.len = strlen(value);
+	memcpy(req.value.data, value, req.value.len);
+	return request(node, &req, rep);
+}
+
+static int get(unsigned int node, const char *key, enum client_consistency cons,
+	       struct client_reply *rep)
+{
+	struct client_request req = { .op = CLIENT_OP_GET, .consistency = cons };
+
+	snprintf(req.key, sizeof(req.key), "%s", key);
+	return request(node, &req, rep);
+}
+
+static bool value_is(const struct client_reply *rep, const char *value)
+{
+	return rep->status == REPLY_OK && rep->value.len == strlen(value) &&
+	       !memcmp(rep->value.data, value, rep->value.len);
+}
+
+/* Waits until node sees exactly `count` members (itself included) as reachable. */
+static bool wait_reachable(unsigned int node, unsigned int count, double timeout_s)
+{
+	double deadline = now_s() + timeout_s;
+
+	while (now_s() < deadline) {
+		struct capnet_client c;
+		struct status_reply st;
+		unsigned int i, n = 0;
+
+		if (!client_open(&c, lab, node, 7070)) {
+			if (!client_status(&c, 500, &st))
+				for (i = 1; i <= NODES; i++)
+					n += proto_bitmap_test(st.reachable, i);
+			client_close(&c);
+			if (n == count && st.mode == PROTO_MODE_AP && st.role == PROTO_ROLE_NONE)
+				return true;
+		}
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+/* A fresh lab for each test: the nodes' data starts empty, with these capnode options. */
+static int start_lab(const char *options)
+{
+	if (capnet("up -n %d", NODES) || capnet("start --mode ap -- %s", options))
+		return -1;
+	for (unsigned int i = 1; i <= NODES; i++)
+		if (!wait_reachable(i, NODES, 10))
+			return -1;
+	return 0;
+}
+
+static int setup_default(void **state)
+{
+	(void)state;
+	return start_lab("--anti-entropy-ms 300");
+}
+
+static int setup_no_anti_entropy(void **state)
+{
+	(void)state;
+	return start_lab("--anti-entropy-ms 0");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return netlab_capnet(lab, out, sizeof(out), "down") ? -1 : 0;
+}
+
+static void test_split_story(void **state)
+{
+	struct client_reply rep;
+	double t0, took;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(put(1, "x", "0", CONSISTENCY_ALL, &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_int_equal(rep.replicas_answered, 5);
+	assert_int_equal(capnet("partition 1,2 3-5"), 0);
+	assert_true(wait_reachable(1, 2, 5) && wait_reachable(4, 3, 5));
+	/* Both sides accept writes at ONE. */
+	assert_int_equal(capctl("-n 1 --consistency one put y minority"), 0);
+	assert_int_equal(capctl("--json -n 4 --consistency one put x majority"), 0);
+	printf("majority write: %s", out);
+	/* QUORUM works on the majority, with three replicas. */
+	assert_int_equal(put(3, "z", "q", CONSISTENCY_QUORUM, &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_true(rep.replicas_answered >= 3);
+	/* A stale read on the minority. */
+	assert_int_equal(capctl("-n 2 --consistency one get x"), 0);
+	assert_string_equal(out, "0\n");
+	/* ALL is refused across the split, at once, saying why. */
+	t0 = now_s();
+	assert_int_equal(capctl("-n 1 --consistency all put x never"), 3);
+	took = now_s() - t0;
+	printf("minority ALL answered in %.2f s: %s", took, out);
+	assert_string_equal(out,
+			    "UNAVAILABLE: consistency ALL: 2 of 5 replicas reachable, 5 needed\n");
+	assert_true(took < 1.0);
+	assert_int_equal(capctl("-n 5 --consistency all get x"), 3);
+	assert_string_equal(out,
+			    "UNAVAILABLE: consistency ALL: 3 of 5 replicas reachable, 5 needed\n");
+	assert_int_equal(capctl("-n 1 --consistency quorum get x"), 3);
+	/* Heal: every node converges within seconds, by hints and anti-entropy alone (a read
+	 * repairs what it reads, so each node is read once, at ONE, from its own store). */
+	assert_int_equal(capnet("heal"), 0);
+	t0 = now_s();
+	for (i = 1; i <= NODES; i++)
+		assert_true(wait_reachable(i, NODES, 5));
+	sleep(1);
+	for (i = 1; i <= NODES; i++) {
+		struct client_reply ry;
+
+		assert_int_equal(get(i, "x", CONSISTENCY_ONE, &rep), 0);
+		assert_int_equal(get(i, "y", CONSISTENCY_ONE, &ry), 0);
+		if (!value_is(&rep, "majority") || !value_is(&ry, "minority"))
+			fail_msg("node %u: x=%.*s y=%.*s %.1f s after the heal", i, rep.value.len,
+				 rep.value.data, ry.value.len, ry.value.data, now_s() - t0);
+	}
+	printf("all %d nodes agree %.1f s after the heal\n", NODES, now_s() - t0);
+}
+
+/* Anti-entropy is off: only the hint the coordinator kept (and kept across kill -9 and a
+ * restart) can bring node 3 the write. */
+static void test_hinted_handoff(void **state)
+{
+	struct client_reply rep;
+	double t0;
+
+	(void)state;
+	assert_int_equal(capnet("partition 3"), 0);
+	assert_true(wait_reachable(1, 4, 5) && wait_reachable(3, 1, 5));
+	assert_int_equal(put(1, "h", "handed-off", CONSISTENCY_QUORUM, &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_int_equal(get(3, "h", CONSISTENCY_ONE, &rep), 0);
+	assert_int_equal(rep.status, REPLY_NOT_FOUND);
+	/* The hint is on node 1's disk: it survives kill -9 and a restart. */
+	assert_int_equal(capnet("kill 1"), 0);
+	assert_int_equal(capnet("restart 1"), 0);
+	assert_true(wait_reachable(1, 4, 5));
+	assert_int_equal(capnet("heal"), 0);
+	assert_true(wait_reachable(3, NODES, 5));
+	/* No read in between (a read would repair): wait, then look once. */
+	t0 = now_s();
+	sleep(2);
+	assert_int_equal(get(3, "h", CONSISTENCY_ONE, &rep), 0);
+	if (!value_is(&rep, "handed-off"))
+		fail_msg("node 3 has %s \"%.*s\" %.1f s after the heal",
+			 proto_reply_status_name(rep.status), rep.value.len, rep.value.data,
+			 now_s() - t0);
+	assert_int_equal(rep.replicas_answered, 1);
+}
+
+/* Node 5 misses every write; node 1 coordinated them all and holds the hints, but is down, so
+ * only anti-entropy with nodes 2-4 can repair node 5. Checked by reading at ONE from node 5. */
+static void test_anti_entropy(void **state)
+{
+	struct client_reply rep;
+	char key[16], value[16];
+	int k, have;
+
+	(void)state;
+	assert_int_equal(capnet("partition 5"), 0);
+	assert_true(wait_reachable(1, 4, 5));
+	for (k = 0; k < 20; k++) {
+		snprintf(key, sizeof(key), "ae%d", k);
+		snprintf(value, sizeof(value), "v%d", k);
+		assert_int_equal(put(1, key, value, CONSISTENCY_QUORUM, &rep), 0);
+		assert_int_equal(rep.status, REPLY_OK);
+	}
+	assert_int_equal(capnet("stop 1"), 0);
+	assert_int_equal(capnet("heal"), 0);
+	assert_true(wait_reachable(5, NODES - 1, 5));
+	/* Each read repairs the key it reads, so look only once, after a few exchanges. */
+	sleep(3);
+	for (k = 0, have = 0; k < 20; k++) {
+		snprintf(key, sizeof(key), "ae%d", k);
+		snprintf(value, sizeof(value), "v%d", k);
+		/* ONE answers from node 5's own store. */
+		assert_int_equal(get(5, key, CONSISTENCY_ONE, &rep), 0);
+		have += value_is(&rep, value);
+	}
+	if (have < 20)
+		fail_msg("node 5 has %d of 20 keys 3 s after the heal", have);
+	printf("node 5 repaired by anti-entropy: %d of 20 keys\n", have);
+}
+
+/* Both sides spend the same money; after the heal the overdraft shows on every node and the
+ * total is what was opened. */
+static void test_bank_overdraft(void **state)
+{
+	double t0;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(capctl("-n 1 --consistency all open acct3 100"), 0);
+	assert_int_equal(capctl("-n 1 --consistency all open shop 0"), 0);
+	assert_int_equal(capnet("partition 1,2 3-5"), 0);
+	assert_true(wait_reachable(1, 2, 5) && wait_reachable(4, 3, 5));
+	assert_int_equal(capctl("-n 1 --consistency one transfer acct3 shop 100"), 0);
+	assert_int_equal(capctl("-n 4 --consistency quorum transfer acct3 shop 20"), 0);
+	assert_int_equal(capctl("-n 4 --consistency quorum transfer acct3 shop 90"), 1);
+	assert_non_null(strstr(out, "INSUFFICIENT_FUNDS"));
+	assert_int_equal(capnet("heal"), 0);
+	t0 = now_s();
+	for (i = 1; i <= NODES; i++) {
+		while (capctl("-n %u balance", i) ||
+		       strcmp(out, "acct3=-20,shop=120\ntotal=100\n"
+				   "overdrawn: acct3 is -20 after merging a split\n")) {
+			if (now_s() - t0 > 5.0)
+				fail_msg("node %u: %s", i, out);
+			usleep(100 * 1000);
+		}
+	}
+	assert_int_equal(capctl("-n 2 balance acct3"), 0);
+	assert_string_equal(out, "-20\noverdrawn: acct3 is -20 after merging a split\n");
+}
+
+/* What a node acknowledged is on its disk: kill -9, restart, and it answers from its own store
+ * at once (anti-entropy is off, and ONE is answered locally). */
+static void test_restart_keeps_data(void **state)
+{
+	/* The start of a record announcing 100 bytes, cut after 3 of them. */
+	static const uint8_t torn[] = { 0, 0, 0, 100, 1, 0, 0, 0, 0xca, 0xfe, 0 };
+	char dir[512], path[600];
+	struct client_reply rep;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(put(1, "d", "durable", CONSISTENCY_ALL, &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_int_equal(capnet("kill 2"), 0);
+	assert_int_equal(capnet("restart 2"), 0);
+	assert_int_equal(get(2, "d", CONSISTENCY_ONE, &rep), 0);
+	assert_true(value_is(&rep, "durable"));
+	assert_int_equal(rep.replicas_answered, 1);
+	/* A record torn by a crash at the end of the log is cut off; the rest is kept. */
+	assert_int_equal(capnet("stop 2"), 0);
+	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/data/n2/ap.log", dir);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	assert_int_equal(fwrite(torn, 1, sizeof(torn), f), sizeof(torn));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(capnet("restart 2"), 0);
+	assert_int_equal(get(2, "d", CONSISTENCY_ONE, &rep), 0);
+	assert_true(value_is(&rep, "durable"));
+	snprintf(path, sizeof(path), "%s/n2.log", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	out[fread(out, 1, sizeof(out) - 1, f)] = 0;
+	fclose(f);
+	assert_non_null(strstr(out, "cut a torn record (11 bytes) off the end"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_split_story, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_hinted_handoff, setup_no_anti_entropy,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_data, setup_no_anti_entropy,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_anti_entropy, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_bank_overdraft, setup_default, teardown),
+	};
+
+	netlab_require_root("test_ap");
+	lab = netlab_unique_lab("ta");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

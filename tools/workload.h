@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Workloads: concurrent clients of a lab's capnodes that record what they did as a history
+ * (docs/history-format.md) for capctl check. A register workload reads, writes unique values and
+ * compare-and-sets over a few keys; a bank workload opens accounts, then moves money and reads
+ * the whole bank. capctl load is the command line around it; root tests run it in-process. */
+#ifndef CAPNET_WORKLOAD_H
+#define CAPNET_WORKLOAD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "node/proto.h"
+
+#define WORKLOAD_MAX_NODES 64
+#define WORKLOAD_MAX_CLIENTS 256
+#define WORKLOAD_MAX_KEYS 1000
+/* Every account must fit one whole-bank balance reply (PROTO_VALUE_MAX bytes). */
+#define WORKLOAD_MAX_ACCOUNTS 64
+#define WORKLOAD_OPENING_BALANCE 100
+
+enum workload_kind {
+	WORKLOAD_REGISTER,
+	WORKLOAD_BANK,
+};
+
+struct workload_config {
+	const char *lab;
+	uint16_t port; /* capnode's; 0 for 7070 */
+	unsigned int nodes[WORKLOAD_MAX_NODES]; /* client k talks to nodes[k % n_nodes] */
+	unsigned int n_nodes;
+	unsigned int clients;
+	double duration_s;
+	enum workload_kind kind;
+	unsigned int keys; /* registers, or bank accounts */
+	enum client_consistency consistency;
+	double rate; /* operations per second, all clients together; 0: as fast as answered */
+	long timeout_ms; /* per request: past it the outcome is unknown (info) */
+	uint64_t seed; /* 0: a random one */
+	FILE *history;
+	/* Set (by a signal handler, say) to end the run early; may be NULL. */
+	const volatile sig_atomic_t *stop;
+	/* Called about once a second from the calling thread while clients run; may be NULL. */
+	void (*progress)(const struct workload_config *cfg, double elapsed_s, uint64_t ok,
+			 uint64_t fail, uint64_t info, void *arg);
+	void *progress_arg;
+};
+
+struct workload_stats {
+	uint64_t ok, fail, info;
+	uint64_t processes; /* process numbers used: clients, plus one per info */
+	double elapsed_s;
+	double p50_ms, p99_ms; /* latency of ok operations; 0 when there were none */
+	uint64_t seed; /* the seed used, for a replay of the same choices */
+};
+
+/* Parses a node list such as "1-5" or "1,3,5" or "2-3,7" into cfg->nodes. Returns 0 or -EINVAL
+ * with a message for the user in err. */
+int workload_parse_nodes(struct workload_config *cfg, const char *text, char *err, size_t errlen);
+
+/* Runs the workload until duration_s has passed or *stop is set, writing the history to
+ * cfg->history. For a bank, opens the accounts first and fails if they cannot all be opened
+ * (a bank whose money is unknown cannot be checked). Prints what went wrong to stderr and returns
+ * -errno, or 0 with st filled. Needs root (clients enter the nodes' namespaces). */
+int workload_run(const struct workload_config *cfg, struct workload_stats *st);
+
+const char *workload_kind_name(enum workload_kind kind);
+
+#endif /* CAPNET_WORKLOAD_H */
