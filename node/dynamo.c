@@ -1171,9 +1171,8 @@ static void read_reply(struct dynamo *d, struct op *op)
 				}
 		}
 	}
-	memcpy(rep->reason, "context=", 8);
-	if (dyn_vv_format(&ctx, rep->reason + 8, sizeof(rep->reason) - 8) < 0)
-		rep->reason[0] = 0;
+	if (dyn_vv_format(&ctx, rep->context, sizeof(rep->context)) < 0)
+		rep->context[0] = 0;
 }
 
 /* Every replica that answered a read and holds less than the merge gets the merge. */
@@ -1403,13 +1402,18 @@ static void request_put(struct dynamo *d, uint64_t now, uint64_t handle,
 	unsigned int i, n = dyn_preference(d, DYN_SPACE_KV, req->key, pref);
 	struct dyn_vv ctx = { 0 };
 
-	/* A put with a context travels as CAS (the codec carries `expected` only there): there is
-	 * no compare-and-set without consensus, but there is "replace what I read". */
-	if (req->op == CLIENT_OP_CAS &&
+	/* No compare-and-set without consensus; what AP offers instead is "replace what I read":
+	 * a put carrying the context of a get in `expected`. */
+	if (req->op == CLIENT_OP_CAS) {
+		reply_simple(d, handle, req, REPLY_BAD_REQUEST, 0,
+			     "AP mode has no compare-and-set: put with the context of a get "
+			     "replaces what that get saw");
+		return;
+	}
+	if (req->expected.len &&
 	    dyn_vv_parse((const char *)req->expected.data, req->expected.len, &ctx)) {
 		reply_simple(d, handle, req, REPLY_BAD_REQUEST, 0,
-			     "AP mode has no compare-and-set; expected must be the causal context "
-			     "of a get (NODE:COUNTER,...)");
+			     "the context must be what a get returned (NODE:COUNTER,...)");
 		return;
 	}
 	if (!d->cfg.siblings)

@@ -297,8 +297,8 @@ static bool in_table(const struct pending *table, const struct client_request *r
 /* A request of this client and sequence is already being worked on here. */
 static bool in_flight(const struct node *n, const struct client_request *req)
 {
-	return in_table(n->writes, req) || in_table(n->reads, req) ||
-	       in_table(n->forwards, req) || in_table(n->waiting, req);
+	return in_table(n->writes, req) || in_table(n->reads, req) || in_table(n->forwards, req) ||
+	       in_table(n->waiting, req);
 }
 
 static void handle_request(struct node *n, const struct reply_to *to,
@@ -309,6 +309,11 @@ static void handle_request(struct node *n, const struct reply_to *to,
 
 	if (req->op == CLIENT_OP_STATUS || !proto_op_name(req->op)) {
 		reply_status(n, to, req, REPLY_BAD_REQUEST, "unknown operation");
+		return;
+	}
+	if (req->op == CLIENT_OP_PUT && req->expected.len) {
+		reply_status(n, to, req, REPLY_BAD_REQUEST,
+			     "a read context belongs to AP mode with siblings; CP keeps one value");
 		return;
 	}
 	if (n->cfg->unsafe_local_reads && is_read(req)) {

@@ -555,7 +555,7 @@ enum {
 
 static const uint8_t op_fields[] = {
 	[CLIENT_OP_GET] = F_KEY,
-	[CLIENT_OP_PUT] = F_KEY | F_VALUE,
+	[CLIENT_OP_PUT] = F_KEY | F_EXPECTED | F_VALUE,
 	[CLIENT_OP_CAS] = F_KEY | F_EXPECTED | F_VALUE,
 	[CLIENT_OP_OPEN] = F_KEY | F_AMOUNT,
 	[CLIENT_OP_TRANSFER] = F_ACCOUNTS | F_AMOUNT,
@@ -683,6 +683,7 @@ int proto_put_client_reply(struct proto_writer *w, const struct client_reply *re
 {
 	if ((unsigned int)rep->status > REPLY_ERROR || rep->leader_hint > PROTO_MAX_NODE ||
 	    !reason_ok(rep->reason) || rep->value.len > PROTO_VALUE_MAX ||
+	    strnlen(rep->context, PROTO_CONTEXT_MAX + 1) > PROTO_CONTEXT_MAX ||
 	    rep->nsiblings > PROTO_SIBLINGS_MAX)
 		return -PROTO_ERR_INVAL;
 	for (unsigned int i = 0; i < rep->nsiblings; i++)
@@ -700,6 +701,7 @@ int proto_put_client_reply(struct proto_writer *w, const struct client_reply *re
 	proto_put_u8(w, rep->nsiblings);
 	for (unsigned int i = 0; i < rep->nsiblings; i++)
 		proto_put_bytes(w, rep->siblings[i].data, rep->siblings[i].len);
+	proto_put_cstr(w, rep->context);
 	return w->overflow ? -PROTO_ERR_NOSPACE : 0;
 }
 
@@ -726,6 +728,7 @@ int proto_get_client_reply(struct proto_reader *r, struct client_reply *rep)
 	}
 	for (unsigned int i = 0; i < rep->nsiblings; i++)
 		get_value(r, &rep->siblings[i]);
+	proto_get_cstr(r, rep->context, sizeof(rep->context));
 	if (r->error) {
 		memset(rep, 0, sizeof(*rep));
 		return -PROTO_ERR_PAYLOAD;

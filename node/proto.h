@@ -207,6 +207,7 @@ int proto_msg_end(struct proto_writer *w, const struct proto_header *hdr);
 #define PROTO_VALUE_MAX 1024
 #define PROTO_REASON_MAX 200
 #define PROTO_SIBLINGS_MAX 8
+#define PROTO_CONTEXT_MAX 512
 
 enum client_op {
 	CLIENT_OP_GET = 1,
@@ -246,7 +247,7 @@ struct proto_value {
 /*
  * Which fields an op carries; all others must be zero or empty:
  *   GET, BALANCE  key (BALANCE: empty means the whole bank)
- *   PUT           key, value
+ *   PUT           key, value, expected (AP with siblings: a read's context; else empty)
  *   CAS           key, expected, value
  *   OPEN          key (the account), amount (opening balance)
  *   TRANSFER      from_account, to_account, amount
@@ -278,6 +279,9 @@ struct client_reply {
 	struct proto_value value;
 	uint8_t nsiblings;
 	struct proto_value siblings[PROTO_SIBLINGS_MAX];
+	/* AP with siblings, a read's causal context ("1:3,2:5"): a put that gives it back
+	 * replaces exactly what the read saw. Empty otherwise. */
+	char context[PROTO_CONTEXT_MAX + 1];
 };
 
 /* Names: "get", "quorum", "NOT_LEADER"; NULL for unknown values. */

@@ -118,6 +118,10 @@ static void print_reply(const struct client_request *req, const struct client_re
 			printf(",\"replicas\":%u", rep->replicas_answered);
 		if (rep->leader_hint)
 			printf(",\"leader\":%u", rep->leader_hint);
+		if (rep->context[0]) {
+			printf(",\"context\":");
+			print_json_string((const uint8_t *)rep->context, strlen(rep->context));
+		}
 		if (rep->reason[0]) {
 			printf(",\"reason\":");
 			print_json_string((const uint8_t *)rep->reason, strlen(rep->reason));
@@ -138,8 +142,8 @@ static void print_reply(const struct client_request *req, const struct client_re
 		for (i = 0; i < rep->nsiblings; i++)
 			printf("sibling: %.*s\n", rep->siblings[i].len, rep->siblings[i].data);
 		/* AP with siblings: the causal context to give back with the next put. */
-		if (!strncmp(rep->reason, "context=", 8))
-			printf("context: %s\n", rep->reason + 8);
+		if (rep->context[0])
+			printf("context: %s\n", rep->context);
 		if (capctl_opts.verbose && rep->replicas_answered)
 			printf("replicas: %u\n", rep->replicas_answered);
 		break;
@@ -215,13 +219,11 @@ int capctl_put_main(int argc, char **argv)
 	if (argc != 3 && argc != 4)
 		return usage("put", "KEY VALUE [CONTEXT]");
 	/* CONTEXT: AP with siblings, the context a get printed; the put replaces what that get
-	 * saw. It travels as a cas whose expected value is the context (docs/ap-mode.md). */
+	 * saw (docs/ap-mode.md). */
 	if (text_arg("the key", argv[1], req.key, sizeof(req.key)) ||
 	    value_arg("the value", argv[2], &req.value) ||
 	    (argc == 4 && value_arg("the context", argv[3], &req.expected)))
 		return CAPCTL_USAGE;
-	if (argc == 4)
-		req.op = CLIENT_OP_CAS;
 	return call(&req);
 }
 

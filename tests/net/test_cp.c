@@ -436,6 +436,18 @@ static void test_bad_datagrams_counted_and_dropped(void **state)
 	assert_int_equal(after.rx[PROTO_ERR_CRC] - before.rx[PROTO_ERR_CRC], 1);
 	assert_int_equal(after.rx[PROTO_ERR_TRUNCATED] - before.rx[PROTO_ERR_TRUNCATED], 1);
 	assert_int_equal(after.rx[PROTO_ERR_NODE] - before.rx[PROTO_ERR_NODE], 1);
+	/* A read context is an AP notion: CP refuses it rather than ignore it. */
+	{
+		struct client_request req = { .op = CLIENT_OP_PUT };
+
+		snprintf(req.key, sizeof(req.key), "k");
+		req.value.len = 1;
+		req.value.data[0] = 'v';
+		req.expected.len = 3;
+		memcpy(req.expected.data, "1:1", 3);
+		assert_int_equal(request(1, &req, 5000, &rep), 0);
+		assert_int_equal(rep.status, REPLY_BAD_REQUEST);
+	}
 	/* The term of the forged APPEND was never believed, and the node still serves. */
 	assert_true(after.term < 99);
 	assert_int_equal(put(1, "after-garbage", "ok", &rep), 0);

@@ -700,7 +700,7 @@ static void test_client_request_encode_refuses(void **state)
 	req = request(CLIENT_OP_GET);
 	req->value.len = 1;
 	REFUSE(-PROTO_ERR_INVAL);
-	req = request(CLIENT_OP_PUT);
+	req = request(CLIENT_OP_GET);
 	req->expected.len = 1;
 	REFUSE(-PROTO_ERR_INVAL);
 	req = request(CLIENT_OP_PUT);
@@ -761,21 +761,24 @@ static void test_client_request_decode_refuses(void **state)
 	assert_int_equal(proto_decode_client_request(p, n, &got), -PROTO_ERR_PAYLOAD);
 	p[0] = CLIENT_OP_PUT;
 
-	/* Key: empty, 129 bytes, with a NUL. */
+	/* Key: empty, 129 bytes, with a NUL (a PUT: key, empty context, empty value). */
 	uint8_t q[400];
 	memcpy(q, p, 14);
 	put16(q + 14, 0);
 	put16(q + 16, 0);
-	assert_int_equal(proto_decode_client_request(q, 18, &got), -PROTO_ERR_PAYLOAD);
+	put16(q + 18, 0);
+	assert_int_equal(proto_decode_client_request(q, 20, &got), -PROTO_ERR_PAYLOAD);
 	put16(q + 14, 129);
 	memset(q + 16, 'k', 129);
 	put16(q + 16 + 129, 0);
-	assert_int_equal(proto_decode_client_request(q, 16 + 129 + 2, &got), -PROTO_ERR_PAYLOAD);
+	put16(q + 18 + 129, 0);
+	assert_int_equal(proto_decode_client_request(q, 16 + 129 + 4, &got), -PROTO_ERR_PAYLOAD);
 	put16(q + 14, 128);
 	put16(q + 16 + 128, 0);
-	assert_int_equal(proto_decode_client_request(q, 16 + 128 + 2, &got), 0);
+	put16(q + 18 + 128, 0);
+	assert_int_equal(proto_decode_client_request(q, 16 + 128 + 4, &got), 0);
 	q[20] = '\0';
-	assert_int_equal(proto_decode_client_request(q, 16 + 128 + 2, &got), -PROTO_ERR_PAYLOAD);
+	assert_int_equal(proto_decode_client_request(q, 16 + 128 + 4, &got), -PROTO_ERR_PAYLOAD);
 	/* A refused request leaves nothing half-filled behind. */
 	assert_int_equal(got.op, 0);
 	assert_int_equal(got.key[0], 0);
@@ -884,14 +887,15 @@ static void test_client_reply_refuses(void **state)
 	proto_msg_begin(&w, p, sizeof(p));
 	assert_int_equal(proto_put_client_reply(&w, rep), -PROTO_ERR_NOSPACE);
 
-	/* Fixed part: nonce 4, seq 8, status 1, leader 2, replicas 1, amount 8. */
+	/* Fixed part: nonce 4, seq 8, status 1, leader 2, replicas 1, amount 8; then reason,
+	 * value, siblings and context, here all empty. */
 	rep = reply();
 	rep->reason[0] = '\0';
 	rep->value.len = 0;
 	proto_writer_init(&w, p, sizeof(p));
 	assert_int_equal(proto_put_client_reply(&w, rep), 0);
 	n = w.len;
-	assert_int_equal(n, 24 + 2 + 2 + 1);
+	assert_int_equal(n, 24 + 2 + 2 + 1 + 2);
 	assert_int_equal(proto_decode_client_reply(p, n, &got), 0);
 	for (size_t cut = 0; cut < n; cut++)
 		assert_int_equal(proto_decode_client_reply(p, cut, &got), -PROTO_ERR_PAYLOAD);
@@ -906,6 +910,7 @@ static void test_client_reply_refuses(void **state)
 	p[28] = 1; /* one sibling announced, none there */
 	assert_int_equal(proto_decode_client_reply(p, n, &got), -PROTO_ERR_PAYLOAD);
 	put16(p + 29, 0);
+	put16(p + 31, 0);
 	assert_int_equal(proto_decode_client_reply(p, n + 2, &got), 0);
 	assert_int_equal(got.nsiblings, 1);
 	put16(p + 24, 201); /* reason longer than allowed */
@@ -1116,7 +1121,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"CLIENT_REQUEST from 0 to 2 id deadbeef:7 (54 bytes): put \"x\" \"\\x00\\x01\\x02\"");
+		"CLIENT_REQUEST from 0 to 2 id deadbeef:7 (56 bytes): put \"x\" \"\\x00\\x01\\x02\"");
 
 	struct client_reply *rep = reply();
 	h = header(PROTO_CLIENT_REPLY, 2, 0, 5, 12);
@@ -1125,7 +1130,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"CLIENT_REPLY term 5 from 2 to 0 id 2:12 (98 bytes): UNAVAILABLE \"42\" leader 4 amount -9223372036854775808 replicas 2 \"no quorum (2/5 reachable, 3 needed)\"");
+		"CLIENT_REPLY term 5 from 2 to 0 id 2:12 (100 bytes): UNAVAILABLE \"42\" leader 4 amount -9223372036854775808 replicas 2 \"no quorum (2/5 reachable, 3 needed)\"");
 
 	memset(rep, 0, sizeof(*rep));
 	rep->status = REPLY_UNAVAILABLE;
@@ -1135,7 +1140,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"CLIENT_REPLY term 5 from 2 to 0 id 2:12 (96 bytes): UNAVAILABLE \"no quorum (2/5 reachable, 3 needed)\"");
+		"CLIENT_REPLY term 5 from 2 to 0 id 2:12 (98 bytes): UNAVAILABLE \"no quorum (2/5 reachable, 3 needed)\"");
 
 	h = header(PROTO_STATUS_REPLY, 3, 0, 0, 1);
 	proto_msg_begin(&w, buf, sizeof(buf));

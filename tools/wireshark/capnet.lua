@@ -63,6 +63,7 @@ f.replicas = ProtoField.uint8("capnet.replicas_answered", "Replicas answered")
 f.reason = ProtoField.string("capnet.reason", "Reason")
 f.nsiblings = ProtoField.uint8("capnet.nsiblings", "Siblings")
 f.sibling = ProtoField.bytes("capnet.sibling", "Sibling")
+f.context = ProtoField.string("capnet.context", "Causal context")
 f.layout = ProtoField.uint8("capnet.layout", "Status layout")
 f.node_id = ProtoField.uint16("capnet.node_id", "Node id")
 f.mode = ProtoField.uint8("capnet.mode", "Mode", base.DEC, modes)
@@ -176,6 +177,7 @@ local function dissect_request(tree, r)
 		key = add_bytes(tree, r, f.key, true) or ""
 	elseif o == 2 then
 		key = add_bytes(tree, r, f.key, true) or ""
+		add_bytes(tree, r, f.expected, false)
 		add_bytes(tree, r, f.value, false)
 	elseif o == 3 then
 		key = add_bytes(tree, r, f.key, true) or ""
@@ -207,6 +209,7 @@ local function dissect_reply(tree, r)
 			add_bytes(tree, r, f.sibling, false)
 		end
 	end
+	add_bytes(tree, r, f.context, true)
 	if not st then
 		return ""
 	end
