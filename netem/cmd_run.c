@@ -101,6 +101,7 @@ static int fail_step(struct run *r, const struct scenario_step *st, const char *
 	va_end(ap);
 	r->failed_line = st->line;
 	printf("  FAILED: %s\n", r->failure);
+	fflush(stdout);
 	return -1;
 }
 
@@ -264,6 +265,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		for (k = 0; k < st->argc; k++)
 			printf(" %s", st->argv[k]);
 		printf("\n");
+		/* Steps' own output goes straight to the same stdout: keep the order on a pipe. */
+		fflush(stdout);
 		if (play(&r, st))
 			break;
 	}
