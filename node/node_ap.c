@@ -300,6 +300,10 @@ static void handle_status(struct ap *a, const struct reply_to *to)
 	memset(&st, 0, sizeof(st));
 	st.mode = PROTO_MODE_AP;
 	st.role = PROTO_ROLE_NONE;
+	/* Overdrafts are reported, never hidden: here as well as in balance. */
+	check_overdrafts(a);
+	if (a->overdrafts[0])
+		snprintf(st.notes, sizeof(st.notes), "overdrawn: %.180s", a->overdrafts);
 	node_io_send_status(&a->io, to, &st);
 }
 

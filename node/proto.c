@@ -784,6 +784,7 @@ int proto_put_status_reply(struct proto_writer *w, const struct status_reply *st
 	proto_put_u8(w, ARRAY_SIZE(st->rx));
 	for (size_t i = 0; i < ARRAY_SIZE(st->rx); i++)
 		proto_put_u64(w, st->rx[i]);
+	proto_put_cstr(w, st->notes);
 	return w->overflow ? -PROTO_ERR_NOSPACE : 0;
 }
 
@@ -815,6 +816,7 @@ int proto_get_status_reply(struct proto_reader *r, struct status_reply *st)
 		proto_reader_fail(r);
 	for (size_t i = 0; i < ARRAY_SIZE(st->rx); i++)
 		st->rx[i] = proto_get_u64(r);
+	proto_get_cstr(r, st->notes, sizeof(st->notes));
 	if (r->error) {
 		memset(st, 0, sizeof(*st));
 		return -PROTO_ERR_PAYLOAD;

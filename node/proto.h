@@ -335,6 +335,9 @@ struct status_reply {
 	uint8_t reachable[PROTO_BITMAP_BYTES];
 	/* Datagrams received: [0] accepted, [k] refused with proto_error k. */
 	uint64_t rx[PROTO_ERR_RX_MAX + 1];
+	/* What a person should know and no other field says, e.g. an AP bank's overdrafts:
+	 * "overdrawn: carol is -60". Empty when there is nothing. */
+	char notes[PROTO_REASON_MAX + 1];
 };
 
 static inline void proto_bitmap_set(uint8_t *bm, unsigned int id)

@@ -311,7 +311,7 @@ int capctl_status_main(int argc, char **argv)
 	if (capctl_opts.json) {
 		printf("{\"node\":%u,\"mode\":\"%s\",\"role\":\"%s\",\"term\":%llu,\"leader\":%u,"
 		       "\"commit\":%llu,\"applied\":%llu,\"last_index\":%llu,\"cluster\":%u,"
-		       "\"reachable\":[%s],\"accepted\":%llu,\"refused\":%llu}\n",
+		       "\"reachable\":[%s],\"accepted\":%llu,\"refused\":%llu,\"notes\":",
 		       st.node_id, proto_mode_name(st.mode), proto_role_name(st.role),
 		       (unsigned long long)st.term, st.leader, (unsigned long long)st.commit_index,
 		       (unsigned long long)st.applied_index, (unsigned long long)st.last_log_index,
@@ -319,6 +319,8 @@ int capctl_status_main(int argc, char **argv)
 		       (unsigned long long)(st.rx[1] + st.rx[2] + st.rx[3] + st.rx[4] + st.rx[5] +
 					    st.rx[6] + st.rx[7] + st.rx[8] + st.rx[9] + st.rx[10] +
 					    st.rx[11]));
+		print_json_string((const uint8_t *)st.notes, strlen(st.notes));
+		printf("}\n");
 		return CAPCTL_OK;
 	}
 	printf("node %u: %s %s, term %llu, leader %u\n", st.node_id, proto_mode_name(st.mode),
@@ -327,6 +329,8 @@ int capctl_status_main(int argc, char **argv)
 	       (unsigned long long)st.commit_index, (unsigned long long)st.applied_index,
 	       (unsigned long long)st.last_log_index);
 	printf("reachable: %u/%u (%s)\n", nreach, st.cluster_size, reach);
+	if (st.notes[0])
+		printf("%s\n", st.notes);
 	printf("datagrams: %llu accepted", (unsigned long long)st.rx[0]);
 	for (i = 1; i <= PROTO_ERR_RX_MAX; i++)
 		if (st.rx[i])

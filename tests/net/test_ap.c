@@ -302,6 +302,12 @@ static void test_bank_overdraft(void **state)
 	}
 	assert_int_equal(capctl("-n 2 balance acct3"), 0);
 	assert_string_equal(out, "-20\noverdrawn: acct3 is -20 after merging a split\n");
+	/* status says it too, on every node. */
+	for (i = 1; i <= NODES; i++) {
+		assert_int_equal(capctl("-n %u status", i), 0);
+		if (!strstr(out, "overdrawn: acct3 is -20"))
+			fail_msg("node %u's status hides the overdraft: %s", i, out);
+	}
 }
 
 /* What a node acknowledged is on its disk: kill -9, restart, and it answers from its own store

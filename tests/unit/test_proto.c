@@ -982,8 +982,8 @@ static void test_status_roundtrip(void **state)
 	(void)state;
 	st = status();
 	n = status_roundtrip(st);
-	/* 41 fixed bytes, a 1-byte bitmap for a 5-node cluster, 12 counters. */
-	assert_int_equal(n, 41 + 2 + 1 + 1 + (PROTO_ERR_RX_MAX + 1) * 8);
+	/* 41 fixed bytes, a 1-byte bitmap for a 5-node cluster, 12 counters, empty notes. */
+	assert_int_equal(n, 41 + 2 + 1 + 1 + (PROTO_ERR_RX_MAX + 1) * 8 + 2);
 	assert_true(proto_bitmap_test(st->reachable, 3));
 	assert_false(proto_bitmap_test(st->reachable, 4));
 	assert_false(proto_bitmap_test(st->reachable, 0));
@@ -997,12 +997,13 @@ static void test_status_roundtrip(void **state)
 	for (unsigned int id = 1; id <= PROTO_MAX_NODE; id += 3)
 		proto_bitmap_set(st->reachable, id);
 	proto_bitmap_set(st->reachable, PROTO_MAX_NODE);
+	snprintf(st->notes, sizeof(st->notes), "overdrawn: carol is -60");
 	status_roundtrip(st);
 
 	st = status();
 	memset(st->reachable, 0, sizeof(st->reachable));
 	n = status_roundtrip(st);
-	assert_int_equal(n, 41 + 2 + 1 + (PROTO_ERR_RX_MAX + 1) * 8);
+	assert_int_equal(n, 41 + 2 + 1 + (PROTO_ERR_RX_MAX + 1) * 8 + 2);
 }
 
 static void test_status_refuses(void **state)
@@ -1148,7 +1149,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"STATUS_REPLY from 3 to 0 id 3:1 (173 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
+		"STATUS_REPLY from 3 to 0 id 3:1 (175 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
 
 	/* A payload that does not parse as its type's. */
 	h = header(PROTO_CLIENT_REPLY, 2, 0, 0, 13);

@@ -64,6 +64,9 @@ f.reason = ProtoField.string("capnet.reason", "Reason")
 f.nsiblings = ProtoField.uint8("capnet.nsiblings", "Siblings")
 f.sibling = ProtoField.bytes("capnet.sibling", "Sibling")
 f.context = ProtoField.string("capnet.context", "Causal context")
+f.nrx = ProtoField.uint8("capnet.nrx", "Receive counters")
+f.rx = ProtoField.uint64("capnet.rx", "Datagrams")
+f.notes = ProtoField.string("capnet.notes", "Notes")
 f.layout = ProtoField.uint8("capnet.layout", "Status layout")
 f.node_id = ProtoField.uint16("capnet.node_id", "Node id")
 f.mode = ProtoField.uint8("capnet.mode", "Mode", base.DEC, modes)
@@ -232,6 +235,16 @@ local function dissect_status(tree, r)
 	add_fixed(tree, r, f.last_log_index, 8)
 	add_fixed(tree, r, f.cluster_size, 2)
 	add_bytes(tree, r, f.reachable, false)
+	local nrx = add_fixed(tree, r, f.nrx, 1)
+	if nrx then
+		for _ = 1, nrx:uint() do
+			add_fixed(tree, r, f.rx, 8)
+		end
+	end
+	local notes = add_bytes(tree, r, f.notes, true)
+	if notes and notes ~= "" then
+		return string.format(": %q", notes)
+	end
 	return ""
 end
 
