@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "bpf/partition.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
 #include "node/files.h"
@@ -323,12 +324,76 @@ static int remove_tree(const char *path)
 	return rmdir(path) ? -errno : 0;
 }
 
+struct lab_inodes {
+	const char *lab;
+	size_t n;
+	dev_t dev[CAPNET_MAX_NODES + 1];
+	ino_t ino[CAPNET_MAX_NODES + 1];
+};
+
+static int collect_lab_ns(const char *name, void *arg)
+{
+	struct lab_inodes *li = arg;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (lab_ns_index(li->lab, name) < 0 || li->n > CAPNET_MAX_NODES)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, name);
+	/* The bind mount's inode is the namespace's own, as /proc/PID/ns/net shows it. */
+	if (!stat(path, &st)) {
+		li->dev[li->n] = st.st_dev;
+		li->ino[li->n] = st.st_ino;
+		li->n++;
+		explain("ip netns pids %s | xargs -r kill -9", name);
+	}
+	return 0;
+}
+
+/* Every process living in one of the lab's namespaces (replicas whatever their run directory,
+ * programs started with capnet exec): they cannot outlive the lab, and would keep its
+ * namespaces alive if they did. */
+static void kill_lab_processes(const char *lab)
+{
+	static struct lab_inodes li;
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *proc;
+	size_t i;
+
+	memset(&li, 0, sizeof(li));
+	li.lab = lab;
+	netns_for_each(collect_lab_ns, &li);
+	if (!li.n)
+		return;
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((de = readdir(proc))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct stat st;
+
+		if (*end || pid <= 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		if (stat(path, &st))
+			continue;
+		for (i = 0; i < li.n; i++)
+			if (st.st_ino == li.ino[i] && st.st_dev == li.dev[i]) {
+				kill(pid, SIGKILL);
+				break;
+			}
+	}
+	closedir(proc);
+}
+
 int nodes_remove_all(const char *lab, const char *run_dir, unsigned int max_nodes)
 {
 	struct stat st;
 	unsigned int i;
 
-	(void)lab;
+	kill_lab_processes(lab);
 	if (stat(run_dir, &st))
 		return 0;
 	for (i = 1; i <= max_nodes; i++)

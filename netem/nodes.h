@@ -41,7 +41,8 @@ int nodes_restart(const char *lab, const char *run_dir, unsigned int node);
 /* Sends sig; with wait_ms, waits that long for the process to exit (then SIGKILL). Returns 0,
  * or -ESRCH if it was not running. */
 int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms);
-/* Stops every node of a lab and removes its run directory (for down). */
+/* Kills every process in the lab's namespaces (replicas, programs started with exec) and
+ * removes the lab's run directory (for down). */
 int nodes_remove_all(const char *lab, const char *run_dir, unsigned int max_nodes);
 
 /* The capnode binary: beside this program, else on PATH. */

@@ -160,6 +160,59 @@ static void test_not_root(void **state)
 	assert_lab_gone(2);
 }
 
+static bool alive(long pid)
+{
+	char path[64], stat[256] = "";
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = 0;
+	/* A zombie is gone for this purpose: nothing runs, it only waits to be reaped. */
+	return !strstr(stat, ") Z ");
+}
+
+/* down ends every process in the lab: replicas kept in another run directory, and whatever
+ * capnet exec started, so nothing keeps a deleted lab's namespaces alive. */
+static void test_down_ends_every_process(void **state)
+{
+	char dir[] = "/tmp/capnet-lab-XXXXXX", path[128];
+	long replica = 0, sleeper = 0;
+	FILE *f;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 2"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start --mode cp --dir %s", dir), 0);
+	snprintf(path, sizeof(path), "%s/n1.pid", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &replica), 1);
+	fclose(f);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "(%s --lab %s exec 2 -- sh -c 'echo $$ >%s/sleeper; exec sleep 613' "
+			  ">/dev/null 2>&1 &); sleep 0.5; cat %s/sleeper",
+			  getenv("CAPNET"), lab, dir, dir),
+		0);
+	sleeper = atol(out);
+	assert_true(alive(replica));
+	assert_true(sleeper > 1 && alive(sleeper));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	for (i = 0; i < 50 && (alive(replica) || alive(sleeper)); i++)
+		usleep(20 * 1000);
+	assert_false(alive(replica));
+	assert_false(alive(sleeper));
+	assert_lab_gone(2);
+	netlab_sh(out, sizeof(out), "rm -rf %s", dir);
+}
+
 static void test_big_lab(void **state)
 {
 	(void)state;
@@ -180,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_missing_bpf_state_is_reported),
 		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
 		cmocka_unit_test(test_not_root),
+		cmocka_unit_test(test_down_ends_every_process),
 		cmocka_unit_test(test_big_lab),
 	};
 
