@@ -1,96 +1,563 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# make bench: lab set-up and partition switches, each measured beside its baseline in the same
-# run and printed as a table with ratios. Benchmarks print; they never fail on a number.
+# make bench: capnet against its alternatives, each pair measured side by side in the same run
+# (filter cost, partition switches, lab set-up, replicas, captrace) and printed as one table with
+# ratios. Benchmarks print; they never fail on a number, and a row whose prerequisite is missing
+# says "n/a" and why. tools/bench/README.md explains every row.
 set -euo pipefail
-bin=${1:-.output/bin}
+bin=$(cd "${1:-.output/bin}" && pwd)
 capnet="$bin/capnet"
+capctl="$bin/capctl"
+captrace="$bin/captrace"
+tools="$bin/../bench"
+flood="$tools/udp_flood"
+kvb="$tools/kv_bench"
 tag=b$$
+# Narrower runs for a quick look (tools/bench/README.md):
+#   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=3 make bench
+sizes=${BENCH_SIZES:-5 64 250}
+only=" ${BENCH_ONLY:-lab sizes replicas captrace delay} "
+flood_secs=${BENCH_FLOOD_SECS:-1}
+flood_rounds=${BENCH_FLOOD_ROUNDS:-7}
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (namespaces, tc, BPF)" >&2; exit 1; }
 
-labs=()
+tmp=$(mktemp -d /tmp/capnet-bench.XXXXXX)
+pids=()
+# SIGTERM, and SIGKILL for what is still there 2 s later (an etcd leader cut off from its
+# followers can spend a long time trying to hand its leadership over).
+stop_pids() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	pids=()
+	rm -f "$tmp/pids"
+}
+# Every lab and namespace of this run starts with $tag: whatever a section left behind when it
+# stopped on an error goes too.
 cleanup() {
-	for l in "${labs[@]}"; do "$capnet" --lab "$l" down >/dev/null 2>&1 || true; done
-	for ns in $(ip netns list | awk '{print $1}' | grep "^${tag}ip-" || true); do
+	local l ns
+	[ ! -f "$tmp/pids" ] || mapfile -t -O "${#pids[@]}" pids <"$tmp/pids"
+	stop_pids
+	for l in $(ip netns list 2>/dev/null | awk '{print $1}' |
+		sed -n "s/^\(${tag}[a-z][a-z0-9]*\)-sw\$/\1/p" | grep -vx "${tag}ip"); do
+		"$capnet" --lab "$l" stop >/dev/null 2>&1 || true
+		"$capnet" --lab "$l" down >/dev/null 2>&1 || true
+	done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${tag}ip-" || true); do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	rm -rf "$tmp" "/run/capnet-bench-$tag"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-rows=()
-row() { rows+=("$(printf '%-44s %14s %14s %10s' "$1" "$2" "$3" "$4")"); }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+best() { sort -g | tail -n 1; }
+field() { sed -n "s/.*\b$1 \([0-9.]*\).*/\1/p" <<<"$2"; }
+json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
+# Ratios are always "how much better capnet is": ratio_t for times (baseline / capnet),
+# ratio_r for rates (capnet / baseline). Above 1: capnet is better.
+fmt_ratio() {
+	awk -v r="$1" 'BEGIN { printf (r >= 100 ? "%.0fx" : r >= 10 ? "%.1fx" : "%.2fx"), r }'
+}
+quotient() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) print a / b }'; }
+ratio_t() { if awk -v c="$1" -v b="$2" 'BEGIN { exit !(c > 0 && b > 0) }'; then
+	fmt_ratio "$(awk -v c="$1" -v b="$2" 'BEGIN { print b / c }')"; else echo "-"; fi; }
+ratio_r() { if awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
+	fmt_ratio "$(awk -v c="$1" -v b="$2" 'BEGIN { print c / b }')"; else echo "-"; fi; }
+# goal LABEL VALUE OP THRESHOLD: "ok" or "MISSED", for the goal column; never an exit status.
+goal() { awk -v v="$2" -v t="$4" -v op="$3" -v l="$1" 'BEGIN {
+	x = v + 0; s = (op == ">=") ? x >= t : (op == "<=") ? x <= t : x > t
+	if (v == "" || v == "-") print l " ?"
+	else printf "%s %s (%.4g)\n", l, s ? "ok" : "MISSED", x }'; }
+# Rows go to a file: each section runs in a subshell, so that an error ends only that section.
+row() { printf '%-58s %12s %12s %8s  %s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$tmp/rows"; }
+na() { printf '%-58s %s\n' "$1" "n/a: $2" >>"$tmp/rows"; }
+section() { printf '\n%s\n' "$1" >>"$tmp/rows"; echo "bench: $1" >&2; }
+run_section() {
+	local rc
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	rc=$?
+	set -e
+	[ "$rc" -eq 0 ] || na "$1" "stopped by an error (exit status $rc): see the messages above"
+}
 
-# The same lab built with ip commands, one process per step: what capnet replaces.
+addr() { echo "10.77.$(($1 / 256)).$(($1 % 256))"; }
+mac() { printf '02:ca:fe:00:%02x:%02x' $(($1 / 256)) $(($1 % 256)); }
+# A permanent neighbour entry: no ARP, so a cut link stays cut and a flood starts at full speed.
+neigh() { ip -n "$1-n$2" neigh replace "$(addr "$3")" lladdr "$(mac "$3")" dev eth0 nud permanent; }
+range() { if [ "$1" -eq "$2" ]; then echo "$1"; else echo "$1-$2"; fi; }
+
+# ---------------------------------------------------------------------------------------------
+# Lab set-up and teardown: capnet (rtnetlink, one process) against the same lab built with one
+# ip command per step.
 ip_lab_up() {
-	local n=$1 p=${tag}ip-
+	local n=$1 p=${tag}ip- i
 	ip netns add "${p}sw"
 	ip -n "${p}sw" link add br0 type bridge forward_delay 0
 	ip -n "${p}sw" link set br0 up
 	for i in $(seq 1 "$n"); do
 		ip netns add "${p}n$i"
 		ip -n "${p}sw" link add "p$i" type veth peer name eth0 netns "${p}n$i" \
-			address "02:ca:fe:00:$(printf '%02x:%02x' $((i / 256)) $((i % 256)))"
+			address "$(mac "$i")"
 		ip -n "${p}sw" link set "p$i" master br0 up
 		ip -n "${p}n$i" link set eth0 up
 		ip -n "${p}n$i" link set lo up
-		ip -n "${p}n$i" addr add "10.78.$((i / 256)).$((i % 256))/16" dev eth0
+		ip -n "${p}n$i" addr add "$(addr "$i")/16" dev eth0
 	done
 }
 ip_lab_down() {
-	local n=$1 p=${tag}ip-
+	local n=$1 p=${tag}ip- i
 	ip netns del "${p}sw"
 	for i in $(seq 1 "$n"); do ip netns del "${p}n$i"; done
 }
 
-echo "bench: lab set-up and teardown"
-for n in 8 64 250 1000; do
-	l=${tag}u$n; labs+=("$l")
-	t0=$(now); "$capnet" --lab "$l" up -n "$n" >/dev/null; t1=$(now)
-	"$capnet" --lab "$l" down >/dev/null; t2=$(now)
-	up=$(secs "$t0" "$t1"); down=$(secs "$t1" "$t2")
-	if [ "$n" -le 64 ]; then
+bench_lab_setup() {
+	local n l t0 t1 t2 up down ipup ipdown
+	section "lab set-up and teardown (s): capnet | ip commands"
+	for n in 8 64 250 1000; do
+		l=${tag}u$n
+		t0=$(now); "$capnet" --lab "$l" up -n "$n" >/dev/null; t1=$(now)
+		"$capnet" --lab "$l" down >/dev/null; t2=$(now)
+		up=$(secs "$t0" "$t1"); down=$(secs "$t1" "$t2")
 		t0=$(now); ip_lab_up "$n"; t1=$(now); ip_lab_down "$n"; t2=$(now)
-		ipup=$(secs "$t0" "$t1")
-		row "up -n $n (s): capnet | ip commands" "$up" "$ipup" "$(ratio "$ipup" "$up")"
-		row "down, $n nodes (s): capnet | ip netns del" "$down" "$(secs "$t1" "$t2")" \
-			"$(ratio "$(secs "$t1" "$t2")" "$down")"
-	else
-		row "up -n $n (s): capnet" "$up" "" ""
-		row "down, $n nodes (s): capnet" "$down" "" ""
-	fi
-done
-
-echo "bench: partition switches"
-for n in 5 64 1000; do
-	l=${tag}s$n; labs+=("$l")
-	"$capnet" --lab "$l" up -n "$n" >/dev/null
-	half=$((n / 2)); [ "$half" -ge 1 ] || half=1
-	flips=() cmds=()
-	for k in $(seq 1 20); do
-		if [ $((k % 2)) -eq 1 ]; then spec="1-$half"; else spec="1-$((half > 1 ? half - 1 : 1))"; fi
-		t0=$(now)
-		out=$("$capnet" --lab "$l" --json partition "$spec")
-		t1=$(now)
-		flips+=("$(sed -n 's/.*"flip_us":\([0-9.]*\).*/\1/p' <<<"$out")")
-		cmds+=("$(secs "$t0" "$t1")")
+		ipup=$(secs "$t0" "$t1"); ipdown=$(secs "$t1" "$t2")
+		row "up -n $n" "$up" "$ipup" "$(ratio_t "$up" "$ipup")"
+		row "down, $n nodes (ip: ip netns del)" "$down" "$ipdown" "$(ratio_t "$down" "$ipdown")"
 	done
-	flip=$(printf '%s\n' "${flips[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	cmd=$(printf '%s\n' "${cmds[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	[ "$n" -eq 5 ] && flip5=$flip
-	row "switch, $n nodes: map flip (us) | vs 5 nodes" "$flip" "${flip5}" "$(ratio "$flip" "$flip5")"
-	row "switch, $n nodes: whole command (s)" "$cmd" "" ""
+}
+
+# ---------------------------------------------------------------------------------------------
+# Partitions as node -> group assignments ("node group" lines), turned into capnet group
+# arguments, per-namespace iptables-restore files (Jepsen: DROP by source in INPUT) and nft
+# files (Chaos Mesh: one set of blocked source addresses).
+assign_pairs() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) print i, int((i + 1) / 2) }'; }
+assign_halves() {
+	awk -v n="$1" -v h="$2" 'BEGIN { for (i = 1; i <= n; i++) print i, (i <= h) ? 1 : 2 }'
+}
+# 1..h-1 with n, then h..n-1: links 1 -> h+1 are cut here and in assign_halves.
+assign_shifted() {
+	awk -v n="$1" -v h="$2" 'BEGIN { for (i = 1; i <= n; i++) print i, (i < h || i == n) ? 1 : 2 }'
+}
+capnet_groups() {
+	awk '{ g[$2] = g[$2] (g[$2] == "" ? "" : ",") $1; if (!($2 in seen)) { seen[$2]; o[++k] = $2 } }
+	     END { for (i = 1; i <= k; i++) printf "%s%s", g[o[i]], (i < k ? " " : "\n") }'
+}
+# rules_files KIND DIR < assignment: DIR/<node>.<KIND> for every node.
+rules_files() {
+	mkdir -p "$2"
+	awk -v kind="$1" -v dir="$2" '
+	{ node[NR] = $1; grp[NR] = $2 }
+	function ip(i) { return "10.77." int(i / 256) "." (i % 256) }
+	END {
+		for (a = 1; a <= NR; a++) {
+			f = dir "/" node[a] "." kind
+			blocked = ""
+			if (kind == "ipt") {
+				print "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]" > f
+				for (b = 1; b <= NR; b++)
+					if (grp[b] != grp[a])
+						print "-A INPUT -s " ip(node[b]) "/32 -j DROP" > f
+				print "COMMIT" > f
+			} else {
+				for (b = 1; b <= NR; b++)
+					if (grp[b] != grp[a])
+						blocked = blocked (blocked == "" ? "" : ", ") ip(node[b])
+				print "table ip capnet_bench {\n\tset blocked {\n\t\ttype ipv4_addr" > f
+				if (blocked != "")
+					print "\t\telements = { " blocked " }" > f
+				print "\t}\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;" > f
+				print "\t\tip saddr @blocked drop\n\t}\n}" > f
+			}
+			close(f)
+		}
+	}'
+}
+in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
+# iptables-restore in every node, one after the other: the time to apply one change everywhere.
+ipt_apply() {
+	local l=$1 n=$2 dir=$3 i
+	for i in $(seq 1 "$n"); do in_ns "$l-n$i" iptables-restore <"$dir/$i.ipt"; done
+}
+ipt_flush() {
+	local l=$1 n=$2 i
+	for i in $(seq 1 "$n"); do in_ns "$l-n$i" iptables -F INPUT; done
+}
+# Not even an empty chain left: iptables (nf_tables backend) keeps its base chains hooked after
+# a flush, and every later packet would still pass through them.
+nft_clear() {
+	local l=$1 n=$2 i
+	for i in $(seq 1 "$n"); do in_ns "$l-n$i" nft flush ruleset; done
+}
+
+# One flood 1 -> 2 of lab l; prints its rx_pps.
+flood_pps() {
+	local out
+	out=$("$flood" --tx "$1-n1" --rx "$1-n2" --dst "$(addr 2)" --secs "$flood_secs")
+	field rx_pps "$out"
+}
+
+# Filter cost at size n: the same traffic 1 -> 2 (an open link of a partition into n/2 groups)
+# through capnet's filter, through no filter, and with the partition as iptables or nft rules.
+bench_filter_cost() {
+	local l=$1 n=$2 dir=$tmp/f$2 sw="/run/netns/$1-sw" pin="/sys/fs/bpf/capnet/$1/capnet_egress"
+	local r v cap=() none=() ipt=() nft=() c b i p g
+	assign_pairs "$n" >"$tmp/pairs$n"
+	rules_files ipt "$dir" <"$tmp/pairs$n"
+	rules_files nft "$dir" <"$tmp/pairs$n"
+	# shellcheck disable=SC2046
+	"$capnet" --lab "$l" partition $(capnet_groups <"$tmp/pairs$n") >/dev/null
+	g=$(awk 'END { print $2 }' "$tmp/pairs$n")
+	neigh "$l" 1 2
+	# Detached from both ports of the path (tc, through the program's pin) and put back.
+	detach() { for p in p1 p2; do nsenter --net="$sw" tc filter del dev "$p" egress pref 1; done; }
+	attach() {
+		for p in p1 p2; do
+			nsenter --net="$sw" tc filter add dev "$p" egress pref 1 handle 1 bpf da \
+				object-pinned "$pin"
+		done
+	}
+	# Rounds interleaved, so that a noisy neighbour on the machine hits every variant alike; the
+	# order rotates each round: a drift in the machine's speed favours no variant.
+	for r in $(seq 0 $((flood_rounds - 1))); do
+		for v in $(printf '%s\n' cap none ipt nft cap none ipt | sed -n "$((r % 4 + 1)),+3p"); do
+			case $v in
+			cap) cap+=("$(flood_pps "$l")") ;;
+			none)
+				detach
+				none+=("$(flood_pps "$l")")
+				attach ;;
+			ipt)
+				detach
+				in_ns "$l-n2" iptables-restore <"$dir/2.ipt"
+				ipt+=("$(flood_pps "$l")")
+				in_ns "$l-n2" nft flush ruleset
+				attach ;;
+			nft)
+				detach
+				in_ns "$l-n2" nft -f "$dir/2.nft"
+				nft+=("$(flood_pps "$l")")
+				in_ns "$l-n2" nft flush ruleset
+				attach ;;
+			esac
+		done
+	done
+	# The best round of each: what else runs on the machine only ever takes packets away.
+	c=$(printf '%s\n' "${cap[@]}" | best)
+	b=$(printf '%s\n' "${none[@]}" | best)
+	i=$(printf '%s\n' "${ipt[@]}" | best)
+	p=$(printf '%s\n' "${nft[@]}" | best)
+	row "$n nodes, $g groups: capnet filter | no filter" "$c" "$b" "$(ratio_r "$c" "$b")" \
+		"$(goal ">=0.95" "$(quotient "$c" "$b")" ">=" 0.95)"
+	row "$n nodes: capnet | iptables, $((n - 2)) DROP rules in INPUT" "$c" "$i" \
+		"$(ratio_r "$c" "$i")" "$(goal ">1" "$(quotient "$c" "$i")" ">" 1)"
+	row "$n nodes: capnet | nft set of $((n - 2)) addresses" "$c" "$p" "$(ratio_r "$c" "$p")"
+	# The same figures as time added to each frame by the filtering, against no filter at all.
+	local xc xi
+	xc=$(awk -v c="$c" -v b="$b" 'BEGIN { if (c > 0 && b > 0) printf "%.0f", 1e9 / c - 1e9 / b }')
+	xi=$(awk -v c="$i" -v b="$b" 'BEGIN { if (c > 0 && b > 0) printf "%.0f", 1e9 / c - 1e9 / b }')
+	row "$n nodes: ns added per frame: capnet | iptables" "$xc" "$xi" "$(ratio_t "$xc" "$xi")"
+	"$capnet" --lab "$l" heal >/dev/null
+}
+
+# Switch times at size n: healthy -> two groups and one partition -> another, as a capnet map
+# flip, as the whole capnet command, and as iptables-restore in every namespace.
+bench_switch() {
+	local l=$1 n=$2 h=$(($2 / 2)) k out t0 t1 reps=10 ireps=3
+	local flip2=() sw2=() cmd2=() flipx=() swx=() cmdx=() ipt2=() iptx=() a b
+	[ "$n" -ge 64 ] && ireps=2
+	assign_halves "$n" "$h" >"$tmp/a$n"
+	assign_shifted "$n" "$h" >"$tmp/b$n"
+	a=$(capnet_groups <"$tmp/a$n")
+	b=$(capnet_groups <"$tmp/b$n")
+	for k in $(seq 1 "$reps"); do
+		"$capnet" --lab "$l" heal >/dev/null
+		t0=$(now)
+		# shellcheck disable=SC2086
+		out=$("$capnet" --lab "$l" --json partition $a)
+		t1=$(now)
+		flip2+=("$(json_field flip_us "$out")"); sw2+=("$(json_field switch_us "$out")")
+		cmd2+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+		t0=$(now)
+		# shellcheck disable=SC2086
+		out=$("$capnet" --lab "$l" --json partition $b)
+		t1=$(now)
+		flipx+=("$(json_field flip_us "$out")"); swx+=("$(json_field switch_us "$out")")
+		cmdx+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+	done
+	"$capnet" --lab "$l" heal >/dev/null
+	rules_files ipt "$tmp/ia$n" <"$tmp/a$n"
+	rules_files ipt "$tmp/ib$n" <"$tmp/b$n"
+	ipt_flush "$l" "$n" # loads the modules: not part of any timing
+	for k in $(seq 1 "$ireps"); do
+		ipt_flush "$l" "$n"
+		t0=$(now); ipt_apply "$l" "$n" "$tmp/ia$n"; t1=$(now)
+		ipt2+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+		t0=$(now); ipt_apply "$l" "$n" "$tmp/ib$n"; t1=$(now)
+		iptx+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+	done
+	nft_clear "$l" "$n"
+	local f2 s2 c2 fx sx cx i2 ix
+	f2=$(printf '%s\n' "${flip2[@]}" | median); s2=$(printf '%s\n' "${sw2[@]}" | median)
+	c2=$(printf '%s\n' "${cmd2[@]}" | median); i2=$(printf '%s\n' "${ipt2[@]}" | median)
+	fx=$(printf '%s\n' "${flipx[@]}" | median); sx=$(printf '%s\n' "${swx[@]}" | median)
+	cx=$(printf '%s\n' "${cmdx[@]}" | median); ix=$(printf '%s\n' "${iptx[@]}" | median)
+	i2us=$(awk -v m="$i2" 'BEGIN { printf "%.0f", m * 1000 }')
+	ixus=$(awk -v m="$ix" 'BEGIN { printf "%.0f", m * 1000 }')
+	row "$n: healthy->2 groups, flip (us) | iptables-restore" "$f2" "$i2us" "$(ratio_t "$f2" "$i2us")"
+	row "$n: healthy->2 groups, write+flip (us) | iptables" "$s2" "$i2us" "$(ratio_t "$s2" "$i2us")"
+	row "$n: healthy->2 groups, capnet command (ms) | iptables" "$c2" "$i2" "$(ratio_t "$c2" "$i2")"
+	row "$n: partition->partition, flip (us) | iptables" "$fx" "$ixus" "$(ratio_t "$fx" "$ixus")"
+	row "$n: partition->partition, write+flip (us) | iptables" "$sx" "$ixus" "$(ratio_t "$sx" "$ixus")"
+	row "$n: partition->partition, command (ms) | iptables" "$cx" "$ix" "$(ratio_t "$cx" "$ix")"
+}
+
+# Atomicity: a flood on a link cut in both partitions (1 -> h+1) and one on a link open in both
+# (h+1 -> h+2) while capnet switches between them; nothing may cross the first.
+bench_atomicity() {
+	local l=$1 n=$2 h=$(($2 / 2)) a b k=0 cut open fc fo end
+	a=$(capnet_groups <"$tmp/a$n")
+	b=$(capnet_groups <"$tmp/b$n")
+	# shellcheck disable=SC2086
+	"$capnet" --lab "$l" partition $a >/dev/null
+	neigh "$l" 1 $((h + 1))
+	neigh "$l" $((h + 1)) $((h + 2))
+	"$flood" --tx "$l-n1" --rx "$l-n$((h + 1))" --dst "$(addr $((h + 1)))" --warmup 0 \
+		--secs 3 --port 9978 >"$tmp/cut$n" &
+	fc=$!
+	"$flood" --tx "$l-n$((h + 1))" --rx "$l-n$((h + 2))" --dst "$(addr $((h + 2)))" \
+		--warmup 0 --secs 3 --port 9979 >"$tmp/open$n" &
+	fo=$!
+	sleep 0.2
+	end=$(($(date +%s%N) + 2500000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		# shellcheck disable=SC2086
+		"$capnet" --lab "$l" partition $b >/dev/null
+		# shellcheck disable=SC2086
+		"$capnet" --lab "$l" partition $a >/dev/null
+		k=$((k + 2))
+	done
+	wait "$fc" "$fo"
+	cut=$(field total_received "$(cat "$tmp/cut$n")")
+	open=$(field total_received "$(cat "$tmp/open$n")")
+	row "$n: atomicity, $k switches: across doubly-cut | open link" "$cut" "$open" "" \
+		"$(goal "=0" "$cut" "<=" 0)"
+	"$capnet" --lab "$l" heal >/dev/null
+}
+
+bench_sizes() {
+	local n l
+	for n in $sizes; do
+		l=${tag}s$n
+		"$capnet" --lab "$l" up -n "$n" >/dev/null
+		section "partition switch, $n nodes (flip, write+flip: in-process; command: whole process)"
+		bench_switch "$l" "$n"
+		if [ "$n" -ge 5 ]; then bench_atomicity "$l" "$n"; fi
+		section "filter cost, $n nodes: UDP 64-byte frames/s received, node 1 -> node 2"
+		bench_filter_cost "$l" "$n"
+		"$capnet" --lab "$l" down >/dev/null
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Replicas: capnode CP (and AP when it works) against etcd, 5 nodes, 8 clients, same load.
+kv_row() { # label capnet-output baseline-output
+	local co=$2 bo=$3
+	row "$1: writes/s" "$(field ops_per_s "$co")" "$(field ops_per_s "$bo")" \
+		"$(ratio_r "$(field ops_per_s "$co")" "$(field ops_per_s "$bo")")"
+	row "$1: p50 (us)" "$(field p50_us "$co")" "$(field p50_us "$bo")" \
+		"$(ratio_t "$(field p50_us "$co")" "$(field p50_us "$bo")")"
+	row "$1: p99 (us)" "$(field p99_us "$co")" "$(field p99_us "$bo")" \
+		"$(ratio_t "$(field p99_us "$co")" "$(field p99_us "$bo")")"
+}
+
+etcd_start() { # lab dir: one member per node, data on tmpfs like capnode's
+	local l=$1 d=$2 i cl=""
+	mkdir -p "$d"
+	for i in 1 2 3 4 5; do cl="$cl${cl:+,}e$i=http://$(addr "$i"):2380"; done
+	for i in 1 2 3 4 5; do
+		# capnode's election timeout (30-60 ticks of 10 ms) for etcd too: [300, 600) ms.
+		"$capnet" --lab "$l" exec "$i" -- etcd --name "e$i" --data-dir "$d/e$i" \
+			--listen-peer-urls "http://$(addr "$i"):2380" \
+			--initial-advertise-peer-urls "http://$(addr "$i"):2380" \
+			--listen-client-urls http://127.0.0.1:2379 \
+			--advertise-client-urls http://127.0.0.1:2379 \
+			--initial-cluster "$cl" --initial-cluster-state new \
+			--initial-cluster-token "$l" --heartbeat-interval 50 --election-timeout 300 \
+			--log-level error >"$d/e$i.log" 2>&1 &
+		pids+=($!)
+	done
+}
+etcd_leader() { # prints the node whose member id is the leader's
+	local l=$1 i s
+	for i in 1 2 3 4 5; do
+		s=$(in_ns "$l-n$i" etcdctl --endpoints 127.0.0.1:2379 --command-timeout=1s \
+			endpoint status -w json 2>/dev/null) || continue
+		if [ -n "$s" ] && [ "$(json_field member_id "$s")" = "$(json_field leader "$s")" ]; then
+			echo "$i"; return 0
+		fi
+	done
+	return 1
+}
+
+bench_replicas() {
+	local l=${tag}kv ap="" ap_reason="" et_reason="" fo_cp="" fo_et="" lead="" ver="" i
+	local cp_out=() et_out=() cp et
+	section "replicas, 5 nodes, 8 clients, closed-loop writes: capnode | etcd (same lab, same load)"
+	"$capnet" --lab "$l" up -n 5 >/dev/null
+	if ! "$capnet" --lab "$l" start --mode cp >"$tmp/kv.err" 2>&1; then
+		na "capnode CP" "capnet start --mode cp: $(head -n 1 "$tmp/kv.err" | head -c 80)"
+		"$capnet" --lab "$l" down >/dev/null
+		return
+	fi
+	# etcd runs beside capnode in the same nodes (other ports), so that their loads can take
+	# turns: whatever else the machine is doing falls on both alike.
+	if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
+		et_reason="etcd or etcdctl not installed (Debian etcd-server, etcd-client)"
+	else
+		ver=$(etcd --version | awk 'NR == 1 { print $3 }')
+		etcd_start "$l" "/run/capnet-bench-$tag"
+		printf '%s\n' "${pids[@]}" >"$tmp/pids"
+		for i in $(seq 1 50); do lead=$(etcd_leader "$l") && break; sleep 0.2; done
+		[ -n "$lead" ] || et_reason="the 5-member etcd cluster elected no leader in 10 s"
+	fi
+	sleep 1
+	for i in 1 2 3; do
+		cp_out+=("$("$kvb" --lab "$l" --nodes 5 --clients 8 --secs 3 2>>"$tmp/kv.err" || true)")
+		if [ -n "$lead" ]; then
+			et_out+=("$("$kvb" --lab "$l" --nodes 5 --etcd --leader "$lead" --secs 3 \
+				2>>"$tmp/etcd.err" || true)")
+		fi
+	done
+	fo_cp=$("$kvb" --lab "$l" --nodes 5 --failover --capnet "$capnet" 2>>"$tmp/kv.err") || fo_cp=""
+	"$capnet" --lab "$l" heal >/dev/null
+	if [ -n "$lead" ]; then
+		sleep 1
+		lead=$(etcd_leader "$l") || lead=""
+		[ -z "$lead" ] || fo_et=$("$kvb" --lab "$l" --nodes 5 --etcd --leader "$lead" \
+			--failover --capnet "$capnet" 2>>"$tmp/etcd.err") || fo_et=""
+		"$capnet" --lab "$l" heal >/dev/null
+	fi
+	stop_pids
+	"$capnet" --lab "$l" stop >/dev/null 2>&1 || true
+
+	# Medians of three 3-second runs, each figure on its own.
+	cp="" et=""
+	for f in ops_per_s p50_us p99_us; do
+		cp="$cp $f $(for o in "${cp_out[@]}"; do field "$f" "$o"; done | median)"
+		[ ${#et_out[@]} -eq 0 ] ||
+			et="$et $f $(for o in "${et_out[@]}"; do field "$f" "$o"; done | median)"
+	done
+	if [ -n "$(field ops_per_s "$cp")$(field ops_per_s "$et")" ]; then
+		kv_row "CP: capnode | etcd${ver:+ $ver}" "$cp" "$et"
+	fi
+	if [ -z "$(field ops_per_s "$cp")" ]; then
+		na "capnode CP" "no write succeeded: $(grep -v started "$tmp/kv.err" | head -n 1 | head -c 80)"
+	fi
+	if [ -n "$et_reason" ]; then
+		na "etcd" "$et_reason"
+	elif [ -z "$(field ops_per_s "$et")" ]; then
+		na "etcd" "load failed: $(head -n 1 "$tmp/etcd.err" | head -c 80)"
+	fi
+	if [ -n "$fo_cp" ]; then
+		row "failover: leader isolated -> first write (ms) | etcd" "$(field failover_ms "$fo_cp")" \
+			"$(field failover_ms "$fo_et")" \
+			"$(ratio_t "$(field failover_ms "$fo_cp")" "$(field failover_ms "$fo_et")")"
+	else
+		na "failover" "no leader, or no write committed 20 s after isolating it"
+	fi
+	if [ -n "$fo_cp" ] && [ -z "$fo_et" ] && [ -z "$et_reason" ]; then
+		na "etcd failover" "$(tail -n 1 "$tmp/etcd.err" 2>/dev/null | head -c 100)"
+	fi
+
+	if ! "$capnet" --lab "$l" start --mode ap >"$tmp/ap.err" 2>&1; then
+		ap_reason="AP mode not available: capnet start --mode ap: $(head -n 1 "$tmp/ap.err" | head -c 80)"
+	elif ! { sleep 1 &&
+		"$capctl" --lab "$l" -n 1 --timeout 2000 put bench-probe 1 >/dev/null 2>&1; }; then
+		ap_reason="AP mode not available: capnode --mode ap does not answer a put"
+	elif ! ap=$("$kvb" --lab "$l" --nodes 5 --clients 8 --secs 3 --spread 2>"$tmp/ap.err"); then
+		ap_reason="AP load failed: $(head -n 1 "$tmp/ap.err" | head -c 80)"
+		ap=""
+	fi
+	"$capnet" --lab "$l" stop >/dev/null 2>&1 || true
+	if [ -n "$ap" ]; then
+		row "AP (clients spread over the 5 nodes): writes/s | CP" "$(field ops_per_s "$ap")" \
+			"$(field ops_per_s "$cp")" "$(ratio_r "$(field ops_per_s "$ap")" "$(field ops_per_s "$cp")")"
+		row "AP: p50 (us) | CP" "$(field p50_us "$ap")" "$(field p50_us "$cp")" \
+			"$(ratio_t "$(field p50_us "$ap")" "$(field p50_us "$cp")")"
+		row "AP: p99 (us) | CP" "$(field p99_us "$ap")" "$(field p99_us "$cp")" \
+			"$(ratio_t "$(field p99_us "$ap")" "$(field p99_us "$cp")")"
+	else
+		na "capnode AP" "$ap_reason"
+	fi
 	"$capnet" --lab "$l" down >/dev/null
-done
+}
 
-echo "bench: delay line (1 ms target)"
-delay_bench=$(CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true)
+# ---------------------------------------------------------------------------------------------
+# captrace: record a lab under a UDP flood, then time the report.
+bench_captrace() {
+	local l=${tag}tr d=$tmp/trace rec out t0 t1 pk rate wall
+	section "captrace report: a 5-node lab recorded under a 2 s UDP flood"
+	"$capnet" --lab "$l" up -n 5 >/dev/null
+	neigh "$l" 1 2
+	"$captrace" --lab "$l" record -o "$d" --duration 3 >"$tmp/rec.out" 2>&1 &
+	rec=$!
+	sleep 0.5
+	"$flood" --tx "$l-n1" --rx "$l-n2" --dst "$(addr 2)" --warmup 0 --secs 2 >/dev/null
+	if ! wait "$rec"; then
+		na "captrace report" "record failed: $(head -c 120 "$tmp/rec.out")"
+	else
+		t0=$(now)
+		if out=$("$captrace" -v report "$d" 2>&1 >/dev/null); then
+			t1=$(now)
+			pk=$(sed -n 's/.*read \([0-9]*\) packets.*/\1/p' <<<"$out")
+			rate=$(sed -n 's/.*: \([0-9.]*\) packets\/s.*/\1/p' <<<"$out")
+			wall=$(awk -v p="$pk" -v a="$t0" -v b="$t1" 'BEGIN { if (b > a) printf "%.0f", p / (b - a) }')
+			row "report: read+parse packets/s | whole report ($pk packets)" "$rate" "$wall" ""
+		else
+			na "captrace report" "$(head -c 120 <<<"$out")"
+		fi
+	fi
+	"$capnet" --lab "$l" down >/dev/null
+}
 
-printf '\n%-44s %14s %14s %10s\n' "measure" "capnet" "baseline" "ratio"
-printf '%s\n' "${rows[@]}"
-[ -z "$delay_bench" ] || printf '\n%s\n' "$delay_bench"
-echo
-echo "ratio: baseline / capnet for times (above 1 means capnet is faster); for the flip, size N"
-echo "against 5 nodes (near 1 means a switch costs the same whatever the lab's size)."
+delay_bench() {
+	echo "bench: delay line (1 ms target)" >&2
+	CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true
+}
+
+if [ ! -x "$flood" ] || [ ! -x "$kvb" ]; then
+	echo "bench: $tools/udp_flood and kv_bench missing (make bench-tools)" >&2
+	exit 1
+fi
+t_start=$(now)
+delay=""
+: >"$tmp/rows"
+[[ $only != *" lab "* ]] || run_section bench_lab_setup
+[[ $only != *" sizes "* ]] || run_section bench_sizes
+[[ $only != *" replicas "* ]] || run_section bench_replicas
+[[ $only != *" captrace "* ]] || run_section bench_captrace
+[[ $only != *" delay "* ]] || delay=$(delay_bench)
+
+printf '\n%-58s %12s %12s %8s  %s\n' "measure" "capnet" "baseline" "ratio" "goal"
+cat "$tmp/rows"
+[ -z "$delay" ] || printf '\n%s\n' "$delay"
+cat <<EOF
+
+ratio: how much better capnet is, measured in the same run: baseline / capnet for times,
+capnet / baseline for rates (above 1: capnet is better). Times are medians of repeated runs,
+packet rates the best of interleaved rounds; numbers are this machine's, now ($(nproc) CPUs,
+$(uname -r)), and rates move by several percent from run to run. tools/bench/README.md
+explains each row.
+bench: $(secs "$t_start" "$(now)") s
+EOF
