@@ -64,7 +64,8 @@ struct {
 	__type(value, struct capnet_impairment);
 } impair SEC(".maps");
 
-/* Source MAC (low 48 bits, in wire byte order) -> node id. */
+/* Source MAC (low 48 bits, in wire byte order) -> node id, for MACs outside the lab's own
+ * 02:ca:fe:00:<hi>:<lo> pattern, which is decoded without a lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CAPNET_NODE_SLOTS);
@@ -72,10 +73,11 @@ struct {
 	__type(value, __u32);
 } node_of_mac SEC(".maps");
 
-/* Switch port ifindex -> the node behind it. */
+/* Switch port ifindex -> the node behind it (0: not a node's port). An array, not a hash: it is
+ * read for every frame. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CAPNET_NODE_SLOTS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CAPNET_PORT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } node_of_port SEC(".maps");
@@ -114,6 +116,27 @@ static __always_inline struct capnet_global_stats *global(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&global_stats, &zero);
+}
+
+/* The sender of a frame: the lab's MACs carry the node id (02:ca:fe:00:<hi>:<lo>), so the
+ * common case needs no hash lookup; any other MAC is looked up. 0: not a node of this lab. */
+static __always_inline __u32 source_node(const struct ethhdr *eth)
+{
+	const unsigned char *m = eth->h_source;
+	struct capnet_lab_meta *lab;
+	__u64 mac = 0;
+	__u32 key = 0, node, *found;
+
+	if (m[0] == 0x02 && m[1] == 0xca && m[2] == 0xfe && m[3] == 0x00) {
+		node = (__u32)m[4] << 8 | m[5];
+		lab = bpf_map_lookup_elem(&lab_meta, &key);
+		/* Within the lab's size: a forged MAC of a node that does not exist decides
+		 * nothing. */
+		return lab && node >= 1 && node <= lab->nodes ? node : 0;
+	}
+	__builtin_memcpy(&mac, m, ETH_ALEN);
+	found = bpf_map_lookup_elem(&node_of_mac, &mac);
+	return found ? *found : 0;
 }
 
 static __always_inline struct capnet_link_stats *link_counters(__u32 src, __u32 dst)
@@ -258,9 +281,9 @@ int capnet_egress(struct __sk_buff *skb)
 	struct capnet_policy_meta *meta;
 	struct capnet_impairment *imp;
 	struct capnet_global_stats *g;
-	__u32 *src_p, *dst_p, *gsrc, *gdst;
+	__u32 *dst_p, *gsrc, *gdst;
 	__u32 key, ifindex, src, dst, copy, bit;
-	__u64 mac = 0, *word;
+	__u64 *word;
 	__u16 ethertype;
 	__u8 reason;
 
@@ -274,17 +297,15 @@ int capnet_egress(struct __sk_buff *skb)
 
 	ifindex = skb->ifindex;
 	dst_p = bpf_map_lookup_elem(&node_of_port, &ifindex);
-	if (!dst_p)
+	if (!dst_p || !*dst_p)
 		return TC_ACT_OK;
-	__builtin_memcpy(&mac, eth->h_source, ETH_ALEN);
-	src_p = bpf_map_lookup_elem(&node_of_mac, &mac);
-	if (!src_p) {
+	src = source_node(eth);
+	if (!src) {
 		g = global();
 		if (g)
 			g->unknown_src++;
 		return TC_ACT_OK;
 	}
-	src = *src_p;
 	dst = *dst_p;
 	/* Saved now: a clone below invalidates every pointer into the packet. */
 	ethertype = bpf_ntohs(eth->h_proto);

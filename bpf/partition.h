@@ -14,6 +14,10 @@
 /* Policies are double-buffered: user space fills the idle copy, then flips `active`. */
 #define CAPNET_POLICY_COPIES 2
 
+/* Interface indexes of the switch namespace that node_of_port covers: the switch holds lo, br0,
+ * one port per node and the delay line's port, numbered from 1 as they were made. */
+#define CAPNET_PORT_SLOTS 4096
+
 /* A wildcard node in impairment keys: `capnet link all all`. */
 #define CAPNET_ANY_NODE 0
 

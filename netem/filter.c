@@ -159,6 +159,14 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 		uint32_t node = i, ifindex = info->port_ifindex[i];
 		uint8_t m[6];
 
+		if (ifindex >= CAPNET_PORT_SLOTS) {
+			fprintf(stderr,
+				"filter: port p%u has interface index %u, beyond the %d the filter "
+				"maps (was the switch namespace reused?)\n",
+				i, ifindex, CAPNET_PORT_SLOTS);
+			return -ERANGE;
+		}
+
 		if (bpf_map_update_elem(mac_fd, &mac, &node, BPF_ANY) ||
 		    bpf_map_update_elem(port_fd, &ifindex, &node, BPF_ANY)) {
 			int err = -errno;
