@@ -7,6 +7,7 @@
 #include "netem/cli.h"
 #include "netem/delay_line.h"
 #include "netem/explain.h"
+#include "netem/globals.h"
 
 #define CAPNET_VERSION "0.1.0"
 
@@ -51,45 +52,32 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .lab = getenv("CAPNET_LAB") };
-	int i;
+	struct global_opts g;
+	struct cli cli;
+	char err[128];
+	int i, rc;
 	size_t c;
 
-	if (!cli.lab || !*cli.lab)
-		cli.lab = "capnet";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--lab") || !strcmp(argv[i], "-l")) {
-			if (++i >= argc)
-				return cli_usage("--lab needs a name");
-			cli.lab = argv[i];
-		} else if (!strncmp(argv[i], "--lab=", 6)) {
-			cli.lab = argv[i] + 6;
-		} else if (!strcmp(argv[i], "--explain")) {
-			cli.explain = true;
-		} else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
-			cli.json = true;
-		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			cli.verbose = true;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return CLI_OK;
-		} else if (!strcmp(argv[i], "--version")) {
-			printf("capnet %s\n", CAPNET_VERSION);
-			return CLI_OK;
-		} else {
-			return cli_usage("unknown option %s (capnet --help lists them)", argv[i]);
-		}
+	rc = globals_parse(argc, argv, true, &g, &i, err, sizeof(err));
+	if (rc < 0)
+		return cli_usage("%s (capnet --help lists them)", err);
+	if (rc == GLOBALS_HELP) {
+		usage(stdout);
+		return CLI_OK;
 	}
+	if (rc == GLOBALS_VERSION) {
+		printf("capnet %s\n", CAPNET_VERSION);
+		return CLI_OK;
+	}
+	cli = (struct cli){
+		.lab = g.lab, .json = g.json, .verbose = g.verbose, .explain = g.explain
+	};
 	if (i >= argc) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	{
-		char err[128];
-
-		if (!lab_name_valid(cli.lab, err, sizeof(err)))
-			return cli_usage("%s", err);
-	}
+	if (!lab_name_valid(cli.lab, err, sizeof(err)))
+		return cli_usage("%s", err);
 	explain_enable(cli.explain);
 	if (cli.verbose)
 		setenv("CAPNET_VERBOSE", "1", 1);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netem/globals.h"
 #include "tools/captrace_cli.h"
 
 static const struct {
@@ -34,30 +35,20 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct captrace_cli cli = { .lab = getenv("CAPNET_LAB") };
-	int i;
+	struct captrace_cli cli;
+	struct global_opts g;
+	char err[128];
+	int i, rc;
 	size_t c;
 
-	if (!cli.lab || !*cli.lab)
-		cli.lab = "capnet";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--lab") || !strcmp(argv[i], "-l")) {
-			if (++i >= argc)
-				return ct_usage("--lab needs a name");
-			cli.lab = argv[i];
-		} else if (!strncmp(argv[i], "--lab=", 6)) {
-			cli.lab = argv[i] + 6;
-		} else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
-			cli.json = true;
-		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			cli.verbose = true;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return CT_OK;
-		} else {
-			return ct_usage("unknown option %s (captrace --help lists them)", argv[i]);
-		}
+	rc = globals_parse(argc, argv, false, &g, &i, err, sizeof(err));
+	if (rc < 0)
+		return ct_usage("%s (captrace --help lists them)", err);
+	if (rc != GLOBALS_OK) {
+		usage(stdout);
+		return CT_OK;
 	}
+	cli = (struct captrace_cli){ .lab = g.lab, .json = g.json, .verbose = g.verbose };
 	if (i >= argc) {
 		usage(stderr);
 		return CT_USAGE;
