@@ -81,7 +81,8 @@ static int resolve_nodes(const char *cmd, const struct node_args *a, unsigned in
 
 static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 			  struct node_args *a, bool takes_mode, bool takes_signal,
-			  struct lab_info *info, struct node_set *set, char *run_dir, size_t len)
+			  struct lab_info *info, struct filter **filter, struct node_set *set,
+			  char *run_dir, size_t len)
 {
 	char what[32];
 	int rc;
@@ -92,12 +93,17 @@ static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **arg
 	snprintf(what, sizeof(what), "capnet %s", cmd);
 	if (cli_need_root(what))
 		return CLI_FAIL;
-	rc = cli_open_lab(cli, info, NULL);
+	rc = cli_open_lab(cli, info, filter);
 	if (rc)
 		return rc;
 	rc = resolve_nodes(cmd, a, info->nodes, set);
-	if (rc)
+	if (rc) {
+		if (filter) {
+			filter_close(*filter);
+			*filter = NULL;
+		}
 		return rc;
+	}
 	nodes_run_dir(cli->lab, a->dir, run_dir, len);
 	return CLI_OK;
 }
@@ -114,18 +120,17 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	unsigned int i, started = 0, failed = 0;
 	int rc, err;
 
-	rc = open_lab_nodes(cli, "start", argc, argv, &a, true, false, &info, &set, run_dir,
-			    sizeof(run_dir));
+	rc = open_lab_nodes(cli, "start", argc, argv, &a, true, false, &info, &filter, &set,
+			    run_dir, sizeof(run_dir));
 	if (rc)
 		return rc;
-	if (!strcmp(a.mode, "cp") && info.nodes > 15)
+	if (!strcmp(a.mode, "cp") && info.nodes > 15) {
+		filter_close(filter);
 		return cli_usage("start: CP mode runs Raft with at most 15 voters; this lab has %u "
 				 "nodes (use --mode ap, or a smaller lab)",
 				 info.nodes);
+	}
 	/* The subnet is the lab's own, as the filter recorded it at up. */
-	rc = cli_open_lab(cli, &info, &filter);
-	if (rc)
-		return rc;
 	err = filter_read_state(filter, &state);
 	filter_close(filter);
 	if (err)
@@ -164,8 +169,8 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 	unsigned int i, done = 0, absent = 0;
 	int rc, err;
 
-	rc = open_lab_nodes(cli, cmd, argc, argv, &a, false, takes_signal, &info, &set, run_dir,
-			    sizeof(run_dir));
+	rc = open_lab_nodes(cli, cmd, argc, argv, &a, false, takes_signal, &info, NULL, &set,
+			    run_dir, sizeof(run_dir));
 	if (rc)
 		return rc;
 	if (takes_signal)
@@ -214,8 +219,8 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 	unsigned int i, done = 0;
 	int rc;
 
-	rc = open_lab_nodes(cli, "restart", argc, argv, &a, false, false, &info, &set, run_dir,
-			    sizeof(run_dir));
+	rc = open_lab_nodes(cli, "restart", argc, argv, &a, false, false, &info, NULL, &set,
+			    run_dir, sizeof(run_dir));
 	if (rc)
 		return rc;
 	for (i = 1; i <= info.nodes; i++) {

@@ -123,9 +123,10 @@ static unsigned int reachable(const struct node *n, uint8_t *bitmap)
 	return node_io_reachable(&n->io, bitmap);
 }
 
-static unsigned int quorum(const struct node *n)
+/* Enough members reachable both ways for a majority (Raft's own count of one). */
+static bool quorum_in_reach(const struct node *n)
 {
-	return n->cfg->npeers / 2 + 1;
+	return (int)reachable(n, NULL) >= raft_quorum(n->raft);
 }
 
 static uint64_t next_msg_id(struct node *n)
@@ -185,8 +186,8 @@ static void reply_status(struct node *n, const struct reply_to *to,
 
 static void no_quorum_reason(const struct node *n, char *buf, size_t len)
 {
-	snprintf(buf, len, "no quorum (%u/%u reachable, %u needed)", reachable(n, NULL),
-		 n->cfg->npeers, quorum(n));
+	snprintf(buf, len, "no quorum (%u/%u reachable, %d needed)", reachable(n, NULL),
+		 n->cfg->npeers, raft_quorum(n->raft));
 }
 
 static struct pending *slot(struct pending *table)
@@ -343,11 +344,11 @@ static void handle_request(struct node *n, const struct reply_to *to,
 		reply_status(n, to, req, REPLY_NOT_LEADER, "not the leader");
 		return;
 	}
-	if (reachable(n, NULL) >= quorum(n) && raft_leader(n->raft) && raft_has_quorum(n->raft)) {
+	if (quorum_in_reach(n) && raft_leader(n->raft) && raft_has_quorum(n->raft)) {
 		forward(n, to, req);
 		return;
 	}
-	if (reachable(n, NULL) < quorum(n)) {
+	if (!quorum_in_reach(n)) {
 		/* The seed's "503": refuse at once, and say why. */
 		no_quorum_reason(n, reason, sizeof(reason));
 		reply_status(n, to, req, REPLY_UNAVAILABLE, reason);
@@ -619,7 +620,7 @@ static void retry_waiting(struct node *n, uint64_t now)
 			copy = *p;
 			p->used = false;
 			handle_request(n, &copy.to, &copy.req);
-		} else if (now >= p->deadline || reachable(n, NULL) < quorum(n)) {
+		} else if (now >= p->deadline || !quorum_in_reach(n)) {
 			no_quorum_reason(n, reason, sizeof(reason));
 			reply_status(n, &p->to, &p->req, REPLY_UNAVAILABLE,
 				     now >= p->deadline ? "no leader elected in time" : reason);
