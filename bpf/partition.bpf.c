@@ -82,14 +82,22 @@ struct {
 	__type(value, __u32);
 } node_of_port SEC(".maps");
 
-/* Created on first use of a link: a lab rarely uses all N^2 of them. User space sizes it. */
+/* Frames passed, per link (capnet_link_index); user space sizes it to nodes^2. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} link_passed SEC(".maps");
+
+/* Created on a link's first drop or duplicate: few links ever have one. User space sizes it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct capnet_stats_key);
-	__type(value, struct capnet_link_stats);
-} link_stats SEC(".maps");
+	__type(value, struct capnet_link_drops);
+} link_drops SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -103,7 +111,8 @@ struct {
 	__uint(max_entries, 4 << 20);
 } drop_events SEC(".maps");
 
-/* Not read here: it lets a later capnet invocation rediscover the lab's shape from the pins. */
+/* The lab's shape: its node count bounds node ids and lays out link_passed; it also lets a later
+ * capnet invocation rediscover the lab from the pins. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -120,35 +129,29 @@ static __always_inline struct capnet_global_stats *global(void)
 
 /* The sender of a frame: the lab's MACs carry the node id (02:ca:fe:00:<hi>:<lo>), so the
  * common case needs no hash lookup; any other MAC is looked up. 0: not a node of this lab. */
-static __always_inline __u32 source_node(const struct ethhdr *eth)
+static __always_inline __u32 source_node(const struct ethhdr *eth, __u32 nodes)
 {
 	const unsigned char *m = eth->h_source;
-	struct capnet_lab_meta *lab;
 	__u64 mac = 0;
-	__u32 key = 0, node, *found;
+	__u32 *found;
 
-	if (m[0] == 0x02 && m[1] == 0xca && m[2] == 0xfe && m[3] == 0x00) {
-		node = (__u32)m[4] << 8 | m[5];
-		lab = bpf_map_lookup_elem(&lab_meta, &key);
-		/* Within the lab's size: a forged MAC of a node that does not exist decides
-		 * nothing. */
-		return lab && node >= 1 && node <= lab->nodes ? node : 0;
-	}
+	if (m[0] == 0x02 && m[1] == 0xca && m[2] == 0xfe && m[3] == 0x00)
+		return (__u32)m[4] << 8 | m[5];
 	__builtin_memcpy(&mac, m, ETH_ALEN);
 	found = bpf_map_lookup_elem(&node_of_mac, &mac);
-	return found ? *found : 0;
+	return found && *found <= nodes ? *found : 0;
 }
 
-static __always_inline struct capnet_link_stats *link_counters(__u32 src, __u32 dst)
+static __always_inline struct capnet_link_drops *link_drop_counters(__u32 src, __u32 dst)
 {
 	struct capnet_stats_key key = { .src = src, .dst = dst };
-	struct capnet_link_stats *st, zero = {};
+	struct capnet_link_drops *d, zero = {};
 
-	st = bpf_map_lookup_elem(&link_stats, &key);
-	if (st)
-		return st;
-	bpf_map_update_elem(&link_stats, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&link_stats, &key);
+	d = bpf_map_lookup_elem(&link_drops, &key);
+	if (d)
+		return d;
+	bpf_map_update_elem(&link_drops, &key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&link_drops, &key);
 }
 
 /* Most specific impairment first: the link itself, then its source, its destination, all. */
@@ -276,14 +279,15 @@ int capnet_egress(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
-	struct capnet_link_stats *st;
+	struct capnet_link_drops *drops;
+	struct capnet_lab_meta *lab;
 	struct capnet_control *ctl;
 	struct capnet_policy_meta *meta;
 	struct capnet_impairment *imp;
 	struct capnet_global_stats *g;
 	__u32 *dst_p, *gsrc, *gdst;
 	__u32 key, ifindex, src, dst, copy, bit;
-	__u64 *word;
+	__u64 *word, *passed;
 	__u16 ethertype;
 	__u8 reason;
 
@@ -297,18 +301,24 @@ int capnet_egress(struct __sk_buff *skb)
 
 	ifindex = skb->ifindex;
 	dst_p = bpf_map_lookup_elem(&node_of_port, &ifindex);
-	if (!dst_p || !*dst_p)
+	key = 0;
+	lab = bpf_map_lookup_elem(&lab_meta, &key);
+	if (!dst_p || !lab || !*dst_p || *dst_p > lab->nodes)
 		return TC_ACT_OK;
-	src = source_node(eth);
-	if (!src) {
+	dst = *dst_p;
+	src = source_node(eth, lab->nodes);
+	/* Within the lab's size: a forged MAC of a node that does not exist decides nothing. */
+	if (!src || src > lab->nodes) {
 		g = global();
 		if (g)
 			g->unknown_src++;
 		return TC_ACT_OK;
 	}
-	dst = *dst_p;
 	/* Saved now: a clone below invalidates every pointer into the packet. */
 	ethertype = bpf_ntohs(eth->h_proto);
+
+	key = capnet_link_index(lab->nodes, src, dst);
+	passed = bpf_map_lookup_elem(&link_passed, &key);
 
 	key = 0;
 	ctl = bpf_map_lookup_elem(&control, &key);
@@ -333,7 +343,6 @@ int capnet_egress(struct __sk_buff *skb)
 	if (!word)
 		return TC_ACT_OK;
 
-	st = link_counters(src, dst);
 	reason = CAPNET_PASS;
 	if (!((*word >> (bit % 64)) & 1)) {
 		reason = CAPNET_DROP_PARTITION;
@@ -344,8 +353,9 @@ int capnet_egress(struct __sk_buff *skb)
 		} else if (imp && chance(imp->dup_ppm)) {
 			skb->mark = CAPNET_DUP_MARK;
 			if (bpf_clone_redirect(skb, ifindex, 0) == 0) {
-				if (st)
-					st->duplicated++;
+				drops = link_drop_counters(src, dst);
+				if (drops)
+					drops->duplicated++;
 			} else {
 				g = global();
 				if (g)
@@ -356,15 +366,16 @@ int capnet_egress(struct __sk_buff *skb)
 	}
 
 	if (reason == CAPNET_PASS) {
-		if (st)
-			st->passed++;
+		if (passed)
+			(*passed)++;
 		return TC_ACT_OK;
 	}
-	if (st) {
+	drops = link_drop_counters(src, dst);
+	if (drops) {
 		if (reason == CAPNET_DROP_PARTITION)
-			st->dropped_partition++;
+			drops->dropped_partition++;
 		else
-			st->dropped_loss++;
+			drops->dropped_loss++;
 	}
 	report_drop(skb, src, dst, reason, meta->generation, ethertype);
 	return TC_ACT_SHOT;

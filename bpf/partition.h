@@ -59,12 +59,29 @@ struct capnet_impairment {
 	__u32 dup_ppm; /* parts per million of frames sent twice */
 };
 
-/* Key of the per-CPU `link_stats` hash: a directed link (src, dst) by node id. */
+/* Frames passed on a directed link: the per-CPU array `link_passed`, one __u64 per link at
+ * index (src - 1) * nodes + (dst - 1). Dense because it is touched by every frame (an array
+ * lookup is inlined; a hash lookup costs more than the rest of the program); 8 bytes per link per
+ * CPU: 0.5 MB per CPU at 250 nodes, 8 MB at 1000. */
+static inline __u32 capnet_link_index(__u32 nodes, __u32 src, __u32 dst)
+{
+	return (src - 1) * nodes + (dst - 1);
+}
+
+/* Key of the per-CPU `link_drops` hash: a directed link (src, dst) by node id. An entry is made
+ * on a link's first drop or duplicate, a path that pays for a ring event anyway. */
 struct capnet_stats_key {
 	__u16 src;
 	__u16 dst;
 };
 
+struct capnet_link_drops {
+	__u64 dropped_partition;
+	__u64 dropped_loss;
+	__u64 duplicated;
+};
+
+/* A link's counters as user space reports them: the two maps above, summed over CPUs. */
 struct capnet_link_stats {
 	__u64 passed;
 	__u64 dropped_partition;
@@ -86,7 +103,7 @@ struct capnet_lab_meta {
 	__u32 subnet; /* host order */
 	__u32 prefix;
 };
-#define CAPNET_LAB_META_VERSION 1
+#define CAPNET_LAB_META_VERSION 2
 
 #define CAPNET_EVENT_PAYLOAD 32
 

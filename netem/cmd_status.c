@@ -195,7 +195,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 	filter_pin_dir(cli->lab, dir, sizeof(dir));
-	explain("bpftool map dump pinned %s/link_stats", dir);
+	explain("bpftool map dump pinned %s/link_passed", dir);
+	explain("bpftool map dump pinned %s/link_drops", dir);
 	err = filter_read_state(filter, &state);
 	if (!err)
 		err = policy_expand(&state.policy, &part, &e) ? -EBADMSG : 0;

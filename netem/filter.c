@@ -33,7 +33,8 @@ enum filter_map {
 	FM_IMPAIR,
 	FM_NODE_OF_MAC,
 	FM_NODE_OF_PORT,
-	FM_LINK_STATS,
+	FM_LINK_PASSED,
+	FM_LINK_DROPS,
 	FM_GLOBAL_STATS,
 	FM_DROP_EVENTS,
 	FM_LAB_META,
@@ -48,7 +49,8 @@ static const char *const map_names[FM_COUNT] = {
 	[FM_IMPAIR] = "impair",
 	[FM_NODE_OF_MAC] = "node_of_mac",
 	[FM_NODE_OF_PORT] = "node_of_port",
-	[FM_LINK_STATS] = "link_stats",
+	[FM_LINK_PASSED] = "link_passed",
+	[FM_LINK_DROPS] = "link_drops",
 	[FM_GLOBAL_STATS] = "global_stats",
 	[FM_DROP_EVENTS] = "drop_events",
 	[FM_LAB_META] = "lab_meta",
@@ -264,11 +266,10 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info)
 		fprintf(stderr, "filter: open BPF object: %s\n", strerror(errno));
 		return err;
 	}
-	/* Directed links are (N+1)^2 at most; entries are only made for links that carry traffic. */
-	link_slots = (cfg->nodes + 1) * (cfg->nodes + 1);
-	if (link_slots > (1u << 20))
-		link_slots = 1u << 20;
-	bpf_map__set_max_entries(skel->maps.link_stats, link_slots);
+	/* One pass counter per directed link; drop entries are only made for links that drop. */
+	link_slots = cfg->nodes * cfg->nodes;
+	bpf_map__set_max_entries(skel->maps.link_passed, link_slots);
+	bpf_map__set_max_entries(skel->maps.link_drops, link_slots);
 	err = partition_bpf__load(skel);
 	if (err) {
 		fprintf(stderr,
@@ -609,39 +610,166 @@ static int write_healthy(struct filter *f)
 	return 0;
 }
 
+/* A link's drop counters, summed over CPUs. */
+struct link_drop_entry {
+	struct capnet_stats_key key;
+	struct capnet_link_drops sum;
+};
+
+static int compare_links(const struct capnet_stats_key *a, const struct capnet_stats_key *b)
+{
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
+	return a->dst < b->dst ? -1 : a->dst > b->dst;
+}
+
+static int compare_drop_entries(const void *a, const void *b)
+{
+	return compare_links(&((const struct link_drop_entry *)a)->key,
+			     &((const struct link_drop_entry *)b)->key);
+}
+
+/* Every link with a drop or a duplicate, sorted by (src, dst) like link_passed's indexes. */
+static int read_link_drops(struct filter *f, int ncpu, struct link_drop_entry **out, size_t *count)
+{
+	struct capnet_link_drops *percpu = calloc(ncpu, sizeof(*percpu));
+	struct link_drop_entry *list = NULL, *grown, *e;
+	struct capnet_stats_key key, next;
+	size_t n = 0, cap = 0;
+	int c, err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_get_next_key(f->fd[FM_LINK_DROPS], NULL, &next))
+		goto out;
+	do {
+		key = next;
+		if (bpf_map_lookup_elem(f->fd[FM_LINK_DROPS], &key, percpu))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		e = &list[n++];
+		memset(e, 0, sizeof(*e));
+		e->key = key;
+		for (c = 0; c < ncpu; c++) {
+			e->sum.dropped_partition += percpu[c].dropped_partition;
+			e->sum.dropped_loss += percpu[c].dropped_loss;
+			e->sum.duplicated += percpu[c].duplicated;
+		}
+	} while (!bpf_map_get_next_key(f->fd[FM_LINK_DROPS], &key, &next));
+	if (n)
+		qsort(list, n, sizeof(*list), compare_drop_entries);
+out:
+	free(percpu);
+	if (err) {
+		free(list);
+		return err;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+static int emit_drops(const struct link_drop_entry *e, uint64_t passed,
+		      int (*fn)(const struct capnet_stats_key *key,
+				const struct capnet_link_stats *stats, void *ctx),
+		      void *ctx)
+{
+	struct capnet_link_stats st = {
+		.passed = passed,
+		.dropped_partition = e->sum.dropped_partition,
+		.dropped_loss = e->sum.dropped_loss,
+		.duplicated = e->sum.duplicated,
+	};
+
+	return fn(&e->key, &st, ctx);
+}
+
+/* link_passed is read in batches: a 1000-node lab has a million links. */
+#define PASSED_BATCH 4096
+
 int filter_for_each_link(struct filter *f,
 			 int (*fn)(const struct capnet_stats_key *key,
 				   const struct capnet_link_stats *stats, void *ctx),
 			 void *ctx)
 {
-	struct capnet_stats_key key, next;
-	struct capnet_link_stats *percpu, sum;
-	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
+	int ncpu = libbpf_num_possible_cpus(), c, err;
+	struct link_drop_entry *drops = NULL;
+	size_t ndrops = 0, d = 0;
+	struct capnet_lab_meta lab;
+	uint32_t zero = 0, *keys = NULL, batch, got, j;
+	uint64_t *values = NULL;
+	bool first = true, last = false;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	if (bpf_map_get_next_key(f->fd[FM_LINK_STATS], NULL, &next))
+	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &lab))
+		return -errno;
+	if (!lab.nodes || lab.nodes > CAPNET_MAX_NODES)
+		return -EINVAL;
+	err = read_link_drops(f, ncpu, &drops, &ndrops);
+	if (err)
+		return err;
+	keys = calloc(PASSED_BATCH, sizeof(*keys));
+	values = calloc((size_t)PASSED_BATCH * ncpu, sizeof(*values));
+	if (!keys || !values) {
+		err = -ENOMEM;
 		goto out;
-	do {
-		key = next;
-		if (bpf_map_lookup_elem(f->fd[FM_LINK_STATS], &key, percpu))
-			continue;
-		memset(&sum, 0, sizeof(sum));
-		for (c = 0; c < ncpu; c++) {
-			sum.passed += percpu[c].passed;
-			sum.dropped_partition += percpu[c].dropped_partition;
-			sum.dropped_loss += percpu[c].dropped_loss;
-			sum.duplicated += percpu[c].duplicated;
+	}
+	while (!last) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		got = PASSED_BATCH;
+		if (bpf_map_lookup_batch(f->fd[FM_LINK_PASSED], first ? NULL : &batch, &batch, keys,
+					 values, &got, &opts)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			last = true;
 		}
-		err = fn(&key, &sum, ctx);
+		first = false;
+		for (j = 0; j < got; j++) {
+			struct capnet_stats_key key = {
+				.src = keys[j] / lab.nodes + 1,
+				.dst = keys[j] % lab.nodes + 1,
+			};
+			struct capnet_link_stats st = { 0 };
+
+			for (c = 0; c < ncpu; c++)
+				st.passed += values[(size_t)j * ncpu + c];
+			for (; d < ndrops && compare_links(&drops[d].key, &key) < 0; d++) {
+				err = emit_drops(&drops[d], 0, fn, ctx);
+				if (err)
+					goto out;
+			}
+			if (d < ndrops && !compare_links(&drops[d].key, &key)) {
+				err = emit_drops(&drops[d++], st.passed, fn, ctx);
+			} else if (st.passed) {
+				err = fn(&key, &st, ctx);
+			}
+			if (err)
+				goto out;
+		}
+		if (!got)
+			break;
+	}
+	for (; d < ndrops; d++) {
+		err = emit_drops(&drops[d], 0, fn, ctx);
 		if (err)
 			break;
-	} while (!bpf_map_get_next_key(f->fd[FM_LINK_STATS], &key, &next));
+	}
 out:
-	free(percpu);
+	free(drops);
+	free(keys);
+	free(values);
 	return err;
 }
 
