@@ -10,6 +10,7 @@
 
 #include "netem/cli.h"
 #include "netem/explain.h"
+#include "netem/ip_proto.h"
 
 static volatile sig_atomic_t stop;
 
@@ -23,22 +24,6 @@ struct watch_ctx {
 	bool json;
 	unsigned long long seen, limit;
 };
-
-static const char *proto_name(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case 6:
-		return "tcp";
-	case 17:
-		return "udp";
-	case 1:
-		return "icmp";
-	case 58:
-		return "icmpv6";
-	}
-	snprintf(buf, len, "ip-proto-%u", p);
-	return buf;
-}
 
 static void format_ip(const struct capnet_drop_event *ev, const uint32_t *addr, char *buf,
 		      size_t len)
@@ -61,7 +46,7 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 	format_ip(ev, ev->saddr, src, sizeof(src));
 	format_ip(ev, ev->daddr, dst, sizeof(dst));
 	if (ev->ethertype == 0x0800 || ev->ethertype == 0x86dd)
-		proto = proto_name(ev->ip_proto, pbuf, sizeof(pbuf));
+		proto = ip_proto_name(ev->ip_proto, pbuf, sizeof(pbuf));
 	for (i = 0; i < ev->payload_len && i < CAPNET_EVENT_PAYLOAD; i++)
 		sprintf(payload + 2 * i, "%02x", ev->payload[i]);
 	payload[2 * i] = 0;

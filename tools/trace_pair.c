@@ -9,6 +9,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "netem/ip_proto.h"
 #include "node/proto.h"
 #include "tools/trace_packet.h"
 #include "tools/trace_pair.h"
@@ -415,16 +416,7 @@ const char *trace_msg_type(const struct trace_msg *m, char *buf, size_t len)
 			return buf;
 		}
 	}
-	switch (m->ip_proto) {
-	case 6:
-		return "tcp";
-	case 17:
-		return "udp";
-	case 1:
-		return "icmp";
-	}
-	snprintf(buf, len, "ip-proto-%u", m->ip_proto);
-	return buf;
+	return ip_proto_name(m->ip_proto, buf, len);
 }
 
 int trace_msg_describe(const struct trace_msg *m, char *buf, size_t len)
