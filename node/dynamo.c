@@ -47,6 +47,22 @@ enum op_kind {
 	OP_READ = 1,
 	OP_WRITE,
 	OP_FORWARD,
+	OP_BANK_READ,
+};
+
+/* What a bank read knows of one replica's answer: a stream of pieces, each with some of the
+ * records of the buckets where that replica's digest differed from the coordinator's. */
+struct bank_answer {
+	uint64_t tag; /* names the stream: a duplicated request may be answered twice */
+	uint64_t differs; /* bit b: bucket b differed */
+	uint32_t npieces, got;
+	uint8_t *seen; /* bitmap of the pieces received */
+	uint64_t digest[DYN_BUCKETS]; /* what the replica holds, for read repair */
+};
+
+struct bank_read {
+	uint64_t mine[DYN_BUCKETS]; /* the coordinator's bank digest when the read began */
+	struct bank_answer ans[]; /* nrep of them, in preference order */
 };
 
 /* What a request knows of one of its replicas. */
@@ -71,6 +87,7 @@ struct op {
 	struct op_rep *r; /* nrep of them, in preference order */
 	struct item *wr; /* write: the version written */
 	struct rec *merged; /* read: what the answers add up to */
+	struct bank_read *br;
 	uint16_t fwd_to;
 };
 
@@ -688,6 +705,11 @@ struct dynamo *dyn_new(const struct dyn_config *cfg)
 
 static void op_free(struct op *op)
 {
+	unsigned int i;
+
+	for (i = 0; op->br && i < op->nrep; i++)
+		free(op->br->ans[i].seen);
+	free(op->br);
 	free(op->r);
 	free(op->wr);
 	if (op->merged) {
@@ -994,7 +1016,9 @@ static void overdraft_reason(const struct accounts *as, const char *only, char *
 		snprintf(buf + used, len - used, " after merging a split");
 }
 
-static void ap_balance(struct dynamo *d, uint64_t handle, const struct client_request *req)
+/* A balance over the records held here, which hold those of every replica that answered. */
+static void balance_reply(struct dynamo *d, uint64_t handle, const struct client_request *req,
+			  unsigned int answered)
 {
 	struct client_reply *rep;
 	struct accounts as;
@@ -1003,13 +1027,13 @@ static void ap_balance(struct dynamo *d, uint64_t handle, const struct client_re
 	int64_t total = 0;
 
 	if (accounts_load(d, &as)) {
-		reply_simple(d, handle, req, REPLY_ERROR, 1, "out of memory");
+		reply_simple(d, handle, req, REPLY_ERROR, answered, "out of memory");
 		return;
 	}
 	rep = reply_new(d, handle, req, REPLY_OK);
 	if (!rep)
 		goto out;
-	rep->replicas_answered = 1;
+	rep->replicas_answered = answered8(answered);
 	if (req->key[0]) {
 		a = account_find(&as, req->key);
 		if (!a || !a->opened) {
@@ -1495,6 +1519,135 @@ out:
 	free(as.a);
 }
 
+/* ---- balance at QUORUM or ALL ---- */
+
+static void bank_digest(const struct dynamo *d, uint64_t *out)
+{
+	struct rec *r;
+	size_t i;
+
+	memset(out, 0, DYN_BUCKETS * sizeof(*out));
+	for (i = 0; i < d->table_size; i++)
+		for (r = d->table[i]; r; r = r->next)
+			if (r->space == DYN_SPACE_BANK && r->nver)
+				out[r->hash % DYN_BUCKETS] += rec_fp(r);
+}
+
+/*
+ * Every replica that answered and holds less than the coordinator now does gets the records of
+ * the buckets where it differs. The coordinator's own store already took every record the
+ * answers brought.
+ */
+static void bank_repair(struct dynamo *d, struct op *op)
+{
+	uint64_t now[DYN_BUCKETS], *push;
+	unsigned int i, k, b;
+	struct item it;
+	struct rec *r;
+	size_t t;
+	bool any = false;
+
+	push = calloc(op->nrep, sizeof(*push));
+	if (!push)
+		return; /* anti-entropy will do it */
+	bank_digest(d, now);
+	for (i = 0; i < op->nrep; i++) {
+		if (!op->r[i].done || op->r[i].node == d->cfg.id)
+			continue;
+		for (b = 0; b < DYN_BUCKETS; b++)
+			if (op->br->ans[i].digest[b] != now[b])
+				push[i] |= 1ull << b;
+		if (push[i]) {
+			d->st.read_repairs++;
+			any = true;
+		}
+	}
+	for (t = 0; any && t < d->table_size; t++)
+		for (r = d->table[t]; r; r = r->next) {
+			if (r->space != DYN_SPACE_BANK || !r->nver)
+				continue;
+			it.space = r->space;
+			snprintf(it.key, sizeof(it.key), "%s", r->key);
+			for (i = 0; i < op->nrep; i++) {
+				if (!(push[i] >> (r->hash % DYN_BUCKETS) & 1))
+					continue;
+				for (k = 0; k < r->nver; k++) {
+					it.v = *r->ver[k];
+					send_item(d, op->r[i].node, PROTO_REPAIR, 0, &it);
+				}
+			}
+		}
+	free(push);
+}
+
+static void bank_answer(struct dynamo *d, struct op *op, unsigned int i)
+{
+	op->r[i].done = true;
+	op->answered++;
+	if (!op->replied && op->answered >= op->need) {
+		op->replied = true;
+		balance_reply(d, op->handle, &op->req, op->answered);
+	}
+	if (op->answered == op->asked) {
+		bank_repair(d, op);
+		op_free(op);
+	}
+}
+
+static void start_bank_read(struct dynamo *d, uint64_t now, uint64_t handle,
+			    const struct client_request *req)
+{
+	struct op *op = op_new(d, OP_BANK_READ, now, handle, req);
+	struct proto_writer w;
+	struct dyn_msg *m;
+	unsigned int i, b, nreach;
+
+	if (!op) {
+		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
+		return;
+	}
+	/* The bank lives on every node: the preference list is the whole cluster. */
+	nreach = prepare(d, op, DYN_SPACE_BANK, "");
+	if (op->r)
+		op->br = calloc(1, sizeof(*op->br) + op->nrep * sizeof(op->br->ans[0]));
+	if (!op->r || !op->br) {
+		reply_simple(d, handle, req, REPLY_ERROR, 0, "out of memory");
+		op_free(op);
+		return;
+	}
+	if (nreach < op->need) {
+		refuse_unreachable(d, op, nreach);
+		return;
+	}
+	bank_digest(d, op->br->mine);
+	for (i = 0; i < op->nrep; i++) {
+		op->r[i].asked = op->r[i].node == d->cfg.id;
+		if (op->r[i].node == d->cfg.id || !reachable(d, op->r[i].node) ||
+		    !msg_begin(d, op->r[i].node, PROTO_BANK_READ, &w, &m))
+			continue;
+		proto_put_u64(&w, op->id);
+		for (b = 0; b < DYN_BUCKETS; b++)
+			proto_put_u64(&w, op->br->mine[b]);
+		msg_end(d, m, &w);
+		op->r[i].asked = true;
+	}
+	for (i = 0; i < op->nrep; i++)
+		op->asked += op->r[i].asked;
+	/* The local answer last: it may complete the read (and free op). */
+	i = op_index(op, d->cfg.id);
+	if ((int)i >= 0)
+		bank_answer(d, op, i);
+}
+
+static void request_balance(struct dynamo *d, uint64_t now, uint64_t handle,
+			    const struct client_request *req)
+{
+	if (req->consistency == CONSISTENCY_ONE)
+		balance_reply(d, handle, req, 1);
+	else
+		start_bank_read(d, now, handle, req);
+}
+
 static void handle_request(struct dynamo *d, uint64_t now, uint64_t handle,
 			   const struct client_request *req, bool forwarded)
 {
@@ -1511,7 +1664,7 @@ static void handle_request(struct dynamo *d, uint64_t now, uint64_t handle,
 		request_bank(d, now, handle, req);
 		break;
 	case CLIENT_OP_BALANCE:
-		ap_balance(d, handle, req);
+		request_balance(d, now, handle, req);
 		break;
 	default:
 		reply_simple(d, handle, req, REPLY_BAD_REQUEST, 0, "unknown operation");
@@ -1644,6 +1797,13 @@ static void expire(struct dynamo *d, struct op *op)
 				     cons_name(op->req.consistency), op->answered, op->nrep,
 				     op->need);
 		read_repair(d, op);
+	} else if (op->kind == OP_BANK_READ) {
+		if (!op->replied)
+			reply_simple(d, op->handle, &op->req, REPLY_UNAVAILABLE, op->answered,
+				     "consistency %s: %u of %u replicas answered, %u needed",
+				     cons_name(op->req.consistency), op->answered, op->nrep,
+				     op->need);
+		bank_repair(d, op);
 	} else {
 		reply_simple(d, op->handle, &op->req, REPLY_TIMEOUT, 0,
 			     "replica %u did not answer in time; outcome unknown", op->fwd_to);
@@ -1810,6 +1970,187 @@ static int on_client(struct dynamo *d, uint64_t now, uint16_t from, uint8_t type
 	return 0;
 }
 
+/* The header of a BANK_READ_RESP: op, tag, buckets that differ, pieces, index, item count. */
+#define BANK_PIECE_HDR (8 + 8 + 8 + 4 + 4 + 1)
+/* More pieces than any bank a node can hold would need: refused as garbage. */
+#define BANK_PIECES_MAX (1u << 24)
+
+static void item_of(struct item *it, const struct rec *r, unsigned int k)
+{
+	it->space = r->space;
+	snprintf(it->key, sizeof(it->key), "%s", r->key);
+	it->v = *r->ver[k];
+}
+
+static size_t item_size(const struct item *it)
+{
+	return 1 + 2 + strlen(it->key) + 2 + 8 + 8 + 1 + it->v.ctx.n * 10 + 2 + it->v.len;
+}
+
+static int rec_order(const void *a, const void *b)
+{
+	const struct rec *x = *(const struct rec *const *)a, *y = *(const struct rec *const *)b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* The bank records of the buckets set in `buckets`, in one fixed order. NULL when out of
+ * memory; *n may be 0. */
+static struct rec **bank_select(const struct dynamo *d, uint64_t buckets, size_t *n)
+{
+	struct rec **sel = malloc(sizeof(*sel)), *r;
+	size_t i, cap = 1;
+
+	*n = 0;
+	for (i = 0; sel && buckets && i < d->table_size; i++)
+		for (r = d->table[i]; r; r = r->next) {
+			if (r->space != DYN_SPACE_BANK || !r->nver ||
+			    !(buckets >> (r->hash % DYN_BUCKETS) & 1))
+				continue;
+			if (*n == cap) {
+				void *p = realloc(sel, cap * 2 * sizeof(*sel));
+
+				if (!p) {
+					free(sel);
+					return NULL;
+				}
+				sel = p;
+				cap *= 2;
+			}
+			sel[(*n)++] = r;
+		}
+	if (sel && *n)
+		qsort(sel, *n, sizeof(*sel), rec_order);
+	return sel;
+}
+
+/*
+ * A replica's answer to a bank read: every record of the buckets where its digest differs from
+ * the coordinator's, packed into as few datagrams as fit (one, with no record, if none
+ * differs). The records go in one fixed order and the tag names what was sent, so pieces of
+ * two answers to a duplicated request never mix.
+ */
+static int on_bank_read(struct dynamo *d, uint16_t from, struct proto_reader *r)
+{
+	uint64_t id = proto_get_u64(r), theirs[DYN_BUCKETS], mine[DYN_BUCKETS], differs = 0,
+		 tag = 0;
+	uint32_t npieces = 1, piece;
+	size_t nsel, i, k, used = BANK_PIECE_HDR, size;
+	struct proto_writer w;
+	struct dyn_msg *m;
+	struct rec **sel;
+	struct item it;
+	unsigned int b, count;
+
+	for (b = 0; b < DYN_BUCKETS; b++)
+		theirs[b] = proto_get_u64(r);
+	if (proto_reader_end(r))
+		return -EBADMSG;
+	bank_digest(d, mine);
+	for (b = 0; b < DYN_BUCKETS; b++)
+		if (mine[b] != theirs[b]) {
+			differs |= 1ull << b;
+			tag += mix(mine[b] ^ b);
+		}
+	tag = mix(tag ^ differs);
+	sel = bank_select(d, differs, &nsel);
+	if (!sel)
+		return 0; /* unanswered: the coordinator times out */
+	/* Count the pieces first: each one says how many there are. */
+	for (i = 0; i < nsel; i++)
+		for (k = 0; k < sel[i]->nver; k++) {
+			item_of(&it, sel[i], k);
+			size = item_size(&it);
+			if (used + size > PROTO_MAX_PAYLOAD) {
+				npieces++;
+				used = BANK_PIECE_HDR;
+			}
+			used += size;
+		}
+	i = k = 0;
+	for (piece = 0; piece < npieces; piece++) {
+		if (!msg_begin(d, from, PROTO_BANK_READ_RESP, &w, &m))
+			break;
+		proto_put_u64(&w, id);
+		proto_put_u64(&w, tag);
+		proto_put_u64(&w, differs);
+		proto_put_u32(&w, npieces);
+		proto_put_u32(&w, piece);
+		proto_put_u8(&w, 0); /* the count, set below */
+		for (count = 0; i < nsel; count++) {
+			item_of(&it, sel[i], k);
+			if (w.len + item_size(&it) > PROTO_MAX_PAYLOAD)
+				break;
+			put_item(&w, &it);
+			if (++k == sel[i]->nver) {
+				i++;
+				k = 0;
+			}
+		}
+		m->payload[BANK_PIECE_HDR - 1] = count;
+		msg_end(d, m, &w);
+	}
+	free(sel);
+	return 0;
+}
+
+static int on_bank_read_resp(struct dynamo *d, uint16_t from, struct proto_reader *r)
+{
+	uint64_t id = proto_get_u64(r), tag = proto_get_u64(r), differs = proto_get_u64(r);
+	uint32_t npieces = proto_get_u32(r), piece = proto_get_u32(r);
+	unsigned int count = proto_get_u8(r), k, b;
+	struct item items[PROTO_MAX_PAYLOAD / 25 + 1];
+	struct bank_answer *a;
+	struct op *op;
+	int i;
+
+	if (count > sizeof(items) / sizeof(items[0]))
+		return -EBADMSG;
+	for (k = 0; k < count; k++) {
+		get_item(r, &items[k]);
+		if (items[k].space != DYN_SPACE_BANK)
+			proto_reader_fail(r);
+	}
+	if (proto_reader_end(r) || !npieces || npieces > BANK_PIECES_MAX || piece >= npieces)
+		return -EBADMSG;
+	op = op_find(d, id, OP_BANK_READ);
+	i = op ? op_index(op, from) : -1;
+	if (i < 0 || !op->r[i].asked || op->r[i].done)
+		return 0;
+	a = &op->br->ans[i];
+	if (!a->seen || a->tag != tag || a->npieces != npieces) {
+		/* The first answer, or another one to a duplicated request: count its pieces
+		 * afresh. Records merged from the other stay: every one of them was real. */
+		free(a->seen);
+		a->seen = calloc((npieces + 7) / 8, 1);
+		if (!a->seen)
+			return 0;
+		a->tag = tag;
+		a->differs = differs;
+		a->npieces = npieces;
+		a->got = 0;
+		for (b = 0; b < DYN_BUCKETS; b++)
+			a->digest[b] = differs >> b & 1 ? 0 : op->br->mine[b];
+	}
+	if (a->seen[piece / 8] >> (piece % 8) & 1)
+		return 0;
+	a->seen[piece / 8] |= 1u << (piece % 8);
+	for (k = 0; k < count; k++) {
+		uint64_t h = key_hash(DYN_SPACE_BANK, items[k].key);
+
+		/* Into the coordinator's own store, durably: its balance is computed from it,
+		 * and a record one replica holds is a record every replica should. */
+		if (store_merge(d, &items[k], true) < 0)
+			return 0; /* out of memory: let the read time out rather than lie */
+		a->digest[h % DYN_BUCKETS] += version_fp(h, &items[k].v);
+	}
+	if (++a->got == a->npieces)
+		bank_answer(d, op, i);
+	return 0;
+}
+
 int dyn_receive(struct dynamo *d, uint64_t now, uint16_t from, uint8_t type, const uint8_t *payload,
 		size_t len)
 {
@@ -1853,6 +2194,12 @@ int dyn_receive(struct dynamo *d, uint64_t now, uint16_t from, uint8_t type, con
 	case PROTO_DIGEST_RESP:
 		rc = on_digest(d, from, type, &r);
 		break;
+	case PROTO_BANK_READ:
+		rc = on_bank_read(d, from, &r);
+		break;
+	case PROTO_BANK_READ_RESP:
+		rc = on_bank_read_resp(d, from, &r);
+		break;
 	case PROTO_CLIENT_REQUEST:
 	case PROTO_CLIENT_REPLY:
 		rc = on_client(d, now, from, type, payload, len);
@@ -1868,6 +2215,40 @@ int dyn_receive(struct dynamo *d, uint64_t now, uint16_t from, uint8_t type, con
 
 /* ---- recovery and inspection ---- */
 
+/* A record's context and seen counters, which its live versions alone may not give back. */
+static int restore_record(struct dynamo *d, struct proto_reader *r)
+{
+	uint8_t space = proto_get_u8(r);
+	char key[DYN_KEY_MAX + 1];
+	struct dyn_vv ctx, seen;
+	struct rec *rec;
+
+	proto_get_cstr(r, key, sizeof(key));
+	get_vv(r, &ctx);
+	get_vv(r, &seen);
+	if (proto_reader_end(r) || space > DYN_SPACE_BANK || !key[0])
+		return -EBADMSG;
+	rec = rec_get(d, space, key, true);
+	if (!rec)
+		return -ENOMEM;
+	if (vv_join(&rec->ctx, &ctx) || vv_join(&rec->seen, &seen))
+		return -EBADMSG;
+	return 0;
+}
+
+static int restore_counters(struct dynamo *d, struct proto_reader *r)
+{
+	uint64_t hlc = proto_get_u64(r), next_hint_id = proto_get_u64(r);
+
+	if (proto_reader_end(r))
+		return -EBADMSG;
+	observe_hlc(d, hlc);
+	/* Hint ids are never reused: a late acknowledgement must not retire a new hint. */
+	if (next_hint_id > d->next_hint_id)
+		d->next_hint_id = next_hint_id;
+	return 0;
+}
+
 int dyn_restore(struct dynamo *d, const struct dyn_write *w)
 {
 	struct proto_reader r;
@@ -1876,6 +2257,10 @@ int dyn_restore(struct dynamo *d, const struct dyn_write *w)
 	uint16_t target = 0;
 
 	proto_reader_init(&r, w->data, w->len);
+	if (w->kind == DYN_WRITE_RECORD)
+		return restore_record(d, &r);
+	if (w->kind == DYN_WRITE_COUNTERS)
+		return restore_counters(d, &r);
 	if (w->kind != DYN_WRITE_VERSION)
 		id = proto_get_u64(&r);
 	if (w->kind == DYN_WRITE_HINT)
@@ -1896,6 +2281,67 @@ int dyn_restore(struct dynamo *d, const struct dyn_write *w)
 	default:
 		return -EBADMSG;
 	}
+}
+
+static int snapshot_item(struct dyn_write *w, uint8_t kind, uint64_t id, uint16_t target,
+			 const struct item *it, int (*fn)(void *arg, const struct dyn_write *w),
+			 void *arg)
+{
+	struct proto_writer pw;
+
+	w->kind = kind;
+	proto_writer_init(&pw, w->data, sizeof(w->data));
+	if (kind == DYN_WRITE_HINT) {
+		proto_put_u64(&pw, id);
+		proto_put_u16(&pw, target);
+	}
+	put_item(&pw, it);
+	w->len = pw.len;
+	return pw.overflow ? -EOVERFLOW : fn(arg, w);
+}
+
+int dyn_snapshot(const struct dynamo *d, int (*fn)(void *arg, const struct dyn_write *w), void *arg)
+{
+	struct dyn_write *w = malloc(sizeof(*w));
+	struct proto_writer pw;
+	struct item it;
+	struct rec *r;
+	unsigned int k;
+	size_t i;
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	w->kind = DYN_WRITE_COUNTERS;
+	proto_writer_init(&pw, w->data, sizeof(w->data));
+	proto_put_u64(&pw, d->hlc);
+	proto_put_u64(&pw, d->next_hint_id);
+	w->len = pw.len;
+	rc = fn(arg, w);
+	for (i = 0; !rc && i < d->table_size; i++)
+		for (r = d->table[i]; !rc && r; r = r->next) {
+			for (k = 0; !rc && k < r->nver; k++) {
+				item_of(&it, r, k);
+				rc = snapshot_item(w, DYN_WRITE_VERSION, 0, 0, &it, fn, arg);
+			}
+			/* Last-writer-wins records keep no context; with siblings the context
+			 * also covers versions superseded and gone. */
+			if (rc || (!r->ctx.n && !r->seen.n))
+				continue;
+			w->kind = DYN_WRITE_RECORD;
+			proto_writer_init(&pw, w->data, sizeof(w->data));
+			proto_put_u8(&pw, r->space);
+			proto_put_cstr(&pw, r->key);
+			put_vv(&pw, &r->ctx);
+			put_vv(&pw, &r->seen);
+			w->len = pw.len;
+			rc = pw.overflow ? -EOVERFLOW : fn(arg, w);
+		}
+	for (i = 0; !rc && i < d->nhints; i++)
+		rc = snapshot_item(w, DYN_WRITE_HINT, d->hints[i].id, d->hints[i].target,
+				   &d->hints[i].it, fn, arg);
+	free(w);
+	return rc;
 }
 
 void dyn_stats(const struct dynamo *d, struct dyn_stats *st)

@@ -24,7 +24,10 @@
  *
  * The bank lives in a second key space: one record per transfer ("t/<client>/<seq>", so a
  * retried request writes the same transfer again, not a second one) and one per account
- * ("open/<name>"), last-writer-wins whatever the mode, replicated on every node.
+ * ("open/<name>"), last-writer-wins whatever the mode, replicated on every node. A balance at
+ * QUORUM or ALL pulls from that many replicas the records of every digest bucket where they
+ * differ from the coordinator, merges them into the coordinator's store and answers from it;
+ * at ONE it answers from the local store alone.
  */
 #ifndef CAPNET_DYNAMO_H
 #define CAPNET_DYNAMO_H
@@ -75,12 +78,15 @@ struct dyn_config {
 	unsigned int hint_retry_ms; /* between deliveries of one hint; 0: 500 */
 };
 
-/* Durable writes, in order. A shell replays VERSION and HINT writes into a fresh state machine
- * with dyn_restore() after a restart. */
+/* Durable writes, in order. A shell replays them into a fresh state machine with dyn_restore()
+ * after a restart. dyn_snapshot() states the whole state as writes, so a shell can replace a
+ * long log by a short one; the last two kinds appear only there. */
 enum dyn_write_kind {
 	DYN_WRITE_VERSION = 1, /* a version merged into the local store */
 	DYN_WRITE_HINT = 2, /* a hint to keep: id, target, version */
 	DYN_WRITE_HINT_DONE = 3, /* a hint delivered: id */
+	DYN_WRITE_RECORD = 4, /* a record's causal context and seen counters, after its versions */
+	DYN_WRITE_COUNTERS = 5, /* the clock and the next hint id */
 };
 
 struct dyn_write {
@@ -91,7 +97,7 @@ struct dyn_write {
 
 struct dyn_msg {
 	uint16_t to;
-	uint8_t type; /* enum proto_type, PROTO_REPLICA_PUT .. PROTO_REPAIR */
+	uint8_t type; /* enum proto_type, PROTO_REPLICA_PUT .. PROTO_BANK_READ_RESP */
 	uint16_t len;
 	uint8_t payload[PROTO_MAX_PAYLOAD];
 };
@@ -130,8 +136,14 @@ int dyn_receive(struct dynamo *d, uint64_t now, uint16_t from, uint8_t type, con
 /* Timeouts, hint delivery and anti-entropy. Call every few milliseconds. */
 void dyn_tick(struct dynamo *d, uint64_t now);
 
-/* Replays one durable write after a restart (no output). 0 or -EBADMSG. */
+/* Replays one durable write after a restart (no output). 0, -EBADMSG or -ENOMEM. */
 int dyn_restore(struct dynamo *d, const struct dyn_write *w);
+
+/* The state as durable writes: replayed into a fresh state machine (same configuration) with
+ * dyn_restore(), they rebuild what replaying every write so far would. Calls fn for each, in
+ * order; returns fn's first nonzero, or 0. */
+int dyn_snapshot(const struct dynamo *d, int (*fn)(void *arg, const struct dyn_write *w),
+		 void *arg);
 
 /* The queues; each returns false when empty. Writes must be durable before the messages and
  * replies queued with them leave. */

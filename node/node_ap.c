@@ -9,6 +9,12 @@
  * record is replayed into a fresh state machine; merging is idempotent, so replaying a version
  * twice is harmless. A record cut short or failing its CRC at the end of the file is a write torn
  * by a crash and is cut off; one with valid records after it is corruption and stops the node.
+ *
+ * Compaction. Once the log is more than twice what the state needs (and past a floor), the
+ * state as writes (dyn_snapshot) goes into "ap.log.tmp", which is synced, renamed over the log,
+ * and the directory synced: a crash at any point leaves either the old log or the new one,
+ * whole, both holding everything acknowledged. A leftover "ap.log.tmp" is unfinished and
+ * removed at start. Records are the same, so replay reads either file the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +35,9 @@
 
 #define MAX_CLIENTS 1024
 #define LOG_HDR 8
+/* Below this a log is not worth rewriting, whatever the state. */
+#define COMPACT_FLOOR (1u << 20)
+#define COMPACT_BUF (64u << 10)
 
 struct client_slot {
 	bool used;
@@ -41,6 +50,8 @@ struct ap {
 	struct node_io io;
 	struct dynamo *d;
 	int logfd;
+	char log_path[4096], tmp_path[4096];
+	uint64_t log_size, snapshot_size; /* bytes: the log, and the state when last measured */
 	uint64_t next_handle;
 	struct client_slot clients[MAX_CLIENTS];
 	uint8_t reach[PROTO_BITMAP_BYTES];
@@ -130,6 +141,7 @@ static int log_replay(struct ap *a, const char *path)
 		fprintf(stderr, "capnode: %s: cut a torn record (%zu bytes) off the end\n", path,
 			n - off);
 	}
+	a->log_size = off;
 	if (lseek(a->logfd, off, SEEK_SET) < 0)
 		err = -errno;
 	else if (count)
@@ -139,9 +151,138 @@ out:
 	return err;
 }
 
+static size_t log_encode(uint8_t *dst, const struct dyn_write *w)
+{
+	put_u32(dst, w->len);
+	dst[4] = w->kind;
+	dst[5] = dst[6] = dst[7] = 0;
+	memcpy(dst + LOG_HDR, w->data, w->len);
+	put_u32(dst + LOG_HDR + w->len, crc32c(0, dst + 4, 4 + w->len));
+	return LOG_HDR + w->len + 4;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = write(fd, p + done, len - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r ? -errno : -EIO;
+		done += r;
+	}
+	return 0;
+}
+
+/* Where dyn_snapshot's writes go: counted only (fd < 0), or buffered into a file. */
+struct snapshot_out {
+	int fd;
+	uint8_t *buf;
+	size_t used;
+	uint64_t size;
+};
+
+static int snapshot_put(void *arg, const struct dyn_write *w)
+{
+	struct snapshot_out *o = arg;
+	int err;
+
+	o->size += LOG_HDR + w->len + 4;
+	if (o->fd < 0)
+		return 0;
+	if (o->used + LOG_HDR + w->len + 4 > COMPACT_BUF) {
+		err = write_all(o->fd, o->buf, o->used);
+		if (err)
+			return err;
+		o->used = 0;
+	}
+	o->used += log_encode(o->buf + o->used, w);
+	return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Rewrites the log as the current state. Nothing is pending: flush() has appended and synced
+ * every write the state machine produced. A failure before the rename leaves the old log in
+ * use, complete; it is said once, and tried again when the log has doubled once more.
+ */
+static void log_compact(struct ap *a)
+{
+	struct snapshot_out o = { .fd = -1 };
+	uint64_t before = a->log_size;
+	const char *what = "create";
+	int fd, err;
+
+	o.buf = malloc(COMPACT_BUF);
+	fd = open(a->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!o.buf || fd < 0) {
+		err = o.buf ? -errno : -ENOMEM;
+		goto fail;
+	}
+	/* Locked before it becomes the log, so no other capnode ever holds the new file. */
+	what = "lock";
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		goto fail;
+	}
+	o.fd = fd;
+	what = "write";
+	err = dyn_snapshot(a->d, snapshot_put, &o);
+	if (!err)
+		err = write_all(fd, o.buf, o.used);
+	if (err)
+		goto fail;
+	what = "sync";
+	if (fsync(fd)) {
+		err = -errno;
+		goto fail;
+	}
+	what = "rename";
+	if (rename(a->tmp_path, a->log_path)) {
+		err = -errno;
+		goto fail;
+	}
+	/* From here the new file is the log: its records are the state, whatever follows. */
+	close(a->logfd);
+	a->logfd = fd;
+	a->log_size = a->snapshot_size = o.size;
+	free(o.buf);
+	err = sync_dir(a->cfg->data_dir);
+	if (err)
+		node_log(&a->io, "cannot sync %s after compacting the log: %s", a->cfg->data_dir,
+			 strerror(-err));
+	node_log(&a->io, "compacted ap.log: %llu -> %llu bytes", (unsigned long long)before,
+		 (unsigned long long)o.size);
+	return;
+fail:
+	node_log(&a->io, "cannot compact the log (%s %s: %s); keeping it as it is", what,
+		 a->tmp_path, strerror(-err));
+	if (fd >= 0) {
+		unlink(a->tmp_path);
+		close(fd);
+	}
+	free(o.buf);
+	a->snapshot_size = a->log_size;
+}
+
 static int log_open(struct ap *a)
 {
-	char path[4096];
+	struct snapshot_out o = { .fd = -1 };
+	const char *path = a->log_path;
 	int err;
 
 	err = files_mkdir_p(a->cfg->data_dir, 0755);
@@ -149,7 +290,8 @@ static int log_open(struct ap *a)
 		fprintf(stderr, "capnode: create %s: %s\n", a->cfg->data_dir, strerror(-err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/ap.log", a->cfg->data_dir);
+	snprintf(a->log_path, sizeof(a->log_path), "%s/ap.log", a->cfg->data_dir);
+	snprintf(a->tmp_path, sizeof(a->tmp_path), "%s/ap.log.tmp", a->cfg->data_dir);
 	a->logfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (a->logfd < 0) {
 		err = -errno;
@@ -161,28 +303,28 @@ static int log_open(struct ap *a)
 		fprintf(stderr, "capnode: %s is in use by another capnode\n", path);
 		return err;
 	}
-	return log_replay(a, path);
+	/* A compaction that a crash interrupted before its rename: the log is whole. */
+	if (unlink(a->tmp_path) && errno != ENOENT) {
+		err = -errno;
+		fprintf(stderr, "capnode: remove %s: %s\n", a->tmp_path, strerror(errno));
+		return err;
+	}
+	err = log_replay(a, path);
+	if (err)
+		return err;
+	err = dyn_snapshot(a->d, snapshot_put, &o);
+	a->snapshot_size = o.size;
+	return err;
 }
 
 static int log_append(struct ap *a, const struct dyn_write *w)
 {
-	size_t len = LOG_HDR + w->len + 4, done = 0;
+	size_t len = log_encode(a->rec, w);
+	int err = write_all(a->logfd, a->rec, len);
 
-	put_u32(a->rec, w->len);
-	a->rec[4] = w->kind;
-	a->rec[5] = a->rec[6] = a->rec[7] = 0;
-	memcpy(a->rec + LOG_HDR, w->data, w->len);
-	put_u32(a->rec + LOG_HDR + w->len, crc32c(0, a->rec + 4, 4 + w->len));
-	while (done < len) {
-		ssize_t r = write(a->logfd, a->rec + done, len - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r ? -errno : -EIO;
-		done += r;
-	}
-	return 0;
+	if (!err)
+		a->log_size += len;
+	return err;
 }
 
 static void reply_client(struct ap *a, const struct dyn_reply *r)
@@ -256,12 +398,15 @@ static int flush(struct ap *a)
 
 		if (m.type == PROTO_REPLICA_PUT_ACK || m.type == PROTO_REPLICA_GET_RESP ||
 		    m.type == PROTO_HINT_ACK || m.type == PROTO_DIGEST_RESP ||
-		    m.type == PROTO_CLIENT_REPLY)
+		    m.type == PROTO_BANK_READ_RESP || m.type == PROTO_CLIENT_REPLY)
 			hdr.flags = PROTO_FLAG_REPLY;
 		node_io_send_peer(&a->io, m.to, &hdr, m.payload, m.len);
 	}
 	while (dyn_pop_reply(a->d, &r))
 		reply_client(a, &r);
+	/* Last, so that no reply waits for it. */
+	if (a->log_size > COMPACT_FLOOR && a->log_size > 2 * a->snapshot_size)
+		log_compact(a);
 	return 0;
 }
 
@@ -335,7 +480,7 @@ static void handle_datagram(struct ap *a, const uint8_t *buf, size_t len,
 		/* CP-mode traffic reaching an AP node: counted as accepted, ignored. */
 		return;
 	}
-	if (hdr.type > PROTO_REPAIR && hdr.type != PROTO_CLIENT_REQUEST &&
+	if (hdr.type > PROTO_BANK_READ_RESP && hdr.type != PROTO_CLIENT_REQUEST &&
 	    hdr.type != PROTO_CLIENT_REPLY)
 		return;
 	if (dyn_receive(a->d, wall_ms(), hdr.from, hdr.type, payload, hdr.payload_len))

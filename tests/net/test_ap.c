@@ -4,7 +4,10 @@
  * agrees within seconds of the heal), hinted handoff with anti-entropy off (the hint surviving
  * kill -9 of its coordinator), data surviving kill -9 and a torn log record, anti-entropy
  * repairing a replica that was cut off for the whole write phase while the coordinator that
- * holds its hints is down, and a bank overdraft after a split, reported by balance. */
+ * holds its hints is down, a bank overdraft after a split, reported by balance, a balance at
+ * QUORUM seeing a transfer its own node missed, and the log compacted under load without losing
+ * anything across kill -9 and a torn record. */
+#include <sys/stat.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +96,15 @@ static int get(unsigned int node, const char *key, enum client_consistency cons,
 	struct client_request req = { .op = CLIENT_OP_GET, .consistency = cons };
 
 	snprintf(req.key, sizeof(req.key), "%s", key);
+	return request(node, &req, rep);
+}
+
+static int balance(unsigned int node, const char *account, enum client_consistency cons,
+		   struct client_reply *rep)
+{
+	struct client_request req = { .op = CLIENT_OP_BALANCE, .consistency = cons };
+
+	snprintf(req.key, sizeof(req.key), "%s", account);
 	return request(node, &req, rep);
 }
 
@@ -347,6 +359,138 @@ static void test_restart_keeps_data(void **state)
 	assert_non_null(strstr(out, "cut a torn record (11 bytes) off the end"));
 }
 
+/* A transfer acknowledged at QUORUM by 1-3 while 4 and 5 were cut off; then the split moves to
+ * 1,2 | 3-5, so no hint can reach 4 or 5. Node 5 at ONE does not know the transfer; at QUORUM it
+ * gathers it from node 3 and answers with it; ALL is refused across the split. */
+static void test_bank_quorum_balance(void **state)
+{
+	struct client_reply rep;
+
+	(void)state;
+	assert_int_equal(capctl("-n 1 --consistency all open acct3 100"), 0);
+	assert_int_equal(capctl("-n 1 --consistency all open shop 0"), 0);
+	assert_int_equal(capnet("partition 1-3 4,5"), 0);
+	assert_true(wait_reachable(1, 3, 5) && wait_reachable(5, 2, 5));
+	assert_int_equal(capctl("-n 1 --consistency quorum transfer acct3 shop 30"), 0);
+	assert_int_equal(capnet("partition 1,2 3-5"), 0);
+	assert_true(wait_reachable(5, 3, 5) && wait_reachable(3, 3, 5));
+	assert_int_equal(balance(5, "acct3", CONSISTENCY_ONE, &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_int_equal(rep.amount, 100);
+	assert_int_equal(balance(5, "acct3", CONSISTENCY_QUORUM, &rep), 0);
+	if (rep.status != REPLY_OK || rep.amount != 70 || rep.replicas_answered < 3)
+		fail_msg("QUORUM balance on node 5: %s %lld, %u answered: %s",
+			 proto_reply_status_name(rep.status), (long long)rep.amount,
+			 rep.replicas_answered, rep.reason);
+	printf("node 5: 100 at ONE, 70 at QUORUM (%u replicas answered)\n", rep.replicas_answered);
+	/* The read brought the transfer into node 5's own store. */
+	assert_int_equal(balance(5, "acct3", CONSISTENCY_ONE, &rep), 0);
+	assert_int_equal(rep.amount, 70);
+	assert_int_equal(capctl("-n 4 --consistency all balance"), 3);
+	assert_string_equal(out,
+			    "UNAVAILABLE: consistency ALL: 3 of 5 replicas reachable, 5 needed\n");
+	assert_int_equal(capctl("-n 1 --consistency quorum balance"), 3);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+static bool node_log_has(const char *dir, unsigned int node, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/n%u.log", dir, node);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	out[fread(out, 1, sizeof(out) - 1, f)] = 0;
+	fclose(f);
+	return strstr(out, text) != NULL;
+}
+
+/* Enough overwrites of one key to pass the compaction floor several times over, between writes
+ * of keys and transfers that must all survive; then kill -9, and a torn record after the
+ * compacted log. Anti-entropy is off, and ONE answers from the node's own store. */
+static void test_log_compaction(void **state)
+{
+	/* The start of a record announcing 100 bytes, cut after 3 of them. */
+	static const uint8_t torn[] = { 0, 0, 0, 100, 1, 0, 0, 0, 0xca, 0xfe, 0 };
+	char dir[512], path[600], key[16], value[1001];
+	struct client_reply rep;
+	long written = 0, size;
+	double t0 = now_s();
+	int k, kept;
+	FILE *f;
+
+	(void)state;
+	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/data/n1/ap.log", dir);
+	assert_int_equal(capctl("-n 1 --consistency all open a 100000"), 0);
+	assert_int_equal(capctl("-n 1 --consistency all open b 0"), 0);
+	memset(value, 'x', sizeof(value) - 1);
+	value[sizeof(value) - 1] = 0;
+	for (k = 0; k < 2500; k++) {
+		snprintf(value, sizeof(value), "%05d", k);
+		value[5] = 'x';
+		assert_int_equal(put(1, "big", value, CONSISTENCY_ALL, &rep), 0);
+		assert_int_equal(rep.status, REPLY_OK);
+		written += sizeof(value);
+		if (k % 50 == 0) {
+			struct client_request req = { .op = CLIENT_OP_TRANSFER,
+						      .consistency = CONSISTENCY_ALL,
+						      .from_account = "a",
+						      .to_account = "b",
+						      .amount = 1 };
+
+			snprintf(key, sizeof(key), "k%d", k / 50);
+			assert_int_equal(put(1 + k % NODES, key, key, CONSISTENCY_ALL, &rep), 0);
+			assert_int_equal(rep.status, REPLY_OK);
+			assert_int_equal(request(1 + k % NODES, &req, &rep), 0);
+			assert_int_equal(rep.status, REPLY_OK);
+		}
+	}
+	size = file_size(path);
+	printf("%d puts of 1 KB and 50 transfers in %.1f s; node 1's ap.log is %ld bytes\n", k,
+	       now_s() - t0, size);
+	if (!node_log_has(dir, 1, "compacted ap.log"))
+		fail_msg("node 1 never compacted its log: %s", out);
+	assert_true(size > 0 && size < written / 2);
+	assert_int_equal(capnet("kill 1"), 0);
+	assert_int_equal(capnet("restart 1"), 0);
+	for (int round = 0; round < 2; round++) {
+		snprintf(value, sizeof(value), "%05d", k - 1);
+		value[5] = 'x';
+		assert_int_equal(get(1, "big", CONSISTENCY_ONE, &rep), 0);
+		assert_true(value_is(&rep, value));
+		for (kept = 0; kept < k / 50; kept++) {
+			snprintf(key, sizeof(key), "k%d", kept);
+			assert_int_equal(get(1, key, CONSISTENCY_ONE, &rep), 0);
+			if (!value_is(&rep, key))
+				fail_msg("node 1 lost %s", key);
+		}
+		assert_int_equal(balance(1, "b", CONSISTENCY_ONE, &rep), 0);
+		assert_int_equal(rep.amount, k / 50);
+		if (round)
+			break;
+		/* A record torn after the compacted log is cut off; the rest is kept. */
+		assert_int_equal(capnet("stop 1"), 0);
+		f = fopen(path, "a");
+		assert_non_null(f);
+		assert_int_equal(fwrite(torn, 1, sizeof(torn), f), sizeof(torn));
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(capnet("restart 1"), 0);
+		assert_true(wait_reachable(1, NODES, 5));
+		assert_true(node_log_has(dir, 1, "cut a torn record (11 bytes) off the end"));
+	}
+	printf("after kill -9 and a torn record: the last value, %d keys and %d transfers kept\n",
+	       kept, k / 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +501,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_anti_entropy, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_bank_overdraft, setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_bank_quorum_balance, setup_no_anti_entropy,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_log_compaction, setup_no_anti_entropy,
+						teardown),
 	};
 
 	netlab_require_root("test_ap");

@@ -101,6 +101,7 @@ struct cluster {
 
 struct totals {
 	uint64_t seeds, ticks, writes, acked, reads, quorum_reads_checked, unavailable, crashes;
+	uint64_t balances_checked, compactions;
 	uint64_t siblings_seen, overdrafts, transfers, hints, read_repairs, ae_repairs;
 	uint64_t max_converge;
 };
@@ -200,6 +201,31 @@ static void start_node(struct cluster *c, int i)
 	s->up = true;
 	if (c->net)
 		update_reachability(c);
+}
+
+static int collect(void *arg, const struct dyn_write *w)
+{
+	struct wlog *log = arg;
+
+	if (log->n == log->cap) {
+		log->cap = log->cap ? log->cap * 2 : 64;
+		log->w = realloc(log->w, log->cap * sizeof(*w));
+		if (!log->w)
+			return -ENOMEM;
+	}
+	log->w[log->n++] = *w;
+	return 0;
+}
+
+/* What a shell does when its log has grown: the state, as writes, replaces the log. */
+static size_t compact(struct cluster *c, int i)
+{
+	struct wlog snap = { 0 };
+
+	assert_int_equal(dyn_snapshot(c->nodes[i].d, collect, &snap), 0);
+	free(c->nodes[i].log.w);
+	c->nodes[i].log = snap;
+	return snap.n;
 }
 
 static void crash(struct cluster *c, int i)
@@ -687,7 +713,7 @@ static void test_bad_messages(void **state)
 	assert_true(glen > 0);
 	sim_rng_seed(&g, 7);
 	for (int k = 0; k < 20000; k++) {
-		uint8_t type = PROTO_REPLICA_PUT + sim_below(&g, 9);
+		uint8_t type = PROTO_REPLICA_PUT + sim_below(&g, 11);
 		size_t len;
 		int rc;
 
@@ -712,6 +738,208 @@ static void test_bad_messages(void **state)
 	assert_int_equal(dyn_receive(c.nodes[2].d, 0, 1, 99, good, glen), -EBADMSG);
 	q = wait_req(&c, put(&c, 2, "after", "fine", CONSISTENCY_ALL, NULL));
 	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	cluster_free(&c);
+}
+
+/* Runs the network only, no node timers: no hint goes out, no request times out. */
+static struct req *wait_quiet(struct cluster *c, struct req *q)
+{
+	int idx = q - c->reqs;
+
+	for (int t = 0; t < 50 && !c->reqs[idx].done; t++)
+		step_net(c, false);
+	return &c->reqs[idx];
+}
+
+static int64_t account_of(struct cluster *c, int node, const char *name)
+{
+	struct req *q =
+		wait_quiet(c, bank_op(c, node, CLIENT_OP_BALANCE, name, NULL, 0, CONSISTENCY_ONE));
+
+	CHECK(c, q->rep.status == REPLY_OK, "balance %s on node %d: %s", name, node, q->rep.reason);
+	return q->rep.amount;
+}
+
+/* A transfer acknowledged at QUORUM by 1-3 while 4 and 5 were cut off: after the heal (no
+ * anti-entropy, and no node timer runs, so no hint goes out) node 5 alone still shows only its side's transfer at ONE, but at QUORUM
+ * or ALL it gathers the transfer from the replicas that have it, answers with it, and repairs
+ * the stale replicas it asked. An overdraft made across the split shows the same way. */
+static void test_bank_quorum_balance(void **state)
+{
+	static const int split[] = { 0, 1, 1, 1, 2, 2 };
+	struct dyn_stats st;
+	struct cluster c;
+	struct req *q;
+
+	(void)state;
+	cluster_init(&c, 8, 5, 0, false);
+	c.cfg.anti_entropy_ms = 0;
+	for (int i = 1; i <= 5; i++) {
+		crash(&c, i);
+		start_node(&c, i);
+	}
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_OPEN, "a", NULL, 100, CONSISTENCY_ALL));
+	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_OPEN, "b", NULL, 0, CONSISTENCY_ALL));
+	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	partition(&c, split);
+	q = wait_req(&c, bank_op(&c, 2, CLIENT_OP_TRANSFER, "a", "b", 70, CONSISTENCY_QUORUM));
+	CHECK(&c, q->rep.status == REPLY_OK && q->rep.replicas_answered == 3, "%s", q->rep.reason);
+	/* The other side spends too: 70 + 50 of 100. */
+	q = wait_req(&c, bank_op(&c, 4, CLIENT_OP_TRANSFER, "a", "b", 50, CONSISTENCY_ONE));
+	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	run(&c, 5); /* to node 5; the hints wait for the heal */
+	q = wait_req(&c, bank_op(&c, 5, CLIENT_OP_BALANCE, "a", NULL, 0, CONSISTENCY_QUORUM));
+	CHECK(&c, q->rep.status == REPLY_UNAVAILABLE, "a minority's QUORUM balance is refused");
+	assert_string_equal(q->rep.reason,
+			    "consistency QUORUM: 2 of 5 replicas reachable, 3 needed");
+	heal(&c);
+	CHECK(&c, account_of(&c, 5, "a") == 50, "node 5 has only its side's transfer at ONE");
+	CHECK(&c, account_of(&c, 1, "a") == 30, "node 1 is stale at ONE");
+	q = wait_quiet(&c, bank_op(&c, 5, CLIENT_OP_BALANCE, "a", NULL, 0, CONSISTENCY_QUORUM));
+	CHECK(&c,
+	      q->rep.status == REPLY_OK && q->rep.amount == -20 && q->rep.replicas_answered >= 3,
+	      "QUORUM balance on node 5: %s %" PRId64 " (%u answered): %s",
+	      proto_reply_status_name(q->rep.status), q->rep.amount, q->rep.replicas_answered,
+	      q->rep.reason);
+	/* Never hidden: the overdraft shows in the QUORUM answer too. */
+	assert_string_equal(q->rep.reason, "overdrawn: a is -20 after merging a split");
+	for (int t = 0; t < 10; t++)
+		step_net(&c, false);
+	for (int i = 1; i <= 5; i++)
+		CHECK(&c, account_of(&c, i, "a") == -20,
+		      "node %d repaired by the read (asked every replica)", i);
+	dyn_stats(c.nodes[5].d, &st);
+	CHECK(&c, st.read_repairs >= 1, "%" PRIu64 " read repairs", st.read_repairs);
+	q = wait_req(&c, bank_op(&c, 3, CLIENT_OP_BALANCE, "", NULL, 0, CONSISTENCY_ALL));
+	CHECK(&c,
+	      q->rep.status == REPLY_OK && q->rep.replicas_answered == 5 && q->rep.amount == 100,
+	      "ALL: %s", q->rep.reason);
+	cluster_free(&c);
+}
+
+/* Replicas reachable but silent: a QUORUM balance waits its timeout, then says how many
+ * answered; with every replica answering, many transfers come back in several pieces. */
+static void test_bank_balance_pieces(void **state)
+{
+	static const int split[] = { 0, 1, 1, 2 };
+	struct cluster c;
+	struct req *q;
+	int moved = 0;
+
+	(void)state;
+	cluster_init(&c, 9, 3, 0, false);
+	c.cfg.anti_entropy_ms = 0;
+	c.cfg.hint_retry_ms = 1000000;
+	for (int i = 1; i <= 3; i++) {
+		crash(&c, i);
+		start_node(&c, i);
+	}
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_OPEN, "a", NULL, 1000, CONSISTENCY_ALL));
+	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_OPEN, "b", NULL, 0, CONSISTENCY_ALL));
+	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	/* Node 3 looks reachable to 1 and 2 but hears nothing. */
+	sim_net_partition(c.net, split);
+	q = wait_req(&c, bank_op(&c, 3, CLIENT_OP_BALANCE, "", NULL, 0, CONSISTENCY_QUORUM));
+	CHECK(&c, q->rep.status == REPLY_UNAVAILABLE && q->end - q->start >= TIMEOUT_MS / TICK_MS,
+	      "%s", q->rep.reason);
+	assert_string_equal(q->rep.reason,
+			    "consistency QUORUM: 1 of 3 replicas answered, 2 needed");
+	for (int k = 0; k < 300; k++) {
+		q = wait_req(&c, bank_op(&c, 1 + k % 2, CLIENT_OP_TRANSFER, "a", "b", 1,
+					 CONSISTENCY_QUORUM));
+		CHECK(&c, q->rep.status == REPLY_OK, "transfer %d: %s", k, q->rep.reason);
+		moved++;
+	}
+	run(&c, TIMEOUT_MS / TICK_MS + 2); /* the writes to 3 expire into hints, far off */
+	heal(&c);
+	CHECK(&c, account_of(&c, 3, "b") == 0, "node 3 saw none of the transfers");
+	q = wait_req(&c, bank_op(&c, 3, CLIENT_OP_BALANCE, "b", NULL, 0, CONSISTENCY_QUORUM));
+	CHECK(&c, q->rep.status == REPLY_OK && q->rep.amount == moved, "%" PRId64 " of %d: %s",
+	      q->rep.amount, moved, q->rep.reason);
+	CHECK(&c, account_of(&c, 3, "b") == moved, "node 3 keeps what the read gathered");
+	cluster_free(&c);
+}
+
+/* The log replaced by a snapshot of the state rebuilds the same state: versions, siblings and
+ * their contexts, pending hints, the bank, and the clock; and it is much shorter. */
+static void test_snapshot_restore(void **state)
+{
+	static const int split[] = { 0, 1, 2, 3 };
+	struct dyn_version v[DYN_SIBLINGS_MAX], w[DYN_SIBLINGS_MAX];
+	struct dyn_stats st, st2;
+	struct dyn_vv ctx, ctx2;
+	uint64_t fp_kv, fp_bank, hlc;
+	struct cluster c;
+	struct req *q;
+	size_t logged, snapped;
+	unsigned int n;
+	char value[16];
+
+	(void)state;
+	cluster_init(&c, 10, 3, 0, true);
+	c.cfg.anti_entropy_ms = 0;
+	for (int i = 1; i <= 3; i++) {
+		crash(&c, i);
+		start_node(&c, i);
+	}
+	/* Read-modify-write, each put replacing what its read saw; then two blind puts leave
+	 * siblings, whose record context covers versions long gone. */
+	for (int k = 0; k < 200; k++) {
+		char ctxbuf[PROTO_CONTEXT_MAX + 1];
+
+		q = wait_req(&c, get(&c, 1 + k % 3, k % 2 ? "odd" : "even", CONSISTENCY_ALL));
+		snprintf(ctxbuf, sizeof(ctxbuf), "%s", q->rep.context);
+		snprintf(value, sizeof(value), "v%d", k);
+		q = wait_req(&c, put(&c, 1 + k % 3, k % 2 ? "odd" : "even", value, CONSISTENCY_ALL,
+				     ctxbuf[0] ? ctxbuf : NULL));
+		CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	}
+	wait_req(&c, put(&c, 2, "odd", "blind2", CONSISTENCY_ALL, NULL));
+	wait_req(&c, put(&c, 3, "odd", "blind3", CONSISTENCY_ALL, NULL));
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_OPEN, "a", NULL, 10, CONSISTENCY_ALL));
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_OPEN, "b", NULL, 0, CONSISTENCY_ALL));
+	partition(&c, split);
+	q = wait_req(&c, bank_op(&c, 1, CLIENT_OP_TRANSFER, "a", "b", 4, CONSISTENCY_ONE));
+	CHECK(&c, q->rep.status == REPLY_OK, "%s", q->rep.reason);
+	q = wait_req(&c, put(&c, 1, "hinted", "x", CONSISTENCY_ONE, NULL));
+	dyn_stats(c.nodes[1].d, &st);
+	CHECK(&c, st.hints == 4, "%" PRIu64 " hints", st.hints);
+	fp_kv = dyn_fingerprint(c.nodes[1].d, DYN_SPACE_KV);
+	fp_bank = dyn_fingerprint(c.nodes[1].d, DYN_SPACE_BANK);
+	hlc = dyn_hlc(c.nodes[1].d);
+	n = dyn_local(c.nodes[1].d, DYN_SPACE_KV, "odd", v, DYN_SIBLINGS_MAX, &ctx);
+	CHECK(&c, n == 3 && ctx.n >= 2, "%u siblings, a context of %u entries", n, ctx.n);
+	logged = c.nodes[1].log.n;
+	snapped = compact(&c, 1);
+	crash(&c, 1);
+	start_node(&c, 1);
+	CHECK(&c, snapped * 8 < logged, "%zu writes in the snapshot of %zu logged", snapped,
+	      logged);
+	CHECK(&c, dyn_fingerprint(c.nodes[1].d, DYN_SPACE_KV) == fp_kv, "keys differ");
+	CHECK(&c, dyn_fingerprint(c.nodes[1].d, DYN_SPACE_BANK) == fp_bank, "bank differs");
+	CHECK(&c, dyn_hlc(c.nodes[1].d) >= hlc, "the clock went back");
+	CHECK(&c, dyn_local(c.nodes[1].d, DYN_SPACE_KV, "odd", w, DYN_SIBLINGS_MAX, &ctx2) == n,
+	      "siblings");
+	CHECK(&c, !memcmp(&ctx, &ctx2, sizeof(ctx)), "the context of odd differs");
+	dyn_stats(c.nodes[1].d, &st2);
+	CHECK(&c, st2.hints == st.hints && st2.keys == st.keys && st2.versions == st.versions,
+	      "%" PRIu64 " hints, %" PRIu64 " keys, %" PRIu64 " versions after the restart",
+	      st2.hints, st2.keys, st2.versions);
+	/* The restored node goes on: a second snapshot restores to the same, the hints reach
+	 * their targets after the heal. */
+	compact(&c, 1);
+	crash(&c, 1);
+	start_node(&c, 1);
+	CHECK(&c, dyn_fingerprint(c.nodes[1].d, DYN_SPACE_KV) == fp_kv, "keys differ again");
+	heal(&c);
+	run(&c, 100);
+	for (int i = 2; i <= 3; i++) {
+		CHECK(&c, dyn_local(c.nodes[i].d, DYN_SPACE_KV, "hinted", v, 8, NULL) == 1,
+		      "node %d got the hint", i);
+		CHECK(&c, account_of(&c, i, "b") == 4, "node %d got the transfer", i);
+	}
 	cluster_free(&c);
 }
 
@@ -795,6 +1023,27 @@ static void check_read(struct cluster *c, struct totals *tot, const struct req *
 	}
 }
 
+/* A balance at QUORUM or ALL is computed from its coordinator's store once the answers are
+ * merged into it: every transfer acknowledged at QUORUM or ALL before it began must be there. */
+static void check_balance(struct cluster *c, struct totals *tot, const struct req *q)
+{
+	if (!c->nodes[q->node].up)
+		return;
+	for (const struct req *t = c->reqs; t < q; t++) {
+		struct dyn_version v[1];
+		char id[64];
+
+		if (t->cr.op != CLIENT_OP_TRANSFER || !t->done || t->rep.status != REPLY_OK ||
+		    t->cr.consistency == CONSISTENCY_ONE || t->end >= q->start)
+			continue;
+		tot->balances_checked++;
+		snprintf(id, sizeof(id), "t/%08x/%" PRIu64, t->cr.client_nonce, t->cr.seq);
+		CHECK(c, dyn_local(c->nodes[q->node].d, DYN_SPACE_BANK, id, v, 1, NULL) == 1,
+		      "%s balance on node %d misses transfer %s acknowledged before it",
+		      q->cr.consistency == CONSISTENCY_ALL ? "ALL" : "QUORUM", q->node, id);
+	}
+}
+
 static void finish_requests(struct cluster *c, struct totals *tot, int *checked)
 {
 	for (; *checked < c->nreqs; (*checked)++) {
@@ -823,6 +1072,9 @@ static void finish_requests(struct cluster *c, struct totals *tot, int *checked)
 		}
 		if (q->cr.op == CLIENT_OP_TRANSFER && q->rep.status == REPLY_OK)
 			tot->transfers++;
+		if (q->cr.op == CLIENT_OP_BALANCE && q->rep.status == REPLY_OK &&
+		    q->cr.consistency != CONSISTENCY_ONE)
+			check_balance(c, tot, q);
 	}
 }
 
@@ -842,6 +1094,10 @@ static void random_op(struct cluster *c, struct totals *tot)
 	node = 1 + sim_below(&c->rng, c->n);
 	if (!c->nodes[node].up)
 		return;
+	if (roll == 2 && sim_below(&c->rng, 2)) {
+		bank_op(c, node, CLIENT_OP_BALANCE, sim_below(&c->rng, 2) ? "" : "a", NULL, 0, cl);
+		return;
+	}
 	if (roll < 2) {
 		int a = sim_below(&c->rng, 3), b = (a + 1 + sim_below(&c->rng, 2)) % 3;
 
@@ -935,6 +1191,14 @@ static void random_fault(struct cluster *c, struct totals *tot)
 			crash(c, i);
 			c->nodes[i].restart_at = sim_net_now(c->net) + 20 + sim_below(&c->rng, 100);
 			tot->crashes++;
+		}
+	} else {
+		int i = 1 + sim_below(&c->rng, c->n);
+
+		/* The log replaced by the state; later writes append to it, a crash replays. */
+		if (c->nodes[i].up) {
+			compact(c, i);
+			tot->compactions++;
 		}
 	}
 }
@@ -1122,14 +1386,19 @@ static void test_random_seeds(void **state)
 	       " with siblings, %" PRIu64 " refused as unavailable, %" PRIu64 " transfers\n"
 	       "  faults: %" PRIu64 " crashes; convergence: %" PRIu64 " hints delivered, %" PRIu64
 	       " read repairs, %" PRIu64 " versions pushed by anti-entropy, slowest %" PRIu64
-	       " periods after the heal; %" PRIu64 " runs ended overdrawn\n",
+	       " periods after the heal; %" PRIu64 " runs ended overdrawn\n"
+	       "  bank: %" PRIu64 " checks of a QUORUM/ALL balance against an earlier acknowledged "
+	       "transfer; logs: %" PRIu64 " compactions\n",
 	       tot.seeds, tot.ticks,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       tot.writes, tot.acked, tot.reads, tot.quorum_reads_checked, tot.siblings_seen,
 	       tot.unavailable, tot.transfers, tot.crashes, tot.hints, tot.read_repairs,
-	       tot.ae_repairs, tot.max_converge, tot.overdrafts);
+	       tot.ae_repairs, tot.max_converge, tot.overdrafts, tot.balances_checked,
+	       tot.compactions);
 	/* A run that exercised nothing would prove nothing. */
 	assert_true(tot.acked > 0 && tot.quorum_reads_checked > 0 && tot.transfers > 0);
+	if (tot.seeds >= 50)
+		assert_true(tot.balances_checked > 0 && tot.compactions > 0);
 	if (tot.seeds >= 50)
 		assert_true(tot.crashes > 0 && tot.hints > 0 && tot.read_repairs > 0 &&
 			    tot.ae_repairs > 0 && tot.siblings_seen > 0 && tot.unavailable > 0);
@@ -1138,10 +1407,17 @@ static void test_random_seeds(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vv_text),		cmocka_unit_test(test_split_story),
-		cmocka_unit_test(test_hinted_handoff),	cmocka_unit_test(test_read_repair),
-		cmocka_unit_test(test_siblings),	cmocka_unit_test(test_bank_overdraft),
-		cmocka_unit_test(test_preference_list), cmocka_unit_test(test_bad_messages),
+		cmocka_unit_test(test_vv_text),
+		cmocka_unit_test(test_split_story),
+		cmocka_unit_test(test_hinted_handoff),
+		cmocka_unit_test(test_read_repair),
+		cmocka_unit_test(test_siblings),
+		cmocka_unit_test(test_bank_overdraft),
+		cmocka_unit_test(test_preference_list),
+		cmocka_unit_test(test_bad_messages),
+		cmocka_unit_test(test_bank_quorum_balance),
+		cmocka_unit_test(test_bank_balance_pieces),
+		cmocka_unit_test(test_snapshot_restore),
 		cmocka_unit_test(test_random_seeds),
 	};
 

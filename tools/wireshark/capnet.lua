@@ -19,7 +19,7 @@ local types = {
 	[13] = "TIMEOUT_NOW",
 	[32] = "REPLICA_PUT", [33] = "REPLICA_PUT_ACK", [34] = "REPLICA_GET",
 	[35] = "REPLICA_GET_RESP", [36] = "HINT_DELIVER", [37] = "HINT_ACK", [38] = "DIGEST",
-	[39] = "DIGEST_RESP", [40] = "REPAIR",
+	[39] = "DIGEST_RESP", [40] = "REPAIR", [41] = "BANK_READ", [42] = "BANK_READ_RESP",
 	[64] = "CLIENT_REQUEST", [65] = "CLIENT_REPLY",
 	[96] = "STATUS", [97] = "STATUS_REPLY", [98] = "PING", [99] = "PONG",
 }
