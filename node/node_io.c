@@ -136,9 +136,70 @@ uint64_t node_io_msg_id(struct node_io *io)
 
 void node_io_send(struct node_io *io, const struct sockaddr_in *addr, const uint8_t *buf, int len)
 {
-	if (len <= 0)
+	struct node_io_dgram *d;
+
+	if (len <= 0 || len > PROTO_MAX_DGRAM)
 		return;
-	sendto(io->sock, buf, len, MSG_DONTWAIT, (const struct sockaddr *)addr, sizeof(*addr));
+	if (!io->queue_sends) {
+		sendto(io->sock, buf, len, MSG_DONTWAIT, (const struct sockaddr *)addr,
+		       sizeof(*addr));
+		return;
+	}
+	if (io->n_out == NODE_IO_BATCH)
+		node_io_flush(io);
+	d = &io->out[io->n_out++];
+	d->addr = *addr;
+	d->len = (uint32_t)len;
+	memcpy(d->data, buf, len);
+}
+
+void node_io_flush(struct node_io *io)
+{
+	struct mmsghdr msgs[NODE_IO_BATCH];
+	struct iovec iov[NODE_IO_BATCH];
+	unsigned int i, done = 0;
+	int k;
+
+	for (i = 0; i < io->n_out; i++) {
+		iov[i] = (struct iovec){ .iov_base = io->out[i].data, .iov_len = io->out[i].len };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &io->out[i].addr,
+							 .msg_namelen = sizeof(io->out[i].addr),
+							 .msg_iov = &iov[i],
+							 .msg_iovlen = 1 } };
+	}
+	while (done < io->n_out) {
+		k = sendmmsg(io->sock, msgs + done, io->n_out - done, MSG_DONTWAIT);
+		if (k < 0 && errno == EINTR)
+			continue;
+		/* The first datagram that fails is lost (as sendto's would be); go on after it. */
+		done += k > 0 ? (unsigned int)k : 1;
+	}
+	io->n_out = 0;
+}
+
+unsigned int node_io_recv_batch(struct node_io *io)
+{
+	struct mmsghdr msgs[NODE_IO_BATCH];
+	struct iovec iov[NODE_IO_BATCH];
+	unsigned int i;
+	int k;
+
+	for (i = 0; i < NODE_IO_BATCH; i++) {
+		iov[i] = (struct iovec){ .iov_base = io->in[i].data,
+					 .iov_len = sizeof(io->in[i].data) };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &io->in[i].addr,
+							 .msg_namelen = sizeof(io->in[i].addr),
+							 .msg_iov = &iov[i],
+							 .msg_iovlen = 1 } };
+	}
+	do
+		k = recvmmsg(io->sock, msgs, NODE_IO_BATCH, MSG_DONTWAIT, NULL);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0)
+		return 0;
+	for (i = 0; i < (unsigned int)k; i++)
+		io->in[i].len = msgs[i].msg_len;
+	return (unsigned int)k;
 }
 
 void node_io_send_peer(struct node_io *io, uint16_t to, struct proto_header *hdr,

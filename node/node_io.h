@@ -24,6 +24,15 @@ struct reply_to {
 	uint16_t node; /* 0: a client */
 };
 
+/* Datagrams taken or sent per system call (recvmmsg, sendmmsg). */
+#define NODE_IO_BATCH 64
+
+struct node_io_dgram {
+	struct sockaddr_in addr;
+	uint32_t len;
+	uint8_t data[PROTO_MAX_DGRAM];
+};
+
 struct node_io {
 	const struct node_config *cfg;
 	int sock, timer, sigfd, epfd;
@@ -33,6 +42,11 @@ struct node_io {
 	uint64_t last_pong[NODE_MAX_CLUSTER]; /* ms, by index in cfg->peers */
 	uint8_t buf[PROTO_MAX_DGRAM]; /* what we send */
 	uint8_t rxbuf[PROTO_MAX_DGRAM]; /* what we received, alive while it is handled */
+	/* A shell that sets queue_sends gets its sends held in out[] until node_io_flush(). */
+	bool queue_sends;
+	unsigned int n_out;
+	struct node_io_dgram out[NODE_IO_BATCH];
+	struct node_io_dgram in[NODE_IO_BATCH]; /* what node_io_recv_batch() took */
 };
 
 /* CLOCK_MONOTONIC in milliseconds. */
@@ -52,7 +66,8 @@ unsigned int node_io_reachable(const struct node_io *io, uint8_t *bitmap);
 /* Unique per sender across restarts: the boot count stored with the data, then a counter. */
 uint64_t node_io_msg_id(struct node_io *io);
 
-/* Datagrams are best effort: a full socket buffer is a lost message, as on a network. */
+/* Datagrams are best effort: a full socket buffer is a lost message, as on a network. With
+ * queue_sends they wait in out[] (a full queue is flushed first) for node_io_flush(). */
 void node_io_send(struct node_io *io, const struct sockaddr_in *addr, const uint8_t *buf, int len);
 /* Sends hdr (type, from, to, term, flags; msg_id is filled) and payload to a peer. */
 void node_io_send_peer(struct node_io *io, uint16_t to, struct proto_header *hdr,
@@ -62,6 +77,11 @@ void node_io_send_reply(struct node_io *io, const struct reply_to *to, uint64_t 
 /* Completes st with what the shell knows (node id, cluster size, reachability, counters) and
  * sends it. */
 void node_io_send_status(struct node_io *io, const struct reply_to *to, struct status_reply *st);
+
+/* Sends what is queued, in as few system calls as the kernel takes it. */
+void node_io_flush(struct node_io *io);
+/* Takes up to NODE_IO_BATCH waiting datagrams into in[]; returns how many (0 when none). */
+unsigned int node_io_recv_batch(struct node_io *io);
 
 /* Pings every peer once per NODE_PING_EVERY_MS; call on every tick. */
 void node_io_ping(struct node_io *io, uint64_t term);

@@ -1341,6 +1341,11 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs, const struct 
 	return 0;
 }
 
+bool raft_msg_before_sync(const struct raft_msg *m)
+{
+	return m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+}
+
 enum raft_role raft_role(const struct raft *r)
 {
 	return r->role;

@@ -15,12 +15,15 @@
  *	feed inputs: raft_tick(), raft_step(), raft_propose(), raft_read_index(), raft_compact()
  *	if (raft_has_ready(r)) {
  *		raft_ready(r, &rd);
+ *		0. the rd.msgs for which raft_msg_before_sync() is true may be sent now, so that
+ *		   the followers write while this node does;
  *		1. if rd.snapshot: persist it, discard every WAL entry, restore the app from it;
  *		2. if rd.truncate_from: discard WAL entries with index >= rd.truncate_from (a new
  *		   leader overwrote them; rd.entries then start at that index);
  *		3. append rd.entries to the WAL; if rd.hs_changed persist rd.hs; then fsync;
- *		4. only now send rd.msgs (a vote or an append acknowledgement promises that what it
- *		   acknowledges is on disk: sending before the fsync breaks Raft's safety);
+ *		4. only now send the other rd.msgs (a vote or an append acknowledgement promises
+ *		   that what it acknowledges is on disk: sending before the fsync breaks Raft's
+ *		   safety);
  *		5. apply rd.committed in order (see "Client de-duplication");
  *		6. serve rd.reads (after step 5: each read's index is <= the commit applied there);
  *		raft_advance(r);
@@ -214,6 +217,16 @@ int raft_compact(struct raft *r, uint64_t index, const void *data, uint32_t len)
 bool raft_has_ready(const struct raft *r);
 int raft_ready(struct raft *r, struct raft_ready *rd);
 int raft_advance(struct raft *r);
+
+/*
+ * True for the leader's APPEND and HEARTBEAT: they may leave before the ready's fsync (the
+ * leader's parallel write of the Raft paper, 10.2.1). They promise nothing about this node's
+ * disk, and the leader counts its own entries toward a commit only when acknowledgements come
+ * in, which is after the fsync as long as the shell takes no input before it completes. A
+ * crash before the fsync leaves entries on followers that the leader lost: entries of its term
+ * that no majority holds, which a later leader either keeps or overwrites.
+ */
+bool raft_msg_before_sync(const struct raft_msg *m);
 
 /* Status. */
 enum raft_role raft_role(const struct raft *r);

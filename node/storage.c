@@ -16,6 +16,7 @@
 struct storage {
 	struct wal *wal;
 	struct wal_recovered rec;
+	struct raft_hard_state synced; /* the term and vote on disk */
 };
 
 /* The boot counter makes message ids unique across restarts: read, bump, write back durably. */
@@ -80,6 +81,7 @@ int storage_open(const char *dir, bool sync, struct storage **out, struct storag
 	if (s->rec.torn_bytes)
 		fprintf(stderr, "capnode: cut a torn write of %zu bytes off the end of the log\n",
 			s->rec.torn_bytes);
+	s->synced = s->rec.hs;
 	rec->hs = s->rec.hs;
 	rec->has_state = s->rec.hs.term != 0;
 	rec->has_snapshot = s->rec.has_snapshot;
@@ -107,8 +109,15 @@ int storage_save(struct storage *s, const struct raft_ready *rd)
 		err = wal_append_entries(s->wal, rd->entries, rd->n_entries);
 	if (!err && rd->hs_changed)
 		err = wal_set_hard_state(s->wal, &rd->hs);
-	if (!err && (rd->snapshot || rd->truncate_from || rd->n_entries || rd->hs_changed))
+	/* A commit index lost in a crash is learned again from the leader, and entries that a
+	 * client was told committed are on a majority's disks: a ready that only moves the
+	 * commit waits in the log's buffer for the next sync. Terms and votes are promises. */
+	if (!err && (rd->snapshot || rd->truncate_from || rd->n_entries ||
+		     rd->hs.term != s->synced.term || rd->hs.vote != s->synced.vote)) {
 		err = wal_sync(s->wal);
+		if (!err)
+			s->synced = rd->hs;
+	}
 	return err;
 }
 

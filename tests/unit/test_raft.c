@@ -207,6 +207,7 @@ struct cluster {
 	uint64_t snap_msgs;
 	uint64_t append_rejects;
 	uint64_t elections;
+	uint64_t torn_after_send; /* the leader lost entries its APPENDs had already carried */
 };
 
 /* ---- failures name the seed and how to replay it ---- */
@@ -528,14 +529,52 @@ static void node_crash(struct cluster *c, struct node *n)
 	c->crashes++;
 }
 
+/*
+ * Sends the ready's messages that may (early) or may not (!early) leave before the disk write;
+ * returns how many of them carry entries.
+ */
+static uint32_t send_msgs(struct cluster *c, struct node *n, const struct raft_ready *rd,
+			  bool early)
+{
+	uint32_t with_entries = 0;
+
+	for (uint32_t i = 0; i < rd->n_msgs; i++) {
+		const struct raft_msg *m = &rd->msgs[i];
+		size_t len = 0;
+		void *buf;
+		int err;
+
+		if (raft_msg_before_sync(m) != early)
+			continue;
+		buf = msg_pack(m, &len);
+		assert_non_null(buf);
+		CHECK(c, m->from == n->id, "message from %u sent by %d", m->from, n->id);
+		if (m->type == RAFT_MSG_SNAPSHOT)
+			c->snap_msgs++;
+		if (m->type == RAFT_MSG_APPEND_RESP && m->reject)
+			c->append_rejects++;
+		with_entries += m->n_entries > 0;
+		err = sim_net_send(c->net, n->id, m->to, buf, len);
+		CHECK(c, err == 0, "send: %d", err);
+		free(buf);
+	}
+	return with_entries;
+}
+
 static void node_ready(struct cluster *c, struct node *n)
 {
 	struct raft_ready rd;
+	uint32_t early;
 
 	while (raft_has_ready(n->r)) {
 		int err = raft_ready(n->r, &rd);
 
 		CHECK(c, err == 0, "raft_ready: %d", err);
+		/*
+		 * The leader's APPENDs leave before its write, as node.c sends them, so that a crash
+		 * in the middle of the write (n->tear) leaves followers with entries it lost.
+		 */
+		early = send_msgs(c, n, &rd, true);
 		if (rd.snapshot) {
 			struct canon *cn = canon_at(c, rd.snapshot->index);
 
@@ -564,7 +603,8 @@ static void node_ready(struct cluster *c, struct node *n)
 		if (n->tear && (rd.n_entries || rd.hs_changed)) {
 			/*
 			 * Power fails during the write: a prefix of the entries reached the disk,
-			 * the hard state (written last) only if all did; nothing was sent.
+			 * the hard state (written last) only if all did; only what may leave
+			 * before the write was sent.
 			 */
 			uint64_t k = sim_below(&c->rng, (uint64_t)rd.n_entries + 2);
 
@@ -574,6 +614,7 @@ static void node_ready(struct cluster *c, struct node *n)
 				n->disk.hs = rd.hs;
 			n->tear = false;
 			c->torn_writes++;
+			c->torn_after_send += early && k < rd.n_entries;
 			node_crash(c, n);
 			return;
 		}
@@ -583,22 +624,8 @@ static void node_ready(struct cluster *c, struct node *n)
 			CHECK(c, rd.hs.term >= n->disk.hs.term, "term goes back");
 			n->disk.hs = rd.hs;
 		}
-		/* Only now, with everything above on "disk", may messages leave. */
-		for (uint32_t i = 0; i < rd.n_msgs; i++) {
-			const struct raft_msg *m = &rd.msgs[i];
-			size_t len = 0;
-			void *buf = msg_pack(m, &len);
-
-			assert_non_null(buf);
-			CHECK(c, m->from == n->id, "message from %u sent by %d", m->from, n->id);
-			if (m->type == RAFT_MSG_SNAPSHOT)
-				c->snap_msgs++;
-			if (m->type == RAFT_MSG_APPEND_RESP && m->reject)
-				c->append_rejects++;
-			err = sim_net_send(c->net, n->id, m->to, buf, len);
-			CHECK(c, err == 0, "send: %d", err);
-			free(buf);
-		}
+		/* Only now, with everything above on "disk", may the other messages leave. */
+		send_msgs(c, n, &rd, false);
 		for (uint32_t i = 0; i < rd.n_committed; i++) {
 			const struct raft_entry *e = &rd.committed[i];
 			struct client *cl;
@@ -1456,6 +1483,52 @@ static void test_restore_torn_write(void **state)
 	raft_free(r);
 }
 
+/*
+ * The leader's APPENDs leave before its own write (raft_msg_before_sync()). When it crashes
+ * before the write, the followers hold an entry the leader lost: a follower becomes leader and
+ * commits it, and the old leader, back without it, is brought up to date.
+ */
+static void test_append_before_leader_write(void **state)
+{
+	static const uint8_t early[] = { RAFT_MSG_APPEND, RAFT_MSG_HEARTBEAT };
+	struct cluster c;
+	struct raft_ready rd;
+	struct node *l;
+	uint64_t index;
+	bool sent = false;
+
+	(void)state;
+	for (uint8_t t = 1; t < RAFT_MSG_TYPE_MAX; t++) {
+		struct raft_msg m = { .type = t };
+
+		/* Votes and acknowledgements promise what is on disk: never before the write. */
+		assert_int_equal(raft_msg_before_sync(&m), memchr(early, t, sizeof(early)) != NULL);
+	}
+	cluster_init(&c, 11, 3);
+	l = wait_leader(&c, NULL, 200);
+	assert_int_equal(propose(l, 1, 1, 0, &index), 0);
+	assert_int_equal(raft_ready(l->r, &rd), 0);
+	CHECK(&c, rd.n_entries == 1 && rd.entries[0].index == index, "the ready writes %u entries",
+	      rd.n_entries);
+	for (uint32_t i = 0; i < rd.n_msgs; i++)
+		sent = sent || (rd.msgs[i].type == RAFT_MSG_APPEND && rd.msgs[i].n_entries &&
+				rd.msgs[i].index + rd.msgs[i].n_entries == index);
+	CHECK(&c, sent, "no APPEND carries entry %" PRIu64, index);
+	send_msgs(&c, l, &rd, true);
+	node_crash(&c, l); /* before a byte of the write */
+	CHECK(&c, l->disk.n < index, "the entry reached the crashed leader's disk");
+
+	wait_leader(&c, l, 300);
+	wait_applied(&c, index, 100, 0);
+	CHECK(&c, c.canon[index].client == 1 && c.canon[index].seq == 1,
+	      "entry %" PRIu64 " is not the lost leader's", index);
+	node_start(&c, l);
+	CHECK(&c, raft_last_index(l->r) < index, "the old leader recovered the entry");
+	wait_applied(&c, index, 300, 0);
+	check_final(&c);
+	cluster_free(&c);
+}
+
 /* One voter is its own majority. */
 static void test_single_node(void **state)
 {
@@ -1517,7 +1590,7 @@ static void test_invalid_input(void **state)
 
 struct totals {
 	uint64_t seeds, ticks, writes, reads, dups, retries, crashes, snaps, elections, rejects;
-	uint64_t reads_failed, sent, lost, cut, duplicated, torn;
+	uint64_t reads_failed, sent, lost, cut, duplicated, torn, torn_after_send;
 	uint64_t max_heal;
 };
 
@@ -1609,6 +1682,7 @@ static void run_seed(uint64_t seed, int n_nodes, struct totals *tot)
 	tot->retries += c.retries;
 	tot->reads_failed += c.reads_failed;
 	tot->torn += c.torn_writes;
+	tot->torn_after_send += c.torn_after_send;
 	tot->sent += sim_net_stats(c.net)->sent;
 	tot->lost += sim_net_stats(c.net)->lost;
 	tot->cut += sim_net_stats(c.net)->cut;
@@ -1660,19 +1734,21 @@ static void test_random_seeds(void **state)
 	printf("  %" PRIu64 " seeds, %" PRIu64 " ticks in %.1f s\n"
 	       "  clients: %" PRIu64 " writes acknowledged (%" PRIu64 " retries, %" PRIu64
 	       " duplicates skipped), %" PRIu64 " reads served, %" PRIu64 " failed and retried\n"
-	       "  faults: %" PRIu64 " crashes (%" PRIu64 " in the middle of a write), %" PRIu64
+	       "  faults: %" PRIu64 " crashes (%" PRIu64 " in the middle of a write, %" PRIu64
+	       " of them losing entries already sent to followers), %" PRIu64
 	       " messages sent, %" PRIu64 " lost, %" PRIu64 " cut, %" PRIu64 " duplicated\n"
 	       "  raft: %" PRIu64 " elections, %" PRIu64 " snapshots installed, %" PRIu64
 	       " append rejections; slowest recovery after heal %" PRIu64 " ticks\n",
 	       tot.seeds, tot.ticks,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       tot.writes, tot.retries, tot.dups, tot.reads, tot.reads_failed, tot.crashes,
-	       tot.torn, tot.sent, tot.lost, tot.cut, tot.duplicated, tot.elections, tot.snaps,
-	       tot.rejects, tot.max_heal);
+	       tot.torn, tot.torn_after_send, tot.sent, tot.lost, tot.cut, tot.duplicated,
+	       tot.elections, tot.snaps, tot.rejects, tot.max_heal);
 	/* A run that exercised nothing would prove nothing. */
 	assert_true(tot.writes > 0 && tot.reads > 0);
 	if (tot.seeds >= 50)
-		assert_true(tot.crashes > 0 && tot.snaps > 0 && tot.retries > 0 && tot.dups > 0);
+		assert_true(tot.crashes > 0 && tot.snaps > 0 && tot.retries > 0 && tot.dups > 0 &&
+			    tot.torn_after_send > 0);
 }
 
 int main(int argc, char **argv)
@@ -1690,6 +1766,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dedup),
 		cmocka_unit_test(test_fast_backtracking),
 		cmocka_unit_test(test_commit_current_term_only),
+		cmocka_unit_test(test_append_before_leader_write),
 		cmocka_unit_test(test_random_seeds),
 	};
 
