@@ -12,7 +12,8 @@
 #define CAPNET_VERSION "0.1.0"
 
 static const struct cli_command commands[] = {
-	{ "up", cmd_up, "-n N [--subnet CIDR]", "create a lab of N nodes (1..1000)" },
+	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact]",
+	  "create a lab of N nodes (1..1000)" },
 	{ "down", cmd_down, "", "remove the lab and every trace of it" },
 	{ "status", cmd_status, "[--json]", "groups, cuts, generation and per-link counters" },
 	{ "exec", cmd_exec, "I -- CMD [ARG...]", "run a program inside node I" },

@@ -34,6 +34,7 @@ static void format_addr(uint32_t host_order, char *buf, size_t len)
 int cmd_up(struct cli *cli, int argc, char **argv)
 {
 	struct lab_config cfg = { .prefix = 16, .subnet = 0x0a4d0000 /* 10.77.0.0 */ };
+	enum filter_hook hook = FILTER_HOOK_AUTO, used = FILTER_HOOK_AUTO;
 	const char *subnet = NULL;
 	static struct lab_info info;
 	char err_text[256], dir[256], first[32], last[32];
@@ -59,15 +60,21 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			if (++i >= argc)
 				return cli_usage("up: --subnet needs a CIDR such as 10.77.0.0/16");
 			subnet = argv[i];
+		} else if (!strcmp(argv[i], "--hook")) {
+			if (++i >= argc || filter_hook_parse(argv[i], &hook))
+				return cli_usage("up: --hook takes tcx or clsact%s%s%s",
+						 i < argc ? ", not \"" : "",
+						 i < argc ? argv[i] : "", i < argc ? "\"" : "");
 		} else {
 			return cli_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
-					 "[--subnet CIDR])",
+					 "[--subnet CIDR] [--hook tcx|clsact])",
 					 argv[i]);
 		}
 	}
 	if (!n)
 		return cli_usage("up: how many nodes? (capnet up -n 5)");
 	cfg.nodes = n;
+	cfg.filter_hook = hook;
 	snprintf(cfg.name, sizeof(cfg.name), "%s", cli->lab);
 	if (subnet && lab_parse_subnet(subnet, cfg.nodes, &cfg.subnet, &cfg.prefix, err_text,
 				       sizeof(err_text)))
@@ -99,7 +106,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			strerror(-err));
 		goto rollback;
 	}
-	err = filter_install(&cfg, &info);
+	err = filter_install(&cfg, &info, &used);
 	if (err)
 		goto rollback;
 
@@ -107,13 +114,14 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	format_addr(lab_node_addr(&cfg, cfg.nodes), last, sizeof(last));
 	if (cli->json)
 		printf("{\"lab\":\"%s\",\"nodes\":%u,\"first\":\"%s\",\"last\":\"%s\","
-		       "\"prefix\":%u,\"seconds\":%.3f}\n",
-		       cli->lab, cfg.nodes, first, last, cfg.prefix, now_s() - t0);
+		       "\"prefix\":%u,\"hook\":\"%s\",\"seconds\":%.3f}\n",
+		       cli->lab, cfg.nodes, first, last, cfg.prefix, filter_hook_name(used),
+		       now_s() - t0);
 	else
-		printf("lab %s: %u node%s up (%s..%s/%u), switch %s-sw, filter on every port, "
-		       "healthy (%.2f s)\n",
+		printf("lab %s: %u node%s up (%s..%s/%u), switch %s-sw, filter on every port "
+		       "(%s), healthy (%.2f s)\n",
 		       cli->lab, cfg.nodes, cfg.nodes == 1 ? "" : "s", first, last, cfg.prefix,
-		       cli->lab, now_s() - t0);
+		       cli->lab, filter_hook_name(used), now_s() - t0);
 	return CLI_OK;
 
 rollback:

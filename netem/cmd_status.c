@@ -58,7 +58,7 @@ static int cmp_rows(const void *a, const void *b)
 
 /* Ports whose egress runs our pinned program: anything less means a half-working lab. */
 static int count_attached(const struct cli *cli, const struct lab_info *info, unsigned int *ok,
-			  unsigned int *first_missing)
+			  unsigned int *first_missing, enum filter_hook *hook)
 {
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo);
@@ -83,14 +83,14 @@ static int count_attached(const struct cli *cli, const struct lab_info *info, un
 	if (saved < 0)
 		return saved;
 	for (i = 1; i <= info->nodes; i++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = info->port_ifindex[i],
-			    .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+		enum filter_hook h = filter_port_hook(info->port_ifindex[i], pinfo.id);
 
-		if (!bpf_tc_query(&hook, &opts) && opts.prog_id == pinfo.id)
+		if (h != FILTER_HOOK_AUTO) {
 			(*ok)++;
-		else if (!*first_missing)
+			*hook = h;
+		} else if (!*first_missing) {
 			*first_missing = i;
+		}
 	}
 	netns_return(saved);
 	return 0;
@@ -183,6 +183,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	char text[8192], net[32], dir[256], run_dir[256], running_text[4096], mode[8] = "";
 	struct node_set running;
 	unsigned int attached = 0, missing = 0, i;
+	enum filter_hook hook = FILTER_HOOK_AUTO;
 	int rc, err;
 
 	cli_take_json(cli, &argc, argv);
@@ -205,7 +206,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (!err)
 		err = filter_read_global(filter, &global);
 	if (!err)
-		err = count_attached(cli, &info, &attached, &missing);
+		err = count_attached(cli, &info, &attached, &missing, &hook);
 	if (err) {
 		rc = cli_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
 		goto out;
@@ -232,9 +233,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 	if (cli->json) {
 		printf("{\"lab\":\"%s\",\"nodes\":%u,\"subnet\":\"%s/%u\",\"ports_filtered\":%u,"
-		       "\"generation\":%llu,\"flip_ns\":%llu,\"partition\":\"%s\",\"groups\":",
+		       "\"hook\":\"%s\",\"generation\":%llu,\"flip_ns\":%llu,\"partition\":\"%s\","
+		       "\"groups\":",
 		       cli->lab, info.nodes, net, state.lab.prefix, attached,
-		       (unsigned long long)state.meta.generation,
+		       filter_hook_name(hook), (unsigned long long)state.meta.generation,
 		       (unsigned long long)state.meta.flip_ns, text);
 		print_groups_json(&state.policy);
 		printf(",\"blocked\":");
@@ -286,9 +288,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			printf("link %s -> %s: loss %.4g%%, dup %.4g%%\n", s, d, li->loss_ppm / 1e4,
 			       li->dup_ppm / 1e4);
 		}
-		printf("filter: on %u/%u ports; %llu unknown sources, %llu ring overflows, %llu "
+		printf("filter: on %u/%u ports (%s); %llu unknown sources, %llu ring overflows, %llu "
 		       "failed duplications\n",
-		       attached, info.nodes, (unsigned long long)global.unknown_src,
+		       attached, info.nodes, filter_hook_name(hook),
+		       (unsigned long long)global.unknown_src,
 		       (unsigned long long)global.ring_overflow,
 		       (unsigned long long)global.dup_failed);
 		if (lr.count) {

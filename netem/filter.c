@@ -189,8 +189,110 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 	return 0;
 }
 
-static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd)
+/* tcx's egress attach type (Linux 6.6); the uapi headers of older systems do not name it. */
+#define CAPNET_TCX_EGRESS ((enum bpf_attach_type)47)
+
+const char *filter_hook_name(enum filter_hook hook)
 {
+	switch (hook) {
+	case FILTER_HOOK_TCX:
+		return "tcx";
+	case FILTER_HOOK_CLSACT:
+		return "clsact";
+	case FILTER_HOOK_AUTO:
+		break;
+	}
+	return "none";
+}
+
+int filter_hook_parse(const char *text, enum filter_hook *hook)
+{
+	if (!strcmp(text, "tcx"))
+		*hook = FILTER_HOOK_TCX;
+	else if (!strcmp(text, "clsact"))
+		*hook = FILTER_HOOK_CLSACT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int filter_port_attach(int ifindex, int prog_fd, enum filter_hook hook)
+{
+	LIBBPF_OPTS(bpf_prog_attach_opts, opts);
+	LIBBPF_OPTS(bpf_tc_hook, tc_hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tc_opts, .prog_fd = prog_fd, .handle = 1, .priority = 1);
+	int err;
+
+	if (hook != FILTER_HOOK_CLSACT) {
+		err = bpf_prog_attach_opts(prog_fd, ifindex, CAPNET_TCX_EGRESS, &opts);
+		/* Already there (the same program attached twice): nothing to do. */
+		return err == -EEXIST ? 0 : err;
+	}
+	err = bpf_tc_hook_create(&tc_hook);
+	if (err && err != -EEXIST)
+		return err;
+	tc_opts.flags = BPF_TC_F_REPLACE;
+	return bpf_tc_attach(&tc_hook, &tc_opts);
+}
+
+int filter_port_detach(int ifindex, int prog_fd, enum filter_hook hook)
+{
+	LIBBPF_OPTS(bpf_tc_hook, tc_hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tc_opts, .handle = 1, .priority = 1);
+	int err;
+
+	if (hook != FILTER_HOOK_CLSACT)
+		err = bpf_prog_detach2(prog_fd, ifindex, CAPNET_TCX_EGRESS);
+	else
+		err = bpf_tc_detach(&tc_hook, &tc_opts);
+	return err == -ENOENT ? 0 : err;
+}
+
+enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+	uint32_t ids[8], count = 8, flags = 0, i;
+
+	if (!bpf_prog_query(ifindex, CAPNET_TCX_EGRESS, 0, &flags, ids, &count))
+		for (i = 0; i < count && i < 8; i++)
+			if (ids[i] == prog_id)
+				return FILTER_HOOK_TCX;
+	if (!bpf_tc_query(&hook, &opts) && opts.prog_id == prog_id)
+		return FILTER_HOOK_CLSACT;
+	return FILTER_HOOK_AUTO;
+}
+
+static void explain_attach(const char *sw, const char *pin, unsigned int port, unsigned int nodes,
+			   enum filter_hook hook)
+{
+	/* nsenter, not ip netns exec or tc -n: those remount /sys, and the pins with it. */
+	if (port == 1 && hook == FILTER_HOOK_TCX)
+		explain("# tcx: tc's BPF hook without a qdisc (Linux 6.6, bpftool 7.3); "
+			"capnet up --hook clsact uses the classic qdisc and classifier");
+	if (port <= 3 || port == nodes) {
+		if (hook == FILTER_HOOK_TCX) {
+			explain("nsenter --net=%s/%s bpftool net attach tcx_egress pinned %s/%s "
+				"dev p%u",
+				NETNS_RUN_DIR, sw, pin, PROG_PIN_NAME, port);
+		} else {
+			explain("nsenter --net=%s/%s tc qdisc add dev p%u clsact", NETNS_RUN_DIR,
+				sw, port);
+			explain("nsenter --net=%s/%s tc filter add dev p%u egress handle 1 pref 1 "
+				"bpf direct-action pinned %s/%s",
+				NETNS_RUN_DIR, sw, port, pin, PROG_PIN_NAME);
+		}
+	} else if (port == 4) {
+		explain("# ... the same for ports p4 to p%u", nodes - 1);
+	}
+}
+
+/* Attaches the program at egress of every port. With FILTER_HOOK_AUTO, tcx, or clsact if the
+ * kernel has no tcx (it refuses the attach type): said once, since it costs every frame. */
+static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
+			enum filter_hook *used)
+{
+	enum filter_hook hook = cfg->filter_hook;
 	char sw[64], pin[256];
 	unsigned int i;
 	int saved, err = 0;
@@ -201,38 +303,38 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 	if (saved < 0)
 		return saved;
 	for (i = 1; i <= cfg->nodes; i++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = info->port_ifindex[i],
-			    .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = 1, .priority = 1);
-
-		if (i <= 3 || i == cfg->nodes) {
-			explain("tc -n %s qdisc add dev p%u clsact", sw, i);
-			explain("tc -n %s filter add dev p%u egress handle 1 pref 1 bpf "
-				"direct-action pinned %s/%s",
-				sw, i, pin, PROG_PIN_NAME);
-		} else if (i == 4) {
-			explain("# ... the same for ports p4 to p%u", cfg->nodes - 1);
+		if (hook != FILTER_HOOK_CLSACT) {
+			err = filter_port_attach(info->port_ifindex[i], prog_fd, FILTER_HOOK_TCX);
+			if (err == -EINVAL && i == 1 && hook == FILTER_HOOK_AUTO) {
+				fprintf(stderr, "capnet: this kernel has no tcx (Linux 6.6+): the "
+						"filter runs through clsact, which costs more per "
+						"frame\n");
+				hook = FILTER_HOOK_CLSACT;
+			} else {
+				hook = FILTER_HOOK_TCX;
+			}
 		}
-		err = bpf_tc_hook_create(&hook);
-		if (err && err != -EEXIST) {
-			fprintf(stderr, "tc qdisc add dev p%u clsact: %s%s\n", i, strerror(-err),
-				hint(err));
-			break;
-		}
-		err = bpf_tc_attach(&hook, &opts);
+		explain_attach(sw, pin, i, cfg->nodes, hook);
+		if (hook == FILTER_HOOK_CLSACT)
+			err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		if (err) {
-			fprintf(stderr, "tc filter add dev p%u egress: %s%s\n", i, strerror(-err),
-				hint(err));
+			fprintf(stderr, "attach the filter at egress of p%u (%s): %s%s%s\n", i,
+				filter_hook_name(hook), strerror(-err), hint(err),
+				hook == FILTER_HOOK_TCX && err == -EINVAL ?
+					" (tcx needs Linux 6.6: capnet up --hook clsact)" :
+					"");
 			break;
 		}
 	}
 	netns_return(saved);
+	*used = hook;
 	return err;
 }
 
 static int write_healthy(struct filter *f);
 
-int filter_install(const struct lab_config *cfg, const struct lab_info *info)
+int filter_install(const struct lab_config *cfg, const struct lab_info *info,
+		   enum filter_hook *used)
 {
 	struct partition_bpf *skel = NULL;
 	struct capnet_lab_meta meta = {
@@ -314,7 +416,7 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info)
 	err = write_healthy(f);
 	if (err)
 		goto out;
-	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress));
+	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress), used);
 out:
 	filter_close(f);
 	partition_bpf__destroy(skel);

@@ -41,11 +41,32 @@ struct filter_state {
 
 struct filter;
 
+/* Where the program hooks into a port's egress. Both run it at the same point of the transmit
+ * path; tcx (Linux 6.6) calls it directly, clsact through a qdisc and the cls_bpf classifier,
+ * which costs more per frame (docs/how-it-works.md). */
+enum filter_hook {
+	FILTER_HOOK_AUTO = 0, /* at up: tcx if the kernel has it, else clsact; when read: none */
+	FILTER_HOOK_TCX,
+	FILTER_HOOK_CLSACT,
+};
+const char *filter_hook_name(enum filter_hook hook);
+/* "tcx" or "clsact": 0, or -EINVAL. */
+int filter_hook_parse(const char *text, enum filter_hook *hook);
+/* Which hook runs program prog_id at egress of port ifindex of the current namespace;
+ * FILTER_HOOK_AUTO when none does. */
+enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id);
+/* Attaches / detaches program prog_fd at egress of port ifindex of the current namespace through
+ * a hook (FILTER_HOOK_AUTO: tcx). Both are idempotent. 0 or -errno; they print nothing. */
+int filter_port_attach(int ifindex, int prog_fd, enum filter_hook hook);
+int filter_port_detach(int ifindex, int prog_fd, enum filter_hook hook);
+
 /* The pin folder of a lab. */
 void filter_pin_dir(const char *lab, char *buf, size_t len);
 /* Loads the program, pins its maps, fills the node maps, sets a healthy policy, then attaches
- * to every port of the lab's switch namespace. Needs root. */
-int filter_install(const struct lab_config *cfg, const struct lab_info *info);
+ * to every port of the lab's switch namespace through cfg->filter_hook, and says which hook in
+ * *used. Needs root. */
+int filter_install(const struct lab_config *cfg, const struct lab_info *info,
+		   enum filter_hook *used);
 /* Removes the pins of a lab (the program goes with the ports). Idempotent. */
 int filter_remove(const char *lab);
 /* Reopens a lab's pinned maps: -ENOENT with no message if the lab has no pins. */

@@ -12,13 +12,17 @@ captrace="$bin/captrace"
 tools="$bin/../bench"
 flood="$tools/udp_flood"
 kvb="$tools/kv_bench"
+pfilter="$tools/port_filter"
 tag=b$$
 # Narrower runs for a quick look (tools/bench/README.md):
-#   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=3 make bench
+#   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
 only=" ${BENCH_ONLY:-lab sizes replicas captrace delay} "
-flood_secs=${BENCH_FLOOD_SECS:-1}
-flood_rounds=${BENCH_FLOOD_ROUNDS:-7}
+# The filter-cost flood: rounds, and the counted window and the settling time after each switch
+# (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
+flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
+flood_window=${BENCH_FLOOD_WINDOW:-0.1}
+flood_settle=${BENCH_FLOOD_SETTLE:-0.025}
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (namespaces, tc, BPF)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/capnet-bench.XXXXXX)
@@ -58,7 +62,6 @@ trap 'exit 130' INT TERM
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
-best() { sort -g | tail -n 1; }
 field() { sed -n "s/.*\b$1 \([0-9.]*\).*/\1/p" <<<"$2"; }
 json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
 # Ratios are always "how much better capnet is": ratio_t for times (baseline / capnet),
@@ -66,7 +69,6 @@ json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
 fmt_ratio() {
 	awk -v r="$1" 'BEGIN { printf (r >= 100 ? "%.0fx" : r >= 10 ? "%.1fx" : "%.2fx"), r }'
 }
-quotient() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) print a / b }'; }
 ratio_t() { if awk -v c="$1" -v b="$2" 'BEGIN { exit !(c > 0 && b > 0) }'; then
 	fmt_ratio "$(awk -v c="$1" -v b="$2" 'BEGIN { print b / c }')"; else echo "-"; fi; }
 ratio_r() { if awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
@@ -200,18 +202,27 @@ nft_clear() {
 	for i in $(seq 1 "$n"); do in_ns "$l-n$i" nft flush ruleset; done
 }
 
-# One flood 1 -> 2 of lab l; prints its rx_pps.
-flood_pps() {
-	local out
-	out=$("$flood" --tx "$1-n1" --rx "$1-n2" --dst "$(addr 2)" --secs "$flood_secs")
-	field rx_pps "$out"
+# flood_stat OUTPUT KIND NAME KEY: the value after KEY on udp_flood's line "KIND NAME ...".
+flood_stat() {
+	awk -v kind="$2" -v name="$3" -v key="$4" '$1 == kind && $2 == name {
+		for (i = 3; i < NF; i++) if ($i == key) { print $(i + 1); exit } }' <<<"$1"
+}
+# A ratio to three decimals: the filter rows differ by tenths of a percent.
+fmt_ratio3() { awk -v r="$1" 'BEGIN { if (r == "") print "-"; else printf "%.3fx", r }'; }
+iqr() { # OUTPUT PAIR KEY: "q1..q3" of the per-round KEY of PAIR
+	printf '%s..%s' "$(flood_stat "$1" pair "$2" "$3_q1")" "$(flood_stat "$1" pair "$2" "$3_q3")"
 }
 
 # Filter cost at size n: the same traffic 1 -> 2 (an open link of a partition into n/2 groups)
 # through capnet's filter, through no filter, and with the partition as iptables or nft rules.
+# One flood runs throughout and udp_flood switches the path between the four variants, so that
+# the machine's drift falls on all of them alike (tools/bench/README.md).
 bench_filter_cost() {
-	local l=$1 n=$2 dir=$tmp/f$2 sw="/run/netns/$1-sw" pin="/sys/fs/bpf/capnet/$1/capnet_egress"
-	local r v cap=() none=() ipt=() nft=() c b i p g
+	local l=$1 n=$2 dir=$tmp/f$2 out g
+	local n2="nsenter --net=/run/netns/$1-n2" ports hook
+	local c b i p cn ci cp xc xi
+	hook=$("$capnet" --lab "$l" --json status | sed -n 's/.*"hook":"\([a-z]*\)".*/\1/p')
+	ports="$pfilter --lab $l --hook $hook"
 	assign_pairs "$n" >"$tmp/pairs$n"
 	rules_files ipt "$dir" <"$tmp/pairs$n"
 	rules_files nft "$dir" <"$tmp/pairs$n"
@@ -219,54 +230,39 @@ bench_filter_cost() {
 	"$capnet" --lab "$l" partition $(capnet_groups <"$tmp/pairs$n") >/dev/null
 	g=$(awk 'END { print $2 }' "$tmp/pairs$n")
 	neigh "$l" 1 2
-	# Detached from both ports of the path (tc, through the program's pin) and put back.
-	detach() { for p in p1 p2; do nsenter --net="$sw" tc filter del dev "$p" egress pref 1; done; }
-	attach() {
-		for p in p1 p2; do
-			nsenter --net="$sw" tc filter add dev "$p" egress pref 1 handle 1 bpf da \
-				object-pinned "$pin"
-		done
-	}
-	# Rounds interleaved, so that a noisy neighbour on the machine hits every variant alike; the
-	# order rotates each round: a drift in the machine's speed favours no variant.
-	for r in $(seq 0 $((flood_rounds - 1))); do
-		for v in $(printf '%s\n' cap none ipt nft cap none ipt | sed -n "$((r % 4 + 1)),+3p"); do
-			case $v in
-			cap) cap+=("$(flood_pps "$l")") ;;
-			none)
-				detach
-				none+=("$(flood_pps "$l")")
-				attach ;;
-			ipt)
-				detach
-				in_ns "$l-n2" iptables-restore <"$dir/2.ipt"
-				ipt+=("$(flood_pps "$l")")
-				in_ns "$l-n2" nft flush ruleset
-				attach ;;
-			nft)
-				detach
-				in_ns "$l-n2" nft -f "$dir/2.nft"
-				nft+=("$(flood_pps "$l")")
-				in_ns "$l-n2" nft flush ruleset
-				attach ;;
-			esac
-		done
-	done
-	# The best round of each: what else runs on the machine only ever takes packets away.
-	c=$(printf '%s\n' "${cap[@]}" | best)
-	b=$(printf '%s\n' "${none[@]}" | best)
-	i=$(printf '%s\n' "${ipt[@]}" | best)
-	p=$(printf '%s\n' "${nft[@]}" | best)
-	row "$n nodes, $g groups: capnet filter | no filter" "$c" "$b" "$(ratio_r "$c" "$b")" \
-		"$(goal ">=0.95" "$(quotient "$c" "$b")" ">=" 0.95)"
+	# capnet's program, from its pin, put on the two ports of the path and taken off them
+	# (port_filter: the attach code of capnet up, through the lab's hook). Every variant's
+	# command brings the path into that variant from any other, node 2's rules emptied with
+	# nft flush ruleset: iptables' nf_tables backend keeps its base chains hooked after
+	# iptables -F, and every later packet would still walk an empty chain.
+	out=$("$flood" --tx "$l-n1" --rx "$l-n2" --dst "$(addr 2)" --rounds "$flood_rounds" \
+		--window "$flood_window" --settle "$flood_settle" \
+		--variant "cap=$n2 nft flush ruleset && $ports attach p1 p2" \
+		--variant "none=$n2 nft flush ruleset && $ports detach p1 p2" \
+		--variant "ipt=$ports detach p1 p2 && $n2 nft flush ruleset &&
+			$n2 iptables-restore $dir/2.ipt" \
+		--variant "nft=$ports detach p1 p2 && $n2 nft flush ruleset &&
+			$n2 nft -f $dir/2.nft")
+	$n2 nft flush ruleset
+	$ports attach p1 p2
+	c=$(flood_stat "$out" variant cap pps)
+	b=$(flood_stat "$out" variant none pps)
+	i=$(flood_stat "$out" variant ipt pps)
+	p=$(flood_stat "$out" variant nft pps)
+	cn=$(flood_stat "$out" pair cap/none ratio)
+	ci=$(flood_stat "$out" pair cap/ipt ratio)
+	cp=$(flood_stat "$out" pair cap/nft ratio)
+	row "$n nodes, $g groups: capnet filter | no filter" "$c" "$b" "$(fmt_ratio3 "$cn")" \
+		"$(goal ">=0.95" "$cn" ">=" 0.95) IQR $(iqr "$out" cap/none ratio)"
 	row "$n nodes: capnet | iptables, $((n - 2)) DROP rules in INPUT" "$c" "$i" \
-		"$(ratio_r "$c" "$i")" "$(goal ">1" "$(quotient "$c" "$i")" ">" 1)"
-	row "$n nodes: capnet | nft set of $((n - 2)) addresses" "$c" "$p" "$(ratio_r "$c" "$p")"
-	# The same figures as time added to each frame by the filtering, against no filter at all.
-	local xc xi
-	xc=$(awk -v c="$c" -v b="$b" 'BEGIN { if (c > 0 && b > 0) printf "%.0f", 1e9 / c - 1e9 / b }')
-	xi=$(awk -v c="$i" -v b="$b" 'BEGIN { if (c > 0 && b > 0) printf "%.0f", 1e9 / c - 1e9 / b }')
-	row "$n nodes: ns added per frame: capnet | iptables" "$xc" "$xi" "$(ratio_t "$xc" "$xi")"
+		"$(fmt_ratio3 "$ci")" "$(goal ">1" "$ci" ">" 1) IQR $(iqr "$out" cap/ipt ratio)"
+	row "$n nodes: capnet | nft set of $((n - 2)) addresses" "$c" "$p" "$(fmt_ratio3 "$cp")" \
+		"IQR $(iqr "$out" cap/nft ratio)"
+	# The same comparison as time added to each frame, against no filter at all.
+	xc=$(flood_stat "$out" pair cap/none added_ns)
+	xi=$(flood_stat "$out" pair ipt/none added_ns)
+	row "$n nodes: ns added per frame: capnet | iptables" "$xc" "$xi" "$(ratio_t "$xc" "$xi")" \
+		"IQR $(iqr "$out" cap/none added_ns) | $(iqr "$out" ipt/none added_ns)"
 	"$capnet" --lab "$l" heal >/dev/null
 }
 
@@ -363,7 +359,7 @@ bench_sizes() {
 		section "partition switch, $n nodes (flip, write+flip: in-process; command: whole process)"
 		bench_switch "$l" "$n"
 		if [ "$n" -ge 5 ]; then bench_atomicity "$l" "$n"; fi
-		section "filter cost, $n nodes: UDP 64-byte frames/s received, node 1 -> node 2"
+		section "filter cost, $n nodes: UDP 64-byte frames received per CPU second of the path, 1 -> 2"
 		bench_filter_cost "$l" "$n"
 		"$capnet" --lab "$l" down >/dev/null
 	done
@@ -536,8 +532,8 @@ delay_bench() {
 	CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true
 }
 
-if [ ! -x "$flood" ] || [ ! -x "$kvb" ]; then
-	echo "bench: $tools/udp_flood and kv_bench missing (make bench-tools)" >&2
+if [ ! -x "$flood" ] || [ ! -x "$kvb" ] || [ ! -x "$pfilter" ]; then
+	echo "bench: $tools/udp_flood, kv_bench or port_filter missing (make bench-tools)" >&2
 	exit 1
 fi
 t_start=$(now)
@@ -555,9 +551,9 @@ cat "$tmp/rows"
 cat <<EOF
 
 ratio: how much better capnet is, measured in the same run: baseline / capnet for times,
-capnet / baseline for rates (above 1: capnet is better). Times are medians of repeated runs,
-packet rates the best of interleaved rounds; numbers are this machine's, now ($(nproc) CPUs,
-$(uname -r)), and rates move by several percent from run to run. tools/bench/README.md
-explains each row.
+capnet / baseline for rates (above 1: capnet is better). Times are medians of repeated runs;
+filter-cost rates are medians of short windows of one flood switched between the variants,
+their ratios medians of per-round ratios, with the interquartile range (IQR) of those. Numbers
+are this machine's, now ($(nproc) CPUs, $(uname -r)). tools/bench/README.md explains each row.
 bench: $(secs "$t_start" "$(now)") s
 EOF

@@ -64,8 +64,8 @@ static void test_explain_up_and_down(void **state)
 	assert_non_null(strstr(out, "addr add 10.77.0.3/16 dev eth0"));
 	assert_non_null(strstr(out, "nud permanent"));
 	assert_non_null(strstr(out, "bridge-nf-call-iptables=0"));
-	assert_non_null(strstr(out, "qdisc add dev p3 clsact"));
-	assert_non_null(strstr(out, "egress handle 1 pref 1 bpf direct-action pinned"));
+	assert_non_null(strstr(out, "bpftool net attach tcx_egress pinned "));
+	assert_non_null(strstr(out, "/capnet_egress dev p3"));
 	assert_non_null(strstr(out, "bpftool map update pinned"));
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain partition 1 2,3"), 0);
 	assert_non_null(strstr(out, "/control key 0 0 0 0 value 1 0 0 0"));
@@ -74,6 +74,39 @@ static void test_explain_up_and_down(void **state)
 	assert_lab_gone(3);
 	/* Idempotent: a second down is fine and says so the same way. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+}
+
+/* The classic hook, for kernels without tcx and for people learning tc: the same filter,
+ * visible to tc, and partitions hold through it. */
+static void test_clsact_hook(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain up -n 3 --hook clsact"),
+			 0);
+	assert_non_null(strstr(out, "tc qdisc add dev p3 clsact"));
+	assert_non_null(strstr(out, "egress handle 1 pref 1 bpf direct-action pinned "));
+	assert_non_null(strstr(out, "filter on every port (clsact)"));
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "nsenter --net=/run/netns/%s-sw tc filter show dev p2 egress",
+				   lab),
+			 0);
+	assert_non_null(strstr(out, "capnet_egress"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "filter: on 3/3 ports (clsact)"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 3"), 0);
+	assert_int_not_equal(
+		netlab_capnet(lab, out, sizeof(out), "exec 1 -- ping -c 1 -W 1 10.77.0.3"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 1 -- ping -c 1 -W 1 10.77.0.2"),
+			 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "heal"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 1 -- ping -c 1 -W 1 10.77.0.3"),
+			 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(3);
+	/* A hook that does not exist is refused before anything is built. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3 --hook netem"), 2);
+	assert_non_null(strstr(out, "--hook takes tcx or clsact, not \"netem\""));
+	assert_lab_gone(3);
 }
 
 static void test_exec(void **state)
@@ -257,6 +290,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_explain_up_and_down),
+		cmocka_unit_test(test_clsact_hook),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_missing_bpf_state_is_reported),
 		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
