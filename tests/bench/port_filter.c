@@ -63,8 +63,8 @@ int main(int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		err = attach ? filter_port_attach(ifindex, prog_fd, hook)
-			     : filter_port_detach(ifindex, prog_fd, hook);
+		err = attach ? filter_port_attach(ifindex, prog_fd, hook) :
+			       filter_port_detach(ifindex, prog_fd, hook);
 		if (err) {
 			fprintf(stderr, "port_filter: %s %s (%s): %s\n", action, argv[i],
 				filter_hook_name(hook), strerror(-err));
