@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer harness for the pcap reader and what report does with each frame: any bytes must
  * give packets within the buffer or a clear error, never a read out of bounds. */
-// fuzz-sources: tools/pcap_reader.c tools/trace_packet.c tools/trace_pair.c node/proto.c node/crc32c.c
+// fuzz-sources: tools/pcap_reader.c tools/trace_packet.c tools/trace_pair.c node/proto.c node/crc32c.c netem/ip_proto.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
