@@ -499,13 +499,18 @@ static int batch_bridge(struct nl_batch *b)
 	    nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0 ||
 	    !(data = nla_nest_start(msg, IFLA_INFO_DATA)) ||
 	    nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, 0) < 0 ||
-	    nla_put_u32(msg, IFLA_BR_STP_STATE, 0) < 0) {
+	    nla_put_u32(msg, IFLA_BR_STP_STATE, 0) < 0 ||
+	    /* A plain switch: with IGMP/MLD snooping, a partition that cut a node's membership
+	     * reports would change where multicast goes long after the heal, and the bridge
+	     * would send reports of its own into every node's capture. */
+	    nla_put_u8(msg, IFLA_BR_MCAST_SNOOPING, 0) < 0) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	nla_nest_end(msg, data);
 	nla_nest_end(msg, info);
-	explain("ip -n %s link add %s up type bridge forward_delay 0 stp_state 0", b->ns, BRIDGE);
+	explain("ip -n %s link add %s up type bridge forward_delay 0 stp_state 0 mcast_snooping 0",
+		b->ns, BRIDGE);
 	return batch_add(b, msg, (struct batch_op){ .kind = OP_BRIDGE });
 }
 

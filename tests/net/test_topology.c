@@ -237,11 +237,12 @@ static void test_up_builds_the_lab(void **state)
 	nl_cache_free(links);
 	nl_socket_free(sk);
 
-	/* Forward delay 0 and no STP, as iproute2 reports them. */
+	/* Forward delay 0, no STP and no multicast snooping, as iproute2 reports them. */
 	snprintf(cmd, sizeof(cmd), "ip -n %s -j -d link show br0", sw);
 	run(cmd, out, sizeof(out));
 	assert_non_null(strstr(out, "\"forward_delay\":0"));
 	assert_non_null(strstr(out, "\"stp_state\":0"));
+	assert_non_null(strstr(out, "\"mcast_snooping\":0"));
 	/* Bridge netfilter off where br_netfilter is loaded (absent keys are fine). */
 	sysctl_in(sw, "/proc/sys/net/bridge/bridge-nf-call-iptables", val, sizeof(val));
 	assert_true(!strcmp(val, "") || !strcmp(val, "0"));
