@@ -9,8 +9,6 @@
 #include "netem/explain.h"
 #include "netem/globals.h"
 
-#define CAPNET_VERSION "0.1.0"
-
 static const struct cli_command commands[] = {
 	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact]",
 	  "create a lab of N nodes (1..1000)" },
@@ -59,7 +57,7 @@ int main(int argc, char **argv)
 	int i, rc;
 	size_t c;
 
-	rc = globals_parse(argc, argv, true, &g, &i, err, sizeof(err));
+	rc = globals_parse(argc, argv, true, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
 		return cli_usage("%s (capnet --help lists them)", err);
 	if (rc == GLOBALS_HELP) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Global options shared by capnet and captrace. */
+/* Global options shared by capnet, captrace and capctl. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +7,11 @@
 
 #include "netem/globals.h"
 
-int globals_parse(int argc, char **argv, bool allow_explain, struct global_opts *g, int *next,
-		  char *err, size_t errlen)
+int globals_parse(int argc, char **argv, bool allow_explain, globals_own_fn own,
+		  struct global_opts *g, int *next, char *err, size_t errlen)
 {
 	const char *env = getenv("CAPNET_LAB");
-	int i;
+	int i, took;
 
 	memset(g, 0, sizeof(*g));
 	g->lab = env && *env ? env : "capnet";
@@ -36,9 +36,19 @@ int globals_parse(int argc, char **argv, bool allow_explain, struct global_opts 
 		} else if (!strcmp(argv[i], "--version")) {
 			*next = i;
 			return GLOBALS_VERSION;
+		} else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
 		} else {
-			snprintf(err, errlen, "unknown option %.60s", argv[i]);
-			return -EINVAL;
+			took = own ? own(argv[i], i + 1 < argc ? argv[i + 1] : NULL, err, errlen) :
+				     0;
+			if (took < 0)
+				return took;
+			if (!took) {
+				snprintf(err, errlen, "unknown option %.60s", argv[i]);
+				return -EINVAL;
+			}
+			i += took - 1;
 		}
 	}
 	*next = i;

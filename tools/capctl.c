@@ -2,6 +2,7 @@
 /* capctl: the client of a capnet lab's nodes and the checker of what they answered. Global
  * options first, then one subcommand from the table below. */
 #include "tools/capctl.h"
+#include "netem/globals.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[next], "help") || !strcmp(argv[next], "-h") ||
 	    !strcmp(argv[next], "--help")) {
 		usage();
+		return CAPCTL_OK;
+	}
+	if (!strcmp(argv[next], "--version")) {
+		printf("capctl %s\n", CAPNET_VERSION);
 		return CAPCTL_OK;
 	}
 	for (i = 0; i < N_CMDS; i++)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capctl's global options, from one table so the usage text and the parser never disagree. */
+/* capctl's global options: the shared ones (netem/globals.h) and its own, from one table so the
+ * usage text and the parser never disagree. */
 #include "tools/capctl.h"
+#include "netem/globals.h"
 #include "node/proto.h"
 
 #include <errno.h>
@@ -14,7 +16,8 @@
 
 struct capctl_opts capctl_opts;
 
-static int parse_long(const char *opt, const char *arg, long min, long max, long *out)
+static int parse_long(const char *opt, const char *arg, long min, long max, long *out, char *err,
+		      size_t errlen)
 {
 	char *end;
 	long v;
@@ -22,134 +25,115 @@ static int parse_long(const char *opt, const char *arg, long min, long max, long
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, "capctl: %s expects an integer from %ld to %ld, not \"%s\"\n", opt,
-			min, max, arg);
+		snprintf(err, errlen, "%s expects an integer from %ld to %ld, not \"%.40s\"", opt,
+			 min, max, arg);
 		return -EINVAL;
 	}
 	*out = v;
 	return 0;
 }
 
-static int set_lab(const char *opt, const char *arg)
-{
-	(void)opt;
-	if (!*arg) {
-		fprintf(stderr, "capctl: --lab needs a name\n");
-		return -EINVAL;
-	}
-	capctl_opts.lab = arg;
-	return 0;
-}
-
-static int set_json(const char *opt, const char *arg)
-{
-	(void)opt;
-	(void)arg;
-	capctl_opts.json = true;
-	return 0;
-}
-
-static int set_verbose(const char *opt, const char *arg)
-{
-	(void)opt;
-	(void)arg;
-	capctl_opts.verbose++;
-	return 0;
-}
-
-static int set_node(const char *opt, const char *arg)
+static int set_node(const char *opt, const char *arg, char *err, size_t errlen)
 {
 	long v;
-	int ret = parse_long(opt, arg, 1, 1000, &v);
+	int ret = parse_long(opt, arg, 1, 1000, &v, err, errlen);
 
 	if (!ret)
 		capctl_opts.node = v;
 	return ret;
 }
 
-static int set_timeout(const char *opt, const char *arg)
+static int set_timeout(const char *opt, const char *arg, char *err, size_t errlen)
 {
-	return parse_long(opt, arg, 1, INT_MAX, &capctl_opts.timeout_ms);
+	return parse_long(opt, arg, 1, INT_MAX, &capctl_opts.timeout_ms, err, errlen);
 }
 
-static int set_consistency(const char *opt, const char *arg)
+static int set_consistency(const char *opt, const char *arg, char *err, size_t errlen)
 {
 	int c = proto_consistency_parse(arg);
 
 	if (c < 0 || c == CONSISTENCY_DEFAULT) {
-		fprintf(stderr, "capctl: %s expects one, quorum or all, not \"%s\"\n", opt, arg);
+		snprintf(err, errlen, "%s expects one, quorum or all, not \"%.40s\"", opt, arg);
 		return -EINVAL;
 	}
 	capctl_opts.consistency = c;
 	return 0;
 }
 
-static const struct global_opt {
+/* capctl's own global options, beside the shared ones (netem/globals.h). */
+static const struct own_opt {
 	const char *name;
-	const char *arg; /* NULL for a flag */
-	int (*set)(const char *opt, const char *arg);
+	const char *arg;
+	int (*set)(const char *opt, const char *arg, char *err, size_t errlen);
 	const char *help;
-} global_opts[] = {
-	{ "--lab", "NAME", set_lab, "lab to work in (default $CAPNET_LAB or " DEFAULT_LAB ")" },
-	{ "--json", NULL, set_json, "print results as JSON" },
-	{ "-v", NULL, set_verbose, "say more (repeat for even more)" },
+} own_opts[] = {
 	{ "-n", "I", set_node, "node to talk to (1..1000)" },
 	{ "--timeout", "MS", set_timeout, "give up on a request after MS milliseconds" },
 	{ "--consistency", "C", set_consistency,
 	  "AP mode: one, quorum (default) or all replicas must answer" },
 };
 
-#define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]))
+#define N_OWN_OPTS (sizeof(own_opts) / sizeof(own_opts[0]))
 
 void capctl_print_globals_usage(void)
 {
+	static const char *const shared[][2] = {
+		{ "--lab NAME", "lab to work in (default $CAPNET_LAB or " DEFAULT_LAB ")" },
+		{ "--json", "print results as JSON" },
+		{ "-v", "say more" },
+	};
 	char left[32];
 	size_t i;
 
-	for (i = 0; i < N_GLOBAL_OPTS; i++) {
-		const struct global_opt *o = &global_opts[i];
+	for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		fprintf(stderr, "  %-16s %s\n", shared[i][0], shared[i][1]);
+	for (i = 0; i < N_OWN_OPTS; i++) {
+		const struct own_opt *o = &own_opts[i];
 
-		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "",
-			 o->arg ? o->arg : "");
+		snprintf(left, sizeof(left), "%s %s", o->name, o->arg);
 		fprintf(stderr, "  %-16s %s\n", left, o->help);
 	}
 }
 
+static int own_option(const char *opt, const char *arg, char *err, size_t errlen)
+{
+	size_t k;
+	int ret;
+
+	for (k = 0; k < N_OWN_OPTS; k++) {
+		const struct own_opt *o = &own_opts[k];
+
+		if (strcmp(opt, o->name))
+			continue;
+		if (!arg) {
+			snprintf(err, errlen, "%s needs %s", o->name, o->arg);
+			return -EINVAL;
+		}
+		ret = o->set(o->name, arg, err, errlen);
+		return ret ? ret : 2;
+	}
+	return 0;
+}
+
 int capctl_parse_globals(int argc, char **argv, int *next)
 {
-	const char *env = getenv("CAPNET_LAB");
-	int i = 1, ret;
-	size_t k;
+	struct global_opts g;
+	char err[160];
+	int ret;
 
-	capctl_opts = (struct capctl_opts){
-		.lab = env && *env ? env : DEFAULT_LAB,
-		.timeout_ms = DEFAULT_TIMEOUT_MS,
-	};
-	while (i < argc && argv[i][0] == '-') {
-		const struct global_opt *o = NULL;
-
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			break;
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		}
-		for (k = 0; k < N_GLOBAL_OPTS; k++)
-			if (!strcmp(argv[i], global_opts[k].name))
-				o = &global_opts[k];
-		if (!o) {
-			fprintf(stderr, "capctl: unknown global option \"%s\"\n", argv[i]);
-			return -EINVAL;
-		}
-		if (o->arg && i + 1 >= argc) {
-			fprintf(stderr, "capctl: %s needs %s\n", o->name, o->arg);
-			return -EINVAL;
-		}
-		ret = o->set(o->name, o->arg ? argv[i + 1] : NULL);
-		if (ret)
-			return ret;
-		i += o->arg ? 2 : 1;
+	capctl_opts = (struct capctl_opts){ .timeout_ms = DEFAULT_TIMEOUT_MS };
+	ret = globals_parse(argc, argv, false, own_option, &g, next, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "capctl: %s%s\n", err,
+			strncmp(err, "unknown option", 14) ? "" : " (capctl help lists them)");
+		return ret;
 	}
-	*next = i;
+	if (!*g.lab) {
+		fprintf(stderr, "capctl: --lab needs a name\n");
+		return -EINVAL;
+	}
+	capctl_opts.lab = g.lab;
+	capctl_opts.json = g.json;
+	capctl_opts.verbose = g.verbose;
 	return 0;
 }

@@ -41,9 +41,13 @@ int main(int argc, char **argv)
 	int i, rc;
 	size_t c;
 
-	rc = globals_parse(argc, argv, false, &g, &i, err, sizeof(err));
+	rc = globals_parse(argc, argv, false, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
 		return ct_usage("%s (captrace --help lists them)", err);
+	if (rc == GLOBALS_VERSION) {
+		printf("captrace %s\n", CAPNET_VERSION);
+		return CT_OK;
+	}
 	if (rc != GLOBALS_OK) {
 		usage(stdout);
 		return CT_OK;

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "node/proto.h"
 #include "tools/ap_report.h"
 #include "tools/bank_check.h"
 #include "tools/capctl.h"
@@ -1775,6 +1776,8 @@ static void test_capctl_check_exit_codes(void **state)
 	char *argv[] = { "capctl", "--lab",	"l1",  "--json", "-v", "-n",
 			 "3",	   "--timeout", "250", "check",	 NULL };
 	char *bad[] = { "capctl", "-n", "0", "check", NULL };
+	char *shared[] = { "capctl", "--lab=l2", "-j", "--consistency", "all", "--", "get", NULL };
+	char *capnet_only[] = { "capctl", "--explain", "get", NULL };
 	int next;
 
 	(void)state;
@@ -1801,6 +1804,14 @@ static void test_capctl_check_exit_codes(void **state)
 	assert_int_equal(capctl_opts.node, 3);
 	assert_int_equal(capctl_opts.timeout_ms, 250);
 	assert_int_equal(capctl_parse_globals(4, bad, &next), -EINVAL);
+	/* The spellings capnet and captrace take are capctl's too; --explain is capnet's alone. */
+	assert_int_equal(capctl_parse_globals(7, shared, &next), 0);
+	assert_int_equal(next, 6);
+	assert_string_equal(capctl_opts.lab, "l2");
+	assert_true(capctl_opts.json);
+	assert_int_equal(capctl_opts.consistency, CONSISTENCY_ALL);
+	assert_int_equal(capctl_opts.timeout_ms, 1000);
+	assert_int_equal(capctl_parse_globals(3, capnet_only, &next), -EINVAL);
 }
 
 int main(void)
