@@ -3,9 +3,14 @@
 #ifndef CAPNET_FILES_H
 #define CAPNET_FILES_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* mkdir -p: creates every missing directory of path. 0 or -errno. */
 int files_mkdir_p(const char *path, mode_t mode);
+/* Writes all len bytes (again after EINTR or a short write). 0 or -errno (-EIO if nothing moves). */
+int files_write_all(int fd, const void *buf, size_t len);
+/* fsync of a directory: makes the names in it (a new file, a rename) durable. 0 or -errno. */
+int files_sync_dir(const char *dir);
 
 #endif /* CAPNET_FILES_H */

@@ -161,22 +161,6 @@ static size_t log_encode(uint8_t *dst, const struct dyn_write *w)
 	return LOG_HDR + w->len + 4;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = write(fd, p + done, len - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r ? -errno : -EIO;
-		done += r;
-	}
-	return 0;
-}
-
 /* Where dyn_snapshot's writes go: counted only (fd < 0), or buffered into a file. */
 struct snapshot_out {
 	int fd;
@@ -194,25 +178,13 @@ static int snapshot_put(void *arg, const struct dyn_write *w)
 	if (o->fd < 0)
 		return 0;
 	if (o->used + LOG_HDR + w->len + 4 > COMPACT_BUF) {
-		err = write_all(o->fd, o->buf, o->used);
+		err = files_write_all(o->fd, o->buf, o->used);
 		if (err)
 			return err;
 		o->used = 0;
 	}
 	o->used += log_encode(o->buf + o->used, w);
 	return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
 }
 
 /*
@@ -243,7 +215,7 @@ static void log_compact(struct ap *a)
 	what = "write";
 	err = dyn_snapshot(a->d, snapshot_put, &o);
 	if (!err)
-		err = write_all(fd, o.buf, o.used);
+		err = files_write_all(fd, o.buf, o.used);
 	if (err)
 		goto fail;
 	what = "sync";
@@ -261,7 +233,7 @@ static void log_compact(struct ap *a)
 	a->logfd = fd;
 	a->log_size = a->snapshot_size = o.size;
 	free(o.buf);
-	err = sync_dir(a->cfg->data_dir);
+	err = files_sync_dir(a->cfg->data_dir);
 	if (err)
 		node_log(&a->io, "cannot sync %s after compacting the log: %s", a->cfg->data_dir,
 			 strerror(-err));
@@ -320,7 +292,7 @@ static int log_open(struct ap *a)
 static int log_append(struct ap *a, const struct dyn_write *w)
 {
 	size_t len = log_encode(a->rec, w);
-	int err = write_all(a->logfd, a->rec, len);
+	int err = files_write_all(a->logfd, a->rec, len);
 
 	if (!err)
 		a->log_size += len;

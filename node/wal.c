@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "node/crc32c.h"
+#include "node/files.h"
 #include "node/proto.h"
 
 #define REC_HDR 12
@@ -365,21 +366,6 @@ static int wal_fail(struct wal *w, int err)
 	return err;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static int read_all(int dirfd, const char *name, uint8_t **bufp, size_t *lenp)
 {
 	struct stat st;
@@ -492,7 +478,7 @@ static int put_segment_start(struct wal *w, uint64_t seq)
 
 static int flush(struct wal *w)
 {
-	int err = write_all(w->fd, w->buf, w->buf_len);
+	int err = files_write_all(w->fd, w->buf, w->buf_len);
 
 	if (err)
 		return wal_fail(w, err);
@@ -666,11 +652,11 @@ int wal_save_snapshot(struct wal *w, uint64_t index, uint64_t term, const void *
 	fd = openat(w->dirfd, SNAP_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return wal_fail(w, -errno);
-	err = write_all(fd, hdr, sizeof(hdr));
+	err = files_write_all(fd, hdr, sizeof(hdr));
 	if (!err)
-		err = write_all(fd, data, len);
+		err = files_write_all(fd, data, len);
 	if (!err)
-		err = write_all(fd, crcb, sizeof(crcb));
+		err = files_write_all(fd, crcb, sizeof(crcb));
 	/* A snapshot replaces log entries: it is synced whatever the sync mode. */
 	if (!err && fsync(fd))
 		err = -errno;
@@ -896,15 +882,11 @@ out:
 static int dir_sync_parent(const char *dir)
 {
 	char *copy = strdup(dir);
-	int fd, err = 0;
+	int err;
 
 	if (!copy)
 		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
+	err = files_sync_dir(dirname(copy));
 	free(copy);
 	return err;
 }
