@@ -563,20 +563,12 @@ int node_ap_run(const struct node_config *cfg)
 			int fd = evs[k].data.fd;
 
 			if (fd == a->io.sock) {
-				struct sockaddr_in from;
-				socklen_t flen;
-				ssize_t len;
-				int burst;
+				unsigned int got = node_io_recv_batch(&a->io), d;
 
 				/* Bounded, so ticks keep their turn under load. */
-				for (burst = 0; burst < 64; burst++) {
-					flen = sizeof(from);
-					len = recvfrom(a->io.sock, a->io.rxbuf, sizeof(a->io.rxbuf),
-						       0, (struct sockaddr *)&from, &flen);
-					if (len < 0)
-						break;
-					handle_datagram(a, a->io.rxbuf, len, &from);
-				}
+				for (d = 0; d < got; d++)
+					handle_datagram(a, a->io.in[d].data, a->io.in[d].len,
+							&a->io.in[d].addr);
 				/* One sync for the whole burst (group commit): nothing
 				 * that depends on it has left yet. */
 				err = flush(a);

@@ -153,20 +153,31 @@ void node_io_send(struct node_io *io, const struct sockaddr_in *addr, const uint
 	memcpy(d->data, buf, len);
 }
 
+/* One mmsghdr per datagram of d[0..n), each over its own address and data (all of data[] when
+ * whole, else its len). */
+static void dgram_msgs(struct node_io_dgram *d, unsigned int n, bool whole, struct mmsghdr *msgs,
+		       struct iovec *iov)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ .iov_base = d[i].data,
+					 .iov_len = whole ? sizeof(d[i].data) : d[i].len };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &d[i].addr,
+							 .msg_namelen = sizeof(d[i].addr),
+							 .msg_iov = &iov[i],
+							 .msg_iovlen = 1 } };
+	}
+}
+
 void node_io_flush(struct node_io *io)
 {
 	struct mmsghdr msgs[NODE_IO_BATCH];
 	struct iovec iov[NODE_IO_BATCH];
-	unsigned int i, done = 0;
+	unsigned int done = 0;
 	int k;
 
-	for (i = 0; i < io->n_out; i++) {
-		iov[i] = (struct iovec){ .iov_base = io->out[i].data, .iov_len = io->out[i].len };
-		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &io->out[i].addr,
-							 .msg_namelen = sizeof(io->out[i].addr),
-							 .msg_iov = &iov[i],
-							 .msg_iovlen = 1 } };
-	}
+	dgram_msgs(io->out, io->n_out, false, msgs, iov);
 	while (done < io->n_out) {
 		k = sendmmsg(io->sock, msgs + done, io->n_out - done, MSG_DONTWAIT);
 		if (k < 0 && errno == EINTR)
@@ -184,14 +195,7 @@ unsigned int node_io_recv_batch(struct node_io *io)
 	unsigned int i;
 	int k;
 
-	for (i = 0; i < NODE_IO_BATCH; i++) {
-		iov[i] = (struct iovec){ .iov_base = io->in[i].data,
-					 .iov_len = sizeof(io->in[i].data) };
-		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &io->in[i].addr,
-							 .msg_namelen = sizeof(io->in[i].addr),
-							 .msg_iov = &iov[i],
-							 .msg_iovlen = 1 } };
-	}
+	dgram_msgs(io->in, NODE_IO_BATCH, true, msgs, iov);
 	do
 		k = recvmmsg(io->sock, msgs, NODE_IO_BATCH, MSG_DONTWAIT, NULL);
 	while (k < 0 && errno == EINTR);

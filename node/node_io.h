@@ -41,7 +41,6 @@ struct node_io {
 	uint64_t last_ping;
 	uint64_t last_pong[NODE_MAX_CLUSTER]; /* ms, by index in cfg->peers */
 	uint8_t buf[PROTO_MAX_DGRAM]; /* what we send */
-	uint8_t rxbuf[PROTO_MAX_DGRAM]; /* what we received, alive while it is handled */
 	/* A shell that sets queue_sends gets its sends held in out[] until node_io_flush(). */
 	bool queue_sends;
 	unsigned int n_out;
