@@ -288,11 +288,13 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 }
 
 /* Attaches the program at egress of every port. With FILTER_HOOK_AUTO, tcx, or clsact if the
- * kernel has no tcx (it refuses the attach type): said once, since it costs every frame. */
+ * kernel has no tcx (it refuses the attach type on the first port): said once, since it costs
+ * every frame. */
 static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
 			enum filter_hook *used)
 {
-	enum filter_hook hook = cfg->filter_hook;
+	enum filter_hook hook = cfg->filter_hook == FILTER_HOOK_CLSACT ? FILTER_HOOK_CLSACT :
+									 FILTER_HOOK_TCX;
 	char sw[64], pin[256];
 	unsigned int i;
 	int saved, err = 0;
@@ -303,20 +305,16 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 	if (saved < 0)
 		return saved;
 	for (i = 1; i <= cfg->nodes; i++) {
-		if (hook != FILTER_HOOK_CLSACT) {
-			err = filter_port_attach(info->port_ifindex[i], prog_fd, FILTER_HOOK_TCX);
-			if (err == -EINVAL && i == 1 && hook == FILTER_HOOK_AUTO) {
-				fprintf(stderr, "capnet: this kernel has no tcx (Linux 6.6+): the "
-						"filter runs through clsact, which costs more per "
-						"frame\n");
-				hook = FILTER_HOOK_CLSACT;
-			} else {
-				hook = FILTER_HOOK_TCX;
-			}
+		err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
+		if (err == -EINVAL && i == 1 && hook == FILTER_HOOK_TCX &&
+		    cfg->filter_hook == FILTER_HOOK_AUTO) {
+			fprintf(stderr,
+				"capnet: this kernel has no tcx (Linux 6.6+): the filter runs "
+				"through clsact, which costs more per frame\n");
+			hook = FILTER_HOOK_CLSACT;
+			err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		}
 		explain_attach(sw, pin, i, cfg->nodes, hook);
-		if (hook == FILTER_HOOK_CLSACT)
-			err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		if (err) {
 			fprintf(stderr, "attach the filter at egress of p%u (%s): %s%s%s\n", i,
 				filter_hook_name(hook), strerror(-err), hint(err),
