@@ -382,12 +382,33 @@ static int flush(struct ap *a)
 	return 0;
 }
 
+/* The state machine acts on the reachability the node reports: refreshed on every tick and
+ * before every request or status answer, so a client that saw a peer reachable in a status
+ * reply is served with that peer counted. */
+static void refresh_reachable(struct ap *a)
+{
+	uint8_t bm[PROTO_BITMAP_BYTES] = { 0 };
+	unsigned int i;
+
+	node_io_reachable(&a->io, bm);
+	for (i = 0; i < a->cfg->npeers; i++) {
+		uint16_t id = a->cfg->peers[i].id;
+		bool was = proto_bitmap_test(a->reach, id), is = proto_bitmap_test(bm, id);
+
+		if (id != a->cfg->id && was != is)
+			node_log(&a->io, "node %u %s", id, is ? "reachable" : "unreachable");
+	}
+	memcpy(a->reach, bm, sizeof(bm));
+	dyn_set_reachable(a->d, bm);
+}
+
 static void handle_request(struct ap *a, const struct reply_to *to,
 			   const struct client_request *req)
 {
 	struct client_slot *c = NULL;
 	unsigned int k;
 
+	refresh_reachable(a);
 	for (k = 0; k < MAX_CLIENTS && !c; k++) {
 		uint64_t h = a->next_handle++;
 
@@ -417,6 +438,7 @@ static void handle_status(struct ap *a, const struct reply_to *to)
 	memset(&st, 0, sizeof(st));
 	st.mode = PROTO_MODE_AP;
 	st.role = PROTO_ROLE_NONE;
+	refresh_reachable(a);
 	/* Overdrafts are reported, never hidden: here as well as in balance. */
 	check_overdrafts(a);
 	if (a->overdrafts[0])
@@ -461,21 +483,11 @@ static void handle_datagram(struct ap *a, const uint8_t *buf, size_t len,
 
 static void on_tick(struct ap *a)
 {
-	uint8_t bm[PROTO_BITMAP_BYTES] = { 0 };
 	uint64_t now = node_now_ms();
 	unsigned int i;
 
 	node_io_ping(&a->io, 0);
-	node_io_reachable(&a->io, bm);
-	for (i = 0; i < a->cfg->npeers; i++) {
-		uint16_t id = a->cfg->peers[i].id;
-		bool was = proto_bitmap_test(a->reach, id), is = proto_bitmap_test(bm, id);
-
-		if (id != a->cfg->id && was != is)
-			node_log(&a->io, "node %u %s", id, is ? "reachable" : "unreachable");
-	}
-	memcpy(a->reach, bm, sizeof(bm));
-	dyn_set_reachable(a->d, bm);
+	refresh_reachable(a);
 	dyn_tick(a->d, wall_ms());
 	if (now - a->last_bank_check >= 1000) {
 		a->last_bank_check = now;
