@@ -373,7 +373,9 @@ static void test_bank_quorum_balance(void **state)
 	assert_true(wait_reachable(1, 3, 5) && wait_reachable(5, 2, 5));
 	assert_int_equal(capctl("-n 1 --consistency quorum transfer acct3 shop 30"), 0);
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
-	assert_true(wait_reachable(5, 3, 5) && wait_reachable(3, 3, 5));
+	/* Every node this test asks must have seen the new split, not only the first. */
+	assert_true(wait_reachable(5, 3, 5) && wait_reachable(3, 3, 5) && wait_reachable(4, 3, 5) &&
+		    wait_reachable(1, 2, 5));
 	assert_int_equal(balance(5, "acct3", CONSISTENCY_ONE, &rep), 0);
 	assert_int_equal(rep.status, REPLY_OK);
 	assert_int_equal(rep.amount, 100);
