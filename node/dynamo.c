@@ -1146,7 +1146,6 @@ static void read_reply(struct dynamo *d, struct op *op)
 	struct dyn_vv ctx;
 	unsigned int i, j;
 
-	op->replied = true;
 	rep = reply_new(d, op->handle, &op->req, m->nver ? REPLY_OK : REPLY_NOT_FOUND);
 	if (!rep)
 		return;
@@ -1222,27 +1221,134 @@ static void read_repair(struct dynamo *d, struct op *op)
 	}
 }
 
+static void bank_digest(const struct dynamo *d, uint64_t *out)
+{
+	struct rec *r;
+	size_t i;
+
+	memset(out, 0, DYN_BUCKETS * sizeof(*out));
+	for (i = 0; i < d->table_size; i++)
+		for (r = d->table[i]; r; r = r->next)
+			if (r->space == DYN_SPACE_BANK && r->nver)
+				out[r->hash % DYN_BUCKETS] += rec_fp(r);
+}
+
+/*
+ * Every replica that answered and holds less than the coordinator now does gets the records of
+ * the buckets where it differs. The coordinator's own store already took every record the
+ * answers brought.
+ */
+static void bank_repair(struct dynamo *d, struct op *op)
+{
+	uint64_t now[DYN_BUCKETS], *push;
+	unsigned int i, k, b;
+	struct item it;
+	struct rec *r;
+	size_t t;
+	bool any = false;
+
+	push = calloc(op->nrep, sizeof(*push));
+	if (!push)
+		return; /* anti-entropy will do it */
+	bank_digest(d, now);
+	for (i = 0; i < op->nrep; i++) {
+		if (!op->r[i].done || op->r[i].node == d->cfg.id)
+			continue;
+		for (b = 0; b < DYN_BUCKETS; b++)
+			if (op->br->ans[i].digest[b] != now[b])
+				push[i] |= 1ull << b;
+		if (push[i]) {
+			d->st.read_repairs++;
+			any = true;
+		}
+	}
+	for (t = 0; any && t < d->table_size; t++)
+		for (r = d->table[t]; r; r = r->next) {
+			if (r->space != DYN_SPACE_BANK || !r->nver)
+				continue;
+			it.space = r->space;
+			snprintf(it.key, sizeof(it.key), "%s", r->key);
+			for (i = 0; i < op->nrep; i++) {
+				if (!(push[i] >> (r->hash % DYN_BUCKETS) & 1))
+					continue;
+				for (k = 0; k < r->nver; k++) {
+					it.v = *r->ver[k];
+					send_item(d, op->r[i].node, PROTO_REPAIR, 0, &it);
+				}
+			}
+		}
+	free(push);
+}
+
+/* A read of a key or of the bank: answers once enough replicas did, repairs once all asked did. */
+static void read_reply_any(struct dynamo *d, struct op *op)
+{
+	op->replied = true;
+	if (op->kind == OP_BANK_READ)
+		balance_reply(d, op->handle, &op->req, op->answered);
+	else
+		read_reply(d, op);
+}
+
+static void read_repair_any(struct dynamo *d, struct op *op)
+{
+	if (op->kind == OP_BANK_READ)
+		bank_repair(d, op);
+	else
+		read_repair(d, op);
+}
+
 static void read_answer(struct dynamo *d, struct op *op, unsigned int i)
 {
 	op->r[i].done = true;
 	op->answered++;
 	if (!op->replied && op->answered >= op->need)
-		read_reply(d, op);
+		read_reply_any(d, op);
 	/* Replicas that were not reachable were not asked: no need to wait for them. */
 	if (op->answered == op->asked) {
-		read_repair(d, op);
+		read_repair_any(d, op);
 		op_free(op);
 	}
+}
+
+/* The request a read sends every replica, after its op id. */
+typedef void (*read_body_fn)(struct proto_writer *w, const struct op *op);
+
+/* Asks every reachable replica of the read; this node counts as asked, and answers last. */
+static void ask_replicas(struct dynamo *d, struct op *op, uint8_t type, read_body_fn body)
+{
+	struct proto_writer w;
+	struct dyn_msg *m;
+	unsigned int i;
+
+	for (i = 0; i < op->nrep; i++) {
+		uint16_t node = op->r[i].node;
+
+		if (node != d->cfg.id) {
+			if (!reachable(d, node) || !msg_begin(d, node, type, &w, &m))
+				continue;
+			proto_put_u64(&w, op->id);
+			body(&w, op);
+			msg_end(d, m, &w);
+		}
+		op->r[i].asked = true;
+		op->asked++;
+	}
+}
+
+static void get_body(struct proto_writer *w, const struct op *op)
+{
+	proto_put_u8(w, op->space);
+	proto_put_cstr(w, op->key);
 }
 
 static void start_read(struct dynamo *d, uint64_t now, uint64_t handle,
 		       const struct client_request *req)
 {
 	struct op *op = op_new(d, OP_READ, now, handle, req);
-	unsigned int i, k, nreach;
-	struct proto_writer w;
-	struct dyn_msg *m;
+	unsigned int k, nreach;
 	struct rec *local;
+	int i;
 
 	if (!op) {
 		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
@@ -1266,33 +1372,19 @@ static void start_read(struct dynamo *d, uint64_t now, uint64_t handle,
 	}
 	op->merged->space = DYN_SPACE_KV;
 	op->merged->hash = key_hash(DYN_SPACE_KV, req->key);
-	for (i = 0; i < op->nrep; i++) {
-		if (op->r[i].node != d->cfg.id) {
-			if (!reachable(d, op->r[i].node) ||
-			    !msg_begin(d, op->r[i].node, PROTO_REPLICA_GET, &w, &m))
-				continue;
-			proto_put_u64(&w, op->id);
-			proto_put_u8(&w, DYN_SPACE_KV);
-			proto_put_cstr(&w, req->key);
-			msg_end(d, m, &w);
-			op->r[i].asked = true;
-			op->asked++;
-			continue;
-		}
-		op->r[i].asked = true;
-		op->asked++;
-		local = rec_get(d, DYN_SPACE_KV, req->key, false);
-		if (local) {
-			for (k = 0; k < local->nver; k++)
-				rec_merge(d, op->merged, local->ver[k]);
-			vv_join(&op->merged->ctx, &local->ctx);
-			op->r[i].fp = rec_fp(local);
-		}
+	ask_replicas(d, op, PROTO_REPLICA_GET, get_body);
+	i = op_index(op, d->cfg.id);
+	if (i < 0)
+		return;
+	local = rec_get(d, DYN_SPACE_KV, req->key, false);
+	if (local) {
+		for (k = 0; k < local->nver; k++)
+			rec_merge(d, op->merged, local->ver[k]);
+		vv_join(&op->merged->ctx, &local->ctx);
+		op->r[i].fp = rec_fp(local);
 	}
 	/* The local answer last: it may complete the read (and free op). */
-	i = op_index(op, d->cfg.id);
-	if ((int)i >= 0)
-		read_answer(d, op, i);
+	read_answer(d, op, i);
 }
 
 static void write_ack(struct dynamo *d, struct op *op, unsigned int i)
@@ -1521,86 +1613,20 @@ out:
 
 /* ---- balance at QUORUM or ALL ---- */
 
-static void bank_digest(const struct dynamo *d, uint64_t *out)
+static void digest_body(struct proto_writer *w, const struct op *op)
 {
-	struct rec *r;
-	size_t i;
+	unsigned int b;
 
-	memset(out, 0, DYN_BUCKETS * sizeof(*out));
-	for (i = 0; i < d->table_size; i++)
-		for (r = d->table[i]; r; r = r->next)
-			if (r->space == DYN_SPACE_BANK && r->nver)
-				out[r->hash % DYN_BUCKETS] += rec_fp(r);
-}
-
-/*
- * Every replica that answered and holds less than the coordinator now does gets the records of
- * the buckets where it differs. The coordinator's own store already took every record the
- * answers brought.
- */
-static void bank_repair(struct dynamo *d, struct op *op)
-{
-	uint64_t now[DYN_BUCKETS], *push;
-	unsigned int i, k, b;
-	struct item it;
-	struct rec *r;
-	size_t t;
-	bool any = false;
-
-	push = calloc(op->nrep, sizeof(*push));
-	if (!push)
-		return; /* anti-entropy will do it */
-	bank_digest(d, now);
-	for (i = 0; i < op->nrep; i++) {
-		if (!op->r[i].done || op->r[i].node == d->cfg.id)
-			continue;
-		for (b = 0; b < DYN_BUCKETS; b++)
-			if (op->br->ans[i].digest[b] != now[b])
-				push[i] |= 1ull << b;
-		if (push[i]) {
-			d->st.read_repairs++;
-			any = true;
-		}
-	}
-	for (t = 0; any && t < d->table_size; t++)
-		for (r = d->table[t]; r; r = r->next) {
-			if (r->space != DYN_SPACE_BANK || !r->nver)
-				continue;
-			it.space = r->space;
-			snprintf(it.key, sizeof(it.key), "%s", r->key);
-			for (i = 0; i < op->nrep; i++) {
-				if (!(push[i] >> (r->hash % DYN_BUCKETS) & 1))
-					continue;
-				for (k = 0; k < r->nver; k++) {
-					it.v = *r->ver[k];
-					send_item(d, op->r[i].node, PROTO_REPAIR, 0, &it);
-				}
-			}
-		}
-	free(push);
-}
-
-static void bank_answer(struct dynamo *d, struct op *op, unsigned int i)
-{
-	op->r[i].done = true;
-	op->answered++;
-	if (!op->replied && op->answered >= op->need) {
-		op->replied = true;
-		balance_reply(d, op->handle, &op->req, op->answered);
-	}
-	if (op->answered == op->asked) {
-		bank_repair(d, op);
-		op_free(op);
-	}
+	for (b = 0; b < DYN_BUCKETS; b++)
+		proto_put_u64(w, op->br->mine[b]);
 }
 
 static void start_bank_read(struct dynamo *d, uint64_t now, uint64_t handle,
 			    const struct client_request *req)
 {
 	struct op *op = op_new(d, OP_BANK_READ, now, handle, req);
-	struct proto_writer w;
-	struct dyn_msg *m;
-	unsigned int i, b, nreach;
+	unsigned int nreach;
+	int i;
 
 	if (!op) {
 		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
@@ -1620,23 +1646,11 @@ static void start_bank_read(struct dynamo *d, uint64_t now, uint64_t handle,
 		return;
 	}
 	bank_digest(d, op->br->mine);
-	for (i = 0; i < op->nrep; i++) {
-		op->r[i].asked = op->r[i].node == d->cfg.id;
-		if (op->r[i].node == d->cfg.id || !reachable(d, op->r[i].node) ||
-		    !msg_begin(d, op->r[i].node, PROTO_BANK_READ, &w, &m))
-			continue;
-		proto_put_u64(&w, op->id);
-		for (b = 0; b < DYN_BUCKETS; b++)
-			proto_put_u64(&w, op->br->mine[b]);
-		msg_end(d, m, &w);
-		op->r[i].asked = true;
-	}
-	for (i = 0; i < op->nrep; i++)
-		op->asked += op->r[i].asked;
+	ask_replicas(d, op, PROTO_BANK_READ, digest_body);
 	/* The local answer last: it may complete the read (and free op). */
 	i = op_index(op, d->cfg.id);
-	if ((int)i >= 0)
-		bank_answer(d, op, i);
+	if (i >= 0)
+		read_answer(d, op, i);
 }
 
 static void request_balance(struct dynamo *d, uint64_t now, uint64_t handle,
@@ -1790,20 +1804,13 @@ static void expire(struct dynamo *d, struct op *op)
 				     "write stays where it landed and spreads",
 				     cons_name(op->req.consistency), op->answered, op->nrep,
 				     op->need);
-	} else if (op->kind == OP_READ) {
+	} else if (op->kind == OP_READ || op->kind == OP_BANK_READ) {
 		if (!op->replied)
 			reply_simple(d, op->handle, &op->req, REPLY_UNAVAILABLE, op->answered,
 				     "consistency %s: %u of %u replicas answered, %u needed",
 				     cons_name(op->req.consistency), op->answered, op->nrep,
 				     op->need);
-		read_repair(d, op);
-	} else if (op->kind == OP_BANK_READ) {
-		if (!op->replied)
-			reply_simple(d, op->handle, &op->req, REPLY_UNAVAILABLE, op->answered,
-				     "consistency %s: %u of %u replicas answered, %u needed",
-				     cons_name(op->req.consistency), op->answered, op->nrep,
-				     op->need);
-		bank_repair(d, op);
+		read_repair_any(d, op);
 	} else {
 		reply_simple(d, op->handle, &op->req, REPLY_TIMEOUT, 0,
 			     "replica %u did not answer in time; outcome unknown", op->fwd_to);
@@ -2147,7 +2154,7 @@ static int on_bank_read_resp(struct dynamo *d, uint16_t from, struct proto_reade
 		a->digest[h % DYN_BUCKETS] += version_fp(h, &items[k].v);
 	}
 	if (++a->got == a->npieces)
-		bank_answer(d, op, i);
+		read_answer(d, op, i);
 	return 0;
 }
 
