@@ -490,6 +490,15 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 		close_switch(&ctx);
 		return cli_usage("link: %s", e.msg);
 	}
+	if (!from_any && !to_any && nodeset_count(&from) == 1 && nodeset_count(&to) == 1) {
+		for (s = 1; s < ctx.info.nodes && !nodeset_has(&from, s); s++)
+			;
+		if (nodeset_has(&to, s)) {
+			close_switch(&ctx);
+			return cli_usage(
+				"link: node %u to itself: its frames never cross the switch", s);
+		}
+	}
 	if (dopt.any && delay_links_read(cli->lab, &delays)) {
 		close_switch(&ctx);
 		return cli_fail("link: read the delays of lab \"%s\"", cli->lab);

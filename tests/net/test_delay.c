@@ -613,6 +613,9 @@ static void test_bad_input(void **state)
 				       "link 1 2 --delay 5ms --distribution pareto"),
 			 2);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "link 1 2 --rate fast"), 2);
+	/* A node's frames to itself never reach the switch: refused, not silently ignored. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "link 2 2 --delay 5ms"), 2);
+	assert_non_null(strstr(out, "link: node 2 to itself: its frames never cross the switch"));
 	/* Usage errors start nothing. */
 	assert_int_equal(delay_pid(), 0);
 }
