@@ -43,6 +43,27 @@ static int parse_uint(const char *opt, const char *text, unsigned long min, unsi
 	return 0;
 }
 
+/* The options followed by a value; any other word starting the pair is unknown. */
+static bool takes_value(const char *opt)
+{
+	static const char *const valued[] = { "--id",
+					      "--cluster",
+					      "--mode",
+					      "--port",
+					      "--data",
+					      "--sync",
+					      "--tick-ms",
+					      "--request-timeout-ms",
+					      "--replicas",
+					      "--anti-entropy-ms",
+					      "--snapshot-every" };
+
+	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strcmp(opt, valued[i]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static struct node_config cfg = { .port = 7070,
@@ -72,6 +93,10 @@ int main(int argc, char **argv)
 		if (!strcmp(opt, "--siblings")) {
 			cfg.siblings = true;
 			continue;
+		}
+		if (!takes_value(opt)) {
+			fprintf(stderr, "capnode: unknown option %s (capnode --help)\n", opt);
+			return 2;
 		}
 		if (!val) {
 			fprintf(stderr, "capnode: %s needs a value (capnode --help)\n", opt);
@@ -128,9 +153,6 @@ int main(int argc, char **argv)
 			if (parse_uint(opt, val, 0, 100000000, &v))
 				return 2;
 			cfg.snapshot_every = v;
-		} else {
-			fprintf(stderr, "capnode: unknown option %s (capnode --help)\n", opt);
-			return 2;
 		}
 	}
 	if (!cfg.id || !cluster || !cfg.mode) {

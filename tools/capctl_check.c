@@ -534,7 +534,11 @@ int capctl_check_main(int argc, char **argv)
 			return CAPCTL_USAGE;
 		}
 	}
-	if (!model || (strcmp(model, "register") && strcmp(model, "bank"))) {
+	if (model && strcmp(model, "register") && strcmp(model, "bank")) {
+		fprintf(stderr, "capctl check: --model \"%s\": register or bank\n", model);
+		return CAPCTL_USAGE;
+	}
+	if (!model) {
 		fprintf(stderr, "capctl check: --model register or --model bank is required\n");
 		check_usage();
 		return CAPCTL_USAGE;

@@ -1795,6 +1795,7 @@ static void test_capctl_check_exit_codes(void **state)
 	assert_int_equal(run_capctl_check(BANK_OPEN BAL_INV(2, 5) BAL_OK(2, "90", "50", 6), "bank"),
 			 CAPCTL_FAIL);
 	assert_int_equal(run_capctl_check(W1 W1OK, "bank"), CAPCTL_USAGE);
+	assert_int_equal(run_capctl_check(W1 W1OK, "sequential"), CAPCTL_USAGE);
 
 	assert_int_equal(capctl_parse_globals(10, argv, &next), 0);
 	assert_int_equal(next, 9);
