@@ -454,6 +454,31 @@ static void test_bad_datagrams_counted_and_dropped(void **state)
 	assert_int_equal(rep.status, REPLY_OK);
 }
 
+/* capnode's own arguments: every mistake is named, with exit 2, before anything starts. */
+static void test_capnode_bad_arguments(void **state)
+{
+	static const struct {
+		const char *args, *says;
+	} cases[] = {
+		{ "--bogus", "capnode: unknown option --bogus" },
+		{ "--id 1 --cluster 10.0.0.1 --mode ap --bogus 1",
+		  "capnode: unknown option --bogus" },
+		{ "--id", "capnode: --id needs a value" },
+		{ "--id 1 --cluster 10.0.0.1 --mode xp", "capnode: --mode \"xp\": cp or ap" },
+		{ "--siblings --id 1", "capnode: --id, --cluster and --mode are required" },
+	};
+	char bin[512];
+
+	(void)state;
+	netlab_sibling("capnode", bin, sizeof(bin));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(netlab_sh(out, sizeof(out), "%s %s", bin, cases[i].args), 2);
+		if (!strstr(out, cases[i].says))
+			fail_msg("capnode %s said \"%s\", not \"%s\"", cases[i].args, out,
+				 cases[i].says);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +487,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill_and_restart_lose_nothing, heal),
 		cmocka_unit_test_teardown(test_bank_under_partitions, heal),
 		cmocka_unit_test(test_bad_datagrams_counted_and_dropped),
+		cmocka_unit_test(test_capnode_bad_arguments),
 	};
 
 	netlab_require_root("test_cp");
