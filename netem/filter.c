@@ -599,9 +599,46 @@ static int array_write(int fd, uint32_t first, const void *values, size_t value_
 	return err;
 }
 
+/* bpftool's spelling of a key or value: its bytes in memory order. */
+static void hex_bytes(const void *data, size_t n, char *buf, size_t len)
+{
+	const uint8_t *b = data;
+	size_t i, used = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < n && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%02x", i ? " " : "", b[i]);
+}
+
+/* One impair entry written or deleted; the first few are shown, then how many more. */
+static void explain_impair(const struct filter *f, const char *verb,
+			   const struct capnet_link_key *key, const struct capnet_impairment *imp,
+			   unsigned int shown)
+{
+	char pin[256], k[64], v[64], src[16], dst[16];
+
+	if (!explain_enabled() || shown > 4)
+		return;
+	if (shown == 4) {
+		explain("# ... and the same for the copy's other impaired links");
+		return;
+	}
+	filter_pin_dir(f->lab, pin, sizeof(pin));
+	hex_bytes(key, sizeof(*key), k, sizeof(k));
+	if (imp)
+		hex_bytes(imp, sizeof(*imp), v, sizeof(v));
+	/* Node 0 is the wildcard `all`. */
+	snprintf(src, sizeof(src), key->src ? "%u" : "all", key->src);
+	snprintf(dst, sizeof(dst), key->dst ? "%u" : "all", key->dst);
+	explain("bpftool map %s pinned %s/impair key hex %s%s%s   # copy %u, %s -> %s%s", verb, pin,
+		k, imp ? " value hex " : "", imp ? v : "", key->copy, src, dst,
+		imp ? "" : ": the idle copy is cleared before it is rewritten");
+}
+
 static int clear_impairments(struct filter *f, uint32_t copy)
 {
 	struct capnet_link_key key, next;
+	unsigned int shown = 0;
 	bool more;
 
 	/* Deleting while iterating restarts the walk; collect keys of one copy at a time. */
@@ -609,9 +646,11 @@ static int clear_impairments(struct filter *f, uint32_t copy)
 	while (more) {
 		key = next;
 		more = !bpf_map_get_next_key(f->fd[FM_IMPAIR], &key, &next);
-		if (key.copy == copy && bpf_map_delete_elem(f->fd[FM_IMPAIR], &key) &&
-		    errno != ENOENT)
+		if (key.copy != copy)
+			continue;
+		if (bpf_map_delete_elem(f->fd[FM_IMPAIR], &key) && errno != ENOENT)
 			return -errno;
+		explain_impair(f, "delete", &key, NULL, shown++);
 	}
 	return 0;
 }
@@ -624,6 +663,7 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct impair
 	struct capnet_control ctl;
 	uint32_t groups[CAPNET_NODE_SLOTS] = { 0 };
 	uint32_t active, idle, zero = 0, i, words;
+	unsigned int shown = 0;
 	char pin[256];
 	int err;
 
@@ -663,6 +703,7 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct impair
 			continue;
 		if (bpf_map_update_elem(f->fd[FM_IMPAIR], &key, &imp, BPF_ANY))
 			return -errno;
+		explain_impair(f, "update", &key, &imp, shown++);
 		meta.impaired = 1;
 	}
 
