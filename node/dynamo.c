@@ -1110,32 +1110,44 @@ static int op_index(const struct op *op, uint16_t node)
 	return -1;
 }
 
-static unsigned int prepare(struct dynamo *d, struct op *op, uint8_t space, const char *key)
+/*
+ * A read or write of one key: its preference list and how many answers it needs. NULL when
+ * the client was already answered: overloaded, out of memory, or too few replicas reachable.
+ */
+static struct op *start_op(struct dynamo *d, uint8_t kind, uint64_t now, uint64_t handle,
+			   const struct client_request *req, uint8_t space, const char *key)
 {
+	struct op *op = op_new(d, kind, now, handle, req);
 	uint16_t pref[DYN_MAX_NODES];
 	unsigned int i, nreach = 0;
 
+	if (!op) {
+		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
+		return NULL;
+	}
 	op->space = space;
 	snprintf(op->key, sizeof(op->key), "%s", key);
 	op->nrep = dyn_preference(d, space, key, pref);
 	op->need = need_for(op->req.consistency, op->nrep);
 	op->r = calloc(op->nrep, sizeof(*op->r));
-	if (!op->r)
-		return 0;
+	if (!op->r) {
+		reply_simple(d, handle, req, REPLY_ERROR, 0, "out of memory");
+		op_free(op);
+		return NULL;
+	}
 	for (i = 0; i < op->nrep; i++) {
 		op->r[i].node = pref[i];
 		op->r[i].expect = 0xff;
 		nreach += reachable(d, pref[i]);
 	}
-	return nreach;
-}
-
-static void refuse_unreachable(struct dynamo *d, struct op *op, unsigned int nreach)
-{
-	reply_simple(d, op->handle, &op->req, REPLY_UNAVAILABLE, 0,
-		     "consistency %s: %u of %u replicas reachable, %u needed",
-		     cons_name(op->req.consistency), nreach, op->nrep, op->need);
-	op_free(op);
+	if (nreach < op->need) {
+		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0,
+			     "consistency %s: %u of %u replicas reachable, %u needed",
+			     cons_name(req->consistency), nreach, op->nrep, op->need);
+		op_free(op);
+		return NULL;
+	}
+	return op;
 }
 
 static void read_reply(struct dynamo *d, struct op *op)
@@ -1345,25 +1357,13 @@ static void get_body(struct proto_writer *w, const struct op *op)
 static void start_read(struct dynamo *d, uint64_t now, uint64_t handle,
 		       const struct client_request *req)
 {
-	struct op *op = op_new(d, OP_READ, now, handle, req);
-	unsigned int k, nreach;
+	struct op *op = start_op(d, OP_READ, now, handle, req, DYN_SPACE_KV, req->key);
 	struct rec *local;
+	unsigned int k;
 	int i;
 
-	if (!op) {
-		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
+	if (!op)
 		return;
-	}
-	nreach = prepare(d, op, DYN_SPACE_KV, req->key);
-	if (!op->r) {
-		reply_simple(d, handle, req, REPLY_ERROR, 0, "out of memory");
-		op_free(op);
-		return;
-	}
-	if (nreach < op->need) {
-		refuse_unreachable(d, op, nreach);
-		return;
-	}
 	op->merged = calloc(1, sizeof(*op->merged));
 	if (!op->merged) {
 		reply_simple(d, handle, req, REPLY_ERROR, 0, "out of memory");
@@ -1415,25 +1415,13 @@ static void start_write(struct dynamo *d, uint64_t now, uint64_t handle,
 			const struct client_request *req, uint8_t space, const char *key,
 			const struct dyn_vv *ctx, const void *value, size_t len)
 {
-	struct op *op = op_new(d, OP_WRITE, now, handle, req);
+	struct op *op = start_op(d, OP_WRITE, now, handle, req, space, key);
 	struct rec *local;
-	unsigned int i, nreach;
+	unsigned int i;
 	int rc;
 
-	if (!op) {
-		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
+	if (!op)
 		return;
-	}
-	nreach = prepare(d, op, space, key);
-	if (!op->r) {
-		reply_simple(d, handle, req, REPLY_ERROR, 0, "out of memory");
-		op_free(op);
-		return;
-	}
-	if (nreach < op->need) {
-		refuse_unreachable(d, op, nreach);
-		return;
-	}
 	op->wr = calloc(1, sizeof(*op->wr));
 	local = rec_get(d, space, key, true);
 	if (!op->wr || !local) {
@@ -1624,25 +1612,16 @@ static void digest_body(struct proto_writer *w, const struct op *op)
 static void start_bank_read(struct dynamo *d, uint64_t now, uint64_t handle,
 			    const struct client_request *req)
 {
-	struct op *op = op_new(d, OP_BANK_READ, now, handle, req);
-	unsigned int nreach;
+	/* The bank lives on every node: the preference list is the whole cluster. */
+	struct op *op = start_op(d, OP_BANK_READ, now, handle, req, DYN_SPACE_BANK, "");
 	int i;
 
-	if (!op) {
-		reply_simple(d, handle, req, REPLY_UNAVAILABLE, 0, "overloaded: too many requests");
+	if (!op)
 		return;
-	}
-	/* The bank lives on every node: the preference list is the whole cluster. */
-	nreach = prepare(d, op, DYN_SPACE_BANK, "");
-	if (op->r)
-		op->br = calloc(1, sizeof(*op->br) + op->nrep * sizeof(op->br->ans[0]));
-	if (!op->r || !op->br) {
+	op->br = calloc(1, sizeof(*op->br) + op->nrep * sizeof(op->br->ans[0]));
+	if (!op->br) {
 		reply_simple(d, handle, req, REPLY_ERROR, 0, "out of memory");
 		op_free(op);
-		return;
-	}
-	if (nreach < op->need) {
-		refuse_unreachable(d, op, nreach);
 		return;
 	}
 	bank_digest(d, op->br->mine);
