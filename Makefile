@@ -13,6 +13,15 @@ PKGS := libnl-3.0 libnl-route-3.0 libbpf libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# Goals that install the dependencies first, or need none, may start without them; any other goal
+# that compiles stops here with the remedy instead of a missing-header error.
+DEPS_FREE_GOALS := deps demo test bench clean format format-fix
+ifneq ($(filter-out $(DEPS_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
+$(error build dependencies missing ($(PKGS)): run 'make deps' as root, or 'make demo' / 'make test', which run it first)
+endif
+endif
+
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -I. -I$(O) $(PKG_CFLAGS) -D_GNU_SOURCE
@@ -150,10 +159,14 @@ $(O)/bench/%: tests/bench/%.c $(LIB)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 bench-tools: $(BENCH_BINS)
 
-bench: deps all bench-tools
+# deps runs first and the build in a new make, whose pkg-config sees what deps installed: a make
+# that started before the -dev packages existed has empty include paths.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all bench-tools
 	$(Q)tests/bench/run.sh $(abspath $(O)/bin)
 
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/demo.sh $(abspath $(O)/bin)
 
 deps:
