@@ -43,14 +43,17 @@ endif
 .SECONDARY:
 .PHONY: all test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
 
-# Programs: a file named after the program holds its main(); every other .c file of netem/, node/
-# and tools/ goes into one static library that programs and tests link against.
-PROGRAMS := capnet capnode capctl captrace
-MAIN_SRCS := $(foreach p,$(PROGRAMS),$(wildcard */$(p).c))
-LIB_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard netem/*.c node/*.c tools/*.c tests/lib/*.c))
+# Programs: one folder each, its main() in the file named after it. Every other source of those
+# folders and of lib/ goes into one static library that the programs and tests link against;
+# tests/lib/ (test helpers only) is a library of its own that only tests link.
+MAINS := netem/capnet.c node/capnode.c tools/capctl/capctl.c tools/captrace/captrace.c
+SRC_DIRS := lib netem netem/delay node tools/capctl tools/check tools/captrace
+LIB_SRCS := $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB := $(O)/libcapnet.a
-BINS := $(patsubst %.c,$(O)/bin/%,$(notdir $(MAIN_SRCS)))
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB := $(O)/libcapnet-test.a
+BINS := $(patsubst %.c,$(O)/bin/%,$(notdir $(MAINS)))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
@@ -81,7 +84,7 @@ $(O)/%.skel.h: $(O)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # Only netem/ loads BPF; pure code never waits for the skeleton.
-$(patsubst %.c,$(O)/obj/%.o,$(wildcard netem/*.c)): $(SKELS)
+$(patsubst %.c,$(O)/obj/%.o,$(wildcard netem/*.c netem/delay/*.c)): $(SKELS)
 $(O)/obj/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -91,27 +94,26 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/%: $(O)/obj/netem/%.o $(LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
-$(O)/bin/%: $(O)/obj/node/%.o $(LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
-$(O)/bin/%: $(O)/obj/tools/%.o $(LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(TEST_LIB): $(patsubst %.c,$(O)/obj/%.o,$(TEST_LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
+define program_rule
+$(O)/bin/$(basename $(notdir $(1))): $(O)/obj/$(1:.c=.o) $(LIB)
+	$$(call msg,LD,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(LDFLAGS) $$< $$(LIB) $$(LDLIBS) -o $$@
+endef
+$(foreach m,$(MAINS),$(eval $(call program_rule,$(m))))
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(TEST_LIB) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
-$(O)/tests/net/%: $(O)/obj/tests/net/%.o $(LIB)
+	$(Q)$(CC) $(LDFLAGS) $< $(TEST_LIB) $(LIB) $(LDLIBS) -lcmocka -o $@
+$(O)/tests/net/%: $(O)/obj/tests/net/%.o $(TEST_LIB) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(TEST_LIB) $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # Fuzzers: clang's libFuzzer with ASan and UBSan, linking the real parsers' sources.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I$(O) $(PKG_CFLAGS) -D_GNU_SOURCE \

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "netem/cli.h"
-#include "netem/delay_line.h"
+#include "netem/delay/delay_line.h"
 #include "netem/explain.h"
-#include "netem/globals.h"
+#include "lib/options.h"
 
 static const struct cli_command commands[] = {
 	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact]",
@@ -57,14 +57,14 @@ int main(int argc, char **argv)
 	int i, rc;
 	size_t c;
 
-	rc = globals_parse(argc, argv, true, NULL, &g, &i, err, sizeof(err));
+	rc = options_parse_globals(argc, argv, true, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
 		return cli_usage("%s (capnet --help lists them)", err);
-	if (rc == GLOBALS_HELP) {
+	if (rc == OPTIONS_HELP) {
 		usage(stdout);
 		return CLI_OK;
 	}
-	if (rc == GLOBALS_VERSION) {
+	if (rc == OPTIONS_VERSION) {
 		printf("capnet %s\n", CAPNET_VERSION);
 		return CLI_OK;
 	}

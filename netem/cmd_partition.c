@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "netem/cli.h"
-#include "netem/delay_line.h"
+#include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 
 /* Large (policies are 130 KiB): one of each per process, never on the stack. */

@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "netem/cli.h"
-#include "netem/delay_line.h"
+#include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
 

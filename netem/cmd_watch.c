@@ -10,7 +10,7 @@
 
 #include "netem/cli.h"
 #include "netem/explain.h"
-#include "netem/ip_proto.h"
+#include "lib/ip_proto.h"
 
 static volatile sig_atomic_t stop;
 

@@ -19,7 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "netem/cli.h"
-#include "netem/delay_line.h"
+#include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 
 static const char *const pin_names[] = { "delay_links", "port_node",   "xsks",

@@ -17,7 +17,7 @@
 #include "bpf/partition.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
-#include "node/files.h"
+#include "lib/files.h"
 
 #define MAX_ARGS 64
 

@@ -29,7 +29,7 @@
 
 #include "node/crc32c.h"
 #include "node/dynamo.h"
-#include "node/files.h"
+#include "lib/files.h"
 #include "node/node.h"
 #include "node/node_io.h"
 

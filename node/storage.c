@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node/files.h"
+#include "lib/files.h"
 #include "node/storage.h"
 #include "node/wal.h"
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "node/crc32c.h"
-#include "node/files.h"
+#include "lib/files.h"
 #include "node/proto.h"
 
 #define REC_HDR 12

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Key-value load for make bench: concurrent clients (threads) issuing writes for a fixed time
- * against capnode (its UDP protocol, through tools/client.h) or etcd (its v3 JSON gateway over
+ * against capnode (its UDP protocol, through tools/capctl/client.h) or etcd (its v3 JSON gateway over
  * HTTP/1.1 keep-alive), each client inside a node's namespace talking over loopback, and the
  * failover time: the leader is isolated with `capnet partition` and the clock runs from the
  * filter's flip to the first write acknowledged by the majority side. */
@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 
 #include "netem/topology.h"
-#include "tools/client.h"
+#include "tools/capctl/client.h"
 
 #define MAX_CLIENTS 64
 #define MAX_SAMPLES (1u << 21)

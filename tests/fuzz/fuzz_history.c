@@ -2,13 +2,13 @@
 /* Fuzzes what capctl check reads: any bytes as a history file. Parsing and pairing must never
  * crash or read out of bounds, and a history that parses must be decidable or cleanly
  * refused by the register checker, within a small memory limit. */
-// fuzz-sources: tools/history.c tools/linearizability.c
+// fuzz-sources: tools/check/history.c tools/check/linearizability.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/history.h"
-#include "tools/linearizability.h"
+#include "tools/check/history.h"
+#include "tools/check/linearizability.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

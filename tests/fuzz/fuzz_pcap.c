@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer harness for the pcap reader and what report does with each frame: any bytes must
  * give packets within the buffer or a clear error, never a read out of bounds. */
-// fuzz-sources: tools/pcap_reader.c tools/trace_packet.c tools/trace_pair.c node/proto.c node/crc32c.c netem/ip_proto.c
+// fuzz-sources: tools/captrace/pcap_reader.c tools/captrace/trace_packet.c tools/captrace/trace_pair.c node/proto.c node/crc32c.c lib/ip_proto.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/pcap_reader.h"
-#include "tools/trace_pair.h"
+#include "tools/captrace/pcap_reader.h"
+#include "tools/captrace/trace_pair.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// fuzz-sources: node/wal.c node/files.c node/proto.c node/crc32c.c
+// fuzz-sources: node/wal.c lib/files.c node/proto.c node/crc32c.c
 /* libFuzzer harness for WAL recovery: the input becomes one or more segment files fed to the
  * parser wal_open() uses. Since a fuzzer rarely forges CRCs, one mode frames the input's chunks
  * into records with valid checksums, so the log logic behind the framing is explored too.

@@ -22,7 +22,7 @@
 
 #include "netem/nodes.h"
 #include "tests/lib/netlab.h"
-#include "tools/client.h"
+#include "tools/capctl/client.h"
 
 #define NODES 5
 

@@ -21,8 +21,8 @@
 #include <cmocka.h>
 
 #include "node/proto.h"
-#include "tools/trace_dir.h"
-#include "tools/trace_json.h"
+#include "tools/captrace/trace_dir.h"
+#include "tools/captrace/trace_json.h"
 #include "tests/lib/netlab.h"
 
 #define NODES 5

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/netlab.h"
-#include "tools/client.h"
+#include "tools/capctl/client.h"
 
 #define NODES 5
 

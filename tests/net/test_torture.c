@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/netlab.h"
-#include "tools/client.h"
+#include "tools/capctl/client.h"
 
 #define NODES 5
 #define DEFAULT_ROUNDS 10

@@ -15,10 +15,10 @@
 #include <cmocka.h>
 
 #include "node/proto.h"
-#include "tools/trace_dir.h"
-#include "tools/trace_json.h"
-#include "tools/trace_packet.h"
-#include "tools/trace_pair.h"
+#include "tools/captrace/trace_dir.h"
+#include "tools/captrace/trace_json.h"
+#include "tools/captrace/trace_packet.h"
+#include "tools/captrace/trace_pair.h"
 
 #define S 1000000000ull
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "tools/pcap_reader.h"
+#include "tools/captrace/pcap_reader.h"
 
 static uint8_t file[1 << 16];
 static size_t flen;

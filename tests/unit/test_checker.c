@@ -18,11 +18,11 @@
 #include <cmocka.h>
 
 #include "node/proto.h"
-#include "tools/ap_report.h"
-#include "tools/bank_check.h"
-#include "tools/capctl.h"
-#include "tools/history.h"
-#include "tools/linearizability.h"
+#include "tools/check/ap_report.h"
+#include "tools/check/bank_check.h"
+#include "tools/capctl/capctl.h"
+#include "tools/check/history.h"
+#include "tools/check/linearizability.h"
 
 static unsigned long long current_seed;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netem/delay_line.h"
+#include "netem/delay/delay_line.h"
 
 static void test_times(void **state)
 {

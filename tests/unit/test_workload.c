@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "tools/workload.h"
+#include "tools/capctl/workload.h"
 
 static struct workload_config cfg;
 static char err[200];

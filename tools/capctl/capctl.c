@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capctl: the client of a capnet lab's nodes and the checker of what they answered. Global
+ * options first, then one subcommand from the table below. */
+#include "tools/capctl/capctl.h"
+#include "lib/options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct capctl_cmd {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *args;
+	const char *help;
+} cmds[] = {
+	{ "get", capctl_get_main, "KEY", "read a key (exit 0 ok, 3 unavailable, 4 unknown)" },
+	{ "put", capctl_put_main, "KEY VALUE", "write a key" },
+	{ "cas", capctl_cas_main, "KEY EXPECTED NEW", "compare and set a key" },
+	{ "open", capctl_open_main, "ACCOUNT AMOUNT", "open a bank account with a balance" },
+	{ "transfer", capctl_transfer_main, "FROM TO AMOUNT", "move money between accounts" },
+	{ "balance", capctl_balance_main, "[ACCOUNT]", "an account's balance, or the whole bank" },
+	{ "status", capctl_status_main, "", "the node's role, term, leader, log and reachability" },
+	{ "load", capctl_load_main,
+	  "[--nodes LIST] --history FILE [--workload register|bank] [--clients C] [--duration T] ...",
+	  "run concurrent clients and record a history (capctl load --help)" },
+	{ "check", capctl_check_main,
+	  "--model register|bank [--mode cp|ap] [--memory-limit MB] HISTORY",
+	  "check a history for consistency (exit 0 valid, 1 violation, 2 error)" },
+};
+
+#define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: capctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\nglobal options:\n");
+	capctl_print_globals_usage();
+	fprintf(stderr, "\ncommands:\n");
+	for (i = 0; i < N_CMDS; i++)
+		fprintf(stderr, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	int next;
+	size_t i;
+
+	if (capctl_parse_globals(argc, argv, &next))
+		return CAPCTL_USAGE;
+	if (next >= argc) {
+		usage();
+		return CAPCTL_USAGE;
+	}
+	if (!strcmp(argv[next], "help") || !strcmp(argv[next], "-h") ||
+	    !strcmp(argv[next], "--help")) {
+		usage();
+		return CAPCTL_OK;
+	}
+	if (!strcmp(argv[next], "--version")) {
+		printf("capctl %s\n", CAPNET_VERSION);
+		return CAPCTL_OK;
+	}
+	for (i = 0; i < N_CMDS; i++)
+		if (!strcmp(argv[next], cmds[i].name))
+			return cmds[i].main(argc - next, argv + next);
+	fprintf(stderr, "capctl: unknown command \"%s\" (try capctl help)\n", argv[next]);
+	return CAPCTL_USAGE;
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capctl load: concurrent clients against chosen nodes for a while, a history for capctl check,
+ * a live progress line on a terminal, and a summary (ops/s, outcomes, latency) as text or JSON. */
+#include "tools/capctl/capctl.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netem/topology.h"
+#include "tools/capctl/workload.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void load_usage(void)
+{
+	fprintf(stderr,
+		"usage: capctl [--lab L] [--json] [--timeout MS] load [--nodes LIST] --history FILE\n"
+		"           [--workload register|bank] [--clients C] [--duration T] [--keys K]\n"
+		"           [--consistency one|quorum|all] [--rate R] [--seed N]\n"
+		"  --nodes LIST     nodes the clients talk to, like 1-5 or 1,3 (client k: the\n"
+		"                   k-th node of the list, round robin); default: -n I if\n"
+		"                   given, else every node of the lab\n"
+		"  --history FILE   where the history goes (docs/history-format.md)\n"
+		"  --workload W     register: reads, writes and cas of unique values over K keys;\n"
+		"                   bank: opens K accounts of %d, then transfers and whole-bank\n"
+		"                   balance reads (default register)\n"
+		"  --clients C      concurrent clients, one request outstanding each (default 5)\n"
+		"  --duration T     how long to run: 10, 10s, 500ms, 2m (default 10 s); Ctrl-C\n"
+		"                   ends the run early\n"
+		"  --keys K         registers (default 8) or accounts (default 10, at most %d)\n"
+		"  --consistency    replicas an AP node waits for (CP is linearizable anyway)\n"
+		"  --rate R         operations per second, all clients together (default: as fast\n"
+		"                   as the nodes answer)\n"
+		"  --seed N         the random choices' seed, to replay them (default random)\n"
+		"  A request unanswered within --timeout is recorded as info (outcome unknown) and its\n"
+		"  client goes on as a new process.\n",
+		WORKLOAD_OPENING_BALANCE, WORKLOAD_MAX_ACCOUNTS);
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "capctl load: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return CAPCTL_USAGE;
+}
+
+static int parse_number(const char *opt, const char *arg, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (errno || end == arg || *end || *out < min || *out > max) {
+		fprintf(stderr, "capctl load: %s expects a number from %g to %g, not \"%s\"\n", opt,
+			min, max, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *arg, unsigned long min, unsigned long max,
+		       unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || *out < min || *out > max) {
+		fprintf(stderr,
+			"capctl load: %s expects a whole number from %lu to %lu, not \"%s\"\n", opt,
+			min, max, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Seconds, with an optional unit as scenarios write them: 10, 10s, 500ms, 2m, 1.5s. */
+static int parse_duration(const char *arg, double *out)
+{
+	char *end;
+	double scale = 1;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (!strcmp(end, "ms"))
+		scale = 1e-3;
+	else if (!strcmp(end, "m"))
+		scale = 60;
+	else if (*end && strcmp(end, "s"))
+		end = (char *)arg;
+	*out *= scale;
+	if (errno || end == arg || *out < 0.001 || *out > 1e7) {
+		fprintf(stderr,
+			"capctl load: --duration expects a time like 10, 10s, 500ms or 2m, not "
+			"\"%s\"\n",
+			arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Every node of the lab, when the command line names none. */
+static int lab_nodes(char *buf, size_t len)
+{
+	struct lab_info info;
+	int err = lab_topology_discover(capctl_opts.lab, &info);
+
+	if (err == -ENOENT)
+		fprintf(stderr, "capctl load: there is no lab \"%s\" (capnet --lab %s up -n N)\n",
+			capctl_opts.lab, capctl_opts.lab);
+	if (err)
+		return err;
+	snprintf(buf, len, info.nodes > 1 ? "1-%u" : "%u", info.nodes);
+	return 0;
+}
+
+struct progress {
+	bool tty;
+	uint64_t last_total;
+	double last_elapsed;
+	int width;
+};
+
+static void show_progress(const struct workload_config *cfg, double elapsed, uint64_t ok,
+			  uint64_t fail, uint64_t info, void *arg)
+{
+	struct progress *p = arg;
+	uint64_t total = ok + fail + info;
+	double dt = elapsed - p->last_elapsed;
+
+	(void)cfg;
+	p->width = fprintf(stderr, "\r%6.1f s  %8.0f ops/s  ok %llu  fail %llu  info %llu   ",
+			   elapsed, dt > 0 ? (total - p->last_total) / dt : 0,
+			   (unsigned long long)ok, (unsigned long long)fail,
+			   (unsigned long long)info);
+	p->last_total = total;
+	p->last_elapsed = elapsed;
+}
+
+static void print_summary(const struct workload_config *cfg, const struct workload_stats *st,
+			  const char *nodes, const char *path)
+{
+	uint64_t total = st->ok + st->fail + st->info;
+	double rate = st->elapsed_s > 0 ? total / st->elapsed_s : 0;
+
+	if (capctl_opts.json) {
+		printf("{\"workload\":\"%s\",\"nodes\":\"%s\",\"clients\":%u,\"keys\":%u,"
+		       "\"elapsed_s\":%.3f,\"ops\":%llu,\"ops_per_s\":%.1f,\"ok\":%llu,\"fail\":%llu,"
+		       "\"info\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"processes\":%llu,"
+		       "\"seed\":%llu,\"history\":",
+		       workload_kind_name(cfg->kind), nodes, cfg->clients, cfg->keys, st->elapsed_s,
+		       (unsigned long long)total, rate, (unsigned long long)st->ok,
+		       (unsigned long long)st->fail, (unsigned long long)st->info, st->p50_ms,
+		       st->p99_ms, (unsigned long long)st->processes, (unsigned long long)st->seed);
+		/* The path as a JSON string: escape what JSON needs. */
+		putchar('"');
+		for (; *path; path++) {
+			if (*path == '"' || *path == '\\')
+				putchar('\\');
+			if ((unsigned char)*path < 0x20)
+				printf("\\u%04x", *path);
+			else
+				putchar(*path);
+		}
+		printf("\"}\n");
+		return;
+	}
+	printf("%s load on nodes %s: %llu ops in %.1f s (%.0f ops/s)\n",
+	       workload_kind_name(cfg->kind), nodes, (unsigned long long)total, st->elapsed_s,
+	       rate);
+	printf("  %llu ok, %llu fail, %llu info (outcome unknown)\n", (unsigned long long)st->ok,
+	       (unsigned long long)st->fail, (unsigned long long)st->info);
+	if (st->ok)
+		printf("  latency of ok operations: p50 %.2f ms, p99 %.2f ms\n", st->p50_ms,
+		       st->p99_ms);
+	printf("  %u clients, %llu processes, seed %llu; history in %s\n", cfg->clients,
+	       (unsigned long long)st->processes, (unsigned long long)st->seed, path);
+}
+
+int capctl_load_main(int argc, char **argv)
+{
+	static struct workload_config cfg;
+	static char nodes_default[24];
+	const char *path = NULL, *nodes = NULL, *workload = "register", *consistency = NULL;
+	unsigned long long clients = 5, keys = 0, seed = 0;
+	struct progress prog = { .tty = isatty(STDERR_FILENO) };
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct workload_stats st;
+	double duration = 10, rate = 0;
+	char err[200];
+	int i, ret, c;
+	FILE *f;
+
+	cfg = (struct workload_config){ .lab = capctl_opts.lab,
+					.timeout_ms = capctl_opts.timeout_ms };
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
+			load_usage();
+			return CAPCTL_OK;
+		}
+		if (!strcmp(opt, "--json")) {
+			capctl_opts.json = true;
+			continue;
+		}
+		if (opt[0] != '-') {
+			fprintf(stderr, "capctl load: unexpected \"%s\" (capctl load --help)\n",
+				opt);
+			return CAPCTL_USAGE;
+		}
+		if (!val)
+			return bad("%s needs a value (capctl load --help)", opt);
+		i++;
+		ret = 0;
+		if (!strcmp(opt, "--nodes"))
+			nodes = val;
+		else if (!strcmp(opt, "--history"))
+			path = val;
+		else if (!strcmp(opt, "--workload"))
+			workload = val;
+		else if (!strcmp(opt, "--consistency"))
+			consistency = val;
+		else if (!strcmp(opt, "--clients"))
+			ret = parse_count(opt, val, 1, WORKLOAD_MAX_CLIENTS, &clients);
+		else if (!strcmp(opt, "--keys"))
+			ret = parse_count(opt, val, 1, WORKLOAD_MAX_KEYS, &keys);
+		else if (!strcmp(opt, "--seed"))
+			ret = parse_count(opt, val, 1, ~0ul, &seed);
+		else if (!strcmp(opt, "--duration"))
+			ret = parse_duration(val, &duration);
+		else if (!strcmp(opt, "--rate"))
+			ret = parse_number(opt, val, 0.001, 1e9, &rate);
+		else
+			return bad("unknown option \"%s\" (capctl load --help)", opt);
+		if (ret)
+			return CAPCTL_USAGE;
+	}
+	if (!strcmp(workload, "register"))
+		cfg.kind = WORKLOAD_REGISTER;
+	else if (!strcmp(workload, "bank"))
+		cfg.kind = WORKLOAD_BANK;
+	else
+		return bad("--workload \"%s\": register or bank", workload);
+	if (!keys)
+		keys = cfg.kind == WORKLOAD_BANK ? 10 : 8;
+	if (cfg.kind == WORKLOAD_BANK && (keys < 2 || keys > WORKLOAD_MAX_ACCOUNTS)) {
+		fprintf(stderr, "capctl load: a bank needs 2 to %d accounts (--keys)\n",
+			WORKLOAD_MAX_ACCOUNTS);
+		return CAPCTL_USAGE;
+	}
+	if (consistency) {
+		c = proto_consistency_parse(consistency);
+		if (c < 0 || c == CONSISTENCY_DEFAULT)
+			return bad("--consistency \"%s\": one, quorum or all", consistency);
+		cfg.consistency = c;
+	}
+	if (!nodes && capctl_opts.node) {
+		snprintf(nodes_default, sizeof(nodes_default), "%u", capctl_opts.node);
+		nodes = nodes_default;
+	}
+	if (nodes && workload_parse_nodes(&cfg, nodes, err, sizeof(err)))
+		return bad("--nodes %s", err);
+	if (!path)
+		return bad("%s", "where should the history go? --history FILE");
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"capctl load: talking to nodes means entering their namespaces: run as root\n");
+		return CAPCTL_FAIL;
+	}
+	if (!nodes) {
+		if (lab_nodes(nodes_default, sizeof(nodes_default)) ||
+		    workload_parse_nodes(&cfg, nodes_default, err, sizeof(err)))
+			return CAPCTL_FAIL;
+		nodes = nodes_default;
+	}
+	cfg.clients = clients;
+	cfg.keys = keys;
+	cfg.duration_s = duration;
+	cfg.rate = rate;
+	cfg.seed = seed;
+	cfg.stop = &stop_requested;
+	if (prog.tty) {
+		cfg.progress = show_progress;
+		cfg.progress_arg = &prog;
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "capctl load: %s: %s\n", path, strerror(errno));
+		return CAPCTL_FAIL;
+	}
+	cfg.history = f;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = workload_run(&cfg, &st);
+	if (prog.width > 0)
+		fprintf(stderr, "\r%*s\r", prog.width, "");
+	if (fclose(f) && !ret) {
+		ret = -errno;
+		fprintf(stderr, "capctl load: %s: %s\n", path, strerror(-ret));
+	}
+	if (ret)
+		return CAPCTL_FAIL;
+	print_summary(&cfg, &st, nodes, path);
+	return CAPCTL_OK;
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capctl get, put, cas, open, transfer, balance and status: one request to node -n I, its
+ * answer printed as text or JSON, and an exit status a script can branch on. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/capctl/capctl.h"
+#include "tools/capctl/client.h"
+
+#define CAPNODE_PORT 7070
+
+static int usage(const char *cmd, const char *args)
+{
+	fprintf(stderr, "capctl: usage: capctl [-n I] %s %s\n", cmd, args);
+	return CAPCTL_USAGE;
+}
+
+static int text_arg(const char *what, const char *text, char *dst, size_t size)
+{
+	if (!*text || strlen(text) >= size) {
+		fprintf(stderr, "capctl: %s must be 1 to %zu bytes\n", what, size - 1);
+		return -1;
+	}
+	memcpy(dst, text, strlen(text) + 1);
+	return 0;
+}
+
+static int value_arg(const char *what, const char *text, struct proto_value *v)
+{
+	size_t n = strlen(text);
+
+	if (n > PROTO_VALUE_MAX) {
+		fprintf(stderr, "capctl: %s is %zu bytes, at most %d\n", what, n, PROTO_VALUE_MAX);
+		return -1;
+	}
+	memcpy(v->data, text, n);
+	v->len = n;
+	return 0;
+}
+
+static int amount_arg(const char *text, int64_t *amount)
+{
+	char *end;
+
+	errno = 0;
+	*amount = strtoll(text, &end, 10);
+	if (!*text || *end || errno || *amount < 0) {
+		fprintf(stderr, "capctl: amount \"%s\" is not a whole number >= 0\n", text);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_json_string(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	putchar('"');
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			printf("\\%c", p[i]);
+		else if (p[i] < 0x20 || p[i] >= 0x7f)
+			printf("\\u%04x", p[i]);
+		else
+			putchar(p[i]);
+	}
+	putchar('"');
+}
+
+/* The exit status DESIGN section 4 promises: 0 ok, 3 unavailable, 4 unknown, 1 other. */
+static int exit_status(enum reply_status s)
+{
+	switch (s) {
+	case REPLY_OK:
+		return CAPCTL_OK;
+	case REPLY_UNAVAILABLE:
+	case REPLY_NOT_LEADER:
+		return CAPCTL_UNAVAILABLE;
+	case REPLY_TIMEOUT:
+		return CAPCTL_INDETERMINATE;
+	default:
+		return CAPCTL_FAIL;
+	}
+}
+
+static void print_reply(const struct client_request *req, const struct client_reply *rep)
+{
+	const char *status = proto_reply_status_name(rep->status);
+	unsigned int i;
+
+	if (capctl_opts.json) {
+		printf("{\"node\":%u,\"op\":\"%s\",\"status\":\"%s\"", capctl_opts.node,
+		       proto_op_name(req->op), status ? status : "?");
+		if (rep->value.len || req->op == CLIENT_OP_GET ||
+		    rep->status == REPLY_CAS_MISMATCH) {
+			printf(",\"value\":");
+			if (rep->status == REPLY_NOT_FOUND)
+				printf("null");
+			else
+				print_json_string(rep->value.data, rep->value.len);
+		}
+		if (req->op == CLIENT_OP_BALANCE || req->op == CLIENT_OP_OPEN ||
+		    req->op == CLIENT_OP_TRANSFER)
+			printf(",\"amount\":%lld", (long long)rep->amount);
+		if (rep->nsiblings) {
+			printf(",\"siblings\":[");
+			for (i = 0; i < rep->nsiblings; i++) {
+				if (i)
+					putchar(',');
+				print_json_string(rep->siblings[i].data, rep->siblings[i].len);
+			}
+			printf("]");
+		}
+		if (rep->replicas_answered)
+			printf(",\"replicas\":%u", rep->replicas_answered);
+		if (rep->leader_hint)
+			printf(",\"leader\":%u", rep->leader_hint);
+		if (rep->context[0]) {
+			printf(",\"context\":");
+			print_json_string((const uint8_t *)rep->context, strlen(rep->context));
+		}
+		if (rep->reason[0]) {
+			printf(",\"reason\":");
+			print_json_string((const uint8_t *)rep->reason, strlen(rep->reason));
+		}
+		printf("}\n");
+		return;
+	}
+	if (rep->status != REPLY_OK) {
+		/* The refusal is the answer: on stdout, with the node's own reason. */
+		printf("%s%s%s\n", status ? status : "?", rep->reason[0] ? ": " : "", rep->reason);
+		if (rep->status == REPLY_CAS_MISMATCH)
+			printf("current value: %.*s\n", rep->value.len, rep->value.data);
+		return;
+	}
+	switch (req->op) {
+	case CLIENT_OP_GET:
+		printf("%.*s\n", rep->value.len, rep->value.data);
+		for (i = 0; i < rep->nsiblings; i++)
+			printf("sibling: %.*s\n", rep->siblings[i].len, rep->siblings[i].data);
+		/* AP with siblings: the causal context to give back with the next put. */
+		if (rep->context[0])
+			printf("context: %s\n", rep->context);
+		if (capctl_opts.verbose && rep->replicas_answered)
+			printf("replicas: %u\n", rep->replicas_answered);
+		break;
+	case CLIENT_OP_BALANCE:
+		if (req->key[0])
+			printf("%lld\n", (long long)rep->amount);
+		else
+			printf("%.*s\ntotal=%lld\n", rep->value.len, rep->value.data,
+			       (long long)rep->amount);
+		/* AP mode: an overdraft after a split is reported, never hidden. */
+		if (rep->reason[0])
+			printf("%s\n", rep->reason);
+		break;
+	default:
+		printf("OK\n");
+	}
+}
+
+static int call(struct client_request *req)
+{
+	struct capnet_client c;
+	struct client_reply rep;
+	int err;
+
+	if (!capctl_opts.node) {
+		fprintf(stderr, "capctl: which node? (-n I before the command)\n");
+		return CAPCTL_USAGE;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"capctl: talking to a node means entering its namespace: run as root\n");
+		return CAPCTL_FAIL;
+	}
+	if (client_open(&c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT))
+		return CAPCTL_FAIL;
+	req->consistency = capctl_opts.consistency;
+	err = client_call(&c, req, capctl_opts.timeout_ms, &rep);
+	client_close(&c);
+	if (err == -ETIMEDOUT) {
+		if (capctl_opts.json)
+			printf("{\"node\":%u,\"op\":\"%s\",\"status\":\"TIMEOUT\",\"reason\":\"no "
+			       "answer from the node within %ld ms\"}\n",
+			       capctl_opts.node, proto_op_name(req->op), capctl_opts.timeout_ms);
+		else
+			printf("TIMEOUT: no answer from node %u within %ld ms; the outcome is "
+			       "unknown\n",
+			       capctl_opts.node, capctl_opts.timeout_ms);
+		return CAPCTL_INDETERMINATE;
+	}
+	if (err) {
+		fprintf(stderr, "capctl: %s\n", strerror(-err));
+		return CAPCTL_FAIL;
+	}
+	print_reply(req, &rep);
+	return exit_status(rep.status);
+}
+
+int capctl_get_main(int argc, char **argv)
+{
+	static struct client_request req = { .op = CLIENT_OP_GET };
+
+	if (argc != 2)
+		return usage("get", "KEY");
+	if (text_arg("the key", argv[1], req.key, sizeof(req.key)))
+		return CAPCTL_USAGE;
+	return call(&req);
+}
+
+int capctl_put_main(int argc, char **argv)
+{
+	static struct client_request req = { .op = CLIENT_OP_PUT };
+
+	if (argc != 3 && argc != 4)
+		return usage("put", "KEY VALUE [CONTEXT]");
+	/* CONTEXT: AP with siblings, the context a get printed; the put replaces what that get
+	 * saw (docs/ap-mode.md). */
+	if (text_arg("the key", argv[1], req.key, sizeof(req.key)) ||
+	    value_arg("the value", argv[2], &req.value) ||
+	    (argc == 4 && value_arg("the context", argv[3], &req.expected)))
+		return CAPCTL_USAGE;
+	return call(&req);
+}
+
+int capctl_cas_main(int argc, char **argv)
+{
+	static struct client_request req = { .op = CLIENT_OP_CAS };
+
+	if (argc != 4)
+		return usage("cas", "KEY EXPECTED NEW");
+	if (text_arg("the key", argv[1], req.key, sizeof(req.key)) ||
+	    value_arg("the expected value", argv[2], &req.expected) ||
+	    value_arg("the new value", argv[3], &req.value))
+		return CAPCTL_USAGE;
+	return call(&req);
+}
+
+int capctl_open_main(int argc, char **argv)
+{
+	static struct client_request req = { .op = CLIENT_OP_OPEN };
+
+	if (argc != 3)
+		return usage("open", "ACCOUNT AMOUNT");
+	if (text_arg("the account", argv[1], req.key, sizeof(req.key)) ||
+	    amount_arg(argv[2], &req.amount))
+		return CAPCTL_USAGE;
+	return call(&req);
+}
+
+int capctl_transfer_main(int argc, char **argv)
+{
+	static struct client_request req = { .op = CLIENT_OP_TRANSFER };
+
+	if (argc != 4)
+		return usage("transfer", "FROM TO AMOUNT");
+	if (text_arg("the source account", argv[1], req.from_account, sizeof(req.from_account)) ||
+	    text_arg("the target account", argv[2], req.to_account, sizeof(req.to_account)) ||
+	    amount_arg(argv[3], &req.amount))
+		return CAPCTL_USAGE;
+	return call(&req);
+}
+
+int capctl_balance_main(int argc, char **argv)
+{
+	static struct client_request req = { .op = CLIENT_OP_BALANCE };
+
+	if (argc > 2)
+		return usage("balance", "[ACCOUNT]");
+	if (argc == 2 && text_arg("the account", argv[1], req.key, sizeof(req.key)))
+		return CAPCTL_USAGE;
+	return call(&req);
+}
+
+int capctl_status_main(int argc, char **argv)
+{
+	struct capnet_client c;
+	struct status_reply st;
+	char reach[4096];
+	size_t used = 0;
+	unsigned int i, nreach = 0;
+	int err;
+
+	(void)argv;
+	if (argc != 1)
+		return usage("status", "");
+	if (!capctl_opts.node) {
+		fprintf(stderr, "capctl: which node? (-n I before the command)\n");
+		return CAPCTL_USAGE;
+	}
+	if (client_open(&c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT))
+		return CAPCTL_FAIL;
+	err = client_status(&c, capctl_opts.timeout_ms, &st);
+	client_close(&c);
+	if (err) {
+		printf("TIMEOUT: node %u did not answer within %ld ms (is it running?)\n",
+		       capctl_opts.node, capctl_opts.timeout_ms);
+		return CAPCTL_INDETERMINATE;
+	}
+	reach[0] = 0;
+	for (i = 1; i <= PROTO_MAX_NODE && used < sizeof(reach) - 8; i++)
+		if (proto_bitmap_test(st.reachable, i)) {
+			used += snprintf(reach + used, sizeof(reach) - used, "%s%u",
+					 nreach ? "," : "", i);
+			nreach++;
+		}
+	if (capctl_opts.json) {
+		printf("{\"node\":%u,\"mode\":\"%s\",\"role\":\"%s\",\"term\":%llu,\"leader\":%u,"
+		       "\"commit\":%llu,\"applied\":%llu,\"last_index\":%llu,\"cluster\":%u,"
+		       "\"reachable\":[%s],\"accepted\":%llu,\"refused\":%llu,\"notes\":",
+		       st.node_id, proto_mode_name(st.mode), proto_role_name(st.role),
+		       (unsigned long long)st.term, st.leader, (unsigned long long)st.commit_index,
+		       (unsigned long long)st.applied_index, (unsigned long long)st.last_log_index,
+		       st.cluster_size, reach, (unsigned long long)st.rx[0],
+		       (unsigned long long)(st.rx[1] + st.rx[2] + st.rx[3] + st.rx[4] + st.rx[5] +
+					    st.rx[6] + st.rx[7] + st.rx[8] + st.rx[9] + st.rx[10] +
+					    st.rx[11]));
+		print_json_string((const uint8_t *)st.notes, strlen(st.notes));
+		printf("}\n");
+		return CAPCTL_OK;
+	}
+	printf("node %u: %s %s, term %llu, leader %u\n", st.node_id, proto_mode_name(st.mode),
+	       proto_role_name(st.role), (unsigned long long)st.term, st.leader);
+	printf("commit %llu, applied %llu, last log index %llu\n",
+	       (unsigned long long)st.commit_index, (unsigned long long)st.applied_index,
+	       (unsigned long long)st.last_log_index);
+	printf("reachable: %u/%u (%s)\n", nreach, st.cluster_size, reach);
+	if (st.notes[0])
+		printf("%s\n", st.notes);
+	printf("datagrams: %llu accepted", (unsigned long long)st.rx[0]);
+	for (i = 1; i <= PROTO_ERR_RX_MAX; i++)
+		if (st.rx[i])
+			printf(", %llu %s", (unsigned long long)st.rx[i],
+			       proto_error_name(-(int)i));
+	printf("\n");
+	return CAPCTL_OK;
+}

@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The workload engine behind capctl load: one thread per client, one request outstanding per
+ * client (a node's session expects a client's requests in order), every invoke and completion
+ * written to the history under one lock so the file's order is the order of the times in it. */
+#include "tools/capctl/workload.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+
+#include "tools/capctl/client.h"
+#include "tools/check/history.h"
+
+#define DEFAULT_PORT 7070
+/* A client refused at once (no quorum, no leader) waits this long before its next request, as a
+ * real client would, rather than spin and fill the history with refusals. */
+#define REFUSED_PAUSE_MS 20
+/* Opening the bank waits through an election; refused opens are retried for this long. */
+#define OPEN_TIMEOUT_MS 5000
+#define OPEN_DEADLINE_MS 15000
+#define STATUS_PROBE_MS 250
+
+struct run {
+	const struct workload_config *cfg;
+	pthread_mutex_t lock; /* the history, err */
+	uint64_t t0, end; /* CLOCK_MONOTONIC ns */
+	uint64_t interval; /* ns between one client's requests; 0 unpaced */
+	uint64_t next_process;
+	uint64_t ok, fail, info;
+	unsigned int finished;
+	int err;
+	volatile int abort;
+};
+
+struct worker {
+	struct run *run;
+	pthread_t thread;
+	unsigned int index, node;
+	uint64_t process;
+	struct capnet_client client;
+	bool connected;
+	uint64_t rng;
+	uint64_t counter;
+	char **known; /* register: the last value this client saw per key, for cas */
+	uint64_t *lat;
+	size_t n_lat, cap_lat;
+};
+
+/* One operation as the history and the node see it. */
+struct op {
+	enum history_f f;
+	const char *key; /* NULL for the whole bank */
+	struct history_value arg;
+	char *items[3];
+	char key_buf[PROTO_KEY_MAX + 1];
+	char val_buf[PROTO_VALUE_MAX + 1];
+	char old_buf[PROTO_VALUE_MAX + 1];
+	char amount_buf[24];
+	struct client_request req;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* splitmix64: small, fast, and a seed replays the same choices. */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned int rng_below(uint64_t *s, unsigned int n)
+{
+	return (unsigned int)(rng_next(s) % n);
+}
+
+const char *workload_kind_name(enum workload_kind kind)
+{
+	return kind == WORKLOAD_BANK ? "bank" : "register";
+}
+
+int workload_parse_nodes(struct workload_config *cfg, const char *text, char *err, size_t errlen)
+{
+	const char *p = text;
+	unsigned long a, b, i;
+	char *end;
+
+	cfg->n_nodes = 0;
+	if (!*text) {
+		snprintf(err, errlen, "the node list is empty (like 1-5 or 1,3,5)");
+		return -EINVAL;
+	}
+	for (;;) {
+		errno = 0;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		a = strtoul(p, &end, 10);
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			b = strtoul(p, &end, 10);
+		}
+		if (errno || a < 1 || b > PROTO_MAX_NODE || a > b) {
+			snprintf(err, errlen, "\"%s\": nodes are numbered 1 to %d, ranges go up",
+				 text, PROTO_MAX_NODE);
+			return -EINVAL;
+		}
+		for (i = a; i <= b; i++) {
+			if (cfg->n_nodes == WORKLOAD_MAX_NODES) {
+				snprintf(err, errlen, "\"%s\": at most %d nodes", text,
+					 WORKLOAD_MAX_NODES);
+				return -EINVAL;
+			}
+			cfg->nodes[cfg->n_nodes++] = i;
+		}
+		if (!*end)
+			return 0;
+		if (*end != ',')
+			goto bad;
+		p = end + 1;
+	}
+bad:
+	snprintf(err, errlen, "\"%s\" is not a node list (like 1-5 or 1,3,5)", text);
+	return -EINVAL;
+}
+
+static void fail_run(struct run *run, int err)
+{
+	pthread_mutex_lock(&run->lock);
+	if (!run->err)
+		run->err = err;
+	pthread_mutex_unlock(&run->lock);
+	run->abort = 1;
+}
+
+/* Writes one event stamped now (or at `at`, when not 0), under the lock, and returns its time. Beside the six fields of
+ * the format, a line names the node asked and, for a refusal or an unknown outcome, why: extra
+ * fields checkers ignore and people reading a violation need. */
+static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
+			  enum history_type type, const struct op *op,
+			  const struct history_value *value, const char *why, uint64_t at)
+{
+	struct history_event ev = {
+		.process = process,
+		.type = type,
+		.f = op->f,
+		.key = (char *)op->key,
+		.value = *value,
+	};
+	FILE *f = run->cfg->history;
+	char *line = NULL;
+	size_t len = 0;
+	uint64_t t;
+	FILE *ms;
+	int err;
+
+	pthread_mutex_lock(&run->lock);
+	t = at ? at : now_ns();
+	ev.time = t - run->t0;
+	ms = open_memstream(&line, &len);
+	err = ms ? history_write_event(ms, &ev) : -ENOMEM;
+	if (ms && fclose(ms) && !err)
+		err = -ENOMEM;
+	if (!err && len >= 2) {
+		/* The writer ends a line with "}\n": add our fields before it. */
+		fwrite(line, 1, len - 2, f);
+		fprintf(f, ",\"node\":%u", node);
+		if (why) {
+			fputs(",\"error\":", f);
+			history_write_json_string(f, why);
+		}
+		fputs("}\n", f);
+		err = ferror(f) ? -EIO : 0;
+	}
+	free(line);
+	if (err && !run->err) {
+		fprintf(stderr, "capctl load: writing the history: %s\n", strerror(-err));
+		run->err = err;
+		run->abort = 1;
+	}
+	pthread_mutex_unlock(&run->lock);
+	return t;
+}
+
+static uint64_t record(struct run *run, uint64_t process, unsigned int node, enum history_type type,
+		       const struct op *op, const struct history_value *value, const char *why)
+{
+	return record_at(run, process, node, type, op, value, why, 0);
+}
+
+static void op_init(struct op *op, enum history_f f, enum client_op cop,
+		    enum client_consistency consistency)
+{
+	memset(op, 0, sizeof(*op));
+	op->f = f;
+	op->req.op = cop;
+	op->req.consistency = consistency;
+	op->arg.kind = HISTORY_VALUE_NULL;
+}
+
+static void op_key(struct op *op, const char *fmt, unsigned int i)
+{
+	snprintf(op->key_buf, sizeof(op->key_buf), fmt, i);
+	op->key = op->key_buf;
+	memcpy(op->req.key, op->key_buf, strlen(op->key_buf) + 1);
+}
+
+static void set_value(struct proto_value *v, const char *s)
+{
+	v->len = strlen(s);
+	memcpy(v->data, s, v->len);
+}
+
+/* "a0=70,a1=130" (node/bank.c's listing) as a history map. */
+static int parse_bank(char *text, char **items, size_t max, size_t *n)
+{
+	char *p = text, *comma, *eq;
+
+	*n = 0;
+	while (*p) {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = 0;
+		eq = strchr(p, '=');
+		if (!eq || *n == max)
+			return -EPROTO;
+		*eq = 0;
+		items[2 * *n] = p;
+		items[2 * *n + 1] = eq + 1;
+		(*n)++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static int add_latency(struct worker *w, uint64_t ns)
+{
+	if (w->n_lat == w->cap_lat) {
+		size_t cap = w->cap_lat ? 2 * w->cap_lat : 1024;
+		uint64_t *lat = realloc(w->lat, cap * sizeof(*lat));
+
+		if (!lat)
+			return -ENOMEM;
+		w->lat = lat;
+		w->cap_lat = cap;
+	}
+	w->lat[w->n_lat++] = ns;
+	return 0;
+}
+
+static int connect_client(struct worker *w)
+{
+	const struct workload_config *cfg = w->run->cfg;
+	int err;
+
+	err = client_open(&w->client, cfg->lab, w->node, cfg->port ? cfg->port : DEFAULT_PORT);
+	w->connected = !err;
+	return err;
+}
+
+static bool should_stop(const struct run *run);
+
+/* Another process number and client nonce: after an unknown outcome the old process may still
+ * have a request in flight, so, as in Jepsen, it is considered crashed and a new one goes on.
+ * When the node did not answer at all (crashed, say), the new client first waits until the node
+ * answers a status request, as a client reconnects before it asks again: a dead node costs one
+ * unknown outcome per client, not one per timeout. */
+static int new_identity(struct worker *w, bool silent)
+{
+	struct status_reply st;
+	int err;
+
+	if (w->connected)
+		client_close(&w->client);
+	w->connected = false;
+	w->process = __atomic_fetch_add(&w->run->next_process, 1, __ATOMIC_RELAXED);
+	err = connect_client(w);
+	while (!err && silent && !should_stop(w->run) &&
+	       client_status(&w->client, STATUS_PROBE_MS, &st) == -ETIMEDOUT)
+		;
+	return err;
+}
+
+/* What the node's answer means for the history: ok, fail (it did not happen) or info. */
+static enum history_type classify(const struct op *op, int err, const struct client_reply *rep)
+{
+	if (err)
+		return HISTORY_INFO;
+	switch (rep->status) {
+	case REPLY_OK:
+		return HISTORY_OK;
+	case REPLY_NOT_FOUND:
+		return op->f == HISTORY_READ ? HISTORY_OK : HISTORY_FAIL;
+	case REPLY_UNAVAILABLE:
+	case REPLY_NOT_LEADER:
+	case REPLY_CAS_MISMATCH:
+	case REPLY_INSUFFICIENT_FUNDS:
+	case REPLY_BAD_REQUEST:
+		return HISTORY_FAIL;
+	default:
+		/* TIMEOUT, ERROR: the node itself does not know. */
+		return HISTORY_INFO;
+	}
+}
+
+static void remember(struct worker *w, unsigned int key, const char *value)
+{
+	free(w->known[key]);
+	w->known[key] = value ? strdup(value) : NULL;
+}
+
+/* Invokes op, waits for its outcome, records both. Returns 0, or -errno to stop the client. */
+static int execute(struct worker *w, struct op *op, unsigned int key_index)
+{
+	struct run *run = w->run;
+	const struct workload_config *cfg = run->cfg;
+	char result_buf[PROTO_VALUE_MAX + 1];
+	char *map_items[2 * WORKLOAD_MAX_ACCOUNTS];
+	char why[PROTO_REASON_MAX + 40];
+	struct history_value result = op->arg;
+	struct client_reply rep;
+	enum history_type type;
+	uint64_t t_invoke, t_done;
+	int err;
+
+	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
+	err = client_call(&w->client, &op->req, cfg->timeout_ms, &rep);
+	if (err && err != -ETIMEDOUT) {
+		fprintf(stderr, "capctl load: client %u: %s\n", w->index, strerror(-err));
+		return err;
+	}
+	type = classify(op, err, &rep);
+	if (!err && type != HISTORY_INFO) {
+		memcpy(result_buf, rep.value.data, rep.value.len);
+		result_buf[rep.value.len] = 0;
+	}
+	if (op->f == HISTORY_READ) {
+		result.kind = HISTORY_VALUE_NULL;
+		if (type == HISTORY_OK && rep.status == REPLY_OK) {
+			result.kind = HISTORY_VALUE_STRING;
+			result.str = result_buf;
+		}
+	} else if (op->f == HISTORY_BALANCE) {
+		result = (struct history_value){ .kind = HISTORY_VALUE_NULL };
+		if (type == HISTORY_OK) {
+			result.kind = HISTORY_VALUE_MAP;
+			result.items = map_items;
+			if (parse_bank(result_buf, map_items, WORKLOAD_MAX_ACCOUNTS, &result.n)) {
+				fprintf(stderr,
+					"capctl load: node %u answered a balance that is not a list "
+					"of accounts\n",
+					w->node);
+				return -EPROTO;
+			}
+		}
+	}
+	if (err)
+		snprintf(why, sizeof(why), "no answer within %ld ms", cfg->timeout_ms);
+	else if (type != HISTORY_OK)
+		snprintf(why, sizeof(why), "%s%s%s", proto_reply_status_name(rep.status),
+			 rep.reason[0] ? ": " : "", rep.reason);
+	t_done = record(run, w->process, w->node, type, op, &result,
+			type == HISTORY_OK ? NULL : why);
+	switch (type) {
+	case HISTORY_OK:
+		__atomic_fetch_add(&run->ok, 1, __ATOMIC_RELAXED);
+		if (add_latency(w, t_done - t_invoke))
+			return -ENOMEM;
+		if (op->f == HISTORY_READ)
+			remember(w, key_index,
+				 result.kind == HISTORY_VALUE_STRING ? result.str : NULL);
+		else if (op->f == HISTORY_WRITE || op->f == HISTORY_CAS)
+			remember(w, key_index, op->val_buf);
+		return 0;
+	case HISTORY_FAIL:
+		__atomic_fetch_add(&run->fail, 1, __ATOMIC_RELAXED);
+		if (rep.status == REPLY_CAS_MISMATCH)
+			remember(w, key_index, result_buf);
+		else if (op->f == HISTORY_CAS && rep.status == REPLY_NOT_FOUND)
+			remember(w, key_index, NULL);
+		if (rep.status == REPLY_UNAVAILABLE || rep.status == REPLY_NOT_LEADER)
+			sleep_ns(REFUSED_PAUSE_MS * 1000000ull);
+		return 0;
+	default:
+		__atomic_fetch_add(&run->info, 1, __ATOMIC_RELAXED);
+		return new_identity(w, err == -ETIMEDOUT);
+	}
+}
+
+static void register_op(struct worker *w, struct op *op, unsigned int *key_index)
+{
+	const struct workload_config *cfg = w->run->cfg;
+	unsigned int k = rng_below(&w->rng, cfg->keys), r = rng_below(&w->rng, 100);
+
+	*key_index = k;
+	if (r < 40) {
+		op_init(op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
+		op_key(op, "k%u", k);
+		return;
+	}
+	/* Values unique in the whole history, so a read names the one write it saw. */
+	w->counter++;
+	if (r < 75 || !w->known[k]) {
+		op_init(op, HISTORY_WRITE, CLIENT_OP_PUT, cfg->consistency);
+		op_key(op, "k%u", k);
+		snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
+		set_value(&op->req.value, op->val_buf);
+		op->arg.kind = HISTORY_VALUE_STRING;
+		op->arg.str = op->val_buf;
+		return;
+	}
+	op_init(op, HISTORY_CAS, CLIENT_OP_CAS, cfg->consistency);
+	op_key(op, "k%u", k);
+	snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
+	snprintf(op->old_buf, sizeof(op->old_buf), "%s", w->known[k]);
+	set_value(&op->req.expected, op->old_buf);
+	set_value(&op->req.value, op->val_buf);
+	op->items[0] = op->old_buf;
+	op->items[1] = op->val_buf;
+	op->arg = (struct history_value){ .kind = HISTORY_VALUE_LIST, .items = op->items, .n = 2 };
+}
+
+static void bank_op(struct worker *w, struct op *op)
+{
+	const struct workload_config *cfg = w->run->cfg;
+	unsigned int from, to;
+
+	if (rng_below(&w->rng, 100) >= 75) {
+		op_init(op, HISTORY_BALANCE, CLIENT_OP_BALANCE, cfg->consistency);
+		return;
+	}
+	op_init(op, HISTORY_TRANSFER, CLIENT_OP_TRANSFER, cfg->consistency);
+	from = rng_below(&w->rng, cfg->keys);
+	to = (from + 1 + rng_below(&w->rng, cfg->keys - 1)) % cfg->keys;
+	snprintf(op->req.from_account, sizeof(op->req.from_account), "a%u", from);
+	snprintf(op->req.to_account, sizeof(op->req.to_account), "a%u", to);
+	/* Up to a quarter of an opening balance: accounts run dry now and then, not always. */
+	op->req.amount = 1 + rng_below(&w->rng, WORKLOAD_OPENING_BALANCE / 4);
+	snprintf(op->old_buf, sizeof(op->old_buf), "%s", op->req.from_account);
+	snprintf(op->val_buf, sizeof(op->val_buf), "%s", op->req.to_account);
+	snprintf(op->amount_buf, sizeof(op->amount_buf), "%" PRId64, op->req.amount);
+	op->items[0] = op->old_buf;
+	op->items[1] = op->val_buf;
+	op->items[2] = op->amount_buf;
+	op->arg = (struct history_value){ .kind = HISTORY_VALUE_LIST, .items = op->items, .n = 3 };
+}
+
+static bool should_stop(const struct run *run)
+{
+	return run->abort || now_ns() >= run->end || (run->cfg->stop && *run->cfg->stop);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *run = w->run;
+	uint64_t next = run->t0 + (run->interval / run->cfg->clients) * w->index, now;
+	unsigned int key_index = 0;
+	struct op op;
+	int err;
+
+	err = connect_client(w);
+	while (!err && !should_stop(run)) {
+		if (run->interval) {
+			now = now_ns();
+			if (next > now) {
+				sleep_ns(next - now);
+				if (should_stop(run))
+					break;
+			}
+			/* Behind after a slow answer: go on from now rather than burst. */
+			next = (next > now ? next : now) + run->interval;
+		}
+		if (run->cfg->kind == WORKLOAD_BANK)
+			bank_op(w, &op);
+		else
+			register_op(w, &op, &key_index);
+		err = execute(w, &op, key_index);
+	}
+	if (err)
+		fail_run(run, err);
+	if (w->connected)
+		client_close(&w->client);
+	__atomic_fetch_add(&run->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Opens every account before any client starts, as the bank model requires. A refused open
+ * changed nothing and is retried without being recorded; anything else but ok ends the run. */
+static int open_bank(struct run *run)
+{
+	const struct workload_config *cfg = run->cfg;
+	uint64_t deadline = now_ns() + OPEN_DEADLINE_MS * 1000000ull;
+	struct capnet_client c;
+	struct client_reply rep;
+	struct op op;
+	unsigned int i;
+	int err;
+
+	err = client_open(&c, cfg->lab, cfg->nodes[0], cfg->port ? cfg->port : DEFAULT_PORT);
+	if (err)
+		return err;
+	for (i = 0; i < cfg->keys && !err; i++) {
+		op_init(&op, HISTORY_OPEN, CLIENT_OP_OPEN, cfg->consistency);
+		op_key(&op, "a%u", i);
+		op.req.amount = WORKLOAD_OPENING_BALANCE;
+		snprintf(op.val_buf, sizeof(op.val_buf), "%d", WORKLOAD_OPENING_BALANCE);
+		op.arg.kind = HISTORY_VALUE_STRING;
+		op.arg.str = op.val_buf;
+		for (;;) {
+			long timeout = cfg->timeout_ms > OPEN_TIMEOUT_MS ? cfg->timeout_ms :
+									   OPEN_TIMEOUT_MS;
+			uint64_t t = now_ns();
+
+			err = client_call(&c, &op.req, timeout, &rep);
+			if (!err &&
+			    (rep.status == REPLY_UNAVAILABLE || rep.status == REPLY_NOT_LEADER) &&
+			    now_ns() < deadline) {
+				sleep_ns(100 * 1000000ull);
+				continue;
+			}
+			if (err || rep.status != REPLY_OK) {
+				fprintf(stderr,
+					"capctl load: opening account %s on node %u: %s%s%s\n",
+					op.key_buf, cfg->nodes[0],
+					err ? "no answer, the outcome is unknown" :
+					      proto_reply_status_name(rep.status),
+					!err && rep.reason[0] ? ": " : "", err ? "" : rep.reason);
+				if (!err && rep.status == REPLY_BAD_REQUEST)
+					fprintf(stderr,
+						"capctl load: the bank workload needs a "
+						"cluster without accounts (a fresh start)\n");
+				err = -EIO;
+				break;
+			}
+			/* The attempt that took effect, recorded after the fact with the time it
+			 * was sent (nothing else runs yet). */
+			record_at(run, 0, cfg->nodes[0], HISTORY_INVOKE, &op, &op.arg, NULL, t);
+			record(run, 0, cfg->nodes[0], HISTORY_OK, &op, &op.arg, NULL);
+			err = run->err;
+			break;
+		}
+	}
+	client_close(&c);
+	return err;
+}
+
+/* Every node's namespace can be entered: one clear error before any client starts, rather than
+ * one per client. */
+static int preflight(const struct workload_config *cfg)
+{
+	struct capnet_client c;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < cfg->n_nodes; i++) {
+		err = client_open(&c, cfg->lab, cfg->nodes[i],
+				  cfg->port ? cfg->port : DEFAULT_PORT);
+		if (err)
+			return err;
+		client_close(&c);
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int latency_percentiles(struct worker *ws, unsigned int n, struct workload_stats *st)
+{
+	size_t total = 0, at = 0;
+	uint64_t *all;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		total += ws[i].n_lat;
+	if (!total)
+		return 0;
+	all = malloc(total * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		memcpy(all + at, ws[i].lat, ws[i].n_lat * sizeof(*all));
+		at += ws[i].n_lat;
+	}
+	qsort(all, total, sizeof(*all), cmp_u64);
+	st->p50_ms = all[(total - 1) * 50 / 100] / 1e6;
+	st->p99_ms = all[(total - 1) * 99 / 100] / 1e6;
+	free(all);
+	return 0;
+}
+
+static int check_config(const struct workload_config *cfg)
+{
+	if (!cfg->n_nodes || !cfg->clients || cfg->clients > WORKLOAD_MAX_CLIENTS || !cfg->keys ||
+	    !cfg->history || cfg->timeout_ms <= 0 || cfg->duration_s <= 0 || cfg->rate < 0)
+		return -EINVAL;
+	if (cfg->kind == WORKLOAD_BANK && (cfg->keys < 2 || cfg->keys > WORKLOAD_MAX_ACCOUNTS))
+		return -EINVAL;
+	if (cfg->kind == WORKLOAD_REGISTER && cfg->keys > WORKLOAD_MAX_KEYS)
+		return -EINVAL;
+	return 0;
+}
+
+int workload_run(const struct workload_config *cfg, struct workload_stats *st)
+{
+	struct run run = { .cfg = cfg, .next_process = cfg->clients };
+	struct worker *ws;
+	uint64_t seed = cfg->seed, next_progress;
+	unsigned int i, k, started = 0;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (check_config(cfg)) {
+		fprintf(stderr, "capctl load: invalid workload settings\n");
+		return -EINVAL;
+	}
+	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = now_ns();
+	st->seed = seed;
+	ws = calloc(cfg->clients, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	pthread_mutex_init(&run.lock, NULL);
+	if (cfg->rate > 0)
+		run.interval = (uint64_t)(1e9 * cfg->clients / cfg->rate);
+	err = preflight(cfg);
+	if (err)
+		goto out;
+	run.t0 = now_ns();
+	if (cfg->kind == WORKLOAD_BANK) {
+		err = open_bank(&run);
+		if (err)
+			goto out;
+	}
+	run.end = now_ns() + (uint64_t)(cfg->duration_s * 1e9);
+	for (i = 0; i < cfg->clients; i++) {
+		struct worker *w = &ws[i];
+
+		w->run = &run;
+		w->index = i;
+		w->process = i;
+		w->node = cfg->nodes[i % cfg->n_nodes];
+		/* Scrambled, not seed + i: splitmix64 streams from neighbouring states are the
+		 * same stream shifted, and clients would make the same choices in step. */
+		w->rng = seed ^ (i + 1) * 0xd1b54a32d192ed03ull;
+		w->rng = rng_next(&w->rng);
+		if (cfg->kind == WORKLOAD_REGISTER) {
+			w->known = calloc(cfg->keys, sizeof(*w->known));
+			if (!w->known) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		err = -pthread_create(&w->thread, NULL, worker_main, w);
+		if (err) {
+			fprintf(stderr, "capctl load: starting client %u: %s\n", i, strerror(-err));
+			break;
+		}
+		started++;
+	}
+	if (err)
+		fail_run(&run, err);
+	next_progress = now_ns() + 1000000000ull;
+	while (__atomic_load_n(&run.finished, __ATOMIC_ACQUIRE) < started) {
+		sleep_ns(50 * 1000000ull);
+		if (cfg->progress && now_ns() >= next_progress) {
+			cfg->progress(cfg, (now_ns() - run.t0) / 1e9,
+				      __atomic_load_n(&run.ok, __ATOMIC_RELAXED),
+				      __atomic_load_n(&run.fail, __ATOMIC_RELAXED),
+				      __atomic_load_n(&run.info, __ATOMIC_RELAXED),
+				      cfg->progress_arg);
+			next_progress += 1000000000ull;
+		}
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(ws[i].thread, NULL);
+	st->elapsed_s = (now_ns() - run.t0) / 1e9;
+	st->ok = run.ok;
+	st->fail = run.fail;
+	st->info = run.info;
+	st->processes = run.next_process;
+	if (!err)
+		err = run.err;
+	if (!err)
+		err = latency_percentiles(ws, started, st);
+	if (fflush(cfg->history) && !err) {
+		err = -errno;
+		fprintf(stderr, "capctl load: writing the history: %s\n", strerror(-err));
+	}
+out:
+	for (i = 0; i < cfg->clients; i++) {
+		if (ws[i].known)
+			for (k = 0; k < cfg->keys; k++)
+				free(ws[i].known[k]);
+		free(ws[i].known);
+		free(ws[i].lat);
+	}
+	free(ws);
+	pthread_mutex_destroy(&run.lock);
+	return err;
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* captrace decode: the capnet messages in any pcap file, one line each, as tcpdump prints. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "tools/captrace/captrace_cli.h"
+#include "tools/captrace/pcap_reader.h"
+#include "tools/captrace/trace_json.h"
+#include "tools/captrace/trace_packet.h"
+
+int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
+{
+	struct pcap_reader r;
+	struct pcap_packet pkt;
+	unsigned long long shown = 0;
+	const char *path = NULL;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			cli->json = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return ct_usage("decode: unknown option \"%s\" (captrace decode FILE.pcap)",
+					argv[i]);
+		else if (!path)
+			path = argv[i];
+		else
+			return ct_usage("decode: one file only (\"%s\" is extra)", argv[i]);
+	}
+	if (!path)
+		return ct_usage("decode: which file? (captrace decode FILE.pcap)");
+	if (pcap_reader_open(&r, path))
+		return ct_fail("decode: %s", r.err);
+	if (r.linktype != PCAP_LINKTYPE_ETHERNET) {
+		pcap_reader_close(&r);
+		return ct_fail("decode: %s: link type %u is not Ethernet", path, r.linktype);
+	}
+	while ((rc = pcap_reader_next(&r, &pkt)) > 0) {
+		struct trace_packet p;
+		char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], desc[512], when[32];
+		time_t sec = pkt.ts_ns / 1000000000u;
+		struct tm tm;
+
+		if (trace_packet_parse(pkt.data, pkt.caplen, &p) || !p.capnet)
+			continue;
+		inet_ntop(AF_INET, &p.saddr, src, sizeof(src));
+		inet_ntop(AF_INET, &p.daddr, dst, sizeof(dst));
+		proto_describe(p.payload, p.payload_len, desc, sizeof(desc));
+		shown++;
+		if (cli->json) {
+			printf("{\"time_ns\":%llu,\"src\":\"%s:%u\",\"dst\":\"%s:%u\",\"type\":%u,"
+			       "\"from\":%u,\"to\":%u,\"term\":%llu,\"msg_id\":%llu,\"length\":%u,"
+			       "\"message\":",
+			       (unsigned long long)pkt.ts_ns, src, p.sport, dst, p.dport,
+			       p.hdr.type, p.hdr.from, p.hdr.to, (unsigned long long)p.hdr.term,
+			       (unsigned long long)p.hdr.msg_id, p.payload_len);
+			trace_json_put_str(stdout, desc);
+			puts("}");
+		} else {
+			gmtime_r(&sec, &tm);
+			strftime(when, sizeof(when), "%H:%M:%S", &tm);
+			printf("%s.%09llu %s:%u > %s:%u %s\n", when,
+			       (unsigned long long)(pkt.ts_ns % 1000000000u), src, p.sport, dst,
+			       p.dport, desc);
+		}
+	}
+	if (rc < 0) {
+		fflush(stdout);
+		ct_fail("decode: %s", r.err);
+		pcap_reader_close(&r);
+		return CT_FAIL;
+	}
+	if (cli->verbose)
+		fprintf(stderr, "captrace: %llu capnet messages in %llu packets\n", shown,
+			(unsigned long long)r.packets);
+	pcap_reader_close(&r);
+	return CT_OK;
+}

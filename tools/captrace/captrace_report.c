@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* captrace report: what every node sent, what arrived, and for each frame that did not, when,
+ * on which link, what it was, under which partition, and why. Text and JSON come from one
+ * pass over the same analysis. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "tools/captrace/captrace_cli.h"
+#include "tools/captrace/captrace_svg.h"
+#include "tools/captrace/trace_dir.h"
+#include "tools/captrace/trace_json.h"
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static double rel_s(const struct trace_analysis *an, uint64_t t)
+{
+	return (double)(int64_t)(t - an->start_ns) / 1e9;
+}
+
+static void print_lost_json(FILE *f, const struct trace_analysis *an, const struct trace_msg *m,
+			    bool first)
+{
+	char type[32], desc[512];
+	const char *spec = trace_generation_spec(an, m->generation);
+
+	trace_msg_describe(m, desc, sizeof(desc));
+	fprintf(f, "%s\n{\"time\":%.9f,\"time_ns\":%llu,\"from\":%u,\"to\":%u,\"type\":",
+		first ? "" : ",", rel_s(an, m->time_ns), (unsigned long long)m->time_ns,
+		m->key.from, m->key.to);
+	trace_json_put_str(f, trace_msg_type(m, type, sizeof(type)));
+	fprintf(f, ",\"cause\":\"%s\",\"generation\":%llu,\"spec\":", trace_fate_name(m->fate),
+		(unsigned long long)m->generation);
+	if (spec)
+		trace_json_put_str(f, spec);
+	else
+		fputs("null", f);
+	if (m->key.kind == TRACE_CAPNET) {
+		fprintf(f, ",\"kind\":\"capnet\",\"sender\":%u,\"msg_id\":%llu",
+			(unsigned int)m->key.b, (unsigned long long)m->key.a);
+	} else {
+		uint32_t s = htonl((uint32_t)(m->key.a >> 32)), d = htonl((uint32_t)m->key.a);
+		char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &s, src, sizeof(src));
+		inet_ntop(AF_INET, &d, dst, sizeof(dst));
+		fprintf(f,
+			",\"kind\":\"ip\",\"src\":\"%s\",\"dst\":\"%s\",\"ip_proto\":%u,\"sport\":%u,"
+			"\"dport\":%u,\"ip_id\":%u,\"l4_csum\":%u",
+			src, dst, m->ip_proto, m->sport, m->dport,
+			(unsigned int)(m->key.b >> 16 & 0xffff), (unsigned int)(m->key.b & 0xffff));
+	}
+	fputs(",\"message\":", f);
+	trace_json_put_str(f, desc);
+	fputc('}', f);
+}
+
+static void print_json(FILE *f, const struct trace_analysis *an, const struct trace_dir *td)
+{
+	unsigned int s, d, stride = an->nodes + 1;
+	uint64_t lost = an->total[TRACE_LOST_PARTITION] + an->total[TRACE_LOST_LOSS] +
+			an->total[TRACE_LOST_UNEXPLAINED];
+	bool first = true;
+	size_t i;
+
+	fputs("{\"lab\":", f);
+	trace_json_put_str(f, td->meta.lab);
+	fprintf(f,
+		",\"nodes\":%u,\"start_realtime_ns\":%llu,\"duration\":%.9f,\"packets\":%llu,"
+		"\"sent\":%zu,\"delivered\":%llu,\"lost_total\":%llu,\"partition\":%llu,"
+		"\"loss\":%llu,\"unexplained\":%llu,\"duplicates\":%llu,\"unsent_arrivals\":%llu,"
+		"\"unmatched_drops\":%llu,\"not_judged\":%llu,\"other_frames\":%llu,"
+		"\"pcap_dropped\":%llu,\"ring_overflow\":%llu,\"lost\":[",
+		an->nodes, (unsigned long long)an->start_ns, (an->stop_ns - an->start_ns) / 1e9,
+		(unsigned long long)td->packets, an->nmsgs,
+		(unsigned long long)an->total[TRACE_DELIVERED], (unsigned long long)lost,
+		(unsigned long long)an->total[TRACE_LOST_PARTITION],
+		(unsigned long long)an->total[TRACE_LOST_LOSS],
+		(unsigned long long)an->total[TRACE_LOST_UNEXPLAINED],
+		(unsigned long long)an->duplicates, (unsigned long long)an->unsent_arrivals,
+		(unsigned long long)an->unmatched_drops, (unsigned long long)an->outside,
+		(unsigned long long)an->other_frames, (unsigned long long)td->meta.pcap_dropped,
+		(unsigned long long)td->meta.ring_overflow);
+	for (i = 0; i < an->nmsgs; i++) {
+		if (an->msgs[i].fate == TRACE_DELIVERED)
+			continue;
+		print_lost_json(f, an, &an->msgs[i], first);
+		first = false;
+	}
+	fputs("],\n\"links\":[", f);
+	first = true;
+	for (s = 1; s <= an->nodes; s++)
+		for (d = 1; d <= an->nodes; d++) {
+			const struct trace_link *l = &an->links[(size_t)s * stride + d];
+
+			if (!l->sent)
+				continue;
+			fprintf(f,
+				"%s\n{\"from\":%u,\"to\":%u,\"sent\":%llu,\"delivered\":%llu,"
+				"\"partition\":%llu,\"loss\":%llu,\"unexplained\":%llu}",
+				first ? "" : ",", s, d, (unsigned long long)l->sent,
+				(unsigned long long)l->delivered,
+				(unsigned long long)l->lost[TRACE_LOST_PARTITION],
+				(unsigned long long)l->lost[TRACE_LOST_LOSS],
+				(unsigned long long)l->lost[TRACE_LOST_UNEXPLAINED]);
+			first = false;
+		}
+	fputs("],\n\"windows\":[", f);
+	for (i = 0; i < an->nwindows; i++) {
+		const struct trace_window *w = &an->windows[i];
+
+		fprintf(f, "%s\n{\"generation\":%llu,\"start\":%.9f,\"end\":%.9f,\"spec\":",
+			i ? "," : "", (unsigned long long)w->generation, rel_s(an, w->start_ns),
+			rel_s(an, w->end_ns));
+		trace_json_put_str(f, w->spec);
+		fputs(",\"impairments\":", f);
+		trace_json_put_str(f, w->impairments);
+		fprintf(f,
+			",\"sent\":%llu,\"delivered\":%llu,\"partition\":%llu,\"loss\":%llu,"
+			"\"unexplained\":%llu}",
+			(unsigned long long)w->sent, (unsigned long long)w->delivered,
+			(unsigned long long)w->lost[TRACE_LOST_PARTITION],
+			(unsigned long long)w->lost[TRACE_LOST_LOSS],
+			(unsigned long long)w->lost[TRACE_LOST_UNEXPLAINED]);
+	}
+	fputs("]}\n", f);
+}
+
+static void print_text(FILE *f, const struct trace_analysis *an, const struct trace_dir *td)
+{
+	unsigned int s, d, stride = an->nodes + 1;
+	uint64_t lost = an->total[TRACE_LOST_PARTITION] + an->total[TRACE_LOST_LOSS] +
+			an->total[TRACE_LOST_UNEXPLAINED];
+	size_t i;
+
+	fprintf(f, "lab %s, %u nodes, %.3f s captured, %llu packets\n", td->meta.lab, an->nodes,
+		(an->stop_ns - an->start_ns) / 1e9, (unsigned long long)td->packets);
+	fprintf(f,
+		"sent %zu, delivered %llu, lost %llu (partition %llu, loss %llu, unexplained "
+		"%llu)\n",
+		an->nmsgs, (unsigned long long)an->total[TRACE_DELIVERED], (unsigned long long)lost,
+		(unsigned long long)an->total[TRACE_LOST_PARTITION],
+		(unsigned long long)an->total[TRACE_LOST_LOSS],
+		(unsigned long long)an->total[TRACE_LOST_UNEXPLAINED]);
+	if (lost) {
+		fprintf(f, "\nlost:\n  %-12s %-11s %-15s %-5s %-12s %-16s %s\n", "time (s)", "link",
+			"type", "gen", "cause", "partition", "message");
+		for (i = 0; i < an->nmsgs; i++) {
+			const struct trace_msg *m = &an->msgs[i];
+			const char *spec = trace_generation_spec(an, m->generation);
+			char link[24], type[32], desc[512];
+
+			if (m->fate == TRACE_DELIVERED)
+				continue;
+			snprintf(link, sizeof(link), "%u -> %u", m->key.from, m->key.to);
+			trace_msg_describe(m, desc, sizeof(desc));
+			fprintf(f, "  %-12.6f %-11s %-15s %-5llu %-12s %-16s %s\n",
+				rel_s(an, m->time_ns), link, trace_msg_type(m, type, sizeof(type)),
+				(unsigned long long)m->generation, trace_fate_name(m->fate),
+				spec ? spec : "?", desc);
+		}
+	}
+	fprintf(f, "\nlinks:\n  %-11s %9s %9s %9s %9s %11s\n", "link", "sent", "delivered",
+		"partition", "loss", "unexplained");
+	for (s = 1; s <= an->nodes; s++)
+		for (d = 1; d <= an->nodes; d++) {
+			const struct trace_link *l = &an->links[(size_t)s * stride + d];
+			char link[24];
+
+			if (!l->sent)
+				continue;
+			snprintf(link, sizeof(link), "%u -> %u", s, d);
+			fprintf(f, "  %-11s %9llu %9llu %9llu %9llu %11llu\n", link,
+				(unsigned long long)l->sent, (unsigned long long)l->delivered,
+				(unsigned long long)l->lost[TRACE_LOST_PARTITION],
+				(unsigned long long)l->lost[TRACE_LOST_LOSS],
+				(unsigned long long)l->lost[TRACE_LOST_UNEXPLAINED]);
+		}
+	fprintf(f, "\npartition windows:\n  %-5s %-21s %-20s %9s %9s %9s %9s %11s\n", "gen",
+		"time (s)", "partition", "sent", "delivered", "partition", "loss", "unexplained");
+	for (i = 0; i < an->nwindows; i++) {
+		const struct trace_window *w = &an->windows[i];
+		char span[48], label[520];
+
+		snprintf(span, sizeof(span), "%.3f .. %.3f", rel_s(an, w->start_ns),
+			 rel_s(an, w->end_ns));
+		snprintf(label, sizeof(label), "%s%s%s", w->spec, w->impairments[0] ? "; " : "",
+			 w->impairments);
+		fprintf(f, "  %-5llu %-21s %-20s %9llu %9llu %9llu %9llu %11llu\n",
+			(unsigned long long)w->generation, span, label, (unsigned long long)w->sent,
+			(unsigned long long)w->delivered,
+			(unsigned long long)w->lost[TRACE_LOST_PARTITION],
+			(unsigned long long)w->lost[TRACE_LOST_LOSS],
+			(unsigned long long)w->lost[TRACE_LOST_UNEXPLAINED]);
+	}
+	if (an->duplicates || an->unsent_arrivals || an->unmatched_drops || an->outside)
+		fprintf(f,
+			"\nnot paired: %llu duplicate arrivals, %llu arrivals sent before the "
+			"capture, %llu drop events of no captured frame, %llu frames sent outside "
+			"the capture interval\n",
+			(unsigned long long)an->duplicates, (unsigned long long)an->unsent_arrivals,
+			(unsigned long long)an->unmatched_drops, (unsigned long long)an->outside);
+	if (td->meta.pcap_dropped || td->meta.ring_overflow)
+		fprintf(f,
+			"warning: the recording is incomplete: libpcap dropped %llu packets, the "
+			"filter lost %llu drop events\n",
+			(unsigned long long)td->meta.pcap_dropped,
+			(unsigned long long)td->meta.ring_overflow);
+}
+
+static int write_picture(const char *path, const struct trace_analysis *an,
+			 const struct trace_dir *td, bool html)
+{
+	FILE *f = fopen(path, "we");
+	int err;
+
+	if (!f)
+		return ct_fail("report: create %s: %s", path, strerror(errno));
+	err = html ? trace_html_write(f, an, &td->meta) : trace_svg_write(f, an, &td->meta);
+	if (fclose(f) || err)
+		return ct_fail("report: writing %s failed", path);
+	return 0;
+}
+
+int captrace_report(struct captrace_cli *cli, int argc, char **argv)
+{
+	const char *dir = NULL, *svg = NULL, *html = NULL;
+	struct trace_analysis an;
+	struct trace_dir td;
+	char err[1024];
+	uint64_t t0;
+	int i, rc = CT_FAIL;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			cli->json = true;
+		} else if (!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) {
+			if (i + 1 >= argc)
+				return ct_usage("report: %s needs a file name", argv[i]);
+			if (argv[i][2] == 's')
+				svg = argv[++i];
+			else
+				html = argv[++i];
+		} else if (argv[i][0] == '-') {
+			return ct_usage(
+				"report: unknown option \"%s\" (captrace report DIR [--json] "
+				"[--svg FILE] [--html FILE])",
+				argv[i]);
+		} else if (!dir) {
+			dir = argv[i];
+		} else {
+			return ct_usage("report: one directory only (\"%s\" is extra)", argv[i]);
+		}
+	}
+	if (!dir)
+		return ct_usage("report: which directory? (captrace report DIR, as written by "
+				"captrace record -o DIR)");
+	if (trace_dir_load(dir, &td, &an, err, sizeof(err))) {
+		ct_fail("report: %s", err);
+		goto cleanup;
+	}
+	if (cli->verbose)
+		fprintf(stderr,
+			"captrace: read %llu packets (%llu bytes) in %.3f s: %.0f packets/s\n",
+			(unsigned long long)td.packets, (unsigned long long)td.bytes,
+			td.read_ns / 1e9, td.read_ns ? td.packets / (td.read_ns / 1e9) : 0.0);
+	t0 = clock_ns();
+	if (trace_analyse(&an)) {
+		ct_fail("report: out of memory");
+		goto cleanup;
+	}
+	if (cli->verbose)
+		fprintf(stderr, "captrace: paired %zu sends and %zu arrivals in %.3f s\n", an.nmsgs,
+			an.narrivals, (clock_ns() - t0) / 1e9);
+	if (cli->json)
+		print_json(stdout, &an, &td);
+	else
+		print_text(stdout, &an, &td);
+	if (svg && write_picture(svg, &an, &td, false))
+		goto cleanup;
+	if (html && write_picture(html, &an, &td, true))
+		goto cleanup;
+	if (fflush(stdout)) {
+		ct_fail("report: write: %s", strerror(errno));
+		goto cleanup;
+	}
+	rc = CT_OK;
+cleanup:
+	trace_analysis_free(&an);
+	trace_dir_close(&td);
+	return rc;
+}

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Writing and reading the files of a recording directory. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "tools/captrace/trace_dir.h"
+#include "tools/captrace/trace_json.h"
+
+void trace_pcap_name(unsigned int node, char *buf, size_t len)
+{
+	snprintf(buf, len, "n%u.pcap", node);
+}
+
+int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} clocks[] = {
+		{ "start_realtime_ns", offsetof(struct trace_meta, start_realtime_ns) },
+		{ "start_monotonic_ns", offsetof(struct trace_meta, start_monotonic_ns) },
+		{ "stop_realtime_ns", offsetof(struct trace_meta, stop_realtime_ns) },
+		{ "stop_monotonic_ns", offsetof(struct trace_meta, stop_monotonic_ns) },
+		{ "end_realtime_ns", offsetof(struct trace_meta, end_realtime_ns) },
+		{ "end_monotonic_ns", offsetof(struct trace_meta, end_monotonic_ns) },
+	};
+	uint64_t v;
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	if (trace_json_u64(text, "version", &v) || v != TRACE_FORMAT_VERSION) {
+		snprintf(err, errlen,
+			 "no \"version\":%d (not a captrace recording, or another "
+			 "version)",
+			 TRACE_FORMAT_VERSION);
+		return -EINVAL;
+	}
+	if (trace_json_u64(text, "nodes", &v) || !v || v > CAPNET_MAX_NODES) {
+		snprintf(err, errlen, "\"nodes\" missing or not in 1..%d", CAPNET_MAX_NODES);
+		return -EINVAL;
+	}
+	m->nodes = v;
+	if (trace_json_str(text, "lab", m->lab, sizeof(m->lab)))
+		snprintf(m->lab, sizeof(m->lab), "?");
+	if (trace_json_str(text, "subnet", m->subnet, sizeof(m->subnet)))
+		snprintf(m->subnet, sizeof(m->subnet), "?");
+	for (i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++)
+		if (trace_json_u64(text, clocks[i].key, (uint64_t *)((char *)m + clocks[i].off))) {
+			snprintf(err, errlen, "\"%s\" missing or not a number", clocks[i].key);
+			return -EINVAL;
+		}
+	if (m->stop_realtime_ns < m->start_realtime_ns ||
+	    m->end_realtime_ns < m->stop_realtime_ns) {
+		snprintf(err, errlen, "clocks out of order (start, stop, end)");
+		return -EINVAL;
+	}
+	trace_json_u64(text, "ring_overflow", &m->ring_overflow);
+	trace_json_u64(text, "pcap_dropped", &m->pcap_dropped);
+	return 0;
+}
+
+void trace_drop_write(FILE *f, const struct capnet_drop_event *ev)
+{
+	char src[INET6_ADDRSTRLEN] = "-", dst[INET6_ADDRSTRLEN] = "-";
+	char payload[2 * CAPNET_EVENT_PAYLOAD + 1];
+	unsigned int i,
+		n = ev->payload_len < CAPNET_EVENT_PAYLOAD ? ev->payload_len : CAPNET_EVENT_PAYLOAD;
+
+	if (ev->ethertype == 0x0800) {
+		inet_ntop(AF_INET, ev->saddr, src, sizeof(src));
+		inet_ntop(AF_INET, ev->daddr, dst, sizeof(dst));
+	} else if (ev->ethertype == 0x86dd) {
+		inet_ntop(AF_INET6, ev->saddr, src, sizeof(src));
+		inet_ntop(AF_INET6, ev->daddr, dst, sizeof(dst));
+	}
+	for (i = 0; i < n; i++)
+		sprintf(payload + 2 * i, "%02x", ev->payload[i]);
+	payload[2 * n] = 0;
+	fprintf(f,
+		"{\"time_ns\":%llu,\"generation\":%llu,\"from\":%u,\"to\":%u,\"reason\":%u,"
+		"\"cause\":\"%s\",\"ethertype\":%u,\"ip_proto\":%u,\"src\":\"%s\",\"dst\":\"%s\","
+		"\"sport\":%u,\"dport\":%u,\"ip_id\":%u,\"l4_csum\":%u,\"len\":%u,"
+		"\"payload\":\"%s\"}\n",
+		(unsigned long long)ev->time_ns, (unsigned long long)ev->generation, ev->src,
+		ev->dst, ev->reason,
+		ev->reason == CAPNET_DROP_PARTITION ? "partition" :
+		ev->reason == CAPNET_DROP_LOSS	    ? "loss" :
+						      "other",
+		ev->ethertype, ev->ip_proto, src, dst, ev->sport, ev->dport, ev->ip_id, ev->l4_csum,
+		ev->len, payload);
+}
+
+static int get_u(const char *line, const char *key, uint64_t max, uint64_t *v)
+{
+	int err = trace_json_u64(line, key, v);
+
+	return err ? err : *v > max ? -ERANGE : 0;
+}
+
+int trace_drop_parse(const char *line, struct capnet_drop_event *ev)
+{
+	char addr[INET6_ADDRSTRLEN + 1], payload[2 * CAPNET_EVENT_PAYLOAD + 1];
+	uint64_t v[12];
+	size_t i, n;
+	int af;
+
+	memset(ev, 0, sizeof(*ev));
+	if (get_u(line, "time_ns", UINT64_MAX, &v[0]) ||
+	    get_u(line, "generation", UINT64_MAX, &v[1]) ||
+	    get_u(line, "from", CAPNET_MAX_NODES, &v[2]) ||
+	    get_u(line, "to", CAPNET_MAX_NODES, &v[3]) || get_u(line, "reason", 255, &v[4]) ||
+	    get_u(line, "ethertype", 0xffff, &v[5]) || get_u(line, "ip_proto", 255, &v[6]) ||
+	    get_u(line, "sport", 0xffff, &v[7]) || get_u(line, "dport", 0xffff, &v[8]) ||
+	    get_u(line, "ip_id", 0xffff, &v[9]) || get_u(line, "l4_csum", 0xffff, &v[10]) ||
+	    get_u(line, "len", UINT32_MAX, &v[11]))
+		return -EINVAL;
+	ev->time_ns = v[0];
+	ev->generation = v[1];
+	ev->src = v[2];
+	ev->dst = v[3];
+	ev->reason = v[4];
+	ev->ethertype = v[5];
+	ev->ip_proto = v[6];
+	ev->sport = v[7];
+	ev->dport = v[8];
+	ev->ip_id = v[9];
+	ev->l4_csum = v[10];
+	ev->len = v[11];
+	af = ev->ethertype == 0x0800 ? AF_INET : ev->ethertype == 0x86dd ? AF_INET6 : 0;
+	if (af) {
+		if (trace_json_str(line, "src", addr, sizeof(addr)) ||
+		    inet_pton(af, addr, ev->saddr) != 1 ||
+		    trace_json_str(line, "dst", addr, sizeof(addr)) ||
+		    inet_pton(af, addr, ev->daddr) != 1)
+			return -EINVAL;
+	}
+	if (trace_json_str(line, "payload", payload, sizeof(payload)))
+		return -EINVAL;
+	n = strlen(payload);
+	if (n % 2)
+		return -EINVAL;
+	for (i = 0; i < n; i += 2) {
+		unsigned int b;
+
+		if (sscanf(payload + i, "%2x", &b) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", payload[i + 1]))
+			return -EINVAL;
+		ev->payload[i / 2] = b;
+	}
+	ev->payload_len = n / 2;
+	return 0;
+}
+
+void trace_partition_write(FILE *f, uint64_t generation, uint64_t flip_ns, uint64_t seen_ns,
+			   const char *spec, const char *impairments)
+{
+	fprintf(f, "{\"generation\":%llu,\"flip_ns\":%llu,\"seen_ns\":%llu,\"spec\":",
+		(unsigned long long)generation, (unsigned long long)flip_ns,
+		(unsigned long long)seen_ns);
+	trace_json_put_str(f, spec);
+	fputs(",\"impairments\":", f);
+	trace_json_put_str(f, impairments ? impairments : "");
+	fputs("}\n", f);
+}
+
+int trace_partition_parse(const char *line, uint64_t *generation, uint64_t *flip_ns, char *spec,
+			  size_t speclen, char *impairments, size_t implen)
+{
+	int rc;
+
+	if (trace_json_u64(line, "generation", generation) ||
+	    trace_json_u64(line, "flip_ns", flip_ns) || trace_json_str(line, "spec", spec, speclen))
+		return -EINVAL;
+	rc = trace_json_str(line, "impairments", impairments, implen);
+	if (rc == -ENOENT)
+		impairments[0] = 0;
+	else if (rc)
+		return -EINVAL;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* Reads a whole small file into a NUL-terminated buffer. */
+static int read_text(const char *path, char **out)
+{
+	FILE *f = fopen(path, "re");
+	size_t cap = 4096, n = 0, got;
+	char *buf = NULL, *p;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		p = realloc(buf, cap + 1);
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		buf = p;
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n < cap) {
+			if (ferror(f))
+				err = -EIO;
+			break;
+		}
+		cap *= 2;
+	}
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[n] = 0;
+	*out = buf;
+	return 0;
+}
+
+/* Calls fn for each non-empty line of a .jsonl file; errors name the line. */
+static int for_each_line(const char *dir, const char *name, char *err, size_t errlen,
+			 int (*fn)(const char *line, void *ctx), void *ctx)
+{
+	char path[4096], *text = NULL, *line, *next;
+	unsigned int lineno = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	rc = read_text(path, &text);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	for (line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		if (!*line)
+			continue;
+		rc = fn(line, ctx);
+		if (rc) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				 rc == -ENOMEM ? "out of memory" : "not a valid record");
+			break;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+static int load_drop(const char *line, void *ctx)
+{
+	struct capnet_drop_event ev;
+	int rc = trace_drop_parse(line, &ev);
+
+	return rc ? rc : trace_add_drop(ctx, &ev);
+}
+
+static int load_partition(const char *line, void *ctx)
+{
+	char spec[256], imp[256];
+	uint64_t gen, flip;
+	int rc = trace_partition_parse(line, &gen, &flip, spec, sizeof(spec), imp, sizeof(imp));
+
+	return rc ? rc : trace_add_partition(ctx, gen, flip, spec, imp);
+}
+
+int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis *an, char *err,
+		   size_t errlen)
+{
+	char path[4096], name[32], why[256], *text = NULL;
+	struct pcap_packet pkt;
+	uint64_t t0;
+	unsigned int i;
+	int rc;
+
+	memset(td, 0, sizeof(*td));
+	trace_analysis_init(an, 1);
+	snprintf(path, sizeof(path), "%s/%s", dir, TRACE_META);
+	rc = read_text(path, &text);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s%s", path, strerror(-rc),
+			 rc == -ENOENT ? " (not a captrace record directory?)" : "");
+		return rc;
+	}
+	rc = trace_meta_parse(text, &td->meta, why, sizeof(why));
+	free(text);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return rc;
+	}
+	trace_analysis_init(an, td->meta.nodes);
+	an->start_ns = td->meta.start_realtime_ns;
+	an->stop_ns = td->meta.stop_realtime_ns;
+	an->realtime_offset_ns = trace_meta_offset(&td->meta);
+
+	rc = for_each_line(dir, TRACE_PARTITIONS, err, errlen, load_partition, an);
+	if (rc)
+		return rc;
+	rc = for_each_line(dir, TRACE_DROPS, err, errlen, load_drop, an);
+	if (rc)
+		return rc;
+
+	td->pcaps = calloc(td->meta.nodes, sizeof(*td->pcaps));
+	if (!td->pcaps) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t0 = now_ns();
+	for (i = 1; i <= td->meta.nodes; i++) {
+		struct pcap_reader *r = &td->pcaps[i - 1];
+
+		trace_pcap_name(i, name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		rc = pcap_reader_open(r, path);
+		td->npcaps = i;
+		if (rc) {
+			snprintf(err, errlen, "%s", r->err);
+			return rc;
+		}
+		if (r->linktype != PCAP_LINKTYPE_ETHERNET) {
+			snprintf(err, errlen, "%s: link type %u is not Ethernet", path,
+				 r->linktype);
+			return -EINVAL;
+		}
+		while ((rc = pcap_reader_next(r, &pkt)) > 0) {
+			td->bytes += pkt.caplen;
+			rc = trace_add_frame(an, i, pkt.ts_ns, pkt.data, pkt.caplen);
+			if (rc) {
+				snprintf(err, errlen, "out of memory");
+				return rc;
+			}
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "%s", r->err);
+			return rc;
+		}
+		td->packets += r->packets;
+	}
+	td->read_ns = now_ns() - t0;
+	return 0;
+}
+
+void trace_dir_close(struct trace_dir *td)
+{
+	unsigned int i;
+
+	if (!td)
+		return;
+	for (i = 0; i < td->npcaps; i++)
+		pcap_reader_close(&td->pcaps[i]);
+	free(td->pcaps);
+	memset(td, 0, sizeof(*td));
+}

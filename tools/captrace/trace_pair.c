@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Pairing by sorting: sends, arrivals and drop events are each sorted by key (then time), and
+ * one merge walks the three lists together. For a key sent n times and seen arriving k < n
+ * times, the first k sends count as delivered (a link keeps order) and the n - k later ones as
+ * lost, each explained by the earliest unused drop event of the same key. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "lib/ip_proto.h"
+#include "node/proto.h"
+#include "tools/captrace/trace_packet.h"
+#include "tools/captrace/trace_pair.h"
+
+void trace_analysis_init(struct trace_analysis *an, unsigned int nodes)
+{
+	memset(an, 0, sizeof(*an));
+	an->nodes = nodes;
+	an->stop_ns = UINT64_MAX;
+}
+
+void trace_analysis_free(struct trace_analysis *an)
+{
+	if (!an)
+		return;
+	free(an->msgs);
+	free(an->arrivals);
+	free(an->drops);
+	free(an->windows);
+	free(an->links);
+	memset(an, 0, sizeof(*an));
+}
+
+/* Grows an array by doubling; *cap counts elements. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 1024;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static void key_from_ip(struct trace_key *k, uint32_t saddr, uint32_t daddr, uint8_t proto,
+			uint16_t ip_id, uint16_t csum)
+{
+	k->kind = TRACE_IP;
+	k->a = (uint64_t)ntohl(saddr) << 32 | ntohl(daddr);
+	k->b = (uint64_t)proto << 32 | (uint32_t)ip_id << 16 | csum;
+}
+
+int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_ns,
+		    const uint8_t *frame, uint32_t caplen)
+{
+	struct trace_packet p;
+	struct trace_key key = {};
+	int rc;
+
+	rc = trace_packet_parse(frame, caplen, &p);
+	if (rc || !p.src_node || !p.dst_node || p.src_node == p.dst_node ||
+	    (p.src_node != node && p.dst_node != node) || p.src_node > an->nodes ||
+	    p.dst_node > an->nodes) {
+		an->other_frames++;
+		return 0;
+	}
+	key.from = p.src_node;
+	key.to = p.dst_node;
+	if (p.capnet) {
+		key.kind = TRACE_CAPNET;
+		key.a = p.hdr.msg_id;
+		key.b = p.hdr.from;
+	} else {
+		key_from_ip(&key, p.saddr, p.daddr, p.ip_proto, p.ip_id, p.l4_csum);
+	}
+	if (p.src_node == node) {
+		struct trace_msg *m;
+
+		if (time_ns < an->start_ns || time_ns > an->stop_ns) {
+			an->outside++;
+			return 0;
+		}
+		if (grow((void **)&an->msgs, &an->capmsgs, an->nmsgs, sizeof(*an->msgs)))
+			return -ENOMEM;
+		m = &an->msgs[an->nmsgs++];
+		memset(m, 0, sizeof(*m));
+		m->key = key;
+		m->time_ns = time_ns;
+		m->payload = p.payload;
+		m->payload_len = p.payload_len;
+		m->sport = p.sport;
+		m->dport = p.dport;
+		m->ip_proto = p.ip_proto;
+		m->window = -1;
+	} else {
+		struct trace_arrival *a;
+
+		if (grow((void **)&an->arrivals, &an->caparrivals, an->narrivals,
+			 sizeof(*an->arrivals)))
+			return -ENOMEM;
+		a = &an->arrivals[an->narrivals++];
+		a->key = key;
+		a->time_ns = time_ns;
+	}
+	return 0;
+}
+
+int trace_add_drop(struct trace_analysis *an, const struct capnet_drop_event *ev)
+{
+	struct trace_drop *d;
+	struct proto_header hdr;
+
+	if (grow((void **)&an->drops, &an->capdrops, an->ndrops, sizeof(*an->drops)))
+		return -ENOMEM;
+	d = &an->drops[an->ndrops++];
+	memset(d, 0, sizeof(*d));
+	d->time_ns = ev->time_ns;
+	d->generation = ev->generation;
+	d->reason = ev->reason;
+	d->key.from = ev->src;
+	d->key.to = ev->dst;
+	if (ev->ethertype != TRACE_ETH_IPV4) {
+		d->key.kind = 0; /* never equal to a send's key */
+		return 0;
+	}
+	if (ev->ip_proto == 17 &&
+	    !proto_peek(ev->payload,
+			ev->payload_len < CAPNET_EVENT_PAYLOAD ? ev->payload_len :
+								 CAPNET_EVENT_PAYLOAD,
+			&hdr)) {
+		d->key.kind = TRACE_CAPNET;
+		d->key.a = hdr.msg_id;
+		d->key.b = hdr.from;
+	} else {
+		key_from_ip(&d->key, ev->saddr[0], ev->daddr[0], ev->ip_proto, ev->ip_id,
+			    ev->l4_csum);
+	}
+	return 0;
+}
+
+int trace_add_partition(struct trace_analysis *an, uint64_t generation, uint64_t flip_ns,
+			const char *spec, const char *impairments)
+{
+	struct trace_window *w;
+	size_t i;
+
+	for (i = 0; i < an->nwindows; i++)
+		if (an->windows[i].generation == generation)
+			return 0;
+	if (grow((void **)&an->windows, &an->capwindows, an->nwindows, sizeof(*an->windows)))
+		return -ENOMEM;
+	w = &an->windows[an->nwindows++];
+	memset(w, 0, sizeof(*w));
+	w->generation = generation;
+	w->flip_ns = flip_ns;
+	snprintf(w->spec, sizeof(w->spec), "%s", spec);
+	snprintf(w->impairments, sizeof(w->impairments), "%s", impairments ? impairments : "");
+	return 0;
+}
+
+static int key_cmp(const struct trace_key *x, const struct trace_key *y)
+{
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	if (x->to != y->to)
+		return x->to < y->to ? -1 : 1;
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	if (x->b != y->b)
+		return x->b < y->b ? -1 : 1;
+	return 0;
+}
+
+#define TIME_CMP(x, y) ((x) < (y) ? -1 : (x) > (y))
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct trace_msg *x = a, *y = b;
+	int c = key_cmp(&x->key, &y->key);
+
+	return c ? c : TIME_CMP(x->time_ns, y->time_ns);
+}
+
+static int arrival_cmp(const void *a, const void *b)
+{
+	const struct trace_arrival *x = a, *y = b;
+	int c = key_cmp(&x->key, &y->key);
+
+	return c ? c : TIME_CMP(x->time_ns, y->time_ns);
+}
+
+static int drop_cmp(const void *a, const void *b)
+{
+	const struct trace_drop *x = a, *y = b;
+	int c = key_cmp(&x->key, &y->key);
+
+	return c ? c : TIME_CMP(x->time_ns, y->time_ns);
+}
+
+static int msg_time_cmp(const void *a, const void *b)
+{
+	const struct trace_msg *x = a, *y = b;
+	int c = TIME_CMP(x->time_ns, y->time_ns);
+
+	return c ? c : key_cmp(&x->key, &y->key);
+}
+
+static int window_cmp(const void *a, const void *b)
+{
+	const struct trace_window *x = a, *y = b;
+
+	return TIME_CMP(x->generation, y->generation);
+}
+
+/* qsort, which must not be given the NULL of an array never grown. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static enum trace_fate fate_of_reason(uint8_t reason)
+{
+	switch (reason) {
+	case CAPNET_DROP_PARTITION:
+		return TRACE_LOST_PARTITION;
+	case CAPNET_DROP_LOSS:
+		return TRACE_LOST_LOSS;
+	}
+	return TRACE_LOST_UNEXPLAINED;
+}
+
+/* The window in force at a send: the last one whose flip (in realtime) is not after it. */
+static int window_at(const struct trace_analysis *an, uint64_t time_ns)
+{
+	size_t lo = 0, hi = an->nwindows;
+
+	/* windows are sorted by generation, and so by flip time */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (an->windows[mid].flip_ns + an->realtime_offset_ns <= time_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)lo - 1;
+}
+
+int trace_analyse(struct trace_analysis *an)
+{
+	size_t i = 0, j = 0, k = 0, n, w;
+	unsigned int stride = an->nodes + 1;
+
+	free(an->links);
+	an->links = calloc((size_t)stride * stride, sizeof(*an->links));
+	if (!an->links)
+		return -ENOMEM;
+	memset(an->total, 0, sizeof(an->total));
+	an->unsent_arrivals = an->duplicates = an->unmatched_drops = 0;
+
+	sort(an->msgs, an->nmsgs, sizeof(*an->msgs), msg_cmp);
+	sort(an->arrivals, an->narrivals, sizeof(*an->arrivals), arrival_cmp);
+	sort(an->drops, an->ndrops, sizeof(*an->drops), drop_cmp);
+	sort(an->windows, an->nwindows, sizeof(*an->windows), window_cmp);
+
+	while (i < an->nmsgs) {
+		const struct trace_key *key = &an->msgs[i].key;
+		size_t nsend, narr = 0, first = i, d;
+
+		for (n = i; n < an->nmsgs && !key_cmp(&an->msgs[n].key, key); n++)
+			;
+		nsend = n - i;
+		/* Arrivals of keys never sent in the capture interval. */
+		while (j < an->narrivals && key_cmp(&an->arrivals[j].key, key) < 0) {
+			an->unsent_arrivals++;
+			j++;
+		}
+		while (k < an->ndrops && key_cmp(&an->drops[k].key, key) < 0) {
+			an->unmatched_drops++;
+			k++;
+		}
+		for (; j < an->narrivals && !key_cmp(&an->arrivals[j].key, key); j++) {
+			if (narr < nsend)
+				an->msgs[first + narr].arrival_ns = an->arrivals[j].time_ns;
+			else
+				an->duplicates++;
+			narr++;
+		}
+		d = k;
+		for (; i < n; i++) {
+			struct trace_msg *m = &an->msgs[i];
+
+			if (i - first < narr) {
+				m->fate = TRACE_DELIVERED;
+				continue;
+			}
+			m->fate = TRACE_LOST_UNEXPLAINED;
+			/* The earliest drop event of this key not yet used: both lists are in
+			 * time order, so the n-th lost send takes the n-th drop. */
+			for (; d < an->ndrops && !key_cmp(&an->drops[d].key, key); d++) {
+				if (an->drops[d].used)
+					continue;
+				an->drops[d].used = true;
+				m->fate = fate_of_reason(an->drops[d].reason);
+				m->generation = an->drops[d].generation;
+				m->window = -2; /* by generation, below */
+				d++;
+				break;
+			}
+		}
+		for (; k < an->ndrops && !key_cmp(&an->drops[k].key, key); k++)
+			if (!an->drops[k].used)
+				an->unmatched_drops++;
+	}
+	an->unsent_arrivals += an->narrivals - j;
+	an->unmatched_drops += an->ndrops - k;
+
+	/* Windows in realtime, clipped to the capture. */
+	for (w = 0; w < an->nwindows; w++) {
+		struct trace_window *win = &an->windows[w];
+		uint64_t start = win->flip_ns + an->realtime_offset_ns;
+
+		win->start_ns = start < an->start_ns ? an->start_ns : start;
+		win->end_ns = w + 1 < an->nwindows ?
+				      an->windows[w + 1].flip_ns + an->realtime_offset_ns :
+				      an->stop_ns;
+		if (win->end_ns < win->start_ns)
+			win->end_ns = win->start_ns;
+		win->sent = win->delivered = 0;
+		memset(win->lost, 0, sizeof(win->lost));
+	}
+
+	sort(an->msgs, an->nmsgs, sizeof(*an->msgs), msg_time_cmp);
+	for (i = 0; i < an->nmsgs; i++) {
+		struct trace_msg *m = &an->msgs[i];
+		struct trace_link *l = &an->links[(size_t)m->key.from * stride + m->key.to];
+
+		if (m->window == -2) {
+			m->window = -1;
+			for (w = 0; w < an->nwindows; w++)
+				if (an->windows[w].generation == m->generation)
+					m->window = (int)w;
+		} else {
+			m->window = window_at(an, m->time_ns);
+			if (m->window >= 0)
+				m->generation = an->windows[m->window].generation;
+		}
+		l->sent++;
+		if (m->fate == TRACE_DELIVERED)
+			l->delivered++;
+		else
+			l->lost[m->fate]++;
+		an->total[m->fate]++;
+		if (m->window >= 0) {
+			struct trace_window *win = &an->windows[m->window];
+
+			win->sent++;
+			if (m->fate == TRACE_DELIVERED)
+				win->delivered++;
+			else
+				win->lost[m->fate]++;
+		}
+	}
+	return 0;
+}
+
+const char *trace_fate_name(enum trace_fate f)
+{
+	switch (f) {
+	case TRACE_DELIVERED:
+		return "delivered";
+	case TRACE_LOST_PARTITION:
+		return "partition";
+	case TRACE_LOST_LOSS:
+		return "loss";
+	case TRACE_LOST_UNEXPLAINED:
+	case TRACE_FATES:
+		break;
+	}
+	return "unexplained";
+}
+
+const char *trace_generation_spec(const struct trace_analysis *an, uint64_t generation)
+{
+	size_t w;
+
+	for (w = 0; w < an->nwindows; w++)
+		if (an->windows[w].generation == generation)
+			return an->windows[w].spec;
+	return NULL;
+}
+
+const char *trace_msg_type(const struct trace_msg *m, char *buf, size_t len)
+{
+	const char *name;
+
+	if (m->key.kind == TRACE_CAPNET) {
+		struct proto_header hdr;
+
+		if (!proto_peek(m->payload, m->payload_len, &hdr)) {
+			name = proto_type_name(hdr.type);
+			if (name)
+				return name;
+			snprintf(buf, len, "type-%u", hdr.type);
+			return buf;
+		}
+	}
+	return ip_proto_name(m->ip_proto, buf, len);
+}
+
+int trace_msg_describe(const struct trace_msg *m, char *buf, size_t len)
+{
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], tbuf[24];
+	uint32_t s = htonl((uint32_t)(m->key.a >> 32)), d = htonl((uint32_t)m->key.a);
+
+	if (m->key.kind == TRACE_CAPNET)
+		return proto_describe(m->payload, m->payload_len, buf, len);
+	inet_ntop(AF_INET, &s, src, sizeof(src));
+	inet_ntop(AF_INET, &d, dst, sizeof(dst));
+	if (m->ip_proto == 6 || m->ip_proto == 17)
+		return snprintf(buf, len, "%s %s:%u > %s:%u id %u csum 0x%04x (%u bytes payload)",
+				trace_msg_type(m, tbuf, sizeof(tbuf)), src, m->sport, dst, m->dport,
+				(unsigned int)(m->key.b >> 16 & 0xffff),
+				(unsigned int)(m->key.b & 0xffff), m->payload_len);
+	return snprintf(buf, len, "%s %s > %s id %u", trace_msg_type(m, tbuf, sizeof(tbuf)), src,
+			dst, (unsigned int)(m->key.b >> 16 & 0xffff));
+}
