@@ -94,6 +94,9 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# Tests find the data they ship (tests/data/) wherever they are run from.
+$(O)/obj/tests/%.o: CFLAGS += -DCAPNET_TEST_DATA='"$(abspath tests/data)"'
+
 $(TEST_LIB): $(patsubst %.c,$(O)/obj/%.o,$(TEST_LIB_SRCS))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

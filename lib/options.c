@@ -8,7 +8,7 @@
 #include "lib/options.h"
 
 int options_parse_globals(int argc, char **argv, bool allow_explain, options_own_fn own,
-		  struct global_opts *g, int *next, char *err, size_t errlen)
+			  struct global_opts *g, int *next, char *err, size_t errlen)
 {
 	const char *env = getenv("CAPNET_LAB");
 	int i, took;

@@ -33,6 +33,6 @@ typedef int (*options_own_fn)(const char *opt, const char *arg, char *err, size_
  * subcommand's index (argc when there is none). Returns a globals_result, or -EINVAL with one
  * line in err. --explain is accepted only when allow_explain; own may be NULL. */
 int options_parse_globals(int argc, char **argv, bool allow_explain, options_own_fn own,
-		  struct global_opts *g, int *next, char *err, size_t errlen);
+			  struct global_opts *g, int *next, char *err, size_t errlen);
 
 #endif /* CAPNET_OPTIONS_H */

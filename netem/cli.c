@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/duration.h"
 #include "netem/cli.h"
 
 static int report(int code, const char *fmt, va_list ap)
@@ -107,19 +108,10 @@ int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node)
 
 int cli_parse_duration_ms(const char *text, const char *what, long *ms)
 {
-	char *end;
-	double v;
+	uint64_t ns;
 
-	errno = 0;
-	v = strtod(text, &end);
-	if (end == text || errno || v < 0)
-		return cli_usage("%s: \"%s\" is not a duration (like 5, 2.5s or 300ms)", what,
-				 text);
-	if (!strcmp(end, "ms"))
-		v /= 1000;
-	else if (*end && strcmp(end, "s"))
-		return cli_usage("%s: \"%s\" is not a duration (like 5, 2.5s or 300ms)", what,
-				 text);
-	*ms = (long)(v * 1000 + 0.5);
+	if (duration_parse_ns(text, DURATION_BARE_SECONDS, &ns) || ns > 86400000000000ull * 365)
+		return cli_usage("%s: \"%s\" is not a duration (" DURATION_EXAMPLES ")", what, text);
+	*ms = (long)((ns + 500000) / 1000000);
 	return CLI_OK;
 }

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/duration.h"
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -444,7 +445,7 @@ int delay_stats_read(const char *lab, struct capnet_delay_stats *st)
 	return err;
 }
 
-static int parse_scaled(const char *text, const char *const *units, const double *scale,
+static int parse_rate(const char *text, const char *const *units, const double *scale,
 			size_t nunits, double *out)
 {
 	char *end;
@@ -471,13 +472,11 @@ static int parse_scaled(const char *text, const char *const *units, const double
 
 int delay_parse_time_ns(const char *text, uint64_t *ns)
 {
-	static const char *const units[] = { "ns", "us", "ms", "s" };
-	static const double scale[] = { 1, 1e3, 1e6, 1e9 };
-	double v;
+	uint64_t v;
 
-	if (parse_scaled(text, units, scale, 4, &v) || v > 60e9)
+	if (duration_parse_ns(text, DURATION_UNIT_REQUIRED, &v) || v > 60000000000ull)
 		return -EINVAL;
-	*ns = (uint64_t)(v + 0.5);
+	*ns = v;
 	return 0;
 }
 
@@ -487,7 +486,7 @@ int delay_parse_rate_bps(const char *text, uint64_t *bps)
 	static const double scale[] = { 1, 1e3, 1e6, 1e9 };
 	double v;
 
-	if (parse_scaled(text, units, scale, 4, &v) || (v != 0 && v < 8) || v > 1e12)
+	if (parse_rate(text, units, scale, 4, &v) || (v != 0 && v < 8) || v > 1e12)
 		return -EINVAL;
 	*bps = (uint64_t)(v + 0.5);
 	return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/duration.h"
 #include "netem/scenario.h"
 
 static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	 "start",
@@ -37,22 +38,11 @@ const char *scenario_action_name(enum scenario_action a)
 
 long scenario_parse_time(const char *text)
 {
-	char *end;
-	double v;
+	uint64_t ns;
 
-	if (!text || !*text || *text == '-' || *text == '+')
+	if (duration_parse_ns(text, DURATION_BARE_SECONDS, &ns) || ns > 86400000000000ull)
 		return -1;
-	errno = 0;
-	v = strtod(text, &end);
-	if (end == text || errno || v < 0 || v > 86400)
-		return -1;
-	if (!strcmp(end, "ms"))
-		return (long)(v + 0.5);
-	if (!strcmp(end, "s") || !*end)
-		return (long)(v * 1000 + 0.5);
-	if (!strcmp(end, "m"))
-		return (long)(v * 60000 + 0.5);
-	return -1;
+	return (long)((ns + 500000) / 1000000);
 }
 
 static bool is_capnet_command(const char *word)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/rng.h"
 #include "netem/spec.h"
 
 #define SET_WORDS (CAPNET_NODE_SLOTS / 64)
@@ -488,16 +489,6 @@ int partition_cut(struct partition *p, const struct node_set *from, const struct
 }
 
 /* presets */
-
-/* splitmix64: tiny, and a seed alone replays the whole sequence. */
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 /* Uniform in 0..bound-1: rejects the top sliver that would favour small values. */
 static unsigned int rng_below(uint64_t *state, unsigned int bound)

@@ -8,6 +8,7 @@
  * pointing at freed memory; truncation and compaction drop the queued messages they would break
  * (a dropped message is only a lost message to Raft).
  */
+#include "lib/rng.h"
 #include "node/raft.h"
 
 #include <errno.h>
@@ -100,16 +101,6 @@ struct raft {
 	uint64_t rd_applied;
 	struct raft_hard_state rd_hs;
 };
-
-/* splitmix64: small, good enough for timeouts, and the same on every platform. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static void reset_timeout(struct raft *r)
 {

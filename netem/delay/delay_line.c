@@ -34,6 +34,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/rng.h"
 #include "delay.skel.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -111,19 +112,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* splitmix64: fast, and good enough to shape delays. */
-static uint64_t rng_next(struct dl *d)
-{
-	uint64_t z = (d->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static double rng_unit(struct dl *d)
 {
-	return (rng_next(d) >> 11) * (1.0 / 9007199254740992.0);
+	return (rng_next(&d->rng) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static int64_t jitter_sample(struct dl *d, const struct capnet_delay_params *p)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Deterministic simulated network: a seeded PRNG, a reachability matrix, messages in a heap. */
+#include "lib/rng.h"
 #include "tests/lib/sim.h"
 
 #include <errno.h>
@@ -11,14 +12,9 @@ void sim_rng_seed(struct sim_rng *g, uint64_t seed)
 	g->state = seed;
 }
 
-/* splitmix64: every seed, including 0, gives a good stream. */
 uint64_t sim_rand(struct sim_rng *g)
 {
-	uint64_t z = (g->state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return rng_next(&g->state);
 }
 
 uint64_t sim_below(struct sim_rng *g, uint64_t n)

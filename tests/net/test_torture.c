@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "lib/rng.h"
 #include "tests/lib/netlab.h"
 #include "tools/capctl/client.h"
 
@@ -49,18 +50,9 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static unsigned int rng_below(unsigned int n)
 {
-	return (unsigned int)(rng_next() % n);
+	return (unsigned int)(rng_next(&rng) % n);
 }
 
 static int capnet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

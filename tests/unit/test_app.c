@@ -14,27 +14,18 @@
 
 #include <cmocka.h>
 
+#include "lib/rng.h"
 #include "node/app.h"
 #include "node/bank.h"
 #include "node/crc32c.h"
 #include "node/kv.h"
 #include "node/proto.h"
 
-/* splitmix64: seedable and the same everywhere, so a failure replays from its seed. */
 static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static uint32_t rng_below(uint32_t n)
 {
-	return (uint32_t)(rng_next() % n);
+	return (uint32_t)(rng_next(&rng_state) % n);
 }
 
 static void test_seed(void)
@@ -943,7 +934,7 @@ static void test_random_workload(void **state)
 	memset(&m, 0, sizeof(m));
 	memset(clients, 0, sizeof(clients));
 	for (int i = 0; i < M_CLIENTS; i++)
-		clients[i].nonce = (uint32_t)rng_next() | 1;
+		clients[i].nonce = (uint32_t)rng_next(&rng_state) | 1;
 	replica_open(&rp, 0);
 
 	for (int op = 0; op < OPS; op++) {

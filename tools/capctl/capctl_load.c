@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl load: concurrent clients against chosen nodes for a while, a history for capctl check,
  * a live progress line on a terminal, and a summary (ops/s, outcomes, latency) as text or JSON. */
+#include "lib/duration.h"
 #include "tools/capctl/capctl.h"
 
 #include <errno.h>
@@ -85,28 +86,18 @@ static int parse_count(const char *opt, const char *arg, unsigned long min, unsi
 	return 0;
 }
 
-/* Seconds, with an optional unit as scenarios write them: 10, 10s, 500ms, 2m, 1.5s. */
 static int parse_duration(const char *arg, double *out)
 {
-	char *end;
-	double scale = 1;
+	uint64_t ns;
 
-	errno = 0;
-	*out = strtod(arg, &end);
-	if (!strcmp(end, "ms"))
-		scale = 1e-3;
-	else if (!strcmp(end, "m"))
-		scale = 60;
-	else if (*end && strcmp(end, "s"))
-		end = (char *)arg;
-	*out *= scale;
-	if (errno || end == arg || *out < 0.001 || *out > 1e7) {
-		fprintf(stderr,
-			"capctl load: --duration expects a time like 10, 10s, 500ms or 2m, not "
-			"\"%s\"\n",
+	if (duration_parse_ns(arg, DURATION_BARE_SECONDS, &ns) || ns < 1000000 ||
+	    ns > 10000000000000000ull) {
+		fprintf(stderr, "capctl load: --duration expects a time " DURATION_EXAMPLES
+				", from 1ms to 10000000s, not \"%s\"\n",
 			arg);
 		return -EINVAL;
 	}
+	*out = ns / 1e9;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 /* The workload engine behind capctl load: one thread per client, one request outstanding per
  * client (a node's session expects a client's requests in order), every invoke and completion
  * written to the history under one lock so the file's order is the order of the times in it. */
+#include "lib/rng.h"
 #include "tools/capctl/workload.h"
 
 #include <errno.h>
@@ -78,16 +79,6 @@ static void sleep_ns(uint64_t ns)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-/* splitmix64: small, fast, and a seed replays the same choices. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 static unsigned int rng_below(uint64_t *s, unsigned int n)

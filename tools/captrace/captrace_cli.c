@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/duration.h"
 #include "tools/captrace/captrace_cli.h"
 
 static void vreport(const char *fmt, va_list ap)
@@ -47,19 +48,13 @@ void ct_warn(const char *fmt, ...)
 
 int ct_parse_seconds(const char *text, const char *what, double *seconds)
 {
-	char *end;
-	double v;
+	uint64_t ns;
+	int err = duration_parse_ns(text, DURATION_BARE_SECONDS, &ns);
 
-	errno = 0;
-	v = strtod(text, &end);
-	if (end != text && !strcmp(end, "ms"))
-		v /= 1000;
-	else if (end != text && !strcmp(end, "s"))
-		;
-	else if (end == text || *end)
-		return ct_usage("%s \"%s\" is not a duration (2, 0.5 or 100ms)", what, text);
-	if (errno || !isfinite(v) || v <= 0 || v > 86400 * 365)
+	if (err == -EINVAL)
+		return ct_usage("%s \"%s\" is not a duration (" DURATION_EXAMPLES ")", what, text);
+	if (err || ns == 0 || ns > 86400000000000ull * 365)
 		return ct_usage("%s \"%s\" is out of range", what, text);
-	*seconds = v;
+	*seconds = ns / 1e9;
 	return 0;
 }

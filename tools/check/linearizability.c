@@ -24,6 +24,7 @@
  * configuration before the failure. When a first search runs out of room, windows ending where
  * it failed are tried from any starting value: if one cannot be linearized, neither can the
  * history. */
+#include "lib/rng.h"
 #include "tools/check/linearizability.h"
 
 #include <errno.h>
@@ -92,14 +93,6 @@ struct cache {
 	size_t nb;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static void cache_free(struct cache *c)
 {
 	free(c->arena);
@@ -146,13 +139,13 @@ static int cache_rehash(struct cache *c)
 /* Returns 1 if the configuration is new (and now stored), 0 if seen, -E2BIG at the limit. */
 static int cache_insert(struct cache *c, const uint64_t *key, uint32_t len, int32_t state)
 {
-	uint64_t hash = mix64(len ^ ((uint64_t)(uint32_t)state << 32)), *cfg;
+	uint64_t hash = rng_mix64(len ^ ((uint64_t)(uint32_t)state << 32)), *cfg;
 	size_t i, b, old_ncap = c->ncap;
 	uint32_t j;
 	int ret;
 
 	for (i = 0; i < len; i++)
-		hash = mix64(hash ^ key[i]);
+		hash = rng_mix64(hash ^ key[i]);
 	if (c->nb) {
 		for (j = c->buckets[hash & (c->nb - 1)]; j; j = c->next[j - 1]) {
 			cfg = &c->arena[c->off[j - 1]];
