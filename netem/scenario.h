@@ -2,7 +2,7 @@
 /* Scenario scripts for `capnet run`: a timed list of steps, one per line. Parsing only: no I/O,
  * no clock, so every script error is found, with its line, before anything runs.
  *
- *	# the seed's split, under load
+ *	# the five-node split, under load
  *	start cp
  *	load --clients 5 --duration 10s --workload register --history h.jsonl
  *	at 2s partition 1,2 3-5

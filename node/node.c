@@ -349,7 +349,7 @@ static void handle_request(struct node *n, const struct reply_to *to,
 		return;
 	}
 	if (!quorum_in_reach(n)) {
-		/* The seed's "503": refuse at once, and say why. */
+		/* The minority's "503": refuse at once, and say why. */
 		no_quorum_reason(n, reason, sizeof(reason));
 		reply_status(n, to, req, REPLY_UNAVAILABLE, reason);
 		return;

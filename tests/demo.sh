@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# make demo: the seed's story, CAP and PACELC, told on a real 5-node lab. Every claim the demo
+# make demo: capnet's five-node story (README.md), CAP and PACELC, on a real lab. Every claim the demo
 # makes is checked as it is made; a false claim stops the demo with a non-zero exit. It leaves
 # an HTML report of the messages the partition cost.
 set -euo pipefail
@@ -77,7 +77,7 @@ capctl -n 1 put x 1 >/dev/null
 ask -n 1 put x 1 || false_claim "a write through node 1 succeeds"
 ok "a write through node 1 succeeds: the network is healthy"
 
-bold "2. CP: the seed's partition {1,2} | {3,4,5}"
+bold "2. CP: the partition {1,2} | {3,4,5}"
 captrace record -o "$out/trace" >"$out/record.log" 2>&1 &
 trace_pid=$!
 for i in $(seq 1 50); do grep -q recording "$out/record.log" && break; sleep 0.1; done
@@ -88,7 +88,7 @@ rc=0; ask -n 1 put x 2 || rc=$?
 took=$(( $(now_ms) - t0 ))
 [ $rc -eq 3 ] && grep -q "no quorum (2/5 reachable, 3 needed)" <<<"$last_output" ||
 	false_claim "the minority refuses with the quorum message"
-ok "the minority refuses in ${took} ms: the seed's \"503 Service Unavailable\", with its reason"
+ok "the minority refuses in ${took} ms: an HTTP service's \"503 Service Unavailable\", with its reason"
 t0=$(now_ms)
 ask -n 3 put x 2 || false_claim "the majority accepts a write"
 took=$(( $(now_ms) - t0 ))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# A bounded run of each fuzzer: SECONDS each, from its seed corpus in tests/fuzz/corpus/<name>/.
+# A bounded run of each fuzzer: SECONDS each, from its starting corpus in tests/fuzz/corpus/<name>/.
 set -u
 seconds=$1
 shift
@@ -9,10 +9,10 @@ for f in "$@"; do
 	name=$(basename "$f")
 	corpus=$(dirname "$f")/corpus-$name
 	mkdir -p "$corpus"
-	seeds=tests/fuzz/corpus/$name
-	[ -d "$seeds" ] || seeds=
+	inputs=tests/fuzz/corpus/$name
+	[ -d "$inputs" ] || inputs=
 	echo "=== fuzz: $name for ${seconds}s"
-	if ! "$f" -max_total_time="$seconds" -print_final_stats=0 "$corpus" $seeds 2>"$corpus.log"; then
+	if ! "$f" -max_total_time="$seconds" -print_final_stats=0 "$corpus" $inputs 2>"$corpus.log"; then
 		tail -n 40 "$corpus.log"
 		echo "fuzz: $name FAILED (crash input saved beside it)"
 		rc=1

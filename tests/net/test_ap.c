@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Root tests of AP mode in a real 5-node lab: the seed's AP story (both sides of 1,2 | 3,4,5
+/* Root tests of AP mode in a real 5-node lab: the five-node story in AP (both sides of 1,2 | 3,4,5
  * take writes at ONE, the minority reads stale, ALL is refused across the split, every node
  * agrees within seconds of the heal), hinted handoff with anti-entropy off (the hint surviving
  * kill -9 of its coordinator), data surviving kill -9 and a torn log record, anti-entropy

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Root tests of CP mode in a real 5-node lab: the seed's story (the minority refuses with the
+/* Root tests of CP mode in a real 5-node lab: the five-node story (the minority refuses with the
  * quorum message, the majority serves, the healed minority catches up), a leader cut off on the
  * minority side, kill -9 of followers and leaders with no acknowledged write lost, and the bank
  * under random transfers and partitions with money conserved and never negative. */
@@ -174,7 +174,7 @@ static void test_seed_story(void **state)
 	assert_int_equal(capctl("-n 1 put x 1"), 0);
 	/* 2. Partition 1,2 | 3,4,5. */
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
-	/* 3. The minority refuses, fast, saying why: the seed's "503". */
+	/* 3. The minority refuses, fast, saying why: its "503". */
 	sleep(1);
 	t0 = now_s();
 	assert_int_equal(capctl("-n 1 --timeout 5000 put x 2"), 3);

@@ -257,7 +257,7 @@ static void test_down_ends_every_process(void **state)
 static void test_big_lab(void **state)
 {
 	(void)state;
-	/* 64 nodes: the size the design measures; a partition of a big lab is one flip too. */
+	/* 64 nodes: the size tools/bench/README.md measures; a partition of a big lab is one flip too. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--json up -n 64"), 0);
 	printf("up -n 64: %s", out);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition --preset halves"), 0);

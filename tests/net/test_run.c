@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Root tests of capnet run: the seed's scenario passes with a linearizable history, a scenario
+/* Root tests of capnet run: the five-node split scenario passes with a linearizable history, a scenario
  * whose expectation is false fails naming its line, and a bad script is refused before
  * anything runs. */
 #include <setjmp.h>
@@ -56,7 +56,7 @@ static void test_seed_scenario_passes(void **state)
 	(void)state;
 	/* Run from a scratch directory: the history lands there. */
 	rc = netlab_sh(out, sizeof(out),
-		       "cd %s && %s --lab %s run %s/tools/scenarios/seed-split-cp.scn", dir,
+		       "cd %s && %s --lab %s run %s/tools/scenarios/cp-split-minority-refuses.scn", dir,
 		       getenv("CAPNET"), lab, repo);
 	printf("%s", out);
 	assert_int_equal(rc, 0);

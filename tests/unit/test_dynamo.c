@@ -435,7 +435,7 @@ static void test_vv_text(void **state)
 			 -ENOSPC);
 }
 
-/* The seed's story in miniature: both sides of 1,2 | 3,4,5 take writes at ONE, the minority
+/* The five-node story in miniature: both sides of 1,2 | 3,4,5 take writes at ONE, the minority
  * reads stale, ALL is refused at once with the numbers, and after the heal everyone agrees. */
 static void test_split_story(void **state)
 {

@@ -2,7 +2,7 @@
 /* Unit tests of the wire protocol: CRC32C vectors, the header layout and every way decoding
  * refuses a datagram, the payload codec, client and status payloads, descriptions, and
  * seeded random datagrams and mutations that must be refused or round-trip byte for byte.
- * "test_proto --write-corpus DIR" writes the fuzzer's seed inputs instead of testing. */
+ * "test_proto --write-corpus DIR" writes the fuzzer's starting inputs instead of testing. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -1378,7 +1378,7 @@ static int write_seed(const char *dir, const char *kind, int i, const uint8_t *p
 	return 0;
 }
 
-/* Seed inputs for tests/fuzz/fuzz_proto: one valid datagram of each shape, and a few bare
+/* Starting inputs for tests/fuzz/fuzz_proto: one valid datagram of each shape, and a few bare
  * payloads. */
 static int write_corpus(const char *dir)
 {
@@ -1427,7 +1427,7 @@ static int write_corpus(const char *dir)
 			count++;
 		}
 	}
-	printf("%d seeds written to %s\n", count, dir);
+	printf("%d inputs written to %s\n", count, dir);
 	return 0;
 }
 

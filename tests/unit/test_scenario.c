@@ -15,7 +15,7 @@ static struct scenario sc;
 
 static void test_good_script(void **state)
 {
-	const char *text = "# the seed's split\n"
+	const char *text = "# the five-node split\n"
 			   "start cp\n"
 			   "\n"
 			   "load --clients 5 --duration 10s --history h.jsonl   # background\n"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* What capctl's subcommands share: the global options given before the subcommand, and the exit
- * codes of DESIGN section 4. Each subcommand is one capctl_<name>_main() in its own file. */
+ * codes the README promises. Each subcommand is one capctl_<name>_main() in its own file. */
 #ifndef CAPNET_CAPCTL_H
 #define CAPNET_CAPCTL_H
 

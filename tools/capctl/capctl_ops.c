@@ -70,7 +70,7 @@ static void print_json_string(const uint8_t *p, size_t n)
 	putchar('"');
 }
 
-/* The exit status DESIGN section 4 promises: 0 ok, 3 unavailable, 4 unknown, 1 other. */
+/* The exit status the README promises: 0 ok, 3 unavailable, 4 unknown, 1 other. */
 static int exit_status(enum reply_status s)
 {
 	switch (s) {

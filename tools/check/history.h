@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Histories: the JSON-lines record of every invoke and completion a workload saw (DESIGN section
- * 4, docs/history-format.md). Parsing, pairing invokes with completions, and writing. */
+/* Histories: the JSON-lines record of every invoke and completion a workload saw
+ * (docs/history-format.md). Parsing, pairing invokes with completions, and writing. */
 #ifndef CAPNET_HISTORY_H
 #define CAPNET_HISTORY_H
 
