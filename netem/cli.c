@@ -111,7 +111,8 @@ int cli_parse_duration_ms(const char *text, const char *what, long *ms)
 	uint64_t ns;
 
 	if (duration_parse_ns(text, DURATION_BARE_SECONDS, &ns) || ns > 86400000000000ull * 365)
-		return cli_usage("%s: \"%s\" is not a duration (" DURATION_EXAMPLES ")", what, text);
+		return cli_usage("%s: \"%s\" is not a duration (" DURATION_EXAMPLES ")", what,
+				 text);
 	*ms = (long)((ns + 500000) / 1000000);
 	return CLI_OK;
 }

@@ -446,7 +446,7 @@ int delay_stats_read(const char *lab, struct capnet_delay_stats *st)
 }
 
 static int parse_rate(const char *text, const char *const *units, const double *scale,
-			size_t nunits, double *out)
+		      size_t nunits, double *out)
 {
 	char *end;
 	double v;

@@ -56,8 +56,8 @@ static void test_seed_scenario_passes(void **state)
 	(void)state;
 	/* Run from a scratch directory: the history lands there. */
 	rc = netlab_sh(out, sizeof(out),
-		       "cd %s && %s --lab %s run %s/tools/scenarios/cp-split-minority-refuses.scn", dir,
-		       getenv("CAPNET"), lab, repo);
+		       "cd %s && %s --lab %s run %s/tools/scenarios/cp-split-minority-refuses.scn",
+		       dir, getenv("CAPNET"), lab, repo);
 	printf("%s", out);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "UNAVAILABLE: no quorum (2/5 reachable, 3 needed)"));

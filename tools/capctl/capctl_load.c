@@ -92,8 +92,9 @@ static int parse_duration(const char *arg, double *out)
 
 	if (duration_parse_ns(arg, DURATION_BARE_SECONDS, &ns) || ns < 1000000 ||
 	    ns > 10000000000000000ull) {
-		fprintf(stderr, "capctl load: --duration expects a time " DURATION_EXAMPLES
-				", from 1ms to 10000000s, not \"%s\"\n",
+		fprintf(stderr,
+			"capctl load: --duration expects a time " DURATION_EXAMPLES
+			", from 1ms to 10000000s, not \"%s\"\n",
 			arg);
 		return -EINVAL;
 	}
