@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/report.h"
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -57,26 +58,27 @@ int main(int argc, char **argv)
 	int i, rc;
 	size_t c;
 
+	report_set_program("capnet");
 	rc = options_parse_globals(argc, argv, true, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
-		return cli_usage("%s (capnet --help lists them)", err);
+		return report_usage("%s (capnet --help lists them)", err);
 	if (rc == OPTIONS_HELP) {
 		usage(stdout);
-		return CLI_OK;
+		return EXIT_OK;
 	}
 	if (rc == OPTIONS_VERSION) {
 		printf("capnet %s\n", CAPNET_VERSION);
-		return CLI_OK;
+		return EXIT_OK;
 	}
 	cli = (struct cli){
 		.lab = g.lab, .json = g.json, .verbose = g.verbose, .explain = g.explain
 	};
 	if (i >= argc) {
 		usage(stderr);
-		return CLI_USAGE;
+		return EXIT_USAGE;
 	}
 	if (!lab_name_valid(cli.lab, err, sizeof(err)))
-		return cli_usage("%s", err);
+		return report_usage("%s", err);
 	explain_enable(cli.explain);
 	if (cli.verbose)
 		setenv("CAPNET_VERBOSE", "1", 1);
@@ -88,7 +90,7 @@ int main(int argc, char **argv)
 			return commands[c].run(&cli, argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "help")) {
 		usage(stdout);
-		return CLI_OK;
+		return EXIT_OK;
 	}
-	return cli_usage("unknown command \"%s\" (capnet --help lists them)", argv[i]);
+	return report_usage("unknown command \"%s\" (capnet --help lists them)", argv[i]);
 }

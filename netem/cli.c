@@ -10,41 +10,11 @@
 #include "lib/duration.h"
 #include "netem/cli.h"
 
-static int report(int code, const char *fmt, va_list ap)
-{
-	fputs("capnet: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	return code;
-}
-
-int cli_usage(const char *fmt, ...)
-{
-	va_list ap;
-	int code;
-
-	va_start(ap, fmt);
-	code = report(CLI_USAGE, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int cli_fail(const char *fmt, ...)
-{
-	va_list ap;
-	int code;
-
-	va_start(ap, fmt);
-	code = report(CLI_FAIL, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 int cli_need_root(const char *what)
 {
 	if (geteuid() == 0)
-		return CLI_OK;
-	return cli_fail("%s needs root (namespaces, tc and BPF): run it with sudo", what);
+		return EXIT_OK;
+	return report_fail("%s needs root (namespaces, tc and BPF): run it with sudo", what);
 }
 
 void cli_take_json(struct cli *cli, int *argc, char **argv)
@@ -69,26 +39,28 @@ int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
 
 	err = lab_topology_discover(cli->lab, info);
 	if (err == -ENOENT)
-		return cli_fail("no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
+		return report_fail("no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
 				cli->lab);
 	if (err == -EPERM || err == -EACCES)
 		return cli_need_root("reading a lab");
+	if (err && error_message())
+		return report_error(err, NULL); /* it says what is broken, and the remedy */
 	if (err)
-		return cli_fail("lab \"%s\" is broken: %s (capnet --lab %s down removes it)",
+		return report_fail("lab \"%s\" is broken: %s (capnet --lab %s down removes it)",
 				cli->lab, strerror(-err), cli->lab);
 	if (!filter)
-		return CLI_OK;
+		return EXIT_OK;
 	err = filter_open(cli->lab, filter);
 	if (err) {
 		filter_pin_dir(cli->lab, dir, sizeof(dir));
 		if (err == -EPERM || err == -EACCES)
 			return cli_need_root("reading the filter's maps");
-		return cli_fail("lab \"%s\" has no filter state in %s (%s): its partitions cannot "
+		return report_fail("lab \"%s\" has no filter state in %s (%s): its partitions cannot "
 				"be read or changed; capnet --lab %s down && capnet --lab %s up -n "
 				"%u rebuilds it",
-				cli->lab, dir, strerror(-err), cli->lab, cli->lab, info->nodes);
+				cli->lab, dir, error_reason(err), cli->lab, cli->lab, info->nodes);
 	}
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node)
@@ -99,11 +71,11 @@ int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node)
 	errno = 0;
 	v = strtoul(text, &end, 10);
 	if (!*text || *end || errno || text[0] == '-' || text[0] == '+')
-		return cli_usage("\"%s\" is not a node number", text);
+		return report_usage("\"%s\" is not a node number", text);
 	if (v < 1 || v > nodes)
-		return cli_usage("node %lu is out of range (the lab has %u nodes)", v, nodes);
+		return report_usage("node %lu is out of range (the lab has %u nodes)", v, nodes);
 	*node = v;
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 int cli_parse_duration_ms(const char *text, const char *what, long *ms)
@@ -111,8 +83,8 @@ int cli_parse_duration_ms(const char *text, const char *what, long *ms)
 	uint64_t ns;
 
 	if (duration_parse_ns(text, DURATION_BARE_SECONDS, &ns) || ns > 86400000000000ull * 365)
-		return cli_usage("%s: \"%s\" is not a duration (" DURATION_EXAMPLES ")", what,
+		return report_usage("%s: \"%s\" is not a duration (" DURATION_EXAMPLES ")", what,
 				 text);
 	*ms = (long)((ns + 500000) / 1000000);
-	return CLI_OK;
+	return EXIT_OK;
 }

@@ -6,11 +6,9 @@
 
 #include <stdbool.h>
 
+#include "lib/report.h"
 #include "netem/filter.h"
 #include "netem/topology.h"
-
-/* Exit codes, as iproute2 and the rest of capnet use them. */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 struct cli {
 	const char *lab;
@@ -26,16 +24,13 @@ struct cli_command {
 	const char *help;
 };
 
-/* One line on stderr, prefixed "capnet: "; return CLI_USAGE / CLI_FAIL for `return cli_...`. */
-int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Fails (CLI_FAIL, with a message naming `what`) unless running as root. */
+/* Fails (EXIT_FAIL, with a message naming `what`) unless running as root. */
 int cli_need_root(const char *what);
 /* Takes a trailing --json anywhere in argv (subcommands accept it after their name too). */
 void cli_take_json(struct cli *cli, int *argc, char **argv);
 
 /* Opens a running lab: its topology and its filter's pins. Prints why not and returns
- * CLI_FAIL when the lab is missing, broken, or has no filter state. */
+ * EXIT_FAIL when the lab is missing, broken, or has no filter state. */
 int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter);
 
 /* A node number from text, 1..nodes; prints the error. */

@@ -47,63 +47,63 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--nodes")) {
 			if (++i >= argc)
-				return cli_usage("up: -n needs a number of nodes");
+				return report_usage("up: -n needs a number of nodes");
 			errno = 0;
 			n = strtoul(argv[i], &end, 10);
 			if (!*argv[i] || *end || errno || argv[i][0] == '-')
-				return cli_usage("up: \"%s\" is not a number of nodes", argv[i]);
+				return report_usage("up: \"%s\" is not a number of nodes", argv[i]);
 			if (n < 1 || n > CAPNET_MAX_NODES)
-				return cli_usage("up: %lu nodes: a lab has 1 to %d nodes (a Linux "
+				return report_usage("up: %lu nodes: a lab has 1 to %d nodes (a Linux "
 						 "bridge takes at most 1023 ports)",
 						 n, CAPNET_MAX_NODES);
 		} else if (!strcmp(argv[i], "--subnet")) {
 			if (++i >= argc)
-				return cli_usage("up: --subnet needs a CIDR such as 10.77.0.0/16");
+				return report_usage("up: --subnet needs a CIDR such as 10.77.0.0/16");
 			subnet = argv[i];
 		} else if (!strcmp(argv[i], "--hook")) {
 			if (++i >= argc || filter_hook_parse(argv[i], &hook))
-				return cli_usage("up: --hook takes tcx or clsact%s%s%s",
+				return report_usage("up: --hook takes tcx or clsact%s%s%s",
 						 i < argc ? ", not \"" : "",
 						 i < argc ? argv[i] : "", i < argc ? "\"" : "");
 		} else {
-			return cli_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
+			return report_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
 					 "[--subnet CIDR] [--hook tcx|clsact])",
 					 argv[i]);
 		}
 	}
 	if (!n)
-		return cli_usage("up: how many nodes? (capnet up -n 5)");
+		return report_usage("up: how many nodes? (capnet up -n 5)");
 	cfg.nodes = n;
 	cfg.filter_hook = hook;
 	snprintf(cfg.name, sizeof(cfg.name), "%s", cli->lab);
 	if (subnet && lab_parse_subnet(subnet, cfg.nodes, &cfg.subnet, &cfg.prefix, err_text,
 				       sizeof(err_text)))
-		return cli_usage("up: %s", err_text);
+		return report_usage("up: %s", err_text);
 	if (!subnet && lab_parse_subnet("10.77.0.0/16", cfg.nodes, &cfg.subnet, &cfg.prefix,
 					err_text, sizeof(err_text)))
-		return cli_usage("up: %s", err_text);
+		return report_usage("up: %s", err_text);
 	if (cli_need_root("capnet up"))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 
 	filter_pin_dir(cli->lab, dir, sizeof(dir));
 	if (!stat(dir, &st) && lab_topology_discover(cli->lab, &info) != -ENOENT)
-		return cli_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
+		return report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
 				cli->lab, cli->lab);
 	if (!stat(dir, &st))
-		return cli_fail("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s "
+		return report_fail("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s "
 				"down removes them)",
 				cli->lab, dir, cli->lab);
 
 	t0 = now_s();
 	err = lab_topology_up(&cfg);
 	if (err == -EEXIST)
-		return CLI_FAIL; /* said by lab_topology_up, and nothing was changed */
+		return EXIT_FAIL; /* said by lab_topology_up, and nothing was changed */
 	if (err)
 		goto rollback;
 	err = lab_topology_discover(cli->lab, &info);
 	if (err) {
-		fprintf(stderr, "capnet: lab \"%s\" just built but not found whole: %s\n", cli->lab,
-			strerror(-err));
+		report_warn("lab \"%s\" just built but not found whole: %s", cli->lab,
+			    error_reason(err));
 		goto rollback;
 	}
 	err = filter_install(&cfg, &info, &used);
@@ -122,13 +122,13 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		       "(%s), healthy (%.2f s)\n",
 		       cli->lab, cfg.nodes, cfg.nodes == 1 ? "" : "s", first, last, cfg.prefix,
 		       cli->lab, filter_hook_name(used), now_s() - t0);
-	return CLI_OK;
+	return EXIT_OK;
 
 rollback:
 	/* Leave nothing half-built: the next `up` must start clean. */
 	filter_remove(cli->lab);
 	lab_topology_down(cli->lab);
-	return CLI_FAIL;
+	return EXIT_FAIL;
 }
 
 int cmd_down(struct cli *cli, int argc, char **argv)
@@ -138,9 +138,9 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 
 	(void)argv;
 	if (argc)
-		return cli_usage("down takes no arguments");
+		return report_usage("down takes no arguments");
 	if (cli_need_root("capnet down"))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	/* The delay line first: its pid file is in the run folder removed below, and its pins
 	 * in the filter's folder. */
 	delay_stop(cli->lab, NULL, false);
@@ -150,10 +150,10 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 	err = filter_remove(cli->lab) ?: err;
 	err = lab_topology_down(cli->lab) ?: err;
 	if (err)
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	if (!cli->json)
 		printf("lab %s: down\n", cli->lab);
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 /* As `ip netns exec` does: a private mount namespace with /sys remounted, so tools that read
@@ -176,16 +176,16 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	int rc, saved;
 
 	if (argc < 1)
-		return cli_usage("exec: which node? (capnet exec I -- CMD ...)");
+		return report_usage("exec: which node? (capnet exec I -- CMD ...)");
 	if (argc >= 2 && !strcmp(argv[1], "--")) {
 		argv[1] = argv[0];
 		argv++;
 		argc--;
 	}
 	if (argc < 2)
-		return cli_usage("exec: what to run? (capnet exec %s -- CMD ...)", argv[0]);
+		return report_usage("exec: what to run? (capnet exec %s -- CMD ...)", argv[0]);
 	if (cli_need_root("capnet exec"))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	rc = cli_open_lab(cli, &info, NULL);
 	if (rc)
 		return rc;
@@ -196,7 +196,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	explain("ip netns exec %s %s ...", ns, argv[1]);
 	saved = netns_enter(ns);
 	if (saved < 0)
-		return cli_fail("exec: enter namespace %s: %s", ns, strerror(-saved));
+		return report_fail("exec: enter namespace %s: %s", ns, strerror(-saved));
 	close(saved);
 	remount_sys();
 	snprintf(nodestr, sizeof(nodestr), "%u", node);
@@ -204,7 +204,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	setenv("CAPNET_NODE", nodestr, 1);
 	execvp(argv[1], argv + 1);
 	rc = errno;
-	cli_fail("exec %s in node %u: %s", argv[1], node, strerror(rc));
+	report_fail("exec %s in node %u: %s", argv[1], node, strerror(rc));
 	/* As a shell does: 127 when there is no such program, 126 when it cannot run. */
 	return rc == ENOENT ? 127 : 126;
 }

@@ -34,13 +34,13 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 			break;
 		} else if (!strcmp(argv[i], "--dir")) {
 			if (++i >= argc)
-				return cli_usage("%s: --dir needs a directory", cmd);
+				return report_usage("%s: --dir needs a directory", cmd);
 			a->dir = argv[i];
 		} else if (takes_mode && !strcmp(argv[i], "--mode")) {
 			if (++i >= argc)
-				return cli_usage("%s: --mode needs cp or ap", cmd);
+				return report_usage("%s: --mode needs cp or ap", cmd);
 			if (strcmp(argv[i], "cp") && strcmp(argv[i], "ap"))
-				return cli_usage(
+				return report_usage(
 					"%s: --mode \"%s\": cp (Raft) or ap (Dynamo style)", cmd,
 					argv[i]);
 			a->mode = argv[i];
@@ -49,19 +49,19 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 		} else if (takes_signal && !strcmp(argv[i], "-15")) {
 			a->signal = SIGTERM;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage("%s: unknown option %s", cmd, argv[i]);
+			return report_usage("%s: unknown option %s", cmd, argv[i]);
 		} else if (a->nodes_text) {
-			return cli_usage("%s: one node list please (like 1,3 or 2-4)", cmd);
+			return report_usage("%s: one node list please (like 1,3 or 2-4)", cmd);
 		} else {
 			a->nodes_text = argv[i];
 		}
 	}
 	if (takes_mode && !a->mode)
-		return cli_usage("%s: which mode? --mode cp (Raft) or --mode ap (Dynamo style)",
+		return report_usage("%s: which mode? --mode cp (Raft) or --mode ap (Dynamo style)",
 				 cmd);
 	if (!takes_mode && a->extra_argc)
-		return cli_usage("%s: capnode options go with start", cmd);
-	return CLI_OK;
+		return report_usage("%s: capnode options go with start", cmd);
+	return EXIT_OK;
 }
 
 static int resolve_nodes(const char *cmd, const struct node_args *a, unsigned int nodes,
@@ -71,12 +71,12 @@ static int resolve_nodes(const char *cmd, const struct node_args *a, unsigned in
 
 	if (!a->nodes_text) {
 		if (!strcmp(cmd, "kill") || !strcmp(cmd, "restart"))
-			return cli_usage("%s: which nodes? (like 3 or 1,2)", cmd);
-		return nodeset_parse("all", nodes, set, &e) ? CLI_FAIL : CLI_OK;
+			return report_usage("%s: which nodes? (like 3 or 1,2)", cmd);
+		return nodeset_parse("all", nodes, set, &e) ? EXIT_FAIL : EXIT_OK;
 	}
 	if (nodeset_parse(a->nodes_text, nodes, set, &e))
-		return cli_usage("%s: %s", cmd, e.msg);
-	return CLI_OK;
+		return report_usage("%s: %s", cmd, e.msg);
+	return EXIT_OK;
 }
 
 static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
@@ -92,7 +92,7 @@ static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **arg
 		return rc;
 	snprintf(what, sizeof(what), "capnet %s", cmd);
 	if (cli_need_root(what))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	rc = cli_open_lab(cli, info, filter);
 	if (rc)
 		return rc;
@@ -105,7 +105,7 @@ static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **arg
 		return rc;
 	}
 	nodes_run_dir(cli->lab, a->dir, run_dir, len);
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 int cmd_start(struct cli *cli, int argc, char **argv)
@@ -126,7 +126,7 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!strcmp(a.mode, "cp") && info.nodes > 15) {
 		filter_close(filter);
-		return cli_usage("start: CP mode runs Raft with at most 15 voters; this lab has %u "
+		return report_usage("start: CP mode runs Raft with at most 15 voters; this lab has %u "
 				 "nodes (use --mode ap, or a smaller lab)",
 				 info.nodes);
 	}
@@ -134,7 +134,7 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	err = filter_read_state(filter, &state);
 	filter_close(filter);
 	if (err)
-		return cli_fail("start: read lab \"%s\": %s", cli->lab, strerror(-err));
+		return report_fail("start: read lab \"%s\": %s", cli->lab, strerror(-err));
 	nodes_find_capnode(capnode, sizeof(capnode));
 	st = (struct node_start){ .lab = cli->lab,
 				  .run_dir = run_dir,
@@ -156,7 +156,7 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	if (!cli->json)
 		printf("lab %s: %u capnode%s started in %s mode (logs and data in %s)\n", cli->lab,
 		       started, started == 1 ? "" : "s", a.mode, run_dir);
-	return failed ? CLI_FAIL : CLI_OK;
+	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
 static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv, bool takes_signal,
@@ -185,7 +185,7 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 				fprintf(stderr, "capnet: %s: node %u is not running\n", cmd, i);
 		} else if (err) {
 			fprintf(stderr, "capnet: %s node %u: %s\n", cmd, i, strerror(-err));
-			rc = CLI_FAIL;
+			rc = EXIT_FAIL;
 		} else {
 			done++;
 		}
@@ -195,7 +195,7 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 		       !strcmp(cmd, "stop") ? "stopped" : "killed");
 	/* Naming a node that is not running is a mistake worth an exit status. */
 	if (absent && a.nodes_text)
-		rc = CLI_FAIL;
+		rc = EXIT_FAIL;
 	return rc;
 }
 
@@ -228,7 +228,7 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 			continue;
 		nodes_signal(run_dir, i, SIGTERM, 5000);
 		if (nodes_restart(cli->lab, run_dir, i))
-			rc = CLI_FAIL;
+			rc = EXIT_FAIL;
 		else
 			done++;
 	}

@@ -31,7 +31,7 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 	ctx->cli = cli;
 	ctx->filter = NULL;
 	if (cli_need_root(what))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	rc = cli_open_lab(cli, &ctx->info, &ctx->filter);
 	if (rc)
 		return rc;
@@ -41,10 +41,10 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 	if (err) {
 		filter_close(ctx->filter);
 		ctx->filter = NULL;
-		return cli_fail("read the filter state of lab \"%s\": %s", cli->lab,
+		return report_fail("read the filter state of lab \"%s\": %s", cli->lab,
 				strerror(-err));
 	}
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 static int current_partition(struct switch_ctx *ctx)
@@ -52,9 +52,9 @@ static int current_partition(struct switch_ctx *ctx)
 	struct spec_error e;
 
 	if (policy_expand(&state.policy, &part, &e))
-		return cli_fail("the filter of lab \"%s\" holds an inconsistent policy: %s",
+		return report_fail("the filter of lab \"%s\" holds an inconsistent policy: %s",
 				ctx->cli->lab, e.msg);
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 static double elapsed_us(const struct timespec *t0)
@@ -76,11 +76,11 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 	int err;
 
 	if (policy_compile(&part, &next_policy, &e))
-		return cli_fail("%s", e.msg);
+		return report_fail("%s", e.msg);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = filter_apply(ctx->filter, &next_policy, imps, &meta, &timing);
 	if (err)
-		return cli_fail("switch the filter of lab \"%s\": %s", ctx->cli->lab,
+		return report_fail("switch the filter of lab \"%s\": %s", ctx->cli->lab,
 				strerror(-err));
 	partition_format(&part, text, sizeof(text));
 	if (ctx->cli->json)
@@ -95,7 +95,7 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 		       text, (unsigned long long)meta.generation, next_policy.groups,
 		       next_policy.groups == 1 ? "" : "s", timing.write_ns / 1e3,
 		       timing.flip_ns / 1e3);
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 static void close_switch(struct switch_ctx *ctx)
@@ -110,8 +110,8 @@ static int parse_seed(const char *text, uint64_t *seed)
 	errno = 0;
 	*seed = strtoull(text, &end, 0);
 	if (!*text || *end || errno || text[0] == '-')
-		return cli_usage("partition: --seed \"%s\" is not a number", text);
-	return CLI_OK;
+		return report_usage("partition: --seed \"%s\" is not a number", text);
+	return EXIT_OK;
 }
 
 int cmd_partition(struct cli *cli, int argc, char **argv)
@@ -129,31 +129,31 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--preset")) {
 			if (++i >= argc)
-				return cli_usage("partition: --preset needs a name (halves, "
+				return report_usage("partition: --preset needs a name (halves, "
 						 "random-halves, majorities-ring, bridge, "
 						 "isolate-random)");
 			preset = argv[i];
 		} else if (!strcmp(argv[i], "--seed")) {
 			if (++i >= argc)
-				return cli_usage("partition: --seed needs a number");
+				return report_usage("partition: --seed needs a number");
 			seed_text = argv[i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage("partition: unknown option %s", argv[i]);
+			return report_usage("partition: unknown option %s", argv[i]);
 		} else if (ngroups >= CAPNET_MAX_NODES) {
-			return cli_usage("partition: more groups than nodes");
+			return report_usage("partition: more groups than nodes");
 		} else {
 			groups[ngroups++] = argv[i];
 		}
 	}
 	if (preset && ngroups)
-		return cli_usage("partition: give groups or --preset, not both");
+		return report_usage("partition: give groups or --preset, not both");
 	if (!preset && !ngroups)
-		return cli_usage("partition: which groups? (capnet partition 1,2 3-5, or --preset "
+		return report_usage("partition: which groups? (capnet partition 1,2 3-5, or --preset "
 				 "halves)");
 	if (seed_text && !preset)
-		return cli_usage("partition: --seed goes with --preset");
+		return report_usage("partition: --seed goes with --preset");
 	if (seed_text && parse_seed(seed_text, &seed))
-		return CLI_USAGE;
+		return EXIT_USAGE;
 	if (preset && !seed_text) {
 		struct timespec ts;
 
@@ -172,7 +172,7 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 		rc = partition_from_groups(&part, ctx.info.nodes, ngroups, groups, &e);
 	if (rc) {
 		close_switch(&ctx);
-		return cli_usage("partition: %s", e.msg);
+		return report_usage("partition: %s", e.msg);
 	}
 	if (preset && !cli->json)
 		printf("preset %s, seed %llu%s\n", preset, (unsigned long long)seed,
@@ -193,19 +193,19 @@ int cmd_cut(struct cli *cli, int argc, char **argv)
 
 	cli_take_json(cli, &argc, argv);
 	if (argc != 2)
-		return cli_usage("cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
+		return report_usage("cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
 	rc = open_for_switch(cli, &ctx, "capnet cut");
 	if (rc)
 		return rc;
 	if (nodeset_parse(argv[0], ctx.info.nodes, &from, &e) ||
 	    nodeset_parse(argv[1], ctx.info.nodes, &to, &e)) {
 		close_switch(&ctx);
-		return cli_usage("cut: %s", e.msg);
+		return report_usage("cut: %s", e.msg);
 	}
 	rc = current_partition(&ctx);
 	if (!rc && partition_cut(&part, &from, &to, &e)) {
 		close_switch(&ctx);
-		return cli_usage("cut: %s", e.msg);
+		return report_usage("cut: %s", e.msg);
 	}
 	if (!rc)
 		rc = apply(&ctx, &state.impairments, NULL);
@@ -246,7 +246,7 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 		else if (!strcmp(argv[i], "--delays"))
 			stop_delays = true;
 		else
-			return cli_usage("heal: unknown argument \"%s\" (capnet heal [--links] "
+			return report_usage("heal: unknown argument \"%s\" (capnet heal [--links] "
 					 "[--delays])",
 					 argv[i]);
 	}
@@ -327,7 +327,7 @@ static int parse_delay_opt(struct delay_opts *o, const char *opt, const char *va
 		bool is_delay = opt[2] == 'd';
 
 		if (delay_parse_time_ns(val, &v))
-			return cli_usage(
+			return report_usage(
 				"link: %s \"%s\" is not a time (like 20ms, 500us, 1s, or 0)", opt,
 				val);
 		if (is_delay) {
@@ -343,18 +343,18 @@ static int parse_delay_opt(struct delay_opts *o, const char *opt, const char *va
 		else if (!strcmp(val, "normal"))
 			o->p.dist = CAPNET_DIST_NORMAL;
 		else
-			return cli_usage("link: --distribution \"%s\": uniform or normal", val);
+			return report_usage("link: --distribution \"%s\": uniform or normal", val);
 		o->dist = true;
 	} else {
 		if (delay_parse_rate_bps(val, &v))
-			return cli_usage("link: --rate \"%s\" is not a rate (like 10mbit, 512kbit, "
+			return report_usage("link: --rate \"%s\" is not a rate (like 10mbit, 512kbit, "
 					 "1gbit, or 0)",
 					 val);
 		o->p.rate_bps = v;
 		o->rate = true;
 	}
 	o->any = true;
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 /* The link's new parameters: `--delay 0` alone clears delay, jitter and rate together. */
@@ -404,11 +404,11 @@ static int apply_delays(struct switch_ctx *ctx)
 	int err;
 
 	if (!delays.count && !delay_running(ctx->cli->lab))
-		return CLI_OK;
+		return EXIT_OK;
 	if (!delay_running(ctx->cli->lab)) {
 		err = delay_start(ctx->cli->lab, &ctx->info);
 		if (err)
-			return CLI_FAIL; /* said by delay_start */
+			return EXIT_FAIL; /* said by delay_start */
 	}
 	err = delay_links_write(ctx->cli->lab, &delays);
 	if (err == -ESRCH) {
@@ -416,15 +416,15 @@ static int apply_delays(struct switch_ctx *ctx)
 
 		delay_last_error(ctx->cli->lab, why, sizeof(why));
 		delay_stop(ctx->cli->lab, &ctx->info, true);
-		return cli_fail("link: the delay line of lab \"%s\" stopped: %s", ctx->cli->lab,
+		return report_fail("link: the delay line of lab \"%s\" stopped: %s", ctx->cli->lab,
 				why[0] ? why : "see its log");
 	}
 	if (err)
-		return cli_fail(
+		return report_fail(
 			"link: hand the delays to the delay line of lab \"%s\": %s (its log: "
 			"%s/%s/delay.log)",
 			ctx->cli->lab, strerror(-err), DELAY_RUN_ROOT, ctx->cli->lab);
-	return CLI_OK;
+	return EXIT_OK;
 }
 
 int cmd_link(struct cli *cli, int argc, char **argv)
@@ -447,9 +447,9 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 			bool is_loss = argv[i][2] == 'l';
 
 			if (++i >= argc)
-				return cli_usage("link: %s needs a percentage", argv[i - 1]);
+				return report_usage("link: %s needs a percentage", argv[i - 1]);
 			if (percent_parse_ppm(argv[i], is_loss ? &loss : &dup, &e))
-				return cli_usage("link: %s: %s", argv[i - 1], e.msg);
+				return report_usage("link: %s: %s", argv[i - 1], e.msg);
 			if (is_loss)
 				lossp = &loss;
 			else
@@ -459,28 +459,28 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 		} else if (!strcmp(argv[i], "--delay") || !strcmp(argv[i], "--jitter") ||
 			   !strcmp(argv[i], "--distribution") || !strcmp(argv[i], "--rate")) {
 			if (++i >= argc)
-				return cli_usage("link: %s needs a value", argv[i - 1]);
+				return report_usage("link: %s needs a value", argv[i - 1]);
 			if (parse_delay_opt(&dopt, argv[i - 1], argv[i]))
-				return CLI_USAGE;
+				return EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--reorder")) {
 			dopt.reorder = dopt.any = true;
 		} else if (argv[i][0] == '-') {
-			return cli_usage("link: unknown option %s", argv[i]);
+			return report_usage("link: unknown option %s", argv[i]);
 		} else if (nends < 2) {
 			ends[nends++] = argv[i];
 		} else {
-			return cli_usage(LINK_USAGE);
+			return report_usage(LINK_USAGE);
 		}
 	}
 	if (nends != 2)
-		return cli_usage(LINK_USAGE);
+		return report_usage(LINK_USAGE);
 	if (!lossp && !dupp && !dopt.any)
-		return cli_usage(
+		return report_usage(
 			"link: what to change? (--loss P%%, --dup P%%, --delay T, --rate R)");
 	if ((dopt.jitter || dopt.dist || dopt.reorder) && !dopt.delay)
-		return cli_usage("link: --jitter, --distribution and --reorder go with --delay");
+		return report_usage("link: --jitter, --distribution and --reorder go with --delay");
 	if (dopt.p.jitter_ns && dopt.delay && !dopt.p.delay_ns)
-		return cli_usage("link: --jitter needs a --delay above 0");
+		return report_usage("link: --jitter needs a --delay above 0");
 
 	rc = open_for_switch(cli, &ctx, "capnet link");
 	if (rc)
@@ -488,20 +488,20 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	if (parse_endpoint(ends[0], ctx.info.nodes, &from, &from_any, &e) ||
 	    parse_endpoint(ends[1], ctx.info.nodes, &to, &to_any, &e)) {
 		close_switch(&ctx);
-		return cli_usage("link: %s", e.msg);
+		return report_usage("link: %s", e.msg);
 	}
 	if (!from_any && !to_any && nodeset_count(&from) == 1 && nodeset_count(&to) == 1) {
 		for (s = 1; s < ctx.info.nodes && !nodeset_has(&from, s); s++)
 			;
 		if (nodeset_has(&to, s)) {
 			close_switch(&ctx);
-			return cli_usage(
+			return report_usage(
 				"link: node %u to itself: its frames never cross the switch", s);
 		}
 	}
 	if (dopt.any && delay_links_read(cli->lab, &delays)) {
 		close_switch(&ctx);
-		return cli_fail("link: read the delays of lab \"%s\"", cli->lab);
+		return report_fail("link: read the delays of lab \"%s\"", cli->lab);
 	}
 	/* Wildcards stay wildcards in the filter: `all` is one entry, not N^2. */
 	for (s = from_any ? 0 : 1; s <= (from_any ? 0 : ctx.info.nodes) && !err; s++) {
@@ -528,7 +528,7 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	}
 	if (err) {
 		close_switch(&ctx);
-		return cli_fail("link: more than %d impaired or delayed links (use `all`)",
+		return report_fail("link: more than %d impaired or delayed links (use `all`)",
 				CAPNET_MAX_IMPAIRMENTS);
 	}
 	rc = current_partition(&ctx);

@@ -234,15 +234,15 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc != 1)
-		return cli_usage(
+		return report_usage(
 			"run: usage: capnet run SCENARIO (a file, or - for standard input)");
 	rc = read_file(argv[0], &text);
 	if (rc)
-		return cli_fail("run: read %s: %s", argv[0], strerror(-rc));
+		return report_fail("run: read %s: %s", argv[0], strerror(-rc));
 	rc = scenario_parse(text, &scenario, err, sizeof(err));
 	free(text);
 	if (rc)
-		return cli_usage("run: %s:%s", argv[0], err);
+		return report_usage("run: %s:%s", argv[0], err);
 	if (cli_need_root("capnet run"))
 		goto out_fail;
 	{
@@ -280,13 +280,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		printf("scenario %s: FAIL at line %u: %s (%.1f s)\n", argv[0], r.failed_line,
 		       r.failure, now_s() - r.start);
 		scenario_free(&scenario);
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	}
 	printf("scenario %s: PASS (%u steps, %.1f s)\n", argv[0], scenario.nsteps,
 	       now_s() - r.start);
 	scenario_free(&scenario);
-	return CLI_OK;
+	return EXIT_OK;
 out_fail:
 	scenario_free(&scenario);
-	return CLI_FAIL;
+	return EXIT_FAIL;
 }

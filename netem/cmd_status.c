@@ -188,10 +188,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 	cli_take_json(cli, &argc, argv);
 	if (argc)
-		return cli_usage("status: unknown argument \"%s\" (capnet status [--json])",
+		return report_usage("status: unknown argument \"%s\" (capnet status [--json])",
 				 argv[0]);
 	if (cli_need_root("capnet status"))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	rc = cli_open_lab(cli, &info, &filter);
 	if (rc)
 		return rc;
@@ -208,7 +208,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (!err)
 		err = count_attached(cli, &info, &attached, &missing, &hook);
 	if (err) {
-		rc = cli_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
+		rc = report_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
 		goto out;
 	}
 	qsort(lr.rows, lr.count, sizeof(*lr.rows), cmp_rows);
@@ -314,7 +314,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			print_matrix(&lr, info.nodes);
 	}
 	if (attached != info.nodes)
-		rc = cli_fail("the filter is missing on %u of %u ports (first: p%u): partitions "
+		rc = report_fail("the filter is missing on %u of %u ports (first: p%u): partitions "
 			      "do not hold there; capnet --lab %s down && up rebuilds the lab",
 			      info.nodes - attached, info.nodes, missing, cli->lab);
 out:

@@ -97,26 +97,26 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--count")) {
 			if (++i >= argc)
-				return cli_usage("watch: --count needs a number");
+				return report_usage("watch: --count needs a number");
 			errno = 0;
 			ctx.limit = strtoull(argv[i], &end, 10);
 			if (!*argv[i] || *end || errno || !ctx.limit || argv[i][0] == '-')
-				return cli_usage("watch: --count \"%s\" is not a positive number",
+				return report_usage("watch: --count \"%s\" is not a positive number",
 						 argv[i]);
 		} else if (!strcmp(argv[i], "--duration")) {
 			if (++i >= argc)
-				return cli_usage("watch: --duration needs seconds");
+				return report_usage("watch: --duration needs seconds");
 			if (cli_parse_duration_ms(argv[i], "watch: --duration", &duration_ms))
-				return CLI_USAGE;
+				return EXIT_USAGE;
 		} else {
-			return cli_usage("watch: unknown argument \"%s\" (capnet watch [--json] "
+			return report_usage("watch: unknown argument \"%s\" (capnet watch [--json] "
 					 "[--count N] [--duration S])",
 					 argv[i]);
 		}
 	}
 	ctx.json = cli->json;
 	if (cli_need_root("capnet watch"))
-		return CLI_FAIL;
+		return EXIT_FAIL;
 	rc = cli_open_lab(cli, &info, &filter);
 	if (rc)
 		return rc;
@@ -131,7 +131,7 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	err = filter_events_discard(filter);
 	if (err) {
 		filter_close(filter);
-		return cli_fail("watch: read drop events: %s", strerror(-err));
+		return report_fail("watch: read drop events: %s", strerror(-err));
 	}
 	if (duration_ms)
 		deadline = monotonic_ms() + duration_ms;
@@ -161,6 +161,6 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			(unsigned long long)(g1.ring_overflow - g0.ring_overflow));
 	filter_close(filter);
 	if (err)
-		return cli_fail("watch: %s", strerror(-err));
-	return CLI_OK;
+		return report_fail("watch: %s", strerror(-err));
+	return EXIT_OK;
 }

@@ -530,11 +530,11 @@ int cmd_delay_line(struct cli *cli, int argc, char **argv)
 	long fd;
 
 	if (argc != 2 || strcmp(argv[0], "--ready-fd"))
-		return cli_usage("%s is capnet's own (capnet link --delay starts it)",
+		return report_usage("%s is capnet's own (capnet link --delay starts it)",
 				 DELAY_LINE_COMMAND);
 	fd = strtol(argv[1], &end, 10);
 	if (*end || fd < 3 || fd > 1023)
-		return cli_usage("%s: bad --ready-fd", DELAY_LINE_COMMAND);
+		return report_usage("%s: bad --ready-fd", DELAY_LINE_COMMAND);
 	/* Nothing of the capnet that started us stays open here but the ready pipe. */
 	if (fd > 3)
 		close_range(3, fd - 1, 0);

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/filter.h"
 #include "partition.skel.h"
@@ -119,7 +120,7 @@ static int bpffs_ensure(void)
 	if (mount("bpf", CAPNET_BPFFS, "bpf", 0, "mode=0700")) {
 		int err = -errno;
 
-		fprintf(stderr, "mount bpffs on %s: %s%s\n", CAPNET_BPFFS, strerror(errno),
+		error_note("mount bpffs on %s: %s%s", CAPNET_BPFFS, strerror(errno),
 			hint(err));
 		return err;
 	}
@@ -131,7 +132,7 @@ static int mkdir_p(const char *path)
 	if (mkdir(path, 0700) && errno != EEXIST) {
 		int err = -errno;
 
-		fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
+		error_note("mkdir %s: %s", path, strerror(errno));
 		return err;
 	}
 	return 0;
@@ -162,9 +163,9 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 		uint8_t m[6];
 
 		if (ifindex >= CAPNET_PORT_SLOTS) {
-			fprintf(stderr,
+			error_note(
 				"filter: port p%u has interface index %u, beyond the %d the filter "
-				"maps (was the switch namespace reused?)\n",
+				"maps (was the switch namespace reused?)",
 				i, ifindex, CAPNET_PORT_SLOTS);
 			return -ERANGE;
 		}
@@ -173,7 +174,7 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 		    bpf_map_update_elem(port_fd, &ifindex, &node, BPF_ANY)) {
 			int err = -errno;
 
-			fprintf(stderr, "filter: fill node maps: %s\n", strerror(errno));
+			error_note("filter: fill node maps: %s", strerror(errno));
 			return err;
 		}
 		lab_node_mac(i, m);
@@ -308,15 +309,15 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 		err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		if (err == -EINVAL && i == 1 && hook == FILTER_HOOK_TCX &&
 		    cfg->filter_hook == FILTER_HOOK_AUTO) {
-			fprintf(stderr,
+			error_note(
 				"capnet: this kernel has no tcx (Linux 6.6+): the filter runs "
-				"through clsact, which costs more per frame\n");
+				"through clsact, which costs more per frame");
 			hook = FILTER_HOOK_CLSACT;
 			err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		}
 		explain_attach(sw, pin, i, cfg->nodes, hook);
 		if (err) {
-			fprintf(stderr, "attach the filter at egress of p%u (%s): %s%s%s\n", i,
+			error_note("attach the filter at egress of p%u (%s): %s%s%s", i,
 				filter_hook_name(hook), strerror(-err), hint(err),
 				hook == FILTER_HOOK_TCX && err == -EINVAL ?
 					" (tcx needs Linux 6.6: capnet up --hook clsact)" :
@@ -363,7 +364,7 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	skel = partition_bpf__open();
 	if (!skel) {
 		err = -errno;
-		fprintf(stderr, "filter: open BPF object: %s\n", strerror(errno));
+		error_note("filter: open BPF object: %s", strerror(errno));
 		return err;
 	}
 	/* One pass counter per directed link; drop entries are only made for links that drop. */
@@ -372,8 +373,8 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	bpf_map__set_max_entries(skel->maps.link_drops, link_slots);
 	err = partition_bpf__load(skel);
 	if (err) {
-		fprintf(stderr,
-			"filter: load BPF program: %s%s (capnet -v shows the verifier's log)\n",
+		error_note(
+			"filter: load BPF program: %s%s (capnet -v shows the verifier's log)",
 			strerror(-err), hint(err));
 		goto out;
 	}
@@ -385,7 +386,7 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		err = bpf_map__pin(map, path);
 		if (err) {
-			fprintf(stderr, "filter: pin %s: %s\n", path, strerror(-err));
+			error_note("filter: pin %s: %s", path, strerror(-err));
 			goto out;
 		}
 	}
@@ -394,13 +395,13 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		dir);
 	err = bpf_program__pin(skel->progs.capnet_egress, path);
 	if (err) {
-		fprintf(stderr, "filter: pin %s: %s\n", path, strerror(-err));
+		error_note("filter: pin %s: %s", path, strerror(-err));
 		goto out;
 	}
 
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.lab_meta), &zero, &meta, BPF_ANY)) {
 		err = -errno;
-		fprintf(stderr, "filter: write lab_meta: %s\n", strerror(errno));
+		error_note("filter: write lab_meta: %s", strerror(errno));
 		goto out;
 	}
 	err = fill_node_maps(skel, cfg, info);
@@ -408,7 +409,7 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		goto out;
 	err = filter_open(cfg->name, &f);
 	if (err) {
-		fprintf(stderr, "filter: reopen pins of lab %s: %s\n", cfg->name, strerror(-err));
+		error_note("filter: reopen pins of lab %s: %s", cfg->name, strerror(-err));
 		goto out;
 	}
 	err = write_healthy(f);
@@ -440,7 +441,7 @@ int filter_remove(const char *lab)
 	if (rmdir(dir) && errno != ENOENT) {
 		int err = -errno;
 
-		fprintf(stderr, "remove %s: %s\n", dir, strerror(errno));
+		error_note("remove %s: %s", dir, strerror(errno));
 		return err;
 	}
 	return 0;
@@ -500,7 +501,7 @@ int filter_lock(struct filter *f)
 	if (f->lock_fd < 0 || flock(f->lock_fd, LOCK_EX)) {
 		int err = -errno;
 
-		fprintf(stderr, "lock %s: %s\n", dir, strerror(errno));
+		error_note("lock %s: %s", dir, strerror(errno));
 		return err;
 	}
 	return 0;

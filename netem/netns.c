@@ -14,16 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/topology.h"
 
 /* The calling thread's namespace: /proc/self would name the main thread's. */
 #define THREAD_NETNS "/proc/thread-self/ns/net"
-
-static const char *root_hint(int err)
-{
-	return err == EPERM || err == EACCES ? " (run as root)" : "";
-}
 
 static void netns_path(const char *name, char *buf, size_t len)
 {
@@ -43,22 +39,22 @@ static int netns_prepare_dir(const char *name)
 		return 0;
 	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
 		err = errno;
-		fprintf(stderr, "create namespace %s: mkdir %s: %s%s\n", name, NETNS_RUN_DIR,
-			strerror(err), root_hint(err));
+		error_note("create namespace %s: mkdir %s: %s%s", name, NETNS_RUN_DIR,
+			strerror(err), report_root_hint(err));
 		return -err;
 	}
 	while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL)) {
 		/* EINVAL: not a mount point yet; make it one by binding it on itself. */
 		if (errno != EINVAL || made_mount) {
 			err = errno;
-			fprintf(stderr, "create namespace %s: mount --make-shared %s: %s%s\n", name,
-				NETNS_RUN_DIR, strerror(err), root_hint(err));
+			error_note("create namespace %s: mount --make-shared %s: %s%s", name,
+				NETNS_RUN_DIR, strerror(err), report_root_hint(err));
 			return -err;
 		}
 		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
 			err = errno;
-			fprintf(stderr, "create namespace %s: mount --bind %s %s: %s%s\n", name,
-				NETNS_RUN_DIR, NETNS_RUN_DIR, strerror(err), root_hint(err));
+			error_note("create namespace %s: mount --bind %s %s: %s%s", name,
+				NETNS_RUN_DIR, NETNS_RUN_DIR, strerror(err), report_root_hint(err));
 			return -err;
 		}
 		made_mount = true;
@@ -124,8 +120,8 @@ int netns_create(const char *name)
 	if (fd < 0) {
 		err = -errno;
 		if (err != -EEXIST)
-			fprintf(stderr, "create namespace %s: %s%s\n", name, strerror(-err),
-				root_hint(-err));
+			error_note("create namespace %s: %s%s", name, strerror(-err),
+				report_root_hint(-err));
 		return err;
 	}
 	close(fd);
@@ -134,7 +130,7 @@ int netns_create(const char *name)
 	saved = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 	if (saved < 0) {
 		err = -errno;
-		fprintf(stderr, "create namespace %s: open %s: %s\n", name, THREAD_NETNS,
+		error_note("create namespace %s: open %s: %s", name, THREAD_NETNS,
 			strerror(-err));
 		goto cleanup;
 	}
@@ -142,19 +138,19 @@ int netns_create(const char *name)
 	 * this thread is inside it, becomes that reference. */
 	if (unshare(CLONE_NEWNET)) {
 		err = -errno;
-		fprintf(stderr, "create namespace %s: %s%s\n", name, strerror(-err),
-			root_hint(-err));
+		error_note("create namespace %s: %s%s", name, strerror(-err),
+			report_root_hint(-err));
 		goto cleanup;
 	}
 	if (mount(THREAD_NETNS, path, "none", MS_BIND, NULL)) {
 		err = -errno;
-		fprintf(stderr, "create namespace %s: bind mount on %s: %s%s\n", name, path,
-			strerror(-err), root_hint(-err));
+		error_note("create namespace %s: bind mount on %s: %s%s", name, path,
+			strerror(-err), report_root_hint(-err));
 	}
 	if (setns(saved, CLONE_NEWNET)) {
 		/* Nothing after this could be trusted to run in the right namespace. */
 		err = -errno;
-		fprintf(stderr, "create namespace %s: return to the original namespace: %s\n", name,
+		error_note("create namespace %s: return to the original namespace: %s", name,
 			strerror(-err));
 		goto cleanup;
 	}
@@ -179,16 +175,16 @@ int netns_delete(const char *name)
 	/* EINVAL: the file is there but not mounted (an up that died in netns_create). */
 	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT) {
 		err = errno;
-		fprintf(stderr, "delete namespace %s: unmount %s: %s%s\n", name, path,
-			strerror(err), root_hint(err));
+		error_note("delete namespace %s: unmount %s: %s%s", name, path,
+			strerror(err), report_root_hint(err));
 		return -err;
 	}
 	if (unlink(path)) {
 		err = errno;
 		if (err == ENOENT)
 			return -ENOENT;
-		fprintf(stderr, "delete namespace %s: remove %s: %s%s\n", name, path, strerror(err),
-			root_hint(err));
+		error_note("delete namespace %s: remove %s: %s%s", name, path, strerror(err),
+			report_root_hint(err));
 		return -err;
 	}
 	explain("ip netns del %s", name);
@@ -206,7 +202,7 @@ int netns_for_each(int (*fn)(const char *name, void *arg), void *arg)
 		if (errno == ENOENT)
 			return 0;
 		err = errno;
-		fprintf(stderr, "list %s: %s%s\n", NETNS_RUN_DIR, strerror(err), root_hint(err));
+		error_note("list %s: %s%s", NETNS_RUN_DIR, strerror(err), report_root_hint(err));
 		return -err;
 	}
 	while (!err && (de = readdir(dir))) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "lib/report.h"
 #include "bpf/partition.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
@@ -158,14 +159,14 @@ static int spawn(const char *lab, const char *run_dir, unsigned int node, char *
 			dup2(fd, 2);
 		}
 		execvp(argv[0], argv);
-		fprintf(stderr, "capnet: exec %s: %s\n", argv[0], strerror(errno));
+		report_warn("exec %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
 	f = fopen(pidfile, "w");
 	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f)) {
 		int err = -errno;
 
-		fprintf(stderr, "capnet: write %s: %s\n", pidfile, strerror(errno));
+		report_warn("write %s: %s", pidfile, strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return err;
@@ -173,7 +174,7 @@ static int spawn(const char *lab, const char *run_dir, unsigned int node, char *
 	/* A node that dies at once (bad option, port taken) is reported now, not found later. */
 	nanosleep(&pause, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
-		fprintf(stderr, "capnet: node %u exited at start (%s %d); see %s\n", node,
+		report_warn("node %u exited at start (%s %d); see %s", node,
 			WIFEXITED(status) ? "status" : "signal",
 			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log);
 		unlink(pidfile);
@@ -195,7 +196,7 @@ int nodes_start(const struct node_start *st, unsigned int node)
 		return -ENOMEM;
 	if (nodes_pid(st->run_dir, node)) {
 		free(cluster);
-		fprintf(stderr, "capnet: node %u already runs (capnet stop %u first)\n", node,
+		report_warn("node %u already runs (capnet stop %u first)", node,
 			node);
 		return -EALREADY;
 	}
@@ -212,7 +213,7 @@ int nodes_start(const struct node_start *st, unsigned int node)
 	snprintf(data, sizeof(data), "%s/data/n%u", st->run_dir, node);
 	err = files_mkdir_p(data, 0755);
 	if (err) {
-		fprintf(stderr, "capnet: create %s: %s\n", data, strerror(-err));
+		report_warn("create %s: %s", data, strerror(-err));
 		free(cluster);
 		return err;
 	}
@@ -246,13 +247,13 @@ int nodes_restart(const char *lab, const char *run_dir, unsigned int node)
 	int err;
 
 	if (nodes_pid(run_dir, node)) {
-		fprintf(stderr, "capnet: node %u already runs\n", node);
+		report_warn("node %u already runs", node);
 		return -EALREADY;
 	}
 	node_file(run_dir, node, "cmd", path, sizeof(path));
 	err = load_cmdline(path, buf, sizeof(buf), argv, MAX_ARGS + 16);
 	if (err) {
-		fprintf(stderr, "capnet: node %u was never started (no %s)\n", node, path);
+		report_warn("node %u was never started (no %s)", node, path);
 		return err;
 	}
 	return spawn(lab, run_dir, node, argv);

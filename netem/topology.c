@@ -30,6 +30,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 
+#include "lib/report.h"
 #include "bpf/partition.h"
 #include "netem/explain.h"
 #include "netem/topology.h"
@@ -41,11 +42,6 @@
 #define EXPLAIN_NEIGH 3
 /* Seconds up waits for every port to forward. */
 #define PORTS_READY_TIMEOUT 5
-
-static const char *root_hint(int err)
-{
-	return err == EPERM || err == EACCES ? " (run as root)" : "";
-}
 
 /* ---- Names and addresses ---------------------------------------------------------------- */
 
@@ -248,12 +244,12 @@ static int nl_open_here(const char *ns, struct nl_sock **out)
 
 	sk = nl_socket_alloc();
 	if (!sk) {
-		fprintf(stderr, "netlink socket in %s: %s\n", ns, strerror(ENOMEM));
+		error_note("netlink socket in %s: %s", ns, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	err = nl_connect(sk, NETLINK_ROUTE);
 	if (err < 0) {
-		fprintf(stderr, "netlink socket in %s: %s\n", ns, nl_geterror(err));
+		error_note("netlink socket in %s: %s", ns, nl_geterror(err));
 		nl_socket_free(sk);
 		return -EIO;
 	}
@@ -343,7 +339,7 @@ static int batch_flush(struct nl_batch *b)
 	((struct nlmsghdr *)(b->buf + b->last))->nlmsg_flags |= NLM_F_ACK;
 	n = nl_sendto(b->sk, b->buf, b->len);
 	if (n < 0) {
-		fprintf(stderr, "send netlink requests in %s: %s\n", b->ns, nl_geterror(n));
+		error_note("send netlink requests in %s: %s", b->ns, nl_geterror(n));
 		err = -EIO;
 		goto out;
 	}
@@ -352,7 +348,7 @@ static int batch_flush(struct nl_batch *b)
 
 		n = nl_recv(b->sk, &peer, &data, NULL);
 		if (n <= 0) {
-			fprintf(stderr, "receive netlink answers in %s: %s\n", b->ns,
+			error_note("receive netlink answers in %s: %s", b->ns,
 				n ? nl_geterror(n) : "connection closed");
 			err = -EIO;
 			goto out;
@@ -387,7 +383,7 @@ static int batch_flush(struct nl_batch *b)
 	}
 	if (err) {
 		op_describe(b, &b->ops[failed], what, sizeof(what));
-		fprintf(stderr, "%s: %s%s%s\n", what, strerror(-err), why, root_hint(-err));
+		error_note("%s: %s%s%s", what, strerror(-err), why, report_root_hint(-err));
 	}
 out:
 	free(data);
@@ -552,8 +548,8 @@ static int sysctl_write(const char *ns, const char *key, const char *value, bool
 	explain("ip netns exec %s sysctl -qw %s=%s", ns, key, value);
 	return 0;
 fail:
-	fprintf(stderr, "sysctl %s=%s in %s: %s%s\n", key, value, ns, strerror(-err),
-		root_hint(-err));
+	error_note("sysctl %s=%s in %s: %s%s", key, value, ns, strerror(-err),
+		report_root_hint(-err));
 	return err;
 }
 
@@ -595,7 +591,7 @@ static int node_setup_inside(const char *ns, struct nl_sock **sk, int *ns_fd)
 		*ns_fd = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 		if (*ns_fd < 0) {
 			err = -errno;
-			fprintf(stderr, "open %s in %s: %s\n", THREAD_NETNS, ns, strerror(-err));
+			error_note("open %s in %s: %s", THREAD_NETNS, ns, strerror(-err));
 		}
 	}
 	return err;
@@ -611,7 +607,7 @@ static int ns_create_setup(const char *ns, struct nl_sock **sk, int *ns_fd)
 		return err;
 	saved = netns_enter(ns);
 	if (saved < 0) {
-		fprintf(stderr, "enter namespace %s: %s\n", ns, strerror(-saved));
+		error_note("enter namespace %s: %s", ns, strerror(-saved));
 		return saved;
 	}
 	if (ns_fd)
@@ -620,7 +616,7 @@ static int ns_create_setup(const char *ns, struct nl_sock **sk, int *ns_fd)
 		err = switch_setup_inside(ns, sk);
 	ret = netns_return(saved);
 	if (ret) {
-		fprintf(stderr, "leave namespace %s: %s\n", ns, strerror(-ret));
+		error_note("leave namespace %s: %s", ns, strerror(-ret));
 		err = err ?: ret;
 	}
 	return err;
@@ -851,7 +847,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 
 		err = rtnl_link_alloc_cache(sk, AF_BRIDGE, &cache);
 		if (err < 0) {
-			fprintf(stderr, "list bridge ports in %s: %s\n", lb->sw->ns,
+			error_note("list bridge ports in %s: %s", lb->sw->ns,
 				nl_geterror(err));
 			return nl_errno(err);
 		}
@@ -875,7 +871,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 			break;
 		usleep(1000);
 	}
-	fprintf(stderr, "%u of %u ports of %s in %s are not forwarding after %d s\n",
+	error_note("%u of %u ports of %s in %s are not forwarding after %d s",
 		lb->cfg->nodes - ready, lb->cfg->nodes, BRIDGE, lb->sw->ns, PORTS_READY_TIMEOUT);
 	return -ETIMEDOUT;
 }
@@ -896,23 +892,23 @@ int lab_topology_up(const struct lab_config *cfg)
 	int err;
 
 	if (!lab_name_valid(cfg->name, msg, sizeof(msg))) {
-		fprintf(stderr, "%s\n", msg);
+		error_note("%s", msg);
 		return -EINVAL;
 	}
 	if (cfg->nodes < 1 || cfg->nodes > CAPNET_MAX_NODES) {
-		fprintf(stderr, "a lab has 1 to %d nodes, not %u\n", CAPNET_MAX_NODES, cfg->nodes);
+		error_note("a lab has 1 to %d nodes, not %u", CAPNET_MAX_NODES, cfg->nodes);
 		return -EINVAL;
 	}
 	ip4_str(cfg->subnet, net, sizeof(net));
 	snprintf(text, sizeof(text), "%s/%u", net, cfg->prefix);
 	if (subnet_check(cfg->subnet, cfg->prefix, cfg->nodes, text, msg, sizeof(msg))) {
-		fprintf(stderr, "%s\n", msg);
+		error_note("%s", msg);
 		return -EINVAL;
 	}
 	/* Nothing is created if any part of the lab is there: up never adds to a lab. */
 	err = netns_for_each(ns_of_lab, (void *)cfg->name);
 	if (err == -EEXIST)
-		fprintf(stderr, "lab \"%s\" already exists (capnet --lab %s down removes it)\n",
+		error_note("lab \"%s\" already exists (capnet --lab %s down removes it)",
 			cfg->name, cfg->name);
 	if (err)
 		return err;
@@ -921,7 +917,7 @@ int lab_topology_up(const struct lab_config *cfg)
 	lb.node = malloc(sizeof(*lb.node));
 	lb.veth = rtnl_link_veth_alloc();
 	if (!lb.sw || !lb.node || !lb.veth) {
-		fprintf(stderr, "lab %s: %s\n", cfg->name, strerror(ENOMEM));
+		error_note("lab %s: %s", cfg->name, strerror(ENOMEM));
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -983,12 +979,12 @@ int lab_topology_down(const char *lab)
 	int err, ret = 0;
 
 	if (!lab_name_valid(lab, msg, sizeof(msg))) {
-		fprintf(stderr, "%s\n", msg);
+		error_note("%s", msg);
 		return -EINVAL;
 	}
 	s = malloc(sizeof(*s));
 	if (!s) {
-		fprintf(stderr, "lab %s: %s\n", lab, strerror(ENOMEM));
+		error_note("lab %s: %s", lab, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	err = lab_scan(lab, s);
@@ -1042,27 +1038,27 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 
 	saved = netns_enter(sw);
 	if (saved < 0) {
-		fprintf(stderr, "enter namespace %s: %s\n", sw, strerror(-saved));
+		error_note("enter namespace %s: %s", sw, strerror(-saved));
 		return saved;
 	}
 	err = nl_open_here(sw, &sk);
 	ret = netns_return(saved);
 	if (ret) {
-		fprintf(stderr, "leave namespace %s: %s\n", sw, strerror(-ret));
+		error_note("leave namespace %s: %s", sw, strerror(-ret));
 		err = err ?: ret;
 	}
 	if (err)
 		goto out;
 	err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
 	if (err < 0) {
-		fprintf(stderr, "list links in %s: %s\n", sw, nl_geterror(err));
+		error_note("list links in %s: %s", sw, nl_geterror(err));
 		err = nl_errno(err);
 		goto out;
 	}
 	bridge = rtnl_link_name2i(cache, BRIDGE);
 	if (!bridge) {
-		fprintf(stderr,
-			"lab %s is broken: %s has no bridge %s (capnet --lab %s down removes it)\n",
+		error_note(
+			"lab %s is broken: %s has no bridge %s (capnet --lab %s down removes it)",
 			lab, sw, BRIDGE, lab);
 		err = -EIO;
 		goto out;
@@ -1072,8 +1068,8 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 		link = rtnl_link_get_by_name(cache, port);
 		if (i > info->nodes) {
 			if (link) {
-				fprintf(stderr,
-					"lab %s is broken: port %s in %s has no node namespace %s-n%u (capnet --lab %s down removes it)\n",
+				error_note(
+					"lab %s is broken: port %s in %s has no node namespace %s-n%u (capnet --lab %s down removes it)",
 					lab, port, sw, lab, i, lab);
 				rtnl_link_put(link);
 				err = -EIO;
@@ -1081,8 +1077,8 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 			break;
 		}
 		if (!link || rtnl_link_get_master(link) != bridge) {
-			fprintf(stderr,
-				"lab %s is broken: port %s is %s (capnet --lab %s down removes it)\n",
+			error_note(
+				"lab %s is broken: port %s is %s (capnet --lab %s down removes it)",
 				lab, port,
 				link ? "not a port of " BRIDGE : "missing in the switch namespace",
 				lab);
@@ -1107,14 +1103,14 @@ int lab_topology_discover(const char *lab, struct lab_info *info)
 	int err;
 
 	if (!lab_name_valid(lab, msg, sizeof(msg))) {
-		fprintf(stderr, "%s\n", msg);
+		error_note("%s", msg);
 		return -EINVAL;
 	}
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", lab);
 	s = malloc(sizeof(*s));
 	if (!s) {
-		fprintf(stderr, "lab %s: %s\n", lab, strerror(ENOMEM));
+		error_note("lab %s: %s", lab, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	err = lab_scan(lab, s);
@@ -1127,30 +1123,30 @@ int lab_topology_discover(const char *lab, struct lab_info *info)
 	}
 	err = -EIO;
 	if (!ns_is_mounted(sw)) {
-		fprintf(stderr,
-			"lab %s is broken: %s is not a namespace (capnet --lab %s down removes it)\n",
+		error_note(
+			"lab %s is broken: %s is not a namespace (capnet --lab %s down removes it)",
 			lab, sw, lab);
 		goto out;
 	}
 	for (n = 0; n < s->max && s->node[n + 1]; n++)
 		;
 	if (n == 0) {
-		fprintf(stderr,
-			"lab %s is broken: it has no node namespace %s-n1 (capnet --lab %s down removes it)\n",
+		error_note(
+			"lab %s is broken: it has no node namespace %s-n1 (capnet --lab %s down removes it)",
 			lab, lab, lab);
 		goto out;
 	}
 	if (n < s->max) {
-		fprintf(stderr,
-			"lab %s is broken: %s-n%u is missing but %s-n%u exists (capnet --lab %s down removes it)\n",
+		error_note(
+			"lab %s is broken: %s-n%u is missing but %s-n%u exists (capnet --lab %s down removes it)",
 			lab, lab, n + 1, lab, s->max, lab);
 		goto out;
 	}
 	for (unsigned int i = 1; i <= n; i++) {
 		lab_node_ns(lab, i, ns, sizeof(ns));
 		if (!ns_is_mounted(ns)) {
-			fprintf(stderr,
-				"lab %s is broken: %s is not a namespace (capnet --lab %s down removes it)\n",
+			error_note(
+				"lab %s is broken: %s is not a namespace (capnet --lab %s down removes it)",
 				lab, ns, lab);
 			goto out;
 		}

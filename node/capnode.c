@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/report.h"
 #include "node/node.h"
 
 static void usage(FILE *out)
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 	unsigned long v;
 	int i, rc;
 
+	report_set_program("capnode");
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 

@@ -26,6 +26,7 @@
 #include <linux/sockios.h>
 #include <linux/veth.h>
 
+#include "lib/report.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 
@@ -190,7 +191,7 @@ static void pair_no_ipv6(const char *sw)
 		if (fd < 0)
 			continue; /* a kernel without IPv6 has nothing to say */
 		if (write(fd, "1", 1) < 0)
-			fprintf(stderr, "delay line: %s: %s\n", path, strerror(errno));
+			error_note("delay line: %s: %s", path, strerror(errno));
 		close(fd);
 	}
 }
@@ -205,20 +206,20 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 	lab_switch_ns(lab, sw, sizeof(sw));
 	fd = rtnl_open();
 	if (fd < 0) {
-		fprintf(stderr, "delay line: rtnetlink socket: %s\n", strerror(-fd));
+		error_note("delay line: rtnetlink socket: %s", strerror(-fd));
 		return fd;
 	}
 	bridge = if_nametoindex(BRIDGE);
 	if (!bridge) {
 		err = -errno;
-		fprintf(stderr, "delay line: no %s in %s: %s\n", BRIDGE, sw, strerror(errno));
+		error_note("delay line: no %s in %s: %s", BRIDGE, sw, strerror(errno));
 		goto out;
 	}
 	explain("ip -n %s link add %s master %s type veth peer name %s", sw, DELAY_PORT, BRIDGE,
 		DELAY_IF);
 	err = veth_add(fd, bridge);
 	if (err) {
-		fprintf(stderr, "delay line: ip -n %s link add %s type veth peer name %s: %s\n", sw,
+		error_note("delay line: ip -n %s link add %s type veth peer name %s: %s", sw,
 			DELAY_PORT, DELAY_IF, strerror(-err));
 		goto out;
 	}
@@ -226,7 +227,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 	dl = if_nametoindex(DELAY_IF);
 	if (!port || !dl) {
 		err = -ENODEV;
-		fprintf(stderr, "delay line: %s or %s vanished in %s\n", DELAY_PORT, DELAY_IF, sw);
+		error_note("delay line: %s or %s vanished in %s", DELAY_PORT, DELAY_IF, sw);
 		goto out;
 	}
 	pair_no_ipv6(sw);
@@ -235,7 +236,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 		sw, DELAY_PORT);
 	err = port_quiet(fd, port);
 	if (err) {
-		fprintf(stderr, "delay line: bridge link set dev %s learning off flood off: %s\n",
+		error_note("delay line: bridge link set dev %s learning off flood off: %s",
 			DELAY_PORT, strerror(-err));
 		goto out;
 	}
@@ -251,7 +252,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 		port = if_nametoindex(port_name);
 		err = port ? fdb_static(fd, port, mac, true) : -ENODEV;
 		if (err) {
-			fprintf(stderr, "delay line: bridge fdb replace (node %u) dev %s: %s\n", i,
+			error_note("delay line: bridge fdb replace (node %u) dev %s: %s", i,
 				port_name, strerror(-err));
 			goto out;
 		}
@@ -262,7 +263,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 	if (!err)
 		err = link_set_up(fd, dl);
 	if (err) {
-		fprintf(stderr, "delay line: ip link set %s up: %s\n", DELAY_IF, strerror(-err));
+		error_note("delay line: ip link set %s up: %s", DELAY_IF, strerror(-err));
 		goto out;
 	}
 	*dl_ifindex = dl;
@@ -327,7 +328,7 @@ int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 			int e = -errno;
 
 			if (!on)
-				fprintf(stderr, "delay line: ethtool -K eth0 tx off in %s: %s\n",
+				error_note("delay line: ethtool -K eth0 tx off in %s: %s",
 					ns, strerror(errno));
 			err = err ?: e;
 		}

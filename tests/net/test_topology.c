@@ -29,6 +29,7 @@
 #include <netlink/route/neighbour.h>
 #include <cmocka.h>
 
+#include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/topology.h"
 
@@ -71,7 +72,8 @@ static struct lab_config config(const char *name, unsigned int nodes)
 	return cfg;
 }
 
-/* stderr of the code under test, into errbuf, for the tests that expect a message. */
+/* What the code under test said, into errbuf, for the tests that expect a message: its stderr,
+ * then the message it left for its caller (lib/report.h), a line of its own. */
 static int saved_stderr = -1;
 static FILE *captured;
 
@@ -95,6 +97,8 @@ static const char *capture_end(void)
 	n = fread(errbuf, 1, sizeof(errbuf) - 1, captured);
 	errbuf[n] = '\0';
 	fclose(captured);
+	if (error_message())
+		snprintf(errbuf + n, sizeof(errbuf) - n, "%s\n", error_reason(0));
 	return errbuf;
 }
 

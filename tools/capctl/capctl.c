@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl: the client of a capnet lab's nodes and the checker of what they answered. Global
  * options first, then one subcommand from the table below. */
+#include "lib/report.h"
 #include "tools/capctl/capctl.h"
 #include "lib/options.h"
 
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 	int next;
 	size_t i;
 
+	report_set_program("capctl");
 	if (capctl_parse_globals(argc, argv, &next))
 		return CAPCTL_USAGE;
 	if (next >= argc) {

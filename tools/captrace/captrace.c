@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/report.h"
 #include "lib/options.h"
 #include "tools/captrace/captrace_cli.h"
 
@@ -41,24 +42,25 @@ int main(int argc, char **argv)
 	int i, rc;
 	size_t c;
 
+	report_set_program("captrace");
 	rc = options_parse_globals(argc, argv, false, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
-		return ct_usage("%s (captrace --help lists them)", err);
+		return report_usage("%s (captrace --help lists them)", err);
 	if (rc == OPTIONS_VERSION) {
 		printf("captrace %s\n", CAPNET_VERSION);
-		return CT_OK;
+		return EXIT_OK;
 	}
 	if (rc != OPTIONS_OK) {
 		usage(stdout);
-		return CT_OK;
+		return EXIT_OK;
 	}
 	cli = (struct captrace_cli){ .lab = g.lab, .json = g.json, .verbose = g.verbose };
 	if (i >= argc) {
 		usage(stderr);
-		return CT_USAGE;
+		return EXIT_USAGE;
 	}
 	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(&cli, argc - i - 1, argv + i + 1);
-	return ct_usage("unknown command \"%s\" (captrace --help lists them)", argv[i]);
+	return report_usage("unknown command \"%s\" (captrace --help lists them)", argv[i]);
 }

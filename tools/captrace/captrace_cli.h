@@ -5,8 +5,7 @@
 
 #include <stdbool.h>
 
-/* Exit codes, as in capnet: 0 ok, 1 failure, 2 usage. */
-enum { CT_OK = 0, CT_FAIL = 1, CT_USAGE = 2 };
+#include "lib/report.h"
 
 struct captrace_cli {
 	const char *lab;
@@ -14,10 +13,6 @@ struct captrace_cli {
 	bool verbose;
 };
 
-/* One line on stderr, prefixed "captrace: "; they return CT_USAGE / CT_FAIL. */
-int ct_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int ct_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void ct_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Seconds as "2", "0.5" or "100ms", > 0. Prints the error. */
 int ct_parse_seconds(const char *text, const char *what, double *seconds);
 

@@ -22,20 +22,20 @@ int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			cli->json = true;
 		else if (argv[i][0] == '-' && argv[i][1])
-			return ct_usage("decode: unknown option \"%s\" (captrace decode FILE.pcap)",
+			return report_usage("decode: unknown option \"%s\" (captrace decode FILE.pcap)",
 					argv[i]);
 		else if (!path)
 			path = argv[i];
 		else
-			return ct_usage("decode: one file only (\"%s\" is extra)", argv[i]);
+			return report_usage("decode: one file only (\"%s\" is extra)", argv[i]);
 	}
 	if (!path)
-		return ct_usage("decode: which file? (captrace decode FILE.pcap)");
+		return report_usage("decode: which file? (captrace decode FILE.pcap)");
 	if (pcap_reader_open(&r, path))
-		return ct_fail("decode: %s", r.err);
+		return report_fail("decode: %s", r.err);
 	if (r.linktype != PCAP_LINKTYPE_ETHERNET) {
 		pcap_reader_close(&r);
-		return ct_fail("decode: %s: link type %u is not Ethernet", path, r.linktype);
+		return report_fail("decode: %s: link type %u is not Ethernet", path, r.linktype);
 	}
 	while ((rc = pcap_reader_next(&r, &pkt)) > 0) {
 		struct trace_packet p;
@@ -68,13 +68,13 @@ int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
 	}
 	if (rc < 0) {
 		fflush(stdout);
-		ct_fail("decode: %s", r.err);
+		report_fail("decode: %s", r.err);
 		pcap_reader_close(&r);
-		return CT_FAIL;
+		return EXIT_FAIL;
 	}
 	if (cli->verbose)
 		fprintf(stderr, "captrace: %llu capnet messages in %llu packets\n", shown,
 			(unsigned long long)r.packets);
 	pcap_reader_close(&r);
-	return CT_OK;
+	return EXIT_OK;
 }

@@ -91,14 +91,14 @@ static int open_capture(const char *lab, unsigned int node, unsigned int nodes, 
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	saved = netns_enter(ns);
 	if (saved < 0) {
-		ct_fail("record: enter namespace %s: %s", ns, strerror(-saved));
+		report_fail("record: enter namespace %s: %s", ns, strerror(-saved));
 		return saved;
 	}
 	/* The packet socket libpcap opens here stays bound to this namespace's eth0. */
 	c->pcap = pcap_create("eth0", errbuf);
 	if (!c->pcap) {
 		netns_return(saved);
-		ct_fail("record: node %u: pcap_create eth0: %s", node, errbuf);
+		report_fail("record: node %u: pcap_create eth0: %s", node, errbuf);
 		return -EIO;
 	}
 	pcap_set_snaplen(c->pcap, RECORD_SNAPLEN);
@@ -111,27 +111,27 @@ static int open_capture(const char *lab, unsigned int node, unsigned int nodes, 
 	pcap_set_buffer_size(c->pcap, buffer);
 	if (pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO)) {
 		netns_return(saved);
-		ct_fail("record: node %u: this libpcap cannot give nanosecond timestamps", node);
+		report_fail("record: node %u: this libpcap cannot give nanosecond timestamps", node);
 		return -ENOTSUP;
 	}
 	rc = pcap_activate(c->pcap);
 	netns_return(saved);
 	if (rc < 0) {
-		ct_fail("record: node %u: capture on eth0 in %s: %s", node, ns,
+		report_fail("record: node %u: capture on eth0 in %s: %s", node, ns,
 			pcap_geterr(c->pcap));
 		return -EIO;
 	}
 	if (rc > 0)
-		ct_warn("record: node %u: %s", node, pcap_statustostr(rc));
+		report_warn("record: node %u: %s", node, pcap_statustostr(rc));
 	if (pcap_setnonblock(c->pcap, 1, errbuf) < 0) {
-		ct_fail("record: node %u: %s", node, errbuf);
+		report_fail("record: node %u: %s", node, errbuf);
 		return -EIO;
 	}
 	trace_pcap_name(node, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	c->dumper = pcap_dump_open(c->pcap, path);
 	if (!c->dumper) {
-		ct_fail("record: %s", pcap_geterr(c->pcap));
+		report_fail("record: %s", pcap_geterr(c->pcap));
 		return -EIO;
 	}
 	return 0;
@@ -189,14 +189,14 @@ static int poll_policy(struct recorder *r)
 
 	err = filter_read_state(r->filter, r->state);
 	if (err) {
-		ct_fail("record: read the active partition: %s", strerror(-err));
+		report_fail("record: read the active partition: %s", strerror(-err));
 		return err;
 	}
 	if (r->have_generation && r->state->meta.generation == r->generation)
 		return 0;
 	p = malloc(sizeof(*p));
 	if (!p) {
-		ct_fail("record: out of memory");
+		report_fail("record: out of memory");
 		return -ENOMEM;
 	}
 	err = policy_expand(&r->state->policy, p, &se);
@@ -207,14 +207,14 @@ static int poll_policy(struct recorder *r)
 			memcpy(spec + sizeof(spec) - 4, "...", 4);
 		err = err < 0 ? err : 0;
 	} else {
-		ct_warn("record: generation %llu: %s",
+		report_warn("record: generation %llu: %s",
 			(unsigned long long)r->state->meta.generation, se.msg);
 		snprintf(spec, sizeof(spec), "?");
 		err = 0;
 	}
 	free(p);
 	if (err) {
-		ct_fail("record: format the partition: %s", strerror(-err));
+		report_fail("record: format the partition: %s", strerror(-err));
 		return err;
 	}
 	format_impairments(&r->state->impairments, imp, sizeof(imp));
@@ -237,7 +237,7 @@ static void drain_pcap(struct recorder *r, unsigned int i)
 			r->packets += n;
 	} while (n > 0);
 	if (n == PCAP_ERROR)
-		ct_warn("record: node %u: %s", i + 1, pcap_geterr(r->cap[i].pcap));
+		report_warn("record: node %u: %s", i + 1, pcap_geterr(r->cap[i].pcap));
 }
 
 static FILE *open_out(const char *dir, const char *name)
@@ -248,7 +248,7 @@ static FILE *open_out(const char *dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "we");
 	if (!f)
-		ct_fail("record: create %s: %s", path, strerror(errno));
+		report_fail("record: create %s: %s", path, strerror(errno));
 	return f;
 }
 
@@ -300,57 +300,57 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	unsigned long long pcap_dropped = 0;
 	double duration = 0;
 	const char *dir = NULL;
-	int i, rc = CT_FAIL, err, epfd = -1, ringfd;
+	int i, rc = EXIT_FAIL, err, epfd = -1, ringfd;
 	unsigned int n;
 	FILE *meta = NULL;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
 			if (++i >= argc)
-				return ct_usage("record: -o needs a directory");
+				return report_usage("record: -o needs a directory");
 			dir = argv[i];
 		} else if (!strcmp(argv[i], "--duration")) {
 			if (++i >= argc)
-				return ct_usage("record: --duration needs seconds");
+				return report_usage("record: --duration needs seconds");
 			if (ct_parse_seconds(argv[i], "record: --duration", &duration))
-				return CT_USAGE;
+				return EXIT_USAGE;
 		} else {
-			return ct_usage("record: unknown argument \"%s\" (captrace record -o DIR "
+			return report_usage("record: unknown argument \"%s\" (captrace record -o DIR "
 					"[--duration S])",
 					argv[i]);
 		}
 	}
 	if (!dir)
-		return ct_usage("record: -o DIR is required (where the pcaps and events go)");
+		return report_usage("record: -o DIR is required (where the pcaps and events go)");
 	if (geteuid() != 0)
-		return ct_fail("record: capturing in the lab's namespaces needs root");
+		return report_fail("record: capturing in the lab's namespaces needs root");
 	r.dir = dir;
 
 	info = calloc(1, sizeof(*info));
 	r.state = malloc(sizeof(*r.state));
 	if (!info || !r.state) {
-		ct_fail("record: out of memory");
+		report_fail("record: out of memory");
 		goto cleanup;
 	}
 	err = lab_topology_discover(cli->lab, info);
 	if (err == -ENOENT) {
-		ct_fail("record: no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
+		report_fail("record: no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
 			cli->lab);
 		goto cleanup;
 	}
 	if (err) {
-		ct_fail("record: lab \"%s\": %s", cli->lab, strerror(-err));
+		report_fail("record: lab \"%s\": %s", cli->lab, error_reason(err));
 		goto cleanup;
 	}
 	r.nodes = info->nodes;
 	err = filter_open(cli->lab, &r.filter);
 	if (err) {
-		ct_fail("record: lab \"%s\" has no filter pins (%s): capnet --lab %s up builds them",
-			cli->lab, strerror(-err), cli->lab);
+		report_fail("record: lab \"%s\" has no filter pins (%s): capnet --lab %s up builds them",
+			cli->lab, error_reason(err), cli->lab);
 		goto cleanup;
 	}
 	if (mkdir(dir, 0755) && errno != EEXIST) {
-		ct_fail("record: create %s: %s", dir, strerror(errno));
+		report_fail("record: create %s: %s", dir, strerror(errno));
 		goto cleanup;
 	}
 	/* Two descriptors per node (capture socket, pcap file): a big lab needs more than the
@@ -361,7 +361,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	}
 	r.cap = calloc(r.nodes, sizeof(*r.cap));
 	if (!r.cap) {
-		ct_fail("record: out of memory");
+		report_fail("record: out of memory");
 		goto cleanup;
 	}
 	r.drops = open_out(dir, TRACE_DROPS);
@@ -370,7 +370,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		goto cleanup;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
-		ct_fail("record: epoll: %s", strerror(errno));
+		report_fail("record: epoll: %s", strerror(errno));
 		goto cleanup;
 	}
 	for (n = 0; n < r.nodes; n++) {
@@ -378,7 +378,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			goto cleanup;
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = n };
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, pcap_get_selectable_fd(r.cap[n].pcap), &ev)) {
-			ct_fail("record: epoll: %s", strerror(errno));
+			report_fail("record: epoll: %s", strerror(errno));
 			goto cleanup;
 		}
 	}
@@ -386,12 +386,12 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	err = filter_events_discard(r.filter);
 	ringfd = err ? -1 : filter_events_fd(r.filter);
 	if (ringfd < 0) {
-		ct_fail("record: drop event ring: %s", strerror(err ? -err : EBADF));
+		report_fail("record: drop event ring: %s", strerror(err ? -err : EBADF));
 		goto cleanup;
 	}
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = UINT32_MAX };
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ringfd, &ev)) {
-		ct_fail("record: epoll: %s", strerror(errno));
+		report_fail("record: epoll: %s", strerror(errno));
 		goto cleanup;
 	}
 	if (filter_read_global(r.filter, &g0))
@@ -426,14 +426,14 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			timeout = (int)((deadline - now) / 1000000) + 1;
 		nev = epoll_wait(epfd, evs, 64, timeout);
 		if (nev < 0 && errno != EINTR) {
-			ct_fail("record: epoll_wait: %s", strerror(errno));
+			report_fail("record: epoll_wait: %s", strerror(errno));
 			goto cleanup;
 		}
 		for (k = 0; k < nev; k++) {
 			if (evs[k].data.u32 == UINT32_MAX) {
 				err = filter_events_poll(r.filter, 0, write_drop, &r);
 				if (err && err != -EINTR) {
-					ct_fail("record: drop events: %s", strerror(-err));
+					report_fail("record: drop events: %s", strerror(-err));
 					goto cleanup;
 				}
 			} else {
@@ -467,7 +467,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 					c->stats.ps_ifdrop);
 			pcap_dropped += c->stats.ps_drop + c->stats.ps_ifdrop;
 			if (c->stats.ps_drop || c->stats.ps_ifdrop)
-				ct_warn("record: node %u: libpcap dropped %u packets (%u by the "
+				report_warn("record: node %u: libpcap dropped %u packets (%u by the "
 					"interface): its capture is incomplete",
 					n + 1, c->stats.ps_drop, c->stats.ps_ifdrop);
 		}
@@ -475,7 +475,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			r.write_err = -EIO;
 	}
 	if (!filter_read_global(r.filter, &g1) && g1.ring_overflow > g0.ring_overflow)
-		ct_warn("record: %llu drop events were lost (the filter's ring buffer was full)",
+		report_warn("record: %llu drop events were lost (the filter's ring buffer was full)",
 			(unsigned long long)(g1.ring_overflow - g0.ring_overflow));
 	if (fflush(r.drops) || fflush(r.partitions))
 		r.write_err = -EIO;
@@ -495,7 +495,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		r.write_err = -EIO;
 	meta = NULL;
 	if (r.write_err) {
-		ct_fail("record: writing to %s failed (disk full?)", dir);
+		report_fail("record: writing to %s failed (disk full?)", dir);
 		goto cleanup;
 	}
 	if (cli->json) {
@@ -511,7 +511,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		       (clk[3] - clk[1]) / 1e9, r.packets, r.nodes, r.ndrops, r.nchanges,
 		       pcap_dropped);
 	}
-	rc = CT_OK;
+	rc = EXIT_OK;
 cleanup:
 	if (meta)
 		fclose(meta);

@@ -224,10 +224,10 @@ static int write_picture(const char *path, const struct trace_analysis *an,
 	int err;
 
 	if (!f)
-		return ct_fail("report: create %s: %s", path, strerror(errno));
+		return report_fail("report: create %s: %s", path, strerror(errno));
 	err = html ? trace_html_write(f, an, &td->meta) : trace_svg_write(f, an, &td->meta);
 	if (fclose(f) || err)
-		return ct_fail("report: writing %s failed", path);
+		return report_fail("report: writing %s failed", path);
 	return 0;
 }
 
@@ -238,34 +238,34 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 	struct trace_dir td;
 	char err[1024];
 	uint64_t t0;
-	int i, rc = CT_FAIL;
+	int i, rc = EXIT_FAIL;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
 			cli->json = true;
 		} else if (!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) {
 			if (i + 1 >= argc)
-				return ct_usage("report: %s needs a file name", argv[i]);
+				return report_usage("report: %s needs a file name", argv[i]);
 			if (argv[i][2] == 's')
 				svg = argv[++i];
 			else
 				html = argv[++i];
 		} else if (argv[i][0] == '-') {
-			return ct_usage(
+			return report_usage(
 				"report: unknown option \"%s\" (captrace report DIR [--json] "
 				"[--svg FILE] [--html FILE])",
 				argv[i]);
 		} else if (!dir) {
 			dir = argv[i];
 		} else {
-			return ct_usage("report: one directory only (\"%s\" is extra)", argv[i]);
+			return report_usage("report: one directory only (\"%s\" is extra)", argv[i]);
 		}
 	}
 	if (!dir)
-		return ct_usage("report: which directory? (captrace report DIR, as written by "
+		return report_usage("report: which directory? (captrace report DIR, as written by "
 				"captrace record -o DIR)");
 	if (trace_dir_load(dir, &td, &an, err, sizeof(err))) {
-		ct_fail("report: %s", err);
+		report_fail("report: %s", err);
 		goto cleanup;
 	}
 	if (cli->verbose)
@@ -275,7 +275,7 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 			td.read_ns / 1e9, td.read_ns ? td.packets / (td.read_ns / 1e9) : 0.0);
 	t0 = clock_ns();
 	if (trace_analyse(&an)) {
-		ct_fail("report: out of memory");
+		report_fail("report: out of memory");
 		goto cleanup;
 	}
 	if (cli->verbose)
@@ -290,10 +290,10 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 	if (html && write_picture(html, &an, &td, true))
 		goto cleanup;
 	if (fflush(stdout)) {
-		ct_fail("report: write: %s", strerror(errno));
+		report_fail("report: write: %s", strerror(errno));
 		goto cleanup;
 	}
-	rc = CT_OK;
+	rc = EXIT_OK;
 cleanup:
 	trace_analysis_free(&an);
 	trace_dir_close(&td);
