@@ -40,14 +40,14 @@ int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
 	err = lab_topology_discover(cli->lab, info);
 	if (err == -ENOENT)
 		return report_fail("no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
-				cli->lab);
+				   cli->lab);
 	if (err == -EPERM || err == -EACCES)
 		return cli_need_root("reading a lab");
 	if (err && error_message())
 		return report_error(err, NULL); /* it says what is broken, and the remedy */
 	if (err)
 		return report_fail("lab \"%s\" is broken: %s (capnet --lab %s down removes it)",
-				cli->lab, strerror(-err), cli->lab);
+				   cli->lab, strerror(-err), cli->lab);
 	if (!filter)
 		return EXIT_OK;
 	err = filter_open(cli->lab, filter);
@@ -55,10 +55,11 @@ int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
 		filter_pin_dir(cli->lab, dir, sizeof(dir));
 		if (err == -EPERM || err == -EACCES)
 			return cli_need_root("reading the filter's maps");
-		return report_fail("lab \"%s\" has no filter state in %s (%s): its partitions cannot "
-				"be read or changed; capnet --lab %s down && capnet --lab %s up -n "
-				"%u rebuilds it",
-				cli->lab, dir, error_reason(err), cli->lab, cli->lab, info->nodes);
+		return report_fail(
+			"lab \"%s\" has no filter state in %s (%s): its partitions cannot "
+			"be read or changed; capnet --lab %s down && capnet --lab %s up -n "
+			"%u rebuilds it",
+			cli->lab, dir, error_reason(err), cli->lab, cli->lab, info->nodes);
 	}
 	return EXIT_OK;
 }
@@ -84,7 +85,7 @@ int cli_parse_duration_ms(const char *text, const char *what, long *ms)
 
 	if (duration_parse_ns(text, DURATION_BARE_SECONDS, &ns) || ns > 86400000000000ull * 365)
 		return report_usage("%s: \"%s\" is not a duration (" DURATION_EXAMPLES ")", what,
-				 text);
+				    text);
 	*ms = (long)((ns + 500000) / 1000000);
 	return EXIT_OK;
 }

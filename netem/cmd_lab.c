@@ -53,22 +53,24 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			if (!*argv[i] || *end || errno || argv[i][0] == '-')
 				return report_usage("up: \"%s\" is not a number of nodes", argv[i]);
 			if (n < 1 || n > CAPNET_MAX_NODES)
-				return report_usage("up: %lu nodes: a lab has 1 to %d nodes (a Linux "
-						 "bridge takes at most 1023 ports)",
-						 n, CAPNET_MAX_NODES);
+				return report_usage(
+					"up: %lu nodes: a lab has 1 to %d nodes (a Linux "
+					"bridge takes at most 1023 ports)",
+					n, CAPNET_MAX_NODES);
 		} else if (!strcmp(argv[i], "--subnet")) {
 			if (++i >= argc)
-				return report_usage("up: --subnet needs a CIDR such as 10.77.0.0/16");
+				return report_usage(
+					"up: --subnet needs a CIDR such as 10.77.0.0/16");
 			subnet = argv[i];
 		} else if (!strcmp(argv[i], "--hook")) {
 			if (++i >= argc || filter_hook_parse(argv[i], &hook))
 				return report_usage("up: --hook takes tcx or clsact%s%s%s",
-						 i < argc ? ", not \"" : "",
-						 i < argc ? argv[i] : "", i < argc ? "\"" : "");
+						    i < argc ? ", not \"" : "",
+						    i < argc ? argv[i] : "", i < argc ? "\"" : "");
 		} else {
 			return report_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
-					 "[--subnet CIDR] [--hook tcx|clsact])",
-					 argv[i]);
+					    "[--subnet CIDR] [--hook tcx|clsact])",
+					    argv[i]);
 		}
 	}
 	if (!n)
@@ -88,11 +90,12 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	filter_pin_dir(cli->lab, dir, sizeof(dir));
 	if (!stat(dir, &st) && lab_topology_discover(cli->lab, &info) != -ENOENT)
 		return report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
-				cli->lab, cli->lab);
+				   cli->lab, cli->lab);
 	if (!stat(dir, &st))
-		return report_fail("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s "
-				"down removes them)",
-				cli->lab, dir, cli->lab);
+		return report_fail(
+			"lab \"%s\" has remains of an earlier run in %s (capnet --lab %s "
+			"down removes them)",
+			cli->lab, dir, cli->lab);
 
 	t0 = now_s();
 	err = lab_topology_up(&cfg);

@@ -58,7 +58,7 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 	}
 	if (takes_mode && !a->mode)
 		return report_usage("%s: which mode? --mode cp (Raft) or --mode ap (Dynamo style)",
-				 cmd);
+				    cmd);
 	if (!takes_mode && a->extra_argc)
 		return report_usage("%s: capnode options go with start", cmd);
 	return EXIT_OK;
@@ -126,9 +126,10 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!strcmp(a.mode, "cp") && info.nodes > 15) {
 		filter_close(filter);
-		return report_usage("start: CP mode runs Raft with at most 15 voters; this lab has %u "
-				 "nodes (use --mode ap, or a smaller lab)",
-				 info.nodes);
+		return report_usage(
+			"start: CP mode runs Raft with at most 15 voters; this lab has %u "
+			"nodes (use --mode ap, or a smaller lab)",
+			info.nodes);
 	}
 	/* The subnet is the lab's own, as the filter recorded it at up. */
 	err = filter_read_state(filter, &state);

@@ -42,7 +42,7 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 		filter_close(ctx->filter);
 		ctx->filter = NULL;
 		return report_fail("read the filter state of lab \"%s\": %s", cli->lab,
-				strerror(-err));
+				   strerror(-err));
 	}
 	return EXIT_OK;
 }
@@ -53,7 +53,7 @@ static int current_partition(struct switch_ctx *ctx)
 
 	if (policy_expand(&state.policy, &part, &e))
 		return report_fail("the filter of lab \"%s\" holds an inconsistent policy: %s",
-				ctx->cli->lab, e.msg);
+				   ctx->cli->lab, e.msg);
 	return EXIT_OK;
 }
 
@@ -81,7 +81,7 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 	err = filter_apply(ctx->filter, &next_policy, imps, &meta, &timing);
 	if (err)
 		return report_fail("switch the filter of lab \"%s\": %s", ctx->cli->lab,
-				strerror(-err));
+				   strerror(-err));
 	partition_format(&part, text, sizeof(text));
 	if (ctx->cli->json)
 		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"groups\":%u,\"generation\":%llu,"
@@ -130,8 +130,8 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 		if (!strcmp(argv[i], "--preset")) {
 			if (++i >= argc)
 				return report_usage("partition: --preset needs a name (halves, "
-						 "random-halves, majorities-ring, bridge, "
-						 "isolate-random)");
+						    "random-halves, majorities-ring, bridge, "
+						    "isolate-random)");
 			preset = argv[i];
 		} else if (!strcmp(argv[i], "--seed")) {
 			if (++i >= argc)
@@ -148,8 +148,9 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 	if (preset && ngroups)
 		return report_usage("partition: give groups or --preset, not both");
 	if (!preset && !ngroups)
-		return report_usage("partition: which groups? (capnet partition 1,2 3-5, or --preset "
-				 "halves)");
+		return report_usage(
+			"partition: which groups? (capnet partition 1,2 3-5, or --preset "
+			"halves)");
 	if (seed_text && !preset)
 		return report_usage("partition: --seed goes with --preset");
 	if (seed_text && parse_seed(seed_text, &seed))
@@ -193,7 +194,8 @@ int cmd_cut(struct cli *cli, int argc, char **argv)
 
 	cli_take_json(cli, &argc, argv);
 	if (argc != 2)
-		return report_usage("cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
+		return report_usage(
+			"cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
 	rc = open_for_switch(cli, &ctx, "capnet cut");
 	if (rc)
 		return rc;
@@ -247,8 +249,8 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 			stop_delays = true;
 		else
 			return report_usage("heal: unknown argument \"%s\" (capnet heal [--links] "
-					 "[--delays])",
-					 argv[i]);
+					    "[--delays])",
+					    argv[i]);
 	}
 	rc = open_for_switch(cli, &ctx, "capnet heal");
 	if (rc)
@@ -347,9 +349,10 @@ static int parse_delay_opt(struct delay_opts *o, const char *opt, const char *va
 		o->dist = true;
 	} else {
 		if (delay_parse_rate_bps(val, &v))
-			return report_usage("link: --rate \"%s\" is not a rate (like 10mbit, 512kbit, "
-					 "1gbit, or 0)",
-					 val);
+			return report_usage(
+				"link: --rate \"%s\" is not a rate (like 10mbit, 512kbit, "
+				"1gbit, or 0)",
+				val);
 		o->p.rate_bps = v;
 		o->rate = true;
 	}
@@ -417,7 +420,7 @@ static int apply_delays(struct switch_ctx *ctx)
 		delay_last_error(ctx->cli->lab, why, sizeof(why));
 		delay_stop(ctx->cli->lab, &ctx->info, true);
 		return report_fail("link: the delay line of lab \"%s\" stopped: %s", ctx->cli->lab,
-				why[0] ? why : "see its log");
+				   why[0] ? why : "see its log");
 	}
 	if (err)
 		return report_fail(
@@ -529,7 +532,7 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	if (err) {
 		close_switch(&ctx);
 		return report_fail("link: more than %d impaired or delayed links (use `all`)",
-				CAPNET_MAX_IMPAIRMENTS);
+				   CAPNET_MAX_IMPAIRMENTS);
 	}
 	rc = current_partition(&ctx);
 	if (!rc && dopt.any)

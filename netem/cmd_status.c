@@ -189,7 +189,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	cli_take_json(cli, &argc, argv);
 	if (argc)
 		return report_usage("status: unknown argument \"%s\" (capnet status [--json])",
-				 argv[0]);
+				    argv[0]);
 	if (cli_need_root("capnet status"))
 		return EXIT_FAIL;
 	rc = cli_open_lab(cli, &info, &filter);
@@ -315,8 +315,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	}
 	if (attached != info.nodes)
 		rc = report_fail("the filter is missing on %u of %u ports (first: p%u): partitions "
-			      "do not hold there; capnet --lab %s down && up rebuilds the lab",
-			      info.nodes - attached, info.nodes, missing, cli->lab);
+				 "do not hold there; capnet --lab %s down && up rebuilds the lab",
+				 info.nodes - attached, info.nodes, missing, cli->lab);
 out:
 	free(lr.rows);
 	filter_close(filter);

@@ -101,8 +101,8 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			errno = 0;
 			ctx.limit = strtoull(argv[i], &end, 10);
 			if (!*argv[i] || *end || errno || !ctx.limit || argv[i][0] == '-')
-				return report_usage("watch: --count \"%s\" is not a positive number",
-						 argv[i]);
+				return report_usage(
+					"watch: --count \"%s\" is not a positive number", argv[i]);
 		} else if (!strcmp(argv[i], "--duration")) {
 			if (++i >= argc)
 				return report_usage("watch: --duration needs seconds");
@@ -110,8 +110,8 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		} else {
 			return report_usage("watch: unknown argument \"%s\" (capnet watch [--json] "
-					 "[--count N] [--duration S])",
-					 argv[i]);
+					    "[--count N] [--duration S])",
+					    argv[i]);
 		}
 	}
 	ctx.json = cli->json;

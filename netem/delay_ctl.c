@@ -531,7 +531,7 @@ int cmd_delay_line(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2 || strcmp(argv[0], "--ready-fd"))
 		return report_usage("%s is capnet's own (capnet link --delay starts it)",
-				 DELAY_LINE_COMMAND);
+				    DELAY_LINE_COMMAND);
 	fd = strtol(argv[1], &end, 10);
 	if (*end || fd < 3 || fd > 1023)
 		return report_usage("%s: bad --ready-fd", DELAY_LINE_COMMAND);

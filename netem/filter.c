@@ -120,8 +120,7 @@ static int bpffs_ensure(void)
 	if (mount("bpf", CAPNET_BPFFS, "bpf", 0, "mode=0700")) {
 		int err = -errno;
 
-		error_note("mount bpffs on %s: %s%s", CAPNET_BPFFS, strerror(errno),
-			hint(err));
+		error_note("mount bpffs on %s: %s%s", CAPNET_BPFFS, strerror(errno), hint(err));
 		return err;
 	}
 	return 0;
@@ -309,19 +308,18 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 		err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		if (err == -EINVAL && i == 1 && hook == FILTER_HOOK_TCX &&
 		    cfg->filter_hook == FILTER_HOOK_AUTO) {
-			error_note(
-				"capnet: this kernel has no tcx (Linux 6.6+): the filter runs "
-				"through clsact, which costs more per frame");
+			error_note("capnet: this kernel has no tcx (Linux 6.6+): the filter runs "
+				   "through clsact, which costs more per frame");
 			hook = FILTER_HOOK_CLSACT;
 			err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		}
 		explain_attach(sw, pin, i, cfg->nodes, hook);
 		if (err) {
 			error_note("attach the filter at egress of p%u (%s): %s%s%s", i,
-				filter_hook_name(hook), strerror(-err), hint(err),
-				hook == FILTER_HOOK_TCX && err == -EINVAL ?
-					" (tcx needs Linux 6.6: capnet up --hook clsact)" :
-					"");
+				   filter_hook_name(hook), strerror(-err), hint(err),
+				   hook == FILTER_HOOK_TCX && err == -EINVAL ?
+					   " (tcx needs Linux 6.6: capnet up --hook clsact)" :
+					   "");
 			break;
 		}
 	}
@@ -373,9 +371,8 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	bpf_map__set_max_entries(skel->maps.link_drops, link_slots);
 	err = partition_bpf__load(skel);
 	if (err) {
-		error_note(
-			"filter: load BPF program: %s%s (capnet -v shows the verifier's log)",
-			strerror(-err), hint(err));
+		error_note("filter: load BPF program: %s%s (capnet -v shows the verifier's log)",
+			   strerror(-err), hint(err));
 		goto out;
 	}
 

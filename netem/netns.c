@@ -40,7 +40,7 @@ static int netns_prepare_dir(const char *name)
 	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
 		err = errno;
 		error_note("create namespace %s: mkdir %s: %s%s", name, NETNS_RUN_DIR,
-			strerror(err), report_root_hint(err));
+			   strerror(err), report_root_hint(err));
 		return -err;
 	}
 	while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL)) {
@@ -48,13 +48,14 @@ static int netns_prepare_dir(const char *name)
 		if (errno != EINVAL || made_mount) {
 			err = errno;
 			error_note("create namespace %s: mount --make-shared %s: %s%s", name,
-				NETNS_RUN_DIR, strerror(err), report_root_hint(err));
+				   NETNS_RUN_DIR, strerror(err), report_root_hint(err));
 			return -err;
 		}
 		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
 			err = errno;
 			error_note("create namespace %s: mount --bind %s %s: %s%s", name,
-				NETNS_RUN_DIR, NETNS_RUN_DIR, strerror(err), report_root_hint(err));
+				   NETNS_RUN_DIR, NETNS_RUN_DIR, strerror(err),
+				   report_root_hint(err));
 			return -err;
 		}
 		made_mount = true;
@@ -121,7 +122,7 @@ int netns_create(const char *name)
 		err = -errno;
 		if (err != -EEXIST)
 			error_note("create namespace %s: %s%s", name, strerror(-err),
-				report_root_hint(-err));
+				   report_root_hint(-err));
 		return err;
 	}
 	close(fd);
@@ -130,8 +131,7 @@ int netns_create(const char *name)
 	saved = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 	if (saved < 0) {
 		err = -errno;
-		error_note("create namespace %s: open %s: %s", name, THREAD_NETNS,
-			strerror(-err));
+		error_note("create namespace %s: open %s: %s", name, THREAD_NETNS, strerror(-err));
 		goto cleanup;
 	}
 	/* The new namespace lives as long as something refers to it: the bind mount, made while
@@ -139,19 +139,19 @@ int netns_create(const char *name)
 	if (unshare(CLONE_NEWNET)) {
 		err = -errno;
 		error_note("create namespace %s: %s%s", name, strerror(-err),
-			report_root_hint(-err));
+			   report_root_hint(-err));
 		goto cleanup;
 	}
 	if (mount(THREAD_NETNS, path, "none", MS_BIND, NULL)) {
 		err = -errno;
 		error_note("create namespace %s: bind mount on %s: %s%s", name, path,
-			strerror(-err), report_root_hint(-err));
+			   strerror(-err), report_root_hint(-err));
 	}
 	if (setns(saved, CLONE_NEWNET)) {
 		/* Nothing after this could be trusted to run in the right namespace. */
 		err = -errno;
 		error_note("create namespace %s: return to the original namespace: %s", name,
-			strerror(-err));
+			   strerror(-err));
 		goto cleanup;
 	}
 	if (!err) {
@@ -175,8 +175,8 @@ int netns_delete(const char *name)
 	/* EINVAL: the file is there but not mounted (an up that died in netns_create). */
 	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT) {
 		err = errno;
-		error_note("delete namespace %s: unmount %s: %s%s", name, path,
-			strerror(err), report_root_hint(err));
+		error_note("delete namespace %s: unmount %s: %s%s", name, path, strerror(err),
+			   report_root_hint(err));
 		return -err;
 	}
 	if (unlink(path)) {
@@ -184,7 +184,7 @@ int netns_delete(const char *name)
 		if (err == ENOENT)
 			return -ENOENT;
 		error_note("delete namespace %s: remove %s: %s%s", name, path, strerror(err),
-			report_root_hint(err));
+			   report_root_hint(err));
 		return -err;
 	}
 	explain("ip netns del %s", name);

@@ -175,8 +175,8 @@ static int spawn(const char *lab, const char *run_dir, unsigned int node, char *
 	nanosleep(&pause, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
 		report_warn("node %u exited at start (%s %d); see %s", node,
-			WIFEXITED(status) ? "status" : "signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log);
+			    WIFEXITED(status) ? "status" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log);
 		unlink(pidfile);
 		return -ECHILD;
 	}
@@ -196,8 +196,7 @@ int nodes_start(const struct node_start *st, unsigned int node)
 		return -ENOMEM;
 	if (nodes_pid(st->run_dir, node)) {
 		free(cluster);
-		report_warn("node %u already runs (capnet stop %u first)", node,
-			node);
+		report_warn("node %u already runs (capnet stop %u first)", node, node);
 		return -EALREADY;
 	}
 	for (i = 1; i <= st->nodes; i++) {

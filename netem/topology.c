@@ -349,7 +349,7 @@ static int batch_flush(struct nl_batch *b)
 		n = nl_recv(b->sk, &peer, &data, NULL);
 		if (n <= 0) {
 			error_note("receive netlink answers in %s: %s", b->ns,
-				n ? nl_geterror(n) : "connection closed");
+				   n ? nl_geterror(n) : "connection closed");
 			err = -EIO;
 			goto out;
 		}
@@ -549,7 +549,7 @@ static int sysctl_write(const char *ns, const char *key, const char *value, bool
 	return 0;
 fail:
 	error_note("sysctl %s=%s in %s: %s%s", key, value, ns, strerror(-err),
-		report_root_hint(-err));
+		   report_root_hint(-err));
 	return err;
 }
 
@@ -847,8 +847,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 
 		err = rtnl_link_alloc_cache(sk, AF_BRIDGE, &cache);
 		if (err < 0) {
-			error_note("list bridge ports in %s: %s", lb->sw->ns,
-				nl_geterror(err));
+			error_note("list bridge ports in %s: %s", lb->sw->ns, nl_geterror(err));
 			return nl_errno(err);
 		}
 		ready = 0;
@@ -872,7 +871,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 		usleep(1000);
 	}
 	error_note("%u of %u ports of %s in %s are not forwarding after %d s",
-		lb->cfg->nodes - ready, lb->cfg->nodes, BRIDGE, lb->sw->ns, PORTS_READY_TIMEOUT);
+		   lb->cfg->nodes - ready, lb->cfg->nodes, BRIDGE, lb->sw->ns, PORTS_READY_TIMEOUT);
 	return -ETIMEDOUT;
 }
 
@@ -908,8 +907,8 @@ int lab_topology_up(const struct lab_config *cfg)
 	/* Nothing is created if any part of the lab is there: up never adds to a lab. */
 	err = netns_for_each(ns_of_lab, (void *)cfg->name);
 	if (err == -EEXIST)
-		error_note("lab \"%s\" already exists (capnet --lab %s down removes it)",
-			cfg->name, cfg->name);
+		error_note("lab \"%s\" already exists (capnet --lab %s down removes it)", cfg->name,
+			   cfg->name);
 	if (err)
 		return err;
 

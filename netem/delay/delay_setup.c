@@ -220,7 +220,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 	err = veth_add(fd, bridge);
 	if (err) {
 		error_note("delay line: ip -n %s link add %s type veth peer name %s: %s", sw,
-			DELAY_PORT, DELAY_IF, strerror(-err));
+			   DELAY_PORT, DELAY_IF, strerror(-err));
 		goto out;
 	}
 	port = if_nametoindex(DELAY_PORT);
@@ -237,7 +237,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 	err = port_quiet(fd, port);
 	if (err) {
 		error_note("delay line: bridge link set dev %s learning off flood off: %s",
-			DELAY_PORT, strerror(-err));
+			   DELAY_PORT, strerror(-err));
 		goto out;
 	}
 	for (i = 1; i <= nodes; i++) {
@@ -253,7 +253,7 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 		err = port ? fdb_static(fd, port, mac, true) : -ENODEV;
 		if (err) {
 			error_note("delay line: bridge fdb replace (node %u) dev %s: %s", i,
-				port_name, strerror(-err));
+				   port_name, strerror(-err));
 			goto out;
 		}
 	}
@@ -328,8 +328,8 @@ int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 			int e = -errno;
 
 			if (!on)
-				error_note("delay line: ethtool -K eth0 tx off in %s: %s",
-					ns, strerror(errno));
+				error_note("delay line: ethtool -K eth0 tx off in %s: %s", ns,
+					   strerror(errno));
 			err = err ?: e;
 		}
 		if (fd >= 0)

@@ -17,7 +17,8 @@ int ct_parse_seconds(const char *text, const char *what, double *seconds)
 	int err = duration_parse_ns(text, DURATION_BARE_SECONDS, &ns);
 
 	if (err == -EINVAL)
-		return report_usage("%s \"%s\" is not a duration (" DURATION_EXAMPLES ")", what, text);
+		return report_usage("%s \"%s\" is not a duration (" DURATION_EXAMPLES ")", what,
+				    text);
 	if (err || ns == 0 || ns > 86400000000000ull * 365)
 		return report_usage("%s \"%s\" is out of range", what, text);
 	*seconds = ns / 1e9;

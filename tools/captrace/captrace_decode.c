@@ -22,8 +22,9 @@ int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			cli->json = true;
 		else if (argv[i][0] == '-' && argv[i][1])
-			return report_usage("decode: unknown option \"%s\" (captrace decode FILE.pcap)",
-					argv[i]);
+			return report_usage(
+				"decode: unknown option \"%s\" (captrace decode FILE.pcap)",
+				argv[i]);
 		else if (!path)
 			path = argv[i];
 		else

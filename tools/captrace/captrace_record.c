@@ -111,14 +111,15 @@ static int open_capture(const char *lab, unsigned int node, unsigned int nodes, 
 	pcap_set_buffer_size(c->pcap, buffer);
 	if (pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO)) {
 		netns_return(saved);
-		report_fail("record: node %u: this libpcap cannot give nanosecond timestamps", node);
+		report_fail("record: node %u: this libpcap cannot give nanosecond timestamps",
+			    node);
 		return -ENOTSUP;
 	}
 	rc = pcap_activate(c->pcap);
 	netns_return(saved);
 	if (rc < 0) {
 		report_fail("record: node %u: capture on eth0 in %s: %s", node, ns,
-			pcap_geterr(c->pcap));
+			    pcap_geterr(c->pcap));
 		return -EIO;
 	}
 	if (rc > 0)
@@ -208,7 +209,7 @@ static int poll_policy(struct recorder *r)
 		err = err < 0 ? err : 0;
 	} else {
 		report_warn("record: generation %llu: %s",
-			(unsigned long long)r->state->meta.generation, se.msg);
+			    (unsigned long long)r->state->meta.generation, se.msg);
 		snprintf(spec, sizeof(spec), "?");
 		err = 0;
 	}
@@ -315,9 +316,10 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			if (ct_parse_seconds(argv[i], "record: --duration", &duration))
 				return EXIT_USAGE;
 		} else {
-			return report_usage("record: unknown argument \"%s\" (captrace record -o DIR "
-					"[--duration S])",
-					argv[i]);
+			return report_usage(
+				"record: unknown argument \"%s\" (captrace record -o DIR "
+				"[--duration S])",
+				argv[i]);
 		}
 	}
 	if (!dir)
@@ -335,7 +337,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	err = lab_topology_discover(cli->lab, info);
 	if (err == -ENOENT) {
 		report_fail("record: no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
-			cli->lab);
+			    cli->lab);
 		goto cleanup;
 	}
 	if (err) {
@@ -345,7 +347,8 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	r.nodes = info->nodes;
 	err = filter_open(cli->lab, &r.filter);
 	if (err) {
-		report_fail("record: lab \"%s\" has no filter pins (%s): capnet --lab %s up builds them",
+		report_fail(
+			"record: lab \"%s\" has no filter pins (%s): capnet --lab %s up builds them",
 			cli->lab, error_reason(err), cli->lab);
 		goto cleanup;
 	}
@@ -467,7 +470,8 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 					c->stats.ps_ifdrop);
 			pcap_dropped += c->stats.ps_drop + c->stats.ps_ifdrop;
 			if (c->stats.ps_drop || c->stats.ps_ifdrop)
-				report_warn("record: node %u: libpcap dropped %u packets (%u by the "
+				report_warn(
+					"record: node %u: libpcap dropped %u packets (%u by the "
 					"interface): its capture is incomplete",
 					n + 1, c->stats.ps_drop, c->stats.ps_ifdrop);
 		}
@@ -475,7 +479,8 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			r.write_err = -EIO;
 	}
 	if (!filter_read_global(r.filter, &g1) && g1.ring_overflow > g0.ring_overflow)
-		report_warn("record: %llu drop events were lost (the filter's ring buffer was full)",
+		report_warn(
+			"record: %llu drop events were lost (the filter's ring buffer was full)",
 			(unsigned long long)(g1.ring_overflow - g0.ring_overflow));
 	if (fflush(r.drops) || fflush(r.partitions))
 		r.write_err = -EIO;

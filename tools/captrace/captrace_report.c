@@ -258,12 +258,13 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 		} else if (!dir) {
 			dir = argv[i];
 		} else {
-			return report_usage("report: one directory only (\"%s\" is extra)", argv[i]);
+			return report_usage("report: one directory only (\"%s\" is extra)",
+					    argv[i]);
 		}
 	}
 	if (!dir)
 		return report_usage("report: which directory? (captrace report DIR, as written by "
-				"captrace record -o DIR)");
+				    "captrace record -o DIR)");
 	if (trace_dir_load(dir, &td, &an, err, sizeof(err))) {
 		report_fail("report: %s", err);
 		goto cleanup;
