@@ -156,12 +156,19 @@ torture: $(BINS) $(O)/tests/net/test_torture
 		$(O)/tests/net/test_torture
 
 # Benchmark helpers (traffic and load generators), linked like the tests.
-BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_SRCS := $(filter-out tests/bench/json_bench_json_c.c,$(wildcard tests/bench/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRCS))
 $(O)/bench/%: tests/bench/%.c $(LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+# The JSON benchmark measures lib/json against Debian's JSON libraries, so only it links them.
+$(O)/bench/json_bench: CFLAGS += $(shell pkg-config --cflags jansson json-c 2>/dev/null)
+$(O)/bench/json_bench: LDLIBS += $(shell pkg-config --libs jansson json-c 2>/dev/null)
+$(O)/bench/json_bench: tests/bench/json_bench.c tests/bench/json_bench_json_c.c $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
 bench-tools: $(BENCH_BINS)
 
 # deps runs first and the build in a new make, whose pkg-config sees what deps installed: a make

@@ -13,6 +13,7 @@ packages=(
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks
 	chromium tshark                                     # captrace: HTML report and dissector tests
 	etcd-server etcd-client                             # make bench: capnode against etcd
+	libjansson-dev libjson-c-dev                        # make bench: lib/json against them
 	git
 )
 

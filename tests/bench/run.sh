@@ -18,7 +18,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes replicas captrace delay} "
+only=" ${BENCH_ONLY:-lab sizes replicas captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -591,6 +591,29 @@ bench_captrace() {
 	"$capnet" --lab "$l" down >/dev/null
 }
 
+# ---------------------------------------------------------------------------------------------
+# JSON: lib/json, the reader of capctl check and captrace report, against Debian's jansson and
+# json-c on one history (README.md's dependency table cites this row).
+bench_json() {
+	local out ours jan jc rest
+	section "JSON reader: a 400,000-event history, parsed into events (median of 3)"
+	if ! out=$("$tools/json_bench" 200000 2>&1); then
+		na "JSON reader" "$(head -c 120 <<<"$out")"
+		return 0
+	fi
+	ours=$(field ours_s "${out//=/ }")
+	jan=$(field jansson_s "${out//=/ }")
+	jc=$(field json_c_s "${out//=/ }")
+	rest=$(field check_rest_s "${out//=/ }")
+	row "parse: lib/json vs jansson 2.14 (s)" "$ours" "$jan" "$(ratio_t "$ours" "$jan")"
+	row "parse: lib/json vs json-c 0.16 (s)" "$ours" "$jc" "$(ratio_t "$ours" "$jc")"
+	row "capctl check total: with lib/json vs with jansson (s)" \
+		"$(awk -v a="$ours" -v b="$rest" 'BEGIN { printf "%.3f", a + b }')" \
+		"$(awk -v a="$jan" -v b="$rest" 'BEGIN { printf "%.3f", a + b }')" \
+		"$(ratio_t "$(awk -v a="$ours" -v b="$rest" 'BEGIN { print a + b }')" \
+			"$(awk -v a="$jan" -v b="$rest" 'BEGIN { print a + b }')")"
+}
+
 delay_bench() {
 	echo "bench: delay line (1 ms target)" >&2
 	CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true
@@ -607,6 +630,7 @@ delay=""
 [[ $only != *" sizes "* ]] || run_section bench_sizes
 [[ $only != *" replicas "* ]] || run_section bench_replicas
 [[ $only != *" captrace "* ]] || run_section bench_captrace
+[[ $only != *" json "* ]] || run_section bench_json
 [[ $only != *" delay "* ]] || delay=$(delay_bench)
 
 printf '\n%-58s %12s %12s %8s  %s\n' "measure" "capnet" "baseline" "ratio" "goal"

@@ -2,7 +2,7 @@
 /* Fuzzes what capctl check reads: any bytes as a history file. Parsing and pairing must never
  * crash or read out of bounds, and a history that parses must be decidable or cleanly
  * refused by the register checker, within a small memory limit. */
-// fuzz-sources: tools/check/history.c tools/check/linearizability.c
+// fuzz-sources: tools/check/history.c tools/check/linearizability.c lib/json.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -22,7 +22,7 @@
 
 #include "node/proto.h"
 #include "tools/captrace/trace_dir.h"
-#include "tools/captrace/trace_json.h"
+#include "lib/json.h"
 #include "tests/lib/netlab.h"
 
 #define NODES 5
@@ -229,19 +229,19 @@ static void report(const char *dir)
 		assert_true(nlost < MAX_SENT);
 		l = &lost[nlost++];
 		memset(l, 0, sizeof(*l));
-		assert_int_equal(trace_json_u64(line, "from", &v), 0);
+		assert_int_equal(json_text_u64(line, "from", &v), 0);
 		l->from = v;
-		assert_int_equal(trace_json_u64(line, "to", &v), 0);
+		assert_int_equal(json_text_u64(line, "to", &v), 0);
 		l->to = v;
-		assert_int_equal(trace_json_u64(line, "generation", &l->generation), 0);
-		assert_int_equal(trace_json_str(line, "cause", l->cause, sizeof(l->cause)), 0);
-		assert_int_equal(trace_json_str(line, "kind", l->kind, sizeof(l->kind)), 0);
+		assert_int_equal(json_text_u64(line, "generation", &l->generation), 0);
+		assert_int_equal(json_text_str(line, "cause", l->cause, sizeof(l->cause)), 0);
+		assert_int_equal(json_text_str(line, "kind", l->kind, sizeof(l->kind)), 0);
 		if (!strcmp(l->kind, "capnet")) {
-			assert_int_equal(trace_json_u64(line, "msg_id", &l->msg_id), 0);
+			assert_int_equal(json_text_u64(line, "msg_id", &l->msg_id), 0);
 		} else {
-			assert_int_equal(trace_json_u64(line, "ip_id", &l->ip_id), 0);
-			assert_int_equal(trace_json_u64(line, "l4_csum", &l->l4_csum), 0);
-			assert_int_equal(trace_json_u64(line, "ip_proto", &l->ip_proto), 0);
+			assert_int_equal(json_text_u64(line, "ip_id", &l->ip_id), 0);
+			assert_int_equal(json_text_u64(line, "l4_csum", &l->l4_csum), 0);
+			assert_int_equal(json_text_u64(line, "ip_proto", &l->ip_proto), 0);
 		}
 	}
 }
@@ -543,10 +543,10 @@ static void test_decode_tshark(void **state)
 		uint64_t type, from, to, id;
 		char one[128];
 
-		assert_int_equal(trace_json_u64(line, "type", &type), 0);
-		assert_int_equal(trace_json_u64(line, "from", &from), 0);
-		assert_int_equal(trace_json_u64(line, "to", &to), 0);
-		assert_int_equal(trace_json_u64(line, "msg_id", &id), 0);
+		assert_int_equal(json_text_u64(line, "type", &type), 0);
+		assert_int_equal(json_text_u64(line, "from", &from), 0);
+		assert_int_equal(json_text_u64(line, "to", &to), 0);
+		assert_int_equal(json_text_u64(line, "msg_id", &id), 0);
 		snprintf(one, sizeof(one), "%llu %llu %llu %llu 1\n", (unsigned long long)type,
 			 (unsigned long long)from, (unsigned long long)to, (unsigned long long)id);
 		strncat(decoded, one, sizeof(decoded) - strlen(decoded) - 1);

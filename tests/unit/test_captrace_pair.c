@@ -16,7 +16,7 @@
 
 #include "node/proto.h"
 #include "tools/captrace/trace_dir.h"
-#include "tools/captrace/trace_json.h"
+#include "lib/json.h"
 #include "tools/captrace/trace_packet.h"
 #include "tools/captrace/trace_pair.h"
 
@@ -297,16 +297,16 @@ static void test_formats(void **state)
 	assert_int_equal(trace_drop_parse("garbage", &back), -EINVAL);
 
 	/* Nested values are skipped; only top-level keys are found. */
-	assert_int_equal(trace_json_u64("{\"a\":[1,{\"b\":2}],\"b\":3}", "b", &v), 0);
+	assert_int_equal(json_text_u64("{\"a\":[1,{\"b\":2}],\"b\":3}", "b", &v), 0);
 	assert_int_equal(v, 3);
-	assert_int_equal(trace_json_u64("{\"a\":{\"c\":1}}", "c", &v), -ENOENT);
-	assert_int_equal(trace_json_i64("{\"x\":-5}", "x", &i), 0);
+	assert_int_equal(json_text_u64("{\"a\":{\"c\":1}}", "c", &v), -ENOENT);
+	assert_int_equal(json_text_i64("{\"x\":-5}", "x", &i), 0);
 	assert_int_equal(i, -5);
-	assert_int_equal(trace_json_u64("{\"x\":-5}", "x", &v), -EINVAL);
-	assert_int_equal(trace_json_str("{\"s\":\"a\\u0041\\n\"}", "s", s, sizeof(s)), 0);
+	assert_int_equal(json_text_u64("{\"x\":-5}", "x", &v), -EINVAL);
+	assert_int_equal(json_text_str("{\"s\":\"a\\u0041\\n\"}", "s", s, sizeof(s)), 0);
 	assert_string_equal(s, "aA\n");
-	assert_int_equal(trace_json_str("{\"s\":\"abcdef\"}", "s", s, 4), -ENOSPC);
-	assert_int_equal(trace_json_str("{\"s\":\"abc", "s", s, sizeof(s)), -EINVAL);
+	assert_int_equal(json_text_str("{\"s\":\"abcdef\"}", "s", s, 4), -ENOSPC);
+	assert_int_equal(json_text_str("{\"s\":\"abc", "s", s, sizeof(s)), -EINVAL);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl check: reads a history and decides it against a model. Exit 0 valid, 1 violation,
  * 2 error or undecided. Text and --json come from the same data, so they never disagree. */
+#include "lib/json.h"
 #include "tools/capctl/capctl.h"
 
 #include <errno.h>
@@ -45,7 +46,7 @@ static void print_error(const char *name, const char *model, const struct histor
 
 		snprintf(buf, sizeof(buf), "%s:%ld: %s", name, e->line, e->msg);
 		printf("{\"valid\":null,\"model\":\"%s\",\"error\":", model);
-		history_write_json_string(stdout, buf);
+		json_write_string(stdout, buf);
 		printf("}\n");
 	}
 }
@@ -85,13 +86,13 @@ static void write_op_value_json(const struct history_op *op)
 	size_t i;
 
 	if (v->kind == HISTORY_VALUE_STRING) {
-		history_write_json_string(stdout, v->str);
+		json_write_string(stdout, v->str);
 	} else if (v->kind == HISTORY_VALUE_LIST) {
 		putchar('[');
 		for (i = 0; i < v->n; i++) {
 			if (i)
 				putchar(',');
-			history_write_json_string(stdout, v->items[i]);
+			json_write_string(stdout, v->items[i]);
 		}
 		putchar(']');
 	} else {
@@ -121,7 +122,7 @@ static void print_register_json(const struct history *h, const struct lin_result
 	       r->keys, r->ops);
 	if (r->verdict == LIN_UNDECIDED) {
 		printf(",\"undecided\":\"search limit\",\"key\":");
-		history_write_json_string(stdout, r->key);
+		json_write_string(stdout, r->key);
 	}
 	if (r->verdict != LIN_VIOLATION) {
 		printf("}\n");
@@ -129,7 +130,7 @@ static void print_register_json(const struct history *h, const struct lin_result
 	}
 	fo = &h->ops[r->failed_op];
 	printf(",\"violation\":{\"key\":");
-	history_write_json_string(stdout, r->key);
+	json_write_string(stdout, r->key);
 	printf(",\"line\":%ld,\"return_line\":%ld,\"process\":%llu,\"f\":\"%s\",\"value\":",
 	       fo->line, fo->ret_line, (unsigned long long)fo->process, history_f_name(fo->f));
 	write_op_value_json(fo);
@@ -221,7 +222,7 @@ static void print_bank_json(const struct bank_result *r, bool ap)
 		       r->n_overdrafts);
 		for (i = 0; i < r->n_overdrafts && i < BANK_MAX_OVERDRAFTS; i++) {
 			printf("%s{\"line\":%ld,\"message\":", i ? "," : "", r->overdrafts[i].line);
-			history_write_json_string(stdout, r->overdrafts[i].msg);
+			json_write_string(stdout, r->overdrafts[i].msg);
 			putchar('}');
 		}
 		putchar(']');
@@ -232,7 +233,7 @@ static void print_bank_json(const struct bank_result *r, bool ap)
 			printf("%s{\"line\":%ld,\"kind\":\"%s\",\"message\":", i ? "," : "",
 			       r->violations[i].line,
 			       bank_violation_kind_name(r->violations[i].kind));
-			history_write_json_string(stdout, r->violations[i].msg);
+			json_write_string(stdout, r->violations[i].msg);
 			putchar('}');
 		}
 		putchar(']');
@@ -293,7 +294,7 @@ static void print_ns(uint64_t ns)
 static void print_value(const char *v, bool json)
 {
 	if (json)
-		history_write_json_string(stdout, v);
+		json_write_string(stdout, v);
 	else if (v)
 		printf("\"%s\"", v);
 	else
@@ -382,7 +383,7 @@ static void print_ap_json(const struct history *h, const struct ap_result *r)
 		const struct history_op *rd = &h->ops[r->stale[i].read];
 
 		printf("%s{\"line\":%ld,\"key\":", i ? "," : "", rd->ret_line);
-		history_write_json_string(stdout, rd->key);
+		json_write_string(stdout, rd->key);
 		printf(",\"value\":");
 		print_value(rd->result->kind == HISTORY_VALUE_STRING ? rd->result->str : NULL,
 			    true);
@@ -399,7 +400,7 @@ static void print_ap_json(const struct history *h, const struct ap_result *r)
 		const struct ap_key *k = &r->keys[i];
 
 		printf("%s{\"key\":", i ? "," : "");
-		history_write_json_string(stdout, k->key);
+		json_write_string(stdout, k->key);
 		printf(",\"reads\":%zu,\"last_read\":", k->reads);
 		print_value(k->final, true);
 		printf(",\"last_write_line\":%ld,\"converged_ns\":", k->last_write_line);

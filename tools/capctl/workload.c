@@ -2,6 +2,7 @@
 /* The workload engine behind capctl load: one thread per client, one request outstanding per
  * client (a node's session expects a client's requests in order), every invoke and completion
  * written to the history under one lock so the file's order is the order of the times in it. */
+#include "lib/json.h"
 #include "lib/rng.h"
 #include "tools/capctl/workload.h"
 
@@ -181,7 +182,7 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 		fprintf(f, ",\"node\":%u", node);
 		if (why) {
 			fputs(",\"error\":", f);
-			history_write_json_string(f, why);
+			json_write_string(f, why);
 		}
 		fputs("}\n", f);
 		err = ferror(f) ? -EIO : 0;

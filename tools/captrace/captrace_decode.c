@@ -7,7 +7,7 @@
 
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/pcap_reader.h"
-#include "tools/captrace/trace_json.h"
+#include "lib/json.h"
 #include "tools/captrace/trace_packet.h"
 
 int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
@@ -57,7 +57,7 @@ int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
 			       (unsigned long long)pkt.ts_ns, src, p.sport, dst, p.dport,
 			       p.hdr.type, p.hdr.from, p.hdr.to, (unsigned long long)p.hdr.term,
 			       (unsigned long long)p.hdr.msg_id, p.payload_len);
-			trace_json_put_str(stdout, desc);
+			json_write_string(stdout, desc);
 			puts("}");
 		} else {
 			gmtime_r(&sec, &tm);

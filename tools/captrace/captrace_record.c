@@ -20,7 +20,7 @@
 #include "netem/topology.h"
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/trace_dir.h"
-#include "tools/captrace/trace_json.h"
+#include "lib/json.h"
 
 /* Big enough that a burst at line rate on one veth waits for the loop without loss; large labs
  * share a total budget, as every buffer is pinned kernel memory. */
@@ -263,7 +263,7 @@ static void write_meta(FILE *f, const char *lab, const struct recorder *r,
 
 	snprintf(subnet, sizeof(subnet), "%s/%u", inet_ntoa(a), lm->prefix);
 	fprintf(f, "{\"version\":%d,\"lab\":", TRACE_FORMAT_VERSION);
-	trace_json_put_str(f, lab);
+	json_write_string(f, lab);
 	fprintf(f, ",\"nodes\":%u,\"subnet\":\"%s\",", r->nodes, subnet);
 	fprintf(f,
 		"\"start_realtime_ns\":%llu,\"start_monotonic_ns\":%llu,"
@@ -409,7 +409,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		deadline = clk[1] + (uint64_t)(duration * 1e9);
 	if (cli->json) {
 		fputs("{\"recording\":", stdout);
-		trace_json_put_str(stdout, dir);
+		json_write_string(stdout, dir);
 		printf(",\"lab\":\"%s\",\"nodes\":%u}\n", cli->lab, r.nodes);
 	} else
 		printf("recording %u nodes of lab %s to %s\n", r.nodes, cli->lab, dir);
@@ -505,7 +505,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	}
 	if (cli->json) {
 		fputs("{\"dir\":", stdout);
-		trace_json_put_str(stdout, dir);
+		json_write_string(stdout, dir);
 		printf(",\"nodes\":%u,\"packets\":%llu,\"drop_events\":%llu,"
 		       "\"partition_changes\":%llu,\"pcap_dropped\":%llu,\"seconds\":%.3f}\n",
 		       r.nodes, r.packets, r.ndrops, r.nchanges, pcap_dropped,

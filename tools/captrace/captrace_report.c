@@ -12,7 +12,7 @@
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/captrace_svg.h"
 #include "tools/captrace/trace_dir.h"
-#include "tools/captrace/trace_json.h"
+#include "lib/json.h"
 
 static uint64_t clock_ns(void)
 {
@@ -37,11 +37,11 @@ static void print_lost_json(FILE *f, const struct trace_analysis *an, const stru
 	fprintf(f, "%s\n{\"time\":%.9f,\"time_ns\":%llu,\"from\":%u,\"to\":%u,\"type\":",
 		first ? "" : ",", rel_s(an, m->time_ns), (unsigned long long)m->time_ns,
 		m->key.from, m->key.to);
-	trace_json_put_str(f, trace_msg_type(m, type, sizeof(type)));
+	json_write_string(f, trace_msg_type(m, type, sizeof(type)));
 	fprintf(f, ",\"cause\":\"%s\",\"generation\":%llu,\"spec\":", trace_fate_name(m->fate),
 		(unsigned long long)m->generation);
 	if (spec)
-		trace_json_put_str(f, spec);
+		json_write_string(f, spec);
 	else
 		fputs("null", f);
 	if (m->key.kind == TRACE_CAPNET) {
@@ -60,7 +60,7 @@ static void print_lost_json(FILE *f, const struct trace_analysis *an, const stru
 			(unsigned int)(m->key.b >> 16 & 0xffff), (unsigned int)(m->key.b & 0xffff));
 	}
 	fputs(",\"message\":", f);
-	trace_json_put_str(f, desc);
+	json_write_string(f, desc);
 	fputc('}', f);
 }
 
@@ -73,7 +73,7 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 	size_t i;
 
 	fputs("{\"lab\":", f);
-	trace_json_put_str(f, td->meta.lab);
+	json_write_string(f, td->meta.lab);
 	fprintf(f,
 		",\"nodes\":%u,\"start_realtime_ns\":%llu,\"duration\":%.9f,\"packets\":%llu,"
 		"\"sent\":%zu,\"delivered\":%llu,\"lost_total\":%llu,\"partition\":%llu,"
@@ -121,9 +121,9 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 		fprintf(f, "%s\n{\"generation\":%llu,\"start\":%.9f,\"end\":%.9f,\"spec\":",
 			i ? "," : "", (unsigned long long)w->generation, rel_s(an, w->start_ns),
 			rel_s(an, w->end_ns));
-		trace_json_put_str(f, w->spec);
+		json_write_string(f, w->spec);
 		fputs(",\"impairments\":", f);
-		trace_json_put_str(f, w->impairments);
+		json_write_string(f, w->impairments);
 		fprintf(f,
 			",\"sent\":%llu,\"delivered\":%llu,\"partition\":%llu,\"loss\":%llu,"
 			"\"unexplained\":%llu}",

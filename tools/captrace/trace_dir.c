@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 
 #include "tools/captrace/trace_dir.h"
-#include "tools/captrace/trace_json.h"
+#include "lib/json.h"
 
 void trace_pcap_name(unsigned int node, char *buf, size_t len)
 {
@@ -32,24 +32,24 @@ int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t e
 	size_t i;
 
 	memset(m, 0, sizeof(*m));
-	if (trace_json_u64(text, "version", &v) || v != TRACE_FORMAT_VERSION) {
+	if (json_text_u64(text, "version", &v) || v != TRACE_FORMAT_VERSION) {
 		snprintf(err, errlen,
 			 "no \"version\":%d (not a captrace recording, or another "
 			 "version)",
 			 TRACE_FORMAT_VERSION);
 		return -EINVAL;
 	}
-	if (trace_json_u64(text, "nodes", &v) || !v || v > CAPNET_MAX_NODES) {
+	if (json_text_u64(text, "nodes", &v) || !v || v > CAPNET_MAX_NODES) {
 		snprintf(err, errlen, "\"nodes\" missing or not in 1..%d", CAPNET_MAX_NODES);
 		return -EINVAL;
 	}
 	m->nodes = v;
-	if (trace_json_str(text, "lab", m->lab, sizeof(m->lab)))
+	if (json_text_str(text, "lab", m->lab, sizeof(m->lab)))
 		snprintf(m->lab, sizeof(m->lab), "?");
-	if (trace_json_str(text, "subnet", m->subnet, sizeof(m->subnet)))
+	if (json_text_str(text, "subnet", m->subnet, sizeof(m->subnet)))
 		snprintf(m->subnet, sizeof(m->subnet), "?");
 	for (i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++)
-		if (trace_json_u64(text, clocks[i].key, (uint64_t *)((char *)m + clocks[i].off))) {
+		if (json_text_u64(text, clocks[i].key, (uint64_t *)((char *)m + clocks[i].off))) {
 			snprintf(err, errlen, "\"%s\" missing or not a number", clocks[i].key);
 			return -EINVAL;
 		}
@@ -58,8 +58,8 @@ int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t e
 		snprintf(err, errlen, "clocks out of order (start, stop, end)");
 		return -EINVAL;
 	}
-	trace_json_u64(text, "ring_overflow", &m->ring_overflow);
-	trace_json_u64(text, "pcap_dropped", &m->pcap_dropped);
+	json_text_u64(text, "ring_overflow", &m->ring_overflow);
+	json_text_u64(text, "pcap_dropped", &m->pcap_dropped);
 	return 0;
 }
 
@@ -94,29 +94,33 @@ void trace_drop_write(FILE *f, const struct capnet_drop_event *ev)
 		ev->len, payload);
 }
 
-static int get_u(const char *line, const char *key, uint64_t max, uint64_t *v)
+static int get_u(const struct json_value *obj, const char *key, uint64_t max, uint64_t *v)
 {
-	int err = trace_json_u64(line, key, v);
+	const struct json_value *m = json_member(obj, key);
 
-	return err ? err : *v > max ? -ERANGE : 0;
+	if (!m)
+		return -ENOENT;
+	if (!json_is_u64(m, v))
+		return -EINVAL;
+	return *v > max ? -ERANGE : 0;
 }
 
-int trace_drop_parse(const char *line, struct capnet_drop_event *ev)
+/* Parsed once; every field looked up in the tree. */
+static int drop_from_json(const struct json_value *obj, struct capnet_drop_event *ev)
 {
 	char addr[INET6_ADDRSTRLEN + 1], payload[2 * CAPNET_EVENT_PAYLOAD + 1];
 	uint64_t v[12];
 	size_t i, n;
 	int af;
 
-	memset(ev, 0, sizeof(*ev));
-	if (get_u(line, "time_ns", UINT64_MAX, &v[0]) ||
-	    get_u(line, "generation", UINT64_MAX, &v[1]) ||
-	    get_u(line, "from", CAPNET_MAX_NODES, &v[2]) ||
-	    get_u(line, "to", CAPNET_MAX_NODES, &v[3]) || get_u(line, "reason", 255, &v[4]) ||
-	    get_u(line, "ethertype", 0xffff, &v[5]) || get_u(line, "ip_proto", 255, &v[6]) ||
-	    get_u(line, "sport", 0xffff, &v[7]) || get_u(line, "dport", 0xffff, &v[8]) ||
-	    get_u(line, "ip_id", 0xffff, &v[9]) || get_u(line, "l4_csum", 0xffff, &v[10]) ||
-	    get_u(line, "len", UINT32_MAX, &v[11]))
+	if (get_u(obj, "time_ns", UINT64_MAX, &v[0]) ||
+	    get_u(obj, "generation", UINT64_MAX, &v[1]) ||
+	    get_u(obj, "from", CAPNET_MAX_NODES, &v[2]) ||
+	    get_u(obj, "to", CAPNET_MAX_NODES, &v[3]) || get_u(obj, "reason", 255, &v[4]) ||
+	    get_u(obj, "ethertype", 0xffff, &v[5]) || get_u(obj, "ip_proto", 255, &v[6]) ||
+	    get_u(obj, "sport", 0xffff, &v[7]) || get_u(obj, "dport", 0xffff, &v[8]) ||
+	    get_u(obj, "ip_id", 0xffff, &v[9]) || get_u(obj, "l4_csum", 0xffff, &v[10]) ||
+	    get_u(obj, "len", UINT32_MAX, &v[11]))
 		return -EINVAL;
 	ev->time_ns = v[0];
 	ev->generation = v[1];
@@ -132,13 +136,13 @@ int trace_drop_parse(const char *line, struct capnet_drop_event *ev)
 	ev->len = v[11];
 	af = ev->ethertype == 0x0800 ? AF_INET : ev->ethertype == 0x86dd ? AF_INET6 : 0;
 	if (af) {
-		if (trace_json_str(line, "src", addr, sizeof(addr)) ||
+		if (json_copy_string(json_member(obj, "src"), addr, sizeof(addr)) ||
 		    inet_pton(af, addr, ev->saddr) != 1 ||
-		    trace_json_str(line, "dst", addr, sizeof(addr)) ||
+		    json_copy_string(json_member(obj, "dst"), addr, sizeof(addr)) ||
 		    inet_pton(af, addr, ev->daddr) != 1)
 			return -EINVAL;
 	}
-	if (trace_json_str(line, "payload", payload, sizeof(payload)))
+	if (json_copy_string(json_member(obj, "payload"), payload, sizeof(payload)))
 		return -EINVAL;
 	n = strlen(payload);
 	if (n % 2)
@@ -155,15 +159,29 @@ int trace_drop_parse(const char *line, struct capnet_drop_event *ev)
 	return 0;
 }
 
+int trace_drop_parse(const char *line, struct capnet_drop_event *ev)
+{
+	struct json_value obj;
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	err = json_parse(line, strcspn(line, "\n"), JSON_MAX_DEPTH_ANY, &obj, NULL);
+	if (err)
+		return err == -ENOMEM ? err : -EINVAL;
+	err = obj.kind == JSON_OBJECT ? drop_from_json(&obj, ev) : -EINVAL;
+	json_value_free(&obj);
+	return err;
+}
+
 void trace_partition_write(FILE *f, uint64_t generation, uint64_t flip_ns, uint64_t seen_ns,
 			   const char *spec, const char *impairments)
 {
 	fprintf(f, "{\"generation\":%llu,\"flip_ns\":%llu,\"seen_ns\":%llu,\"spec\":",
 		(unsigned long long)generation, (unsigned long long)flip_ns,
 		(unsigned long long)seen_ns);
-	trace_json_put_str(f, spec);
+	json_write_string(f, spec);
 	fputs(",\"impairments\":", f);
-	trace_json_put_str(f, impairments ? impairments : "");
+	json_write_string(f, impairments ? impairments : "");
 	fputs("}\n", f);
 }
 
@@ -172,10 +190,10 @@ int trace_partition_parse(const char *line, uint64_t *generation, uint64_t *flip
 {
 	int rc;
 
-	if (trace_json_u64(line, "generation", generation) ||
-	    trace_json_u64(line, "flip_ns", flip_ns) || trace_json_str(line, "spec", spec, speclen))
+	if (json_text_u64(line, "generation", generation) ||
+	    json_text_u64(line, "flip_ns", flip_ns) || json_text_str(line, "spec", spec, speclen))
 		return -EINVAL;
-	rc = trace_json_str(line, "impairments", impairments, implen);
+	rc = json_text_str(line, "impairments", impairments, implen);
 	if (rc == -ENOENT)
 		impairments[0] = 0;
 	else if (rc)

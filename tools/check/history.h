@@ -96,9 +96,6 @@ int history_append(struct history *h, const struct history_event *ev);
 /* Writes one event as one line of JSON. Returns 0 or -errno. */
 int history_write_event(FILE *f, const struct history_event *ev);
 
-/* Writes s as a JSON string, or null for NULL. */
-void history_write_json_string(FILE *f, const char *s);
-
 const char *history_type_name(enum history_type t);
 const char *history_f_name(enum history_f f);
 

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Growing an array by doubling: the one helper every parser and table here uses. */
+#ifndef CAPNET_ARRAY_H
+#define CAPNET_ARRAY_H
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Makes room for element n of *arr (elements of `size` bytes, capacity *cap). 0 or -ENOMEM;
+ * on failure *arr and *cap are unchanged. */
+static inline int array_grow(void **arr, size_t size, size_t n, size_t *cap)
+{
+	void *p;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 4;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+#endif /* CAPNET_ARRAY_H */
