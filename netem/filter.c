@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/files.h"
 #include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/filter.h"
@@ -121,17 +122,6 @@ static int bpffs_ensure(void)
 		int err = -errno;
 
 		error_note("mount bpffs on %s: %s%s", CAPNET_BPFFS, strerror(errno), hint(err));
-		return err;
-	}
-	return 0;
-}
-
-static int mkdir_p(const char *path)
-{
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		int err = -errno;
-
-		error_note("mkdir %s: %s", path, strerror(errno));
 		return err;
 	}
 	return 0;
@@ -350,14 +340,13 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	err = bpffs_ensure();
 	if (err)
 		return err;
-	err = mkdir_p(CAPNET_PIN_ROOT);
-	if (err)
-		return err;
 	filter_pin_dir(cfg->name, dir, sizeof(dir));
 	explain("mkdir -p %s", dir);
-	err = mkdir_p(dir);
-	if (err)
+	err = files_mkdir_p(dir, 0700);
+	if (err) {
+		error_note("mkdir -p %s: %s", dir, strerror(-err));
 		return err;
+	}
 
 	skel = partition_bpf__open();
 	if (!skel) {
