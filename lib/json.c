@@ -341,7 +341,6 @@ static int parse_value(struct jparser *jp, struct json_value *v, int depth)
 	}
 }
 
-
 int json_parse(const char *text, size_t len, int max_depth, struct json_value *out,
 	       struct json_error *err)
 {
