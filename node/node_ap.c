@@ -4,9 +4,7 @@
  * (node/dynamo.h), its durable writes into a log in the data directory (synced before any
  * message or reply that depends on them leaves), its messages to peers and replies to clients.
  *
- * The log "ap.log" is a sequence of records: u32 length of the data, u8 kind (enum
- * dyn_write_kind), u8 zero[3], the data, u32 CRC32C of kind, zeros and data. At start every
- * record is replayed into a fresh state machine; merging is idempotent, so replaying a version
+ * The log "ap.log" is a sequence of records (node/ap_log.h). At start every record is replayed into a fresh state machine; merging is idempotent, so replaying a version
  * twice is harmless. A record cut short or failing its CRC at the end of the file is a write torn
  * by a crash and is cut off; one with valid records after it is corruption and stops the node.
  *
@@ -27,14 +25,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "node/crc32c.h"
+#include "node/ap_log.h"
 #include "node/dynamo.h"
 #include "lib/files.h"
 #include "node/node.h"
 #include "node/node_io.h"
 
 #define MAX_CLIENTS 1024
-#define LOG_HDR 8
 /* Below this a log is not worth rewriting, whatever the state. */
 #define COMPACT_FLOOR (1u << 20)
 #define COMPACT_BUF (64u << 10)
@@ -57,7 +54,7 @@ struct ap {
 	uint8_t reach[PROTO_BITMAP_BYTES];
 	char overdrafts[512];
 	uint64_t last_bank_check;
-	uint8_t rec[LOG_HDR + PROTO_MAX_PAYLOAD + 4];
+	uint8_t rec[AP_LOG_RECORD_MAX];
 };
 
 /* The hybrid logical clocks run on wall-clock time, so that the clocks of different nodes are
@@ -70,25 +67,30 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
+struct replay {
+	struct ap *a;
+	const char *path;
+};
 
-static uint32_t get_u32(const uint8_t *p)
+static int replay_record(void *arg, const struct dyn_write *w, size_t off)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	struct replay *r = arg;
+	int err = dyn_restore(r->a->d, w);
+
+	if (err)
+		fprintf(stderr, "capnode: %s: record at byte %zu: %s\n", r->path, off,
+			strerror(-err));
+	return err;
 }
 
 /* Replays ap.log; cuts a torn tail. 0 or -errno (said on stderr). */
 static int log_replay(struct ap *a, const char *path)
 {
+	struct replay r = { .a = a, .path = path };
+	struct ap_log_scan scan;
 	struct stat sb;
 	uint8_t *buf = NULL;
-	size_t off = 0, n = 0, count = 0;
+	size_t n = 0;
 	int err = 0;
 
 	if (fstat(a->logfd, &sb))
@@ -98,67 +100,37 @@ static int log_replay(struct ap *a, const char *path)
 		if (!buf)
 			return -ENOMEM;
 		while (n < (size_t)sb.st_size) {
-			ssize_t r = pread(a->logfd, buf + n, sb.st_size - n, n);
+			ssize_t k = pread(a->logfd, buf + n, sb.st_size - n, n);
 
-			if (r <= 0) {
-				err = r ? -errno : -EIO;
+			if (k <= 0) {
+				err = k ? -errno : -EIO;
 				goto out;
 			}
-			n += r;
+			n += k;
 		}
 	}
-	while (off + LOG_HDR + 4 <= n) {
-		struct dyn_write w;
-		uint32_t len = get_u32(buf + off);
-
-		if (len > PROTO_MAX_PAYLOAD || off + LOG_HDR + len + 4 > n ||
-		    crc32c(0, buf + off + 4, 4 + len) != get_u32(buf + off + LOG_HDR + len))
-			break;
-		w.kind = buf[off + 4];
-		w.len = len;
-		memcpy(w.data, buf + off + LOG_HDR, len);
-		err = dyn_restore(a->d, &w);
-		if (err) {
-			fprintf(stderr, "capnode: %s: record at byte %zu: %s\n", path, off,
-				strerror(-err));
-			goto out;
-		}
-		off += LOG_HDR + len + 4;
-		count++;
-	}
-	if (off < n) {
-		/* Torn: no more bytes after the last good record than one record can have. */
-		if (n - off > LOG_HDR + PROTO_MAX_PAYLOAD + 4) {
-			fprintf(stderr, "capnode: %s: corrupt record at byte %zu of %zu\n", path,
-				off, n);
-			err = -EBADMSG;
-			goto out;
-		}
-		if (ftruncate(a->logfd, off)) {
+	err = ap_log_parse(buf, n, replay_record, &r, &scan);
+	if (err == -EBADMSG)
+		fprintf(stderr, "capnode: %s: corrupt record at byte %zu of %zu\n", path,
+			scan.bad_at, n);
+	if (err)
+		goto out;
+	if (scan.tail) {
+		if (ftruncate(a->logfd, scan.good)) {
 			err = -errno;
 			goto out;
 		}
 		fprintf(stderr, "capnode: %s: cut a torn record (%zu bytes) off the end\n", path,
-			n - off);
+			scan.tail);
 	}
-	a->log_size = off;
-	if (lseek(a->logfd, off, SEEK_SET) < 0)
+	a->log_size = scan.good;
+	if (lseek(a->logfd, scan.good, SEEK_SET) < 0)
 		err = -errno;
-	else if (count)
-		node_log(&a->io, "recovered %zu records from %s", count, path);
+	else if (scan.records)
+		node_log(&a->io, "recovered %zu records from %s", scan.records, path);
 out:
 	free(buf);
 	return err;
-}
-
-static size_t log_encode(uint8_t *dst, const struct dyn_write *w)
-{
-	put_u32(dst, w->len);
-	dst[4] = w->kind;
-	dst[5] = dst[6] = dst[7] = 0;
-	memcpy(dst + LOG_HDR, w->data, w->len);
-	put_u32(dst + LOG_HDR + w->len, crc32c(0, dst + 4, 4 + w->len));
-	return LOG_HDR + w->len + 4;
 }
 
 /* Where dyn_snapshot's writes go: counted only (fd < 0), or buffered into a file. */
@@ -174,16 +146,16 @@ static int snapshot_put(void *arg, const struct dyn_write *w)
 	struct snapshot_out *o = arg;
 	int err;
 
-	o->size += LOG_HDR + w->len + 4;
+	o->size += AP_LOG_HDR + w->len + 4;
 	if (o->fd < 0)
 		return 0;
-	if (o->used + LOG_HDR + w->len + 4 > COMPACT_BUF) {
+	if (o->used + AP_LOG_HDR + w->len + 4 > COMPACT_BUF) {
 		err = files_write_all(o->fd, o->buf, o->used);
 		if (err)
 			return err;
 		o->used = 0;
 	}
-	o->used += log_encode(o->buf + o->used, w);
+	o->used += ap_log_encode(o->buf + o->used, w);
 	return 0;
 }
 
@@ -291,7 +263,7 @@ static int log_open(struct ap *a)
 
 static int log_append(struct ap *a, const struct dyn_write *w)
 {
-	size_t len = log_encode(a->rec, w);
+	size_t len = ap_log_encode(a->rec, w);
 	int err = files_write_all(a->logfd, a->rec, len);
 
 	if (!err)
