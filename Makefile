@@ -15,7 +15,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Goals that install the dependencies first, or need none, may start without them; any other goal
 # that compiles stops here with the remedy instead of a missing-header error.
-DEPS_FREE_GOALS := deps demo test bench clean format format-fix
+DEPS_FREE_GOALS := deps demo test bench clean format format-fix compile_commands.json
 ifneq ($(filter-out $(DEPS_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
 $(error build dependencies missing ($(PKGS)): run 'make deps' as root, or 'make demo' / 'make test', which run it first)
@@ -190,6 +190,12 @@ format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 format-fix:
 	$(Q)clang-format -i $(FORMAT_SRCS)
+
+# The compilation database clangd reads: every compile of a full build, recorded by bear in a
+# build directory of its own so that .output/ is left as it is.
+compile_commands.json: deps
+	$(Q)bear --output $@ -- $(MAKE) --no-print-directory -B O=$(O)/ccdb all
+.PHONY: compile_commands.json
 
 PREFIX ?= /usr/local
 install: $(BINS)

@@ -9,7 +9,7 @@ packages=(
 	libnl-3-dev libnl-route-3-dev                       # the lab, through rtnetlink
 	libpcap-dev                                         # captrace
 	libcmocka-dev                                       # unit and root tests
-	clang-format                                        # make format
+	clang-format bear                                   # make format, compile_commands.json
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks
 	chromium tshark                                     # captrace: HTML report and dissector tests
 	etcd-server etcd-client                             # make bench: capnode against etcd
