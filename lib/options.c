@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/lab_name.h"
 #include "lib/options.h"
 
 int options_parse_globals(int argc, char **argv, bool allow_explain, options_own_fn own,
@@ -52,5 +53,8 @@ int options_parse_globals(int argc, char **argv, bool allow_explain, options_own
 		}
 	}
 	*next = i;
+	/* Every program refuses a bad lab name here, before it is used in a path. */
+	if (!lab_name_valid(g->lab, err, errlen))
+		return -EINVAL;
 	return OPTIONS_OK;
 }

@@ -61,7 +61,9 @@ int main(int argc, char **argv)
 	report_set_program("capnet");
 	rc = options_parse_globals(argc, argv, true, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
-		return report_usage("%s (capnet --help lists them)", err);
+		return report_usage(
+			"%s%s", err,
+			strncmp(err, "unknown option", 14) ? "" : " (capnet --help lists them)");
 	if (rc == OPTIONS_HELP) {
 		usage(stdout);
 		return EXIT_OK;
@@ -77,8 +79,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!lab_name_valid(cli.lab, err, sizeof(err)))
-		return report_usage("%s", err);
 	explain_enable(cli.explain);
 	if (cli.verbose)
 		setenv("CAPNET_VERBOSE", "1", 1);

@@ -45,36 +45,6 @@
 
 /* ---- Names and addresses ---------------------------------------------------------------- */
 
-bool lab_name_valid(const char *name, char *err, size_t errlen)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > LAB_NAME_MAX) {
-		snprintf(err, errlen, "lab name \"%s\" must have 1 to %d characters", name,
-			 LAB_NAME_MAX);
-		return false;
-	}
-	/* A leading '-' would read as an option in the ip commands --explain prints. */
-	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
-	      (name[0] >= '0' && name[0] <= '9'))) {
-		snprintf(err, errlen, "lab name \"%s\" must start with a letter or digit", name);
-		return false;
-	}
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '.' || c == '-')
-			continue;
-		snprintf(
-			err, errlen,
-			"lab name \"%s\" has '%c' at position %zu; use letters, digits, '_', '.' and '-'",
-			name, c, i + 1);
-		return false;
-	}
-	return true;
-}
-
 static void ip4_str(uint32_t host_order, char *buf, size_t len)
 {
 	struct in_addr a = { .s_addr = htonl(host_order) };

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
-#define LAB_NAME_MAX 32
+#include "lib/lab_name.h"
 
 struct lab_config {
 	char name[LAB_NAME_MAX + 1]; /* [A-Za-z0-9_.-], 1..LAB_NAME_MAX chars */
@@ -25,8 +25,6 @@ struct lab_info {
 	int port_ifindex[1024]; /* [node]: ifindex of switch port p<node> in <lab>-sw */
 };
 
-/* Checks the name's characters and length; fills err (one line) when it is not valid. */
-bool lab_name_valid(const char *name, char *err, size_t errlen);
 /* "10.77.0.0/16": fails on junk, host bits set, or a subnet too small for `nodes` hosts. */
 int lab_parse_subnet(const char *text, unsigned int nodes, uint32_t *subnet, unsigned int *prefix,
 		     char *err, size_t errlen);

@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "lib/duration.h"
+#include "lib/options.h"
 #include "lib/rng.h"
 
 static void test_duration_units(void **state)
@@ -80,6 +83,53 @@ static void test_rng_stream(void **state)
 	assert_true(rng_mix64(0) == 0xe220a8397b1dcdafull);
 }
 
+/* Every program parses its global options here, so every program refuses a bad lab name before
+ * the name reaches a path (../netns/x would name a file outside the lab's directories). */
+static void test_options_lab_names(void **state)
+{
+	static const char *const bad[] = { "../netns/x",
+					   "a/b",
+					   "",
+					   "-x",
+					   ".hidden",
+					   "name with space",
+					   "a-name-that-is-far-too-long-for-a-lab-x" };
+	struct global_opts g;
+	char err[160];
+	size_t i;
+	int next;
+
+	(void)state;
+	unsetenv("CAPNET_LAB");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { "prog", "--lab", (char *)bad[i], "status", NULL };
+
+		assert_int_equal(options_parse_globals(4, argv, false, NULL, &g, &next, err,
+						       sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "lab name"));
+	}
+	{
+		char *argv[] = { "prog", "--lab=lab-1.b_2", "-j", "status", NULL };
+
+		assert_int_equal(options_parse_globals(4, argv, false, NULL, &g, &next, err,
+						       sizeof(err)),
+				 OPTIONS_OK);
+		assert_string_equal(g.lab, "lab-1.b_2");
+		assert_true(g.json);
+		assert_int_equal(next, 3);
+	}
+	setenv("CAPNET_LAB", "../x", 1);
+	{
+		char *argv[] = { "prog", "status", NULL };
+
+		assert_int_equal(options_parse_globals(2, argv, false, NULL, &g, &next, err,
+						       sizeof(err)),
+				 -EINVAL);
+	}
+	unsetenv("CAPNET_LAB");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -87,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_duration_bare_numbers),
 		cmocka_unit_test(test_duration_refusals),
 		cmocka_unit_test(test_rng_stream),
+		cmocka_unit_test(test_options_lab_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,7 +45,9 @@ int main(int argc, char **argv)
 	report_set_program("captrace");
 	rc = options_parse_globals(argc, argv, false, NULL, &g, &i, err, sizeof(err));
 	if (rc < 0)
-		return report_usage("%s (captrace --help lists them)", err);
+		return report_usage(
+			"%s%s", err,
+			strncmp(err, "unknown option", 14) ? "" : " (captrace --help lists them)");
 	if (rc == OPTIONS_VERSION) {
 		printf("captrace %s\n", CAPNET_VERSION);
 		return EXIT_OK;

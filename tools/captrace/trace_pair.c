@@ -12,6 +12,7 @@
 #include "lib/ip_proto.h"
 #include "node/proto.h"
 #include "tools/captrace/trace_packet.h"
+#include "lib/array.h"
 #include "tools/captrace/trace_pair.h"
 
 void trace_analysis_init(struct trace_analysis *an, unsigned int nodes)
@@ -31,23 +32,6 @@ void trace_analysis_free(struct trace_analysis *an)
 	free(an->windows);
 	free(an->links);
 	memset(an, 0, sizeof(*an));
-}
-
-/* Grows an array by doubling; *cap counts elements. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 1024;
-	p = realloc(*arr, ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
 }
 
 static void key_from_ip(struct trace_key *k, uint32_t saddr, uint32_t daddr, uint8_t proto,
@@ -88,7 +72,7 @@ int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_
 			an->outside++;
 			return 0;
 		}
-		if (grow((void **)&an->msgs, &an->capmsgs, an->nmsgs, sizeof(*an->msgs)))
+		if (array_grow((void **)&an->msgs, sizeof(*an->msgs), an->nmsgs, &an->capmsgs))
 			return -ENOMEM;
 		m = &an->msgs[an->nmsgs++];
 		memset(m, 0, sizeof(*m));
@@ -103,8 +87,8 @@ int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_
 	} else {
 		struct trace_arrival *a;
 
-		if (grow((void **)&an->arrivals, &an->caparrivals, an->narrivals,
-			 sizeof(*an->arrivals)))
+		if (array_grow((void **)&an->arrivals, sizeof(*an->arrivals), an->narrivals,
+			       &an->caparrivals))
 			return -ENOMEM;
 		a = &an->arrivals[an->narrivals++];
 		a->key = key;
@@ -118,7 +102,7 @@ int trace_add_drop(struct trace_analysis *an, const struct capnet_drop_event *ev
 	struct trace_drop *d;
 	struct proto_header hdr;
 
-	if (grow((void **)&an->drops, &an->capdrops, an->ndrops, sizeof(*an->drops)))
+	if (array_grow((void **)&an->drops, sizeof(*an->drops), an->ndrops, &an->capdrops))
 		return -ENOMEM;
 	d = &an->drops[an->ndrops++];
 	memset(d, 0, sizeof(*d));
@@ -155,7 +139,7 @@ int trace_add_partition(struct trace_analysis *an, uint64_t generation, uint64_t
 	for (i = 0; i < an->nwindows; i++)
 		if (an->windows[i].generation == generation)
 			return 0;
-	if (grow((void **)&an->windows, &an->capwindows, an->nwindows, sizeof(*an->windows)))
+	if (array_grow((void **)&an->windows, sizeof(*an->windows), an->nwindows, &an->capwindows))
 		return -ENOMEM;
 	w = &an->windows[an->nwindows++];
 	memset(w, 0, sizeof(*w));
