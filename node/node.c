@@ -10,21 +10,12 @@
 #include <sys/epoll.h>
 
 #include "node/app.h"
+#include "node/cp_admit.h"
 #include "node/node.h"
 #include "node/node_io.h"
 #include "node/raft.h"
 #include "node/raft_wire.h"
 #include "node/storage.h"
-
-/* Requests in flight per table; a full table answers UNAVAILABLE (overloaded). */
-#define MAX_PENDING 256
-struct pending {
-	bool used;
-	uint64_t key; /* write: log index; read: read id; forward/wait: 0 */
-	uint64_t deadline; /* ms */
-	struct reply_to to;
-	struct client_request req;
-};
 
 struct node {
 	const struct node_config *cfg;
@@ -33,12 +24,8 @@ struct node {
 	struct app *app;
 	struct storage *storage;
 	struct raft_wire_assembler snap_in;
-	uint64_t next_read_id;
 	uint64_t last_snapshot_index;
-	struct pending writes[MAX_PENDING]; /* on the leader, by log index */
-	struct pending reads[MAX_PENDING]; /* on the leader, by read id */
-	struct pending forwards[MAX_PENDING]; /* on a follower, by (nonce, seq) */
-	struct pending waiting[MAX_PENDING]; /* no leader yet, but a quorum is in reach */
+	struct cp_admit admit; /* requests being worked on, and what to do with new ones */
 	struct raft_entry entries[RAFT_WIRE_BATCH_ENTRIES * 4];
 };
 
@@ -123,12 +110,6 @@ static unsigned int reachable(const struct node *n, uint8_t *bitmap)
 	return node_io_reachable(&n->io, bitmap);
 }
 
-/* Enough members reachable both ways for a majority (Raft's own count of one). */
-static bool quorum_in_reach(const struct node *n)
-{
-	return (int)reachable(n, NULL) >= raft_quorum(n->raft);
-}
-
 static uint64_t next_msg_id(struct node *n)
 {
 	return node_io_msg_id(&n->io);
@@ -184,39 +165,25 @@ static void reply_status(struct node *n, const struct reply_to *to,
 	send_reply(n, to, &rep);
 }
 
-static void no_quorum_reason(const struct node *n, char *buf, size_t len)
+/* What admission decides on: Raft's view and the network's, now. */
+static void admit_view(const struct node *n, struct cp_view *v)
 {
-	snprintf(buf, len, "no quorum (%u/%u reachable, %d needed)", reachable(n, NULL),
-		 n->cfg->npeers, raft_quorum(n->raft));
-}
-
-static struct pending *slot(struct pending *table)
-{
-	unsigned int i;
-
-	for (i = 0; i < MAX_PENDING; i++)
-		if (!table[i].used)
-			return &table[i];
-	return NULL;
-}
-
-static bool is_read(const struct client_request *req)
-{
-	return req->op == CLIENT_OP_GET || req->op == CLIENT_OP_BALANCE;
+	*v = (struct cp_view){ .leader = raft_role(n->raft) == RAFT_LEADER,
+			       .leader_id = raft_leader(n->raft),
+			       .leader_addressable = peer(n, raft_leader(n->raft)) != NULL,
+			       .has_quorum = raft_has_quorum(n->raft),
+			       .reachable = reachable(n, NULL),
+			       .members = n->cfg->npeers,
+			       .quorum = raft_quorum(n->raft) };
 }
 
 static void forward(struct node *n, const struct reply_to *to, const struct client_request *req)
 {
 	const struct node_peer *leader = peer(n, raft_leader(n->raft));
 	struct proto_header hdr = { .type = PROTO_CLIENT_REQUEST, .from = n->cfg->id };
-	struct pending *p = slot(n->forwards);
 	struct proto_writer w;
 	int len;
 
-	if (!leader || !p) {
-		reply_status(n, to, req, REPLY_NOT_LEADER, "not the leader");
-		return;
-	}
 	hdr.to = leader->id;
 	hdr.term = raft_term(n->raft);
 	hdr.msg_id = next_msg_id(n);
@@ -227,143 +194,49 @@ static void forward(struct node *n, const struct reply_to *to, const struct clie
 		reply_status(n, to, req, REPLY_BAD_REQUEST, "request too large to forward");
 		return;
 	}
-	*p = (struct pending){ .used = true,
-			       .deadline = node_now_ms() + n->cfg->request_timeout_ms,
-			       .to = *to,
-			       .req = *req };
+	cp_admit_forwarded(&n->admit, node_now_ms(), to, req);
 	send_to(n, &leader->addr, n->io.buf, len);
 }
 
-/* The leader takes a request: reads by ReadIndex, writes through the log. */
-static void lead(struct node *n, const struct reply_to *to, const struct client_request *req)
-{
-	uint8_t entry[PROTO_MAX_PAYLOAD];
-	struct pending *p;
-	uint64_t index;
-	int len, err;
-
-	if (is_read(req)) {
-		p = slot(n->reads);
-		if (!p) {
-			reply_status(n, to, req, REPLY_UNAVAILABLE, "overloaded: too many reads");
-			return;
-		}
-		*p = (struct pending){ .used = true,
-				       .key = ++n->next_read_id,
-				       .to = *to,
-				       .req = *req,
-				       .deadline = node_now_ms() + n->cfg->request_timeout_ms };
-		err = raft_read_index(n->raft, p->key);
-		if (err) {
-			p->used = false;
-			reply_status(n, to, req, REPLY_UNAVAILABLE, "cannot confirm leadership");
-		}
-		return;
-	}
-	len = app_encode_entry(req, entry, sizeof(entry));
-	if (len < 0 || len > RAFT_WIRE_ENTRY_MAX) {
-		reply_status(n, to, req, REPLY_BAD_REQUEST,
-			     len < 0 ? "malformed request" : "request too large to replicate");
-		return;
-	}
-	p = slot(n->writes);
-	if (!p) {
-		reply_status(n, to, req, REPLY_UNAVAILABLE, "overloaded: too many writes");
-		return;
-	}
-	err = raft_propose(n->raft, req->client_nonce, req->seq, entry, len, &index);
-	if (err) {
-		reply_status(n, to, req, err == -EREMOTE ? REPLY_NOT_LEADER : REPLY_UNAVAILABLE,
-			     err == -EREMOTE ? "not the leader" : "leader not ready");
-		return;
-	}
-	*p = (struct pending){ .used = true,
-			       .key = index,
-			       .to = *to,
-			       .req = *req,
-			       .deadline = node_now_ms() + n->cfg->request_timeout_ms };
-}
-
-static bool in_table(const struct pending *table, const struct client_request *req)
-{
-	unsigned int i;
-
-	for (i = 0; i < MAX_PENDING; i++)
-		if (table[i].used && table[i].req.client_nonce == req->client_nonce &&
-		    table[i].req.seq == req->seq)
-			return true;
-	return false;
-}
-
-/* A request of this client and sequence is already being worked on here. */
-static bool in_flight(const struct node *n, const struct client_request *req)
-{
-	return in_table(n->writes, req) || in_table(n->reads, req) || in_table(n->forwards, req) ||
-	       in_table(n->waiting, req);
-}
-
+/* Carries out what admission decided (node/cp_admit.h); Raft and the sockets are here. */
 static void handle_request(struct node *n, const struct reply_to *to,
 			   const struct client_request *req)
 {
-	char reason[PROTO_REASON_MAX];
-	struct pending *p;
+	uint64_t index = 0, now = node_now_ms();
+	struct client_reply rep;
+	int err;
+	struct cp_decision d;
+	struct cp_view v;
 
-	if (req->op == CLIENT_OP_STATUS || !proto_op_name(req->op)) {
-		reply_status(n, to, req, REPLY_BAD_REQUEST, "unknown operation");
+	admit_view(n, &v);
+	cp_admit_decide(&n->admit, &v, n->cfg->unsafe_local_reads, now, to, req, &d);
+	switch (d.action) {
+	case CP_IGNORE:
+	case CP_HOLD:
 		return;
-	}
-	if (req->op == CLIENT_OP_PUT && req->expected.len) {
-		reply_status(n, to, req, REPLY_BAD_REQUEST,
-			     "a read context belongs to AP mode with siblings; CP keeps one value");
-		return;
-	}
-	if (n->cfg->unsafe_local_reads && is_read(req)) {
-		/* The teaching switch: fast, and wrong under partitions (stale reads). */
-		struct client_reply rep;
-
+	case CP_LOCAL_READ:
 		app_read(n->app, req, &rep);
 		send_reply(n, to, &rep);
 		return;
-	}
-	/* A client resends what it has no answer to yet. The copy in flight will be answered;
-	 * answering the resend apart (say, UNAVAILABLE while the first commits) would tell the
-	 * client something false. */
-	if (in_flight(n, req))
-		return;
-	if (raft_role(n->raft) == RAFT_LEADER) {
-		if (!raft_has_quorum(n->raft)) {
-			no_quorum_reason(n, reason, sizeof(reason));
-			reply_status(n, to, req, REPLY_UNAVAILABLE, reason);
+	case CP_READ_INDEX:
+		if (!raft_read_index(n->raft, d.read_id))
 			return;
-		}
-		lead(n, to, req);
-		return;
-	}
-	if (to->node) {
-		/* Forwarded to us, but we are not the leader (any more): say so, no second hop. */
-		reply_status(n, to, req, REPLY_NOT_LEADER, "not the leader");
-		return;
-	}
-	if (quorum_in_reach(n) && raft_leader(n->raft) && raft_has_quorum(n->raft)) {
+		cp_admit_read_failed(&n->admit, d.read_id, &d);
+		break;
+	case CP_PROPOSE:
+		/* index is written by the proposal: read it only after. */
+		err = raft_propose(n->raft, req->client_nonce, req->seq, d.entry, d.entry_len,
+				   &index);
+		if (cp_admit_proposed(&n->admit, err, index, now, to, req, &d))
+			return;
+		break;
+	case CP_FORWARD:
 		forward(n, to, req);
 		return;
+	case CP_ANSWER:
+		break;
 	}
-	if (!quorum_in_reach(n)) {
-		/* The minority's "503": refuse at once, and say why. */
-		no_quorum_reason(n, reason, sizeof(reason));
-		reply_status(n, to, req, REPLY_UNAVAILABLE, reason);
-		return;
-	}
-	/* A quorum is in reach but no leader yet: an election is on; hold the request. */
-	p = slot(n->waiting);
-	if (!p) {
-		reply_status(n, to, req, REPLY_UNAVAILABLE, "no leader elected yet");
-		return;
-	}
-	*p = (struct pending){ .used = true,
-			       .to = *to,
-			       .req = *req,
-			       .deadline = node_now_ms() + n->cfg->request_timeout_ms };
+	reply_status(n, to, req, d.status, d.reason);
 }
 
 static void handle_status(struct node *n, const struct reply_to *to, uint64_t msg_id)
@@ -389,25 +262,17 @@ static void handle_status(struct node *n, const struct reply_to *to, uint64_t ms
 /* A reply from the leader to a request this follower forwarded: pass it on to the client. */
 static void relay_reply(struct node *n, const struct client_reply *rep)
 {
-	unsigned int i;
+	struct cp_pending p;
 
-	for (i = 0; i < MAX_PENDING; i++) {
-		struct pending *p = &n->forwards[i];
-
-		if (!p->used || p->req.client_nonce != rep->client_nonce || p->req.seq != rep->seq)
-			continue;
-		p->used = false;
-		if (rep->status == REPLY_NOT_LEADER) {
-			/* Our leader stepped down: decide afresh (refuse without a quorum, else
-			 * wait for the next leader) rather than pass a stale NOT_LEADER on. */
-			struct pending copy = *p;
-
-			handle_request(n, &copy.to, &copy.req);
-			return;
-		}
-		send_reply(n, &p->to, rep);
+	if (!cp_admit_take_request(&n->admit, CP_FORWARDS, rep->client_nonce, rep->seq, &p))
+		return;
+	if (rep->status == REPLY_NOT_LEADER) {
+		/* Our leader stepped down: decide afresh (refuse without a quorum, else wait for
+		 * the next leader) rather than pass a stale NOT_LEADER on. */
+		handle_request(n, &p.to, &p.req);
 		return;
 	}
+	send_reply(n, &p.to, rep);
 }
 
 static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
@@ -467,23 +332,17 @@ static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
 static void answer_write(struct node *n, uint64_t index, const struct client_reply *rep,
 			 uint64_t nonce, uint64_t seq)
 {
-	unsigned int i;
+	struct cp_pending p;
 
-	for (i = 0; i < MAX_PENDING; i++) {
-		struct pending *p = &n->writes[i];
-
-		if (!p->used || p->key != index)
-			continue;
-		if (p->req.client_nonce == nonce && p->req.seq == seq) {
-			send_reply(n, &p->to, rep);
-		} else {
+	while (cp_admit_take_key(&n->admit, CP_WRITES, index, &p)) {
+		if (p.req.client_nonce == nonce && p.req.seq == seq)
+			send_reply(n, &p.to, rep);
+		else
 			/* Another entry won this index. Ours was proposed once (resends of an
 			 * in-flight request are dropped, and a client never reuses a sequence
 			 * after an answer), so it existed only here: never applied. */
-			reply_status(n, &p->to, &p->req, REPLY_UNAVAILABLE,
+			reply_status(n, &p.to, &p.req, REPLY_UNAVAILABLE,
 				     "leadership changed before commit; not applied");
-		}
-		p->used = false;
 	}
 }
 
@@ -509,25 +368,19 @@ static void apply_committed(struct node *n, const struct raft_entry *e)
 static void serve_read(struct node *n, const struct raft_read_state *rs)
 {
 	struct client_reply rep;
-	unsigned int i;
+	struct cp_pending p;
 
-	for (i = 0; i < MAX_PENDING; i++) {
-		struct pending *p = &n->reads[i];
-
-		if (!p->used || p->key != rs->id)
-			continue;
-		p->used = false;
-		if (rs->err) {
-			reply_status(n, &p->to, &p->req, REPLY_UNAVAILABLE,
-				     "leadership lost during the read");
-			return;
-		}
-		app_read(n->app, &p->req, &rep);
-		rep.client_nonce = p->req.client_nonce;
-		rep.seq = p->req.seq;
-		send_reply(n, &p->to, &rep);
+	if (!cp_admit_take_key(&n->admit, CP_READS, rs->id, &p))
+		return;
+	if (rs->err) {
+		reply_status(n, &p.to, &p.req, REPLY_UNAVAILABLE,
+			     "leadership lost during the read");
 		return;
 	}
+	app_read(n->app, &p.req, &rep);
+	rep.client_nonce = p.req.client_nonce;
+	rep.seq = p.req.seq;
+	send_reply(n, &p.to, &rep);
 }
 
 static void maybe_snapshot(struct node *n)
@@ -596,41 +449,33 @@ static int process_ready(struct node *n)
 	return 0;
 }
 
-static void expire(struct node *n, struct pending *table, uint64_t now, const char *reason)
+static void expire(struct node *n, enum cp_table table, uint64_t now, const char *reason)
 {
-	unsigned int i;
+	struct cp_pending p;
 
-	for (i = 0; i < MAX_PENDING; i++) {
-		struct pending *p = &table[i];
-
-		if (p->used && now >= p->deadline) {
-			reply_status(n, &p->to, &p->req, REPLY_TIMEOUT, reason);
-			p->used = false;
-		}
-	}
+	while (cp_admit_take_expired(&n->admit, table, now, &p))
+		reply_status(n, &p.to, &p.req, REPLY_TIMEOUT, reason);
 }
 
 /* Requests held for want of a leader: serve those that can go now, refuse the rest in time. */
 static void retry_waiting(struct node *n, uint64_t now)
 {
-	char reason[PROTO_REASON_MAX];
-	unsigned int i;
+	struct cp_decision d;
+	struct cp_pending p;
+	struct cp_view v;
+	size_t pos = 0;
 
-	for (i = 0; i < MAX_PENDING; i++) {
-		struct pending *p = &n->waiting[i];
-		struct pending copy;
-
-		if (!p->used)
-			continue;
-		if (raft_leader(n->raft) && raft_has_quorum(n->raft)) {
-			copy = *p;
-			p->used = false;
-			handle_request(n, &copy.to, &copy.req);
-		} else if (now >= p->deadline || !quorum_in_reach(n)) {
-			no_quorum_reason(n, reason, sizeof(reason));
-			reply_status(n, &p->to, &p->req, REPLY_UNAVAILABLE,
-				     now >= p->deadline ? "no leader elected in time" : reason);
-			p->used = false;
+	for (;;) {
+		admit_view(n, &v);
+		switch (cp_admit_next_waiting(&n->admit, &v, now, &pos, &p, &d)) {
+		case CP_WAIT_DONE:
+			return;
+		case CP_WAIT_RETRY:
+			handle_request(n, &p.to, &p.req);
+			break;
+		case CP_WAIT_ANSWER:
+			reply_status(n, &p.to, &p.req, d.status, d.reason);
+			break;
 		}
 	}
 }
@@ -643,9 +488,9 @@ static void on_tick(struct node *n, uint64_t ticks)
 		raft_tick(n->raft);
 	node_io_ping(&n->io, raft_term(n->raft));
 	/* Writes are indeterminate once proposed: the client must treat a timeout as unknown. */
-	expire(n, n->writes, now, "no answer in time; the write may or may not have happened");
-	expire(n, n->reads, now, "no answer in time");
-	expire(n, n->forwards, now, "the leader did not answer in time; outcome unknown");
+	expire(n, CP_WRITES, now, "no answer in time; the write may or may not have happened");
+	expire(n, CP_READS, now, "no answer in time");
+	expire(n, CP_FORWARDS, now, "the leader did not answer in time; outcome unknown");
 	retry_waiting(n, now);
 }
 
@@ -706,6 +551,7 @@ int node_run(const struct node_config *cfg)
 	}
 	n->cfg = cfg;
 	n->io.cfg = cfg;
+	cp_admit_init(&n->admit, cfg->request_timeout_ms);
 	n->io.sock = n->io.timer = n->io.sigfd = n->io.epfd = -1;
 	if (cfg->npeers > RAFT_MAX_VOTERS) {
 		fprintf(stderr, "capnode: CP mode runs Raft with at most %d voters, not %u\n",
