@@ -102,8 +102,9 @@ struct capnet_lab_meta {
 	__u32 nodes;
 	__u32 subnet; /* host order */
 	__u32 prefix;
+	__u32 whole; /* 1 once `up` finished: every port filtered; commands refuse a lab without */
 };
-#define CAPNET_LAB_META_VERSION 2
+#define CAPNET_LAB_META_VERSION 3
 
 #define CAPNET_EVENT_PAYLOAD 32
 

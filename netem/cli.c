@@ -9,6 +9,7 @@
 
 #include "lib/duration.h"
 #include "netem/cli.h"
+#include "netem/lab_open.h"
 
 int cli_need_root(const char *what)
 {
@@ -34,34 +35,12 @@ void cli_take_json(struct cli *cli, int *argc, char **argv)
 
 int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
 {
-	char dir[256];
-	int err;
+	return lab_open(cli->lab, info, filter, false) ? report_error(-EIO, NULL) : EXIT_OK;
+}
 
-	err = lab_topology_discover(cli->lab, info);
-	if (err == -ENOENT)
-		return report_fail("no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
-				   cli->lab);
-	if (err == -EPERM || err == -EACCES)
-		return cli_need_root("reading a lab");
-	if (err && error_message())
-		return report_error(err, NULL); /* it says what is broken, and the remedy */
-	if (err)
-		return report_fail("lab \"%s\" is broken: %s (capnet --lab %s down removes it)",
-				   cli->lab, strerror(-err), cli->lab);
-	if (!filter)
-		return EXIT_OK;
-	err = filter_open(cli->lab, filter);
-	if (err) {
-		filter_pin_dir(cli->lab, dir, sizeof(dir));
-		if (err == -EPERM || err == -EACCES)
-			return cli_need_root("reading the filter's maps");
-		return report_fail(
-			"lab \"%s\" has no filter state in %s (%s): its partitions cannot "
-			"be read or changed; capnet --lab %s down && capnet --lab %s up -n "
-			"%u rebuilds it",
-			cli->lab, dir, error_reason(err), cli->lab, cli->lab, info->nodes);
-	}
-	return EXIT_OK;
+int cli_open_whole_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
+{
+	return lab_open(cli->lab, info, filter, true) ? report_error(-EIO, NULL) : EXIT_OK;
 }
 
 int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node)

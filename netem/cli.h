@@ -33,6 +33,11 @@ void cli_take_json(struct cli *cli, int *argc, char **argv);
  * EXIT_FAIL when the lab is missing, broken, or has no filter state. */
 int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter);
 
+/* The same, for the commands that read or change the policy or start replicas: refuses (prints
+ * why and the remedy, EXIT_FAIL) a lab that `up` did not finish, that has fewer nodes than it was
+ * asked for, or whose filter is not on every port. filter may be NULL. */
+int cli_open_whole_lab(struct cli *cli, struct lab_info *info, struct filter **filter);
+
 /* A node number from text, 1..nodes; prints the error. */
 int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node);
 /* Seconds as "2", "0.5", "100ms"; prints the error. */

@@ -14,6 +14,7 @@
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
+#include "netem/lab_record.h"
 #include "netem/nodes.h"
 
 static double now_s(void)
@@ -35,6 +36,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 {
 	struct lab_config cfg = { .prefix = 16, .subnet = 0x0a4d0000 /* 10.77.0.0 */ };
 	enum filter_hook hook = FILTER_HOOK_AUTO, used = FILTER_HOOK_AUTO;
+	struct filter *filter = NULL;
 	const char *subnet = NULL;
 	static struct lab_info info;
 	char err_text[256], dir[256], first[32], last[32];
@@ -97,10 +99,21 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			"down removes them)",
 			cli->lab, dir, cli->lab);
 
+	/* The size asked for, recorded before anything is built: a killed `up` leaves a lab that
+	 * every command knows was meant to have n nodes, and refuses. */
+	err = lab_record_create(cli->lab, cfg.nodes);
+	if (err == -EEXIST)
+		return report_fail("lab \"%s\": another `up` is building it, or one was killed "
+				   "(capnet --lab %s down removes what it left)",
+				   cli->lab, cli->lab);
+	if (err)
+		return report_error(err, NULL);
 	t0 = now_s();
 	err = lab_topology_up(&cfg);
-	if (err == -EEXIST)
+	if (err == -EEXIST) {
+		lab_record_remove(cli->lab);
 		return EXIT_FAIL; /* said by lab_topology_up, and nothing was changed */
+	}
 	if (err)
 		goto rollback;
 	err = lab_topology_discover(cli->lab, &info);
@@ -112,6 +125,15 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	err = filter_install(&cfg, &info, &used);
 	if (err)
 		goto rollback;
+	/* The very last step: only now is the lab whole. */
+	err = filter_open(cli->lab, &filter);
+	if (!err)
+		err = filter_mark_whole(filter);
+	filter_close(filter);
+	if (err) {
+		report_warn("lab \"%s\": mark it whole: %s", cli->lab, error_reason(err));
+		goto rollback;
+	}
 
 	format_addr(lab_node_addr(&cfg, 1), first, sizeof(first));
 	format_addr(lab_node_addr(&cfg, cfg.nodes), last, sizeof(last));
@@ -131,6 +153,7 @@ rollback:
 	/* Leave nothing half-built: the next `up` must start clean. */
 	filter_remove(cli->lab);
 	lab_topology_down(cli->lab);
+	lab_record_remove(cli->lab);
 	return EXIT_FAIL;
 }
 

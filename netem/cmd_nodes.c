@@ -93,7 +93,9 @@ static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **arg
 	snprintf(what, sizeof(what), "capnet %s", cmd);
 	if (cli_need_root(what))
 		return EXIT_FAIL;
-	rc = cli_open_lab(cli, info, filter);
+	/* Replicas start only in a whole lab; stopping them works in any, to clean up. */
+	rc = !strcmp(cmd, "start") ? cli_open_whole_lab(cli, info, filter) :
+				     cli_open_lab(cli, info, filter);
 	if (rc)
 		return rc;
 	rc = resolve_nodes(cmd, a, info->nodes, set);

@@ -32,7 +32,7 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 	ctx->filter = NULL;
 	if (cli_need_root(what))
 		return EXIT_FAIL;
-	rc = cli_open_lab(cli, &ctx->info, &ctx->filter);
+	rc = cli_open_whole_lab(cli, &ctx->info, &ctx->filter);
 	if (rc)
 		return rc;
 	err = filter_lock(ctx->filter);

@@ -248,7 +248,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	{
 		struct lab_info info;
 
-		if (cli_open_lab(cli, &info, NULL))
+		if (cli_open_whole_lab(cli, &info, NULL))
 			goto out_fail;
 	}
 	/* A load still running when a step fails is stopped, not left behind. */

@@ -56,46 +56,6 @@ static int cmp_rows(const void *a, const void *b)
 	return x->key.dst - y->key.dst;
 }
 
-/* Ports whose egress runs our pinned program: anything less means a half-working lab. */
-static int count_attached(const struct cli *cli, const struct lab_info *info, unsigned int *ok,
-			  unsigned int *first_missing, enum filter_hook *hook)
-{
-	struct bpf_prog_info pinfo = {};
-	__u32 plen = sizeof(pinfo);
-	char dir[256], path[320], sw[64];
-	unsigned int i;
-	int prog_fd, saved;
-
-	*ok = 0;
-	*first_missing = 0;
-	filter_pin_dir(cli->lab, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/capnet_egress", dir);
-	prog_fd = bpf_obj_get(path);
-	if (prog_fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen)) {
-		close(prog_fd);
-		return -errno;
-	}
-	close(prog_fd);
-	lab_switch_ns(cli->lab, sw, sizeof(sw));
-	saved = netns_enter(sw);
-	if (saved < 0)
-		return saved;
-	for (i = 1; i <= info->nodes; i++) {
-		enum filter_hook h = filter_port_hook(info->port_ifindex[i], pinfo.id);
-
-		if (h != FILTER_HOOK_AUTO) {
-			(*ok)++;
-			*hook = h;
-		} else if (!*first_missing) {
-			*first_missing = i;
-		}
-	}
-	netns_return(saved);
-	return 0;
-}
-
 static void print_groups_json(const struct policy *pol)
 {
 	unsigned int g, n;
@@ -206,7 +166,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (!err)
 		err = filter_read_global(filter, &global);
 	if (!err)
-		err = count_attached(cli, &info, &attached, &missing, &hook);
+		err = filter_count_attached(cli->lab, &info, &attached, &missing, &hook);
 	if (err) {
 		rc = report_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
 		goto out;
@@ -313,10 +273,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		if (info.nodes <= 12)
 			print_matrix(&lr, info.nodes);
 	}
-	if (attached != info.nodes)
-		rc = report_fail("the filter is missing on %u of %u ports (first: p%u): partitions "
-				 "do not hold there; capnet --lab %s down && up rebuilds the lab",
-				 info.nodes - attached, info.nodes, missing, cli->lab);
+	/* Shown whatever its state, but a lab that is not whole is a failure, as it is for every
+	 * command that would act on it. */
+	if (filter_check_whole(filter, &info))
+		rc = report_error(-EUCLEAN, NULL);
 out:
 	free(lr.rows);
 	filter_close(filter);

@@ -117,7 +117,7 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	ctx.json = cli->json;
 	if (cli_need_root("capnet watch"))
 		return EXIT_FAIL;
-	rc = cli_open_lab(cli, &info, &filter);
+	rc = cli_open_whole_lab(cli, &info, &filter);
 	if (rc)
 		return rc;
 	filter_pin_dir(cli->lab, dir, sizeof(dir));

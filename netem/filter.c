@@ -22,6 +22,7 @@
 #include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/filter.h"
+#include "netem/lab_record.h"
 #include "partition.skel.h"
 
 #define PROG_PIN_NAME "capnet_egress"
@@ -977,4 +978,109 @@ int filter_events_discard(struct filter *f)
 	}
 	n = ring_buffer__consume(f->ring);
 	return n < 0 ? n : 0;
+}
+
+/* Ports whose egress runs our pinned program: anything less means a half-working lab. */
+int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
+			  unsigned int *first_missing, enum filter_hook *hook)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo);
+	char dir[256], path[320], sw[64];
+	unsigned int i;
+	int prog_fd, saved;
+
+	*ok = 0;
+	*first_missing = 0;
+	filter_pin_dir(lab, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/capnet_egress", dir);
+	prog_fd = bpf_obj_get(path);
+	if (prog_fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen)) {
+		close(prog_fd);
+		return -errno;
+	}
+	close(prog_fd);
+	lab_switch_ns(lab, sw, sizeof(sw));
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return saved;
+	for (i = 1; i <= info->nodes; i++) {
+		enum filter_hook h = filter_port_hook(info->port_ifindex[i], pinfo.id);
+
+		if (h != FILTER_HOOK_AUTO) {
+			(*ok)++;
+			*hook = h;
+		} else if (!*first_missing) {
+			*first_missing = i;
+		}
+	}
+	netns_return(saved);
+	return 0;
+}
+
+int filter_mark_whole(struct filter *f)
+{
+	struct capnet_lab_meta meta;
+	uint32_t zero = 0;
+	char dir[256], v[3 * sizeof(meta) + 1];
+
+	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &meta))
+		return -errno;
+	meta.whole = 1;
+	filter_pin_dir(f->lab, dir, sizeof(dir));
+	hex_bytes(&meta, sizeof(meta), v, sizeof(v));
+	explain("bpftool map update pinned %s/lab_meta key hex 00 00 00 00 value hex %s   # the lab "
+		"is whole",
+		dir, v);
+	if (bpf_map_update_elem(f->fd[FM_LAB_META], &zero, &meta, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int filter_check_whole(struct filter *f, const struct lab_info *info)
+{
+	unsigned int asked = lab_record_nodes(f->lab), attached = 0, missing = 0, size;
+	enum filter_hook hook = FILTER_HOOK_AUTO;
+	struct capnet_lab_meta meta;
+	uint32_t zero = 0;
+	char remedy[160];
+	int err;
+
+	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &meta))
+		return -errno;
+	size = asked ? asked : meta.nodes ? meta.nodes : info->nodes;
+	snprintf(remedy, sizeof(remedy), "capnet --lab %s down && capnet --lab %s up -n %u", f->lab,
+		 f->lab, size);
+	if (meta.version != CAPNET_LAB_META_VERSION) {
+		error_note("lab \"%s\" was built by another version of capnet; %s rebuilds it",
+			   f->lab, remedy);
+		return -EUCLEAN;
+	}
+	if (asked && asked != info->nodes) {
+		error_note(
+			"lab \"%s\" is not whole: `up -n %u` did not finish (%u node namespaces); "
+			"%s rebuilds it",
+			f->lab, asked, info->nodes, remedy);
+		return -EUCLEAN;
+	}
+	if (!meta.whole) {
+		error_note("lab \"%s\" is not whole: `up -n %u` did not finish; %s rebuilds it",
+			   f->lab, size, remedy);
+		return -EUCLEAN;
+	}
+	err = filter_count_attached(f->lab, info, &attached, &missing, &hook);
+	if (err) {
+		error_note("lab \"%s\": read the filter's ports: %s", f->lab, strerror(-err));
+		return err;
+	}
+	if (attached != info->nodes) {
+		error_note(
+			"lab \"%s\" is not whole: the filter is missing on %u of %u ports (first: "
+			"p%u), so partitions would not hold there; %s rebuilds it",
+			f->lab, info->nodes - attached, info->nodes, missing, remedy);
+		return -EUCLEAN;
+	}
+	return 0;
 }

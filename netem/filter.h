@@ -104,4 +104,15 @@ int filter_events_discard(struct filter *f);
 
 const char *verdict_name(enum capnet_verdict v);
 
+/* Ports of the lab (in its switch namespace) whose egress runs the lab's pinned program; the
+ * first port without it, and the hook of those with it. */
+int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
+			  unsigned int *first_missing, enum filter_hook *hook);
+/* `up` calls this last: from now on the lab counts as whole. */
+int filter_mark_whole(struct filter *f);
+/* 0 when the lab is whole: `up` finished, with as many nodes as it was asked for, and the
+ * filter is on every port. Else -EUCLEAN with the message left (lib/report.h) naming what is
+ * missing and the command that rebuilds the lab. */
+int filter_check_whole(struct filter *f, const struct lab_info *info);
+
 #endif /* CAPNET_FILTER_H */

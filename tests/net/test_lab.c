@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "netem/filter.h"
+#include "netem/nodes.h"
 #include "tests/lib/netlab.h"
 
 static const char *lab;
@@ -177,6 +178,77 @@ static void test_down_cleans_remains_of_crashed_up(void **state)
 	assert_lab_gone(5);
 }
 
+/* Every command that reads or changes the policy, or starts replicas, and what it is given. */
+static const char *const acting[] = {
+	"partition 40",	       "cut 1 2",	  "heal",
+	"link 1 2 --loss 10%", "start --mode cp", "watch --count 1 --duration 1",
+};
+
+static void expect_refused(const char *why, unsigned int asked)
+{
+	char remedy[96], captrace[512], dir[] = "/tmp/capnet-test-rec-XXXXXX";
+	size_t i;
+
+	snprintf(remedy, sizeof(remedy), "up -n %u", asked);
+	for (i = 0; i < sizeof(acting) / sizeof(acting[0]); i++) {
+		if (netlab_capnet(lab, out, sizeof(out), "%s", acting[i]) != 1 ||
+		    !strstr(out, why) || !strstr(out, remedy))
+			fail_msg("capnet %s on a lab that is not whole: %s", acting[i], out);
+	}
+	/* status shows what it can, and fails all the same. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
+	assert_non_null(strstr(out, why));
+	assert_non_null(mkdtemp(dir));
+	netlab_sibling("captrace", captrace, sizeof(captrace));
+	assert_int_equal(netlab_sh(out, sizeof(out), "%s --lab %s record -o %s/r --duration 1",
+				   captrace, lab, dir),
+			 1);
+	assert_non_null(strstr(out, why));
+	netlab_sh(out, sizeof(out), "rm -rf %s", dir);
+}
+
+/* An `up` killed at any moment leaves a lab that every acting command refuses, naming the size
+ * it was asked for; `down` then leaves nothing. */
+static void test_killed_up_is_refused(void **state)
+{
+	static const char *const delays[] = { "0.05", "0.3", "0.8" };
+	char run_dir[256];
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
+		netlab_sh(out, sizeof(out),
+			  "%s --lab %s up -n 100 >/dev/null 2>&1 & sleep %s; "
+			  "kill -9 $! ; wait",
+			  getenv("CAPNET"), lab, delays[k]);
+		/* Killed before it built anything at all: nothing to refuse. */
+		if (netlab_capnet(lab, out, sizeof(out), "status") == 1 && strstr(out, "no lab"))
+			continue;
+		expect_refused("up -n 100", 100);
+		assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+		assert_lab_gone(100);
+		nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
+		assert_false(path_exists(run_dir));
+	}
+	/* The next up of the name works, and the lab it builds is whole. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+}
+
+/* The filter taken off one port by hand: refused as well, naming the port. */
+static void test_filter_missing_on_a_port_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3 --hook clsact"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "ip netns exec %s-sw tc filter del dev p2 egress", lab),
+			 0);
+	expect_refused("missing on 1 of 3 ports (first: p2)", 3);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(3);
+}
+
 /* Runs capnet as an unprivileged user: it must say root is needed and change nothing. */
 static int capnet_as_nobody(const char *args)
 {
@@ -302,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_missing_bpf_state_is_reported),
 		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
+		cmocka_unit_test(test_killed_up_is_refused),
+		cmocka_unit_test(test_filter_missing_on_a_port_is_refused),
 		cmocka_unit_test(test_not_root),
 		cmocka_unit_test(test_down_ends_every_process),
 		cmocka_unit_test(test_big_lab),

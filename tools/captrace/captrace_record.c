@@ -16,6 +16,7 @@
 #include <pcap/pcap.h>
 
 #include "netem/filter.h"
+#include "netem/lab_open.h"
 #include "netem/spec.h"
 #include "netem/topology.h"
 #include "tools/captrace/captrace_cli.h"
@@ -334,24 +335,14 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		report_fail("record: out of memory");
 		goto cleanup;
 	}
-	err = lab_topology_discover(cli->lab, info);
-	if (err == -ENOENT) {
-		report_fail("record: no lab \"%s\" (capnet --lab %s up -n N creates one)", cli->lab,
-			    cli->lab);
-		goto cleanup;
-	}
+	/* A recording of a lab that is not whole would explain losses by partitions that do not
+	 * hold: refused like every command that acts on the policy. */
+	err = lab_open(cli->lab, info, &r.filter, true);
 	if (err) {
-		report_fail("record: lab \"%s\": %s", cli->lab, error_reason(err));
+		report_fail("record: %s", error_reason(err));
 		goto cleanup;
 	}
 	r.nodes = info->nodes;
-	err = filter_open(cli->lab, &r.filter);
-	if (err) {
-		report_fail(
-			"record: lab \"%s\" has no filter pins (%s): capnet --lab %s up builds them",
-			cli->lab, error_reason(err), cli->lab);
-		goto cleanup;
-	}
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		report_fail("record: create %s: %s", dir, strerror(errno));
 		goto cleanup;
