@@ -53,9 +53,10 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, boo
 		if ((err == -EPERM || err == -EACCES) && geteuid())
 			return need_root("reading the filter's maps");
 		filter_pin_dir(lab, dir, sizeof(dir));
-		error_note("lab \"%s\" has no filter state in %s (%s): its partitions cannot be read "
-			   "or changed; capnet --lab %s down && capnet --lab %s up -n %u rebuilds it",
-			   lab, dir, error_reason(err), lab, lab, asked ?: info->nodes);
+		error_note(
+			"lab \"%s\" has no filter state in %s (%s): its partitions cannot be read "
+			"or changed; capnet --lab %s down && capnet --lab %s up -n %u rebuilds it",
+			lab, dir, error_reason(err), lab, lab, asked ?: info->nodes);
 		return err;
 	}
 	if (whole) {

@@ -145,6 +145,46 @@ static int parse_step(struct scenario_step *st, int argc, char **argv, char *err
 	return 0;
 }
 
+/* The history a load step writes, or NULL. */
+static const char *load_history(const struct scenario_step *st)
+{
+	int i;
+
+	if (st->action != SCENARIO_LOAD)
+		return NULL;
+	for (i = 1; i < st->argc; i++) {
+		if (!strcmp(st->argv[i], "--history") && i + 1 < st->argc)
+			return st->argv[i + 1];
+		if (!strncmp(st->argv[i], "--history=", 10))
+			return st->argv[i] + 10;
+	}
+	return NULL;
+}
+
+/* Two loads writing one history would interleave their lines into a file no checker can
+ * trust: refused when the script is read, naming both lines. */
+static int check_histories(const struct scenario *sc, char *err, size_t errlen)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < sc->nsteps; i++) {
+		const char *h = load_history(&sc->steps[i]);
+
+		for (j = 0; h && j < i; j++) {
+			const char *other = load_history(&sc->steps[j]);
+
+			if (other && !strcmp(h, other)) {
+				snprintf(err, errlen,
+					 "%u: this load writes the history %s, as the load on line "
+					 "%u does: give each load its own --history",
+					 sc->steps[i].line, h, sc->steps[j].line);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int scenario_parse(const char *text, struct scenario *sc, char *err, size_t errlen)
 {
 	char *line, *next, *argv[SCENARIO_MAX_ARGS + 2];
@@ -209,6 +249,8 @@ int scenario_parse(const char *text, struct scenario *sc, char *err, size_t errl
 		snprintf(err, errlen, "the scenario has no steps");
 		goto fail;
 	}
+	if (check_histories(sc, err, errlen))
+		goto fail;
 	return 0;
 fail:
 	scenario_free(sc);

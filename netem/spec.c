@@ -263,6 +263,9 @@ static int parse_item(struct span item, struct span list, unsigned int nodes, st
 		rc = check_node(lo, item, nodes, err);
 		if (rc)
 			return rc;
+		/* "1,1,1" is a slip, as "1 1" is: refused either way. */
+		if (nodeset_has(set, lo))
+			return fail(err, "node %u is named twice in \"%.*s%s\"", lo, QUOTE(list));
 		nodeset_add(set, lo);
 		return 0;
 	}
@@ -275,8 +278,11 @@ static int parse_item(struct span item, struct span list, unsigned int nodes, st
 		rc = check_node(hi, hi_text, nodes, err);
 	if (rc)
 		return rc;
-	for (unsigned int i = lo; i <= hi; i++)
+	for (unsigned int i = lo; i <= hi; i++) {
+		if (nodeset_has(set, i))
+			return fail(err, "node %u is named twice in \"%.*s%s\"", i, QUOTE(list));
 		nodeset_add(set, i);
+	}
 	return 0;
 }
 

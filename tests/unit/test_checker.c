@@ -1782,6 +1782,9 @@ static void test_capctl_check_exit_codes(void **state)
 
 	(void)state;
 	assert_int_equal(run_capctl_check(W1 W1OK, "register"), CAPCTL_OK);
+	/* Nothing to check is an error, never a pass: a wiped file must not look valid. */
+	assert_int_equal(run_capctl_check("", "register"), CAPCTL_USAGE);
+	assert_int_equal(run_capctl_check("\n\n", "bank"), CAPCTL_USAGE);
 	assert_int_equal(run_capctl_check("1 invoke", "register"), CAPCTL_USAGE);
 	assert_int_equal(run_capctl_check("{\"process\":1,\"type\":\"invoke\",\"f\":\"read\","
 					  "\"key\":\"x\",\"value\":null,\"time\":1}\n"

@@ -100,12 +100,34 @@ static void test_times(void **state)
 	assert_int_equal(scenario_parse_time("s"), -1);
 }
 
+/* Two loads on one history file would corrupt it: refused at parse time, naming both lines. */
+static void test_two_loads_one_history(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_int_equal(scenario_parse("start cp\n"
+					"load --clients 2 --duration 2s --history same.jsonl\n"
+					"at 1s partition 1,2 3-5\n"
+					"load --duration 2s --history=same.jsonl --clients 1\n",
+					&sc, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "4: this load writes the history same.jsonl, as the load on line "
+				 "2 does: give each load its own --history");
+	assert_int_equal(scenario_parse("load --duration 2s --history a.jsonl\n"
+					"load --duration 2s --history b.jsonl\n",
+					&sc, err, sizeof(err)),
+			 0);
+	scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_script),
 		cmocka_unit_test(test_errors_name_their_line),
 		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_two_loads_one_history),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

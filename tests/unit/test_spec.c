@@ -85,10 +85,13 @@ static void test_nodeset_parse_good(void **state)
 	for (unsigned int i = 0; i <= 10; i++)
 		assert_int_equal(nodeset_has(&s, i), i == 1 || (i >= 4 && i <= 6) || i == 9);
 
-	/* Duplicates and overlapping ranges within one list are one set. */
-	assert_int_equal(nodeset_parse("2,2,1-3,3-3", 5, &s, &err), 0);
-	assert_int_equal(nodeset_count(&s), 3);
-	assert_false(nodeset_has(&s, 4));
+	/* A node named twice within one list is a slip, refused as "1 1" is. */
+	expect_fail(nodeset_parse("1,1,1", 5, &s, &err), &err,
+		    "node 1 is named twice in \"1,1,1\"");
+	expect_fail(nodeset_parse("2,1-3", 5, &s, &err), &err,
+		    "node 2 is named twice in \"2,1-3\"");
+	expect_fail(nodeset_parse("1-3,3-4", 5, &s, &err), &err,
+		    "node 3 is named twice in \"1-3,3-4\"");
 
 	assert_int_equal(nodeset_parse("all", 5, &s, &err), 0);
 	assert_int_equal(nodeset_count(&s), 5);
@@ -229,7 +232,7 @@ static void test_groups(void **state)
 {
 	char *two[] = { "1,2", "3-5" };
 	char *isolate[] = { "3" };
-	char *dup[] = { "1,1,2", "2-2" };
+	char *dup[] = { "1,2", "2-2" };
 	char *all[] = { "all" };
 	char *three[] = { "1", "4", "6-7" };
 	struct spec_error err;

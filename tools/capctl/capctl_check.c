@@ -432,6 +432,13 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 		history_free(&h);
 		return CAPCTL_USAGE;
 	}
+	/* A wiped or truncated-to-nothing file must never pass as a valid history. */
+	if (!ret && !h.n_ops) {
+		e.line = 0;
+		snprintf(e.msg, sizeof(e.msg),
+			 "no operations: an empty history proves nothing (was it written?)");
+		ret = -EINVAL;
+	}
 	if (ret) {
 		print_error(name, model, &e);
 		history_free(&h);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/report.h"
+#include "netem/topology.h"
 #include "tools/capctl/capctl.h"
 #include "tools/capctl/client.h"
 
@@ -162,10 +164,29 @@ static void print_reply(const struct client_request *req, const struct client_re
 	}
 }
 
-static int call(struct client_request *req)
+/* A request must fit in one datagram: the key and both values of a cas share it. */
+static int request_fits(const struct client_request *req)
 {
-	struct capnet_client c;
-	struct client_reply rep;
+	static uint8_t scratch[PROTO_MAX_PAYLOAD];
+	struct proto_writer w;
+
+	proto_writer_init(&w, scratch, sizeof(scratch));
+	if (!proto_put_client_request(&w, req) && !w.overflow)
+		return CAPCTL_OK;
+	fprintf(stderr,
+		"capctl: the request does not fit in one datagram: its key and values take %zu "
+		"bytes, and a request carries at most %d bytes in all\n",
+		strlen(req->key) + req->value.len + req->expected.len + strlen(req->from_account) +
+			strlen(req->to_account),
+		PROTO_MAX_PAYLOAD);
+	return CAPCTL_USAGE;
+}
+
+/* The node named with -n, entered: refuses (exit 2) a node the lab does not have, as capnet
+ * does, and says when there is no lab at all. */
+static int open_node(struct capnet_client *c)
+{
+	struct lab_info info;
 	int err;
 
 	if (!capctl_opts.node) {
@@ -177,8 +198,37 @@ static int call(struct client_request *req)
 			"capctl: talking to a node means entering its namespace: run as root\n");
 		return CAPCTL_FAIL;
 	}
-	if (client_open(&c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT))
+	err = lab_topology_discover(capctl_opts.lab, &info);
+	if (err == -ENOENT) {
+		error_clear();
+		fprintf(stderr, "capctl: no lab \"%s\" (capnet --lab %s up -n N creates one)\n",
+			capctl_opts.lab, capctl_opts.lab);
 		return CAPCTL_FAIL;
+	}
+	if (err) {
+		fprintf(stderr, "capctl: %s\n", error_reason(err));
+		return CAPCTL_FAIL;
+	}
+	if (capctl_opts.node > info.nodes) {
+		fprintf(stderr, "capctl: node %u is out of range (the lab has %u node%s)\n",
+			capctl_opts.node, info.nodes, info.nodes == 1 ? "" : "s");
+		return CAPCTL_USAGE;
+	}
+	return client_open(c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT) ? CAPCTL_FAIL :
+										 CAPCTL_OK;
+}
+
+static int call(struct client_request *req)
+{
+	struct capnet_client c;
+	struct client_reply rep;
+	int err;
+
+	err = request_fits(req);
+	if (!err)
+		err = open_node(&c);
+	if (err)
+		return err;
 	req->consistency = capctl_opts.consistency;
 	err = client_call(&c, req, capctl_opts.timeout_ms, &rep);
 	client_close(&c);
@@ -288,12 +338,9 @@ int capctl_status_main(int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return usage("status", "");
-	if (!capctl_opts.node) {
-		fprintf(stderr, "capctl: which node? (-n I before the command)\n");
-		return CAPCTL_USAGE;
-	}
-	if (client_open(&c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT))
-		return CAPCTL_FAIL;
+	err = open_node(&c);
+	if (err)
+		return err;
 	err = client_status(&c, capctl_opts.timeout_ms, &st);
 	client_close(&c);
 	if (err) {
