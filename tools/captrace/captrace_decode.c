@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* captrace decode: the capnet messages in any pcap file, one line each, as tcpdump prints. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -66,6 +67,13 @@ int captrace_decode(struct captrace_cli *cli, int argc, char **argv)
 			       (unsigned long long)(pkt.ts_ns % 1000000000u), src, p.sport, dst,
 			       p.dport, desc);
 		}
+	}
+	if (rc == -ENODATA) {
+		/* A capture killed while writing its last packet: the rest is whole. */
+		fflush(stdout);
+		report_warn("decode: %s (the capture ended abruptly; all before it was decoded)",
+			    r.err);
+		rc = 0;
 	}
 	if (rc < 0) {
 		fflush(stdout);

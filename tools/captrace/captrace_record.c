@@ -32,6 +32,8 @@
 /* How often the active policy is read: the flip time it reports is exact, so this only bounds
  * how many generations could pass unseen between two reads (drop events name them anyway). */
 #define RECORD_POLICY_MS 10
+/* How often meta.json is brought up to date: what a killed recorder loses at most. */
+#define RECORD_META_MS 500
 /* After stop: frames already sent are still in flight through the bridge; keep capturing so
  * that every send before stop has its arrival in the receiver's file. */
 #define RECORD_LINGER_MS 200
@@ -256,14 +258,15 @@ static FILE *open_out(const char *dir, const char *name)
 
 static void write_meta(FILE *f, const char *lab, const struct recorder *r,
 		       const struct capnet_lab_meta *lm, const uint64_t clk[6],
-		       unsigned long long overflow, unsigned long long pcap_dropped)
+		       unsigned long long overflow, unsigned long long pcap_dropped, bool complete)
 {
 	struct in_addr a = { .s_addr = htonl(lm->subnet) };
 	char subnet[40];
 	unsigned int i;
 
 	snprintf(subnet, sizeof(subnet), "%s/%u", inet_ntoa(a), lm->prefix);
-	fprintf(f, "{\"version\":%d,\"lab\":", TRACE_FORMAT_VERSION);
+	fprintf(f, "{\"version\":%d,\"complete\":%s,\"lab\":", TRACE_FORMAT_VERSION,
+		complete ? "true" : "false");
 	json_write_string(f, lab);
 	fprintf(f, ",\"nodes\":%u,\"subnet\":\"%s\",", r->nodes, subnet);
 	fprintf(f,
@@ -290,6 +293,45 @@ static void write_meta(FILE *f, const char *lab, const struct recorder *r,
 	fputs("]}\n", f);
 }
 
+/* meta.json, replaced whole (a temporary file renamed over it): written when the recording
+ * starts and again as it goes, with everything captured so far flushed first, so that a
+ * recorder killed at any moment leaves a recording that report can read up to its last
+ * update. complete says whether the recording ended as asked. */
+static int update_meta(const char *dir, const char *lab, struct recorder *r, uint64_t clk[6],
+		       unsigned long long overflow, unsigned long long pcap_dropped, bool complete)
+{
+	char path[4096], tmp[4200];
+	struct capnet_lab_meta lm = r->state->lab;
+	unsigned int n;
+	FILE *f;
+	int err = 0;
+
+	for (n = 0; n < r->nodes; n++)
+		if (r->cap[n].dumper && pcap_dump_flush(r->cap[n].dumper))
+			err = -EIO;
+	if (fflush(r->drops) || fflush(r->partitions))
+		err = -EIO;
+	if (!complete) {
+		/* So far: the stop and end of what there is are now. */
+		clock_pair(&clk[2], &clk[3]);
+		clk[4] = clk[2];
+		clk[5] = clk[3];
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, TRACE_META);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	write_meta(f, lab, r, &lm, clk, overflow, pcap_dropped, complete);
+	if (fflush(f) || fsync(fileno(f)))
+		err = -EIO;
+	if (fclose(f))
+		err = -EIO;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	return err;
+}
+
 int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 {
 	struct recorder r = {};
@@ -298,13 +340,12 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	struct epoll_event ev, evs[64];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct rlimit lim;
-	uint64_t clk[6] = {}, deadline = 0, linger_end = 0, next_policy = 0;
+	uint64_t clk[6] = {}, deadline = 0, linger_end = 0, next_policy = 0, next_meta = 0;
 	unsigned long long pcap_dropped = 0;
 	double duration = 0;
 	const char *dir = NULL;
 	int i, rc = EXIT_FAIL, err, epfd = -1, ringfd;
 	unsigned int n;
-	FILE *meta = NULL;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
@@ -396,6 +437,11 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	clock_pair(&clk[0], &clk[1]);
+	if (update_meta(dir, cli->lab, &r, clk, 0, 0, false)) {
+		report_fail("record: write %s/%s: %s", dir, TRACE_META, strerror(errno));
+		goto cleanup;
+	}
+	next_meta = clk[1] + RECORD_META_MS * 1000000ull;
 	if (duration > 0)
 		deadline = clk[1] + (uint64_t)(duration * 1e9);
 	if (cli->json) {
@@ -440,6 +486,11 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 				goto cleanup;
 			next_policy = now + RECORD_POLICY_MS * 1000000ull;
 		}
+		if (now >= next_meta && !linger_end) {
+			if (update_meta(dir, cli->lab, &r, clk, 0, 0, false))
+				r.write_err = -EIO;
+			next_meta = now + RECORD_META_MS * 1000000ull;
+		}
 	}
 	for (n = 0; n < r.nodes; n++)
 		drain_pcap(&r, n);
@@ -473,23 +524,12 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		report_warn(
 			"record: %llu drop events were lost (the filter's ring buffer was full)",
 			(unsigned long long)(g1.ring_overflow - g0.ring_overflow));
-	if (fflush(r.drops) || fflush(r.partitions))
+	if (update_meta(dir, cli->lab, &r, clk,
+			(unsigned long long)(g1.ring_overflow > g0.ring_overflow ?
+						     g1.ring_overflow - g0.ring_overflow :
+						     0),
+			pcap_dropped, true))
 		r.write_err = -EIO;
-	meta = open_out(dir, TRACE_META);
-	if (!meta)
-		goto cleanup;
-	{
-		struct capnet_lab_meta lm = r.state->lab;
-
-		write_meta(meta, cli->lab, &r, &lm, clk,
-			   (unsigned long long)(g1.ring_overflow > g0.ring_overflow ?
-							g1.ring_overflow - g0.ring_overflow :
-							0),
-			   pcap_dropped);
-	}
-	if (fclose(meta))
-		r.write_err = -EIO;
-	meta = NULL;
 	if (r.write_err) {
 		report_fail("record: writing to %s failed (disk full?)", dir);
 		goto cleanup;
@@ -509,8 +549,6 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	}
 	rc = EXIT_OK;
 cleanup:
-	if (meta)
-		fclose(meta);
 	if (r.cap) {
 		for (n = r.nodes; n-- > 0;) {
 			if (r.cap[n].dumper)

@@ -74,6 +74,8 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 
 	fputs("{\"lab\":", f);
 	json_write_string(f, td->meta.lab);
+	fprintf(f, ",\"complete\":%s,\"torn_captures\":%u", td->meta.complete ? "true" : "false",
+		td->torn);
 	fprintf(f,
 		",\"nodes\":%u,\"start_realtime_ns\":%llu,\"duration\":%.9f,\"packets\":%llu,"
 		"\"sent\":%zu,\"delivered\":%llu,\"lost_total\":%llu,\"partition\":%llu,"
@@ -269,6 +271,14 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 		report_fail("report: %s", err);
 		goto cleanup;
 	}
+	/* A recording cut short is reported for what it holds, and said to be cut short. */
+	if (!td.meta.complete)
+		report_warn("report: %s ended early (its recorder was stopped abruptly): what it "
+			    "captured in its first %.3f s is reported",
+			    dir, (td.meta.stop_realtime_ns - td.meta.start_realtime_ns) / 1e9);
+	if (td.torn)
+		report_warn("report: %u capture%s end%s in a packet cut short, left out: %s",
+			    td.torn, td.torn == 1 ? "" : "s", td.torn == 1 ? "s" : "", td.warning);
 	if (cli->verbose)
 		fprintf(stderr,
 			"captrace: read %llu packets (%llu bytes) in %.3f s: %.0f packets/s\n",

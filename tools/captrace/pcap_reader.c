@@ -136,7 +136,7 @@ int pcap_reader_next(struct pcap_reader *r, struct pcap_packet *pkt)
 			 "%s: truncated record header at offset %zu (%zu of 16 bytes, after %llu "
 			 "packets)",
 			 r->name, r->off, left, (unsigned long long)r->packets);
-		return -EBADMSG;
+		return -ENODATA;
 	}
 	h = r->data + r->off;
 	sec = get32(r, h);
@@ -159,7 +159,7 @@ int pcap_reader_next(struct pcap_reader *r, struct pcap_packet *pkt)
 		snprintf(r->err, sizeof(r->err),
 			 "%s: truncated packet at offset %zu: %u bytes announced, %zu present",
 			 r->name, r->off, caplen, left - PCAP_READER_REC_LEN);
-		return -EBADMSG;
+		return -ENODATA;
 	}
 	pkt->ts_ns = (uint64_t)sec * 1000000000u + (r->nano ? frac : (uint64_t)frac * 1000u);
 	pkt->caplen = caplen;

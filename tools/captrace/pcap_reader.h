@@ -43,7 +43,8 @@ int pcap_reader_open(struct pcap_reader *r, const char *path);
 /* The same over a caller's buffer, which must outlive the reader. */
 int pcap_reader_open_mem(struct pcap_reader *r, const void *buf, size_t len, const char *name);
 /* 1 with *pkt filled, 0 at the end of the file, -EBADMSG (r->err says where and why) for a
- * truncated or corrupt record. */
+ * corrupt record, -ENODATA for a last record cut short (a capture that was killed while writing
+ * it: everything before it is whole). */
 int pcap_reader_next(struct pcap_reader *r, struct pcap_packet *pkt);
 void pcap_reader_close(struct pcap_reader *r);
 

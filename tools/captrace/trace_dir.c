@@ -58,6 +58,19 @@ int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t e
 		snprintf(err, errlen, "clocks out of order (start, stop, end)");
 		return -EINVAL;
 	}
+	/* Recordings from before the field existed were written only when they had ended. */
+	{
+		struct json_value root;
+		const struct json_value *c;
+
+		m->complete = true;
+		if (!json_parse(text, strlen(text), JSON_MAX_DEPTH_ANY, &root, NULL)) {
+			c = json_member(&root, "complete");
+			if (c && c->kind == JSON_BOOL)
+				m->complete = c->b;
+			json_value_free(&root);
+		}
+	}
 	json_text_u64(text, "ring_overflow", &m->ring_overflow);
 	json_text_u64(text, "pcap_dropped", &m->pcap_dropped);
 	return 0;
@@ -359,6 +372,13 @@ int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis 
 				snprintf(err, errlen, "out of memory");
 				return rc;
 			}
+		}
+		if (rc == -ENODATA) {
+			/* The last packet was being written when the recorder died: what came
+			 * before it is whole. */
+			if (!td->torn++)
+				snprintf(td->warning, sizeof(td->warning), "%s", r->err);
+			rc = 0;
 		}
 		if (rc < 0) {
 			snprintf(err, errlen, "%s", r->err);

@@ -33,6 +33,7 @@ struct trace_meta {
 	uint64_t end_realtime_ns, end_monotonic_ns;
 	uint64_t ring_overflow; /* drop events the filter could not queue during the capture */
 	uint64_t pcap_dropped; /* packets libpcap reported dropped, all nodes */
+	bool complete; /* false: the recorder ended early (killed); stop is its last update */
 };
 
 static inline int64_t trace_meta_offset(const struct trace_meta *m)
@@ -60,6 +61,8 @@ struct trace_dir {
 	unsigned int npcaps;
 	uint64_t packets, bytes;
 	uint64_t read_ns; /* time spent reading the pcaps */
+	unsigned int torn; /* pcaps that end in a packet cut short (written when it was killed) */
+	char warning[512]; /* the first of them, said */
 };
 
 /* Reads a recording into `an` (initialised here for the lab's nodes). On failure err says
