@@ -35,12 +35,14 @@ void cli_take_json(struct cli *cli, int *argc, char **argv)
 
 int cli_open_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
 {
-	return lab_open(cli->lab, info, filter, false) ? report_error(-EIO, NULL) : EXIT_OK;
+	return lab_open(cli->lab, info, filter, LAB_ANY) ? report_error(-EIO, NULL) : EXIT_OK;
 }
 
 int cli_open_whole_lab(struct cli *cli, struct lab_info *info, struct filter **filter)
 {
-	return lab_open(cli->lab, info, filter, true) ? report_error(-EIO, NULL) : EXIT_OK;
+	return lab_open(cli->lab, info, filter, LAB_WHOLE | LAB_DELAYS_APPLIED) ?
+		       report_error(-EIO, NULL) :
+		       EXIT_OK;
 }
 
 int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "netem/cli.h"
+#include "netem/lab_open.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 
@@ -24,7 +25,10 @@ struct switch_ctx {
 	struct filter *filter;
 };
 
-static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *what)
+/* link and heal are how a dead delay line is restarted or its delays removed: they act on a lab
+ * whose delays are not applied, and say so; partition and cut refuse it. */
+static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *what,
+			   bool repairs_delays)
 {
 	int rc, err;
 
@@ -32,7 +36,15 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 	ctx->filter = NULL;
 	if (cli_need_root(what))
 		return EXIT_FAIL;
-	rc = cli_open_whole_lab(cli, &ctx->info, &ctx->filter);
+	if (!repairs_delays) {
+		rc = cli_open_whole_lab(cli, &ctx->info, &ctx->filter);
+	} else {
+		rc = lab_open(cli->lab, &ctx->info, &ctx->filter, LAB_WHOLE) ?
+			     report_error(-EIO, NULL) :
+			     EXIT_OK;
+		if (!rc && delay_check_applied(cli->lab))
+			report_warn("%s", error_reason(-EUCLEAN));
+	}
 	if (rc)
 		return rc;
 	err = filter_lock(ctx->filter);
@@ -164,7 +176,7 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 		random_seed = true;
 	}
 
-	rc = open_for_switch(cli, &ctx, "capnet partition");
+	rc = open_for_switch(cli, &ctx, "capnet partition", false);
 	if (rc)
 		return rc;
 	if (preset)
@@ -196,7 +208,7 @@ int cmd_cut(struct cli *cli, int argc, char **argv)
 	if (argc != 2)
 		return report_usage(
 			"cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
-	rc = open_for_switch(cli, &ctx, "capnet cut");
+	rc = open_for_switch(cli, &ctx, "capnet cut", false);
 	if (rc)
 		return rc;
 	if (nodeset_parse(argv[0], ctx.info.nodes, &from, &e) ||
@@ -252,7 +264,7 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 					    "[--delays])",
 					    argv[i]);
 	}
-	rc = open_for_switch(cli, &ctx, "capnet heal");
+	rc = open_for_switch(cli, &ctx, "capnet heal", true);
 	if (rc)
 		return rc;
 	partition_heal(&part, ctx.info.nodes);
@@ -485,7 +497,7 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	if (dopt.p.jitter_ns && dopt.delay && !dopt.p.delay_ns)
 		return report_usage("link: --jitter needs a --delay above 0");
 
-	rc = open_for_switch(cli, &ctx, "capnet link");
+	rc = open_for_switch(cli, &ctx, "capnet link", true);
 	if (rc)
 		return rc;
 	if (parse_endpoint(ends[0], ctx.info.nodes, &from, &from_any, &e) ||

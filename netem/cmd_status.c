@@ -275,7 +275,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	}
 	/* Shown whatever its state, but a lab that is not whole is a failure, as it is for every
 	 * command that would act on it. */
-	if (filter_check_whole(filter, &info))
+	if (filter_check_whole(filter, &info) || delay_check_applied(cli->lab))
 		rc = report_error(-EUCLEAN, NULL);
 out:
 	free(lr.rows);

@@ -20,6 +20,7 @@
 
 #include "lib/duration.h"
 #include "netem/cli.h"
+#include "lib/report.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 
@@ -252,6 +253,22 @@ int delay_start(const char *lab, const struct lab_info *info)
 		err_text[0] ? err_text : "it exited during set-up (see its log)");
 	delay_stop(lab, info, true);
 	return -EIO;
+}
+
+int delay_check_applied(const char *lab)
+{
+	char why[512];
+
+	if (!pins_exist(lab) || delay_running(lab))
+		return 0;
+	/* Killed: its maps say links are delayed, but nothing delays them. */
+	delay_last_error(lab, why, sizeof(why));
+	error_note(
+		"the delay line of lab \"%s\" is not running%s%s%s: the delays `link --delay` "
+		"set are not applied (capnet --lab %s link ... --delay restarts it; capnet --lab "
+		"%s heal --delays removes them)",
+		lab, why[0] ? " (" : "", why, why[0] ? ")" : "", lab, lab);
+	return -EUCLEAN;
 }
 
 /* Why the delay line stopped: the line its log has before "stopped". */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib/report.h"
+#include "netem/delay/delay_line.h"
 #include "netem/lab_open.h"
 #include "netem/lab_record.h"
 
@@ -16,7 +17,7 @@ static int need_root(const char *what)
 	return -EPERM;
 }
 
-int lab_open(const char *lab, struct lab_info *info, struct filter **filter, bool whole)
+int lab_open(const char *lab, struct lab_info *info, struct filter **filter, unsigned int need)
 {
 	unsigned int asked = lab_record_nodes(lab);
 	struct filter *f = NULL;
@@ -46,7 +47,7 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, boo
 			error_note("%s", reason);
 		return err;
 	}
-	if (!filter && !whole)
+	if (!filter && !need)
 		return 0;
 	err = filter_open(lab, &f);
 	if (err) {
@@ -59,12 +60,12 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, boo
 			lab, dir, error_reason(err), lab, lab, asked ?: info->nodes);
 		return err;
 	}
-	if (whole) {
-		err = filter_check_whole(f, info);
-		if (err) {
-			filter_close(f);
-			return err;
-		}
+	err = need & LAB_WHOLE ? filter_check_whole(f, info) : 0;
+	if (!err && (need & LAB_DELAYS_APPLIED))
+		err = delay_check_applied(lab);
+	if (err) {
+		filter_close(f);
+		return err;
 	}
 	if (filter)
 		*filter = f;

@@ -10,9 +10,15 @@
 #include "netem/filter.h"
 #include "netem/topology.h"
 
-/* Fills info and, when filter is not NULL, opens the filter (the caller closes it). With whole,
- * refuses a lab that is not (filter_check_whole). 0, or -errno with the message left
- * (lib/report.h): what is missing or broken, and the command that fixes it. */
-int lab_open(const char *lab, struct lab_info *info, struct filter **filter, bool whole);
+enum lab_open_need {
+	LAB_ANY = 0, /* whatever state it is in: status, stop, down */
+	LAB_WHOLE = 1, /* `up` finished, every port filtered (filter_check_whole) */
+	LAB_DELAYS_APPLIED = 2, /* and the delays set are applied (delay_check_applied) */
+};
+
+/* Fills info and, when filter is not NULL, opens the filter (the caller closes it), refusing a
+ * lab that lacks what `need` (a mask of enum lab_open_need) asks. 0, or -errno with the message
+ * left (lib/report.h): what is missing or broken, and the command that fixes it. */
+int lab_open(const char *lab, struct lab_info *info, struct filter **filter, unsigned int need);
 
 #endif /* CAPNET_LAB_OPEN_H */

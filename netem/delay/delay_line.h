@@ -38,6 +38,9 @@ void delay_run_path(const char *lab, const char *file, char *buf, size_t len);
 void delay_unpin(const char *lab);
 /* The delay line's pid if it runs (0 if not). */
 pid_t delay_running(const char *lab);
+/* 0 when the lab's delays are applied (none are set, or the delay line runs); -EUCLEAN with the
+ * message left (lib/report.h) when they are set but the delay line is dead. */
+int delay_check_applied(const char *lab);
 /* Starts the delay line of a running lab unless it runs; returns once it is ready (its program
  * loaded and pinned, the switch-side set-up done) or prints why it could not start. */
 int delay_start(const char *lab, const struct lab_info *info);

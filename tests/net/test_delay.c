@@ -604,6 +604,37 @@ static void test_no_trace(void **state)
 	assert_true(stat(path, &st) < 0);
 }
 
+/* A delay line killed with SIGKILL: its delays are no longer applied, and capnet says so instead
+ * of acting as if they were. link --delay starts it again. */
+static void test_dead_delay_line_is_reported(void **state)
+{
+	int64_t rtt;
+	pid_t pid;
+	int i;
+
+	(void)state;
+	assert_int_equal(capnet("link 1 2 --delay 5ms"), 0);
+	pid = delay_pid();
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (i = 0; i < 300 && !kill(pid, 0); i++)
+		usleep(10000);
+	assert_true(kill(pid, 0) < 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
+	assert_non_null(strstr(out, "delay line of lab"));
+	assert_non_null(strstr(out, "not applied"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2,3"), 1);
+	assert_non_null(strstr(out, "not applied"));
+	/* link says so, acts, and with --delay brings the delays back. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "link 1 2 --delay 5ms"), 0);
+	assert_non_null(strstr(out, "not applied"));
+	assert_true(delay_pid() > 0);
+	rtt = round_trip();
+	assert_true(rtt >= 10 * MS);
+	assert_int_equal(capnet("partition 1 2,3"), 0);
+	assert_int_equal(capnet("heal"), 0);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -724,6 +755,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_rate_full_size, reset),
 		cmocka_unit_test_setup(test_partition_in_flight, reset),
 		cmocka_unit_test_setup(test_loss_with_delay, reset),
+		cmocka_unit_test_setup(test_dead_delay_line_is_reported, reset),
 		cmocka_unit_test_setup(test_bad_input, reset),
 		/* Last: it takes the lab down. */
 		cmocka_unit_test_setup(test_no_trace, reset),

@@ -378,7 +378,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	}
 	/* A recording of a lab that is not whole would explain losses by partitions that do not
 	 * hold: refused like every command that acts on the policy. */
-	err = lab_open(cli->lab, info, &r.filter, true);
+	err = lab_open(cli->lab, info, &r.filter, LAB_WHOLE | LAB_DELAYS_APPLIED);
 	if (err) {
 		report_fail("record: %s", error_reason(err));
 		goto cleanup;
