@@ -487,26 +487,87 @@ int json_text_str(const char *text, const char *key, char *buf, size_t len)
 	return ret;
 }
 
+bool json_utf8_valid(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		size_t k, len;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07;
+		else
+			return false;
+		if (i + len > n)
+			return false;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates and code points past U+10FFFF are not UTF-8. */
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static void write_text(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else if (p[i] == '\t')
+			fputs("\\t", f);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			fprintf(f, "\\u%04x", p[i]);
+		else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}
+
+/* Bytes that are not text become an object, so they can never be mistaken for characters: a
+ * \u00e9 in a string is the character U+00E9, never the byte 0xe9. */
+static void write_hex(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	fputs("{\"hex\":\"", f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fputs("\"}", f);
+}
+
+void json_write_bytes(FILE *f, const uint8_t *p, size_t n)
+{
+	if (json_utf8_valid(p, n) && !memchr(p, 0, n))
+		write_text(f, p, n);
+	else
+		write_hex(f, p, n);
+}
+
 void json_write_string(FILE *f, const char *s)
 {
-	const unsigned char *p;
-
-	if (!s) {
+	if (!s)
 		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	else
+		json_write_bytes(f, (const uint8_t *)s, strlen(s));
 }

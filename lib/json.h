@@ -49,7 +49,12 @@ int json_text_u64(const char *text, const char *key, uint64_t *out);
 int json_text_i64(const char *text, const char *key, int64_t *out);
 int json_text_str(const char *text, const char *key, char *buf, size_t len);
 
-/* Writes s as a JSON string, quotes included, or null for NULL. */
+/* Writes text as a JSON string, quotes included. Bytes that are not valid UTF-8 (or hold a NUL)
+ * are written as {"hex":"..."} instead, so that no reader takes a byte for a character. */
+void json_write_bytes(FILE *f, const uint8_t *p, size_t n);
+/* The same for a C string, or null for NULL. */
 void json_write_string(FILE *f, const char *s);
+/* True if p[0..n) is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF). */
+bool json_utf8_valid(const uint8_t *p, size_t n);
 
 #endif /* CAPNET_JSON_H */

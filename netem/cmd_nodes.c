@@ -120,6 +120,8 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	struct lab_info info;
 	struct node_args a;
 	unsigned int i, started = 0, failed = 0;
+	struct node_set already;
+	char already_text[256] = "";
 	int rc, err;
 
 	rc = open_lab_nodes(cli, "start", argc, argv, &a, true, false, &info, &filter, &set,
@@ -148,17 +150,41 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 				  .prefix = state.lab.prefix,
 				  .extra_argc = a.extra_argc,
 				  .extra_argv = a.extra_argv };
+	nodeset_clear(&already);
 	for (i = 1; i <= info.nodes; i++) {
+		char mode[8];
+
 		if (!nodeset_has(&set, i))
 			continue;
+		/* A node left running by an earlier start (one killed half-way, say) is counted
+		 * as such, not as a failure, unless it runs the other mode. */
+		if (nodes_pid(run_dir, i)) {
+			if (!nodes_mode(run_dir, i, mode, sizeof(mode)) && strcmp(mode, a.mode)) {
+				report_warn("node %u already runs in %s mode, not %s (capnet stop "
+					    "%u first)",
+					    i, mode, a.mode, i);
+				failed++;
+			} else {
+				nodeset_add(&already, i);
+			}
+			continue;
+		}
 		if (nodes_start(&st, i))
 			failed++;
 		else
 			started++;
 	}
+	if (nodeset_count(&already))
+		nodeset_format(&already, already_text, sizeof(already_text));
 	if (!cli->json)
-		printf("lab %s: %u capnode%s started in %s mode (logs and data in %s)\n", cli->lab,
-		       started, started == 1 ? "" : "s", a.mode, run_dir);
+		printf("lab %s: %u capnode%s started in %s mode%s%s%s%s (logs and data in %s)\n",
+		       cli->lab, started, started == 1 ? "" : "s", a.mode,
+		       nodeset_count(&already) ? ", " : "",
+		       nodeset_count(&already) == 1 ? "node " :
+		       nodeset_count(&already)	    ? "nodes " :
+						      "",
+		       nodeset_count(&already) ? already_text : "",
+		       nodeset_count(&already) ? " already running" : "", run_dir);
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 

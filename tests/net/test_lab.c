@@ -249,6 +249,22 @@ static void test_filter_missing_on_a_port_is_refused(void **state)
 	assert_lab_gone(3);
 }
 
+/* start run again after an earlier one stopped half-way: it starts what is missing and says
+ * which nodes already ran, one true sentence; another mode on a running node is refused. */
+static void test_start_again(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start 1 --mode cp"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start --mode cp"), 0);
+	assert_non_null(strstr(out, "2 capnodes started in cp mode, node 1 already running"));
+	assert_null(strstr(out, "already runs"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start 2,3 --mode ap"), 1);
+	assert_non_null(strstr(out, "node 2 already runs in cp mode, not ap"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(3);
+}
+
 /* Runs capnet as an unprivileged user: it must say root is needed and change nothing. */
 static int capnet_as_nobody(const char *args)
 {
@@ -376,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
 		cmocka_unit_test(test_killed_up_is_refused),
 		cmocka_unit_test(test_filter_missing_on_a_port_is_refused),
+		cmocka_unit_test(test_start_again),
 		cmocka_unit_test(test_not_root),
 		cmocka_unit_test(test_down_ends_every_process),
 		cmocka_unit_test(test_big_lab),

@@ -5,11 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "lib/duration.h"
+#include "lib/json.h"
 #include "lib/options.h"
 #include "lib/rng.h"
 
@@ -130,6 +132,45 @@ static void test_options_lab_names(void **state)
 	unsetenv("CAPNET_LAB");
 }
 
+static const char *bytes_json(const void *p, size_t n)
+{
+	static char buf[256];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	assert_non_null(f);
+	json_write_bytes(f, p, n);
+	fclose(f);
+	return buf;
+}
+
+/* Text is a string; bytes that are not text are an object, never a string that looks like
+ * characters. */
+static void test_json_bytes(void **state)
+{
+	(void)state;
+	assert_string_equal(bytes_json("abc", 3), "\"abc\"");
+	assert_string_equal(bytes_json("\xc3\xa9t\xc3\xa9", 5), "\"\xc3\xa9t\xc3\xa9\"");
+	assert_string_equal(bytes_json("a\"b\\c\nd\x01", 8), "\"a\\\"b\\\\c\\nd\\u0001\"");
+	assert_string_equal(bytes_json("\xe9", 1), "{\"hex\":\"e9\"}");
+	assert_string_equal(bytes_json("a\0b", 3), "{\"hex\":\"610062\"}");
+	/* Overlong, surrogate, past U+10FFFF, cut short: not UTF-8. */
+	assert_false(json_utf8_valid((const uint8_t *)"\xc0\xaf", 2));
+	assert_false(json_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));
+	assert_false(json_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4));
+	assert_false(json_utf8_valid((const uint8_t *)"\xe2\x82", 2));
+	assert_true(json_utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80", 4));
+	/* What is written reads back as the same text. */
+	{
+		struct json_value v;
+		const char *text = bytes_json("\xc3\xa9\t\"", 4);
+
+		assert_int_equal(json_parse(text, strlen(text), 4, &v, NULL), 0);
+		assert_int_equal(v.kind, JSON_STRING);
+		assert_string_equal(v.str, "\xc3\xa9\t\"");
+		json_value_free(&v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_duration_refusals),
 		cmocka_unit_test(test_rng_stream),
 		cmocka_unit_test(test_options_lab_names),
+		cmocka_unit_test(test_json_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/json.h"
 #include "lib/report.h"
 #include "netem/topology.h"
 #include "tools/capctl/capctl.h"
@@ -56,22 +57,6 @@ static int amount_arg(const char *text, int64_t *amount)
 	return 0;
 }
 
-static void print_json_string(const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < n; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			printf("\\%c", p[i]);
-		else if (p[i] < 0x20 || p[i] >= 0x7f)
-			printf("\\u%04x", p[i]);
-		else
-			putchar(p[i]);
-	}
-	putchar('"');
-}
-
 /* The exit status the README promises: 0 ok, 3 unavailable, 4 unknown, 1 other. */
 static int exit_status(enum reply_status s)
 {
@@ -102,7 +87,7 @@ static void print_reply(const struct client_request *req, const struct client_re
 			if (rep->status == REPLY_NOT_FOUND)
 				printf("null");
 			else
-				print_json_string(rep->value.data, rep->value.len);
+				json_write_bytes(stdout, rep->value.data, rep->value.len);
 		}
 		if (req->op == CLIENT_OP_BALANCE || req->op == CLIENT_OP_OPEN ||
 		    req->op == CLIENT_OP_TRANSFER)
@@ -112,7 +97,8 @@ static void print_reply(const struct client_request *req, const struct client_re
 			for (i = 0; i < rep->nsiblings; i++) {
 				if (i)
 					putchar(',');
-				print_json_string(rep->siblings[i].data, rep->siblings[i].len);
+				json_write_bytes(stdout, rep->siblings[i].data,
+						 rep->siblings[i].len);
 			}
 			printf("]");
 		}
@@ -122,11 +108,12 @@ static void print_reply(const struct client_request *req, const struct client_re
 			printf(",\"leader\":%u", rep->leader_hint);
 		if (rep->context[0]) {
 			printf(",\"context\":");
-			print_json_string((const uint8_t *)rep->context, strlen(rep->context));
+			json_write_bytes(stdout, (const uint8_t *)rep->context,
+					 strlen(rep->context));
 		}
 		if (rep->reason[0]) {
 			printf(",\"reason\":");
-			print_json_string((const uint8_t *)rep->reason, strlen(rep->reason));
+			json_write_bytes(stdout, (const uint8_t *)rep->reason, strlen(rep->reason));
 		}
 		printf("}\n");
 		return;
@@ -366,7 +353,7 @@ int capctl_status_main(int argc, char **argv)
 		       (unsigned long long)(st.rx[1] + st.rx[2] + st.rx[3] + st.rx[4] + st.rx[5] +
 					    st.rx[6] + st.rx[7] + st.rx[8] + st.rx[9] + st.rx[10] +
 					    st.rx[11]));
-		print_json_string((const uint8_t *)st.notes, strlen(st.notes));
+		json_write_bytes(stdout, (const uint8_t *)st.notes, strlen(st.notes));
 		printf("}\n");
 		return CAPCTL_OK;
 	}
