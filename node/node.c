@@ -287,7 +287,7 @@ static void handle_datagram(struct node *n, const uint8_t *buf, size_t len,
 	struct raft_msg m;
 	int err;
 
-	if (!node_io_accept(&n->io, buf, len, raft_term(n->raft), &hdr, &payload))
+	if (!node_io_accept(&n->io, buf, len, from, raft_term(n->raft), &hdr, &payload))
 		return;
 	to.node = hdr.from;
 	if (raft_wire_is_raft(hdr.type)) {

@@ -426,7 +426,7 @@ static void handle_datagram(struct ap *a, const uint8_t *buf, size_t len,
 	struct proto_header hdr;
 	const uint8_t *payload;
 
-	if (!node_io_accept(&a->io, buf, len, 0, &hdr, &payload))
+	if (!node_io_accept(&a->io, buf, len, from, 0, &hdr, &payload))
 		return;
 	to.node = hdr.from;
 	if (hdr.type == PROTO_STATUS) {

@@ -280,9 +280,11 @@ void node_io_ping(struct node_io *io, uint64_t term)
 			send_ping(io, io->cfg->peers[i].id, PROTO_PING, term);
 }
 
-bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len, uint64_t term,
-		    struct proto_header *hdr, const uint8_t **payload)
+bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len,
+		    const struct sockaddr_in *src, uint64_t term, struct proto_header *hdr,
+		    const uint8_t **payload)
 {
+	const struct node_peer *peer;
 	int err = proto_decode(buf, len, hdr, payload);
 
 	if (err) {
@@ -294,9 +296,18 @@ bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len, uint64_t
 		io->rx[PROTO_ERR_NODE]++;
 		return false;
 	}
-	if (hdr->from && !node_io_peer(io, hdr->from)) {
+	peer = hdr->from ? node_io_peer(io, hdr->from) : NULL;
+	if (hdr->from && !peer) {
 		/* A node of another cluster: never trusted. */
 		io->rx[PROTO_ERR_NODE]++;
+		return false;
+	}
+	/* A member speaks from its own socket, at the address the cluster map gives it: anything
+	 * else claiming its id (a stray process in another node's namespace) is refused before
+	 * Raft or Dynamo sees it. (Replica messages always name a sender: decoding refuses 0.) */
+	if (peer && (src->sin_addr.s_addr != peer->addr.sin_addr.s_addr ||
+		     src->sin_port != peer->addr.sin_port)) {
+		io->rx[PROTO_ERR_SOURCE]++;
 		return false;
 	}
 	io->rx[0]++;

@@ -86,12 +86,14 @@ unsigned int node_io_recv_batch(struct node_io *io);
 void node_io_ping(struct node_io *io, uint64_t term);
 
 /*
- * Vets one datagram: decodes it, counts refusals by kind, refuses nodes of other clusters, and
- * answers PING and records PONG itself. Returns true when the caller should handle it (*hdr
- * and *payload set), false when it was refused or consumed here.
+ * Vets one datagram: decodes it, counts refusals by kind, refuses nodes of other clusters and
+ * datagrams whose source address is not their sender's, and answers PING and records PONG
+ * itself. Returns true when the caller should handle it (*hdr and *payload set), false when it
+ * was refused or consumed here.
  */
-bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len, uint64_t term,
-		    struct proto_header *hdr, const uint8_t **payload);
+bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len,
+		    const struct sockaddr_in *src, uint64_t term, struct proto_header *hdr,
+		    const uint8_t **payload);
 /* The payload of an accepted datagram did not parse: count it as refused instead. */
 void node_io_refuse_payload(struct node_io *io);
 

@@ -70,6 +70,7 @@ static const struct {
 	[PROTO_ERR_FLAGS] = { "flags", "reserved flag set" },
 	[PROTO_ERR_NODE] = { "node", "node id out of range" },
 	[PROTO_ERR_PAYLOAD] = { "payload", "malformed payload" },
+	[PROTO_ERR_SOURCE] = { "source", "not from its sender's address in the cluster map" },
 	[PROTO_ERR_NOSPACE] = { "nospace", "message does not fit" },
 	[PROTO_ERR_INVAL] = { "inval", "field out of range for the message" },
 };

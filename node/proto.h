@@ -89,7 +89,8 @@ enum proto_error {
 	PROTO_ERR_FLAGS, /* a reserved flag is set */
 	PROTO_ERR_NODE, /* from or to beyond PROTO_MAX_NODE */
 	PROTO_ERR_PAYLOAD, /* the payload does not parse as its type's layout */
-	PROTO_ERR_RX_MAX = PROTO_ERR_PAYLOAD,
+	PROTO_ERR_SOURCE, /* not from the address the cluster map gives its sender (node_io) */
+	PROTO_ERR_RX_MAX = PROTO_ERR_SOURCE,
 	PROTO_ERR_NOSPACE, /* encoding: the message does not fit the buffer or the datagram */
 	PROTO_ERR_INVAL, /* encoding: a field out of range or set where it does not belong */
 	PROTO_ERR_MAX,

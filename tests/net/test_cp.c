@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "node/raft_wire.h"
 #include "tests/lib/netlab.h"
 #include "tools/capctl/client.h"
 
@@ -424,9 +425,14 @@ static void test_bad_datagrams_counted_and_dropped(void **state)
 	hdr.from = 77;
 	len = proto_encode(dgram, sizeof(dgram), &hdr, NULL, 0);
 	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	/* Valid and from a member, but not from that member's address: forged, refused. */
+	hdr.from = 3;
+	len = proto_encode(dgram, sizeof(dgram), &hdr, NULL, 0);
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
 	close(fd);
 	usleep(200 * 1000);
 	assert_true(node_status(1, &after) != 0);
+	assert_int_equal(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE], 1);
 	printf("refused: magic %llu, crc %llu, truncated %llu, node %llu\n",
 	       (unsigned long long)(after.rx[PROTO_ERR_MAGIC] - before.rx[PROTO_ERR_MAGIC]),
 	       (unsigned long long)(after.rx[PROTO_ERR_CRC] - before.rx[PROTO_ERR_CRC]),
@@ -479,6 +485,52 @@ static void test_capnode_bad_arguments(void **state)
 	}
 }
 
+/* The forgery found in review: a process in node 2's namespace sends node 3 an APPEND that
+ * claims to come from the leader, with the leader's term and a valid CRC. Node 3 refuses it for
+ * its source address, counts it, and its log and term do not move. */
+static void test_forged_sender_refused(void **state)
+{
+	struct status_reply before, after;
+	struct raft_entry entry = { .type = RAFT_ENTRY_NORMAL,
+				    .data = (uint8_t *)"EVIL",
+				    .len = 4 };
+	struct raft_msg m = { .type = RAFT_MSG_APPEND, .to = 3 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(7070) };
+	uint8_t dgram[PROTO_MAX_DGRAM];
+	int fd, saved, len;
+
+	(void)state;
+	assert_true(node_status(3, &before) != 0);
+	m.from = before.leader && before.leader != 2 ? before.leader : 1;
+	m.term = before.term;
+	m.index = before.last_log_index;
+	m.log_term = before.term;
+	m.commit = before.last_log_index + 1;
+	entry.index = before.last_log_index + 1;
+	entry.term = before.term;
+	m.entries = &entry;
+	m.n_entries = 1;
+	len = raft_wire_encode(&m, 1, dgram, sizeof(dgram));
+	assert_true(len > 0);
+	to.sin_addr.s_addr = htonl(0x0a4d0003); /* 10.77.0.3 */
+	saved = netlab_enter(lab, 2);
+	assert_true(saved >= 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	netlab_leave(saved);
+	assert_true(fd >= 0);
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	m.term += 100; /* and one that would depose the leader, if believed */
+	len = raft_wire_encode(&m, 2, dgram, sizeof(dgram));
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	close(fd);
+	usleep(300 * 1000);
+	assert_true(node_status(3, &after) != 0);
+	printf("forged from node %u: %llu refused for their source\n", m.from,
+	       (unsigned long long)(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE]));
+	assert_int_equal(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE], 2);
+	assert_true(after.term < before.term + 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +539,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill_and_restart_lose_nothing, heal),
 		cmocka_unit_test_teardown(test_bank_under_partitions, heal),
 		cmocka_unit_test(test_bad_datagrams_counted_and_dropped),
+		cmocka_unit_test(test_forged_sender_refused),
 		cmocka_unit_test(test_capnode_bad_arguments),
 	};
 

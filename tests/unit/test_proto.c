@@ -1140,7 +1140,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"STATUS_REPLY from 3 to 0 id 3:1 (175 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
+		"STATUS_REPLY from 3 to 0 id 3:1 (183 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
 
 	/* A payload that does not parse as its type's. */
 	h = header(PROTO_CLIENT_REPLY, 2, 0, 0, 13);

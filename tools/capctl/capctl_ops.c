@@ -320,6 +320,7 @@ int capctl_status_main(int argc, char **argv)
 	char reach[4096];
 	size_t used = 0;
 	unsigned int i, nreach = 0;
+	uint64_t refused = 0;
 	int err;
 
 	(void)argv;
@@ -342,6 +343,8 @@ int capctl_status_main(int argc, char **argv)
 					 nreach ? "," : "", i);
 			nreach++;
 		}
+	for (i = 1; i <= PROTO_ERR_RX_MAX; i++)
+		refused += st.rx[i];
 	if (capctl_opts.json) {
 		printf("{\"node\":%u,\"mode\":\"%s\",\"role\":\"%s\",\"term\":%llu,\"leader\":%u,"
 		       "\"commit\":%llu,\"applied\":%llu,\"last_index\":%llu,\"cluster\":%u,"
@@ -350,11 +353,15 @@ int capctl_status_main(int argc, char **argv)
 		       (unsigned long long)st.term, st.leader, (unsigned long long)st.commit_index,
 		       (unsigned long long)st.applied_index, (unsigned long long)st.last_log_index,
 		       st.cluster_size, reach, (unsigned long long)st.rx[0],
-		       (unsigned long long)(st.rx[1] + st.rx[2] + st.rx[3] + st.rx[4] + st.rx[5] +
-					    st.rx[6] + st.rx[7] + st.rx[8] + st.rx[9] + st.rx[10] +
-					    st.rx[11]));
+		       (unsigned long long)refused);
 		json_write_bytes(stdout, (const uint8_t *)st.notes, strlen(st.notes));
-		printf("}\n");
+		/* Each kind of refusal by name, so that a forged datagram shows as what it was. */
+		printf(",\"refused_by\":{");
+		for (i = 1, nreach = 0; i <= PROTO_ERR_RX_MAX; i++)
+			if (st.rx[i])
+				printf("%s\"%s\":%llu", nreach++ ? "," : "",
+				       proto_error_name(-(int)i), (unsigned long long)st.rx[i]);
+		printf("}}\n");
 		return CAPCTL_OK;
 	}
 	printf("node %u: %s %s, term %llu, leader %u\n", st.node_id, proto_mode_name(st.mode),
