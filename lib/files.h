@@ -10,6 +10,8 @@
 int files_mkdir_p(const char *path, mode_t mode);
 /* Writes all len bytes (again after EINTR or a short write). 0 or -errno (-EIO if nothing moves). */
 int files_write_all(int fd, const void *buf, size_t len);
+/* Reads a small file (a pid, a count) into buf, NUL-terminated: its length, or -errno. */
+ssize_t files_read_small(const char *path, char *buf, size_t len);
 /* fsync of a directory: makes the names in it (a new file, a rename) durable. 0 or -errno. */
 int files_sync_dir(const char *dir);
 

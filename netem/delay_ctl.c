@@ -20,6 +20,7 @@
 
 #include "lib/duration.h"
 #include "netem/cli.h"
+#include "lib/files.h"
 #include "lib/report.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -83,19 +84,11 @@ static bool is_delay_line(pid_t pid, const char *lab)
 pid_t delay_running(const char *lab)
 {
 	char path[256], text[32];
-	ssize_t n;
 	long pid;
-	int fd;
 
 	delay_run_path(lab, "delay.pid", path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (files_read_small(path, text, sizeof(text)) <= 0)
 		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = 0;
 	pid = strtol(text, NULL, 10);
 	if (pid <= 1 || kill(pid, 0) || !is_delay_line(pid, lab))
 		return 0;

@@ -62,19 +62,11 @@ unsigned int lab_record_nodes(const char *lab)
 {
 	char path[320], text[32];
 	unsigned long v;
-	ssize_t n;
 	char *end;
-	int fd;
 
 	record_path(lab, RECORD_NAME, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (files_read_small(path, text, sizeof(text)) <= 0)
 		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = 0;
 	v = strtoul(text, &end, 10);
 	return (*end == '\n' || !*end) && v <= 100000 ? (unsigned int)v : 0;
 }
