@@ -100,6 +100,17 @@ int capnet_delay(struct xdp_md *ctx)
 	src = bpf_map_lookup_elem(&port_node, &ifindex);
 	if (!src || *src == dst || !link_delayed(*src, dst))
 		return XDP_PASS;
+	/* The arrival time goes with the frame. Without room for metadata the delay line
+	 * counts from when it takes the frame, as it always could. */
+	if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct capnet_delay_meta))) {
+		struct capnet_delay_meta *meta = (void *)(long)ctx->data_meta;
+
+		if ((void *)(meta + 1) <= (void *)(long)ctx->data) {
+			meta->arrived_ns = bpf_ktime_get_ns();
+			meta->magic = CAPNET_DELAY_META_MAGIC;
+			meta->pad = 0;
+		}
+	}
 	/* No socket yet (the delay line is still attaching): the frame passes undelayed. */
 	return bpf_redirect_map(&xsks, *src, XDP_PASS);
 }

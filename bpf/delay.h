@@ -17,6 +17,16 @@ enum capnet_delay_dist {
 };
 
 /* Key of the `delay_links` hash: a directed link; CAPNET_DELAY_ANY matches every node. */
+/* What the XDP program puts in front of a frame it hands to the delay line (XDP metadata, copied
+ * into the socket's buffer with the frame): when the frame arrived, so that its delay counts
+ * from then and not from when the delay line woke up to take it. */
+struct capnet_delay_meta {
+	__u64 arrived_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 magic; /* CAPNET_DELAY_META_MAGIC; the delay line clears it after reading */
+	__u32 pad;
+};
+#define CAPNET_DELAY_META_MAGIC 0xde1a7ed0u
+
 struct capnet_delay_key {
 	__u16 src;
 	__u16 dst;

@@ -46,6 +46,8 @@
 #define DL_BATCH 64
 /* Sleeps shorter than this are spun instead: a wake-up costs about as much. */
 #define DL_SPIN_NS 20000
+/* At most this early is the timer armed, however late this machine's wake-ups are. */
+#define DL_WAKE_EARLY_MAX_NS 1000000ull
 #define DL_IDLE_NS 100000000ull
 #define DL_STATS_NS 100000000ull
 
@@ -92,6 +94,7 @@ struct dl {
 	uint64_t closed_drops; /* drops counted by sockets since closed */
 	uint64_t rng;
 	struct delay_set *links;
+	uint64_t wake_early_ns; /* how late the timer's wake-ups come here, learned */
 };
 
 static volatile sig_atomic_t stopping, reload;
@@ -335,11 +338,30 @@ static int reconfigure(struct dl *d)
 	return 0;
 }
 
+/* When the frame reached the switch port, from the metadata the XDP program wrote in front of it
+ * (within the kernel's headroom of the buffer), else now. The magic is cleared once read, so a
+ * buffer used again without fresh metadata can never pass an old time for a new frame. */
+static uint64_t arrival_ns(uint8_t *frame, uint64_t now)
+{
+	struct capnet_delay_meta meta;
+	uint8_t *at = frame - sizeof(meta);
+
+	memcpy(&meta, at, sizeof(meta));
+	if (meta.magic != CAPNET_DELAY_META_MAGIC)
+		return now;
+	meta.magic = 0;
+	memcpy(at, &meta, sizeof(meta));
+	/* Never from the future, and not from long ago: a bad stamp is ignored. */
+	return meta.arrived_ns <= now && now - meta.arrived_ns < 1000000000ull ? meta.arrived_ns :
+										 now;
+}
+
 static void enqueue(struct dl *d, unsigned int s, const struct xdp_desc *desc, uint64_t now)
 {
 	struct dl_source *src = &d->src[s];
-	const uint8_t *frame = xsk_frame(src->xsk, desc->addr);
+	uint8_t *frame = xsk_frame(src->xsk, desc->addr);
 	unsigned int t = desc->len >= 6 ? (unsigned int)frame[4] << 8 | frame[5] : 0;
+	uint64_t arrived = arrival_ns(frame, now);
 	struct dl_item it = {
 		.due = now, .seq = d->seq++, .addr = desc->addr, .len = desc->len, .src = s
 	};
@@ -347,11 +369,11 @@ static void enqueue(struct dl *d, unsigned int s, const struct xdp_desc *desc, u
 	if (t && t <= d->nodes && src->delayed && src->delayed[t]) {
 		const struct capnet_delay_params *p = &src->params[t];
 		struct dl_link_state *ls = &src->state[t];
-		uint64_t finish = now;
+		uint64_t finish = arrived;
 		int64_t extra;
 
 		if (p->rate_bps) {
-			finish = ls->busy_until > now ? ls->busy_until : now;
+			finish = ls->busy_until > finish ? ls->busy_until : finish;
 			finish += (uint64_t)desc->len * 8 * 1000000000ull / p->rate_bps;
 			ls->busy_until = finish;
 		}
@@ -459,7 +481,7 @@ static int run(struct dl *d)
 	struct itimerspec its = {};
 	struct pollfd *pfd;
 	unsigned int s, n;
-	uint64_t now, next_stats = 0, wait;
+	uint64_t now, next_stats = 0, wait, armed;
 	sigset_t unblocked;
 	int err = 0, tfd;
 
@@ -493,10 +515,15 @@ static int run(struct dl *d)
 		wait = d->heap_len ? (d->heap[0].due > now ? d->heap[0].due - now : 0) : DL_IDLE_NS;
 		if (wait > DL_IDLE_NS)
 			wait = DL_IDLE_NS;
-		if (wait < DL_SPIN_NS) {
-			/* Due any moment: look again without sleeping, but still see new frames. */
+		if (wait < DL_SPIN_NS + (d->heap_len ? d->wake_early_ns : 0)) {
+			/* Due sooner than a wake-up can be trusted to come: look again without
+			 * sleeping, but still see new frames. */
 			continue;
 		}
+		/* Armed as early as wake-ups here are late (a virtual machine's can be late by
+		 * a few hundred microseconds); the rest of the wait is spun above. */
+		if (d->heap_len)
+			wait -= d->wake_early_ns;
 		pfd[0].fd = tfd;
 		pfd[0].events = POLLIN;
 		for (s = 1, n = 1; s <= d->nodes; s++)
@@ -506,6 +533,7 @@ static int run(struct dl *d)
 				n++;
 			}
 		now += wait;
+		armed = now;
 		its.it_value.tv_sec = now / 1000000000ull;
 		its.it_value.tv_nsec = now % 1000000000ull;
 		if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) ||
@@ -515,10 +543,18 @@ static int run(struct dl *d)
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {
-			uint64_t expirations;
+			uint64_t expirations, woke = now_ns(),
+					      late = woke > armed ? woke - armed : 0;
 
 			if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 				fprintf(stderr, "delay line: timerfd: %s\n", strerror(errno));
+			/* Learn the lateness slowly (1/8 per wake-up), so one preemption does not
+			 * turn into a long spin; cap it, so a stalled machine cannot either. */
+			if (d->heap_len) {
+				d->wake_early_ns = (7 * d->wake_early_ns + late) / 8;
+				if (d->wake_early_ns > DL_WAKE_EARLY_MAX_NS)
+					d->wake_early_ns = DL_WAKE_EARLY_MAX_NS;
+			}
 		}
 	}
 	free(pfd);
