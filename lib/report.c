@@ -70,13 +70,17 @@ const char *report_root_hint(int err)
 
 void error_note(const char *fmt, ...)
 {
+	char msg[sizeof(pending)];
 	va_list ap;
 
+	/* Formatted apart first: an argument may be the message left before (error_reason()
+	 * returns it), which the new one wraps. */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	/* A message nobody took is never lost: it goes out before the new one replaces it. */
 	error_flush();
-	va_start(ap, fmt);
-	vsnprintf(pending, sizeof(pending), fmt, ap);
-	va_end(ap);
+	memcpy(pending, msg, sizeof(pending));
 	has_pending = true;
 	if (!flush_registered) {
 		flush_registered = true;
