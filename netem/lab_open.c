@@ -19,8 +19,8 @@ static int need_root(const char *what)
 
 int lab_open(const char *lab, struct lab_info *info, struct filter **filter, unsigned int need)
 {
-	unsigned int asked = lab_record_nodes(lab);
 	struct filter *f = NULL;
+	unsigned int asked;
 	char dir[256];
 	int err;
 
@@ -35,6 +35,7 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 		/* Discovery says what is broken and that down removes it; add what to build. */
 		char reason[512];
 
+		asked = lab_record_nodes(lab);
 		snprintf(reason, sizeof(reason), "%s", error_message() ?: "");
 		error_clear();
 		if (!*reason)
@@ -53,6 +54,7 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid())
 			return need_root("reading the filter's maps");
+		asked = lab_record_nodes(lab);
 		filter_pin_dir(lab, dir, sizeof(dir));
 		error_note(
 			"lab \"%s\" has no filter state in %s (%s): its partitions cannot be read "
