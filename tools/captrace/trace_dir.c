@@ -15,7 +15,14 @@ void trace_pcap_name(unsigned int node, char *buf, size_t len)
 	snprintf(buf, len, "n%u.pcap", node);
 }
 
-int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t errlen)
+static bool member_u64(const struct json_value *obj, const char *key, uint64_t *v)
+{
+	return json_is_u64(json_member(obj, key), v);
+}
+
+/* Parsed once; every field is looked up in the tree. */
+static int meta_from_json(const struct json_value *root, struct trace_meta *m, char *err,
+			  size_t errlen)
 {
 	static const struct {
 		const char *key;
@@ -28,28 +35,28 @@ int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t e
 		{ "end_realtime_ns", offsetof(struct trace_meta, end_realtime_ns) },
 		{ "end_monotonic_ns", offsetof(struct trace_meta, end_monotonic_ns) },
 	};
+	const struct json_value *complete;
 	uint64_t v;
 	size_t i;
 
-	memset(m, 0, sizeof(*m));
-	if (json_text_u64(text, "version", &v) || v != TRACE_FORMAT_VERSION) {
+	if (!member_u64(root, "version", &v) || v != TRACE_FORMAT_VERSION) {
 		snprintf(err, errlen,
 			 "no \"version\":%d (not a captrace recording, or another "
 			 "version)",
 			 TRACE_FORMAT_VERSION);
 		return -EINVAL;
 	}
-	if (json_text_u64(text, "nodes", &v) || !v || v > CAPNET_MAX_NODES) {
+	if (!member_u64(root, "nodes", &v) || !v || v > CAPNET_MAX_NODES) {
 		snprintf(err, errlen, "\"nodes\" missing or not in 1..%d", CAPNET_MAX_NODES);
 		return -EINVAL;
 	}
 	m->nodes = v;
-	if (json_text_str(text, "lab", m->lab, sizeof(m->lab)))
+	if (json_copy_string(json_member(root, "lab"), m->lab, sizeof(m->lab)))
 		snprintf(m->lab, sizeof(m->lab), "?");
-	if (json_text_str(text, "subnet", m->subnet, sizeof(m->subnet)))
+	if (json_copy_string(json_member(root, "subnet"), m->subnet, sizeof(m->subnet)))
 		snprintf(m->subnet, sizeof(m->subnet), "?");
 	for (i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++)
-		if (json_text_u64(text, clocks[i].key, (uint64_t *)((char *)m + clocks[i].off))) {
+		if (!member_u64(root, clocks[i].key, (uint64_t *)((char *)m + clocks[i].off))) {
 			snprintf(err, errlen, "\"%s\" missing or not a number", clocks[i].key);
 			return -EINVAL;
 		}
@@ -59,21 +66,27 @@ int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t e
 		return -EINVAL;
 	}
 	/* Recordings from before the field existed were written only when they had ended. */
-	{
-		struct json_value root;
-		const struct json_value *c;
-
-		m->complete = true;
-		if (!json_parse(text, strlen(text), JSON_MAX_DEPTH_ANY, &root, NULL)) {
-			c = json_member(&root, "complete");
-			if (c && c->kind == JSON_BOOL)
-				m->complete = c->b;
-			json_value_free(&root);
-		}
-	}
-	json_text_u64(text, "ring_overflow", &m->ring_overflow);
-	json_text_u64(text, "pcap_dropped", &m->pcap_dropped);
+	complete = json_member(root, "complete");
+	m->complete = !complete || complete->kind != JSON_BOOL || complete->b;
+	member_u64(root, "ring_overflow", &m->ring_overflow);
+	member_u64(root, "pcap_dropped", &m->pcap_dropped);
 	return 0;
+}
+
+int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t errlen)
+{
+	struct json_value root = { 0 };
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	/* Not JSON at all reads as what it is not: a recording's metadata. */
+	if (json_parse(text, strlen(text), JSON_MAX_DEPTH_ANY, &root, NULL) == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = meta_from_json(&root, m, err, errlen);
+	json_value_free(&root);
+	return rc;
 }
 
 void trace_drop_write(FILE *f, const struct capnet_drop_event *ev)
@@ -201,17 +214,22 @@ void trace_partition_write(FILE *f, uint64_t generation, uint64_t flip_ns, uint6
 int trace_partition_parse(const char *line, uint64_t *generation, uint64_t *flip_ns, char *spec,
 			  size_t speclen, char *impairments, size_t implen)
 {
-	int rc;
+	struct json_value root;
+	const struct json_value *imp;
+	int rc = -EINVAL;
 
-	if (json_text_u64(line, "generation", generation) ||
-	    json_text_u64(line, "flip_ns", flip_ns) || json_text_str(line, "spec", spec, speclen))
+	if (json_parse(line, strcspn(line, "\n"), JSON_MAX_DEPTH_ANY, &root, NULL))
 		return -EINVAL;
-	rc = json_text_str(line, "impairments", impairments, implen);
-	if (rc == -ENOENT)
-		impairments[0] = 0;
-	else if (rc)
-		return -EINVAL;
-	return 0;
+	imp = json_member(&root, "impairments");
+	if (member_u64(&root, "generation", generation) && member_u64(&root, "flip_ns", flip_ns) &&
+	    !json_copy_string(json_member(&root, "spec"), spec, speclen) &&
+	    (!imp || !json_copy_string(imp, impairments, implen))) {
+		if (!imp)
+			impairments[0] = 0;
+		rc = 0;
+	}
+	json_value_free(&root);
+	return rc;
 }
 
 static uint64_t now_ns(void)
