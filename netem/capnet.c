@@ -24,8 +24,9 @@ static const struct cli_command commands[] = {
 	{ "link", cmd_link, "FROM TO [--loss P%] [--dup P%] [--delay T ...] [--one-way]",
 	  "impair or delay links (both directions unless --one-way; `all` for every node); "
 	  "--delay takes [--jitter T] [--distribution uniform|normal] [--reorder]; [--rate R]" },
-	{ "start", cmd_start, "--mode cp|ap [NODES] [--dir D] [-- OPTS]",
-	  "start a capnode replica in each node (all by default)" },
+	{ "start", cmd_start, "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS]",
+	  "start a capnode replica in each node (all by default), authenticated with the lab's "
+	  "key (--no-key: not)" },
 	{ "stop", cmd_stop, "[NODES]", "stop replicas cleanly (SIGTERM)" },
 	{ "kill", cmd_kill, "[-9|-15] NODES", "crash replicas (SIGKILL unless -15)" },
 	{ "restart", cmd_restart, "NODES", "start replicas again with the same options" },

@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "netem/cli.h"
+#include "lib/files.h"
+#include "netem/explain.h"
 #include "netem/nodes.h"
+#include "node/key_file.h"
 
 struct node_args {
 	const char *dir;
@@ -16,9 +20,10 @@ struct node_args {
 	int extra_argc;
 	char **extra_argv;
 	int signal;
+	bool no_key;
 };
 
-/* [--dir DIR] [--mode cp|ap] [NODES] [-- CAPNODE-OPTIONS...]; which options a command takes is
+/* [--dir DIR] [--mode cp|ap] [--no-key] [NODES] [-- CAPNODE-OPTIONS...]; which options a command takes is
  * checked by the caller. */
 static int parse_node_args(const char *cmd, int argc, char **argv, struct node_args *a,
 			   bool takes_mode, bool takes_signal)
@@ -44,6 +49,8 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 					"%s: --mode \"%s\": cp (Raft) or ap (Dynamo style)", cmd,
 					argv[i]);
 			a->mode = argv[i];
+		} else if (takes_mode && !strcmp(argv[i], "--no-key")) {
+			a->no_key = true;
 		} else if (takes_signal && !strcmp(argv[i], "-9")) {
 			a->signal = SIGKILL;
 		} else if (takes_signal && !strcmp(argv[i], "-15")) {
@@ -114,8 +121,9 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 {
 	static struct filter_state state;
 	struct filter *filter = NULL;
-	char run_dir[256], capnode[512];
+	char run_dir[256], capnode[512], key_path[300];
 	struct node_start st = { 0 };
+	struct proto_key key;
 	struct node_set set;
 	struct lab_info info;
 	struct node_args a;
@@ -141,6 +149,34 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	if (err)
 		return report_fail("start: read lab \"%s\": %s", cli->lab, strerror(-err));
 	nodes_find_capnode(capnode, sizeof(capnode));
+	/* One key per cluster, made by the first start and kept until down, so a node started or
+	 * restarted later speaks with the others. A cluster is authenticated or not as a whole:
+	 * mixing would split it in two that refuse each other. */
+	snprintf(key_path, sizeof(key_path), "%s/" KEY_FILE_NAME, run_dir);
+	for (i = 1; i <= info.nodes && !nodes_pid(run_dir, i); i++)
+		;
+	if (i <= info.nodes && a.no_key != !!access(key_path, F_OK))
+		return report_fail("start: node %u already runs %s a key; capnet stop first, or "
+				   "start %s --no-key like it",
+				   i, a.no_key ? "with" : "without", a.no_key ? "without" : "with");
+	if (a.no_key) {
+		explain("rm -f %s", key_path);
+		if (unlink(key_path) && errno != ENOENT)
+			return report_fail("start: remove %s: %s", key_path, strerror(errno));
+		report_warn("start --no-key: capnodes will not authenticate datagrams; any process "
+			    "in a node can forge one");
+	} else {
+		explain("mkdir -p %s", run_dir);
+		explain("test -e %s || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \\n'; "
+			"echo) > %s",
+			key_path, key_path);
+		err = files_mkdir_p(run_dir, 0755);
+		if (!err)
+			err = key_file_ensure(key_path, &key);
+		memset(&key, 0, sizeof(key));
+		if (err)
+			return report_error(err, NULL);
+	}
 	st = (struct node_start){ .lab = cli->lab,
 				  .run_dir = run_dir,
 				  .capnode = capnode,
@@ -148,6 +184,7 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 				  .nodes = info.nodes,
 				  .subnet = state.lab.subnet,
 				  .prefix = state.lab.prefix,
+				  .key_file = a.no_key ? NULL : key_path,
 				  .extra_argc = a.extra_argc,
 				  .extra_argv = a.extra_argv };
 	nodeset_clear(&already);

@@ -227,6 +227,10 @@ int nodes_start(const struct node_start *st, unsigned int node)
 	argv[argc++] = port;
 	argv[argc++] = "--data";
 	argv[argc++] = data;
+	if (st->key_file) {
+		argv[argc++] = "--key-file";
+		argv[argc++] = (char *)st->key_file;
+	}
 	for (i = 0; i < (unsigned int)st->extra_argc && i < MAX_ARGS; i++)
 		argv[argc++] = st->extra_argv[i];
 	argv[argc] = NULL;

@@ -29,6 +29,7 @@ struct node_start {
 	unsigned int nodes; /* cluster size */
 	uint32_t subnet; /* host order */
 	unsigned int prefix;
+	const char *key_file; /* the cluster's key (node/key_file.h) */
 	int extra_argc; /* more capnode options, passed through */
 	char **extra_argv;
 };

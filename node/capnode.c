@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/report.h"
+#include "node/key_file.h"
 #include "node/node.h"
 
 static void usage(FILE *out)
@@ -17,7 +18,10 @@ static void usage(FILE *out)
 		"               [--data DIR] [--sync fsync|none] [--tick-ms MS]\n"
 		"               [--request-timeout-ms MS] [--snapshot-every N]\n"
 		"               [--unsafe-local-reads] [--replicas N] [--siblings]\n"
-		"               [--anti-entropy-ms MS]\n\n"
+		"               [--anti-entropy-ms MS] [--key-file F]\n\n"
+		"  --key-file F         the cluster's key (capnet start makes one): every datagram\n"
+		"                       is sent with a MAC made with it, and one without is refused.\n"
+		"                       Without it nothing is authenticated\n"
 		"  --sync none          acknowledge before fsync (benchmarks only: a crash loses\n"
 		"                       acknowledged writes)\n"
 		"  --unsafe-local-reads answer reads from local state without ReadIndex: fast and\n"
@@ -57,7 +61,8 @@ static bool takes_value(const char *opt)
 					      "--request-timeout-ms",
 					      "--replicas",
 					      "--anti-entropy-ms",
-					      "--snapshot-every" };
+					      "--snapshot-every",
+					      "--key-file" };
 
 	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
 		if (!strcmp(opt, valued[i]))
@@ -151,6 +156,12 @@ int main(int argc, char **argv)
 			if (parse_uint(opt, val, 0, 3600000, &v))
 				return 2;
 			cfg.anti_entropy_ms = v;
+		} else if (!strcmp(opt, "--key-file")) {
+			if (key_file_read(val, &cfg.key)) {
+				error_flush();
+				return 2;
+			}
+			cfg.auth = true;
 		} else if (!strcmp(opt, "--snapshot-every")) {
 			if (parse_uint(opt, val, 0, 100000000, &v))
 				return 2;
@@ -173,6 +184,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capnode: --id %u is not in --cluster\n", cfg.id);
 		return 2;
 	}
+	if (!cfg.auth)
+		fprintf(stderr,
+			"capnode: no --key-file: datagrams are not authenticated, and any "
+			"process that reaches UDP port %u can write\n",
+			cfg.port);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cfg.seed = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)getpid() << 32 ^ cfg.id;
 	rc = node_run(&cfg);

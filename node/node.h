@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include "node/proto.h"
+#include "node/proto_auth.h"
 
 #define NODE_MAX_CLUSTER PROTO_MAX_NODE
 
@@ -39,6 +40,10 @@ struct node_config {
 	uint16_t npeers; /* every member, self included */
 	struct node_peer peers[NODE_MAX_CLUSTER];
 	uint64_t seed;
+	/* With a key, every datagram sent carries a tag made with it and every one received must
+	 * (node/proto_auth.h); without, none may. */
+	bool auth;
+	struct proto_key key;
 };
 
 /* Parses "1=10.77.0.1,2=10.77.0.2[:port]" into cfg->peers; the default port is cfg->port.

@@ -136,21 +136,26 @@ uint64_t node_io_msg_id(struct node_io *io)
 
 void node_io_send(struct node_io *io, const struct sockaddr_in *addr, const uint8_t *buf, int len)
 {
-	struct node_io_dgram *d;
+	struct node_io_dgram *d, one;
 
 	if (len <= 0 || len > PROTO_MAX_DGRAM)
 		return;
-	if (!io->queue_sends) {
-		sendto(io->sock, buf, len, MSG_DONTWAIT, (const struct sockaddr *)addr,
-		       sizeof(*addr));
-		return;
-	}
-	if (io->n_out == NODE_IO_BATCH)
+	if (io->queue_sends && io->n_out == NODE_IO_BATCH)
 		node_io_flush(io);
-	d = &io->out[io->n_out++];
+	d = io->queue_sends ? &io->out[io->n_out] : &one;
 	d->addr = *addr;
-	d->len = (uint32_t)len;
 	memcpy(d->data, buf, len);
+	if (io->cfg->auth) {
+		len = proto_auth_seal(d->data, len, sizeof(d->data), &io->cfg->key);
+		if (len < 0)
+			return;
+	}
+	d->len = (uint32_t)len;
+	if (io->queue_sends)
+		io->n_out++;
+	else
+		sendto(io->sock, d->data, d->len, MSG_DONTWAIT, (const struct sockaddr *)&d->addr,
+		       sizeof(d->addr));
 }
 
 /* One mmsghdr per datagram of d[0..n), each over its own address and data (all of data[] when
@@ -290,6 +295,13 @@ bool node_io_accept(struct node_io *io, const uint8_t *buf, size_t len,
 	if (err) {
 		if (-err <= PROTO_ERR_RX_MAX)
 			io->rx[-err]++;
+		return false;
+	}
+	/* Before anything it claims is believed: only the holders of the cluster's key speak. A
+	 * node without a key refuses tagged datagrams too, as it cannot tell them from forgeries. */
+	if (io->cfg->auth ? proto_auth_check(buf, len, &io->cfg->key) != 0 :
+			    (hdr->flags & PROTO_FLAG_AUTH) != 0) {
+		io->rx[PROTO_ERR_AUTH]++;
 		return false;
 	}
 	if (hdr->to && hdr->to != io->cfg->id) {

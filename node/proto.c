@@ -62,7 +62,7 @@ static const struct {
 	[PROTO_ERR_SHORT] = { "short", "shorter than the 32-byte header" },
 	[PROTO_ERR_MAGIC] = { "magic", "bad magic (not capnet)" },
 	[PROTO_ERR_VERSION] = { "version", "unsupported protocol version" },
-	[PROTO_ERR_TOO_LONG] = { "too_long", "longer than 1400 bytes" },
+	[PROTO_ERR_TOO_LONG] = { "too_long", "longer than 1416 bytes" },
 	[PROTO_ERR_TRUNCATED] = { "truncated", "payload shorter than payload_len" },
 	[PROTO_ERR_TRAILING] = { "trailing", "bytes after the payload" },
 	[PROTO_ERR_CRC] = { "crc", "CRC mismatch" },
@@ -71,6 +71,7 @@ static const struct {
 	[PROTO_ERR_NODE] = { "node", "node id out of range" },
 	[PROTO_ERR_PAYLOAD] = { "payload", "malformed payload" },
 	[PROTO_ERR_SOURCE] = { "source", "not from its sender's address in the cluster map" },
+	[PROTO_ERR_AUTH] = { "auth", "no valid authentication tag for this cluster" },
 	[PROTO_ERR_NOSPACE] = { "nospace", "message does not fit" },
 	[PROTO_ERR_INVAL] = { "inval", "field out of range for the message" },
 };
@@ -195,6 +196,12 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_header *hdr, const
 	if (len > PROTO_MAX_DGRAM || hdr->payload_len > PROTO_MAX_PAYLOAD)
 		return -PROTO_ERR_TOO_LONG;
 	have = len - PROTO_HDR_LEN;
+	/* The tag is not payload: it is checked by whoever holds the key (proto_auth_check). */
+	if (hdr->flags & PROTO_FLAG_AUTH) {
+		if (have < PROTO_TAG_LEN)
+			return -PROTO_ERR_TRUNCATED;
+		have -= PROTO_TAG_LEN;
+	}
 	if (hdr->payload_len > have)
 		return -PROTO_ERR_TRUNCATED;
 	if (hdr->payload_len < have)
@@ -225,10 +232,25 @@ static void proto_seal(uint8_t *buf, const struct proto_header *hdr, size_t payl
 	store_be32(buf + PROTO_OFF_CRC, proto_crc(buf, buf + PROTO_HDR_LEN, payload_len));
 }
 
+void proto_header_reseal(uint8_t *buf, uint16_t flags)
+{
+	store_be16(buf + PROTO_OFF_FLAGS, flags);
+	store_be32(buf + PROTO_OFF_CRC,
+		   proto_crc(buf, buf + PROTO_HDR_LEN, load_be16(buf + PROTO_OFF_PAYLOAD_LEN)));
+}
+
+/* What a sender may ask for: the tag is added only by proto_auth_seal(), which holds a key. */
+static int proto_sender_check(const struct proto_header *hdr)
+{
+	if (hdr->flags & PROTO_FLAG_AUTH)
+		return -PROTO_ERR_INVAL;
+	return proto_header_check(hdr);
+}
+
 int proto_encode(uint8_t *buf, size_t cap, const struct proto_header *hdr, const void *payload,
 		 size_t payload_len)
 {
-	int err = proto_header_check(hdr);
+	int err = proto_sender_check(hdr);
 
 	if (err)
 		return err;
@@ -244,19 +266,19 @@ int proto_encode(uint8_t *buf, size_t cap, const struct proto_header *hdr, const
 
 void proto_msg_begin(struct proto_writer *w, uint8_t *buf, size_t cap)
 {
-	if (cap > PROTO_MAX_DGRAM)
-		cap = PROTO_MAX_DGRAM;
 	if (cap < PROTO_HDR_LEN) {
 		proto_writer_init(w, buf, 0);
 		w->overflow = true;
 		return;
 	}
-	proto_writer_init(w, buf + PROTO_HDR_LEN, cap - PROTO_HDR_LEN);
+	cap -= PROTO_HDR_LEN;
+	proto_writer_init(w, buf + PROTO_HDR_LEN,
+			  cap < PROTO_MAX_PAYLOAD ? cap : PROTO_MAX_PAYLOAD);
 }
 
 int proto_msg_end(struct proto_writer *w, const struct proto_header *hdr)
 {
-	int err = proto_header_check(hdr);
+	int err = proto_sender_check(hdr);
 
 	if (err)
 		return err;
@@ -1075,7 +1097,8 @@ int proto_describe(const uint8_t *buf, size_t len, char *out, size_t outlen)
 		line_add(&l, " id %08x:%u", (unsigned int)(h.msg_id >> 32),
 			 (unsigned int)(h.msg_id & 0xffffffff));
 
-	total = PROTO_HDR_LEN + (size_t)h.payload_len;
+	total = PROTO_HDR_LEN + (size_t)h.payload_len +
+		(h.flags & PROTO_FLAG_AUTH ? PROTO_TAG_LEN : 0);
 	if (len < total) {
 		/* Only a prefix was captured: say so, check nothing that needs the rest. */
 		if (len == PROTO_HDR_LEN)
@@ -1086,7 +1109,8 @@ int proto_describe(const uint8_t *buf, size_t len, char *out, size_t outlen)
 			describe_request_partial(&l, buf + PROTO_HDR_LEN, len - PROTO_HDR_LEN);
 		return (int)l.len;
 	}
-	line_add(&l, " (%zu bytes)", len);
+	/* The tag is not checked here: a reader of a capture has no key. */
+	line_add(&l, h.flags & PROTO_FLAG_AUTH ? " (%zu bytes, with MAC)" : " (%zu bytes)", len);
 	err = proto_decode(buf, len, &h, NULL);
 	if (err) {
 		line_add(&l, " invalid: %s", proto_strerror(err));

@@ -10,17 +10,23 @@
 #include <stdint.h>
 
 #define PROTO_MAGIC 0xCA9E
-#define PROTO_VERSION 1
+/* Version 2 added the authentication tag (PROTO_FLAG_AUTH) and the "auth" refusal counter. */
+#define PROTO_VERSION 2
 /* The whole header fits in the 32 payload bytes a filter drop event carries. */
 #define PROTO_HDR_LEN 32
-/* One datagram per message; below a 1500-byte MTU with room for IP, UDP and tunnels. */
-#define PROTO_MAX_DGRAM 1400
-#define PROTO_MAX_PAYLOAD (PROTO_MAX_DGRAM - PROTO_HDR_LEN)
+/* An authenticated datagram ends with this many bytes of MAC over header and payload
+ * (node/proto_auth.h). */
+#define PROTO_TAG_LEN 16
+/* One datagram per message; below a 1500-byte MTU with room for IP, UDP and a VXLAN tunnel. */
+#define PROTO_MAX_DGRAM 1416
+#define PROTO_MAX_PAYLOAD (PROTO_MAX_DGRAM - PROTO_HDR_LEN - PROTO_TAG_LEN)
 #define PROTO_MAX_NODE 1000
 
 /* Header flags. Bits not defined here are reserved: senders write 0, receivers reject. */
 #define PROTO_FLAG_REPLY 0x0001
-#define PROTO_FLAGS_KNOWN PROTO_FLAG_REPLY
+/* PROTO_TAG_LEN bytes of MAC follow the payload. */
+#define PROTO_FLAG_AUTH 0x0002
+#define PROTO_FLAGS_KNOWN (PROTO_FLAG_REPLY | PROTO_FLAG_AUTH)
 
 /* Header field offsets, for dissectors and for code that patches a sealed header. */
 #define PROTO_OFF_MAGIC 0
@@ -81,7 +87,7 @@ enum proto_error {
 	PROTO_ERR_SHORT, /* shorter than the header */
 	PROTO_ERR_MAGIC, /* not a capnet datagram */
 	PROTO_ERR_VERSION, /* a version this build does not speak */
-	PROTO_ERR_TOO_LONG, /* datagram or payload_len beyond PROTO_MAX_DGRAM */
+	PROTO_ERR_TOO_LONG, /* datagram beyond PROTO_MAX_DGRAM, payload_len beyond PROTO_MAX_PAYLOAD */
 	PROTO_ERR_TRUNCATED, /* fewer bytes than payload_len announces */
 	PROTO_ERR_TRAILING, /* more bytes than payload_len announces */
 	PROTO_ERR_CRC, /* checksum mismatch: corrupted in flight or forged */
@@ -90,7 +96,8 @@ enum proto_error {
 	PROTO_ERR_NODE, /* from or to beyond PROTO_MAX_NODE */
 	PROTO_ERR_PAYLOAD, /* the payload does not parse as its type's layout */
 	PROTO_ERR_SOURCE, /* not from the address the cluster map gives its sender (node_io) */
-	PROTO_ERR_RX_MAX = PROTO_ERR_SOURCE,
+	PROTO_ERR_AUTH, /* no tag, or a tag not made with this cluster's key (node_io) */
+	PROTO_ERR_RX_MAX = PROTO_ERR_AUTH,
 	PROTO_ERR_NOSPACE, /* encoding: the message does not fit the buffer or the datagram */
 	PROTO_ERR_INVAL, /* encoding: a field out of range or set where it does not belong */
 	PROTO_ERR_MAX,
@@ -143,6 +150,9 @@ int proto_peek(const uint8_t *buf, size_t len, struct proto_header *hdr);
  */
 int proto_encode(uint8_t *buf, size_t cap, const struct proto_header *hdr, const void *payload,
 		 size_t payload_len);
+
+/* Sets the flags of a whole datagram in buf and renews its CRC (for node/proto_auth.c). */
+void proto_header_reseal(uint8_t *buf, uint16_t flags);
 
 /* Payload writer: every put checks room first; once a put fails, overflow stays set and
  * nothing more is written, so a sequence of puts is checked once at the end. */
@@ -307,7 +317,7 @@ int proto_get_client_reply(struct proto_reader *r, struct client_reply *rep);
 int proto_decode_client_reply(const uint8_t *p, size_t len, struct client_reply *rep);
 
 /* Status payload, answered to STATUS. layout_version lets it grow: a new layout, a new value. */
-#define PROTO_STATUS_LAYOUT 1
+#define PROTO_STATUS_LAYOUT 2
 #define PROTO_BITMAP_BYTES ((PROTO_MAX_NODE + 7) / 8)
 
 enum proto_mode {

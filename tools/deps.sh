@@ -8,6 +8,7 @@ packages=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev            # BPF skeletons and loading
 	libnl-3-dev libnl-route-3-dev                       # the lab, through rtnetlink
 	libpcap-dev                                         # captrace
+	libsodium-dev                                       # the MAC on every capnode datagram
 	libcmocka-dev                                       # unit and root tests
 	clang-format bear                                   # make format, compile_commands.json
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks

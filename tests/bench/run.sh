@@ -18,7 +18,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes replicas captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes replicas auth captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -564,6 +564,52 @@ bench_replicas() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The MAC's cost: the same capnode cluster and load with the lab's key and with --no-key, in
+# turns (so whatever else the machine does falls on both), medians of three 3-second runs.
+auth_runs() { # lab mode key|no-key -> appends one kv_bench output line to $tmp/auth.<mode>.<key>
+	local l=$1 mode=$2 key=$3 opt="" spread=""
+	[ "$key" = no-key ] && opt=--no-key
+	[ "$mode" = ap ] && spread=--spread
+	"$capnet" --lab "$l" start --mode "$mode" $opt >>"$tmp/auth.err" 2>&1 || return 0
+	sleep 1
+	"$kvb" --lab "$l" --nodes 5 --clients 8 --secs 3 $spread 2>>"$tmp/auth.err" \
+		>>"$tmp/auth.$mode.$key" || true
+	"$capnet" --lab "$l" stop >/dev/null 2>&1 || true
+}
+
+auth_median() { # field file
+	[ -f "$2" ] || return 0
+	while read -r line; do field "$1" "$line"; done <"$2" | median
+}
+
+bench_auth() {
+	local l=${tag}au mode key k with without f
+	section "the MAC on every datagram, 5 nodes, 8 clients, closed-loop writes: with | without"
+	"$capnet" --lab "$l" up -n 5 >/dev/null
+	for k in 1 2 3; do
+		for mode in cp ap; do
+			for key in key no-key; do
+				auth_runs "$l" "$mode" "$key"
+			done
+		done
+	done
+	"$capnet" --lab "$l" down >/dev/null
+	for mode in cp ap; do
+		with="" without=""
+		for f in ops_per_s p50_us p99_us; do
+			with="$with $f $(auth_median "$f" "$tmp/auth.$mode.key")"
+			without="$without $f $(auth_median "$f" "$tmp/auth.$mode.no-key")"
+		done
+		if [ -n "$(field ops_per_s "$with")" ] && [ -n "$(field ops_per_s "$without")" ]; then
+			kv_row "${mode^^}: with MAC | without (start --no-key)" "$with" "$without"
+		else
+			na "${mode^^} with and without MAC" "$(grep -v -e started -e no-key \
+				"$tmp/auth.err" 2>/dev/null | head -n 1 | head -c 80)"
+		fi
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
 # captrace: record a lab under a UDP flood, then time the report.
 bench_captrace() {
 	local l=${tag}tr d=$tmp/trace rec out t0 t1 pk rate wall
@@ -629,6 +675,7 @@ delay=""
 [[ $only != *" lab "* ]] || run_section bench_lab_setup
 [[ $only != *" sizes "* ]] || run_section bench_sizes
 [[ $only != *" replicas "* ]] || run_section bench_replicas
+[[ $only != *" auth "* ]] || run_section bench_auth
 [[ $only != *" captrace "* ]] || run_section bench_captrace
 [[ $only != *" json "* ]] || run_section bench_json
 [[ $only != *" delay "* ]] || delay=$(delay_bench)

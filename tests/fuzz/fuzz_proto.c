@@ -80,8 +80,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = proto_decode(data, size, &h, &payload);
 	CHECK(err <= 0 && -err <= PROTO_ERR_NODE);
 	if (!err) {
-		CHECK(proto_encode(out, sizeof(out), &h, payload, h.payload_len) == (int)size);
-		CHECK(memcmp(out, data, size) == 0);
+		/* The bytes before the tag round-trip; the tag itself needs the key to remake. */
+		size_t body = size - (h.flags & PROTO_FLAG_AUTH ? PROTO_TAG_LEN : 0);
+		uint16_t flags = h.flags;
+
+		h.flags &= (uint16_t)~PROTO_FLAG_AUTH;
+		CHECK(proto_encode(out, sizeof(out), &h, payload, h.payload_len) == (int)body);
+		if (flags != h.flags)
+			proto_header_reseal(out, flags);
+		CHECK(memcmp(out, data, body) == 0);
 		check_payload(h.type, payload, h.payload_len);
 	}
 

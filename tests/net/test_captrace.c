@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "node/proto.h"
+#include "node/proto_auth.h"
 #include "tools/captrace/trace_dir.h"
 #include "lib/json.h"
 #include "tests/lib/netlab.h"
@@ -165,9 +166,11 @@ static void drain(void)
 			;
 }
 
-/* One capnet PING from -> to with a fresh message id. */
+/* One capnet PING from -> to with a fresh message id; every other one authenticated, as
+ * capnodes with a key send them, so decoding and the dissector are checked on both forms. */
 static void send_ping(unsigned int from, unsigned int to, bool cut)
 {
+	static const struct proto_key key = { { 0x5e, 0xed } };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	struct proto_header hdr = { .type = PROTO_PING, .from = from, .to = to, .term = 7 };
 	uint8_t buf[PROTO_MAX_DGRAM], payload[16] = "captrace-test";
@@ -176,6 +179,9 @@ static void send_ping(unsigned int from, unsigned int to, bool cut)
 	assert_true(nsent < MAX_SENT);
 	hdr.msg_id = next_id++;
 	len = proto_encode(buf, sizeof(buf), &hdr, payload, sizeof(payload));
+	assert_true(len > 0);
+	if (hdr.msg_id % 2)
+		len = proto_auth_seal(buf, len, sizeof(buf), &key);
 	assert_true(len > 0);
 	sa.sin_addr.s_addr = htonl(0x0a4d0000u + to);
 	assert_int_equal(sendto(sock[from], buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)), len);

@@ -16,9 +16,12 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "node/key_file.h"
 #include "node/raft_wire.h"
 #include "tests/lib/netlab.h"
 #include "tools/capctl/client.h"
@@ -387,14 +390,27 @@ static void test_bank_under_partitions(void **state)
 	}
 }
 
-/* Garbage, a bad CRC, a datagram cut short and one from a node of another cluster: each is
- * counted by kind and dropped, and the node goes on serving. */
+/* The lab's key, as capnet start made it. */
+static struct proto_key lab_key(void)
+{
+	char path[256];
+	struct proto_key key;
+
+	snprintf(path, sizeof(path), "/run/capnet/%s/" KEY_FILE_NAME, lab);
+	assert_int_equal(key_file_read(path, &key), 0);
+	return key;
+}
+
+/* Garbage, a bad CRC, a datagram cut short, one without a tag, one with another key's, and,
+ * tagged with the cluster's key, one from a node of another cluster and one from a member's id
+ * at another address: each is counted by kind and dropped, and the node goes on serving. */
 static void test_bad_datagrams_counted_and_dropped(void **state)
 {
 	struct proto_header hdr = { .type = PROTO_APPEND, .from = 3, .to = 1, .term = 99 };
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(7070),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct proto_key key = lab_key(), other_key = key;
 	struct status_reply before, after;
 	struct client_reply rep;
 	uint8_t dgram[PROTO_MAX_DGRAM];
@@ -402,6 +418,8 @@ static void test_bad_datagrams_counted_and_dropped(void **state)
 	int fd, saved, len;
 
 	(void)state;
+	other_key.bytes[0] ^= 1;
+	proto_key_prepare(&other_key);
 	assert_true(node_status(1, &before) != 0);
 	saved = netlab_enter(lab, 1);
 	assert_true(saved >= 0);
@@ -421,27 +439,37 @@ static void test_bad_datagrams_counted_and_dropped(void **state)
 	dgram[len - 1] ^= 0x40;
 	assert_int_equal(sendto(fd, dgram, len - 4, 0, (struct sockaddr *)&to, sizeof(to)),
 			 len - 4);
-	/* Valid, but from node 77, which is not a member. */
+	/* Whole and valid, but with no tag: refused before its claims are read. */
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	/* Tagged with a key that is not the cluster's. */
+	len = proto_auth_seal(dgram, len, sizeof(dgram), &other_key);
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	/* With the right key, but from node 77, which is not a member. */
 	hdr.from = 77;
 	len = proto_encode(dgram, sizeof(dgram), &hdr, NULL, 0);
+	len = proto_auth_seal(dgram, len, sizeof(dgram), &key);
 	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
-	/* Valid and from a member, but not from that member's address: forged, refused. */
+	/* With the right key and a member's id, but not from that member's address. */
 	hdr.from = 3;
 	len = proto_encode(dgram, sizeof(dgram), &hdr, NULL, 0);
+	len = proto_auth_seal(dgram, len, sizeof(dgram), &key);
 	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
 	close(fd);
 	usleep(200 * 1000);
 	assert_true(node_status(1, &after) != 0);
-	assert_int_equal(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE], 1);
-	printf("refused: magic %llu, crc %llu, truncated %llu, node %llu\n",
+	printf("refused: magic %llu, crc %llu, truncated %llu, auth %llu, node %llu, source %llu\n",
 	       (unsigned long long)(after.rx[PROTO_ERR_MAGIC] - before.rx[PROTO_ERR_MAGIC]),
 	       (unsigned long long)(after.rx[PROTO_ERR_CRC] - before.rx[PROTO_ERR_CRC]),
 	       (unsigned long long)(after.rx[PROTO_ERR_TRUNCATED] - before.rx[PROTO_ERR_TRUNCATED]),
-	       (unsigned long long)(after.rx[PROTO_ERR_NODE] - before.rx[PROTO_ERR_NODE]));
+	       (unsigned long long)(after.rx[PROTO_ERR_AUTH] - before.rx[PROTO_ERR_AUTH]),
+	       (unsigned long long)(after.rx[PROTO_ERR_NODE] - before.rx[PROTO_ERR_NODE]),
+	       (unsigned long long)(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE]));
 	assert_int_equal(after.rx[PROTO_ERR_MAGIC] - before.rx[PROTO_ERR_MAGIC], 1);
 	assert_int_equal(after.rx[PROTO_ERR_CRC] - before.rx[PROTO_ERR_CRC], 1);
 	assert_int_equal(after.rx[PROTO_ERR_TRUNCATED] - before.rx[PROTO_ERR_TRUNCATED], 1);
+	assert_int_equal(after.rx[PROTO_ERR_AUTH] - before.rx[PROTO_ERR_AUTH], 2);
 	assert_int_equal(after.rx[PROTO_ERR_NODE] - before.rx[PROTO_ERR_NODE], 1);
+	assert_int_equal(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE], 1);
 	/* A read context is an AP notion: CP refuses it rather than ignore it. */
 	{
 		struct client_request req = { .op = CLIENT_OP_PUT };
@@ -457,6 +485,108 @@ static void test_bad_datagrams_counted_and_dropped(void **state)
 	/* The term of the forged APPEND was never believed, and the node still serves. */
 	assert_true(after.term < 99);
 	assert_int_equal(put(1, "after-garbage", "ok", &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+}
+
+/* A UDP datagram with any source address and port, sent from a raw socket in node `from`'s
+ * namespace: what a root process in one node can do to claim another's address. */
+static void send_spoofed(unsigned int from, uint32_t src_ip, uint32_t dst_ip, const uint8_t *data,
+			 int len)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(dst_ip) };
+	uint8_t pkt[PROTO_MAX_DGRAM + 28] = { 0 };
+	struct iphdr *ip = (struct iphdr *)pkt;
+	struct udphdr *udp = (struct udphdr *)(pkt + sizeof(*ip));
+	int fd, saved;
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->saddr = htonl(src_ip);
+	ip->daddr = htonl(dst_ip);
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + len);
+	udp->source = htons(7070);
+	udp->dest = htons(7070);
+	udp->len = htons(sizeof(*udp) + len);
+	udp->check = 0; /* none: allowed over IPv4 */
+	memcpy(pkt + sizeof(*ip) + sizeof(*udp), data, len);
+	saved = netlab_enter(lab, from);
+	assert_true(saved >= 0);
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	netlab_leave(saved);
+	assert_true(fd >= 0);
+	assert_int_equal(sendto(fd, pkt, ntohs(ip->tot_len), 0, (struct sockaddr *)&to, sizeof(to)),
+			 ntohs(ip->tot_len));
+	close(fd);
+}
+
+/* The forgery found in review: a process in a follower's namespace sends another follower an
+ * APPEND that claims to come from the leader, with the leader's term and a valid CRC, from its own socket
+ * and from a raw socket with the leader's own address and port, which the source check alone
+ * would believe. The target refuses all of them for want of the cluster's tag, counts them, and its
+ * term does not move; it takes an APPEND only from the real leader. */
+static void test_forged_sender_refused(void **state)
+{
+	struct status_reply before, after;
+	struct raft_entry entry = { .type = RAFT_ENTRY_NORMAL,
+				    .data = (uint8_t *)"EVIL",
+				    .len = 4 };
+	struct raft_msg m = { .type = RAFT_MSG_APPEND, .to = 3 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(7070) };
+	unsigned int leader, attacker = 0, target = 0, i;
+	uint8_t dgram[PROTO_MAX_DGRAM];
+	struct client_reply rep;
+	int fd, saved, len;
+
+	(void)state;
+	/* Two followers: one sends, in the leader's name, to the other. */
+	assert_true(node_status(1, &before) != 0);
+	leader = before.leader;
+	assert_true(leader >= 1 && leader <= NODES);
+	for (i = 1; i <= NODES; i++)
+		if (i != leader && !attacker)
+			attacker = i;
+		else if (i != leader && !target)
+			target = i;
+	m.to = target;
+	assert_true(node_status(target, &before) != 0);
+	m.from = leader;
+	m.term = before.term;
+	m.index = before.last_log_index;
+	m.log_term = before.term;
+	m.commit = before.last_log_index + 1;
+	entry.index = before.last_log_index + 1;
+	entry.term = before.term;
+	m.entries = &entry;
+	m.n_entries = 1;
+	len = raft_wire_encode(&m, 1, dgram, sizeof(dgram));
+	assert_true(len > 0);
+	to.sin_addr.s_addr = htonl(0x0a4d0000 + target); /* 10.77.0.<target> */
+	saved = netlab_enter(lab, attacker);
+	assert_true(saved >= 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	netlab_leave(saved);
+	assert_true(fd >= 0);
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	send_spoofed(attacker, 0x0a4d0000 + leader, 0x0a4d0000 + target, dgram, len);
+	m.term += 100; /* and one that would depose the leader, if believed */
+	len = raft_wire_encode(&m, 2, dgram, sizeof(dgram));
+	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+	send_spoofed(attacker, 0x0a4d0000 + leader, 0x0a4d0000 + target, dgram, len);
+	close(fd);
+	usleep(300 * 1000);
+	assert_true(node_status(target, &after) != 0);
+	printf("forged by node %u in node %u's name to node %u: %llu refused for want of the "
+	       "cluster's tag\n",
+	       attacker, leader, target,
+	       (unsigned long long)(after.rx[PROTO_ERR_AUTH] - before.rx[PROTO_ERR_AUTH]));
+	assert_int_equal(after.rx[PROTO_ERR_AUTH] - before.rx[PROTO_ERR_AUTH], 4);
+	assert_int_equal(after.term, before.term);
+	/* The cluster still agrees: the next real write commits, and "EVIL" is nowhere. */
+	assert_int_equal(put(m.from, "after-forgery", "ok", &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_int_equal(get(target, "after-forgery", &rep), 0);
 	assert_int_equal(rep.status, REPLY_OK);
 }
 
@@ -483,52 +613,6 @@ static void test_capnode_bad_arguments(void **state)
 			fail_msg("capnode %s said \"%s\", not \"%s\"", cases[i].args, out,
 				 cases[i].says);
 	}
-}
-
-/* The forgery found in review: a process in node 2's namespace sends node 3 an APPEND that
- * claims to come from the leader, with the leader's term and a valid CRC. Node 3 refuses it for
- * its source address, counts it, and its log and term do not move. */
-static void test_forged_sender_refused(void **state)
-{
-	struct status_reply before, after;
-	struct raft_entry entry = { .type = RAFT_ENTRY_NORMAL,
-				    .data = (uint8_t *)"EVIL",
-				    .len = 4 };
-	struct raft_msg m = { .type = RAFT_MSG_APPEND, .to = 3 };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(7070) };
-	uint8_t dgram[PROTO_MAX_DGRAM];
-	int fd, saved, len;
-
-	(void)state;
-	assert_true(node_status(3, &before) != 0);
-	m.from = before.leader && before.leader != 2 ? before.leader : 1;
-	m.term = before.term;
-	m.index = before.last_log_index;
-	m.log_term = before.term;
-	m.commit = before.last_log_index + 1;
-	entry.index = before.last_log_index + 1;
-	entry.term = before.term;
-	m.entries = &entry;
-	m.n_entries = 1;
-	len = raft_wire_encode(&m, 1, dgram, sizeof(dgram));
-	assert_true(len > 0);
-	to.sin_addr.s_addr = htonl(0x0a4d0003); /* 10.77.0.3 */
-	saved = netlab_enter(lab, 2);
-	assert_true(saved >= 0);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	netlab_leave(saved);
-	assert_true(fd >= 0);
-	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
-	m.term += 100; /* and one that would depose the leader, if believed */
-	len = raft_wire_encode(&m, 2, dgram, sizeof(dgram));
-	assert_int_equal(sendto(fd, dgram, len, 0, (struct sockaddr *)&to, sizeof(to)), len);
-	close(fd);
-	usleep(300 * 1000);
-	assert_true(node_status(3, &after) != 0);
-	printf("forged from node %u: %llu refused for their source\n", m.from,
-	       (unsigned long long)(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE]));
-	assert_int_equal(after.rx[PROTO_ERR_SOURCE] - before.rx[PROTO_ERR_SOURCE], 2);
-	assert_true(after.term < before.term + 100);
 }
 
 int main(void)

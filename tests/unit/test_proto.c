@@ -163,7 +163,7 @@ static void test_crc32c_paths_agree(void **state)
 static void test_header_layout(void **state)
 {
 	static const uint8_t want[32] = {
-		0xca, 0x9e, 0x01, 0x05, 0x00, 0x01, 0x00, 0x01, 0x00, 0x03,
+		0xca, 0x9e, 0x02, 0x05, 0x00, 0x01, 0x00, 0x01, 0x00, 0x03,
 		0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, /* term */
 		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* msg_id */
 	};
@@ -248,7 +248,10 @@ static void test_decode_errors(void **state)
 	assert_int_equal(proto_decode(bad, n, &d, NULL), -PROTO_ERR_MAGIC);
 
 	memcpy(bad, buf, n);
-	bad[2] = 2;
+	bad[2] = 1; /* before authentication */
+	reseal(bad, n);
+	assert_int_equal(proto_decode(bad, n, &d, NULL), -PROTO_ERR_VERSION);
+	bad[2] = 3;
 	reseal(bad, n);
 	assert_int_equal(proto_decode(bad, n, &d, NULL), -PROTO_ERR_VERSION);
 	bad[2] = 0;
@@ -292,7 +295,15 @@ static void test_decode_errors(void **state)
 		assert_int_equal(proto_decode(bad, n, &d, NULL), -PROTO_ERR_TYPE);
 	}
 
-	for (int bit = 1; bit < 16; bit++) {
+	/* The tag flag with no room for a tag: 40 payload bytes announced, 24 before the tag. */
+	memcpy(bad, buf, n);
+	put16(bad + 4, PROTO_FLAG_AUTH);
+	reseal(bad, n);
+	assert_int_equal(proto_decode(bad, n, &d, NULL), -PROTO_ERR_TRUNCATED);
+	assert_int_equal(proto_decode(bad, PROTO_HDR_LEN + PROTO_TAG_LEN - 1, &d, NULL),
+			 -PROTO_ERR_TRUNCATED);
+
+	for (int bit = 2; bit < 16; bit++) {
 		memcpy(bad, buf, n);
 		put16(bad + 4, (uint16_t)(1u << bit | PROTO_FLAG_REPLY));
 		reseal(bad, n);
@@ -1140,7 +1151,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"STATUS_REPLY from 3 to 0 id 3:1 (183 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
+		"STATUS_REPLY from 3 to 0 id 3:1 (191 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
 
 	/* A payload that does not parse as its type's. */
 	h = header(PROTO_CLIENT_REPLY, 2, 0, 0, 13);

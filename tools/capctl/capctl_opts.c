@@ -4,6 +4,7 @@
 #include "tools/capctl/capctl.h"
 #include "lib/options.h"
 #include "node/proto.h"
+#include "tools/capctl/client.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +61,16 @@ static int set_consistency(const char *opt, const char *arg, char *err, size_t e
 	return 0;
 }
 
+static int set_key_file(const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (!*arg) {
+		snprintf(err, errlen, "%s needs a path", opt);
+		return -EINVAL;
+	}
+	client_key_file(arg);
+	return 0;
+}
+
 /* capctl's own global options, beside the shared ones (lib/options.h). */
 static const struct own_opt {
 	const char *name;
@@ -71,6 +82,8 @@ static const struct own_opt {
 	{ "--timeout", "MS", set_timeout, "give up on a request after MS milliseconds" },
 	{ "--consistency", "C", set_consistency,
 	  "AP mode: one, quorum (default) or all replicas must answer" },
+	{ "--key-file", "F", set_key_file,
+	  "the cluster's key (default: the one capnet start made for the lab)" },
 };
 
 #define N_OWN_OPTS (sizeof(own_opts) / sizeof(own_opts[0]))
@@ -122,6 +135,7 @@ int capctl_parse_globals(int argc, char **argv, int *next)
 	int ret;
 
 	capctl_opts = (struct capctl_opts){ .timeout_ms = DEFAULT_TIMEOUT_MS };
+	client_key_file(NULL);
 	ret = options_parse_globals(argc, argv, false, own_option, &g, next, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "capctl: %s%s\n", err,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The capnode client: one UDP socket inside the node's namespace, request, retry, answer. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,8 +12,40 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "lib/report.h"
+#include "netem/nodes.h"
 #include "netem/topology.h"
+#include "node/key_file.h"
 #include "tools/capctl/client.h"
+
+static const char *key_path_given;
+
+void client_key_file(const char *path)
+{
+	key_path_given = path;
+}
+
+/* The key named by client_key_file(), else the lab's if `capnet start` made one: a lab whose
+ * capnodes were started by hand without a key is spoken to without one. */
+static int client_load_key(struct capnet_client *c, const char *lab)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (key_path_given)
+		snprintf(path, sizeof(path), "%s", key_path_given);
+	else
+		snprintf(path, sizeof(path), CAPNET_RUN_ROOT "/%s/" KEY_FILE_NAME, lab);
+	if (!key_path_given && access(path, F_OK))
+		return 0;
+	err = key_file_read(path, &c->key);
+	if (err) {
+		fprintf(stderr, "capctl: %s\n", error_reason(err));
+		return err;
+	}
+	c->auth = true;
+	return 0;
+}
 
 /* A lost datagram is retried this often; sessions on the node make the retry harmless. */
 #define RETRY_MS 250
@@ -33,6 +66,9 @@ int client_open(struct capnet_client *c, const char *lab, unsigned int node, uin
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->node = node;
+	err = client_load_key(c, lab);
+	if (err)
+		return err;
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	saved = netns_enter(ns);
 	if (saved < 0) {
@@ -62,6 +98,7 @@ void client_close(struct capnet_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	memset(&c->key, 0, sizeof(c->key));
 }
 
 /* Sends buf every RETRY_MS until accept() says a datagram is the answer, or the deadline. */
@@ -91,8 +128,11 @@ static int exchange(struct capnet_client *c, const uint8_t *out, int outlen, lon
 		if (poll(&p, 1, wait) <= 0)
 			continue;
 		len = recv(c->fd, in, sizeof(in), 0);
-		/* Refused (no node listening yet) or junk: keep trying until the deadline. */
+		/* Refused (no node listening yet), junk or forged: keep trying until the deadline. */
 		if (len <= 0 || proto_decode(in, len, &hdr, &payload))
+			continue;
+		if (c->auth ? proto_auth_check(in, len, &c->key) != 0 :
+			      (hdr.flags & PROTO_FLAG_AUTH) != 0)
 			continue;
 		if (accept(&hdr, payload, ctx) == 0)
 			return 0;
@@ -133,6 +173,8 @@ int client_call(struct capnet_client *c, struct client_request *req, long timeou
 	if (len < 0)
 		return -EINVAL;
 	len = proto_msg_end(&w, &hdr);
+	if (len >= 0 && c->auth)
+		len = proto_auth_seal(c->buf, len, sizeof(c->buf), &c->key);
 	if (len < 0)
 		return -EMSGSIZE;
 	return exchange(c, c->buf, len, timeout_ms, accept_reply, &ctx);
@@ -152,6 +194,8 @@ int client_status(struct capnet_client *c, long timeout_ms, struct status_reply 
 
 	hdr.msg_id = proto_client_msg_id(c->nonce, ++c->msg_seq);
 	len = proto_encode(c->buf, sizeof(c->buf), &hdr, NULL, 0);
+	if (len >= 0 && c->auth)
+		len = proto_auth_seal(c->buf, len, sizeof(c->buf), &c->key);
 	if (len < 0)
 		return -EINVAL;
 	return exchange(c, c->buf, len, timeout_ms, accept_status, st);

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include "node/proto.h"
+#include "node/proto_auth.h"
 
 struct capnet_client {
 	int fd;
@@ -18,11 +19,17 @@ struct capnet_client {
 	uint64_t seq;
 	uint64_t msg_seq;
 	struct sockaddr_in addr;
+	bool auth; /* requests sealed, replies checked with key */
+	struct proto_key key;
 	uint8_t buf[PROTO_MAX_DGRAM];
 };
 
-/* Opens a client of node `node` of lab `lab` (port: capnode's, 7070 by default). Needs root.
- * Prints what is wrong and returns -errno. */
+/* Where a client finds the cluster's key: the file given (client_key_file), else the one
+ * `capnet start` made in the lab's run directory, if there is one. */
+void client_key_file(const char *path);
+
+/* Opens a client of node `node` of lab `lab` (port: capnode's, 7070 by default), with the
+ * cluster's key when there is one. Needs root. Prints what is wrong and returns -errno. */
 int client_open(struct capnet_client *c, const char *lab, unsigned int node, uint16_t port);
 void client_close(struct capnet_client *c);
 

@@ -1,6 +1,7 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- Wireshark/tshark dissector for the capnet protocol (docs/protocol.md): the 32-byte header,
--- its CRC32C, and the client request, reply and status payloads. UDP port 7070, and a
+-- Wireshark/tshark dissector for the capnet protocol (docs/protocol.md), version 2: the 32-byte
+-- header, its CRC32C, the client request, reply and status payloads, and the 16-byte MAC that
+-- ends an authenticated datagram (shown, not checked: that needs the cluster's key). UDP port 7070, and a
 -- heuristic on any UDP datagram that starts with the magic and version.
 --   tshark -X lua_script:tools/wireshark/capnet.lua -r n1.pcap -Y capnet
 -- or copy it into ~/.local/lib/wireshark/plugins/.
@@ -8,9 +9,11 @@
 local capnet = Proto("capnet", "capnet replica protocol")
 
 local MAGIC = 0xCA9E
-local VERSION = 1
+local VERSION = 2
 local HDR_LEN = 32
-local MAX_DGRAM = 1400
+local TAG_LEN = 16
+local FLAG_AUTH = 0x0002
+local MAX_DGRAM = 1416
 
 local types = {
 	[1] = "PREVOTE", [2] = "PREVOTE_RESP", [3] = "VOTE", [4] = "VOTE_RESP", [5] = "APPEND",
@@ -39,6 +42,9 @@ f.version = ProtoField.uint8("capnet.version", "Version")
 f.type = ProtoField.uint8("capnet.type", "Type", base.DEC, types)
 f.flags = ProtoField.uint16("capnet.flags", "Flags", base.HEX)
 f.reply = ProtoField.bool("capnet.flags.reply", "Reply", 16, nil, 0x0001)
+f.auth = ProtoField.bool("capnet.flags.auth", "Authenticated (MAC follows the payload)", 16, nil,
+	FLAG_AUTH)
+f.mac = ProtoField.bytes("capnet.mac", "MAC (HMAC-SHA-512-256, first 16 bytes)")
 f.from = ProtoField.uint16("capnet.from", "From node")
 f.to = ProtoField.uint16("capnet.to", "To node")
 f.payload_len = ProtoField.uint16("capnet.payload_len", "Payload length")
@@ -261,6 +267,7 @@ function capnet.dissector(tvb, pinfo, tree)
 	local from = tvb(6, 2):uint()
 	local to = tvb(8, 2):uint()
 	local plen = tvb(10, 2):uint()
+	local authed = band(tvb(4, 2):uint(), FLAG_AUTH) ~= 0
 	local name = types[typ] or ("type " .. typ)
 
 	pinfo.cols.protocol = "CAPNET"
@@ -270,6 +277,7 @@ function capnet.dissector(tvb, pinfo, tree)
 	t:add(f.type, tvb(3, 1))
 	local ft = t:add(f.flags, tvb(4, 2))
 	ft:add(f.reply, tvb(4, 2))
+	ft:add(f.auth, tvb(4, 2))
 	t:add(f.from, tvb(6, 2))
 	t:add(f.to, tvb(8, 2))
 	local pl = t:add(f.payload_len, tvb(10, 2))
@@ -279,21 +287,31 @@ function capnet.dissector(tvb, pinfo, tree)
 
 	local info = string.format("%s from %d to %d id %s", name, from, to,
 		tostring(tvb(20, 8):uint64()))
-	if HDR_LEN + plen ~= len or len > MAX_DGRAM then
+	-- The MAC is not payload and not under the CRC.
+	local tag = (authed and len >= HDR_LEN + TAG_LEN) and TAG_LEN or 0
+	if authed and tag == 0 then
+		pl:add_proto_expert_info(ef_len, "flagged authenticated, but too short for a MAC")
+		info = info .. " [bad length]"
+	elseif HDR_LEN + plen + tag ~= len or len > MAX_DGRAM then
 		pl:add_proto_expert_info(ef_len, string.format(
-			"payload_len %d, but the datagram has %d payload bytes", plen, len - HDR_LEN))
+			"payload_len %d, but the datagram has %d payload bytes", plen,
+			len - HDR_LEN - tag))
 		info = info .. " [bad length]"
 	else
-		local good = crc32c(tvb, len) == tvb(28, 4):uint()
+		local good = crc32c(tvb, len - tag) == tvb(28, 4):uint()
 		t:add(f.crc_ok, good)
 		if not good then
 			crc_item:add_proto_expert_info(ef_crc)
 			info = info .. " [bad CRC]"
 		end
 	end
-	if len > HDR_LEN then
-		local body = math.min(plen, len - HDR_LEN)
-		local pt = t:add(f.payload, tvb(HDR_LEN, len - HDR_LEN))
+	if tag > 0 then
+		t:add(f.mac, tvb(len - tag, tag))
+		info = info .. " [MAC]"
+	end
+	if len - tag > HDR_LEN then
+		local body = math.min(plen, len - tag - HDR_LEN)
+		local pt = t:add(f.payload, tvb(HDR_LEN, len - tag - HDR_LEN))
 		local r = reader(tvb, HDR_LEN, HDR_LEN + body)
 		local extra = ""
 		if typ == 64 then

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The key file: created exclusively and synced, read back only if nobody else can read it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "lib/files.h"
+#include "lib/report.h"
+#include "node/key_file.h"
+
+int key_file_read(const char *path, struct proto_key *key)
+{
+	char text[PROTO_KEY_TEXT_LEN + 2];
+	struct stat st;
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		err = -errno;
+		error_note("key file %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		error_note("key file %s: not a regular file", path);
+		return -EINVAL;
+	}
+	/* As ssh does with a private key: one others can read is no secret any more. */
+	if (st.st_mode & 077) {
+		close(fd);
+		error_note("key file %s: mode %03o lets others read or change it (chmod 600 %s)",
+			   path, st.st_mode & 0777, path);
+		return -EPERM;
+	}
+	n = read(fd, text, sizeof(text));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err) {
+		error_note("key file %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (proto_key_parse(text, (size_t)n, key)) {
+		error_note("key file %s: not a key (64 hex digits and a newline)", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int key_file_ensure(const char *path, struct proto_key *key)
+{
+	char text[PROTO_KEY_TEXT_LEN + 1], tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, err;
+
+	if (!access(path, F_OK))
+		return key_file_read(path, key);
+	/* Written whole under a private name, then linked into place: a concurrent start never
+	 * reads a half-written key, and of two, exactly one key wins (link refuses to replace). */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		error_note("key file %s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		error_note("create key file %s: %s", path, strerror(errno));
+		return err;
+	}
+	err = proto_key_generate(key);
+	if (!err) {
+		proto_key_format(key, text);
+		err = files_write_all(fd, text, PROTO_KEY_TEXT_LEN);
+		memset(text, 0, sizeof(text));
+	}
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	if (!err && link(tmp, path))
+		err = -errno;
+	unlink(tmp);
+	if (err == -EEXIST)
+		return key_file_read(path, key);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!err)
+		err = files_sync_dir(dirname(dir));
+	if (err)
+		error_note("write key file %s: %s", path, strerror(-err));
+	return err;
+}
