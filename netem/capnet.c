@@ -24,12 +24,17 @@ static const struct cli_command commands[] = {
 	{ "link", cmd_link, "FROM TO [--loss P%] [--dup P%] [--delay T ...] [--one-way]",
 	  "impair or delay links (both directions unless --one-way; `all` for every node); "
 	  "--delay takes [--jitter T] [--distribution uniform|normal] [--reorder]; [--rate R]" },
-	{ "start", cmd_start, "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS]",
+	{ "start", cmd_start,
+	  "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS] | [NODES] [--name N] -- PROGRAM ARG...",
 	  "start a capnode replica in each node (all by default), authenticated with the lab's "
-	  "key (--no-key: not)" },
-	{ "stop", cmd_stop, "[NODES]", "stop replicas cleanly (SIGTERM)" },
-	{ "kill", cmd_kill, "[-9|-15] NODES", "crash replicas (SIGKILL unless -15)" },
-	{ "restart", cmd_restart, "NODES", "start replicas again with the same options" },
+	  "key (--no-key: not); or any program, its arguments with {i} {ip} {n} {dir} "
+	  "{each:TEMPLATE}" },
+	{ "stop", cmd_stop, "[NODES] [--name N]", "stop services cleanly (SIGTERM)" },
+	{ "kill", cmd_kill, "[-9|-15] NODES [--name N]", "crash services (SIGKILL unless -15)" },
+	{ "restart", cmd_restart, "NODES [--name N]",
+	  "start services again with the same options" },
+	{ "pause", cmd_pause, "NODES [--name N]", "freeze every process of services (SIGSTOP)" },
+	{ "resume", cmd_resume, "NODES [--name N]", "let paused services run again (SIGCONT)" },
 	{ "run", cmd_run, "SCENARIO", "play a timed scenario script and give a verdict" },
 	{ "watch", cmd_watch, "[--json] [--count N] [--duration S]",
 	  "print every dropped frame as it happens" },

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capnet start, stop, kill and restart: the replicas of a lab, one capnode per node. */
+/* capnet start, stop, kill, restart, pause and resume: a lab's services, capnode (its own
+ * replicas) or any program, one process per node. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "lib/files.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
+#include "netem/placeholder.h"
 #include "node/key_file.h"
 
 struct node_args {
@@ -21,10 +23,11 @@ struct node_args {
 	char **extra_argv;
 	int signal;
 	bool no_key;
+	const char *name; /* --name: one service only */
 };
 
-/* [--dir DIR] [--mode cp|ap] [--no-key] [NODES] [-- CAPNODE-OPTIONS...]; which options a command takes is
- * checked by the caller. */
+/* [--dir DIR] [--mode cp|ap] [--no-key] [--name NAME] [NODES] [-- CAPNODE-OPTIONS... | -- PROGRAM
+ * ARG...]; which options a command takes is checked by the caller. */
 static int parse_node_args(const char *cmd, int argc, char **argv, struct node_args *a,
 			   bool takes_mode, bool takes_signal)
 {
@@ -51,6 +54,15 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 			a->mode = argv[i];
 		} else if (takes_mode && !strcmp(argv[i], "--no-key")) {
 			a->no_key = true;
+		} else if (!strcmp(argv[i], "--name")) {
+			if (++i >= argc)
+				return report_usage("%s: --name needs a service name", cmd);
+			if (!nodes_service_name_ok(argv[i]))
+				return report_usage(
+					"%s: --name \"%s\": 1 to %d letters, digits, '-', "
+					"'_' or '.'",
+					cmd, argv[i], SERVICE_NAME_MAX);
+			a->name = argv[i];
 		} else if (takes_signal && !strcmp(argv[i], "-9")) {
 			a->signal = SIGKILL;
 		} else if (takes_signal && !strcmp(argv[i], "-15")) {
@@ -63,11 +75,16 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 			a->nodes_text = argv[i];
 		}
 	}
-	if (takes_mode && !a->mode)
-		return report_usage("%s: which mode? --mode cp (Raft) or --mode ap (Dynamo style)",
+	if (takes_mode && !a->mode && !a->extra_argc)
+		return report_usage("%s: what? --mode cp (Raft) or --mode ap (Dynamo style) for "
+				    "capnode, or -- PROGRAM [ARG...] for any program",
+				    cmd);
+	if (takes_mode && a->mode && a->name && strcmp(a->name, CAPNODE_SERVICE))
+		return report_usage("%s: --mode starts capnode, whose name is capnode; --name goes "
+				    "with -- PROGRAM",
 				    cmd);
 	if (!takes_mode && a->extra_argc)
-		return report_usage("%s: capnode options go with start", cmd);
+		return report_usage("%s: capnode options and programs go with start", cmd);
 	return EXIT_OK;
 }
 
@@ -117,6 +134,88 @@ static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **arg
 	return EXIT_OK;
 }
 
+/* The name a program runs under: --name, else its file name. */
+static int program_name(const struct node_args *a, char *name, size_t len)
+{
+	const char *base = strrchr(a->extra_argv[0], '/');
+
+	snprintf(name, len, "%s", a->name ? a->name : base ? base + 1 : a->extra_argv[0]);
+	if (!strcmp(name, CAPNODE_SERVICE))
+		return report_usage("start: capnode is the name of capnet's own replicas (start "
+				    "--mode cp|ap); give this one another --name");
+	if (!nodes_service_name_ok(name))
+		return report_usage("start: \"%s\" cannot name a service: give it --name (1 to %d "
+				    "letters, digits, '-', '_' or '.')",
+				    name, SERVICE_NAME_MAX);
+	return EXIT_OK;
+}
+
+/* capnet start [NODES] [--name NAME] -- PROGRAM [ARG...]: any program as a node's service. */
+static int start_program(struct cli *cli, const struct node_args *a, const struct lab_info *info,
+			 struct filter *filter, const struct node_set *set, const char *run_dir)
+{
+	static struct filter_state state;
+	char name[SERVICE_NAME_MAX + 1], dir[512], already_text[256] = "";
+	struct service_start st;
+	struct node_set already;
+	struct spec_error e;
+	unsigned int i, started = 0, failed = 0;
+	int rc, err, k;
+
+	if (!a->extra_argv[0][0]) {
+		filter_close(filter);
+		return report_usage("start: the program after -- is empty");
+	}
+	rc = program_name(a, name, sizeof(name));
+	for (k = 0; !rc && k < a->extra_argc; k++)
+		if (placeholder_check(a->extra_argv[k], &e))
+			rc = report_usage("start: argument %d (%s): %s", k, a->extra_argv[k],
+					  e.msg);
+	if (rc) {
+		filter_close(filter);
+		return rc;
+	}
+	if (a->no_key) {
+		filter_close(filter);
+		return report_usage("start: --no-key is for capnode (--mode); a program keeps "
+				    "its own security");
+	}
+	err = filter_read_state(filter, &state);
+	filter_close(filter);
+	if (err)
+		return report_fail("start: read lab \"%s\": %s", cli->lab, strerror(-err));
+	nodes_service_dir(run_dir, name, dir, sizeof(dir));
+	st = (struct service_start){ .lab = cli->lab,
+				     .dir = dir,
+				     .nodes = info->nodes,
+				     .where = set,
+				     .subnet = state.lab.subnet,
+				     .prefix = state.lab.prefix,
+				     .argc = a->extra_argc,
+				     .argv = a->extra_argv };
+	nodeset_clear(&already);
+	for (i = 1; i <= info->nodes; i++) {
+		if (!nodeset_has(set, i))
+			continue;
+		if (nodes_pid(dir, i)) {
+			nodeset_add(&already, i);
+			continue;
+		}
+		if (nodes_service_start(&st, i))
+			failed++;
+		else
+			started++;
+	}
+	if (nodeset_count(&already))
+		nodeset_format(&already, already_text, sizeof(already_text));
+	if (!cli->json)
+		printf("lab %s: %s started on %u node%s%s%s%s (logs and data in %s)\n", cli->lab,
+		       name, started, started == 1 ? "" : "s",
+		       nodeset_count(&already) ? ", already running on " : "", already_text,
+		       nodeset_count(&already) ? "" : "", dir);
+	return failed ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_start(struct cli *cli, int argc, char **argv)
 {
 	static struct filter_state state;
@@ -136,6 +235,8 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 			    run_dir, sizeof(run_dir));
 	if (rc)
 		return rc;
+	if (!a.mode)
+		return start_program(cli, &a, &info, filter, &set, run_dir);
 	if (!strcmp(a.mode, "cp") && info.nodes > 15) {
 		filter_close(filter);
 		return report_usage(
@@ -225,44 +326,146 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
+struct signal_job {
+	const char *cmd;
+	const struct node_set *set;
+	unsigned int nodes;
+	int sig, wait_ms;
+	unsigned int done;
+	struct node_set hit; /* nodes where some service was signalled */
+	char names[256]; /* the services signalled, for the summary */
+	int rc;
+};
+
+static int signal_service(const char *name, const char *dir, void *arg)
+{
+	struct signal_job *job = arg;
+	unsigned int i, done = 0;
+	int err;
+
+	for (i = 1; i <= job->nodes; i++) {
+		if (!nodeset_has(job->set, i) || !nodes_pid(dir, i))
+			continue;
+		/* pause what runs, resume what is paused: either, again, changes nothing. */
+		if ((job->sig == SIGSTOP && nodes_paused(dir, i)) ||
+		    (job->sig == SIGCONT && !nodes_paused(dir, i)))
+			continue;
+		err = nodes_signal(dir, i, job->sig, job->wait_ms);
+		if (err == -ESRCH)
+			continue;
+		if (err) {
+			report_warn("%s node %u (%s): %s", job->cmd, i, name, strerror(-err));
+			job->rc = EXIT_FAIL;
+			continue;
+		}
+		nodeset_add(&job->hit, i);
+		done++;
+	}
+	job->done += done;
+	if (done && strlen(job->names) + strlen(name) + 3 < sizeof(job->names))
+		snprintf(job->names + strlen(job->names), sizeof(job->names) - strlen(job->names),
+			 "%s%s", job->names[0] ? ", " : "", name);
+	return 0;
+}
+
+static int list_service(const char *name, const char *dir, void *arg)
+{
+	char *list = arg;
+	size_t used = strlen(list);
+
+	(void)dir;
+	if (used + strlen(name) + 3 < 256)
+		snprintf(list + used, 256 - used, "%s%s", used ? ", " : "", name);
+	return 0;
+}
+
+static int find_service(const char *name, const char *dir, void *arg)
+{
+	(void)dir;
+	return !strcmp(name, arg);
+}
+
+/* --name NAME must be a service of the lab: a typo is an error, not "0 nodes stopped". */
+static int check_named(const char *cmd, const char *lab, const char *run_dir, const char *name)
+{
+	char list[256] = "";
+
+	if (!name || nodes_for_each_service(run_dir, find_service, (void *)name))
+		return EXIT_OK;
+	nodes_for_each_service(run_dir, list_service, list);
+	return report_fail("%s: lab %s has no service %s (%s%s)", cmd, lab, name,
+			   list[0] ? "started: " : "none started", list);
+}
+
+static const char *past_tense(const char *cmd)
+{
+	return !strcmp(cmd, "stop")   ? "stopped" :
+	       !strcmp(cmd, "pause")  ? "paused" :
+	       !strcmp(cmd, "resume") ? "resumed" :
+					"killed";
+}
+
 static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv, bool takes_signal,
 			int sig, int wait_ms)
 {
-	char run_dir[256];
+	char run_dir[256], dir[512];
+	struct signal_job job = { .cmd = cmd, .sig = sig, .wait_ms = wait_ms };
 	struct node_set set;
 	struct lab_info info;
 	struct node_args a;
-	unsigned int i, done = 0, absent = 0;
-	int rc, err;
+	unsigned int i;
+	int rc;
 
 	rc = open_lab_nodes(cli, cmd, argc, argv, &a, false, takes_signal, &info, NULL, &set,
 			    run_dir, sizeof(run_dir));
 	if (rc)
 		return rc;
+	rc = check_named(cmd, cli->lab, run_dir, a.name);
+	if (rc)
+		return rc;
 	if (takes_signal)
-		sig = a.signal;
-	for (i = 1; i <= info.nodes; i++) {
-		if (!nodeset_has(&set, i))
-			continue;
-		err = nodes_signal(run_dir, i, sig, wait_ms);
-		if (err == -ESRCH) {
-			absent++;
-			if (a.nodes_text)
-				fprintf(stderr, "capnet: %s: node %u is not running\n", cmd, i);
-		} else if (err) {
-			fprintf(stderr, "capnet: %s node %u: %s\n", cmd, i, strerror(-err));
-			rc = EXIT_FAIL;
-		} else {
-			done++;
-		}
+		job.sig = a.signal;
+	job.set = &set;
+	job.nodes = info.nodes;
+	nodeset_clear(&job.hit);
+	if (a.name) {
+		nodes_service_dir(run_dir, a.name, dir, sizeof(dir));
+		signal_service(a.name, dir, &job);
+	} else {
+		nodes_for_each_service(run_dir, signal_service, &job);
 	}
-	if (!cli->json)
-		printf("lab %s: %u node%s %s\n", cli->lab, done, done == 1 ? "" : "s",
-		       !strcmp(cmd, "stop") ? "stopped" : "killed");
-	/* Naming a node that is not running is a mistake worth an exit status. */
-	if (absent && a.nodes_text)
-		rc = EXIT_FAIL;
+	rc = job.rc;
+	/* Naming a node where nothing was there to act on is a mistake worth an exit status. */
+	for (i = 1; a.nodes_text && i <= info.nodes; i++)
+		if (nodeset_has(&set, i) && !nodeset_has(&job.hit, i)) {
+			report_warn("%s: node %u %s%s%s", cmd, i,
+				    !strcmp(cmd, "resume") ? "is not paused" :
+				    !strcmp(cmd, "pause")  ? "is not running or already paused" :
+							     "is not running",
+				    a.name ? " " : "", a.name ? a.name : "");
+			rc = EXIT_FAIL;
+		}
+	if (!cli->json) {
+		unsigned int n = nodeset_count(&job.hit);
+		bool only_capnode = !strcmp(job.names, CAPNODE_SERVICE) || !job.names[0];
+
+		printf("lab %s: %u node%s %s%s%s%s\n", cli->lab, n, n == 1 ? "" : "s",
+		       past_tense(cmd), only_capnode ? "" : " (", only_capnode ? "" : job.names,
+		       only_capnode ? "" : ")");
+	}
 	return rc;
+}
+
+int cmd_pause(struct cli *cli, int argc, char **argv)
+{
+	/* SIGSTOP to the service's process group: frozen mid-step, its sockets open, as a long GC
+	 * pause or a stalled VM. */
+	return signal_nodes(cli, "pause", argc, argv, false, SIGSTOP, 0);
+}
+
+int cmd_resume(struct cli *cli, int argc, char **argv)
+{
+	return signal_nodes(cli, "resume", argc, argv, false, SIGCONT, 0);
 }
 
 int cmd_stop(struct cli *cli, int argc, char **argv)
@@ -276,29 +479,72 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
 	return signal_nodes(cli, "kill", argc, argv, true, SIGKILL, 1000);
 }
 
+struct restart_job {
+	const char *lab;
+	const struct node_set *set;
+	unsigned int nodes;
+	unsigned int done;
+	struct node_set hit;
+	int rc;
+};
+
+static int restart_service(const char *name, const char *dir, void *arg)
+{
+	struct restart_job *job = arg;
+	char path[600];
+	unsigned int i;
+
+	for (i = 1; i <= job->nodes; i++) {
+		snprintf(path, sizeof(path), "%s/n%u.cmd", dir, i);
+		if (!nodeset_has(job->set, i) || access(path, F_OK))
+			continue;
+		nodes_signal(dir, i, SIGTERM, 5000);
+		if (nodes_restart(job->lab, dir, i)) {
+			report_warn("restart node %u (%s) failed", i, name);
+			job->rc = EXIT_FAIL;
+		} else {
+			job->done++;
+			nodeset_add(&job->hit, i);
+		}
+	}
+	return 0;
+}
+
 int cmd_restart(struct cli *cli, int argc, char **argv)
 {
-	char run_dir[256];
+	char run_dir[256], dir[512];
+	struct restart_job job = { .lab = cli->lab };
 	struct node_set set;
 	struct lab_info info;
 	struct node_args a;
-	unsigned int i, done = 0;
+	unsigned int i;
 	int rc;
 
 	rc = open_lab_nodes(cli, "restart", argc, argv, &a, false, false, &info, NULL, &set,
 			    run_dir, sizeof(run_dir));
 	if (rc)
 		return rc;
-	for (i = 1; i <= info.nodes; i++) {
-		if (!nodeset_has(&set, i))
-			continue;
-		nodes_signal(run_dir, i, SIGTERM, 5000);
-		if (nodes_restart(cli->lab, run_dir, i))
-			rc = EXIT_FAIL;
-		else
-			done++;
+	rc = check_named("restart", cli->lab, run_dir, a.name);
+	if (rc)
+		return rc;
+	job.set = &set;
+	job.nodes = info.nodes;
+	nodeset_clear(&job.hit);
+	if (a.name) {
+		nodes_service_dir(run_dir, a.name, dir, sizeof(dir));
+		restart_service(a.name, dir, &job);
+	} else {
+		nodes_for_each_service(run_dir, restart_service, &job);
 	}
+	rc = job.rc;
+	for (i = 1; i <= info.nodes; i++)
+		if (nodeset_has(&set, i) && !nodeset_has(&job.hit, i) && job.rc == EXIT_OK) {
+			report_warn("restart: nothing was ever started on node %u%s%s", i,
+				    a.name ? " as " : "", a.name ? a.name : "");
+			rc = EXIT_FAIL;
+		}
 	if (!cli->json)
-		printf("lab %s: %u node%s restarted\n", cli->lab, done, done == 1 ? "" : "s");
+		printf("lab %s: %u node%s restarted\n", cli->lab, nodeset_count(&job.hit),
+		       nodeset_count(&job.hit) == 1 ? "" : "s");
 	return rc;
 }

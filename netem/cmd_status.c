@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/json.h"
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -133,6 +134,61 @@ static void print_matrix(const struct link_rows *lr, unsigned int nodes)
 	}
 }
 
+struct services_print {
+	unsigned int nodes;
+	bool json;
+	unsigned int count;
+};
+
+/* One line (or JSON object) per service other than capnode: where it runs, where it is paused,
+ * and where it was started but no longer runs (it exited or was killed). */
+static int print_service(const char *name, const char *dir, void *arg)
+{
+	struct services_print *sp = arg;
+	struct node_set up, paused, down;
+	char up_text[1024] = "", paused_text[1024] = "", down_text[1024] = "", cmd[600];
+	unsigned int i;
+
+	if (!strcmp(name, CAPNODE_SERVICE))
+		return 0;
+	nodeset_clear(&up);
+	nodeset_clear(&paused);
+	nodeset_clear(&down);
+	for (i = 1; i <= sp->nodes; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/n%u.cmd", dir, i);
+		if (nodes_paused(dir, i))
+			nodeset_add(&paused, i);
+		else if (nodes_pid(dir, i))
+			nodeset_add(&up, i);
+		else if (!access(cmd, F_OK))
+			nodeset_add(&down, i);
+	}
+	if (nodeset_count(&up))
+		nodeset_format(&up, up_text, sizeof(up_text));
+	if (nodeset_count(&paused))
+		nodeset_format(&paused, paused_text, sizeof(paused_text));
+	if (nodeset_count(&down))
+		nodeset_format(&down, down_text, sizeof(down_text));
+	if (sp->json) {
+		printf("%s{\"name\":", sp->count ? "," : "");
+		json_write_string(stdout, name);
+		printf(",\"running\":\"%s\",\"paused\":\"%s\",\"not_running\":\"%s\","
+		       "\"dir\":",
+		       up_text, paused_text, down_text);
+		json_write_string(stdout, dir);
+		printf("}");
+	} else {
+		printf("service %s: running on %s", name, up_text[0] ? up_text : "none");
+		if (paused_text[0])
+			printf(", paused on %s", paused_text);
+		if (down_text[0])
+			printf(", not running on %s (see %s/n<i>.log)", down_text, dir);
+		printf("\n");
+	}
+	sp->count++;
+	return 0;
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	struct capnet_global_stats global = {};
@@ -220,7 +276,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)r->stats.dropped_loss,
 			       (unsigned long long)r->stats.duplicated);
 		}
-		printf("],\"running\":\"%s\",\"mode\":\"%s\"", running_text, mode);
+		printf("],\"running\":\"%s\",\"mode\":\"%s\",\"services\":[", running_text, mode);
+		{
+			struct services_print sp = { .nodes = info.nodes, .json = true };
+
+			nodes_for_each_service(run_dir, print_service, &sp);
+		}
+		printf("]");
 		delay_status_print(cli->lab, true);
 		printf(",\"unknown_src\":%llu,\"ring_overflow\":%llu,\"dup_failed\":%llu}\n",
 		       (unsigned long long)global.unknown_src,
@@ -234,6 +296,11 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			printf("replicas: %s running (%s mode)\n", running_text, mode);
 		else
 			printf("replicas: none running (capnet start --mode cp|ap)\n");
+		{
+			struct services_print sp = { .nodes = info.nodes };
+
+			nodes_for_each_service(run_dir, print_service, &sp);
+		}
 		printf("generation %llu, switched %.1f s ago, %u group%s\n",
 		       (unsigned long long)state.meta.generation, since_s(state.meta.flip_ns),
 		       state.policy.groups, state.policy.groups == 1 ? "" : "s");

@@ -18,6 +18,7 @@
 #include "bpf/partition.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
+#include "netem/placeholder.h"
 #include "lib/files.h"
 
 #define MAX_ARGS 64
@@ -36,13 +37,14 @@ static void node_file(const char *run_dir, unsigned int node, const char *ext, c
 	snprintf(buf, len, "%s/n%u.%s", run_dir, node, ext);
 }
 
-/* A pid counts only while /proc says it is a live capnode: pid files outlive crashes, pids are
- * reused, and a killed daemon stays a zombie until whoever adopted it reaps it. */
-static bool is_capnode(pid_t pid)
+/* The fields of /proc/PID/stat after the command name: its state letter and its start time
+ * (clock ticks since boot), or false if there is no such process. */
+static bool proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
-	char path[64], stat[256] = "", *close_paren;
+	char path[64], stat[1024] = "", *p;
 	size_t n;
 	FILE *f;
+	int field;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "r");
@@ -51,28 +53,66 @@ static bool is_capnode(pid_t pid)
 	n = fread(stat, 1, sizeof(stat) - 1, f);
 	fclose(f);
 	stat[n] = 0;
-	close_paren = strrchr(stat, ')');
-	if (!close_paren || close_paren[1] != ' ')
+	p = strrchr(stat, ')');
+	if (!p || p[1] != ' ')
 		return false;
-	return strstr(stat, "(capnode)") && close_paren[2] != 'Z' && close_paren[2] != 'X';
+	*state = p[2];
+	/* starttime is field 22; the state is field 3, two after the name. */
+	for (field = 3, p += 2; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	*start = p ? strtoull(p, NULL, 10) : 0;
+	return true;
+}
+
+/* A pid counts only while /proc shows the very process that was started: pid files outlive
+ * crashes, pids are reused (the start time tells), and a killed daemon stays a zombie until
+ * whoever adopted it reaps it. */
+static bool is_alive(pid_t pid, unsigned long long started)
+{
+	unsigned long long start;
+	char state;
+
+	return proc_stat(pid, &state, &start) && start == started && state != 'Z' && state != 'X';
+}
+
+static bool read_pid_file(const char *dir, unsigned int node, pid_t *pid,
+			  unsigned long long *started)
+{
+	char path[PATH_MAX];
+	long p = 0;
+	FILE *f;
+
+	node_file(dir, node, "pid", path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld %llu", &p, started) != 2)
+		p = 0;
+	fclose(f);
+	*pid = (pid_t)p;
+	return p > 0;
 }
 
 pid_t nodes_pid(const char *run_dir, unsigned int node)
 {
-	char path[PATH_MAX];
-	long pid = 0;
-	FILE *f;
+	unsigned long long started;
+	pid_t pid;
 
-	node_file(run_dir, node, "pid", path, sizeof(path));
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 0 || !is_capnode(pid))
+	if (!read_pid_file(run_dir, node, &pid, &started) || !is_alive(pid, started))
 		return 0;
 	return pid;
+}
+
+bool nodes_paused(const char *run_dir, unsigned int node)
+{
+	unsigned long long start;
+	pid_t pid = nodes_pid(run_dir, node);
+	char state;
+
+	return pid && proc_stat(pid, &state, &start) && (state == 'T' || state == 't');
 }
 
 int nodes_find_capnode(char *buf, size_t len)
@@ -127,19 +167,63 @@ static int load_cmdline(const char *path, char *buf, size_t len, char *argv[], i
 	return argc ? 0 : -EINVAL;
 }
 
-/* Forks a daemon inside the node's namespace, its output to the node's log. */
-static int spawn(const char *lab, const char *run_dir, unsigned int node, char *const argv[])
+/* The last lines of a log (at most max bytes of them), for a program that died at start. */
+static void log_tail(const char *log, char *buf, size_t max)
 {
-	char ns[64], log[PATH_MAX], pidfile[PATH_MAX];
+	long size;
+	size_t n;
+	FILE *f = fopen(log, "r");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size > (long)max - 1 ? size - ((long)max - 1) : 0, SEEK_SET);
+	n = fread(buf, 1, max - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+}
+
+static void explain_spawn(const char *ns, const char *cwd, char *const argv[], const char *log)
+{
+	char line[4096];
+	size_t used = 0;
+
+	for (int i = 0; argv[i] && used < sizeof(line) - 1; i++) {
+		bool plain = strcspn(argv[i], " \t'\"$`\\{}*?;&|<>()") == strlen(argv[i]) &&
+			     argv[i][0];
+
+		used += snprintf(line + used, sizeof(line) - used, plain ? "%s%s" : "%s'%s'",
+				 i ? " " : "", argv[i]);
+	}
+	explain("(cd %s && setsid ip netns exec %s %s >>%s 2>&1 &)", cwd, ns, line, log);
+}
+
+/* Forks a daemon inside the node's namespace, in its own session (so a signal to its process
+ * group reaches whatever it forks), in its data directory, its output to the node's log. */
+static int spawn(const char *lab, const char *dir, unsigned int node, char *const argv[])
+{
+	char ns[64], log[PATH_MAX], pidfile[PATH_MAX], cwd[PATH_MAX], tail[512];
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
-	int status, fd;
+	unsigned long long start = 0;
+	int status, fd, err;
+	char state;
 	pid_t pid;
 	FILE *f;
 
 	lab_node_ns(lab, node, ns, sizeof(ns));
-	node_file(run_dir, node, "log", log, sizeof(log));
-	node_file(run_dir, node, "pid", pidfile, sizeof(pidfile));
-	explain("ip netns exec %s %s --id %u ... >>%s 2>&1 &", ns, argv[0], node, log);
+	node_file(dir, node, "log", log, sizeof(log));
+	node_file(dir, node, "pid", pidfile, sizeof(pidfile));
+	snprintf(cwd, sizeof(cwd), "%s/data/n%u", dir, node);
+	err = files_mkdir_p(cwd, 0755);
+	if (err) {
+		report_warn("create %s: %s", cwd, strerror(-err));
+		return err;
+	}
+	explain_spawn(ns, cwd, argv, log);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -150,6 +234,8 @@ static int spawn(const char *lab, const char *run_dir, unsigned int node, char *
 			_exit(126);
 		close(saved);
 		setsid();
+		if (chdir(cwd))
+			_exit(126);
 		fd = open("/dev/null", O_RDONLY);
 		if (fd >= 0)
 			dup2(fd, 0);
@@ -159,24 +245,27 @@ static int spawn(const char *lab, const char *run_dir, unsigned int node, char *
 			dup2(fd, 2);
 		}
 		execvp(argv[0], argv);
-		report_warn("exec %s: %s", argv[0], strerror(errno));
+		fprintf(stderr, "capnet: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	proc_stat(pid, &state, &start);
 	f = fopen(pidfile, "w");
-	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f)) {
-		int err = -errno;
-
+	if (!f || fprintf(f, "%d %llu\n", (int)pid, start) < 0 || fclose(f)) {
+		err = -errno;
 		report_warn("write %s: %s", pidfile, strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return err;
 	}
-	/* A node that dies at once (bad option, port taken) is reported now, not found later. */
+	/* A node that dies at once (bad option, port taken, no such program) is reported now,
+	 * with what it said, not found later. */
 	nanosleep(&pause, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
-		report_warn("node %u exited at start (%s %d); see %s", node,
+		log_tail(log, tail, sizeof(tail));
+		report_warn("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
 			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log);
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			    tail[0] ? ": " : "", tail, log);
 		unlink(pidfile);
 		return -ECHILD;
 	}
@@ -210,12 +299,6 @@ int nodes_start(const struct node_start *st, unsigned int node)
 	snprintf(id, sizeof(id), "%u", node);
 	snprintf(port, sizeof(port), "%u", CAPNODE_PORT);
 	snprintf(data, sizeof(data), "%s/data/n%u", st->run_dir, node);
-	err = files_mkdir_p(data, 0755);
-	if (err) {
-		report_warn("create %s: %s", data, strerror(-err));
-		free(cluster);
-		return err;
-	}
 	argv[argc++] = (char *)st->capnode;
 	argv[argc++] = "--id";
 	argv[argc++] = id;
@@ -241,6 +324,126 @@ int nodes_start(const struct node_start *st, unsigned int node)
 		err = spawn(st->lab, st->run_dir, node, argv);
 	free(cluster);
 	return err;
+}
+
+void nodes_service_dir(const char *run_dir, const char *name, char *buf, size_t len)
+{
+	if (!name || !strcmp(name, CAPNODE_SERVICE))
+		snprintf(buf, len, "%s", run_dir);
+	else
+		snprintf(buf, len, "%s/svc/%s", run_dir, name);
+}
+
+bool nodes_service_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > SERVICE_NAME_MAX || name[0] == '.')
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+	       n;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nodes_for_each_service(const char *run_dir,
+			   int (*fn)(const char *name, const char *dir, void *arg), void *arg)
+{
+	char dir[PATH_MAX], *names[256];
+	struct dirent *de;
+	size_t n = 0, i;
+	int rc = 0;
+	DIR *d;
+
+	/* capnode is a service once a node of it was started (its command line recorded). */
+	d = opendir(run_dir);
+	if (d) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] == 'n' && strstr(de->d_name, ".cmd"))
+				break;
+		closedir(d);
+		if (de)
+			rc = fn(CAPNODE_SERVICE, run_dir, arg);
+	}
+	if (rc)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/svc", run_dir);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < sizeof(names) / sizeof(names[0]))
+		if (nodes_service_name_ok(de->d_name))
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), by_name);
+	for (i = 0; i < n; i++) {
+		if (!rc && names[i]) {
+			nodes_service_dir(run_dir, names[i], dir, sizeof(dir));
+			rc = fn(names[i], dir, arg);
+		}
+		free(names[i]);
+	}
+	return rc;
+}
+
+static void service_ip(unsigned int node, char *buf, size_t len, void *arg)
+{
+	const struct service_start *st = arg;
+	struct lab_config cfg = { .nodes = st->nodes, .subnet = st->subnet, .prefix = st->prefix };
+	struct in_addr a = { .s_addr = htonl(lab_node_addr(&cfg, node)) };
+
+	if (len >= INET_ADDRSTRLEN)
+		inet_ntop(AF_INET, &a, buf, len);
+}
+
+static void service_data_dir(unsigned int node, char *buf, size_t len, void *arg)
+{
+	const struct service_start *st = arg;
+
+	snprintf(buf, len, "%s/data/n%u", st->dir, node);
+}
+
+int nodes_service_start(const struct service_start *st, unsigned int node)
+{
+	static char expanded[MAX_ARGS][8192];
+	const struct placeholder_ctx ctx = { .nodes = st->nodes,
+					     .service_nodes = st->where,
+					     .ip = service_ip,
+					     .dir = service_data_dir,
+					     .arg = (void *)st };
+	char *argv[MAX_ARGS + 1], path[PATH_MAX];
+	struct spec_error e;
+	int i, err;
+
+	if (st->argc < 1 || st->argc > MAX_ARGS) {
+		report_warn("a service takes a program and at most %d arguments", MAX_ARGS - 1);
+		return -E2BIG;
+	}
+	if (nodes_pid(st->dir, node)) {
+		report_warn("node %u already runs it (capnet stop %u first)", node, node);
+		return -EALREADY;
+	}
+	for (i = 0; i < st->argc; i++) {
+		err = placeholder_expand(st->argv[i], node, &ctx, expanded[i], sizeof(expanded[i]),
+					 &e);
+		if (err) {
+			report_warn("argument %d: %s", i, e.msg);
+			return err;
+		}
+		argv[i] = expanded[i];
+	}
+	argv[i] = NULL;
+	err = files_mkdir_p(st->dir, 0755);
+	if (err) {
+		report_warn("create %s: %s", st->dir, strerror(-err));
+		return err;
+	}
+	node_file(st->dir, node, "cmd", path, sizeof(path));
+	err = save_cmdline(path, argv);
+	return err ? err : spawn(st->lab, st->dir, node, argv);
 }
 
 int nodes_restart(const char *lab, const char *run_dir, unsigned int node)
@@ -283,22 +486,31 @@ int nodes_mode(const char *run_dir, unsigned int node, char *mode, size_t len)
 int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms)
 {
 	struct timespec step = { 0, 10 * 1000 * 1000 };
+	unsigned long long started = 0;
 	char pidfile[PATH_MAX];
 	pid_t pid = nodes_pid(run_dir, node);
 	int waited;
 
 	if (!pid)
 		return -ESRCH;
-	if (kill(pid, sig))
+	read_pid_file(run_dir, node, &pid, &started);
+	/* The whole process group: what the service forked goes with it. */
+	if (kill(-pid, sig) && kill(pid, sig))
 		return -errno;
-	for (waited = 0; wait_ms && waited < wait_ms && is_capnode(pid); waited += 10)
+	/* A paused service must run to act on its SIGTERM. */
+	if (sig == SIGTERM || sig == SIGINT)
+		kill(-pid, SIGCONT);
+	for (waited = 0; wait_ms && waited < wait_ms && is_alive(pid, started); waited += 10)
 		nanosleep(&step, NULL);
-	if (wait_ms && is_capnode(pid)) {
+	if (wait_ms && is_alive(pid, started)) {
 		/* It would not go: do not leave a half-stopped node behind. */
+		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
-		while (is_capnode(pid))
+		while (is_alive(pid, started))
 			nanosleep(&step, NULL);
 	}
+	if (sig == SIGKILL)
+		kill(-pid, SIGKILL);
 	node_file(run_dir, node, "pid", pidfile, sizeof(pidfile));
 	if (wait_ms || sig == SIGKILL)
 		unlink(pidfile);

@@ -143,8 +143,7 @@ static void test_forgery_with_right_crc_is_refused(void **state)
 
 static void test_seal_refusals(void **state)
 {
-	struct proto_header h = { .type = PROTO_PING, .from = 1, .to = 2,
-				  .flags = PROTO_FLAG_AUTH };
+	struct proto_header h = { .type = PROTO_PING, .from = 1, .to = 2, .flags = PROTO_FLAG_AUTH };
 	struct proto_key key = key_of(5);
 	uint8_t buf[PROTO_MAX_DGRAM], junk[64] = { 1, 2, 3 };
 	struct proto_writer w;
