@@ -9,6 +9,8 @@ packages=(
 	libnl-3-dev libnl-route-3-dev                       # the lab, through rtnetlink
 	libpcap-dev                                         # captrace
 	libsodium-dev                                       # the MAC on every capnode datagram
+	libhiredis-dev                                      # capctl load --client redis
+	redis-server redis-sentinel redis-tools             # tests and scenarios against a real Redis
 	libcmocka-dev                                       # unit and root tests
 	clang-format bear                                   # make format, compile_commands.json
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks

@@ -25,9 +25,11 @@ static void dir_of(unsigned int node, char *buf, size_t len, void *arg)
 }
 
 static struct node_set nodes_1_3_4;
-static const struct placeholder_ctx ctx = {
-	.nodes = 5, .service_nodes = &nodes_1_3_4, .ip = ip_of, .dir = dir_of, .arg = "/run/x"
-};
+static const struct placeholder_ctx ctx = { .nodes = 5,
+					    .service_nodes = &nodes_1_3_4,
+					    .ip = ip_of,
+					    .dir = dir_of,
+					    .arg = "/run/x" };
 
 static void expands(const char *text, unsigned int node, const char *want)
 {

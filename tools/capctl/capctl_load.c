@@ -26,8 +26,12 @@ static void load_usage(void)
 {
 	fprintf(stderr,
 		"usage: capctl [--lab L] [--json] [--timeout MS] load [--nodes LIST] --history FILE\n"
+		"           [--client capnode|redis] [--port P]\n"
 		"           [--workload register|bank] [--clients C] [--duration T] [--keys K]\n"
 		"           [--consistency one|quorum|all] [--rate R] [--seed N]\n"
+		"  --client C       what the service on each node speaks: capnode (default), or\n"
+		"                   redis (GET, SET, cas as one Lua script; register workload)\n"
+		"  --port P         the service's port (default: capnode 7070, redis 6379)\n"
 		"  --nodes LIST     nodes the clients talk to, like 1-5 or 1,3 (client k: the\n"
 		"                   k-th node of the list, round robin); default: -n I if\n"
 		"                   given, else every node of the lab\n"
@@ -147,14 +151,15 @@ static void print_summary(const struct workload_config *cfg, const struct worklo
 	double rate = st->elapsed_s > 0 ? total / st->elapsed_s : 0;
 
 	if (capctl_opts.json) {
-		printf("{\"workload\":\"%s\",\"nodes\":\"%s\",\"clients\":%u,\"keys\":%u,"
+		printf("{\"client\":\"%s\",\"workload\":\"%s\",\"nodes\":\"%s\",\"clients\":%u,\"keys\":%u,"
 		       "\"elapsed_s\":%.3f,\"ops\":%llu,\"ops_per_s\":%.1f,\"ok\":%llu,\"fail\":%llu,"
 		       "\"info\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"processes\":%llu,"
 		       "\"seed\":%llu,\"history\":",
-		       workload_kind_name(cfg->kind), nodes, cfg->clients, cfg->keys, st->elapsed_s,
-		       (unsigned long long)total, rate, (unsigned long long)st->ok,
-		       (unsigned long long)st->fail, (unsigned long long)st->info, st->p50_ms,
-		       st->p99_ms, (unsigned long long)st->processes, (unsigned long long)st->seed);
+		       workload_client_name(cfg->client), workload_kind_name(cfg->kind), nodes,
+		       cfg->clients, cfg->keys, st->elapsed_s, (unsigned long long)total, rate,
+		       (unsigned long long)st->ok, (unsigned long long)st->fail,
+		       (unsigned long long)st->info, st->p50_ms, st->p99_ms,
+		       (unsigned long long)st->processes, (unsigned long long)st->seed);
 		/* The path as a JSON string: escape what JSON needs. */
 		putchar('"');
 		for (; *path; path++) {
@@ -168,9 +173,9 @@ static void print_summary(const struct workload_config *cfg, const struct worklo
 		printf("\"}\n");
 		return;
 	}
-	printf("%s load on nodes %s: %llu ops in %.1f s (%.0f ops/s)\n",
-	       workload_kind_name(cfg->kind), nodes, (unsigned long long)total, st->elapsed_s,
-	       rate);
+	printf("%s load (%s) on nodes %s: %llu ops in %.1f s (%.0f ops/s)\n",
+	       workload_kind_name(cfg->kind), workload_client_name(cfg->client), nodes,
+	       (unsigned long long)total, st->elapsed_s, rate);
 	printf("  %llu ok, %llu fail, %llu info (outcome unknown)\n", (unsigned long long)st->ok,
 	       (unsigned long long)st->fail, (unsigned long long)st->info);
 	if (st->ok)
@@ -185,7 +190,8 @@ int capctl_load_main(int argc, char **argv)
 	static struct workload_config cfg;
 	static char nodes_default[24];
 	const char *path = NULL, *nodes = NULL, *workload = "register", *consistency = NULL;
-	unsigned long long clients = 5, keys = 0, seed = 0;
+	const char *client = "capnode";
+	unsigned long long clients = 5, keys = 0, seed = 0, port = 0;
 	struct progress prog = { .tty = isatty(STDERR_FILENO) };
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct workload_stats st;
@@ -222,6 +228,10 @@ int capctl_load_main(int argc, char **argv)
 			path = val;
 		else if (!strcmp(opt, "--workload"))
 			workload = val;
+		else if (!strcmp(opt, "--client"))
+			client = val;
+		else if (!strcmp(opt, "--port"))
+			ret = parse_count(opt, val, 1, 65535, &port);
 		else if (!strcmp(opt, "--consistency"))
 			consistency = val;
 		else if (!strcmp(opt, "--clients"))
@@ -245,6 +255,18 @@ int capctl_load_main(int argc, char **argv)
 		cfg.kind = WORKLOAD_BANK;
 	else
 		return bad("--workload \"%s\": register or bank", workload);
+	if (!strcmp(client, "capnode"))
+		cfg.client = WORKLOAD_CLIENT_CAPNODE;
+	else if (!strcmp(client, "redis"))
+		cfg.client = WORKLOAD_CLIENT_REDIS;
+	else
+		return bad("--client \"%s\": capnode or redis", client);
+	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && cfg.kind == WORKLOAD_BANK)
+		return bad("--workload bank needs capnode's bank (--client capnode), not %s",
+			   client);
+	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && consistency)
+		return bad("--consistency is capnode's AP mode; %s has its own", client);
+	cfg.port = (uint16_t)port;
 	if (!keys)
 		keys = cfg.kind == WORKLOAD_BANK ? 10 : 8;
 	if (cfg.kind == WORKLOAD_BANK && (keys < 2 || keys > WORKLOAD_MAX_ACCOUNTS)) {

@@ -16,6 +16,7 @@
 #include <sys/random.h>
 
 #include "tools/capctl/client.h"
+#include "tools/capctl/redis_client.h"
 #include "tools/check/history.h"
 
 #define DEFAULT_PORT 7070
@@ -45,6 +46,7 @@ struct worker {
 	unsigned int index, node;
 	uint64_t process;
 	struct capnet_client client;
+	struct redis_client redis;
 	bool connected;
 	uint64_t rng;
 	uint64_t counter;
@@ -85,6 +87,18 @@ static void sleep_ns(uint64_t ns)
 static unsigned int rng_below(uint64_t *s, unsigned int n)
 {
 	return (unsigned int)(rng_next(s) % n);
+}
+
+const char *workload_client_name(enum workload_client client)
+{
+	return client == WORKLOAD_CLIENT_REDIS ? "redis" : "capnode";
+}
+
+static uint16_t service_port(const struct workload_config *cfg)
+{
+	if (cfg->port)
+		return cfg->port;
+	return cfg->client == WORKLOAD_CLIENT_REDIS ? REDIS_DEFAULT_PORT : DEFAULT_PORT;
 }
 
 const char *workload_kind_name(enum workload_kind kind)
@@ -270,9 +284,25 @@ static int connect_client(struct worker *w)
 	const struct workload_config *cfg = w->run->cfg;
 	int err;
 
-	err = client_open(&w->client, cfg->lab, w->node, cfg->port ? cfg->port : DEFAULT_PORT);
+	if (cfg->client == WORKLOAD_CLIENT_REDIS) {
+		/* A service that is down now (killed, restarting) is not the end of the client:
+		 * its next operations fail (they were never sent) until it answers again. */
+		w->connected = !redis_client_open(&w->redis, cfg->lab, w->node, service_port(cfg),
+						  cfg->timeout_ms);
+		return 0;
+	}
+	err = client_open(&w->client, cfg->lab, w->node, service_port(cfg));
 	w->connected = !err;
 	return err;
+}
+
+static void disconnect_client(struct worker *w)
+{
+	if (w->run->cfg->client == WORKLOAD_CLIENT_REDIS)
+		redis_client_close(&w->redis);
+	else if (w->connected)
+		client_close(&w->client);
+	w->connected = false;
 }
 
 static bool should_stop(const struct run *run);
@@ -287,12 +317,11 @@ static int new_identity(struct worker *w, bool silent)
 	struct status_reply st;
 	int err;
 
-	if (w->connected)
-		client_close(&w->client);
-	w->connected = false;
+	disconnect_client(w);
 	w->process = __atomic_fetch_add(&w->run->next_process, 1, __ATOMIC_RELAXED);
 	err = connect_client(w);
-	while (!err && silent && !should_stop(w->run) &&
+	while (!err && silent && w->run->cfg->client == WORKLOAD_CLIENT_CAPNODE &&
+	       !should_stop(w->run) &&
 	       client_status(&w->client, STATUS_PROBE_MS, &st) == -ETIMEDOUT)
 		;
 	return err;
@@ -326,6 +355,67 @@ static void remember(struct worker *w, unsigned int key, const char *value)
 	w->known[key] = value ? strdup(value) : NULL;
 }
 
+static int count_outcome(struct worker *w, enum history_type type, uint64_t latency)
+{
+	struct run *run = w->run;
+
+	if (type == HISTORY_OK) {
+		__atomic_fetch_add(&run->ok, 1, __ATOMIC_RELAXED);
+		return add_latency(w, latency);
+	}
+	__atomic_fetch_add(&run->fail, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* The same operation against a Redis: one request, its answer mapped by Jepsen's rules
+ * (tools/capctl/redis_outcome.c). */
+static int execute_redis(struct worker *w, struct op *op, unsigned int key_index)
+{
+	struct run *run = w->run;
+	struct history_value result = op->arg;
+	struct redis_answer a;
+	enum history_type type;
+	uint64_t t_invoke, t_done;
+	char why[256];
+	int err;
+
+	if (!w->connected || !w->redis.ctx)
+		w->connected = !redis_client_open(&w->redis, run->cfg->lab, w->node,
+						  service_port(run->cfg), run->cfg->timeout_ms);
+	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
+	if (w->connected) {
+		redis_client_call(&w->redis, op->f, op->key, op->val_buf, op->old_buf, &a);
+	} else {
+		a = (struct redis_answer){ .transport = REDIS_NOT_SENT, .text = w->redis.error };
+	}
+	type = redis_outcome(op->f, &a, why, sizeof(why));
+	if (op->f == HISTORY_READ) {
+		result.kind = HISTORY_VALUE_NULL;
+		if (type == HISTORY_OK && a.kind == REDIS_REPLY_KIND_STRING) {
+			result.kind = HISTORY_VALUE_STRING;
+			result.str = (char *)a.text;
+		}
+	}
+	t_done = record(run, w->process, w->node, type, op, &result,
+			type == HISTORY_OK ? NULL : why);
+	if (type == HISTORY_INFO) {
+		__atomic_fetch_add(&run->info, 1, __ATOMIC_RELAXED);
+		return new_identity(w, false);
+	}
+	err = count_outcome(w, type, t_done - t_invoke);
+	if (type == HISTORY_OK && op->f == HISTORY_READ)
+		remember(w, key_index, result.kind == HISTORY_VALUE_STRING ? result.str : NULL);
+	else if (type == HISTORY_OK)
+		remember(w, key_index, op->val_buf);
+	else if (op->f == HISTORY_CAS)
+		remember(w, key_index,
+			 NULL); /* the script does not say what it found: read again */
+	if (type == HISTORY_FAIL &&
+	    (a.transport == REDIS_NOT_SENT || a.kind == REDIS_REPLY_KIND_ERROR))
+		sleep_ns(REFUSED_PAUSE_MS * 1000000ull);
+	return err;
+}
+
 /* Invokes op, waits for its outcome, records both. Returns 0, or -errno to stop the client. */
 static int execute(struct worker *w, struct op *op, unsigned int key_index)
 {
@@ -340,6 +430,8 @@ static int execute(struct worker *w, struct op *op, unsigned int key_index)
 	uint64_t t_invoke, t_done;
 	int err;
 
+	if (cfg->client == WORKLOAD_CLIENT_REDIS)
+		return execute_redis(w, op, key_index);
 	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
 	err = client_call(&w->client, &op->req, cfg->timeout_ms, &rep);
 	if (err && err != -ETIMEDOUT) {
@@ -496,8 +588,7 @@ static void *worker_main(void *arg)
 	}
 	if (err)
 		fail_run(run, err);
-	if (w->connected)
-		client_close(&w->client);
+	disconnect_client(w);
 	__atomic_fetch_add(&run->finished, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -514,7 +605,7 @@ static int open_bank(struct run *run)
 	unsigned int i;
 	int err;
 
-	err = client_open(&c, cfg->lab, cfg->nodes[0], cfg->port ? cfg->port : DEFAULT_PORT);
+	err = client_open(&c, cfg->lab, cfg->nodes[0], service_port(cfg));
 	if (err)
 		return err;
 	for (i = 0; i < cfg->keys && !err; i++) {
@@ -571,8 +662,20 @@ static int preflight(const struct workload_config *cfg)
 	int err;
 
 	for (i = 0; i < cfg->n_nodes; i++) {
-		err = client_open(&c, cfg->lab, cfg->nodes[i],
-				  cfg->port ? cfg->port : DEFAULT_PORT);
+		if (cfg->client == WORKLOAD_CLIENT_REDIS) {
+			struct redis_client r;
+
+			/* Nothing listening, or not Redis: one clear error, not a run of info. */
+			err = redis_client_open(&r, cfg->lab, cfg->nodes[i], service_port(cfg),
+						cfg->timeout_ms);
+			if (err) {
+				fprintf(stderr, "capctl load: %s\n", r.error);
+				return err;
+			}
+			redis_client_close(&r);
+			continue;
+		}
+		err = client_open(&c, cfg->lab, cfg->nodes[i], service_port(cfg));
 		if (err)
 			return err;
 		client_close(&c);
@@ -619,6 +722,8 @@ static int check_config(const struct workload_config *cfg)
 	if (cfg->kind == WORKLOAD_BANK && (cfg->keys < 2 || cfg->keys > WORKLOAD_MAX_ACCOUNTS))
 		return -EINVAL;
 	if (cfg->kind == WORKLOAD_REGISTER && cfg->keys > WORKLOAD_MAX_KEYS)
+		return -EINVAL;
+	if (cfg->kind == WORKLOAD_BANK && cfg->client != WORKLOAD_CLIENT_CAPNODE)
 		return -EINVAL;
 	return 0;
 }

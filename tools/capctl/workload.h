@@ -25,9 +25,16 @@ enum workload_kind {
 	WORKLOAD_BANK,
 };
 
+/* What the clients speak: capnode's protocol, or a real system's. */
+enum workload_client {
+	WORKLOAD_CLIENT_CAPNODE,
+	WORKLOAD_CLIENT_REDIS,
+};
+
 struct workload_config {
 	const char *lab;
-	uint16_t port; /* capnode's; 0 for 7070 */
+	enum workload_client client;
+	uint16_t port; /* the service's; 0 for its usual one (capnode 7070, Redis 6379) */
 	unsigned int nodes[WORKLOAD_MAX_NODES]; /* client k talks to nodes[k % n_nodes] */
 	unsigned int n_nodes;
 	unsigned int clients;
@@ -66,5 +73,6 @@ int workload_parse_nodes(struct workload_config *cfg, const char *text, char *er
 int workload_run(const struct workload_config *cfg, struct workload_stats *st);
 
 const char *workload_kind_name(enum workload_kind kind);
+const char *workload_client_name(enum workload_client client);
 
 #endif /* CAPNET_WORKLOAD_H */

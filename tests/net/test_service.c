@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Root tests of programs as services, against a real Redis from Debian: placeholders expanded
+ * per node, status, pause and resume, kill and restart, a program that exits at once; then
+ * capctl load --client redis, whose histories capctl check decides: one primary alone is
+ * linearizable, and reads from a replica cut off from its primary are caught as stale. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/netlab.h"
+
+#define NODES 3
+
+static const char *lab;
+static char out[1 << 16];
+static char tmpdir[64];
+
+static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int capctl(const char *fmt, ...)
+{
+	char args[1024], bin[512];
+	va_list ap;
+
+	netlab_sibling("capctl", bin, sizeof(bin));
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
+}
+
+/* redis-cli inside node `from`, to node `to`'s Redis, with a 1 s limit. */
+static int redis_cli(unsigned int from, unsigned int to, const char *args)
+{
+	return netlab_sh(out, sizeof(out),
+			 "timeout 2 %s --lab %s exec %u -- redis-cli -h 10.77.0.%u -p 6379 %s",
+			 getenv("CAPNET"), lab, from, to, args);
+}
+
+static bool redis_answers(unsigned int from, unsigned int to)
+{
+	for (int i = 0; i < 50; i++) {
+		if (redis_cli(from, to, "ping") == 0 && strstr(out, "PONG"))
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capnet-svc-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	return netlab_capnet_checked(lab, out, sizeof(out), "up -n %d", NODES) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	netlab_sh(out, sizeof(out), "rm -rf %s", tmpdir);
+	return netlab_capnet(lab, out, sizeof(out), "down") ? -1 : 0;
+}
+
+/* Node 1 a primary, nodes 2 and 3 its replicas, each in its own data directory. */
+static void start_redis(void)
+{
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "start 1 --name redis -- redis-server --port 6379 "
+					       "--bind {ip} 127.0.0.1 --protected-mode no "
+					       "--save '' --dir {dir}"),
+			 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "start 2,3 --name redis -- redis-server --port 6379 "
+					       "--bind {ip} 127.0.0.1 --protected-mode no "
+					       "--save '' --dir {dir} --replicaof 10.77.0.1 6379"),
+			 0);
+	for (unsigned int i = 1; i <= NODES; i++)
+		assert_true(redis_answers(i, i));
+}
+
+static void test_program_as_service(void **state)
+{
+	char path[256], cmd[4096];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	start_redis();
+	/* Placeholders were expanded for each node, and the line recorded for restart. */
+	snprintf(path, sizeof(path), "/run/capnet/%s/svc/redis/n2.cmd", lab);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(cmd, 1, sizeof(cmd) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	cmd[n] = 0;
+	assert_non_null(strstr(cmd, "--bind 10.77.0.2 127.0.0.1"));
+	snprintf(path, sizeof(path), "--dir /run/capnet/%s/svc/redis/data/n2 ", lab);
+	assert_non_null(strstr(cmd, path));
+	/* The data directory is the working directory, and the log has the program's output. */
+	snprintf(path, sizeof(path), "/run/capnet/%s/svc/redis/n2.log", lab);
+	assert_int_equal(access(path, R_OK), 0);
+
+	/* {each:} gives one program its whole cluster. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "start --name peers -- sh -c 'echo {each:n{i}={ip}} "
+					       "> peers; exec sleep 600'"),
+			 0);
+	usleep(200 * 1000);
+	assert_int_equal(netlab_sh(out, sizeof(out), "cat /run/capnet/%s/svc/peers/data/n3/peers",
+				   lab),
+			 0);
+	assert_string_equal(out, "n1=10.77.0.1,n2=10.77.0.2,n3=10.77.0.3\n");
+
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "service redis: running on 1-3"));
+	assert_non_null(strstr(out, "service peers: running on 1-3"));
+
+	/* Paused: its port is open and nothing answers; resumed, it answers again. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "pause 3 --name redis"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "service redis: running on 1,2, paused on 3"));
+	assert_true(redis_cli(1, 3, "ping") != 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "resume 3 --name redis"), 0);
+	assert_true(redis_answers(1, 3));
+
+	/* kill without --name takes every service of the node; restart brings them back. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "kill 3"), 0);
+	assert_non_null(strstr(out, "1 node killed (peers, redis)"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "service redis: running on 1,2, not running on 3"));
+	assert_true(redis_cli(1, 3, "ping") != 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "restart 3 --name redis"), 0);
+	assert_true(redis_answers(1, 3));
+
+	/* Mistakes: each one line, before or instead of anything half-done. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "stop --name nosuch"), 1);
+	assert_non_null(strstr(out, "has no service nosuch (started: peers, redis)"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start --name x -- echo {port}"), 2);
+	assert_non_null(strstr(out, "unknown placeholder {port}"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out),
+				       "start 1 --name bad -- sh -c 'echo no such option >&2; "
+				       "exit 3'"),
+			 1);
+	assert_non_null(strstr(out, "exited at start (status 3): no such option"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start --name capnode -- sleep 1"),
+			 2);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "stop --name peers"), 0);
+}
+
+/* One primary, every client on it: Redis is a linearizable register, and the checker says so. */
+static void test_redis_primary_is_linearizable(void **state)
+{
+	(void)state;
+	assert_int_equal(capctl("load --client redis --nodes 1 --clients 4 --duration 2 "
+				"--history %s/primary.jsonl",
+				tmpdir),
+			 0);
+	printf("%s", out);
+	assert_int_equal(capctl("check --model register %s/primary.jsonl", tmpdir), 0);
+	assert_non_null(strstr(out, "linearizable"));
+}
+
+/* Clients on the primary and on a replica while the replica is cut off from it: writes to the
+ * replica fail (READONLY: surely not applied), its reads go stale, and the checker finds it. */
+static void test_replica_reads_caught_stale(void **state)
+{
+	char why[64];
+
+	(void)state;
+	/* Registers start absent in a history: empty the primary, and the replicas with it. */
+	assert_int_equal(redis_cli(1, 1, "flushall"), 0);
+	for (int i = 0; i < 50; i++) {
+		if (redis_cli(2, 2, "dbsize") == 0 && !strcmp(out, "0\n"))
+			break;
+		usleep(100 * 1000);
+	}
+	assert_string_equal(out, "0\n");
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
+	assert_int_equal(capctl("load --client redis --nodes 1,2 --clients 4 --keys 2 "
+				"--duration 2 --history %s/stale.jsonl",
+				tmpdir),
+			 0);
+	printf("%s", out);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
+	snprintf(why, sizeof(why), "READONLY");
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "grep -c '\"type\":\"fail\".*\"node\":2.*%s' %s/stale.jsonl", why,
+				   tmpdir),
+			 0);
+	assert_true(strtol(out, NULL, 10) > 0);
+	/* A refused write is a fail, not an unknown: nothing here is info. */
+	assert_int_equal(netlab_sh(out, sizeof(out), "grep -c '\"type\":\"info\"' %s/stale.jsonl",
+				   tmpdir),
+			 1);
+	assert_int_equal(capctl("check --model register %s/stale.jsonl", tmpdir), 1);
+	printf("%s", out);
+	assert_non_null(strstr(out, "not linearizable"));
+}
+
+/* The wrong client for the service behind the port: one clear line, no history of info. */
+static void test_wrong_client_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(capctl("load --client redis --port 7070 --nodes 1 --duration 1 "
+				"--history %s/none.jsonl",
+				tmpdir),
+			 1);
+	assert_non_null(strstr(out, "no Redis listening on node 1 port 7070"));
+	assert_int_equal(capctl("load --client redis --workload bank --nodes 1 --duration 1 "
+				"--history %s/none.jsonl",
+				tmpdir),
+			 2);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_program_as_service),
+		cmocka_unit_test(test_redis_primary_is_linearizable),
+		cmocka_unit_test(test_replica_reads_caught_stale),
+		cmocka_unit_test(test_wrong_client_refused),
+	};
+
+	(void)argc;
+	netlab_require_root(argv[0]);
+	if (access("/usr/bin/redis-server", X_OK)) {
+		printf("%s: redis-server is not installed (make deps installs it)\n", argv[0]);
+		return 1;
+	}
+	lab = netlab_unique_lab("ts");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

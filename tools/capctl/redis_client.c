@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* hiredis inside a node's namespace. */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <hiredis/hiredis.h>
+
+#include "netem/topology.h"
+#include "tools/capctl/redis_client.h"
+
+/* Compare and set in one step on the server: 1 set, 0 another value found, -1 absent. */
+static const char cas_script[] =
+	"local v = redis.call('GET', KEYS[1]) "
+	"if v == false then return -1 end "
+	"if v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end "
+	"return 0";
+
+static struct timeval tv_of(long ms)
+{
+	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+}
+
+/* The node's own IPv4 address, as its namespace has it. */
+static int own_address(char *buf, size_t len)
+{
+	struct ifaddrs *ifs, *i;
+	int err = -ENOENT;
+
+	if (getifaddrs(&ifs))
+		return -errno;
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    strcmp(i->ifa_name, "lo")) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
+				  len);
+			err = 0;
+			break;
+		}
+	freeifaddrs(ifs);
+	return err;
+}
+
+static redisContext *connect_to(const char *host, uint16_t port, long timeout_ms)
+{
+	struct timeval tv = tv_of(timeout_ms);
+
+	return redisConnectWithTimeout(host, port, tv);
+}
+
+int redis_client_open(struct redis_client *c, const char *lab, unsigned int node, uint16_t port,
+		      long timeout_ms)
+{
+	char ns[64], addr[INET_ADDRSTRLEN] = "";
+	redisReply *r;
+	int saved, err = 0;
+
+	c->ctx = NULL;
+	c->node = node;
+	c->port = port;
+	c->timeout_ms = timeout_ms;
+	c->error[0] = 0;
+	lab_node_ns(lab, node, ns, sizeof(ns));
+	saved = netns_enter(ns);
+	if (saved < 0) {
+		snprintf(c->error, sizeof(c->error), "enter node %u of lab %s (%s): %s", node, lab,
+			 ns, strerror(-saved));
+		return saved;
+	}
+	/* Loopback first (a Redis in protected mode answers only there), then the node's
+	 * address (a Redis bound to {ip}). Both stay inside the node. */
+	c->ctx = connect_to("127.0.0.1", port, timeout_ms);
+	if ((!c->ctx || c->ctx->err) && !own_address(addr, sizeof(addr))) {
+		if (c->ctx)
+			redisFree(c->ctx);
+		c->ctx = connect_to(addr, port, timeout_ms);
+	}
+	netns_return(saved);
+	if (!c->ctx || c->ctx->err) {
+		snprintf(c->error, sizeof(c->error),
+			 "no Redis listening on node %u port %u (127.0.0.1%s%s): %s", node, port,
+			 addr[0] ? " and " : "", addr, c->ctx ? c->ctx->errstr : "out of memory");
+		err = -ECONNREFUSED;
+		goto fail;
+	}
+	{
+		struct timeval tv = tv_of(timeout_ms);
+
+		redisSetTimeout(c->ctx, tv);
+	}
+	r = redisCommand(c->ctx, "PING");
+	if (!r || r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG")) {
+		snprintf(c->error, sizeof(c->error),
+			 "node %u port %u does not answer PING as Redis does (%s): is --client "
+			 "redis the right client for this service?",
+			 node, port,
+			 !r		       ? c->ctx->errstr :
+			 r->type == REDIS_REPLY_ERROR ? r->str :
+							"another answer");
+		if (r)
+			freeReplyObject(r);
+		err = -EPROTO;
+		goto fail;
+	}
+	freeReplyObject(r);
+	return 0;
+fail:
+	if (c->ctx)
+		redisFree(c->ctx);
+	c->ctx = NULL;
+	return err;
+}
+
+void redis_client_close(struct redis_client *c)
+{
+	if (c->ctx)
+		redisFree(c->ctx);
+	c->ctx = NULL;
+}
+
+void redis_client_call(struct redis_client *c, enum history_f f, const char *key,
+		       const char *value, const char *expected, struct redis_answer *a)
+{
+	redisReply *r = NULL;
+
+	*a = (struct redis_answer){ .transport = REDIS_NOT_SENT, .text = c->text };
+	c->text[0] = 0;
+	if (!c->ctx) {
+		snprintf(c->text, sizeof(c->text), "not connected");
+		return;
+	}
+	if (f == HISTORY_READ)
+		r = redisCommand(c->ctx, "GET %s", key);
+	else if (f == HISTORY_WRITE)
+		r = redisCommand(c->ctx, "SET %s %s", key, value);
+	else if (f == HISTORY_CAS)
+		r = redisCommand(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected, value);
+	if (!r) {
+		/* hiredis writes the whole command before it waits: an error now came after the
+		 * request may have left (a timeout, a reset). The connection is done for. */
+		a->transport = REDIS_LOST;
+		snprintf(c->text, sizeof(c->text), "%s",
+			 c->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK) ?
+				 "no answer in time" :
+				 c->ctx->errstr);
+		redis_client_close(c);
+		return;
+	}
+	a->transport = REDIS_ANSWERED;
+	switch (r->type) {
+	case REDIS_REPLY_STRING:
+		a->kind = REDIS_REPLY_KIND_STRING;
+		snprintf(c->text, sizeof(c->text), "%.*s", (int)r->len, r->str);
+		break;
+	case REDIS_REPLY_NIL:
+		a->kind = REDIS_REPLY_KIND_NIL;
+		break;
+	case REDIS_REPLY_STATUS:
+		a->kind = REDIS_REPLY_KIND_STATUS;
+		snprintf(c->text, sizeof(c->text), "%s", r->str);
+		break;
+	case REDIS_REPLY_INTEGER:
+		a->kind = REDIS_REPLY_KIND_INTEGER;
+		a->integer = r->integer;
+		break;
+	case REDIS_REPLY_ERROR:
+		a->kind = REDIS_REPLY_KIND_ERROR;
+		snprintf(c->text, sizeof(c->text), "%s", r->str);
+		break;
+	default:
+		a->kind = REDIS_REPLY_KIND_OTHER;
+		snprintf(c->text, sizeof(c->text), "reply of type %d", r->type);
+	}
+	freeReplyObject(r);
+}

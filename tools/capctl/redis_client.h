@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A Redis client of one node's service, through hiredis: it connects from inside the node's
+ * namespace to the service on that node (loopback, else the node's own address), so client
+ * traffic never crosses the emulated network. Register operations: GET, SET, and cas as one
+ * Lua script (atomic on the server). */
+#ifndef CAPNET_REDIS_CLIENT_H
+#define CAPNET_REDIS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tools/capctl/redis_outcome.h"
+
+#define REDIS_DEFAULT_PORT 6379
+
+struct redisContext;
+
+struct redis_client {
+	struct redisContext *ctx;
+	unsigned int node;
+	uint16_t port;
+	long timeout_ms;
+	char error[400];
+	char text[1200]; /* the last reply's string, status or error */
+};
+
+/* Connects to node's service and checks that it speaks Redis (PING). 0, or -errno with the
+ * reason for a person in c->error: nothing listening, not Redis, no such node. */
+int redis_client_open(struct redis_client *c, const char *lab, unsigned int node, uint16_t port,
+		      long timeout_ms);
+void redis_client_close(struct redis_client *c);
+
+/* One register operation; *a says what came back (a->text points into c). After REDIS_LOST the
+ * connection is closed: open again before the next call. */
+void redis_client_call(struct redis_client *c, enum history_f f, const char *key,
+		       const char *value, const char *expected, struct redis_answer *a);
+
+#endif /* CAPNET_REDIS_CLIENT_H */
