@@ -54,6 +54,8 @@ static bool redis_answers(unsigned int from, unsigned int to)
 	return false;
 }
 
+static void flush_all(unsigned int node);
+
 static int setup(void **state)
 {
 	(void)state;
@@ -73,16 +75,19 @@ static int teardown(void **state)
 /* Node 1 a primary, nodes 2 and 3 its replicas, each in its own data directory. */
 static void start_redis(void)
 {
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
-					       "start 1 --name redis -- redis-server --port 6379 "
-					       "--bind {ip} 127.0.0.1 --protected-mode no "
-					       "--save '' --dir {dir}"),
-			 0);
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
-					       "start 2,3 --name redis -- redis-server --port 6379 "
-					       "--bind {ip} 127.0.0.1 --protected-mode no "
-					       "--save '' --dir {dir} --replicaof 10.77.0.1 6379"),
-			 0);
+	assert_int_equal(
+		netlab_capnet_checked(lab, out, sizeof(out),
+				      "start 1 --name redis -- redis-server --port 6379 "
+				      "--bind {ip} 127.0.0.1 --protected-mode no "
+				      "--save '' --dir {dir} --repl-diskless-sync-delay 0"),
+		0);
+	assert_int_equal(
+		netlab_capnet_checked(
+			lab, out, sizeof(out),
+			"start 2,3 --name redis -- redis-server --port 6379 "
+			"--bind {ip} 127.0.0.1 --protected-mode no "
+			"--save '' --dir {dir} --repl-diskless-sync-delay 0 --replicaof 10.77.0.1 6379"),
+		0);
 	for (unsigned int i = 1; i <= NODES; i++)
 		assert_true(redis_answers(i, i));
 }
@@ -118,9 +123,8 @@ static void test_program_as_service(void **state)
 					       "> peers; exec sleep 600'"),
 			 0);
 	usleep(200 * 1000);
-	assert_int_equal(netlab_sh(out, sizeof(out), "cat /run/capnet/%s/svc/peers/data/n3/peers",
-				   lab),
-			 0);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out), "cat /run/capnet/%s/svc/peers/data/n3/peers", lab), 0);
 	assert_string_equal(out, "n1=10.77.0.1,n2=10.77.0.2,n3=10.77.0.3\n");
 
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
@@ -180,13 +184,7 @@ static void test_replica_reads_caught_stale(void **state)
 
 	(void)state;
 	/* Registers start absent in a history: empty the primary, and the replicas with it. */
-	assert_int_equal(redis_cli(1, 1, "flushall"), 0);
-	for (int i = 0; i < 50; i++) {
-		if (redis_cli(2, 2, "dbsize") == 0 && !strcmp(out, "0\n"))
-			break;
-		usleep(100 * 1000);
-	}
-	assert_string_equal(out, "0\n");
+	flush_all(2);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
 	assert_int_equal(capctl("load --client redis --nodes 1,2 --clients 4 --keys 2 "
 				"--duration 2 --history %s/stale.jsonl",
@@ -196,8 +194,8 @@ static void test_replica_reads_caught_stale(void **state)
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
 	snprintf(why, sizeof(why), "READONLY");
 	assert_int_equal(netlab_sh(out, sizeof(out),
-				   "grep -c '\"type\":\"fail\".*\"node\":2.*%s' %s/stale.jsonl", why,
-				   tmpdir),
+				   "grep -c '\"type\":\"fail\".*\"node\":2.*%s' %s/stale.jsonl",
+				   why, tmpdir),
 			 0);
 	assert_true(strtol(out, NULL, 10) > 0);
 	/* A refused write is a fail, not an unknown: nothing here is info. */
@@ -207,6 +205,63 @@ static void test_replica_reads_caught_stale(void **state)
 	assert_int_equal(capctl("check --model register %s/stale.jsonl", tmpdir), 1);
 	printf("%s", out);
 	assert_non_null(strstr(out, "not linearizable"));
+}
+
+/* Empties the primary and waits for replica `node` to follow. */
+static void flush_all(unsigned int node)
+{
+	assert_int_equal(redis_cli(1, 1, "flushall"), 0);
+	for (int i = 0; i < 50; i++) {
+		if (redis_cli(node, node, "dbsize") == 0 && !strcmp(out, "0\n"))
+			break;
+		usleep(100 * 1000);
+	}
+	assert_string_equal(out, "0\n");
+}
+
+/* The failover that loses acknowledged writes: the primary is cut off with its clients, the
+ * majority promotes a replica, and after the heal the old primary becomes its replica and
+ * throws away what it acknowledged alone. The set checker counts them as lost, by line. */
+static void test_failover_loses_acknowledged_adds(void **state)
+{
+	char capctl_bin[512];
+	long lost;
+	char *p;
+
+	(void)state;
+	flush_all(2);
+	netlab_sibling("capctl", capctl_bin, sizeof(capctl_bin));
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "C=%s; L=%s; "
+			  "cli() { n=$1; shift; timeout 2 $C --lab $L exec $n -- redis-cli "
+			  "-h 10.77.0.$n \"$@\" >/dev/null 2>&1 || true; }; "
+			  "%s --lab $L load --client redis --workload set --nodes 1 "
+			  "--clients 4 --duration 4 --history %s/set.jsonl >%s/load.out 2>&1 & "
+			  "sleep 1; $C --lab $L partition 1 2,3 >/dev/null && "
+			  "cli 2 replicaof no one && cli 3 replicaof 10.77.0.2 6379 && "
+			  "sleep 1.5; $C --lab $L heal >/dev/null && "
+			  "cli 1 replicaof 10.77.0.2 6379; wait $!; rc=$?; cat %s/load.out; "
+			  "exit $rc",
+			  getenv("CAPNET"), lab, capctl_bin, tmpdir, tmpdir, tmpdir),
+		0);
+	printf("%s", out);
+	assert_int_equal(capctl("check --model set %s/set.jsonl", tmpdir), 1);
+	printf("%s", out);
+	p = strstr(out, "INVALID");
+	assert_non_null(p);
+	p = strstr(out, "final read): ");
+	if (!p)
+		p = strstr(out, "final reads): ");
+	assert_non_null(p);
+	lost = strtol(strchr(p, ':') + 2, NULL, 10);
+	assert_true(lost > 0);
+	assert_non_null(strstr(out, "lost (acknowledged, in no final read; line of the add)"));
+	assert_non_null(strstr(out, "0 unexpected"));
+	/* Put the cluster back as it was: node 1 the primary. */
+	redis_cli(1, 1, "replicaof no one");
+	redis_cli(2, 2, "replicaof 10.77.0.1 6379");
+	redis_cli(3, 3, "replicaof 10.77.0.1 6379");
 }
 
 /* The wrong client for the service behind the port: one clear line, no history of info. */
@@ -230,6 +285,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_program_as_service),
 		cmocka_unit_test(test_redis_primary_is_linearizable),
 		cmocka_unit_test(test_replica_reads_caught_stale),
+		cmocka_unit_test(test_failover_loses_acknowledged_adds),
 		cmocka_unit_test(test_wrong_client_refused),
 	};
 

@@ -25,7 +25,8 @@ static void test_definite_success(void **state)
 	char why[128];
 
 	(void)state;
-	assert_int_equal(outcome(HISTORY_READ, REDIS_ANSWERED, REDIS_REPLY_KIND_STRING, "v", 0, why),
+	assert_int_equal(outcome(HISTORY_READ, REDIS_ANSWERED, REDIS_REPLY_KIND_STRING, "v", 0,
+				 why),
 			 HISTORY_OK);
 	assert_int_equal(outcome(HISTORY_READ, REDIS_ANSWERED, REDIS_REPLY_KIND_NIL, NULL, 0, why),
 			 HISTORY_OK);
@@ -91,20 +92,22 @@ static void test_unknown(void **state)
 	assert_int_equal(outcome(HISTORY_CAS, REDIS_LOST, REDIS_REPLY_KIND_OTHER,
 				 "Connection reset by peer", 0, why),
 			 HISTORY_INFO);
-	assert_int_equal(outcome(HISTORY_READ, REDIS_LOST, REDIS_REPLY_KIND_OTHER, "Server closed "
-				 "the connection", 0, why),
+	assert_int_equal(outcome(HISTORY_READ, REDIS_LOST, REDIS_REPLY_KIND_OTHER,
+				 "Server closed "
+				 "the connection",
+				 0, why),
 			 HISTORY_INFO);
 	/* An error Redis may give after it did something: unknown. */
 	assert_int_equal(outcome(HISTORY_WRITE, REDIS_ANSWERED, REDIS_REPLY_KIND_ERROR,
 				 "ERR Error running script", 0, why),
 			 HISTORY_INFO);
 	/* "READONLYX" is not READONLY. */
-	assert_int_equal(outcome(HISTORY_WRITE, REDIS_ANSWERED, REDIS_REPLY_KIND_ERROR,
-				 "READONLYX", 0, why),
+	assert_int_equal(outcome(HISTORY_WRITE, REDIS_ANSWERED, REDIS_REPLY_KIND_ERROR, "READONLYX",
+				 0, why),
 			 HISTORY_INFO);
 	/* Replies the op does not expect. */
-	assert_int_equal(outcome(HISTORY_WRITE, REDIS_ANSWERED, REDIS_REPLY_KIND_STATUS, "QUEUED", 0,
-				 why),
+	assert_int_equal(outcome(HISTORY_WRITE, REDIS_ANSWERED, REDIS_REPLY_KIND_STATUS, "QUEUED",
+				 0, why),
 			 HISTORY_INFO);
 	assert_int_equal(outcome(HISTORY_CAS, REDIS_ANSWERED, REDIS_REPLY_KIND_INTEGER, NULL, 7,
 				 why),

@@ -13,11 +13,12 @@
 #include "tools/check/bank_check.h"
 #include "tools/check/history.h"
 #include "tools/check/linearizability.h"
+#include "tools/check/set_check.h"
 
 static void check_usage(void)
 {
 	fprintf(stderr,
-		"usage: capctl [--json] [-v] check --model register|bank [--mode cp|ap]\n"
+		"usage: capctl [--json] [-v] check --model register|bank|set [--mode cp|ap]\n"
 		"                                   [--memory-limit MB] HISTORY\n"
 		"  HISTORY is a JSON-lines history (docs/history-format.md), - for stdin.\n"
 		"  register: linearizability of read/write/cas, key by key.\n"
@@ -413,6 +414,61 @@ static void print_ap_json(const struct history *h, const struct ap_result *r)
 	printf("]}\n");
 }
 
+static void print_items(const char *name, const char *what, const struct set_item *items, size_t n)
+{
+	const size_t shown = 20;
+
+	if (!n)
+		return;
+	printf("  %zu %s:\n", n, what);
+	for (size_t i = 0; i < n && i < shown; i++)
+		printf("    %s:%ld: %s \"%s\"\n", name, items[i].line, items[i].key,
+		       items[i].element);
+	if (n > shown)
+		printf("    ... and %zu more (--json lists them all)\n", n - shown);
+}
+
+static void print_items_json(const char *field, const struct set_item *items, size_t n)
+{
+	printf(",\"%s\":[", field);
+	for (size_t i = 0; i < n; i++) {
+		printf("%s{\"key\":", i ? "," : "");
+		json_write_string(stdout, items[i].key);
+		printf(",\"element\":");
+		json_write_string(stdout, items[i].element);
+		printf(",\"line\":%ld}", items[i].line);
+	}
+	printf("]");
+}
+
+static void print_set(const char *name, const struct set_result *r)
+{
+	if (capctl_opts.json) {
+		printf("{\"valid\":%s,\"model\":\"set\",\"keys\":%zu,\"attempts\":%zu,"
+		       "\"acknowledged\":%zu,\"final_reads\":%zu",
+		       r->valid ? "true" : "false", r->keys, r->attempts, r->acknowledged,
+		       r->final_reads);
+		print_items_json("lost", r->lost, r->n_lost);
+		print_items_json("unexpected", r->unexpected, r->n_unexpected);
+		print_items_json("recovered", r->recovered, r->n_recovered);
+		print_items_json("stale", r->stale, r->n_stale);
+		printf("}\n");
+		return;
+	}
+	printf("%s: %s (%zu set%s, %zu adds, %zu acknowledged, %zu final read%s): %zu lost, %zu "
+	       "unexpected, %zu recovered, %zu stale\n",
+	       name, r->valid ? "valid" : "INVALID", r->keys, r->keys == 1 ? "" : "s", r->attempts,
+	       r->acknowledged, r->final_reads, r->final_reads == 1 ? "" : "s", r->n_lost,
+	       r->n_unexpected, r->n_recovered, r->n_stale);
+	print_items(name, "lost (acknowledged, in no final read; line of the add)", r->lost,
+		    r->n_lost);
+	print_items(name, "unexpected (never added; line of the read)", r->unexpected,
+		    r->n_unexpected);
+	print_items(name, "recovered (outcome unknown, then read)", r->recovered, r->n_recovered);
+	print_items(name, "stale (a final read misses what another has; line of the read)",
+		    r->stale, r->n_stale);
+}
+
 static int run_check(const char *name, FILE *f, const char *model, bool ap, size_t memory_mb)
 {
 	struct lin_options lopt = { .max_memory = memory_mb << 20 };
@@ -444,7 +500,16 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 		history_free(&h);
 		return CAPCTL_USAGE;
 	}
-	if (!strcmp(model, "register") && ap) {
+	if (!strcmp(model, "set")) {
+		struct set_result sr;
+
+		ret = set_check(&h, &sr, &e);
+		if (!ret) {
+			print_set(name, &sr);
+			rc = sr.valid ? CAPCTL_OK : CAPCTL_FAIL;
+			set_result_free(&sr);
+		}
+	} else if (!strcmp(model, "register") && ap) {
 		struct ap_result ar;
 
 		ret = ap_report_register(&h, &ar, &e);
@@ -542,12 +607,12 @@ int capctl_check_main(int argc, char **argv)
 			return CAPCTL_USAGE;
 		}
 	}
-	if (model && strcmp(model, "register") && strcmp(model, "bank")) {
-		fprintf(stderr, "capctl check: --model \"%s\": register or bank\n", model);
+	if (model && strcmp(model, "register") && strcmp(model, "bank") && strcmp(model, "set")) {
+		fprintf(stderr, "capctl check: --model \"%s\": register, bank or set\n", model);
 		return CAPCTL_USAGE;
 	}
 	if (!model) {
-		fprintf(stderr, "capctl check: --model register or --model bank is required\n");
+		fprintf(stderr, "capctl check: --model register, bank or set is required\n");
 		check_usage();
 		return CAPCTL_USAGE;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* hiredis inside a node's namespace. */
 #include <errno.h>
+#include <stdlib.h>
 #include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +35,7 @@ static int own_address(char *buf, size_t len)
 	if (getifaddrs(&ifs))
 		return -errno;
 	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-		    strcmp(i->ifa_name, "lo")) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, "lo")) {
 			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
 				  len);
 			err = 0;
@@ -60,6 +60,9 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 	int saved, err = 0;
 
 	c->ctx = NULL;
+	c->last_reply = NULL;
+	c->items = NULL;
+	c->n_items = c->cap_items = 0;
 	c->node = node;
 	c->port = port;
 	c->timeout_ms = timeout_ms;
@@ -98,7 +101,7 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 			 "node %u port %u does not answer PING as Redis does (%s): is --client "
 			 "redis the right client for this service?",
 			 node, port,
-			 !r		       ? c->ctx->errstr :
+			 !r			      ? c->ctx->errstr :
 			 r->type == REDIS_REPLY_ERROR ? r->str :
 							"another answer");
 		if (r)
@@ -115,25 +118,42 @@ fail:
 	return err;
 }
 
+static void drop_last_reply(struct redis_client *c)
+{
+	if (c->last_reply)
+		freeReplyObject(c->last_reply);
+	c->last_reply = NULL;
+	c->n_items = 0;
+}
+
 void redis_client_close(struct redis_client *c)
 {
+	drop_last_reply(c);
+	free(c->items);
+	c->items = NULL;
+	c->cap_items = 0;
 	if (c->ctx)
 		redisFree(c->ctx);
 	c->ctx = NULL;
 }
 
-void redis_client_call(struct redis_client *c, enum history_f f, const char *key,
+void redis_client_call(struct redis_client *c, enum history_f f, bool set, const char *key,
 		       const char *value, const char *expected, struct redis_answer *a)
 {
 	redisReply *r = NULL;
 
 	*a = (struct redis_answer){ .transport = REDIS_NOT_SENT, .text = c->text };
 	c->text[0] = 0;
+	drop_last_reply(c);
 	if (!c->ctx) {
 		snprintf(c->text, sizeof(c->text), "not connected");
 		return;
 	}
-	if (f == HISTORY_READ)
+	if (f == HISTORY_READ && set)
+		r = redisCommand(c->ctx, "SMEMBERS %s", key);
+	else if (f == HISTORY_ADD)
+		r = redisCommand(c->ctx, "SADD %s %s", key, value);
+	else if (f == HISTORY_READ)
 		r = redisCommand(c->ctx, "GET %s", key);
 	else if (f == HISTORY_WRITE)
 		r = redisCommand(c->ctx, "SET %s %s", key, value);
@@ -170,6 +190,33 @@ void redis_client_call(struct redis_client *c, enum history_f f, const char *key
 	case REDIS_REPLY_ERROR:
 		a->kind = REDIS_REPLY_KIND_ERROR;
 		snprintf(c->text, sizeof(c->text), "%s", r->str);
+		break;
+	case REDIS_REPLY_ARRAY:
+		a->kind = REDIS_REPLY_KIND_ARRAY;
+		if (c->cap_items < r->elements) {
+			char **items = realloc(c->items, r->elements * sizeof(*items));
+
+			if (!items) {
+				a->kind = REDIS_REPLY_KIND_OTHER;
+				snprintf(c->text, sizeof(c->text), "out of memory");
+				break;
+			}
+			c->items = items;
+			c->cap_items = r->elements;
+		}
+		for (size_t i = 0; i < r->elements; i++) {
+			if (r->element[i]->type != REDIS_REPLY_STRING) {
+				a->kind = REDIS_REPLY_KIND_OTHER;
+				snprintf(c->text, sizeof(c->text), "an array of non-strings");
+				break;
+			}
+			c->items[i] = r->element[i]->str;
+		}
+		if (a->kind == REDIS_REPLY_KIND_ARRAY) {
+			c->n_items = r->elements;
+			c->last_reply = r;
+			return;
+		}
 		break;
 	default:
 		a->kind = REDIS_REPLY_KIND_OTHER;

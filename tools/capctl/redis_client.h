@@ -6,6 +6,7 @@
 #ifndef CAPNET_REDIS_CLIENT_H
 #define CAPNET_REDIS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,10 @@ struct redis_client {
 	long timeout_ms;
 	char error[400];
 	char text[1200]; /* the last reply's string, status or error */
+	/* The last array reply's strings (pointing into it, kept until the next call). */
+	void *last_reply;
+	char **items;
+	size_t n_items, cap_items;
 };
 
 /* Connects to node's service and checks that it speaks Redis (PING). 0, or -errno with the
@@ -30,9 +35,10 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 		      long timeout_ms);
 void redis_client_close(struct redis_client *c);
 
-/* One register operation; *a says what came back (a->text points into c). After REDIS_LOST the
- * connection is closed: open again before the next call. */
-void redis_client_call(struct redis_client *c, enum history_f f, const char *key,
+/* One register operation, or with set, one set operation (add: SADD, read: SMEMBERS, whose
+ * elements are then in c->items); *a says what came back (a->text points into c). After
+ * REDIS_LOST the connection is closed: open again before the next call. */
+void redis_client_call(struct redis_client *c, enum history_f f, bool set, const char *key,
 		       const char *value, const char *expected, struct redis_answer *a);
 
 #endif /* CAPNET_REDIS_CLIENT_H */

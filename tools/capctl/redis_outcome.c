@@ -14,7 +14,7 @@
 static bool refused_before_execution(const char *text)
 {
 	static const char *const codes[] = { "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING",
-					     "NOSCRIPT", "WRONGTYPE", "OOM",	    "BUSY",
+					     "NOSCRIPT", "WRONGTYPE",  "OOM",	     "BUSY",
 					     "NOAUTH",	 "NOPERM",     "DENIED" };
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -48,7 +48,13 @@ enum history_type redis_outcome(enum history_f f, const struct redis_answer *a, 
 	}
 	switch (f) {
 	case HISTORY_READ:
-		if (a->kind == REDIS_REPLY_KIND_STRING || a->kind == REDIS_REPLY_KIND_NIL)
+		if (a->kind == REDIS_REPLY_KIND_STRING || a->kind == REDIS_REPLY_KIND_NIL ||
+		    a->kind == REDIS_REPLY_KIND_ARRAY)
+			return HISTORY_OK;
+		break;
+	case HISTORY_ADD:
+		/* 1 added, 0 already there: either way it is in the set now. */
+		if (a->kind == REDIS_REPLY_KIND_INTEGER && (a->integer == 0 || a->integer == 1))
 			return HISTORY_OK;
 		break;
 	case HISTORY_WRITE:

@@ -23,6 +23,7 @@ enum redis_reply_kind {
 	REDIS_REPLY_KIND_STATUS, /* "+OK" */
 	REDIS_REPLY_KIND_INTEGER,
 	REDIS_REPLY_KIND_ERROR, /* "-READONLY ...", "-ERR ..." */
+	REDIS_REPLY_KIND_ARRAY, /* SMEMBERS, LRANGE */
 	REDIS_REPLY_KIND_OTHER, /* an array, or anything the op does not expect */
 };
 
@@ -34,9 +35,9 @@ struct redis_answer {
 };
 
 /*
- * The outcome of op f (read: GET, write: SET, cas: the compare-and-set script, which answers 1
- * when it set the value, 0 when it found another, -1 when the key was absent). why gets the
- * reason for anything but ok.
+ * The outcome of op f (read: GET, or SMEMBERS of a set; write: SET; cas: the compare-and-set
+ * script, which answers 1 when it set the value, 0 when it found another, -1 when the key was
+ * absent; add: SADD). why gets the reason for anything but ok.
  */
 enum history_type redis_outcome(enum history_f f, const struct redis_answer *a, char *why,
 				size_t why_len);

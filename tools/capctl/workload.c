@@ -103,7 +103,7 @@ static uint16_t service_port(const struct workload_config *cfg)
 
 const char *workload_kind_name(enum workload_kind kind)
 {
-	return kind == WORKLOAD_BANK ? "bank" : "register";
+	return kind == WORKLOAD_BANK ? "bank" : kind == WORKLOAD_SET ? "set" : "register";
 }
 
 int workload_parse_nodes(struct workload_config *cfg, const char *text, char *err, size_t errlen)
@@ -384,7 +384,8 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 						  service_port(run->cfg), run->cfg->timeout_ms);
 	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
 	if (w->connected) {
-		redis_client_call(&w->redis, op->f, op->key, op->val_buf, op->old_buf, &a);
+		redis_client_call(&w->redis, op->f, run->cfg->kind == WORKLOAD_SET, op->key,
+				  op->val_buf, op->old_buf, &a);
 	} else {
 		a = (struct redis_answer){ .transport = REDIS_NOT_SENT, .text = w->redis.error };
 	}
@@ -394,7 +395,22 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 		if (type == HISTORY_OK && a.kind == REDIS_REPLY_KIND_STRING) {
 			result.kind = HISTORY_VALUE_STRING;
 			result.str = (char *)a.text;
+		} else if (type == HISTORY_OK && a.kind == REDIS_REPLY_KIND_ARRAY) {
+			result = (struct history_value){ .kind = HISTORY_VALUE_LIST,
+							 .items = w->redis.items,
+							 .n = w->redis.n_items };
 		}
+	}
+	if (run->cfg->kind == WORKLOAD_SET) {
+		t_done = record(run, w->process, w->node, type, op, &result,
+				type == HISTORY_OK ? NULL : why);
+		if (type == HISTORY_INFO) {
+			__atomic_fetch_add(&run->info, 1, __ATOMIC_RELAXED);
+			return new_identity(w, false);
+		}
+		if (type == HISTORY_FAIL)
+			sleep_ns(REFUSED_PAUSE_MS * 1000000ull);
+		return count_outcome(w, type, t_done - t_invoke);
 	}
 	t_done = record(run, w->process, w->node, type, op, &result,
 			type == HISTORY_OK ? NULL : why);
@@ -529,6 +545,69 @@ static void register_op(struct worker *w, struct op *op, unsigned int *key_index
 	op->arg = (struct history_value){ .kind = HISTORY_VALUE_LIST, .items = op->items, .n = 2 };
 }
 
+/* Mostly adds of elements unique in the whole history, now and then a read (not a final one:
+ * the adds go on). */
+static void set_op(struct worker *w, struct op *op)
+{
+	const struct workload_config *cfg = w->run->cfg;
+	unsigned int k = rng_below(&w->rng, cfg->keys);
+
+	if (rng_below(&w->rng, 100) < 10) {
+		op_init(op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
+		op_key(op, "s%u", k);
+		return;
+	}
+	w->counter++;
+	op_init(op, HISTORY_ADD, CLIENT_OP_PUT, cfg->consistency);
+	op_key(op, "s%u", k);
+	snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
+	op->arg.kind = HISTORY_VALUE_STRING;
+	op->arg.str = op->val_buf;
+}
+
+/* After the run: every set read from every node, each node asked again until it answers (the
+ * faults healed by then) or final_read_s passes. These reads are what the set checker decides
+ * on; a node that never answered is said, and its sets are decided on the others' reads. */
+static int final_reads(struct run *run)
+{
+	const struct workload_config *cfg = run->cfg;
+	uint64_t deadline = now_ns() + (uint64_t)(cfg->final_read_s * 1e9);
+	unsigned int i, k;
+	int missing = 0;
+
+	for (i = 0; i < cfg->n_nodes; i++) {
+		struct worker w = { .run = run, .node = cfg->nodes[i] };
+		bool answered = false;
+
+		for (k = 0; k < cfg->keys && !run->abort; k++) {
+			struct op op;
+
+			op_init(&op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
+			op_key(&op, "s%u", k);
+			for (;;) {
+				uint64_t ok_before = run->ok;
+
+				w.process =
+					__atomic_fetch_add(&run->next_process, 1, __ATOMIC_RELAXED);
+				if (execute_redis(&w, &op, 0))
+					break;
+				answered = run->ok > ok_before;
+				if (answered || now_ns() >= deadline)
+					break;
+				sleep_ns(200 * 1000000ull);
+			}
+		}
+		redis_client_close(&w.redis);
+		free(w.lat);
+		if (!answered) {
+			fprintf(stderr, "capctl load: node %u gave no final read within %.0f s\n",
+				cfg->nodes[i], cfg->final_read_s);
+			missing++;
+		}
+	}
+	return missing == (int)cfg->n_nodes ? -EIO : 0;
+}
+
 static void bank_op(struct worker *w, struct op *op)
 {
 	const struct workload_config *cfg = w->run->cfg;
@@ -582,6 +661,8 @@ static void *worker_main(void *arg)
 		}
 		if (run->cfg->kind == WORKLOAD_BANK)
 			bank_op(w, &op);
+		else if (run->cfg->kind == WORKLOAD_SET)
+			set_op(w, &op);
 		else
 			register_op(w, &op, &key_index);
 		err = execute(w, &op, key_index);
@@ -725,6 +806,8 @@ static int check_config(const struct workload_config *cfg)
 		return -EINVAL;
 	if (cfg->kind == WORKLOAD_BANK && cfg->client != WORKLOAD_CLIENT_CAPNODE)
 		return -EINVAL;
+	if (cfg->kind == WORKLOAD_SET && cfg->client != WORKLOAD_CLIENT_REDIS)
+		return -EINVAL;
 	return 0;
 }
 
@@ -802,6 +885,14 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	for (i = 0; i < started; i++)
 		pthread_join(ws[i].thread, NULL);
 	st->elapsed_s = (now_ns() - run.t0) / 1e9;
+	if (!err && !run.err && cfg->kind == WORKLOAD_SET) {
+		run.abort = 0;
+		err = final_reads(&run);
+		if (err)
+			fprintf(stderr,
+				"capctl load: no node gave a final read: the history cannot "
+				"say what was lost\n");
+	}
 	st->ok = run.ok;
 	st->fail = run.fail;
 	st->info = run.info;

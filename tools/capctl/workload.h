@@ -23,6 +23,7 @@
 enum workload_kind {
 	WORKLOAD_REGISTER,
 	WORKLOAD_BANK,
+	WORKLOAD_SET, /* unique adds to K sets, then a final read of each from every node */
 };
 
 /* What the clients speak: capnode's protocol, or a real system's. */
@@ -46,6 +47,8 @@ struct workload_config {
 	long timeout_ms; /* per request: past it the outcome is unknown (info) */
 	uint64_t seed; /* 0: a random one */
 	FILE *history;
+	/* set: how long the final reads keep asking a node that does not answer. */
+	double final_read_s;
 	/* Set (by a signal handler, say) to end the run early; may be NULL. */
 	const volatile sig_atomic_t *stop;
 	/* Called about once a second from the calling thread while clients run; may be NULL. */

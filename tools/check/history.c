@@ -43,6 +43,7 @@ static const char *const type_names[] = {
 static const char *const f_names[] = {
 	[HISTORY_READ] = "read",	 [HISTORY_WRITE] = "write",	[HISTORY_CAS] = "cas",
 	[HISTORY_TRANSFER] = "transfer", [HISTORY_BALANCE] = "balance", [HISTORY_OPEN] = "open",
+	[HISTORY_ADD] = "add",
 };
 
 const char *history_type_name(enum history_type t)
@@ -191,10 +192,13 @@ static int event_from_json(struct json_value *obj, long line, struct history_eve
 	if (k < 0)
 		return set_err(err, line, "expected \"type\" to be invoke, ok, fail or info");
 	ev->type = k;
-	k = fv[F_F]->kind == JSON_STRING ? lookup_name(fv[F_F]->str, f_names, 6) : -1;
+	k = fv[F_F]->kind == JSON_STRING ?
+		    lookup_name(fv[F_F]->str, f_names, sizeof(f_names) / sizeof(f_names[0])) :
+		    -1;
 	if (k < 0)
-		return set_err(err, line,
-			       "expected \"f\" to be read, write, cas, transfer, balance or open");
+		return set_err(
+			err, line,
+			"expected \"f\" to be read, write, cas, transfer, balance, open or add");
 	ev->f = k;
 	if (fv[F_KEY]->kind == JSON_STRING) {
 		ev->key = fv[F_KEY]->str;

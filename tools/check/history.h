@@ -22,6 +22,7 @@ enum history_f {
 	HISTORY_TRANSFER,
 	HISTORY_BALANCE,
 	HISTORY_OPEN,
+	HISTORY_ADD, /* set: add one element */
 };
 
 enum history_value_kind {

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The set checker: every add's element looked up in every final read of its set. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/array.h"
+#include "tools/check/set_check.h"
+
+/* One element someone tried to add, with what became of its attempts. */
+struct attempt {
+	const char *key, *element;
+	long line; /* the first add's invoke */
+	enum history_type outcome; /* the best of its adds: ok, else info, else fail */
+	size_t seen; /* final reads that have it */
+};
+
+struct final_read {
+	const struct history_op *op;
+	const char **items; /* sorted */
+	size_t n;
+};
+
+static int cmp_str(const char *a, const char *b)
+{
+	return a == b ? 0 : !a ? -1 : !b ? 1 : strcmp(a, b);
+}
+
+static int cmp_attempt(const void *x, const void *y)
+{
+	const struct attempt *a = x, *b = y;
+	int c = cmp_str(a->key, b->key);
+
+	return c ? c : cmp_str(a->element, b->element);
+}
+
+static int cmp_item(const void *x, const void *y)
+{
+	return cmp_str(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Evidence in (key, element, line) order. */
+static int cmp_item_line(const void *x, const void *y)
+{
+	const struct set_item *a = x, *b = y;
+	int c = cmp_str(a->key, b->key);
+
+	if (!c)
+		c = cmp_str(a->element, b->element);
+	return c ? c : (a->line > b->line) - (a->line < b->line);
+}
+
+static int rank(enum history_type t)
+{
+	return t == HISTORY_OK ? 2 : t == HISTORY_INFO ? 1 : 0;
+}
+
+static int bad(struct history_error *err, long line, const char *msg)
+{
+	err->line = line;
+	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+	return -EINVAL;
+}
+
+static int push(struct set_item **items, size_t *n, size_t *cap, const char *key,
+		const char *element, long line)
+{
+	int rc = array_grow((void **)items, sizeof(**items), *n, cap);
+
+	if (rc)
+		return rc;
+	(*items)[(*n)++] = (struct set_item){ .key = key, .element = element, .line = line };
+	return 0;
+}
+
+void set_result_free(struct set_result *r)
+{
+	free(r->lost);
+	free(r->unexpected);
+	free(r->recovered);
+	free(r->stale);
+	memset(r, 0, sizeof(*r));
+}
+
+/* When the last add of key was over: a read invoked later is a final read. */
+static uint64_t adds_over(const struct history *h, const char *key)
+{
+	uint64_t over = 0;
+
+	for (size_t i = 0; i < h->n_ops; i++) {
+		const struct history_op *op = &h->ops[i];
+		uint64_t t;
+
+		if (op->f != HISTORY_ADD || cmp_str(op->key, key))
+			continue;
+		t = op->outcome == HISTORY_INFO ? op->call : op->ret;
+		if (t > over)
+			over = t;
+	}
+	return over;
+}
+
+static int validate(const struct history *h, struct history_error *err)
+{
+	for (size_t i = 0; i < h->n_ops; i++) {
+		const struct history_op *op = &h->ops[i];
+
+		if (op->f != HISTORY_ADD && op->f != HISTORY_READ) {
+			err->line = op->line;
+			snprintf(err->msg, sizeof(err->msg),
+				 "\"%s\" is not a set operation (add or read): one history, one "
+				 "model",
+				 history_f_name(op->f));
+			return -EINVAL;
+		}
+		if (!op->key)
+			return bad(err, op->line, "set operations need a string \"key\"");
+		if (op->f == HISTORY_ADD && op->arg->kind != HISTORY_VALUE_STRING)
+			return bad(err, op->line, "expected an add's value to be a string");
+		if (op->f == HISTORY_READ && op->outcome == HISTORY_OK) {
+			if (op->result->kind != HISTORY_VALUE_LIST)
+				return bad(err, op->ret_line,
+					   "expected a set read's value to be a list of strings");
+			for (size_t k = 0; k < op->result->n; k++)
+				if (!op->result->items[k])
+					return bad(err, op->ret_line,
+						   "a set holds strings, not null");
+		}
+	}
+	return 0;
+}
+
+int set_check(const struct history *h, struct set_result *r, struct history_error *err)
+{
+	struct attempt *at = NULL;
+	struct final_read *fr = NULL;
+	size_t n_at = 0, cap_at = 0, n_fr = 0, cap_fr = 0, cap[4] = { 0 }, i, j, k;
+	const char *last_key = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = validate(h, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < h->n_ops; i++) {
+		const struct history_op *op = &h->ops[i];
+
+		if (op->f != HISTORY_ADD)
+			continue;
+		r->attempts++;
+		if (op->outcome == HISTORY_OK)
+			r->acknowledged++;
+		rc = array_grow((void **)&at, sizeof(*at), n_at, &cap_at);
+		if (rc)
+			goto out;
+		at[n_at++] = (struct attempt){ .key = op->key,
+					       .element = op->arg->str,
+					       .line = op->line,
+					       .outcome = op->outcome };
+	}
+	qsort(at, n_at, sizeof(*at), cmp_attempt);
+	/* The same element added twice is one element, with the best outcome of its adds. */
+	for (i = 0, j = 0; i < n_at; i++) {
+		if (j && !cmp_attempt(&at[j - 1], &at[i])) {
+			if (rank(at[i].outcome) > rank(at[j - 1].outcome))
+				at[j - 1].outcome = at[i].outcome;
+			continue;
+		}
+		at[j++] = at[i];
+	}
+	n_at = j;
+
+	for (i = 0; i < h->n_ops; i++) {
+		const struct history_op *op = &h->ops[i];
+
+		if (op->f != HISTORY_READ || op->outcome != HISTORY_OK ||
+		    op->call < adds_over(h, op->key))
+			continue;
+		rc = array_grow((void **)&fr, sizeof(*fr), n_fr, &cap_fr);
+		if (rc)
+			goto out;
+		fr[n_fr].op = op;
+		fr[n_fr].n = op->result->n;
+		fr[n_fr].items = malloc((op->result->n ? op->result->n : 1) * sizeof(char *));
+		if (!fr[n_fr].items) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(fr[n_fr].items, op->result->items, op->result->n * sizeof(char *));
+		qsort(fr[n_fr].items, fr[n_fr].n, sizeof(char *), cmp_item);
+		n_fr++;
+	}
+	if (!n_fr) {
+		rc = bad(err, 0,
+			 "no final read (an ok read of a set after its last add): nothing says "
+			 "what the sets hold, so nothing can be found lost");
+		goto out;
+	}
+	r->final_reads = n_fr;
+
+	/* Every element of every final read: counted for its attempt, or unexpected. */
+	for (i = 0; i < n_fr; i++)
+		for (k = 0; k < fr[i].n; k++) {
+			struct attempt key = { .key = fr[i].op->key, .element = fr[i].items[k] };
+			struct attempt *a = bsearch(&key, at, n_at, sizeof(*at), cmp_attempt);
+
+			if (k && !cmp_str(fr[i].items[k], fr[i].items[k - 1]))
+				continue; /* a list with a repeat: the set has it once */
+			if (a && a->outcome != HISTORY_FAIL) {
+				a->seen++;
+				continue;
+			}
+			/* Never tried, or tried and surely refused: it should not be there. */
+			rc = push(&r->unexpected, &r->n_unexpected, &cap[1], fr[i].op->key,
+				  fr[i].items[k], fr[i].op->ret_line);
+			if (rc)
+				goto out;
+		}
+	/* Each unexpected element once, at the first final read that has it. */
+	qsort(r->unexpected, r->n_unexpected, sizeof(*r->unexpected), cmp_item_line);
+	for (i = 0, j = 0; i < r->n_unexpected; i++)
+		if (!j || cmp_str(r->unexpected[j - 1].key, r->unexpected[i].key) ||
+		    cmp_str(r->unexpected[j - 1].element, r->unexpected[i].element))
+			r->unexpected[j++] = r->unexpected[i];
+	r->n_unexpected = j;
+
+	for (i = 0; i < n_at; i++) {
+		struct attempt *a = &at[i];
+		size_t reads_of_key = 0;
+
+		if (!last_key || cmp_str(last_key, a->key)) {
+			r->keys++;
+			last_key = a->key;
+		}
+		for (j = 0; j < n_fr; j++)
+			reads_of_key += !cmp_str(fr[j].op->key, a->key);
+		if (a->outcome == HISTORY_OK && !a->seen && reads_of_key)
+			rc = push(&r->lost, &r->n_lost, &cap[0], a->key, a->element, a->line);
+		else if (a->outcome == HISTORY_INFO && a->seen)
+			rc = push(&r->recovered, &r->n_recovered, &cap[2], a->key, a->element,
+				  a->line);
+		if (rc)
+			goto out;
+		if (!a->seen || a->seen == reads_of_key)
+			continue;
+		/* Some final reads have it, some do not: those are stale. */
+		for (j = 0; j < n_fr; j++) {
+			const char *el = a->element;
+
+			if (cmp_str(fr[j].op->key, a->key) ||
+			    bsearch(&el, fr[j].items, fr[j].n, sizeof(char *), cmp_item))
+				continue;
+			rc = push(&r->stale, &r->n_stale, &cap[3], a->key, a->element,
+				  fr[j].op->ret_line);
+			if (rc)
+				goto out;
+		}
+	}
+	r->valid = !r->n_lost && !r->n_unexpected;
+out:
+	for (i = 0; i < n_fr; i++)
+		free(fr[i].items);
+	free(fr);
+	free(at);
+	if (rc)
+		set_result_free(r);
+	return rc;
+}
