@@ -9,7 +9,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS := libnl-3.0 libnl-route-3.0 libbpf libpcap libsodium hiredis
+PKGS := libnl-3.0 libnl-route-3.0 libbpf libpcap libsodium hiredis libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -10,6 +10,7 @@ packages=(
 	libpcap-dev                                         # captrace
 	libsodium-dev                                       # the MAC on every capnode datagram
 	libhiredis-dev                                      # capctl load --client redis
+	libcurl4-openssl-dev                                # capctl load --client etcd
 	redis-server redis-sentinel redis-tools             # tests and scenarios against a real Redis
 	libcmocka-dev                                       # unit and root tests
 	clang-format bear                                   # make format, compile_commands.json

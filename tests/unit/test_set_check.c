@@ -89,13 +89,13 @@ static void test_each_finding(void **state)
 	struct set_result r;
 
 	(void)state;
-	add(0, "1", "ok", 10);   /* lines 1-2 */
-	add(1, "2", "ok", 12);   /* lines 3-4: lost */
+	add(0, "1", "ok", 10); /* lines 1-2 */
+	add(1, "2", "ok", 12); /* lines 3-4: lost */
 	add(2, "3", "info", 14); /* lines 5-6: recovered */
-	add(3, "4", "ok", 16);   /* lines 7-8: in one final read only */
+	add(3, "4", "ok", 16); /* lines 7-8: in one final read only */
 	add(4, "5", "fail", 18); /* lines 9-10: refused, yet read: unexpected */
 	final_read(5, "[\"1\",\"3\",\"4\",\"5\",\"9\"]", 30); /* lines 11-12 */
-	final_read(6, "[\"1\",\"3\",\"9\"]", 32);             /* lines 13-14: stale */
+	final_read(6, "[\"1\",\"3\",\"9\"]", 32); /* lines 13-14: stale */
 	assert_int_equal(check(&r, &e), 0);
 	assert_false(r.valid);
 	assert_int_equal(r.n_lost, 1);

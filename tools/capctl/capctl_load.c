@@ -26,12 +26,16 @@ static void load_usage(void)
 {
 	fprintf(stderr,
 		"usage: capctl [--lab L] [--json] [--timeout MS] load [--nodes LIST] --history FILE\n"
-		"           [--client capnode|redis] [--port P]\n"
+		"           [--client capnode|redis|etcd] [--port P] [--serializable]\n"
 		"           [--workload register|bank] [--clients C] [--duration T] [--keys K]\n"
 		"           [--consistency one|quorum|all] [--rate R] [--seed N]\n"
-		"  --client C       what the service on each node speaks: capnode (default), or\n"
-		"                   redis (GET, SET, cas as one Lua script; register workload)\n"
-		"  --port P         the service's port (default: capnode 7070, redis 6379)\n"
+		"  --client C       what the service on each node speaks: capnode (default);\n"
+		"                   redis (GET, SET, cas as one Lua script; SADD, SMEMBERS);\n"
+		"                   etcd (v3 JSON gateway: range, put, cas as a txn)\n"
+		"  --port P         the service's port (default: capnode 7070, redis 6379,\n"
+		"                   etcd 2379)\n"
+		"  --serializable   etcd: serializable reads (a member's own state) instead of\n"
+		"                   linearizable ones\n"
 		"  --nodes LIST     nodes the clients talk to, like 1-5 or 1,3 (client k: the\n"
 		"                   k-th node of the list, round robin); default: -n I if\n"
 		"                   given, else every node of the lab\n"
@@ -215,6 +219,10 @@ int capctl_load_main(int argc, char **argv)
 			capctl_opts.json = true;
 			continue;
 		}
+		if (!strcmp(opt, "--serializable")) {
+			cfg.serializable = true;
+			continue;
+		}
 		if (opt[0] != '-') {
 			fprintf(stderr, "capctl load: unexpected \"%s\" (capctl load --help)\n",
 				opt);
@@ -263,8 +271,12 @@ int capctl_load_main(int argc, char **argv)
 		cfg.client = WORKLOAD_CLIENT_CAPNODE;
 	else if (!strcmp(client, "redis"))
 		cfg.client = WORKLOAD_CLIENT_REDIS;
+	else if (!strcmp(client, "etcd"))
+		cfg.client = WORKLOAD_CLIENT_ETCD;
 	else
-		return bad("--client \"%s\": capnode or redis", client);
+		return bad("--client \"%s\": capnode, redis or etcd", client);
+	if (cfg.serializable && cfg.client != WORKLOAD_CLIENT_ETCD)
+		return bad("--serializable is etcd's (--client etcd), not %s's", client);
 	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && cfg.kind == WORKLOAD_BANK)
 		return bad("--workload bank needs capnode's bank (--client capnode), not %s",
 			   client);

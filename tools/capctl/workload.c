@@ -16,6 +16,7 @@
 #include <sys/random.h>
 
 #include "tools/capctl/client.h"
+#include "tools/capctl/etcd_client.h"
 #include "tools/capctl/redis_client.h"
 #include "tools/check/history.h"
 
@@ -38,6 +39,9 @@ struct run {
 	unsigned int finished;
 	int err;
 	volatile int abort;
+	/* Keys of a real system's run begin with the run's own id: its data outlives a run (a
+	 * history starts with every register absent), and two runs never share a key. */
+	char key_prefix[16];
 };
 
 struct worker {
@@ -47,6 +51,7 @@ struct worker {
 	uint64_t process;
 	struct capnet_client client;
 	struct redis_client redis;
+	struct etcd_client etcd;
 	bool connected;
 	uint64_t rng;
 	uint64_t counter;
@@ -91,14 +96,18 @@ static unsigned int rng_below(uint64_t *s, unsigned int n)
 
 const char *workload_client_name(enum workload_client client)
 {
-	return client == WORKLOAD_CLIENT_REDIS ? "redis" : "capnode";
+	return client == WORKLOAD_CLIENT_REDIS ? "redis" :
+	       client == WORKLOAD_CLIENT_ETCD  ? "etcd" :
+						 "capnode";
 }
 
 static uint16_t service_port(const struct workload_config *cfg)
 {
 	if (cfg->port)
 		return cfg->port;
-	return cfg->client == WORKLOAD_CLIENT_REDIS ? REDIS_DEFAULT_PORT : DEFAULT_PORT;
+	return cfg->client == WORKLOAD_CLIENT_REDIS ? REDIS_DEFAULT_PORT :
+	       cfg->client == WORKLOAD_CLIENT_ETCD  ? ETCD_DEFAULT_PORT :
+						      DEFAULT_PORT;
 }
 
 const char *workload_kind_name(enum workload_kind kind)
@@ -227,9 +236,9 @@ static void op_init(struct op *op, enum history_f f, enum client_op cop,
 	op->arg.kind = HISTORY_VALUE_NULL;
 }
 
-static void op_key(struct op *op, const char *fmt, unsigned int i)
+static void op_key(struct op *op, const struct run *run, const char *name, unsigned int i)
 {
-	snprintf(op->key_buf, sizeof(op->key_buf), fmt, i);
+	snprintf(op->key_buf, sizeof(op->key_buf), "%s%s%u", run->key_prefix, name, i);
 	op->key = op->key_buf;
 	memcpy(op->req.key, op->key_buf, strlen(op->key_buf) + 1);
 }
@@ -279,16 +288,25 @@ static int add_latency(struct worker *w, uint64_t ns)
 	return 0;
 }
 
+static int service_open(struct worker *w)
+{
+	const struct workload_config *cfg = w->run->cfg;
+
+	if (cfg->client == WORKLOAD_CLIENT_ETCD)
+		return etcd_client_open(&w->etcd, cfg->lab, w->node, service_port(cfg),
+					cfg->timeout_ms, cfg->serializable);
+	return redis_client_open(&w->redis, cfg->lab, w->node, service_port(cfg), cfg->timeout_ms);
+}
+
 static int connect_client(struct worker *w)
 {
 	const struct workload_config *cfg = w->run->cfg;
 	int err;
 
-	if (cfg->client == WORKLOAD_CLIENT_REDIS) {
+	if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
 		/* A service that is down now (killed, restarting) is not the end of the client:
 		 * its next operations fail (they were never sent) until it answers again. */
-		w->connected = !redis_client_open(&w->redis, cfg->lab, w->node, service_port(cfg),
-						  cfg->timeout_ms);
+		w->connected = !service_open(w);
 		return 0;
 	}
 	err = client_open(&w->client, cfg->lab, w->node, service_port(cfg));
@@ -300,6 +318,8 @@ static void disconnect_client(struct worker *w)
 {
 	if (w->run->cfg->client == WORKLOAD_CLIENT_REDIS)
 		redis_client_close(&w->redis);
+	else if (w->run->cfg->client == WORKLOAD_CLIENT_ETCD)
+		etcd_client_close(&w->etcd);
 	else if (w->connected)
 		client_close(&w->client);
 	w->connected = false;
@@ -367,6 +387,64 @@ static int count_outcome(struct worker *w, enum history_type type, uint64_t late
 	return 0;
 }
 
+/* What a register operation's outcome teaches the client about its key (for its next cas), and
+ * the counts: shared by the real-system clients. */
+static int finish_register_op(struct worker *w, const struct op *op, unsigned int key_index,
+			      enum history_type type, const struct history_value *result,
+			      uint64_t latency)
+{
+	int err;
+
+	if (type == HISTORY_INFO) {
+		__atomic_fetch_add(&w->run->info, 1, __ATOMIC_RELAXED);
+		return new_identity(w, false);
+	}
+	err = count_outcome(w, type, latency);
+	if (type == HISTORY_OK && op->f == HISTORY_READ)
+		remember(w, key_index, result->kind == HISTORY_VALUE_STRING ? result->str : NULL);
+	else if (type == HISTORY_OK)
+		remember(w, key_index, op->val_buf);
+	else if (op->f == HISTORY_CAS)
+		remember(w, key_index, NULL); /* it does not say what it found: read again */
+	return err;
+}
+
+/* The same operation against etcd, through its JSON gateway (tools/capctl/etcd_client.c). */
+static int execute_etcd(struct worker *w, struct op *op, unsigned int key_index)
+{
+	struct run *run = w->run;
+	struct history_value result = op->arg;
+	struct etcd_answer a;
+	enum history_type type;
+	uint64_t t_invoke, t_done;
+	char why[300];
+	int err;
+
+	if (!w->connected || !w->etcd.curl)
+		w->connected = !etcd_client_open(&w->etcd, run->cfg->lab, w->node,
+						 service_port(run->cfg), run->cfg->timeout_ms,
+						 run->cfg->serializable);
+	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
+	if (w->connected)
+		etcd_client_call(&w->etcd, op->f, op->key, op->val_buf, op->old_buf, &a);
+	else
+		a = (struct etcd_answer){ .transport = ETCD_NOT_SENT, .text = w->etcd.error };
+	type = etcd_outcome(op->f, &a, why, sizeof(why));
+	if (op->f == HISTORY_READ) {
+		result.kind = HISTORY_VALUE_NULL;
+		if (type == HISTORY_OK && w->etcd.found) {
+			result.kind = HISTORY_VALUE_STRING;
+			result.str = w->etcd.value;
+		}
+	}
+	t_done = record(run, w->process, w->node, type, op, &result,
+			type == HISTORY_OK ? NULL : why);
+	err = finish_register_op(w, op, key_index, type, &result, t_done - t_invoke);
+	if (!err && type == HISTORY_FAIL)
+		sleep_ns(REFUSED_PAUSE_MS * 1000000ull);
+	return err;
+}
+
 /* The same operation against a Redis: one request, its answer mapped by Jepsen's rules
  * (tools/capctl/redis_outcome.c). */
 static int execute_redis(struct worker *w, struct op *op, unsigned int key_index)
@@ -379,6 +457,8 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 	char why[256];
 	int err;
 
+	if (run->cfg->client == WORKLOAD_CLIENT_ETCD)
+		return execute_etcd(w, op, key_index);
 	if (!w->connected || !w->redis.ctx)
 		w->connected = !redis_client_open(&w->redis, run->cfg->lab, w->node,
 						  service_port(run->cfg), run->cfg->timeout_ms);
@@ -414,19 +494,8 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 	}
 	t_done = record(run, w->process, w->node, type, op, &result,
 			type == HISTORY_OK ? NULL : why);
-	if (type == HISTORY_INFO) {
-		__atomic_fetch_add(&run->info, 1, __ATOMIC_RELAXED);
-		return new_identity(w, false);
-	}
-	err = count_outcome(w, type, t_done - t_invoke);
-	if (type == HISTORY_OK && op->f == HISTORY_READ)
-		remember(w, key_index, result.kind == HISTORY_VALUE_STRING ? result.str : NULL);
-	else if (type == HISTORY_OK)
-		remember(w, key_index, op->val_buf);
-	else if (op->f == HISTORY_CAS)
-		remember(w, key_index,
-			 NULL); /* the script does not say what it found: read again */
-	if (type == HISTORY_FAIL &&
+	err = finish_register_op(w, op, key_index, type, &result, t_done - t_invoke);
+	if (!err && type == HISTORY_FAIL &&
 	    (a.transport == REDIS_NOT_SENT || a.kind == REDIS_REPLY_KIND_ERROR))
 		sleep_ns(REFUSED_PAUSE_MS * 1000000ull);
 	return err;
@@ -446,7 +515,7 @@ static int execute(struct worker *w, struct op *op, unsigned int key_index)
 	uint64_t t_invoke, t_done;
 	int err;
 
-	if (cfg->client == WORKLOAD_CLIENT_REDIS)
+	if (cfg->client != WORKLOAD_CLIENT_CAPNODE)
 		return execute_redis(w, op, key_index);
 	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
 	err = client_call(&w->client, &op->req, cfg->timeout_ms, &rep);
@@ -520,14 +589,14 @@ static void register_op(struct worker *w, struct op *op, unsigned int *key_index
 	*key_index = k;
 	if (r < 40) {
 		op_init(op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
-		op_key(op, "k%u", k);
+		op_key(op, w->run, "k", k);
 		return;
 	}
 	/* Values unique in the whole history, so a read names the one write it saw. */
 	w->counter++;
 	if (r < 75 || !w->known[k]) {
 		op_init(op, HISTORY_WRITE, CLIENT_OP_PUT, cfg->consistency);
-		op_key(op, "k%u", k);
+		op_key(op, w->run, "k", k);
 		snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
 		set_value(&op->req.value, op->val_buf);
 		op->arg.kind = HISTORY_VALUE_STRING;
@@ -535,7 +604,7 @@ static void register_op(struct worker *w, struct op *op, unsigned int *key_index
 		return;
 	}
 	op_init(op, HISTORY_CAS, CLIENT_OP_CAS, cfg->consistency);
-	op_key(op, "k%u", k);
+	op_key(op, w->run, "k", k);
 	snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
 	snprintf(op->old_buf, sizeof(op->old_buf), "%s", w->known[k]);
 	set_value(&op->req.expected, op->old_buf);
@@ -554,12 +623,12 @@ static void set_op(struct worker *w, struct op *op)
 
 	if (rng_below(&w->rng, 100) < 10) {
 		op_init(op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
-		op_key(op, "s%u", k);
+		op_key(op, w->run, "s", k);
 		return;
 	}
 	w->counter++;
 	op_init(op, HISTORY_ADD, CLIENT_OP_PUT, cfg->consistency);
-	op_key(op, "s%u", k);
+	op_key(op, w->run, "s", k);
 	snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
 	op->arg.kind = HISTORY_VALUE_STRING;
 	op->arg.str = op->val_buf;
@@ -583,7 +652,7 @@ static int final_reads(struct run *run)
 			struct op op;
 
 			op_init(&op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
-			op_key(&op, "s%u", k);
+			op_key(&op, run, "s", k);
 			for (;;) {
 				uint64_t ok_before = run->ok;
 
@@ -691,7 +760,7 @@ static int open_bank(struct run *run)
 		return err;
 	for (i = 0; i < cfg->keys && !err; i++) {
 		op_init(&op, HISTORY_OPEN, CLIENT_OP_OPEN, cfg->consistency);
-		op_key(&op, "a%u", i);
+		op_key(&op, run, "a", i);
 		op.req.amount = WORKLOAD_OPENING_BALANCE;
 		snprintf(op.val_buf, sizeof(op.val_buf), "%d", WORKLOAD_OPENING_BALANCE);
 		op.arg.kind = HISTORY_VALUE_STRING;
@@ -756,6 +825,18 @@ static int preflight(const struct workload_config *cfg)
 			redis_client_close(&r);
 			continue;
 		}
+		if (cfg->client == WORKLOAD_CLIENT_ETCD) {
+			static struct etcd_client e;
+
+			err = etcd_client_open(&e, cfg->lab, cfg->nodes[i], service_port(cfg),
+					       cfg->timeout_ms, cfg->serializable);
+			if (err) {
+				fprintf(stderr, "capctl load: %s\n", e.error);
+				return err;
+			}
+			etcd_client_close(&e);
+			continue;
+		}
 		err = client_open(&c, cfg->lab, cfg->nodes[i], service_port(cfg));
 		if (err)
 			return err;
@@ -808,6 +889,8 @@ static int check_config(const struct workload_config *cfg)
 		return -EINVAL;
 	if (cfg->kind == WORKLOAD_SET && cfg->client != WORKLOAD_CLIENT_REDIS)
 		return -EINVAL;
+	if (cfg->client == WORKLOAD_CLIENT_ETCD && etcd_client_global_init())
+		return -EIO;
 	return 0;
 }
 
@@ -827,6 +910,13 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = now_ns();
 	st->seed = seed;
+	if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
+		uint32_t id;
+
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint32_t)now_ns();
+		snprintf(run.key_prefix, sizeof(run.key_prefix), "%08x/", id);
+	}
 	ws = calloc(cfg->clients, sizeof(*ws));
 	if (!ws)
 		return -ENOMEM;

@@ -30,12 +30,14 @@ enum workload_kind {
 enum workload_client {
 	WORKLOAD_CLIENT_CAPNODE,
 	WORKLOAD_CLIENT_REDIS,
+	WORKLOAD_CLIENT_ETCD,
 };
 
 struct workload_config {
 	const char *lab;
 	enum workload_client client;
-	uint16_t port; /* the service's; 0 for its usual one (capnode 7070, Redis 6379) */
+	uint16_t port; /* the service's; 0 for its usual one (capnode 7070, Redis 6379, etcd 2379) */
+	bool serializable; /* etcd: serializable reads instead of linearizable ones */
 	unsigned int nodes[WORKLOAD_MAX_NODES]; /* client k talks to nodes[k % n_nodes] */
 	unsigned int n_nodes;
 	unsigned int clients;
