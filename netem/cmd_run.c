@@ -169,6 +169,19 @@ static int play(struct run *r, const struct scenario_step *st)
 	case SCENARIO_SLEEP:
 		usleep(st->sleep_ms * 1000);
 		return 0;
+	case SCENARIO_EXPECT_VIOLATION:
+		check_argv[0] = "check";
+		check_argv[1] = "--model";
+		check_argv[2] = st->argv[1];
+		check_argv[3] = st->argv[2];
+		check_argv[4] = NULL;
+		rc = spawn("capctl", r->lab, check_pre, 4, check_argv, false);
+		if (rc == 0)
+			return fail_step(r, st,
+					 "%s is consistent under the %s model, but a violation "
+					 "was expected",
+					 st->argv[2], st->argv[1]);
+		return rc == 1 ? 0 : fail_step(r, st, "the check could not decide (exit %d)", rc);
 	case SCENARIO_CHECK:
 		check_argv[0] = "check";
 		check_argv[1] = "--model";

@@ -10,8 +10,9 @@
 #include "lib/duration.h"
 #include "netem/scenario.h"
 
-static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	 "start",
-					       "stop",	    "kill", "restart", "status", NULL };
+static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	"start",
+					       "stop",	    "kill", "restart", "pause", "resume",
+					       "status",    "exec", NULL };
 
 const char *scenario_action_name(enum scenario_action a)
 {
@@ -26,6 +27,8 @@ const char *scenario_action_name(enum scenario_action a)
 		return "sleep";
 	case SCENARIO_CHECK:
 		return "check";
+	case SCENARIO_EXPECT_VIOLATION:
+		return "expect-violation";
 	case SCENARIO_EXPECT_UNAVAILABLE:
 		return "expect-unavailable";
 	case SCENARIO_EXPECT_OK:
@@ -55,11 +58,12 @@ static bool is_capnet_command(const char *word)
 	return false;
 }
 
-/* Splits a line in place on blanks; `#` starts a comment. */
+/* Splits a line in place on blanks; `#` starts a comment; '...' quotes blanks, `#` and an empty
+ * word, as in the shell (no escapes inside). -1: too many words; -2: a quote left open. */
 static int tokenize(char *line, char **argv, int max)
 {
 	int argc = 0;
-	char *p = line;
+	char *p = line, *out;
 
 	for (;;) {
 		while (*p && isspace((unsigned char)*p))
@@ -68,11 +72,22 @@ static int tokenize(char *line, char **argv, int max)
 			break;
 		if (argc == max)
 			return -1;
-		argv[argc++] = p;
-		while (*p && !isspace((unsigned char)*p))
+		argv[argc++] = out = p;
+		/* The word is rewritten in place without its quotes: out never passes p. */
+		while (*p && !isspace((unsigned char)*p)) {
+			if (*p != '\'') {
+				*out++ = *p++;
+				continue;
+			}
+			for (p++; *p && *p != '\''; p++)
+				*out++ = *p;
+			if (!*p)
+				return -2;
 			p++;
+		}
 		if (*p)
-			*p++ = 0;
+			p++;
+		*out = 0;
 	}
 	argv[argc] = NULL;
 	return argc;
@@ -107,11 +122,12 @@ static int parse_step(struct scenario_step *st, int argc, char **argv, char *err
 			snprintf(err, errlen, "sleep needs a time such as 2s or 500ms");
 			return -EINVAL;
 		}
-	} else if (!strcmp(verb, "check")) {
-		st->action = SCENARIO_CHECK;
-		if (argc != 3 || (strcmp(argv[1], "register") && strcmp(argv[1], "bank"))) {
+	} else if (!strcmp(verb, "check") || !strcmp(verb, "expect-violation")) {
+		st->action = verb[0] == 'c' ? SCENARIO_CHECK : SCENARIO_EXPECT_VIOLATION;
+		if (argc != 3 || (strcmp(argv[1], "register") && strcmp(argv[1], "bank") &&
+				  strcmp(argv[1], "set"))) {
 			snprintf(err, errlen,
-				 "check needs a model (register or bank) and a history");
+				 "%s needs a model (register, bank or set) and a history", verb);
 			return -EINVAL;
 		}
 	} else if (!strcmp(verb, "expect-unavailable") || !strcmp(verb, "expect-ok")) {
@@ -206,6 +222,10 @@ int scenario_parse(const char *text, struct scenario *sc, char *err, size_t errl
 		if (next)
 			*next++ = 0;
 		argc = tokenize(line, argv, SCENARIO_MAX_ARGS + 1);
+		if (argc == -2) {
+			snprintf(err, errlen, "%u: a ' is not closed", lineno);
+			goto fail;
+		}
 		if (argc < 0) {
 			snprintf(err, errlen, "%u: more than %d words", lineno, SCENARIO_MAX_ARGS);
 			goto fail;

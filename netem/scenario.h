@@ -13,16 +13,18 @@
  *	check register h.jsonl
  *
  * A line is an optional `at TIME` (from the start of the run; times never go back), then one
- * action: a capnet command (partition, cut, heal, link, start, stop, kill, restart, status),
+ * action: a capnet command (partition, cut, heal, link, start, stop, kill, restart, pause,
+ * resume, status, exec; words may be quoted with '...'),
  * `load ARGS` (capctl load, in the background), `wait` (for every load), `sleep TIME`,
- * `check MODEL HISTORY` (capctl check; a violation fails the run), `expect-unavailable NODE` and
+ * `check MODEL HISTORY` (register, bank or set; a violation fails the run),
+ * `expect-violation MODEL HISTORY` (the same check, where a violation is the expected verdict), `expect-unavailable NODE` and
  * `expect-ok NODE` (a write through NODE is refused / accepted), or `report DIR` (captrace). */
 #ifndef CAPNET_SCENARIO_H
 #define CAPNET_SCENARIO_H
 
 #include <stddef.h>
 
-#define SCENARIO_MAX_ARGS 32
+#define SCENARIO_MAX_ARGS 64
 #define SCENARIO_MAX_STEPS 1024
 
 enum scenario_action {
@@ -31,6 +33,7 @@ enum scenario_action {
 	SCENARIO_WAIT,
 	SCENARIO_SLEEP,
 	SCENARIO_CHECK,
+	SCENARIO_EXPECT_VIOLATION, /* check, and the run passes only if the checker finds one */
 	SCENARIO_EXPECT_UNAVAILABLE,
 	SCENARIO_EXPECT_OK,
 	SCENARIO_REPORT,

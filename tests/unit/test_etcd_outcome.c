@@ -40,21 +40,19 @@ static void test_fail(void **state)
 	(void)state;
 	assert_int_equal(outcome(HISTORY_CAS, ETCD_ANSWERED, 200, NULL, false, why), HISTORY_FAIL);
 	assert_string_equal(why, "found another value");
-	assert_int_equal(outcome(HISTORY_WRITE, ETCD_NOT_SENT, 0, NULL, false, why),
-			 HISTORY_FAIL);
-	assert_int_equal(outcome(HISTORY_WRITE, ETCD_ANSWERED, 503, "etcdserver: no leader",
-				 false, why),
+	assert_int_equal(outcome(HISTORY_WRITE, ETCD_NOT_SENT, 0, NULL, false, why), HISTORY_FAIL);
+	assert_int_equal(outcome(HISTORY_WRITE, ETCD_ANSWERED, 503, "etcdserver: no leader", false,
+				 why),
 			 HISTORY_FAIL);
 	assert_string_equal(why, "etcdserver: no leader");
 	assert_int_equal(outcome(HISTORY_CAS, ETCD_ANSWERED, 429, "etcdserver: too many requests",
 				 false, why),
 			 HISTORY_FAIL);
 	/* A read has no effect: any refusal is a fail. */
-	assert_int_equal(outcome(HISTORY_READ, ETCD_ANSWERED, 503,
-				 "etcdserver: request timed out", false, why),
+	assert_int_equal(outcome(HISTORY_READ, ETCD_ANSWERED, 503, "etcdserver: request timed out",
+				 false, why),
 			 HISTORY_FAIL);
-	assert_int_equal(outcome(HISTORY_READ, ETCD_ANSWERED, 502, NULL, false, why),
-			 HISTORY_FAIL);
+	assert_int_equal(outcome(HISTORY_READ, ETCD_ANSWERED, 502, NULL, false, why), HISTORY_FAIL);
 }
 
 static void test_info(void **state)
@@ -65,8 +63,8 @@ static void test_info(void **state)
 	assert_int_equal(outcome(HISTORY_WRITE, ETCD_LOST, 0, NULL, false, why), HISTORY_INFO);
 	assert_string_equal(why, "sent, then Timeout was reached");
 	/* Proposed, then nobody knows: the entry may still commit. */
-	assert_int_equal(outcome(HISTORY_WRITE, ETCD_ANSWERED, 503,
-				 "etcdserver: request timed out", false, why),
+	assert_int_equal(outcome(HISTORY_WRITE, ETCD_ANSWERED, 503, "etcdserver: request timed out",
+				 false, why),
 			 HISTORY_INFO);
 	assert_int_equal(outcome(HISTORY_CAS, ETCD_ANSWERED, 503, "etcdserver: leader changed",
 				 false, why),

@@ -78,11 +78,37 @@ static void test_errors_name_their_line(void **state)
 	expect_error("at 2s\n", "1: at needs a time and an action (at 2s heal)");
 	expect_error("sleep\n", "1: sleep needs a time such as 2s or 500ms");
 	expect_error("sleep -2s\n", "1: sleep needs a time such as 2s or 500ms");
-	expect_error("check linear h\n", "1: check needs a model (register or bank) and a history");
+	expect_error("check linear h\n",
+		     "1: check needs a model (register, bank or set) and a history");
+	expect_error("start -- sh -c 'echo\n", "1: a ' is not closed");
 	expect_error("expect-ok 0\n", "1: expect-ok needs one node number");
 	expect_error("wait now\n", "1: wait takes no arguments");
 	expect_error("report\n", "1: report needs the directory a recording is in");
 	expect_error("# only a comment\n\n", "the scenario has no steps");
+}
+
+/* Programs as services need words with blanks and empty words: '...' quotes them. */
+static void test_quoted_words(void **state)
+{
+	static struct scenario sc;
+	const char *text = "start 1 --name r -- redis-server --save '' --x 'a b#c'd # comment\n"
+			   "exec 2 -- redis-cli replicaof no one\n"
+			   "pause 3 --name r\n"
+			   "check set s.jsonl\n";
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(scenario_parse(text, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.nsteps, 4);
+	assert_int_equal(sc.steps[0].argc, 10);
+	assert_string_equal(sc.steps[0].argv[6], "--save");
+	assert_string_equal(sc.steps[0].argv[7], "");
+	assert_string_equal(sc.steps[0].argv[9], "a b#cd");
+	assert_int_equal(sc.steps[1].action, SCENARIO_CAPNET);
+	assert_string_equal(sc.steps[1].argv[0], "exec");
+	assert_int_equal(sc.steps[2].action, SCENARIO_CAPNET);
+	assert_int_equal(sc.steps[3].action, SCENARIO_CHECK);
+	scenario_free(&sc);
 }
 
 static void test_times(void **state)
@@ -126,6 +152,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_script),
 		cmocka_unit_test(test_errors_name_their_line),
+		cmocka_unit_test(test_quoted_words),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_two_loads_one_history),
 	};

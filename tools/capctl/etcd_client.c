@@ -98,8 +98,7 @@ static int own_address(const char *ns, char *buf, size_t len)
 	}
 	netns_return(saved);
 	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-		    strcmp(i->ifa_name, "lo")) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, "lo")) {
 			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
 				  len);
 			err = 0;
@@ -195,8 +194,8 @@ static void b64(const char *s, char *out, size_t len)
 			  sodium_base64_VARIANT_ORIGINAL);
 }
 
-void etcd_client_call(struct etcd_client *c, enum history_f f, const char *key,
-		      const char *value, const char *expected, struct etcd_answer *a)
+void etcd_client_call(struct etcd_client *c, enum history_f f, const char *key, const char *value,
+		      const char *expected, struct etcd_answer *a)
 {
 	char k[256], v[1500], e[1500], body[4096];
 	const struct json_value *m, *kvs;

@@ -37,7 +37,7 @@ int etcd_client_open(struct etcd_client *c, const char *lab, unsigned int node, 
 		     long timeout_ms, bool serializable);
 void etcd_client_close(struct etcd_client *c);
 /* One register operation; *a says what came back (for a read, c->found and c->value). */
-void etcd_client_call(struct etcd_client *c, enum history_f f, const char *key,
-		      const char *value, const char *expected, struct etcd_answer *a);
+void etcd_client_call(struct etcd_client *c, enum history_f f, const char *key, const char *value,
+		      const char *expected, struct etcd_answer *a);
 
 #endif /* CAPNET_ETCD_CLIENT_H */
