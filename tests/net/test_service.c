@@ -176,6 +176,41 @@ static void test_redis_primary_is_linearizable(void **state)
 	assert_non_null(strstr(out, "linearizable"));
 }
 
+/* Lists on the primary: every read a prefix of one order, every acknowledged append there. */
+static void test_redis_lists_are_valid(void **state)
+{
+	(void)state;
+	assert_int_equal(capctl("load --client redis --workload append --nodes 1 --clients 4 "
+				"--duration 2 --history %s/append.jsonl",
+				tmpdir),
+			 0);
+	printf("%s", out);
+	assert_int_equal(capctl("check --model append %s/append.jsonl", tmpdir), 0);
+	printf("%s", out);
+	assert_non_null(strstr(out, ": valid ("));
+	/* The same history is not a register history: one history, one model. */
+	assert_int_equal(capctl("check --model register %s/append.jsonl", tmpdir), 2);
+	assert_non_null(
+		strstr(out, "\"append\" is an operation of the append model, not of the register"));
+}
+
+/* Lists read from a replica cut off from its primary miss appends acknowledged before the read
+ * began: the append checker names one, with both lines. */
+static void test_replica_lists_miss_appends(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
+	assert_int_equal(capctl("load --client redis --workload append --nodes 1,2 --clients 4 "
+				"--duration 2 --history %s/append-stale.jsonl",
+				tmpdir),
+			 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
+	assert_int_equal(capctl("check --model append %s/append-stale.jsonl", tmpdir), 1);
+	printf("%s", out);
+	assert_non_null(strstr(out, ": INVALID ("));
+	assert_non_null(strstr(out, "before the read began"));
+}
+
 /* Clients on the primary and on a replica while the replica is cut off from it: writes to the
  * replica fail (READONLY: surely not applied), its reads go stale, and the checker finds it. */
 static void test_replica_reads_caught_stale(void **state)
@@ -284,6 +319,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_program_as_service),
 		cmocka_unit_test(test_redis_primary_is_linearizable),
+		cmocka_unit_test(test_redis_lists_are_valid),
+		cmocka_unit_test(test_replica_lists_miss_appends),
 		cmocka_unit_test(test_replica_reads_caught_stale),
 		cmocka_unit_test(test_failover_loses_acknowledged_adds),
 		cmocka_unit_test(test_wrong_client_refused),

@@ -122,10 +122,10 @@ static void test_parse_errors(void **state)
 	expect_parse_error(W1 "{\"process\":1,\"type\":\"done\",\"f\":\"write\",\"key\":\"x\","
 			      "\"value\":\"1\",\"time\":20}\n",
 			   2, "expected \"type\" to be invoke, ok, fail or info");
-	expect_parse_error("{\"process\":1,\"type\":\"invoke\",\"f\":\"inc\",\"key\":\"x\","
-			   "\"value\":\"1\",\"time\":20}",
-			   1,
-			   "expected \"f\" to be read, write, cas, transfer, balance, open or add");
+	expect_parse_error(
+		"{\"process\":1,\"type\":\"invoke\",\"f\":\"inc\",\"key\":\"x\","
+		"\"value\":\"1\",\"time\":20}",
+		1, "expected \"f\" to be read, write, cas, transfer, balance, open, add or append");
 	expect_parse_error("{\"process\":-1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\","
 			   "\"value\":null,\"time\":20}",
 			   1, "expected \"process\" to be a non-negative integer");

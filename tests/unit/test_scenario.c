@@ -79,7 +79,7 @@ static void test_errors_name_their_line(void **state)
 	expect_error("sleep\n", "1: sleep needs a time such as 2s or 500ms");
 	expect_error("sleep -2s\n", "1: sleep needs a time such as 2s or 500ms");
 	expect_error("check linear h\n",
-		     "1: check needs a model (register, bank or set) and a history");
+		     "1: check needs a model (register, bank, set or append) and a history");
 	expect_error("start -- sh -c 'echo\n", "1: a ' is not closed");
 	expect_error("expect-ok 0\n", "1: expect-ok needs one node number");
 	expect_error("wait now\n", "1: wait takes no arguments");

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "tools/check/ap_report.h"
+#include "tools/check/append_check.h"
 #include "tools/check/bank_check.h"
 #include "tools/check/history.h"
 #include "tools/check/linearizability.h"
@@ -18,7 +19,7 @@
 static void check_usage(void)
 {
 	fprintf(stderr,
-		"usage: capctl [--json] [-v] check --model register|bank|set [--mode cp|ap]\n"
+		"usage: capctl [--json] [-v] check --model register|bank|set|append [--mode cp|ap]\n"
 		"                                   [--memory-limit MB] HISTORY\n"
 		"  HISTORY is a JSON-lines history (docs/history-format.md), - for stdin.\n"
 		"  register: linearizability of read/write/cas, key by key.\n"
@@ -469,6 +470,104 @@ static void print_set(const char *name, const struct set_result *r)
 		    r->stale, r->n_stale);
 }
 
+static void print_append(const char *name, const struct append_result *r)
+{
+	if (capctl_opts.json) {
+		printf("{\"valid\":%s,\"model\":\"append\",\"keys\":%zu,\"appends\":%zu,"
+		       "\"acknowledged\":%zu,\"reads\":%zu,\"lost\":%zu,\"findings\":[",
+		       r->valid ? "true" : "false", r->keys, r->appends, r->acknowledged, r->reads,
+		       r->lost);
+		for (size_t i = 0; i < r->n_findings; i++) {
+			const struct append_finding *fd = &r->findings[i];
+
+			printf("%s{\"problem\":\"%s\",\"key\":", i ? "," : "",
+			       append_problem_name(fd->problem));
+			json_write_string(stdout, fd->key);
+			printf(",\"value\":");
+			json_write_string(stdout, fd->value);
+			printf(",\"line\":%ld,\"other_line\":%ld}", fd->line, fd->other_line);
+		}
+		printf("]}\n");
+		return;
+	}
+	printf("%s: %s (%zu list%s, %zu appends, %zu acknowledged, %zu reads): %zu acknowledged "
+	       "appends in no read\n",
+	       name, r->valid ? "valid" : "INVALID", r->keys, r->keys == 1 ? "" : "s", r->appends,
+	       r->acknowledged, r->reads, r->lost);
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const struct append_finding *fd = &r->findings[i];
+
+		switch (fd->problem) {
+		case APPEND_DIVERGED:
+			printf("  %s:%ld: %s: this read has \"%s\" where the read of line %ld has "
+			       "another value: no one order of appends explains both\n",
+			       name, fd->line, fd->key, fd->value, fd->other_line);
+			break;
+		case APPEND_DUPLICATE:
+			printf("  %s:%ld: %s: this read has \"%s\" twice\n", name, fd->line,
+			       fd->key, fd->value);
+			break;
+		case APPEND_UNEXPECTED:
+			printf("  %s:%ld: %s: this read has \"%s\", which %s\n", name, fd->line,
+			       fd->key, fd->value,
+			       fd->other_line ? "was only appended by refused appends" :
+						"nobody appended");
+			break;
+		case APPEND_LOST:
+			printf("  %s:%ld: %s: this read lacks \"%s\", acknowledged (line %ld) before "
+			       "the read began\n",
+			       name, fd->line, fd->key, fd->value, fd->other_line);
+			break;
+		case APPEND_REORDERED:
+			printf("  %s:%ld: %s: \"%s\" was acknowledged before the append of line %ld "
+			       "began, yet comes after it\n",
+			       name, fd->line, fd->key, fd->value, fd->other_line);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Which model an operation belongs to (a read belongs to every model but the bank's). */
+static const char *model_of(enum history_f f)
+{
+	switch (f) {
+	case HISTORY_WRITE:
+	case HISTORY_CAS:
+		return "register";
+	case HISTORY_OPEN:
+	case HISTORY_TRANSFER:
+	case HISTORY_BALANCE:
+		return "bank";
+	case HISTORY_ADD:
+		return "set";
+	case HISTORY_APPEND:
+		return "append";
+	default:
+		return NULL;
+	}
+}
+
+/* A history that mixes models is refused at its first operation of another model, whatever
+ * the model's own checker would trip over first. */
+static int one_model(const struct history *h, const char *model, struct history_error *e)
+{
+	for (size_t i = 0; i < h->n_ops; i++) {
+		const char *m = model_of(h->ops[i].f);
+
+		if (m && strcmp(m, model)) {
+			e->line = h->ops[i].line;
+			snprintf(e->msg, sizeof(e->msg),
+				 "\"%s\" is an operation of the %s model, not of the %s model: one "
+				 "history, one model",
+				 history_f_name(h->ops[i].f), m, model);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int run_check(const char *name, FILE *f, const char *model, bool ap, size_t memory_mb)
 {
 	struct lin_options lopt = { .max_memory = memory_mb << 20 };
@@ -489,6 +588,8 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 		return CAPCTL_USAGE;
 	}
 	/* A wiped or truncated-to-nothing file must never pass as a valid history. */
+	if (!ret && h.n_ops)
+		ret = one_model(&h, model, &e);
 	if (!ret && !h.n_ops) {
 		e.line = 0;
 		snprintf(e.msg, sizeof(e.msg),
@@ -500,7 +601,16 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 		history_free(&h);
 		return CAPCTL_USAGE;
 	}
-	if (!strcmp(model, "set")) {
+	if (!strcmp(model, "append")) {
+		struct append_result arr;
+
+		ret = append_check(&h, &arr, &e);
+		if (!ret) {
+			print_append(name, &arr);
+			rc = arr.valid ? CAPCTL_OK : CAPCTL_FAIL;
+			append_result_free(&arr);
+		}
+	} else if (!strcmp(model, "set")) {
 		struct set_result sr;
 
 		ret = set_check(&h, &sr, &e);
@@ -607,12 +717,15 @@ int capctl_check_main(int argc, char **argv)
 			return CAPCTL_USAGE;
 		}
 	}
-	if (model && strcmp(model, "register") && strcmp(model, "bank") && strcmp(model, "set")) {
-		fprintf(stderr, "capctl check: --model \"%s\": register, bank or set\n", model);
+	if (model && strcmp(model, "register") && strcmp(model, "bank") && strcmp(model, "set") &&
+	    strcmp(model, "append")) {
+		fprintf(stderr, "capctl check: --model \"%s\": register, bank, set or append\n",
+			model);
 		return CAPCTL_USAGE;
 	}
 	if (!model) {
-		fprintf(stderr, "capctl check: --model register, bank or set is required\n");
+		fprintf(stderr,
+			"capctl check: --model register, bank, set or append is required\n");
 		check_usage();
 		return CAPCTL_USAGE;
 	}

@@ -44,7 +44,9 @@ static void load_usage(void)
 		"                   bank: opens K accounts of %d, then transfers and whole-bank\n"
 		"                   balance reads (default register); set (redis): unique adds\n"
 		"                   to K sets (default 1), then a final read of each from every\n"
-		"                   node, asked again for up to 30 s until it answers (heal first)\n"
+		"                   node, asked again for up to 30 s until it answers (heal first);\n"
+		"                   append (redis): unique RPUSHes to K lists (default 4) and\n"
+		"                   whole-list reads (LRANGE)\n"
 		"  --clients C      concurrent clients, one request outstanding each (default 5)\n"
 		"  --duration T     how long to run: 10, 10s, 500ms, 2m (default 10 s); Ctrl-C\n"
 		"                   ends the run early\n"
@@ -265,8 +267,10 @@ int capctl_load_main(int argc, char **argv)
 		cfg.kind = WORKLOAD_BANK;
 	else if (!strcmp(workload, "set"))
 		cfg.kind = WORKLOAD_SET;
+	else if (!strcmp(workload, "append"))
+		cfg.kind = WORKLOAD_APPEND;
 	else
-		return bad("--workload \"%s\": register, bank or set", workload);
+		return bad("--workload \"%s\": register, bank, set or append", workload);
 	if (!strcmp(client, "capnode"))
 		cfg.client = WORKLOAD_CLIENT_CAPNODE;
 	else if (!strcmp(client, "redis"))
@@ -280,15 +284,20 @@ int capctl_load_main(int argc, char **argv)
 	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && cfg.kind == WORKLOAD_BANK)
 		return bad("--workload bank needs capnode's bank (--client capnode), not %s",
 			   client);
-	if (cfg.kind == WORKLOAD_SET && cfg.client != WORKLOAD_CLIENT_REDIS)
-		return bad("--workload set runs against Redis sets (--client redis), not %s",
+	if ((cfg.kind == WORKLOAD_SET || cfg.kind == WORKLOAD_APPEND) &&
+	    cfg.client != WORKLOAD_CLIENT_REDIS)
+		return bad("--workload set and append run against Redis sets and lists (--client "
+			   "redis), not %s",
 			   client);
 	cfg.final_read_s = 30;
 	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && consistency)
 		return bad("--consistency is capnode's AP mode; %s has its own", client);
 	cfg.port = (uint16_t)port;
 	if (!keys)
-		keys = cfg.kind == WORKLOAD_BANK ? 10 : cfg.kind == WORKLOAD_SET ? 1 : 8;
+		keys = cfg.kind == WORKLOAD_BANK   ? 10 :
+		       cfg.kind == WORKLOAD_SET	   ? 1 :
+		       cfg.kind == WORKLOAD_APPEND ? 4 :
+						     8;
 	if (cfg.kind == WORKLOAD_BANK && (keys < 2 || keys > WORKLOAD_MAX_ACCOUNTS)) {
 		fprintf(stderr, "capctl load: a bank needs 2 to %d accounts (--keys)\n",
 			WORKLOAD_MAX_ACCOUNTS);

@@ -137,8 +137,9 @@ void redis_client_close(struct redis_client *c)
 	c->ctx = NULL;
 }
 
-void redis_client_call(struct redis_client *c, enum history_f f, bool set, const char *key,
-		       const char *value, const char *expected, struct redis_answer *a)
+void redis_client_call(struct redis_client *c, enum history_f f, enum redis_shape shape,
+		       const char *key, const char *value, const char *expected,
+		       struct redis_answer *a)
 {
 	redisReply *r = NULL;
 
@@ -149,10 +150,14 @@ void redis_client_call(struct redis_client *c, enum history_f f, bool set, const
 		snprintf(c->text, sizeof(c->text), "not connected");
 		return;
 	}
-	if (f == HISTORY_READ && set)
+	if (f == HISTORY_READ && shape == REDIS_SETS)
 		r = redisCommand(c->ctx, "SMEMBERS %s", key);
+	else if (f == HISTORY_READ && shape == REDIS_LISTS)
+		r = redisCommand(c->ctx, "LRANGE %s 0 -1", key);
 	else if (f == HISTORY_ADD)
 		r = redisCommand(c->ctx, "SADD %s %s", key, value);
+	else if (f == HISTORY_APPEND)
+		r = redisCommand(c->ctx, "RPUSH %s %s", key, value);
 	else if (f == HISTORY_READ)
 		r = redisCommand(c->ctx, "GET %s", key);
 	else if (f == HISTORY_WRITE)

@@ -35,10 +35,18 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 		      long timeout_ms);
 void redis_client_close(struct redis_client *c);
 
-/* One register operation, or with set, one set operation (add: SADD, read: SMEMBERS, whose
- * elements are then in c->items); *a says what came back (a->text points into c). After
- * REDIS_LOST the connection is closed: open again before the next call. */
-void redis_client_call(struct redis_client *c, enum history_f f, bool set, const char *key,
-		       const char *value, const char *expected, struct redis_answer *a);
+/* What the keys hold: registers (GET, SET, cas), sets (add: SADD, read: SMEMBERS) or lists
+ * (append: RPUSH, read: LRANGE). */
+enum redis_shape {
+	REDIS_REGISTERS,
+	REDIS_SETS,
+	REDIS_LISTS,
+};
+
+/* One operation; *a says what came back (a->text points into c; a set's or list's elements are
+ * in c->items). After REDIS_LOST the connection is closed: open again before the next call. */
+void redis_client_call(struct redis_client *c, enum history_f f, enum redis_shape shape,
+		       const char *key, const char *value, const char *expected,
+		       struct redis_answer *a);
 
 #endif /* CAPNET_REDIS_CLIENT_H */

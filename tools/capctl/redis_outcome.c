@@ -57,6 +57,11 @@ enum history_type redis_outcome(enum history_f f, const struct redis_answer *a, 
 		if (a->kind == REDIS_REPLY_KIND_INTEGER && (a->integer == 0 || a->integer == 1))
 			return HISTORY_OK;
 		break;
+	case HISTORY_APPEND:
+		/* The list's new length. */
+		if (a->kind == REDIS_REPLY_KIND_INTEGER && a->integer >= 1)
+			return HISTORY_OK;
+		break;
 	case HISTORY_WRITE:
 		if (a->kind == REDIS_REPLY_KIND_STATUS && !strcmp(text, "OK"))
 			return HISTORY_OK;

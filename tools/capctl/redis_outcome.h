@@ -37,7 +37,7 @@ struct redis_answer {
 /*
  * The outcome of op f (read: GET, or SMEMBERS of a set; write: SET; cas: the compare-and-set
  * script, which answers 1 when it set the value, 0 when it found another, -1 when the key was
- * absent; add: SADD). why gets the reason for anything but ok.
+ * absent; add: SADD; append: RPUSH). why gets the reason for anything but ok.
  */
 enum history_type redis_outcome(enum history_f f, const struct redis_answer *a, char *why,
 				size_t why_len);

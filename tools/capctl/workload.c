@@ -112,7 +112,10 @@ static uint16_t service_port(const struct workload_config *cfg)
 
 const char *workload_kind_name(enum workload_kind kind)
 {
-	return kind == WORKLOAD_BANK ? "bank" : kind == WORKLOAD_SET ? "set" : "register";
+	return kind == WORKLOAD_BANK   ? "bank" :
+	       kind == WORKLOAD_SET    ? "set" :
+	       kind == WORKLOAD_APPEND ? "append" :
+					 "register";
 }
 
 int workload_parse_nodes(struct workload_config *cfg, const char *text, char *err, size_t errlen)
@@ -464,8 +467,11 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 						  service_port(run->cfg), run->cfg->timeout_ms);
 	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
 	if (w->connected) {
-		redis_client_call(&w->redis, op->f, run->cfg->kind == WORKLOAD_SET, op->key,
-				  op->val_buf, op->old_buf, &a);
+		redis_client_call(&w->redis, op->f,
+				  run->cfg->kind == WORKLOAD_SET    ? REDIS_SETS :
+				  run->cfg->kind == WORKLOAD_APPEND ? REDIS_LISTS :
+								      REDIS_REGISTERS,
+				  op->key, op->val_buf, op->old_buf, &a);
 	} else {
 		a = (struct redis_answer){ .transport = REDIS_NOT_SENT, .text = w->redis.error };
 	}
@@ -481,7 +487,7 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 							 .n = w->redis.n_items };
 		}
 	}
-	if (run->cfg->kind == WORKLOAD_SET) {
+	if (run->cfg->kind == WORKLOAD_SET || run->cfg->kind == WORKLOAD_APPEND) {
 		t_done = record(run, w->process, w->node, type, op, &result,
 				type == HISTORY_OK ? NULL : why);
 		if (type == HISTORY_INFO) {
@@ -634,6 +640,25 @@ static void set_op(struct worker *w, struct op *op)
 	op->arg.str = op->val_buf;
 }
 
+/* Appends of values unique in the whole history, and reads of whole lists. */
+static void append_op(struct worker *w, struct op *op)
+{
+	const struct workload_config *cfg = w->run->cfg;
+	unsigned int k = rng_below(&w->rng, cfg->keys);
+
+	if (rng_below(&w->rng, 100) < 30) {
+		op_init(op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
+		op_key(op, w->run, "l", k);
+		return;
+	}
+	w->counter++;
+	op_init(op, HISTORY_APPEND, CLIENT_OP_PUT, cfg->consistency);
+	op_key(op, w->run, "l", k);
+	snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
+	op->arg.kind = HISTORY_VALUE_STRING;
+	op->arg.str = op->val_buf;
+}
+
 /* After the run: every set read from every node, each node asked again until it answers (the
  * faults healed by then) or final_read_s passes. These reads are what the set checker decides
  * on; a node that never answered is said, and its sets are decided on the others' reads. */
@@ -732,6 +757,8 @@ static void *worker_main(void *arg)
 			bank_op(w, &op);
 		else if (run->cfg->kind == WORKLOAD_SET)
 			set_op(w, &op);
+		else if (run->cfg->kind == WORKLOAD_APPEND)
+			append_op(w, &op);
 		else
 			register_op(w, &op, &key_index);
 		err = execute(w, &op, key_index);
@@ -887,7 +914,8 @@ static int check_config(const struct workload_config *cfg)
 		return -EINVAL;
 	if (cfg->kind == WORKLOAD_BANK && cfg->client != WORKLOAD_CLIENT_CAPNODE)
 		return -EINVAL;
-	if (cfg->kind == WORKLOAD_SET && cfg->client != WORKLOAD_CLIENT_REDIS)
+	if ((cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND) &&
+	    cfg->client != WORKLOAD_CLIENT_REDIS)
 		return -EINVAL;
 	if (cfg->client == WORKLOAD_CLIENT_ETCD && etcd_client_global_init())
 		return -EIO;

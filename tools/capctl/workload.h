@@ -24,6 +24,7 @@ enum workload_kind {
 	WORKLOAD_REGISTER,
 	WORKLOAD_BANK,
 	WORKLOAD_SET, /* unique adds to K sets, then a final read of each from every node */
+	WORKLOAD_APPEND, /* unique appends to K lists, and reads of whole lists */
 };
 
 /* What the clients speak: capnode's protocol, or a real system's. */

@@ -43,7 +43,7 @@ static const char *const type_names[] = {
 static const char *const f_names[] = {
 	[HISTORY_READ] = "read",	 [HISTORY_WRITE] = "write",	[HISTORY_CAS] = "cas",
 	[HISTORY_TRANSFER] = "transfer", [HISTORY_BALANCE] = "balance", [HISTORY_OPEN] = "open",
-	[HISTORY_ADD] = "add",
+	[HISTORY_ADD] = "add",		 [HISTORY_APPEND] = "append",
 };
 
 const char *history_type_name(enum history_type t)
@@ -198,7 +198,7 @@ static int event_from_json(struct json_value *obj, long line, struct history_eve
 	if (k < 0)
 		return set_err(
 			err, line,
-			"expected \"f\" to be read, write, cas, transfer, balance, open or add");
+			"expected \"f\" to be read, write, cas, transfer, balance, open, add or append");
 	ev->f = k;
 	if (fv[F_KEY]->kind == JSON_STRING) {
 		ev->key = fv[F_KEY]->str;

@@ -23,6 +23,7 @@ enum history_f {
 	HISTORY_BALANCE,
 	HISTORY_OPEN,
 	HISTORY_ADD, /* set: add one element */
+	HISTORY_APPEND, /* list: append one value */
 };
 
 enum history_value_kind {
