@@ -13,12 +13,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/json.h"
 #include "netem/cli.h"
 #include "netem/scenario.h"
 
 #define MAX_LOADS 16
 
 static struct scenario scenario;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static double now_s(void)
 {
@@ -84,6 +93,9 @@ static int spawn(const char *prog, const char *lab, const char *const *pre, int 
 struct run {
 	const char *lab;
 	double start;
+	uint64_t origin_ns; /* CLOCK_MONOTONIC at the start: the histories' and faults' 0 */
+	FILE *faults[MAX_LOADS]; /* beside each load's history */
+	unsigned int nfaults;
 	pid_t loads[MAX_LOADS];
 	unsigned int nloads;
 	unsigned int failed_line;
@@ -144,6 +156,54 @@ static int expect(struct run *r, const struct scenario_step *st, bool want_ok)
 				 "exit %d)",
 				 st->argv[1], rc);
 	return 0;
+}
+
+/* Every fault (and heal) the run makes, beside each history, on the histories' clock: what
+ * capctl history export turns into Jepsen's :nemesis operations. */
+static void open_faults(struct run *r)
+{
+	char path[PATH_MAX];
+
+	for (unsigned int i = 0; i < scenario.nsteps && r->nfaults < MAX_LOADS; i++) {
+		const char *h = scenario_load_history(&scenario.steps[i]);
+		FILE *f;
+
+		if (!h)
+			continue;
+		scenario_faults_path(h, path, sizeof(path));
+		f = fopen(path, "w");
+		if (!f) {
+			report_warn("run: %s: %s (the faults of this run are not recorded)", path,
+				    strerror(errno));
+			continue;
+		}
+		r->faults[r->nfaults++] = f;
+	}
+}
+
+static void record_fault(struct run *r, const struct scenario_step *st, uint64_t at)
+{
+	for (unsigned int i = 0; i < r->nfaults; i++) {
+		FILE *f = r->faults[i];
+
+		fprintf(f, "{\"time\":%llu,\"f\":", (unsigned long long)(at - r->origin_ns));
+		json_write_string(f, st->argv[0]);
+		fputs(",\"value\":\"", f);
+		for (int k = 1; k < st->argc; k++) {
+			/* The words as typed, one blank apart, as a JSON string. */
+			for (const char *c = st->argv[k]; *c; c++)
+				if (*c == '"' || *c == '\\')
+					fprintf(f, "\\%c", *c);
+				else if ((unsigned char)*c < 0x20)
+					fprintf(f, "\\u%04x", (unsigned char)*c);
+				else
+					fputc(*c, f);
+			if (k + 1 < st->argc)
+				fputc(' ', f);
+		}
+		fputs("\"}\n", f);
+		fflush(f);
+	}
 }
 
 static int play(struct run *r, const struct scenario_step *st)
@@ -267,6 +327,15 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	/* A load still running when a step fails is stopped, not left behind. */
 	signal(SIGPIPE, SIG_IGN);
 	r.start = now_s();
+	r.origin_ns = now_ns();
+	{
+		char origin[32];
+
+		/* Loads count their times from the run's start, as the faults are. */
+		snprintf(origin, sizeof(origin), "%llu", (unsigned long long)r.origin_ns);
+		setenv("CAPNET_CLOCK_ORIGIN", origin, 1);
+	}
+	open_faults(&r);
 	for (i = 0; i < scenario.nsteps; i++) {
 		const struct scenario_step *st = &scenario.steps[i];
 		double wait = st->at_ms >= 0 ? r.start + st->at_ms / 1000.0 - now_s() : 0;
@@ -280,6 +349,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		printf("\n");
 		/* Steps' own output goes straight to the same stdout: keep the order on a pipe. */
 		fflush(stdout);
+		if (st->action == SCENARIO_CAPNET && strcmp(st->argv[0], "status"))
+			record_fault(&r, st, now_ns());
 		if (play(&r, st))
 			break;
 	}
@@ -289,6 +360,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		kill(r.loads[i], SIGTERM);
 		waitpid(r.loads[i], NULL, 0);
 	}
+	for (i = 0; i < r.nfaults; i++)
+		fclose(r.faults[i]);
 	if (r.failed_line) {
 		printf("scenario %s: FAIL at line %u: %s (%.1f s)\n", argv[0], r.failed_line,
 		       r.failure, now_s() - r.start);

@@ -161,8 +161,16 @@ static int parse_step(struct scenario_step *st, int argc, char **argv, char *err
 	return 0;
 }
 
-/* The history a load step writes, or NULL. */
-static const char *load_history(const struct scenario_step *st)
+void scenario_faults_path(const char *history, char *buf, size_t len)
+{
+	size_t n = strlen(history);
+
+	if (n > 6 && !strcmp(history + n - 6, ".jsonl"))
+		n -= 6;
+	snprintf(buf, len, "%.*s.faults.jsonl", (int)n, history);
+}
+
+const char *scenario_load_history(const struct scenario_step *st)
 {
 	int i;
 
@@ -184,10 +192,10 @@ static int check_histories(const struct scenario *sc, char *err, size_t errlen)
 	unsigned int i, j;
 
 	for (i = 0; i < sc->nsteps; i++) {
-		const char *h = load_history(&sc->steps[i]);
+		const char *h = scenario_load_history(&sc->steps[i]);
 
 		for (j = 0; h && j < i; j++) {
-			const char *other = load_history(&sc->steps[j]);
+			const char *other = scenario_load_history(&sc->steps[j]);
 
 			if (other && !strcmp(h, other)) {
 				snprintf(err, errlen,

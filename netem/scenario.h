@@ -60,5 +60,9 @@ void scenario_free(struct scenario *sc);
 /* "2s", "500ms", "1.5s", "3" (seconds): milliseconds, or -1. */
 long scenario_parse_time(const char *text);
 const char *scenario_action_name(enum scenario_action a);
+/* The history a load step writes (its --history), or NULL. */
+const char *scenario_load_history(const struct scenario_step *st);
+/* Where the faults of a run go beside a history: h.jsonl -> h.faults.jsonl. */
+void scenario_faults_path(const char *history, char *buf, size_t len);
 
 #endif /* CAPNET_SCENARIO_H */

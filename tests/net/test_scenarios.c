@@ -49,10 +49,26 @@ static int run_scenario(const char *name)
 
 static void test_etcd_partitions_linearizable(void **state)
 {
+	char capctl[512];
+
 	(void)state;
 	assert_int_equal(run_scenario("etcd-partitions-linearizable"), 0);
 	assert_non_null(strstr(out, "etcd-partitions-linearizable.jsonl: linearizable ("));
 	assert_non_null(strstr(out, ": PASS ("));
+	/* Exported as Jepsen's EDN, the run's faults are :nemesis operations, on the history's
+	 * clock, and the EDN history gets the same verdict. */
+	netlab_sibling("capctl", capctl, sizeof(capctl));
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s && %s history export etcd-partitions-linearizable.jsonl > "
+			  "h.edn && grep -c ':process :nemesis' h.edn && "
+			  "grep -m1 ':f :partition, :value \"--preset random-halves --seed "
+			  "1\"' h.edn && %s check --model register h.edn",
+			  dir, capctl, capctl),
+		0);
+	printf("%s", out);
+	assert_int_equal(strtol(out, NULL, 10), 4);
+	assert_non_null(strstr(out, "h.edn: linearizable ("));
 }
 
 static void test_etcd_serializable_stale(void **state)

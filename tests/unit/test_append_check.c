@@ -80,9 +80,9 @@ static void test_valid(void **state)
 
 	(void)state;
 	append(0, "a", "ok", 10, 20);
-	append(1, "b", "ok", 15, 25);	/* concurrent with a: either order */
+	append(1, "b", "ok", 15, 25); /* concurrent with a: either order */
 	read_list(2, "[\"b\"]", 16, 30); /* b before a: the order is b, a */
-	append(0, "c", "info", 40, 50);	/* unknown: may or may not show */
+	append(0, "c", "info", 40, 50); /* unknown: may or may not show */
 	read_list(2, "[\"b\",\"a\"]", 60, 70);
 	append(3, "d", "fail", 80, 90); /* refused: must not show */
 	read_list(2, "[\"b\",\"a\",\"c\"]", 100, 110);
@@ -123,7 +123,7 @@ static void test_each_violation(void **state)
 	expect_finding(APPEND_LOST, "b", 6, 3);
 	/* Acknowledged before another began, yet after it in the list. */
 	append(0, "a", "ok", 10, 20);
-	append(1, "b", "ok", 30, 40);	       /* lines 3-4 */
+	append(1, "b", "ok", 30, 40); /* lines 3-4 */
 	read_list(2, "[\"b\",\"a\"]", 50, 60); /* a is after b though it was done first */
 	expect_finding(APPEND_REORDERED, "a", 1, 3);
 }

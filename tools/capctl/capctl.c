@@ -22,11 +22,15 @@ static const struct capctl_cmd {
 	{ "balance", capctl_balance_main, "[ACCOUNT]", "an account's balance, or the whole bank" },
 	{ "status", capctl_status_main, "", "the node's role, term, leader, log and reachability" },
 	{ "load", capctl_load_main,
-	  "[--nodes LIST] --history FILE [--workload register|bank] [--clients C] [--duration T] ...",
+	  "[--nodes LIST] --history FILE [--client capnode|redis|etcd] [--workload "
+	  "register|bank|set|append] ...",
 	  "run concurrent clients and record a history (capctl load --help)" },
 	{ "check", capctl_check_main,
-	  "--model register|bank [--mode cp|ap] [--memory-limit MB] HISTORY",
-	  "check a history for consistency (exit 0 valid, 1 violation, 2 error)" },
+	  "--model register|bank|set|append [--mode cp|ap] [--memory-limit MB] HISTORY",
+	  "check a history (capnet's JSON lines, or Jepsen's EDN) for consistency (exit 0 valid, "
+	  "1 violation, 2 error)" },
+	{ "history", capctl_history_main, "export [--format edn] [--faults FILE] HISTORY",
+	  "write a history as Jepsen's EDN, the run's faults as :nemesis operations" },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -40,5 +40,6 @@ int capctl_open_main(int argc, char **argv);
 int capctl_transfer_main(int argc, char **argv);
 int capctl_balance_main(int argc, char **argv);
 int capctl_status_main(int argc, char **argv);
+int capctl_history_main(int argc, char **argv);
 
 #endif /* CAPNET_CAPCTL_H */

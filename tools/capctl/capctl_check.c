@@ -13,6 +13,7 @@
 #include "tools/check/append_check.h"
 #include "tools/check/bank_check.h"
 #include "tools/check/history.h"
+#include "tools/check/history_edn.h"
 #include "tools/check/linearizability.h"
 #include "tools/check/set_check.h"
 
@@ -579,7 +580,7 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 	int ret, rc;
 
 	history_init(&h);
-	ret = history_parse_file(&h, f, &e);
+	ret = history_read_any(&h, f, &e);
 	if (!ret)
 		ret = history_pair(&h, &e);
 	if (ret == -ENOMEM) {

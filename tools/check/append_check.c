@@ -11,6 +11,19 @@
 #include "lib/array.h"
 #include "tools/check/append_check.h"
 
+/* qsort and bsearch, for arrays that may be empty (and NULL): C leaves those undefined. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static void *find_n(const void *key, const void *base, size_t n, size_t size,
+		    int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 struct appended {
 	const char *value;
 	const struct history_op *op; /* the best attempt: ok, else info, else fail */
@@ -29,7 +42,7 @@ static const char *const problem_names[] = {
 const char *append_problem_name(enum append_problem p)
 {
 	return (size_t)p < sizeof(problem_names) / sizeof(problem_names[0]) ? problem_names[p] :
-									       "?";
+									      "?";
 }
 
 void append_result_free(struct append_result *r)
@@ -85,7 +98,8 @@ static int validate(const struct history *h, struct history_error *err)
 			msg = "expected an append's value to be a string";
 		else if (op->f == HISTORY_READ && op->outcome == HISTORY_OK &&
 			 op->result->kind != HISTORY_VALUE_LIST)
-			msg = "expected a list read's value to be a list of strings", line = op->ret_line;
+			msg = "expected a list read's value to be a list of strings",
+			line = op->ret_line;
 		for (size_t k = 0; !msg && op->f == HISTORY_READ && op->outcome == HISTORY_OK &&
 				   k < op->result->n;
 		     k++)
@@ -111,8 +125,7 @@ struct key_run {
 	size_t cap_findings;
 };
 
-static int found(struct key_run *k, enum append_problem p, const char *value, long line,
-		 long other)
+static int found(struct key_run *k, enum append_problem p, const char *value, long line, long other)
 {
 	struct append_result *r = k->r;
 	int rc = array_grow((void **)&r->findings, sizeof(*r->findings), r->n_findings,
@@ -131,7 +144,7 @@ static struct appended *lookup(struct key_run *k, const char *value)
 {
 	struct appended want = { .value = value };
 
-	return bsearch(&want, k->ap, k->n_ap, sizeof(*k->ap), cmp_appended);
+	return find_n(&want, k->ap, k->n_ap, sizeof(*k->ap), cmp_appended);
 }
 
 /* Each read on its own (no value twice, none unexpected), then against the longest so far. */
@@ -157,8 +170,9 @@ static int check_reads(struct key_run *k, const struct history_op **longest)
 			sorted = p;
 			cap = n;
 		}
-		memcpy(sorted, v->items, n * sizeof(*sorted));
-		qsort(sorted, n, sizeof(*sorted), cmp_cstr);
+		if (n)
+			memcpy(sorted, v->items, n * sizeof(*sorted));
+		sort_n(sorted, n, sizeof(*sorted), cmp_cstr);
 		for (size_t j = 1; j < n && !rc; j++)
 			if (!cmp_str(sorted[j], sorted[j - 1]))
 				rc = found(k, APPEND_DUPLICATE, sorted[j], rd->ret_line, 0);
@@ -223,9 +237,10 @@ static int check_lost(struct key_run *k, const struct history_op *longest)
 	for (i = 0; i < k->n_ap; i++)
 		if (k->ap[i].op->outcome == HISTORY_OK)
 			acked[n_acked++] = k->ap[i].op;
-	qsort(acked, n_acked, sizeof(*acked), cmp_op_over);
-	memcpy(reads, k->reads, k->n_reads * sizeof(*reads));
-	qsort(reads, k->n_reads, sizeof(*reads), cmp_op_call);
+	sort_n(acked, n_acked, sizeof(*acked), cmp_op_over);
+	if (k->n_reads)
+		memcpy(reads, k->reads, k->n_reads * sizeof(*reads));
+	sort_n(reads, k->n_reads, sizeof(*reads), cmp_op_call);
 	for (i = 0; i < k->n_reads && !rc; i++) {
 		for (; j < n_acked && acked[j]->ret < reads[i]->call; j++) {
 			const struct appended *a = lookup(k, acked[j]->arg->str);
@@ -237,7 +252,8 @@ static int check_lost(struct key_run *k, const struct history_op *longest)
 			}
 		}
 		if (worst && maxpos >= (long)reads[i]->result->n)
-			rc = found(k, APPEND_LOST, worst->value, reads[i]->ret_line, worst->op->line);
+			rc = found(k, APPEND_LOST, worst->value, reads[i]->ret_line,
+				   worst->op->line);
 	}
 	/* The count: acknowledged appends no read has, though a read began after them. */
 	if (k->n_reads)
@@ -292,16 +308,18 @@ static int check_key(struct key_run *k)
 			rc = array_grow((void **)&k->ap, sizeof(*k->ap), n_ap, &cap_ap);
 			if (rc)
 				goto out;
-			k->ap[n_ap++] = (struct appended){ .value = op->arg->str, .op = op, .pos = -1 };
+			k->ap[n_ap++] =
+				(struct appended){ .value = op->arg->str, .op = op, .pos = -1 };
 		} else if (op->outcome == HISTORY_OK) {
 			k->r->reads++;
-			rc = array_grow((void **)&k->reads, sizeof(*k->reads), k->n_reads, &cap_reads);
+			rc = array_grow((void **)&k->reads, sizeof(*k->reads), k->n_reads,
+					&cap_reads);
 			if (rc)
 				goto out;
 			k->reads[k->n_reads++] = op;
 		}
 	}
-	qsort(k->ap, n_ap, sizeof(*k->ap), cmp_appended);
+	sort_n(k->ap, n_ap, sizeof(*k->ap), cmp_appended);
 	for (i = 0, j = 0; i < n_ap; i++) {
 		if (j && !cmp_appended(&k->ap[j - 1], &k->ap[i])) {
 			if (rank(k->ap[i].op->outcome) > rank(k->ap[j - 1].op->outcome))
@@ -341,7 +359,7 @@ int append_check(const struct history *h, struct append_result *r, struct histor
 		return -ENOMEM;
 	for (i = 0; i < h->n_ops; i++)
 		keys[n_keys++] = h->ops[i].key;
-	qsort(keys, n_keys, sizeof(*keys), cmp_cstr);
+	sort_n(keys, n_keys, sizeof(*keys), cmp_cstr);
 	for (i = 0; i < n_keys && !rc; i++) {
 		struct key_run k = { .h = h, .key = keys[i], .r = r };
 

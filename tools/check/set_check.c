@@ -9,6 +9,19 @@
 #include "lib/array.h"
 #include "tools/check/set_check.h"
 
+/* qsort and bsearch, for arrays that may be empty (and NULL): C leaves those undefined. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static void *find_n(const void *key, const void *base, size_t n, size_t size,
+		    int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 /* One element someone tried to add, with what became of its attempts. */
 struct attempt {
 	const char *key, *element;
@@ -160,7 +173,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 					       .line = op->line,
 					       .outcome = op->outcome };
 	}
-	qsort(at, n_at, sizeof(*at), cmp_attempt);
+	sort_n(at, n_at, sizeof(*at), cmp_attempt);
 	/* The same element added twice is one element, with the best outcome of its adds. */
 	for (i = 0, j = 0; i < n_at; i++) {
 		if (j && !cmp_attempt(&at[j - 1], &at[i])) {
@@ -188,8 +201,9 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 			rc = -ENOMEM;
 			goto out;
 		}
-		memcpy(fr[n_fr].items, op->result->items, op->result->n * sizeof(char *));
-		qsort(fr[n_fr].items, fr[n_fr].n, sizeof(char *), cmp_item);
+		if (op->result->n)
+			memcpy(fr[n_fr].items, op->result->items, op->result->n * sizeof(char *));
+		sort_n(fr[n_fr].items, fr[n_fr].n, sizeof(char *), cmp_item);
 		n_fr++;
 	}
 	if (!n_fr) {
@@ -204,7 +218,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 	for (i = 0; i < n_fr; i++)
 		for (k = 0; k < fr[i].n; k++) {
 			struct attempt key = { .key = fr[i].op->key, .element = fr[i].items[k] };
-			struct attempt *a = bsearch(&key, at, n_at, sizeof(*at), cmp_attempt);
+			struct attempt *a = find_n(&key, at, n_at, sizeof(*at), cmp_attempt);
 
 			if (k && !cmp_str(fr[i].items[k], fr[i].items[k - 1]))
 				continue; /* a list with a repeat: the set has it once */
@@ -219,7 +233,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 				goto out;
 		}
 	/* Each unexpected element once, at the first final read that has it. */
-	qsort(r->unexpected, r->n_unexpected, sizeof(*r->unexpected), cmp_item_line);
+	sort_n(r->unexpected, r->n_unexpected, sizeof(*r->unexpected), cmp_item_line);
 	for (i = 0, j = 0; i < r->n_unexpected; i++)
 		if (!j || cmp_str(r->unexpected[j - 1].key, r->unexpected[i].key) ||
 		    cmp_str(r->unexpected[j - 1].element, r->unexpected[i].element))
@@ -250,7 +264,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 			const char *el = a->element;
 
 			if (cmp_str(fr[j].op->key, a->key) ||
-			    bsearch(&el, fr[j].items, fr[j].n, sizeof(char *), cmp_item))
+			    find_n(&el, fr[j].items, fr[j].n, sizeof(char *), cmp_item))
 				continue;
 			rc = push(&r->stale, &r->n_stale, &cap[3], a->key, a->element,
 				  fr[j].op->ret_line);
