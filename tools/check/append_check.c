@@ -116,6 +116,8 @@ static int validate(const struct history *h, struct history_error *err)
 
 struct key_run {
 	const struct history *h;
+	const struct history_op **ops; /* this key's operations, in history order */
+	size_t n_ops;
 	const char *key;
 	struct appended *ap;
 	size_t n_ap;
@@ -297,11 +299,9 @@ static int check_key(struct key_run *k)
 	k->ap = NULL;
 	k->reads = NULL;
 	k->n_reads = 0;
-	for (i = 0; i < k->h->n_ops; i++) {
-		const struct history_op *op = &k->h->ops[i];
+	for (i = 0; i < k->n_ops; i++) {
+		const struct history_op *op = k->ops[i];
 
-		if (cmp_str(op->key, k->key))
-			continue;
 		if (op->f == HISTORY_APPEND) {
 			k->r->appends++;
 			k->r->acknowledged += op->outcome == HISTORY_OK;
@@ -343,10 +343,20 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/* Operations by key, and in history order within a key. */
+static int cmp_op_key(const void *x, const void *y)
+{
+	const struct history_op *a = *(const struct history_op *const *)x,
+				*b = *(const struct history_op *const *)y;
+	int c = cmp_str(a->key, b->key);
+
+	return c ? c : (a > b) - (a < b);
+}
+
 int append_check(const struct history *h, struct append_result *r, struct history_error *err)
 {
-	const char **keys;
-	size_t n_keys = 0, i;
+	const struct history_op **by_key;
+	size_t i, j;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -354,23 +364,24 @@ int append_check(const struct history *h, struct append_result *r, struct histor
 	rc = validate(h, err);
 	if (rc)
 		return rc;
-	keys = malloc((h->n_ops ? h->n_ops : 1) * sizeof(*keys));
-	if (!keys)
+	by_key = malloc((h->n_ops ? h->n_ops : 1) * sizeof(*by_key));
+	if (!by_key)
 		return -ENOMEM;
 	for (i = 0; i < h->n_ops; i++)
-		keys[n_keys++] = h->ops[i].key;
-	sort_n(keys, n_keys, sizeof(*keys), cmp_cstr);
-	for (i = 0; i < n_keys && !rc; i++) {
-		struct key_run k = { .h = h, .key = keys[i], .r = r };
+		by_key[i] = &h->ops[i];
+	sort_n(by_key, h->n_ops, sizeof(*by_key), cmp_op_key);
+	for (i = 0; i < h->n_ops && !rc; i = j) {
+		struct key_run k = { .h = h, .ops = by_key + i, .key = by_key[i]->key, .r = r };
 
-		if (i && !cmp_str(keys[i], keys[i - 1]))
-			continue;
+		for (j = i + 1; j < h->n_ops && !cmp_str(by_key[j]->key, k.key); j++)
+			;
+		k.n_ops = j - i;
 		r->keys++;
 		/* Findings of earlier keys keep their array: grow from where it is. */
 		k.cap_findings = r->n_findings;
 		rc = check_key(&k);
 	}
-	free(keys);
+	free(by_key);
 	if (rc)
 		append_result_free(r);
 	return rc;

@@ -97,22 +97,52 @@ void set_result_free(struct set_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* When the last add of key was over: a read invoked later is a final read. */
-static uint64_t adds_over(const struct history *h, const char *key)
+/* When the last add of each set was over: a read invoked later is a final read. */
+struct key_over {
+	const char *key;
+	uint64_t over;
+};
+
+static int cmp_key_over(const void *x, const void *y)
 {
-	uint64_t over = 0;
+	return cmp_str(((const struct key_over *)x)->key, ((const struct key_over *)y)->key);
+}
 
-	for (size_t i = 0; i < h->n_ops; i++) {
+/* One entry per set, in key order (an ends array of the history's adds, merged). */
+static struct key_over *adds_over(const struct history *h, size_t *n)
+{
+	struct key_over *ko = malloc((h->n_ops ? h->n_ops : 1) * sizeof(*ko));
+	size_t m = 0, i, j;
+
+	if (!ko)
+		return NULL;
+	for (i = 0; i < h->n_ops; i++) {
 		const struct history_op *op = &h->ops[i];
-		uint64_t t;
 
-		if (op->f != HISTORY_ADD || cmp_str(op->key, key))
-			continue;
-		t = op->outcome == HISTORY_INFO ? op->call : op->ret;
-		if (t > over)
-			over = t;
+		if (op->f == HISTORY_ADD)
+			ko[m++] = (struct key_over){ .key = op->key,
+						     .over = op->outcome == HISTORY_INFO ? op->call :
+											   op->ret };
 	}
-	return over;
+	sort_n(ko, m, sizeof(*ko), cmp_key_over);
+	for (i = 0, j = 0; i < m; i++) {
+		if (j && !cmp_str(ko[j - 1].key, ko[i].key)) {
+			if (ko[i].over > ko[j - 1].over)
+				ko[j - 1].over = ko[i].over;
+			continue;
+		}
+		ko[j++] = ko[i];
+	}
+	*n = j;
+	return ko;
+}
+
+static uint64_t over_of(const struct key_over *ko, size_t n, const char *key)
+{
+	struct key_over want = { .key = key };
+	const struct key_over *k = find_n(&want, ko, n, sizeof(*ko), cmp_key_over);
+
+	return k ? k->over : 0;
 }
 
 static int validate(const struct history *h, struct history_error *err)
@@ -149,6 +179,8 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 {
 	struct attempt *at = NULL;
 	struct final_read *fr = NULL;
+	struct key_over *ko = NULL;
+	size_t n_ko = 0;
 	size_t n_at = 0, cap_at = 0, n_fr = 0, cap_fr = 0, cap[4] = { 0 }, i, j, k;
 	const char *last_key = NULL;
 	int rc;
@@ -185,11 +217,16 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 	}
 	n_at = j;
 
+	ko = adds_over(h, &n_ko);
+	if (!ko) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < h->n_ops; i++) {
 		const struct history_op *op = &h->ops[i];
 
 		if (op->f != HISTORY_READ || op->outcome != HISTORY_OK ||
-		    op->call < adds_over(h, op->key))
+		    op->call < over_of(ko, n_ko, op->key))
 			continue;
 		rc = array_grow((void **)&fr, sizeof(*fr), n_fr, &cap_fr);
 		if (rc)
@@ -278,6 +315,7 @@ out:
 		free(fr[i].items);
 	free(fr);
 	free(at);
+	free(ko);
 	if (rc)
 		set_result_free(r);
 	return rc;
