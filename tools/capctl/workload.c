@@ -42,7 +42,13 @@ struct run {
 	/* Keys of a real system's run begin with the run's own id: its data outlives a run (a
 	 * history starts with every register absent), and two runs never share a key. */
 	char key_prefix[16];
+	/* append: appends begun per list slot; every LIST_MAX a slot moves to a fresh key. */
+	uint64_t list_appends[WORKLOAD_MAX_KEYS];
 };
+
+/* Lists this long are left for a fresh key, as Elle's generators do: whole-list reads stay
+ * small, and the history grows with its operations rather than their square. */
+#define LIST_MAX 256
 
 struct worker {
 	struct run *run;
@@ -640,15 +646,18 @@ static void append_op(struct worker *w, struct op *op)
 {
 	const struct workload_config *cfg = w->run->cfg;
 	unsigned int k = rng_below(&w->rng, cfg->keys);
+	uint64_t n;
 
 	if (rng_below(&w->rng, 100) < 30) {
+		n = __atomic_load_n(&w->run->list_appends[k], __ATOMIC_RELAXED);
 		op_init(op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
-		op_key(op, w->run, "l", k);
+		op_key(op, w->run, "l", k + cfg->keys * (unsigned int)(n / LIST_MAX));
 		return;
 	}
+	n = __atomic_fetch_add(&w->run->list_appends[k], 1, __ATOMIC_RELAXED);
 	w->counter++;
 	op_init(op, HISTORY_APPEND, CLIENT_OP_PUT, cfg->consistency);
-	op_key(op, w->run, "l", k);
+	op_key(op, w->run, "l", k + cfg->keys * (unsigned int)(n / LIST_MAX));
 	snprintf(op->val_buf, sizeof(op->val_buf), "%u-%" PRIu64, w->index, w->counter);
 	op->arg.kind = HISTORY_VALUE_STRING;
 	op->arg.str = op->val_buf;
