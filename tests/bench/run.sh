@@ -18,7 +18,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes replicas auth captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes replicas auth real captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -610,6 +610,81 @@ bench_auth() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Real systems: capctl's own clients measured against the systems' own tools, and the checkers on
+# large histories.
+capctl_figures() { # capctl-load-json -> "ops_per_s N p50_us N p99_us N"
+	local j=$1
+	awk -v o="$(json_field ops_per_s "$j")" -v p50="$(json_field p50 "$j")" \
+		-v p99="$(json_field p99 "$j")" 'BEGIN { if (o != "")
+		printf "ops_per_s %s p50_us %.0f p99_us %.0f", o, p50 * 1000, p99 * 1000 }'
+}
+
+bench_real_systems() {
+	local l=${tag}rs out rb set get ours i ratio t0 t1 cp et h
+	section "real systems, capctl load against the systems' own tools (same node, same clients)"
+	"$capnet" --lab "$l" up -n 3 >/dev/null
+	if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+		na "capctl load --client redis" "redis-server or redis-benchmark not installed"
+	elif ! "$capnet" --lab "$l" start 1 --name redis -- redis-server --port 6379 \
+		--bind 127.0.0.1 --save '' --appendonly no >"$tmp/rs.err" 2>&1; then
+		na "capctl load --client redis" "$(head -n 1 "$tmp/rs.err" | head -c 80)"
+	else
+		sleep 0.5
+		# redis-benchmark: 8 clients, one request outstanding each (-P 1), SET then GET.
+		rb=$("$capnet" --lab "$l" exec 1 -- redis-benchmark -h 127.0.0.1 -p 6379 -c 8 \
+			-n 200000 -t set,get -P 1 -q 2>/dev/null | tr '\r' '\n')
+		set=$(sed -n 's/^SET: \([0-9.]*\) requests.*/\1/p' <<<"$rb" | tail -n 1)
+		get=$(sed -n 's/^GET: \([0-9.]*\) requests.*/\1/p' <<<"$rb" | tail -n 1)
+		out=$("$capctl" --lab "$l" --json load --client redis --nodes 1 --clients 8 \
+			--duration 5 --history "$tmp/redis.jsonl" 2>>"$tmp/rs.err") || out=""
+		ours=$(json_field ops_per_s "$out")
+		if [ -n "$set" ] && [ -n "$get" ] && [ -n "$ours" ]; then
+			rb=$(awk -v a="$set" -v b="$get" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+			ratio=$(awk -v c="$ours" -v b="$rb" 'BEGIN { printf "%.3f", c / b }')
+			row "redis, 8 clients: capctl load ops/s | redis-benchmark (SET, GET)" "$ours" \
+				"$rb" "$(ratio_r "$ours" "$rb")" "$(goal ratio "$ratio" ">=" 0.8)"
+		else
+			na "capctl load --client redis" "no figure: $(head -n 1 "$tmp/rs.err" | head -c 80)"
+		fi
+		"$capnet" --lab "$l" stop --name redis >/dev/null 2>&1 || true
+	fi
+	if ! command -v etcd >/dev/null; then
+		na "capctl load --client etcd" "etcd not installed (Debian etcd-server)"
+	else
+		"$capnet" --lab "$l" start --mode cp >/dev/null 2>&1 || true
+		"$capnet" --lab "$l" start --name etcd -- etcd --name "e{i}" --data-dir "{dir}/etcd" \
+			--listen-peer-urls "http://{ip}:2380" --initial-advertise-peer-urls \
+			"http://{ip}:2380" --listen-client-urls "http://{ip}:2379,http://127.0.0.1:2379" \
+			--advertise-client-urls "http://{ip}:2379" \
+			--initial-cluster "{each:e{i}=http://{ip}:2380}" --initial-cluster-state new \
+			--logger zap --log-level error >"$tmp/et.err" 2>&1 || true
+		sleep 4
+		cp=$(capctl_figures "$("$capctl" --lab "$l" --json load --client capnode --clients 8 \
+			--duration 5 --history "$tmp/cp.jsonl" 2>>"$tmp/et.err" || true)")
+		et=$(capctl_figures "$("$capctl" --lab "$l" --json load --client etcd --clients 8 \
+			--duration 5 --history "$tmp/etcd.jsonl" 2>>"$tmp/et.err" || true)")
+		if [ -n "$cp" ] && [ -n "$et" ]; then
+			kv_row "capctl load, 3 nodes, 8 clients: capnode CP | etcd" "$cp" "$et"
+		else
+			na "capctl load --client etcd" "$(grep -v started "$tmp/et.err" | head -n 1 | head -c 80)"
+		fi
+	fi
+	"$capnet" --lab "$l" down >/dev/null
+	for m in set append; do
+		h="$tmp/gen-$m.jsonl"
+		"$tools/history_gen" "$m" 100000 >"$h"
+		t0=$(now)
+		if "$capctl" check --model "$m" "$h" >/dev/null; then
+			t1=$(now)
+			row "capctl check --model $m, 100,000 operations (s)" "$(secs "$t0" "$t1")" "-" "-"
+		else
+			na "capctl check --model $m" "the generated history was not found valid"
+		fi
+		rm -f "$h"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
 # captrace: record a lab under a UDP flood, then time the report.
 bench_captrace() {
 	local l=${tag}tr d=$tmp/trace rec out t0 t1 pk rate wall
@@ -665,7 +740,7 @@ delay_bench() {
 	CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true
 }
 
-if [ ! -x "$flood" ] || [ ! -x "$kvb" ] || [ ! -x "$pfilter" ]; then
+if [ ! -x "$flood" ] || [ ! -x "$kvb" ] || [ ! -x "$pfilter" ] || [ ! -x "$tools/history_gen" ]; then
 	echo "bench: $tools/udp_flood, kv_bench or port_filter missing (make bench-tools)" >&2
 	exit 1
 fi
@@ -676,6 +751,7 @@ delay=""
 [[ $only != *" sizes "* ]] || run_section bench_sizes
 [[ $only != *" replicas "* ]] || run_section bench_replicas
 [[ $only != *" auth "* ]] || run_section bench_auth
+[[ $only != *" real "* ]] || run_section bench_real_systems
 [[ $only != *" captrace "* ]] || run_section bench_captrace
 [[ $only != *" json "* ]] || run_section bench_json
 [[ $only != *" delay "* ]] || delay=$(delay_bench)
