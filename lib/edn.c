@@ -19,8 +19,8 @@ void edn_reader_init(struct edn_reader *r, const char *text, size_t len, int max
 	r->nul = memchr(text, '\0', len);
 }
 
-static int fail(struct edn_reader *r, struct edn_error *err, const char *at, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
+static int fail(struct edn_reader *r, struct edn_error *err, const char *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static int fail(struct edn_reader *r, struct edn_error *err, const char *at, const char *fmt, ...)
 {
 	const char *ls = r->line_start;
@@ -98,7 +98,9 @@ static int read_seq(struct edn_reader *r, struct edn_value *out, struct edn_erro
 		skip_blank(r);
 		if (r->p >= r->end)
 			return fail(r, err, open, "'%c' opened here is never closed",
-				    kind == EDN_LIST ? '(' : kind == EDN_VECTOR ? '[' : '{');
+				    kind == EDN_LIST   ? '(' :
+				    kind == EDN_VECTOR ? '[' :
+							 '{');
 		if (*r->p == close) {
 			r->p++;
 			break;
@@ -148,25 +150,38 @@ static int read_string(struct edn_reader *r, struct edn_value *out, struct edn_e
 				return fail(r, err, open, "a string that never ends");
 			c = *r->p++;
 			switch (c) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case '"': case '\\': break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'f':
+				c = '\f';
+				break;
+			case '"':
+			case '\\':
+				break;
 			case 'u': {
 				unsigned int u = 0;
 
 				for (int i = 0; i < 4; i++, r->p++) {
 					if (r->p >= r->end || !isxdigit((unsigned char)*r->p))
 						return fail(r, err, r->p, "\\u needs 4 hex digits");
-					u = u * 16 + (isdigit((unsigned char)*r->p) ?
-							      *r->p - '0' :
-							      (tolower((unsigned char)*r->p) - 'a' + 10));
+					u = u * 16 +
+					    (isdigit((unsigned char)*r->p) ?
+						     *r->p - '0' :
+						     (tolower((unsigned char)*r->p) - 'a' + 10));
 				}
 				if (!u || (u >= 0xd800 && u <= 0xdfff))
-					return fail(r, err, r->p - 6, "\\u%04x is not a character here",
-						    u);
+					return fail(r, err, r->p - 6,
+						    "\\u%04x is not a character here", u);
 				/* UTF-8, at most 3 bytes for the BMP. */
 				if (n + 4 >= cap) {
 					char *t = realloc(s, cap *= 2);
@@ -234,7 +249,8 @@ static int read_token(struct edn_reader *r, struct edn_value *out, struct edn_er
 		for (const char *c = q; c < t + n; c++) {
 			if (strchr(".eE", *c))
 				is_float = true;
-			else if (!isdigit((unsigned char)*c) && !((*c == 'N' || *c == 'M') && c == t + n - 1) &&
+			else if (!isdigit((unsigned char)*c) &&
+				 !((*c == 'N' || *c == 'M') && c == t + n - 1) &&
 				 !((*c == '-' || *c == '+') && (c[-1] == 'e' || c[-1] == 'E')))
 				return fail(r, err, t, "\"%.*s\" is not a number", (int)n, t);
 		}
@@ -259,8 +275,7 @@ static int read_token(struct edn_reader *r, struct edn_value *out, struct edn_er
 }
 
 /* 1 a value, 0 a discarded one (#_), < 0 an error. */
-static int read_value(struct edn_reader *r, struct edn_value *out, struct edn_error *err,
-		      int depth)
+static int read_value(struct edn_reader *r, struct edn_value *out, struct edn_error *err, int depth)
 {
 	char c;
 	int rc;
@@ -327,7 +342,8 @@ static int read_value(struct edn_reader *r, struct edn_value *out, struct edn_er
 			if (!out->text || !out->items)
 				return -ENOMEM;
 			if (depth >= r->max_depth)
-				return fail(r, err, t - 1, "nested more than %d deep", r->max_depth);
+				return fail(r, err, t - 1, "nested more than %d deep",
+					    r->max_depth);
 			do
 				rc = read_value(r, &out->items[0], err, depth + 1);
 			while (rc == 0);

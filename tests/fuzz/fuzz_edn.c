@@ -14,12 +14,12 @@
 #include "tools/check/linearizability.h"
 #include "tools/check/set_check.h"
 
-#define CHECK(x)                                                                      \
-	do {                                                                          \
-		if (!(x)) {                                                           \
+#define CHECK(x)                                                                              \
+	do {                                                                                  \
+		if (!(x)) {                                                                   \
 			fprintf(stderr, "%s:%d: %s does not hold\n", __FILE__, __LINE__, #x); \
-			abort();                                                      \
-		}                                                                     \
+			abort();                                                              \
+		}                                                                             \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(history_parse_edn(&again, edn, len, &err) == 0);
 	CHECK(again.n_events == h.n_events);
 	for (size_t i = 0; i < h.n_events; i++)
-		CHECK(again.events[i].f == h.events[i].f && again.events[i].type == h.events[i].type &&
+		CHECK(again.events[i].f == h.events[i].f &&
+		      again.events[i].type == h.events[i].type &&
 		      again.events[i].process == h.events[i].process);
 	history_free(&again);
 	free(edn);

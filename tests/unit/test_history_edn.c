@@ -117,12 +117,13 @@ static void test_history_shapes(void **state)
 
 	(void)state;
 	/* jepsen.independent: [k v], cas [k [old new]]; the nemesis is left out. */
-	assert_int_equal(parse("{:process 0, :type :invoke, :f :write, :value [\"x\" 5], :time 10}\n"
-			       "{:process :nemesis, :type :info, :f :start, :value nil, :time 11}\n"
-			       "{:process 0, :type :ok, :f :write, :value [\"x\" 5], :time 12}\n"
-			       "{:process 1, :type :invoke, :f :cas, :value [7 [5 6]], :time 13}\n",
-			       &h, &e),
-			 0);
+	assert_int_equal(
+		parse("{:process 0, :type :invoke, :f :write, :value [\"x\" 5], :time 10}\n"
+		      "{:process :nemesis, :type :info, :f :start, :value nil, :time 11}\n"
+		      "{:process 0, :type :ok, :f :write, :value [\"x\" 5], :time 12}\n"
+		      "{:process 1, :type :invoke, :f :cas, :value [7 [5 6]], :time 13}\n",
+		      &h, &e),
+		0);
 	assert_int_equal(h.n_events, 3);
 	assert_string_equal(h.events[0].key, "x");
 	assert_string_equal(h.events[0].value.str, "5");

@@ -56,10 +56,12 @@ static int read_faults(const char *path, struct faults *fs)
 		void *p;
 
 		lineno++;
-		if (json_text_u64(line, "time", &t) || json_text_str(line, "f", fname, sizeof(fname)) ||
+		if (json_text_u64(line, "time", &t) ||
+		    json_text_str(line, "f", fname, sizeof(fname)) ||
 		    json_text_str(line, "value", value, sizeof(value))) {
-			fprintf(stderr, "capctl history: %s:%ld: not a fault line ({\"time\":N,\"f\":..."
-					",\"value\":...})\n",
+			fprintf(stderr,
+				"capctl history: %s:%ld: not a fault line ({\"time\":N,\"f\":..."
+				",\"value\":...})\n",
 				path, lineno);
 			free(line);
 			fclose(f);
@@ -108,7 +110,8 @@ int capctl_history_main(int argc, char **argv)
 			usage();
 			return CAPCTL_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "capctl history: unknown option %s (capctl history --help)\n",
+			fprintf(stderr,
+				"capctl history: unknown option %s (capctl history --help)\n",
 				argv[i]);
 			return CAPCTL_USAGE;
 		} else if (path) {
@@ -119,7 +122,8 @@ int capctl_history_main(int argc, char **argv)
 		}
 	}
 	if (strcmp(format, "edn")) {
-		fprintf(stderr, "capctl history: --format \"%s\": edn is the one format to export to\n",
+		fprintf(stderr,
+			"capctl history: --format \"%s\": edn is the one format to export to\n",
 			format);
 		return CAPCTL_USAGE;
 	}
@@ -136,7 +140,8 @@ int capctl_history_main(int argc, char **argv)
 		rc = read_faults(faults_path, &fs);
 		if (rc) {
 			if (rc != -EINVAL)
-				fprintf(stderr, "capctl history: %s: %s\n", faults_path, strerror(-rc));
+				fprintf(stderr, "capctl history: %s: %s\n", faults_path,
+					strerror(-rc));
 			return CAPCTL_USAGE;
 		}
 	}

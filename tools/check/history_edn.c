@@ -18,8 +18,8 @@ bool history_looks_edn(const char *text, size_t len)
 		if (text[i] == ';') {
 			while (i < len && text[i] != '\n')
 				i++;
-		} else if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n' ||
-			   text[i] == ',') {
+		} else if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+			   text[i] == '\n' || text[i] == ',') {
 			i++;
 		} else {
 			break;
@@ -98,7 +98,8 @@ static int convert(const struct edn_value *v, struct history_value *hv, struct h
 		for (size_t i = 0; i < v->n; i++) {
 			rc = scalar(&v->items[i], &hv->items[i]);
 			if (rc == -EINVAL)
-				rc = bad(err, &v->items[i], "a value nests deeper than capnet's histories");
+				rc = bad(err, &v->items[i],
+					 "a value nests deeper than capnet's histories");
 			if (rc) {
 				value_clear(hv);
 				return rc;
@@ -138,11 +139,12 @@ static bool pair_shaped(const struct edn_value *op)
 	return true;
 }
 
-static int event_from_map(const struct edn_value *m, size_t position, bool independent,
-			  bool timed, struct history *h, struct history_error *err)
+static int event_from_map(const struct edn_value *m, size_t position, bool independent, bool timed,
+			  struct history *h, struct history_error *err)
 {
 	const struct edn_value *p = edn_get(m, "process"), *t = edn_get(m, "type"),
-			       *f = edn_get(m, "f"), *v = edn_get(m, "value"), *tm = edn_get(m, "time");
+			       *f = edn_get(m, "f"), *v = edn_get(m, "value"),
+			       *tm = edn_get(m, "time");
 	struct history_event ev = { .line = m->line };
 	char *end;
 	int k, rc;
@@ -193,7 +195,8 @@ static int event_from_map(const struct edn_value *m, size_t position, bool indep
 				   "this history's values are [k v] tuples; this one is not");
 		rc = scalar(&v->items[0], &ev.key);
 		if (rc == -EINVAL || (!rc && !ev.key))
-			return bad(err, &v->items[0], "a [k v] tuple's key is a string or a number");
+			return bad(err, &v->items[0],
+				   "a [k v] tuple's key is a string or a number");
 		if (rc)
 			return rc;
 		v = &v->items[1];
@@ -219,7 +222,6 @@ int history_parse_edn(struct history *h, const char *text, size_t len, struct hi
 	memset(err, 0, sizeof(*err));
 	edn_reader_init(&r, text, len, EDN_HISTORY_DEPTH);
 	for (;;) {
-
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 64;
 			struct edn_value *p = realloc(vals, ncap * sizeof(*p));
@@ -237,7 +239,8 @@ int history_parse_edn(struct history *h, const char *text, size_t len, struct hi
 		if (rc < 0) {
 			if (rc == -EINVAL) {
 				err->line = e.line;
-				snprintf(err->msg, sizeof(err->msg), "column %ld: %s", e.column, e.msg);
+				snprintf(err->msg, sizeof(err->msg), "column %ld: %s", e.column,
+					 e.msg);
 			}
 			goto out;
 		}
@@ -405,8 +408,8 @@ int history_write_edn(FILE *out, const struct history *h, const struct history_f
 		write_str(out, ev->key);
 		fputc(' ', out);
 		write_value(out, &ev->value);
-		fprintf(out, "], :process %" PRIu64 ", :time %" PRIu64 ", :index %zu}\n", ev->process,
-			ev->time - t0, index++);
+		fprintf(out, "], :process %" PRIu64 ", :time %" PRIu64 ", :index %zu}\n",
+			ev->process, ev->time - t0, index++);
 	}
 	return ferror(out) ? -EIO : 0;
 }

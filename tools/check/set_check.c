@@ -121,8 +121,9 @@ static struct key_over *adds_over(const struct history *h, size_t *n)
 
 		if (op->f == HISTORY_ADD)
 			ko[m++] = (struct key_over){ .key = op->key,
-						     .over = op->outcome == HISTORY_INFO ? op->call :
-											   op->ret };
+						     .over = op->outcome == HISTORY_INFO ?
+								     op->call :
+								     op->ret };
 	}
 	sort_n(ko, m, sizeof(*ko), cmp_key_over);
 	for (i = 0, j = 0; i < m; i++) {
