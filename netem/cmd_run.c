@@ -130,8 +130,8 @@ static int wait_loads(struct run *r, const struct scenario_step *st)
 	}
 	r->nloads = 0;
 	if (bad)
-		return fail_step(r, st, "%d load%s failed (see its output above)", bad,
-				 bad == 1 ? "" : "s");
+		return fail_step(r, st, "%d load%s or recording%s failed (see the output above)",
+				 bad, bad == 1 ? "" : "s", bad == 1 ? "" : "s");
 	return 0;
 }
 
@@ -257,6 +257,21 @@ static int play(struct run *r, const struct scenario_step *st)
 		return expect(r, st, true);
 	case SCENARIO_EXPECT_UNAVAILABLE:
 		return expect(r, st, false);
+	case SCENARIO_RECORD: {
+		char secs[32];
+		char *rec_argv[] = { "record", "-o", st->argv[1], "--duration", secs, NULL };
+
+		/* captrace takes seconds. */
+		snprintf(secs, sizeof(secs), "%.3f", scenario_parse_time(st->argv[3]) / 1000.0);
+		if (r->nloads == MAX_LOADS)
+			return fail_step(r, st, "more than %d loads and recordings at once",
+					 MAX_LOADS);
+		rc = spawn("captrace", r->lab, NULL, 5, rec_argv, true);
+		if (rc < 0)
+			return fail_step(r, st, "start the recording: %s", strerror(-rc));
+		r->loads[r->nloads++] = rc;
+		return 0;
+	}
 	case SCENARIO_REPORT:
 		check_argv[0] = "report";
 		check_argv[1] = st->argv[1];

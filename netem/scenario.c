@@ -35,6 +35,8 @@ const char *scenario_action_name(enum scenario_action a)
 		return "expect-ok";
 	case SCENARIO_REPORT:
 		return "report";
+	case SCENARIO_RECORD:
+		return "record";
 	}
 	return "?";
 }
@@ -125,15 +127,25 @@ static int parse_step(struct scenario_step *st, int argc, char **argv, char *err
 	} else if (!strcmp(verb, "check") || !strcmp(verb, "expect-violation")) {
 		st->action = verb[0] == 'c' ? SCENARIO_CHECK : SCENARIO_EXPECT_VIOLATION;
 		if (argc != 3 || (strcmp(argv[1], "register") && strcmp(argv[1], "bank") &&
-				  strcmp(argv[1], "set"))) {
+				  strcmp(argv[1], "set") && strcmp(argv[1], "append"))) {
 			snprintf(err, errlen,
-				 "%s needs a model (register, bank or set) and a history", verb);
+				 "%s needs a model (register, bank, set or append) and a history",
+				 verb);
 			return -EINVAL;
 		}
 	} else if (!strcmp(verb, "expect-unavailable") || !strcmp(verb, "expect-ok")) {
 		st->action = verb[7] == 'u' ? SCENARIO_EXPECT_UNAVAILABLE : SCENARIO_EXPECT_OK;
 		if (argc != 2 || !node_number(argv[1])) {
 			snprintf(err, errlen, "%s needs one node number", verb);
+			return -EINVAL;
+		}
+	} else if (!strcmp(verb, "record")) {
+		st->action = SCENARIO_RECORD;
+		if (argc != 4 || strcmp(argv[2], "--duration") ||
+		    scenario_parse_time(argv[3]) < 0) {
+			snprintf(
+				err, errlen,
+				"record needs a directory and a duration (record DIR --duration 10s)");
 			return -EINVAL;
 		}
 	} else if (!strcmp(verb, "report")) {

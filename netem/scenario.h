@@ -18,7 +18,8 @@
  * `load ARGS` (capctl load, in the background), `wait` (for every load), `sleep TIME`,
  * `check MODEL HISTORY` (register, bank or set; a violation fails the run),
  * `expect-violation MODEL HISTORY` (the same check, where a violation is the expected verdict), `expect-unavailable NODE` and
- * `expect-ok NODE` (a write through NODE is refused / accepted), or `report DIR` (captrace). */
+ * `expect-ok NODE` (a write through NODE is refused / accepted), `record DIR --duration T`
+ * (captrace record in the background; `wait` waits for it too) or `report DIR` (captrace). */
 #ifndef CAPNET_SCENARIO_H
 #define CAPNET_SCENARIO_H
 
@@ -37,6 +38,7 @@ enum scenario_action {
 	SCENARIO_EXPECT_UNAVAILABLE,
 	SCENARIO_EXPECT_OK,
 	SCENARIO_REPORT,
+	SCENARIO_RECORD, /* captrace record, in the background until its duration or the end */
 };
 
 struct scenario_step {

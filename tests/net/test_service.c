@@ -308,6 +308,12 @@ static void test_wrong_client_refused(void **state)
 				tmpdir),
 			 1);
 	assert_non_null(strstr(out, "no Redis listening on node 1 port 7070"));
+	/* capnode's client against Redis's port: nothing answers its UDP. */
+	assert_int_equal(capctl("load --client capnode --port 6379 --nodes 1 --duration 1 "
+				"--history %s/none.jsonl",
+				tmpdir),
+			 1);
+	assert_non_null(strstr(out, "no capnode answered on UDP port 6379"));
 	assert_int_equal(capctl("load --client redis --workload bank --nodes 1 --duration 1 "
 				"--history %s/none.jsonl",
 				tmpdir),

@@ -84,6 +84,8 @@ static void test_errors_name_their_line(void **state)
 	expect_error("expect-ok 0\n", "1: expect-ok needs one node number");
 	expect_error("wait now\n", "1: wait takes no arguments");
 	expect_error("report\n", "1: report needs the directory a recording is in");
+	expect_error("record trace\n",
+		     "1: record needs a directory and a duration (record DIR --duration 10s)");
 	expect_error("# only a comment\n\n", "the scenario has no steps");
 }
 
@@ -94,12 +96,14 @@ static void test_quoted_words(void **state)
 	const char *text = "start 1 --name r -- redis-server --save '' --x 'a b#c'd # comment\n"
 			   "exec 2 -- redis-cli replicaof no one\n"
 			   "pause 3 --name r\n"
-			   "check set s.jsonl\n";
+			   "check set s.jsonl\n"
+			   "record trace-dir --duration 12s\n";
 	char err[256] = "";
 
 	(void)state;
 	assert_int_equal(scenario_parse(text, &sc, err, sizeof(err)), 0);
-	assert_int_equal(sc.nsteps, 4);
+	assert_int_equal(sc.nsteps, 5);
+	assert_int_equal(sc.steps[4].action, SCENARIO_RECORD);
 	assert_int_equal(sc.steps[0].argc, 10);
 	assert_string_equal(sc.steps[0].argv[6], "--save");
 	assert_string_equal(sc.steps[0].argv[7], "");

@@ -838,6 +838,7 @@ static int open_bank(struct run *run)
  * one per client. */
 static int preflight(const struct workload_config *cfg)
 {
+	bool answered = false;
 	struct capnet_client c;
 	unsigned int i;
 	int err;
@@ -871,7 +872,22 @@ static int preflight(const struct workload_config *cfg)
 		err = client_open(&c, cfg->lab, cfg->nodes[i], service_port(cfg));
 		if (err)
 			return err;
+		/* capnode speaks UDP: nothing refuses, so ask. One node down is a fault to load
+		 * through; none answering is a mistake to name. */
+		if (!answered) {
+			struct status_reply st;
+
+			answered = client_status(&c, 500, &st) == 0;
+		}
 		client_close(&c);
+	}
+	if (cfg->client == WORKLOAD_CLIENT_CAPNODE && !answered) {
+		fprintf(stderr,
+			"capctl load: no capnode answered on UDP port %u of any of the %u node%s asked: "
+			"is capnode running there (capnet start --mode cp|ap), or is --client capnode "
+			"the wrong client for this service?\n",
+			service_port(cfg), cfg->n_nodes, cfg->n_nodes == 1 ? "" : "s");
+		return -EHOSTUNREACH;
 	}
 	return 0;
 }
