@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* capnet maelstrom: unmodified Maelstrom node programs on a real lab network. A shim per node,
+ * inside the node's namespace, runs the program with pipes: what the program sends to another
+ * node ("dest":"n3") becomes a UDP datagram to that node's shim, through the filter, so
+ * partitions, cuts, loss and delay act on it; what it sends to a client or a service goes to the
+ * harness over a socket pair that never touches the lab's network, as in Maelstrom. */
+#ifndef CAPNET_MAELSTROM_H
+#define CAPNET_MAELSTROM_H
+
+#include <stdint.h>
+
+#include "netem/cli.h"
+
+/* The UDP port every shim listens on for its peers. */
+#define MAEL_SHIM_PORT 7170
+/* A message is one datagram, fragmented and reassembled by IP when it is over the MTU. */
+#define MAEL_MAX_MESSAGE 65000
+#define MAEL_MAX_NODES 64
+
+struct mael_shim {
+	unsigned int index; /* 0-based: the program is n<index> */
+	unsigned int nodes;
+	uint32_t addrs[MAEL_MAX_NODES]; /* host order, by index */
+	int harness_fd; /* one end of a socket pair: lines both ways */
+	char *const *argv; /* the program and its arguments */
+	const char *log_path; /* the program's stderr */
+	int log_stderr; /* copy the program's stderr to ours too */
+};
+
+/* Runs in the node's namespace: starts the program and moves lines until the harness closes its
+ * side (then the program is stopped) or the program exits. Lines from the shim itself start
+ * with '!': "!exit STATUS", "!bad NODE REASON: LINE", "!stats sent N received N". Returns the
+ * process's exit status. */
+int mael_shim_run(const struct mael_shim *s);
+
+int cmd_maelstrom(struct cli *cli, int argc, char **argv);
+
+#endif /* CAPNET_MAELSTROM_H */
