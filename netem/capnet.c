@@ -6,6 +6,7 @@
 
 #include "lib/report.h"
 #include "netem/cli.h"
+#include "netem/maelstrom/maelstrom.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 #include "lib/options.h"
@@ -36,6 +37,9 @@ static const struct cli_command commands[] = {
 	{ "pause", cmd_pause, "NODES [--name N]", "freeze every process of services (SIGSTOP)" },
 	{ "resume", cmd_resume, "NODES [--name N]", "let paused services run again (SIGCONT)" },
 	{ "run", cmd_run, "SCENARIO", "play a timed scenario script and give a verdict" },
+	{ "maelstrom", cmd_maelstrom, "test -w WORKLOAD --bin PROGRAM [ARG...] [OPTIONS]",
+	  "run a Maelstrom node program on a real lab network and check it (maelstrom test "
+	  "--help)" },
 	{ "watch", cmd_watch, "[--json] [--count N] [--duration S]",
 	  "print every dropped frame as it happens" },
 };
@@ -81,6 +85,11 @@ int main(int argc, char **argv)
 	cli = (struct cli){
 		.lab = g.lab, .json = g.json, .verbose = g.verbose, .explain = g.explain
 	};
+	for (c = 1; c < (size_t)i; c++)
+		if (!strcmp(argv[c], "--lab") || !strncmp(argv[c], "--lab=", 6))
+			cli.lab_given = true;
+	if (getenv("CAPNET_LAB") && *getenv("CAPNET_LAB"))
+		cli.lab_given = true;
 	if (i >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

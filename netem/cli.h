@@ -12,6 +12,7 @@
 
 struct cli {
 	const char *lab;
+	bool lab_given; /* --lab or $CAPNET_LAB, not the default */
 	bool json;
 	bool verbose;
 	bool explain;

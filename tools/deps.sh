@@ -18,6 +18,7 @@ packages=(
 	chromium tshark                                     # captrace: HTML report and dissector tests
 	etcd-server etcd-client                             # make bench: capnode against etcd
 	libjansson-dev libjson-c-dev                        # make bench: lib/json against them
+	python3                                             # the Maelstrom example nodes
 	git
 )
 

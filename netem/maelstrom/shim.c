@@ -200,17 +200,20 @@ int mael_shim_run(const struct mael_shim *s)
 				if (dest[0] == 'n' && dest[1] && !*end && k < s->nodes) {
 					struct sockaddr_in to = { .sin_family = AF_INET,
 								  .sin_port = htons(MAEL_SHIM_PORT),
-								  .sin_addr.s_addr = htonl(s->addrs[k]) };
+								  .sin_addr.s_addr =
+									  htonl(s->addrs[k]) };
 					size_t n = strlen(line);
 
 					if (n > MAEL_MAX_MESSAGE) {
-						say(&to_harness, "!bad %s sent a message over 65000 bytes: %.200s",
+						say(&to_harness,
+						    "!bad %s sent a message over 65000 bytes: %.200s",
 						    self, line);
 						rc = 1;
 						goto stop;
 					}
 					/* Lost like a frame on a network: a full buffer drops it. */
-					if (sendto(udp, line, n, MSG_DONTWAIT, (struct sockaddr *)&to,
+					if (sendto(udp, line, n, MSG_DONTWAIT,
+						   (struct sockaddr *)&to,
 						   sizeof(to)) == (ssize_t)n)
 						sent++;
 				} else {

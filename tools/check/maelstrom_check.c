@@ -9,8 +9,8 @@
 #include "tools/check/maelstrom_check.h"
 
 static const char *const names[MAEL_WORKLOADS] = {
-	[MAEL_ECHO] = "echo",	    [MAEL_UNIQUE_IDS] = "unique-ids", [MAEL_BROADCAST] = "broadcast",
-	[MAEL_G_SET] = "g-set",	    [MAEL_G_COUNTER] = "g-counter",   [MAEL_PN_COUNTER] = "pn-counter",
+	[MAEL_ECHO] = "echo",	[MAEL_UNIQUE_IDS] = "unique-ids", [MAEL_BROADCAST] = "broadcast",
+	[MAEL_G_SET] = "g-set", [MAEL_G_COUNTER] = "g-counter",	  [MAEL_PN_COUNTER] = "pn-counter",
 };
 
 const char *mael_workload_name(enum mael_workload w)
@@ -139,8 +139,8 @@ static int check_sets(const struct mael_op *ops, size_t n, struct mael_result *r
 		for (size_t k = 0; k < n_acked; k++)
 			if (!has(seen, rd->n_elements, acked[k])) {
 				if (!missing)
-					evidence(r, "n%u's final read lacks %s, acknowledged", rd->node,
-						 acked[k]);
+					evidence(r, "n%u's final read lacks %s, acknowledged",
+						 rd->node, acked[k]);
 				missing++;
 			}
 		r->lost += missing;
@@ -194,8 +194,9 @@ static void check_counter(const struct mael_op *ops, size_t n, struct mael_resul
 				 rd->result ? rd->result : "missing");
 		} else if (v < sure + low || v > sure + high) {
 			r->bad_reads++;
-			evidence(r, "n%u's final read is %lld; acknowledged adds sum to %lld (%lld to "
-				    "%lld with those of unknown outcome)",
+			evidence(r,
+				 "n%u's final read is %lld; acknowledged adds sum to %lld (%lld to "
+				 "%lld with those of unknown outcome)",
 				 rd->node, v, (long long)sure, (long long)(sure + low),
 				 (long long)(sure + high));
 		}

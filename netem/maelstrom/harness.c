@@ -1,0 +1,1273 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capnet maelstrom test: builds a lab, runs a Maelstrom workload's clients against unmodified
+ * node programs through the shims, draws faults from the nemesis, checks the history with the
+ * workload's checker, writes what Maelstrom writes into store/, and tears the lab down. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/files.h"
+#include "lib/json.h"
+#include "lib/rng.h"
+#include "netem/maelstrom/maelstrom.h"
+#include "netem/topology.h"
+#include "tools/check/maelstrom_check.h"
+
+struct options {
+	enum mael_workload workload;
+	char **argv; /* the node program and its arguments */
+	unsigned int nodes, concurrency;
+	double time_limit, rate, nemesis_interval, latency_ms, timeout_s, final_wait;
+	bool nemesis_partition, keep, log_stderr, availability_total;
+	const char *topology;
+	uint64_t seed;
+};
+
+/* One shim, as the harness sees it. */
+struct shim_conn {
+	int fd;
+	pid_t pid;
+	char *in;
+	size_t in_len, in_cap;
+	bool eof, init_ok, topology_ok;
+	int exit_status; /* -1 while running */
+	uint64_t sent, received;
+};
+
+/* A client: one request outstanding, as in Maelstrom. */
+struct client {
+	unsigned int id; /* c<id> */
+	unsigned int node;
+	uint64_t process;
+	bool busy;
+	uint64_t msg_id, next_msg_id;
+	size_t op; /* the op it waits for */
+	uint64_t deadline;
+};
+
+struct op_store {
+	struct mael_op *ops;
+	size_t n, cap;
+	char **owned; /* strings the ops point at */
+	size_t n_owned, cap_owned;
+};
+
+struct harness {
+	const struct options *o;
+	char lab[LAB_NAME_MAX + 1];
+	char self[PATH_MAX];
+	char store[PATH_MAX];
+	struct shim_conn shims[MAEL_MAX_NODES];
+	struct client *clients;
+	unsigned int n_clients;
+	struct op_store st;
+	uint64_t t0, next_process, next_value;
+	uint64_t rng;
+	FILE *faults;
+	char bad[512]; /* a shim's complaint: the run stops */
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static char *keep_str(struct harness *h, const char *s, size_t n)
+{
+	char *c;
+
+	if (h->st.n_owned == h->st.cap_owned) {
+		size_t cap = h->st.cap_owned ? 2 * h->st.cap_owned : 1024;
+		char **p = realloc(h->st.owned, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		h->st.owned = p;
+		h->st.cap_owned = cap;
+	}
+	c = strndup(s, n);
+	if (c)
+		h->st.owned[h->st.n_owned++] = c;
+	return c;
+}
+
+/* A JSON value back to its text, compact: how values are compared and kept. */
+static void value_text(const struct json_value *v, FILE *out)
+{
+	switch (v->kind) {
+	case JSON_NULL:
+		fputs("null", out);
+		break;
+	case JSON_BOOL:
+		fputs(v->b ? "true" : "false", out);
+		break;
+	case JSON_NUMBER:
+		fputs(v->str, out);
+		break;
+	case JSON_STRING:
+		json_write_string(out, v->str);
+		break;
+	case JSON_ARRAY:
+		fputc('[', out);
+		for (size_t i = 0; i < v->n; i++) {
+			if (i)
+				fputc(',', out);
+			value_text(&v->items[i], out);
+		}
+		fputc(']', out);
+		break;
+	case JSON_OBJECT:
+		fputc('{', out);
+		for (size_t i = 0; i < v->n; i++) {
+			if (i)
+				fputc(',', out);
+			json_write_string(out, v->names[i]);
+			fputc(':', out);
+			value_text(&v->items[i], out);
+		}
+		fputc('}', out);
+		break;
+	}
+}
+
+static char *text_of(struct harness *h, const struct json_value *v)
+{
+	char *buf = NULL, *kept;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	value_text(v, f);
+	fclose(f);
+	kept = keep_str(h, buf, len);
+	free(buf);
+	return kept;
+}
+
+/* Runs this capnet again with --lab and args; its exit status. quiet: its output discarded. */
+static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
+{
+	char cmd[PATH_MAX + 1024];
+	va_list ap;
+	int n, rc;
+
+	n = snprintf(cmd, sizeof(cmd), "'%s' --lab '%s' ", h->self, h->lab);
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+	if (quiet)
+		strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	fflush(stdout);
+	rc = system(cmd);
+	return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+static void fault(struct harness *h, const char *f, const char *value)
+{
+	if (!h->faults)
+		return;
+	fprintf(h->faults, "{\"time\":%llu,\"f\":\"%s\",\"value\":",
+		(unsigned long long)(now_ns() - h->t0), f);
+	json_write_string(h->faults, value);
+	fputs("}\n", h->faults);
+	fflush(h->faults);
+}
+
+static int send_line(struct harness *h, unsigned int node, const char *line)
+{
+	size_t n = strlen(line), done = 0;
+
+	/* Blocking: a shim always reads its harness side. */
+	while (done < n) {
+		ssize_t k = write(h->shims[node].fd, line + done, n - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -EIO;
+		done += (size_t)k;
+	}
+	return write(h->shims[node].fd, "\n", 1) == 1 ? 0 : -EIO;
+}
+
+/* {"src":"c<id>","dest":"n<node>","body":{"type":...,"msg_id":N <extra>}} */
+static int send_request(struct harness *h, unsigned int client_id, unsigned int node,
+			uint64_t msg_id, const char *type, const char *extra)
+{
+	char line[8192];
+
+	snprintf(line, sizeof(line),
+		 "{\"src\":\"c%u\",\"dest\":\"n%u\",\"body\":{\"type\":\"%s\",\"msg_id\":%llu%s%s}}",
+		 client_id, node, type, (unsigned long long)msg_id, extra[0] ? "," : "", extra);
+	return send_line(h, node, line);
+}
+
+static struct mael_op *new_op(struct harness *h)
+{
+	if (h->st.n == h->st.cap) {
+		size_t cap = h->st.cap ? 2 * h->st.cap : 4096;
+		struct mael_op *p = realloc(h->st.ops, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		h->st.ops = p;
+		h->st.cap = cap;
+	}
+	memset(&h->st.ops[h->st.n], 0, sizeof(h->st.ops[0]));
+	return &h->st.ops[h->st.n++];
+}
+
+static const char *request_type(enum mael_workload w, bool read)
+{
+	switch (w) {
+	case MAEL_ECHO:
+		return "echo";
+	case MAEL_UNIQUE_IDS:
+		return "generate";
+	case MAEL_BROADCAST:
+		return read ? "read" : "broadcast";
+	default:
+		return read ? "read" : "add";
+	}
+}
+
+/* The next operation for client c, sent. */
+static int issue(struct harness *h, struct client *c, bool read, bool final)
+{
+	const struct options *o = h->o;
+	struct mael_op *op = new_op(h);
+	char extra[256] = "", arg[64];
+
+	if (!op)
+		return -ENOMEM;
+	op->process = c->process;
+	op->node = c->node;
+	op->read = read;
+	op->final = final;
+	op->outcome = MAEL_INFO;
+	if (!read) {
+		uint64_t v = ++h->next_value;
+
+		switch (o->workload) {
+		case MAEL_ECHO:
+			snprintf(arg, sizeof(arg), "\"Please echo %llu\"", (unsigned long long)v);
+			snprintf(extra, sizeof(extra), "\"echo\":%s", arg);
+			op->arg = keep_str(h, arg, strlen(arg));
+			break;
+		case MAEL_BROADCAST:
+			snprintf(arg, sizeof(arg), "%llu", (unsigned long long)v);
+			snprintf(extra, sizeof(extra), "\"message\":%s", arg);
+			op->arg = keep_str(h, arg, strlen(arg));
+			break;
+		case MAEL_G_SET:
+			snprintf(arg, sizeof(arg), "%llu", (unsigned long long)v);
+			snprintf(extra, sizeof(extra), "\"element\":%s", arg);
+			op->arg = keep_str(h, arg, strlen(arg));
+			break;
+		case MAEL_G_COUNTER:
+		case MAEL_PN_COUNTER:
+			op->delta = o->workload == MAEL_G_COUNTER ?
+					    (int64_t)(rng_next(&h->rng) % 5) :
+					    (int64_t)(rng_next(&h->rng) % 11) - 5;
+			snprintf(extra, sizeof(extra), "\"delta\":%lld", (long long)op->delta);
+			break;
+		default:
+			break;
+		}
+	}
+	c->busy = true;
+	c->msg_id = ++c->next_msg_id;
+	c->op = h->st.n - 1;
+	op->invoke_ns = now_ns() - h->t0;
+	c->deadline = now_ns() + (uint64_t)(o->timeout_s * 1e9);
+	return send_request(h, c->id, c->node, c->msg_id, request_type(o->workload, read), extra);
+}
+
+/* Maelstrom's definite errors: the operation surely did not happen. */
+static bool definite(uint64_t code)
+{
+	static const unsigned int codes[] = { 1, 10, 11, 12, 14, 20, 21, 22, 30 };
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (code == codes[i])
+			return true;
+	return false;
+}
+
+static void complete(struct harness *h, struct client *c, const struct json_value *body)
+{
+	struct mael_op *op = &h->st.ops[c->op];
+	const struct json_value *type = json_member(body, "type"), *v;
+	char want[32];
+	uint64_t code = 13;
+
+	snprintf(want, sizeof(want), "%s_ok", request_type(h->o->workload, op->read));
+	op->complete_ns = now_ns() - h->t0;
+	c->busy = false;
+	if (type && type->kind == JSON_STRING && !strcmp(type->str, want)) {
+		op->outcome = MAEL_OK;
+		switch (h->o->workload) {
+		case MAEL_ECHO:
+			v = json_member(body, "echo");
+			op->result = v ? text_of(h, v) : NULL;
+			break;
+		case MAEL_UNIQUE_IDS:
+			v = json_member(body, "id");
+			op->result = v ? text_of(h, v) : NULL;
+			break;
+		case MAEL_BROADCAST:
+		case MAEL_G_SET:
+			if (!op->read)
+				break;
+			v = json_member(body, h->o->workload == MAEL_BROADCAST ? "messages" : "value");
+			if (v && v->kind == JSON_ARRAY) {
+				op->elements = malloc((v->n ? v->n : 1) * sizeof(char *));
+				for (size_t i = 0; op->elements && i < v->n; i++)
+					op->elements[i] = text_of(h, &v->items[i]);
+				if (op->elements)
+					op->n_elements = v->n;
+				/* Owned with the strings: freed at the end through the list. */
+				keep_str(h, "", 0);
+				h->st.owned[h->st.n_owned - 1] = (char *)op->elements;
+			} else {
+				op->outcome = MAEL_INFO;
+			}
+			break;
+		case MAEL_G_COUNTER:
+		case MAEL_PN_COUNTER:
+			v = json_member(body, "value");
+			if (op->read)
+				op->result = v ? text_of(h, v) : NULL;
+			break;
+		default:
+			break;
+		}
+		return;
+	}
+	if (type && type->kind == JSON_STRING && !strcmp(type->str, "error")) {
+		v = json_member(body, "code");
+		if (v)
+			json_is_u64(v, &code);
+		op->outcome = definite(code) ? MAEL_FAIL : MAEL_INFO;
+	} else {
+		op->outcome = MAEL_INFO; /* an answer of another type: nobody knows */
+	}
+	/* An unknown outcome: the client is a new process, as in Jepsen. */
+	if (op->outcome == MAEL_INFO)
+		c->process = h->next_process++;
+}
+
+static int handle_line(struct harness *h, unsigned int node, char *line)
+{
+	const struct json_value *dest, *body, *irt, *type;
+	struct json_value root;
+	uint64_t reply_to;
+	unsigned long k;
+	char *end;
+
+	if (line[0] == '!') {
+		char who[16];
+		unsigned long long a, b;
+		int st;
+
+		if (sscanf(line, "!stats %15s sent %llu received %llu", who, &a, &b) == 3) {
+			h->shims[node].sent = a;
+			h->shims[node].received = b;
+		} else if (sscanf(line, "!exit %15s %d", who, &st) == 2) {
+			h->shims[node].exit_status = st;
+		} else if (!strncmp(line, "!bad ", 5)) {
+			snprintf(h->bad, sizeof(h->bad), "%s", line + 5);
+		}
+		return 0;
+	}
+	if (json_parse(line, strlen(line), 64, &root, NULL)) {
+		snprintf(h->bad, sizeof(h->bad), "n%u sent a line that is not JSON: %.200s", node,
+			 line);
+		return -EINVAL;
+	}
+	dest = json_member(&root, "dest");
+	body = json_member(&root, "body");
+	type = body ? json_member(body, "type") : NULL;
+	irt = body ? json_member(body, "in_reply_to") : NULL;
+	if (!dest || dest->kind != JSON_STRING || !body || body->kind != JSON_OBJECT) {
+		snprintf(h->bad, sizeof(h->bad), "n%u sent a message without dest or body: %.200s",
+			 node, line);
+		json_value_free(&root);
+		return -EINVAL;
+	}
+	if (!strcmp(dest->str, "c0") && type && type->kind == JSON_STRING) {
+		/* The harness's own requests: init and topology. */
+		if (!strcmp(type->str, "init_ok"))
+			h->shims[node].init_ok = true;
+		else if (!strcmp(type->str, "topology_ok"))
+			h->shims[node].topology_ok = true;
+	} else if (dest->str[0] == 'c' && irt && json_is_u64(irt, &reply_to)) {
+		k = strtoul(dest->str + 1, &end, 10);
+		if (!*end && k >= 1 && k <= h->n_clients && h->clients[k - 1].busy &&
+		    h->clients[k - 1].msg_id == reply_to)
+			complete(h, &h->clients[k - 1], body);
+		/* Anything else is a late answer to a request already given up: dropped. */
+	} else {
+		/* A service (lin-kv, seq-kv...) or a node that does not exist: a definite error. */
+		const struct json_value *mid = json_member(body, "msg_id");
+		uint64_t id;
+
+		if (mid && json_is_u64(mid, &id)) {
+			char reply[512];
+
+			snprintf(reply, sizeof(reply),
+				 "{\"src\":\"%.60s\",\"dest\":\"n%u\",\"body\":{\"type\":\"error\","
+				 "\"in_reply_to\":%llu,\"code\":1,\"text\":\"no node or service %.60s "
+				 "in this test\"}}",
+				 dest->str, node, (unsigned long long)id, dest->str);
+			send_line(h, node, reply);
+		}
+	}
+	json_value_free(&root);
+	return 0;
+}
+
+/* Reads whatever the shims sent; handles whole lines. */
+static void pump(struct harness *h, int timeout_ms)
+{
+	struct pollfd p[MAEL_MAX_NODES];
+	unsigned int i;
+
+	for (i = 0; i < h->o->nodes; i++)
+		p[i] = (struct pollfd){ .fd = h->shims[i].eof ? -1 : h->shims[i].fd,
+					.events = POLLIN };
+	if (poll(p, h->o->nodes, timeout_ms) <= 0)
+		return;
+	for (i = 0; i < h->o->nodes; i++) {
+		struct shim_conn *s = &h->shims[i];
+		char *nl, *start;
+		ssize_t k;
+
+		if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (s->in_cap - s->in_len < 65536) {
+			size_t cap = s->in_cap ? 2 * s->in_cap : 262144;
+			char *b = realloc(s->in, cap);
+
+			if (!b)
+				continue;
+			s->in = b;
+			s->in_cap = cap;
+		}
+		k = read(s->fd, s->in + s->in_len, s->in_cap - s->in_len - 1);
+		if (k <= 0) {
+			if (k == 0 || (errno != EINTR && errno != EAGAIN))
+				s->eof = true;
+			continue;
+		}
+		s->in_len += (size_t)k;
+		start = s->in;
+		while ((nl = memchr(start, '\n', s->in_len - (size_t)(start - s->in)))) {
+			*nl = 0;
+			if (*start)
+				handle_line(h, i, start);
+			start = nl + 1;
+		}
+		memmove(s->in, start, s->in_len - (size_t)(start - s->in));
+		s->in_len -= (size_t)(start - s->in);
+	}
+}
+
+/* Requests past their timeout: unknown outcome, a new process. */
+static void expire(struct harness *h)
+{
+	uint64_t now = now_ns();
+
+	for (unsigned int i = 0; i < h->n_clients; i++) {
+		struct client *c = &h->clients[i];
+
+		if (!c->busy || now < c->deadline)
+			continue;
+		h->st.ops[c->op].outcome = MAEL_INFO;
+		h->st.ops[c->op].complete_ns = now - h->t0;
+		c->busy = false;
+		c->process = h->next_process++;
+	}
+}
+
+/* Neighbours for the broadcast workload, as Maelstrom's --topology names them. */
+static int topology_json(const struct options *o, char *buf, size_t len)
+{
+	unsigned int n = o->nodes, side = (unsigned int)ceil(sqrt(n)), i, j, used = 0;
+	bool first;
+
+	used += snprintf(buf + used, len - used, "{");
+	for (i = 0; i < n; i++) {
+		used += snprintf(buf + used, len - used, "%s\"n%u\":[", i ? "," : "", i);
+		first = true;
+		for (j = 0; j < n; j++) {
+			bool link = false;
+
+			if (i == j)
+				continue;
+			if (!strcmp(o->topology, "total"))
+				link = true;
+			else if (!strcmp(o->topology, "line"))
+				link = j + 1 == i || i + 1 == j;
+			else if (!strcmp(o->topology, "grid"))
+				link = (i / side == j / side && (i % side + 1 == j % side ||
+								 j % side + 1 == i % side)) ||
+				       (i % side == j % side &&
+					(i / side + 1 == j / side || j / side + 1 == i / side));
+			else if (!strncmp(o->topology, "tree", 4)) {
+				unsigned int k = (unsigned int)atoi(o->topology + 4);
+
+				link = (i && (i - 1) / k == j) || (j && (j - 1) / k == i);
+			}
+			if (link) {
+				used += snprintf(buf + used, len - used, "%s\"n%u\"", first ? "" : ",",
+						 j);
+				first = false;
+			}
+		}
+		used += snprintf(buf + used, len - used, "]");
+	}
+	used += snprintf(buf + used, len - used, "}");
+	return used < len ? 0 : -ENOSPC;
+}
+
+/* Waits until every shim says ok to one of the harness's requests (or gives up). */
+static int wait_all(struct harness *h, bool topology, double seconds)
+{
+	uint64_t end = now_ns() + (uint64_t)(seconds * 1e9);
+	unsigned int i;
+
+	for (;;) {
+		unsigned int ready = 0;
+
+		for (i = 0; i < h->o->nodes; i++)
+			ready += topology ? h->shims[i].topology_ok : h->shims[i].init_ok;
+		if (ready == h->o->nodes)
+			return 0;
+		for (i = 0; i < h->o->nodes; i++)
+			if (h->shims[i].eof || h->shims[i].exit_status >= 0 || h->bad[0])
+				return -ECHILD;
+		if (now_ns() >= end || interrupted)
+			return -ETIMEDOUT;
+		pump(h, 20);
+	}
+}
+
+static int start_shims(struct harness *h, const struct lab_config *cfg)
+{
+	const struct options *o = h->o;
+	struct mael_shim s = { .nodes = o->nodes, .argv = o->argv, .log_stderr = o->log_stderr };
+	char log[PATH_MAX + 16], ns[64];
+
+	for (unsigned int i = 0; i < o->nodes; i++)
+		s.addrs[i] = lab_node_addr(cfg, i + 1);
+	for (unsigned int i = 0; i < o->nodes; i++) {
+		int sv[2];
+		pid_t pid;
+
+		h->shims[i].exit_status = -1;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+			return -errno;
+		lab_node_ns(h->lab, i + 1, ns, sizeof(ns));
+		snprintf(log, sizeof(log), "%s/n%u.log", h->store, i);
+		pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (pid == 0) {
+			int saved;
+
+			close(sv[0]);
+			signal(SIGINT, SIG_IGN);
+			saved = netns_enter(ns);
+			if (saved < 0)
+				_exit(126);
+			close(saved);
+			s.index = i;
+			s.harness_fd = sv[1];
+			s.log_path = log;
+			_exit(mael_shim_run(&s));
+		}
+		close(sv[1]);
+		h->shims[i].fd = sv[0];
+		h->shims[i].pid = pid;
+	}
+	return 0;
+}
+
+static void stop_shims(struct harness *h)
+{
+	uint64_t end = now_ns() + 3000000000ull;
+	unsigned int i, open;
+
+	for (i = 0; i < h->o->nodes; i++)
+		if (h->shims[i].pid)
+			shutdown(h->shims[i].fd, SHUT_WR);
+	/* Read their last words (exit status, message counts) until they close. */
+	do {
+		pump(h, 50);
+		for (i = 0, open = 0; i < h->o->nodes; i++)
+			open += h->shims[i].pid && !h->shims[i].eof;
+	} while (open && now_ns() < end);
+	for (i = 0; i < h->o->nodes; i++) {
+		if (!h->shims[i].pid)
+			continue;
+		kill(h->shims[i].pid, SIGKILL);
+		waitpid(h->shims[i].pid, NULL, 0);
+		close(h->shims[i].fd);
+		free(h->shims[i].in);
+	}
+}
+
+/* The test proper: init, topology, the load under the nemesis, then the final reads. */
+static int run_test(struct harness *h)
+{
+	const struct options *o = h->o;
+	uint64_t end, next_op, next_fault = 0;
+	double interval = o->rate > 0 ? 1e9 / o->rate : 0;
+	bool partitioned = false, has_final = o->workload >= MAEL_BROADCAST;
+	char line[65536], ids[4096];
+	unsigned int i, used = 0;
+	int rc;
+
+	for (i = 0; i < o->nodes; i++)
+		used += snprintf(ids + used, sizeof(ids) - used, "%s\"n%u\"", i ? "," : "", i);
+	for (i = 0; i < o->nodes; i++) {
+		snprintf(line, sizeof(line),
+			 "{\"src\":\"c0\",\"dest\":\"n%u\",\"body\":{\"type\":\"init\",\"msg_id\":1,"
+			 "\"node_id\":\"n%u\",\"node_ids\":[%s]}}",
+			 i, i, ids);
+		if (send_line(h, i, line))
+			return -EIO;
+	}
+	rc = wait_all(h, false, 10);
+	if (rc) {
+		for (i = 0; i < o->nodes && h->shims[i].init_ok; i++)
+			;
+		if (!h->bad[0])
+			snprintf(h->bad, sizeof(h->bad), "n%u %s", i,
+				 rc == -ETIMEDOUT ? "never answered init with init_ok within 10 s" :
+						    "exited before answering init");
+		return rc;
+	}
+	if (o->workload == MAEL_BROADCAST) {
+		char topo[32768];
+
+		if (topology_json(o, topo, sizeof(topo)))
+			return -ENOSPC;
+		for (i = 0; i < o->nodes; i++) {
+			snprintf(line, sizeof(line),
+				 "{\"src\":\"c0\",\"dest\":\"n%u\",\"body\":{\"type\":\"topology\","
+				 "\"msg_id\":2,\"topology\":%s}}",
+				 i, topo);
+			if (send_line(h, i, line))
+				return -EIO;
+		}
+		rc = wait_all(h, true, 10);
+		if (rc) {
+			if (!h->bad[0])
+				snprintf(h->bad, sizeof(h->bad),
+					 "a node never answered topology with topology_ok");
+			return rc;
+		}
+	}
+	h->t0 = now_ns();
+	end = h->t0 + (uint64_t)(o->time_limit * 1e9);
+	next_op = h->t0;
+	if (o->nemesis_partition)
+		next_fault = h->t0 + (uint64_t)(o->nemesis_interval * 1e9);
+	while (now_ns() < end && !interrupted && !h->bad[0]) {
+		uint64_t now = now_ns();
+
+		if (o->nemesis_partition && now >= next_fault) {
+			char seed[32];
+
+			snprintf(seed, sizeof(seed), "%llu",
+				 (unsigned long long)(o->seed + next_fault / 1000000));
+			if (partitioned) {
+				capnet(h, true, "heal");
+				fault(h, "heal", "");
+			} else {
+				capnet(h, true, "partition --preset random-halves --seed %s", seed);
+				fault(h, "partition", "random-halves");
+			}
+			partitioned = !partitioned;
+			next_fault += (uint64_t)(o->nemesis_interval * 1e9);
+		}
+		/* One operation per interval, to a client that is free: a busy system does not get
+		 * a burst when it answers again. */
+		while (now >= next_op) {
+			unsigned int start = (unsigned int)(rng_next(&h->rng) % h->n_clients), k;
+
+			for (k = 0; k < h->n_clients; k++) {
+				struct client *c = &h->clients[(start + k) % h->n_clients];
+				bool read = has_final && rng_next(&h->rng) % 4 == 0;
+
+				if (c->busy)
+					continue;
+				if (issue(h, c, read, false))
+					return -EIO;
+				break;
+			}
+			next_op += interval ? (uint64_t)interval : 1000000;
+			if (next_op < now)
+				next_op = now;
+			if (!interval)
+				break;
+		}
+		pump(h, 1);
+		expire(h);
+	}
+	if (partitioned) {
+		capnet(h, true, "heal");
+		fault(h, "heal", "");
+	}
+	/* What is still asked gets its time to answer. */
+	for (end = now_ns() + (uint64_t)(o->timeout_s * 1e9) + 100000000ull;
+	     now_ns() < end && !h->bad[0];) {
+		bool busy = false;
+
+		for (i = 0; i < h->n_clients; i++)
+			busy |= h->clients[i].busy;
+		if (!busy)
+			break;
+		pump(h, 10);
+		expire(h);
+	}
+	if (!has_final || h->bad[0] || interrupted)
+		return 0;
+	/* Time to converge, then a final read of every node, asked again until it answers. */
+	for (end = now_ns() + (uint64_t)(o->final_wait * 1e9); now_ns() < end && !h->bad[0];)
+		pump(h, 50);
+	{
+		/* One more client per node, each its own c<id>: a late answer never lands on
+		 * another node's read. */
+		unsigned int base = h->n_clients;
+		struct client *more = realloc(h->clients, (base + o->nodes) * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		h->clients = more;
+		for (i = 0; i < o->nodes; i++)
+			h->clients[base + i] = (struct client){ .id = base + i + 1,
+								.node = i,
+								.process = h->next_process++ };
+		h->n_clients = base + o->nodes;
+		for (i = 0; i < o->nodes; i++) {
+			struct client *fc = &h->clients[base + i];
+			uint64_t give_up = now_ns() + 10000000000ull;
+
+			while (now_ns() < give_up && !h->bad[0] && !interrupted) {
+				if (!fc->busy) {
+					if (fc->next_msg_id && h->st.ops[fc->op].outcome == MAEL_OK)
+						break;
+					if (issue(h, fc, true, true))
+						return -EIO;
+				}
+				pump(h, 10);
+				expire(h);
+			}
+		}
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct summary {
+	size_t ok, fail, info, total;
+	double p50, p95, p99, max; /* ms, ok operations */
+	uint64_t messages;
+	double availability;
+};
+
+static void summarize(const struct harness *h, struct summary *s)
+{
+	uint64_t *lat = malloc((h->st.n ? h->st.n : 1) * sizeof(*lat));
+	size_t n = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < h->st.n; i++) {
+		const struct mael_op *op = &h->st.ops[i];
+
+		if (op->final)
+			continue;
+		s->total++;
+		if (op->outcome == MAEL_OK) {
+			s->ok++;
+			if (lat)
+				lat[n++] = op->complete_ns - op->invoke_ns;
+		} else if (op->outcome == MAEL_FAIL) {
+			s->fail++;
+		} else {
+			s->info++;
+		}
+	}
+	if (lat && n) {
+		qsort(lat, n, sizeof(*lat), cmp_u64);
+		s->p50 = lat[(n - 1) * 50 / 100] / 1e6;
+		s->p95 = lat[(n - 1) * 95 / 100] / 1e6;
+		s->p99 = lat[(n - 1) * 99 / 100] / 1e6;
+		s->max = lat[n - 1] / 1e6;
+	}
+	free(lat);
+	for (unsigned int i = 0; i < h->o->nodes; i++)
+		s->messages += h->shims[i].sent;
+	s->availability = s->total ? (double)s->ok / s->total : 0;
+}
+
+static void write_history(const struct harness *h, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < h->st.n; i++) {
+		const struct mael_op *op = &h->st.ops[i];
+
+		fprintf(f, "{\"process\":%llu,\"type\":\"%s\",\"f\":\"%s\",\"node\":\"n%u\","
+			   "\"final\":%s,\"invoke_ns\":%llu,\"complete_ns\":%llu",
+			(unsigned long long)op->process,
+			op->outcome == MAEL_OK	 ? "ok" :
+			op->outcome == MAEL_FAIL ? "fail" :
+						   "info",
+			request_type(h->o->workload, op->read), op->node, op->final ? "true" : "false",
+			(unsigned long long)op->invoke_ns, (unsigned long long)op->complete_ns);
+		if (op->arg)
+			fprintf(f, ",\"value\":%s", op->arg);
+		if (h->o->workload >= MAEL_G_COUNTER && !op->read)
+			fprintf(f, ",\"value\":%lld", (long long)op->delta);
+		if (op->result)
+			fprintf(f, ",\"result\":%s", op->result);
+		if (op->elements) {
+			fputs(",\"result\":[", f);
+			for (size_t k = 0; k < op->n_elements; k++)
+				fprintf(f, "%s%s", k ? "," : "", op->elements[k]);
+			fputc(']', f);
+		}
+		fputs("}\n", f);
+	}
+	fclose(f);
+}
+
+static void report(const struct harness *h, const struct summary *s, const struct mael_result *r,
+		   bool valid, const char *why_invalid)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	printf("\n%s on %u node%s, %.0f s at %.4g ops/s%s (lab %s)\n",
+	       mael_workload_name(h->o->workload), h->o->nodes, h->o->nodes == 1 ? "" : "s",
+	       h->o->time_limit, h->o->rate, h->o->nemesis_partition ? ", nemesis partition" : "",
+	       h->lab);
+	printf("  operations: %zu ok, %zu fail, %zu info (availability %.3f)\n", s->ok, s->fail,
+	       s->info, s->availability);
+	printf("  latency of ok operations (ms): p50 %.2f, p95 %.2f, p99 %.2f, max %.2f\n", s->p50,
+	       s->p95, s->p99, s->max);
+	printf("  messages between nodes: %llu (%.2f per operation)\n",
+	       (unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
+	printf("  checker: %s\n", r->summary);
+	for (size_t i = 0; i < r->n_evidence; i++)
+		printf("    %s\n", r->evidence[i]);
+	if (r->problems > r->n_evidence)
+		printf("    ... and %zu more\n", r->problems - r->n_evidence);
+	if (why_invalid)
+		printf("  %s\n", why_invalid);
+	printf("  results, history, node logs and faults in %s\n", h->store);
+	printf("%s\n", valid ? "Everything looks good!" : "Analysis invalid!");
+	snprintf(path, sizeof(path), "%s/results.json", h->store);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f,
+		"{\"valid\":%s,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
+		"\"nemesis\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
+		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+		"\"messages\":%llu,\"messages_per_op\":%.3f,\"checker\":",
+		valid ? "true" : "false", mael_workload_name(h->o->workload), h->o->nodes,
+		h->o->time_limit, h->o->rate, h->o->nemesis_partition ? "partition" : "", s->ok,
+		s->fail, s->info, s->availability, s->p50, s->p95, s->p99, s->max,
+		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
+	json_write_string(f, r->summary);
+	fputs(",\"evidence\":[", f);
+	for (size_t i = 0; i < r->n_evidence; i++) {
+		fputs(i ? "," : "", f);
+		json_write_string(f, r->evidence[i]);
+	}
+	fputs("]}\n", f);
+	fclose(f);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: capnet [--lab NAME] maelstrom test -w WORKLOAD --bin PROGRAM [ARG...]\n"
+		"         [--node-count N] [--time-limit S] [--rate R] [--concurrency C|Kn]\n"
+		"         [--latency MS] [--nemesis partition] [--nemesis-interval S]\n"
+		"         [--topology grid|line|total|tree2|tree3|tree4] [--availability total|F]\n"
+		"         [--timeout S] [--seed N] [--log-stderr] [--keep]\n"
+		"  workloads: echo, unique-ids, broadcast, g-set, g-counter, pn-counter\n"
+		"  Builds a lab of N nodes (the --lab name, else a fresh one), runs PROGRAM as n0..n(N-1)\n"
+		"  with Maelstrom's protocol, its messages between nodes as UDP through the lab's\n"
+		"  filter, checks the history and tears the lab down (--keep leaves it up).\n"
+		"  Exit status: 0 valid, 1 invalid, 2 usage or set-up error.\n");
+}
+
+static int parse_number(const char *opt, const char *v, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = v ? strtod(v, &end) : 0;
+	if (!v || errno || end == v || *end || *out < min || *out > max)
+		return report_usage("maelstrom: %s needs a number from %g to %g%s%s%s", opt, min,
+				    max, v ? ", not \"" : "", v ? v : "", v ? "\"" : "");
+	return 0;
+}
+
+/* The options of maelstrom test: after --bin PROGRAM, every other word is the program's. */
+static bool known_option(const char *w)
+{
+	static const char *const names[] = { "-w",	    "--workload",	"--bin",
+					     "--node-count", "--time-limit",	"--rate",
+					     "--concurrency", "--latency",	"--nemesis",
+					     "--nemesis-interval", "--timeout", "--topology",
+					     "--availability", "--seed",	"--log-stderr",
+					     "--keep",	    "-h",		"--help" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(w, names[i]))
+			return true;
+	return false;
+}
+
+static int parse_options(int argc, char **argv, struct options *o, const char **concurrency)
+{
+	int i;
+
+	*o = (struct options){ .workload = -1,
+			       .nodes = 1,
+			       .time_limit = 10,
+			       .rate = 5,
+			       .nemesis_interval = 10,
+			       .timeout_s = 1,
+			       .final_wait = 3,
+			       .topology = "grid" };
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		double d;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return -1;
+		} else if (!strcmp(a, "-w") || !strcmp(a, "--workload")) {
+			int w = v ? mael_workload_parse(v) : -1;
+
+			if (w < 0)
+				return report_usage("maelstrom: workload \"%s\": one of echo, "
+						    "unique-ids, broadcast, g-set, g-counter, "
+						    "pn-counter",
+						    v ? v : "");
+			o->workload = w;
+			i++;
+		} else if (!strcmp(a, "--bin")) {
+			int k = 0;
+
+			if (!v)
+				return report_usage("maelstrom: --bin needs the node program");
+			/* The program, then its own arguments: every word up to the next option of
+			 * maelstrom test (--no-retry is the program's). */
+			o->argv = calloc((size_t)argc + 1, sizeof(char *));
+			if (!o->argv)
+				return EXIT_FAIL;
+			for (i++; i < argc && (!k || !known_option(argv[i])); i++)
+				o->argv[k++] = argv[i];
+			i--;
+		} else if (!strcmp(a, "--node-count")) {
+			if (parse_number(a, v, 1, MAEL_MAX_NODES, &d))
+				return EXIT_USAGE;
+			o->nodes = (unsigned int)d;
+			i++;
+		} else if (!strcmp(a, "--time-limit")) {
+			if (parse_number(a, v, 0.1, 86400, &o->time_limit))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--rate")) {
+			if (parse_number(a, v, 0.01, 1e6, &o->rate))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--concurrency")) {
+			if (!v)
+				return report_usage("maelstrom: --concurrency needs C or Kn");
+			*concurrency = v;
+			i++;
+		} else if (!strcmp(a, "--latency")) {
+			if (parse_number(a, v, 0, 10000, &o->latency_ms))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--nemesis")) {
+			if (!v || strcmp(v, "partition"))
+				return report_usage("maelstrom: --nemesis \"%s\": partition (kill and "
+						    "pause are not offered yet)",
+						    v ? v : "");
+			o->nemesis_partition = true;
+			i++;
+		} else if (!strcmp(a, "--nemesis-interval")) {
+			if (parse_number(a, v, 0.1, 86400, &o->nemesis_interval))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--timeout")) {
+			if (parse_number(a, v, 0.01, 600, &o->timeout_s))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--topology")) {
+			if (!v || (strcmp(v, "grid") && strcmp(v, "line") && strcmp(v, "total") &&
+				   strcmp(v, "tree2") && strcmp(v, "tree3") && strcmp(v, "tree4")))
+				return report_usage("maelstrom: --topology \"%s\": grid, line, total, "
+						    "tree2, tree3 or tree4",
+						    v ? v : "");
+			o->topology = v;
+			i++;
+		} else if (!strcmp(a, "--availability")) {
+			if (v && !strcmp(v, "total"))
+				o->availability_total = true;
+			else if (!v || strcmp(v, "0"))
+				return report_usage("maelstrom: --availability \"%s\": total",
+						    v ? v : "");
+			i++;
+		} else if (!strcmp(a, "--seed")) {
+			if (parse_number(a, v, 0, 1e18, &d))
+				return EXIT_USAGE;
+			o->seed = (uint64_t)d;
+			i++;
+		} else if (!strcmp(a, "--log-stderr")) {
+			o->log_stderr = true;
+		} else if (!strcmp(a, "--keep")) {
+			o->keep = true;
+		} else {
+			return report_usage("maelstrom: unknown option \"%s\" (capnet maelstrom test "
+					    "--help)",
+					    a);
+		}
+	}
+	if ((int)o->workload < 0)
+		return report_usage("maelstrom: which workload? -w echo|unique-ids|broadcast|"
+				    "g-set|g-counter|pn-counter");
+	if (!o->argv || !o->argv[0])
+		return report_usage("maelstrom: which node program? --bin PROGRAM");
+	return 0;
+}
+
+static void free_ops(struct harness *h)
+{
+	for (size_t i = 0; i < h->st.n_owned; i++)
+		free(h->st.owned[i]);
+	free(h->st.owned);
+	free(h->st.ops);
+	free(h->clients);
+}
+
+/* store/<workload>/<time>/, as Maelstrom's, and store/latest pointing at it. */
+static int make_store(struct harness *h)
+{
+	char stamp[64], latest[PATH_MAX];
+	struct timespec ts;
+	struct tm tm;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(h->store, sizeof(h->store), "store/%s/%s.%03ld", mael_workload_name(h->o->workload),
+		 stamp, ts.tv_nsec / 1000000);
+	err = files_mkdir_p(h->store, 0755);
+	if (err)
+		return err;
+	snprintf(latest, sizeof(latest), "store/latest");
+	unlink(latest);
+	/* A convenience only: a failure leaves the run as it is. */
+	return symlink(h->store + strlen("store/"), latest) && errno != EEXIST ? 0 : 0;
+}
+
+static bool lab_exists(const char *lab)
+{
+	char ns[64], path[128];
+
+	lab_switch_ns(lab, ns, sizeof(ns));
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	return !access(path, F_OK);
+}
+
+int cmd_maelstrom(struct cli *cli, int argc, char **argv)
+{
+	static struct filter_state state;
+	const char *concurrency = NULL;
+	struct harness h = { 0 };
+	struct options o;
+	struct lab_config cfg = { 0 };
+	struct mael_result r;
+	struct summary sum;
+	char path[PATH_MAX + 32], why[160] = "";
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct filter *filter = NULL;
+	struct lab_info info;
+	struct cli lab_cli;
+	ssize_t n;
+	bool valid;
+	int rc;
+
+	if (argc < 1 || strcmp(argv[0], "test")) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	rc = parse_options(argc - 1, argv + 1, &o, &concurrency);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	/* A name without a slash is looked up on PATH by exec, which says if it is not there. */
+	if (strchr(o.argv[0], '/') && access(o.argv[0], X_OK))
+		return report_usage("maelstrom: --bin %s: %s", o.argv[0],
+				    errno == ENOENT ? "no such file" : "not executable");
+	o.concurrency = o.nodes;
+	if (concurrency) {
+		char *end;
+		double c = strtod(concurrency, &end);
+
+		if (*end == 'n' && !end[1])
+			c *= o.nodes;
+		else if (*end)
+			c = 0;
+		if (c < 1 || c > 1024)
+			return report_usage("maelstrom: --concurrency \"%s\": a count (4) or a "
+					    "multiple of the nodes (2n), up to 1024",
+					    concurrency);
+		o.concurrency = (unsigned int)c;
+	}
+	if (cli_need_root("capnet maelstrom"))
+		return EXIT_USAGE;
+	h.o = &o;
+	h.rng = o.seed ? o.seed : (uint64_t)now_ns() ^ (uint64_t)getpid() << 32;
+	n = readlink("/proc/self/exe", h.self, sizeof(h.self) - 1);
+	if (n <= 0)
+		return report_fail("maelstrom: where is this capnet? %s", strerror(errno));
+	h.self[n] = 0;
+	if (cli->lab_given)
+		snprintf(h.lab, sizeof(h.lab), "%s", cli->lab);
+	else
+		snprintf(h.lab, sizeof(h.lab), "mael%d", (int)getpid());
+	if (lab_exists(h.lab))
+		return report_usage("maelstrom: lab %s exists; a test builds its own (capnet --lab %s "
+				    "down, or another --lab)",
+				    h.lab, h.lab);
+	if (make_store(&h))
+		return report_fail("maelstrom: create %s: %s", h.store, strerror(errno));
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	snprintf(path, sizeof(path), "%s/faults.jsonl", h.store);
+	h.faults = fopen(path, "w");
+	printf("maelstrom: lab %s, %u node%s, %s\n", h.lab, o.nodes, o.nodes == 1 ? "" : "s",
+	       mael_workload_name(o.workload));
+	if (capnet(&h, false, "up -n %u > '%s/up.log' 2>&1", o.nodes, h.store)) {
+		report_warn("maelstrom: the lab would not come up; see %s/up.log", h.store);
+		rc = EXIT_USAGE;
+		goto down;
+	}
+	lab_cli = *cli;
+	lab_cli.lab = h.lab;
+	if (cli_open_whole_lab(&lab_cli, &info, &filter) || filter_read_state(filter, &state)) {
+		filter_close(filter);
+		rc = EXIT_USAGE;
+		goto down;
+	}
+	filter_close(filter);
+	cfg.nodes = o.nodes;
+	cfg.subnet = state.lab.subnet;
+	cfg.prefix = state.lab.prefix;
+	if (o.latency_ms > 0 &&
+	    capnet(&h, true, "link all all --delay %gms", o.latency_ms / 2)) {
+		report_warn("maelstrom: --latency: the delay line would not start");
+		rc = EXIT_USAGE;
+		goto down;
+	}
+	h.n_clients = o.concurrency;
+	h.next_process = o.concurrency;
+	h.clients = calloc(o.concurrency, sizeof(*h.clients));
+	for (unsigned int i = 0; h.clients && i < o.concurrency; i++)
+		h.clients[i] = (struct client){ .id = i + 1, .node = i % o.nodes, .process = i };
+	if (!h.clients || start_shims(&h, &cfg)) {
+		rc = EXIT_USAGE;
+		goto stop;
+	}
+	rc = run_test(&h);
+stop:
+	stop_shims(&h);
+	if (h.bad[0] || rc) {
+		report_warn("maelstrom: %s", h.bad[0] ? h.bad : strerror(-rc));
+		for (unsigned int i = 0; i < o.nodes; i++)
+			if (h.shims[i].exit_status >= 0)
+				report_warn("maelstrom: n%u exited with status %d (its stderr: %s/n%u.log)",
+					    i, h.shims[i].exit_status, h.store, i);
+		rc = EXIT_USAGE;
+		goto down;
+	}
+	if (interrupted) {
+		report_warn("maelstrom: interrupted");
+		rc = EXIT_USAGE;
+		goto down;
+	}
+	if (mael_check(o.workload, h.st.ops, h.st.n, &r)) {
+		rc = EXIT_USAGE;
+		goto down;
+	}
+	summarize(&h, &sum);
+	valid = r.valid;
+	if (o.availability_total && sum.ok != sum.total) {
+		valid = false;
+		snprintf(why, sizeof(why), "--availability total: %zu of %zu operations did not "
+			 "succeed", sum.total - sum.ok, sum.total);
+	}
+	snprintf(path, sizeof(path), "%s/history.jsonl", h.store);
+	write_history(&h, path);
+	report(&h, &sum, &r, valid, why[0] ? why : NULL);
+	rc = valid ? EXIT_OK : EXIT_FAIL;
+down:
+	if (h.faults)
+		fclose(h.faults);
+	if (o.keep)
+		printf("maelstrom: lab %s left up (--keep): capnet --lab %s down\n", h.lab, h.lab);
+	else
+		capnet(&h, true, "down");
+	free_ops(&h);
+	free(o.argv);
+	return rc;
+}
