@@ -192,8 +192,9 @@ static void fault(struct harness *h, const char *f, const char *value)
 {
 	if (!h->faults)
 		return;
-	fprintf(h->faults, "{\"time\":%llu,\"f\":\"%s\",\"value\":",
-		(unsigned long long)(now_ns() - h->t0), f);
+	fprintf(h->faults,
+		"{\"time\":%llu,\"f\":\"%s\",\"value\":", (unsigned long long)(now_ns() - h->t0),
+		f);
 	json_write_string(h->faults, value);
 	fputs("}\n", h->faults);
 	fflush(h->faults);
@@ -222,9 +223,10 @@ static int send_request(struct harness *h, unsigned int client_id, unsigned int 
 {
 	char line[8192];
 
-	snprintf(line, sizeof(line),
-		 "{\"src\":\"c%u\",\"dest\":\"n%u\",\"body\":{\"type\":\"%s\",\"msg_id\":%llu%s%s}}",
-		 client_id, node, type, (unsigned long long)msg_id, extra[0] ? "," : "", extra);
+	snprintf(
+		line, sizeof(line),
+		"{\"src\":\"c%u\",\"dest\":\"n%u\",\"body\":{\"type\":\"%s\",\"msg_id\":%llu%s%s}}",
+		client_id, node, type, (unsigned long long)msg_id, extra[0] ? "," : "", extra);
 	return send_line(h, node, line);
 }
 
@@ -345,7 +347,8 @@ static void complete(struct harness *h, struct client *c, const struct json_valu
 		case MAEL_G_SET:
 			if (!op->read)
 				break;
-			v = json_member(body, h->o->workload == MAEL_BROADCAST ? "messages" : "value");
+			v = json_member(body,
+					h->o->workload == MAEL_BROADCAST ? "messages" : "value");
 			if (v && v->kind == JSON_ARRAY) {
 				op->elements = malloc((v->n ? v->n : 1) * sizeof(char *));
 				for (size_t i = 0; op->elements && i < v->n; i++)
@@ -441,11 +444,12 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 		if (mid && json_is_u64(mid, &id)) {
 			char reply[512];
 
-			snprintf(reply, sizeof(reply),
-				 "{\"src\":\"%.60s\",\"dest\":\"n%u\",\"body\":{\"type\":\"error\","
-				 "\"in_reply_to\":%llu,\"code\":1,\"text\":\"no node or service %.60s "
-				 "in this test\"}}",
-				 dest->str, node, (unsigned long long)id, dest->str);
+			snprintf(
+				reply, sizeof(reply),
+				"{\"src\":\"%.60s\",\"dest\":\"n%u\",\"body\":{\"type\":\"error\","
+				"\"in_reply_to\":%llu,\"code\":1,\"text\":\"no node or service %.60s "
+				"in this test\"}}",
+				dest->str, node, (unsigned long long)id, dest->str);
 			send_line(h, node, reply);
 		}
 	}
@@ -536,8 +540,8 @@ static int topology_json(const struct options *o, char *buf, size_t len)
 			else if (!strcmp(o->topology, "line"))
 				link = j + 1 == i || i + 1 == j;
 			else if (!strcmp(o->topology, "grid"))
-				link = (i / side == j / side && (i % side + 1 == j % side ||
-								 j % side + 1 == i % side)) ||
+				link = (i / side == j / side &&
+					(i % side + 1 == j % side || j % side + 1 == i % side)) ||
 				       (i % side == j % side &&
 					(i / side + 1 == j / side || j / side + 1 == i / side));
 			else if (!strncmp(o->topology, "tree", 4)) {
@@ -546,8 +550,8 @@ static int topology_json(const struct options *o, char *buf, size_t len)
 				link = (i && (i - 1) / k == j) || (j && (j - 1) / k == i);
 			}
 			if (link) {
-				used += snprintf(buf + used, len - used, "%s\"n%u\"", first ? "" : ",",
-						 j);
+				used += snprintf(buf + used, len - used, "%s\"n%u\"",
+						 first ? "" : ",", j);
 				first = false;
 			}
 		}
@@ -658,10 +662,11 @@ static int run_test(struct harness *h)
 	for (i = 0; i < o->nodes; i++)
 		used += snprintf(ids + used, sizeof(ids) - used, "%s\"n%u\"", i ? "," : "", i);
 	for (i = 0; i < o->nodes; i++) {
-		snprintf(line, sizeof(line),
-			 "{\"src\":\"c0\",\"dest\":\"n%u\",\"body\":{\"type\":\"init\",\"msg_id\":1,"
-			 "\"node_id\":\"n%u\",\"node_ids\":[%s]}}",
-			 i, i, ids);
+		snprintf(
+			line, sizeof(line),
+			"{\"src\":\"c0\",\"dest\":\"n%u\",\"body\":{\"type\":\"init\",\"msg_id\":1,"
+			"\"node_id\":\"n%u\",\"node_ids\":[%s]}}",
+			i, i, ids);
 		if (send_line(h, i, line))
 			return -EIO;
 	}
@@ -855,14 +860,16 @@ static void write_history(const struct harness *h, const char *path)
 	for (size_t i = 0; i < h->st.n; i++) {
 		const struct mael_op *op = &h->st.ops[i];
 
-		fprintf(f, "{\"process\":%llu,\"type\":\"%s\",\"f\":\"%s\",\"node\":\"n%u\","
-			   "\"final\":%s,\"invoke_ns\":%llu,\"complete_ns\":%llu",
+		fprintf(f,
+			"{\"process\":%llu,\"type\":\"%s\",\"f\":\"%s\",\"node\":\"n%u\","
+			"\"final\":%s,\"invoke_ns\":%llu,\"complete_ns\":%llu",
 			(unsigned long long)op->process,
 			op->outcome == MAEL_OK	 ? "ok" :
 			op->outcome == MAEL_FAIL ? "fail" :
 						   "info",
-			request_type(h->o->workload, op->read), op->node, op->final ? "true" : "false",
-			(unsigned long long)op->invoke_ns, (unsigned long long)op->complete_ns);
+			request_type(h->o->workload, op->read), op->node,
+			op->final ? "true" : "false", (unsigned long long)op->invoke_ns,
+			(unsigned long long)op->complete_ns);
 		if (op->arg)
 			fprintf(f, ",\"value\":%s", op->arg);
 		if (h->o->workload >= MAEL_G_COUNTER && !op->read)
@@ -958,12 +965,24 @@ static int parse_number(const char *opt, const char *v, double min, double max, 
 /* The options of maelstrom test: after --bin PROGRAM, every other word is the program's. */
 static bool known_option(const char *w)
 {
-	static const char *const names[] = { "-w",	    "--workload",	"--bin",
-					     "--node-count", "--time-limit",	"--rate",
-					     "--concurrency", "--latency",	"--nemesis",
-					     "--nemesis-interval", "--timeout", "--topology",
-					     "--availability", "--seed",	"--log-stderr",
-					     "--keep",	    "-h",		"--help" };
+	static const char *const names[] = { "-w",
+					     "--workload",
+					     "--bin",
+					     "--node-count",
+					     "--time-limit",
+					     "--rate",
+					     "--concurrency",
+					     "--latency",
+					     "--nemesis",
+					     "--nemesis-interval",
+					     "--timeout",
+					     "--topology",
+					     "--availability",
+					     "--seed",
+					     "--log-stderr",
+					     "--keep",
+					     "-h",
+					     "--help" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(w, names[i]))
@@ -1037,9 +1056,10 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 			i++;
 		} else if (!strcmp(a, "--nemesis")) {
 			if (!v || strcmp(v, "partition"))
-				return report_usage("maelstrom: --nemesis \"%s\": partition (kill and "
-						    "pause are not offered yet)",
-						    v ? v : "");
+				return report_usage(
+					"maelstrom: --nemesis \"%s\": partition (kill and "
+					"pause are not offered yet)",
+					v ? v : "");
 			o->nemesis_partition = true;
 			i++;
 		} else if (!strcmp(a, "--nemesis-interval")) {
@@ -1053,9 +1073,10 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 		} else if (!strcmp(a, "--topology")) {
 			if (!v || (strcmp(v, "grid") && strcmp(v, "line") && strcmp(v, "total") &&
 				   strcmp(v, "tree2") && strcmp(v, "tree3") && strcmp(v, "tree4")))
-				return report_usage("maelstrom: --topology \"%s\": grid, line, total, "
-						    "tree2, tree3 or tree4",
-						    v ? v : "");
+				return report_usage(
+					"maelstrom: --topology \"%s\": grid, line, total, "
+					"tree2, tree3 or tree4",
+					v ? v : "");
 			o->topology = v;
 			i++;
 		} else if (!strcmp(a, "--availability")) {
@@ -1075,9 +1096,10 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 		} else if (!strcmp(a, "--keep")) {
 			o->keep = true;
 		} else {
-			return report_usage("maelstrom: unknown option \"%s\" (capnet maelstrom test "
-					    "--help)",
-					    a);
+			return report_usage(
+				"maelstrom: unknown option \"%s\" (capnet maelstrom test "
+				"--help)",
+				a);
 		}
 	}
 	if ((int)o->workload < 0)
@@ -1108,8 +1130,8 @@ static int make_store(struct harness *h)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	snprintf(h->store, sizeof(h->store), "store/%s/%s.%03ld", mael_workload_name(h->o->workload),
-		 stamp, ts.tv_nsec / 1000000);
+	snprintf(h->store, sizeof(h->store), "store/%s/%s.%03ld",
+		 mael_workload_name(h->o->workload), stamp, ts.tv_nsec / 1000000);
 	err = files_mkdir_p(h->store, 0755);
 	if (err)
 		return err;
@@ -1185,9 +1207,10 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	else
 		snprintf(h.lab, sizeof(h.lab), "mael%d", (int)getpid());
 	if (lab_exists(h.lab))
-		return report_usage("maelstrom: lab %s exists; a test builds its own (capnet --lab %s "
-				    "down, or another --lab)",
-				    h.lab, h.lab);
+		return report_usage(
+			"maelstrom: lab %s exists; a test builds its own (capnet --lab %s "
+			"down, or another --lab)",
+			h.lab, h.lab);
 	if (make_store(&h))
 		return report_fail("maelstrom: create %s: %s", h.store, strerror(errno));
 	sigemptyset(&sa.sa_mask);
@@ -1213,8 +1236,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	cfg.nodes = o.nodes;
 	cfg.subnet = state.lab.subnet;
 	cfg.prefix = state.lab.prefix;
-	if (o.latency_ms > 0 &&
-	    capnet(&h, true, "link all all --delay %gms", o.latency_ms / 2)) {
+	if (o.latency_ms > 0 && capnet(&h, true, "link all all --delay %gms", o.latency_ms / 2)) {
 		report_warn("maelstrom: --latency: the delay line would not start");
 		rc = EXIT_USAGE;
 		goto down;
@@ -1235,8 +1257,9 @@ stop:
 		report_warn("maelstrom: %s", h.bad[0] ? h.bad : strerror(-rc));
 		for (unsigned int i = 0; i < o.nodes; i++)
 			if (h.shims[i].exit_status >= 0)
-				report_warn("maelstrom: n%u exited with status %d (its stderr: %s/n%u.log)",
-					    i, h.shims[i].exit_status, h.store, i);
+				report_warn(
+					"maelstrom: n%u exited with status %d (its stderr: %s/n%u.log)",
+					i, h.shims[i].exit_status, h.store, i);
 		rc = EXIT_USAGE;
 		goto down;
 	}
@@ -1253,8 +1276,10 @@ stop:
 	valid = r.valid;
 	if (o.availability_total && sum.ok != sum.total) {
 		valid = false;
-		snprintf(why, sizeof(why), "--availability total: %zu of %zu operations did not "
-			 "succeed", sum.total - sum.ok, sum.total);
+		snprintf(why, sizeof(why),
+			 "--availability total: %zu of %zu operations did not "
+			 "succeed",
+			 sum.total - sum.ok, sum.total);
 	}
 	snprintf(path, sizeof(path), "%s/history.jsonl", h.store);
 	write_history(&h, path);

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Root tests of capnet maelstrom test with the example nodes of tests/maelstrom: correct nodes
+ * pass, with and without partitions; the broadcast that never retries fails under partitions
+ * and passes without them, which proves the partitions act; duplicate ids are caught; bad
+ * programs are named; and no lab is left behind. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/netlab.h"
+
+static char out[1 << 18], dir[] = "/tmp/capnet-mael-XXXXXX", repo[4096];
+
+/* Runs a test from the scratch directory (its store/ lands there); the exit status. */
+static int maelstrom(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int maelstrom(const char *fmt, ...)
+{
+	char args[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	rc = netlab_sh(out, sizeof(out), "cd %s && %s maelstrom test %s", dir, getenv("CAPNET"),
+		       args);
+	printf("%s", out);
+	return rc;
+}
+
+static bool no_lab_left(void)
+{
+	return netlab_sh(out, sizeof(out), "ip netns list | grep -q '^mael'") != 0;
+}
+
+static void test_echo_and_ids(void **state)
+{
+	(void)state;
+	assert_int_equal(maelstrom("-w echo --bin %s/tests/maelstrom/echo.py --node-count 2 "
+				   "--time-limit 2 --rate 50",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "100 echoes answered, 0 wrong"));
+	assert_non_null(strstr(out, "Everything looks good!"));
+	assert_int_equal(maelstrom("-w unique-ids --bin %s/tests/maelstrom/unique_ids.py "
+				   "--node-count 3 --time-limit 2 --rate 100 --nemesis partition "
+				   "--nemesis-interval 0.5",
+				   repo),
+			 0);
+	assert_int_equal(maelstrom("-w unique-ids --bin %s/tests/maelstrom/unique_ids_counter.py "
+				   "--node-count 3 --time-limit 2 --rate 100",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "was generated more than once"));
+	assert_non_null(strstr(out, "Analysis invalid!"));
+	assert_true(no_lab_left());
+}
+
+static void test_broadcast_partitions_act(void **state)
+{
+	(void)state;
+	/* Correct gossip survives the partitions. */
+	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py "
+				   "--node-count 5 --time-limit 5 --rate 50 --nemesis partition "
+				   "--nemesis-interval 1",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "0 acknowledged values missing from final reads"));
+	/* Without retries it passes on a healthy network... */
+	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py --no-retry "
+				   "--node-count 5 --time-limit 3 --rate 50",
+				   repo),
+			 0);
+	/* ...and loses acknowledged messages once partitions cut its one send. */
+	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py --no-retry "
+				   "--node-count 5 --time-limit 5 --rate 50 --nemesis partition "
+				   "--nemesis-interval 1",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "final read lacks"));
+	assert_true(no_lab_left());
+}
+
+static void test_counter(void **state)
+{
+	(void)state;
+	assert_int_equal(maelstrom("-w g-counter --bin %s/tests/maelstrom/g_counter.py "
+				   "--node-count 3 --time-limit 3 --rate 50 --nemesis partition "
+				   "--nemesis-interval 1",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "0 out of bounds"));
+	assert_int_equal(netlab_sh(out, sizeof(out), "test -s %s/store/latest/results.json && "
+						     "test -s %s/store/latest/history.jsonl",
+				   dir, dir),
+			 0);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	/* A program that writes what is not a message. */
+	assert_int_equal(maelstrom("-w echo --bin /bin/sh -c 'read l; echo not json' "
+				   "--time-limit 1"),
+			 2);
+	assert_non_null(strstr(out, "not a message with a \"dest\""));
+	/* One that exits at once, and one that never answers init. */
+	assert_int_equal(maelstrom("-w echo --bin /bin/false --time-limit 1"), 2);
+	assert_non_null(strstr(out, "exited"));
+	assert_int_equal(maelstrom("-w echo --bin /bin/sleep 60 --time-limit 1"), 2);
+	assert_non_null(strstr(out, "never answered init"));
+	assert_int_equal(maelstrom("-w kafka --bin /bin/true"), 2);
+	assert_non_null(strstr(out, "one of echo, unique-ids, broadcast"));
+	assert_int_equal(maelstrom("-w echo --bin /nonexistent/node"), 2);
+	assert_int_equal(maelstrom("-w echo --bin /bin/true --frobnicate 1"), 2);
+	assert_true(no_lab_left());
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_echo_and_ids),
+		cmocka_unit_test(test_broadcast_partitions_act),
+		cmocka_unit_test(test_counter),
+		cmocka_unit_test(test_bad_input),
+	};
+	int rc;
+
+	(void)argc;
+	netlab_require_root(argv[0]);
+	if (!getcwd(repo, sizeof(repo)) || !mkdtemp(dir))
+		return 1;
+	if (access("/usr/bin/python3", X_OK)) {
+		printf("%s: python3 is not installed (make deps installs it)\n", argv[0]);
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	netlab_sh(out, sizeof(out), "rm -rf %s", dir);
+	return rc;
+}
