@@ -98,8 +98,9 @@ static void test_counter(void **state)
 				   repo),
 			 0);
 	assert_non_null(strstr(out, "0 out of bounds"));
-	assert_int_equal(netlab_sh(out, sizeof(out), "test -s %s/store/latest/results.json && "
-						     "test -s %s/store/latest/history.jsonl",
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "test -s %s/store/latest/results.json && "
+				   "test -s %s/store/latest/history.jsonl",
 				   dir, dir),
 			 0);
 }

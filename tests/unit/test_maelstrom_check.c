@@ -38,7 +38,8 @@ static void test_names(void **state)
 
 static void test_echo(void **state)
 {
-	struct mael_op ops[2] = { write_op(0, MAEL_OK, "\"a\"", 0), write_op(1, MAEL_OK, "\"b\"", 0) };
+	struct mael_op ops[2] = { write_op(0, MAEL_OK, "\"a\"", 0),
+				  write_op(1, MAEL_OK, "\"b\"", 0) };
 	struct mael_result r;
 
 	(void)state;
@@ -101,7 +102,8 @@ static void test_broadcast(void **state)
 static void test_counters(void **state)
 {
 	struct mael_op ops[5] = { write_op(0, MAEL_OK, NULL, 3), write_op(1, MAEL_OK, NULL, 4),
-				  write_op(2, MAEL_INFO, NULL, 2), write_op(3, MAEL_FAIL, NULL, 100) };
+				  write_op(2, MAEL_INFO, NULL, 2),
+				  write_op(3, MAEL_FAIL, NULL, 100) };
 	struct mael_result r;
 
 	(void)state;
@@ -128,8 +130,8 @@ static void test_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),	       cmocka_unit_test(test_echo),
-		cmocka_unit_test(test_unique_ids),     cmocka_unit_test(test_broadcast),
+		cmocka_unit_test(test_names),	   cmocka_unit_test(test_echo),
+		cmocka_unit_test(test_unique_ids), cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_counters),
 	};
 

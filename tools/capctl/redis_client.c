@@ -110,6 +110,13 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 		goto fail;
 	}
 	freeReplyObject(r);
+	/* Loaded once: each cas then sends its hash, not the script (EVAL remains the fallback). */
+	c->cas_sha[0] = 0;
+	r = redisCommand(c->ctx, "SCRIPT LOAD %s", cas_script);
+	if (r && r->type == REDIS_REPLY_STRING && r->len < sizeof(c->cas_sha))
+		snprintf(c->cas_sha, sizeof(c->cas_sha), "%s", r->str);
+	if (r)
+		freeReplyObject(r);
 	return 0;
 fail:
 	if (c->ctx)
@@ -162,7 +169,15 @@ void redis_client_call(struct redis_client *c, enum history_f f, enum redis_shap
 		r = redisCommand(c->ctx, "GET %s", key);
 	else if (f == HISTORY_WRITE)
 		r = redisCommand(c->ctx, "SET %s %s", key, value);
-	else if (f == HISTORY_CAS)
+	else if (f == HISTORY_CAS && c->cas_sha[0]) {
+		r = redisCommand(c->ctx, "EVALSHA %s 1 %s %s %s", c->cas_sha, key, expected, value);
+		/* A server that lost its scripts (restarted): NOSCRIPT says it ran nothing. */
+		if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+			freeReplyObject(r);
+			r = redisCommand(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected,
+					 value);
+		}
+	} else if (f == HISTORY_CAS)
 		r = redisCommand(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected, value);
 	if (!r) {
 		/* hiredis writes the whole command before it waits: an error now came after the

@@ -23,6 +23,7 @@ struct redis_client {
 	long timeout_ms;
 	char error[400];
 	char text[1200]; /* the last reply's string, status or error */
+	char cas_sha[48]; /* the cas script, loaded once per connection ("" when not) */
 	/* The last array reply's strings (pointing into it, kept until the next call). */
 	void *last_reply;
 	char **items;

@@ -201,31 +201,37 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 	FILE *ms;
 	int err;
 
-	pthread_mutex_lock(&run->lock);
+	/* Stamped and formatted outside the lock: only each process's own lines need to be in
+	 * order (docs/history-format.md), and clients should not queue behind each other's
+	 * formatting. */
 	t = at ? at : now_ns();
 	ev.time = t - run->t0;
 	ms = open_memstream(&line, &len);
 	err = ms ? history_write_event(ms, &ev) : -ENOMEM;
-	if (ms && fclose(ms) && !err)
-		err = -ENOMEM;
 	if (!err && len >= 2) {
 		/* The writer ends a line with "}\n": add our fields before it. */
-		fwrite(line, 1, len - 2, f);
-		fprintf(f, ",\"node\":%u", node);
+		fseek(ms, (long)len - 2, SEEK_SET);
+		fprintf(ms, ",\"node\":%u", node);
 		if (why) {
-			fputs(",\"error\":", f);
-			json_write_string(f, why);
+			fputs(",\"error\":", ms);
+			json_write_string(ms, why);
 		}
-		fputs("}\n", f);
+		fputs("}\n", ms);
+	}
+	if (ms && fclose(ms) && !err)
+		err = -ENOMEM;
+	pthread_mutex_lock(&run->lock);
+	if (!err) {
+		fwrite(line, 1, len, f);
 		err = ferror(f) ? -EIO : 0;
 	}
-	free(line);
 	if (err && !run->err) {
 		fprintf(stderr, "capctl load: writing the history: %s\n", strerror(-err));
 		run->err = err;
 		run->abort = 1;
 	}
 	pthread_mutex_unlock(&run->lock);
+	free(line);
 	return t;
 }
 
