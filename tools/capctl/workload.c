@@ -208,8 +208,11 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 	ev.time = t - run->t0;
 	ms = open_memstream(&line, &len);
 	err = ms ? history_write_event(ms, &ev) : -ENOMEM;
+	/* len is only known after a flush. */
+	if (!err && fflush(ms))
+		err = -ENOMEM;
 	if (!err && len >= 2) {
-		/* The writer ends a line with "}\n": add our fields before it. */
+		/* The writer ends a line with "}\n": add our fields over those two bytes. */
 		fseek(ms, (long)len - 2, SEEK_SET);
 		fprintf(ms, ",\"node\":%u", node);
 		if (why) {
