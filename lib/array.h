@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Growing an array by doubling: the one helper every parser and table here uses. */
+/* Growing an array by doubling, and sorting and searching one that may be empty: the helpers
+ * every parser, table and checker here uses. */
 #ifndef CAPNET_ARRAY_H
 #define CAPNET_ARRAY_H
 
@@ -22,6 +23,19 @@ static inline int array_grow(void **arr, size_t size, size_t n, size_t *cap)
 	*arr = p;
 	*cap = ncap;
 	return 0;
+}
+
+/* qsort and bsearch for arrays that may be empty (and NULL): C leaves those undefined. */
+static inline void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static inline void *find_n(const void *key, const void *base, size_t n, size_t size,
+			   int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
 }
 
 #endif /* CAPNET_ARRAY_H */

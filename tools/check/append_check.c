@@ -11,19 +11,6 @@
 #include "lib/array.h"
 #include "tools/check/append_check.h"
 
-/* qsort and bsearch, for arrays that may be empty (and NULL): C leaves those undefined. */
-static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, cmp);
-}
-
-static void *find_n(const void *key, const void *base, size_t n, size_t size,
-		    int (*cmp)(const void *, const void *))
-{
-	return n ? bsearch(key, base, n, size, cmp) : NULL;
-}
-
 struct appended {
 	const char *value;
 	const struct history_op *op; /* the best attempt: ok, else info, else fail */

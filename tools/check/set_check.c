@@ -9,19 +9,6 @@
 #include "lib/array.h"
 #include "tools/check/set_check.h"
 
-/* qsort and bsearch, for arrays that may be empty (and NULL): C leaves those undefined. */
-static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, cmp);
-}
-
-static void *find_n(const void *key, const void *base, size_t n, size_t size,
-		    int (*cmp)(const void *, const void *))
-{
-	return n ? bsearch(key, base, n, size, cmp) : NULL;
-}
-
 /* One element someone tried to add, with what became of its attempts. */
 struct attempt {
 	const char *key, *element;
