@@ -66,7 +66,15 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(O)/%.skel.h,$(BPF_SRCS))
 
-all: $(BINS) $(UNIT_BINS) $(NET_BINS)
+# The example Maelstrom node in C links jansson, as a node written outside capnet would.
+MAEL_C_NODE := $(O)/tests/maelstrom/c_node
+all: $(BINS) $(UNIT_BINS) $(NET_BINS) $(MAEL_C_NODE)
+
+$(MAEL_C_NODE): tests/maelstrom/c_node.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror $(shell pkg-config --cflags jansson) $< \
+		$(shell pkg-config --libs jansson) -o $@
 
 $(O)/vmlinux.h:
 	$(call msg,GEN,$@)

@@ -571,3 +571,57 @@ void json_write_string(FILE *f, const char *s)
 	else
 		json_write_bytes(f, (const uint8_t *)s, strlen(s));
 }
+
+void json_write_value(FILE *f, const struct json_value *v)
+{
+	switch (v->kind) {
+	case JSON_NULL:
+		fputs("null", f);
+		break;
+	case JSON_BOOL:
+		fputs(v->b ? "true" : "false", f);
+		break;
+	case JSON_NUMBER:
+		fputs(v->str, f);
+		break;
+	case JSON_STRING:
+		json_write_string(f, v->str);
+		break;
+	case JSON_ARRAY:
+		fputc('[', f);
+		for (size_t i = 0; i < v->n; i++) {
+			if (i)
+				fputc(',', f);
+			json_write_value(f, &v->items[i]);
+		}
+		fputc(']', f);
+		break;
+	case JSON_OBJECT:
+		fputc('{', f);
+		for (size_t i = 0; i < v->n; i++) {
+			if (i)
+				fputc(',', f);
+			json_write_string(f, v->names[i]);
+			fputc(':', f);
+			json_write_value(f, &v->items[i]);
+		}
+		fputc('}', f);
+		break;
+	}
+}
+
+char *json_value_text(const struct json_value *v)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	json_write_value(f, v);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

@@ -54,6 +54,10 @@ int json_text_str(const char *text, const char *key, char *buf, size_t len);
 void json_write_bytes(FILE *f, const uint8_t *p, size_t n);
 /* The same for a C string, or null for NULL. */
 void json_write_string(FILE *f, const char *s);
+/* A parsed value back to compact JSON text: how values are compared and kept. */
+void json_write_value(FILE *f, const struct json_value *v);
+/* The same into a new string (free it), or NULL without memory. */
+char *json_value_text(const struct json_value *v);
 /* True if p[0..n) is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF). */
 bool json_utf8_valid(const uint8_t *p, size_t n);
 

@@ -21,7 +21,11 @@
 #include "lib/files.h"
 #include "lib/json.h"
 #include "lib/rng.h"
+#include "netem/filter.h"
+#include "netem/maelstrom/lost.h"
 #include "netem/maelstrom/maelstrom.h"
+#include "netem/maelstrom/plots.h"
+#include "netem/maelstrom/services.h"
 #include "netem/topology.h"
 #include "tools/check/maelstrom_check.h"
 
@@ -76,6 +80,19 @@ struct harness {
 	uint64_t t0, next_process, next_value;
 	uint64_t rng;
 	FILE *faults;
+	struct mael_services *services;
+	struct filter *filter; /* for its drop events */
+	struct mael_drop *drops;
+	size_t n_drops, cap_drops;
+	uint64_t other_drops; /* frames dropped that were no numbered message */
+	struct mael_lost_report lost;
+	struct mael_sent *sent;
+	size_t n_sent;
+	struct mael_band bands[512]; /* the fault windows, for the pictures */
+	size_t n_bands;
+	bool band_open;
+	uint64_t end_ns; /* the test's length, for the pictures */
+	uint64_t next_gossip;
 	char bad[512]; /* a shim's complaint: the run stops */
 };
 
@@ -114,56 +131,13 @@ static char *keep_str(struct harness *h, const char *s, size_t n)
 	return c;
 }
 
-/* A JSON value back to its text, compact: how values are compared and kept. */
-static void value_text(const struct json_value *v, FILE *out)
-{
-	switch (v->kind) {
-	case JSON_NULL:
-		fputs("null", out);
-		break;
-	case JSON_BOOL:
-		fputs(v->b ? "true" : "false", out);
-		break;
-	case JSON_NUMBER:
-		fputs(v->str, out);
-		break;
-	case JSON_STRING:
-		json_write_string(out, v->str);
-		break;
-	case JSON_ARRAY:
-		fputc('[', out);
-		for (size_t i = 0; i < v->n; i++) {
-			if (i)
-				fputc(',', out);
-			value_text(&v->items[i], out);
-		}
-		fputc(']', out);
-		break;
-	case JSON_OBJECT:
-		fputc('{', out);
-		for (size_t i = 0; i < v->n; i++) {
-			if (i)
-				fputc(',', out);
-			json_write_string(out, v->names[i]);
-			fputc(':', out);
-			value_text(&v->items[i], out);
-		}
-		fputc('}', out);
-		break;
-	}
-}
-
 static char *text_of(struct harness *h, const struct json_value *v)
 {
-	char *buf = NULL, *kept;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf = json_value_text(v), *kept;
 
-	if (!f)
+	if (!buf)
 		return NULL;
-	value_text(v, f);
-	fclose(f);
-	kept = keep_str(h, buf, len);
+	kept = keep_str(h, buf, strlen(buf));
 	free(buf);
 	return kept;
 }
@@ -190,6 +164,19 @@ static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
 
 static void fault(struct harness *h, const char *f, const char *value)
 {
+	uint64_t t = now_ns() - h->t0;
+
+	if (!strcmp(f, "heal") && h->band_open) {
+		h->bands[h->n_bands - 1].to_ns = t;
+		h->band_open = false;
+	} else if (strcmp(f, "heal") && !h->band_open &&
+		   h->n_bands < sizeof(h->bands) / sizeof(h->bands[0])) {
+		struct mael_band *b = &h->bands[h->n_bands++];
+
+		*b = (struct mael_band){ .from_ns = t, .to_ns = t };
+		snprintf(b->label, sizeof(b->label), "%s %s", f, value);
+		h->band_open = true;
+	}
 	if (!h->faults)
 		return;
 	fprintf(h->faults,
@@ -245,9 +232,13 @@ static struct mael_op *new_op(struct harness *h)
 	return &h->st.ops[h->st.n++];
 }
 
-static const char *request_type(enum mael_workload w, bool read)
+static const char *request_type(enum mael_workload w, const struct mael_op *op)
 {
+	bool read = op->read;
+
 	switch (w) {
+	case MAEL_LIN_KV:
+		return read ? "read" : op->cas ? "cas" : "write";
 	case MAEL_ECHO:
 		return "echo";
 	case MAEL_UNIQUE_IDS:
@@ -273,7 +264,30 @@ static int issue(struct harness *h, struct client *c, bool read, bool final)
 	op->read = read;
 	op->final = final;
 	op->outcome = MAEL_INFO;
-	if (!read) {
+	if (o->workload == MAEL_LIN_KV) {
+		/* Jepsen's linearizable register: a few keys at a time, each retired after about
+		 * 100 operations, so that the search per key stays small; values 0 to 4. */
+		uint64_t key = h->st.n / 500 * 5 + rng_next(&h->rng) % 5, f = rng_next(&h->rng) % 3;
+		char a[24], b[24];
+
+		snprintf(arg, sizeof(arg), "%llu", (unsigned long long)key);
+		op->key = keep_str(h, arg, strlen(arg));
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)(rng_next(&h->rng) % 5));
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)(rng_next(&h->rng) % 5));
+		op->read = f == 0;
+		op->cas = f == 2;
+		if (op->read) {
+			snprintf(extra, sizeof(extra), "\"key\":%s", op->key);
+		} else if (op->cas) {
+			op->arg = keep_str(h, a, strlen(a));
+			op->to = keep_str(h, b, strlen(b));
+			snprintf(extra, sizeof(extra), "\"key\":%s,\"from\":%s,\"to\":%s", op->key,
+				 a, b);
+		} else {
+			op->arg = keep_str(h, a, strlen(a));
+			snprintf(extra, sizeof(extra), "\"key\":%s,\"value\":%s", op->key, a);
+		}
+	} else if (!read) {
 		uint64_t v = ++h->next_value;
 
 		switch (o->workload) {
@@ -308,7 +322,7 @@ static int issue(struct harness *h, struct client *c, bool read, bool final)
 	c->op = h->st.n - 1;
 	op->invoke_ns = now_ns() - h->t0;
 	c->deadline = now_ns() + (uint64_t)(o->timeout_s * 1e9);
-	return send_request(h, c->id, c->node, c->msg_id, request_type(o->workload, read), extra);
+	return send_request(h, c->id, c->node, c->msg_id, request_type(o->workload, op), extra);
 }
 
 /* Maelstrom's definite errors: the operation surely did not happen. */
@@ -329,7 +343,7 @@ static void complete(struct harness *h, struct client *c, const struct json_valu
 	char want[32];
 	uint64_t code = 13;
 
-	snprintf(want, sizeof(want), "%s_ok", request_type(h->o->workload, op->read));
+	snprintf(want, sizeof(want), "%s_ok", request_type(h->o->workload, op));
 	op->complete_ns = now_ns() - h->t0;
 	c->busy = false;
 	if (type && type->kind == JSON_STRING && !strcmp(type->str, want)) {
@@ -364,6 +378,7 @@ static void complete(struct harness *h, struct client *c, const struct json_valu
 			break;
 		case MAEL_G_COUNTER:
 		case MAEL_PN_COUNTER:
+		case MAEL_LIN_KV:
 			v = json_member(body, "value");
 			if (op->read)
 				op->result = v ? text_of(h, v) : NULL;
@@ -378,6 +393,10 @@ static void complete(struct harness *h, struct client *c, const struct json_valu
 		if (v)
 			json_is_u64(v, &code);
 		op->outcome = definite(code) ? MAEL_FAIL : MAEL_INFO;
+		if (h->o->workload == MAEL_LIN_KV && op->read)
+			/* "Key does not exist" is a read of the initial null; other errors on a read,
+			 * which changes nothing, count as failures, as in Maelstrom. */
+			op->outcome = code == 20 ? MAEL_OK : MAEL_FAIL;
 	} else {
 		op->outcome = MAEL_INFO; /* an answer of another type: nobody knows */
 	}
@@ -436,8 +455,29 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 		    h->clients[k - 1].msg_id == reply_to)
 			complete(h, &h->clients[k - 1], body);
 		/* Anything else is a late answer to a request already given up: dropped. */
+	} else if (mael_service_parse(dest->str) >= 0) {
+		const struct json_value *mid = json_member(body, "msg_id");
+		char *answer = NULL;
+		uint64_t id;
+
+		if (mid && json_is_u64(mid, &id) &&
+		    !mael_services_handle(h->services, mael_service_parse(dest->str), node, body,
+					  now_ns(), &answer)) {
+			/* The answer's body with in_reply_to put in front of its members. */
+			char *reply = NULL;
+			int n = asprintf(
+				&reply,
+				"{\"src\":\"%s\",\"dest\":\"n%u\",\"body\":{\"in_reply_to\":"
+				"%llu,%s}",
+				dest->str, node, (unsigned long long)id, answer + 1);
+
+			if (n > 0)
+				send_line(h, node, reply);
+			free(reply);
+		}
+		free(answer);
 	} else {
-		/* A service (lin-kv, seq-kv...) or a node that does not exist: a definite error. */
+		/* A node or service that does not exist: a definite error. */
 		const struct json_value *mid = json_member(body, "msg_id");
 		uint64_t id;
 
@@ -457,6 +497,39 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 	return 0;
 }
 
+/* One frame the filter dropped: if it starts a numbered message between shims, which one. */
+static int on_drop(const struct capnet_drop_event *ev, void *arg)
+{
+	struct harness *h = arg;
+	uint64_t seq;
+	size_t start;
+
+	if (ev->ip_proto != 17 || ev->dport != MAEL_SHIM_PORT || !ev->src || !ev->dst ||
+	    ev->src > h->o->nodes || ev->dst > h->o->nodes ||
+	    (ev->reason != CAPNET_DROP_PARTITION && ev->reason != CAPNET_DROP_LOSS) ||
+	    mael_wire_parse((const char *)ev->payload, ev->payload_len, &seq, &start)) {
+		h->other_drops++;
+		return 0;
+	}
+	if (h->n_drops == h->cap_drops) {
+		size_t cap = h->cap_drops ? 2 * h->cap_drops : 4096;
+		struct mael_drop *d = realloc(h->drops, cap * sizeof(*d));
+
+		if (!d)
+			return 0;
+		h->drops = d;
+		h->cap_drops = cap;
+	}
+	h->drops[h->n_drops++] = (struct mael_drop){
+		.src = ev->src - 1u,
+		.dest = ev->dst - 1u,
+		.seq = seq,
+		.time_ns = ev->time_ns,
+		.cause = ev->reason == CAPNET_DROP_PARTITION ? MAEL_LOST_PARTITION : MAEL_LOST_LOSS,
+	};
+	return 0;
+}
+
 /* Reads whatever the shims sent; handles whole lines. */
 static void pump(struct harness *h, int timeout_ms)
 {
@@ -466,6 +539,8 @@ static void pump(struct harness *h, int timeout_ms)
 	for (i = 0; i < h->o->nodes; i++)
 		p[i] = (struct pollfd){ .fd = h->shims[i].eof ? -1 : h->shims[i].fd,
 					.events = POLLIN };
+	if (h->filter)
+		filter_events_poll(h->filter, 0, on_drop, h);
 	if (poll(p, h->o->nodes, timeout_ms) <= 0)
 		return;
 	for (i = 0; i < h->o->nodes; i++) {
@@ -587,7 +662,7 @@ static int start_shims(struct harness *h, const struct lab_config *cfg)
 {
 	const struct options *o = h->o;
 	struct mael_shim s = { .nodes = o->nodes, .argv = o->argv, .log_stderr = o->log_stderr };
-	char log[PATH_MAX + 16], ns[64];
+	char log[PATH_MAX + 16], net_log[PATH_MAX + 16], ns[64];
 
 	for (unsigned int i = 0; i < o->nodes; i++)
 		s.addrs[i] = lab_node_addr(cfg, i + 1);
@@ -600,6 +675,7 @@ static int start_shims(struct harness *h, const struct lab_config *cfg)
 			return -errno;
 		lab_node_ns(h->lab, i + 1, ns, sizeof(ns));
 		snprintf(log, sizeof(log), "%s/n%u.log", h->store, i);
+		snprintf(net_log, sizeof(net_log), "%s/net-n%u.log", h->store, i);
 		pid = fork();
 		if (pid < 0)
 			return -errno;
@@ -615,6 +691,7 @@ static int start_shims(struct harness *h, const struct lab_config *cfg)
 			s.index = i;
 			s.harness_fd = sv[1];
 			s.log_path = log;
+			s.net_log_path = net_log;
 			_exit(mael_shim_run(&s));
 		}
 		close(sv[1]);
@@ -654,7 +731,8 @@ static int run_test(struct harness *h)
 	const struct options *o = h->o;
 	uint64_t end, next_op, next_fault = 0;
 	double interval = o->rate > 0 ? 1e9 / o->rate : 0;
-	bool partitioned = false, has_final = o->workload >= MAEL_BROADCAST;
+	bool partitioned = false,
+	     has_final = o->workload >= MAEL_BROADCAST && o->workload <= MAEL_PN_COUNTER;
 	char line[65536], ids[4096];
 	unsigned int i, used = 0;
 	int rc;
@@ -733,6 +811,8 @@ static int run_test(struct harness *h)
 				struct client *c = &h->clients[(start + k) % h->n_clients];
 				bool read = has_final && rng_next(&h->rng) % 4 == 0;
 
+				/* lin-kv draws its own mix of reads, writes and cas. */
+
 				if (c->busy)
 					continue;
 				if (issue(h, c, read, false))
@@ -747,6 +827,10 @@ static int run_test(struct harness *h)
 		}
 		pump(h, 1);
 		expire(h);
+		if (now >= h->next_gossip) {
+			mael_services_gossip(h->services);
+			h->next_gossip = now + 100000000ull;
+		}
 	}
 	if (partitioned) {
 		capnet(h, true, "heal");
@@ -851,12 +935,140 @@ static void summarize(const struct harness *h, struct summary *s)
 	s->availability = s->total ? (double)s->ok / s->total : 0;
 }
 
+/* The shims' message logs against the filter's drops: which messages were lost, and why;
+ * written to lost.jsonl, one message a line, in time order. */
+static int find_lost(struct harness *h)
+{
+	struct mael_recv *recv = NULL;
+	size_t n_recv = 0, cap_recv = 0, cap_sent = 0;
+	char path[PATH_MAX + 32], line[256];
+	FILE *f;
+	int err;
+
+	if (h->filter)
+		filter_events_poll(h->filter, 0, on_drop, h);
+	for (unsigned int i = 0; i < h->o->nodes; i++) {
+		snprintf(path, sizeof(path), "%s/net-n%u.log", h->store, i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long seq, t;
+			long long id, irt;
+			unsigned int peer;
+			char type[40];
+
+			if (n_recv == cap_recv || h->n_sent == cap_sent) {
+				size_t cr = cap_recv ? 2 * cap_recv : 4096,
+				       cs = cap_sent ? 2 * cap_sent : 4096;
+				struct mael_recv *r = realloc(recv, cr * sizeof(*r));
+				struct mael_sent *m = r ? realloc(h->sent, cs * sizeof(*m)) : NULL;
+
+				if (r)
+					recv = r;
+				if (!r || !m) {
+					fclose(f);
+					free(recv);
+					return -ENOMEM;
+				}
+				h->sent = m;
+				cap_recv = cr;
+				cap_sent = cs;
+			}
+			if (sscanf(line, "s %llu %llu %u %39s %lld %lld", &seq, &t, &peer, type,
+				   &id, &irt) == 6 &&
+			    peer < h->o->nodes) {
+				struct mael_sent *m = &h->sent[h->n_sent++];
+
+				*m = (struct mael_sent){ .src = i,
+							 .dest = peer,
+							 .seq = seq,
+							 .time_ns = t,
+							 .msg_id = id,
+							 .in_reply_to = irt };
+				snprintf(m->type, sizeof(m->type), "%s", type);
+			} else if (sscanf(line, "r %u %llu %llu", &peer, &seq, &t) == 3) {
+				recv[n_recv++] =
+					(struct mael_recv){ .src = peer, .seq = seq, .time_ns = t };
+			}
+		}
+		fclose(f);
+	}
+	err = mael_lost_find(h->sent, h->n_sent, recv, n_recv, h->drops, h->n_drops,
+			     h->t0 + h->end_ns, &h->lost);
+	free(recv);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/lost.jsonl", h->store);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < h->lost.n_lost; i++) {
+		const struct mael_lost *l = &h->lost.lost[i];
+
+		fprintf(f,
+			"{\"time\":%.6f,\"src\":\"n%u\",\"dest\":\"n%u\",\"seq\":%llu,"
+			"\"type\":\"%s\",\"msg_id\":%lld,\"in_reply_to\":%lld,\"cause\":\"%s\"}\n",
+			((double)l->time_ns - (double)h->t0) / 1e9, l->m->src, l->m->dest,
+			(unsigned long long)l->m->seq, l->m->type, (long long)l->m->msg_id,
+			(long long)l->m->in_reply_to, mael_loss_cause_name(l->cause));
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+/* messages.svg and latency.svg in the store. */
+static void draw(struct harness *h)
+{
+	char path[PATH_MAX + 32], title[128];
+	struct mael_plot_input in = {
+		.nodes = h->o->nodes,
+		.t0_ns = h->t0,
+		.end_ns = h->end_ns,
+		.bands = h->bands,
+		.n_bands = h->n_bands,
+		.sent = h->sent,
+		.n_sent = h->n_sent,
+		.lost = &h->lost,
+		.ops = h->st.ops,
+		.n_ops = h->st.n,
+		.title = title,
+	};
+	FILE *f;
+
+	snprintf(title, sizeof(title), "%s on %u nodes", mael_workload_name(h->o->workload),
+		 h->o->nodes);
+	snprintf(path, sizeof(path), "%s/messages.svg", h->store);
+	f = fopen(path, "w");
+	if (f) {
+		mael_plot_messages(f, &in);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/latency.svg", h->store);
+	f = fopen(path, "w");
+	if (f) {
+		mael_plot_latency(f, &in);
+		fclose(f);
+	}
+}
+
 static void write_history(const struct harness *h, const char *path)
 {
 	FILE *f = fopen(path, "w");
 
 	if (!f)
 		return;
+	if (h->o->workload == MAEL_LIN_KV) {
+		/* capnet's own history format: capctl check --model register reads it again. */
+		struct history kv;
+
+		if (!mael_kv_history(h->st.ops, h->st.n, &kv)) {
+			for (size_t i = 0; i < kv.n_events; i++)
+				history_write_event(f, &kv.events[i]);
+			history_free(&kv);
+		}
+		fclose(f);
+		return;
+	}
 	for (size_t i = 0; i < h->st.n; i++) {
 		const struct mael_op *op = &h->st.ops[i];
 
@@ -867,9 +1079,8 @@ static void write_history(const struct harness *h, const char *path)
 			op->outcome == MAEL_OK	 ? "ok" :
 			op->outcome == MAEL_FAIL ? "fail" :
 						   "info",
-			request_type(h->o->workload, op->read), op->node,
-			op->final ? "true" : "false", (unsigned long long)op->invoke_ns,
-			(unsigned long long)op->complete_ns);
+			request_type(h->o->workload, op), op->node, op->final ? "true" : "false",
+			(unsigned long long)op->invoke_ns, (unsigned long long)op->complete_ns);
 		if (op->arg)
 			fprintf(f, ",\"value\":%s", op->arg);
 		if (h->o->workload >= MAEL_G_COUNTER && !op->read)
@@ -903,6 +1114,27 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	       s->p95, s->p99, s->max);
 	printf("  messages between nodes: %llu (%.2f per operation)\n",
 	       (unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
+	printf("  messages lost between nodes: %zu of %zu (partition %zu, loss %zu, not dropped "
+	       "by the filter %zu)\n",
+	       h->lost.n_lost, h->lost.sent, h->lost.by_cause[MAEL_LOST_PARTITION],
+	       h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+	if (h->lost.in_flight)
+		printf("    and %zu sent after the test's end, still in flight as the nodes "
+		       "stopped\n",
+		       h->lost.in_flight);
+	for (size_t i = 0; i < h->lost.n_lost && i < 5; i++) {
+		const struct mael_lost *l = &h->lost.lost[i];
+
+		printf("    %8.3f s  n%u -> n%u  %s", ((double)l->time_ns - (double)h->t0) / 1e9,
+		       l->m->src, l->m->dest, l->m->type);
+		if (l->m->msg_id >= 0)
+			printf(" msg_id %lld", (long long)l->m->msg_id);
+		if (l->m->in_reply_to >= 0)
+			printf(" in_reply_to %lld", (long long)l->m->in_reply_to);
+		printf("  (%s)\n", mael_loss_cause_name(l->cause));
+	}
+	if (h->lost.n_lost > 5)
+		printf("    ... every one in %s/lost.jsonl\n", h->store);
 	printf("  checker: %s\n", r->summary);
 	for (size_t i = 0; i < r->n_evidence; i++)
 		printf("    %s\n", r->evidence[i]);
@@ -920,11 +1152,14 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		"{\"valid\":%s,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
 		"\"nemesis\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
 		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
-		"\"messages\":%llu,\"messages_per_op\":%.3f,\"checker\":",
+		"\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
+		"\"partition\":%zu,\"loss\":%zu,\"elsewhere\":%zu},\"checker\":",
 		valid ? "true" : "false", mael_workload_name(h->o->workload), h->o->nodes,
 		h->o->time_limit, h->o->rate, h->o->nemesis_partition ? "partition" : "", s->ok,
 		s->fail, s->info, s->availability, s->p50, s->p95, s->p99, s->max,
-		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
+		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
+		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
+		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
 	json_write_string(f, r->summary);
 	fputs(",\"evidence\":[", f);
 	for (size_t i = 0; i < r->n_evidence; i++) {
@@ -943,7 +1178,8 @@ static void usage(FILE *out)
 		"         [--latency MS] [--nemesis partition] [--nemesis-interval S]\n"
 		"         [--topology grid|line|total|tree2|tree3|tree4] [--availability total|F]\n"
 		"         [--timeout S] [--seed N] [--log-stderr] [--keep]\n"
-		"  workloads: echo, unique-ids, broadcast, g-set, g-counter, pn-counter\n"
+		"  workloads: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv\n"
+		"  services nodes may call: lin-kv, seq-kv, lww-kv, lin-tso\n"
 		"  Builds a lab of N nodes (the --lab name, else a fresh one), runs PROGRAM as n0..n(N-1)\n"
 		"  with Maelstrom's protocol, its messages between nodes as UDP through the lab's\n"
 		"  filter, checks the history and tears the lab down (--keep leaves it up).\n"
@@ -1015,7 +1251,7 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 			if (w < 0)
 				return report_usage("maelstrom: workload \"%s\": one of echo, "
 						    "unique-ids, broadcast, g-set, g-counter, "
-						    "pn-counter",
+						    "pn-counter, lin-kv",
 						    v ? v : "");
 			o->workload = w;
 			i++;
@@ -1104,7 +1340,7 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 	}
 	if ((int)o->workload < 0)
 		return report_usage("maelstrom: which workload? -w echo|unique-ids|broadcast|"
-				    "g-set|g-counter|pn-counter");
+				    "g-set|g-counter|pn-counter|lin-kv");
 	if (!o->argv || !o->argv[0])
 		return report_usage("maelstrom: which node program? --bin PROGRAM");
 	return 0;
@@ -1232,13 +1468,20 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto down;
 	}
-	filter_close(filter);
+	/* Kept open: its drop events say which messages the faults took. */
+	h.filter = filter;
+	filter_events_discard(filter);
 	cfg.nodes = o.nodes;
 	cfg.subnet = state.lab.subnet;
 	cfg.prefix = state.lab.prefix;
 	if (o.latency_ms > 0 && capnet(&h, true, "link all all --delay %gms", o.latency_ms / 2)) {
 		report_warn("maelstrom: --latency: the delay line would not start");
 		rc = EXIT_USAGE;
+		goto down;
+	}
+	h.services = mael_services_new(o.nodes, h.rng ^ 0x5e41c35ull);
+	if (!h.services) {
+		rc = EXIT_FAIL;
 		goto down;
 	}
 	h.n_clients = o.concurrency;
@@ -1251,6 +1494,11 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		goto stop;
 	}
 	rc = run_test(&h);
+	if (h.t0) {
+		h.end_ns = now_ns() - h.t0;
+		if (h.band_open)
+			h.bands[h.n_bands - 1].to_ns = h.end_ns;
+	}
 stop:
 	stop_shims(&h);
 	if (h.bad[0] || rc) {
@@ -1272,6 +1520,9 @@ stop:
 		rc = EXIT_USAGE;
 		goto down;
 	}
+	if (find_lost(&h))
+		report_warn("maelstrom: the lost-message report could not be made");
+	draw(&h);
 	summarize(&h, &sum);
 	valid = r.valid;
 	if (o.availability_total && sum.ok != sum.total) {
@@ -1293,6 +1544,11 @@ down:
 	else
 		capnet(&h, true, "down");
 	free_ops(&h);
+	mael_services_free(h.services);
+	filter_close(h.filter);
+	mael_lost_report_free(&h.lost);
+	free(h.sent);
+	free(h.drops);
 	free(o.argv);
 	return rc;
 }

@@ -24,6 +24,7 @@ struct mael_shim {
 	int harness_fd; /* one end of a socket pair: lines both ways */
 	char *const *argv; /* the program and its arguments */
 	const char *log_path; /* the program's stderr */
+	const char *net_log_path; /* every message sent ("s ...") and received ("r ...") */
 	int log_stderr; /* copy the program's stderr to ours too */
 };
 

@@ -12,9 +12,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include "lib/json.h"
+#include "netem/maelstrom/lost.h"
 #include "netem/maelstrom/maelstrom.h"
 
 /* Bytes waiting to be written to a descriptor that may not take them all now. */
@@ -104,6 +107,42 @@ static void inbuf_drop(struct inbuf *b, size_t n)
 	b->len -= n;
 }
 
+/* The body's type, msg_id and in_reply_to of a message line, for the message log; the type
+ * kept to letters, digits, '-' and '_' so the log stays one word per field. */
+static void describe(const struct json_value *root, char *type, size_t len, long long *msg_id,
+		     long long *in_reply_to)
+{
+	const struct json_value *body = json_member(root, "body"), *v;
+	uint64_t u;
+
+	snprintf(type, len, "?");
+	*msg_id = *in_reply_to = -1;
+	if (!body || body->kind != JSON_OBJECT)
+		return;
+	v = json_member(body, "type");
+	if (v && v->kind == JSON_STRING && v->str[0]) {
+		snprintf(type, len, "%s", v->str);
+		for (char *c = type; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+				*c = '_';
+	}
+	v = json_member(body, "msg_id");
+	if (v && json_is_u64(v, &u))
+		*msg_id = (long long)u;
+	v = json_member(body, "in_reply_to");
+	if (v && json_is_u64(v, &u))
+		*in_reply_to = (long long)u;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -124,7 +163,8 @@ int mael_shim_run(const struct mael_shim *s)
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(MAEL_SHIM_PORT) };
 	struct outq to_prog = { 0 }, to_harness = { 0 };
 	struct inbuf from_prog = { 0 }, from_harness = { 0 };
-	uint64_t sent = 0, received = 0;
+	uint64_t sent = 0, received = 0, seq = 0;
+	FILE *net_log = s->net_log_path ? fopen(s->net_log_path, "we") : NULL;
 	int bufsize = 8 << 20;
 	static char dgram[MAEL_MAX_MESSAGE + 1];
 	char self[16];
@@ -181,7 +221,9 @@ int mael_shim_run(const struct mael_shim *s)
 				break;
 			}
 			while ((line = inbuf_line(&from_prog, &used))) {
-				char dest[64];
+				const struct json_value *dv;
+				struct json_value root;
+				char dest[64] = "";
 				unsigned long k;
 				char *end;
 
@@ -189,9 +231,19 @@ int mael_shim_run(const struct mael_shim *s)
 					inbuf_drop(&from_prog, used);
 					continue;
 				}
-				if (json_text_str(line, "dest", dest, sizeof(dest))) {
+				if (json_parse(line, strlen(line), JSON_MAX_DEPTH_ANY, &root,
+					       NULL)) {
 					say(&to_harness,
-					    "!bad %s wrote a line that is not a message with a \"dest\": %.300s",
+					    "!bad %s wrote a line that is not JSON: %.300s", self,
+					    line);
+					rc = 1;
+					goto stop;
+				}
+				dv = json_member(&root, "dest");
+				if (!dv || json_copy_string(dv, dest, sizeof(dest))) {
+					json_value_free(&root);
+					say(&to_harness,
+					    "!bad %s wrote a message without a \"dest\": %.300s",
 					    self, line);
 					rc = 1;
 					goto stop;
@@ -203,31 +255,69 @@ int mael_shim_run(const struct mael_shim *s)
 								  .sin_addr.s_addr =
 									  htonl(s->addrs[k]) };
 					size_t n = strlen(line);
+					char tag[32], type[40];
+					long long msg_id, irt;
+					struct iovec iov[2] = { { tag, 0 }, { line, n } };
+					struct msghdr mh = { .msg_name = &to,
+							     .msg_namelen = sizeof(to),
+							     .msg_iov = iov,
+							     .msg_iovlen = 2 };
 
 					if (n > MAEL_MAX_MESSAGE) {
+						json_value_free(&root);
 						say(&to_harness,
 						    "!bad %s sent a message over 65000 bytes: %.200s",
 						    self, line);
 						rc = 1;
 						goto stop;
 					}
+					/* Numbered, so that a loss can be told from a delivery. */
+					iov[0].iov_len = (size_t)snprintf(
+						tag, sizeof(tag), "%c%llu ", MAEL_WIRE_TAG,
+						(unsigned long long)++seq);
+					describe(&root, type, sizeof(type), &msg_id, &irt);
+					if (net_log)
+						fprintf(net_log, "s %llu %llu %lu %s %lld %lld\n",
+							(unsigned long long)seq,
+							(unsigned long long)mono_ns(), k, type,
+							msg_id, irt);
 					/* Lost like a frame on a network: a full buffer drops it. */
-					if (sendto(udp, line, n, MSG_DONTWAIT,
-						   (struct sockaddr *)&to,
-						   sizeof(to)) == (ssize_t)n)
+					if (sendmsg(udp, &mh, MSG_DONTWAIT) ==
+					    (ssize_t)(iov[0].iov_len + n))
 						sent++;
 				} else {
 					outq_add(&to_harness, line, strlen(line), true);
 				}
+				json_value_free(&root);
 				inbuf_drop(&from_prog, used);
 			}
 		}
 		if (p[1].revents & POLLIN) {
+			struct sockaddr_in from;
+			socklen_t from_len = sizeof(from);
 			ssize_t n;
 
-			while ((n = recv(udp, dgram, sizeof(dgram) - 1, MSG_DONTWAIT)) > 0) {
+			while ((n = recvfrom(udp, dgram, sizeof(dgram) - 1, MSG_DONTWAIT,
+					     (struct sockaddr *)&from, &from_len)) > 0) {
+				uint64_t msg_seq;
+				size_t start;
+				unsigned int src;
+
+				from_len = sizeof(from);
+				for (src = 0;
+				     src < s->nodes && s->addrs[src] != ntohl(from.sin_addr.s_addr);
+				     src++)
+					;
+				/* Only a peer's numbered messages reach the program. */
+				if (src == s->nodes ||
+				    mael_wire_parse(dgram, (size_t)n, &msg_seq, &start))
+					continue;
 				received++;
-				outq_add(&to_prog, dgram, (size_t)n, true);
+				if (net_log)
+					fprintf(net_log, "r %u %llu %llu\n", src,
+						(unsigned long long)msg_seq,
+						(unsigned long long)mono_ns());
+				outq_add(&to_prog, dgram + start, (size_t)n - start, true);
 			}
 		}
 		if (harness_open && p[2].revents) {
@@ -268,6 +358,10 @@ stop:
 			 (unsigned long long)sent, (unsigned long long)received);
 		outq_add(&to_harness, stats, strlen(stats), true);
 	}
+	/* The log first: the harness reads it as soon as this side closes. */
+	if (net_log)
+		fclose(net_log);
+	net_log = NULL;
 	/* The harness may still be reading: give it everything before going. */
 	fcntl(s->harness_fd, F_SETFL, fcntl(s->harness_fd, F_GETFL) & ~O_NONBLOCK);
 	outq_flush(&to_harness, s->harness_fd);

@@ -14,6 +14,7 @@ class Node:
         self.next_msg_id = 0
         self.handlers = {}
         self.tasks = []  # [period, next_time, function]
+        self.callbacks = {}  # msg_id of a request we sent -> what to do with its reply
         self.on("init", self._init)
 
     def on(self, type_, handler):
@@ -31,6 +32,13 @@ class Node:
         self.next_msg_id += 1
         body = dict(body, msg_id=self.next_msg_id, in_reply_to=req["body"]["msg_id"])
         self.send(req["src"], body)
+
+    def rpc(self, dest, body, callback):
+        """Sends a request (to a node or a service such as lin-kv) and calls back with the
+        reply's body when it comes."""
+        self.next_msg_id += 1
+        self.callbacks[self.next_msg_id] = callback
+        self.send(dest, dict(body, msg_id=self.next_msg_id))
 
     def log(self, text):
         sys.stderr.write(text + "\n")
@@ -57,6 +65,10 @@ class Node:
                     line, buf = buf.split(b"\n", 1)
                     if line.strip():
                         msg = json.loads(line)
+                        callback = self.callbacks.pop(msg["body"].get("in_reply_to"), None)
+                        if callback:
+                            callback(msg["body"])
+                            continue
                         handler = self.handlers.get(msg["body"]["type"])
                         if handler:
                             handler(msg)

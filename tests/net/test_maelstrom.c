@@ -74,6 +74,12 @@ static void test_broadcast_partitions_act(void **state)
 				   repo),
 			 0);
 	assert_non_null(strstr(out, "0 acknowledged values missing from final reads"));
+	/* A healthy network loses none of its messages. */
+	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py "
+				   "--node-count 3 --time-limit 2 --rate 50",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "messages lost between nodes: 0 of"));
 	/* Without retries it passes on a healthy network... */
 	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py --no-retry "
 				   "--node-count 5 --time-limit 3 --rate 50",
@@ -86,6 +92,17 @@ static void test_broadcast_partitions_act(void **state)
 				   repo),
 			 1);
 	assert_non_null(strstr(out, "final read lacks"));
+	/* What the partitions took, message by message, each with its cause. */
+	assert_null(strstr(out, "messages lost between nodes: 0 of"));
+	assert_non_null(strstr(out, "gossip  (partition)"));
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s/store/latest && grep -c '\"cause\":\"partition\"' lost.jsonl "
+			  "&& grep -c 'class=\"lost\"' messages.svg && grep -c "
+			  "'class=\"fault\"' latency.svg && grep -q '\"lost\":{\"total\":' "
+			  "results.json",
+			  dir),
+		0);
 	assert_true(no_lab_left());
 }
 
@@ -105,6 +122,69 @@ static void test_counter(void **state)
 			 0);
 }
 
+static void test_lin_kv_and_services(void **state)
+{
+	(void)state;
+	/* A proxy to the lin-kv service is linearizable, a proxy that caches reads is not. */
+	assert_int_equal(maelstrom("-w lin-kv --bin %s/tests/maelstrom/lin_kv_proxy.py "
+				   "--node-count 3 --time-limit 3 --rate 60 --nemesis partition "
+				   "--nemesis-interval 1",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "linearizable"));
+	{
+		char capctl[512];
+
+		netlab_sibling("capctl", capctl, sizeof(capctl));
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "cd %s && %s check --model register "
+					   "store/latest/history.jsonl",
+					   dir, capctl),
+				 0);
+	}
+	assert_int_equal(maelstrom("-w lin-kv --bin %s/tests/maelstrom/lin_kv_cached.py "
+				   "--node-count 3 --time-limit 4 --rate 60",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "not linearizable"));
+	assert_non_null(strstr(out, "cannot be placed"));
+	/* seq-kv serves stale reads: a counter that reads without moving to the newest state
+	 * first loses acknowledged adds in its final reads; the one that writes first does not. */
+	assert_int_equal(maelstrom("-w g-counter --bin %s/tests/maelstrom/g_counter_seq_kv.py "
+				   "--node-count 5 --time-limit 3 --rate 100",
+				   repo),
+			 0);
+	assert_int_equal(maelstrom("-w g-counter --bin %s/tests/maelstrom/g_counter_seq_kv.py "
+				   "--stale-reads --node-count 5 --time-limit 3 --rate 100",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "final read is"));
+	assert_true(no_lab_left());
+}
+
+/* The example node in C, built beside the programs: each workload correct under partitions,
+ * and its broadcast without retries caught. */
+static void test_c_node(void **state)
+{
+	static const char *const workloads[] = { "echo", "unique-ids", "broadcast", "g-counter" };
+	char node[600];
+
+	(void)state;
+	netlab_sibling("../tests/maelstrom/c_node", node, sizeof(node));
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		assert_int_equal(maelstrom("-w %s --bin %s %s --node-count 3 --time-limit 3 "
+					   "--rate 50 --nemesis partition --nemesis-interval 1",
+					   workloads[i], node, workloads[i]),
+				 0);
+	assert_int_equal(maelstrom("-w broadcast --bin %s broadcast --no-retry --node-count 5 "
+				   "--time-limit 4 --rate 50 --nemesis partition "
+				   "--nemesis-interval 1",
+				   node),
+			 1);
+	assert_non_null(strstr(out, "final read lacks"));
+	assert_true(no_lab_left());
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -112,7 +192,11 @@ static void test_bad_input(void **state)
 	assert_int_equal(maelstrom("-w echo --bin /bin/sh -c 'read l; echo not json' "
 				   "--time-limit 1"),
 			 2);
-	assert_non_null(strstr(out, "not a message with a \"dest\""));
+	assert_non_null(strstr(out, "n0 wrote a line that is not JSON: not json"));
+	assert_int_equal(maelstrom("-w echo --bin /bin/sh -c 'read l; echo \"{\\\"body\\\":{}}\"' "
+				   "--time-limit 1"),
+			 2);
+	assert_non_null(strstr(out, "n0 wrote a message without a \"dest\""));
 	/* One that exits at once, and one that never answers init. */
 	assert_int_equal(maelstrom("-w echo --bin /bin/false --time-limit 1"), 2);
 	assert_non_null(strstr(out, "exited"));
@@ -131,6 +215,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_echo_and_ids),
 		cmocka_unit_test(test_broadcast_partitions_act),
 		cmocka_unit_test(test_counter),
+		cmocka_unit_test(test_lin_kv_and_services),
+		cmocka_unit_test(test_c_node),
 		cmocka_unit_test(test_bad_input),
 	};
 	int rc;

@@ -127,12 +127,61 @@ static void test_counters(void **state)
 	assert_false(r.valid);
 }
 
+static struct mael_op kv(uint64_t p, char f, const char *key, const char *a, const char *b,
+			 uint64_t from_ms, uint64_t to_ms, enum mael_outcome o)
+{
+	return (struct mael_op){ .process = p,
+				 .outcome = o,
+				 .read = f == 'r',
+				 .cas = f == 'c',
+				 .key = key,
+				 .arg = f == 'r' ? NULL : a,
+				 .to = f == 'c' ? b : NULL,
+				 .result = f == 'r' ? a : NULL,
+				 .invoke_ns = from_ms * 1000000,
+				 .complete_ns = to_ms * 1000000 };
+}
+
+static void test_lin_kv(void **state)
+{
+	struct mael_result r;
+	/* A write, a cas on it, reads that see each in turn; a read of a missing key is null. */
+	struct mael_op good[] = {
+		kv(0, 'r', "1", NULL, NULL, 0, 1, MAEL_OK),
+		kv(0, 'w', "1", "3", NULL, 2, 3, MAEL_OK),
+		kv(1, 'r', "1", "3", NULL, 4, 5, MAEL_OK),
+		kv(1, 'c', "1", "3", "4", 6, 7, MAEL_OK),
+		kv(0, 'r', "1", "4", NULL, 8, 9, MAEL_OK),
+		kv(2, 'c', "1", "0", "2", 10, 11, MAEL_FAIL),
+		kv(3, 'w', "1", "2", NULL, 12, 13, MAEL_INFO),
+		kv(0, 'r', "1", "2", NULL, 14, 15, MAEL_OK),
+		kv(0, 'w', "2", "1", NULL, 1, 2, MAEL_OK),
+	};
+	/* A stale read: 4 was read after the cas made it 4... then 3 again. */
+	struct mael_op stale[] = {
+		kv(0, 'w', "1", "3", NULL, 0, 1, MAEL_OK),
+		kv(1, 'c', "1", "3", "4", 2, 3, MAEL_OK),
+		kv(2, 'r', "1", "3", NULL, 4, 5, MAEL_OK),
+	};
+
+	(void)state;
+	assert_int_equal(mael_check(MAEL_LIN_KV, good, sizeof(good) / sizeof(good[0]), &r), 0);
+	assert_true(r.valid);
+	assert_non_null(strstr(r.summary, "linearizable"));
+	assert_non_null(strstr(r.summary, "2 keys"));
+	assert_int_equal(mael_check(MAEL_LIN_KV, stale, 3, &r), 0);
+	assert_false(r.valid);
+	assert_non_null(strstr(r.summary, "not linearizable"));
+	assert_non_null(strstr(r.evidence[0], "key 1"));
+	assert_non_null(strstr(r.evidence[1], "process 2's read cannot be placed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),	   cmocka_unit_test(test_echo),
 		cmocka_unit_test(test_unique_ids), cmocka_unit_test(test_broadcast),
-		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_counters),   cmocka_unit_test(test_lin_kv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/check/linearizability.h"
 #include "tools/check/maelstrom_check.h"
 
 static const char *const names[MAEL_WORKLOADS] = {
-	[MAEL_ECHO] = "echo",	[MAEL_UNIQUE_IDS] = "unique-ids", [MAEL_BROADCAST] = "broadcast",
-	[MAEL_G_SET] = "g-set", [MAEL_G_COUNTER] = "g-counter",	  [MAEL_PN_COUNTER] = "pn-counter",
+	[MAEL_ECHO] = "echo",		[MAEL_UNIQUE_IDS] = "unique-ids",
+	[MAEL_BROADCAST] = "broadcast", [MAEL_G_SET] = "g-set",
+	[MAEL_G_COUNTER] = "g-counter", [MAEL_PN_COUNTER] = "pn-counter",
+	[MAEL_LIN_KV] = "lin-kv",
 };
 
 const char *mael_workload_name(enum mael_workload w)
@@ -210,6 +213,141 @@ static void check_counter(const struct mael_op *ops, size_t n, struct mael_resul
 		 r->bad_reads);
 }
 
+/* One event of an operation, for sorting into time order. */
+struct kv_event {
+	uint64_t time;
+	size_t op;
+	bool completion;
+};
+
+static int cmp_kv_event(const void *a, const void *b)
+{
+	const struct kv_event *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	/* At one instant, completions first: an operation that ended cannot follow one begun. */
+	return (int)y->completion - (int)x->completion;
+}
+
+int mael_kv_history(const struct mael_op *ops, size_t n, struct history *out)
+{
+	struct kv_event *ev = malloc((2 * n + 1) * sizeof(*ev));
+	size_t m = 0;
+	int err = 0;
+
+	history_init(out);
+	if (!ev)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ev[m++] = (struct kv_event){ .time = ops[i].invoke_ns, .op = i };
+		/* An unknown outcome stays open: it may take effect at any later time. */
+		if (ops[i].outcome != MAEL_INFO)
+			ev[m++] = (struct kv_event){ .time = ops[i].complete_ns,
+						     .op = i,
+						     .completion = true };
+	}
+	qsort(ev, m, sizeof(*ev), cmp_kv_event);
+	for (size_t i = 0; i < m && !err; i++) {
+		const struct mael_op *op = &ops[ev[i].op];
+		char *pair[2] = { (char *)op->arg, (char *)op->to };
+		struct history_event e = {
+			.process = op->process,
+			.f = op->read ? HISTORY_READ :
+			     op->cas  ? HISTORY_CAS :
+					HISTORY_WRITE,
+			.key = (char *)op->key,
+			.time = ev[i].time,
+		};
+
+		if (!ev[i].completion)
+			e.type = HISTORY_INVOKE;
+		else
+			e.type = op->outcome == MAEL_OK ? HISTORY_OK : HISTORY_FAIL;
+		if (op->cas)
+			e.value = (struct history_value){ .kind = HISTORY_VALUE_LIST,
+							  .items = pair,
+							  .n = 2 };
+		else if (!op->read && op->arg)
+			e.value = (struct history_value){ .kind = HISTORY_VALUE_STRING,
+							  .str = (char *)op->arg };
+		else if (op->read && ev[i].completion && op->result)
+			e.value = (struct history_value){ .kind = HISTORY_VALUE_STRING,
+							  .str = (char *)op->result };
+		err = history_append(out, &e);
+	}
+	free(ev);
+	if (err)
+		history_free(out);
+	return err;
+}
+
+static int check_lin_kv(const struct mael_op *ops, size_t n, struct mael_result *r)
+{
+	struct history h;
+	struct history_error herr = { 0 };
+	struct lin_options opt = { 0 };
+	struct lin_result lr = { 0 };
+	int err = mael_kv_history(ops, n, &h);
+
+	if (err)
+		return err;
+	err = history_pair(&h, &herr);
+	if (!err)
+		err = lin_check_register(&h, &opt, &lr, &herr);
+	if (err == -EINVAL) {
+		evidence(r, "the history does not fit the register model: %s", herr.msg);
+		snprintf(r->summary, sizeof(r->summary), "not checkable");
+		history_free(&h);
+		return 0;
+	}
+	if (err) {
+		history_free(&h);
+		return err;
+	}
+	if (lr.verdict == LIN_VIOLATION) {
+		const struct history_op *bad = &h.ops[lr.failed_op];
+
+		evidence(r, "key %s: no order of its operations explains what was read", lr.key);
+		evidence(r,
+			 "process %llu's %s cannot be placed (invoked at %.3f s); the smallest "
+			 "failing window, the register holding %s at its start:",
+			 (unsigned long long)bad->process, history_f_name(bad->f), bad->call / 1e9,
+			 lr.initial_known ? "null" : "any value");
+		for (size_t i = 0; i < lr.n_window && r->n_evidence < 8; i++) {
+			const struct history_op *o = &h.ops[lr.window[i].op];
+			const char *v = o->f == HISTORY_READ ?
+						(o->result->kind == HISTORY_VALUE_STRING ?
+							 o->result->str :
+							 "null") :
+					o->f == HISTORY_WRITE ? o->arg->str :
+								"";
+			char cas[160] = "";
+
+			if (o->f == HISTORY_CAS)
+				snprintf(cas, sizeof(cas), "%s -> %s",
+					 o->arg->items[0] ? o->arg->items[0] : "null",
+					 o->arg->items[1]);
+			evidence(r, "  %.3f-%.3f s  process %llu %s %s%s%s", o->call / 1e9,
+				 o->ret == UINT64_MAX ? -1.0 : o->ret / 1e9,
+				 (unsigned long long)o->process, history_f_name(o->f),
+				 cas[0] ? cas : v, o->outcome == HISTORY_INFO ? " (unknown)" : "",
+				 lr.window[i].role == LIN_ROLE_FAILED ? "  <- cannot be placed" :
+									"");
+		}
+		r->bad_reads = 1;
+	} else if (lr.verdict == LIN_UNDECIDED) {
+		evidence(r, "key %s: the search ran out of memory; no verdict", lr.key);
+	}
+	snprintf(r->summary, sizeof(r->summary), "%zu operations on %zu keys: %s", lr.ops, lr.keys,
+		 lr.verdict == LIN_VALID     ? "linearizable" :
+		 lr.verdict == LIN_VIOLATION ? "not linearizable" :
+					       "undecided");
+	lin_result_free(&lr);
+	history_free(&h);
+	return 0;
+}
+
 int mael_check(enum mael_workload w, const struct mael_op *ops, size_t n, struct mael_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -227,6 +365,8 @@ int mael_check(enum mael_workload w, const struct mael_op *ops, size_t n, struct
 	case MAEL_PN_COUNTER:
 		check_counter(ops, n, r);
 		return 0;
+	case MAEL_LIN_KV:
+		return check_lin_kv(ops, n, r);
 	default:
 		return -EINVAL;
 	}
