@@ -29,12 +29,16 @@
 #include "netem/topology.h"
 #include "tools/check/maelstrom_check.h"
 
+enum { NEMESIS_PARTITION = 1, NEMESIS_KILL = 2, NEMESIS_PAUSE = 4 };
+
 struct options {
 	enum mael_workload workload;
 	char **argv; /* the node program and its arguments */
 	unsigned int nodes, concurrency;
 	double time_limit, rate, nemesis_interval, latency_ms, timeout_s, final_wait;
-	bool nemesis_partition, keep, log_stderr, availability_total;
+	unsigned int nemesis; /* NEMESIS_* bits */
+	char nemesis_text[64]; /* as given */
+	bool keep, log_stderr, availability_total;
 	const char *topology;
 	uint64_t seed;
 };
@@ -78,6 +82,7 @@ struct harness {
 	unsigned int n_clients;
 	struct op_store st;
 	uint64_t t0, next_process, next_value;
+	uint64_t started_ns, cluster_ns; /* the command's start; when every node said init_ok */
 	uint64_t rng;
 	FILE *faults;
 	struct mael_services *services;
@@ -725,12 +730,65 @@ static void stop_shims(struct harness *h)
 	}
 }
 
+/* The nemesis's next fault, one of the kinds asked for: random halves, or a kill or a pause of
+ * a random minority of the nodes (at least one). */
+static void start_fault(struct harness *h, unsigned int *active, bool *victims)
+{
+	const struct options *o = h->o;
+	unsigned int kinds[3], n_kinds = 0, n = o->nodes, count, i;
+	char names[MAEL_MAX_NODES * 5] = "";
+
+	for (unsigned int k = NEMESIS_PARTITION; k <= NEMESIS_PAUSE; k <<= 1)
+		if (o->nemesis & k)
+			kinds[n_kinds++] = k;
+	*active = kinds[rng_next(&h->rng) % n_kinds];
+	if (*active == NEMESIS_PARTITION) {
+		capnet(h, true, "partition --preset random-halves --seed %llu",
+		       (unsigned long long)(rng_next(&h->rng) % 1000000000ull));
+		fault(h, "partition", "random-halves");
+		return;
+	}
+	memset(victims, 0, MAEL_MAX_NODES * sizeof(*victims));
+	count = 1 + (unsigned int)(rng_next(&h->rng) % ((n - 1) / 2 ? (n - 1) / 2 : 1));
+	for (i = 0; i < count; i++) {
+		unsigned int v = (unsigned int)(rng_next(&h->rng) % n);
+
+		while (victims[v])
+			v = (v + 1) % n;
+		victims[v] = true;
+	}
+	for (i = 0; i < n; i++) {
+		if (!victims[i])
+			continue;
+		send_line(h, i, *active == NEMESIS_KILL ? "!kill" : "!pause");
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%sn%u",
+			 names[0] ? "," : "", i);
+	}
+	fault(h, *active == NEMESIS_KILL ? "kill" : "pause", names);
+}
+
+static void heal_fault(struct harness *h, unsigned int *active, const bool *victims)
+{
+	if (*active == NEMESIS_PARTITION) {
+		capnet(h, true, "heal");
+		fault(h, "heal", "");
+	} else if (*active) {
+		for (unsigned int i = 0; i < h->o->nodes; i++)
+			if (victims[i])
+				send_line(h, i, *active == NEMESIS_KILL ? "!restart" : "!resume");
+		fault(h, "heal", *active == NEMESIS_KILL ? "restart" : "resume");
+	}
+	*active = 0;
+}
+
 /* The test proper: init, topology, the load under the nemesis, then the final reads. */
 static int run_test(struct harness *h)
 {
 	const struct options *o = h->o;
 	uint64_t end, next_op, next_fault = 0;
 	double interval = o->rate > 0 ? 1e9 / o->rate : 0;
+	unsigned int active = 0;
+	bool victims[MAEL_MAX_NODES] = { 0 };
 	bool partitioned = false,
 	     has_final = o->workload >= MAEL_BROADCAST && o->workload <= MAEL_PN_COUNTER;
 	char line[65536], ids[4096];
@@ -749,6 +807,7 @@ static int run_test(struct harness *h)
 			return -EIO;
 	}
 	rc = wait_all(h, false, 10);
+	h->cluster_ns = now_ns();
 	if (rc) {
 		for (i = 0; i < o->nodes && h->shims[i].init_ok; i++)
 			;
@@ -782,23 +841,16 @@ static int run_test(struct harness *h)
 	h->t0 = now_ns();
 	end = h->t0 + (uint64_t)(o->time_limit * 1e9);
 	next_op = h->t0;
-	if (o->nemesis_partition)
+	if (o->nemesis)
 		next_fault = h->t0 + (uint64_t)(o->nemesis_interval * 1e9);
 	while (now_ns() < end && !interrupted && !h->bad[0]) {
 		uint64_t now = now_ns();
 
-		if (o->nemesis_partition && now >= next_fault) {
-			char seed[32];
-
-			snprintf(seed, sizeof(seed), "%llu",
-				 (unsigned long long)(o->seed + next_fault / 1000000));
-			if (partitioned) {
-				capnet(h, true, "heal");
-				fault(h, "heal", "");
-			} else {
-				capnet(h, true, "partition --preset random-halves --seed %s", seed);
-				fault(h, "partition", "random-halves");
-			}
+		if (o->nemesis && now >= next_fault) {
+			if (partitioned)
+				heal_fault(h, &active, victims);
+			else
+				start_fault(h, &active, victims);
 			partitioned = !partitioned;
 			next_fault += (uint64_t)(o->nemesis_interval * 1e9);
 		}
@@ -832,10 +884,8 @@ static int run_test(struct harness *h)
 			h->next_gossip = now + 100000000ull;
 		}
 	}
-	if (partitioned) {
-		capnet(h, true, "heal");
-		fault(h, "heal", "");
-	}
+	if (partitioned)
+		heal_fault(h, &active, victims);
 	/* What is still asked gets its time to answer. */
 	for (end = now_ns() + (uint64_t)(o->timeout_s * 1e9) + 100000000ull;
 	     now_ns() < end && !h->bad[0];) {
@@ -987,9 +1037,12 @@ static int find_lost(struct harness *h)
 							 .msg_id = id,
 							 .in_reply_to = irt };
 				snprintf(m->type, sizeof(m->type), "%s", type);
-			} else if (sscanf(line, "r %u %llu %llu", &peer, &seq, &t) == 3) {
-				recv[n_recv++] =
-					(struct mael_recv){ .src = peer, .seq = seq, .time_ns = t };
+			} else if ((line[0] == 'r' || line[0] == 'd') &&
+				   sscanf(line + 1, " %u %llu %llu", &peer, &seq, &t) == 3) {
+				recv[n_recv++] = (struct mael_recv){ .src = peer,
+								     .seq = seq,
+								     .time_ns = t,
+								     .node_down = line[0] == 'd' };
 			}
 		}
 		fclose(f);
@@ -1104,9 +1157,9 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	char path[PATH_MAX + 32];
 	FILE *f;
 
-	printf("\n%s on %u node%s, %.0f s at %.4g ops/s%s (lab %s)\n",
+	printf("\n%s on %u node%s, %.0f s at %.4g ops/s%s%s (lab %s)\n",
 	       mael_workload_name(h->o->workload), h->o->nodes, h->o->nodes == 1 ? "" : "s",
-	       h->o->time_limit, h->o->rate, h->o->nemesis_partition ? ", nemesis partition" : "",
+	       h->o->time_limit, h->o->rate, h->o->nemesis ? ", nemesis " : "", h->o->nemesis_text,
 	       h->lab);
 	printf("  operations: %zu ok, %zu fail, %zu info (availability %.3f)\n", s->ok, s->fail,
 	       s->info, s->availability);
@@ -1114,10 +1167,11 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	       s->p95, s->p99, s->max);
 	printf("  messages between nodes: %llu (%.2f per operation)\n",
 	       (unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
-	printf("  messages lost between nodes: %zu of %zu (partition %zu, loss %zu, not dropped "
-	       "by the filter %zu)\n",
+	printf("  messages lost between nodes: %zu of %zu (partition %zu, loss %zu, node killed "
+	       "%zu, not dropped by the filter %zu)\n",
 	       h->lost.n_lost, h->lost.sent, h->lost.by_cause[MAEL_LOST_PARTITION],
-	       h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+	       h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
+	       h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
 	if (h->lost.in_flight)
 		printf("    and %zu sent after the test's end, still in flight as the nodes "
 		       "stopped\n",
@@ -1152,14 +1206,16 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		"{\"valid\":%s,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
 		"\"nemesis\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
 		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
-		"\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
-		"\"partition\":%zu,\"loss\":%zu,\"elsewhere\":%zu},\"checker\":",
+		"\"setup_s\":%.3f,\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
+		"\"partition\":%zu,\"loss\":%zu,\"node_killed\":%zu,\"elsewhere\":%zu},"
+		"\"checker\":",
 		valid ? "true" : "false", mael_workload_name(h->o->workload), h->o->nodes,
-		h->o->time_limit, h->o->rate, h->o->nemesis_partition ? "partition" : "", s->ok,
-		s->fail, s->info, s->availability, s->p50, s->p95, s->p99, s->max,
-		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
-		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
-		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+		h->o->time_limit, h->o->rate, h->o->nemesis_text, s->ok, s->fail, s->info,
+		s->availability, s->p50, s->p95, s->p99, s->max,
+		(h->cluster_ns - h->started_ns) / 1e9, (unsigned long long)s->messages,
+		s->total ? (double)s->messages / s->total : 0, h->lost.n_lost,
+		h->lost.by_cause[MAEL_LOST_PARTITION], h->lost.by_cause[MAEL_LOST_LOSS],
+		h->lost.by_cause[MAEL_LOST_NODE_DOWN], h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
 	json_write_string(f, r->summary);
 	fputs(",\"evidence\":[", f);
 	for (size_t i = 0; i < r->n_evidence; i++) {
@@ -1175,7 +1231,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: capnet [--lab NAME] maelstrom test -w WORKLOAD --bin PROGRAM [ARG...]\n"
 		"         [--node-count N] [--time-limit S] [--rate R] [--concurrency C|Kn]\n"
-		"         [--latency MS] [--nemesis partition] [--nemesis-interval S]\n"
+		"         [--latency MS] [--nemesis partition,kill,pause] [--nemesis-interval S]\n"
 		"         [--topology grid|line|total|tree2|tree3|tree4] [--availability total|F]\n"
 		"         [--timeout S] [--seed N] [--log-stderr] [--keep]\n"
 		"  workloads: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv\n"
@@ -1291,12 +1347,30 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 				return EXIT_USAGE;
 			i++;
 		} else if (!strcmp(a, "--nemesis")) {
-			if (!v || strcmp(v, "partition"))
+			char list[64], *tok, *save = NULL;
+
+			if (!v || strlen(v) >= sizeof(list))
 				return report_usage(
-					"maelstrom: --nemesis \"%s\": partition (kill and "
-					"pause are not offered yet)",
-					v ? v : "");
-			o->nemesis_partition = true;
+					"maelstrom: --nemesis needs partition, kill, pause "
+					"or a list of them (partition,kill)");
+			snprintf(list, sizeof(list), "%s", v);
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(tok, "partition"))
+					o->nemesis |= NEMESIS_PARTITION;
+				else if (!strcmp(tok, "kill"))
+					o->nemesis |= NEMESIS_KILL;
+				else if (!strcmp(tok, "pause"))
+					o->nemesis |= NEMESIS_PAUSE;
+				else
+					return report_usage("maelstrom: --nemesis: \"%s\" is not a "
+							    "fault; known: partition, kill, pause",
+							    tok);
+			}
+			if (!o->nemesis)
+				return report_usage("maelstrom: --nemesis needs partition, kill or "
+						    "pause");
+			snprintf(o->nemesis_text, sizeof(o->nemesis_text), "%s", v);
 			i++;
 		} else if (!strcmp(a, "--nemesis-interval")) {
 			if (parse_number(a, v, 0.1, 86400, &o->nemesis_interval))
@@ -1433,6 +1507,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	if (cli_need_root("capnet maelstrom"))
 		return EXIT_USAGE;
 	h.o = &o;
+	h.started_ns = now_ns();
 	h.rng = o.seed ? o.seed : (uint64_t)now_ns() ^ (uint64_t)getpid() << 32;
 	n = readlink("/proc/self/exe", h.self, sizeof(h.self) - 1);
 	if (n <= 0)

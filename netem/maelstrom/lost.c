@@ -13,6 +13,8 @@ const char *mael_loss_cause_name(enum mael_loss_cause c)
 		return "partition";
 	case MAEL_LOST_LOSS:
 		return "loss";
+	case MAEL_LOST_NODE_DOWN:
+		return "node killed";
 	case MAEL_LOST_ELSEWHERE:
 		return "not dropped by the filter";
 	default:
@@ -74,9 +76,14 @@ int mael_lost_find(struct mael_sent *sent, size_t n_sent, const struct mael_recv
 		qsort(drops, n_drops, sizeof(*drops), cmp_drop);
 	for (size_t i = 0; i < n_recv; i++) {
 		struct mael_sent key = { .src = recv[i].src, .seq = recv[i].seq },
-				 *m = n_sent ? bsearch(&key, sent, n_sent, sizeof(*sent), cmp_sent) :
-					       NULL;
+				 *m = n_sent ?
+					      bsearch(&key, sent, n_sent, sizeof(*sent), cmp_sent) :
+					      NULL;
 
+		if (m && recv[i].node_down) {
+			m->arrived_down = true;
+			continue;
+		}
 		/* A duplicate (the filter can duplicate) counts once. */
 		if (m && !m->received) {
 			m->received = true;
@@ -115,6 +122,8 @@ int mael_lost_find(struct mael_sent *sent, size_t n_sent, const struct mael_recv
 		if (d && d->dest == sent[i].dest) {
 			l->cause = d->cause;
 			l->time_ns = d->time_ns;
+		} else if (sent[i].arrived_down) {
+			l->cause = MAEL_LOST_NODE_DOWN;
 		} else if (sent[i].time_ns > end_ns) {
 			out->n_lost--;
 			out->in_flight++;

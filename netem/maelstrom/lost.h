@@ -23,15 +23,23 @@ struct mael_sent {
 	int64_t msg_id, in_reply_to; /* -1 when absent */
 	bool received;
 	uint64_t recv_ns; /* when it arrived first */
+	bool arrived_down; /* it reached the node while the nemesis had killed its program */
 };
 
 struct mael_recv {
 	unsigned int src;
 	uint64_t seq;
 	uint64_t time_ns;
+	bool node_down; /* arrived while the program was killed: it never read it */
 };
 
-enum mael_loss_cause { MAEL_LOST_PARTITION, MAEL_LOST_LOSS, MAEL_LOST_ELSEWHERE, MAEL_LOST_CAUSES };
+enum mael_loss_cause {
+	MAEL_LOST_PARTITION,
+	MAEL_LOST_LOSS,
+	MAEL_LOST_NODE_DOWN,
+	MAEL_LOST_ELSEWHERE,
+	MAEL_LOST_CAUSES
+};
 
 struct mael_drop {
 	unsigned int src, dest;

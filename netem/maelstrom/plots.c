@@ -203,8 +203,9 @@ int mael_plot_latency(FILE *f, const struct mael_plot_input *in)
 			MARGIN_LEFT + t * x_of, top2 + rate_h + 14, t);
 	for (size_t i = 0; i < in->n_ops; i++) {
 		const struct mael_op *op = &in->ops[i];
-		double ms = op->complete_ns > op->invoke_ns ? (op->complete_ns - op->invoke_ns) / 1e6 :
-							      0;
+		double ms = op->complete_ns > op->invoke_ns ?
+				    (op->complete_ns - op->invoke_ns) / 1e6 :
+				    0;
 
 		fprintf(f,
 			"<circle class=\"op %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\">"

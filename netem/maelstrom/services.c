@@ -232,8 +232,8 @@ static int reply_error(struct reply *r, unsigned int code, const char *fmt, cons
 
 /* The value a key has for this request, NULL when it does not exist: the newest for lin-kv, a
  * replica's for lww-kv, and for seq-kv one at or after what the node saw last. */
-static const char *visible(struct mael_services *s, struct key_entry *e,
-			   enum mael_service svc, unsigned int node, bool pick_stale)
+static const char *visible(struct mael_services *s, struct key_entry *e, enum mael_service svc,
+			   unsigned int node, bool pick_stale)
 {
 	uint64_t p;
 	size_t i;
@@ -259,8 +259,8 @@ static const char *visible(struct mael_services *s, struct key_entry *e,
 }
 
 /* A write at the end of the store's order (or a replica's, with a skewed timestamp). */
-static int store(struct mael_services *s, struct table *t, enum mael_service svc,
-		 unsigned int node, const char *key, const char *value, uint64_t now_ns)
+static int store(struct mael_services *s, struct table *t, enum mael_service svc, unsigned int node,
+		 const char *key, const char *value, uint64_t now_ns)
 {
 	struct key_entry *e = lookup(t, key, true);
 	int err;
@@ -305,8 +305,8 @@ static int handle(struct mael_services *s, enum mael_service svc, unsigned int n
 		return 0;
 	}
 	t = svc == MAEL_LIN_KV_SERVICE ? &s->lin :
-	    svc == MAEL_SEQ_KV	      ? &s->seq :
-					&s->lww[rng_next(&s->rng) % MAEL_LWW_REPLICAS];
+	    svc == MAEL_SEQ_KV	       ? &s->seq :
+					 &s->lww[rng_next(&s->rng) % MAEL_LWW_REPLICAS];
 	key = json_member(body, "key");
 	if (!key)
 		return reply_error(r, 12, "%s needs a \"key\"%s", type->str, NULL);
@@ -330,7 +330,8 @@ static int handle(struct mael_services *s, enum mael_service svc, unsigned int n
 		if (!err)
 			fputs("{\"type\":\"write_ok\"}", r->f);
 	} else if (!strcmp(type->str, "cas")) {
-		const struct json_value *from = json_member(body, "from"), *to = json_member(body, "to"),
+		const struct json_value *from = json_member(body, "from"),
+					*to = json_member(body, "to"),
 					*create = json_member(body, "create_if_not_exists");
 
 		if (!from || !to) {

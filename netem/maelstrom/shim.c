@@ -157,9 +157,63 @@ static void say(struct outq *to_harness, const char *fmt, const char *a, const c
 		 true);
 }
 
+/* The program, on two pipes. */
+struct prog {
+	pid_t pid;
+	int in_fd, out_fd; /* its stdin, its stdout; -1 while it is down */
+};
+
+static int start_program(const struct mael_shim *s, int log_fd, struct prog *p)
+{
+	int in_pipe[2], out_pipe[2];
+
+	if (pipe2(in_pipe, O_CLOEXEC))
+		return -1;
+	if (pipe2(out_pipe, O_CLOEXEC)) {
+		close(in_pipe[0]);
+		close(in_pipe[1]);
+		return -1;
+	}
+	p->pid = fork();
+	if (p->pid < 0)
+		return -1;
+	if (p->pid == 0) {
+		dup2(in_pipe[0], 0);
+		dup2(out_pipe[1], 1);
+		/* --log-stderr: the program's stderr on the terminal, as Maelstrom's option. */
+		if (log_fd >= 0 && !s->log_stderr)
+			dup2(log_fd, 2);
+		execvp(s->argv[0], s->argv);
+		fprintf(stderr, "exec %s: %s\n", s->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	p->in_fd = in_pipe[1];
+	p->out_fd = out_pipe[0];
+	nonblock(p->in_fd);
+	nonblock(p->out_fd);
+	return 0;
+}
+
+/* The nemesis's kill: the process goes at once, with whatever it had not written. */
+static void kill_program(struct prog *p)
+{
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+	close(p->in_fd);
+	close(p->out_fd);
+	p->in_fd = p->out_fd = -1;
+	p->pid = 0;
+}
+
 int mael_shim_run(const struct mael_shim *s)
 {
-	int in_pipe[2], out_pipe[2], udp, log_fd, status = 0, rc = 0;
+	int udp, log_fd, status = 0, rc = 0;
+	struct prog prog = { .in_fd = -1, .out_fd = -1 };
+	/* The harness's init and topology, given again to a program restarted after a kill. */
+	struct outq setup = { 0 };
+	bool down = false;
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(MAEL_SHIM_PORT) };
 	struct outq to_prog = { 0 }, to_harness = { 0 };
 	struct inbuf from_prog = { 0 }, from_harness = { 0 };
@@ -169,7 +223,7 @@ int mael_shim_run(const struct mael_shim *s)
 	static char dgram[MAEL_MAX_MESSAGE + 1];
 	char self[16];
 	bool harness_open = true;
-	pid_t pid;
+	pid_t pid = 0;
 
 	snprintf(self, sizeof(self), "n%u", s->index);
 	signal(SIGPIPE, SIG_IGN);
@@ -182,29 +236,13 @@ int mael_shim_run(const struct mael_shim *s)
 	setsockopt(udp, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
 	setsockopt(udp, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
 	log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC))
+	if (start_program(s, log_fd, &prog))
 		return 1;
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		dup2(in_pipe[0], 0);
-		dup2(out_pipe[1], 1);
-		/* --log-stderr: the program's stderr on the terminal, as Maelstrom's option. */
-		if (log_fd >= 0 && !s->log_stderr)
-			dup2(log_fd, 2);
-		execvp(s->argv[0], s->argv);
-		fprintf(stderr, "exec %s: %s\n", s->argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(in_pipe[0]);
-	close(out_pipe[1]);
-	nonblock(in_pipe[1]);
-	nonblock(out_pipe[0]);
+	pid = prog.pid;
 	nonblock(s->harness_fd);
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = out_pipe[0], .events = POLLIN },
+			{ .fd = prog.out_fd, .events = POLLIN },
 			{ .fd = udp, .events = POLLIN },
 			{ .fd = harness_open ? s->harness_fd : -1, .events = POLLIN },
 		};
@@ -214,7 +252,7 @@ int mael_shim_run(const struct mael_shim *s)
 		if (poll(p, 3, to_prog.len || to_harness.len ? 5 : 1000) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents) {
-			if (inbuf_fill(&from_prog, out_pipe[0])) {
+			if (inbuf_fill(&from_prog, prog.out_fd)) {
 				/* The program closed its stdout: it exited or is about to. */
 				waitpid(pid, &status, 0);
 				pid = 0;
@@ -308,10 +346,18 @@ int mael_shim_run(const struct mael_shim *s)
 				     src < s->nodes && s->addrs[src] != ntohl(from.sin_addr.s_addr);
 				     src++)
 					;
-				/* Only a peer's numbered messages reach the program. */
+				/* Only a peer's numbered messages reach the program, and only while
+				 * it runs: a killed node's messages are lost. */
 				if (src == s->nodes ||
 				    mael_wire_parse(dgram, (size_t)n, &msg_seq, &start))
 					continue;
+				if (down) {
+					if (net_log)
+						fprintf(net_log, "d %u %llu %llu\n", src,
+							(unsigned long long)msg_seq,
+							(unsigned long long)mono_ns());
+					continue;
+				}
 				received++;
 				if (net_log)
 					fprintf(net_log, "r %u %llu %llu\n", src,
@@ -326,11 +372,37 @@ int mael_shim_run(const struct mael_shim *s)
 				goto stop;
 			}
 			while ((line = inbuf_line(&from_harness, &used))) {
-				outq_add(&to_prog, line, strlen(line), true);
+				/* The nemesis: !kill, !restart, !pause, !resume. */
+				if (!strcmp(line, "!kill") && !down) {
+					kill_program(&prog);
+					pid = 0;
+					to_prog.len = from_prog.len = 0;
+					down = true;
+				} else if (!strcmp(line, "!restart") && down) {
+					if (start_program(s, log_fd, &prog)) {
+						say(&to_harness, "!bad %s could not be restarted%s",
+						    self, "");
+						rc = 1;
+						goto stop;
+					}
+					pid = prog.pid;
+					down = false;
+					outq_add(&to_prog, setup.buf, setup.len, false);
+				} else if (!strcmp(line, "!pause") && !down) {
+					kill(prog.pid, SIGSTOP);
+				} else if (!strcmp(line, "!resume") && !down) {
+					kill(prog.pid, SIGCONT);
+				} else if (line[0] != '!') {
+					if (strstr(line, "\"type\":\"init\"") ||
+					    strstr(line, "\"type\":\"topology\""))
+						outq_add(&setup, line, strlen(line), true);
+					if (!down)
+						outq_add(&to_prog, line, strlen(line), true);
+				}
 				inbuf_drop(&from_harness, used);
 			}
 		}
-		if (outq_flush(&to_prog, in_pipe[1]) < 0) {
+		if (!down && outq_flush(&to_prog, prog.in_fd) < 0) {
 			waitpid(pid, &status, 0);
 			pid = 0;
 			break;
@@ -339,12 +411,13 @@ int mael_shim_run(const struct mael_shim *s)
 	}
 stop:
 	if (pid > 0) {
+		kill(pid, SIGCONT); /* a paused program could not take its SIGTERM */
 		kill(pid, SIGTERM);
 		for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
 			usleep(10000);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-	} else {
+	} else if (!down) {
 		char st[32];
 
 		snprintf(st, sizeof(st), "%d",
@@ -367,6 +440,7 @@ stop:
 	outq_flush(&to_harness, s->harness_fd);
 	close(s->harness_fd);
 	free(to_prog.buf);
+	free(setup.buf);
 	free(to_harness.buf);
 	free(from_prog.buf);
 	free(from_harness.buf);

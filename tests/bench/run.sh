@@ -10,6 +10,7 @@ capnet="$bin/capnet"
 capctl="$bin/capctl"
 captrace="$bin/captrace"
 tools="$bin/../bench"
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 flood="$tools/udp_flood"
 kvb="$tools/kv_bench"
 pfilter="$tools/port_filter"
@@ -18,7 +19,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes replicas auth real captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes replicas auth real maelstrom captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -619,6 +620,35 @@ capctl_figures() { # capctl-load-json -> "ops_per_s N p50_us N p99_us N"
 		printf "ops_per_s %s p50_us %.0f p99_us %.0f", o, p50 * 1000, p99 * 1000 }'
 }
 
+# Maelstrom: a 5-node broadcast of the correct example nodes through the shims. One-way
+# latency is the sending shim's sendmsg to the receiving shim's read, both on CLOCK_MONOTONIC
+# (one clock for every namespace), joined from the shims' message logs.
+bench_maelstrom() {
+	local d out st msgs lat prog
+	section "maelstrom: 5-node broadcast of the example nodes through the shims"
+	for prog in "python3 $repo/tests/maelstrom/broadcast.py" \
+		"$bin/../tests/maelstrom/c_node broadcast"; do
+		d=$(mktemp -d "$tmp/mael.XXXXXX")
+		if ! out=$(cd "$d" && "$capnet" --lab "${tag}ml" maelstrom test -w broadcast \
+			--bin $prog --node-count 5 --time-limit 5 --rate 200 2>&1); then
+			na "maelstrom broadcast (${prog##*/})" "$(tail -n 1 <<<"$out" | head -c 80)"
+			continue
+		fi
+		st=$(json_field setup_s "$(cat "$d"/store/latest/results.json)")
+		msgs=$(json_field messages "$(cat "$d"/store/latest/results.json)")
+		row "maelstrom test to a running cluster, ${prog##*/} (s)" "$st" "-" "-"
+		row "messages/s between nodes through the shims, ${prog##*/}" \
+			"$(awk -v m="$msgs" 'BEGIN { printf "%.0f", m / 5 }')" "-" "-"
+		lat=$(awk 'FNR == 1 { node = FILENAME; sub(/.*net-n/, "", node); sub(/\.log/, "", node) }
+			$1 == "s" { sent[node " " $4 " " $2] = $3 }
+			$1 == "r" { k = $2 " " node " " $3; if (k in sent) print ($4 - sent[k]) / 1000 }' \
+			"$d"/store/latest/net-n*.log | sort -g |
+			awk '{ a[NR] = $1 } END { if (NR) printf "%.0f %.0f", a[int(NR * 0.5 + 0.5)], a[int(NR * 0.99 + 0.5)] }')
+		row "one-way shim to shim latency p50, ${prog##*/} (us)" "${lat%% *}" "-" "-"
+		row "one-way shim to shim latency p99, ${prog##*/} (us)" "${lat##* }" "-" "-"
+	done
+}
+
 bench_real_systems() {
 	local l=${tag}rs out rb set get ours i ratio t0 t1 cp et h
 	section "real systems, capctl load against the systems' own tools (same node, same clients)"
@@ -752,6 +782,7 @@ delay=""
 [[ $only != *" replicas "* ]] || run_section bench_replicas
 [[ $only != *" auth "* ]] || run_section bench_auth
 [[ $only != *" real "* ]] || run_section bench_real_systems
+[[ $only != *" maelstrom "* ]] || run_section bench_maelstrom
 [[ $only != *" captrace "* ]] || run_section bench_captrace
 [[ $only != *" json "* ]] || run_section bench_json
 [[ $only != *" delay "* ]] || delay=$(delay_bench)

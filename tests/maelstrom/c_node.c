@@ -48,7 +48,8 @@ static void send_msg(const char *dest, json_t *body)
 static void reply(json_t *req, json_t *body)
 {
 	json_object_set_new(body, "msg_id", json_integer(++next_msg_id));
-	json_object_set(body, "in_reply_to", json_object_get(json_object_get(req, "body"), "msg_id"));
+	json_object_set(body, "in_reply_to",
+			json_object_get(json_object_get(req, "body"), "msg_id"));
 	send_msg(json_string_value(json_object_get(req, "src")), body);
 }
 
@@ -109,7 +110,8 @@ static void handle(json_t *msg)
 		json_array_foreach(ids_json, i, v)
 		{
 			if (n_nodes < MAX_NODES)
-				snprintf(nodes[n_nodes++], sizeof(nodes[0]), "%s", json_string_value(v));
+				snprintf(nodes[n_nodes++], sizeof(nodes[0]), "%s",
+					 json_string_value(v));
 		}
 		/* Until told a topology, everyone is a neighbour. */
 		for (i = 0; i < n_nodes; i++)
@@ -198,8 +200,8 @@ static void tick(void)
 			json_object_set_new(all, nodes[i], json_integer(counts[i]));
 		for (size_t p = 0; p < n_nodes; p++)
 			if (strcmp(nodes[p], self))
-				send_msg(nodes[p], json_pack("{s:s, s:O}", "type", "counts", "counts",
-							     all));
+				send_msg(nodes[p],
+					 json_pack("{s:s, s:O}", "type", "counts", "counts", all));
 		json_decref(all);
 	}
 }

@@ -33,7 +33,17 @@ def flush():
             for m in batch:
                 node.reply(m, {"type": "add_ok"})
             del mine["pending"][: len(batch)]
-        flush()
+            flush()
+            return
+
+        # Restarted after a kill, this node forgot its count: take it back from seq-kv (a cas
+        # sees the newest state, so the next try holds once the read caught up).
+        def learned(r):
+            if r["type"] == "read_ok":
+                mine["count"] = r["value"]
+            flush()
+
+        node.rpc("seq-kv", {"type": "read", "key": node.node_id}, learned)
 
     node.rpc("seq-kv", {"type": "cas", "key": node.node_id, "from": mine["count"], "to": total,
                         "create_if_not_exists": True}, done)

@@ -162,6 +162,43 @@ static void test_lin_kv_and_services(void **state)
 	assert_true(no_lab_left());
 }
 
+/* Kills and pauses of a random minority: nodes whose state lives in a service, or that only
+ * answer, survive them; the messages a killed node never read are reported as such. */
+static void test_nemesis_kill_pause(void **state)
+{
+	(void)state;
+	assert_int_equal(maelstrom("-w echo --bin %s/tests/maelstrom/echo.py --node-count 3 "
+				   "--time-limit 3 --rate 50 --nemesis kill,pause "
+				   "--nemesis-interval 0.5",
+				   repo),
+			 0);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "cd %s/store/latest && grep -c '\"f\":\"kill\"' faults.jsonl; "
+				   "grep -c '\"f\":\"pause\"' faults.jsonl",
+				   dir),
+			 0);
+	assert_int_equal(maelstrom("-w lin-kv --bin %s/tests/maelstrom/lin_kv_proxy.py "
+				   "--node-count 3 --time-limit 3 --rate 50 "
+				   "--nemesis kill,pause,partition --nemesis-interval 0.5",
+				   repo),
+			 0);
+	assert_int_equal(maelstrom("-w g-counter --bin %s/tests/maelstrom/g_counter_seq_kv.py "
+				   "--node-count 3 --time-limit 3 --rate 50 --nemesis kill "
+				   "--nemesis-interval 0.5",
+				   repo),
+			 0);
+	assert_int_equal(maelstrom("-w g-counter --bin %s/tests/maelstrom/g_counter.py "
+				   "--node-count 3 --time-limit 3 --rate 50 --nemesis kill "
+				   "--nemesis-interval 0.5",
+				   repo) == 2,
+			 0);
+	assert_non_null(strstr(out, "(node killed)"));
+	assert_int_equal(
+		maelstrom("-w echo --bin %s/tests/maelstrom/echo.py --nemesis crash", repo), 2);
+	assert_non_null(strstr(out, "known: partition, kill, pause"));
+	assert_true(no_lab_left());
+}
+
 /* The example node in C, built beside the programs: each workload correct under partitions,
  * and its broadcast without retries caught. */
 static void test_c_node(void **state)
@@ -217,6 +254,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_counter),
 		cmocka_unit_test(test_lin_kv_and_services),
 		cmocka_unit_test(test_c_node),
+		cmocka_unit_test(test_nemesis_kill_pause),
 		cmocka_unit_test(test_bad_input),
 	};
 	int rc;

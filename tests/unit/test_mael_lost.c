@@ -29,8 +29,7 @@ static void test_wire(void **state)
 	assert_int_equal(mael_wire_parse("M0 {}", 5, &seq, &start), -EINVAL);
 	assert_int_equal(mael_wire_parse("M12", 3, &seq, &start), -EINVAL);
 	/* A drop event holds the first 32 bytes only: the tag must be in them. */
-	assert_int_equal(mael_wire_parse("M99999999999999999999999 {}", 27, &seq, &start),
-			 -EINVAL);
+	assert_int_equal(mael_wire_parse("M99999999999999999999999 {}", 27, &seq, &start), -EINVAL);
 }
 
 static struct mael_sent msg(unsigned int src, unsigned int dest, uint64_t seq, uint64_t t,
@@ -47,15 +46,21 @@ static struct mael_sent msg(unsigned int src, unsigned int dest, uint64_t seq, u
 static void test_lost_and_causes(void **state)
 {
 	struct mael_sent sent[] = {
-		msg(0, 1, 1, 100, "gossip"), msg(0, 2, 2, 110, "gossip"), msg(1, 0, 1, 120, "ack"),
-		msg(1, 2, 2, 130, "ack"),    msg(2, 0, 1, 140, "vote"),
+		msg(0, 1, 1, 100, "gossip"),
+		msg(0, 2, 2, 110, "gossip"),
+		msg(1, 0, 1, 120, "ack"),
+		msg(1, 2, 2, 130, "ack"),
+		msg(2, 0, 1, 140, "vote"),
 		msg(2, 1, 2, 1000, "vote"), /* after the end, not dropped: in flight */
+		msg(2, 1, 3, 150, "vote"), /* reached a killed node */
 	};
 	struct mael_recv recv[] = {
 		{ .src = 0, .seq = 1, .time_ns = 105 },
 		{ .src = 0, .seq = 1, .time_ns = 106 }, /* duplicated: counts once */
 		{ .src = 1, .seq = 1, .time_ns = 125 },
 		{ .src = 7, .seq = 1, .time_ns = 1 }, /* nobody sent it: ignored */
+		{ .src = 1, .seq = 2, .time_ns = 135, .node_down = true }, /* never read */
+		{ .src = 2, .seq = 3, .time_ns = 151, .node_down = true },
 	};
 	struct mael_drop drops[] = {
 		{ .src = 1, .dest = 2, .seq = 2, .time_ns = 131, .cause = MAEL_LOST_LOSS },
@@ -66,13 +71,17 @@ static void test_lost_and_causes(void **state)
 	struct mael_lost_report r;
 
 	(void)state;
-	assert_int_equal(mael_lost_find(sent, 6, recv, 4, drops, 3, 500, &r), 0);
-	assert_int_equal(r.sent, 6);
+	assert_int_equal(mael_lost_find(sent, 7, recv, 6, drops, 3, 500, &r), 0);
+	assert_int_equal(r.sent, 7);
 	assert_int_equal(r.in_flight, 1);
 	assert_int_equal(r.received, 2);
-	assert_int_equal(r.n_lost, 3);
+	assert_int_equal(r.n_lost, 4);
 	assert_int_equal(r.by_cause[MAEL_LOST_PARTITION], 1);
 	assert_int_equal(r.by_cause[MAEL_LOST_LOSS], 1);
+	/* One: the other that reached a killed node was dropped by the filter first. */
+	assert_int_equal(r.by_cause[MAEL_LOST_NODE_DOWN], 1);
+	assert_int_equal(r.lost[3].cause, MAEL_LOST_NODE_DOWN);
+	assert_string_equal(mael_loss_cause_name(MAEL_LOST_NODE_DOWN), "node killed");
 	assert_int_equal(r.by_cause[MAEL_LOST_ELSEWHERE], 1);
 	/* In time order, each with its cause and the time the filter dropped it. */
 	assert_string_equal(r.lost[0].m->type, "gossip");
@@ -87,7 +96,9 @@ static void test_lost_and_causes(void **state)
 
 	/* The pictures: two arrows delivered, three lost in red, the band, every node. */
 	{
-		struct mael_band band = { .from_ns = 0, .to_ns = 50, .label = "partition <halves>" };
+		struct mael_band band = { .from_ns = 0,
+					  .to_ns = 50,
+					  .label = "partition <halves>" };
 		struct mael_op ops[] = {
 			{ .outcome = MAEL_OK, .invoke_ns = 10, .complete_ns = 20 },
 			{ .outcome = MAEL_INFO, .invoke_ns = 30, .complete_ns = 90, .node = 2 },
@@ -98,7 +109,7 @@ static void test_lost_and_causes(void **state)
 					      .bands = &band,
 					      .n_bands = 1,
 					      .sent = sent,
-					      .n_sent = 6,
+					      .n_sent = 7,
 					      .lost = &r,
 					      .ops = ops,
 					      .n_ops = 2,
@@ -114,7 +125,7 @@ static void test_lost_and_causes(void **state)
 		fclose(f);
 		for (n = 0, p = buf; (p = strstr(p, "<g class=\"lost\"")); p++)
 			n++;
-		assert_int_equal(n, 3);
+		assert_int_equal(n, 4);
 		for (n = 0, p = buf; (p = strstr(p, "<g class=\"msg\"")); p++)
 			n++;
 		assert_int_equal(n, 2);

@@ -65,7 +65,8 @@ static void test_lin_kv(void **state)
 	assert_string_equal(ask(s, MAEL_LIN_KV_SERVICE, 1, "{\"type\":\"read\",\"key\":[1,2]}"),
 			    "{\"type\":\"read_ok\",\"value\":{\"a\":[true]}}");
 	/* Bad requests get Maelstrom's codes: malformed 12, not supported 10. */
-	assert_non_null(strstr(ask(s, MAEL_LIN_KV_SERVICE, 0, "{\"type\":\"read\"}"), "\"code\":12"));
+	assert_non_null(
+		strstr(ask(s, MAEL_LIN_KV_SERVICE, 0, "{\"type\":\"read\"}"), "\"code\":12"));
 	assert_non_null(strstr(ask(s, MAEL_LIN_KV_SERVICE, 0, "{\"type\":\"delete\",\"key\":1}"),
 			       "\"code\":10"));
 	assert_non_null(strstr(ask(s, MAEL_LIN_KV_SERVICE, 0, "{\"key\":1}"), "\"code\":12"));
@@ -98,12 +99,14 @@ static void test_seq_kv_stale_but_monotonic(void **state)
 		last = v;
 		/* The writer always reads its own write. */
 		snprintf(body, sizeof(body), "{\"type\":\"read_ok\",\"value\":%u}", i);
-		assert_string_equal(ask(s, MAEL_SEQ_KV, 0, "{\"type\":\"read\",\"key\":\"k\"}"), body);
+		assert_string_equal(ask(s, MAEL_SEQ_KV, 0, "{\"type\":\"read\",\"key\":\"k\"}"),
+				    body);
 	}
 	/* Stale reads really happen (the Gossip Glomers counter depends on it). */
 	assert_true(stale > 20);
 	/* A node's own write moves it to the newest state: then it reads the newest. */
-	assert_string_equal(ask(s, MAEL_SEQ_KV, 1, "{\"type\":\"write\",\"key\":\"sync\",\"value\":1}"),
+	assert_string_equal(ask(s, MAEL_SEQ_KV, 1,
+				"{\"type\":\"write\",\"key\":\"sync\",\"value\":1}"),
 			    "{\"type\":\"write_ok\"}");
 	assert_string_equal(ask(s, MAEL_SEQ_KV, 1, "{\"type\":\"read\",\"key\":\"k\"}"),
 			    "{\"type\":\"read_ok\",\"value\":200}");
@@ -126,7 +129,8 @@ static void test_seq_kv_same_seed_same_answers(void **state)
 		ask(b, MAEL_SEQ_KV, 0, body);
 		snprintf(first, sizeof(first), "%s",
 			 ask(a, MAEL_SEQ_KV, 1, "{\"type\":\"read\",\"key\":\"k\"}"));
-		assert_string_equal(ask(b, MAEL_SEQ_KV, 1, "{\"type\":\"read\",\"key\":\"k\"}"), first);
+		assert_string_equal(ask(b, MAEL_SEQ_KV, 1, "{\"type\":\"read\",\"key\":\"k\"}"),
+				    first);
 	}
 	mael_services_free(a);
 	mael_services_free(b);
