@@ -667,7 +667,7 @@ static int start_shims(struct harness *h, const struct lab_config *cfg)
 {
 	const struct options *o = h->o;
 	struct mael_shim s = { .nodes = o->nodes, .argv = o->argv, .log_stderr = o->log_stderr };
-	char log[PATH_MAX + 16], net_log[PATH_MAX + 16], ns[64];
+	char log[PATH_MAX + 32], net_log[PATH_MAX + 32], ns[64];
 
 	for (unsigned int i = 0; i < o->nodes; i++)
 		s.addrs[i] = lab_node_addr(cfg, i + 1);
