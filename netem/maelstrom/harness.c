@@ -28,6 +28,7 @@
 #include "netem/maelstrom/services.h"
 #include "netem/topology.h"
 #include "tools/check/maelstrom_check.h"
+#include "tools/check/txn_check.h"
 
 enum { NEMESIS_PARTITION = 1, NEMESIS_KILL = 2, NEMESIS_PAUSE = 4 };
 
@@ -41,7 +42,13 @@ struct options {
 	bool keep, log_stderr, availability_total;
 	const char *topology;
 	uint64_t seed;
+	unsigned int models; /* txn workloads: bits of enum txn_model */
+	char models_text[160];
 };
+
+/* kafka: the keys "0" .. "7"; txn: keys in play at once, each retired after 16 writes, as
+ * Maelstrom's --key-count and --max-writes-per-key have them; transactions of 1 to 4 steps. */
+enum { KAFKA_KEYS = 8, TXN_KEYS = 5, TXN_WRITES_PER_KEY = 16, TXN_MAX_LENGTH = 4 };
 
 /* One shim, as the harness sees it. */
 struct shim_conn {
@@ -63,6 +70,12 @@ struct client {
 	uint64_t msg_id, next_msg_id;
 	size_t op; /* the op it waits for */
 	uint64_t deadline;
+	/* kafka: the keys assigned and where the next poll of each starts, as Jepsen's client
+	 * keeps them; a commit of what the last poll read, owed before anything else. */
+	bool assigned[KAFKA_KEYS], asked[KAFKA_KEYS], positioned[KAFKA_KEYS];
+	int64_t next_offset[KAFKA_KEYS];
+	bool has_assignment, last_poll_empty;
+	char commit[256];
 };
 
 struct op_store {
@@ -98,6 +111,7 @@ struct harness {
 	bool band_open;
 	uint64_t end_ns; /* the test's length, for the pictures */
 	uint64_t next_gossip;
+	uint64_t txn_key[TXN_KEYS], txn_written[TXN_KEYS], next_txn_key;
 	char bad[512]; /* a shim's complaint: the run stops */
 };
 
@@ -241,6 +255,8 @@ static const char *request_type(enum mael_workload w, const struct mael_op *op)
 {
 	bool read = op->read;
 
+	if (op->type)
+		return op->type;
 	switch (w) {
 	case MAEL_LIN_KV:
 		return read ? "read" : op->cas ? "cas" : "write";
@@ -255,12 +271,187 @@ static const char *request_type(enum mael_workload w, const struct mael_op *op)
 	}
 }
 
+/* Jepsen's kafka client: assign (list the committed offsets of a few keys and start there),
+ * then sends to any key and polls of the keys assigned, each poll that read something followed
+ * by a commit of it; now and then a new assignment. A final client polls every key from 0. */
+static int kafka_request(struct harness *h, struct client *c, struct mael_op *op, char *extra,
+			 size_t len)
+{
+	char text[256];
+	size_t used = 0;
+	uint64_t dice = rng_next(&h->rng) % 20;
+
+	text[0] = 0;
+	if (c->commit[0]) {
+		op->type = "commit_offsets";
+		op->arg = keep_str(h, c->commit, strlen(c->commit));
+		snprintf(extra, len, "\"offsets\":%s", c->commit);
+		c->commit[0] = 0;
+	} else if (!op->final && (!c->has_assignment || dice == 0)) {
+		/* Two or three keys; where to start comes with the answer. */
+		unsigned int want = 2 + (unsigned int)(rng_next(&h->rng) % 2);
+
+		memset(c->asked, 0, sizeof(c->asked));
+		for (unsigned int k = 0; k < want; k++)
+			c->asked[rng_next(&h->rng) % KAFKA_KEYS] = true;
+		used += snprintf(text, sizeof(text), "[");
+		for (unsigned int k = 0; k < KAFKA_KEYS; k++)
+			if (c->asked[k])
+				used += snprintf(text + used, sizeof(text) - used, "%s\"%u\"",
+						 used > 1 ? "," : "", k);
+		snprintf(text + used, sizeof(text) - used, "]");
+		op->type = "list_committed_offsets";
+		op->read = true;
+		op->arg = keep_str(h, text, strlen(text));
+		snprintf(extra, len, "\"keys\":%s", text);
+	} else if (!op->final && dice < 11) {
+		char key[16], msg[24];
+
+		snprintf(key, sizeof(key), "\"%u\"",
+			 (unsigned int)(rng_next(&h->rng) % KAFKA_KEYS));
+		snprintf(msg, sizeof(msg), "%llu", (unsigned long long)++h->next_value);
+		op->type = "send";
+		op->key = keep_str(h, key, strlen(key));
+		op->arg = keep_str(h, msg, strlen(msg));
+		snprintf(extra, len, "\"key\":%s,\"msg\":%s", key, msg);
+	} else {
+		used += snprintf(text, sizeof(text), "{");
+		for (unsigned int k = 0; k < KAFKA_KEYS; k++)
+			if (c->assigned[k])
+				used += snprintf(text + used, sizeof(text) - used, "%s\"%u\":%lld",
+						 used > 1 ? "," : "", k,
+						 (long long)c->next_offset[k]);
+		snprintf(text + used, sizeof(text) - used, "}");
+		op->type = "poll";
+		op->read = true;
+		op->arg = keep_str(h, text, strlen(text));
+		snprintf(extra, len, "\"offsets\":%s", text);
+	}
+	return op->arg ? 0 : -ENOMEM;
+}
+
+/* Elle's generator: a few keys in play, each written at most 16 times, with values counting up
+ * per key so that every value names its write; 1 to 4 reads and writes per transaction. */
+static int txn_request(struct harness *h, struct mael_op *op, char *extra, size_t len)
+{
+	const char *write_f = h->o->workload == MAEL_TXN_LIST_APPEND ? "append" : "w";
+	unsigned int steps = 1 + (unsigned int)(rng_next(&h->rng) % TXN_MAX_LENGTH);
+	char text[384];
+	size_t used = 0;
+
+	if (!h->next_txn_key) {
+		for (unsigned int k = 0; k < TXN_KEYS; k++)
+			h->txn_key[k] = k;
+		h->next_txn_key = TXN_KEYS;
+	}
+	used += snprintf(text, sizeof(text), "[");
+	for (unsigned int i = 0; i < steps; i++) {
+		unsigned int slot = (unsigned int)(rng_next(&h->rng) % TXN_KEYS);
+		unsigned long long key = h->txn_key[slot];
+
+		if (rng_next(&h->rng) % 2) {
+			used += snprintf(text + used, sizeof(text) - used, "%s[\"r\",%llu,null]",
+					 i ? "," : "", key);
+			continue;
+		}
+		used += snprintf(text + used, sizeof(text) - used, "%s[\"%s\",%llu,%llu]",
+				 i ? "," : "", write_f, key,
+				 (unsigned long long)++h->txn_written[slot]);
+		if (h->txn_written[slot] >= TXN_WRITES_PER_KEY) {
+			h->txn_key[slot] = h->next_txn_key++;
+			h->txn_written[slot] = 0;
+		}
+	}
+	snprintf(text + used, sizeof(text) - used, "]");
+	op->type = "txn";
+	op->arg = keep_str(h, text, strlen(text));
+	snprintf(extra, len, "\"txn\":%s", text);
+	return op->arg ? 0 : -ENOMEM;
+}
+
+/* A final kafka client: every key, from offset 0. */
+static void kafka_from_start(struct client *c)
+{
+	for (unsigned int k = 0; k < KAFKA_KEYS; k++) {
+		c->assigned[k] = c->positioned[k] = true;
+		c->next_offset[k] = 0;
+	}
+	c->has_assignment = true;
+}
+
+/* A client whose operation's outcome is unknown is a new process, as in Jepsen, and a kafka
+ * client starts over. */
+static void new_process(struct harness *h, struct client *c)
+{
+	c->process = h->next_process++;
+	c->has_assignment = false;
+	c->commit[0] = 0;
+	memset(c->assigned, 0, sizeof(c->assigned));
+	memset(c->positioned, 0, sizeof(c->positioned));
+}
+
+/* A kafka answer moves the client on: where its polls start, what it owes as a commit. */
+static void kafka_answered(struct client *c, const struct mael_op *op,
+			   const struct json_value *body)
+{
+	const struct json_value *v;
+	size_t used = 0;
+
+	if (!strcmp(op->type, "list_committed_offsets")) {
+		v = json_member(body, "offsets");
+		memcpy(c->assigned, c->asked, sizeof(c->assigned));
+		for (unsigned int k = 0; k < KAFKA_KEYS; k++) {
+			char name[8];
+			const struct json_value *at;
+			int64_t off;
+
+			if (!c->assigned[k] || c->positioned[k])
+				continue;
+			snprintf(name, sizeof(name), "%u", k);
+			at = v ? json_member(v, name) : NULL;
+			c->next_offset[k] = at && json_is_i64(at, &off) && off >= 0 ? off : 0;
+			c->positioned[k] = true;
+		}
+		c->has_assignment = true;
+		return;
+	}
+	if (strcmp(op->type, "poll"))
+		return;
+	v = json_member(body, "msgs");
+	c->last_poll_empty = true;
+	used = snprintf(c->commit, sizeof(c->commit), "{");
+	for (size_t i = 0; v && v->kind == JSON_OBJECT && i < v->n; i++) {
+		const struct json_value *pairs = &v->items[i];
+		char *end;
+		unsigned long k = strtoul(v->names[i], &end, 10);
+		int64_t top = -1, off;
+
+		if (*end || k >= KAFKA_KEYS || pairs->kind != JSON_ARRAY)
+			continue;
+		for (size_t p = 0; p < pairs->n; p++)
+			if (pairs->items[p].kind == JSON_ARRAY && pairs->items[p].n == 2 &&
+			    json_is_i64(&pairs->items[p].items[0], &off) && off > top)
+				top = off;
+		if (top < 0)
+			continue;
+		c->last_poll_empty = false;
+		if (top + 1 > c->next_offset[k])
+			c->next_offset[k] = top + 1;
+		used += snprintf(c->commit + used, sizeof(c->commit) - used, "%s\"%lu\":%lld",
+				 used > 1 ? "," : "", k, (long long)top);
+	}
+	if (c->last_poll_empty || op->final || used + 2 > sizeof(c->commit))
+		c->commit[0] = 0;
+	else
+		snprintf(c->commit + used, sizeof(c->commit) - used, "}");
+}
+
 /* The next operation for client c, sent. */
 static int issue(struct harness *h, struct client *c, bool read, bool final)
 {
 	const struct options *o = h->o;
 	struct mael_op *op = new_op(h);
-	char extra[256] = "", arg[64];
+	char extra[512] = "", arg[64];
 
 	if (!op)
 		return -ENOMEM;
@@ -269,7 +460,13 @@ static int issue(struct harness *h, struct client *c, bool read, bool final)
 	op->read = read;
 	op->final = final;
 	op->outcome = MAEL_INFO;
-	if (o->workload == MAEL_LIN_KV) {
+	if (o->workload == MAEL_KAFKA) {
+		if (kafka_request(h, c, op, extra, sizeof(extra)))
+			return -ENOMEM;
+	} else if (o->workload == MAEL_TXN_LIST_APPEND || o->workload == MAEL_TXN_RW_REGISTER) {
+		if (txn_request(h, op, extra, sizeof(extra)))
+			return -ENOMEM;
+	} else if (o->workload == MAEL_LIN_KV) {
 		/* Jepsen's linearizable register: a few keys at a time, each retired after about
 		 * 100 operations, so that the search per key stays small; values 0 to 4. */
 		uint64_t key = h->st.n / 500 * 5 + rng_next(&h->rng) % 5, f = rng_next(&h->rng) % 3;
@@ -388,6 +585,22 @@ static void complete(struct harness *h, struct client *c, const struct json_valu
 			if (op->read)
 				op->result = v ? text_of(h, v) : NULL;
 			break;
+		case MAEL_KAFKA: {
+			const char *name = !strcmp(op->type, "send")	       ? "offset" :
+					   !strcmp(op->type, "poll")	       ? "msgs" :
+					   !strcmp(op->type, "commit_offsets") ? NULL :
+										 "offsets";
+
+			v = name ? json_member(body, name) : NULL;
+			op->result = v ? text_of(h, v) : NULL;
+		}
+			kafka_answered(c, op, body);
+			break;
+		case MAEL_TXN_LIST_APPEND:
+		case MAEL_TXN_RW_REGISTER:
+			v = json_member(body, "txn");
+			op->result = v ? text_of(h, v) : NULL;
+			break;
 		default:
 			break;
 		}
@@ -402,12 +615,13 @@ static void complete(struct harness *h, struct client *c, const struct json_valu
 			/* "Key does not exist" is a read of the initial null; other errors on a read,
 			 * which changes nothing, count as failures, as in Maelstrom. */
 			op->outcome = code == 20 ? MAEL_OK : MAEL_FAIL;
+		if (h->o->workload == MAEL_KAFKA && op->read)
+			op->outcome = MAEL_FAIL; /* a poll or a list changes nothing */
 	} else {
 		op->outcome = MAEL_INFO; /* an answer of another type: nobody knows */
 	}
-	/* An unknown outcome: the client is a new process, as in Jepsen. */
 	if (op->outcome == MAEL_INFO)
-		c->process = h->next_process++;
+		new_process(h, c);
 }
 
 static int handle_line(struct harness *h, unsigned int node, char *line)
@@ -596,7 +810,7 @@ static void expire(struct harness *h)
 		h->st.ops[c->op].outcome = MAEL_INFO;
 		h->st.ops[c->op].complete_ns = now - h->t0;
 		c->busy = false;
-		c->process = h->next_process++;
+		new_process(h, c);
 	}
 }
 
@@ -790,7 +1004,8 @@ static int run_test(struct harness *h)
 	unsigned int active = 0;
 	bool victims[MAEL_MAX_NODES] = { 0 };
 	bool partitioned = false,
-	     has_final = o->workload >= MAEL_BROADCAST && o->workload <= MAEL_PN_COUNTER;
+	     has_final = (o->workload >= MAEL_BROADCAST && o->workload <= MAEL_PN_COUNTER) ||
+			 o->workload == MAEL_KAFKA;
 	char line[65536], ids[4096];
 	unsigned int i, used = 0;
 	int rc;
@@ -923,8 +1138,14 @@ static int run_test(struct harness *h)
 
 			while (now_ns() < give_up && !h->bad[0] && !interrupted) {
 				if (!fc->busy) {
-					if (fc->next_msg_id && h->st.ops[fc->op].outcome == MAEL_OK)
+					/* kafka's final reads poll every key from 0 until a poll
+					 * brings nothing more. */
+					if (fc->next_msg_id &&
+					    h->st.ops[fc->op].outcome == MAEL_OK &&
+					    (o->workload != MAEL_KAFKA || fc->last_poll_empty))
 						break;
+					if (o->workload == MAEL_KAFKA && !fc->has_assignment)
+						kafka_from_start(fc);
 					if (issue(h, fc, true, true))
 						return -EIO;
 				}
@@ -1134,9 +1355,12 @@ static void write_history(const struct harness *h, const char *path)
 						   "info",
 			request_type(h->o->workload, op), op->node, op->final ? "true" : "false",
 			(unsigned long long)op->invoke_ns, (unsigned long long)op->complete_ns);
+		if (op->key)
+			fprintf(f, ",\"key\":%s", op->key);
 		if (op->arg)
 			fprintf(f, ",\"value\":%s", op->arg);
-		if (h->o->workload >= MAEL_G_COUNTER && !op->read)
+		if ((h->o->workload == MAEL_G_COUNTER || h->o->workload == MAEL_PN_COUNTER) &&
+		    !op->read)
 			fprintf(f, ",\"value\":%lld", (long long)op->delta);
 		if (op->result)
 			fprintf(f, ",\"result\":%s", op->result);
@@ -1204,14 +1428,14 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		return;
 	fprintf(f,
 		"{\"valid\":%s,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
-		"\"nemesis\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
+		"\"nemesis\":\"%s\",\"consistency_models\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
 		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
 		"\"setup_s\":%.3f,\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
 		"\"partition\":%zu,\"loss\":%zu,\"node_killed\":%zu,\"elsewhere\":%zu},"
 		"\"checker\":",
 		valid ? "true" : "false", mael_workload_name(h->o->workload), h->o->nodes,
-		h->o->time_limit, h->o->rate, h->o->nemesis_text, s->ok, s->fail, s->info,
-		s->availability, s->p50, s->p95, s->p99, s->max,
+		h->o->time_limit, h->o->rate, h->o->nemesis_text, h->o->models_text, s->ok, s->fail,
+		s->info, s->availability, s->p50, s->p95, s->p99, s->max,
 		(h->cluster_ns - h->started_ns) / 1e9, (unsigned long long)s->messages,
 		s->total ? (double)s->messages / s->total : 0, h->lost.n_lost,
 		h->lost.by_cause[MAEL_LOST_PARTITION], h->lost.by_cause[MAEL_LOST_LOSS],
@@ -1226,6 +1450,13 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	fclose(f);
 }
 
+#define WORKLOADS                                                                    \
+	"echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv, kafka, " \
+	"txn-list-append, txn-rw-register"
+#define MODELS                                                                    \
+	"read-uncommitted, read-committed, snapshot-isolation, repeatable-read, " \
+	"serializable, strict-serializable"
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -1233,8 +1464,11 @@ static void usage(FILE *out)
 		"         [--node-count N] [--time-limit S] [--rate R] [--concurrency C|Kn]\n"
 		"         [--latency MS] [--nemesis partition,kill,pause] [--nemesis-interval S]\n"
 		"         [--topology grid|line|total|tree2|tree3|tree4] [--availability total|F]\n"
+		"         [--consistency-models MODEL[,MODEL...]]\n"
 		"         [--timeout S] [--seed N] [--log-stderr] [--keep]\n"
-		"  workloads: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv\n"
+		"  workloads: " WORKLOADS "\n"
+		"  consistency models (txn workloads; default strict-serializable):\n"
+		"    " MODELS "\n"
 		"  services nodes may call: lin-kv, seq-kv, lww-kv, lin-tso\n"
 		"  Builds a lab of N nodes (the --lab name, else a fresh one), runs PROGRAM as n0..n(N-1)\n"
 		"  with Maelstrom's protocol, its messages between nodes as UDP through the lab's\n"
@@ -1272,6 +1506,7 @@ static bool known_option(const char *w)
 					     "--availability",
 					     "--seed",
 					     "--log-stderr",
+					     "--consistency-models",
 					     "--keep",
 					     "-h",
 					     "--help" };
@@ -1293,7 +1528,9 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 			       .nemesis_interval = 10,
 			       .timeout_s = 1,
 			       .final_wait = 3,
-			       .topology = "grid" };
+			       .topology = "grid",
+			       .models = 1u << TXN_STRICT_SERIALIZABLE,
+			       .models_text = "strict-serializable" };
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		double d;
@@ -1305,9 +1542,7 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 			int w = v ? mael_workload_parse(v) : -1;
 
 			if (w < 0)
-				return report_usage("maelstrom: workload \"%s\": one of echo, "
-						    "unique-ids, broadcast, g-set, g-counter, "
-						    "pn-counter, lin-kv",
+				return report_usage("maelstrom: workload \"%s\": one of " WORKLOADS,
 						    v ? v : "");
 			o->workload = w;
 			i++;
@@ -1401,6 +1636,28 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 				return EXIT_USAGE;
 			o->seed = (uint64_t)d;
 			i++;
+		} else if (!strcmp(a, "--consistency-models")) {
+			char list[sizeof(o->models_text)], *save = NULL, *m;
+
+			if (!v || strlen(v) >= sizeof(list))
+				return report_usage("maelstrom: --consistency-models needs a "
+						    "comma-separated list of: " MODELS);
+			snprintf(list, sizeof(list), "%s", v);
+			o->models = 0;
+			for (m = strtok_r(list, ", ", &save); m; m = strtok_r(NULL, ", ", &save)) {
+				int model = txn_model_parse(m);
+
+				if (model < 0)
+					return report_usage("maelstrom: consistency model \"%s\": "
+							    "one of " MODELS,
+							    m);
+				o->models |= 1u << model;
+			}
+			if (!o->models)
+				return report_usage("maelstrom: --consistency-models needs a "
+						    "comma-separated list of: " MODELS);
+			snprintf(o->models_text, sizeof(o->models_text), "%s", v);
+			i++;
 		} else if (!strcmp(a, "--log-stderr")) {
 			o->log_stderr = true;
 		} else if (!strcmp(a, "--keep")) {
@@ -1413,8 +1670,7 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 		}
 	}
 	if ((int)o->workload < 0)
-		return report_usage("maelstrom: which workload? -w echo|unique-ids|broadcast|"
-				    "g-set|g-counter|pn-counter|lin-kv");
+		return report_usage("maelstrom: which workload? -w, one of " WORKLOADS);
 	if (!o->argv || !o->argv[0])
 		return report_usage("maelstrom: which node program? --bin PROGRAM");
 	return 0;
@@ -1574,6 +1830,11 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		if (h.band_open)
 			h.bands[h.n_bands - 1].to_ns = h.end_ns;
 	}
+	/* What was sent before the end gets the time to arrive: a message still on its way as
+	 * the nodes stop is in flight, not lost. */
+	for (uint64_t drain = now_ns() + (uint64_t)(2 * o.latency_ms * 1e6) + 200000000ull;
+	     !rc && !h.bad[0] && !interrupted && now_ns() < drain;)
+		pump(&h, 10);
 stop:
 	stop_shims(&h);
 	if (h.bad[0] || rc) {
@@ -1591,7 +1852,7 @@ stop:
 		rc = EXIT_USAGE;
 		goto down;
 	}
-	if (mael_check(o.workload, h.st.ops, h.st.n, &r)) {
+	if (mael_check_models(o.workload, h.st.ops, h.st.n, o.models, &r)) {
 		rc = EXIT_USAGE;
 		goto down;
 	}

@@ -8,12 +8,19 @@
 
 #include "tools/check/linearizability.h"
 #include "tools/check/maelstrom_check.h"
+#include "tools/check/txn_check.h"
 
 static const char *const names[MAEL_WORKLOADS] = {
-	[MAEL_ECHO] = "echo",		[MAEL_UNIQUE_IDS] = "unique-ids",
-	[MAEL_BROADCAST] = "broadcast", [MAEL_G_SET] = "g-set",
-	[MAEL_G_COUNTER] = "g-counter", [MAEL_PN_COUNTER] = "pn-counter",
+	[MAEL_ECHO] = "echo",
+	[MAEL_UNIQUE_IDS] = "unique-ids",
+	[MAEL_BROADCAST] = "broadcast",
+	[MAEL_G_SET] = "g-set",
+	[MAEL_G_COUNTER] = "g-counter",
+	[MAEL_PN_COUNTER] = "pn-counter",
 	[MAEL_LIN_KV] = "lin-kv",
+	[MAEL_KAFKA] = "kafka",
+	[MAEL_TXN_LIST_APPEND] = "txn-list-append",
+	[MAEL_TXN_RW_REGISTER] = "txn-rw-register",
 };
 
 const char *mael_workload_name(enum mael_workload w)
@@ -29,9 +36,7 @@ int mael_workload_parse(const char *name)
 	return -1;
 }
 
-static void evidence(struct mael_result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void evidence(struct mael_result *r, const char *fmt, ...)
+void mael_evidence(struct mael_result *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,6 +48,8 @@ static void evidence(struct mael_result *r, const char *fmt, ...)
 	vsnprintf(r->evidence[r->n_evidence++], sizeof(r->evidence[0]), fmt, ap);
 	va_end(ap);
 }
+
+#define evidence mael_evidence
 
 static int cmp_text(const void *a, const void *b)
 {
@@ -350,6 +357,12 @@ static int check_lin_kv(const struct mael_op *ops, size_t n, struct mael_result 
 
 int mael_check(enum mael_workload w, const struct mael_op *ops, size_t n, struct mael_result *r)
 {
+	return mael_check_models(w, ops, n, 1u << TXN_STRICT_SERIALIZABLE, r);
+}
+
+int mael_check_models(enum mael_workload w, const struct mael_op *ops, size_t n,
+		      unsigned int models, struct mael_result *r)
+{
 	memset(r, 0, sizeof(*r));
 	r->valid = true;
 	switch (w) {
@@ -367,6 +380,11 @@ int mael_check(enum mael_workload w, const struct mael_op *ops, size_t n, struct
 		return 0;
 	case MAEL_LIN_KV:
 		return check_lin_kv(ops, n, r);
+	case MAEL_KAFKA:
+		return mael_check_kafka(ops, n, r);
+	case MAEL_TXN_LIST_APPEND:
+	case MAEL_TXN_RW_REGISTER:
+		return mael_check_txn(w, ops, n, models, r);
 	default:
 		return -EINVAL;
 	}
