@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Root tests of capnet maelstrom test with the example nodes of tests/maelstrom: correct nodes
  * pass, with and without partitions; the broadcast that never retries fails under partitions
- * and passes without them, which proves the partitions act; duplicate ids are caught; bad
+ * and passes without them, which proves the partitions act; duplicate ids, colliding kafka
+ * offsets and transactions that fit no order are caught; bad
  * programs are named; and no lab is left behind. */
 #include <errno.h>
 #include <setjmp.h>
@@ -239,10 +240,64 @@ static void test_bad_input(void **state)
 	assert_non_null(strstr(out, "exited"));
 	assert_int_equal(maelstrom("-w echo --bin /bin/sleep 60 --time-limit 1"), 2);
 	assert_non_null(strstr(out, "never answered init"));
-	assert_int_equal(maelstrom("-w kafka --bin /bin/true"), 2);
+	assert_int_equal(maelstrom("-w kafca --bin /bin/true"), 2);
 	assert_non_null(strstr(out, "one of echo, unique-ids, broadcast"));
 	assert_int_equal(maelstrom("-w echo --bin /nonexistent/node"), 2);
 	assert_int_equal(maelstrom("-w echo --bin /bin/true --frobnicate 1"), 2);
+	assert_true(no_lab_left());
+}
+
+/* kafka and the txn workloads on lin-kv survive partitions and kills; their --local versions,
+ * which keep state per node, are caught: offsets given twice, transactions whose reads fit no
+ * order. */
+static void test_kafka_and_txn(void **state)
+{
+	(void)state;
+	assert_int_equal(maelstrom("-w kafka --bin %s/tests/maelstrom/kafka.py --node-count 3 "
+				   "--time-limit 4 --rate 60 --nemesis partition,kill "
+				   "--nemesis-interval 1",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "none read past: no anomalies"));
+	assert_int_equal(maelstrom("-w kafka --bin %s/tests/maelstrom/kafka.py --local "
+				   "--node-count 2 --time-limit 3 --rate 60",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "inconsistent-offsets: key "));
+	assert_int_equal(maelstrom("-w txn-list-append --bin %s/tests/maelstrom/txn.py "
+				   "--node-count 3 --time-limit 3 --rate 60 --latency 5 "
+				   "--nemesis partition --nemesis-interval 1",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "checked for strict-serializable: no anomalies"));
+	assert_int_equal(maelstrom("-w txn-list-append --bin %s/tests/maelstrom/txn.py --local "
+				   "--node-count 3 --time-limit 3 --rate 100 --latency 20",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "incompatible-order: key "));
+	assert_int_equal(maelstrom("-w txn-rw-register --bin %s/tests/maelstrom/txn.py "
+				   "--node-count 3 --time-limit 3 --rate 60 --nemesis kill "
+				   "--nemesis-interval 1 --consistency-models serializable,"
+				   "strict-serializable",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "checked for serializable, strict-serializable: no anomalies"));
+	/* The history is Maelstrom's operations, one JSON object a line. */
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "cd %s && grep -c '\"f\":\"txn\"' store/latest/history.jsonl",
+				   dir),
+			 0);
+	assert_true(atoi(out) >= 100);
+	assert_int_equal(maelstrom("-w txn-rw-register --bin %s/tests/maelstrom/txn.py --local "
+				   "--node-count 3 --time-limit 3 --rate 100 --latency 20",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "(forbidden)"));
+	assert_int_equal(maelstrom("-w txn-rw-register --bin %s/tests/maelstrom/txn.py "
+				   "--consistency-models serialisable",
+				   repo),
+			 2);
+	assert_non_null(strstr(out, "one of read-uncommitted, read-committed"));
 	assert_true(no_lab_left());
 }
 
@@ -256,6 +311,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_c_node),
 		cmocka_unit_test(test_nemesis_kill_pause),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_kafka_and_txn),
 	};
 	int rc;
 

@@ -40,17 +40,15 @@ static const struct kafka_pair k1_all[] = { { 0, "10" }, { 1, "11" }, { 2, "12" 
 
 static void test_clean(void **state)
 {
-	const struct kafka_key poll_all[] = { { .key = "k1", .offset = 0, .pairs = k1_all,
-						.n_pairs = 3 } };
+	const struct kafka_key poll_all[] = {
+		{ .key = "k1", .offset = 0, .pairs = k1_all, .n_pairs = 3 }
+	};
 	const struct kafka_key commit[] = { { .key = "k1", .offset = 2 } };
 	const struct kafka_key listed[] = { { .key = "k1", .offset = 2 } };
 	struct kafka_op ops[] = {
-		send_op(1, "k1", "10", 0, 0),
-		send_op(1, "k1", "11", 1, 2),
-		send_op(2, "k1", "12", 2, 4),
-		keys_op(3, KAFKA_POLL, poll_all, 1, 6),
-		keys_op(3, KAFKA_COMMIT, commit, 1, 8),
-		keys_op(4, KAFKA_LIST, listed, 1, 10),
+		send_op(1, "k1", "10", 0, 0),		send_op(1, "k1", "11", 1, 2),
+		send_op(2, "k1", "12", 2, 4),		keys_op(3, KAFKA_POLL, poll_all, 1, 6),
+		keys_op(3, KAFKA_COMMIT, commit, 1, 8), keys_op(4, KAFKA_LIST, listed, 1, 10),
 	};
 	struct kafka_result r;
 
@@ -67,8 +65,9 @@ static void test_clean(void **state)
 static void test_inconsistent_and_duplicate(void **state)
 {
 	const struct kafka_pair other[] = { { 0, "99" }, { 1, "10" } };
-	const struct kafka_key polled[] = { { .key = "k1", .offset = 0, .pairs = other,
-					      .n_pairs = 2 } };
+	const struct kafka_key polled[] = {
+		{ .key = "k1", .offset = 0, .pairs = other, .n_pairs = 2 }
+	};
 	struct kafka_op ops[] = {
 		send_op(1, "k1", "10", 0, 0),
 		keys_op(2, KAFKA_POLL, polled, 1, 2),
@@ -87,13 +86,12 @@ static void test_inconsistent_and_duplicate(void **state)
 static void test_lost_and_unobserved(void **state)
 {
 	const struct kafka_pair seen[] = { { 0, "10" }, { 2, "12" } };
-	const struct kafka_key polled[] = { { .key = "k1", .offset = 0, .pairs = seen,
-					      .n_pairs = 2 } };
+	const struct kafka_key polled[] = {
+		{ .key = "k1", .offset = 0, .pairs = seen, .n_pairs = 2 }
+	};
 	struct kafka_op ops[] = {
-		send_op(1, "k1", "10", 0, 0),
-		send_op(1, "k1", "11", 1, 2),
-		send_op(1, "k1", "12", 2, 4),
-		send_op(1, "k1", "13", 3, 6),
+		send_op(1, "k1", "10", 0, 0),	      send_op(1, "k1", "11", 1, 2),
+		send_op(1, "k1", "12", 2, 4),	      send_op(1, "k1", "13", 3, 6),
 		keys_op(2, KAFKA_POLL, polled, 1, 8),
 	};
 	struct kafka_result r;
@@ -113,19 +111,19 @@ static void test_polls(void **state)
 	const struct kafka_pair back[] = { { 1, "11" }, { 0, "10" } };
 	const struct kafka_pair early[] = { { 0, "10" } };
 	const struct kafka_pair late[] = { { 2, "12" } };
-	const struct kafka_key in_one[] = { { .key = "k1", .offset = 1, .pairs = back,
-					      .n_pairs = 2 } };
-	const struct kafka_key before[] = { { .key = "k1", .offset = 1, .pairs = early,
-					      .n_pairs = 1 } };
-	const struct kafka_key skipping[] = { { .key = "k1", .offset = 0, .pairs = late,
-						.n_pairs = 1 } };
+	const struct kafka_key in_one[] = {
+		{ .key = "k1", .offset = 1, .pairs = back, .n_pairs = 2 }
+	};
+	const struct kafka_key before[] = {
+		{ .key = "k1", .offset = 1, .pairs = early, .n_pairs = 1 }
+	};
+	const struct kafka_key skipping[] = {
+		{ .key = "k1", .offset = 0, .pairs = late, .n_pairs = 1 }
+	};
 	struct kafka_op ops[] = {
-		send_op(1, "k1", "10", 0, 0),
-		send_op(1, "k1", "11", 1, 2),
-		send_op(1, "k1", "12", 2, 4),
-		keys_op(2, KAFKA_POLL, in_one, 1, 6),
-		keys_op(3, KAFKA_POLL, before, 1, 8),
-		keys_op(4, KAFKA_POLL, skipping, 1, 10),
+		send_op(1, "k1", "10", 0, 0),	      send_op(1, "k1", "11", 1, 2),
+		send_op(1, "k1", "12", 2, 4),	      keys_op(2, KAFKA_POLL, in_one, 1, 6),
+		keys_op(3, KAFKA_POLL, before, 1, 8), keys_op(4, KAFKA_POLL, skipping, 1, 10),
 	};
 	struct kafka_result r;
 
@@ -146,12 +144,9 @@ static void test_sends_and_commits(void **state)
 	const struct kafka_key absent[] = { { .key = "k1", .absent = true } };
 	const struct kafka_key high[] = { { .key = "k1", .offset = 9 } };
 	struct kafka_op ops[] = {
-		send_op(1, "k1", "10", 4, 0),
-		send_op(1, "k1", "11", 2, 2),
-		keys_op(2, KAFKA_COMMIT, commit, 1, 4),
-		keys_op(3, KAFKA_LIST, low, 1, 6),
-		keys_op(3, KAFKA_LIST, absent, 1, 8),
-		keys_op(3, KAFKA_LIST, high, 1, 10),
+		send_op(1, "k1", "10", 4, 0),		send_op(1, "k1", "11", 2, 2),
+		keys_op(2, KAFKA_COMMIT, commit, 1, 4), keys_op(3, KAFKA_LIST, low, 1, 6),
+		keys_op(3, KAFKA_LIST, absent, 1, 8),	keys_op(3, KAFKA_LIST, high, 1, 10),
 	};
 	struct kafka_result r;
 
@@ -161,7 +156,8 @@ static void test_sends_and_commits(void **state)
 	assert_int_equal(r.counts[KAFKA_SEND_NONMONOTONIC], 1);
 	assert_int_equal(r.counts[KAFKA_COMMIT_LOST], 2);
 	assert_int_equal(r.counts[KAFKA_COMMIT_PHANTOM], 1);
-	assert_non_null(strstr(r.evidence[0], "sent 10 to key k1 at offset 4, then 11 at offset 2"));
+	assert_non_null(
+		strstr(r.evidence[0], "sent 10 to key k1 at offset 4, then 11 at offset 2"));
 	assert_non_null(strstr(r.evidence[1], "then listed it at 3"));
 	assert_non_null(strstr(r.evidence[2], "listed it as absent"));
 	assert_non_null(strstr(r.evidence[3], "commits asked no more than 5"));

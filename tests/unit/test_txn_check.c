@@ -37,12 +37,30 @@ static void concurrent(struct txn_op *ops, size_t n)
 	}
 }
 
-#define APPEND(k, v) { .f = TXN_WRITE, .key = (k), .value = (v) }
-#define WRITE(k, v) { .f = TXN_WRITE, .key = (k), .value = (v) }
-#define READ_LIST(k, l) { .f = TXN_READ, .key = (k), .list = (l), .n_list = N(l) }
-#define READ_EMPTY(k) { .f = TXN_READ, .key = (k) }
-#define READ_NIL(k) { .f = TXN_READ, .key = (k), .nil = true }
-#define READ(k, v) { .f = TXN_READ, .key = (k), .value = (v) }
+#define APPEND(k, v)                                     \
+	{                                                \
+		.f = TXN_WRITE, .key = (k), .value = (v) \
+	}
+#define WRITE(k, v)                                      \
+	{                                                \
+		.f = TXN_WRITE, .key = (k), .value = (v) \
+	}
+#define READ_LIST(k, l)                                                \
+	{                                                              \
+		.f = TXN_READ, .key = (k), .list = (l), .n_list = N(l) \
+	}
+#define READ_EMPTY(k)                     \
+	{                                 \
+		.f = TXN_READ, .key = (k) \
+	}
+#define READ_NIL(k)                                    \
+	{                                              \
+		.f = TXN_READ, .key = (k), .nil = true \
+	}
+#define READ(k, v)                                      \
+	{                                               \
+		.f = TXN_READ, .key = (k), .value = (v) \
+	}
 
 static const int64_t l1[] = { 1 }, l12[] = { 1, 2 }, l21[] = { 2, 1 };
 
@@ -105,8 +123,8 @@ static void test_append_g1(void **state)
 	const struct txn_mop x[] = { APPEND(3, 1), READ_LIST(4, l1) },
 			     y[] = { APPEND(4, 1), READ_LIST(3, l1) };
 	struct txn_op ops[] = {
-		txn(0, failed, 1), txn(1, read_failed, 1), txn(2, twice, 2), txn(3, read_mid, 1),
-		txn(4, read_all, 1), txn(5, x, 2),	   txn(6, y, 2),
+		txn(0, failed, 1),   txn(1, read_failed, 1), txn(2, twice, 2), txn(3, read_mid, 1),
+		txn(4, read_all, 1), txn(5, x, 2),	     txn(6, y, 2),
 	};
 	struct txn_result r;
 

@@ -148,7 +148,8 @@ static void check_offsets(const struct kafka_op *ops, struct seen *v, size_t n,
 	for (size_t lo = 0, i; lo < n; lo = i) {
 		const struct seen *a = &v[lo], *b = NULL;
 
-		for (i = lo + 1; i < n && !strcmp(v[i].key, a->key) && v[i].offset == a->offset; i++)
+		for (i = lo + 1; i < n && !strcmp(v[i].key, a->key) && v[i].offset == a->offset;
+		     i++)
 			if (!b && strcmp(v[i].msg, a->msg))
 				b = &v[i];
 		if (!b)
@@ -157,15 +158,16 @@ static void check_offsets(const struct kafka_op *ops, struct seen *v, size_t n,
 		      "key %s offset %lld holds %s (%s by process %llu) and %s (%s by process "
 		      "%llu)",
 		      a->key, (long long)a->offset, a->msg, a->polled ? "polled" : "sent",
-		      (unsigned long long)ops[a->op].process, b->msg,
-		      b->polled ? "polled" : "sent", (unsigned long long)ops[b->op].process);
+		      (unsigned long long)ops[a->op].process, b->msg, b->polled ? "polled" : "sent",
+		      (unsigned long long)ops[b->op].process);
 	}
 	qsort(v, n, sizeof(*v), by_key_msg);
 	/* Once per (key, message): its lowest offset against the next one. */
 	for (size_t lo = 0, i; lo < n; lo = i) {
 		const struct seen *a = &v[lo], *b = NULL;
 
-		for (i = lo + 1; i < n && !strcmp(v[i].key, a->key) && !strcmp(v[i].msg, a->msg); i++)
+		for (i = lo + 1; i < n && !strcmp(v[i].key, a->key) && !strcmp(v[i].msg, a->msg);
+		     i++)
 			if (!b && v[i].offset != a->offset)
 				b = &v[i];
 		if (!b)
@@ -197,9 +199,8 @@ static void check_polls(const struct kafka_op *ops, size_t n, const struct known
 				      "%lld first",
 				      (unsigned long long)op->process, q->key, (long long)q->offset,
 				      (long long)q->pairs[0].offset);
-			else if (!q->absent &&
-				 (skipped = known_between(known, q->key, q->offset,
-							  q->pairs[0].offset)) >= 0)
+			else if (!q->absent && (skipped = known_between(known, q->key, q->offset,
+									q->pairs[0].offset)) >= 0)
 				found(r, KAFKA_POLL_SKIP,
 				      "process %llu polled key %s from offset %lld and got %lld "
 				      "first, skipping offset %lld",

@@ -57,4 +57,3 @@ void mael_arena_free(struct mael_arena *a)
 	free(a->roots);
 	free(a->blocks);
 }
-

@@ -142,7 +142,8 @@ static bool convert(struct mael_arena *a, const struct mael_op *op, struct kafka
 		k->msg = op->arg;
 		if (!k->key || !k->msg)
 			return false;
-		return op->outcome != MAEL_OK || is_i64(mael_arena_parse(a, op->result), &k->offset);
+		return op->outcome != MAEL_OK ||
+		       is_i64(mael_arena_parse(a, op->result), &k->offset);
 	}
 	if (!strcmp(op->type, "poll")) {
 		k->f = KAFKA_POLL;
@@ -181,10 +182,12 @@ int mael_check_kafka(const struct mael_op *ops, size_t n, struct mael_result *r)
 		}
 		/* The answer is no kafka answer: said, and the operation left out. */
 		if (!bad++)
-			mael_evidence(r, "process %llu's %s on n%u got an answer of the wrong shape: %.200s",
-				      (unsigned long long)ops[i].process,
-				      ops[i].type ? ops[i].type : "operation", ops[i].node,
-				      ops[i].result ? ops[i].result : "(none)");
+			mael_evidence(
+				r,
+				"process %llu's %s on n%u got an answer of the wrong shape: %.200s",
+				(unsigned long long)ops[i].process,
+				ops[i].type ? ops[i].type : "operation", ops[i].node,
+				ops[i].result ? ops[i].result : "(none)");
 		r->bad_reads++;
 	}
 	rc = kafka_check(k, m, &kr);

@@ -143,11 +143,12 @@ int mael_check_txn(enum mael_workload w, const struct mael_op *ops, size_t n, un
 		x->outcome = TXN_INFO;
 		r->bad_reads++;
 		if (!bad++)
-			mael_evidence(r,
-				      "process %llu asked n%u for the txn %.120s and got back %.120s, "
-				      "which is not that txn with its reads filled in",
-				      (unsigned long long)op->process, op->node, op->arg,
-				      op->result ? op->result : "nothing");
+			mael_evidence(
+				r,
+				"process %llu asked n%u for the txn %.120s and got back %.120s, "
+				"which is not that txn with its reads filled in",
+				(unsigned long long)op->process, op->node, op->arg,
+				op->result ? op->result : "nothing");
 	}
 	rc = txn_check(w == MAEL_TXN_LIST_APPEND ? TXN_LIST_APPEND : TXN_RW_REGISTER, t, m, models,
 		       &tr);

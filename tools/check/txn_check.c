@@ -142,11 +142,10 @@ static void describe(const struct checker *c, size_t i, char *buf, size_t len)
 	for (size_t m = 0; m < op->n_mops && used < len; m++) {
 		const struct txn_mop *mop = &op->mops[m];
 
-		used += snprintf(buf + used, len - used, "%s %s %lld", m ? "," : "",
-				 mop->f == TXN_WRITE ?
-					 (c->kind == TXN_LIST_APPEND ? "append" : "w") :
-					 "r",
-				 (long long)mop->key);
+		used += snprintf(
+			buf + used, len - used, "%s %s %lld", m ? "," : "",
+			mop->f == TXN_WRITE ? (c->kind == TXN_LIST_APPEND ? "append" : "w") : "r",
+			(long long)mop->key);
 		if (used >= len)
 			break;
 		if (mop->f == TXN_WRITE || (c->kind == TXN_RW_REGISTER && !mop->nil)) {
@@ -224,7 +223,8 @@ static int index_writes(struct checker *c)
 			if (op->mops[m].f != TXN_WRITE)
 				continue;
 			for (size_t l = m + 1; l < op->n_mops; l++)
-				if (op->mops[l].f == TXN_WRITE && op->mops[l].key == op->mops[m].key)
+				if (op->mops[l].f == TXN_WRITE &&
+				    op->mops[l].key == op->mops[m].key)
 					final = false;
 			c->writes[c->n_writes++] = (struct write_ix){
 				.key = op->mops[m].key,
@@ -272,12 +272,14 @@ static bool external_read(struct checker *c, size_t i, size_t m)
 
 			if (e->key != rd->key)
 				continue;
-			agree = e->f == TXN_WRITE ? !rd->nil && rd->value == e->value :
-						    rd->nil == e->nil && (rd->nil || rd->value == e->value);
+			agree = e->f == TXN_WRITE ?
+					!rd->nil && rd->value == e->value :
+					rd->nil == e->nil && (rd->nil || rd->value == e->value);
 			if (!agree) {
 				describe(c, i, what, sizeof(what));
-				found(c->r, TXN_INTERNAL, "%s read key %lld as other than its own %s",
-				      what, (long long)rd->key,
+				found(c->r, TXN_INTERNAL,
+				      "%s read key %lld as other than its own %s", what,
+				      (long long)rd->key,
 				      e->f == TXN_WRITE ? "write" : "earlier read");
 			}
 			break;
@@ -299,8 +301,8 @@ static bool external_read(struct checker *c, size_t i, size_t m)
 			agree = rd->n_list >= want;
 			base = agree ? rd->n_list - want : 0;
 		}
-		for (size_t l = last_read >= 0 ? (size_t)last_read + 1 : 0, e = base; agree && l < m;
-		     l++) {
+		for (size_t l = last_read >= 0 ? (size_t)last_read + 1 : 0, e = base;
+		     agree && l < m; l++) {
 			if (op->mops[l].key != rd->key || op->mops[l].f != TXN_WRITE)
 				continue;
 			agree = rd->list[e++] == op->mops[l].value;
@@ -333,8 +335,8 @@ static void check_value(struct checker *c, size_t i, int64_t key, int64_t value,
 	if (w->failed) {
 		describe(c, i, what, sizeof(what));
 		describe(c, w->op, by, sizeof(by));
-		found(c->r, TXN_G1A, "%s read %lld from key %lld, written by %s, which failed", what,
-		      (long long)value, (long long)key, by);
+		found(c->r, TXN_G1A, "%s read %lld from key %lld, written by %s, which failed",
+		      what, (long long)value, (long long)key, by);
 	} else if (last && !w->final) {
 		describe(c, i, what, sizeof(what));
 		describe(c, w->op, by, sizeof(by));
@@ -544,8 +546,8 @@ static int register_key(struct checker *c, const struct read_ref *rd, size_t lo,
 			for (size_t u = 1; u <= m; u++)
 				if (after[v] >> u & 1 && !c->writes[w_lo + v - 1].failed &&
 				    !c->writes[w_lo + u - 1].failed &&
-				    add_edge(c, c->writes[w_lo + v - 1].op, c->writes[w_lo + u - 1].op,
-					     key, WW))
+				    add_edge(c, c->writes[w_lo + v - 1].op,
+					     c->writes[w_lo + u - 1].op, key, WW))
 					goto out;
 	}
 	for (size_t i = lo; i < hi; i++) {
@@ -699,7 +701,8 @@ static int build_rows(struct checker *c)
 	/* One edge per (from, to, type): the first key stands for the rest. */
 	for (size_t e = 0; e < c->n_edges; e++)
 		if (!m || c->edges[m - 1].from != c->edges[e].from ||
-		    c->edges[m - 1].to != c->edges[e].to || c->edges[m - 1].type != c->edges[e].type)
+		    c->edges[m - 1].to != c->edges[e].to ||
+		    c->edges[m - 1].type != c->edges[e].type)
 			c->edges[m++] = c->edges[e];
 	c->n_edges = m;
 	free(c->row);
@@ -833,15 +836,14 @@ static size_t search_back(struct checker *c, const struct edge *start, unsigned 
 }
 
 /* The cycle start, then the path to goal, for a person; how many rw edges it has. */
-static size_t tell_cycle(struct checker *c, const struct edge *start, size_t goal,
-			       char *buf, size_t len)
+static size_t tell_cycle(struct checker *c, const struct edge *start, size_t goal, char *buf,
+			 size_t len)
 {
 	static const char *const kind[] = { [WW] = "ww", [WR] = "wr", [RW] = "rw", [RT] = "rt" };
 	size_t path[64], k = 0, used = 0, rws = 0;
 	char t[200];
 
-	for (size_t s = goal; s != SIZE_MAX && c->parent[s] != SIZE_MAX && k < 64;
-	     s = c->parent[s])
+	for (size_t s = goal; s != SIZE_MAX && c->parent[s] != SIZE_MAX && k < 64; s = c->parent[s])
 		path[k++] = c->parent_edge[s];
 	rws = start->type == RW;
 	for (size_t i = 0; i < k; i++)
