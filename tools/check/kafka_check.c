@@ -143,6 +143,8 @@ static size_t unique_offsets(struct seen *v, size_t n, bool polled_only)
 static void check_offsets(const struct kafka_op *ops, struct seen *v, size_t n,
 			  struct kafka_result *r)
 {
+	if (n < 2)
+		return; /* nothing to compare, and nothing to sort */
 	qsort(v, n, sizeof(*v), by_key_offset);
 	/* Once per (key, offset): its first message against the first that differs. */
 	for (size_t lo = 0, i; lo < n; lo = i) {
@@ -359,7 +361,8 @@ int kafka_check(const struct kafka_op *ops, size_t n, struct kafka_result *r)
 	obs = malloc((n_v ? n_v : 1) * sizeof(*obs));
 	if (!obs)
 		goto out;
-	memcpy(obs, v, n_v * sizeof(*obs));
+	if (n_v)
+		memcpy(obs, v, n_v * sizeof(*obs));
 	n_obs = unique_offsets(obs, n_v, true);
 	n_known = unique_offsets(v, n_v, false);
 	known = (struct known){ v, n_known };

@@ -426,8 +426,10 @@ static int list_key(struct checker *c, const struct read_ref *rd, size_t lo, siz
 	sorted = malloc((longest->n_list ? longest->n_list : 1) * sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, longest->list, longest->n_list * sizeof(*sorted));
-	qsort(sorted, longest->n_list, sizeof(*sorted), cmp_i64);
+	if (longest->n_list) {
+		memcpy(sorted, longest->list, longest->n_list * sizeof(*sorted));
+		qsort(sorted, longest->n_list, sizeof(*sorted), cmp_i64);
+	}
 	for (size_t e = 1; e < longest->n_list; e++)
 		if (sorted[e] == sorted[e - 1]) {
 			describe(c, longest_op, a, sizeof(a));
@@ -446,7 +448,8 @@ static int list_key(struct checker *c, const struct read_ref *rd, size_t lo, siz
 	for (size_t i = lo; i < hi; i++) {
 		const struct txn_mop *m = mop_of(c, &rd[i]);
 		bool prefix = m->n_list <= longest->n_list &&
-			      !memcmp(m->list, longest->list, m->n_list * sizeof(*m->list));
+			      (!m->n_list ||
+			       !memcmp(m->list, longest->list, m->n_list * sizeof(*m->list)));
 
 		if (!prefix) {
 			if (incompatible++)
@@ -697,7 +700,8 @@ static int build_rows(struct checker *c)
 {
 	size_t m = 0;
 
-	qsort(c->edges, c->n_edges, sizeof(*c->edges), cmp_edge);
+	if (c->n_edges > 1)
+		qsort(c->edges, c->n_edges, sizeof(*c->edges), cmp_edge);
 	/* One edge per (from, to, type): the first key stands for the rest. */
 	for (size_t e = 0; e < c->n_edges; e++)
 		if (!m || c->edges[m - 1].from != c->edges[e].from ||
