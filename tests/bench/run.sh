@@ -624,8 +624,19 @@ capctl_figures() { # capctl-load-json -> "ops_per_s N p50_us N p99_us N"
 # latency is the sending shim's sendmsg to the receiving shim's read, both on CLOCK_MONOTONIC
 # (one clock for every namespace), joined from the shims' message logs.
 bench_maelstrom() {
-	local d out st msgs lat prog
+	local d out st msgs lat prog raw_p50="" raw_p99="" l=${tag}mr
 	section "maelstrom: 5-node broadcast of the example nodes through the shims"
+	# The baseline of the shims' latency: raw UDP datagrams of the same size between two nodes
+	# of a lab, on the same path (veth, bridge, filter), at 2000 a second.
+	"$capnet" --lab "$l" up -n 2 >/dev/null
+	"$capnet" --lab "$l" exec 2 -- "$tools/udp_latency" --listen 7171 >"$tmp/udp_lat" &
+	pids+=($!)
+	sleep 0.3
+	"$capnet" --lab "$l" exec 1 -- "$tools/udp_latency" --send "$(addr 2):7171" 6000 2000 120
+	wait "${pids[-1]}" 2>/dev/null || true
+	read -r raw_p50 raw_p99 _ <"$tmp/udp_lat" || true
+	"$capnet" --lab "$l" down >/dev/null
+	[ -n "${raw_p50:-}" ] || na "raw UDP one-way latency" "no datagram arrived"
 	for prog in "python3 $repo/tests/maelstrom/broadcast.py" \
 		"$bin/../tests/maelstrom/c_node broadcast"; do
 		d=$(mktemp -d "$tmp/mael.XXXXXX")
@@ -644,8 +655,10 @@ bench_maelstrom() {
 			$1 == "r" { k = $2 " " node " " $3; if (k in sent) print ($4 - sent[k]) / 1000 }' \
 			"$d"/store/latest/net-n*.log | sort -g |
 			awk '{ a[NR] = $1 } END { if (NR) printf "%.0f %.0f", a[int(NR * 0.5 + 0.5)], a[int(NR * 0.99 + 0.5)] }')
-		row "one-way shim to shim latency p50, ${prog##*/} (us)" "${lat%% *}" "-" "-"
-		row "one-way shim to shim latency p99, ${prog##*/} (us)" "${lat##* }" "-" "-"
+		row "one-way latency p50, ${prog##*/} shims | raw UDP (us)" "${lat%% *}" \
+			"${raw_p50:--}" "$(ratio_t "${lat%% *}" "${raw_p50:-0}")"
+		row "one-way latency p99, ${prog##*/} shims | raw UDP (us)" "${lat##* }" \
+			"${raw_p99:--}" "$(ratio_t "${lat##* }" "${raw_p99:-0}")"
 	done
 }
 

@@ -72,7 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ops[n] = (struct mael_op){
 			.process = n % 7,
 			.node = n % 3,
-			.outcome = line[0] == 'o' ? MAEL_OK : line[0] == 'f' ? MAEL_FAIL : MAEL_INFO,
+			.outcome = line[0] == 'o' ? MAEL_OK :
+				   line[0] == 'f' ? MAEL_FAIL :
+						    MAEL_INFO,
 			.type = type,
 			.invoke_ns = n * 10,
 			.complete_ns = n * 10 + 15, /* overlapping its neighbours */
