@@ -15,6 +15,7 @@
 
 #include "lib/json.h"
 #include "netem/cli.h"
+#include "netem/nemesis.h"
 #include "netem/scenario.h"
 
 #define MAX_LOADS 16
@@ -98,6 +99,9 @@ struct run {
 	unsigned int nfaults;
 	pid_t loads[MAX_LOADS];
 	unsigned int nloads;
+	double loads_end; /* when the last load started so far ends, by its --duration */
+	unsigned int nodes;
+	const char *script; /* the scenario file */
 	unsigned int failed_line;
 	char failure[256];
 };
@@ -206,6 +210,102 @@ static void record_fault(struct run *r, const struct scenario_step *st, uint64_t
 	}
 }
 
+/* Where the drawn schedule goes: beside the first load's history (h.jsonl -> h.nemesis.run),
+ * else beside the scenario (s.run -> s.nemesis.run). */
+static void schedule_path(const struct run *r, char *buf, size_t len)
+{
+	const char *base = r->script;
+	size_t n;
+
+	for (unsigned int i = 0; i < scenario.nsteps; i++)
+		if (scenario_load_history(&scenario.steps[i])) {
+			base = scenario_load_history(&scenario.steps[i]);
+			break;
+		}
+	if (!strcmp(base, "-"))
+		base = "capnet";
+	n = strlen(base);
+	if (n > 6 && !strcmp(base + n - 6, ".jsonl"))
+		n -= 6;
+	else if (n > 4 && !strcmp(base + n - 4, ".run"))
+		n -= 4;
+	snprintf(buf, len, "%.*s.nemesis.run", (int)n, base);
+}
+
+/* Draws the schedule, writes it out as a script, and plays it, each step a capnet command at
+ * its time; the lines after it run once it has healed everything. */
+static int play_nemesis(struct run *r, const struct scenario_step *st)
+{
+	static struct nemesis_step steps[4096];
+	struct nemesis_plan plan;
+	char err[256], path[PATH_MAX];
+	double begin = now_s();
+	long base_ms = (long)((begin - r->start) * 1000 + 0.5);
+	size_t n;
+	FILE *f;
+
+	if (nemesis_parse(st->argc - 1, st->argv + 1, &plan, err, sizeof(err)))
+		return fail_step(r, st, "%s", err);
+	if (!plan.has_seed) {
+		/* A seed of its own, printed and written: the run can be drawn again with it. */
+		plan.seed = (now_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
+		plan.has_seed = 1;
+	}
+	if (plan.duration_ms < 0) {
+		if (r->loads_end <= begin)
+			return fail_step(r, st,
+					 "nemesis: no --duration, and no load with a --duration "
+					 "runs to take it from");
+		plan.duration_ms = (long)((r->loads_end - begin) * 1000);
+	}
+	if (nemesis_schedule(&plan, r->nodes, steps, sizeof(steps) / sizeof(steps[0]), &n, err,
+			     sizeof(err)))
+		return fail_step(r, st, "%s", err[0] ? err : "nemesis: too many faults to draw");
+	schedule_path(r, path, sizeof(path));
+	f = fopen(path, "w");
+	if (!f)
+		return fail_step(r, st, "nemesis: write the schedule to %s: %s", path,
+				 strerror(errno));
+	fprintf(f,
+		"# capnet nemesis, line %u of %s: seed %llu, %ld ms, a fault every other %ld ms, "
+		"on %u nodes\n# capnet run this file to play the same faults at the same offsets\n",
+		st->line, r->script, (unsigned long long)plan.seed, plan.duration_ms,
+		plan.interval_ms, r->nodes);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "at %ld.%03lds %s\n", (base_ms + steps[i].at_ms) / 1000,
+			(base_ms + steps[i].at_ms) % 1000, steps[i].command);
+	fclose(f);
+	printf("  nemesis: seed %llu, %zu faults over %.1f s, the schedule in %s\n",
+	       (unsigned long long)plan.seed, n / 2, plan.duration_ms / 1000.0, path);
+	fflush(stdout);
+	for (size_t i = 0; i < n; i++) {
+		struct scenario_step step = { .line = st->line, .action = SCENARIO_CAPNET };
+		char words[NEMESIS_COMMAND_MAX], *save = NULL, *w;
+		double wait = begin + steps[i].at_ms / 1000.0 - now_s();
+		int rc;
+
+		snprintf(words, sizeof(words), "%s", steps[i].command);
+		for (w = strtok_r(words, " ", &save); w && step.argc < SCENARIO_MAX_ARGS;
+		     w = strtok_r(NULL, " ", &save))
+			step.argv[step.argc++] = w;
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		printf("[%7.2fs] nemesis: %s\n", now_s() - r->start, steps[i].command);
+		fflush(stdout);
+		record_fault(r, &step, now_ns());
+		rc = spawn("capnet", r->lab, NULL, step.argc, step.argv, false);
+		if (rc) {
+			/* Nothing of it stays in force. */
+			char *heal[] = { "heal", "--delays", NULL };
+
+			spawn("capnet", r->lab, NULL, 2, heal, false);
+			return fail_step(r, st, "nemesis: capnet %s exited with %d",
+					 steps[i].command, rc);
+		}
+	}
+	return 0;
+}
+
 static int play(struct run *r, const struct scenario_step *st)
 {
 	static const char *const check_pre[] = { NULL };
@@ -223,7 +323,15 @@ static int play(struct run *r, const struct scenario_step *st)
 		if (rc < 0)
 			return fail_step(r, st, "start the load: %s", strerror(-rc));
 		r->loads[r->nloads++] = rc;
+		for (int k = 1; k + 1 < st->argc; k++)
+			if (!strcmp(st->argv[k], "--duration") &&
+			    scenario_parse_time(st->argv[k + 1]) > 0 &&
+			    now_s() + scenario_parse_time(st->argv[k + 1]) / 1000.0 > r->loads_end)
+				r->loads_end =
+					now_s() + scenario_parse_time(st->argv[k + 1]) / 1000.0;
 		return 0;
+	case SCENARIO_NEMESIS:
+		return play_nemesis(r, st);
 	case SCENARIO_WAIT:
 		return wait_loads(r, st);
 	case SCENARIO_SLEEP:
@@ -316,7 +424,7 @@ static int read_file(const char *path, char **text)
 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
-	struct run r = { .lab = cli->lab };
+	struct run r = { .lab = cli->lab, .script = argv[0] };
 	char err[256], *text = NULL;
 	unsigned int i;
 	int rc;
@@ -338,6 +446,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
 		if (cli_open_whole_lab(cli, &info, NULL))
 			goto out_fail;
+		r.nodes = info.nodes;
 	}
 	/* A load still running when a step fails is stopped, not left behind. */
 	signal(SIGPIPE, SIG_IGN);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/duration.h"
+#include "netem/nemesis.h"
 #include "netem/scenario.h"
 
 static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	"start",
@@ -37,6 +38,8 @@ const char *scenario_action_name(enum scenario_action a)
 		return "report";
 	case SCENARIO_RECORD:
 		return "record";
+	case SCENARIO_NEMESIS:
+		return "nemesis";
 	}
 	return "?";
 }
@@ -148,6 +151,12 @@ static int parse_step(struct scenario_step *st, int argc, char **argv, char *err
 				"record needs a directory and a duration (record DIR --duration 10s)");
 			return -EINVAL;
 		}
+	} else if (!strcmp(verb, "nemesis")) {
+		struct nemesis_plan plan;
+
+		st->action = SCENARIO_NEMESIS;
+		if (nemesis_parse(argc - 1, argv + 1, &plan, err, errlen))
+			return -EINVAL;
 	} else if (!strcmp(verb, "report")) {
 		st->action = SCENARIO_REPORT;
 		if (argc != 2) {

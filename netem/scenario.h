@@ -19,7 +19,9 @@
  * `check MODEL HISTORY` (register, bank or set; a violation fails the run),
  * `expect-violation MODEL HISTORY` (the same check, where a violation is the expected verdict), `expect-unavailable NODE` and
  * `expect-ok NODE` (a write through NODE is refused / accepted), `record DIR --duration T`
- * (captrace record in the background; `wait` waits for it too) or `report DIR` (captrace). */
+ * (captrace record in the background; `wait` waits for it too), `report DIR` (captrace) or
+ * `nemesis KINDS --interval T [--duration T] [--seed S] [--name SERVICE]`, which plays its
+ * drawn faults before the next line runs. */
 #ifndef CAPNET_SCENARIO_H
 #define CAPNET_SCENARIO_H
 
@@ -39,6 +41,7 @@ enum scenario_action {
 	SCENARIO_EXPECT_OK,
 	SCENARIO_REPORT,
 	SCENARIO_RECORD, /* captrace record, in the background until its duration or the end */
+	SCENARIO_NEMESIS, /* faults drawn at random from a seed (netem/nemesis.h), healed by the end */
 };
 
 struct scenario_step {

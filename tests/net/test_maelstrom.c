@@ -51,6 +51,12 @@ static void test_echo_and_ids(void **state)
 			 0);
 	assert_non_null(strstr(out, "100 echoes answered, 0 wrong"));
 	assert_non_null(strstr(out, "Everything looks good!"));
+	/* An echo from a buffer shared between requests answers with the previous payload. */
+	assert_int_equal(maelstrom("-w echo --bin %s/tests/maelstrom/echo.py --reuse-buffer "
+				   "--time-limit 1 --rate 20",
+				   repo),
+			 1);
+	assert_non_null(strstr(out, "and got back \"Please echo "));
 	assert_int_equal(maelstrom("-w unique-ids --bin %s/tests/maelstrom/unique_ids.py "
 				   "--node-count 3 --time-limit 2 --rate 100 --nemesis partition "
 				   "--nemesis-interval 0.5",

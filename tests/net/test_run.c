@@ -102,12 +102,59 @@ static void test_bad_script_refused_before_running(void **state)
 	assert_non_null(strstr(out, "\"partition\":\"healthy\""));
 }
 
+/* A seeded nemesis: the same seed on the same lab draws the same schedule; the schedule it
+ * writes, played by capnet run, makes the same faults in the same order; an unknown kind is
+ * refused with the known ones before anything runs. */
+static void test_nemesis_replays(void **state)
+{
+	char first[8192], second[8192], played[8192];
+	int rc;
+
+	(void)state;
+	assert_int_equal(write_script("nem.run", "nemesis partition,cut,isolate,loss,delay "
+						 "--interval 200ms --duration 2s --seed 11\n"
+						 "status\n"),
+			 0);
+	for (int round = 0; round < 2; round++) {
+		rc = netlab_sh(out, sizeof(out),
+			       "cd %s && %s --lab %s run nem.run && grep -v '^#' nem.nemesis.run",
+			       dir, getenv("CAPNET"), lab);
+		printf("%s", out);
+		assert_int_equal(rc, 0);
+		assert_non_null(strstr(out, "nemesis: seed 11, 5 faults over 2.0 s"));
+		rc = netlab_sh(round ? second : first, sizeof(first),
+			       "cd %s && grep -v '^#' nem.nemesis.run", dir);
+		assert_int_equal(rc, 0);
+	}
+	assert_string_equal(first, second);
+	assert_non_null(strstr(first, "at 0.000s "));
+	assert_non_null(strstr(first, "at 1.800s heal"));
+	/* Played again: the same commands, in the same order. */
+	rc = netlab_sh(
+		played, sizeof(played),
+		"cd %s && %s --lab %s run nem.nemesis.run | sed -n 's/^\\[.*\\] line [0-9]*: //p'",
+		dir, getenv("CAPNET"), lab);
+	assert_int_equal(rc, 0);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s && grep -v '^#' nem.nemesis.run | sed 's/^at [0-9.]*s //'", dir),
+		0);
+	assert_string_equal(played, out);
+	assert_int_equal(write_script("nem-bad.run", "nemesis partition,meteor --interval 1s\n"),
+			 0);
+	rc = netlab_sh(out, sizeof(out), "%s --lab %s run %s/nem-bad.run", getenv("CAPNET"), lab,
+		       dir);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(out, "unknown kind \"meteor\": one of partition, cut"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_scenario_passes),
 		cmocka_unit_test(test_false_expectation_fails_at_its_line),
 		cmocka_unit_test(test_bad_script_refused_before_running),
+		cmocka_unit_test(test_nemesis_replays),
 	};
 
 	netlab_require_root("test_run");
