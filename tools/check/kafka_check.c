@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "tools/check/kafka_check.h"
 
 static const char *const anomaly_names[KAFKA_ANOMALIES] = {
@@ -143,9 +144,7 @@ static size_t unique_offsets(struct seen *v, size_t n, bool polled_only)
 static void check_offsets(const struct kafka_op *ops, struct seen *v, size_t n,
 			  struct kafka_result *r)
 {
-	if (n < 2)
-		return; /* nothing to compare, and nothing to sort */
-	qsort(v, n, sizeof(*v), by_key_offset);
+	sort_n(v, n, sizeof(*v), by_key_offset);
 	/* Once per (key, offset): its first message against the first that differs. */
 	for (size_t lo = 0, i; lo < n; lo = i) {
 		const struct seen *a = &v[lo], *b = NULL;
@@ -163,7 +162,7 @@ static void check_offsets(const struct kafka_op *ops, struct seen *v, size_t n,
 		      (unsigned long long)ops[a->op].process, b->msg, b->polled ? "polled" : "sent",
 		      (unsigned long long)ops[b->op].process);
 	}
-	qsort(v, n, sizeof(*v), by_key_msg);
+	sort_n(v, n, sizeof(*v), by_key_msg);
 	/* Once per (key, message): its lowest offset against the next one. */
 	for (size_t lo = 0, i; lo < n; lo = i) {
 		const struct seen *a = &v[lo], *b = NULL;
@@ -177,7 +176,7 @@ static void check_offsets(const struct kafka_op *ops, struct seen *v, size_t n,
 		found(r, KAFKA_DUPLICATE, "key %s holds message %s at offsets %lld and %lld",
 		      a->key, a->msg, (long long)a->offset, (long long)b->offset);
 	}
-	qsort(v, n, sizeof(*v), by_key_offset);
+	sort_n(v, n, sizeof(*v), by_key_offset);
 }
 
 static void check_polls(const struct kafka_op *ops, size_t n, const struct known *known,

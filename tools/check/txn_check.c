@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "tools/check/txn_check.h"
 
 enum { WW = 1, WR = 2, RW = 4, RT = 8 };
@@ -184,22 +185,15 @@ static const struct write_ix *writer(const struct checker *c, int64_t key, int64
 {
 	struct write_ix k = { .key = key, .value = value };
 
-	return c->n_writes ? bsearch(&k, c->writes, c->n_writes, sizeof(k), cmp_write) : NULL;
+	return find_n(&k, c->writes, c->n_writes, sizeof(k), cmp_write);
 }
 
 static int add_edge(struct checker *c, size_t from, size_t to, int64_t key, unsigned int type)
 {
 	if (from == to)
 		return 0;
-	if (c->n_edges == c->cap_edges) {
-		size_t cap = c->cap_edges ? 2 * c->cap_edges : 4096;
-		struct edge *e = realloc(c->edges, cap * sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		c->edges = e;
-		c->cap_edges = cap;
-	}
+	if (array_grow((void **)&c->edges, sizeof(*c->edges), c->n_edges, &c->cap_edges))
+		return -ENOMEM;
 	c->edges[c->n_edges++] = (struct edge){ from, to, key, type };
 	return 0;
 }
@@ -235,7 +229,7 @@ static int index_writes(struct checker *c)
 			};
 		}
 	}
-	qsort(c->writes, c->n_writes, sizeof(*c->writes), cmp_write);
+	sort_n(c->writes, c->n_writes, sizeof(*c->writes), cmp_write);
 	return 0;
 }
 
@@ -391,7 +385,7 @@ static int collect_reads(struct checker *c, struct read_ref **out, size_t *n_out
 				check_value(c, i, mop->key, mop->list[e], e + 1 == mop->n_list);
 		}
 	}
-	qsort(v, n, sizeof(*v), cmp_read);
+	sort_n(v, n, sizeof(*v), cmp_read);
 	*out = v;
 	*n_out = n;
 	return 0;
@@ -426,10 +420,9 @@ static int list_key(struct checker *c, const struct read_ref *rd, size_t lo, siz
 	sorted = malloc((longest->n_list ? longest->n_list : 1) * sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
-	if (longest->n_list) {
+	if (longest->n_list)
 		memcpy(sorted, longest->list, longest->n_list * sizeof(*sorted));
-		qsort(sorted, longest->n_list, sizeof(*sorted), cmp_i64);
-	}
+	sort_n(sorted, longest->n_list, sizeof(*sorted), cmp_i64);
 	for (size_t e = 1; e < longest->n_list; e++)
 		if (sorted[e] == sorted[e - 1]) {
 			describe(c, longest_op, a, sizeof(a));
@@ -652,7 +645,7 @@ static int realtime_edges(struct checker *c)
 		if (c->ops[i].outcome == TXN_OK)
 			ev[n_ev++] = (struct rt_event){ c->ops[i].complete_ns, i, false };
 	}
-	qsort(ev, n_ev, sizeof(*ev), cmp_event);
+	sort_n(ev, n_ev, sizeof(*ev), cmp_event);
 	for (size_t e = 0; e < n_ev; e++) {
 		size_t t = ev[e].op;
 
@@ -700,8 +693,7 @@ static int build_rows(struct checker *c)
 {
 	size_t m = 0;
 
-	if (c->n_edges > 1)
-		qsort(c->edges, c->n_edges, sizeof(*c->edges), cmp_edge);
+	sort_n(c->edges, c->n_edges, sizeof(*c->edges), cmp_edge);
 	/* One edge per (from, to, type): the first key stands for the rest. */
 	for (size_t e = 0; e < c->n_edges; e++)
 		if (!m || c->edges[m - 1].from != c->edges[e].from ||
