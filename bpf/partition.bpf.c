@@ -20,6 +20,7 @@
 #define TC_ACT_SHOT 2
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
+#define BPF_F_MARK_MANGLED_0 (1ULL << 5)
 #define ETH_HLEN 14
 #define ETH_ALEN 6
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
@@ -41,18 +42,19 @@ struct {
 	__type(value, struct capnet_policy_meta);
 } policy_meta SEC(".maps");
 
-/* [copy * CAPNET_NODE_SLOTS + node] -> group */
+/* [(copy * CAPNET_LAYERS + layer) * CAPNET_NODE_SLOTS + node] -> group */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CAPNET_POLICY_COPIES *CAPNET_NODE_SLOTS);
+	__uint(max_entries, CAPNET_POLICY_COPIES *CAPNET_LAYERS *CAPNET_NODE_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } group_of SEC(".maps");
 
-/* [copy * CAPNET_REACH_WORDS + word]: bit (from * CAPNET_MAX_GROUPS + to) set = from reaches to */
+/* [(copy * CAPNET_LAYERS + layer) * CAPNET_REACH_WORDS + word]: bit (from * CAPNET_MAX_GROUPS
+ * + to) set = from reaches to */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CAPNET_POLICY_COPIES *CAPNET_REACH_WORDS);
+	__uint(max_entries, CAPNET_POLICY_COPIES *CAPNET_LAYERS *CAPNET_REACH_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } reach SEC(".maps");
@@ -63,6 +65,24 @@ struct {
 	__type(key, struct capnet_link_key);
 	__type(value, struct capnet_impairment);
 } impair SEC(".maps");
+
+/* [copy * CAPNET_MAX_MATCHES + i]: what rule i + 1, or an impairment scoped to match i + 1,
+ * applies to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CAPNET_POLICY_COPIES *CAPNET_MAX_MATCHES);
+	__type(key, __u32);
+	__type(value, struct capnet_match);
+} rule_match SEC(".maps");
+
+/* Seeded loss: how often a frame of this identity (hash) was seen, so that a retransmission,
+ * identical to its original, is decided anew and a replay sees the same sequence. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} seen_frames SEC(".maps");
 
 /* Source MAC (low 48 bits, in wire byte order) -> node id, for MACs outside the lab's own
  * 02:ca:fe:00:<hi>:<lo> pattern, which is decoded without a lookup. */
@@ -226,8 +246,221 @@ static __always_inline void fill_l4(struct __sk_buff *skb, struct capnet_drop_ev
 	}
 }
 
+/* What --only and --except look at, and seeded loss hashes: parsed once, when first needed. */
+struct frame_id {
+	__u32 parsed;
+	__u32 is_ip;
+	__u32 ip_proto;
+	__u32 has_ports;
+	__u32 l4_off; /* 0: no L4 header here (not IP, or a later fragment) */
+	__u16 sport, dport;
+	__u32 saddr[4], daddr[4];
+};
+
+static __always_inline void frame_parse(struct __sk_buff *skb, __u16 ethertype, struct frame_id *f)
+{
+	__u16 ports[2];
+
+	if (f->parsed)
+		return;
+	f->parsed = 1;
+	if (ethertype == ETH_P_IP) {
+		struct iphdr iph;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &iph, sizeof(iph)))
+			return;
+		f->is_ip = 1;
+		f->ip_proto = iph.protocol;
+		f->saddr[0] = iph.saddr;
+		f->daddr[0] = iph.daddr;
+		if (iph.frag_off & bpf_htons(0x1fff))
+			return;
+		f->l4_off = ETH_HLEN + (iph.ihl & 0xf) * 4;
+	} else if (ethertype == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)))
+			return;
+		f->is_ip = 1;
+		f->ip_proto = ip6.nexthdr;
+		__builtin_memcpy(f->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(f->daddr, &ip6.daddr, 16);
+		f->l4_off = ETH_HLEN + sizeof(ip6);
+	} else {
+		return;
+	}
+	if ((f->ip_proto == IPPROTO_TCP || f->ip_proto == IPPROTO_UDP) &&
+	    !bpf_skb_load_bytes(skb, f->l4_off, ports, sizeof(ports))) {
+		f->has_ports = 1;
+		f->sport = bpf_ntohs(ports[0]);
+		f->dport = bpf_ntohs(ports[1]);
+	}
+}
+
+static __always_inline bool term_matches(const struct capnet_match_term *t, __u16 ethertype,
+					 const struct frame_id *f)
+{
+	switch (t->kind) {
+	case CAPNET_MATCH_ETHERTYPE:
+		return ethertype == t->value;
+	case CAPNET_MATCH_ICMP:
+		return f->is_ip && f->ip_proto == (ethertype == ETH_P_IP ? IPPROTO_ICMP : 58);
+	case CAPNET_MATCH_IP_PROTO:
+		if (!f->is_ip || f->ip_proto != t->ip_proto)
+			return false;
+		return !t->value ||
+		       (f->has_ports && (f->sport == t->value || f->dport == t->value));
+	}
+	return false;
+}
+
+/* Whether match index i (0-based) of the copy applies to the frame. */
+static __always_inline bool frame_matches(struct __sk_buff *skb, __u32 copy, __u32 i,
+					  __u16 ethertype, struct frame_id *f)
+{
+	struct capnet_match *m;
+	__u32 key = copy * CAPNET_MAX_MATCHES + (i & (CAPNET_MAX_MATCHES - 1)), t;
+	bool hit = false;
+
+	m = bpf_map_lookup_elem(&rule_match, &key);
+	if (!m)
+		return false;
+	frame_parse(skb, ethertype, f);
+	for (t = 0; t < CAPNET_MATCH_TERMS; t++) {
+		if (t >= m->count)
+			break;
+		if (term_matches(&m->term[t], ethertype, f)) {
+			hit = true;
+			break;
+		}
+	}
+	return hit != !!m->negate;
+}
+
+/* Whether layer `layer` of the copy lets src reach dst. */
+static __always_inline bool layer_reaches(__u32 copy, __u32 layer, __u32 src, __u32 dst)
+{
+	__u32 base = copy * CAPNET_LAYERS + layer, key, bit, *gsrc, *gdst;
+	__u64 *word;
+
+	key = base * CAPNET_NODE_SLOTS + (src & (CAPNET_NODE_SLOTS - 1));
+	gsrc = bpf_map_lookup_elem(&group_of, &key);
+	key = base * CAPNET_NODE_SLOTS + (dst & (CAPNET_NODE_SLOTS - 1));
+	gdst = bpf_map_lookup_elem(&group_of, &key);
+	if (!gsrc || !gdst)
+		return true;
+	bit = (*gsrc & (CAPNET_MAX_GROUPS - 1)) * CAPNET_MAX_GROUPS +
+	      (*gdst & (CAPNET_MAX_GROUPS - 1));
+	key = base * CAPNET_REACH_WORDS + bit / 64;
+	word = bpf_map_lookup_elem(&reach, &key);
+	return !word || ((*word >> (bit % 64)) & 1);
+}
+
+/* A keyed hash of what makes a frame the frame it is, whoever sends it when: addresses,
+ * protocol, ports, length and the first payload bytes. Not the IP id or checksums, which a
+ * rerun draws anew, nor TCP sequence numbers (random per connection). */
+static __always_inline __u64 frame_identity(struct __sk_buff *skb, __u16 ethertype,
+					    struct frame_id *f)
+{
+	__u64 words[4] = {};
+	__u32 payload_off, i;
+	__u8 doff;
+	__u64 h;
+
+	frame_parse(skb, ethertype, f);
+	h = capnet_mix64((__u64)ethertype << 32 | skb->len);
+	h = capnet_mix64(h ^ ((__u64)f->ip_proto << 32 | (__u32)f->sport << 16 | f->dport));
+	for (i = 0; i < 4; i++)
+		h = capnet_mix64(h ^ ((__u64)f->saddr[i] << 32 | f->daddr[i]));
+	if (!f->l4_off)
+		return h;
+	payload_off = f->l4_off;
+	if (f->ip_proto == IPPROTO_UDP) {
+		payload_off += 8;
+	} else if (f->ip_proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, f->l4_off + 12, &doff, 1))
+			return h;
+		payload_off += (doff >> 4) * 4;
+	}
+	/* Whole words only, so short payloads need no length the verifier cannot bound; the
+	 * length, hashed above, tells a short payload from a long one. */
+	for (i = 0; i < 4; i++) {
+		if (payload_off + 8 * (i + 1) > skb->len)
+			break;
+		if (bpf_skb_load_bytes(skb, payload_off + 8 * i, &words[i], 8))
+			break;
+		h = capnet_mix64(h ^ words[i]);
+	}
+	return h;
+}
+
+/* Seeded loss: the frame's identity, the seed and how often this identity was seen decide. */
+static __always_inline bool seeded_chance(struct __sk_buff *skb, __u16 ethertype,
+					  struct frame_id *f, const struct capnet_impairment *imp)
+{
+	__u64 id = frame_identity(skb, ethertype, f) ^ imp->seed, h;
+	__u32 *count, one = 1, n = 0;
+
+	count = bpf_map_lookup_elem(&seen_frames, &id);
+	if (count) {
+		n = READ_ONCE(*count);
+		__sync_fetch_and_add(count, 1);
+	} else
+		bpf_map_update_elem(&seen_frames, &id, &one, BPF_ANY);
+	h = capnet_mix64(id ^ capnet_mix64(imp->seed + n));
+	return imp->loss_ppm && (((h >> 32) * 1000000) >> 32) < imp->loss_ppm;
+}
+
+/* Flips one random bit of the frame's L4 payload (after the UDP or TCP header; for other IP
+ * protocols anywhere after the IP header). The checksum is left stale, so the receiver's stack
+ * drops the frame, or (CAPNET_IMPAIR_FIX_CSUM) mended, so the data reaches the application.
+ * 0 when a bit was flipped; its word's offset and the bit in *off and *bit. */
+static __always_inline int corrupt_frame(struct __sk_buff *skb, __u16 ethertype, struct frame_id *f,
+					 bool fix_csum, __u32 *off, __u32 *bit)
+{
+	__u32 payload_off, csum_off, words, r;
+	__u16 old, new;
+	__u8 doff;
+	__u64 flags = 2;
+
+	frame_parse(skb, ethertype, f);
+	if (!f->l4_off)
+		return -1;
+	payload_off = f->l4_off;
+	if (f->ip_proto == IPPROTO_UDP) {
+		payload_off += 8;
+		csum_off = f->l4_off + 6;
+		flags |= BPF_F_MARK_MANGLED_0;
+	} else if (f->ip_proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, f->l4_off + 12, &doff, 1))
+			return -1;
+		payload_off += (doff >> 4) * 4;
+		csum_off = f->l4_off + 16;
+	} else if (f->ip_proto == IPPROTO_ICMP || f->ip_proto == 58) {
+		csum_off = f->l4_off + 2;
+	} else {
+		fix_csum = false;
+		csum_off = 0;
+	}
+	if (payload_off + 2 > skb->len)
+		return -1;
+	words = (skb->len - payload_off) / 2;
+	r = bpf_get_prandom_u32();
+	*off = payload_off + 2 * (r % words);
+	*bit = bpf_get_prandom_u32() & 15;
+	if (bpf_skb_load_bytes(skb, *off, &old, 2))
+		return -1;
+	new = old ^ bpf_htons(1 << *bit);
+	if (bpf_skb_store_bytes(skb, *off, &new, 2, 0))
+		return -1;
+	if (fix_csum)
+		bpf_l4_csum_replace(skb, csum_off, old, new, flags);
+	return 0;
+}
+
 static __always_inline void report_drop(struct __sk_buff *skb, __u32 src, __u32 dst, __u8 reason,
-					__u64 generation, __u16 ethertype)
+					__u64 generation, __u16 ethertype, __u8 rule, __u8 flags,
+					__u16 corrupt_off)
 {
 	struct capnet_drop_event *ev;
 	struct capnet_global_stats *g;
@@ -245,6 +478,9 @@ static __always_inline void report_drop(struct __sk_buff *skb, __u32 src, __u32 
 	ev->src = src;
 	ev->dst = dst;
 	ev->reason = reason;
+	ev->rule = rule;
+	ev->flags = flags;
+	ev->corrupt_off = corrupt_off;
 	ev->ethertype = ethertype;
 	ev->len = skb->len;
 
@@ -285,11 +521,11 @@ int capnet_egress(struct __sk_buff *skb)
 	struct capnet_policy_meta *meta;
 	struct capnet_impairment *imp;
 	struct capnet_global_stats *g;
-	__u32 *dst_p, *gsrc, *gdst;
-	__u32 key, ifindex, src, dst, copy, bit;
-	__u64 *word, *passed;
+	struct frame_id f = {};
+	__u32 *dst_p, key, ifindex, src, dst, copy, r, off = 0, bit = 0;
+	__u64 *passed;
 	__u16 ethertype;
-	__u8 reason;
+	__u8 reason, rule = 0, flags = 0;
 
 	/* Our own duplicate coming round again: it was decided and counted as its original. */
 	if (skb->mark == CAPNET_DUP_MARK) {
@@ -330,27 +566,37 @@ int capnet_egress(struct __sk_buff *skb)
 	if (!meta)
 		return TC_ACT_OK;
 
-	key = copy * CAPNET_NODE_SLOTS + (src & (CAPNET_NODE_SLOTS - 1));
-	gsrc = bpf_map_lookup_elem(&group_of, &key);
-	key = copy * CAPNET_NODE_SLOTS + (dst & (CAPNET_NODE_SLOTS - 1));
-	gdst = bpf_map_lookup_elem(&group_of, &key);
-	if (!gsrc || !gdst)
-		return TC_ACT_OK;
-	bit = (*gsrc & (CAPNET_MAX_GROUPS - 1)) * CAPNET_MAX_GROUPS +
-	      (*gdst & (CAPNET_MAX_GROUPS - 1));
-	key = copy * CAPNET_REACH_WORDS + bit / 64;
-	word = bpf_map_lookup_elem(&reach, &key);
-	if (!word)
-		return TC_ACT_OK;
-
 	reason = CAPNET_PASS;
-	if (!((*word >> (bit % 64)) & 1)) {
+	if (!layer_reaches(copy, 0, src, dst))
 		reason = CAPNET_DROP_PARTITION;
-	} else if (meta->impaired) {
+	/* Rules cost nothing until one is loaded; then only the frames they name pay for a
+	 * partition lookup. */
+	for (r = 0; r < CAPNET_MAX_RULES && reason == CAPNET_PASS; r++) {
+		if (r >= meta->rules)
+			break;
+		if (frame_matches(skb, copy, r, ethertype, &f) &&
+		    !layer_reaches(copy, r + 1, src, dst)) {
+			reason = CAPNET_DROP_PARTITION;
+			rule = r + 1;
+		}
+	}
+	if (reason == CAPNET_PASS && meta->impaired) {
 		imp = link_impairment(copy, src, dst);
-		if (imp && chance(imp->loss_ppm)) {
+		if (imp && imp->match && !frame_matches(skb, copy, imp->match - 1, ethertype, &f))
+			imp = NULL;
+		if (imp && (imp->flags & CAPNET_IMPAIR_SEEDED) ?
+			    seeded_chance(skb, ethertype, &f, imp) :
+			    imp && chance(imp->loss_ppm)) {
 			reason = CAPNET_DROP_LOSS;
-		} else if (imp && chance(imp->dup_ppm)) {
+			if (imp->flags & CAPNET_IMPAIR_SEEDED)
+				flags = CAPNET_EVENT_SEEDED;
+		} else if (imp && chance(imp->corrupt_ppm) &&
+			   !corrupt_frame(skb, ethertype, &f, imp->flags & CAPNET_IMPAIR_FIX_CSUM,
+					  &off, &bit)) {
+			reason = CAPNET_CORRUPTED;
+			flags = bit << 4;
+		}
+		if (reason != CAPNET_DROP_LOSS && imp && chance(imp->dup_ppm)) {
 			skb->mark = CAPNET_DUP_MARK;
 			if (bpf_clone_redirect(skb, ifindex, 0) == 0) {
 				drops = link_drop_counters(src, dst);
@@ -365,18 +611,21 @@ int capnet_egress(struct __sk_buff *skb)
 		}
 	}
 
-	if (reason == CAPNET_PASS) {
+	if (reason == CAPNET_PASS || reason == CAPNET_CORRUPTED) {
 		if (passed)
 			(*passed)++;
-		return TC_ACT_OK;
+		if (reason == CAPNET_PASS)
+			return TC_ACT_OK;
 	}
 	drops = link_drop_counters(src, dst);
 	if (drops) {
 		if (reason == CAPNET_DROP_PARTITION)
 			drops->dropped_partition++;
-		else
+		else if (reason == CAPNET_DROP_LOSS)
 			drops->dropped_loss++;
+		else
+			drops->corrupted++;
 	}
-	report_drop(skb, src, dst, reason, meta->generation, ethertype);
-	return TC_ACT_SHOT;
+	report_drop(skb, src, dst, reason, meta->generation, ethertype, rule, flags, off);
+	return reason == CAPNET_CORRUPTED ? TC_ACT_OK : TC_ACT_SHOT;
 }

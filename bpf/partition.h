@@ -14,6 +14,36 @@
 /* Policies are double-buffered: user space fills the idle copy, then flips `active`. */
 #define CAPNET_POLICY_COPIES 2
 
+/* A policy copy holds layers: layer 0 decides every frame; layers 1..CAPNET_MAX_RULES are
+ * per-service rules (`--only tcp:2380`), each a partition of its own that decides only the
+ * frames its match names. A frame passes when no layer that applies to it blocks it. */
+#define CAPNET_MAX_RULES 8
+#define CAPNET_LAYERS (1 + CAPNET_MAX_RULES)
+/* Matches per copy: the rules' own (index = rule - 1) and the ones impairments scope to. */
+#define CAPNET_MAX_MATCHES 16
+#define CAPNET_MATCH_TERMS 8
+
+enum capnet_match_kind {
+	CAPNET_MATCH_ETHERTYPE = 1, /* value: the ethertype (arp: 0x0806) */
+	CAPNET_MATCH_IP_PROTO = 2, /* ip_proto over IPv4 or IPv6; value: a port (0: any) */
+	CAPNET_MATCH_ICMP = 3, /* ICMP over IPv4 or ICMPv6 over IPv6 */
+};
+
+/* One SPEC of --only / --except: tcp:2380 is { IP_PROTO, 6, 2380 }. A port matches as source
+ * or destination, so a service's replies to an ephemeral port match with it. */
+struct capnet_match_term {
+	__u8 kind;
+	__u8 ip_proto;
+	__u16 value;
+};
+
+/* A frame matches when any term does; `negate` (--except) turns that round. */
+struct capnet_match {
+	__u32 negate;
+	__u32 count;
+	struct capnet_match_term term[CAPNET_MATCH_TERMS];
+};
+
 /* Interface indexes of the switch namespace that node_of_port covers: the switch holds lo, br0,
  * one port per node and the delay line's port, numbered from 1 as they were made. */
 #define CAPNET_PORT_SLOTS 4096
@@ -24,12 +54,25 @@
 /* skb->mark bit that tells a duplicate (a clone we made) from an original. */
 #define CAPNET_DUP_MARK 0xcafe0001u
 
+/* Seeded loss mixes the frame's identity and the seed with splitmix64's finaliser: cheap,
+ * and every input bit reaches every output bit. */
+static inline __u64 capnet_mix64(__u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
 /* Why a frame was dropped (drop_event.reason, and the counter it went to). */
 enum capnet_verdict {
 	CAPNET_PASS = 0,
 	CAPNET_DROP_PARTITION = 1,
 	CAPNET_DROP_LOSS = 2,
 	CAPNET_DUPLICATED = 3,
+	CAPNET_CORRUPTED = 4, /* passed with one bit flipped */
 };
 
 /* The one element of the `control` map: which policy copy is in force. Kept alone in its map
@@ -42,8 +85,10 @@ struct capnet_control {
 struct capnet_policy_meta {
 	__u64 generation; /* bumped by every switch; stamped on drop events */
 	__u64 flip_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) time of the flip */
-	__u32 groups; /* groups in use in this copy */
-	__u32 impaired; /* 1 if any link of this copy has loss or duplication */
+	__u32 groups; /* groups in use in layer 0 of this copy */
+	__u32 impaired; /* 1 if any link of this copy has loss, duplication or corruption */
+	__u32 rules; /* rule layers in use: 1..rules */
+	__u32 rule_groups[CAPNET_MAX_RULES]; /* groups in use in each rule layer */
 };
 
 /* Key of the `impair` hash: a directed link in one policy copy; CAPNET_ANY_NODE matches all. */
@@ -54,9 +99,18 @@ struct capnet_link_key {
 	__u16 pad;
 };
 
+/* capnet_impairment.flags */
+#define CAPNET_IMPAIR_SEEDED 1u /* loss decided by a keyed hash of the frame, not at random */
+#define CAPNET_IMPAIR_FIX_CSUM 2u /* corruption fixes the L4 checksum: the data arrives changed */
+
 struct capnet_impairment {
 	__u32 loss_ppm; /* parts per million of frames dropped */
 	__u32 dup_ppm; /* parts per million of frames sent twice */
+	__u32 corrupt_ppm; /* parts per million of frames with one payload bit flipped */
+	__u32 match; /* 0: every frame; else 1 + the index of its match in rule_match */
+	__u32 flags;
+	__u32 pad;
+	__u64 seed; /* the key of seeded loss */
 };
 
 /* Frames passed on a directed link: the per-CPU array `link_passed`, one __u64 per link at
@@ -79,6 +133,7 @@ struct capnet_link_drops {
 	__u64 dropped_partition;
 	__u64 dropped_loss;
 	__u64 duplicated;
+	__u64 corrupted;
 };
 
 /* A link's counters as user space reports them: the two maps above, summed over CPUs. */
@@ -87,6 +142,7 @@ struct capnet_link_stats {
 	__u64 dropped_partition;
 	__u64 dropped_loss;
 	__u64 duplicated;
+	__u64 corrupted;
 };
 
 /* Filter-wide counters (per-CPU array, one element). */
@@ -104,11 +160,14 @@ struct capnet_lab_meta {
 	__u32 prefix;
 	__u32 whole; /* 1 once `up` finished: every port filtered; commands refuse a lab without */
 };
-#define CAPNET_LAB_META_VERSION 3
+#define CAPNET_LAB_META_VERSION 4
 
 #define CAPNET_EVENT_PAYLOAD 32
 
-/* One per dropped frame, through the `drop_events` ring buffer. */
+/* capnet_drop_event.flags: the loss was decided by the link's seed. */
+#define CAPNET_EVENT_SEEDED 1u
+
+/* One per dropped (or corrupted) frame, through the `drop_events` ring buffer. */
 struct capnet_drop_event {
 	__u64 time_ns; /* bpf_ktime_get_ns() */
 	__u64 generation;
@@ -125,7 +184,11 @@ struct capnet_drop_event {
 	__u16 l4_csum; /* UDP/TCP checksum as on the wire */
 	__u32 len; /* frame length */
 	__u16 payload_len; /* bytes of payload[] that are valid */
+	__u8 rule; /* the layer that dropped it: 0 for every frame, else the rule */
+	__u8 flags; /* CAPNET_EVENT_SEEDED; for CAPNET_CORRUPTED, the bit flipped (0..15) << 4 */
+	__u16 corrupt_off; /* CAPNET_CORRUPTED: offset in the frame of the 16-bit word changed */
 	__u16 pad;
+	__u32 pad2;
 	__u8 payload[CAPNET_EVENT_PAYLOAD]; /* start of the L4 payload */
 };
 

@@ -12,11 +12,16 @@
 #include "netem/lab_open.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
+#include "netem/match.h"
+#include "netem/offload.h"
 
-/* Large (policies are 130 KiB): one of each per process, never on the stack. */
+/* Large (policies are 130 KiB): one of each per process, never on the stack. `part` is the
+ * partition of every frame, `rule_part` the one of the rule a command changes, `next_rules`
+ * the rules as they will be. */
 static struct filter_state state;
-static struct partition part;
+static struct partition part, rule_part;
 static struct policy next_policy;
+static struct filter_rules next_rules;
 static struct delay_set delays;
 
 struct switch_ctx {
@@ -56,7 +61,81 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 		return report_fail("read the filter state of lab \"%s\": %s", cli->lab,
 				   strerror(-err));
 	}
+	next_rules = state.rules;
 	return EXIT_OK;
+}
+
+/* "only tcp:2380: 1 | 2,3; except arp: cut 1 -> 2": every rule, as status shows them. */
+static void describe_rules(const struct filter_rules *rules, char *buf, size_t len)
+{
+	char m[300], p[2048];
+	size_t used = 0;
+	unsigned int i;
+	struct spec_error e;
+
+	buf[0] = 0;
+	for (i = 0; i < rules->count && used < len; i++) {
+		match_format(&rules->rule[i].match, m, sizeof(m));
+		if (policy_expand(&rules->rule[i].policy, &rule_part, &e) ||
+		    partition_format(&rule_part, p, sizeof(p)) < 0)
+			snprintf(p, sizeof(p), "(unreadable: %s)", e.msg);
+		used += snprintf(buf + used, len - used, "%s%s: %s", i ? "; " : "", m, p);
+	}
+}
+
+/* The rule of match m in next_rules: its index, or -1 when there is none. */
+static int rule_find(const struct capnet_match *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < next_rules.count; i++)
+		if (match_equal(&next_rules.rule[i].match, m))
+			return i;
+	return -1;
+}
+
+static void rule_remove(int idx)
+{
+	if (idx < 0)
+		return;
+	memmove(&next_rules.rule[idx], &next_rules.rule[idx + 1],
+		(next_rules.count - idx - 1) * sizeof(next_rules.rule[0]));
+	next_rules.count--;
+}
+
+/* Puts rule_part in force for the frames m names: a new rule, a changed one, or (healed) none. */
+static int rule_put(const struct capnet_match *m, struct spec_error *e)
+{
+	int idx = rule_find(m);
+
+	if (partition_is_healed(&rule_part)) {
+		rule_remove(idx);
+		return 0;
+	}
+	if (idx < 0) {
+		if (next_rules.count >= CAPNET_MAX_RULES) {
+			snprintf(e->msg, sizeof(e->msg),
+				 "a lab holds at most %d rules (--only or --except); heal one "
+				 "with capnet heal --only SPEC",
+				 CAPNET_MAX_RULES);
+			return -E2BIG;
+		}
+		idx = next_rules.count++;
+		next_rules.rule[idx].match = *m;
+	}
+	return policy_compile(&rule_part, &next_rules.rule[idx].policy, e);
+}
+
+/* rule_part := what the rule of m blocks now (healthy when there is no such rule). */
+static int rule_current(const struct capnet_match *m, unsigned int nodes, struct spec_error *e)
+{
+	int idx = rule_find(m);
+
+	if (idx < 0) {
+		partition_heal(&rule_part, nodes);
+		return 0;
+	}
+	return policy_expand(&next_rules.rule[idx].policy, &rule_part, e);
 }
 
 static int current_partition(struct switch_ctx *ctx)
@@ -84,29 +163,37 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 	struct filter_timing timing;
 	struct spec_error e;
 	struct timespec t0;
-	char text[4096];
+	char text[4096], rules[8192];
 	int err;
 
 	if (policy_compile(&part, &next_policy, &e))
 		return report_fail("%s", e.msg);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = filter_apply(ctx->filter, &next_policy, imps, &meta, &timing);
+	err = filter_apply(ctx->filter, &next_policy, &next_rules, imps, &meta, &timing);
+	if (err == -E2BIG)
+		return report_fail("switch the filter of lab \"%s\": rules and impaired links "
+				   "name more than %d different --only/--except matches",
+				   ctx->cli->lab, CAPNET_MAX_MATCHES);
 	if (err)
 		return report_fail("switch the filter of lab \"%s\": %s", ctx->cli->lab,
 				   strerror(-err));
 	partition_format(&part, text, sizeof(text));
+	describe_rules(&next_rules, rules, sizeof(rules));
 	if (ctx->cli->json)
-		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"groups\":%u,\"generation\":%llu,"
-		       "\"flip_ns\":%llu,\"switch_us\":%.1f,\"write_us\":%.1f,\"flip_us\":%.2f%s%s}\n",
-		       ctx->cli->lab, text, next_policy.groups, (unsigned long long)meta.generation,
-		       (unsigned long long)meta.flip_ns, elapsed_us(&t0), timing.write_ns / 1e3,
-		       timing.flip_ns / 1e3, extra ? "," : "", extra ? extra : "");
+		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"rules\":\"%s\",\"groups\":%u,"
+		       "\"generation\":%llu,\"flip_ns\":%llu,\"switch_us\":%.1f,\"write_us\":%.1f,"
+		       "\"flip_us\":%.2f%s%s}\n",
+		       ctx->cli->lab, text, rules, next_policy.groups,
+		       (unsigned long long)meta.generation, (unsigned long long)meta.flip_ns,
+		       elapsed_us(&t0), timing.write_ns / 1e3, timing.flip_ns / 1e3,
+		       extra ? "," : "", extra ? extra : "");
 	else
 		printf("%s (generation %llu, %u group%s; idle copy written in %.0f us, flipped in "
-		       "%.1f us)\n",
+		       "%.1f us)\n%s%s%s",
 		       text, (unsigned long long)meta.generation, next_policy.groups,
 		       next_policy.groups == 1 ? "" : "s", timing.write_ns / 1e3,
-		       timing.flip_ns / 1e3);
+		       timing.flip_ns / 1e3, rules[0] ? "rules: " : "", rules,
+		       rules[0] ? "\n" : "");
 	return EXIT_OK;
 }
 
@@ -129,8 +216,10 @@ static int parse_seed(const char *text, uint64_t *seed)
 int cmd_partition(struct cli *cli, int argc, char **argv)
 {
 	const char *preset = NULL, *seed_text = NULL;
+	struct match_opt only = {};
 	struct switch_ctx ctx;
 	struct spec_error e;
+	struct partition *target = &part;
 	char *groups[CAPNET_MAX_NODES + 1];
 	char extra[64];
 	int i, ngroups = 0, rc;
@@ -139,6 +228,11 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 
 	cli_take_json(cli, &argc, argv);
 	for (i = 0; i < argc; i++) {
+		rc = match_take_option(argc, argv, &i, &only, &e);
+		if (rc < 0)
+			return report_usage("partition: %s", e.msg);
+		if (rc)
+			continue;
 		if (!strcmp(argv[i], "--preset")) {
 			if (++i >= argc)
 				return report_usage("partition: --preset needs a name (halves, "
@@ -179,10 +273,21 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 	rc = open_for_switch(cli, &ctx, "capnet partition", false);
 	if (rc)
 		return rc;
+	/* A rule leaves the partition of every frame as it is. */
+	if (only.given) {
+		target = &rule_part;
+		rc = current_partition(&ctx);
+		if (rc) {
+			close_switch(&ctx);
+			return rc;
+		}
+	}
 	if (preset)
-		rc = partition_preset(&part, ctx.info.nodes, preset, seed, &e);
+		rc = partition_preset(target, ctx.info.nodes, preset, seed, &e);
 	else
-		rc = partition_from_groups(&part, ctx.info.nodes, ngroups, groups, &e);
+		rc = partition_from_groups(target, ctx.info.nodes, ngroups, groups, &e);
+	if (!rc && only.given)
+		rc = rule_put(&only.match, &e);
 	if (rc) {
 		close_switch(&ctx);
 		return report_usage("partition: %s", e.msg);
@@ -199,25 +304,45 @@ int cmd_partition(struct cli *cli, int argc, char **argv)
 
 int cmd_cut(struct cli *cli, int argc, char **argv)
 {
+	struct match_opt only = {};
 	struct node_set from, to;
 	struct switch_ctx ctx;
 	struct spec_error e;
-	int rc;
+	const char *ends[2];
+	int i, nends = 0, rc;
 
 	cli_take_json(cli, &argc, argv);
-	if (argc != 2)
-		return report_usage(
-			"cut: usage: capnet cut FROM TO (FROM can no longer send to TO)");
+	for (i = 0; i < argc; i++) {
+		rc = match_take_option(argc, argv, &i, &only, &e);
+		if (rc < 0)
+			return report_usage("cut: %s", e.msg);
+		if (rc)
+			continue;
+		if ((argv[i][0] == '-' && argv[i][1]) || nends >= 2)
+			return report_usage(
+				"cut: usage: capnet cut FROM TO [--only SPEC | --except "
+				"SPEC] (FROM can no longer send to TO)");
+		ends[nends++] = argv[i];
+	}
+	if (nends != 2)
+		return report_usage("cut: usage: capnet cut FROM TO [--only SPEC | --except SPEC] "
+				    "(FROM can no longer send to TO)");
 	rc = open_for_switch(cli, &ctx, "capnet cut", false);
 	if (rc)
 		return rc;
-	if (nodeset_parse(argv[0], ctx.info.nodes, &from, &e) ||
-	    nodeset_parse(argv[1], ctx.info.nodes, &to, &e)) {
+	if (nodeset_parse(ends[0], ctx.info.nodes, &from, &e) ||
+	    nodeset_parse(ends[1], ctx.info.nodes, &to, &e)) {
 		close_switch(&ctx);
 		return report_usage("cut: %s", e.msg);
 	}
 	rc = current_partition(&ctx);
-	if (!rc && partition_cut(&part, &from, &to, &e)) {
+	if (!rc && only.given &&
+	    (rule_current(&only.match, ctx.info.nodes, &e) ||
+	     partition_cut(&rule_part, &from, &to, &e) || rule_put(&only.match, &e))) {
+		close_switch(&ctx);
+		return report_usage("cut: %s", e.msg);
+	}
+	if (!rc && !only.given && partition_cut(&part, &from, &to, &e)) {
 		close_switch(&ctx);
 		return report_usage("cut: %s", e.msg);
 	}
@@ -235,39 +360,76 @@ static void describe_impairments(const struct impairment_set *imps, char *buf, s
 	buf[0] = 0;
 	for (i = 0; i < imps->count && used < len; i++) {
 		const struct link_impairment *li = &imps->items[i];
-		char src[8], dst[8];
+		char src[8], dst[8], seed[40] = "", corrupt[48] = "", scope[300] = "";
 
 		snprintf(src, sizeof(src), "%u", li->src);
 		snprintf(dst, sizeof(dst), "%u", li->dst);
-		used += snprintf(buf + used, len - used, "%s%s->%s loss %.4g%% dup %.4g%%",
+		if (li->flags & CAPNET_IMPAIR_SEEDED)
+			snprintf(seed, sizeof(seed), " seed %llu", (unsigned long long)li->seed);
+		if (li->corrupt_ppm)
+			snprintf(corrupt, sizeof(corrupt), " %s %.4g%%",
+				 li->flags & CAPNET_IMPAIR_FIX_CSUM ? "corrupt-payload" : "corrupt",
+				 li->corrupt_ppm / 1e4);
+		if (li->match.count) {
+			scope[0] = ' ';
+			match_format(&li->match, scope + 1, sizeof(scope) - 1);
+		}
+		used += snprintf(buf + used, len - used, "%s%s->%s loss %.4g%%%s dup %.4g%%%s%s",
 				 i ? ", " : "", li->src ? src : "all", li->dst ? dst : "all",
-				 li->loss_ppm / 1e4, li->dup_ppm / 1e4);
+				 li->loss_ppm / 1e4, seed, li->dup_ppm / 1e4, corrupt, scope);
 	}
 }
 
 int cmd_heal(struct cli *cli, int argc, char **argv)
 {
 	static struct impairment_set none;
+	struct match_opt only = {};
 	struct switch_ctx ctx;
+	struct spec_error e;
 	bool links = false, stop_delays = false;
-	char text[1024];
+	char text[1024], m[300];
 	int i, rc;
 
 	cli_take_json(cli, &argc, argv);
 	for (i = 0; i < argc; i++) {
+		rc = match_take_option(argc, argv, &i, &only, &e);
+		if (rc < 0)
+			return report_usage("heal: %s", e.msg);
+		if (rc)
+			continue;
 		if (!strcmp(argv[i], "--links"))
 			links = true;
 		else if (!strcmp(argv[i], "--delays"))
 			stop_delays = true;
 		else
 			return report_usage("heal: unknown argument \"%s\" (capnet heal [--links] "
-					    "[--delays])",
+					    "[--delays] [--only SPEC | --except SPEC])",
 					    argv[i]);
 	}
+	if (only.given && (links || stop_delays))
+		return report_usage("heal: --only and --except heal one rule; --links and "
+				    "--delays go without them");
 	rc = open_for_switch(cli, &ctx, "capnet heal", true);
 	if (rc)
 		return rc;
+	if (only.given) {
+		/* One rule goes; the partition of every frame and the other rules stay. */
+		match_format(&only.match, m, sizeof(m));
+		if (rule_find(&only.match) < 0) {
+			describe_rules(&next_rules, text, sizeof(text));
+			close_switch(&ctx);
+			return report_usage("heal: no rule %s (rules: %s)", m,
+					    text[0] ? text : "none");
+		}
+		rule_remove(rule_find(&only.match));
+		rc = current_partition(&ctx);
+		if (!rc)
+			rc = apply(&ctx, &state.impairments, NULL);
+		close_switch(&ctx);
+		return rc;
+	}
 	partition_heal(&part, ctx.info.nodes);
+	next_rules.count = 0;
 	rc = apply(&ctx, links ? &none : &state.impairments, NULL);
 	if (!rc && !links && state.impairments.count && !cli->json) {
 		describe_impairments(&state.impairments, text, sizeof(text));
@@ -287,9 +449,17 @@ int cmd_heal(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* Sets (or, with both rates 0, removes) one directed impairment in the set. */
+/* What one `capnet link` changes in a link's impairment; NULL / false: keep it. */
+struct impair_change {
+	const uint32_t *loss, *dup, *corrupt;
+	bool fix_csum; /* with corrupt: --corrupt-payload */
+	const uint64_t *seed; /* with loss: seeded; a loss without it is random again */
+	const struct capnet_match *match;
+};
+
+/* Sets (or, with every rate 0, removes) one directed impairment in the set. */
 static int impairment_set_put(struct impairment_set *imps, uint16_t src, uint16_t dst,
-			      const uint32_t *loss, const uint32_t *dup)
+			      const struct impair_change *c)
 {
 	struct link_impairment *li = NULL;
 	unsigned int i;
@@ -303,13 +473,53 @@ static int impairment_set_put(struct impairment_set *imps, uint16_t src, uint16_
 		li = &imps->items[imps->count++];
 		*li = (struct link_impairment){ .src = src, .dst = dst };
 	}
-	if (loss)
-		li->loss_ppm = *loss;
-	if (dup)
-		li->dup_ppm = *dup;
-	if (!li->loss_ppm && !li->dup_ppm)
+	if (c->loss) {
+		li->loss_ppm = *c->loss;
+		li->flags &= ~CAPNET_IMPAIR_SEEDED;
+		li->seed = 0;
+		if (c->seed) {
+			li->flags |= CAPNET_IMPAIR_SEEDED;
+			li->seed = *c->seed;
+		}
+	}
+	if (c->dup)
+		li->dup_ppm = *c->dup;
+	if (c->corrupt) {
+		li->corrupt_ppm = *c->corrupt;
+		li->flags &= ~CAPNET_IMPAIR_FIX_CSUM;
+		if (c->fix_csum)
+			li->flags |= CAPNET_IMPAIR_FIX_CSUM;
+	}
+	if (c->match)
+		li->match = *c->match;
+	if (!li->loss_ppm && !li->dup_ppm && !li->corrupt_ppm)
 		*li = imps->items[--imps->count];
 	return 0;
+}
+
+/* Corruption needs every sender of a corrupted link to compute its own checksums
+ * (netem/offload.h): the nodes of `from` (NULL: all), and of `to` (NULL: all) when the link
+ * is two-way. */
+static int checksums_by_sender(struct switch_ctx *ctx, const struct node_set *from,
+			       const struct node_set *to, bool two_way)
+{
+	unsigned int i;
+	bool changed;
+	int err;
+
+	for (i = 1; i <= ctx->info.nodes; i++) {
+		bool sends = !from || nodeset_has(from, i) ||
+			     (two_way && (!to || nodeset_has(to, i)));
+
+		if (!sends)
+			continue;
+		err = node_tx_checksum_off(ctx->cli->lab, i, &changed);
+		if (err)
+			return report_fail("link: turn TX checksum offload off on node %u, so that "
+					   "corruption shows: %s",
+					   i, strerror(-err));
+	}
+	return EXIT_OK;
 }
 
 /* Node list or `all` (the wildcard that also covers nodes' future traffic patterns). */
@@ -322,8 +532,9 @@ static int parse_endpoint(const char *text, unsigned int nodes, struct node_set 
 	return nodeset_parse(text, nodes, set, e);
 }
 
-#define LINK_USAGE                                                                           \
-	"link: usage: capnet link FROM TO [--loss P%%] [--dup P%%] [--delay T [--jitter T] " \
+#define LINK_USAGE                                                                               \
+	"link: usage: capnet link FROM TO [--loss P%% [--seed S]] [--dup P%%] [--corrupt P%% | " \
+	"--corrupt-payload P%%] [--only SPEC | --except SPEC] [--delay T [--jitter T] "          \
 	"[--distribution uniform|normal] [--reorder]] [--rate R] [--one-way]"
 
 /* What --delay, --jitter, --distribution, --rate and --reorder asked for; unset fields keep the
@@ -444,7 +655,11 @@ static int apply_delays(struct switch_ctx *ctx)
 
 int cmd_link(struct cli *cli, int argc, char **argv)
 {
-	uint32_t loss, dup, *lossp = NULL, *dupp = NULL;
+	uint32_t loss, dup, corrupt, *lossp = NULL, *dupp = NULL;
+	struct impair_change change = {};
+	struct match_opt only = {};
+	const char *seed_text = NULL, *corrupt_opt = NULL;
+	uint64_t seed;
 	struct delay_opts dopt = {};
 	struct capnet_delay_params dp;
 	struct node_set from, to;
@@ -458,7 +673,29 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 
 	cli_take_json(cli, &argc, argv);
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--loss") || !strcmp(argv[i], "--dup")) {
+		rc = match_take_option(argc, argv, &i, &only, &e);
+		if (rc < 0)
+			return report_usage("link: %s", e.msg);
+		if (rc)
+			continue;
+		if (!strcmp(argv[i], "--corrupt") || !strcmp(argv[i], "--corrupt-payload")) {
+			if (corrupt_opt)
+				return report_usage(
+					"link: give one of --corrupt (the receiver's stack "
+					"drops the frame) and --corrupt-payload (the "
+					"application gets it), once");
+			corrupt_opt = argv[i];
+			if (++i >= argc)
+				return report_usage("link: %s needs a percentage", corrupt_opt);
+			if (percent_parse_ppm(argv[i], &corrupt, &e))
+				return report_usage("link: %s: %s", corrupt_opt, e.msg);
+			change.corrupt = &corrupt;
+			change.fix_csum = !strcmp(corrupt_opt, "--corrupt-payload");
+		} else if (!strcmp(argv[i], "--seed")) {
+			if (++i >= argc)
+				return report_usage("link: --seed needs a number");
+			seed_text = argv[i];
+		} else if (!strcmp(argv[i], "--loss") || !strcmp(argv[i], "--dup")) {
 			bool is_loss = argv[i][2] == 'l';
 
 			if (++i >= argc)
@@ -489,9 +726,27 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	}
 	if (nends != 2)
 		return report_usage(LINK_USAGE);
-	if (!lossp && !dupp && !dopt.any)
-		return report_usage(
-			"link: what to change? (--loss P%%, --dup P%%, --delay T, --rate R)");
+	if (!lossp && !dupp && !change.corrupt && !dopt.any && !only.given)
+		return report_usage("link: what to change? (--loss P%%, --dup P%%, --corrupt P%%, "
+				    "--delay T, --rate R)");
+	if (seed_text && !lossp)
+		return report_usage("link: --seed goes with --loss: it decides which frames are "
+				    "lost");
+	if (seed_text) {
+		char *end;
+
+		errno = 0;
+		seed = strtoull(seed_text, &end, 0);
+		if (!*seed_text || *end || errno || seed_text[0] == '-')
+			return report_usage("link: --seed \"%s\" is not a number", seed_text);
+		change.seed = &seed;
+	}
+	if (only.given && dopt.any)
+		return report_usage("link: --only and --except scope loss, duplication and "
+				    "corruption; the delay line delays every frame of a link");
+	change.loss = lossp;
+	change.dup = dupp;
+	change.match = only.given ? &only.match : NULL;
 	if ((dopt.jitter || dopt.dist || dopt.reorder) && !dopt.delay)
 		return report_usage("link: --jitter, --distribution and --reorder go with --delay");
 	if (dopt.p.jitter_ns && dopt.delay && !dopt.p.delay_ns)
@@ -525,11 +780,10 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 		for (d = to_any ? 0 : 1; d <= (to_any ? 0 : ctx.info.nodes) && !err; d++) {
 			if ((!to_any && !nodeset_has(&to, d)) || (s && s == d))
 				continue;
-			if (lossp || dupp) {
-				err = impairment_set_put(&state.impairments, s, d, lossp, dupp);
+			if (lossp || dupp || change.corrupt || only.given) {
+				err = impairment_set_put(&state.impairments, s, d, &change);
 				if (!err && !one_way)
-					err = impairment_set_put(&state.impairments, d, s, lossp,
-								 dupp);
+					err = impairment_set_put(&state.impairments, d, s, &change);
 			}
 			if (!err && dopt.any) {
 				delay_merge(&dopt, &delays, s, d, &dp);
@@ -547,10 +801,15 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 				   CAPNET_MAX_IMPAIRMENTS);
 	}
 	rc = current_partition(&ctx);
+	if (!rc && change.corrupt && corrupt)
+		rc = checksums_by_sender(&ctx, from_any ? NULL : &from, to_any ? NULL : &to,
+					 !one_way);
+	if (!rc && seed_text && filter_seen_reset(ctx.filter))
+		rc = report_fail("link: reset the seeded loss of lab \"%s\"", cli->lab);
 	if (!rc && dopt.any)
 		rc = apply_delays(&ctx);
 	describe_delays(&delays, dtext, sizeof(dtext));
-	if (!rc && (lossp || dupp)) {
+	if (!rc && (lossp || dupp || change.corrupt || only.given)) {
 		describe_impairments(&state.impairments, text, sizeof(text));
 		snprintf(extra, sizeof(extra), "\"links\":\"%s\"%s%s%s", text,
 			 dopt.any ? ",\"delays\":\"" : "", dopt.any ? dtext : "",

@@ -15,10 +15,22 @@
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
+#include "netem/match.h"
 #include "netem/nodes.h"
 
 static struct filter_state state;
-static struct partition part;
+static struct partition part, rule_part;
+
+/* Rule i's match ("only tcp:2380") and partition ("1 | 2,3"). */
+static void rule_text(unsigned int i, char *match, size_t mlen, char *text, size_t tlen)
+{
+	struct spec_error e;
+
+	match_format(&state.rules.rule[i].match, match, mlen);
+	if (policy_expand(&state.rules.rule[i].policy, &rule_part, &e) ||
+	    partition_format(&rule_part, text, tlen) < 0)
+		snprintf(text, tlen, "(unreadable)");
+}
 
 struct link_row {
 	struct capnet_stats_key key;
@@ -101,13 +113,31 @@ static double since_s(uint64_t mono_ns)
 	return ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec - mono_ns) / 1e9;
 }
 
+/* 'x': the link is cut for every frame; 'r': a rule cuts some of its frames; ' ': open. */
+static char cut_mark(unsigned int s, unsigned int d)
+{
+	unsigned int i;
+
+	if (partition_blocks(&part, s, d))
+		return 'x';
+	for (i = 0; i < state.rules.count; i++) {
+		struct spec_error e;
+
+		if (!policy_expand(&state.rules.rule[i].policy, &rule_part, &e) &&
+		    partition_blocks(&rule_part, s, d))
+			return 'r';
+	}
+	return ' ';
+}
+
 static void print_matrix(const struct link_rows *lr, unsigned int nodes)
 {
 	unsigned int s, d;
 	size_t i;
 
 	/* A node-by-node picture of drops is readable up to about a dozen nodes. */
-	printf("\ndropped frames (row: from, column: to; . = none, x = link cut now)\n     ");
+	printf("\ndropped frames (row: from, column: to; . = none, x = link cut now%s)\n     ",
+	       state.rules.count ? ", r = a rule cuts some of its frames" : "");
 	for (d = 1; d <= nodes; d++)
 		printf("%6u", d);
 	printf("\n");
@@ -116,19 +146,20 @@ static void print_matrix(const struct link_rows *lr, unsigned int nodes)
 		for (d = 1; d <= nodes; d++) {
 			unsigned long long dropped = 0;
 
+			char mark = s == d ? ' ' : cut_mark(s, d);
+
 			for (i = 0; i < lr->count; i++)
 				if (lr->rows[i].key.src == s && lr->rows[i].key.dst == d)
 					dropped = lr->rows[i].stats.dropped_partition +
 						  lr->rows[i].stats.dropped_loss;
 			if (s == d)
 				printf("%6s", "-");
-			else if (partition_blocks(&part, s, d) && !dropped)
-				printf("%6s", "x");
+			else if (mark != ' ' && !dropped)
+				printf("%6c", mark);
 			else if (!dropped)
 				printf("%6s", ".");
 			else
-				printf("%5llu%s", dropped,
-				       partition_blocks(&part, s, d) ? "x" : " ");
+				printf("%5llu%c", dropped, mark);
 		}
 		printf("\n");
 	}
@@ -196,7 +227,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct lab_info info;
 	struct filter *filter = NULL;
 	struct spec_error e;
-	char text[8192], net[32], dir[256], run_dir[256], running_text[4096], mode[8] = "";
+	char text[8192], scope[300], net[32], dir[256], run_dir[256], running_text[4096],
+		mode[8] = "";
 	struct node_set running;
 	unsigned int attached = 0, missing = 0, i;
 	enum filter_hook hook = FILTER_HOOK_AUTO;
@@ -257,24 +289,38 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		print_groups_json(&state.policy);
 		printf(",\"blocked\":");
 		print_blocked_json(&state.policy);
-		printf(",\"impairments\":[");
+		printf(",\"rules\":[");
+		for (i = 0; i < state.rules.count; i++) {
+			rule_text(i, scope, sizeof(scope), text, sizeof(text));
+			printf("%s{\"rule\":%u,\"match\":\"%s\",\"partition\":\"%s\"}",
+			       i ? "," : "", i + 1, scope, text);
+		}
+		printf("],\"impairments\":[");
 		for (i = 0; i < state.impairments.count; i++) {
 			const struct link_impairment *li = &state.impairments.items[i];
 
-			printf("%s{\"from\":%u,\"to\":%u,\"loss_ppm\":%u,\"dup_ppm\":%u}",
-			       i ? "," : "", li->src, li->dst, li->loss_ppm, li->dup_ppm);
+			match_format(&li->match, scope, sizeof(scope));
+			printf("%s{\"from\":%u,\"to\":%u,\"loss_ppm\":%u,\"dup_ppm\":%u,"
+			       "\"corrupt_ppm\":%u,\"corrupt_payload\":%s,\"seeded\":%s,"
+			       "\"seed\":%llu,\"match\":\"%s\"}",
+			       i ? "," : "", li->src, li->dst, li->loss_ppm, li->dup_ppm,
+			       li->corrupt_ppm,
+			       li->flags & CAPNET_IMPAIR_FIX_CSUM ? "true" : "false",
+			       li->flags & CAPNET_IMPAIR_SEEDED ? "true" : "false",
+			       (unsigned long long)li->seed, scope);
 		}
 		printf("],\"links\":[");
 		for (i = 0; i < lr.count; i++) {
 			const struct link_row *r = &lr.rows[i];
 
 			printf("%s{\"from\":%u,\"to\":%u,\"passed\":%llu,\"dropped_partition\":%llu,"
-			       "\"dropped_loss\":%llu,\"duplicated\":%llu}",
+			       "\"dropped_loss\":%llu,\"duplicated\":%llu,\"corrupted\":%llu}",
 			       i ? "," : "", r->key.src, r->key.dst,
 			       (unsigned long long)r->stats.passed,
 			       (unsigned long long)r->stats.dropped_partition,
 			       (unsigned long long)r->stats.dropped_loss,
-			       (unsigned long long)r->stats.duplicated);
+			       (unsigned long long)r->stats.duplicated,
+			       (unsigned long long)r->stats.corrupted);
 		}
 		printf("],\"running\":\"%s\",\"mode\":\"%s\",\"services\":[", running_text, mode);
 		{
@@ -292,6 +338,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
 		       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
 		printf("partition: %s\n", text);
+		for (i = 0; i < state.rules.count; i++) {
+			rule_text(i, scope, sizeof(scope), text, sizeof(text));
+			printf("rule %u, %s: %s\n", i + 1, scope, text);
+		}
 		if (nodeset_count(&running))
 			printf("replicas: %s running (%s mode)\n", running_text, mode);
 		else
@@ -312,8 +362,20 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 				snprintf(s, sizeof(s), "%u", li->src);
 			if (li->dst)
 				snprintf(d, sizeof(d), "%u", li->dst);
-			printf("link %s -> %s: loss %.4g%%, dup %.4g%%\n", s, d, li->loss_ppm / 1e4,
-			       li->dup_ppm / 1e4);
+			printf("link %s -> %s: loss %.4g%%", s, d, li->loss_ppm / 1e4);
+			if (li->flags & CAPNET_IMPAIR_SEEDED)
+				printf(" (seed %llu)", (unsigned long long)li->seed);
+			printf(", dup %.4g%%", li->dup_ppm / 1e4);
+			if (li->corrupt_ppm)
+				printf(", %s %.4g%%",
+				       li->flags & CAPNET_IMPAIR_FIX_CSUM ? "corrupt-payload" :
+									    "corrupt",
+				       li->corrupt_ppm / 1e4);
+			if (li->match.count) {
+				match_format(&li->match, scope, sizeof(scope));
+				printf(", %s", scope);
+			}
+			printf("\n");
 		}
 		printf("filter: on %u/%u ports (%s); %llu unknown sources, %llu ring overflows, %llu "
 		       "failed duplications\n",
@@ -322,18 +384,19 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		       (unsigned long long)global.ring_overflow,
 		       (unsigned long long)global.dup_failed);
 		if (lr.count) {
-			printf("\n%-12s %12s %12s %12s %12s\n", "link", "passed", "partition",
-			       "loss", "duplicated");
+			printf("\n%-12s %12s %12s %12s %12s %12s\n", "link", "passed", "partition",
+			       "loss", "duplicated", "corrupted");
 			for (i = 0; i < lr.count; i++) {
 				const struct link_row *r = &lr.rows[i];
 				char name[24];
 
 				snprintf(name, sizeof(name), "%u -> %u", r->key.src, r->key.dst);
-				printf("%-12s %12llu %12llu %12llu %12llu\n", name,
+				printf("%-12s %12llu %12llu %12llu %12llu %12llu\n", name,
 				       (unsigned long long)r->stats.passed,
 				       (unsigned long long)r->stats.dropped_partition,
 				       (unsigned long long)r->stats.dropped_loss,
-				       (unsigned long long)r->stats.duplicated);
+				       (unsigned long long)r->stats.duplicated,
+				       (unsigned long long)r->stats.corrupted);
 			}
 		}
 		delay_status_print(cli->lab, false);

@@ -36,10 +36,24 @@ static void format_ip(const struct capnet_drop_event *ev, const uint32_t *addr, 
 		snprintf(buf, len, "-");
 }
 
+/* What a cause alone does not say: which rule, a seeded loss, where a bit was flipped. */
+static const char *detail(const struct capnet_drop_event *ev, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (ev->reason == CAPNET_DROP_PARTITION && ev->rule)
+		snprintf(buf, len, " (rule %u)", ev->rule);
+	else if (ev->reason == CAPNET_DROP_LOSS && ev->flags & CAPNET_EVENT_SEEDED)
+		snprintf(buf, len, " (seeded)");
+	else if (ev->reason == CAPNET_CORRUPTED)
+		snprintf(buf, len, " (bit %u of the word at byte %u)", ev->flags >> 4,
+			 ev->corrupt_off);
+	return buf;
+}
+
 static int print_event(const struct capnet_drop_event *ev, void *arg)
 {
 	struct watch_ctx *ctx = arg;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[24], payload[2 * 32 + 1];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[24], payload[2 * 32 + 1], why[48];
 	const char *proto = "-";
 	unsigned int i;
 
@@ -55,19 +69,24 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 		printf("{\"time_ns\":%llu,\"generation\":%llu,\"from\":%u,\"to\":%u,"
 		       "\"cause\":\"%s\",\"ethertype\":%u,\"proto\":\"%s\",\"src\":\"%s\","
 		       "\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,\"ip_id\":%u,\"l4_csum\":%u,"
-		       "\"len\":%u,\"payload\":\"%s\"}\n",
+		       "\"len\":%u,\"payload\":\"%s\",\"rule\":%u,\"seeded\":%s,"
+		       "\"corrupt_offset\":%u,\"corrupt_bit\":%u}\n",
 		       (unsigned long long)ev->time_ns, (unsigned long long)ev->generation, ev->src,
 		       ev->dst, verdict_name(ev->reason), ev->ethertype, proto, src, dst, ev->sport,
-		       ev->dport, ev->ip_id, ev->l4_csum, ev->len, payload);
+		       ev->dport, ev->ip_id, ev->l4_csum, ev->len, payload, ev->rule,
+		       ev->flags & CAPNET_EVENT_SEEDED && ev->reason == CAPNET_DROP_LOSS ? "true" :
+											   "false",
+		       ev->reason == CAPNET_CORRUPTED ? ev->corrupt_off : 0,
+		       ev->reason == CAPNET_CORRUPTED ? ev->flags >> 4 : 0);
 	else if (ev->ethertype == 0x0800 || ev->ethertype == 0x86dd)
-		printf("%.6f gen %llu %-9s %u -> %u %s %s:%u > %s:%u id %u len %u\n",
+		printf("%.6f gen %llu %-9s %u -> %u %s %s:%u > %s:%u id %u len %u%s\n",
 		       ev->time_ns / 1e9, (unsigned long long)ev->generation,
 		       verdict_name(ev->reason), ev->src, ev->dst, proto, src, ev->sport, dst,
-		       ev->dport, ev->ip_id, ev->len);
+		       ev->dport, ev->ip_id, ev->len, detail(ev, why, sizeof(why)));
 	else
-		printf("%.6f gen %llu %-9s %u -> %u ethertype 0x%04x len %u\n", ev->time_ns / 1e9,
+		printf("%.6f gen %llu %-9s %u -> %u ethertype 0x%04x len %u%s\n", ev->time_ns / 1e9,
 		       (unsigned long long)ev->generation, verdict_name(ev->reason), ev->src,
-		       ev->dst, ev->ethertype, ev->len);
+		       ev->dst, ev->ethertype, ev->len, detail(ev, why, sizeof(why)));
 	fflush(stdout);
 	if (ctx->limit && ++ctx->seen >= ctx->limit)
 		return -ECANCELED;

@@ -41,6 +41,8 @@ enum filter_map {
 	FM_GLOBAL_STATS,
 	FM_DROP_EVENTS,
 	FM_LAB_META,
+	FM_RULE_MATCH,
+	FM_SEEN_FRAMES,
 	FM_COUNT
 };
 
@@ -57,6 +59,8 @@ static const char *const map_names[FM_COUNT] = {
 	[FM_GLOBAL_STATS] = "global_stats",
 	[FM_DROP_EVENTS] = "drop_events",
 	[FM_LAB_META] = "lab_meta",
+	[FM_RULE_MATCH] = "rule_match",
+	[FM_SEEN_FRAMES] = "seen_frames",
 };
 
 struct filter {
@@ -79,6 +83,8 @@ const char *verdict_name(enum capnet_verdict v)
 		return "loss";
 	case CAPNET_DUPLICATED:
 		return "duplicated";
+	case CAPNET_CORRUPTED:
+		return "corrupted";
 	}
 	return "unknown";
 }
@@ -505,11 +511,39 @@ static int read_active(struct filter *f, unsigned int *active)
 	return 0;
 }
 
+/* Layer `layer` of a policy copy: the group of every node and the reach words in use. */
+static int read_layer(struct filter *f, uint32_t copy, uint32_t layer, unsigned int nodes,
+		      unsigned int groups, struct policy *pol)
+{
+	uint32_t base = copy * CAPNET_LAYERS + layer, k, i, words;
+
+	if (!groups)
+		return -EBADMSG;
+	pol->nodes = nodes;
+	pol->groups = groups;
+	for (i = 1; i <= nodes; i++) {
+		uint32_t g;
+
+		k = base * CAPNET_NODE_SLOTS + i;
+		if (bpf_map_lookup_elem(f->fd[FM_GROUP_OF], &k, &g))
+			return -errno;
+		pol->group_of[i] = g;
+	}
+	words = groups * (CAPNET_MAX_GROUPS / 64);
+	for (i = 0; i < words; i++) {
+		k = base * CAPNET_REACH_WORDS + i;
+		if (bpf_map_lookup_elem(f->fd[FM_REACH], &k, &pol->reach[i]))
+			return -errno;
+	}
+	return 0;
+}
+
 int filter_read_state(struct filter *f, struct filter_state *st)
 {
 	struct capnet_link_key key, next;
 	struct capnet_impairment imp;
-	uint32_t zero = 0, k, copy, i, words;
+	struct link_impairment *li;
+	uint32_t zero = 0, k, copy, r;
 	int err;
 
 	memset(st, 0, sizeof(*st));
@@ -527,22 +561,21 @@ int filter_read_state(struct filter *f, struct filter_state *st)
 	if (!st->meta.groups || st->meta.groups > CAPNET_MAX_GROUPS)
 		return -EBADMSG;
 
-	st->policy.nodes = st->lab.nodes;
-	st->policy.groups = st->meta.groups;
-	for (i = 1; i <= st->lab.nodes; i++) {
-		uint32_t g;
-
-		k = copy * CAPNET_NODE_SLOTS + i;
-		if (bpf_map_lookup_elem(f->fd[FM_GROUP_OF], &k, &g))
+	if (st->meta.rules > CAPNET_MAX_RULES)
+		return -EBADMSG;
+	err = read_layer(f, copy, 0, st->lab.nodes, st->meta.groups, &st->policy);
+	for (r = 0; r < st->meta.rules && !err; r++) {
+		k = copy * CAPNET_MAX_MATCHES + r;
+		if (st->meta.rule_groups[r] > CAPNET_MAX_GROUPS)
+			return -EBADMSG;
+		if (bpf_map_lookup_elem(f->fd[FM_RULE_MATCH], &k, &st->rules.rule[r].match))
 			return -errno;
-		st->policy.group_of[i] = g;
+		err = read_layer(f, copy, r + 1, st->lab.nodes, st->meta.rule_groups[r],
+				 &st->rules.rule[r].policy);
 	}
-	words = st->meta.groups * (CAPNET_MAX_GROUPS / 64);
-	for (i = 0; i < words; i++) {
-		k = copy * CAPNET_REACH_WORDS + i;
-		if (bpf_map_lookup_elem(f->fd[FM_REACH], &k, &st->policy.reach[i]))
-			return -errno;
-	}
+	if (err)
+		return err;
+	st->rules.count = st->meta.rules;
 
 	if (bpf_map_get_next_key(f->fd[FM_IMPAIR], NULL, &next))
 		return 0;
@@ -552,11 +585,19 @@ int filter_read_state(struct filter *f, struct filter_state *st)
 			continue;
 		if (st->impairments.count >= CAPNET_MAX_IMPAIRMENTS)
 			return -E2BIG;
-		st->impairments.items[st->impairments.count++] =
-			(struct link_impairment){ .src = key.src,
-						  .dst = key.dst,
-						  .loss_ppm = imp.loss_ppm,
-						  .dup_ppm = imp.dup_ppm };
+		li = &st->impairments.items[st->impairments.count++];
+		*li = (struct link_impairment){ .src = key.src,
+						.dst = key.dst,
+						.loss_ppm = imp.loss_ppm,
+						.dup_ppm = imp.dup_ppm,
+						.corrupt_ppm = imp.corrupt_ppm,
+						.flags = imp.flags,
+						.seed = imp.seed };
+		if (imp.match) {
+			k = copy * CAPNET_MAX_MATCHES + ((imp.match - 1) % CAPNET_MAX_MATCHES);
+			if (bpf_map_lookup_elem(f->fd[FM_RULE_MATCH], &k, &li->match))
+				return -errno;
+		}
 	} while (!bpf_map_get_next_key(f->fd[FM_IMPAIR], &key, &next));
 	return 0;
 }
@@ -643,17 +684,72 @@ static int clear_impairments(struct filter *f, uint32_t copy)
 	return 0;
 }
 
-int filter_apply(struct filter *f, const struct policy *pol, const struct impairment_set *imps,
-		 struct capnet_policy_meta *meta_out, struct filter_timing *timing)
+/* Writes one layer of the idle copy: the group of every node, the reach words in use. */
+static int write_layer(struct filter *f, uint32_t copy, uint32_t layer, const struct policy *pol,
+		       const char *pin)
+{
+	uint32_t groups[CAPNET_NODE_SLOTS] = { 0 };
+	uint32_t base = copy * CAPNET_LAYERS + layer, i, words;
+	int err;
+
+	for (i = 1; i <= pol->nodes; i++)
+		groups[i] = pol->group_of[i];
+	err = array_write(f->fd[FM_GROUP_OF], base * CAPNET_NODE_SLOTS, groups, sizeof(groups[0]),
+			  pol->nodes + 1);
+	if (err)
+		return err;
+	words = pol->groups * (CAPNET_MAX_GROUPS / 64);
+	err = array_write(f->fd[FM_REACH], base * CAPNET_REACH_WORDS, pol->reach,
+			  sizeof(pol->reach[0]), words);
+	if (err)
+		return err;
+	explain("# write policy copy %u, layer %u%s: group_of[%u..%u] and reach[%u..%u] (bpftool "
+		"map update pinned %s/group_of key ... value ...)",
+		copy, layer, layer ? " (a rule)" : " (every frame)", base * CAPNET_NODE_SLOTS + 1,
+		base * CAPNET_NODE_SLOTS + pol->nodes, base * CAPNET_REACH_WORDS,
+		base * CAPNET_REACH_WORDS + words - 1, pin);
+	return 0;
+}
+
+/* The index of `m` in the copy's match table, appended if new: -E2BIG when full. */
+static int match_slot(struct capnet_match *table, unsigned int *used, const struct capnet_match *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < *used; i++)
+		if (table[i].negate == m->negate && table[i].count == m->count &&
+		    !memcmp(table[i].term, m->term, m->count * sizeof(m->term[0])))
+			return i;
+	if (*used >= CAPNET_MAX_MATCHES)
+		return -E2BIG;
+	table[*used] = *m;
+	return (*used)++;
+}
+
+int filter_apply(struct filter *f, const struct policy *pol, const struct filter_rules *rules,
+		 const struct impairment_set *imps, struct capnet_policy_meta *meta_out,
+		 struct filter_timing *timing)
 {
 	uint64_t t_start = monotonic_ns(), t_flip;
 	struct capnet_policy_meta cur, meta = {};
+	struct capnet_match table[CAPNET_MAX_MATCHES];
 	struct capnet_control ctl;
-	uint32_t groups[CAPNET_NODE_SLOTS] = { 0 };
-	uint32_t active, idle, zero = 0, i, words;
-	unsigned int shown = 0;
-	char pin[256];
-	int err;
+	uint32_t active, idle, zero = 0, i, k;
+	unsigned int shown = 0, used = 0;
+	char pin[256], v[160];
+	int err, slot;
+
+	if (rules->count > CAPNET_MAX_RULES)
+		return -E2BIG;
+	/* Rule r's match is entry r - 1: the filter finds it without a lookup of its own. */
+	memset(table, 0, sizeof(table));
+	for (i = 0; i < rules->count; i++)
+		table[i] = rules->rule[i].match;
+	used = rules->count;
+	for (i = 0; i < imps->count; i++)
+		if (imps->items[i].match.count &&
+		    match_slot(table, &used, &imps->items[i].match) < 0)
+			return -E2BIG;
 
 	err = read_active(f, &active);
 	if (err)
@@ -663,21 +759,24 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct impair
 		return -errno;
 	filter_pin_dir(f->lab, pin, sizeof(pin));
 
-	for (i = 1; i <= pol->nodes; i++)
-		groups[i] = pol->group_of[i];
-	err = array_write(f->fd[FM_GROUP_OF], idle * CAPNET_NODE_SLOTS, groups, sizeof(groups[0]),
-			  pol->nodes + 1);
+	err = write_layer(f, idle, 0, pol, pin);
+	for (i = 0; i < rules->count && !err; i++) {
+		err = write_layer(f, idle, i + 1, &rules->rule[i].policy, pin);
+		meta.rule_groups[i] = rules->rule[i].policy.groups;
+	}
 	if (err)
 		return err;
-	words = pol->groups * (CAPNET_MAX_GROUPS / 64);
-	err = array_write(f->fd[FM_REACH], idle * CAPNET_REACH_WORDS, pol->reach,
-			  sizeof(pol->reach[0]), words);
-	if (err)
-		return err;
-	explain("# write policy copy %u: group_of[%u..%u] and %u reach words (bpftool map update "
-		"pinned %s/group_of key ... value ...)",
-		idle, idle * CAPNET_NODE_SLOTS + 1, idle * CAPNET_NODE_SLOTS + pol->nodes, words,
-		pin);
+	for (i = 0; i < used; i++) {
+		k = idle * CAPNET_MAX_MATCHES + i;
+		if (bpf_map_update_elem(f->fd[FM_RULE_MATCH], &k, &table[i], BPF_ANY))
+			return -errno;
+		if (explain_enabled()) {
+			hex_bytes(&table[i], sizeof(table[i]), v, sizeof(v));
+			explain("bpftool map update pinned %s/rule_match key %u 0 0 0 value hex %s   "
+				"# copy %u, match %u",
+				pin, k & 0xff, v, idle, i + 1);
+		}
+	}
 
 	err = clear_impairments(f, idle);
 	if (err)
@@ -685,10 +784,18 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct impair
 	for (i = 0; i < imps->count; i++) {
 		const struct link_impairment *li = &imps->items[i];
 		struct capnet_link_key key = { .copy = idle, .src = li->src, .dst = li->dst };
-		struct capnet_impairment imp = { .loss_ppm = li->loss_ppm, .dup_ppm = li->dup_ppm };
+		struct capnet_impairment imp = { .loss_ppm = li->loss_ppm,
+						 .dup_ppm = li->dup_ppm,
+						 .corrupt_ppm = li->corrupt_ppm,
+						 .flags = li->flags,
+						 .seed = li->seed };
 
-		if (!li->loss_ppm && !li->dup_ppm)
+		if (!li->loss_ppm && !li->dup_ppm && !li->corrupt_ppm)
 			continue;
+		if (li->match.count) {
+			slot = match_slot(table, &used, &li->match);
+			imp.match = slot + 1;
+		}
 		if (bpf_map_update_elem(f->fd[FM_IMPAIR], &key, &imp, BPF_ANY))
 			return -errno;
 		explain_impair(f, "update", &key, &imp, shown++);
@@ -697,6 +804,7 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct impair
 
 	meta.generation = cur.generation + 1;
 	meta.groups = pol->groups;
+	meta.rules = rules->count;
 	meta.flip_ns = t_flip = monotonic_ns();
 	if (bpf_map_update_elem(f->fd[FM_POLICY_META], &idle, &meta, BPF_ANY))
 		return -errno;
@@ -715,6 +823,22 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct impair
 	bpf_map_update_elem(f->fd[FM_POLICY_META], &idle, &meta, BPF_ANY);
 	if (meta_out)
 		*meta_out = meta;
+	return 0;
+}
+
+int filter_seen_reset(struct filter *f)
+{
+	uint64_t key, next;
+	bool more;
+
+	/* Deleting the key just read is safe: the walk goes on from the next one. */
+	more = !bpf_map_get_next_key(f->fd[FM_SEEN_FRAMES], NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(f->fd[FM_SEEN_FRAMES], &key, &next);
+		if (bpf_map_delete_elem(f->fd[FM_SEEN_FRAMES], &key) && errno != ENOENT)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -791,6 +915,7 @@ static int read_link_drops(struct filter *f, int ncpu, struct link_drop_entry **
 			e->sum.dropped_partition += percpu[c].dropped_partition;
 			e->sum.dropped_loss += percpu[c].dropped_loss;
 			e->sum.duplicated += percpu[c].duplicated;
+			e->sum.corrupted += percpu[c].corrupted;
 		}
 	} while (!bpf_map_get_next_key(f->fd[FM_LINK_DROPS], &key, &next));
 	if (n)
@@ -816,6 +941,7 @@ static int emit_drops(const struct link_drop_entry *e, uint64_t passed,
 		.dropped_partition = e->sum.dropped_partition,
 		.dropped_loss = e->sum.dropped_loss,
 		.duplicated = e->sum.duplicated,
+		.corrupted = e->sum.corrupted,
 	};
 
 	return fn(&e->key, &st, ctx);

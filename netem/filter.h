@@ -23,11 +23,26 @@ struct link_impairment {
 	uint16_t dst;
 	uint32_t loss_ppm;
 	uint32_t dup_ppm;
+	uint32_t corrupt_ppm;
+	uint32_t flags; /* CAPNET_IMPAIR_SEEDED, CAPNET_IMPAIR_FIX_CSUM */
+	uint64_t seed;
+	struct capnet_match match; /* the frames it applies to; empty: every frame */
 };
 
 struct impairment_set {
 	unsigned int count;
 	struct link_impairment items[CAPNET_MAX_IMPAIRMENTS];
+};
+
+/* A per-service rule: a partition of its own that decides only the frames `match` names. */
+struct filter_rule {
+	struct capnet_match match;
+	struct policy policy;
+};
+
+struct filter_rules {
+	unsigned int count;
+	struct filter_rule rule[CAPNET_MAX_RULES];
 };
 
 /* What the filter has in force: the active copy, read back. */
@@ -36,6 +51,7 @@ struct filter_state {
 	struct capnet_policy_meta meta;
 	unsigned int active;
 	struct policy policy;
+	struct filter_rules rules;
 	struct impairment_set impairments;
 };
 
@@ -83,10 +99,17 @@ struct filter_timing {
 	uint64_t flip_ns;
 };
 
-/* Writes the idle copy, then flips: every link switches at once. Fills *meta with the new
- * generation and flip time, and *timing (if not NULL) with what each part cost. */
-int filter_apply(struct filter *f, const struct policy *pol, const struct impairment_set *imps,
-		 struct capnet_policy_meta *meta, struct filter_timing *timing);
+/* Writes the idle copy (the policy for every frame, the rules, the impairments), then flips:
+ * every link switches at once. Fills *meta with the new generation and flip time, and *timing
+ * (if not NULL) with what each part cost. -E2BIG when rules and impairments name more than
+ * CAPNET_MAX_MATCHES different matches. */
+int filter_apply(struct filter *f, const struct policy *pol, const struct filter_rules *rules,
+		 const struct impairment_set *imps, struct capnet_policy_meta *meta,
+		 struct filter_timing *timing);
+
+/* Forgets how often each frame was seen, so seeded loss decides the next frames as it did
+ * after `up`: a replay of the same traffic loses the same frames. */
+int filter_seen_reset(struct filter *f);
 
 /* Sums the per-CPU counters of every link seen so far; calls fn for each. */
 int filter_for_each_link(struct filter *f,

@@ -37,7 +37,6 @@
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"
 #define BRIDGE "br0"
-#define NODE_IF "eth0"
 /* --explain lists this many neighbour entries per node, then one line for the rest. */
 #define EXPLAIN_NEIGH 3
 /* Seconds up waits for every port to forward. */

@@ -26,6 +26,9 @@ struct lab_info {
 };
 
 /* "10.77.0.0/16": fails on junk, host bits set, or a subnet too small for `nodes` hosts. */
+/* Every node's side of its veth. */
+#define NODE_IF "eth0"
+
 int lab_parse_subnet(const char *text, unsigned int nodes, uint32_t *subnet, unsigned int *prefix,
 		     char *err, size_t errlen);
 /* The address of node i: the i-th host of the subnet (host order). */

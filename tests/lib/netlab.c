@@ -299,8 +299,66 @@ static long long now_ms(void)
 
 bool netlab_tcp_works(const char *lab, unsigned int from, unsigned int to, int timeout_ms)
 {
+	return netlab_tcp_port_works(lab, from, to, NETLAB_PORT + 1, timeout_ms);
+}
+
+int netlab_udp_socket(const char *lab, unsigned int node, unsigned int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd, saved, rcvbuf = 1 << 22;
+
+	saved = netlab_enter(lab, node);
+	if (saved < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	netlab_leave(saved);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+unsigned int netlab_udp_port_of(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len))
+		return 0;
+	return ntohs(sa.sin_port);
+}
+
+int netlab_udp_send_to(int fd, unsigned int node, unsigned int port, const void *data, size_t len)
+{
 	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(NETLAB_PORT + 1),
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = node_addr(node) };
+
+	return sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)len ? 0 :
+											      -1;
+}
+
+unsigned int netlab_udp_count(int fd, int quiet_ms)
+{
+	char buf[2048];
+	unsigned int n = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, quiet_ms) > 0)
+		while (recv(fd, buf, sizeof(buf), 0) >= 0)
+			n++;
+	return n;
+}
+
+bool netlab_tcp_port_works(const char *lab, unsigned int from, unsigned int to, unsigned int port,
+			   int timeout_ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = node_addr(to) };
 	int lfd = -1, cfd = -1, afd = -1, one = 1, saved;
 	long long deadline = now_ms() + timeout_ms;

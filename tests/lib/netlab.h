@@ -53,6 +53,18 @@ int netlab_udp_drain(struct netlab_udp *u, int quiet_ms,
  * carried a byte both ways within timeout_ms. */
 bool netlab_tcp_works(const char *lab, unsigned int from, unsigned int to, int timeout_ms);
 
+/* The same on any port. */
+bool netlab_tcp_port_works(const char *lab, unsigned int from, unsigned int to, unsigned int port,
+			   int timeout_ms);
+
+/* A non-blocking UDP socket in a node, bound to `port` (0: an ephemeral one); -1 on failure. */
+int netlab_udp_socket(const char *lab, unsigned int node, unsigned int port);
+unsigned int netlab_udp_port_of(int fd);
+/* Sends one datagram from the socket to a node's port: 0 or -1. */
+int netlab_udp_send_to(int fd, unsigned int node, unsigned int port, const void *data, size_t len);
+/* Reads and counts datagrams until quiet_ms pass with nothing new. */
+unsigned int netlab_udp_count(int fd, int quiet_ms);
+
 /* Raw Ethernet frames of any ethertype between nodes (AF_PACKET on eth0). Returns how many of
  * `count` frames sent from -> to (to the peer's MAC, or broadcast) arrived. */
 int netlab_raw_exchange(const char *lab, unsigned int from, unsigned int to, uint16_t ethertype,

@@ -115,6 +115,7 @@ void trace_drop_write(FILE *f, const struct capnet_drop_event *ev)
 		ev->dst, ev->reason,
 		ev->reason == CAPNET_DROP_PARTITION ? "partition" :
 		ev->reason == CAPNET_DROP_LOSS	    ? "loss" :
+		ev->reason == CAPNET_CORRUPTED	    ? "corrupted" :
 						      "other",
 		ev->ethertype, ev->ip_proto, src, dst, ev->sport, ev->dport, ev->ip_id, ev->l4_csum,
 		ev->len, payload);

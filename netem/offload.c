@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* TX checksum offload off on a node's interface, through the ethtool ioctl. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+
+#include "netem/explain.h"
+#include "netem/offload.h"
+#include "netem/topology.h"
+
+static int ethtool_value(int fd, const char *ifname, uint32_t cmd, uint32_t *value)
+{
+	struct ethtool_value ev = { .cmd = cmd, .data = *value };
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		return -errno;
+	*value = ev.data;
+	return 0;
+}
+
+int node_tx_checksum_off(const char *lab, unsigned int node, bool *changed)
+{
+	char ns[LAB_NAME_MAX + 16];
+	uint32_t on = 0, off = 0;
+	int saved, fd, err;
+
+	*changed = false;
+	lab_node_ns(lab, node, ns, sizeof(ns));
+	saved = netns_enter(ns);
+	if (saved < 0)
+		return saved;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = ethtool_value(fd, NODE_IF, ETHTOOL_GTXCSUM, &on);
+	if (!err && on) {
+		err = ethtool_value(fd, NODE_IF, ETHTOOL_STXCSUM, &off);
+		*changed = !err;
+	}
+	close(fd);
+out:
+	netns_return(saved);
+	if (!err && *changed)
+		explain("ip netns exec %s ethtool -K %s tx off   # checksums made by the sender, so "
+			"a corrupted frame is caught",
+			ns, NODE_IF);
+	return err;
+}

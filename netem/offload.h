@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Checksums computed by the sender, so corruption on the wire shows. A veth hands the
+ * receiver a frame whose checksum is still to be computed (CHECKSUM_PARTIAL) as verified;
+ * with TX checksum offload off, the sender's stack computes it, and a bit flipped after that
+ * leaves it stale, which the receiver's stack catches, as it would with a real NIC. */
+#ifndef CAPNET_OFFLOAD_H
+#define CAPNET_OFFLOAD_H
+
+#include <stdbool.h>
+
+/* Turns TX checksum offload off on the node's interface (ethtool -K eth0 tx off in its
+ * namespace); idempotent. 0 or -errno. *changed says whether it was on. */
+int node_tx_checksum_off(const char *lab, unsigned int node, bool *changed);
+
+#endif /* CAPNET_OFFLOAD_H */
