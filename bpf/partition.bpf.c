@@ -313,8 +313,7 @@ __noinline int frame_parse_once(struct __sk_buff *skb, __u32 ethertype, struct f
 	return 0;
 }
 
-static __always_inline void frame_parse(struct __sk_buff *skb, __u16 ethertype,
-					struct frame_id *f)
+static __always_inline void frame_parse(struct __sk_buff *skb, __u16 ethertype, struct frame_id *f)
 {
 	if (!f->parsed)
 		frame_parse_once(skb, ethertype, f);
