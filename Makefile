@@ -68,7 +68,15 @@ SKELS := $(patsubst bpf/%.bpf.c,$(O)/%.skel.h,$(BPF_SRCS))
 
 # The example Maelstrom node in C links jansson, as a node written outside capnet would.
 MAEL_C_NODE := $(O)/tests/maelstrom/c_node
-all: $(BINS) $(UNIT_BINS) $(NET_BINS) $(MAEL_C_NODE)
+# Preloaded into the services capnet starts, beside libfaketime (preload/clock_nanosleep.c):
+# plain flags, for the sanitizers of the ASan build cannot be preloaded into other programs.
+PRELOAD := $(O)/lib/capnet/clock_nanosleep.so
+all: $(BINS) $(PRELOAD) $(UNIT_BINS) $(NET_BINS) $(MAEL_C_NODE)
+
+$(PRELOAD): preload/clock_nanosleep.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -shared $< -o $@
 
 $(MAEL_C_NODE): tests/maelstrom/c_node.c
 	$(call msg,CC,$@)
@@ -206,9 +214,10 @@ compile_commands.json: deps
 .PHONY: compile_commands.json
 
 PREFIX ?= /usr/local
-install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin
+install: $(BINS) $(PRELOAD)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/capnet
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/capnet/
 
 clean:
 	rm -rf $(O)

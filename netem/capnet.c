@@ -17,14 +17,21 @@ static const struct cli_command commands[] = {
 	{ "down", cmd_down, "", "remove the lab and every trace of it" },
 	{ "status", cmd_status, "[--json]", "groups, cuts, generation and per-link counters" },
 	{ "exec", cmd_exec, "I -- CMD [ARG...]", "run a program inside node I" },
-	{ "partition", cmd_partition, "GROUP... | --preset NAME [--seed S]",
-	  "split the lab into groups (nodes not named form one more group)" },
-	{ "cut", cmd_cut, "FROM TO", "one-way: nodes FROM can no longer send to nodes TO" },
-	{ "heal", cmd_heal, "[--links] [--delays]",
-	  "remove partitions and cuts (--links: loss, dup; --delays: delays, too)" },
-	{ "link", cmd_link, "FROM TO [--loss P%] [--dup P%] [--delay T ...] [--one-way]",
+	{ "partition", cmd_partition, "GROUP... | --preset NAME [--seed S] [--only|--except SPEC]",
+	  "split the lab into groups (nodes not named form one more group); with --only or "
+	  "--except, a rule for some frames (SPEC: tcp:PORT udp:PORT tcp udp icmp arp ip:PROTO)" },
+	{ "cut", cmd_cut, "FROM TO [--only|--except SPEC]",
+	  "one-way: nodes FROM can no longer send to nodes TO" },
+	{ "heal", cmd_heal, "[--links] [--delays] | --only|--except SPEC",
+	  "remove partitions, cuts and rules (--links: impairments; --delays: delays, too; "
+	  "--only SPEC: that rule alone)" },
+	{ "link", cmd_link,
+	  "FROM TO [--loss P% [--seed S]] [--dup P%] [--corrupt P% | --corrupt-payload P%] "
+	  "[--only|--except SPEC] [--delay T ...] [--one-way]",
 	  "impair or delay links (both directions unless --one-way; `all` for every node); "
 	  "--delay takes [--jitter T] [--distribution uniform|normal] [--reorder]; [--rate R]" },
+	{ "clock", cmd_clock, "NODES --offset ±T | --rate R | --strobe T,PERIOD | --reset",
+	  "skew the wall clock of the services capnet started on NODES (libfaketime)" },
 	{ "start", cmd_start,
 	  "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS] | [NODES] [--name N] -- PROGRAM ARG...",
 	  "start a capnode replica in each node (all by default), authenticated with the lab's "

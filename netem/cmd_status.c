@@ -14,12 +14,50 @@
 #include "lib/json.h"
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
+#include "netem/clock_ctl.h"
 #include "netem/explain.h"
 #include "netem/match.h"
 #include "netem/nodes.h"
 
 static struct filter_state state;
 static struct partition part, rule_part;
+
+/* The clocks capnet moved (netem/clock_ctl.h): a line, or JSON objects, for each node whose
+ * clock is not the true one. */
+static void print_clocks(const char *lab, unsigned int nodes, bool json)
+{
+	struct clock_setting cs;
+	struct timespec ts;
+	unsigned int i, shown = 0;
+	int64_t jump = 0, now;
+	uint64_t period = 0;
+	char text[96];
+	bool strobe;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	for (i = 1; i <= nodes; i++) {
+		if (clock_read(lab, i, &cs))
+			continue;
+		strobe = clock_strobe_running(lab, i, &jump, &period);
+		if (clock_setting_is_true(&cs) && !strobe)
+			continue;
+		if (json) {
+			printf("%s{\"node\":%u,\"offset_ns\":%lld,\"rate\":%g,\"strobe_ns\":%lld,"
+			       "\"strobe_period_ns\":%llu}",
+			       shown ? "," : "", i, (long long)clock_offset_at(&cs, now), cs.rate,
+			       strobe ? (long long)jump : 0,
+			       strobe ? (unsigned long long)period : 0);
+		} else {
+			clock_setting_describe(&cs, now, text, sizeof(text));
+			printf("clock of node %u: %s", i, text);
+			if (strobe)
+				printf("; strobe %+.9g s every %.9g s", jump / 1e9, period / 1e9);
+			printf("\n");
+		}
+		shown++;
+	}
+}
 
 /* Rule i's match ("only tcp:2380") and partition ("1 | 2,3"). */
 static void rule_text(unsigned int i, char *match, size_t mlen, char *text, size_t tlen)
@@ -322,6 +360,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)r->stats.duplicated,
 			       (unsigned long long)r->stats.corrupted);
 		}
+		printf("],\"clocks\":[");
+		print_clocks(cli->lab, info.nodes, true);
 		printf("],\"running\":\"%s\",\"mode\":\"%s\",\"services\":[", running_text, mode);
 		{
 			struct services_print sp = { .nodes = info.nodes, .json = true };
@@ -351,6 +391,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 			nodes_for_each_service(run_dir, print_service, &sp);
 		}
+		print_clocks(cli->lab, info.nodes, false);
 		printf("generation %llu, switched %.1f s ago, %u group%s\n",
 		       (unsigned long long)state.meta.generation, since_s(state.meta.flip_ns),
 		       state.policy.groups, state.policy.groups == 1 ? "" : "s");

@@ -43,13 +43,6 @@ static int parse_kinds(const char *text, unsigned int *kinds, char *err, size_t 
 			snprintf(err, errlen, "nemesis: unknown kind \"%.40s\": one of " KNOWN, w);
 			return -EINVAL;
 		}
-		if (k == NEMESIS_CLOCK || k == NEMESIS_CORRUPT) {
-			snprintf(err, errlen,
-				 "nemesis: kind %s is not available yet: capnet has no %s faults "
-				 "to draw from",
-				 w, k == NEMESIS_CLOCK ? "clock" : "corruption");
-			return -EINVAL;
-		}
 		*kinds |= 1u << k;
 	}
 	if (!*kinds) {
@@ -140,6 +133,8 @@ static int fault(const struct nemesis_plan *p, enum nemesis_kind k, unsigned int
 	static const char *const presets[] = { "halves", "random-halves", "isolate-random",
 					       "majorities-ring", "bridge" };
 	static const unsigned int loss[] = { 5, 10, 25, 50 }, delay_ms[] = { 5, 20, 50, 100 };
+	static const unsigned int corrupt[] = { 1, 5, 10, 25 };
+	static const unsigned int skew_s[] = { 1, 5, 30, 120 };
 	const size_t len = NEMESIS_COMMAND_MAX;
 	char a[64], b[64], name[80] = "";
 	struct node_set from, to;
@@ -192,6 +187,20 @@ static int fault(const struct nemesis_plan *p, enum nemesis_kind k, unsigned int
 		nodeset_format(&from, a, sizeof(a));
 		snprintf(cmd, len, "%s %s%s", k == NEMESIS_KILL ? "kill" : "pause", a, name);
 		snprintf(heal, len, "%s %s%s", k == NEMESIS_KILL ? "restart" : "resume", a, name);
+		return 0;
+	case NEMESIS_CORRUPT:
+		/* Half of them reach the application: the checksum mended. */
+		snprintf(cmd, len, "link all all --%s %u%%",
+			 draw(rng, 2) ? "corrupt-payload" : "corrupt", corrupt[draw(rng, 4)]);
+		snprintf(heal, len, "heal --links");
+		return 0;
+	case NEMESIS_CLOCK:
+		/* A minority's clocks, ahead or behind: where last-writer-wins and leases show it. */
+		random_set(rng, nodes, 1 + draw(rng, minority), NULL, &from);
+		nodeset_format(&from, a, sizeof(a));
+		snprintf(cmd, len, "clock %s --offset %c%us", a, draw(rng, 2) ? '+' : '-',
+			 skew_s[draw(rng, 4)]);
+		snprintf(heal, len, "clock %s --reset", a);
 		return 0;
 	default:
 		snprintf(err, errlen, "nemesis: kind %s cannot be drawn", nemesis_kind_name(k));

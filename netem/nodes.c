@@ -16,6 +16,7 @@
 
 #include "lib/report.h"
 #include "bpf/partition.h"
+#include "netem/clock_ctl.h"
 #include "netem/explain.h"
 #include "netem/nodes.h"
 #include "netem/placeholder.h"
@@ -187,11 +188,16 @@ static void log_tail(const char *log, char *buf, size_t max)
 		buf[--n] = 0;
 }
 
-static void explain_spawn(const char *ns, const char *cwd, char *const argv[], const char *log)
+static void explain_spawn(const char *lab, unsigned int node, const char *ns, const char *cwd,
+			  char *const argv[], const char *log)
 {
-	char line[4096];
+	char line[4096], env[2 * PATH_MAX + 512];
 	size_t used = 0;
 
+	if (!explain_enabled())
+		return;
+	/* Every service reads its node's clock through libfaketime (netem/clock_ctl.h). */
+	clock_env_words(lab, node, env, sizeof(env));
 	for (int i = 0; argv[i] && used < sizeof(line) - 1; i++) {
 		bool plain = strcspn(argv[i], " \t'\"$`\\{}*?;&|<>()") == strlen(argv[i]) &&
 			     argv[i][0];
@@ -199,7 +205,7 @@ static void explain_spawn(const char *ns, const char *cwd, char *const argv[], c
 		used += snprintf(line + used, sizeof(line) - used, plain ? "%s%s" : "%s'%s'",
 				 i ? " " : "", argv[i]);
 	}
-	explain("(cd %s && setsid ip netns exec %s %s >>%s 2>&1 &)", cwd, ns, line, log);
+	explain("(cd %s && %ssetsid ip netns exec %s %s >>%s 2>&1 &)", cwd, env, ns, line, log);
 }
 
 /* Forks a daemon inside the node's namespace, in its own session (so a signal to its process
@@ -223,7 +229,8 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		report_warn("create %s: %s", cwd, strerror(-err));
 		return err;
 	}
-	explain_spawn(ns, cwd, argv, log);
+	explain_spawn(lab, node, ns, cwd, argv, log);
+	clock_prepare(lab, node);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -244,6 +251,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		clock_child_env(lab, node);
 		execvp(argv[0], argv);
 		fprintf(stderr, "capnet: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -489,11 +497,13 @@ int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms)
 	unsigned long long started = 0;
 	char pidfile[PATH_MAX];
 	pid_t pid = nodes_pid(run_dir, node);
+	bool faked;
 	int waited;
 
 	if (!pid)
 		return -ESRCH;
 	read_pid_file(run_dir, node, &pid, &started);
+	faked = clock_process_preloaded(pid);
 	/* The whole process group: what the service forked goes with it. */
 	if (kill(-pid, sig) && kill(pid, sig))
 		return -errno;
@@ -511,6 +521,8 @@ int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms)
 	}
 	if (sig == SIGKILL)
 		kill(-pid, SIGKILL);
+	if (faked && !is_alive(pid, started))
+		clock_process_gone(pid);
 	node_file(run_dir, node, "pid", pidfile, sizeof(pidfile));
 	if (wait_ms || sig == SIGKILL)
 		unlink(pidfile);
@@ -597,7 +609,11 @@ static void kill_lab_processes(const char *lab)
 			continue;
 		for (i = 0; i < li.n; i++)
 			if (st.st_ino == li.ino[i] && st.st_dev == li.dev[i]) {
+				bool faked = clock_process_preloaded(pid);
+
 				kill(pid, SIGKILL);
+				if (faked)
+					clock_process_gone(pid);
 				break;
 			}
 	}

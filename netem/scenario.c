@@ -13,7 +13,7 @@
 
 static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	"start",
 					       "stop",	    "kill", "restart", "pause", "resume",
-					       "status",    "exec", NULL };
+					       "status",    "exec", "clock",   NULL };
 
 const char *scenario_action_name(enum scenario_action a)
 {

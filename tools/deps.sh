@@ -19,6 +19,7 @@ packages=(
 	etcd-server etcd-client                             # make bench: capnode against etcd
 	libjansson-dev libjson-c-dev                        # make bench: lib/json against them
 	python3                                             # the Maelstrom example nodes
+	libfaketime ethtool                                 # capnet clock; corruption's --explain
 	git
 )
 

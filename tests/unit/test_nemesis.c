@@ -25,7 +25,7 @@ static void test_parse(void **state)
 	const char *good[] = { "partition,kill", "--interval", "2s",	 "--duration", "10s",
 			       "--seed",	 "42",	       "--name", "etcd" };
 	const char *unknown[] = { "partition,meteor", "--interval", "1s" };
-	const char *later[] = { "clock", "--interval", "1s" };
+	const char *finer[] = { "clock,corrupt", "--interval", "1s" };
 	const char *no_interval[] = { "loss" };
 	const char *bad_seed[] = { "loss", "--interval", "1s", "--seed", "-3" };
 	struct nemesis_plan p;
@@ -40,8 +40,8 @@ static void test_parse(void **state)
 	assert_string_equal(p.name, "etcd");
 	assert_int_equal(parse(unknown, 3, &p, err), -EINVAL);
 	assert_non_null(strstr(err, "unknown kind \"meteor\": one of partition, cut, isolate"));
-	assert_int_equal(parse(later, 3, &p, err), -EINVAL);
-	assert_non_null(strstr(err, "not available yet"));
+	assert_int_equal(parse(finer, 3, &p, err), 0);
+	assert_int_equal(p.kinds, 1u << NEMESIS_CLOCK | 1u << NEMESIS_CORRUPT);
 	assert_int_equal(parse(no_interval, 1, &p, err), -EINVAL);
 	assert_non_null(strstr(err, "--interval"));
 	assert_int_equal(parse(bad_seed, 5, &p, err), -EINVAL);
@@ -83,6 +83,42 @@ static void test_schedule(void **state)
 	assert_int_equal(nemesis_schedule(&p, 5, b, 3, &nb, err, sizeof(err)), -ENOSPC);
 }
 
+/* Clock skews and corruption: each healed by its own command, a skew on a minority. */
+static void test_clock_and_corrupt(void **state)
+{
+	struct nemesis_plan p = { .kinds = 1u << NEMESIS_CLOCK | 1u << NEMESIS_CORRUPT,
+				  .interval_ms = 100,
+				  .duration_ms = 10000,
+				  .seed = 11 };
+	static struct nemesis_step s[128];
+	unsigned int clocks = 0, corrupts = 0;
+	char nodes[64], heal[NEMESIS_COMMAND_MAX];
+	size_t n;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(nemesis_schedule(&p, 5, s, 128, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 100);
+	for (size_t i = 0; i < n; i += 2) {
+		if (!strncmp(s[i].command, "clock ", 6)) {
+			clocks++;
+			assert_int_equal(sscanf(s[i].command, "clock %63s --offset", nodes), 1);
+			/* At most two of five nodes: a minority. */
+			assert_true(strlen(nodes) <= 3);
+			assert_true(strstr(s[i].command, "--offset +") ||
+				    strstr(s[i].command, "--offset -"));
+			snprintf(heal, sizeof(heal), "clock %s --reset", nodes);
+			assert_string_equal(s[i + 1].command, heal);
+		} else {
+			corrupts++;
+			assert_true(!strncmp(s[i].command, "link all all --corrupt ", 23) ||
+				    !strncmp(s[i].command, "link all all --corrupt-payload ", 31));
+			assert_string_equal(s[i + 1].command, "heal --links");
+		}
+	}
+	assert_true(clocks > 10 && corrupts > 10);
+}
+
 static void test_victims(void **state)
 {
 	struct nemesis_plan p = { .kinds = 1u << NEMESIS_KILL | 1u << NEMESIS_ISOLATE,
@@ -120,6 +156,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_clock_and_corrupt),
 		cmocka_unit_test(test_victims),
 	};
 
