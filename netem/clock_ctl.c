@@ -21,10 +21,18 @@
 
 #define STROBE_COMM "capnet-strobe"
 #define MEND_NAME "clock_nanosleep.so"
+#define ENV_PAIRS 5
 
-void clock_file_path(const char *lab, unsigned int node, char *buf, size_t len)
+/* A service's control file on a node, and when its first process started: in its own
+ * directory, since libfaketime counts a rate from that start (clock_control_format). */
+static void control_path(const char *svc_dir, unsigned int node, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s/clock/n%u", CAPNET_RUN_ROOT, lab, node);
+	snprintf(buf, len, "%s/n%u.clock", svc_dir, node);
+}
+
+static void start_path(const char *svc_dir, unsigned int node, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/n%u.clock-start", svc_dir, node);
 }
 
 static void setting_path(const char *lab, unsigned int node, char *buf, size_t len)
@@ -111,36 +119,89 @@ static int write_text(const char *path, const char *text)
 	return err;
 }
 
-static int write_control(const char *lab, unsigned int node, const struct clock_setting *s)
+static int64_t true_now_ns(void)
 {
-	char path[PATH_MAX], text[64];
+	struct timespec ts;
 
-	clock_file_path(lab, node, path, sizeof(path));
-	clock_control_format(s, text, sizeof(text));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One service's control file, from the node's setting and the service's start. */
+static int write_service_control(const char *svc_dir, unsigned int node,
+				 const struct clock_setting *s)
+{
+	char path[PATH_MAX], text[96];
+	long long start = 0;
+	FILE *f;
+
+	start_path(svc_dir, node, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return 0; /* never started there */
+	if (fscanf(f, "%lld", &start) != 1)
+		start = 0;
+	fclose(f);
+	control_path(svc_dir, node, path, sizeof(path));
+	clock_control_format(s, start, text, sizeof(text));
 	return write_text(path, text);
 }
 
-void clock_prepare(const char *lab, unsigned int node)
-{
-	struct clock_setting truth = { .rate = 1.0 };
-	char path[PATH_MAX], dir[PATH_MAX];
+struct control_walk {
+	unsigned int node;
+	const struct clock_setting *s;
+	int err;
+};
 
-	clock_file_path(lab, node, path, sizeof(path));
-	snprintf(dir, sizeof(dir), "%s/%s/clock", CAPNET_RUN_ROOT, lab);
-	if (!access(path, F_OK) || files_mkdir_p(dir, 0755))
+static int control_one(const char *name, const char *dir, void *arg)
+{
+	struct control_walk *w = arg;
+	int err = write_service_control(dir, w->node, w->s);
+
+	(void)name;
+	if (err && !w->err)
+		w->err = err;
+	return 0;
+}
+
+/* Every service's control file on the node. */
+static int write_controls(const char *lab, unsigned int node, const struct clock_setting *s)
+{
+	struct control_walk w = { .node = node, .s = s };
+	char run_dir[PATH_MAX];
+
+	nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
+	nodes_for_each_service(run_dir, control_one, &w);
+	return w.err;
+}
+
+void clock_prepare(const char *lab, const char *svc_dir, unsigned int node)
+{
+	struct clock_setting cs;
+	char path[PATH_MAX], text[32];
+
+	/* The start is now, give or take the fork and exec that follow: libfaketime takes it at
+	 * the program's first instruction, a few milliseconds later, an error of those
+	 * milliseconds times (1 - rate) in a rate. */
+	start_path(svc_dir, node, path, sizeof(path));
+	snprintf(text, sizeof(text), "%lld", (long long)true_now_ns());
+	if (write_text(path, text))
 		return;
-	write_control(lab, node, &truth);
+	if (clock_read(lab, node, &cs)) {
+		cs = (struct clock_setting){ .rate = 1.0 };
+	}
+	write_service_control(svc_dir, node, &cs);
 }
 
 /* The environment, as NAME=VALUE strings; false without libfaketime. */
-static bool env_pairs(const char *lab, unsigned int node, char pairs[6][3 * PATH_MAX])
+static bool env_pairs(const char *svc_dir, unsigned int node, char pairs[ENV_PAIRS][3 * PATH_MAX])
 {
 	char faketime[PATH_MAX], mend[PATH_MAX], why[256], path[PATH_MAX];
 	const char *old = getenv("LD_PRELOAD");
 
 	if (clock_preload_find(faketime, sizeof(faketime), mend, sizeof(mend), why, sizeof(why)))
 		return false;
-	clock_file_path(lab, node, path, sizeof(path));
+	control_path(svc_dir, node, path, sizeof(path));
 	/* The mend first, so that its clock_nanosleep is the one a program calls. */
 	snprintf(pairs[0], sizeof(pairs[0]), "LD_PRELOAD=%s:%s%s%s", mend, faketime,
 		 old && *old ? ":" : "", old && *old ? old : "");
@@ -149,34 +210,34 @@ static bool env_pairs(const char *lab, unsigned int node, char pairs[6][3 * PATH
 	 * by more than a second. */
 	snprintf(pairs[2], sizeof(pairs[2]), "FAKETIME_CACHE_DURATION=0");
 	snprintf(pairs[3], sizeof(pairs[3]), "FAKETIME_DONT_FAKE_MONOTONIC=1");
-	/* A new rate runs from when it is set, not from the program's start. */
-	snprintf(pairs[4], sizeof(pairs[4]), "FAKETIME_XRESET=1");
-	snprintf(pairs[5], sizeof(pairs[5]), "FAKETIME_DISABLE_SHM=1");
+	/* Not known to 0.9.10, which makes the objects clock_process_gone removes; newer
+	 * versions then make none. */
+	snprintf(pairs[4], sizeof(pairs[4]), "FAKETIME_DISABLE_SHM=1");
 	return true;
 }
 
-bool clock_child_env(const char *lab, unsigned int node)
+bool clock_child_env(const char *svc_dir, unsigned int node)
 {
-	static char pairs[6][3 * PATH_MAX];
+	static char pairs[ENV_PAIRS][3 * PATH_MAX];
 	unsigned int i;
 
-	if (!env_pairs(lab, node, pairs))
+	if (!env_pairs(svc_dir, node, pairs))
 		return false;
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < ENV_PAIRS; i++)
 		putenv(pairs[i]);
 	return true;
 }
 
-void clock_env_words(const char *lab, unsigned int node, char *buf, size_t len)
+void clock_env_words(const char *svc_dir, unsigned int node, char *buf, size_t len)
 {
-	static char pairs[6][3 * PATH_MAX];
+	static char pairs[ENV_PAIRS][3 * PATH_MAX];
 	size_t used = 0;
 	unsigned int i;
 
 	buf[0] = 0;
-	if (!env_pairs(lab, node, pairs))
+	if (!env_pairs(svc_dir, node, pairs))
 		return;
-	for (i = 0; i < 6 && used < len; i++)
+	for (i = 0; i < ENV_PAIRS && used < len; i++)
 		used += snprintf(buf + used, len - used, "%s ", pairs[i]);
 }
 
@@ -201,8 +262,7 @@ int clock_read(const char *lab, unsigned int node, struct clock_setting *s)
 	return clock_setting_parse(text, s) ? -EBADMSG : 0;
 }
 
-int clock_write(const char *lab, unsigned int node, const struct clock_setting *cur,
-		const struct clock_setting *next)
+int clock_write(const char *lab, unsigned int node, const struct clock_setting *s)
 {
 	char path[PATH_MAX], dir[PATH_MAX], text[96];
 	int err;
@@ -211,22 +271,21 @@ int clock_write(const char *lab, unsigned int node, const struct clock_setting *
 	err = files_mkdir_p(dir, 0755);
 	if (err)
 		return err;
-	clock_file_path(lab, node, path, sizeof(path));
-	if (clock_needs_rate_reset(cur, next)) {
-		explain("echo '+0 x1.000000' > %s; sleep 1   # the true rate again, first", path);
-		err = write_text(path, "+0 x1.000000");
-		if (err)
-			return err;
-		clock_wait_in_force();
-	}
-	clock_control_format(next, text, sizeof(text));
-	explain("echo '%s' > %s   # libfaketime rereads it within a second", text, path);
-	err = write_control(lab, node, next);
+	setting_path(lab, node, path, sizeof(path));
+	clock_setting_format(s, text, sizeof(text));
+	err = write_text(path, text);
 	if (err)
 		return err;
-	setting_path(lab, node, path, sizeof(path));
-	clock_setting_format(next, text, sizeof(text));
-	return write_text(path, text);
+	if (explain_enabled()) {
+		char run_dir[PATH_MAX];
+
+		nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
+		clock_control_format(s, s->since_ns, text, sizeof(text));
+		explain("echo '%s' > %s/.../n%u.clock   # for each service on node %u, its offset "
+			"counted from its start; libfaketime rereads it within a second",
+			text, run_dir, node, node);
+	}
+	return write_controls(lab, node, s);
 }
 
 /* Killed but not yet reaped: a strobe no more. */
@@ -314,20 +373,20 @@ static void sleep_ns(uint64_t ns)
 int clock_strobe_start(const char *lab, unsigned int node, const struct clock_setting *rest,
 		       int64_t jump_ns, uint64_t period_ns)
 {
-	char path[PATH_MAX], pidfile[PATH_MAX], ns[LAB_NAME_MAX + 16];
+	char pidfile[PATH_MAX], ns[LAB_NAME_MAX + 16];
 	struct clock_setting moved = *rest;
 	pid_t pid;
 	FILE *f;
 	int fd;
 
 	clock_strobe_stop(lab, node);
-	clock_file_path(lab, node, path, sizeof(path));
 	strobe_path(lab, node, pidfile, sizeof(pidfile));
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	moved.offset_ns += jump_ns;
-	explain("while :; do echo '...%+lld ns' > %s; sleep %.3f; echo '...' > %s; sleep %.3f; "
-		"done &   # the strobe",
-		(long long)jump_ns, path, period_ns / 1e9, path, period_ns / 1e9);
+	explain("while :; do echo '%+.9f x1.000000' > .../n%u.clock; sleep %.3f; echo '%+.9f "
+		"x1.000000' > .../n%u.clock; sleep %.3f; done &   # the strobe",
+		moved.offset_ns / 1e9, node, period_ns / 1e9, rest->offset_ns / 1e9, node,
+		period_ns / 1e9);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -347,12 +406,12 @@ int clock_strobe_start(const char *lab, unsigned int node, const struct clock_se
 		}
 		/* Until stopped, or until the lab's run directory goes. */
 		for (;;) {
-			if (write_control(lab, node, &moved))
-				_exit(0);
+			write_controls(lab, node, &moved);
 			sleep_ns(period_ns);
-			if (write_control(lab, node, rest))
-				_exit(0);
+			write_controls(lab, node, rest);
 			sleep_ns(period_ns);
+			if (access(pidfile, F_OK))
+				_exit(0); /* the lab went, or the strobe was stopped */
 		}
 	}
 	f = fopen(pidfile, "w");
@@ -388,12 +447,12 @@ static bool environ_has(pid_t pid, const char *prefix, bool whole)
 	return found;
 }
 
-bool clock_process_follows(pid_t pid, const char *lab, unsigned int node)
+bool clock_process_follows(pid_t pid, const char *svc_dir, unsigned int node)
 {
 	char want[PATH_MAX + 32];
 
 	memcpy(want, FOLLOWS, sizeof(FOLLOWS) - 1);
-	clock_file_path(lab, node, want + sizeof(FOLLOWS) - 1, sizeof(want) - sizeof(FOLLOWS));
+	control_path(svc_dir, node, want + sizeof(FOLLOWS) - 1, sizeof(want) - sizeof(FOLLOWS));
 	return environ_has(pid, want, true);
 }
 

@@ -146,16 +146,15 @@ int clock_setting_format(const struct clock_setting *s, char *buf, size_t len)
 	return snprintf(buf, len, "%s x%.6f since %lld", off, s->rate, (long long)s->since_ns);
 }
 
-int clock_control_format(const struct clock_setting *s, char *buf, size_t len)
+int clock_control_format(const struct clock_setting *s, int64_t start_ns, char *buf, size_t len)
 {
-	if (s->rate != 1.0)
-		return snprintf(buf, len, "+0 x%.6f", s->rate);
-	return format_offset(s->offset_ns, buf, len);
-}
+	char off[40];
+	int64_t o = s->offset_ns;
 
-bool clock_needs_rate_reset(const struct clock_setting *cur, const struct clock_setting *next)
-{
-	return cur->rate != 1.0 && next->rate == 1.0;
+	if (s->rate != 1.0)
+		o += (int64_t)((double)(s->since_ns - start_ns) * (1.0 - s->rate));
+	format_offset(o, off, sizeof(off));
+	return snprintf(buf, len, "%s x%.6f", off, s->rate);
 }
 
 int clock_setting_parse(const char *text, struct clock_setting *out)

@@ -56,14 +56,12 @@ void clock_apply(const struct clock_setting *cur, const struct clock_change *c, 
 int clock_setting_format(const struct clock_setting *s, char *buf, size_t len);
 /* The inverse: 0, or -EINVAL for anything capnet did not write. */
 int clock_setting_parse(const char *text, struct clock_setting *out);
-/* What libfaketime reads (with FAKETIME_XRESET), for a setting: "+30.000000000" at the true
- * rate; "+0 x2.000000" at another, which libfaketime runs from the wall time it last gave, so
- * the clock goes on from where it stands. */
-int clock_control_format(const struct clock_setting *s, char *buf, size_t len);
-/* libfaketime keeps a rate once it has read one, and ignores the offset of a text with a rate:
- * leaving a rate other than 1 for the true rate takes "+0 x1.000000" first (read by every
- * process), then the offset. */
-bool clock_needs_rate_reset(const struct clock_setting *cur, const struct clock_setting *next);
+/* What libfaketime reads for a setting, in a service whose first process started at true time
+ * start_ns: "+OFF xR". libfaketime gives S + OFF + (t - S) * R, S being that start (its
+ * processes share it), so OFF = offset + (since - S) * (1 - R) makes that the setting's
+ * t + offset + (t - since) * (R - 1). The rate is always written: libfaketime keeps the last
+ * one it read. */
+int clock_control_format(const struct clock_setting *s, int64_t start_ns, char *buf, size_t len);
 /* A person's spelling at true time now_ns: "+30 s", "+12.5 s, rate 2", "true time". */
 int clock_setting_describe(const struct clock_setting *s, int64_t now_ns, char *buf, size_t len);
 bool clock_setting_is_true(const struct clock_setting *s);

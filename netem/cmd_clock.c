@@ -30,7 +30,7 @@ static int visit_service(const char *name, const char *dir, void *arg)
 	if (!pid)
 		return 0;
 	ns->running++;
-	if (!ns->deaf[0] && !clock_process_follows(pid, ns->lab, ns->node))
+	if (!ns->deaf[0] && !clock_process_follows(pid, dir, ns->node))
 		snprintf(ns->deaf, sizeof(ns->deaf), "%s", name);
 	return 0;
 }
@@ -111,7 +111,7 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 							     strerror(-err));
 		clock_strobe_stop(cli->lab, i);
 		clock_apply(&cur, &change, true_now_ns(), &next);
-		err = clock_write(cli->lab, i, &cur, &next);
+		err = clock_write(cli->lab, i, &next);
 		if (!err && change.action == CLOCK_STROBE)
 			err = clock_strobe_start(cli->lab, i, &next, change.offset_ns,
 						 change.period_ns);

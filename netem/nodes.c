@@ -188,7 +188,7 @@ static void log_tail(const char *log, char *buf, size_t max)
 		buf[--n] = 0;
 }
 
-static void explain_spawn(const char *lab, unsigned int node, const char *ns, const char *cwd,
+static void explain_spawn(const char *dir, unsigned int node, const char *ns, const char *cwd,
 			  char *const argv[], const char *log)
 {
 	char line[4096], env[2 * PATH_MAX + 512];
@@ -197,7 +197,7 @@ static void explain_spawn(const char *lab, unsigned int node, const char *ns, co
 	if (!explain_enabled())
 		return;
 	/* Every service reads its node's clock through libfaketime (netem/clock_ctl.h). */
-	clock_env_words(lab, node, env, sizeof(env));
+	clock_env_words(dir, node, env, sizeof(env));
 	for (int i = 0; argv[i] && used < sizeof(line) - 1; i++) {
 		bool plain = strcspn(argv[i], " \t'\"$`\\{}*?;&|<>()") == strlen(argv[i]) &&
 			     argv[i][0];
@@ -229,8 +229,8 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		report_warn("create %s: %s", cwd, strerror(-err));
 		return err;
 	}
-	explain_spawn(lab, node, ns, cwd, argv, log);
-	clock_prepare(lab, node);
+	explain_spawn(dir, node, ns, cwd, argv, log);
+	clock_prepare(lab, dir, node);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -251,7 +251,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		clock_child_env(lab, node);
+		clock_child_env(dir, node);
 		execvp(argv[0], argv);
 		fprintf(stderr, "capnet: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -97,8 +97,6 @@ static void test_apply_and_offsets(void **state)
 	clock_apply(&b, &strobe, 210 * S, &c);
 	assert_int_equal(c.offset_ns, 40 * S);
 	assert_true(c.rate == 1.0);
-	assert_true(clock_needs_rate_reset(&b, &c));
-	assert_false(clock_needs_rate_reset(&a, &c));
 	clock_apply(&c, &reset, 300 * S, &a);
 	assert_true(clock_setting_is_true(&a));
 }
@@ -113,12 +111,18 @@ static void test_texts(void **state)
 	assert_string_equal(buf, "-2.500000000 x1.000000 since 7");
 	assert_int_equal(clock_setting_parse(buf, &back), 0);
 	assert_true(back.offset_ns == s.offset_ns && back.rate == 1.0 && back.since_ns == 7);
-	/* What libfaketime reads: an offset alone at the true rate; a rate alone otherwise. */
-	clock_control_format(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "-2.500000000");
+	/* What libfaketime reads: at the true rate, the offset whenever the service started. */
+	clock_control_format(&s, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "-2.500000000 x1.000000");
+	clock_control_format(&s, 5 * S, buf, sizeof(buf));
+	assert_string_equal(buf, "-2.500000000 x1.000000");
+	/* At another rate, what makes S + OFF + (t - S) * R the setting's clock: a service that
+	 * started 10 s before the change, at double speed, is told 10 s less. */
 	s.rate = 2.0;
-	clock_control_format(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "+0 x2.000000");
+	s.since_ns = 10 * S;
+	clock_control_format(&s, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "-12.500000000 x2.000000");
+	s.since_ns = 7;
 	clock_setting_describe(&s, 7 + 3 * S, buf, sizeof(buf));
 	assert_string_equal(buf, "+0.5 s, rate 2");
 	s.rate = 1.0;
