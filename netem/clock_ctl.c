@@ -175,6 +175,26 @@ static int write_controls(const char *lab, unsigned int node, const struct clock
 	return w.err;
 }
 
+int clock_enable(const char *svc_dir, bool on)
+{
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/faketime", svc_dir);
+	if (!on)
+		return unlink(path) && errno != ENOENT ? -errno : 0;
+	err = files_mkdir_p(svc_dir, 0755);
+	return err ? err : write_text(path, "libfaketime preloaded by capnet start\n");
+}
+
+bool clock_enabled(const char *svc_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/faketime", svc_dir);
+	return !access(path, F_OK);
+}
+
 void clock_prepare(const char *lab, const char *svc_dir, unsigned int node)
 {
 	struct clock_setting cs;

@@ -20,6 +20,13 @@
 int clock_preload_find(char *faketime, size_t flen, char *mend, size_t mlen, char *why,
 		       size_t wlen);
 
+/* Whether a service's processes are preloaded with libfaketime: capnode always, any other
+ * program when started with --clock (not by default: libfaketime 0.9.10 cannot start inside
+ * some programs, Redis among them, whose allocator reads the clock while libfaketime sets
+ * itself up). Kept in the service's directory, so restarts do the same. */
+int clock_enable(const char *svc_dir, bool on);
+bool clock_enabled(const char *svc_dir);
+
 /* Before a service (its directory, netem/nodes.h) starts on a node: its start recorded and its
  * control file written for the node's clock as it is. Then, in the child before exec, the
  * environment that makes libfaketime follow that file; false when libfaketime is not installed

@@ -47,8 +47,9 @@ static int check_node(const char *lab, const char *run_dir, unsigned int node)
 			node);
 	if (ns.deaf[0])
 		return report_fail(
-			"clock: %s on node %u was started without libfaketime, so its clock "
-			"cannot be moved: capnet restart %u --name %s",
+			"clock: %s on node %u was started without --clock, so its clock cannot "
+			"be moved (capnet stop %u --name %s, then capnet start ... --clock -- "
+			"PROGRAM ...)",
 			ns.deaf, node, node, ns.deaf);
 	return EXIT_OK;
 }

@@ -11,6 +11,7 @@
 #include "netem/cli.h"
 #include "lib/files.h"
 #include "netem/explain.h"
+#include "netem/clock_ctl.h"
 #include "netem/nodes.h"
 #include "netem/placeholder.h"
 #include "node/key_file.h"
@@ -23,6 +24,7 @@ struct node_args {
 	char **extra_argv;
 	int signal;
 	bool no_key;
+	bool clock; /* --clock: a program preloaded with libfaketime, for capnet clock */
 	const char *name; /* --name: one service only */
 };
 
@@ -54,6 +56,8 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 			a->mode = argv[i];
 		} else if (takes_mode && !strcmp(argv[i], "--no-key")) {
 			a->no_key = true;
+		} else if (takes_mode && !strcmp(argv[i], "--clock")) {
+			a->clock = true;
 		} else if (!strcmp(argv[i], "--name")) {
 			if (++i >= argc)
 				return report_usage("%s: --name needs a service name", cmd);
@@ -180,11 +184,24 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 		return report_usage("start: --no-key is for capnode (--mode); a program keeps "
 				    "its own security");
 	}
+	if (a->clock) {
+		char faketime[PATH_MAX], mend[PATH_MAX], why[256];
+
+		if (clock_preload_find(faketime, sizeof(faketime), mend, sizeof(mend), why,
+				       sizeof(why))) {
+			filter_close(filter);
+			return report_fail("start: --clock: %s", why);
+		}
+	}
 	err = filter_read_state(filter, &state);
 	filter_close(filter);
 	if (err)
 		return report_fail("start: read lab \"%s\": %s", cli->lab, strerror(-err));
 	nodes_service_dir(run_dir, name, dir, sizeof(dir));
+	/* The last start decides, for the nodes it starts and for later restarts. */
+	err = clock_enable(dir, a->clock);
+	if (err)
+		return report_fail("start: %s: %s", dir, strerror(-err));
 	st = (struct service_start){ .lab = cli->lab,
 				     .dir = dir,
 				     .nodes = info->nodes,

@@ -386,6 +386,20 @@ static int play(struct run *r, const struct scenario_step *st)
 		check_argv[2] = NULL;
 		rc = spawn("captrace", r->lab, NULL, 2, check_argv, false);
 		return rc ? fail_step(r, st, "captrace report exited with %d", rc) : 0;
+	case SCENARIO_CAPCTL:
+		rc = spawn("capctl", r->lab, NULL, st->argc - 1, st->argv + 1, false);
+		return rc ? fail_step(r, st, "capctl %s exited with %d", st->argv[1], rc) : 0;
+	case SCENARIO_EXPECT_LOST: {
+		char *lost_argv[] = { "check", "--model",	 "register",  "--mode",
+				      "ap",    "--fail-on-lost", st->argv[1], NULL };
+
+		rc = spawn("capctl", r->lab, NULL, 7, lost_argv, false);
+		if (rc == 0)
+			return fail_step(r, st, "the AP report of %s found no lost write",
+					 st->argv[1]);
+		return rc == 1 ? 0 :
+				 fail_step(r, st, "the AP report could not be made (exit %d)", rc);
+	}
 	}
 	return 0;
 }
@@ -460,6 +474,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		setenv("CAPNET_CLOCK_ORIGIN", origin, 1);
 	}
 	open_faults(&r);
+	/* What capctl steps append to starts empty, as a load's history does. */
+	for (unsigned int i = 0; i < scenario.nsteps; i++) {
+		const char *h = scenario_capctl_history(&scenario.steps[i]);
+
+		if (h && truncate(h, 0) && errno != ENOENT)
+			report_warn("run: empty %s: %s", h, strerror(errno));
+	}
 	for (i = 0; i < scenario.nsteps; i++) {
 		const struct scenario_step *st = &scenario.steps[i];
 		double wait = st->at_ms >= 0 ? r.start + st->at_ms / 1000.0 - now_s() : 0;

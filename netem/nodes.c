@@ -189,7 +189,7 @@ static void log_tail(const char *log, char *buf, size_t max)
 }
 
 static void explain_spawn(const char *dir, unsigned int node, const char *ns, const char *cwd,
-			  char *const argv[], const char *log)
+			  char *const argv[], const char *log, bool faked)
 {
 	char line[4096], env[2 * PATH_MAX + 512];
 	size_t used = 0;
@@ -197,7 +197,9 @@ static void explain_spawn(const char *dir, unsigned int node, const char *ns, co
 	if (!explain_enabled())
 		return;
 	/* Every service reads its node's clock through libfaketime (netem/clock_ctl.h). */
-	clock_env_words(dir, node, env, sizeof(env));
+	env[0] = 0;
+	if (faked)
+		clock_env_words(dir, node, env, sizeof(env));
 	for (int i = 0; argv[i] && used < sizeof(line) - 1; i++) {
 		bool plain = strcspn(argv[i], " \t'\"$`\\{}*?;&|<>()") == strlen(argv[i]) &&
 			     argv[i][0];
@@ -216,6 +218,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	unsigned long long start = 0;
 	int status, fd, err;
+	bool faked;
 	char state;
 	pid_t pid;
 	FILE *f;
@@ -229,8 +232,10 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		report_warn("create %s: %s", cwd, strerror(-err));
 		return err;
 	}
-	explain_spawn(dir, node, ns, cwd, argv, log);
-	clock_prepare(lab, dir, node);
+	faked = clock_enabled(dir);
+	explain_spawn(dir, node, ns, cwd, argv, log, faked);
+	if (faked)
+		clock_prepare(lab, dir, node);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -251,7 +256,8 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		clock_child_env(dir, node);
+		if (faked)
+			clock_child_env(dir, node);
 		execvp(argv[0], argv);
 		fprintf(stderr, "capnet: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -328,8 +334,14 @@ int nodes_start(const struct node_start *st, unsigned int node)
 
 	node_file(st->run_dir, node, "cmd", path, sizeof(path));
 	err = save_cmdline(path, argv);
-	if (!err)
+	/* capnode always follows its node's clock (capnet clock), when libfaketime is there. */
+	if (!err) {
+		char faketime[PATH_MAX], mend[PATH_MAX], why[256];
+
+		clock_enable(st->run_dir, !clock_preload_find(faketime, sizeof(faketime), mend,
+							      sizeof(mend), why, sizeof(why)));
 		err = spawn(st->lab, st->run_dir, node, argv);
+	}
 	free(cluster);
 	return err;
 }

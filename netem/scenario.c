@@ -40,6 +40,10 @@ const char *scenario_action_name(enum scenario_action a)
 		return "record";
 	case SCENARIO_NEMESIS:
 		return "nemesis";
+	case SCENARIO_CAPCTL:
+		return "capctl";
+	case SCENARIO_EXPECT_LOST:
+		return "expect-lost-writes";
 	}
 	return "?";
 }
@@ -163,6 +167,18 @@ static int parse_step(struct scenario_step *st, int argc, char **argv, char *err
 			snprintf(err, errlen, "report needs the directory a recording is in");
 			return -EINVAL;
 		}
+	} else if (!strcmp(verb, "capctl")) {
+		st->action = SCENARIO_CAPCTL;
+		if (argc < 2) {
+			snprintf(err, errlen, "capctl needs a command (capctl -n 1 put k v)");
+			return -EINVAL;
+		}
+	} else if (!strcmp(verb, "expect-lost-writes")) {
+		st->action = SCENARIO_EXPECT_LOST;
+		if (argc != 2) {
+			snprintf(err, errlen, "expect-lost-writes needs a register history");
+			return -EINVAL;
+		}
 	} else {
 		snprintf(err, errlen, "unknown action \"%.40s\"", verb);
 		return -EINVAL;
@@ -203,6 +219,18 @@ const char *scenario_load_history(const struct scenario_step *st)
 		if (!strncmp(st->argv[i], "--history=", 10))
 			return st->argv[i] + 10;
 	}
+	return NULL;
+}
+
+const char *scenario_capctl_history(const struct scenario_step *st)
+{
+	int i;
+
+	if (st->action != SCENARIO_CAPCTL)
+		return NULL;
+	for (i = 1; i + 1 < st->argc; i++)
+		if (!strcmp(st->argv[i], "--history"))
+			return st->argv[i + 1];
 	return NULL;
 }
 

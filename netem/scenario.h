@@ -42,6 +42,8 @@ enum scenario_action {
 	SCENARIO_REPORT,
 	SCENARIO_RECORD, /* captrace record, in the background until its duration or the end */
 	SCENARIO_NEMESIS, /* faults drawn at random from a seed (netem/nemesis.h), healed by the end */
+	SCENARIO_CAPCTL, /* argv[1..] is a capctl command (one request, say), which must succeed */
+	SCENARIO_EXPECT_LOST, /* the AP report of a register history must find a lost write */
 };
 
 struct scenario_step {
@@ -67,6 +69,8 @@ long scenario_parse_time(const char *text);
 const char *scenario_action_name(enum scenario_action a);
 /* The history a load step writes (its --history), or NULL. */
 const char *scenario_load_history(const struct scenario_step *st);
+/* The history a capctl step appends to (its --history), or NULL. */
+const char *scenario_capctl_history(const struct scenario_step *st);
 /* Where the faults of a run go beside a history: h.jsonl -> h.faults.jsonl. */
 void scenario_faults_path(const char *history, char *buf, size_t len);
 

@@ -71,12 +71,20 @@ static int setup(void **state)
 	/* date, a new process each time, reads the clock as any program would; the shell's
 	 * sleep and Python's (an absolute monotonic sleep) must keep working. */
 	if (netlab_capnet(lab, out, sizeof(out),
-			  "start --name tick -- sh -c 'while :; do echo $(date +%%s.%%N) "
+			  "start --name tick --clock -- sh -c 'while :; do echo $(date +%%s.%%N) "
 			  "$(cut -d\" \" -f1 /proc/uptime); sleep 0.1; done'") ||
 	    netlab_capnet(lab, out, sizeof(out),
-			  "start 1 --name py -- python3 -c 'import time\nwhile True:\n"
+			  "start 1 --name py --clock -- python3 -c 'import time\nwhile True:\n"
 			  "  print(time.time(), time.monotonic(), flush=True); time.sleep(0.1)'")) {
 		printf("capnet start failed:\n%s", out);
+		return -1;
+	}
+	/* A program started without --clock is not preloaded, and the clock says so. */
+	if (netlab_capnet(lab, out, sizeof(out), "start 2 --name plain -- sleep 1000") ||
+	    netlab_capnet(lab, out, sizeof(out), "clock 2 --offset 5s") != 1 ||
+	    !strstr(out, "plain on node 2 was started without --clock") ||
+	    netlab_capnet(lab, out, sizeof(out), "stop 2 --name plain")) {
+		printf("a service without --clock: %s", out);
 		return -1;
 	}
 	return 0;

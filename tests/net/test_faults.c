@@ -435,6 +435,6 @@ int main(void)
 	};
 
 	netlab_require_root("test_faults");
-	lab = netlab_unique_lab("tq");
+	lab = netlab_unique_lab("tz");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

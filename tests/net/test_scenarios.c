@@ -103,12 +103,39 @@ static void test_redis_sentinel_lost_adds(void **state)
 	assert_true(strtol(p + 13, NULL, 10) > 0);
 }
 
+/* The clock scenario, and the same steps with the true clock as its control: the skew, and
+ * nothing else, makes the later write the loser. */
+static void test_ap_clock_skew(void **state)
+{
+	char control[600];
+
+	(void)state;
+	assert_int_equal(run_scenario("ap-clock-skew-lww"), 0);
+	assert_non_null(strstr(out, ": PASS ("));
+	assert_non_null(strstr(out, "lost writes: 1"));
+	assert_non_null(strstr(out, "write \"second\" to \"k\" acknowledged, never read"));
+	snprintf(control, sizeof(control), "%s/true-clock.scn", dir);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "grep -v '^clock' %s/tools/scenarios/ap-clock-skew-lww.scn > %s",
+				   repo, control),
+			 0);
+	netlab_capnet(lab, out, sizeof(out), "down");
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n 5"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out), "cd %s && %s --lab %s run %s", dir,
+				   getenv("CAPNET"), lab, control),
+			 1);
+	printf("%s", out);
+	assert_non_null(strstr(out, "found no lost write"));
+	assert_non_null(strstr(out, "\nsecond\n"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_etcd_partitions_linearizable),
 		cmocka_unit_test(test_etcd_serializable_stale),
 		cmocka_unit_test(test_redis_sentinel_lost_adds),
+		cmocka_unit_test(test_ap_clock_skew),
 	};
 
 	(void)argc;

@@ -21,6 +21,8 @@ struct capctl_opts {
 	unsigned int node; /* -n I; 0 when not given */
 	long timeout_ms;
 	int consistency; /* enum client_consistency for AP requests; 0: the node's default */
+	const char *history; /* --history: get, put and cas append what they did to it */
+	unsigned int process; /* --process: the process number they record */
 };
 
 extern struct capctl_opts capctl_opts;

@@ -30,7 +30,10 @@ static void check_usage(void)
 		"        undecided (exit 2).\n"
 		"  --mode ap: the system promised only eventual consistency. register: a report of\n"
 		"        stale reads, lost writes and convergence (exit 0). bank: conservation\n"
-		"        checked, overdrafts reported.\n");
+		"        checked, overdrafts reported.\n"
+		"  --fail-on-lost: with --mode ap, register: exit 1 when an acknowledged write was\n"
+		"        lost (what last-writer-wins does to the later of two writes under a skewed\n"
+		"        clock, say).\n");
 }
 
 static double now_s(void)
@@ -569,6 +572,9 @@ static int one_model(const struct history *h, const char *model, struct history_
 	return 0;
 }
 
+/* --fail-on-lost: an AP register report with a verdict on lost writes. */
+static bool fail_on_lost;
+
 static int run_check(const char *name, FILE *f, const char *model, bool ap, size_t memory_mb)
 {
 	struct lin_options lopt = { .max_memory = memory_mb << 20 };
@@ -629,7 +635,7 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 				print_ap_json(&h, &ar);
 			else
 				print_ap_text(name, &h, &ar);
-			rc = CAPCTL_OK;
+			rc = fail_on_lost && ar.n_lost ? CAPCTL_FAIL : CAPCTL_OK;
 			ap_result_free(&ar);
 		}
 	} else if (!strcmp(model, "register")) {
@@ -704,6 +710,8 @@ int capctl_check_main(int argc, char **argv)
 			ap = !strcmp(argv[i], "ap");
 		} else if (!strcmp(argv[i], "--json")) {
 			capctl_opts.json = true;
+		} else if (!strcmp(argv[i], "--fail-on-lost")) {
+			fail_on_lost = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			check_usage();
 			return CAPCTL_OK;
@@ -732,6 +740,11 @@ int capctl_check_main(int argc, char **argv)
 	}
 	if (!path) {
 		fprintf(stderr, "capctl check: which history? (a file, or - for stdin)\n");
+		return CAPCTL_USAGE;
+	}
+	if (fail_on_lost && (!ap || strcmp(model, "register"))) {
+		fprintf(stderr,
+			"capctl check: --fail-on-lost goes with --model register --mode ap\n");
 		return CAPCTL_USAGE;
 	}
 	if (!strcmp(path, "-")) {

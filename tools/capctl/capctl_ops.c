@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/json.h"
@@ -205,20 +206,110 @@ static int open_node(struct capnet_client *c)
 										 CAPCTL_OK;
 }
 
+/* --history: a get, put or cas as lines of a history (docs/history-format.md), the invoke
+ * written before the request goes, so that a capctl killed meanwhile leaves an open invoke
+ * (an unknown outcome), as the format wants. */
+static const char *history_f(const struct client_request *req)
+{
+	switch (req->op) {
+	case CLIENT_OP_GET:
+		return "read";
+	case CLIENT_OP_PUT:
+		return "write";
+	case CLIENT_OP_CAS:
+		return "cas";
+	default:
+		return NULL;
+	}
+}
+
+static void history_line(FILE *f, const char *type, const struct client_request *req,
+			 const struct client_reply *rep)
+{
+	const char *origin = getenv("CAPNET_CLOCK_ORIGIN");
+	unsigned long long t, o = origin ? strtoull(origin, NULL, 10) : 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Under capnet run, from the run's start, as a load's times and the faults are. */
+	t = (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (o && o <= t)
+		t -= o;
+	fprintf(f, "{\"process\":%u,\"type\":\"%s\",\"f\":\"%s\",\"key\":", capctl_opts.process,
+		type, history_f(req));
+	json_write_bytes(f, (const uint8_t *)req->key, strlen(req->key));
+	fputs(",\"value\":", f);
+	if (req->op == CLIENT_OP_GET && rep && rep->status == REPLY_OK) {
+		json_write_bytes(f, rep->value.data, rep->value.len);
+	} else if (req->op == CLIENT_OP_GET) {
+		fputs("null", f);
+	} else if (req->op == CLIENT_OP_PUT) {
+		json_write_bytes(f, req->value.data, req->value.len);
+	} else {
+		fputc('[', f);
+		json_write_bytes(f, req->expected.data, req->expected.len);
+		fputc(',', f);
+		json_write_bytes(f, req->value.data, req->value.len);
+		fputc(']', f);
+	}
+	fprintf(f, ",\"time\":%llu,\"node\":%u}\n", t, capctl_opts.node);
+	fflush(f);
+}
+
+/* As capctl load judges an answer (tools/capctl/workload.c). */
+static const char *history_outcome(const struct client_request *req, int err,
+				   const struct client_reply *rep)
+{
+	if (err)
+		return "info";
+	switch (rep->status) {
+	case REPLY_OK:
+		return "ok";
+	case REPLY_NOT_FOUND:
+		return req->op == CLIENT_OP_GET ? "ok" : "fail";
+	case REPLY_UNAVAILABLE:
+	case REPLY_NOT_LEADER:
+	case REPLY_CAS_MISMATCH:
+	case REPLY_BAD_REQUEST:
+		return "fail";
+	default:
+		return "info";
+	}
+}
+
 static int call(struct client_request *req)
 {
 	struct capnet_client c;
 	struct client_reply rep;
+	FILE *history = NULL;
 	int err;
 
 	err = request_fits(req);
+	if (!err && capctl_opts.history && !history_f(req)) {
+		fprintf(stderr, "capctl: --history records get, put and cas\n");
+		err = CAPCTL_USAGE;
+	}
 	if (!err)
 		err = open_node(&c);
 	if (err)
 		return err;
+	if (capctl_opts.history) {
+		history = fopen(capctl_opts.history, "a");
+		if (!history) {
+			fprintf(stderr, "capctl: --history %s: %s\n", capctl_opts.history,
+				strerror(errno));
+			client_close(&c);
+			return CAPCTL_FAIL;
+		}
+		history_line(history, "invoke", req, NULL);
+	}
 	req->consistency = capctl_opts.consistency;
 	err = client_call(&c, req, capctl_opts.timeout_ms, &rep);
 	client_close(&c);
+	if (history) {
+		history_line(history, history_outcome(req, err, &rep), req, err ? NULL : &rep);
+		fclose(history);
+	}
 	if (err == -ETIMEDOUT) {
 		if (capctl_opts.json)
 			printf("{\"node\":%u,\"op\":\"%s\",\"status\":\"TIMEOUT\",\"reason\":\"no "

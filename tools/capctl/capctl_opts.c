@@ -61,6 +61,26 @@ static int set_consistency(const char *opt, const char *arg, char *err, size_t e
 	return 0;
 }
 
+static int set_history(const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (!*arg) {
+		snprintf(err, errlen, "%s needs a path", opt);
+		return -EINVAL;
+	}
+	capctl_opts.history = arg;
+	return 0;
+}
+
+static int set_process(const char *opt, const char *arg, char *err, size_t errlen)
+{
+	long v;
+	int ret = parse_long(opt, arg, 0, INT_MAX, &v, err, errlen);
+
+	if (!ret)
+		capctl_opts.process = v;
+	return ret;
+}
+
 static int set_key_file(const char *opt, const char *arg, char *err, size_t errlen)
 {
 	if (!*arg) {
@@ -84,6 +104,9 @@ static const struct own_opt {
 	  "AP mode: one, quorum (default) or all replicas must answer" },
 	{ "--key-file", "F", set_key_file,
 	  "the cluster's key (default: the one capnet start made for the lab)" },
+	{ "--history", "FILE", set_history,
+	  "get, put and cas append their invoke and outcome to FILE (docs/history-format.md)" },
+	{ "--process", "P", set_process, "the process number --history records (default 0)" },
 };
 
 #define N_OWN_OPTS (sizeof(own_opts) / sizeof(own_opts[0]))
