@@ -461,6 +461,11 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		if (cli_open_whole_lab(cli, &info, NULL))
 			goto out_fail;
 		r.nodes = info.nodes;
+		if (scenario_check_nodes(&scenario, r.nodes, err, sizeof(err))) {
+			scenario_free(&scenario);
+			return report_usage("run: %s:%s (the lab has %u node%s; nothing was run)",
+					    argv[0], err, r.nodes, r.nodes == 1 ? "" : "s");
+		}
 	}
 	/* A load still running when a step fails is stopped, not left behind. */
 	signal(SIGPIPE, SIG_IGN);

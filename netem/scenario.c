@@ -10,6 +10,7 @@
 #include "lib/duration.h"
 #include "netem/nemesis.h"
 #include "netem/scenario.h"
+#include "netem/spec.h"
 
 static const char *const capnet_commands[] = { "partition", "cut",  "heal",    "link",	"start",
 					       "stop",	    "kill", "restart", "pause", "resume",
@@ -220,6 +221,89 @@ const char *scenario_load_history(const struct scenario_step *st)
 			return st->argv[i] + 10;
 	}
 	return NULL;
+}
+
+/* Options of capnet's commands and of capctl load that take a value, which is no node list. */
+static const char *const valued_options[] = {
+	"--preset",  "--seed",	   "--loss",	 "--dup",    "--corrupt",      "--corrupt-payload",
+	"--only",    "--except",   "--delay",	 "--jitter", "--distribution", "--rate",
+	"--name",    "--mode",	   "--dir",	 "--offset", "--strobe",       "--history",
+	"--clients", "--duration", "--workload", "--keys",   "--consistency",  "--client",
+	"--timeout", "--process",  "--key-file", NULL,
+};
+
+static bool takes_value(const char *opt)
+{
+	for (const char *const *o = valued_options; *o; o++)
+		if (!strcmp(opt, *o))
+			return true;
+	return false;
+}
+
+/* "1", "2,3", "4-6", "all": a word that can only be a node list. */
+static bool looks_like_nodes(const char *w)
+{
+	return *w && (!strcmp(w, "all") ||
+		      (isdigit((unsigned char)w[0]) && strspn(w, "0123456789,-") == strlen(w)));
+}
+
+/* only_options: a capctl request, whose own words (a key, a value) are no node lists. */
+static int check_words(const struct scenario_step *st, int from, bool only_options,
+		       unsigned int nodes, char *err, size_t errlen)
+{
+	struct node_set set;
+	struct spec_error e;
+	int i;
+
+	for (i = from; i < st->argc; i++) {
+		const char *w = st->argv[i];
+
+		if (!strcmp(w, "--"))
+			break; /* a program's own arguments */
+		if (!strcmp(w, "--nodes") || !strcmp(w, "-n")) {
+			if (i + 1 < st->argc && nodeset_parse(st->argv[i + 1], nodes, &set, &e))
+				goto bad;
+			i++;
+			continue;
+		}
+		if (w[0] == '-') {
+			if (takes_value(w))
+				i++;
+			continue;
+		}
+		if (!only_options && looks_like_nodes(w) && nodeset_parse(w, nodes, &set, &e))
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "%u: %s %s: %s", st->line, scenario_action_name(st->action),
+		 st->argv[0], e.msg);
+	return -ERANGE;
+}
+
+int scenario_check_nodes(const struct scenario *sc, unsigned int nodes, char *err, size_t errlen)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < sc->nsteps; i++) {
+		const struct scenario_step *st = &sc->steps[i];
+
+		switch (st->action) {
+		case SCENARIO_CAPNET:
+		case SCENARIO_LOAD:
+		case SCENARIO_CAPCTL:
+		case SCENARIO_EXPECT_OK:
+		case SCENARIO_EXPECT_UNAVAILABLE:
+			rc = check_words(st, 1, st->action == SCENARIO_CAPCTL, nodes, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
 }
 
 const char *scenario_capctl_history(const struct scenario_step *st)

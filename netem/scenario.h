@@ -69,6 +69,10 @@ long scenario_parse_time(const char *text);
 const char *scenario_action_name(enum scenario_action a);
 /* The history a load step writes (its --history), or NULL. */
 const char *scenario_load_history(const struct scenario_step *st);
+/* Every node a step names (a partition's groups, a cut's ends, kill 2, clock 1,3, load --nodes
+ * 1-5, capctl -n 4) exists in a lab of `nodes` nodes: 0, or -ERANGE with "LINE: what" in err,
+ * so that a script, a replayed nemesis among them, is refused before anything runs. */
+int scenario_check_nodes(const struct scenario *sc, unsigned int nodes, char *err, size_t errlen);
 /* The history a capctl step appends to (its --history), or NULL. */
 const char *scenario_capctl_history(const struct scenario_step *st);
 /* Where the faults of a run go beside a history: h.jsonl -> h.faults.jsonl. */

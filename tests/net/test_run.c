@@ -100,6 +100,14 @@ static void test_bad_script_refused_before_running(void **state)
 	/* Nothing ran: the partition of line 1 is not in force. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status --json"), 0);
 	assert_non_null(strstr(out, "\"partition\":\"healthy\""));
+	/* A script (a nemesis replay, say) drawn for a bigger lab: refused whole. */
+	assert_int_equal(write_script("big.run", "partition 1 2,3\nat 1s kill -9 9\n"), 0);
+	rc = netlab_sh(out, sizeof(out), "%s --lab %s run %s/big.run", getenv("CAPNET"), lab, dir);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(out, "big.run:2: capnet kill"));
+	assert_non_null(strstr(out, "nothing was run"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status --json"), 0);
+	assert_non_null(strstr(out, "\"partition\":\"healthy\""));
 }
 
 /* A seeded nemesis: the same seed on the same lab draws the same schedule; the schedule it

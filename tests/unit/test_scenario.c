@@ -151,6 +151,50 @@ static void test_two_loads_one_history(void **state)
 	scenario_free(&sc);
 }
 
+/* A script naming a node the lab lacks is refused whole, before anything runs. */
+static void test_nodes_checked(void **state)
+{
+	static const char *const too_big[] = {
+		"partition 1,2 3-6\n",
+		"at 1s kill -9 6\n",
+		"cut 6 1\n",
+		"link 1 7 --loss 20%\n",
+		"clock 9 --offset +5s\n",
+		"load --nodes 1-8 --duration 2s --history h.jsonl\n",
+		"capctl -n 6 put k v\n",
+		"expect-ok 6\n",
+		"exec 6 -- true\n",
+		"start 2,6 --name x -- sleep 1\n",
+	};
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(too_big) / sizeof(too_big[0]); i++) {
+		assert_int_equal(scenario_parse(too_big[i], &sc, err, sizeof(err)), 0);
+		if (scenario_check_nodes(&sc, 5, err, sizeof(err)) != -ERANGE)
+			fail_msg("accepted on 5 nodes: %s", too_big[i]);
+		assert_int_equal(strncmp(err, "1: ", 3), 0);
+		scenario_free(&sc);
+	}
+	/* Values that look like numbers are not nodes: a seed, a loss, a key's value, a
+	 * program's own arguments. */
+	assert_int_equal(
+		scenario_parse("partition --preset random-halves --seed 77\n"
+			       "link all all --loss 20 --dup 9\n"
+			       "kill -9 5\n"
+			       "clock 1-5 --offset -90\n"
+			       "capctl -n 5 put k 99\n"
+			       "start 5 --name x -- sleep 1000\n"
+			       "load --nodes 1-5 --clients 12 --keys 9 --duration 8s --history h\n",
+			       &sc, err, sizeof(err)),
+		0);
+	assert_int_equal(scenario_check_nodes(&sc, 5, err, sizeof(err)), 0);
+	assert_int_equal(scenario_check_nodes(&sc, 4, err, sizeof(err)), -ERANGE);
+	assert_non_null(strstr(err, "3: capnet kill"));
+	scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_quoted_words),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_two_loads_one_history),
+		cmocka_unit_test(test_nodes_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
