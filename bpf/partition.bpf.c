@@ -202,8 +202,22 @@ static __always_inline bool chance(__u32 ppm)
 	return ppm && (((__u64)bpf_get_prandom_u32() * 1000000) >> 32) < ppm;
 }
 
-static __always_inline void fill_l4(struct __sk_buff *skb, struct capnet_drop_event *ev,
-				    __u32 l4_off)
+/* What --only and --except look at, and seeded loss hashes: parsed once, when first needed. */
+struct frame_id {
+	__u32 parsed;
+	__u16 corrupt_was; /* the word corrupt_frame changed, as sent */
+	__u16 csum_was; /* the L4 checksum as sent, host order (0: none read) */
+	__u32 is_ip;
+	__u32 ip_proto;
+	__u32 has_ports;
+	__u32 l4_off; /* 0: no L4 header here (not IP, or a later fragment) */
+	__u16 sport, dport;
+	__u32 saddr[4], daddr[4];
+};
+
+/* Returns where the L4 payload starts in the frame (0: no payload read). */
+static __always_inline __u32 fill_l4(struct __sk_buff *skb, struct capnet_drop_event *ev,
+				     __u32 l4_off)
 {
 	__u16 ports[2];
 	__u16 csum;
@@ -211,9 +225,9 @@ static __always_inline void fill_l4(struct __sk_buff *skb, struct capnet_drop_ev
 	__u32 payload_off, avail;
 
 	if (ev->ip_proto != IPPROTO_UDP && ev->ip_proto != IPPROTO_TCP)
-		return;
+		return 0;
 	if (bpf_skb_load_bytes(skb, l4_off, ports, sizeof(ports)))
-		return;
+		return 0;
 	ev->sport = bpf_ntohs(ports[0]);
 	ev->dport = bpf_ntohs(ports[1]);
 	if (ev->ip_proto == IPPROTO_UDP) {
@@ -224,16 +238,16 @@ static __always_inline void fill_l4(struct __sk_buff *skb, struct capnet_drop_ev
 		if (!bpf_skb_load_bytes(skb, l4_off + 16, &csum, sizeof(csum)))
 			ev->l4_csum = bpf_ntohs(csum);
 		if (bpf_skb_load_bytes(skb, l4_off + 12, &doff, sizeof(doff)))
-			return;
+			return 0;
 		payload_off = l4_off + (doff >> 4) * 4;
 	}
 	if (payload_off >= skb->len)
-		return;
+		return 0;
 	avail = skb->len - payload_off;
 	if (avail >= CAPNET_EVENT_PAYLOAD) {
 		if (!bpf_skb_load_bytes(skb, payload_off, ev->payload, CAPNET_EVENT_PAYLOAD))
 			ev->payload_len = CAPNET_EVENT_PAYLOAD;
-		return;
+		return payload_off;
 	}
 	/* A short payload: the verifier wants a length it can bound from both sides, and clang
 	 * would drop a plain mask it can prove redundant, so the mask is spelled in asm. */
@@ -244,18 +258,26 @@ static __always_inline void fill_l4(struct __sk_buff *skb, struct capnet_drop_ev
 		if (n && !bpf_skb_load_bytes(skb, payload_off, ev->payload, n))
 			ev->payload_len = n;
 	}
+	return payload_off;
 }
 
-/* What --only and --except look at, and seeded loss hashes: parsed once, when first needed. */
-struct frame_id {
-	__u32 parsed;
-	__u32 is_ip;
-	__u32 ip_proto;
-	__u32 has_ports;
-	__u32 l4_off; /* 0: no L4 header here (not IP, or a later fragment) */
-	__u16 sport, dport;
-	__u32 saddr[4], daddr[4];
-};
+/* A corrupted frame's event shows the frame as it was sent, so that it names the message a
+ * capture of the sender saw (captrace); corrupt_off and the bit say what changed. */
+static __always_inline void event_as_sent(struct capnet_drop_event *ev, const struct frame_id *f,
+					  __u32 payload_off)
+{
+	__u32 i;
+
+	if (f->csum_was)
+		ev->l4_csum = f->csum_was;
+	if (!payload_off || ev->corrupt_off < payload_off)
+		return;
+	i = ev->corrupt_off - payload_off;
+	if (i + 2 > ev->payload_len || i > CAPNET_EVENT_PAYLOAD - 2)
+		return;
+	ev->payload[i & (CAPNET_EVENT_PAYLOAD - 1)] = f->corrupt_was & 0xff;
+	ev->payload[(i + 1) & (CAPNET_EVENT_PAYLOAD - 1)] = f->corrupt_was >> 8;
+}
 
 /* Headers are read in place when they are in the linear part of the frame (always, for what a
  * socket of the lab sends): a bounds check instead of a helper call per header. */
@@ -472,6 +494,13 @@ static __always_inline int corrupt_frame(struct __sk_buff *skb, __u16 ethertype,
 	*bit = bpf_get_prandom_u32() & 15;
 	if (bpf_skb_load_bytes(skb, *off, &old, 2))
 		return -1;
+	f->corrupt_was = old;
+	if (csum_off && (f->ip_proto == IPPROTO_UDP || f->ip_proto == IPPROTO_TCP)) {
+		__u16 c;
+
+		if (!bpf_skb_load_bytes(skb, csum_off, &c, 2))
+			f->csum_was = bpf_ntohs(c);
+	}
 	new = old ^ bpf_htons(1 << *bit);
 	if (bpf_skb_store_bytes(skb, *off, &new, 2, 0))
 		return -1;
@@ -482,10 +511,11 @@ static __always_inline int corrupt_frame(struct __sk_buff *skb, __u16 ethertype,
 
 static __always_inline void report_drop(struct __sk_buff *skb, __u32 src, __u32 dst, __u8 reason,
 					__u64 generation, __u16 ethertype, __u8 rule, __u8 flags,
-					__u16 corrupt_off)
+					__u16 corrupt_off, const struct frame_id *f)
 {
 	struct capnet_drop_event *ev;
 	struct capnet_global_stats *g;
+	__u32 payload_off = 0;
 
 	ev = bpf_ringbuf_reserve(&drop_events, sizeof(*ev), 0);
 	if (!ev) {
@@ -503,6 +533,7 @@ static __always_inline void report_drop(struct __sk_buff *skb, __u32 src, __u32 
 	ev->rule = rule;
 	ev->flags = flags;
 	ev->corrupt_off = corrupt_off;
+	ev->corrupt_was = f->corrupt_was;
 	ev->ethertype = ethertype;
 	ev->len = skb->len;
 
@@ -516,7 +547,7 @@ static __always_inline void report_drop(struct __sk_buff *skb, __u32 src, __u32 
 			ev->ip_id = bpf_ntohs(iph.id);
 			/* Only a first fragment carries the L4 header. */
 			if (!(iph.frag_off & bpf_htons(0x1fff)))
-				fill_l4(skb, ev, ETH_HLEN + (iph.ihl & 0xf) * 4);
+				payload_off = fill_l4(skb, ev, ETH_HLEN + (iph.ihl & 0xf) * 4);
 		}
 	} else if (ethertype == ETH_P_IPV6) {
 		struct ipv6hdr ip6;
@@ -525,9 +556,11 @@ static __always_inline void report_drop(struct __sk_buff *skb, __u32 src, __u32 
 			ev->ip_proto = ip6.nexthdr;
 			__builtin_memcpy(ev->saddr, &ip6.saddr, 16);
 			__builtin_memcpy(ev->daddr, &ip6.daddr, 16);
-			fill_l4(skb, ev, ETH_HLEN + sizeof(ip6));
+			payload_off = fill_l4(skb, ev, ETH_HLEN + sizeof(ip6));
 		}
 	}
+	if (reason == CAPNET_CORRUPTED)
+		event_as_sent(ev, f, payload_off);
 	bpf_ringbuf_submit(ev, 0);
 }
 
@@ -648,6 +681,6 @@ int capnet_egress(struct __sk_buff *skb)
 		else
 			drops->corrupted++;
 	}
-	report_drop(skb, src, dst, reason, meta->generation, ethertype, rule, flags, off);
+	report_drop(skb, src, dst, reason, meta->generation, ethertype, rule, flags, off, &f);
 	return reason == CAPNET_CORRUPTED ? TC_ACT_OK : TC_ACT_SHOT;
 }

@@ -187,8 +187,8 @@ struct capnet_drop_event {
 	__u8 rule; /* the layer that dropped it: 0 for every frame, else the rule */
 	__u8 flags; /* CAPNET_EVENT_SEEDED; for CAPNET_CORRUPTED, the bit flipped (0..15) << 4 */
 	__u16 corrupt_off; /* CAPNET_CORRUPTED: offset in the frame of the 16-bit word changed */
-	__u16 pad;
-	__u32 pad2;
+	__u16 corrupt_was; /* CAPNET_CORRUPTED: that word as sent (network order) */
+	__u32 pad;
 	__u8 payload[CAPNET_EVENT_PAYLOAD]; /* start of the L4 payload */
 };
 

@@ -4,6 +4,7 @@
  * that the receiver's stack drops or that reaches the application, and seeded loss that loses
  * the same frames of the same flood twice. */
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,11 +246,25 @@ static void test_corrupt_dropped_by_stack(void **state)
 	close(a2);
 }
 
-/* --corrupt-payload: the checksum is mended, so the application gets the data, one bit off. */
+static char watched[1 << 20];
+static int watch_rc;
+
+static void *watch_main(void *arg)
+{
+	(void)arg;
+	watch_rc = netlab_capnet(lab, watched, sizeof(watched), "watch --json --duration 3");
+	return NULL;
+}
+
+/* --corrupt-payload: the checksum is mended, so the application gets the data, one bit off;
+ * watch reports each frame as corrupted, with the bytes as they were sent. */
 static void test_corrupt_payload_arrives(void **state)
 {
 	unsigned char sent[200], got[256];
-	unsigned int i, arrived = 0, one_bit = 0;
+	unsigned int i, arrived = 0, one_bit = 0, events = 0, as_sent = 0;
+	char sent_hex[65];
+	pthread_t watcher;
+	const char *p;
 	int a1, a2;
 	ssize_t n;
 
@@ -257,7 +272,11 @@ static void test_corrupt_payload_arrives(void **state)
 	a1 = sock(1, 6000);
 	a2 = sock(2, 6000);
 	memset(sent, 0x5a, sizeof(sent));
+	for (i = 0; i < 32; i++)
+		sprintf(sent_hex + 2 * i, "5a");
 	assert_int_equal(capnet("link 1 2 --corrupt-payload 100%% --one-way"), 0);
+	assert_int_equal(pthread_create(&watcher, NULL, watch_main, NULL), 0);
+	usleep(500 * 1000);
 	for (i = 0; i < FLOOD; i++)
 		assert_int_equal(netlab_udp_send_to(a1, 2, 6000, sent, sizeof(sent)), 0);
 	for (;;) {
@@ -275,10 +294,21 @@ static void test_corrupt_payload_arrives(void **state)
 			bits += __builtin_popcount(got[k] ^ sent[k]);
 		one_bit += bits == 1;
 	}
-	printf("corrupt-payload: %u of %d arrived, %u with exactly one bit changed\n", arrived,
-	       FLOOD, one_bit);
+	pthread_join(watcher, NULL);
+	assert_int_equal(watch_rc, 0);
+	for (p = watched; (p = strstr(p, "\"cause\":\"corrupted\"")); p++) {
+		const char *payload = strstr(p, "\"payload\":\"");
+
+		events++;
+		as_sent += payload && !strncmp(payload + 11, sent_hex, 64);
+	}
+	printf("corrupt-payload: %u of %d arrived, %u with exactly one bit changed; watch: %u "
+	       "corrupted, %u shown as sent\n",
+	       arrived, FLOOD, one_bit, events, as_sent);
 	assert_int_equal(arrived, FLOOD);
 	assert_int_equal(one_bit, FLOOD);
+	assert_int_equal(events, FLOOD);
+	assert_int_equal(as_sent, FLOOD);
 	close(a1);
 	close(a2);
 }

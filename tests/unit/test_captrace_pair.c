@@ -309,13 +309,44 @@ static void test_formats(void **state)
 	assert_int_equal(json_text_str("{\"s\":\"abc", "s", s, sizeof(s)), -EINVAL);
 }
 
+/* A corrupted frame seen arriving is corrupted, not delivered: its drop event (the frame as
+ * sent, netem's CAPNET_CORRUPTED) names it; one not seen arriving is corrupted too. */
+static void test_corrupted(void **state)
+{
+	struct trace_analysis an;
+	struct capnet_drop_event ev;
+
+	(void)state;
+	nframes = 0;
+	trace_analysis_init(&an, 2);
+	an.start_ns = 100 * S;
+	an.stop_ns = 110 * S;
+	an.realtime_offset_ns = 100 * S;
+	assert_int_equal(trace_add_partition(&an, 1, 0, "healthy", "1->2 corrupt 100%"), 0);
+	exchange(&an, 1, 2, 17, 1, 21, 101 * S, 101 * S + 5000);
+	drop_for(&ev, 1, 2, 17, 1, 21, CAPNET_CORRUPTED, 1);
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
+	exchange(&an, 1, 2, 17, 2, 22, 102 * S, 0);
+	drop_for(&ev, 1, 2, 17, 2, 22, CAPNET_CORRUPTED, 1);
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
+	exchange(&an, 1, 2, 17, 3, 23, 103 * S, 103 * S + 5000);
+	assert_int_equal(trace_analyse(&an), 0);
+	assert_int_equal(an.total[TRACE_CORRUPTED], 2);
+	assert_int_equal(an.total[TRACE_DELIVERED], 1);
+	assert_int_equal(an.unmatched_drops, 0);
+	assert_int_equal(msg_with_id(&an, 21)->fate, TRACE_CORRUPTED);
+	assert_int_equal(msg_with_id(&an, 22)->fate, TRACE_CORRUPTED);
+	assert_int_equal(msg_with_id(&an, 23)->fate, TRACE_DELIVERED);
+	assert_string_equal(trace_fate_name(TRACE_CORRUPTED), "corrupted");
+	trace_analysis_free(&an);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_capnet),
-		cmocka_unit_test(test_ip_multiset),
-		cmocka_unit_test(test_frames_ignored),
-		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_capnet),	       cmocka_unit_test(test_ip_multiset),
+		cmocka_unit_test(test_frames_ignored), cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_corrupted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

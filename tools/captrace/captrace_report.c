@@ -79,7 +79,8 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 	fprintf(f,
 		",\"nodes\":%u,\"start_realtime_ns\":%llu,\"duration\":%.9f,\"packets\":%llu,"
 		"\"sent\":%zu,\"delivered\":%llu,\"lost_total\":%llu,\"partition\":%llu,"
-		"\"loss\":%llu,\"unexplained\":%llu,\"duplicates\":%llu,\"unsent_arrivals\":%llu,"
+		"\"loss\":%llu,\"unexplained\":%llu,\"corrupted\":%llu,\"duplicates\":%llu,"
+		"\"unsent_arrivals\":%llu,"
 		"\"unmatched_drops\":%llu,\"not_judged\":%llu,\"other_frames\":%llu,"
 		"\"pcap_dropped\":%llu,\"ring_overflow\":%llu,\"lost\":[",
 		an->nodes, (unsigned long long)an->start_ns, (an->stop_ns - an->start_ns) / 1e9,
@@ -88,9 +89,10 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 		(unsigned long long)an->total[TRACE_LOST_PARTITION],
 		(unsigned long long)an->total[TRACE_LOST_LOSS],
 		(unsigned long long)an->total[TRACE_LOST_UNEXPLAINED],
-		(unsigned long long)an->duplicates, (unsigned long long)an->unsent_arrivals,
-		(unsigned long long)an->unmatched_drops, (unsigned long long)an->outside,
-		(unsigned long long)an->other_frames, (unsigned long long)td->meta.pcap_dropped,
+		(unsigned long long)an->total[TRACE_CORRUPTED], (unsigned long long)an->duplicates,
+		(unsigned long long)an->unsent_arrivals, (unsigned long long)an->unmatched_drops,
+		(unsigned long long)an->outside, (unsigned long long)an->other_frames,
+		(unsigned long long)td->meta.pcap_dropped,
 		(unsigned long long)td->meta.ring_overflow);
 	for (i = 0; i < an->nmsgs; i++) {
 		if (an->msgs[i].fate == TRACE_DELIVERED)
@@ -108,12 +110,13 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 				continue;
 			fprintf(f,
 				"%s\n{\"from\":%u,\"to\":%u,\"sent\":%llu,\"delivered\":%llu,"
-				"\"partition\":%llu,\"loss\":%llu,\"unexplained\":%llu}",
+				"\"partition\":%llu,\"loss\":%llu,\"unexplained\":%llu,\"corrupted\":%llu}",
 				first ? "" : ",", s, d, (unsigned long long)l->sent,
 				(unsigned long long)l->delivered,
 				(unsigned long long)l->lost[TRACE_LOST_PARTITION],
 				(unsigned long long)l->lost[TRACE_LOST_LOSS],
-				(unsigned long long)l->lost[TRACE_LOST_UNEXPLAINED]);
+				(unsigned long long)l->lost[TRACE_LOST_UNEXPLAINED],
+				(unsigned long long)l->lost[TRACE_CORRUPTED]);
 			first = false;
 		}
 	fputs("],\n\"windows\":[", f);
@@ -148,14 +151,18 @@ static void print_text(FILE *f, const struct trace_analysis *an, const struct tr
 		(an->stop_ns - an->start_ns) / 1e9, (unsigned long long)td->packets);
 	fprintf(f,
 		"sent %zu, delivered %llu, lost %llu (partition %llu, loss %llu, unexplained "
-		"%llu)\n",
+		"%llu)%s",
 		an->nmsgs, (unsigned long long)an->total[TRACE_DELIVERED], (unsigned long long)lost,
 		(unsigned long long)an->total[TRACE_LOST_PARTITION],
 		(unsigned long long)an->total[TRACE_LOST_LOSS],
-		(unsigned long long)an->total[TRACE_LOST_UNEXPLAINED]);
-	if (lost) {
-		fprintf(f, "\nlost:\n  %-12s %-11s %-15s %-5s %-12s %-16s %s\n", "time (s)", "link",
-			"type", "gen", "cause", "partition", "message");
+		(unsigned long long)an->total[TRACE_LOST_UNEXPLAINED],
+		an->total[TRACE_CORRUPTED] ? "" : "\n");
+	if (an->total[TRACE_CORRUPTED])
+		fprintf(f, ", corrupted %llu\n", (unsigned long long)an->total[TRACE_CORRUPTED]);
+	if (lost || an->total[TRACE_CORRUPTED]) {
+		fprintf(f, "\n%s:\n  %-12s %-11s %-15s %-5s %-12s %-16s %s\n",
+			an->total[TRACE_CORRUPTED] ? "lost or corrupted" : "lost", "time (s)",
+			"link", "type", "gen", "cause", "partition", "message");
 		for (i = 0; i < an->nmsgs; i++) {
 			const struct trace_msg *m = &an->msgs[i];
 			const char *spec = trace_generation_spec(an, m->generation);

@@ -220,6 +220,8 @@ static enum trace_fate fate_of_reason(uint8_t reason)
 		return TRACE_LOST_PARTITION;
 	case CAPNET_DROP_LOSS:
 		return TRACE_LOST_LOSS;
+	case CAPNET_CORRUPTED:
+		return TRACE_CORRUPTED;
 	}
 	return TRACE_LOST_UNEXPLAINED;
 }
@@ -284,7 +286,21 @@ int trace_analyse(struct trace_analysis *an)
 		d = k;
 		for (; i < n; i++) {
 			struct trace_msg *m = &an->msgs[i];
+			size_t c;
 
+			/* Corrupted on the way, whatever a capture saw arrive: the receiver's stack
+			 * dropped it, or the application got other bytes than were sent. */
+			for (c = k; c < an->ndrops && !key_cmp(&an->drops[c].key, key); c++) {
+				if (an->drops[c].used || an->drops[c].reason != CAPNET_CORRUPTED)
+					continue;
+				an->drops[c].used = true;
+				m->fate = TRACE_CORRUPTED;
+				m->generation = an->drops[c].generation;
+				m->window = -2;
+				break;
+			}
+			if (m->fate == TRACE_CORRUPTED)
+				continue;
 			if (i - first < narr) {
 				m->fate = TRACE_DELIVERED;
 				continue;
@@ -368,6 +384,8 @@ const char *trace_fate_name(enum trace_fate f)
 		return "partition";
 	case TRACE_LOST_LOSS:
 		return "loss";
+	case TRACE_CORRUPTED:
+		return "corrupted";
 	case TRACE_LOST_UNEXPLAINED:
 	case TRACE_FATES:
 		break;

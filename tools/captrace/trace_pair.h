@@ -23,6 +23,7 @@ enum trace_fate {
 	TRACE_LOST_PARTITION,
 	TRACE_LOST_LOSS,
 	TRACE_LOST_UNEXPLAINED,
+	TRACE_CORRUPTED, /* a bit flipped on the way (link --corrupt): not what was sent */
 	TRACE_FATES,
 };
 
