@@ -330,7 +330,15 @@ static void test_corrupted(void **state)
 	drop_for(&ev, 1, 2, 17, 2, 22, CAPNET_CORRUPTED, 1);
 	assert_int_equal(trace_add_drop(&an, &ev), 0);
 	exchange(&an, 1, 2, 17, 3, 23, 103 * S, 103 * S + 5000);
+	/* A seeded loss says so. */
+	exchange(&an, 1, 2, 17, 4, 24, 104 * S, 0);
+	drop_for(&ev, 1, 2, 17, 4, 24, CAPNET_DROP_LOSS, 1);
+	ev.flags = CAPNET_EVENT_SEEDED;
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
 	assert_int_equal(trace_analyse(&an), 0);
+	assert_int_equal(msg_with_id(&an, 24)->fate, TRACE_LOST_LOSS);
+	assert_true(msg_with_id(&an, 24)->seeded);
+	assert_false(msg_with_id(&an, 21)->seeded);
 	assert_int_equal(an.total[TRACE_CORRUPTED], 2);
 	assert_int_equal(an.total[TRACE_DELIVERED], 1);
 	assert_int_equal(an.unmatched_drops, 0);

@@ -38,6 +38,7 @@ static void print_lost_json(FILE *f, const struct trace_analysis *an, const stru
 		first ? "" : ",", rel_s(an, m->time_ns), (unsigned long long)m->time_ns,
 		m->key.from, m->key.to);
 	json_write_string(f, trace_msg_type(m, type, sizeof(type)));
+	fprintf(f, ",\"seeded\":%s", m->seeded ? "true" : "false");
 	fprintf(f, ",\"cause\":\"%s\",\"generation\":%llu,\"spec\":", trace_fate_name(m->fate),
 		(unsigned long long)m->generation);
 	if (spec)
@@ -174,7 +175,8 @@ static void print_text(FILE *f, const struct trace_analysis *an, const struct tr
 			trace_msg_describe(m, desc, sizeof(desc));
 			fprintf(f, "  %-12.6f %-11s %-15s %-5llu %-12s %-16s %s\n",
 				rel_s(an, m->time_ns), link, trace_msg_type(m, type, sizeof(type)),
-				(unsigned long long)m->generation, trace_fate_name(m->fate),
+				(unsigned long long)m->generation,
+				m->seeded ? "loss, seeded" : trace_fate_name(m->fate),
 				spec ? spec : "?", desc);
 		}
 	}

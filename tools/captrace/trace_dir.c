@@ -110,7 +110,7 @@ void trace_drop_write(FILE *f, const struct capnet_drop_event *ev)
 		"{\"time_ns\":%llu,\"generation\":%llu,\"from\":%u,\"to\":%u,\"reason\":%u,"
 		"\"cause\":\"%s\",\"ethertype\":%u,\"ip_proto\":%u,\"src\":\"%s\",\"dst\":\"%s\","
 		"\"sport\":%u,\"dport\":%u,\"ip_id\":%u,\"l4_csum\":%u,\"len\":%u,"
-		"\"payload\":\"%s\"}\n",
+		"\"payload\":\"%s\",\"flags\":%u}\n",
 		(unsigned long long)ev->time_ns, (unsigned long long)ev->generation, ev->src,
 		ev->dst, ev->reason,
 		ev->reason == CAPNET_DROP_PARTITION ? "partition" :
@@ -118,7 +118,7 @@ void trace_drop_write(FILE *f, const struct capnet_drop_event *ev)
 		ev->reason == CAPNET_CORRUPTED	    ? "corrupted" :
 						      "other",
 		ev->ethertype, ev->ip_proto, src, dst, ev->sport, ev->dport, ev->ip_id, ev->l4_csum,
-		ev->len, payload);
+		ev->len, payload, ev->flags);
 }
 
 static int get_u(const struct json_value *obj, const char *key, uint64_t max, uint64_t *v)
@@ -161,6 +161,9 @@ static int drop_from_json(const struct json_value *obj, struct capnet_drop_event
 	ev->ip_id = v[9];
 	ev->l4_csum = v[10];
 	ev->len = v[11];
+	/* Recordings made before flags were written have none. */
+	if (!get_u(obj, "flags", 255, &v[0]))
+		ev->flags = v[0];
 	af = ev->ethertype == 0x0800 ? AF_INET : ev->ethertype == 0x86dd ? AF_INET6 : 0;
 	if (af) {
 		if (json_copy_string(json_member(obj, "src"), addr, sizeof(addr)) ||

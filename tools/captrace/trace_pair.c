@@ -109,6 +109,7 @@ int trace_add_drop(struct trace_analysis *an, const struct capnet_drop_event *ev
 	d->time_ns = ev->time_ns;
 	d->generation = ev->generation;
 	d->reason = ev->reason;
+	d->seeded = ev->reason == CAPNET_DROP_LOSS && (ev->flags & CAPNET_EVENT_SEEDED);
 	d->key.from = ev->src;
 	d->key.to = ev->dst;
 	if (ev->ethertype != TRACE_ETH_IPV4) {
@@ -313,6 +314,7 @@ int trace_analyse(struct trace_analysis *an)
 					continue;
 				an->drops[d].used = true;
 				m->fate = fate_of_reason(an->drops[d].reason);
+				m->seeded = an->drops[d].seeded;
 				m->generation = an->drops[d].generation;
 				m->window = -2; /* by generation, below */
 				d++;

@@ -46,6 +46,7 @@ struct trace_msg {
 	uint16_t sport, dport;
 	uint8_t ip_proto;
 	uint8_t fate; /* enum trace_fate, set by trace_analyse */
+	bool seeded; /* TRACE_LOST_LOSS by the link's seed: a replay loses it again */
 	int window; /* index into windows, -1 if before the first known partition */
 };
 
@@ -59,6 +60,7 @@ struct trace_drop {
 	uint64_t time_ns; /* CLOCK_MONOTONIC */
 	uint64_t generation;
 	uint8_t reason; /* enum capnet_verdict */
+	bool seeded; /* a loss decided by the link's seed (link --loss P% --seed S) */
 	bool used;
 };
 
