@@ -644,7 +644,7 @@ static void explain_impair(const struct filter *f, const char *verb,
 			   const struct capnet_link_key *key, const struct capnet_impairment *imp,
 			   unsigned int shown)
 {
-	char pin[256], k[64], v[64], src[16], dst[16];
+	char pin[256], k[64], v[128], src[16], dst[16];
 
 	if (!explain_enabled() || shown > 4)
 		return;

@@ -71,12 +71,14 @@ static void test_explain_up_and_down(void **state)
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain partition 1 2,3"), 0);
 	assert_non_null(strstr(out, "/control key 0 0 0 0 value 1 0 0 0"));
 	/* Loss goes into the idle copy (0 now) before the flip: key {copy 0, 1 -> 2}, value
-	 * {100000 ppm loss, 0 dup}, as bytes in memory order. */
+	 * {100000 ppm loss, 0 dup, 0 corrupt, every frame, no flags, pad, seed 0}, as bytes in
+	 * memory order. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out),
 				       "--explain link 1 2 --loss 10%% --one-way"),
 			 0);
 	assert_non_null(strstr(out, "/impair key hex 00 00 01 00 02 00 00 00 value hex a0 86 01 00 "
-				    "00 00 00 00   # copy 0, 1 -> 2\n"));
+				    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+				    "00 00 00 00 00 00 00 00   # copy 0, 1 -> 2\n"));
 	assert_non_null(strstr(out, "/control key 0 0 0 0 value 0 0 0 0"));
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain down"), 0);
 	assert_non_null(strstr(out, "+ ip netns del "));
