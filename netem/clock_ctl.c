@@ -448,8 +448,8 @@ int clock_strobe_start(const char *lab, unsigned int node, const struct clock_se
 #define FOLLOWS "FAKETIME_TIMESTAMP_FILE="
 
 /* Whether the process's environment holds a string that starts with `prefix` (whole: equals
- * it). */
-static bool environ_has(pid_t pid, const char *prefix, bool whole)
+ * it; else, with `needle` in it if not NULL). */
+static bool environ_has(pid_t pid, const char *prefix, bool whole, const char *needle)
 {
 	char path[64], *env = NULL;
 	size_t len = 0, plen = strlen(prefix);
@@ -461,7 +461,8 @@ static bool environ_has(pid_t pid, const char *prefix, bool whole)
 	if (!f)
 		return false;
 	while (!found && getdelim(&env, &len, 0, f) > 0)
-		found = whole ? !strcmp(env, prefix) : !strncmp(env, prefix, plen);
+		found = whole ? !strcmp(env, prefix) :
+				!strncmp(env, prefix, plen) && (!needle || strstr(env, needle));
 	free(env);
 	fclose(f);
 	return found;
@@ -473,12 +474,13 @@ bool clock_process_follows(pid_t pid, const char *svc_dir, unsigned int node)
 
 	memcpy(want, FOLLOWS, sizeof(FOLLOWS) - 1);
 	control_path(svc_dir, node, want + sizeof(FOLLOWS) - 1, sizeof(want) - sizeof(FOLLOWS));
-	return environ_has(pid, want, true);
+	return environ_has(pid, want, true, NULL);
 }
 
 bool clock_process_preloaded(pid_t pid)
 {
-	return environ_has(pid, FOLLOWS CAPNET_RUN_ROOT "/", false);
+	/* capnet's mend in its LD_PRELOAD: wherever its run directory is (start --dir). */
+	return environ_has(pid, "LD_PRELOAD=", false, "/capnet/" MEND_NAME);
 }
 
 void clock_process_gone(pid_t pid)
