@@ -41,7 +41,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
+.PHONY: all man test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
 
 # Programs: one folder each, its main() in the file named after it. Every other source of those
 # folders and of lib/ goes into one static library that the programs and tests link against;
@@ -71,7 +71,16 @@ MAEL_C_NODE := $(O)/tests/maelstrom/c_node
 # Preloaded into the services capnet starts, beside libfaketime (preload/clock_nanosleep.c):
 # plain flags, for the sanitizers of the ASan build cannot be preloaded into other programs.
 PRELOAD := $(O)/lib/capnet/clock_nanosleep.so
-all: $(BINS) $(PRELOAD) $(UNIT_BINS) $(NET_BINS) $(MAEL_C_NODE)
+# Man pages, written in scdoc's markup (docs/man/), made into roff.
+MAN_SRCS := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(O)/man/%,$(MAN_SRCS))
+all: $(BINS) $(PRELOAD) $(MAN_PAGES) $(UNIT_BINS) $(NET_BINS) $(MAEL_C_NODE)
+
+$(O)/man/%: docs/man/%.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)scdoc < $< > $@
+man: $(MAN_PAGES)
 
 $(PRELOAD): preload/clock_nanosleep.c
 	$(call msg,CC,$@)
@@ -160,6 +169,7 @@ net-test: $(BINS) $(NET_BINS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory format
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/man/check.sh $(O)/bin
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 unit-test
 	$(Q)$(MAKE) --no-print-directory fuzz-run
@@ -214,10 +224,17 @@ compile_commands.json: deps
 .PHONY: compile_commands.json
 
 PREFIX ?= /usr/local
-install: $(BINS) $(PRELOAD)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/capnet
+COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+install: $(BINS) $(PRELOAD) $(MAN_PAGES)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/capnet \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(COMPLETION_DIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/capnet/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 completion/capnet completion/capctl completion/captrace \
+		completion/capnode $(DESTDIR)$(COMPLETION_DIR)/
 
 clean:
 	rm -rf $(O)

@@ -15,7 +15,8 @@ static const struct cli_command commands[] = {
 	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact]",
 	  "create a lab of N nodes (1..1000)" },
 	{ "down", cmd_down, "", "remove the lab and every trace of it" },
-	{ "status", cmd_status, "[--json]", "groups, cuts, generation and per-link counters" },
+	{ "status", cmd_status, "[--json] | --maps",
+	  "groups, cuts, generation and per-link counters (--maps: the filter's maps decoded)" },
 	{ "exec", cmd_exec, "I -- CMD [ARG...]", "run a program inside node I" },
 	{ "partition", cmd_partition, "GROUP... | --preset NAME [--seed S] [--only|--except SPEC]",
 	  "split the lab into groups (nodes not named form one more group); with --only or "
@@ -33,10 +34,11 @@ static const struct cli_command commands[] = {
 	{ "clock", cmd_clock, "NODES --offset ±T | --rate R | --strobe T,PERIOD | --reset",
 	  "skew the wall clock of the services capnet started on NODES (libfaketime)" },
 	{ "start", cmd_start,
-	  "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS] | [NODES] [--name N] -- PROGRAM ARG...",
+	  "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS] | [NODES] [--name N] [--clock] -- "
+	  "PROGRAM ARG...",
 	  "start a capnode replica in each node (all by default), authenticated with the lab's "
 	  "key (--no-key: not); or any program, its arguments with {i} {ip} {n} {dir} "
-	  "{each:TEMPLATE}" },
+	  "{each:TEMPLATE}; --clock: its clock can be moved (capnet clock)" },
 	{ "stop", cmd_stop, "[NODES] [--name N]", "stop services cleanly (SIGTERM)" },
 	{ "kill", cmd_kill, "[-9|-15] NODES [--name N]", "crash services (SIGKILL unless -15)" },
 	{ "restart", cmd_restart, "NODES [--name N]",
@@ -47,8 +49,8 @@ static const struct cli_command commands[] = {
 	{ "maelstrom", cmd_maelstrom, "test -w WORKLOAD --bin PROGRAM [ARG...] [OPTIONS]",
 	  "run a Maelstrom node program on a real lab network and check it (maelstrom test "
 	  "--help)" },
-	{ "watch", cmd_watch, "[--json] [--count N] [--duration S]",
-	  "print every dropped frame as it happens" },
+	{ "watch", cmd_watch, "[--json] [--count N] [--duration S] [-- CMD ARG...]",
+	  "print every dropped frame as it happens (with CMD: while CMD runs, and its status)" },
 };
 
 static void usage(FILE *out)
@@ -56,9 +58,14 @@ static void usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "usage: capnet [--lab NAME] [--explain] [--json] [-v] COMMAND [ARGS]\n\n");
+	/* Arguments too long for their column get a line of their own. */
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %-38s %s\n", commands[i].name, commands[i].args,
-			commands[i].help);
+		if (strlen(commands[i].args) <= 38)
+			fprintf(out, "  %-10s %-38s %s\n", commands[i].name, commands[i].args,
+				commands[i].help);
+		else
+			fprintf(out, "  %-10s %s\n  %-10s %-38s %s\n", commands[i].name,
+				commands[i].args, "", "", commands[i].help);
 	fprintf(out,
 		"\nGROUP, FROM, TO: node lists such as 3, 1,2 or 3-5 (`all` in cut and link).\n"
 		"Presets: halves, random-halves, majorities-ring, bridge, isolate-random.\n"

@@ -407,16 +407,10 @@ int clock_strobe_start(const char *lab, unsigned int node, const struct clock_se
 		"x1.000000' > .../n%u.clock; sleep %.3f; done &   # the strobe",
 		moved.offset_ns / 1e9, node, period_ns / 1e9, rest->offset_ns / 1e9, node,
 		period_ns / 1e9);
-	pid = fork();
+	pid = netns_fork_session(ns);
 	if (pid < 0)
-		return -errno;
+		return pid;
 	if (pid == 0) {
-		int saved = netns_enter(ns);
-
-		if (saved < 0)
-			_exit(1);
-		close(saved);
-		setsid();
 		prctl(PR_SET_NAME, STROBE_COMM);
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {

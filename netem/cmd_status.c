@@ -18,6 +18,7 @@
 #include "netem/explain.h"
 #include "netem/match.h"
 #include "netem/nodes.h"
+#include "netem/status_maps.h"
 
 static struct filter_state state;
 static struct partition part, rule_part;
@@ -272,15 +273,27 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	enum filter_hook hook = FILTER_HOOK_AUTO;
 	int rc, err;
 
+	bool maps = false;
+
 	cli_take_json(cli, &argc, argv);
-	if (argc)
-		return report_usage("status: unknown argument \"%s\" (capnet status [--json])",
+	if (argc == 1 && !strcmp(argv[0], "--maps"))
+		maps = true;
+	else if (argc)
+		return report_usage("status: unknown argument \"%s\" (capnet status [--json] | "
+				    "--maps)",
 				    argv[0]);
+	if (maps && cli->json)
+		return report_usage("status: --maps is for a reader; --json has the same facts");
 	if (cli_need_root("capnet status"))
 		return EXIT_FAIL;
 	rc = cli_open_lab(cli, &info, &filter);
 	if (rc)
 		return rc;
+	if (maps) {
+		rc = status_print_maps(cli->lab, filter, info.nodes);
+		filter_close(filter);
+		return rc;
+	}
 	filter_pin_dir(cli->lab, dir, sizeof(dir));
 	explain("bpftool map dump pinned %s/link_passed", dir);
 	explain("bpftool map dump pinned %s/link_drops", dir);

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capnet watch: every frame the filter drops, as it happens, from the drop-event ring. */
+/* capnet watch: every frame the filter drops, as it happens, from the drop-event ring; with
+ * `-- CMD`, the drops of the frames CMD's run made, so a student sees a ping's drops without
+ * racing it. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/wait.h>
 
 #include "netem/cli.h"
 #include "netem/explain.h"
@@ -88,7 +92,8 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 		       (unsigned long long)ev->generation, verdict_name(ev->reason), ev->src,
 		       ev->dst, ev->ethertype, ev->len, detail(ev, why, sizeof(why)));
 	fflush(stdout);
-	if (ctx->limit && ++ctx->seen >= ctx->limit)
+	ctx->seen++;
+	if (ctx->limit && ctx->seen >= ctx->limit)
 		return -ECANCELED;
 	return 0;
 }
@@ -109,11 +114,20 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	struct lab_info info;
 	long duration_ms = 0;
 	long long deadline = 0;
-	char *end, dir[256];
-	int i, rc, err = 0;
+	char *end, dir[256], **cmd = NULL;
+	int i, rc, err = 0, status = 0;
+	pid_t child = 0;
 
 	cli_take_json(cli, &argc, argv);
 	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			if (i + 1 >= argc)
+				return report_usage(
+					"watch: a command after --, like capnet watch -- "
+					"capnet exec 1 -- ping -c 3 10.77.0.2");
+			cmd = argv + i + 1;
+			break;
+		}
 		if (!strcmp(argv[i], "--count")) {
 			if (++i >= argc)
 				return report_usage("watch: --count needs a number");
@@ -129,7 +143,7 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		} else {
 			return report_usage("watch: unknown argument \"%s\" (capnet watch [--json] "
-					    "[--count N] [--duration S])",
+					    "[--count N] [--duration S] [-- CMD ARG...])",
 					    argv[i]);
 		}
 	}
@@ -152,6 +166,22 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 		filter_close(filter);
 		return report_fail("watch: read drop events: %s", strerror(-err));
 	}
+	if (!ctx.json)
+		printf("# time: seconds of CLOCK_MONOTONIC (bpf_ktime_get_ns), the clock of capnet "
+		       "status's flip times\n");
+	fflush(stdout);
+	if (cmd) {
+		child = fork();
+		if (child < 0) {
+			filter_close(filter);
+			return report_fail("watch: fork: %s", strerror(errno));
+		}
+		if (child == 0) {
+			execvp(cmd[0], cmd);
+			fprintf(stderr, "capnet: watch: %s: %s\n", cmd[0], strerror(errno));
+			_exit(127);
+		}
+	}
 	if (duration_ms)
 		deadline = monotonic_ms() + duration_ms;
 	while (!stop) {
@@ -164,6 +194,12 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 				break;
 			if (left < wait)
 				wait = left;
+		}
+		/* Once the command is over, the last of its frames are given 300 ms to be
+		 * decided and read. */
+		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+			child = -1;
+			deadline = monotonic_ms() + 300;
 		}
 		err = filter_events_poll(filter, wait, print_event, &ctx);
 		if (err == -ECANCELED) {
@@ -179,7 +215,20 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "capnet: watch: %llu drop events were lost (ring buffer full)\n",
 			(unsigned long long)(g1.ring_overflow - g0.ring_overflow));
 	filter_close(filter);
+	if (child > 0) {
+		/* Stopped (--count, --duration, a signal) before the command ended. */
+		kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+	}
 	if (err)
 		return report_fail("watch: %s", strerror(-err));
+	if (cmd && !ctx.json)
+		printf("# %s: %s %d; %llu frame%s dropped while it ran\n", cmd[0],
+		       WIFEXITED(status) ? "exit" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), ctx.seen,
+		       ctx.seen == 1 ? "" : "s");
+	/* The command's failure is watch's: a script can tell. */
+	if (cmd && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return EXIT_FAIL;
 	return EXIT_OK;
 }

@@ -538,7 +538,20 @@ static int read_layer(struct filter *f, uint32_t copy, uint32_t layer, unsigned 
 	return 0;
 }
 
+static int read_state_copy(struct filter *f, struct filter_state *st, int want);
+
 int filter_read_state(struct filter *f, struct filter_state *st)
+{
+	return read_state_copy(f, st, -1);
+}
+
+int filter_read_copy(struct filter *f, unsigned int copy, struct filter_state *st)
+{
+	return copy < CAPNET_POLICY_COPIES ? read_state_copy(f, st, copy) : -EINVAL;
+}
+
+/* The policy copy `want` (-1: the active one), its rules and impairments. */
+static int read_state_copy(struct filter *f, struct filter_state *st, int want)
 {
 	struct capnet_link_key key, next;
 	struct capnet_impairment imp;
@@ -555,7 +568,7 @@ int filter_read_state(struct filter *f, struct filter_state *st)
 	err = read_active(f, &st->active);
 	if (err)
 		return err;
-	copy = st->active;
+	copy = want < 0 ? st->active : (uint32_t)want;
 	if (bpf_map_lookup_elem(f->fd[FM_POLICY_META], &copy, &st->meta))
 		return -errno;
 	if (!st->meta.groups || st->meta.groups > CAPNET_MAX_GROUPS)

@@ -93,6 +93,8 @@ void filter_close(struct filter *f);
 int filter_lock(struct filter *f);
 
 int filter_read_state(struct filter *f, struct filter_state *st);
+/* The same for either policy copy, active or idle (st->active says which is in force). */
+int filter_read_copy(struct filter *f, unsigned int copy, struct filter_state *st);
 /* How long a switch took: writing the idle copy, and the flip itself (one map update). */
 struct filter_timing {
 	uint64_t write_ns;

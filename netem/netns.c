@@ -97,6 +97,23 @@ int netns_enter(const char *name)
 	return saved;
 }
 
+pid_t netns_fork_session(const char *name)
+{
+	pid_t pid = fork();
+	int saved;
+
+	if (pid < 0)
+		return -errno;
+	if (pid)
+		return pid;
+	saved = netns_enter(name);
+	if (saved < 0)
+		_exit(126);
+	close(saved);
+	setsid();
+	return 0;
+}
+
 int netns_return(int saved_fd)
 {
 	int err = 0;

@@ -236,16 +236,10 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	explain_spawn(dir, node, ns, cwd, argv, log, faked);
 	if (faked)
 		clock_prepare(lab, dir, node);
-	pid = fork();
+	pid = netns_fork_session(ns);
 	if (pid < 0)
-		return -errno;
+		return pid;
 	if (pid == 0) {
-		int saved = netns_enter(ns);
-
-		if (saved < 0)
-			_exit(126);
-		close(saved);
-		setsid();
 		if (chdir(cwd))
 			_exit(126);
 		fd = open("/dev/null", O_RDONLY);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <netinet/in.h>
 
 #include "lib/lab_name.h"
@@ -58,6 +59,10 @@ int lab_topology_discover(const char *lab, struct lab_info *info);
  * was for and reports (-ENOENT: no such namespace). */
 int netns_enter(const char *name);
 int netns_return(int saved_fd);
+/* fork() into a named namespace and a session of its own (so that a signal to its process
+ * group reaches whatever it forks): 0 in the child, which _exit(126)s if it cannot enter; the
+ * child's pid in the parent; -errno. */
+pid_t netns_fork_session(const char *name);
 /* An fd of the named namespace (O_RDONLY on /run/netns/NAME) or -errno. Prints nothing. */
 int netns_open(const char *name);
 

@@ -20,6 +20,7 @@ packages=(
 	libjansson-dev libjson-c-dev                        # make bench: lib/json against them
 	python3                                             # the Maelstrom example nodes
 	libfaketime ethtool                                 # capnet clock; corruption's --explain
+	scdoc bash-completion                               # man pages; completions
 	git
 )
 

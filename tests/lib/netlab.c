@@ -297,6 +297,25 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
+size_t netlab_expect_usage_errors(const char *lab, const char *const *commands, size_t n)
+{
+	static char out[1 << 16];
+	size_t i, wrong = 0;
+
+	for (i = 0; i < n; i++) {
+		int rc = netlab_capnet(lab, out, sizeof(out), "%s", commands[i]);
+
+		if (rc != 2) {
+			printf("capnet %s: exit %d, expected 2 (usage): %s", commands[i], rc, out);
+			wrong++;
+		} else if (!strstr(out, "capnet: ") || strchr(out, '\n') != out + strlen(out) - 1) {
+			printf("capnet %s: expected one error line, got: %s", commands[i], out);
+			wrong++;
+		}
+	}
+	return wrong;
+}
+
 bool netlab_tcp_works(const char *lab, unsigned int from, unsigned int to, int timeout_ms)
 {
 	return netlab_tcp_port_works(lab, from, to, NETLAB_PORT + 1, timeout_ms);

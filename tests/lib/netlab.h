@@ -25,6 +25,9 @@ int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ..
  * what a failing assertion needs next to it. */
 int netlab_capnet_checked(const char *lab, char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Runs each capnet command in the lab and checks that it is refused as a usage error: exit 2
+ * and one clear "capnet: " line. Returns how many were not, each said on stdout. */
+size_t netlab_expect_usage_errors(const char *lab, const char *const *commands, size_t n);
 /* Runs a shell command line with stdout and stderr captured into out; returns the exit status
  * (or -1). */
 int netlab_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

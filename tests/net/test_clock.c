@@ -185,18 +185,11 @@ static void test_bad_input(void **state)
 		"clock 3 --offset 1s",
 		"clock 0 --reset",
 	};
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
-		int rc = netlab_capnet(lab, out, sizeof(out), "%s", bad_usage[i]);
-
-		if (rc != 2)
-			fail_msg("capnet %s: exit %d, expected 2 (usage): %s", bad_usage[i], rc,
-				 out);
-		if (!strstr(out, "capnet: ") || strchr(out, '\n') != out + strlen(out) - 1)
-			fail_msg("capnet %s: expected one error line, got: %s", bad_usage[i], out);
-	}
+	assert_int_equal(netlab_expect_usage_errors(lab, bad_usage,
+						    sizeof(bad_usage) / sizeof(bad_usage[0])),
+			 0);
 	/* Nothing moved. */
 	assert_true(skew(1) > -0.5 && skew(1) < 0.5);
 }

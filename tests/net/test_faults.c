@@ -425,15 +425,9 @@ static void test_bad_input(void **state)
 	assert_int_equal(capnet("partition 1 2,3 --only udp:5000"), 0);
 	assert_int_equal(capnet("status --json"), 0);
 	snprintf(before, sizeof(before), "%lld", netlab_json_number(out, NULL, "generation"));
-	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
-		int rc = netlab_capnet(lab, out, sizeof(out), "%s", bad_usage[i]);
-
-		if (rc != 2)
-			fail_msg("capnet %s: exit %d, expected 2 (usage): %s", bad_usage[i], rc,
-				 out);
-		if (!strstr(out, "capnet: ") || strchr(out, '\n') != out + strlen(out) - 1)
-			fail_msg("capnet %s: expected one error line, got: %s", bad_usage[i], out);
-	}
+	assert_int_equal(netlab_expect_usage_errors(lab, bad_usage,
+						    sizeof(bad_usage) / sizeof(bad_usage[0])),
+			 0);
 	/* Eight rules at most: the ninth is refused, and nothing changes. */
 	for (i = 0; i < 7; i++)
 		assert_int_equal(capnet("partition 1 2,3 --only tcp:%zu", 1000 + i), 0);

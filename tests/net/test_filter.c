@@ -330,6 +330,41 @@ static void test_counters_and_events(void **state)
 	free(w);
 }
 
+/* watch -- CMD: the drops of the command's own frames, however fast it is, then its status;
+ * status --maps: both policy copies decoded. */
+static void test_watch_command_and_maps(void **state)
+{
+	const char *p;
+	unsigned int icmp = 0;
+
+	(void)state;
+	assert_int_equal(capnet("partition 1,2 3-5"), 0);
+	assert_int_equal(
+		netlab_capnet(lab, out, sizeof(out),
+			      "watch -- %s --lab %s exec 1 -- ping -c 3 -i 0.2 -W 1 10.77.0.3",
+			      getenv("CAPNET"), lab),
+		1);
+	assert_non_null(strstr(out, "# time: seconds of CLOCK_MONOTONIC"));
+	for (p = out; (p = strstr(p, " partition 1 -> 3 icmp 10.77.0.1")); p++)
+		icmp++;
+	printf("watch -- ping: %u echo requests dropped\n", icmp);
+	assert_int_equal(icmp, 3);
+	assert_non_null(strstr(out, ": exit 1; 3 frames dropped while it ran"));
+	/* A command that works: watch exits 0. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "watch -- true"), 0);
+	assert_non_null(strstr(out, "# true: exit 0; 0 frames dropped while it ran"));
+
+	assert_int_equal(capnet("status --maps"), 0);
+	assert_non_null(strstr(out, "control: copy "));
+	assert_non_null(strstr(out, "(active): generation "));
+	assert_non_null(strstr(out, "(idle): generation "));
+	assert_non_null(strstr(out, "group 0: nodes 1,2"));
+	assert_non_null(strstr(out, "group 1: nodes 3-5"));
+	assert_non_null(strstr(out, "= 1,2 | 3-5"));
+	assert_non_null(strstr(out, "1 -> 3: passed "));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--json status --maps"), 2);
+}
+
 static void test_bad_input(void **state)
 {
 	static const char *const bad_usage[] = {
@@ -347,22 +382,14 @@ static void test_bad_input(void **state)
 		"frobnicate",
 	};
 	char before[1 << 14];
-	size_t i;
 
 	(void)state;
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
 	assert_int_equal(capnet("status --json"), 0);
 	snprintf(before, sizeof(before), "%lld", netlab_json_number(out, NULL, "generation"));
-	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
-		int rc = netlab_capnet(lab, out, sizeof(out), "%s", bad_usage[i]);
-
-		if (rc != 2)
-			fail_msg("capnet %s: exit %d, expected 2 (usage): %s", bad_usage[i], rc,
-				 out);
-		/* One clear line. */
-		if (!strstr(out, "capnet: ") || strchr(out, '\n') != out + strlen(out) - 1)
-			fail_msg("capnet %s: expected one error line, got: %s", bad_usage[i], out);
-	}
+	assert_int_equal(netlab_expect_usage_errors(lab, bad_usage,
+						    sizeof(bad_usage) / sizeof(bad_usage[0])),
+			 0);
 	/* Nothing changed in the kernel. */
 	assert_int_equal(capnet("status --json"), 0);
 	assert_int_equal(netlab_json_number(out, NULL, "generation"), atoll(before));
@@ -389,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup(test_duplication, reset),
 		cmocka_unit_test_setup(test_arp_and_ipv6, reset),
 		cmocka_unit_test_setup(test_counters_and_events, reset),
+		cmocka_unit_test_setup(test_watch_command_and_maps, reset),
 		cmocka_unit_test_setup(test_bad_input, reset),
 	};
 
