@@ -26,6 +26,25 @@
 #include "partition.skel.h"
 
 #define PROG_PIN_NAME "capnet_egress"
+/* Where make leaves the object the skeleton embeds, for --explain's bpftool lines. */
+#define BPF_OBJECT ".output/partition.bpf.o"
+
+static void hex_bytes(const void *data, size_t n, char *buf, size_t len);
+
+/* --explain: one map write as bpftool takes it, key and value as their bytes in memory order,
+ * with what they mean. */
+static void explain_update(const char *pin, const char *map, const void *key, size_t klen,
+			   const void *value, size_t vlen, const char *meaning)
+{
+	char k[3 * 8 + 1], v[3 * 64 + 1];
+
+	if (!explain_enabled())
+		return;
+	hex_bytes(key, klen, k, sizeof(k));
+	hex_bytes(value, vlen, v, sizeof(v));
+	explain("bpftool map update pinned %s/%s key hex %s value hex %s   # %s", pin, map, k, v,
+		meaning);
+}
 
 /* Map names as pinned; the order matches the fds in struct filter. */
 enum filter_map {
@@ -174,14 +193,19 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 			return err;
 		}
 		lab_node_mac(i, m);
-		if (i <= 3 || i == cfg->nodes)
-			explain("bpftool map update pinned %s/node_of_mac key hex %02x %02x %02x "
-				"%02x %02x %02x 00 00 value %u 0 0 0",
-				pin, m[0], m[1], m[2], m[3], m[4], m[5], i);
-		if (i == 3 && cfg->nodes > 4)
-			explain("# ... the same for nodes 4 to %u, and node_of_port for each port's "
-				"ifindex",
-				cfg->nodes - 1);
+		if (explain_enabled()) {
+			char meaning[96];
+
+			snprintf(meaning, sizeof(meaning),
+				 "node_of_mac[%02x:%02x:%02x:%02x:%02x:%02x] = node %u", m[0], m[1],
+				 m[2], m[3], m[4], m[5], i);
+			explain_update(pin, "node_of_mac", &mac, sizeof(mac), &node, sizeof(node),
+				       meaning);
+			snprintf(meaning, sizeof(meaning),
+				 "node_of_port[ifindex %u, p%u] = node %u", ifindex, i, i);
+			explain_update(pin, "node_of_port", &ifindex, sizeof(ifindex), &node,
+				       sizeof(node), meaning);
+		}
 	}
 	return 0;
 }
@@ -263,24 +287,20 @@ enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id)
 static void explain_attach(const char *sw, const char *pin, unsigned int port, unsigned int nodes,
 			   enum filter_hook hook)
 {
-	/* nsenter, not ip netns exec or tc -n: those remount /sys, and the pins with it. */
+	/* nsenter, not ip netns exec: that one remounts /sys, and the pins go with it. */
+	(void)nodes;
 	if (port == 1 && hook == FILTER_HOOK_TCX)
-		explain("# tcx: tc's BPF hook without a qdisc (Linux 6.6, bpftool 7.3); "
-			"capnet up --hook clsact uses the classic qdisc and classifier");
-	if (port <= 3 || port == nodes) {
-		if (hook == FILTER_HOOK_TCX) {
-			explain("nsenter --net=%s/%s bpftool net attach tcx_egress pinned %s/%s "
-				"dev p%u",
-				NETNS_RUN_DIR, sw, pin, PROG_PIN_NAME, port);
-		} else {
-			explain("nsenter --net=%s/%s tc qdisc add dev p%u clsact", NETNS_RUN_DIR,
-				sw, port);
-			explain("nsenter --net=%s/%s tc filter add dev p%u egress handle 1 pref 1 "
-				"bpf direct-action pinned %s/%s",
-				NETNS_RUN_DIR, sw, port, pin, PROG_PIN_NAME);
-		}
-	} else if (port == 4) {
-		explain("# ... the same for ports p4 to p%u", nodes - 1);
+		explain("# tcx: tc's BPF hook without a qdisc (Linux 6.6). Debian 12's bpftool 7.1 "
+			"cannot attach through it (7.3 can, as below); capnet up --hook clsact builds "
+			"a lab whose every line replays");
+	if (hook == FILTER_HOOK_TCX) {
+		explain("# nsenter --net=%s/%s bpftool net attach tcx_egress pinned %s/%s dev p%u",
+			NETNS_RUN_DIR, sw, pin, PROG_PIN_NAME, port);
+	} else {
+		explain("nsenter --net=%s/%s tc qdisc add dev p%u clsact", NETNS_RUN_DIR, sw, port);
+		explain("nsenter --net=%s/%s tc filter add dev p%u egress handle 1 pref 1 bpf "
+			"direct-action pinned %s/%s",
+			NETNS_RUN_DIR, sw, port, pin, PROG_PIN_NAME);
 	}
 }
 
@@ -384,8 +404,20 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		}
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, PROG_PIN_NAME);
-	explain("bpftool prog loadall .output/partition.bpf.o %s pinmaps %s type classifier", dir,
-		dir);
+	/* bpftool loads maps at the sizes the object declares: the two sized by the lab's size
+	 * are made first, in a folder of their own, and handed to the load. */
+	explain("mkdir -p %s-sized", dir);
+	explain("bpftool map create %s-sized/link_passed type percpu_array key 4 value 8 entries %u "
+		"name link_passed   # (src - 1) * %u + (dst - 1)",
+		dir, link_slots, cfg->nodes);
+	explain("bpftool map create %s-sized/link_drops type percpu_hash key 4 value %zu entries %u "
+		"name link_drops flags 1   # BPF_F_NO_PREALLOC",
+		dir, sizeof(struct capnet_link_drops), link_slots);
+	explain("bpftool prog loadall %s %s type classifier map name link_passed pinned "
+		"%s-sized/link_passed map name link_drops pinned %s-sized/link_drops pinmaps %s   "
+		"# make builds the object",
+		BPF_OBJECT, dir, dir, dir, dir);
+	explain("rm -r %s-sized", dir);
 	err = bpf_program__pin(skel->progs.capnet_egress, path);
 	if (err) {
 		error_note("filter: pin %s: %s", path, strerror(-err));
@@ -397,6 +429,8 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		error_note("filter: write lab_meta: %s", strerror(errno));
 		goto out;
 	}
+	explain_update(dir, "lab_meta", &zero, sizeof(zero), &meta, sizeof(meta),
+		       "lab_meta: version, nodes, subnet (host order), prefix, whole = 0");
 	err = fill_node_maps(skel, cfg, info);
 	if (err)
 		goto out;
@@ -659,12 +693,9 @@ static void explain_impair(const struct filter *f, const char *verb,
 {
 	char pin[256], k[64], v[128], src[16], dst[16];
 
-	if (!explain_enabled() || shown > 4)
+	(void)shown;
+	if (!explain_enabled())
 		return;
-	if (shown == 4) {
-		explain("# ... and the same for the copy's other impaired links");
-		return;
-	}
 	filter_pin_dir(f->lab, pin, sizeof(pin));
 	hex_bytes(key, sizeof(*key), k, sizeof(k));
 	if (imp)
@@ -716,11 +747,41 @@ static int write_layer(struct filter *f, uint32_t copy, uint32_t layer, const st
 			  sizeof(pol->reach[0]), words);
 	if (err)
 		return err;
-	explain("# write policy copy %u, layer %u%s: group_of[%u..%u] and reach[%u..%u] (bpftool "
-		"map update pinned %s/group_of key ... value ...)",
-		copy, layer, layer ? " (a rule)" : " (every frame)", base * CAPNET_NODE_SLOTS + 1,
-		base * CAPNET_NODE_SLOTS + pol->nodes, base * CAPNET_REACH_WORDS,
-		base * CAPNET_REACH_WORDS + words - 1, pin);
+	if (!explain_enabled())
+		return 0;
+	explain("# policy copy %u, layer %u (%s): the group of every node, then the reach bits, "
+		"64 per word, bit (from * %u + to)",
+		copy, layer, layer ? "a rule" : "every frame", CAPNET_MAX_GROUPS);
+	for (i = 1; i <= pol->nodes; i++) {
+		uint32_t key = base * CAPNET_NODE_SLOTS + i;
+		char meaning[96];
+
+		snprintf(meaning, sizeof(meaning),
+			 "group_of[copy %u][layer %u][node %u] = group %u", copy, layer, i,
+			 groups[i]);
+		explain_update(pin, "group_of", &key, sizeof(key), &groups[i], sizeof(groups[i]),
+			       meaning);
+	}
+	for (i = 0; i < words; i++) {
+		uint32_t key = base * CAPNET_REACH_WORDS + i, from = i / (CAPNET_MAX_GROUPS / 64);
+		uint32_t first = (i % (CAPNET_MAX_GROUPS / 64)) * 64, b;
+		char meaning[256];
+		size_t used;
+
+		used = snprintf(meaning, sizeof(meaning),
+				"reach[copy %u][layer %u] word %u: group %u "
+				"reaches",
+				copy, layer, i, from);
+		for (b = 0; b < 64 && used < sizeof(meaning); b++)
+			if (pol->reach[i] >> b & 1)
+				used += snprintf(meaning + used, sizeof(meaning) - used, " %u",
+						 first + b);
+		if (!pol->reach[i] && used < sizeof(meaning))
+			snprintf(meaning + used, sizeof(meaning) - used, " none of groups %u..%u",
+				 first, first + 63);
+		explain_update(pin, "reach", &key, sizeof(key), &pol->reach[i],
+			       sizeof(pol->reach[i]), meaning);
+	}
 	return 0;
 }
 
@@ -821,6 +882,17 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 	meta.flip_ns = t_flip = monotonic_ns();
 	if (bpf_map_update_elem(f->fd[FM_POLICY_META], &idle, &meta, BPF_ANY))
 		return -errno;
+	if (explain_enabled()) {
+		char meaning[128];
+
+		snprintf(
+			meaning, sizeof(meaning),
+			"policy_meta[copy %u]: generation %llu, flip time, %u groups, %s, %u rules",
+			idle, (unsigned long long)meta.generation, meta.groups,
+			meta.impaired ? "impaired" : "not impaired", meta.rules);
+		explain_update(pin, "policy_meta", &idle, sizeof(idle), &meta, sizeof(meta),
+			       meaning);
+	}
 
 	/* The switch itself: one aligned word, so every link changes at the same instant. */
 	ctl.active = idle;
@@ -864,15 +936,29 @@ static int write_healthy(struct filter *f)
 	uint64_t all_reach = 1;
 	uint32_t copy, key, zero = 0;
 
+	char pin[256], meaning[96];
+
+	filter_pin_dir(f->lab, pin, sizeof(pin));
 	for (copy = 0; copy < CAPNET_POLICY_COPIES; copy++) {
-		key = copy * CAPNET_REACH_WORDS;
+		key = copy * CAPNET_LAYERS * CAPNET_REACH_WORDS;
 		meta.flip_ns = monotonic_ns();
 		if (bpf_map_update_elem(f->fd[FM_REACH], &key, &all_reach, BPF_ANY) ||
 		    bpf_map_update_elem(f->fd[FM_POLICY_META], &copy, &meta, BPF_ANY))
 			return -errno;
+		snprintf(meaning, sizeof(meaning),
+			 "reach[copy %u][layer 0] word 0: group 0 reaches group 0", copy);
+		explain_update(pin, "reach", &key, sizeof(key), &all_reach, sizeof(all_reach),
+			       meaning);
+		snprintf(meaning, sizeof(meaning),
+			 "policy_meta[copy %u]: generation 1, flip time, 1 group, no rules", copy);
+		explain_update(pin, "policy_meta", &copy, sizeof(copy), &meta, sizeof(meta),
+			       meaning);
 	}
 	if (bpf_map_update_elem(f->fd[FM_CONTROL], &zero, &ctl, BPF_ANY))
 		return -errno;
+	explain_update(pin, "control", &zero, sizeof(zero), &ctl, sizeof(ctl),
+		       "control: copy 0 active; every node in group 0 of both copies (arrays "
+		       "start zeroed)");
 	return 0;
 }
 

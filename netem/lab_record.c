@@ -38,7 +38,7 @@ int lab_record_create(const char *lab, unsigned int nodes)
 	record_path(lab, RECORD_NAME, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
 	n = snprintf(text, sizeof(text), "%u\n", nodes);
-	explain("echo %u > %s", nodes, path);
+	explain("mkdir -p %s && echo %u > %s   # the size up was asked for", dir, nodes, path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = -errno;

@@ -36,6 +36,7 @@
 #include "netem/topology.h"
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"
+#define PORT_IFINDEX(node) (2 + (node))
 #define BRIDGE "br0"
 /* --explain lists this many neighbour entries per node, then one line for the rest. */
 #define EXPLAIN_NEIGH 3
@@ -633,6 +634,9 @@ static int node_veth(struct lab_build *lb, unsigned int node, int ns_fd)
 		goto out;
 	}
 	rtnl_link_set_name(lb->veth, port);
+	/* A fixed index, the one the kernel would give anyway (lo is 1, br0 2): --explain's
+	 * `ip link add ... index N` then builds the same ports, and node_of_port's keys hold. */
+	rtnl_link_set_ifindex(lb->veth, PORT_IFINDEX(node));
 	rtnl_link_set_master(lb->veth, lb->bridge_ifindex);
 	rtnl_link_set_flags(lb->veth, IFF_UP);
 	/* One queue each way, as veth would pick anyway: asked for at creation, it spares the
@@ -653,8 +657,8 @@ static int node_veth(struct lab_build *lb, unsigned int node, int ns_fd)
 	}
 	snprintf(mac_str, sizeof(mac_str), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
 		 m[4], m[5]);
-	explain("ip -n %s link add %s numtxqueues 1 numrxqueues 1 master %s up type veth peer name %s netns %s address %s numtxqueues 1 numrxqueues 1",
-		lb->sw->ns, port, BRIDGE, NODE_IF, ns, mac_str);
+	explain("ip -n %s link add %s index %u numtxqueues 1 numrxqueues 1 master %s up type veth peer name %s netns %s address %s numtxqueues 1 numrxqueues 1",
+		lb->sw->ns, port, PORT_IFINDEX(node), BRIDGE, NODE_IF, ns, mac_str);
 	err = batch_add(lb->sw, msg, (struct batch_op){ .kind = OP_VETH, .arg = node });
 	if (!err)
 		err = batch_flush(lb->sw);

@@ -54,6 +54,92 @@ static void assert_lab_gone(unsigned int nodes)
 	assert_false(path_exists(pins));
 }
 
+/* Runs capnet with --explain on the lab, appending its "+ " lines, as a script, to `script`. */
+static void record(const char *script, const char *command)
+{
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "%s --lab %s --explain %s > %s.out && sed -n 's/^+ //p' %s.out >> %s "
+			  "&& rm %s.out",
+			  getenv("CAPNET"), lab, command, script, script, script, script),
+		0);
+}
+
+/* Plays a recorded script with sh -e, from the top of the repository (the BPF object). */
+static void replay(const char *script)
+{
+	if (netlab_sh(out, sizeof(out), "sh -e %s", script))
+		fail_msg("replaying %s failed: %s", script, out);
+}
+
+/* Delivery of 20 datagrams on every link: got[s][d] against the links that must carry none. */
+static void assert_carries(struct netlab_udp *u, const char *cut)
+{
+	static unsigned int got[NETLAB_MAX + 1][NETLAB_MAX + 1];
+	unsigned int s, d;
+	char link[8];
+
+	assert_int_equal(netlab_udp_exchange(u, 20, 0, 0, got), 0);
+	for (s = 1; s <= 3; s++)
+		for (d = 1; d <= 3; d++) {
+			snprintf(link, sizeof(link), "%u%u", s, d);
+			if (s == d)
+				continue;
+			if (got[s][d] != (strstr(cut, link) ? 0u : 20u))
+				fail_msg("link %u -> %u carried %u of 20 (cut: %s)", s, d,
+					 got[s][d], cut);
+		}
+}
+
+/* The "+ " lines of up --hook clsact, cut, link --loss, partition, heal and down are a script:
+ * played by hand, they build a lab capnet status accepts, whose filter drops exactly what
+ * capnet's did. */
+static void test_explain_replays(void **state)
+{
+	char built[] = "/tmp/capnet-explain-XXXXXX", script[64], healed[64], down[64];
+	char expected[4096];
+	struct netlab_udp u;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(built);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(script, sizeof(script), "%s", built);
+	snprintf(healed, sizeof(healed), "%s.heal", built);
+	snprintf(down, sizeof(down), "%s.down", built);
+	/* capnet does it all, saying how. */
+	record(script, "up -n 3 --hook clsact");
+	record(script, "cut 1 2");
+	record(script, "link 2 3 --loss 100% --one-way");
+	record(script, "partition 1 2,3");
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	snprintf(expected, sizeof(expected), "%s", strstr(out, "partition: "));
+	*strchr(expected, '\n') = 0;
+	record(healed, "heal --links");
+	record(down, "down");
+	/* The hand-built lab. */
+	replay(script);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, expected));
+	assert_non_null(strstr(out, "link 2 -> 3: loss 100%"));
+	assert_non_null(strstr(out, "filter: on 3/3 ports (clsact)"));
+	assert_int_equal(netlab_udp_open(&u, lab, 3), 0);
+	/* 1 | 2,3, and 2 -> 3 lost. */
+	assert_carries(&u, "12 21 13 31 23");
+	replay(healed);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "partition: healthy"));
+	assert_carries(&u, "");
+	netlab_udp_close(&u);
+	replay(down);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
+	assert_non_null(strstr(out, "no lab"));
+	unlink(script);
+	unlink(healed);
+	unlink(down);
+}
+
 static void test_explain_up_and_down(void **state)
 {
 	(void)state;
@@ -393,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_missing_bpf_state_is_reported),
 		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
 		cmocka_unit_test(test_killed_up_is_refused),
+		cmocka_unit_test(test_explain_replays),
 		cmocka_unit_test(test_filter_missing_on_a_port_is_refused),
 		cmocka_unit_test(test_start_again),
 		cmocka_unit_test(test_not_root),
