@@ -15,7 +15,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Goals that install the dependencies first, or need none, may start without them; any other goal
 # that compiles stops here with the remedy instead of a missing-header error.
-DEPS_FREE_GOALS := deps demo test bench clean format format-fix compile_commands.json
+DEPS_FREE_GOALS := deps demo test bench clean format format-fix compile_commands.json pictures
 ifneq ($(filter-out $(DEPS_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
 $(error build dependencies missing ($(PKGS)): run 'make deps' as root, or 'make demo' / 'make test', which run it first)
@@ -41,7 +41,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all man test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
+.PHONY: all man pictures test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
 
 # Programs: one folder each, its main() in the file named after it. Every other source of those
 # folders and of lib/ goes into one static library that the programs and tests link against;
@@ -81,6 +81,14 @@ $(O)/man/%: docs/man/%.scd
 	$(Q)mkdir -p $(@D)
 	$(Q)scdoc < $< > $@
 man: $(MAN_PAGES)
+
+# The pictures of docs/, drawn by Graphviz from their text sources; the SVGs are kept in the
+# repository, so a reader needs nothing, and `make pictures` draws them again after an edit.
+PICTURES := $(patsubst %.dot,%.svg,$(wildcard docs/pictures/*.dot))
+docs/pictures/%.svg: docs/pictures/%.dot
+	$(call msg,DOT,$@)
+	$(Q)dot -Tsvg $< -o $@
+pictures: $(PICTURES)
 
 $(PRELOAD): preload/clock_nanosleep.c
 	$(call msg,CC,$@)

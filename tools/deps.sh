@@ -21,6 +21,7 @@ packages=(
 	python3                                             # the Maelstrom example nodes
 	libfaketime ethtool                                 # capnet clock; corruption's --explain
 	scdoc bash-completion                               # man pages; completions
+	graphviz                                            # make pictures (docs/pictures/)
 	git
 )
 
