@@ -507,6 +507,7 @@ static int checksums_by_sender(struct switch_ctx *ctx, const struct node_set *fr
 	bool changed;
 	int err;
 
+	offload_keep_off(ctx->cli->lab);
 	for (i = 1; i <= ctx->info.nodes; i++) {
 		bool sends = !from || nodeset_has(from, i) ||
 			     (two_way && (!to || nodeset_has(to, i)));

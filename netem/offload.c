@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* TX checksum offload off on a node's interface, through the ethtool ioctl. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -9,7 +12,9 @@
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 
+#include "lib/files.h"
 #include "netem/explain.h"
+#include "netem/nodes.h"
 #include "netem/offload.h"
 #include "netem/topology.h"
 
@@ -25,6 +30,33 @@ static int ethtool_value(int fd, const char *ifname, uint32_t cmd, uint32_t *val
 		return -errno;
 	*value = ev.data;
 	return 0;
+}
+
+static void keep_off_path(const char *lab, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s/checksums-by-sender", CAPNET_RUN_ROOT, lab);
+}
+
+void offload_keep_off(const char *lab)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/%s", CAPNET_RUN_ROOT, lab);
+	if (files_mkdir_p(dir, 0755))
+		return;
+	keep_off_path(lab, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
+bool offload_kept_off(const char *lab)
+{
+	char path[PATH_MAX];
+
+	keep_off_path(lab, path, sizeof(path));
+	return !access(path, F_OK);
 }
 
 int node_tx_checksum_off(const char *lab, unsigned int node, bool *changed)

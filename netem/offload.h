@@ -11,5 +11,9 @@
 /* Turns TX checksum offload off on the node's interface (ethtool -K eth0 tx off in its
  * namespace); idempotent. 0 or -errno. *changed says whether it was on. */
 int node_tx_checksum_off(const char *lab, unsigned int node, bool *changed);
+/* Once corruption needed it, the lab keeps its senders' checksums on until down: the delay
+ * line, which turns offload off and on again for its own reasons, leaves it off. */
+void offload_keep_off(const char *lab);
+bool offload_kept_off(const char *lab);
 
 #endif /* CAPNET_OFFLOAD_H */

@@ -27,6 +27,7 @@
 #include <linux/veth.h>
 
 #include "lib/report.h"
+#include "netem/offload.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 
@@ -311,6 +312,10 @@ int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 	int fd, saved, err = 0;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	if (on && offload_kept_off(lab)) {
+		explain("# TX checksum offload stays off: link --corrupt needs the senders' checksums");
+		return 0;
+	}
 	for (i = 1; i <= nodes; i++) {
 		lab_node_ns(lab, i, ns, sizeof(ns));
 		if (i <= 3 || i == nodes)

@@ -242,6 +242,13 @@ static void test_corrupt_dropped_by_stack(void **state)
 	assert_int_equal(counted1 - (counted0 < 0 ? 0 : counted0), FLOOD);
 	/* One way: the other direction is clean. */
 	assert_int_equal(flood(a2, 1, 6000, a1), FLOOD);
+	/* The delay line turns checksum offload off and on again; after it, corruption is
+	 * still caught. */
+	assert_int_equal(capnet("link 1 3 --delay 2ms"), 0);
+	assert_int_equal(capnet("heal --delays"), 0);
+	before = udp_csum_errors(2);
+	assert_int_equal(flood(a1, 2, 6000, a2), 0);
+	assert_int_equal(udp_csum_errors(2) - before, FLOOD);
 	close(a1);
 	close(a2);
 }
