@@ -527,8 +527,13 @@ int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms)
 	}
 	if (sig == SIGKILL)
 		kill(-pid, SIGKILL);
-	if (faked && !is_alive(pid, started))
-		clock_process_gone(pid);
+	/* libfaketime's leftovers go once the process has: a kill -9 lands a moment later. */
+	if (faked && (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)) {
+		for (waited = 0; waited < 500 && is_alive(pid, started); waited += 10)
+			nanosleep(&step, NULL);
+		if (!is_alive(pid, started))
+			clock_process_gone(pid);
+	}
 	node_file(run_dir, node, "pid", pidfile, sizeof(pidfile));
 	if (wait_ms || sig == SIGKILL)
 		unlink(pidfile);
