@@ -119,7 +119,7 @@ static int write_text(const char *path, const char *text)
 	return err;
 }
 
-static int64_t true_now_ns(void)
+int64_t clock_true_now_ns(void)
 {
 	struct timespec ts;
 
@@ -204,7 +204,7 @@ void clock_prepare(const char *lab, const char *svc_dir, unsigned int node)
 	 * the program's first instruction, a few milliseconds later, an error of those
 	 * milliseconds times (1 - rate) in a rate. */
 	start_path(svc_dir, node, path, sizeof(path));
-	snprintf(text, sizeof(text), "%lld", (long long)true_now_ns());
+	snprintf(text, sizeof(text), "%lld", (long long)clock_true_now_ns());
 	if (write_text(path, text))
 		return;
 	if (clock_read(lab, node, &cs)) {

@@ -61,6 +61,8 @@ bool clock_process_follows(pid_t pid, const char *svc_dir, unsigned int node);
  * two objects removed. */
 bool clock_process_preloaded(pid_t pid);
 void clock_process_gone(pid_t pid);
+/* The true wall clock (capnet itself is never preloaded), in ns: what settings are made at. */
+int64_t clock_true_now_ns(void);
 /* Sleeps until every process that follows a control file has reread it. */
 void clock_wait_in_force(void);
 

@@ -54,14 +54,6 @@ static int check_node(const char *lab, const char *run_dir, unsigned int node)
 	return EXIT_OK;
 }
 
-static int64_t true_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int cmd_clock(struct cli *cli, int argc, char **argv)
 {
 	char faketime[PATH_MAX], mend[PATH_MAX], why[256], run_dir[256], nodes_text[4096];
@@ -111,7 +103,7 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 					   err == -EBADMSG ? "not a file capnet wrote" :
 							     strerror(-err));
 		clock_strobe_stop(cli->lab, i);
-		clock_apply(&cur, &change, true_now_ns(), &next);
+		clock_apply(&cur, &change, clock_true_now_ns(), &next);
 		err = clock_write(cli->lab, i, &next);
 		if (!err && change.action == CLOCK_STROBE)
 			err = clock_strobe_start(cli->lab, i, &next, change.offset_ns,
@@ -122,7 +114,7 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 	}
 	clock_wait_in_force();
 	clock_setting_format(&next, setting, sizeof(setting));
-	clock_setting_describe(&next, true_now_ns(), human, sizeof(human));
+	clock_setting_describe(&next, clock_true_now_ns(), human, sizeof(human));
 	if (change.action == CLOCK_STROBE)
 		snprintf(strobe, sizeof(strobe), "; strobe %+.9g s every %.9g s",
 			 change.offset_ns / 1e9, change.period_ns / 1e9);

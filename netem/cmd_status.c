@@ -28,15 +28,12 @@ static struct partition part, rule_part;
 static void print_clocks(const char *lab, unsigned int nodes, bool json)
 {
 	struct clock_setting cs;
-	struct timespec ts;
 	unsigned int i, shown = 0;
-	int64_t jump = 0, now;
+	int64_t jump = 0, now = clock_true_now_ns();
 	uint64_t period = 0;
 	char text[96];
 	bool strobe;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	for (i = 1; i <= nodes; i++) {
 		if (clock_read(lab, i, &cs))
 			continue;

@@ -59,30 +59,38 @@ bool offload_kept_off(const char *lab)
 	return !access(path, F_OK);
 }
 
-int node_tx_checksum_off(const char *lab, unsigned int node, bool *changed)
+int node_tx_checksum_set(const char *lab, unsigned int node, bool on, bool *changed)
 {
 	char ns[LAB_NAME_MAX + 16];
-	uint32_t on = 0, off = 0;
+	uint32_t was = 0, want = on;
 	int saved, fd, err;
 
-	*changed = false;
+	if (changed)
+		*changed = false;
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	saved = netns_enter(ns);
 	if (saved < 0)
 		return saved;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	err = ethtool_value(fd, NODE_IF, ETHTOOL_GTXCSUM, &on);
-	if (!err && on) {
-		err = ethtool_value(fd, NODE_IF, ETHTOOL_STXCSUM, &off);
-		*changed = !err;
+	netns_return(saved);
+	if (fd < 0)
+		return -errno;
+	err = ethtool_value(fd, NODE_IF, ETHTOOL_GTXCSUM, &was);
+	if (!err && !was != !on) {
+		err = ethtool_value(fd, NODE_IF, ETHTOOL_STXCSUM, &want);
+		if (!err && changed)
+			*changed = true;
 	}
 	close(fd);
-out:
-	netns_return(saved);
+	return err;
+}
+
+int node_tx_checksum_off(const char *lab, unsigned int node, bool *changed)
+{
+	char ns[LAB_NAME_MAX + 16];
+	int err = node_tx_checksum_set(lab, node, false, changed);
+
+	lab_node_ns(lab, node, ns, sizeof(ns));
 	if (!err && *changed)
 		explain("ip netns exec %s ethtool -K %s tx off   # checksums made by the sender, so "
 			"a corrupted frame is caught",

@@ -15,15 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/ethtool.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
 #include <linux/veth.h>
 
 #include "lib/report.h"
@@ -305,13 +302,10 @@ void delay_teardown_ports(const char *lab, unsigned int nodes)
 
 int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 {
-	struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = on };
-	struct ifreq ifr = { .ifr_data = (void *)&ev };
 	char ns[LAB_NAME_MAX + 16];
 	unsigned int i;
-	int fd, saved, err = 0;
+	int e, err = 0;
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
 	if (on && offload_kept_off(lab)) {
 		explain("# TX checksum offload stays off: link --corrupt needs the senders' checksums");
 		return 0;
@@ -322,23 +316,11 @@ int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 			explain("ip netns exec %s ethtool -K eth0 tx %s", ns, on ? "on" : "off");
 		else if (i == 4)
 			explain("# ... the same for nodes 4 to %u", nodes - 1);
-		saved = netns_enter(ns);
-		if (saved < 0) {
-			err = err ?: saved;
-			continue;
-		}
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		netns_return(saved);
-		if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr)) {
-			int e = -errno;
-
-			if (!on)
-				error_note("delay line: ethtool -K eth0 tx off in %s: %s", ns,
-					   strerror(errno));
-			err = err ?: e;
-		}
-		if (fd >= 0)
-			close(fd);
+		e = node_tx_checksum_set(lab, i, on, NULL);
+		if (e && !on)
+			error_note("delay line: ethtool -K eth0 tx off in %s: %s", ns,
+				   strerror(-e));
+		err = err ?: e;
 	}
 	return err;
 }
