@@ -144,8 +144,10 @@ int delay_stop(const char *lab, const struct lab_info *info, bool lab_alive)
 	pid_t pid = delay_running(lab);
 	int i;
 
+	/* Only a delay line capnet started has anything here to undo: a replay has none. */
+	explain_aside(true);
 	if (pid) {
-		explain("kill -TERM %d # the delay line of lab %s", (int)pid, lab);
+		explain("kill -TERM %d   # the delay line of lab %s", (int)pid, lab);
 		kill(pid, SIGTERM);
 		/* It detaches, closes and tears down before it exits: give it time to. */
 		for (i = 0; i < 300 && !kill(pid, 0); i++)
@@ -165,6 +167,7 @@ int delay_stop(const char *lab, const struct lab_info *info, bool lab_alive)
 		explain("rm -r %s", path);
 		delay_unpin(lab);
 	}
+	explain_aside(false);
 	delay_run_path(lab, "delay.pid", path, sizeof(path));
 	unlink(path);
 	if (!lab_alive) {
@@ -222,6 +225,9 @@ int delay_start(const char *lab, const struct lab_info *info)
 		_exit(127);
 	}
 	close(p[1]);
+	explain("# the delay line is capnet's own process (capnet link A B --delay T starts it): it "
+		"moves frames through AF_XDP sockets, which no ip, tc or bpftool command can make, so "
+		"what it does is shown as comments");
 	waitpid(child, &status, 0);
 	in = fdopen(p[0], "r");
 	if (!in) {
@@ -231,7 +237,7 @@ int delay_start(const char *lab, const struct lab_info *info)
 	/* The daemon's --explain lines, then "ready" or "error: ..." (EOF: it died). */
 	while (fgets(line, sizeof(line), in)) {
 		if (!strncmp(line, "+ ", 2))
-			fputs(line, stdout);
+			printf("+ #   %s", line + 2);
 		else if (!strcmp(line, "ready\n"))
 			ready = true;
 		else if (!strncmp(line, "error: ", 7))
@@ -337,7 +343,7 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 	struct capnet_delay_key key, next;
 	struct capnet_delay_conf c;
 	struct capnet_delay_stats st;
-	char dir[256], text[160];
+	char dir[256], text[160], k_hex[16], v_hex[3 * sizeof(struct capnet_delay_params) + 1];
 	uint32_t zero = 0;
 	unsigned int k;
 	pid_t pid;
@@ -357,8 +363,10 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 		key = next;
 		more = !bpf_map_get_next_key(links, &key, &next);
 		if (!set_has(set, &key)) {
-			explain("bpftool map delete pinned %s/delay_links key %u %u %u %u", dir,
-				key.src & 0xff, key.src >> 8, key.dst & 0xff, key.dst >> 8);
+			explain_hex(&key, sizeof(key), k_hex, sizeof(k_hex));
+			explain_aside(true);
+			explain("bpftool map delete pinned %s/delay_links key hex %s", dir, k_hex);
+			explain_aside(false);
 			bpf_map_delete_elem(links, &key);
 		}
 	}
@@ -366,8 +374,13 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 		key = (struct capnet_delay_key){ .src = set->items[k].src,
 						 .dst = set->items[k].dst };
 		delay_link_format(&set->items[k], text, sizeof(text));
-		explain("bpftool map update pinned %s/delay_links key %u %u %u %u value ... # %s",
-			dir, key.src & 0xff, key.src >> 8, key.dst & 0xff, key.dst >> 8, text);
+		explain_hex(&key, sizeof(key), k_hex, sizeof(k_hex));
+		explain_hex(&set->items[k].p, sizeof(set->items[k].p), v_hex, sizeof(v_hex));
+		explain_aside(true);
+		explain("bpftool map update pinned %s/delay_links key hex %s value hex %s   # %s "
+			"(delay, jitter and rate as u64 ns and bit/s, distribution, reorder)",
+			dir, k_hex, v_hex, text);
+		explain_aside(false);
 		if (bpf_map_update_elem(links, &key, &set->items[k].p, BPF_ANY)) {
 			err = -errno;
 			goto out;
@@ -378,11 +391,15 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 		goto out;
 	}
 	c.generation++;
-	explain("bpftool map update pinned %s/delay_conf key 0 0 0 0 value <generation %llu>", dir,
-		(unsigned long long)c.generation);
-	explain("# the delay line then attaches XDP (ip link set dev p<src> xdpdrv pinned "
+	explain_hex(&c, sizeof(c), v_hex, sizeof(v_hex));
+	explain_aside(true);
+	explain("bpftool map update pinned %s/delay_conf key hex 00 00 00 00 value hex %s   # "
+		"generation %llu: the delay line rereads delay_links",
+		dir, v_hex, (unsigned long long)c.generation);
+	explain("kill -HUP %d   # then it attaches XDP (ip link set dev pN xdpdrv pinned "
 		"%s/capnet_delay) and an AF_XDP socket to each source port of a delayed link",
-		dir);
+		(int)delay_running(lab), dir);
+	explain_aside(false);
 	if (bpf_map_update_elem(conf, &zero, &c, BPF_ANY)) {
 		err = -errno;
 		goto out;

@@ -29,8 +29,6 @@
 /* Where make leaves the object the skeleton embeds, for --explain's bpftool lines. */
 #define BPF_OBJECT ".output/partition.bpf.o"
 
-static void hex_bytes(const void *data, size_t n, char *buf, size_t len);
-
 /* --explain: one map write as bpftool takes it, key and value as their bytes in memory order,
  * with what they mean. */
 static void explain_update(const char *pin, const char *map, const void *key, size_t klen,
@@ -40,8 +38,8 @@ static void explain_update(const char *pin, const char *map, const void *key, si
 
 	if (!explain_enabled())
 		return;
-	hex_bytes(key, klen, k, sizeof(k));
-	hex_bytes(value, vlen, v, sizeof(v));
+	explain_hex(key, klen, k, sizeof(k));
+	explain_hex(value, vlen, v, sizeof(v));
 	explain("bpftool map update pinned %s/%s key hex %s value hex %s   # %s", pin, map, k, v,
 		meaning);
 }
@@ -675,17 +673,6 @@ static int array_write(int fd, uint32_t first, const void *values, size_t value_
 	return err;
 }
 
-/* bpftool's spelling of a key or value: its bytes in memory order. */
-static void hex_bytes(const void *data, size_t n, char *buf, size_t len)
-{
-	const uint8_t *b = data;
-	size_t i, used = 0;
-
-	buf[0] = 0;
-	for (i = 0; i < n && used < len; i++)
-		used += snprintf(buf + used, len - used, "%s%02x", i ? " " : "", b[i]);
-}
-
 /* One impair entry written or deleted; the first few are shown, then how many more. */
 static void explain_impair(const struct filter *f, const char *verb,
 			   const struct capnet_link_key *key, const struct capnet_impairment *imp,
@@ -697,9 +684,9 @@ static void explain_impair(const struct filter *f, const char *verb,
 	if (!explain_enabled())
 		return;
 	filter_pin_dir(f->lab, pin, sizeof(pin));
-	hex_bytes(key, sizeof(*key), k, sizeof(k));
+	explain_hex(key, sizeof(*key), k, sizeof(k));
 	if (imp)
-		hex_bytes(imp, sizeof(*imp), v, sizeof(v));
+		explain_hex(imp, sizeof(*imp), v, sizeof(v));
 	/* Node 0 is the wildcard `all`. */
 	snprintf(src, sizeof(src), key->src ? "%u" : "all", key->src);
 	snprintf(dst, sizeof(dst), key->dst ? "%u" : "all", key->dst);
@@ -845,7 +832,7 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 		if (bpf_map_update_elem(f->fd[FM_RULE_MATCH], &k, &table[i], BPF_ANY))
 			return -errno;
 		if (explain_enabled()) {
-			hex_bytes(&table[i], sizeof(table[i]), v, sizeof(v));
+			explain_hex(&table[i], sizeof(table[i]), v, sizeof(v));
 			explain("bpftool map update pinned %s/rule_match key %u 0 0 0 value hex %s   "
 				"# copy %u, match %u",
 				pin, k & 0xff, v, idle, i + 1);
@@ -1255,7 +1242,7 @@ int filter_mark_whole(struct filter *f)
 		return -errno;
 	meta.whole = 1;
 	filter_pin_dir(f->lab, dir, sizeof(dir));
-	hex_bytes(&meta, sizeof(meta), v, sizeof(v));
+	explain_hex(&meta, sizeof(meta), v, sizeof(v));
 	explain("bpftool map update pinned %s/lab_meta key hex 00 00 00 00 value hex %s   # the lab "
 		"is whole",
 		dir, v);

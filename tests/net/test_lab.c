@@ -166,6 +166,20 @@ static void test_explain_up_and_down(void **state)
 				    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
 				    "00 00 00 00 00 00 00 00   # copy 0, 1 -> 2\n"));
 	assert_non_null(strstr(out, "/control key 0 0 0 0 value 0 0 0 0"));
+	/* The delay line's AF_XDP sockets have no command: its steps are comments, each with
+	 * real bytes (key {1, 2}, 10 ms as u64 ns), never a placeholder. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain link 1 2 --delay 10ms"),
+			 0);
+	assert_non_null(strstr(out, "+ # the delay line is capnet's own process"));
+	assert_non_null(strstr(out, "+ #   bpftool map update pinned "));
+	assert_non_null(strstr(out, "/delay_links key hex 01 00 02 00 value hex 80 96 98 00 00 "));
+	assert_null(strstr(out, "value ..."));
+	assert_null(strstr(out, "<generation"));
+	for (char *line = strstr(out, "+ "); line; line = strstr(line + 1, "\n+ "))
+		if (strncmp(line + (*line == '\n'), "+ #", 3))
+			fail_msg("a delay line step that is not a comment: %.80s", line);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain heal --delays"), 0);
+	assert_non_null(strstr(out, "+ #   kill -TERM "));
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain down"), 0);
 	assert_non_null(strstr(out, "+ ip netns del "));
 	assert_lab_gone(3);
