@@ -41,7 +41,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all man pictures test unit-test net-test fuzz fuzz-run torture bench bench-tools demo deps format format-fix clean install
+.PHONY: all man pictures test unit-test net-test fuzz fuzz-run torture bench bench-tools demo course deps format format-fix clean install
 
 # Programs: one folder each, its main() in the file named after it. Every other source of those
 # folders and of lib/ goes into one static library that the programs and tests link against;
@@ -170,7 +170,11 @@ unit-test: $(UNIT_BINS)
 	$(Q)tests/run-tests.sh unit $(UNIT_BINS)
 
 net-test: $(BINS) $(NET_BINS)
-	$(Q)CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS)
+	$(Q)CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS) tests/course/play.sh
+
+# docs/how-it-works.md played command by command, checked against the output it shows; root.
+course: $(BINS)
+	$(Q)tests/course/play.sh docs/how-it-works.md
 
 # The whole suite: style, unit tests, the same under ASan+UBSan, fuzzers, then root tests in
 # namespaces. deps first, so a fresh machine needs nothing else.

@@ -582,6 +582,15 @@ int filter_read_copy(struct filter *f, unsigned int copy, struct filter_state *s
 	return copy < CAPNET_POLICY_COPIES ? read_state_copy(f, st, copy) : -EINVAL;
 }
 
+static int impairment_cmp(const void *a, const void *b)
+{
+	const struct link_impairment *x = a, *y = b;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return x->dst < y->dst ? -1 : x->dst > y->dst;
+}
+
 /* The policy copy `want` (-1: the active one), its rules and impairments. */
 static int read_state_copy(struct filter *f, struct filter_state *st, int want)
 {
@@ -644,6 +653,9 @@ static int read_state_copy(struct filter *f, struct filter_state *st, int want)
 				return -errno;
 		}
 	} while (!bpf_map_get_next_key(f->fd[FM_IMPAIR], &key, &next));
+	/* A hash walks in no useful order: by link, so every reader sees the same list. */
+	qsort(st->impairments.items, st->impairments.count, sizeof(st->impairments.items[0]),
+	      impairment_cmp);
 	return 0;
 }
 

@@ -20,6 +20,7 @@ packages=(
 	libjansson-dev libjson-c-dev                        # make bench: lib/json against them
 	python3                                             # the Maelstrom example nodes
 	libfaketime ethtool                                 # capnet clock; corruption's --explain
+	tcpdump                                             # the course (docs/how-it-works.md)
 	scdoc bash-completion                               # man pages; completions
 	graphviz                                            # make pictures (docs/pictures/)
 	git
