@@ -129,7 +129,7 @@ int64_t clock_true_now_ns(void)
 
 /* One service's control file, from the node's setting and the service's start. */
 static int write_service_control(const char *svc_dir, unsigned int node,
-				 const struct clock_setting *s)
+				 const struct clock_setting *s, bool say)
 {
 	char path[PATH_MAX], text[96];
 	long long start = 0;
@@ -144,6 +144,10 @@ static int write_service_control(const char *svc_dir, unsigned int node,
 	fclose(f);
 	control_path(svc_dir, node, path, sizeof(path));
 	clock_control_format(s, start, text, sizeof(text));
+	if (say)
+		explain("echo '%s' > %s   # node %u's clock for this service, its offset counted from "
+			"its start; libfaketime rereads the file within a second",
+			text, path, node);
 	return write_text(path, text);
 }
 
@@ -156,7 +160,7 @@ struct control_walk {
 static int control_one(const char *name, const char *dir, void *arg)
 {
 	struct control_walk *w = arg;
-	int err = write_service_control(dir, w->node, w->s);
+	int err = write_service_control(dir, w->node, w->s, true);
 
 	(void)name;
 	if (err && !w->err)
@@ -205,12 +209,14 @@ void clock_prepare(const char *lab, const char *svc_dir, unsigned int node)
 	 * milliseconds times (1 - rate) in a rate. */
 	start_path(svc_dir, node, path, sizeof(path));
 	snprintf(text, sizeof(text), "%lld", (long long)clock_true_now_ns());
+	explain("date +%%s%%N > %s   # the service's start, true time in ns: its clock counts from it",
+		path);
 	if (write_text(path, text))
 		return;
 	if (clock_read(lab, node, &cs)) {
 		cs = (struct clock_setting){ .rate = 1.0 };
 	}
-	write_service_control(svc_dir, node, &cs);
+	write_service_control(svc_dir, node, &cs, true);
 }
 
 /* The environment, as NAME=VALUE strings; false without libfaketime. */
@@ -296,15 +302,9 @@ int clock_write(const char *lab, unsigned int node, const struct clock_setting *
 	err = write_text(path, text);
 	if (err)
 		return err;
-	if (explain_enabled()) {
-		char run_dir[PATH_MAX];
-
-		nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
-		clock_control_format(s, s->since_ns, text, sizeof(text));
-		explain("echo '%s' > %s/.../n%u.clock   # for each service on node %u, its offset "
-			"counted from its start; libfaketime rereads it within a second",
-			text, run_dir, node, node);
-	}
+	explain("mkdir -p %s && echo '%s' > %s   # node %u's setting, for capnet status and for "
+		"services started later",
+		dir, text, path, node);
 	return write_controls(lab, node, s);
 }
 
@@ -373,7 +373,9 @@ void clock_strobe_stop(const char *lab, unsigned int node)
 	int i;
 
 	if (pid) {
+		explain_aside(true);
 		explain("kill %d   # the strobe of node %u", (int)pid, node);
+		explain_aside(false);
 		kill(pid, SIGKILL);
 		for (i = 0; i < 100 && !is_zombie(pid); i++)
 			usleep(10 * 1000);
@@ -403,10 +405,16 @@ int clock_strobe_start(const char *lab, unsigned int node, const struct clock_se
 	strobe_path(lab, node, pidfile, sizeof(pidfile));
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	moved.offset_ns += jump_ns;
-	explain("while :; do echo '%+.9f x1.000000' > .../n%u.clock; sleep %.3f; echo '%+.9f "
-		"x1.000000' > .../n%u.clock; sleep %.3f; done &   # the strobe",
+	/* capnet's own process, found again by its pid file: a shell loop would not be. */
+	explain("# the strobe is capnet's own process (%s), which capnet clock --reset and status "
+		"find again; it does what this loop does, for each service's n%u.clock:",
+		STROBE_COMM, node);
+	explain_aside(true);
+	explain("while :; do echo '%+.9f x1.000000' > n%u.clock; sleep %.3f; echo '%+.9f "
+		"x1.000000' > n%u.clock; sleep %.3f; done &",
 		moved.offset_ns / 1e9, node, period_ns / 1e9, rest->offset_ns / 1e9, node,
 		period_ns / 1e9);
+	explain_aside(false);
 	pid = netns_fork_session(ns);
 	if (pid < 0)
 		return pid;

@@ -189,7 +189,7 @@ static void log_tail(const char *log, char *buf, size_t max)
 }
 
 static void explain_spawn(const char *dir, unsigned int node, const char *ns, const char *cwd,
-			  char *const argv[], const char *log, bool faked)
+			  char *const argv[], const char *log, const char *pidfile, bool faked)
 {
 	char line[4096], env[2 * PATH_MAX + 512];
 	size_t used = 0;
@@ -207,7 +207,11 @@ static void explain_spawn(const char *dir, unsigned int node, const char *ns, co
 		used += snprintf(line + used, sizeof(line) - used, plain ? "%s%s" : "%s'%s'",
 				 i ? " " : "", argv[i]);
 	}
-	explain("(cd %s && %ssetsid ip netns exec %s %s >>%s 2>&1 &)", cwd, env, ns, line, log);
+	/* The pid file holds the pid and its start time (field 22 of /proc/PID/stat), which
+	 * tells a live service from a reused pid. */
+	explain("(cd %s && %ssetsid ip netns exec %s %s >>%s 2>&1 </dev/null & echo \"$! $(cut "
+		"-d' ' -f22 /proc/$!/stat)\" > %s)",
+		cwd, env, ns, line, log, pidfile);
 }
 
 /* Forks a daemon inside the node's namespace, in its own session (so a signal to its process
@@ -233,9 +237,9 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		return err;
 	}
 	faked = clock_enabled(dir);
-	explain_spawn(dir, node, ns, cwd, argv, log, faked);
 	if (faked)
 		clock_prepare(lab, dir, node);
+	explain_spawn(dir, node, ns, cwd, argv, log, pidfile, faked);
 	pid = netns_fork_session(ns);
 	if (pid < 0)
 		return pid;
@@ -510,6 +514,8 @@ int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms)
 		return -ESRCH;
 	read_pid_file(run_dir, node, &pid, &started);
 	faked = clock_process_preloaded(pid);
+	explain("kill -%s -- -%d   # node %u's service and what it forked (its process group)",
+		sigabbrev_np(sig) ? sigabbrev_np(sig) : "TERM", (int)pid, node);
 	/* The whole process group: what the service forked goes with it. */
 	if (kill(-pid, sig) && kill(pid, sig))
 		return -errno;

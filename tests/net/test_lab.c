@@ -140,6 +140,33 @@ static void test_explain_replays(void **state)
 	unlink(down);
 }
 
+/* start's lines start the same services, with the pid files capnet knows them by. */
+static void test_explain_start_replays(void **state)
+{
+	char script[] = "/tmp/capnet-explain-start-XXXXXX";
+	int fd;
+
+	(void)state;
+	fd = mkstemp(script);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3 --hook clsact"), 0);
+	record(script, "start --mode cp");
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain stop"), 0);
+	assert_non_null(strstr(out, "+ kill -TERM -- -"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "replicas: none running"));
+	replay(script);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "replicas: 1-3 running (cp mode)"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain kill 2"), 0);
+	assert_non_null(strstr(out, "+ kill -KILL -- -"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "replicas: 1,3 running"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	unlink(script);
+}
+
 static void test_explain_up_and_down(void **state)
 {
 	(void)state;
@@ -494,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
 		cmocka_unit_test(test_killed_up_is_refused),
 		cmocka_unit_test(test_explain_replays),
+		cmocka_unit_test(test_explain_start_replays),
 		cmocka_unit_test(test_filter_missing_on_a_port_is_refused),
 		cmocka_unit_test(test_start_again),
 		cmocka_unit_test(test_not_root),
