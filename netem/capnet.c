@@ -15,8 +15,8 @@ static const struct cli_command commands[] = {
 	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact]",
 	  "create a lab of N nodes (1..1000)" },
 	{ "down", cmd_down, "", "remove the lab and every trace of it" },
-	{ "status", cmd_status, "[--json] | --maps",
-	  "groups, cuts, generation and per-link counters (--maps: the filter's maps decoded)" },
+	{ "status", cmd_status, "[--json] [--links] | --maps",
+	  "groups, rules, totals per cause and the links that lost most (--links: every link and the drop matrix; --maps: the filter's maps decoded)" },
 	{ "exec", cmd_exec, "I -- CMD [ARG...]", "run a program inside node I" },
 	{ "partition", cmd_partition, "GROUP... | --preset NAME [--seed S] [--only|--except SPEC]",
 	  "split the lab into groups (nodes not named form one more group); with --only or "

@@ -105,6 +105,83 @@ static int cmp_rows(const void *a, const void *b)
 	return x->key.dst - y->key.dst;
 }
 
+static unsigned long long row_drops(const struct link_row *r)
+{
+	return r->stats.dropped_partition + r->stats.dropped_loss + r->stats.corrupted;
+}
+
+/* Most drops first; then by link, so equal rows keep a stable order. */
+static int cmp_rows_by_drops(const void *a, const void *b)
+{
+	const struct link_row *x = a, *y = b;
+	unsigned long long dx = row_drops(x), dy = row_drops(y);
+
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	return cmp_rows(a, b);
+}
+
+static void print_row_header(void)
+{
+	printf("%-12s %12s %12s %12s %12s %12s\n", "link", "passed", "partition", "loss",
+	       "duplicated", "corrupted");
+}
+
+static void print_row(const struct link_row *r)
+{
+	char name[24];
+
+	snprintf(name, sizeof(name), "%u -> %u", r->key.src, r->key.dst);
+	printf("%-12s %12llu %12llu %12llu %12llu %12llu\n", name,
+	       (unsigned long long)r->stats.passed, (unsigned long long)r->stats.dropped_partition,
+	       (unsigned long long)r->stats.dropped_loss, (unsigned long long)r->stats.duplicated,
+	       (unsigned long long)r->stats.corrupted);
+}
+
+/* What a reader of a big lab wants first: totals per cause, then the links that lost the most,
+ * so 1,000 nodes take a screen, not a million lines. */
+#define TOP_LINKS 10
+
+static void print_summary(const struct link_rows *lr)
+{
+	unsigned long long passed = 0, partition = 0, loss = 0, corrupted = 0, dup = 0;
+	struct link_row *top;
+	size_t i, with_drops = 0, shown;
+
+	for (i = 0; i < lr->count; i++) {
+		const struct capnet_link_stats *st = &lr->rows[i].stats;
+
+		passed += st->passed;
+		partition += st->dropped_partition;
+		loss += st->dropped_loss;
+		corrupted += st->corrupted;
+		dup += st->duplicated;
+		with_drops += row_drops(&lr->rows[i]) != 0;
+	}
+	printf("frames: %llu passed; dropped %llu by partition, %llu by loss; %llu corrupted, "
+	       "%llu duplicated\n",
+	       passed, partition, loss, corrupted, dup);
+	if (!with_drops) {
+		printf("links: %zu carried frames, none lost any\n", lr->count);
+		return;
+	}
+	top = malloc(lr->count * sizeof(*top));
+	if (!top)
+		return;
+	memcpy(top, lr->rows, lr->count * sizeof(*top));
+	qsort(top, lr->count, sizeof(*top), cmp_rows_by_drops);
+	shown = with_drops < TOP_LINKS ? with_drops : TOP_LINKS;
+	printf("\nlinks that lost frames, most first (%zu of %zu links that carried frames):\n",
+	       with_drops, lr->count);
+	print_row_header();
+	for (i = 0; i < shown; i++)
+		print_row(&top[i]);
+	if (with_drops > shown)
+		printf("... and %zu more (capnet status --links lists every link)\n",
+		       with_drops - shown);
+	free(top);
+}
+
 static void print_groups_json(const struct policy *pol)
 {
 	unsigned int g, n;
@@ -169,7 +246,7 @@ static char cut_mark(unsigned int s, unsigned int d)
 static void print_matrix(const struct link_rows *lr, unsigned int nodes)
 {
 	unsigned int s, d;
-	size_t i;
+	size_t at = 0; /* rows are in link order: one walk serves the whole matrix */
 
 	/* A node-by-node picture of drops is readable up to about a dozen nodes. */
 	printf("\ndropped frames (row: from, column: to; . = none, x = link cut now%s)\n     ",
@@ -184,10 +261,14 @@ static void print_matrix(const struct link_rows *lr, unsigned int nodes)
 
 			char mark = s == d ? ' ' : cut_mark(s, d);
 
-			for (i = 0; i < lr->count; i++)
-				if (lr->rows[i].key.src == s && lr->rows[i].key.dst == d)
-					dropped = lr->rows[i].stats.dropped_partition +
-						  lr->rows[i].stats.dropped_loss;
+			while (at < lr->count &&
+			       (lr->rows[at].key.src < s ||
+				(lr->rows[at].key.src == s && lr->rows[at].key.dst < d)))
+				at++;
+			if (at < lr->count && lr->rows[at].key.src == s &&
+			    lr->rows[at].key.dst == d)
+				dropped = lr->rows[at].stats.dropped_partition +
+					  lr->rows[at].stats.dropped_loss;
 			if (s == d)
 				printf("%6s", "-");
 			else if (mark != ' ' && !dropped)
@@ -270,15 +351,23 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	enum filter_hook hook = FILTER_HOOK_AUTO;
 	int rc, err;
 
-	bool maps = false;
+	bool maps = false, links = false;
 
 	cli_take_json(cli, &argc, argv);
-	if (argc == 1 && !strcmp(argv[0], "--maps"))
-		maps = true;
-	else if (argc)
-		return report_usage("status: unknown argument \"%s\" (capnet status [--json] | "
-				    "--maps)",
-				    argv[0]);
+	for (i = 0; i < (unsigned int)argc; i++) {
+		if (!strcmp(argv[i], "--maps"))
+			maps = true;
+		else if (!strcmp(argv[i], "--links"))
+			links = true;
+		else
+			return report_usage("status: unknown argument \"%s\" (capnet status "
+					    "[--json] [--links] | --maps)",
+					    argv[i]);
+	}
+	if (maps && links)
+		return report_usage("status: --maps already decodes every link's counters");
+	if (links && cli->json)
+		return report_usage("status: --json already lists every link");
 	if (maps && cli->json)
 		return report_usage("status: --maps is for a reader; --json has the same facts");
 	if (cli_need_root("capnet status"))
@@ -434,24 +523,16 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		       (unsigned long long)global.unknown_src,
 		       (unsigned long long)global.ring_overflow,
 		       (unsigned long long)global.dup_failed);
-		if (lr.count) {
-			printf("\n%-12s %12s %12s %12s %12s %12s\n", "link", "passed", "partition",
-			       "loss", "duplicated", "corrupted");
-			for (i = 0; i < lr.count; i++) {
-				const struct link_row *r = &lr.rows[i];
-				char name[24];
-
-				snprintf(name, sizeof(name), "%u -> %u", r->key.src, r->key.dst);
-				printf("%-12s %12llu %12llu %12llu %12llu %12llu\n", name,
-				       (unsigned long long)r->stats.passed,
-				       (unsigned long long)r->stats.dropped_partition,
-				       (unsigned long long)r->stats.dropped_loss,
-				       (unsigned long long)r->stats.duplicated,
-				       (unsigned long long)r->stats.corrupted);
-			}
+		print_summary(&lr);
+		if (links && lr.count) {
+			printf("\nevery link that carried frames:\n");
+			print_row_header();
+			for (i = 0; i < lr.count; i++)
+				print_row(&lr.rows[i]);
 		}
 		delay_status_print(cli->lab, false);
-		if (info.nodes <= 12)
+		/* A node-by-node picture fits a screen up to about a dozen nodes. */
+		if (links || info.nodes <= 12)
 			print_matrix(&lr, info.nodes);
 	}
 	/* Shown whatever its state, but a lab that is not whole is a failure, as it is for every

@@ -20,6 +20,7 @@
 
 #include "lib/files.h"
 #include "lib/report.h"
+#include "netem/clsact_query.h"
 #include "netem/explain.h"
 #include "netem/filter.h"
 #include "netem/lab_record.h"
@@ -265,6 +266,18 @@ int filter_port_detach(int ifindex, int prog_fd, enum filter_hook hook)
 	else
 		err = bpf_tc_detach(&tc_hook, &tc_opts);
 	return err == -ENOENT ? 0 : err;
+}
+
+static bool port_has_tcx(int ifindex, uint32_t prog_id)
+{
+	uint32_t ids[8], count = 8, flags = 0, i;
+
+	if (bpf_prog_query(ifindex, CAPNET_TCX_EGRESS, 0, &flags, ids, &count))
+		return false;
+	for (i = 0; i < count && i < 8; i++)
+		if (ids[i] == prog_id)
+			return true;
+	return false;
 }
 
 enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id)
@@ -544,6 +557,35 @@ static int read_active(struct filter *f, unsigned int *active)
 }
 
 /* Layer `layer` of a policy copy: the group of every node and the reach words in use. */
+/* Reads n consecutive array elements from key `first` on: one syscall when the kernel has
+ * batch lookups (a batch resumes after the key it is given, so it is given first - 1), element
+ * by element otherwise. */
+static int array_read(int fd, uint32_t first, void *values, size_t value_size, uint32_t n)
+{
+	uint32_t *keys, cursor = first ? first - 1 : 0, out = 0, count = n, i;
+	int err;
+
+	if (!n)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	err = bpf_map_lookup_batch(fd, first ? &cursor : NULL, &out, keys, values, &count, NULL);
+	if (!err && count == n && keys[0] == first) {
+		free(keys);
+		return 0;
+	}
+	err = 0;
+	for (i = 0; i < n && !err; i++) {
+		uint32_t k = first + i;
+
+		if (bpf_map_lookup_elem(fd, &k, (char *)values + i * value_size))
+			err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
 static int read_layer(struct filter *f, uint32_t copy, uint32_t layer, unsigned int nodes,
 		      unsigned int groups, struct policy *pol)
 {
@@ -553,21 +595,20 @@ static int read_layer(struct filter *f, uint32_t copy, uint32_t layer, unsigned 
 		return -EBADMSG;
 	pol->nodes = nodes;
 	pol->groups = groups;
-	for (i = 1; i <= nodes; i++) {
-		uint32_t g;
+	uint32_t *g = malloc((nodes + 1) * sizeof(*g));
+	int err;
 
-		k = base * CAPNET_NODE_SLOTS + i;
-		if (bpf_map_lookup_elem(f->fd[FM_GROUP_OF], &k, &g))
-			return -errno;
-		pol->group_of[i] = g;
-	}
+	if (!g)
+		return -ENOMEM;
+	err = array_read(f->fd[FM_GROUP_OF], base * CAPNET_NODE_SLOTS, g, sizeof(*g), nodes + 1);
+	for (i = 1; i <= nodes && !err; i++)
+		pol->group_of[i] = g[i];
+	free(g);
+	if (err)
+		return err;
 	words = groups * (CAPNET_MAX_GROUPS / 64);
-	for (i = 0; i < words; i++) {
-		k = base * CAPNET_REACH_WORDS + i;
-		if (bpf_map_lookup_elem(f->fd[FM_REACH], &k, &pol->reach[i]))
-			return -errno;
-	}
-	return 0;
+	k = base * CAPNET_REACH_WORDS;
+	return array_read(f->fd[FM_REACH], k, pol->reach, sizeof(pol->reach[0]), words);
 }
 
 static int read_state_copy(struct filter *f, struct filter_state *st, int want);
@@ -1204,15 +1245,20 @@ int filter_events_discard(struct filter *f)
 	return n < 0 ? n : 0;
 }
 
-/* Ports whose egress runs our pinned program: anything less means a half-working lab. */
+/* Ports whose egress runs our pinned program: anything less means a half-working lab. The
+ * first port says which hook the lab uses; every port is then asked about that hook in bulk
+ * (tcx: one query each, clsact: all in a few netlink round trips), and only the ports without
+ * it are asked about the other. */
 int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
 			  unsigned int *first_missing, enum filter_hook *hook)
 {
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo);
 	char dir[256], path[320], sw[64];
+	uint32_t *ids = NULL;
+	enum filter_hook first;
 	unsigned int i;
-	int prog_fd, saved;
+	int prog_fd, saved, err = 0;
 
 	*ok = 0;
 	*first_missing = 0;
@@ -1226,13 +1272,29 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 		return -errno;
 	}
 	close(prog_fd);
+	if (!info->nodes)
+		return 0;
+	ids = calloc(info->nodes + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
 	lab_switch_ns(lab, sw, sizeof(sw));
 	saved = netns_enter(sw);
-	if (saved < 0)
+	if (saved < 0) {
+		free(ids);
 		return saved;
-	for (i = 1; i <= info->nodes; i++) {
-		enum filter_hook h = filter_port_hook(info->port_ifindex[i], pinfo.id);
+	}
+	first = filter_port_hook(info->port_ifindex[1], pinfo.id);
+	if (first == FILTER_HOOK_CLSACT)
+		err = clsact_egress_prog_ids(&info->port_ifindex[1], info->nodes, &ids[1]);
+	for (i = 1; i <= info->nodes && !err; i++) {
+		enum filter_hook h = FILTER_HOOK_AUTO;
 
+		if (first == FILTER_HOOK_CLSACT && ids[i] == pinfo.id)
+			h = FILTER_HOOK_CLSACT;
+		else if (first == FILTER_HOOK_TCX && port_has_tcx(info->port_ifindex[i], pinfo.id))
+			h = FILTER_HOOK_TCX;
+		else if (first == FILTER_HOOK_AUTO || i > 1)
+			h = filter_port_hook(info->port_ifindex[i], pinfo.id);
 		if (h != FILTER_HOOK_AUTO) {
 			(*ok)++;
 			*hook = h;
@@ -1241,7 +1303,8 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 		}
 	}
 	netns_return(saved);
-	return 0;
+	free(ids);
+	return err;
 }
 
 int filter_mark_whole(struct filter *f)

@@ -19,7 +19,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes replicas auth real maelstrom captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes scale replicas auth real maelstrom captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -155,7 +155,10 @@ bench_lab_setup() {
 		t0=$(now); ip_lab_up "$n"; t1=$(now); ip_lab_down "$n"; t2=$(now)
 		ipup=$(secs "$t0" "$t1"); ipdown=$(secs "$t1" "$t2")
 		quiesce "$n"
-		row "up -n $n (filter through tcx)" "$up" "$ipup" "$(ratio_t "$up" "$ipup")"
+		local g=""
+		[ "$n" -eq 64 ] && g=$(goal "<=0.15 s" "$up" "<=" 0.15)
+		[ "$n" -eq 1000 ] && g=$(goal "<=3 s" "$up" "<=" 3)
+		row "up -n $n (filter through tcx)" "$up" "$ipup" "$(ratio_t "$up" "$ipup")" "$g"
 		row "up -n $n --hook clsact" "$upc" "$ipup" "$(ratio_t "$upc" "$ipup")"
 		row "down, $n nodes (ip: ip netns del)" "$down" "$ipdown" "$(ratio_t "$down" "$ipdown")"
 	done
@@ -385,6 +388,39 @@ bench_atomicity() {
 	row "$n: atomicity, $k switches: across doubly-cut | open link" "$cut" "$open" "" \
 		"$(goal "=0" "$cut" "<=" 0)"
 	"$capnet" --lab "$l" heal >/dev/null
+}
+
+# The kernel's IPv4 neighbour entries, all namespaces together (the table is one).
+neigh_entries() { local hex; hex=$(awk 'NR == 2 { print $1 }' /proc/net/stat/arp_cache); echo $((16#$hex)); }
+
+# 1,000 nodes on each hook: the neighbour table the lab adds, the whole partition command, and
+# what status prints.
+bench_scale() {
+	local n=1000 l hook before after cmd=() k t0 t1 c lines st
+	section "scale, $n nodes: neighbour entries, partition command (ms), status"
+	for hook in clsact tcx; do
+		l=${tag}x$hook
+		before=$(neigh_entries)
+		"$capnet" --lab "$l" up -n "$n" --hook "$hook" >/dev/null
+		after=$(neigh_entries)
+		cmd=()
+		for k in $(seq 1 10); do
+			t0=$(now)
+			"$capnet" --lab "$l" partition "1-$((n / 2))" "$((n / 2 + 1))-$n" >/dev/null
+			t1=$(now)
+			cmd+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+			"$capnet" --lab "$l" heal >/dev/null
+		done
+		c=$(printf '%s\n' "${cmd[@]}" | median)
+		t0=$(now); lines=$("$capnet" --lab "$l" status | wc -l); t1=$(now)
+		st=$(secs "$t0" "$t1")
+		"$capnet" --lab "$l" down >/dev/null
+		quiesce "$n"
+		row "$n ($hook): neighbour entries the lab adds" "$((after - before))" "" "" \
+			"$((n * (n - 1))) = N(N-1), a permanent one per peer"
+		row "$n ($hook): partition, whole command (ms)" "$c" "" "" "$(goal "<=5 ms" "$c" "<=" 5)"
+		row "$n ($hook): status, lines | seconds" "$lines" "$st" ""
+	done
 }
 
 bench_sizes() {
@@ -806,6 +842,7 @@ delay=""
 : >"$tmp/rows"
 [[ $only != *" lab "* ]] || run_section bench_lab_setup
 [[ $only != *" sizes "* ]] || run_section bench_sizes
+[[ $only != *" scale "* ]] || run_section bench_scale
 [[ $only != *" replicas "* ]] || run_section bench_replicas
 [[ $only != *" auth "* ]] || run_section bench_auth
 [[ $only != *" real "* ]] || run_section bench_real_systems
