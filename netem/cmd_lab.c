@@ -42,7 +42,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	char err_text[256], dir[256], first[32], last[32];
 	unsigned long n = 0;
 	struct stat st;
-	double t0;
+	double t0, t_topology, t_filter;
 	char *end;
 	int i, err;
 
@@ -122,9 +122,11 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			    error_reason(err));
 		goto rollback;
 	}
+	t_topology = now_s();
 	err = filter_install(&cfg, &info, &used);
 	if (err)
 		goto rollback;
+	t_filter = now_s();
 	/* The very last step: only now is the lab whole. */
 	err = filter_open(cli->lab, &filter);
 	if (!err)
@@ -139,9 +141,10 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	format_addr(lab_node_addr(&cfg, cfg.nodes), last, sizeof(last));
 	if (cli->json)
 		printf("{\"lab\":\"%s\",\"nodes\":%u,\"first\":\"%s\",\"last\":\"%s\","
-		       "\"prefix\":%u,\"hook\":\"%s\",\"seconds\":%.3f}\n",
+		       "\"prefix\":%u,\"hook\":\"%s\",\"seconds\":%.3f,\"topology_s\":%.3f,"
+		       "\"filter_s\":%.3f}\n",
 		       cli->lab, cfg.nodes, first, last, cfg.prefix, filter_hook_name(used),
-		       now_s() - t0);
+		       now_s() - t0, t_topology - t0, t_filter - t_topology);
 	else
 		printf("lab %s: %u node%s up (%s..%s/%u), switch %s-sw, filter on every port "
 		       "(%s), healthy (%.2f s)\n",

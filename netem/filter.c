@@ -243,7 +243,7 @@ int filter_port_attach(int ifindex, int prog_fd, enum filter_hook hook)
 	LIBBPF_OPTS(bpf_tc_opts, tc_opts, .prog_fd = prog_fd, .handle = 1, .priority = 1);
 	int err;
 
-	if (hook != FILTER_HOOK_CLSACT) {
+	if (hook == FILTER_HOOK_TCX) {
 		err = bpf_prog_attach_opts(prog_fd, ifindex, CAPNET_TCX_EGRESS, &opts);
 		/* Already there (the same program attached twice): nothing to do. */
 		return err == -EEXIST ? 0 : err;
@@ -261,7 +261,7 @@ int filter_port_detach(int ifindex, int prog_fd, enum filter_hook hook)
 	LIBBPF_OPTS(bpf_tc_opts, tc_opts, .handle = 1, .priority = 1);
 	int err;
 
-	if (hook != FILTER_HOOK_CLSACT)
+	if (hook == FILTER_HOOK_TCX)
 		err = bpf_prog_detach2(prog_fd, ifindex, CAPNET_TCX_EGRESS);
 	else
 		err = bpf_tc_detach(&tc_hook, &tc_opts);
@@ -302,8 +302,8 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 	(void)nodes;
 	if (port == 1 && hook == FILTER_HOOK_TCX)
 		explain("# tcx: tc's BPF hook without a qdisc (Linux 6.6). Debian 12's bpftool 7.1 "
-			"cannot attach through it (7.3 can, as below); capnet up --hook clsact builds "
-			"a lab whose every line replays");
+			"cannot attach through it (7.3 can, as below); capnet up with the default "
+			"hook, clsact, builds a lab whose every line replays");
 	if (hook == FILTER_HOOK_TCX) {
 		explain("# nsenter --net=%s/%s bpftool net attach tcx_egress pinned %s/%s dev p%u",
 			NETNS_RUN_DIR, sw, pin, PROG_PIN_NAME, port);
@@ -315,14 +315,15 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 	}
 }
 
-/* Attaches the program at egress of every port. With FILTER_HOOK_AUTO, tcx, or clsact if the
- * kernel has no tcx (it refuses the attach type on the first port): said once, since it costs
- * every frame. */
+/* Attaches the program at egress of every port: through clsact unless tcx is asked for. tcx
+ * costs less per frame but waits for an RCU grace period under RTNL at every attach, about
+ * 12 ms a port one after the other (tools/bench/README.md), so it is for labs built once and
+ * flooded long. */
 static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
 			enum filter_hook *used)
 {
-	enum filter_hook hook = cfg->filter_hook == FILTER_HOOK_CLSACT ? FILTER_HOOK_CLSACT :
-									 FILTER_HOOK_TCX;
+	enum filter_hook hook = cfg->filter_hook == FILTER_HOOK_TCX ? FILTER_HOOK_TCX :
+								      FILTER_HOOK_CLSACT;
 	char sw[64], pin[256];
 	unsigned int i;
 	int saved, err = 0;
@@ -334,19 +335,12 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 		return saved;
 	for (i = 1; i <= cfg->nodes; i++) {
 		err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
-		if (err == -EINVAL && i == 1 && hook == FILTER_HOOK_TCX &&
-		    cfg->filter_hook == FILTER_HOOK_AUTO) {
-			error_note("capnet: this kernel has no tcx (Linux 6.6+): the filter runs "
-				   "through clsact, which costs more per frame");
-			hook = FILTER_HOOK_CLSACT;
-			err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
-		}
 		explain_attach(sw, pin, i, cfg->nodes, hook);
 		if (err) {
 			error_note("attach the filter at egress of p%u (%s): %s%s%s", i,
 				   filter_hook_name(hook), strerror(-err), hint(err),
 				   hook == FILTER_HOOK_TCX && err == -EINVAL ?
-					   " (tcx needs Linux 6.6: capnet up --hook clsact)" :
+					   " (tcx needs Linux 6.6: capnet up without --hook tcx)" :
 					   "");
 			break;
 		}

@@ -61,7 +61,7 @@ struct filter;
  * path; tcx (Linux 6.6) calls it directly, clsact through a qdisc and the cls_bpf classifier,
  * which costs more per frame (docs/how-it-works.md). */
 enum filter_hook {
-	FILTER_HOOK_AUTO = 0, /* at up: tcx if the kernel has it, else clsact; when read: none */
+	FILTER_HOOK_AUTO = 0, /* at up: clsact (tcx costs a grace period per port); read: none */
 	FILTER_HOOK_TCX,
 	FILTER_HOOK_CLSACT,
 };
@@ -72,7 +72,7 @@ int filter_hook_parse(const char *text, enum filter_hook *hook);
  * FILTER_HOOK_AUTO when none does. */
 enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id);
 /* Attaches / detaches program prog_fd at egress of port ifindex of the current namespace through
- * a hook (FILTER_HOOK_AUTO: tcx). Both are idempotent. 0 or -errno; they print nothing. */
+ * a hook (FILTER_HOOK_AUTO: clsact). Both are idempotent. 0 or -errno; they print nothing. */
 int filter_port_attach(int ifindex, int prog_fd, enum filter_hook hook);
 int filter_port_detach(int ifindex, int prog_fd, enum filter_hook hook);
 

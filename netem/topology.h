@@ -16,7 +16,7 @@ struct lab_config {
 	unsigned int nodes; /* 1..CAPNET_MAX_NODES */
 	uint32_t subnet; /* network address, host order (default 10.77.0.0) */
 	unsigned int prefix; /* default 16 */
-	unsigned int filter_hook; /* enum filter_hook (netem/filter.h): default tcx, else clsact */
+	unsigned int filter_hook; /* enum filter_hook (netem/filter.h): default clsact, or tcx */
 };
 
 /* What a running lab looks like, rediscovered from the kernel. */

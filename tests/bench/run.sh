@@ -148,7 +148,7 @@ bench_lab_setup() {
 		"$capnet" --lab "$l" down >/dev/null; t2=$(now)
 		up=$(secs "$t0" "$t1"); down=$(secs "$t1" "$t2")
 		quiesce "$n"
-		t0=$(now); "$capnet" --lab "$l" up -n "$n" --hook clsact >/dev/null; t1=$(now)
+		t0=$(now); "$capnet" --lab "$l" up -n "$n" --hook tcx >/dev/null; t1=$(now)
 		"$capnet" --lab "$l" down >/dev/null
 		upc=$(secs "$t0" "$t1")
 		quiesce "$n"
@@ -158,8 +158,8 @@ bench_lab_setup() {
 		local g=""
 		[ "$n" -eq 64 ] && g=$(goal "<=0.15 s" "$up" "<=" 0.15)
 		[ "$n" -eq 1000 ] && g=$(goal "<=3 s" "$up" "<=" 3)
-		row "up -n $n (filter through tcx)" "$up" "$ipup" "$(ratio_t "$up" "$ipup")" "$g"
-		row "up -n $n --hook clsact" "$upc" "$ipup" "$(ratio_t "$upc" "$ipup")"
+		row "up -n $n (default hook: clsact)" "$up" "$ipup" "$(ratio_t "$up" "$ipup")" "$g"
+		row "up -n $n --hook tcx" "$upc" "$ipup" "$(ratio_t "$upc" "$ipup")"
 		row "down, $n nodes (ip: ip netns del)" "$down" "$ipdown" "$(ratio_t "$down" "$ipdown")"
 	done
 }

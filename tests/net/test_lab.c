@@ -170,7 +170,7 @@ static void test_explain_start_replays(void **state)
 static void test_explain_up_and_down(void **state)
 {
 	(void)state;
-	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain up -n 3"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain up -n 3 --hook tcx"), 0);
 	/* Every kind of object is shown as a command a student can replay. */
 	assert_non_null(strstr(out, "+ ip netns add "));
 	assert_non_null(strstr(out, "type bridge"));
@@ -340,6 +340,7 @@ static void expect_refused(const char *why, unsigned int asked)
  * it was asked for; `down` then leaves nothing. */
 static void test_killed_up_is_refused(void **state)
 {
+	/* tcx's grace period per port makes the attach last: kills land in every phase. */
 	static const char *const delays[] = { "0.05", "0.3", "0.8" };
 	char run_dir[256];
 	size_t k;
@@ -347,7 +348,7 @@ static void test_killed_up_is_refused(void **state)
 	(void)state;
 	for (k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
 		netlab_sh(out, sizeof(out),
-			  "%s --lab %s up -n 100 >/dev/null 2>&1 & sleep %s; "
+			  "%s --lab %s up -n 100 --hook tcx >/dev/null 2>&1 & sleep %s; "
 			  "kill -9 $! ; wait",
 			  getenv("CAPNET"), lab, delays[k]);
 		/* Killed before it built anything at all: nothing to refuse. */
