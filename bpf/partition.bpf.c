@@ -20,6 +20,7 @@
 #define TC_ACT_SHOT 2
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
+#define ETH_P_ARP 0x0806
 #define BPF_F_MARK_MANGLED_0 (1ULL << 5)
 #define ETH_HLEN 14
 #define ETH_ALEN 6
@@ -587,6 +588,11 @@ int capnet_egress(struct __sk_buff *skb)
 		skb->mark = 0;
 		return TC_ACT_OK;
 	}
+	/* The switch's answer to a node's ARP request: not a frame between nodes. */
+	if (skb->mark == CAPNET_ARP_MARK) {
+		skb->mark = 0;
+		return TC_ACT_OK;
+	}
 	if ((void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
 
@@ -683,4 +689,71 @@ int capnet_egress(struct __sk_buff *skb)
 	}
 	report_drop(skb, src, dst, reason, meta->generation, ethertype, rule, flags, off, &f);
 	return reason == CAPNET_CORRUPTED ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* An ARP packet for IPv4 over Ethernet, after the Ethernet header. */
+struct arp_ipv4 {
+	__be16 hrd;
+	__be16 pro;
+	__u8 hln;
+	__u8 pln;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__u8 spa[4];
+	__u8 tha[ETH_ALEN];
+	__u8 tpa[4];
+} __attribute__((packed));
+
+/* At ingress of every switch port, for ARP frames only (the filter is added with protocol arp,
+ * so no other frame runs it): a node's request for another node's address is answered here, at
+ * once, as a static ARP table on the switch would, whatever the partition. Nodes then keep no
+ * entry per peer until they talk to it (a lab of N nodes had N(N-1) permanent ones), no request
+ * is ever flooded to the other nodes, and a partition leaves no failed entry behind: the
+ * sender still cannot tell a cut from a quiet peer. Any other ARP (a gratuitous one, a request
+ * for an address no node has) goes on to the bridge, and the egress filter decides it. */
+SEC("tc")
+int capnet_arp(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct arp_ipv4 *arp = (void *)(eth + 1);
+	struct capnet_lab_meta *lab;
+	__u8 mac[ETH_ALEN] = { 0x02, 0xca, 0xfe, 0x00 };
+	__u32 key = 0, tip, node, mask;
+
+	if ((void *)(arp + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_ARP))
+		return TC_ACT_OK;
+	if (arp->hrd != bpf_htons(1) || arp->pro != bpf_htons(ETH_P_IP) || arp->hln != ETH_ALEN ||
+	    arp->pln != 4 || arp->op != bpf_htons(1 /* request */))
+		return TC_ACT_OK;
+	lab = bpf_map_lookup_elem(&lab_meta, &key);
+	if (!lab || lab->prefix < 1 || lab->prefix > 30)
+		return TC_ACT_OK;
+	tip = (__u32)arp->tpa[0] << 24 | (__u32)arp->tpa[1] << 16 | (__u32)arp->tpa[2] << 8 |
+	      arp->tpa[3];
+	mask = ~0u << (32 - lab->prefix);
+	if ((tip & mask) != lab->subnet)
+		return TC_ACT_OK;
+	node = tip - lab->subnet;
+	if (node < 1 || node > lab->nodes)
+		return TC_ACT_OK;
+	mac[4] = node >> 8;
+	mac[5] = node & 0xff;
+	/* The request turned round in place: to the asker, from the node asked about. */
+	__builtin_memcpy(eth->h_dest, arp->sha, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	arp->op = bpf_htons(2 /* reply */);
+	__builtin_memcpy(arp->tha, arp->sha, ETH_ALEN);
+	__builtin_memcpy(arp->sha, mac, ETH_ALEN);
+	{
+		__u8 spa[4];
+
+		__builtin_memcpy(spa, arp->spa, 4);
+		__builtin_memcpy(arp->spa, arp->tpa, 4);
+		__builtin_memcpy(arp->tpa, spa, 4);
+	}
+	skb->mark = CAPNET_ARP_MARK;
+	/* Back out of the port it came in by, to the node that asked. */
+	return bpf_redirect(skb->ifindex, 0);
 }

@@ -53,6 +53,9 @@ struct capnet_match {
 
 /* skb->mark bit that tells a duplicate (a clone we made) from an original. */
 #define CAPNET_DUP_MARK 0xcafe0001u
+/* skb->mark of an ARP reply the switch made for a node (capnet_arp): the egress filter passes it
+ * as it is, since no node sent it. */
+#define CAPNET_ARP_MARK 0xcafe0002u
 
 /* Seeded loss mixes the frame's identity and the seed with splitmix64's finaliser: cheap,
  * and every input bit reaches every output bit. */

@@ -13,6 +13,7 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
@@ -20,13 +21,14 @@
 
 #include "lib/files.h"
 #include "lib/report.h"
-#include "netem/clsact_query.h"
+#include "netem/clsact_bulk.h"
 #include "netem/explain.h"
 #include "netem/filter.h"
 #include "netem/lab_record.h"
 #include "partition.skel.h"
 
 #define PROG_PIN_NAME "capnet_egress"
+#define ARP_PIN_NAME "capnet_arp"
 /* Where make leaves the object the skeleton embeds, for --explain's bpftool lines. */
 #define BPF_OBJECT ".output/partition.bpf.o"
 
@@ -315,6 +317,42 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 	}
 }
 
+/* The ARP responder (capnet_arp) at ingress of every port, for ARP frames only: in one batch,
+ * with the clsact qdisc when the egress filter went through tcx and made none. */
+static int attach_arp(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
+		      enum filter_hook hook)
+{
+	char sw[64], pin[256];
+	unsigned int i, failed = 0;
+	int saved, err;
+
+	lab_switch_ns(cfg->name, sw, sizeof(sw));
+	filter_pin_dir(cfg->name, pin, sizeof(pin));
+	if (explain_enabled()) {
+		explain("# ARP is answered at the switch: a node's request for a node's address "
+			"comes back from its own port at once, so no node keeps an entry per peer "
+			"and no request is flooded");
+		for (i = 1; i <= cfg->nodes; i++) {
+			if (hook == FILTER_HOOK_TCX)
+				explain("nsenter --net=%s/%s tc qdisc add dev p%u clsact",
+					NETNS_RUN_DIR, sw, i);
+			explain("nsenter --net=%s/%s tc filter add dev p%u ingress protocol arp "
+				"handle 1 pref 1 bpf direct-action pinned %s/%s",
+				NETNS_RUN_DIR, sw, i, pin, ARP_PIN_NAME);
+		}
+	}
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return saved;
+	err = clsact_attach_all(&info->port_ifindex[1], cfg->nodes, hook == FILTER_HOOK_TCX, true,
+				ETH_P_ARP, prog_fd, ARP_PIN_NAME, &failed);
+	netns_return(saved);
+	if (err)
+		error_note("attach the ARP responder at ingress of p%u: %s%s", failed + 1,
+			   strerror(-err), hint(err));
+	return err;
+}
+
 /* Attaches the program at egress of every port: through clsact unless tcx is asked for. tcx
  * costs less per frame but waits for an RCU grace period under RTNL at every attach, about
  * 12 ms a port one after the other (tools/bench/README.md), so it is for labs built once and
@@ -428,6 +466,12 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		error_note("filter: pin %s: %s", path, strerror(-err));
 		goto out;
 	}
+	snprintf(path, sizeof(path), "%s/%s", dir, ARP_PIN_NAME);
+	err = bpf_program__pin(skel->progs.capnet_arp, path);
+	if (err) {
+		error_note("filter: pin %s: %s", path, strerror(-err));
+		goto out;
+	}
 
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.lab_meta), &zero, &meta, BPF_ANY)) {
 		err = -errno;
@@ -448,6 +492,8 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	if (err)
 		goto out;
 	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress), used);
+	if (!err)
+		err = attach_arp(cfg, info, bpf_program__fd(skel->progs.capnet_arp), *used);
 out:
 	filter_close(f);
 	partition_bpf__destroy(skel);
@@ -469,6 +515,8 @@ int filter_remove(const char *lab)
 		unlink(path);
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, PROG_PIN_NAME);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", dir, ARP_PIN_NAME);
 	unlink(path);
 	if (rmdir(dir) && errno != ENOENT) {
 		int err = -errno;
@@ -1243,53 +1291,73 @@ int filter_events_discard(struct filter *f)
  * first port says which hook the lab uses; every port is then asked about that hook in bulk
  * (tcx: one query each, clsact: all in a few netlink round trips), and only the ports without
  * it are asked about the other. */
-int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
-			  unsigned int *first_missing, enum filter_hook *hook)
+/* The id of a pinned program of the lab. */
+static int pinned_prog_id(const char *dir, const char *name, uint32_t *id)
 {
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo);
-	char dir[256], path[320], sw[64];
-	uint32_t *ids = NULL;
+	char path[320];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &pinfo, &plen))
+		err = -errno;
+	close(fd);
+	*id = pinfo.id;
+	return err;
+}
+
+int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
+			  unsigned int *first_missing, enum filter_hook *hook)
+{
+	char dir[256], sw[64];
+	uint32_t *ids = NULL, *arp = NULL, egress_id, arp_id;
 	enum filter_hook first;
 	unsigned int i;
-	int prog_fd, saved, err = 0;
+	int saved, err;
 
 	*ok = 0;
 	*first_missing = 0;
 	filter_pin_dir(lab, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/capnet_egress", dir);
-	prog_fd = bpf_obj_get(path);
-	if (prog_fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen)) {
-		close(prog_fd);
-		return -errno;
-	}
-	close(prog_fd);
-	if (!info->nodes)
-		return 0;
+	err = pinned_prog_id(dir, PROG_PIN_NAME, &egress_id);
+	if (!err)
+		err = pinned_prog_id(dir, ARP_PIN_NAME, &arp_id);
+	if (err || !info->nodes)
+		return err;
 	ids = calloc(info->nodes + 1, sizeof(*ids));
-	if (!ids)
+	arp = calloc(info->nodes + 1, sizeof(*arp));
+	if (!ids || !arp) {
+		free(ids);
+		free(arp);
 		return -ENOMEM;
+	}
 	lab_switch_ns(lab, sw, sizeof(sw));
 	saved = netns_enter(sw);
 	if (saved < 0) {
 		free(ids);
+		free(arp);
 		return saved;
 	}
-	first = filter_port_hook(info->port_ifindex[1], pinfo.id);
-	if (first == FILTER_HOOK_CLSACT)
-		err = clsact_egress_prog_ids(&info->port_ifindex[1], info->nodes, &ids[1]);
+	/* A port counts when it has both: the filter at egress and the ARP responder at
+	 * ingress, without which its node cannot reach anyone. */
+	err = clsact_prog_ids(&info->port_ifindex[1], info->nodes, true, ETH_P_ARP, &arp[1]);
+	first = filter_port_hook(info->port_ifindex[1], egress_id);
+	if (!err && first == FILTER_HOOK_CLSACT)
+		err = clsact_prog_ids(&info->port_ifindex[1], info->nodes, false, ETH_P_ALL,
+				      &ids[1]);
 	for (i = 1; i <= info->nodes && !err; i++) {
 		enum filter_hook h = FILTER_HOOK_AUTO;
 
-		if (first == FILTER_HOOK_CLSACT && ids[i] == pinfo.id)
+		if (first == FILTER_HOOK_CLSACT && ids[i] == egress_id)
 			h = FILTER_HOOK_CLSACT;
-		else if (first == FILTER_HOOK_TCX && port_has_tcx(info->port_ifindex[i], pinfo.id))
+		else if (first == FILTER_HOOK_TCX && port_has_tcx(info->port_ifindex[i], egress_id))
 			h = FILTER_HOOK_TCX;
 		else if (first == FILTER_HOOK_AUTO || i > 1)
-			h = filter_port_hook(info->port_ifindex[i], pinfo.id);
-		if (h != FILTER_HOOK_AUTO) {
+			h = filter_port_hook(info->port_ifindex[i], egress_id);
+		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id) {
 			(*ok)++;
 			*hook = h;
 		} else if (!*first_missing) {
@@ -1298,6 +1366,7 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	}
 	netns_return(saved);
 	free(ids);
+	free(arp);
 	return err;
 }
 
@@ -1358,7 +1427,7 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 	}
 	if (attached != info->nodes) {
 		error_note(
-			"lab \"%s\" is not whole: the filter is missing on %u of %u ports (first: "
+			"lab \"%s\" is not whole: the filter or its ARP responder is missing on %u of %u ports (first: "
 			"p%u), so partitions would not hold there; %s rebuilds it",
 			f->lab, info->nodes - attached, info->nodes, missing, remedy);
 		return -EUCLEAN;

@@ -38,8 +38,6 @@
 #define THREAD_NETNS "/proc/thread-self/ns/net"
 #define PORT_IFINDEX(node) (2 + (node))
 #define BRIDGE "br0"
-/* --explain lists this many neighbour entries per node, then one line for the rest. */
-#define EXPLAIN_NEIGH 3
 /* Seconds up waits for every port to forward. */
 #define PORTS_READY_TIMEOUT 5
 
@@ -702,69 +700,6 @@ out:
 	return err;
 }
 
-/* A permanent entry for every peer: no ARP on the wire, and nothing learned before a partition
- * that outlives it. One request object serves all peers: its two addresses are rewritten in
- * place for each. */
-static int node_neighbours(struct lab_build *lb, int ifindex, unsigned int node)
-{
-	const struct lab_config *cfg = lb->cfg;
-	struct nl_batch *b = lb->node;
-	struct rtnl_neigh *neigh = rtnl_neigh_alloc();
-	uint8_t mac[6] = { 0 };
-	uint32_t ip = 0;
-	struct nl_addr *dst = nl_addr_build(AF_INET, &ip, sizeof(ip));
-	struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof(mac));
-	unsigned int shown = 0;
-	struct nl_msg *msg;
-	int err = -ENOMEM;
-
-	if (!neigh || !dst || !lladdr)
-		goto out;
-	rtnl_neigh_set_ifindex(neigh, ifindex);
-	rtnl_neigh_set_family(neigh, AF_INET);
-	rtnl_neigh_set_state(neigh, NUD_PERMANENT);
-	err = rtnl_neigh_set_dst(neigh, dst);
-	if (err < 0) {
-		err = nl_errno(err);
-		goto out;
-	}
-	rtnl_neigh_set_lladdr(neigh, lladdr);
-	for (unsigned int peer = 1; peer <= cfg->nodes; peer++) {
-		if (peer == node)
-			continue;
-		ip = htonl(lab_node_addr(cfg, peer));
-		lab_node_mac(peer, mac);
-		nl_addr_set_binary_addr(dst, &ip, sizeof(ip));
-		nl_addr_set_binary_addr(lladdr, mac, sizeof(mac));
-		err = rtnl_neigh_build_add_request(neigh, NLM_F_CREATE | NLM_F_EXCL, &msg);
-		if (err < 0) {
-			err = nl_errno(err);
-			goto out;
-		}
-		if (explain_enabled() &&
-		    (shown < EXPLAIN_NEIGH || cfg->nodes - 1 <= EXPLAIN_NEIGH + 1)) {
-			char ip_str[INET_ADDRSTRLEN];
-
-			ip4_str(ntohl(ip), ip_str, sizeof(ip_str));
-			explain("ip -n %s neigh add %s lladdr %02x:%02x:%02x:%02x:%02x:%02x dev %s nud permanent",
-				b->ns, ip_str, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-				NODE_IF);
-			shown++;
-		}
-		err = batch_add(b, msg, (struct batch_op){ .kind = OP_NEIGH, .arg = peer });
-		if (err)
-			goto out;
-	}
-	if (shown < cfg->nodes - 1)
-		explain("# ... and %u more neighbours like it in %s", cfg->nodes - 1 - shown,
-			b->ns);
-out:
-	nl_addr_put(lladdr);
-	nl_addr_put(dst);
-	rtnl_neigh_put(neigh);
-	return err;
-}
-
 static int node_up(struct lab_build *lb, unsigned int node)
 {
 	char ns[LAB_NAME_MAX + 16];
@@ -790,8 +725,6 @@ static int node_up(struct lab_build *lb, unsigned int node)
 		err = batch_link_up(b, lo, "lo");
 	if (!err)
 		err = node_addr(lb, eth0, node);
-	if (!err)
-		err = node_neighbours(lb, eth0, node);
 	if (!err)
 		err = batch_flush(b);
 out:

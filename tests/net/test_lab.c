@@ -176,7 +176,7 @@ static void test_explain_up_and_down(void **state)
 	assert_non_null(strstr(out, "type bridge"));
 	assert_non_null(strstr(out, "type veth peer name eth0 netns "));
 	assert_non_null(strstr(out, "addr add 10.77.0.3/16 dev eth0"));
-	assert_non_null(strstr(out, "nud permanent"));
+	assert_non_null(strstr(out, "ingress protocol arp handle 1 pref 1 bpf direct-action"));
 	assert_non_null(strstr(out, "bridge-nf-call-iptables=0"));
 	assert_non_null(strstr(out, "bpftool net attach tcx_egress pinned "));
 	assert_non_null(strstr(out, "/capnet_egress dev p3"));
