@@ -170,7 +170,7 @@ unit-test: $(UNIT_BINS)
 	$(Q)tests/run-tests.sh unit $(UNIT_BINS)
 
 net-test: $(BINS) $(NET_BINS)
-	$(Q)CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS) tests/course/play.sh
+	$(Q)CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS) tests/course/play.sh tests/progress/check.sh
 
 # docs/how-it-works.md played command by command, checked against the output it shows; root.
 course: $(BINS)

@@ -31,6 +31,8 @@ int options_parse_globals(int argc, char **argv, bool allow_explain, options_own
 			g->json = true;
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			g->verbose = true;
+		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+			g->quiet = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			*next = i;
 			return OPTIONS_HELP;

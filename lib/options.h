@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The global options every capnet program shares, given before the subcommand: --lab, --json,
- * -v, and (capnet's) --explain; a program adds its own (capctl's -n, --timeout, ...) through a
+ * -v, -q, and (capnet's) --explain; a program adds its own (capctl's -n, --timeout, ...) through a
  * callback. One parser, so the programs never drift apart. */
 #ifndef CAPNET_OPTIONS_H
 #define CAPNET_OPTIONS_H
@@ -16,6 +16,7 @@ struct global_opts {
 	bool json;
 	bool verbose;
 	bool explain;
+	bool quiet; /* -q, --quiet: no progress line on a terminal */
 };
 
 enum options_result {

@@ -57,7 +57,8 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: capnet [--lab NAME] [--explain] [--json] [-v] COMMAND [ARGS]\n\n");
+	fprintf(out,
+		"usage: capnet [--lab NAME] [--explain] [--json] [-v] [-q] COMMAND [ARGS]\n\n");
 	/* Arguments too long for their column get a line of their own. */
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strlen(commands[i].args) <= 38)
@@ -70,7 +71,8 @@ static void usage(FILE *out)
 		"\nGROUP, FROM, TO: node lists such as 3, 1,2 or 3-5 (`all` in cut and link).\n"
 		"Presets: halves, random-halves, majorities-ring, bridge, isolate-random.\n"
 		"--lab defaults to $CAPNET_LAB, else \"capnet\". --explain prints the ip, tc,\n"
-		"sysctl and bpftool command equivalent to every change capnet makes.\n"
+		"sysctl and bpftool command equivalent to every change capnet makes. -q (--quiet):\n"
+		"no progress line on a terminal.\n"
 		"Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
 
@@ -96,9 +98,11 @@ int main(int argc, char **argv)
 		printf("capnet %s\n", CAPNET_VERSION);
 		return EXIT_OK;
 	}
-	cli = (struct cli){
-		.lab = g.lab, .json = g.json, .verbose = g.verbose, .explain = g.explain
-	};
+	cli = (struct cli){ .lab = g.lab,
+			    .json = g.json,
+			    .verbose = g.verbose,
+			    .explain = g.explain,
+			    .quiet = g.quiet };
 	for (c = 1; c < (size_t)i; c++)
 		if (!strcmp(argv[c], "--lab") || !strncmp(argv[c], "--lab=", 6))
 			cli.lab_given = true;

@@ -16,6 +16,7 @@ struct cli {
 	bool json;
 	bool verbose;
 	bool explain;
+	bool quiet; /* -q: no progress line on a terminal */
 };
 
 struct cli_command {

@@ -16,6 +16,7 @@
 #include "netem/explain.h"
 #include "netem/lab_record.h"
 #include "netem/nodes.h"
+#include "lib/progress.h"
 
 static double now_s(void)
 {
@@ -23,6 +24,13 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void show_built(unsigned int node, unsigned int nodes, void *arg)
+{
+	struct progress *p = arg;
+
+	progress_show(p, "up: %u of %u nodes built, %.1f s", node, nodes, progress_elapsed(p));
 }
 
 static void format_addr(uint32_t host_order, char *buf, size_t len)
@@ -43,6 +51,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	unsigned long n = 0;
 	struct stat st;
 	double t0, t_topology, t_filter;
+	struct progress prog;
 	char *end;
 	int i, err;
 
@@ -109,6 +118,9 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	if (err)
 		return report_error(err, NULL);
 	t0 = now_s();
+	progress_start(&prog, cli->quiet);
+	cfg.node_built = show_built;
+	cfg.node_built_arg = &prog;
 	err = lab_topology_up(&cfg);
 	if (err == -EEXIST) {
 		lab_record_remove(cli->lab);
@@ -123,7 +135,14 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		goto rollback;
 	}
 	t_topology = now_s();
+	if (prog.drawn) {
+		/* The attach is one long step: said once, not redrawn. */
+		prog.last = 0;
+		progress_show(&prog, "up: %u nodes built, attaching the filter to every port",
+			      cfg.nodes);
+	}
 	err = filter_install(&cfg, &info, &used);
+	progress_end(&prog);
 	if (err)
 		goto rollback;
 	t_filter = now_s();
@@ -153,6 +172,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 
 rollback:
+	progress_end(&prog);
 	/* Leave nothing half-built: the next `up` must start clean. */
 	filter_remove(cli->lab);
 	lab_topology_down(cli->lab);

@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "lib/json.h"
+#include "lib/progress.h"
 #include "netem/cli.h"
 #include "netem/nemesis.h"
 #include "netem/scenario.h"
+#include "netem/spec.h"
 
 #define MAX_LOADS 16
 
@@ -93,6 +95,7 @@ static int spawn(const char *prog, const char *lab, const char *const *pre, int 
 
 struct run {
 	const char *lab;
+	struct progress line; /* on a terminal: where the run is while it waits */
 	double start;
 	uint64_t origin_ns; /* CLOCK_MONOTONIC at the start: the histories' and faults' 0 */
 	FILE *faults[MAX_LOADS]; /* beside each load's history */
@@ -319,7 +322,9 @@ static int play(struct run *r, const struct scenario_step *st)
 	case SCENARIO_LOAD:
 		if (r->nloads == MAX_LOADS)
 			return fail_step(r, st, "more than %d loads at once", MAX_LOADS);
-		rc = spawn("capctl", r->lab, NULL, st->argc, st->argv, true);
+		/* One progress line on the terminal: the run's, not each load's as well. */
+		rc = spawn("capctl", r->lab, (const char *const[]){ "-q", NULL }, st->argc,
+			   st->argv, true);
 		if (rc < 0)
 			return fail_step(r, st, "start the load: %s", strerror(-rc));
 		r->loads[r->nloads++] = rc;
@@ -404,6 +409,57 @@ static int play(struct run *r, const struct scenario_step *st)
 	return 0;
 }
 
+/* The loads still running. */
+static unsigned int loads_running(const struct run *r)
+{
+	unsigned int i, n = 0;
+
+	/* Asked without reaping: wait_loads still wants each one's exit status. */
+	for (i = 0; i < r->nloads; i++) {
+		siginfo_t info = { .si_pid = 0 };
+
+		if (!waitid(P_PID, r->loads[i], &info, WEXITED | WNOHANG | WNOWAIT) && !info.si_pid)
+			n++;
+	}
+	return n;
+}
+
+/* Sleeps until the next step is due, keeping the progress line up to date: time, the step to
+ * come, the loads running and the partition in force. */
+static void wait_showing(struct run *r, unsigned int next, double wait)
+{
+	static struct filter_state st;
+	static struct partition part;
+	double until = now_s() + wait;
+	char fault[160];
+
+	while (now_s() < until) {
+		double left = until - now_s();
+
+		usleep((useconds_t)((left < 0.1 ? left : 0.1) * 1e6));
+		if (!progress_due(&r->line))
+			continue;
+		fault[0] = 0;
+		{
+			struct filter *f = NULL;
+			struct spec_error e;
+
+			if (!filter_open(r->lab, &f) && !filter_read_state(f, &st) &&
+			    !policy_expand(&st.policy, &part, &e) &&
+			    partition_format(&part, fault, sizeof(fault)) < 0)
+				fault[0] = 0;
+			filter_close(f);
+		}
+		progress_show(&r->line,
+			      "run: %.1f s, step %u of %u (line %u) in %.1f s, %u load%s "
+			      "running%s%s",
+			      now_s() - r->start, next + 1, scenario.nsteps,
+			      scenario.steps[next].line, until - now_s(), loads_running(r),
+			      loads_running(r) == 1 ? "" : "s", fault[0] ? ", partition " : "",
+			      fault);
+	}
+}
+
 static int read_file(const char *path, char **text)
 {
 	size_t cap = 4096, len = 0, n;
@@ -471,6 +527,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	r.start = now_s();
 	r.origin_ns = now_ns();
+	progress_start(&r.line, cli->quiet);
 	{
 		char origin[32];
 
@@ -492,7 +549,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		int k;
 
 		if (wait > 0)
-			usleep((useconds_t)(wait * 1e6));
+			wait_showing(&r, i, wait);
+		progress_end(&r.line);
 		printf("[%7.2fs] line %u:", now_s() - r.start, st->line);
 		for (k = 0; k < st->argc; k++)
 			printf(" %s", st->argv[k]);

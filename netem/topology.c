@@ -830,8 +830,11 @@ int lab_topology_up(const struct lab_config *cfg)
 	lb.sw->seq = lb.node->seq = 1;
 
 	err = switch_up(&lb, &sw_sk);
-	for (unsigned int i = 1; !err && i <= cfg->nodes; i++)
+	for (unsigned int i = 1; !err && i <= cfg->nodes; i++) {
 		err = node_up(&lb, i);
+		if (!err && cfg->node_built)
+			cfg->node_built(i, cfg->nodes, cfg->node_built_arg);
+	}
 	if (!err)
 		err = switch_wait_forwarding(&lb, sw_sk);
 cleanup:

@@ -17,6 +17,9 @@ struct lab_config {
 	uint32_t subnet; /* network address, host order (default 10.77.0.0) */
 	unsigned int prefix; /* default 16 */
 	unsigned int filter_hook; /* enum filter_hook (netem/filter.h): default clsact, or tcx */
+	/* Called after each node is built, for a progress line; may be NULL. */
+	void (*node_built)(unsigned int node, unsigned int nodes, void *arg);
+	void *node_built_arg;
 };
 
 /* What a running lab looks like, rediscovered from the kernel. */

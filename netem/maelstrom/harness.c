@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/progress.h"
 #include "lib/files.h"
 #include "lib/json.h"
 #include "lib/rng.h"
@@ -40,6 +41,7 @@ struct options {
 	unsigned int nemesis; /* NEMESIS_* bits */
 	char nemesis_text[64]; /* as given */
 	bool keep, log_stderr, availability_total;
+	bool quiet; /* capnet -q: no progress line */
 	const char *topology;
 	uint64_t seed;
 	unsigned int models; /* txn workloads: bits of enum txn_model */
@@ -87,6 +89,7 @@ struct op_store {
 
 struct harness {
 	const struct options *o;
+	struct progress line; /* on a terminal, while the test runs */
 	char lab[LAB_NAME_MAX + 1];
 	char self[PATH_MAX];
 	char store[PATH_MAX];
@@ -1058,8 +1061,18 @@ static int run_test(struct harness *h)
 	next_op = h->t0;
 	if (o->nemesis)
 		next_fault = h->t0 + (uint64_t)(o->nemesis_interval * 1e9);
+	progress_start(&h->line, o->quiet);
 	while (now_ns() < end && !interrupted && !h->bad[0]) {
 		uint64_t now = now_ns();
+
+		if (progress_due(&h->line))
+			progress_show(&h->line, "maelstrom: %.1f of %g s, %zu history events%s%s",
+				      (now - h->t0) / 1e9, o->time_limit, h->st.n,
+				      partitioned ? ", fault: " : "",
+				      !partitioned	      ? "" :
+				      active == NEMESIS_KILL  ? "kill" :
+				      active == NEMESIS_PAUSE ? "pause" :
+								"partition");
 
 		if (o->nemesis && now >= next_fault) {
 			if (partitioned)
@@ -1099,6 +1112,7 @@ static int run_test(struct harness *h)
 			h->next_gossip = now + 100000000ull;
 		}
 	}
+	progress_end(&h->line);
 	if (partitioned)
 		heal_fault(h, &active, victims);
 	/* What is still asked gets its time to answer. */
@@ -1739,6 +1753,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = parse_options(argc - 1, argv + 1, &o, &concurrency);
+	o.quiet = cli->quiet;
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	/* A name without a slash is looked up on PATH by exec, which says if it is not there. */

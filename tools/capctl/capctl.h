@@ -18,6 +18,7 @@ struct capctl_opts {
 	const char *lab;
 	bool json;
 	int verbose;
+	bool quiet; /* -q: no progress line */
 	unsigned int node; /* -n I; 0 when not given */
 	long timeout_ms;
 	int consistency; /* enum client_consistency for AP requests; 0: the node's default */

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/progress.h"
+#include "netem/filter.h"
+#include "netem/spec.h"
 #include "netem/topology.h"
 #include "tools/capctl/workload.h"
 
@@ -129,25 +132,49 @@ static int lab_nodes(char *buf, size_t len)
 	return 0;
 }
 
-struct progress {
-	bool tty;
+/* The live line: elapsed, ops/s over the last interval, outcomes so far, and the partition the
+ * lab's filter holds now (read from its maps; left out where they cannot be read). */
+struct load_progress {
+	struct progress line;
 	uint64_t last_total;
 	double last_elapsed;
-	int width;
 };
+
+static void fault_in_force(char *buf, size_t len)
+{
+	static struct filter_state st;
+	static struct partition part;
+	struct filter *f = NULL;
+	struct spec_error e;
+
+	buf[0] = 0;
+	if (filter_open(capctl_opts.lab, &f))
+		return;
+	if (!filter_read_state(f, &st) && !policy_expand(&st.policy, &part, &e) &&
+	    partition_format(&part, buf, len) < 0)
+		buf[0] = 0;
+	if (st.rules.count && strlen(buf) + 16 < len)
+		snprintf(buf + strlen(buf), len - strlen(buf), " +%u rule%s", st.rules.count,
+			 st.rules.count == 1 ? "" : "s");
+	filter_close(f);
+}
 
 static void show_progress(const struct workload_config *cfg, double elapsed, uint64_t ok,
 			  uint64_t fail, uint64_t info, void *arg)
 {
-	struct progress *p = arg;
+	struct load_progress *p = arg;
 	uint64_t total = ok + fail + info;
 	double dt = elapsed - p->last_elapsed;
+	char fault[160];
 
 	(void)cfg;
-	p->width = fprintf(stderr, "\r%6.1f s  %8.0f ops/s  ok %llu  fail %llu  info %llu   ",
-			   elapsed, dt > 0 ? (total - p->last_total) / dt : 0,
-			   (unsigned long long)ok, (unsigned long long)fail,
-			   (unsigned long long)info);
+	if (!progress_due(&p->line))
+		return;
+	fault_in_force(fault, sizeof(fault));
+	progress_show(&p->line, "%6.1f s  %8.0f ops/s  ok %llu  fail %llu  info %llu%s%s", elapsed,
+		      dt > 0 ? (total - p->last_total) / dt : 0, (unsigned long long)ok,
+		      (unsigned long long)fail, (unsigned long long)info,
+		      fault[0] ? "  partition " : "", fault);
 	p->last_total = total;
 	p->last_elapsed = elapsed;
 }
@@ -200,7 +227,7 @@ int capctl_load_main(int argc, char **argv)
 	const char *path = NULL, *nodes = NULL, *workload = "register", *consistency = NULL;
 	const char *client = "capnode";
 	unsigned long long clients = 5, keys = 0, seed = 0, port = 0;
-	struct progress prog = { .tty = isatty(STDERR_FILENO) };
+	struct load_progress prog = {};
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct workload_stats st;
 	double duration = 10, rate = 0;
@@ -334,7 +361,8 @@ int capctl_load_main(int argc, char **argv)
 	cfg.rate = rate;
 	cfg.seed = seed;
 	cfg.stop = &stop_requested;
-	if (prog.tty) {
+	progress_start(&prog.line, capctl_opts.quiet);
+	if (prog.line.on) {
 		cfg.progress = show_progress;
 		cfg.progress_arg = &prog;
 	}
@@ -348,8 +376,7 @@ int capctl_load_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	ret = workload_run(&cfg, &st);
-	if (prog.width > 0)
-		fprintf(stderr, "\r%*s\r", prog.width, "");
+	progress_end(&prog.line);
 	if (fclose(f) && !ret) {
 		ret = -errno;
 		fprintf(stderr, "capctl load: %s: %s\n", path, strerror(-ret));

@@ -117,6 +117,7 @@ void capctl_print_globals_usage(void)
 		{ "--lab NAME", "lab to work in (default $CAPNET_LAB or " DEFAULT_LAB ")" },
 		{ "--json", "print results as JSON" },
 		{ "-v", "say more" },
+		{ "-q, --quiet", "no progress line on a terminal" },
 	};
 	char left[32];
 	size_t i;
@@ -172,5 +173,6 @@ int capctl_parse_globals(int argc, char **argv, int *next)
 	capctl_opts.lab = g.lab;
 	capctl_opts.json = g.json;
 	capctl_opts.verbose = g.verbose;
+	capctl_opts.quiet = g.quiet;
 	return 0;
 }

@@ -26,7 +26,7 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: captrace [--lab NAME] [--json] [-v] COMMAND [ARGS]\n\n");
+	fprintf(out, "usage: captrace [--lab NAME] [--json] [-v] [-q] COMMAND [ARGS]\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-7s %-35s %s\n", commands[i].name, commands[i].args,
 			commands[i].help);
@@ -56,7 +56,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	cli = (struct captrace_cli){ .lab = g.lab, .json = g.json, .verbose = g.verbose };
+	cli = (struct captrace_cli){
+		.lab = g.lab, .json = g.json, .verbose = g.verbose, .quiet = g.quiet
+	};
 	if (i >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

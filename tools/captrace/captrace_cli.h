@@ -11,6 +11,7 @@ struct captrace_cli {
 	const char *lab;
 	bool json;
 	bool verbose;
+	bool quiet; /* -q: no progress line */
 };
 
 /* Seconds as "2", "0.5" or "100ms", > 0. Prints the error. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include "lib/progress.h"
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/captrace_svg.h"
 #include "tools/captrace/trace_dir.h"
@@ -242,8 +243,17 @@ static int write_picture(const char *path, const struct trace_analysis *an,
 	return 0;
 }
 
+static void show_reading(unsigned int node, unsigned int nodes, uint64_t bytes, void *arg)
+{
+	struct progress *p = arg;
+
+	progress_show(p, "report: reading node %u of %u, %.1f MB, %.1f s", node, nodes, bytes / 1e6,
+		      progress_elapsed(p));
+}
+
 int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 {
+	struct progress line;
 	const char *dir = NULL, *svg = NULL, *html = NULL;
 	struct trace_analysis an;
 	struct trace_dir td;
@@ -276,9 +286,18 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 	if (!dir)
 		return report_usage("report: which directory? (captrace report DIR, as written by "
 				    "captrace record -o DIR)");
+	progress_start(&line, cli->quiet);
+	td.reading = show_reading;
+	td.reading_arg = &line;
 	if (trace_dir_load(dir, &td, &an, err, sizeof(err))) {
+		progress_end(&line);
 		report_fail("report: %s", err);
 		goto cleanup;
+	}
+	if (line.drawn) {
+		line.last = 0;
+		progress_show(&line, "report: %llu packets read, pairing sends and arrivals",
+			      (unsigned long long)td.packets);
 	}
 	/* A recording cut short is reported for what it holds, and said to be cut short. */
 	if (!td.meta.complete)
@@ -295,9 +314,11 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 			td.read_ns / 1e9, td.read_ns ? td.packets / (td.read_ns / 1e9) : 0.0);
 	t0 = clock_ns();
 	if (trace_analyse(&an)) {
+		progress_end(&line);
 		report_fail("report: out of memory");
 		goto cleanup;
 	}
+	progress_end(&line);
 	if (cli->verbose)
 		fprintf(stderr, "captrace: paired %zu sends and %zu arrivals in %.3f s\n", an.nmsgs,
 			an.narrivals, (clock_ns() - t0) / 1e9);

@@ -338,7 +338,13 @@ int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis 
 	unsigned int i;
 	int rc;
 
+	/* The caller's progress hook outlives the reset. */
+	void (*reading)(unsigned int, unsigned int, uint64_t, void *) = td->reading;
+	void *reading_arg = td->reading_arg;
+
 	memset(td, 0, sizeof(*td));
+	td->reading = reading;
+	td->reading_arg = reading_arg;
 	trace_analysis_init(an, 1);
 	snprintf(path, sizeof(path), "%s/%s", dir, TRACE_META);
 	rc = read_text(path, &text);
@@ -389,6 +395,8 @@ int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis 
 		}
 		while ((rc = pcap_reader_next(r, &pkt)) > 0) {
 			td->bytes += pkt.caplen;
+			if (td->reading && !(r->packets & 4095))
+				td->reading(i + 1, td->npcaps, td->bytes, td->reading_arg);
 			rc = trace_add_frame(an, i, pkt.ts_ns, pkt.data, pkt.caplen);
 			if (rc) {
 				snprintf(err, errlen, "out of memory");

@@ -63,6 +63,9 @@ struct trace_dir {
 	uint64_t read_ns; /* time spent reading the pcaps */
 	unsigned int torn; /* pcaps that end in a packet cut short (written when it was killed) */
 	char warning[512]; /* the first of them, said */
+	/* Set by the caller before trace_dir_load: told every 4096 packets, for a progress line. */
+	void (*reading)(unsigned int node, unsigned int nodes, uint64_t bytes, void *arg);
+	void *reading_arg;
 };
 
 /* Reads a recording into `an` (initialised here for the lab's nodes). On failure err says

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The progress line: carriage return, the text, erase to the end of the line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/progress.h"
+
+#define FIRST_AFTER_S 0.25
+#define EVERY_S 0.2
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void progress_start(struct progress *p, bool quiet)
+{
+	const char *term = getenv("TERM");
+
+	memset(p, 0, sizeof(*p));
+	p->on = !quiet && isatty(STDERR_FILENO) && !(term && !strcmp(term, "dumb"));
+	p->started = now_s();
+}
+
+double progress_elapsed(const struct progress *p)
+{
+	return now_s() - p->started;
+}
+
+bool progress_due(const struct progress *p)
+{
+	double t;
+
+	if (!p->on)
+		return false;
+	t = now_s();
+	return t - p->started >= FIRST_AFTER_S && t - p->last >= EVERY_S;
+}
+
+void progress_show(struct progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!progress_due(p))
+		return;
+	fputc('\r', stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\033[K", stderr);
+	fflush(stderr);
+	p->last = now_s();
+	p->drawn = true;
+}
+
+void progress_end(struct progress *p)
+{
+	if (p->drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	p->drawn = false;
+}
