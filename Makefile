@@ -182,6 +182,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory format
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/man/check.sh $(O)/bin
+	$(Q)tests/report/check.sh $(O)/bin
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 unit-test
 	$(Q)$(MAKE) --no-print-directory fuzz-run

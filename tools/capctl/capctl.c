@@ -31,6 +31,9 @@ static const struct capctl_cmd {
 	  "1 violation, 2 error)" },
 	{ "history", capctl_history_main, "export [--format edn] [--faults FILE] HISTORY",
 	  "write a history as Jepsen's EDN, the run's faults as :nemesis operations" },
+	{ "report", capctl_report_main,
+	  "HISTORY [--model M] [--faults FILE] [--html FILE] [--svg-dir DIR]",
+	  "latency by outcome per f, throughput and the run's faults as bands, as SVG or HTML" },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))

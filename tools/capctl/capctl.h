@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "tools/check/history_edn.h"
+
 enum {
 	CAPCTL_OK = 0,
 	CAPCTL_FAIL = 1, /* for check: a violation */
@@ -35,6 +37,17 @@ int capctl_parse_globals(int argc, char **argv, int *next);
 void capctl_print_globals_usage(void);
 
 int capctl_check_main(int argc, char **argv);
+int capctl_report_main(int argc, char **argv);
+
+/* The faults file of a capnet run ({"time":N,"f":"partition","value":"1 | 2-5"} per line). */
+struct faults {
+	struct history_fault *items;
+	char **texts;
+	size_t n;
+};
+/* 0, -errno, or -EINVAL after saying which line is not a fault. */
+int read_faults(const char *path, struct faults *fs);
+void faults_free(struct faults *fs);
 int capctl_load_main(int argc, char **argv);
 int capctl_get_main(int argc, char **argv);
 int capctl_put_main(int argc, char **argv);

@@ -24,13 +24,7 @@ static void usage(void)
 		"  beside H.jsonl, or --faults FILE) become :nemesis :info operations.\n");
 }
 
-struct faults {
-	struct history_fault *items;
-	char **texts;
-	size_t n;
-};
-
-static void faults_free(struct faults *fs)
+void faults_free(struct faults *fs)
 {
 	for (size_t i = 0; i < 2 * fs->n; i++)
 		free(fs->texts[i]);
@@ -39,7 +33,7 @@ static void faults_free(struct faults *fs)
 }
 
 /* {"time":N,"f":"partition","value":"1 | 2-5"} per line. */
-static int read_faults(const char *path, struct faults *fs)
+int read_faults(const char *path, struct faults *fs)
 {
 	char *line = NULL;
 	size_t cap = 0;

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capctl report HISTORY: the pictures a reader takes in at a glance, for any history (capnode,
+ * etcd, Redis): the latency of every operation over time, coloured by outcome, one panel per
+ * operation kind (f); the throughput by outcome; the faults of the run as shaded bands; and,
+ * with --model, the checker's verdict at the top. As SVG files, and as one self-contained HTML
+ * page with both. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netem/scenario.h"
+#include "tools/capctl/capctl.h"
+#include "tools/check/history.h"
+
+#define LEFT 70.0
+#define TOP 40.0
+#define WIDTH 900.0
+#define PANEL_H 160.0
+#define PANEL_GAP 36.0
+#define RATE_H 150.0
+#define MAX_F 8
+
+static const char *const
+	outcome_name[] = { [HISTORY_OK] = "ok", [HISTORY_FAIL] = "fail", [HISTORY_INFO] = "info" };
+static const char *const outcome_colour
+	[] = { [HISTORY_OK] = "#1f77b4", [HISTORY_FAIL] = "#ff7f0e", [HISTORY_INFO] = "#d62728" };
+
+/* A fault window: from a fault to the next event of the faults file (a heal, or another
+ * fault), or to the end. */
+struct band {
+	double from_s, to_s;
+	char label[160];
+};
+
+struct report {
+	const struct history *h;
+	uint64_t t0;
+	double seconds;
+	enum history_f fs[MAX_F];
+	unsigned int n_f;
+	struct band *bands;
+	size_t n_bands;
+	char verdict[512];
+	int verdict_status; /* capctl check's exit status, -1 without --model */
+};
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else if ((unsigned char)*s >= 0x20 || *s == '\t')
+			fputc(*s, f);
+	}
+}
+
+static double at_s(const struct report *r, uint64_t t)
+{
+	return t > r->t0 ? (t - r->t0) / 1e9 : 0;
+}
+
+/* An op's latency in ms; an info left open runs to the end of the history. */
+static double latency_ms(const struct report *r, const struct history_op *op)
+{
+	uint64_t end = op->ret == UINT64_MAX ? r->t0 + (uint64_t)(r->seconds * 1e9) : op->ret;
+
+	return end > op->call ? (end - op->call) / 1e6 : 0;
+}
+
+static void bands_from_faults(struct report *r, const struct faults *fs)
+{
+	size_t i;
+
+	r->bands = calloc(fs->n ? fs->n : 1, sizeof(*r->bands));
+	if (!r->bands)
+		return;
+	for (i = 0; i < fs->n; i++) {
+		const struct history_fault *x = &fs->items[i];
+		struct band *b;
+
+		if (!strcmp(x->f, "heal") || !strcmp(x->f, "start") || !strcmp(x->f, "resume") ||
+		    !strcmp(x->f, "restart"))
+			continue;
+		b = &r->bands[r->n_bands++];
+		b->from_s = at_s(r, x->time);
+		b->to_s = i + 1 < fs->n ? at_s(r, fs->items[i + 1].time) : r->seconds;
+		snprintf(b->label, sizeof(b->label), "%s %s", x->f, x->value);
+	}
+}
+
+static void svg_bands(FILE *f, const struct report *r, double top, double height)
+{
+	double x_of = WIDTH / r->seconds;
+
+	for (size_t i = 0; i < r->n_bands; i++) {
+		const struct band *b = &r->bands[i];
+		double x = LEFT + b->from_s * x_of, w = (b->to_s - b->from_s) * x_of;
+
+		fprintf(f,
+			"<rect class=\"fault\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+			"fill=\"#f4c7c3\" fill-opacity=\"0.55\"><title>",
+			x, top, w > 1 ? w : 1, height);
+		xml_text(f, b->label);
+		fprintf(f, " (%.2f s to %.2f s)</title></rect>\n", b->from_s, b->to_s);
+		fprintf(f,
+			"<text class=\"fault-label\" x=\"%.1f\" y=\"%.1f\" font-size=\"9\" "
+			"fill=\"#a33\">",
+			x + 2, top + 10);
+		xml_text(f, b->label);
+		fputs("</text>\n", f);
+	}
+}
+
+/* About five to ten ticks, at 1, 2 or 5 times a power of ten seconds. */
+static double tick_step(double seconds)
+{
+	double step = 1e-9;
+
+	while (step * 10 < seconds)
+		step *= 10;
+	if (seconds / step < 2)
+		return step / 5;
+	return seconds / step < 5 ? step / 2 : step;
+}
+
+static void svg_time_axis(FILE *f, const struct report *r, double y)
+{
+	double step = tick_step(r->seconds);
+
+	for (int k = 0; k * step <= r->seconds * (1 + 1e-9); k++)
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.6g s</text>\n",
+			LEFT + k * step * WIDTH / r->seconds, y, k * step);
+}
+
+static void svg_head(FILE *f, const struct report *r, double height, const char *what)
+{
+	fprintf(f,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"%s\" width=\"%.0f\" "
+		"height=\"%.0f\" font-family=\"sans-serif\" font-size=\"11\">\n<title>%s</title>\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+		what, LEFT + WIDTH + 110, height, what);
+	if (r->verdict[0]) {
+		fprintf(f,
+			"<text class=\"verdict\" x=\"%.0f\" y=\"18\" font-weight=\"bold\" fill=\"%s\">",
+			LEFT, r->verdict_status == 0 ? "#2a7" : "#c22");
+		xml_text(f, r->verdict);
+		fputs("</text>\n", f);
+	}
+}
+
+static void svg_legend(FILE *f, double top)
+{
+	for (int k = HISTORY_OK; k <= HISTORY_INFO; k++)
+		fprintf(f, "<text class=\"legend\" x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
+			LEFT + WIDTH + 12, top + 14.0 * (k - HISTORY_OK + 1), outcome_colour[k],
+			outcome_name[k]);
+}
+
+/* One panel per f: every operation at its start, at the height of its latency. */
+static int write_latency(FILE *f, const struct report *r)
+{
+	double height = TOP + r->n_f * (PANEL_H + PANEL_GAP) + 10, x_of = WIDTH / r->seconds;
+
+	svg_head(f, r, height, "latency");
+	for (unsigned int p = 0; p < r->n_f; p++) {
+		double top = TOP + p * (PANEL_H + PANEL_GAP), max_ms = 1e-3;
+		const char *fname = history_f_name(r->fs[p]);
+
+		for (size_t i = 0; i < r->h->n_ops; i++)
+			if (r->h->ops[i].f == r->fs[p] && latency_ms(r, &r->h->ops[i]) > max_ms)
+				max_ms = latency_ms(r, &r->h->ops[i]);
+		svg_bands(f, r, top, PANEL_H);
+		fprintf(f,
+			"<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+			"stroke=\"#888\"/>\n<text class=\"panel\" x=\"%.0f\" y=\"%.1f\">%s: latency "
+			"(ms), up to %.3g</text>\n",
+			LEFT, top, WIDTH, PANEL_H, LEFT, top - 6, fname, max_ms);
+		for (size_t i = 0; i < r->h->n_ops; i++) {
+			const struct history_op *op = &r->h->ops[i];
+			double ms = latency_ms(r, op);
+
+			if (op->f != r->fs[p])
+				continue;
+			fprintf(f,
+				"<circle class=\"op %s %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
+				"fill=\"%s\"><title>%s %s of process %llu, %.3f ms at %.3f s (line "
+				"%ld)</title></circle>\n",
+				outcome_name[op->outcome], fname, LEFT + at_s(r, op->call) * x_of,
+				top + PANEL_H - ms / max_ms * PANEL_H, outcome_colour[op->outcome],
+				fname, outcome_name[op->outcome], (unsigned long long)op->process,
+				ms, at_s(r, op->call), op->line);
+		}
+		svg_time_axis(f, r, top + PANEL_H + 13);
+	}
+	svg_legend(f, TOP);
+	fputs("</svg>\n", f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* Completions per interval by outcome. */
+static int write_throughput(FILE *f, const struct report *r)
+{
+	const size_t n = 60;
+	double bucket = r->seconds / n, max_rate = 1;
+	double(*rate)[3] = calloc(n, sizeof(*rate));
+
+	if (!rate)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->h->n_ops; i++) {
+		const struct history_op *op = &r->h->ops[i];
+		uint64_t t = op->ret == UINT64_MAX ? op->call : op->ret;
+		size_t b = (size_t)(at_s(r, t) / bucket);
+
+		if (b >= n)
+			b = n - 1; /* the very end */
+		rate[b][op->outcome - HISTORY_OK] += 1 / bucket;
+	}
+	for (size_t b = 0; b < n; b++)
+		for (int k = 0; k < 3; k++)
+			if (rate[b][k] > max_rate)
+				max_rate = rate[b][k];
+	svg_head(f, r, TOP + RATE_H + 30, "throughput");
+	svg_bands(f, r, TOP, RATE_H);
+	fprintf(f,
+		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+		"stroke=\"#888\"/>\n<text class=\"panel\" x=\"%.0f\" y=\"%.0f\">operations/s by "
+		"outcome, up to %.0f</text>\n",
+		LEFT, TOP, WIDTH, RATE_H, LEFT, TOP - 6, max_rate);
+	for (int k = 0; k < 3; k++) {
+		fprintf(f, "<polyline class=\"rate %s\" fill=\"none\" stroke=\"%s\" points=\"",
+			outcome_name[HISTORY_OK + k], outcome_colour[HISTORY_OK + k]);
+		for (size_t b = 0; b < n; b++)
+			fprintf(f, "%.1f,%.1f ", LEFT + (b + 0.5) * bucket * WIDTH / r->seconds,
+				TOP + RATE_H - rate[b][k] / max_rate * RATE_H);
+		fputs("\"/>\n", f);
+	}
+	svg_time_axis(f, r, TOP + RATE_H + 14);
+	svg_legend(f, TOP);
+	fputs("</svg>\n", f);
+	free(rate);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* The verdict, from `capctl check` run on the same history, its first line. */
+static void run_check(struct report *r, const char *model, const char *path)
+{
+	char cmd[8192], self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *p;
+	int status;
+
+	r->verdict_status = -1;
+	if (!model || n <= 0)
+		return;
+	self[n] = 0;
+	/* Both are checked to be plain before they meet a shell. */
+	if (strpbrk(path, "'\n") || strpbrk(model, "'\n") || strpbrk(self, "'\n"))
+		return;
+	snprintf(cmd, sizeof(cmd), "'%s' check --model '%s' '%s' 2>&1", self, model, path);
+	p = popen(cmd, "r");
+	if (!p)
+		return;
+	if (!fgets(r->verdict, sizeof(r->verdict), p))
+		r->verdict[0] = 0;
+	r->verdict[strcspn(r->verdict, "\n")] = 0;
+	while (fgets(cmd, sizeof(cmd), p))
+		;
+	status = pclose(p);
+	r->verdict_status = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+	if (r->verdict_status == 2)
+		snprintf(r->verdict + strlen(r->verdict), sizeof(r->verdict) - strlen(r->verdict),
+			 " (no verdict)");
+}
+
+static int write_file(const char *path, int (*draw)(FILE *, const struct report *),
+		      const struct report *r)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		fprintf(stderr, "capctl report: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	err = draw(f, r);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "capctl report: write %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+static int write_html(const char *path, const struct report *r, const char *history)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		fprintf(stderr, "capctl report: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
+	xml_text(f, history);
+	fputs("</title><style>body{font-family:sans-serif;margin:1em}"
+	      ".verdict{font-weight:bold}.ok{color:#2a7}.bad{color:#c22}</style></head><body>\n<h1>",
+	      f);
+	xml_text(f, history);
+	fprintf(f, "</h1>\n<p id=\"verdict\" class=\"verdict %s\">",
+		r->verdict_status == 0 ? "ok" : "bad");
+	xml_text(f, r->verdict[0] ? r->verdict : "no checker run (capctl report --model M)");
+	fprintf(f, "</p>\n<p>%zu operations over %.3g s, %zu fault window%s shaded.</p>\n",
+		r->h->n_ops, r->seconds, r->n_bands, r->n_bands == 1 ? "" : "s");
+	err = write_latency(f, r);
+	if (!err)
+		err = write_throughput(f, r);
+	fputs("</body></html>\n", f);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "capctl report: write %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: capctl report HISTORY [--model register|bank|set|append] [--faults FILE]\n"
+		"           [--html FILE] [--svg-dir DIR]\n"
+		"  The latency of every operation over time by outcome, one panel per f, the\n"
+		"  throughput, and the run's faults (H.faults.jsonl beside H.jsonl, or --faults\n"
+		"  FILE) as bands; with --model, the checker's verdict at the top. --svg-dir writes\n"
+		"  latency.svg and throughput.svg; --html one page with both.\n");
+}
+
+int capctl_report_main(int argc, char **argv)
+{
+	const char *path = NULL, *faults_path = NULL, *html = NULL, *svg_dir = NULL, *model = NULL;
+	struct report r = { .verdict_status = -1 };
+	struct history_error e = { 0 };
+	struct faults fs = { 0 };
+	char derived[4096], file[4096];
+	uint64_t last = 0;
+	struct history h;
+	int rc, i;
+	FILE *f;
+
+	for (i = 1; i < argc; i++) {
+		const char **slot = !strcmp(argv[i], "--html")	  ? &html :
+				    !strcmp(argv[i], "--svg-dir") ? &svg_dir :
+				    !strcmp(argv[i], "--faults")  ? &faults_path :
+				    !strcmp(argv[i], "--model")	  ? &model :
+								    NULL;
+
+		if (slot && i + 1 < argc) {
+			*slot = argv[++i];
+		} else if (slot) {
+			fprintf(stderr, "capctl report: %s needs a value\n", argv[i]);
+			return CAPCTL_USAGE;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return CAPCTL_OK;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "capctl report: unknown option %s (capctl report --help)\n",
+				argv[i]);
+			return CAPCTL_USAGE;
+		} else if (path) {
+			fprintf(stderr, "capctl report: one history please\n");
+			return CAPCTL_USAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return CAPCTL_USAGE;
+	}
+	if (!html && !svg_dir) {
+		fprintf(stderr, "capctl report: where to? (--html FILE and/or --svg-dir DIR)\n");
+		return CAPCTL_USAGE;
+	}
+	if (model && strcmp(model, "register") && strcmp(model, "bank") && strcmp(model, "set") &&
+	    strcmp(model, "append")) {
+		fprintf(stderr,
+			"capctl report: --model takes register, bank, set or append, not "
+			"\"%s\"\n",
+			model);
+		return CAPCTL_USAGE;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "capctl report: %s: %s\n", path, strerror(errno));
+		return CAPCTL_USAGE;
+	}
+	history_init(&h);
+	rc = history_read_any(&h, f, &e);
+	fclose(f);
+	if (!rc)
+		rc = history_pair(&h, &e);
+	if (!rc && !h.n_ops) {
+		e.line = 0;
+		snprintf(e.msg, sizeof(e.msg), "no operations");
+		rc = -EINVAL;
+	}
+	if (rc) {
+		if (rc == -EINVAL)
+			fprintf(stderr, "%s:%ld: %s\n", path, e.line, e.msg);
+		else
+			fprintf(stderr, "capctl report: %s: %s\n", path, strerror(-rc));
+		history_free(&h);
+		return CAPCTL_USAGE;
+	}
+	if (!faults_path) {
+		scenario_faults_path(path, derived, sizeof(derived));
+		if (!access(derived, R_OK))
+			faults_path = derived;
+	}
+	if (faults_path && (rc = read_faults(faults_path, &fs))) {
+		if (rc != -EINVAL)
+			fprintf(stderr, "capctl report: %s: %s\n", faults_path, strerror(-rc));
+		history_free(&h);
+		return CAPCTL_USAGE;
+	}
+	r.h = &h;
+	r.t0 = UINT64_MAX;
+	for (size_t k = 0; k < h.n_ops; k++) {
+		const struct history_op *op = &h.ops[k];
+		unsigned int j;
+
+		if (op->call < r.t0)
+			r.t0 = op->call;
+		if (op->call > last)
+			last = op->call;
+		if (op->ret != UINT64_MAX && op->ret > last)
+			last = op->ret;
+		for (j = 0; j < r.n_f && r.fs[j] != op->f; j++)
+			;
+		if (j == r.n_f && r.n_f < MAX_F)
+			r.fs[r.n_f++] = op->f;
+	}
+	for (size_t k = 0; k < fs.n; k++)
+		if (fs.items[k].time > last)
+			last = fs.items[k].time;
+	r.seconds = last > r.t0 ? (last - r.t0) / 1e9 : 1e-6;
+	bands_from_faults(&r, &fs);
+	run_check(&r, model, path);
+	rc = 0;
+	if (svg_dir) {
+		if (mkdir(svg_dir, 0755) && errno != EEXIST) {
+			fprintf(stderr, "capctl report: mkdir %s: %s\n", svg_dir, strerror(errno));
+			rc = -errno;
+		}
+		snprintf(file, sizeof(file), "%s/latency.svg", svg_dir);
+		if (!rc)
+			rc = write_file(file, write_latency, &r);
+		snprintf(file, sizeof(file), "%s/throughput.svg", svg_dir);
+		if (!rc)
+			rc = write_file(file, write_throughput, &r);
+	}
+	if (!rc && html)
+		rc = write_html(html, &r, path);
+	if (!rc)
+		printf("report of %s: %zu operations, %u kind%s, %zu fault window%s%s%s%s%s%s\n",
+		       path, h.n_ops, r.n_f, r.n_f == 1 ? "" : "s", r.n_bands,
+		       r.n_bands == 1 ? "" : "s", r.verdict[0] ? "; " : "", r.verdict,
+		       html ? "; " : "", html ? html : "", svg_dir ? " and the SVGs" : "");
+	free(r.bands);
+	faults_free(&fs);
+	history_free(&h);
+	return rc ? CAPCTL_FAIL : CAPCTL_OK;
+}
