@@ -79,6 +79,29 @@ for b in bad: print("report:", b)
 sys.exit(1 if bad else 0)
 PY
 
+# A violation drawn as Knossos's linear.svg: a bar per operation of the smallest failing window,
+# the one that cannot be placed marked.
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+bad=$repo/tests/data/knossos/bad-knossos-cas-failure.jsonl
+"$bin/capctl" report "$bad" --model register --svg-dir "$tmp/bad" --html "$tmp/bad.html" \
+	>"$tmp/out" 2>&1 || say "capctl report of a violation failed: $(cat "$tmp/out")"
+grep -q "not linearizable" "$tmp/out" || say "a violation's summary: $(cat "$tmp/out")"
+python3 - "$tmp/bad/violation.svg" <<'PY' || fail=1
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+bars = [g for g in root.iter(ns + "g") if "bar" in g.get("class", "").split()]
+failed = [g for g in bars if "failed" in g.get("class").split()]
+texts = [t.text or "" for g in bars for t in g.iter(ns + "text")]
+bad = []
+if len(bars) < 2: bad.append(f"violation: {len(bars)} bars")
+if len(failed) != 1: bad.append(f"violation: {len(failed)} operations marked as not placeable, not 1")
+if not any(t.startswith(("read ", "write ", "cas ")) for t in texts): bad.append(f"violation: bar labels {texts}")
+for b in bad: print("report:", b)
+sys.exit(1 if bad else 0)
+PY
+grep -q "<h2>The violation</h2>" "$tmp/bad.html" || say "the page of a violation does not show it"
+
 # The page in a real browser: its DOM after loading holds the verdict and every point.
 if command -v chromium >/dev/null; then
 	timeout 60 chromium --headless --no-sandbox --disable-gpu --dump-dom "file://$tmp/r.html" \

@@ -15,6 +15,7 @@
 #include "netem/scenario.h"
 #include "tools/capctl/capctl.h"
 #include "tools/check/history.h"
+#include "tools/check/linearizability.h"
 
 #define LEFT 70.0
 #define TOP 40.0
@@ -46,6 +47,8 @@ struct report {
 	size_t n_bands;
 	char verdict[512];
 	int verdict_status; /* capctl check's exit status, -1 without --model */
+	struct lin_result lin; /* --model register with a violation: the smallest failing window */
+	bool have_window;
 };
 
 static void xml_text(FILE *f, const char *s)
@@ -251,6 +254,115 @@ static int write_throughput(FILE *f, const struct report *r)
 	return ferror(f) ? -EIO : 0;
 }
 
+static void value_text(const struct history_value *v, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	if (!v || v->kind == HISTORY_VALUE_NULL) {
+		snprintf(buf, len, "nil");
+		return;
+	}
+	if (v->kind == HISTORY_VALUE_STRING) {
+		snprintf(buf, len, "%s", v->str);
+		return;
+	}
+	for (size_t i = 0; i < v->n && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s",
+				 i ? (v->kind == HISTORY_VALUE_LIST ? "→" : " ") : "",
+				 v->items[i] ? v->items[i] : "nil");
+}
+
+/* What a bar says: "write 3", "read 2", "cas 1→2". */
+static void op_text(const struct history_op *op, char *buf, size_t len)
+{
+	char v[96];
+
+	value_text(op->f == HISTORY_READ ? op->result : op->arg, v, sizeof(v));
+	snprintf(buf, len, "%s %s", history_f_name(op->f), v);
+}
+
+/* As Knossos's linear.svg: the smallest window of the key where the checker failed, one row per
+ * process, each operation a bar from its invoke to its completion with what it read or wrote;
+ * the operation that cannot be placed in red, those that may or may not have happened dashed. */
+static int write_violation(FILE *f, const struct report *r)
+{
+	const struct lin_result *l = &r->lin;
+	uint64_t from = UINT64_MAX, to = 0, procs[64];
+	unsigned int n_procs = 0;
+	double row_h = 34, height, x_of;
+
+	for (size_t i = 0; i < l->n_window; i++) {
+		const struct history_op *op = &r->h->ops[l->window[i].op];
+		unsigned int k;
+
+		if (op->call < from)
+			from = op->call;
+		if (op->ret != UINT64_MAX && op->ret > to)
+			to = op->ret;
+		if (op->call > to)
+			to = op->call;
+		for (k = 0; k < n_procs && procs[k] != op->process; k++)
+			;
+		if (k == n_procs && n_procs < 64)
+			procs[n_procs++] = op->process;
+	}
+	if (to <= from)
+		to = from + 1;
+	to += (to - from) / 20;
+	x_of = WIDTH / (double)(to - from);
+	height = TOP + 30 + n_procs * row_h + 30;
+	svg_head(f, r, height, "violation");
+	fprintf(f, "<text class=\"panel\" x=\"%.0f\" y=\"%.0f\">key ", LEFT, TOP);
+	xml_text(f, l->key ? l->key : "nil");
+	fprintf(f, ": the %s window of %zu operations in which no order works%s</text>\n",
+		l->minimal ? "smallest" : "", l->n_window,
+		l->initial_known ? " (from the start: the register is nil)" : "");
+	for (unsigned int k = 0; k < n_procs; k++)
+		fprintf(f,
+			"<text class=\"process\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">process "
+			"%llu</text>\n",
+			LEFT - 6, TOP + 30 + k * row_h + row_h / 2 + 4,
+			(unsigned long long)procs[k]);
+	for (size_t i = 0; i < l->n_window; i++) {
+		const struct history_op *op = &r->h->ops[l->window[i].op];
+		enum lin_role role = l->window[i].role;
+		uint64_t end = op->ret == UINT64_MAX ? to : op->ret;
+		unsigned int k;
+		double x, w, y;
+		char text[160];
+
+		for (k = 0; k < n_procs && procs[k] != op->process; k++)
+			;
+		x = LEFT + (op->call - from) * x_of;
+		w = (end - op->call) * x_of;
+		y = TOP + 30 + k * row_h + 4;
+		op_text(op, text, sizeof(text));
+		fprintf(f,
+			"<g class=\"bar %s\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" "
+			"rx=\"3\" fill=\"%s\" stroke=\"%s\"%s><title>",
+			role == LIN_ROLE_FAILED	  ? "failed" :
+			role == LIN_ROLE_OPTIONAL ? "optional" :
+						    "required",
+			x, y, w > 2 ? w : 2, row_h - 8,
+			role == LIN_ROLE_FAILED	  ? "#f6c7c7" :
+			role == LIN_ROLE_OPTIONAL ? "#fff" :
+						    "#dbe9f7",
+			role == LIN_ROLE_FAILED ? "#c22" : "#557",
+			role == LIN_ROLE_OPTIONAL ? " stroke-dasharray=\"4 3\"" : "");
+		xml_text(f, text);
+		fprintf(f, " (%s, history line %ld)</title></rect><text x=\"%.1f\" y=\"%.1f\">",
+			role == LIN_ROLE_FAILED	  ? "cannot be placed" :
+			role == LIN_ROLE_OPTIONAL ? "may or may not have happened" :
+						    "took effect inside its bar",
+			op->line, x + 3, y + row_h / 2);
+		xml_text(f, text);
+		fputs(role == LIN_ROLE_FAILED ? " ✗</text></g>\n" : "</text></g>\n", f);
+	}
+	fputs("</svg>\n", f);
+	return ferror(f) ? -EIO : 0;
+}
+
 /* The verdict, from `capctl check` run on the same history, its first line. */
 static void run_check(struct report *r, const char *model, const char *path)
 {
@@ -320,9 +432,16 @@ static int write_html(const char *path, const struct report *r, const char *hist
 	xml_text(f, r->verdict[0] ? r->verdict : "no checker run (capctl report --model M)");
 	fprintf(f, "</p>\n<p>%zu operations over %.3g s, %zu fault window%s shaded.</p>\n",
 		r->h->n_ops, r->seconds, r->n_bands, r->n_bands == 1 ? "" : "s");
+	if (r->have_window) {
+		fputs("<h2>The violation</h2>\n", f);
+		err = write_violation(f, r);
+		if (err)
+			goto out;
+	}
 	err = write_latency(f, r);
 	if (!err)
 		err = write_throughput(f, r);
+out:
 	fputs("</body></html>\n", f);
 	if (fclose(f) && !err)
 		err = -errno;
@@ -350,6 +469,7 @@ int capctl_report_main(int argc, char **argv)
 	struct faults fs = { 0 };
 	char derived[4096], file[4096];
 	uint64_t last = 0;
+	bool lin_done = false;
 	struct history h;
 	int rc, i;
 	FILE *f;
@@ -453,6 +573,14 @@ int capctl_report_main(int argc, char **argv)
 	r.seconds = last > r.t0 ? (last - r.t0) / 1e9 : 1e-6;
 	bands_from_faults(&r, &fs);
 	run_check(&r, model, path);
+	if (model && !strcmp(model, "register") && r.verdict_status == 1) {
+		struct lin_options lopt = { 0 };
+
+		if (!lin_check_register(&h, &lopt, &r.lin, &e)) {
+			lin_done = true;
+			r.have_window = r.lin.verdict == LIN_VIOLATION && r.lin.n_window;
+		}
+	}
 	rc = 0;
 	if (svg_dir) {
 		if (mkdir(svg_dir, 0755) && errno != EEXIST) {
@@ -465,6 +593,9 @@ int capctl_report_main(int argc, char **argv)
 		snprintf(file, sizeof(file), "%s/throughput.svg", svg_dir);
 		if (!rc)
 			rc = write_file(file, write_throughput, &r);
+		snprintf(file, sizeof(file), "%s/violation.svg", svg_dir);
+		if (!rc && r.have_window)
+			rc = write_file(file, write_violation, &r);
 	}
 	if (!rc && html)
 		rc = write_html(html, &r, path);
@@ -474,6 +605,8 @@ int capctl_report_main(int argc, char **argv)
 		       r.n_bands == 1 ? "" : "s", r.verdict[0] ? "; " : "", r.verdict,
 		       html ? "; " : "", html ? html : "", svg_dir ? " and the SVGs" : "");
 	free(r.bands);
+	if (lin_done)
+		lin_result_free(&r.lin);
 	faults_free(&fs);
 	history_free(&h);
 	return rc ? CAPCTL_FAIL : CAPCTL_OK;
