@@ -628,11 +628,33 @@ static void test_decode_tshark(void **state)
 	assert_string_equal(out, decoded);
 }
 
+/* The report page in chromium headless, opened at #test=ACTIONS: the explorer's test-result. */
+static void explore(const char *html, const char *actions)
+{
+	const char *p;
+
+	assert_int_equal(
+		run(false,
+		    "d=$(mktemp -d) && timeout 60 chromium --headless --no-sandbox "
+		    "--disable-gpu --disable-background-networking "
+		    "--disable-component-update --disable-sync --no-first-run "
+		    "--user-data-dir=$d --dump-dom 'file://%s#test=%s' 2>/dev/null; rc=$?; "
+		    "rm -rf $d; exit $rc",
+		    html, actions),
+		0);
+	p = strstr(out, "<pre id=\"test-result\"");
+	assert_non_null(p);
+	memmove(out, p, strlen(p) + 1);
+	/* The browser escapes what it dumps: the JSON's quotes come back as they were. */
+	for (char *q = out; (q = strstr(q, "&quot;")); q++)
+		memmove(q + 1, q + 6, strlen(q + 6) + 1), *q = '"';
+}
+
 static void test_html(void **state)
 {
-	char good[4200], html[4200];
+	char good[4200], html[4200], json[8192];
 	const char *p;
-	long long lost_count;
+	long long lost_count, partition;
 
 	(void)state;
 	if (access("/usr/bin/chromium", X_OK)) {
@@ -643,6 +665,7 @@ static void test_html(void **state)
 	snprintf(html, sizeof(html), "%s/report.html", tmpdir);
 	assert_int_equal(run(false, "%s report %s --json --html %s", captrace, good, html), 0);
 	lost_count = netlab_json_number(out, NULL, "lost_total");
+	snprintf(json, sizeof(json), "%.*s", (int)sizeof(json) - 1, out);
 	assert_true(lost_count > 0);
 	assert_int_equal(run(false,
 			     "d=$(mktemp -d) && timeout 60 chromium --headless --no-sandbox "
@@ -659,6 +682,33 @@ static void test_html(void **state)
 	p = strstr(out, "id=\"lost-count\">");
 	assert_non_null(p);
 	assert_int_equal(strtoll(p + 16, NULL, 10), lost_count);
+
+	/* The explorer reacts: the page plays the clicks its #test= names (every type box but
+	 * PING's unticked; the cause chosen), then says what it draws. The recording holds the
+	 * test's PINGs (term 7) and whatever else the nodes sent. */
+	explore(html, "");
+	assert_non_null(strstr(out, "\"types\":["));
+	/* The partition's window is a band, named by its generation and groups. */
+	assert_non_null(strstr(out, ": 1,2 | 3-5\""));
+	assert_non_null(strstr(out, "\"PING\""));
+	explore(html, "type:PING");
+	assert_non_null(strstr(out, "\"counts\":{\"PING\":"));
+	assert_null(strstr(out, "\"counts\":{\"PING\":1,\""));
+	p = strstr(out, "\"counts\":{");
+	assert_non_null(p);
+	/* One type drawn: the counts object ends after its one member. */
+	assert_true(strchr(p, '}') < strchr(p + 11, ','));
+	assert_non_null(strstr(out, "\"labels\":[\"PING t7"));
+	assert_non_null(strstr(out, "PING term 7"));
+	explore(html, "type:nothing-at-all");
+	assert_non_null(strstr(out, "\"rows\":0,"));
+	/* Only the lost ones, one row each: as many as the report counts. */
+	partition = netlab_json_number(json, NULL, "partition");
+	explore(html, "cause:partition,nofold");
+	p = strstr(out, "\"rows\":");
+	assert_non_null(p);
+	assert_int_equal(strtoll(p + 7, NULL, 10), partition);
+	assert_non_null(strstr(out, " s: partition"));
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tools/captrace/captrace_svg.h"
+#include "tools/captrace/trace_explorer.h"
 
 /* Lanes are 170 pixels apart, closer in big labs so the picture stays under ~2000 wide. */
 #define LANE_GAP 170
@@ -304,7 +305,10 @@ int trace_html_write(FILE *f, const struct trace_analysis *an, const struct trac
 		(unsigned long long)an->total[TRACE_LOST_PARTITION],
 		(unsigned long long)an->total[TRACE_LOST_LOSS],
 		(unsigned long long)an->total[TRACE_LOST_UNEXPLAINED]);
-	err = trace_svg_write(f, an, meta);
+	err = trace_explorer_write(f, an) ? -EIO : 0;
+	fputs("<h2>Sequence diagram</h2>\n", f);
+	if (!err)
+		err = trace_svg_write(f, an, meta);
 	fputs("<h2>Lost</h2>\n<table id=\"lost\"><tr><th>time (s)</th><th>from</th><th>to</th>"
 	      "<th>type</th><th>cause</th><th>generation</th><th>partition</th><th>message</th>"
 	      "</tr>\n",
