@@ -165,7 +165,7 @@ if ! capnet start --mode ap >/dev/null 2>"$out/ap-start.log"; then
 	ap_available=0
 fi
 if [ $ap_available -eq 1 ]; then
-	bold "6. AP: the same split, availability chosen instead"
+	bold "7. AP: the same split, availability chosen instead"
 	sleep 1
 	ask --consistency all -n 1 put y 1 || false_claim "a write at ALL succeeds while healthy"
 	show capnet partition 1,2 3-5
@@ -190,7 +190,7 @@ if [ $ap_available -eq 1 ]; then
 	[ $converged -eq 1 ] || false_claim "every replica converges within 15 s of the heal"
 	ok "every replica holds the same value $(( $(now_ms) - t0 )) ms after the heal (last writer wins, by hybrid logical clock)"
 
-	bold "7. The bank in AP mode: available during the split, conserved after it"
+	bold "8. The bank in AP mode: available during the split, conserved after it"
 	ask --consistency all -n 1 open carol 100 >/dev/null || false_claim "open carol"
 	ask --consistency all -n 1 open dave 0 >/dev/null || false_claim "open dave"
 	show capnet partition 1,2 3-5
@@ -214,7 +214,7 @@ if [ $ap_available -eq 1 ]; then
 	ok "money is conserved on every replica (100 in total), and carol's overdraft of 60 is reported: the price of availability"
 fi
 
-bold "8. PACELC: even without a partition, consistency costs latency"
+bold "9. PACELC: even without a partition, consistency costs latency"
 capnet stop >/dev/null
 show capnet link all all --delay 2ms
 capnet start --mode cp >/dev/null

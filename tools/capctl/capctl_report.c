@@ -5,6 +5,7 @@
  * with --model, the checker's verdict at the top. As SVG files, and as one self-contained HTML
  * page with both. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,32 +177,47 @@ static int write_latency(FILE *f, const struct report *r)
 
 	svg_head(f, r, height, "latency");
 	for (unsigned int p = 0; p < r->n_f; p++) {
-		double top = TOP + p * (PANEL_H + PANEL_GAP), max_ms = 1e-3;
+		double top = TOP + p * (PANEL_H + PANEL_GAP), max_ms = 0, min_ms = 0, span;
 		const char *fname = history_f_name(r->fs[p]);
 
-		for (size_t i = 0; i < r->h->n_ops; i++)
-			if (r->h->ops[i].f == r->fs[p] && latency_ms(r, &r->h->ops[i]) > max_ms)
-				max_ms = latency_ms(r, &r->h->ops[i]);
+		/* A log scale, as Jepsen's plots: one timeout of seconds leaves the
+		 * sub-millisecond rest readable. */
+		for (size_t i = 0; i < r->h->n_ops; i++) {
+			double ms = latency_ms(r, &r->h->ops[i]);
+
+			if (r->h->ops[i].f != r->fs[p])
+				continue;
+			if (ms > max_ms)
+				max_ms = ms;
+			if (ms > 0 && (!min_ms || ms < min_ms))
+				min_ms = ms;
+		}
+		if (min_ms < 1e-3)
+			min_ms = 1e-3;
+		if (max_ms < min_ms * 10)
+			max_ms = min_ms * 10;
+		span = log10(max_ms) - log10(min_ms);
 		svg_bands(f, r, top, PANEL_H);
 		fprintf(f,
 			"<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
 			"stroke=\"#888\"/>\n<text class=\"panel\" x=\"%.0f\" y=\"%.1f\">%s: latency "
-			"(ms), up to %.3g</text>\n",
-			LEFT, top, WIDTH, PANEL_H, LEFT, top - 6, fname, max_ms);
+			"(ms, log scale), %.3g to %.3g</text>\n",
+			LEFT, top, WIDTH, PANEL_H, LEFT, top - 6, fname, min_ms, max_ms);
 		for (size_t i = 0; i < r->h->n_ops; i++) {
 			const struct history_op *op = &r->h->ops[i];
-			double ms = latency_ms(r, op);
+			double ms = latency_ms(r, op), y;
 
 			if (op->f != r->fs[p])
 				continue;
+			y = (log10(ms > min_ms ? ms : min_ms) - log10(min_ms)) / span;
 			fprintf(f,
 				"<circle class=\"op %s %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
 				"fill=\"%s\"><title>%s %s of process %llu, %.3f ms at %.3f s (line "
 				"%ld)</title></circle>\n",
 				outcome_name[op->outcome], fname, LEFT + at_s(r, op->call) * x_of,
-				top + PANEL_H - ms / max_ms * PANEL_H, outcome_colour[op->outcome],
-				fname, outcome_name[op->outcome], (unsigned long long)op->process,
-				ms, at_s(r, op->call), op->line);
+				top + PANEL_H - y * PANEL_H, outcome_colour[op->outcome], fname,
+				outcome_name[op->outcome], (unsigned long long)op->process, ms,
+				at_s(r, op->call), op->line);
 		}
 		svg_time_axis(f, r, top + PANEL_H + 13);
 	}
