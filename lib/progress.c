@@ -44,20 +44,36 @@ bool progress_due(const struct progress *p)
 	return t - p->started >= FIRST_AFTER_S && t - p->last >= EVERY_S;
 }
 
+static void draw(struct progress *p, const char *fmt, va_list ap)
+{
+	fputc('\r', stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\033[K", stderr);
+	fflush(stderr);
+	p->last = now_s();
+	p->drawn = true;
+}
+
 void progress_show(struct progress *p, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!progress_due(p))
 		return;
-	fputc('\r', stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	draw(p, fmt, ap);
 	va_end(ap);
-	fputs("\033[K", stderr);
-	fflush(stderr);
-	p->last = now_s();
-	p->drawn = true;
+}
+
+void progress_step(struct progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->drawn)
+		return;
+	va_start(ap, fmt);
+	draw(p, fmt, ap);
+	va_end(ap);
 }
 
 void progress_end(struct progress *p)

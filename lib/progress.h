@@ -22,6 +22,9 @@ double progress_elapsed(const struct progress *p);
 bool progress_due(const struct progress *p);
 /* Redraws the line (printf-style), if due. */
 void progress_show(struct progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Redraws the line at once if one is already on the terminal, whatever the rate: the last
+ * word before one long step that draws nothing itself. */
+void progress_step(struct progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Clears the line, so that what is printed next starts on a clean one. */
 void progress_end(struct progress *p);
 

@@ -21,10 +21,6 @@
 #define CHUNK 128
 #define MSG_MAX 256
 
-struct request {
-	char buf[MSG_MAX];
-};
-
 static struct rtattr *put_attr(struct nlmsghdr *nh, unsigned short type, const void *data,
 			       size_t len)
 {

@@ -135,12 +135,8 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		goto rollback;
 	}
 	t_topology = now_s();
-	if (prog.drawn) {
-		/* The attach is one long step: said once, not redrawn. */
-		prog.last = 0;
-		progress_show(&prog, "up: %u nodes built, attaching the filter to every port",
-			      cfg.nodes);
-	}
+	/* The attach is one long step: said once, not redrawn. */
+	progress_step(&prog, "up: %u nodes built, attaching the filter to every port", cfg.nodes);
 	err = filter_install(&cfg, &info, &used);
 	progress_end(&prog);
 	if (err)

@@ -18,7 +18,6 @@
 #include "netem/cli.h"
 #include "netem/nemesis.h"
 #include "netem/scenario.h"
-#include "netem/spec.h"
 
 #define MAX_LOADS 16
 
@@ -428,9 +427,8 @@ static unsigned int loads_running(const struct run *r)
  * come, the loads running and the partition in force. */
 static void wait_showing(struct run *r, unsigned int next, double wait)
 {
-	static struct filter_state st;
-	static struct partition part;
 	double until = now_s() + wait;
+	unsigned int rules, loads;
 	char fault[160];
 
 	while (now_s() < until) {
@@ -439,24 +437,14 @@ static void wait_showing(struct run *r, unsigned int next, double wait)
 		usleep((useconds_t)((left < 0.1 ? left : 0.1) * 1e6));
 		if (!progress_due(&r->line))
 			continue;
-		fault[0] = 0;
-		{
-			struct filter *f = NULL;
-			struct spec_error e;
-
-			if (!filter_open(r->lab, &f) && !filter_read_state(f, &st) &&
-			    !policy_expand(&st.policy, &part, &e) &&
-			    partition_format(&part, fault, sizeof(fault)) < 0)
-				fault[0] = 0;
-			filter_close(f);
-		}
+		filter_partition_now(r->lab, fault, sizeof(fault), &rules);
+		loads = loads_running(r);
 		progress_show(&r->line,
 			      "run: %.1f s, step %u of %u (line %u) in %.1f s, %u load%s "
 			      "running%s%s",
 			      now_s() - r->start, next + 1, scenario.nsteps,
-			      scenario.steps[next].line, until - now_s(), loads_running(r),
-			      loads_running(r) == 1 ? "" : "s", fault[0] ? ", partition " : "",
-			      fault);
+			      scenario.steps[next].line, until - now_s(), loads,
+			      loads == 1 ? "" : "s", fault[0] ? ", partition " : "", fault);
 	}
 }
 

@@ -391,6 +391,7 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 		goto out;
 	}
 	c.generation++;
+	pid = delay_running(lab);
 	explain_hex(&c, sizeof(c), v_hex, sizeof(v_hex));
 	explain_aside(true);
 	explain("bpftool map update pinned %s/delay_conf key hex 00 00 00 00 value hex %s   # "
@@ -398,13 +399,12 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 		dir, v_hex, (unsigned long long)c.generation);
 	explain("kill -HUP %d   # then it attaches XDP (ip link set dev pN xdpdrv pinned "
 		"%s/capnet_delay) and an AF_XDP socket to each source port of a delayed link",
-		(int)delay_running(lab), dir);
+		(int)pid, dir);
 	explain_aside(false);
 	if (bpf_map_update_elem(conf, &zero, &c, BPF_ANY)) {
 		err = -errno;
 		goto out;
 	}
-	pid = delay_running(lab);
 	if (!pid) {
 		err = -ESRCH;
 		goto out;

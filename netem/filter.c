@@ -598,7 +598,6 @@ static int read_active(struct filter *f, unsigned int *active)
 	return 0;
 }
 
-/* Layer `layer` of a policy copy: the group of every node and the reach words in use. */
 /* Reads n consecutive array elements from key `first` on: one syscall when the kernel has
  * batch lookups (a batch resumes after the key it is given, so it is given first - 1), element
  * by element otherwise. */
@@ -628,6 +627,7 @@ static int array_read(int fd, uint32_t first, void *values, size_t value_size, u
 	return err;
 }
 
+/* Layer `layer` of a policy copy: the group of every node and the reach words in use. */
 static int read_layer(struct filter *f, uint32_t copy, uint32_t layer, unsigned int nodes,
 		      unsigned int groups, struct policy *pol)
 {
@@ -658,6 +658,32 @@ static int read_state_copy(struct filter *f, struct filter_state *st, int want);
 int filter_read_state(struct filter *f, struct filter_state *st)
 {
 	return read_state_copy(f, st, -1);
+}
+
+int filter_partition_now(const char *lab, char *buf, size_t len, unsigned int *rules)
+{
+	static struct filter_state st;
+	static struct partition part;
+	struct filter *f = NULL;
+	struct spec_error e;
+	int err;
+
+	buf[0] = 0;
+	*rules = 0;
+	err = filter_open(lab, &f);
+	if (err)
+		return err;
+	err = filter_read_state(f, &st);
+	if (!err)
+		err = policy_expand(&st.policy, &part, &e) ? -EBADMSG : 0;
+	if (!err && partition_format(&part, buf, len) < 0)
+		err = -ENOSPC;
+	if (err)
+		buf[0] = 0;
+	else
+		*rules = st.rules.count;
+	filter_close(f);
+	return err;
 }
 
 int filter_read_copy(struct filter *f, unsigned int copy, struct filter_state *st)

@@ -93,6 +93,9 @@ void filter_close(struct filter *f);
 int filter_lock(struct filter *f);
 
 int filter_read_state(struct filter *f, struct filter_state *st);
+/* The partition the lab's filter holds now, as partition_format writes it, and how many rules
+ * are loaded beside it: what a progress line shows. 0, or -errno with buf empty. */
+int filter_partition_now(const char *lab, char *buf, size_t len, unsigned int *rules);
 /* The same for either policy copy, active or idle (st->active says which is in force). */
 int filter_read_copy(struct filter *f, unsigned int copy, struct filter_state *st);
 /* How long a switch took: writing the idle copy, and the flip itself (one map update). */

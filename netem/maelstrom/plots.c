@@ -5,26 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xml.h"
 #include "netem/maelstrom/plots.h"
 
 #define MARGIN_LEFT 70.0
 #define MARGIN_TOP 50.0
-
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else
-			fputc(*s, f);
-	}
-}
 
 static double rel_s(const struct mael_plot_input *in, uint64_t mono_ns)
 {
@@ -58,7 +43,7 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 		"font-family=\"sans-serif\" font-size=\"11\">\n",
 		width, height);
 	fputs("<title>", f);
-	xml_text(f, in->title);
+	xml_write_text(f, in->title);
 	fputs(": messages between nodes</title>\n", f);
 	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	for (size_t b = 0; b < in->n_bands; b++) {
@@ -69,10 +54,10 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 			"<rect class=\"fault\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" "
 			"fill=\"#f4c7c3\" fill-opacity=\"0.5\"><title>",
 			y1, width, y2 - y1 > 1 ? y2 - y1 : 1);
-		xml_text(f, in->bands[b].label);
+		xml_write_text(f, in->bands[b].label);
 		fputs("</title></rect>\n", f);
 		fprintf(f, "<text x=\"4\" y=\"%.1f\" fill=\"#a33\">", y1 + 12);
-		xml_text(f, in->bands[b].label);
+		xml_write_text(f, in->bands[b].label);
 		fputs("</text>\n", f);
 	}
 	for (unsigned int n = 0; n < in->nodes; n++) {
@@ -174,7 +159,7 @@ int mael_plot_latency(FILE *f, const struct mael_plot_input *in)
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 		"font-family=\"sans-serif\" font-size=\"11\">\n<title>",
 		MARGIN_LEFT + w + 100, top2 + rate_h + 40);
-	xml_text(f, in->title);
+	xml_write_text(f, in->title);
 	fputs(": latency and throughput</title>\n<rect width=\"100%\" height=\"100%\" "
 	      "fill=\"white\"/>\n",
 	      f);
@@ -186,7 +171,7 @@ int mael_plot_latency(FILE *f, const struct mael_plot_input *in)
 			"<rect class=\"fault\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" "
 			"fill=\"#f4c7c3\" fill-opacity=\"0.6\"><title>",
 			x1, MARGIN_TOP, x2 - x1 > 1 ? x2 - x1 : 1, top2 + rate_h - MARGIN_TOP);
-		xml_text(f, in->bands[b].label);
+		xml_write_text(f, in->bands[b].label);
 		fputs("</title></rect>\n", f);
 	}
 	fprintf(f,

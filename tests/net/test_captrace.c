@@ -644,10 +644,8 @@ static void explore(const char *html, const char *actions)
 		0);
 	p = strstr(out, "<pre id=\"test-result\"");
 	assert_non_null(p);
+	/* Text is dumped with its quotes as they are: the JSON reads back whole. */
 	memmove(out, p, strlen(p) + 1);
-	/* The browser escapes what it dumps: the JSON's quotes come back as they were. */
-	for (char *q = out; (q = strstr(q, "&quot;")); q++)
-		memmove(q + 1, q + 6, strlen(q + 6) + 1), *q = '"';
 }
 
 static void test_html(void **state)

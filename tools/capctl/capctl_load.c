@@ -13,7 +13,6 @@
 
 #include "lib/progress.h"
 #include "netem/filter.h"
-#include "netem/spec.h"
 #include "netem/topology.h"
 #include "tools/capctl/workload.h"
 
@@ -142,21 +141,13 @@ struct load_progress {
 
 static void fault_in_force(char *buf, size_t len)
 {
-	static struct filter_state st;
-	static struct partition part;
-	struct filter *f = NULL;
-	struct spec_error e;
+	unsigned int rules;
 
-	buf[0] = 0;
-	if (filter_open(capctl_opts.lab, &f))
+	if (filter_partition_now(capctl_opts.lab, buf, len, &rules))
 		return;
-	if (!filter_read_state(f, &st) && !policy_expand(&st.policy, &part, &e) &&
-	    partition_format(&part, buf, len) < 0)
-		buf[0] = 0;
-	if (st.rules.count && strlen(buf) + 16 < len)
-		snprintf(buf + strlen(buf), len - strlen(buf), " +%u rule%s", st.rules.count,
-			 st.rules.count == 1 ? "" : "s");
-	filter_close(f);
+	if (rules && strlen(buf) + 16 < len)
+		snprintf(buf + strlen(buf), len - strlen(buf), " +%u rule%s", rules,
+			 rules == 1 ? "" : "s");
 }
 
 static void show_progress(const struct workload_config *cfg, double elapsed, uint64_t ok,

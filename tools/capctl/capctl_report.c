@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/xml.h"
 #include "netem/scenario.h"
 #include "tools/capctl/capctl.h"
 #include "tools/check/history.h"
@@ -51,22 +52,6 @@ struct report {
 	struct lin_result lin; /* --model register with a violation: the smallest failing window */
 	bool have_window;
 };
-
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else if ((unsigned char)*s >= 0x20 || *s == '\t')
-			fputc(*s, f);
-	}
-}
 
 static double at_s(const struct report *r, uint64_t t)
 {
@@ -114,13 +99,13 @@ static void svg_bands(FILE *f, const struct report *r, double top, double height
 			"<rect class=\"fault\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 			"fill=\"#f4c7c3\" fill-opacity=\"0.55\"><title>",
 			x, top, w > 1 ? w : 1, height);
-		xml_text(f, b->label);
+		xml_write_text(f, b->label);
 		fprintf(f, " (%.2f s to %.2f s)</title></rect>\n", b->from_s, b->to_s);
 		fprintf(f,
 			"<text class=\"fault-label\" x=\"%.1f\" y=\"%.1f\" font-size=\"9\" "
 			"fill=\"#a33\">",
 			x + 2, top + 10);
-		xml_text(f, b->label);
+		xml_write_text(f, b->label);
 		fputs("</text>\n", f);
 	}
 }
@@ -157,7 +142,7 @@ static void svg_head(FILE *f, const struct report *r, double height, const char 
 		fprintf(f,
 			"<text class=\"verdict\" x=\"%.0f\" y=\"18\" font-weight=\"bold\" fill=\"%s\">",
 			LEFT, r->verdict_status == 0 ? "#2a7" : "#c22");
-		xml_text(f, r->verdict);
+		xml_write_text(f, r->verdict);
 		fputs("</text>\n", f);
 	}
 }
@@ -330,7 +315,7 @@ static int write_violation(FILE *f, const struct report *r)
 	height = TOP + 30 + n_procs * row_h + 30;
 	svg_head(f, r, height, "violation");
 	fprintf(f, "<text class=\"panel\" x=\"%.0f\" y=\"%.0f\">key ", LEFT, TOP);
-	xml_text(f, l->key ? l->key : "nil");
+	xml_write_text(f, l->key ? l->key : "nil");
 	fprintf(f, ": the %s window of %zu operations in which no order works%s</text>\n",
 		l->minimal ? "smallest" : "", l->n_window,
 		l->initial_known ? " (from the start: the register is nil)" : "");
@@ -366,13 +351,13 @@ static int write_violation(FILE *f, const struct report *r)
 						    "#dbe9f7",
 			role == LIN_ROLE_FAILED ? "#c22" : "#557",
 			role == LIN_ROLE_OPTIONAL ? " stroke-dasharray=\"4 3\"" : "");
-		xml_text(f, text);
+		xml_write_text(f, text);
 		fprintf(f, " (%s, history line %ld)</title></rect><text x=\"%.1f\" y=\"%.1f\">",
 			role == LIN_ROLE_FAILED	  ? "cannot be placed" :
 			role == LIN_ROLE_OPTIONAL ? "may or may not have happened" :
 						    "took effect inside its bar",
 			op->line, x + 3, y + row_h / 2);
-		xml_text(f, text);
+		xml_write_text(f, text);
 		fputs(role == LIN_ROLE_FAILED ? " ✗</text></g>\n" : "</text></g>\n", f);
 	}
 	fputs("</svg>\n", f);
@@ -382,28 +367,47 @@ static int write_violation(FILE *f, const struct report *r)
 /* The verdict, from `capctl check` run on the same history, its first line. */
 static void run_check(struct report *r, const char *model, const char *path)
 {
-	char cmd[8192], self[4096];
+	char line[1024], self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fds[2], status;
+	pid_t pid;
 	FILE *p;
-	int status;
 
 	r->verdict_status = -1;
-	if (!model || n <= 0)
+	if (!model || n <= 0 || pipe(fds))
 		return;
 	self[n] = 0;
-	/* Both are checked to be plain before they meet a shell. */
-	if (strpbrk(path, "'\n") || strpbrk(model, "'\n") || strpbrk(self, "'\n"))
+	/* No shell between: any file name is passed as it is. */
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { self, "check", "--model", (char *)model, (char *)path, NULL };
+
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p = pid > 0 ? fdopen(fds[0], "r") : NULL;
+	if (!p) {
+		close(fds[0]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 		return;
-	snprintf(cmd, sizeof(cmd), "'%s' check --model '%s' '%s' 2>&1", self, model, path);
-	p = popen(cmd, "r");
-	if (!p)
-		return;
+	}
 	if (!fgets(r->verdict, sizeof(r->verdict), p))
 		r->verdict[0] = 0;
 	r->verdict[strcspn(r->verdict, "\n")] = 0;
-	while (fgets(cmd, sizeof(cmd), p))
+	while (fgets(line, sizeof(line), p))
 		;
-	status = pclose(p);
+	fclose(p);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = 2 << 8;
+			break;
+		}
 	r->verdict_status = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 	if (r->verdict_status == 2)
 		snprintf(r->verdict + strlen(r->verdict), sizeof(r->verdict) - strlen(r->verdict),
@@ -438,14 +442,14 @@ static int write_html(const char *path, const struct report *r, const char *hist
 		return -errno;
 	}
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
-	xml_text(f, history);
+	xml_write_text(f, history);
 	fputs("</title><style>body{font-family:sans-serif;margin:1em}"
 	      ".verdict{font-weight:bold}.ok{color:#2a7}.bad{color:#c22}</style></head><body>\n<h1>",
 	      f);
-	xml_text(f, history);
+	xml_write_text(f, history);
 	fprintf(f, "</h1>\n<p id=\"verdict\" class=\"verdict %s\">",
 		r->verdict_status == 0 ? "ok" : "bad");
-	xml_text(f, r->verdict[0] ? r->verdict : "no checker run (capctl report --model M)");
+	xml_write_text(f, r->verdict[0] ? r->verdict : "no checker run (capctl report --model M)");
 	fprintf(f, "</p>\n<p>%zu operations over %.3g s, %zu fault window%s shaded.</p>\n",
 		r->h->n_ops, r->seconds, r->n_bands, r->n_bands == 1 ? "" : "s");
 	if (r->have_window) {

@@ -294,11 +294,8 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 		report_fail("report: %s", err);
 		goto cleanup;
 	}
-	if (line.drawn) {
-		line.last = 0;
-		progress_show(&line, "report: %llu packets read, pairing sends and arrivals",
-			      (unsigned long long)td.packets);
-	}
+	progress_step(&line, "report: %llu packets read, pairing sends and arrivals",
+		      (unsigned long long)td.packets);
 	/* A recording cut short is reported for what it holds, and said to be cut short. */
 	if (!td.meta.complete)
 		report_warn("report: %s ended early (its recorder was stopped abruptly): what it "

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xml.h"
 #include "tools/captrace/captrace_svg.h"
 #include "tools/captrace/trace_explorer.h"
 
@@ -20,28 +21,6 @@
 #define BUCKET_PX 16
 
 static const char *const window_fill[] = { "#fde2c4", "#d9e8fb", "#e4f5d6", "#f3d9f5" };
-
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
-}
 
 struct layout {
 	double px_per_s;
@@ -122,10 +101,10 @@ static void draw_windows(FILE *f, const struct trace_analysis *an, const struct 
 			LEFT - 10, y0, l->width - LEFT, y1 - y0,
 			window_fill[i % (sizeof(window_fill) / sizeof(window_fill[0]))],
 			l->width - 16, y0 + 14, (unsigned long long)w->generation);
-		xml_text(f, w->spec);
+		xml_write_text(f, w->spec);
 		if (w->impairments[0]) {
 			fputs("; ", f);
-			xml_text(f, w->impairments);
+			xml_write_text(f, w->impairments);
 		}
 		fputs("</text></g>\n", f);
 	}
@@ -242,7 +221,7 @@ static void draw_lost(FILE *f, const struct trace_analysis *an, const struct lay
 			"%llu: ",
 			trace_fate_name(m->fate), (m->time_ns - l->t0) / 1e9, m->key.from,
 			m->key.to, trace_fate_name(m->fate), (unsigned long long)m->generation);
-		xml_text(f, desc);
+		xml_write_text(f, desc);
 		fprintf(f,
 			"</title><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
 			"<path d=\"M%.1f %.1fl8 8m0 -8l-8 8\"/></g>\n",
@@ -271,7 +250,7 @@ int trace_svg_write(FILE *f, const struct trace_analysis *an, const struct trace
 	      "fill=\"#8a9bb0\"/></marker></defs>\n",
 	      f);
 	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">lab ");
-	xml_text(f, meta->lab);
+	xml_write_text(f, meta->lab);
 	fprintf(f, ": %zu sent, %llu lost</text>\n", an->nmsgs,
 		(unsigned long long)(an->nmsgs - an->total[TRACE_DELIVERED]));
 	draw_windows(f, an, &l);
@@ -290,13 +269,13 @@ int trace_html_write(FILE *f, const struct trace_analysis *an, const struct trac
 	int err;
 
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>captrace: ", f);
-	xml_text(f, meta->lab);
+	xml_write_text(f, meta->lab);
 	fputs("</title><style>body{font-family:sans-serif;margin:1em}"
 	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
 	      "padding:2px 6px;font-size:13px}th{background:#eee}.lost-row td{color:#900}"
 	      "</style></head><body>\n<h1>captrace: lab ",
 	      f);
-	xml_text(f, meta->lab);
+	xml_write_text(f, meta->lab);
 	fprintf(f,
 		"</h1>\n<p id=\"summary\">%u nodes, %.3f s: <span id=\"sent\">%zu</span> sent, "
 		"<span id=\"lost-count\">%llu</span> lost (partition %llu, loss %llu, unexplained "
@@ -327,9 +306,9 @@ int trace_html_write(FILE *f, const struct trace_analysis *an, const struct trac
 			(m->time_ns - an->start_ns) / 1e9, m->key.from, m->key.to,
 			trace_msg_type(m, type, sizeof(type)), trace_fate_name(m->fate),
 			(unsigned long long)m->generation);
-		xml_text(f, spec ? spec : "?");
+		xml_write_text(f, spec ? spec : "?");
 		fputs("</td><td>", f);
-		xml_text(f, desc);
+		xml_write_text(f, desc);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n<h2>Links</h2>\n<table id=\"links\"><tr><th>from</th><th>to</th>"
@@ -361,9 +340,9 @@ int trace_html_write(FILE *f, const struct trace_analysis *an, const struct trac
 		fprintf(f, "<tr><td>%llu</td><td>%.3f</td><td>%.3f</td><td>",
 			(unsigned long long)w->generation, (w->start_ns - an->start_ns) / 1e9,
 			(w->end_ns - an->start_ns) / 1e9);
-		xml_text(f, w->spec);
+		xml_write_text(f, w->spec);
 		fputs("</td><td>", f);
-		xml_text(f, w->impairments);
+		xml_write_text(f, w->impairments);
 		fprintf(f,
 			"</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
 			"</tr>\n",
