@@ -17,6 +17,7 @@
 #include "netem/lab_record.h"
 #include "netem/nodes.h"
 #include "lib/progress.h"
+#include "lib/test_hook.h"
 
 static double now_s(void)
 {
@@ -31,6 +32,8 @@ static void show_built(unsigned int node, unsigned int nodes, void *arg)
 	struct progress *p = arg;
 
 	progress_show(p, "up: %u of %u nodes built, %.1f s", node, nodes, progress_elapsed(p));
+	if (node == (nodes + 1) / 2)
+		test_hook_phase("half-built");
 }
 
 static void format_addr(uint32_t host_order, char *buf, size_t len)
@@ -117,6 +120,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 				   cli->lab, cli->lab);
 	if (err)
 		return report_error(err, NULL);
+	test_hook_phase("recorded");
 	t0 = now_s();
 	progress_start(&prog, cli->quiet);
 	cfg.node_built = show_built;
@@ -135,6 +139,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		goto rollback;
 	}
 	t_topology = now_s();
+	test_hook_phase("built");
 	/* The attach is one long step: said once, not redrawn. */
 	progress_step(&prog, "up: %u nodes built, attaching the filter to every port", cfg.nodes);
 	err = filter_install(&cfg, &info, &used);
@@ -142,6 +147,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	if (err)
 		goto rollback;
 	t_filter = now_s();
+	test_hook_phase("attached");
 	/* The very last step: only now is the lab whole. */
 	err = filter_open(cli->lab, &filter);
 	if (!err)

@@ -21,6 +21,7 @@
 
 #include "lib/files.h"
 #include "lib/report.h"
+#include "lib/test_hook.h"
 #include "netem/clsact_bulk.h"
 #include "netem/explain.h"
 #include "netem/filter.h"
@@ -491,7 +492,10 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	err = write_healthy(f);
 	if (err)
 		goto out;
+	test_hook_phase("pinned");
 	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress), used);
+	if (!err)
+		test_hook_phase("filter-attached");
 	if (!err)
 		err = attach_arp(cfg, info, bpf_program__fd(skel->progs.capnet_arp), *used);
 out:

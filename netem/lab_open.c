@@ -25,6 +25,12 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 	int err;
 
 	err = lab_topology_discover(lab, info);
+	if (err == -ENOENT && (asked = lab_record_nodes(lab))) {
+		error_note("lab \"%s\" is not whole: nothing of it was built (`up -n %u` did not "
+			   "finish; capnet --lab %s down removes what it left)",
+			   lab, asked, lab);
+		return err;
+	}
 	if (err == -ENOENT) {
 		error_note("no lab \"%s\" (capnet --lab %s up -n N creates one)", lab, lab);
 		return err;

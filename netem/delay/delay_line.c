@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <linux/if_link.h>
+#include <linux/bpf.h>
 #include <linux/if_packet.h>
 
 #include <bpf/bpf.h>
@@ -642,6 +643,25 @@ static int write_pid_file(const char *lab)
 	return 0;
 }
 
+/* Whether XDP programs may call bpf_xdp_adjust_meta here: some kernel builds refuse it, and
+ * Debian 12's libbpf probe takes that refusal for support. Two instructions loaded for real. */
+static bool xdp_meta_supported(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_meta },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int dl_setup(struct dl *d)
 {
 	unsigned int s;
@@ -672,6 +692,7 @@ static int dl_setup(struct dl *d)
 		return err;
 	}
 	d->skel->rodata->lab_nodes = d->nodes;
+	d->skel->rodata->has_meta = xdp_meta_supported();
 	err = delay_bpf__load(d->skel);
 	if (err) {
 		fprintf(stderr, "delay line: load XDP program: %s (capnet -v shows the verifier)\n",

@@ -30,6 +30,13 @@ static void remove_lab(void)
 		netlab_capnet(lab_to_remove, out, sizeof(out), "down");
 }
 
+int netlab_teardown(void **state)
+{
+	(void)state;
+	remove_lab();
+	return 0;
+}
+
 static void on_fatal_signal(int sig)
 {
 	remove_lab();

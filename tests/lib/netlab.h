@@ -16,6 +16,10 @@ void netlab_require_root(const char *program);
 /* A lab name unique to this process: "<prefix><pid>". Removed at exit, even on failure. */
 const char *netlab_unique_lab(const char *prefix);
 
+/* A cmocka teardown for tests that bring the lab of netlab_unique_lab up themselves: `down`,
+ * whatever the test did or failed to do, so one failure never fails the tests after it. */
+int netlab_teardown(void **state);
+
 /* Runs `$CAPNET --lab LAB ARGS` with stdout and stderr captured into out; returns the exit
  * status (or -1). */
 int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)

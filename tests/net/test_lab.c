@@ -340,26 +340,37 @@ static void expect_refused(const char *why, unsigned int asked)
  * it was asked for; `down` then leaves nothing. */
 static void test_killed_up_is_refused(void **state)
 {
-	/* tcx's grace period per port makes the attach last: kills land in every phase. */
-	static const char *const delays[] = { "0.05", "0.3", "0.8" };
-	char run_dir[256];
-	size_t k;
+	/* Every phase of up, in order; the test hook parks up in each one, so the kill lands
+	 * there on any machine, however fast it builds or attaches. */
+	static const char *const phases[] = { "recorded", "half-built",	     "built",
+					      "pinned",	  "filter-attached", "attached" };
+	static const char *const hooks[] = { "clsact", "tcx" };
+	char run_dir[256], fifo[64];
+	size_t k, h;
 
 	(void)state;
-	for (k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
-		netlab_sh(out, sizeof(out),
-			  "%s --lab %s up -n 100 --hook tcx >/dev/null 2>&1 & sleep %s; "
-			  "kill -9 $! ; wait",
-			  getenv("CAPNET"), lab, delays[k]);
-		/* Killed before it built anything at all: nothing to refuse. */
-		if (netlab_capnet(lab, out, sizeof(out), "status") == 1 && strstr(out, "no lab"))
-			continue;
-		expect_refused("up -n 100", 100);
-		assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
-		assert_lab_gone(100);
-		nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
-		assert_false(path_exists(run_dir));
-	}
+	snprintf(fifo, sizeof(fifo), "/tmp/capnet-test-phase-%d", (int)getpid());
+	for (h = 0; h < sizeof(hooks) / sizeof(hooks[0]); h++)
+		for (k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+			unlink(fifo);
+			assert_int_equal(mkfifo(fifo, 0600), 0);
+			assert_int_equal(
+				netlab_sh(out, sizeof(out),
+					  "CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=%s "
+					  "%s --lab %s up -n 20 --hook %s >/dev/null 2>&1 & "
+					  "read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
+					  phases[k], fifo, getenv("CAPNET"), lab, hooks[h], fifo),
+				0);
+			if (!strstr(out, phases[k]))
+				fail_msg("up --hook %s never reached phase %s: %s", hooks[h],
+					 phases[k], out);
+			expect_refused("up -n 20", 20);
+			assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+			assert_lab_gone(20);
+			nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
+			assert_false(path_exists(run_dir));
+		}
+	unlink(fifo);
 	/* The next up of the name works, and the lab it builds is whole. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3"), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2"), 0);
@@ -515,20 +526,20 @@ static void test_counters_of_a_big_lab(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_explain_up_and_down),
-		cmocka_unit_test(test_clsact_hook),
-		cmocka_unit_test(test_exec),
-		cmocka_unit_test(test_missing_bpf_state_is_reported),
-		cmocka_unit_test(test_down_cleans_remains_of_crashed_up),
-		cmocka_unit_test(test_killed_up_is_refused),
-		cmocka_unit_test(test_explain_replays),
-		cmocka_unit_test(test_explain_start_replays),
-		cmocka_unit_test(test_filter_missing_on_a_port_is_refused),
-		cmocka_unit_test(test_start_again),
-		cmocka_unit_test(test_not_root),
-		cmocka_unit_test(test_down_ends_every_process),
-		cmocka_unit_test(test_big_lab),
-		cmocka_unit_test(test_counters_of_a_big_lab),
+		cmocka_unit_test_teardown(test_explain_up_and_down, netlab_teardown),
+		cmocka_unit_test_teardown(test_clsact_hook, netlab_teardown),
+		cmocka_unit_test_teardown(test_exec, netlab_teardown),
+		cmocka_unit_test_teardown(test_missing_bpf_state_is_reported, netlab_teardown),
+		cmocka_unit_test_teardown(test_down_cleans_remains_of_crashed_up, netlab_teardown),
+		cmocka_unit_test_teardown(test_killed_up_is_refused, netlab_teardown),
+		cmocka_unit_test_teardown(test_explain_replays, netlab_teardown),
+		cmocka_unit_test_teardown(test_explain_start_replays, netlab_teardown),
+		cmocka_unit_test_teardown(test_filter_missing_on_a_port_is_refused, netlab_teardown),
+		cmocka_unit_test_teardown(test_start_again, netlab_teardown),
+		cmocka_unit_test_teardown(test_not_root, netlab_teardown),
+		cmocka_unit_test_teardown(test_down_ends_every_process, netlab_teardown),
+		cmocka_unit_test_teardown(test_big_lab, netlab_teardown),
+		cmocka_unit_test_teardown(test_counters_of_a_big_lab, netlab_teardown),
 	};
 
 	netlab_require_root("test_lab");

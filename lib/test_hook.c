@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The phase hook of test_hook.h. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/files.h"
+#include "lib/test_hook.h"
+
+void test_hook_phase(const char *phase)
+{
+	const char *want = getenv("CAPNET_TEST_STOP_AT");
+	const char *fifo = getenv("CAPNET_TEST_STOP_FIFO");
+	int fd;
+
+	if (!want || !fifo || strcmp(want, phase))
+		return;
+	/* Blocks until the test opens its end: the test knows the phase is reached only once this
+	 * process is parked in it. */
+	fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		files_write_all(fd, phase, strlen(phase));
+		files_write_all(fd, "\n", 1);
+		close(fd);
+	}
+	for (;;)
+		pause();
+}
