@@ -47,7 +47,9 @@ endif
 # folders and of lib/ goes into one static library that the programs and tests link against;
 # tests/lib/ (test helpers only) is a library of its own that only tests link.
 MAINS := netem/capnet.c node/capnode.c tools/capctl/capctl.c tools/captrace/captrace.c
-SRC_DIRS := lib netem netem/delay netem/maelstrom node tools/capctl tools/check tools/captrace
+NETEM_ROOMS := netem netem/cmd netem/lab netem/filter netem/policy netem/svc netem/script netem/delay \
+	netem/maelstrom
+SRC_DIRS := lib $(NETEM_ROOMS) node tools/capctl tools/check tools/captrace
 LIB_SRCS := $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB := $(O)/libcapnet.a
@@ -117,7 +119,7 @@ $(O)/%.skel.h: $(O)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # Only netem/ loads BPF; pure code never waits for the skeleton.
-$(patsubst %.c,$(O)/obj/%.o,$(wildcard netem/*.c netem/delay/*.c netem/maelstrom/*.c)): $(SKELS)
+$(patsubst %.c,$(O)/obj/%.o,$(foreach d,$(NETEM_ROOMS),$(wildcard $(d)/*.c))): $(SKELS)
 $(O)/obj/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -9,7 +9,7 @@
 
 #include "lib/duration.h"
 #include "netem/cli.h"
-#include "netem/lab_open.h"
+#include "netem/lab/lab_open.h"
 
 int cli_need_root(const char *what)
 {

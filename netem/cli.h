@@ -7,8 +7,8 @@
 #include <stdbool.h>
 
 #include "lib/report.h"
-#include "netem/filter.h"
-#include "netem/topology.h"
+#include "netem/filter/filter.h"
+#include "netem/lab/topology.h"
 
 struct cli {
 	const char *lab;

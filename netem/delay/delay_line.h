@@ -11,7 +11,7 @@
 #include <linux/types.h>
 
 #include "bpf/delay.h"
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 
 #define DELAY_RUN_ROOT "/run/capnet"
 /* The delay line's end of the re-injection veth pair, and its bridge port. */

@@ -24,7 +24,7 @@
 #include <linux/veth.h>
 
 #include "lib/report.h"
-#include "netem/offload.h"
+#include "netem/lab/offload.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
 

@@ -19,7 +19,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 #include "tools/capctl/client.h"
 
 #define MAX_CLIENTS 64

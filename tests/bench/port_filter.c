@@ -14,7 +14,7 @@
 
 #include <bpf/bpf.h>
 
-#include "netem/filter.h"
+#include "netem/filter/filter.h"
 
 static int usage(void)
 {

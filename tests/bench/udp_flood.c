@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 
 #define BATCH 64
 /* 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 = 64 bytes on the veth: the minimum frame. */

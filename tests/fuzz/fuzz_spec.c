@@ -2,12 +2,12 @@
 /* Fuzzes what users type after capnet partition, cut and link: node lists, groups, the
  * partition text format and percentages. Nothing may crash, and whatever parses must survive
  * the round trips the CLI relies on (format -> parse, compile -> expand). */
-// fuzz-sources: netem/spec.c
+// fuzz-sources: netem/policy/spec.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "netem/spec.h"
+#include "netem/policy/spec.h"
 
 static struct partition part, back;
 static struct policy pol;

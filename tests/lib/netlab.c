@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 #include "tests/lib/netlab.h"
 
 static char lab_to_remove[64];

@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "netem/nodes.h"
+#include "netem/svc/nodes.h"
 #include "tests/lib/netlab.h"
 #include "tools/capctl/client.h"
 

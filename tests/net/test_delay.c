@@ -25,7 +25,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 #include "tests/lib/netlab.h"
 
 #define NODES 3

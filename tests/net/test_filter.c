@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "netem/spec.h"
+#include "netem/policy/spec.h"
 #include "tests/lib/netlab.h"
 
 #define NODES 5

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "netem/filter.h"
-#include "netem/nodes.h"
+#include "netem/filter/filter.h"
+#include "netem/svc/nodes.h"
 #include "tests/lib/netlab.h"
 
 static const char *lab;

@@ -31,7 +31,7 @@
 
 #include "lib/report.h"
 #include "netem/explain.h"
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 
 #define NODES 3
 #define UDP_PORT 7998

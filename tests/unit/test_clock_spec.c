@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netem/clock_spec.h"
+#include "netem/svc/clock_spec.h"
 
 #define S 1000000000ll
 

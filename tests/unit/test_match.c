@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netem/match.h"
+#include "netem/policy/match.h"
 
 static void assert_round_trip(const char *text, bool negate, const char *printed)
 {

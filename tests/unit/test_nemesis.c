@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "netem/nemesis.h"
+#include "netem/script/nemesis.h"
 
 static int parse(const char *const *words, int n, struct nemesis_plan *p, char *err)
 {

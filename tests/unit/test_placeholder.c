@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "netem/placeholder.h"
+#include "netem/svc/placeholder.h"
 
 static void ip_of(unsigned int node, char *buf, size_t len, void *arg)
 {

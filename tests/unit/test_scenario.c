@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netem/scenario.h"
+#include "netem/script/scenario.h"
 
 static struct scenario sc;
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "netem/spec.h"
+#include "netem/policy/spec.h"
 
 /* A partition is 128 KiB and a policy a little more: kept off the stack. */
 static struct partition pa, pb;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 
 static char err[256];
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "lib/json.h"
-#include "netem/scenario.h"
+#include "netem/script/scenario.h"
 #include "tools/capctl/capctl.h"
 #include "tools/check/history.h"
 #include "tools/check/history_edn.h"

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "lib/progress.h"
-#include "netem/filter.h"
-#include "netem/topology.h"
+#include "netem/filter/filter.h"
+#include "netem/lab/topology.h"
 #include "tools/capctl/workload.h"
 
 static volatile sig_atomic_t stop_requested;

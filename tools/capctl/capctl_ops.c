@@ -10,7 +10,7 @@
 
 #include "lib/json.h"
 #include "lib/report.h"
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 #include "tools/capctl/capctl.h"
 #include "tools/capctl/client.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "lib/xml.h"
-#include "netem/scenario.h"
+#include "netem/script/scenario.h"
 #include "tools/capctl/capctl.h"
 #include "tools/check/history.h"
 #include "tools/check/linearizability.h"

@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 
 #include "lib/report.h"
-#include "netem/nodes.h"
-#include "netem/topology.h"
+#include "netem/svc/nodes.h"
+#include "netem/lab/topology.h"
 #include "node/key_file.h"
 #include "tools/capctl/client.h"
 

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "lib/json.h"
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 #include "tools/capctl/etcd_client.h"
 
 int etcd_client_global_init(void)

@@ -11,7 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "netem/topology.h"
+#include "netem/lab/topology.h"
 #include "tools/capctl/redis_client.h"
 
 /* Compare and set in one step on the server: 1 set, 0 another value found, -1 absent. */

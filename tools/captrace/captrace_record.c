@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <pcap/pcap.h>
 
-#include "netem/filter.h"
-#include "netem/lab_open.h"
-#include "netem/spec.h"
-#include "netem/topology.h"
+#include "netem/filter/filter.h"
+#include "netem/lab/lab_open.h"
+#include "netem/policy/spec.h"
+#include "netem/lab/topology.h"
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/trace_dir.h"
 #include "lib/json.h"

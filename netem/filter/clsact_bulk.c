@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* clsact filters of many ports in a few round trips: one netlink socket, the requests of a
+ * whole chunk of ports in one send, then their answers. A query per port through libbpf's
+ * bpf_tc_query opens a socket for each, which at 1,000 ports was most of what a `capnet
+ * partition` spent; and libbpf's bpf_tc_attach cannot name a protocol, which the ARP responder
+ * needs so that no other frame runs it. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <arpa/inet.h>
+
+#include "netem/filter/clsact_bulk.h"
+
+#define CHUNK 128
+#define MSG_MAX 256
+
+static struct rtattr *put_attr(struct nlmsghdr *nh, unsigned short type, const void *data,
+			       size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+static void end_nest(struct nlmsghdr *nh, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((char *)nh + nh->nlmsg_len - (char *)nest);
+}
+
+static struct tcmsg *start(struct nlmsghdr *nh, unsigned short type, unsigned short flags,
+			   uint32_t seq, int ifindex)
+{
+	struct tcmsg *tc;
+
+	memset(nh, 0, MSG_MAX);
+	nh->nlmsg_len = NLMSG_LENGTH(sizeof(*tc));
+	nh->nlmsg_type = type;
+	nh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nh->nlmsg_seq = seq;
+	tc = NLMSG_DATA(nh);
+	tc->tcm_family = AF_UNSPEC;
+	tc->tcm_ifindex = ifindex;
+	return tc;
+}
+
+/* The filter capnet adds: handle 1, priority 1, the given protocol. */
+static void filter_key(struct tcmsg *tc, bool ingress, uint16_t protocol)
+{
+	tc->tcm_parent = TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+	tc->tcm_handle = 1;
+	tc->tcm_info = TC_H_MAKE(1 << 16, htons(protocol));
+}
+
+/* The program id in a RTM_NEWTFILTER answer: TCA_OPTIONS, then TCA_BPF_ID inside it. */
+static uint32_t answer_prog_id(const struct nlmsghdr *nh)
+{
+	const struct tcmsg *tc = NLMSG_DATA(nh);
+	int len = (int)nh->nlmsg_len - NLMSG_LENGTH(sizeof(*tc));
+	const struct rtattr *a =
+		(const struct rtattr *)((const char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+
+	for (; len > 0 && RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		const struct rtattr *o;
+		int olen;
+
+		if (a->rta_type != TCA_OPTIONS)
+			continue;
+		olen = (int)RTA_PAYLOAD(a);
+		for (o = RTA_DATA(a); olen > 0 && RTA_OK(o, olen); o = RTA_NEXT(o, olen))
+			if (o->rta_type == TCA_BPF_ID && RTA_PAYLOAD(o) >= sizeof(uint32_t))
+				return *(const uint32_t *)RTA_DATA(o);
+	}
+	return 0;
+}
+
+static int open_socket(void)
+{
+	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	int fd, rcvbuf = 1 << 20;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	/* Room for a chunk's answers before they are read. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Sends the n messages packed in buf, then reads until each sequence number in [first + 1,
+ * first + n] has had its answer, handing each to `got`. */
+static int exchange(int fd, const char *out, size_t out_len, uint32_t first, unsigned int n,
+		    void (*got)(const struct nlmsghdr *nh, unsigned int at, void *arg), void *arg)
+{
+	static char in[1 << 16];
+	unsigned int answered = 0;
+
+	if (send(fd, out, out_len, 0) != (ssize_t)out_len)
+		return errno ? -errno : -EIO;
+	while (answered < n) {
+		struct nlmsghdr *nh;
+		ssize_t r = recv(fd, in, sizeof(in), 0);
+		int len;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		len = (int)r;
+		for (nh = (struct nlmsghdr *)in; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			unsigned int at = nh->nlmsg_seq - 1;
+
+			if (at < first || at >= first + n)
+				continue;
+			got(nh, at, arg);
+			answered++;
+		}
+	}
+	return 0;
+}
+
+static void got_prog_id(const struct nlmsghdr *nh, unsigned int at, void *arg)
+{
+	uint32_t *prog_id = arg;
+
+	/* An error answer is a port without the filter (ENOENT; EINVAL: no clsact). */
+	prog_id[at] = nh->nlmsg_type == RTM_NEWTFILTER ? answer_prog_id(nh) : 0;
+}
+
+int clsact_prog_ids(const int *ifindex, unsigned int n, bool ingress, uint16_t protocol,
+		    uint32_t *prog_id)
+{
+	static char out[CHUNK * MSG_MAX];
+	unsigned int first, i, count;
+	int fd, err = 0;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	for (first = 0; first < n && !err; first += count) {
+		size_t used = 0;
+
+		count = n - first < CHUNK ? n - first : CHUNK;
+		for (i = 0; i < count; i++) {
+			struct nlmsghdr *nh = (struct nlmsghdr *)(out + used);
+			struct tcmsg *tc =
+				start(nh, RTM_GETTFILTER, 0, first + i + 1, ifindex[first + i]);
+
+			filter_key(tc, ingress, protocol);
+			put_attr(nh, TCA_KIND, "bpf", sizeof("bpf"));
+			used += NLMSG_ALIGN(nh->nlmsg_len);
+			prog_id[first + i] = 0;
+		}
+		err = exchange(fd, out, used, first, count, got_prog_id, prog_id);
+	}
+	close(fd);
+	return err;
+}
+
+struct acks {
+	int err;
+	unsigned int failed;
+	unsigned int per_port; /* messages per port: 1, or 2 with the qdisc */
+};
+
+static void got_ack(const struct nlmsghdr *nh, unsigned int at, void *arg)
+{
+	struct acks *a = arg;
+	const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+	if (nh->nlmsg_type != NLMSG_ERROR || !e->error || a->err)
+		return;
+	a->err = e->error;
+	a->failed = at / a->per_port;
+}
+
+int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool ingress,
+		      uint16_t protocol, int prog_fd, const char *prog_name, unsigned int *failed)
+{
+	static char out[CHUNK * MSG_MAX];
+	struct acks acks = { .per_port = make_qdisc ? 2 : 1 };
+	unsigned int first, i, count, chunk = CHUNK / acks.per_port;
+	uint32_t fd32 = (uint32_t)prog_fd, flags = TCA_BPF_FLAG_ACT_DIRECT;
+	int fd, err = 0;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	for (first = 0; first < n && !err && !acks.err; first += count) {
+		size_t used = 0;
+		uint32_t seq = first * acks.per_port;
+
+		count = n - first < chunk ? n - first : chunk;
+		for (i = 0; i < count; i++) {
+			struct nlmsghdr *nh = (struct nlmsghdr *)(out + used);
+			struct rtattr *opts;
+			struct tcmsg *tc;
+
+			if (make_qdisc) {
+				tc = start(nh, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
+					   ++seq, ifindex[first + i]);
+				tc->tcm_parent = TC_H_CLSACT;
+				tc->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+				put_attr(nh, TCA_KIND, "clsact", sizeof("clsact"));
+				used += NLMSG_ALIGN(nh->nlmsg_len);
+				nh = (struct nlmsghdr *)(out + used);
+			}
+			tc = start(nh, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, ++seq,
+				   ifindex[first + i]);
+			filter_key(tc, ingress, protocol);
+			put_attr(nh, TCA_KIND, "bpf", sizeof("bpf"));
+			opts = put_attr(nh, TCA_OPTIONS, NULL, 0);
+			put_attr(nh, TCA_BPF_FD, &fd32, sizeof(fd32));
+			put_attr(nh, TCA_BPF_NAME, prog_name, strlen(prog_name) + 1);
+			put_attr(nh, TCA_BPF_FLAGS, &flags, sizeof(flags));
+			end_nest(nh, opts);
+			used += NLMSG_ALIGN(nh->nlmsg_len);
+		}
+		err = exchange(fd, out, used, first * acks.per_port, count * acks.per_port, got_ack,
+			       &acks);
+	}
+	close(fd);
+	if (!err && acks.err) {
+		err = acks.err;
+		*failed = acks.failed;
+	}
+	return err;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Services of a lab: daemons running inside node namespaces, each with its pid, command line,
+ * log and data directory per node. capnet's own replicas (capnode) live in the lab's run
+ * directory; any other program started with `capnet start --name NAME -- PROGRAM ...` in
+ * <run dir>/svc/NAME. Every function taking a run_dir takes such a service directory. */
+#ifndef CAPNET_NODES_H
+#define CAPNET_NODES_H
+
+#include <stdbool.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "netem/policy/spec.h"
+#include "netem/lab/topology.h"
+
+#define CAPNET_RUN_ROOT "/run/capnet"
+#define CAPNODE_PORT 7070
+
+/* The lab's run directory: --dir if given, else /run/capnet/<lab>. */
+void nodes_run_dir(const char *lab, const char *dir_opt, char *buf, size_t len);
+/* The pid of node i's process, if it runs (its start time checked against /proc, so a stale
+ * pid file or a reused pid never counts); 0 if not. */
+pid_t nodes_pid(const char *run_dir, unsigned int node);
+/* It runs, stopped by pause (SIGSTOP). */
+bool nodes_paused(const char *run_dir, unsigned int node);
+
+#define CAPNODE_SERVICE "capnode"
+#define SERVICE_NAME_MAX 40
+/* A service's directory: the run directory itself for capnode (name NULL or "capnode"), else
+ * <run_dir>/svc/<name>. */
+void nodes_service_dir(const char *run_dir, const char *name, char *buf, size_t len);
+/* A name for a service: 1 to SERVICE_NAME_MAX letters, digits, '-', '_' or '.', not starting
+ * with '.'. */
+bool nodes_service_name_ok(const char *name);
+/* Calls fn for every service started in the lab (capnode first, then by name), with its
+ * directory; stops at and returns fn's first non-zero value. */
+int nodes_for_each_service(const char *run_dir,
+			   int (*fn)(const char *name, const char *dir, void *arg), void *arg);
+
+struct service_start {
+	const char *lab;
+	const char *dir; /* nodes_service_dir() */
+	unsigned int nodes; /* the lab's size */
+	const struct node_set *where; /* the nodes it runs on: {each:} */
+	uint32_t subnet; /* host order */
+	unsigned int prefix;
+	int argc;
+	char **argv; /* PROGRAM ARG..., with placeholders (netem/svc/placeholder.h) */
+};
+
+/* Starts the program in node i: its arguments expanded for i, recorded for restart, its data
+ * directory (<dir>/data/n<i>) created and made its working directory. Fails if it already
+ * runs there, or exits at once (with its status and last words). */
+int nodes_service_start(const struct service_start *st, unsigned int node);
+/* The mode ("cp"/"ap") node i was started with, from its recorded command line. */
+int nodes_mode(const char *run_dir, unsigned int node, char *mode, size_t len);
+
+struct node_start {
+	const char *lab;
+	const char *run_dir;
+	const char *capnode; /* path of the capnode binary */
+	const char *mode; /* cp | ap */
+	unsigned int nodes; /* cluster size */
+	uint32_t subnet; /* host order */
+	unsigned int prefix;
+	const char *key_file; /* the cluster's key (node/key_file.h) */
+	int extra_argc; /* more capnode options, passed through */
+	char **extra_argv;
+};
+
+/* Starts node i's capnode as a daemon in <lab>-n<i>; fails if it already runs. The command
+ * line is recorded so restart can repeat it. */
+int nodes_start(const struct node_start *st, unsigned int node);
+/* Starts node i again with its recorded command line. */
+int nodes_restart(const char *lab, const char *run_dir, unsigned int node);
+/* Sends sig; with wait_ms, waits that long for the process to exit (then SIGKILL). Returns 0,
+ * or -ESRCH if it was not running. */
+int nodes_signal(const char *run_dir, unsigned int node, int sig, int wait_ms);
+/* Kills every process in the lab's namespaces (replicas, programs started with exec) and
+ * removes the lab's run directory (for down). */
+int nodes_remove_all(const char *lab, const char *run_dir, unsigned int max_nodes);
+
+/* The capnode binary: beside this program, else on PATH. */
+int nodes_find_capnode(char *buf, size_t len);
+
+#endif /* CAPNET_NODES_H */
