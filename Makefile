@@ -10,8 +10,11 @@ BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 PKGS := libnl-3.0 libnl-route-3.0 libbpf libpcap libsodium hiredis libcurl
+# hiredis and libcurl are loaded by capctl when a command talks to Redis or etcd (lib/dynlib.c):
+# their headers are needed, their libraries are not linked.
+DLOPEN_PKGS := hiredis libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(filter-out $(DLOPEN_PKGS),$(PKGS)) 2>/dev/null)
 
 # Goals that install the dependencies first, or need none, may start without them; any other goal
 # that compiles stops here with the remedy instead of a missing-header error.
@@ -29,6 +32,8 @@ ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+# A program records only the libraries it calls: capnode loads no libbpf, libnl or libpcap.
+LDFLAGS += -Wl,--as-needed
 LDLIBS += $(PKG_LIBS) -lelf -lz -lm -lpthread
 
 ifeq ($(V),1)

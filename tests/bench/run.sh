@@ -19,7 +19,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes scale replicas auth real maelstrom captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes scale startup replicas auth real maelstrom captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -661,6 +661,53 @@ bench_auth() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Start-up: a capctl put and get to a 5-node capnode cluster as whole processes, against
+# capnet --help (a process that links the same libraries and does nothing), 20 of each in turns
+# so that the machine's drift falls on all three alike; times from bash's clock, no fork.
+bench_startup() {
+	local l=${tag}st k n=20 lead t0 help=() put=() get=() h p g op
+	section "start-up, whole processes (ms): capctl to a 5-node capnode cluster | capnet --help"
+	"$capnet" --lab "$l" up -n 5 >/dev/null
+	"$capnet" --lab "$l" start --mode cp >/dev/null
+	for k in $(seq 1 50); do
+		lead=$("$capctl" --lab "$l" -n 1 status 2>/dev/null | sed -n 's/.*, leader \([0-9]*\)$/\1/p')
+		[ -z "$lead" ] || [ "$lead" = 0 ] || break
+		sleep 0.1
+	done
+	"$capctl" --lab "$l" -n "$lead" put bench-k 1 >/dev/null
+	for k in $(seq 1 "$n"); do
+		t0=$EPOCHREALTIME; "$capnet" --help >/dev/null
+		help+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+		t0=$EPOCHREALTIME; "$capctl" --lab "$l" -n "$lead" put bench-k "$k" >/dev/null
+		put+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+		t0=$EPOCHREALTIME; "$capctl" --lab "$l" -n "$lead" get bench-k >/dev/null
+		get+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+	done
+	# The operation itself, in one process: what is left of a whole put or get once start-up
+	# is taken away is its round trip through Raft on this machine.
+	op=$(json_field p50 "$("$capctl" --lab "$l" --json load --client capnode --nodes "$lead" \
+		--clients 1 --duration 2 --history "$tmp/startup.jsonl" 2>/dev/null || true)")
+	"$capnet" --lab "$l" stop >/dev/null 2>&1 || true
+	"$capnet" --lab "$l" down >/dev/null
+	h=$(printf '%s\n' "${help[@]}" | median)
+	p=$(printf '%s\n' "${put[@]}" | median)
+	g=$(printf '%s\n' "${get[@]}" | median)
+	row "capctl put at the leader | capnet --help, median of $n" "$p" "$h" "$(ratio_t "$p" "$h")" \
+		"$(goal "<=+1.5 ms" "$(awk -v a="$p" -v b="$h" 'BEGIN { print a - b }')" "<=" 1.5)"
+	row "capctl get at the leader | capnet --help, median of $n" "$g" "$h" "$(ratio_t "$g" "$h")" \
+		"$(goal "<=+1.5 ms" "$(awk -v a="$g" -v b="$h" 'BEGIN { print a - b }')" "<=" 1.5)"
+	if [ -n "$op" ]; then
+		op=$(awk -v o="$op" 'BEGIN { printf "%.3f", o }')
+		row "capctl put minus one operation in-process (p50 $op) | --help" \
+			"$(awk -v a="$p" -v o="$op" 'BEGIN { printf "%.3f", a - o }')" "$h" \
+			"$(ratio_t "$(awk -v a="$p" -v o="$op" 'BEGIN { print a - o }')" "$h")" \
+			"$(goal "<=+1.5 ms" "$(awk -v a="$p" -v o="$op" -v b="$h" 'BEGIN { print a - o - b }')" "<=" 1.5)"
+	else
+		na "one operation in-process" "capctl load --clients 1 gave no p50"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # Real systems: capctl's own clients measured against the systems' own tools, and the checkers on
 # large histories.
 capctl_figures() { # capctl-load-json -> "ops_per_s N p50_us N p99_us N"
@@ -843,6 +890,7 @@ delay=""
 [[ $only != *" lab "* ]] || run_section bench_lab_setup
 [[ $only != *" sizes "* ]] || run_section bench_sizes
 [[ $only != *" scale "* ]] || run_section bench_scale
+[[ $only != *" startup "* ]] || run_section bench_startup
 [[ $only != *" replicas "* ]] || run_section bench_replicas
 [[ $only != *" auth "* ]] || run_section bench_auth
 [[ $only != *" real "* ]] || run_section bench_real_systems

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* libcurl to etcd's JSON gateway, sockets opened inside a node's namespace. */
+/* libcurl to etcd's JSON gateway, sockets opened inside a node's namespace. libcurl is loaded
+ * when the first etcd client is set up, so no other capctl command loads it and its chain. */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -12,13 +13,48 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "lib/dynlib.h"
 #include "lib/json.h"
+#include "lib/report.h"
 #include "netem/lab/topology.h"
 #include "tools/capctl/etcd_client.h"
 
+/* The libcurl functions the client calls, resolved by etcd_client_global_init. */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+} curl;
+
 int etcd_client_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) || sodium_init() < 0 ? -EIO : 0;
+	const struct dynlib_symbol symbols[] = {
+		{ "curl_global_init", (void **)&curl.global_init },
+		{ "curl_easy_init", (void **)&curl.easy_init },
+		{ "curl_easy_setopt", (void **)&curl.easy_setopt },
+		{ "curl_easy_perform", (void **)&curl.easy_perform },
+		{ "curl_easy_getinfo", (void **)&curl.easy_getinfo },
+		{ "curl_easy_strerror", (void **)&curl.easy_strerror },
+		{ "curl_easy_cleanup", (void **)&curl.easy_cleanup },
+	};
+	int err;
+
+	if (curl.easy_init)
+		return 0;
+	err = dynlib_load("libcurl.so.4", "libcurl4", symbols,
+			  sizeof(symbols) / sizeof(symbols[0]));
+	if (err)
+		return err;
+	if (curl.global_init(CURL_GLOBAL_DEFAULT) || sodium_init() < 0) {
+		curl.easy_init = NULL;
+		error_note("libcurl or libsodium failed to initialise");
+		return -EIO;
+	}
+	return 0;
 }
 
 /* libcurl asks us for every socket it opens: made inside the node's namespace, so the
@@ -68,13 +104,13 @@ static enum etcd_transport post(struct etcd_client *c, const char *path, const c
 	c->body_len = 0;
 	if (c->body)
 		c->body[0] = 0;
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-	rc = curl_easy_perform(c->curl);
+	curl.easy_setopt(c->curl, CURLOPT_URL, url);
+	curl.easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+	rc = curl.easy_perform(c->curl);
 	*status = 0;
-	*text = curl_easy_strerror(rc);
+	*text = curl.easy_strerror(rc);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+		curl.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
 		return ETCD_ANSWERED;
 	}
 	/* Refused or unreachable before a byte of the request left. */
@@ -119,6 +155,10 @@ int etcd_client_open(struct etcd_client *c, const char *lab, unsigned int node, 
 	int saved;
 
 	memset(c, 0, sizeof(*c));
+	if (!curl.easy_init) {
+		snprintf(c->error, sizeof(c->error), "libcurl is not loaded");
+		return -ENOENT;
+	}
 	c->node = node;
 	c->timeout_ms = timeout_ms;
 	c->serializable = serializable;
@@ -130,19 +170,19 @@ int etcd_client_open(struct etcd_client *c, const char *lab, unsigned int node, 
 		return saved;
 	}
 	netns_return(saved);
-	c->curl = curl_easy_init();
+	c->curl = curl.easy_init();
 	if (!c->curl) {
 		snprintf(c->error, sizeof(c->error), "libcurl: out of memory");
 		return -ENOMEM;
 	}
-	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION, open_in_node);
-	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETDATA, c);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_TCP_NODELAY, 1L);
+	curl.easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION, open_in_node);
+	curl.easy_setopt(c->curl, CURLOPT_OPENSOCKETDATA, c);
+	curl.easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, collect);
+	curl.easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+	curl.easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl.easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl.easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(c->curl, CURLOPT_TCP_NODELAY, 1L);
 	/* Loopback first, then the member's own address (one that listens only there). */
 	snprintf(c->base, sizeof(c->base), "http://127.0.0.1:%u", port);
 	t = post(c, "/v3/maintenance/status", "{}", &status, &text);
@@ -181,7 +221,7 @@ int etcd_client_open(struct etcd_client *c, const char *lab, unsigned int node, 
 void etcd_client_close(struct etcd_client *c)
 {
 	if (c->curl)
-		curl_easy_cleanup(c->curl);
+		curl.easy_cleanup(c->curl);
 	c->curl = NULL;
 	free(c->body);
 	c->body = NULL;

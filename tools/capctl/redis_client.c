@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* hiredis inside a node's namespace. */
+/* hiredis inside a node's namespace. hiredis is loaded when the first Redis client opens, so no
+ * other capctl command loads it. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "lib/dynlib.h"
+#include "lib/report.h"
 #include "netem/lab/topology.h"
 #include "tools/capctl/redis_client.h"
 
@@ -20,6 +24,39 @@ static const char cas_script[] =
 	"if v == false then return -1 end "
 	"if v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end "
 	"return 0";
+
+/* The hiredis functions the client calls, resolved once by load_hiredis. */
+static struct {
+	__typeof__(redisConnectWithTimeout) *connect_with_timeout;
+	__typeof__(redisSetTimeout) *set_timeout;
+	__typeof__(redisCommand) *command;
+	__typeof__(freeReplyObject) *free_reply;
+	__typeof__(redisFree) *free;
+} hiredis;
+static pthread_once_t hiredis_once = PTHREAD_ONCE_INIT;
+static int hiredis_err;
+static char hiredis_why[256];
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+static void load_hiredis(void)
+{
+	const struct dynlib_symbol symbols[] = {
+		{ "redisConnectWithTimeout", (void **)&hiredis.connect_with_timeout },
+		{ "redisSetTimeout", (void **)&hiredis.set_timeout },
+		{ "redisCommand", (void **)&hiredis.command },
+		{ "freeReplyObject", (void **)&hiredis.free_reply },
+		{ "redisFree", (void **)&hiredis.free },
+	};
+
+	/* The soname of the hiredis whose header this was built with. */
+	hiredis_err = dynlib_load("libhiredis.so." STRINGIFY(HIREDIS_SONAME),
+				  "libhiredis" STRINGIFY(HIREDIS_SONAME), symbols,
+				  sizeof(symbols) / sizeof(symbols[0]));
+	if (hiredis_err)
+		snprintf(hiredis_why, sizeof(hiredis_why), "%s", error_reason(hiredis_err));
+}
 
 static struct timeval tv_of(long ms)
 {
@@ -49,7 +86,7 @@ static redisContext *connect_to(const char *host, uint16_t port, long timeout_ms
 {
 	struct timeval tv = tv_of(timeout_ms);
 
-	return redisConnectWithTimeout(host, port, tv);
+	return hiredis.connect_with_timeout(host, port, tv);
 }
 
 int redis_client_open(struct redis_client *c, const char *lab, unsigned int node, uint16_t port,
@@ -67,6 +104,11 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 	c->port = port;
 	c->timeout_ms = timeout_ms;
 	c->error[0] = 0;
+	pthread_once(&hiredis_once, load_hiredis);
+	if (hiredis_err) {
+		snprintf(c->error, sizeof(c->error), "%s", hiredis_why);
+		return hiredis_err;
+	}
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	saved = netns_enter(ns);
 	if (saved < 0) {
@@ -79,7 +121,7 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 	c->ctx = connect_to("127.0.0.1", port, timeout_ms);
 	if ((!c->ctx || c->ctx->err) && !own_address(addr, sizeof(addr))) {
 		if (c->ctx)
-			redisFree(c->ctx);
+			hiredis.free(c->ctx);
 		c->ctx = connect_to(addr, port, timeout_ms);
 	}
 	netns_return(saved);
@@ -93,9 +135,9 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 	{
 		struct timeval tv = tv_of(timeout_ms);
 
-		redisSetTimeout(c->ctx, tv);
+		hiredis.set_timeout(c->ctx, tv);
 	}
-	r = redisCommand(c->ctx, "PING");
+	r = hiredis.command(c->ctx, "PING");
 	if (!r || r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG")) {
 		snprintf(c->error, sizeof(c->error),
 			 "node %u port %u does not answer PING as Redis does (%s): is --client "
@@ -105,22 +147,22 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 			 r->type == REDIS_REPLY_ERROR ? r->str :
 							"another answer");
 		if (r)
-			freeReplyObject(r);
+			hiredis.free_reply(r);
 		err = -EPROTO;
 		goto fail;
 	}
-	freeReplyObject(r);
+	hiredis.free_reply(r);
 	/* Loaded once: each cas then sends its hash, not the script (EVAL remains the fallback). */
 	c->cas_sha[0] = 0;
-	r = redisCommand(c->ctx, "SCRIPT LOAD %s", cas_script);
+	r = hiredis.command(c->ctx, "SCRIPT LOAD %s", cas_script);
 	if (r && r->type == REDIS_REPLY_STRING && r->len < sizeof(c->cas_sha))
 		snprintf(c->cas_sha, sizeof(c->cas_sha), "%s", r->str);
 	if (r)
-		freeReplyObject(r);
+		hiredis.free_reply(r);
 	return 0;
 fail:
 	if (c->ctx)
-		redisFree(c->ctx);
+		hiredis.free(c->ctx);
 	c->ctx = NULL;
 	return err;
 }
@@ -128,7 +170,7 @@ fail:
 static void drop_last_reply(struct redis_client *c)
 {
 	if (c->last_reply)
-		freeReplyObject(c->last_reply);
+		hiredis.free_reply(c->last_reply);
 	c->last_reply = NULL;
 	c->n_items = 0;
 }
@@ -140,7 +182,7 @@ void redis_client_close(struct redis_client *c)
 	c->items = NULL;
 	c->cap_items = 0;
 	if (c->ctx)
-		redisFree(c->ctx);
+		hiredis.free(c->ctx);
 	c->ctx = NULL;
 }
 
@@ -158,27 +200,28 @@ void redis_client_call(struct redis_client *c, enum history_f f, enum redis_shap
 		return;
 	}
 	if (f == HISTORY_READ && shape == REDIS_SETS)
-		r = redisCommand(c->ctx, "SMEMBERS %s", key);
+		r = hiredis.command(c->ctx, "SMEMBERS %s", key);
 	else if (f == HISTORY_READ && shape == REDIS_LISTS)
-		r = redisCommand(c->ctx, "LRANGE %s 0 -1", key);
+		r = hiredis.command(c->ctx, "LRANGE %s 0 -1", key);
 	else if (f == HISTORY_ADD)
-		r = redisCommand(c->ctx, "SADD %s %s", key, value);
+		r = hiredis.command(c->ctx, "SADD %s %s", key, value);
 	else if (f == HISTORY_APPEND)
-		r = redisCommand(c->ctx, "RPUSH %s %s", key, value);
+		r = hiredis.command(c->ctx, "RPUSH %s %s", key, value);
 	else if (f == HISTORY_READ)
-		r = redisCommand(c->ctx, "GET %s", key);
+		r = hiredis.command(c->ctx, "GET %s", key);
 	else if (f == HISTORY_WRITE)
-		r = redisCommand(c->ctx, "SET %s %s", key, value);
+		r = hiredis.command(c->ctx, "SET %s %s", key, value);
 	else if (f == HISTORY_CAS && c->cas_sha[0]) {
-		r = redisCommand(c->ctx, "EVALSHA %s 1 %s %s %s", c->cas_sha, key, expected, value);
+		r = hiredis.command(c->ctx, "EVALSHA %s 1 %s %s %s", c->cas_sha, key, expected,
+				    value);
 		/* A server that lost its scripts (restarted): NOSCRIPT says it ran nothing. */
 		if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
-			freeReplyObject(r);
-			r = redisCommand(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected,
-					 value);
+			hiredis.free_reply(r);
+			r = hiredis.command(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected,
+					    value);
 		}
 	} else if (f == HISTORY_CAS)
-		r = redisCommand(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected, value);
+		r = hiredis.command(c->ctx, "EVAL %s 1 %s %s %s", cas_script, key, expected, value);
 	if (!r) {
 		/* hiredis writes the whole command before it waits: an error now came after the
 		 * request may have left (a timeout, a reset). The connection is done for. */
@@ -242,5 +285,5 @@ void redis_client_call(struct redis_client *c, enum history_f f, enum redis_shap
 		a->kind = REDIS_REPLY_KIND_OTHER;
 		snprintf(c->text, sizeof(c->text), "reply of type %d", r->type);
 	}
-	freeReplyObject(r);
+	hiredis.free_reply(r);
 }

@@ -3,6 +3,7 @@
  * client (a node's session expects a client's requests in order), every invoke and completion
  * written to the history under one lock so the file's order is the order of the times in it. */
 #include "lib/json.h"
+#include "lib/report.h"
 #include "lib/rng.h"
 #include "tools/capctl/workload.h"
 
@@ -946,8 +947,6 @@ static int check_config(const struct workload_config *cfg)
 	if ((cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND) &&
 	    cfg->client != WORKLOAD_CLIENT_REDIS)
 		return -EINVAL;
-	if (cfg->client == WORKLOAD_CLIENT_ETCD && etcd_client_global_init())
-		return -EIO;
 	return 0;
 }
 
@@ -963,6 +962,13 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	if (check_config(cfg)) {
 		fprintf(stderr, "capctl load: invalid workload settings\n");
 		return -EINVAL;
+	}
+	if (cfg->client == WORKLOAD_CLIENT_ETCD) {
+		err = etcd_client_global_init();
+		if (err) {
+			fprintf(stderr, "capctl load: %s\n", error_reason(err));
+			return err;
+		}
 	}
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = now_ns();
