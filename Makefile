@@ -52,7 +52,7 @@ endif
 # folders and of lib/ goes into one static library that the programs and tests link against;
 # tests/lib/ (test helpers only) is a library of its own that only tests link.
 MAINS := netem/capnet.c node/capnode.c tools/capctl/capctl.c tools/captrace/captrace.c
-NETEM_ROOMS := netem netem/cmd netem/lab netem/filter netem/policy netem/svc netem/script netem/delay \
+NETEM_ROOMS := netem netem/cmd netem/lab netem/filter netem/policy netem/svc netem/script netem/delay netem/hosts \
 	netem/maelstrom
 SRC_DIRS := lib $(NETEM_ROOMS) node tools/capctl tools/check tools/captrace
 LIB_SRCS := $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))

@@ -23,6 +23,7 @@ packages=(
 	tcpdump                                             # the course (docs/how-it-works.md)
 	scdoc bash-completion                               # man pages; completions
 	graphviz                                            # make pictures (docs/pictures/)
+	openssh-server                                      # emulated hosts of the multi-host tests (sshd)
 	git
 )
 
