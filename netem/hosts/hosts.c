@@ -11,8 +11,7 @@
 #include "netem/hosts/hosts.h"
 
 /* Messages quote what the user wrote; a long entry is cut in the message, never refused for it. */
-__attribute__((format(printf, 2, 3))) static int fail(struct spec_error *err, const char *fmt,
-						      ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct spec_error *err, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -55,8 +55,8 @@ int placement_parse(const char *text, const struct host_list *hosts, unsigned in
 		snprintf(host, sizeof(host), "%.*s", (int)(end - at - 1), at + 1);
 		h = hosts_find(hosts, host);
 		if (h < 0) {
-			snprintf(err->msg, sizeof(err->msg), "--place: \"%.100s\" is not one of --hosts",
-				 host);
+			snprintf(err->msg, sizeof(err->msg),
+				 "--place: \"%.100s\" is not one of --hosts", host);
 			return -EINVAL;
 		}
 		if (nodeset_parse(nodes_text, nodes, &set, err))
@@ -65,8 +65,8 @@ int placement_parse(const char *text, const struct host_list *hosts, unsigned in
 			if (!nodeset_has(&set, i))
 				continue;
 			if (nodeset_has(&placed, i)) {
-				snprintf(err->msg, sizeof(err->msg), "--place: node %u placed twice",
-					 i);
+				snprintf(err->msg, sizeof(err->msg),
+					 "--place: node %u placed twice", i);
 				return -EINVAL;
 			}
 			nodeset_add(&placed, i);
@@ -117,8 +117,8 @@ int placement_format(const struct placement *p, const struct host_list *hosts, c
 
 		placement_nodes_of(p, h, &set);
 		nodeset_format(&set, nodes_text, sizeof(nodes_text));
-		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0,
-			     "%s%s@%s", h ? "," : "", nodes_text, hosts->host[h].dest);
+		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s@%s",
+			     h ? "," : "", nodes_text, hosts->host[h].dest);
 		if (n < 0)
 			return n;
 		used += n;

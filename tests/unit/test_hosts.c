@@ -155,8 +155,7 @@ static void test_placement_parse(void **state)
 	assert_string_equal(err.msg, "--place: host \"local\" has no node");
 	assert_int_equal(placement_parse("1-3@h1,4-11@h2,12@h9", &l, 12, &p, &err), -EINVAL);
 	assert_string_equal(err.msg, "--place: \"h9\" is not one of --hosts");
-	assert_int_equal(placement_parse("1-3@h1,4-11@h2,12-13@local", &l, 12, &p, &err),
-			 -EINVAL);
+	assert_int_equal(placement_parse("1-3@h1,4-11@h2,12-13@local", &l, 12, &p, &err), -EINVAL);
 	assert_int_equal(placement_parse("1-3", &l, 12, &p, &err), -EINVAL);
 	assert_string_equal(err.msg, "--place: \"1-3\" is not NODES@HOST (as in 1-3@h1,4-6@h2)");
 	assert_int_equal(placement_parse("@h1", &l, 12, &p, &err), -EINVAL);
@@ -220,8 +219,8 @@ static void test_switch_abort(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hosts_list),	 cmocka_unit_test(test_hosts_bad),
-		cmocka_unit_test(test_hosts_file),	 cmocka_unit_test(test_placement_blocks),
+		cmocka_unit_test(test_hosts_list),	cmocka_unit_test(test_hosts_bad),
+		cmocka_unit_test(test_hosts_file),	cmocka_unit_test(test_placement_blocks),
 		cmocka_unit_test(test_placement_parse), cmocka_unit_test(test_switch_commit),
 		cmocka_unit_test(test_switch_abort),
 	};
