@@ -2,7 +2,7 @@
 /* Fuzzes what users type after capnet partition, cut and link: node lists, groups, the
  * partition text format and percentages. Nothing may crash, and whatever parses must survive
  * the round trips the CLI relies on (format -> parse, compile -> expand). */
-// fuzz-sources: netem/policy/spec.c
+// fuzz-sources: netem/policy/spec_text.c netem/policy/nodeset.c netem/policy/partition.c netem/policy/partition_text.c netem/policy/preset.c netem/policy/policy.c netem/policy/percent.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Whether a lab is whole: `up` finished with the nodes it was asked for, and the filter and
+ * the ARP responder are on every port; `up` marks it whole last. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/report.h"
+#include "netem/explain.h"
+#include "netem/filter/clsact_bulk.h"
+#include "netem/filter/filter_internal.h"
+#include "netem/lab/lab_record.h"
+
+/* Ports whose egress runs our pinned program: anything less means a half-working lab. The
+ * first port says which hook the lab uses; every port is then asked about that hook in bulk
+ * (tcx: one query each, clsact: all in a few netlink round trips), and only the ports without
+ * it are asked about the other. */
+/* The id of a pinned program of the lab. */
+static int pinned_prog_id(const char *dir, const char *name, uint32_t *id)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo);
+	char path[320];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &pinfo, &plen))
+		err = -errno;
+	close(fd);
+	*id = pinfo.id;
+	return err;
+}
+
+int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
+			  unsigned int *first_missing, enum filter_hook *hook)
+{
+	char dir[256], sw[64];
+	uint32_t *ids = NULL, *arp = NULL, egress_id, arp_id;
+	enum filter_hook first;
+	unsigned int i;
+	int saved, err;
+
+	*ok = 0;
+	*first_missing = 0;
+	filter_pin_dir(lab, dir, sizeof(dir));
+	err = pinned_prog_id(dir, PROG_PIN_NAME, &egress_id);
+	if (!err)
+		err = pinned_prog_id(dir, ARP_PIN_NAME, &arp_id);
+	if (err || !info->nodes)
+		return err;
+	ids = calloc(info->nodes + 1, sizeof(*ids));
+	arp = calloc(info->nodes + 1, sizeof(*arp));
+	if (!ids || !arp) {
+		free(ids);
+		free(arp);
+		return -ENOMEM;
+	}
+	lab_switch_ns(lab, sw, sizeof(sw));
+	saved = netns_enter(sw);
+	if (saved < 0) {
+		free(ids);
+		free(arp);
+		return saved;
+	}
+	/* A port counts when it has both: the filter at egress and the ARP responder at
+	 * ingress, without which its node cannot reach anyone. */
+	err = clsact_prog_ids(&info->port_ifindex[1], info->nodes, true, ETH_P_ARP, &arp[1]);
+	first = filter_port_hook(info->port_ifindex[1], egress_id);
+	if (!err && first == FILTER_HOOK_CLSACT)
+		err = clsact_prog_ids(&info->port_ifindex[1], info->nodes, false, ETH_P_ALL,
+				      &ids[1]);
+	for (i = 1; i <= info->nodes && !err; i++) {
+		enum filter_hook h = FILTER_HOOK_AUTO;
+
+		if (first == FILTER_HOOK_CLSACT && ids[i] == egress_id)
+			h = FILTER_HOOK_CLSACT;
+		else if (first == FILTER_HOOK_TCX &&
+			 filter_port_has_tcx(info->port_ifindex[i], egress_id))
+			h = FILTER_HOOK_TCX;
+		else if (first == FILTER_HOOK_AUTO || i > 1)
+			h = filter_port_hook(info->port_ifindex[i], egress_id);
+		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id) {
+			(*ok)++;
+			*hook = h;
+		} else if (!*first_missing) {
+			*first_missing = i;
+		}
+	}
+	netns_return(saved);
+	free(ids);
+	free(arp);
+	return err;
+}
+
+int filter_mark_whole(struct filter *f)
+{
+	struct capnet_lab_meta meta;
+	uint32_t zero = 0;
+	char dir[256], v[3 * sizeof(meta) + 1];
+
+	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &meta))
+		return -errno;
+	meta.whole = 1;
+	filter_pin_dir(f->lab, dir, sizeof(dir));
+	explain_hex(&meta, sizeof(meta), v, sizeof(v));
+	explain("bpftool map update pinned %s/lab_meta key hex 00 00 00 00 value hex %s   # the lab "
+		"is whole",
+		dir, v);
+	if (bpf_map_update_elem(f->fd[FM_LAB_META], &zero, &meta, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int filter_check_whole(struct filter *f, const struct lab_info *info)
+{
+	unsigned int asked = lab_record_nodes(f->lab), attached = 0, missing = 0, size;
+	enum filter_hook hook = FILTER_HOOK_AUTO;
+	struct capnet_lab_meta meta;
+	uint32_t zero = 0;
+	char remedy[160];
+	int err;
+
+	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &meta))
+		return -errno;
+	size = asked ? asked : meta.nodes ? meta.nodes : info->nodes;
+	snprintf(remedy, sizeof(remedy), "capnet --lab %s down && capnet --lab %s up -n %u", f->lab,
+		 f->lab, size);
+	if (meta.version != CAPNET_LAB_META_VERSION) {
+		error_note("lab \"%s\" was built by another version of capnet; %s rebuilds it",
+			   f->lab, remedy);
+		return -EUCLEAN;
+	}
+	if (asked && asked != info->nodes) {
+		error_note(
+			"lab \"%s\" is not whole: `up -n %u` did not finish (%u node namespaces); "
+			"%s rebuilds it",
+			f->lab, asked, info->nodes, remedy);
+		return -EUCLEAN;
+	}
+	if (!meta.whole) {
+		error_note("lab \"%s\" is not whole: `up -n %u` did not finish; %s rebuilds it",
+			   f->lab, size, remedy);
+		return -EUCLEAN;
+	}
+	err = filter_count_attached(f->lab, info, &attached, &missing, &hook);
+	if (err) {
+		error_note("lab \"%s\": read the filter's ports: %s", f->lab, strerror(-err));
+		return err;
+	}
+	if (attached != info->nodes) {
+		error_note(
+			"lab \"%s\" is not whole: the filter or its ARP responder is missing on %u of %u ports (first: "
+			"p%u), so partitions would not hold there; %s rebuilds it",
+			f->lab, info->nodes - attached, info->nodes, missing, remedy);
+		return -EUCLEAN;
+	}
+	return 0;
+}
