@@ -39,7 +39,7 @@ static int check_node(const char *lab, const char *run_dir, unsigned int node)
 {
 	struct node_services ns = { .lab = lab, .node = node };
 
-	nodes_for_each_service(run_dir, visit_service, &ns);
+	run_dir_for_each_service(run_dir, visit_service, &ns);
 	if (!ns.running)
 		return report_fail(
 			"clock: node %u runs no service that capnet started (capnet start); "
@@ -82,7 +82,7 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 	if (nodeset_parse(argv[0], info.nodes, &set, &e))
 		return report_usage("clock: %s", e.msg);
 	nodeset_format(&set, nodes_text, sizeof(nodes_text));
-	nodes_run_dir(cli->lab, NULL, run_dir, sizeof(run_dir));
+	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
 	/* A reset is how every fault ends: it needs no service, and no libfaketime. */
 	if (change.action != CLOCK_RESET) {
 		if (clock_preload_find(faketime, sizeof(faketime), mend, sizeof(mend), why,

@@ -196,7 +196,7 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 	 * in the filter's folder. */
 	delay_stop(cli->lab, NULL, false);
 	/* Replicas first: a process must not outlive the namespace it runs in. */
-	nodes_run_dir(cli->lab, NULL, run_dir, sizeof(run_dir));
+	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
 	err = nodes_remove_all(cli->lab, run_dir, CAPNET_MAX_NODES);
 	err = filter_remove(cli->lab) ?: err;
 	err = lab_topology_down(cli->lab) ?: err;

@@ -61,7 +61,7 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 		} else if (!strcmp(argv[i], "--name")) {
 			if (++i >= argc)
 				return report_usage("%s: --name needs a service name", cmd);
-			if (!nodes_service_name_ok(argv[i]))
+			if (!run_dir_service_name_ok(argv[i]))
 				return report_usage(
 					"%s: --name \"%s\": 1 to %d letters, digits, '-', "
 					"'_' or '.'",
@@ -134,7 +134,7 @@ static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **arg
 		}
 		return rc;
 	}
-	nodes_run_dir(cli->lab, a->dir, run_dir, len);
+	run_dir_of_lab(cli->lab, a->dir, run_dir, len);
 	return EXIT_OK;
 }
 
@@ -147,7 +147,7 @@ static int program_name(const struct node_args *a, char *name, size_t len)
 	if (!strcmp(name, CAPNODE_SERVICE))
 		return report_usage("start: capnode is the name of capnet's own replicas (start "
 				    "--mode cp|ap); give this one another --name");
-	if (!nodes_service_name_ok(name))
+	if (!run_dir_service_name_ok(name))
 		return report_usage("start: \"%s\" cannot name a service: give it --name (1 to %d "
 				    "letters, digits, '-', '_' or '.')",
 				    name, SERVICE_NAME_MAX);
@@ -197,7 +197,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 	filter_close(filter);
 	if (err)
 		return report_fail("start: read lab \"%s\": %s", cli->lab, strerror(-err));
-	nodes_service_dir(run_dir, name, dir, sizeof(dir));
+	run_dir_of_service(run_dir, name, dir, sizeof(dir));
 	/* The last start decides, for the nodes it starts and for later restarts. */
 	err = clock_enable(dir, a->clock);
 	if (err)
@@ -407,9 +407,9 @@ static int check_named(const char *cmd, const char *lab, const char *run_dir, co
 {
 	char list[256] = "";
 
-	if (!name || nodes_for_each_service(run_dir, find_service, (void *)name))
+	if (!name || run_dir_for_each_service(run_dir, find_service, (void *)name))
 		return EXIT_OK;
-	nodes_for_each_service(run_dir, list_service, list);
+	run_dir_for_each_service(run_dir, list_service, list);
 	return report_fail("%s: lab %s has no service %s (%s%s)", cmd, lab, name,
 			   list[0] ? "started: " : "none started", list);
 }
@@ -446,10 +446,10 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 	job.nodes = info.nodes;
 	nodeset_clear(&job.hit);
 	if (a.name) {
-		nodes_service_dir(run_dir, a.name, dir, sizeof(dir));
+		run_dir_of_service(run_dir, a.name, dir, sizeof(dir));
 		signal_service(a.name, dir, &job);
 	} else {
-		nodes_for_each_service(run_dir, signal_service, &job);
+		run_dir_for_each_service(run_dir, signal_service, &job);
 	}
 	rc = job.rc;
 	/* Naming a node where nothing was there to act on is a mistake worth an exit status. */
@@ -548,10 +548,10 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 	job.nodes = info.nodes;
 	nodeset_clear(&job.hit);
 	if (a.name) {
-		nodes_service_dir(run_dir, a.name, dir, sizeof(dir));
+		run_dir_of_service(run_dir, a.name, dir, sizeof(dir));
 		restart_service(a.name, dir, &job);
 	} else {
-		nodes_for_each_service(run_dir, restart_service, &job);
+		run_dir_for_each_service(run_dir, restart_service, &job);
 	}
 	rc = job.rc;
 	for (i = 1; i <= info.nodes; i++)

@@ -397,7 +397,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	qsort(lr.rows, lr.count, sizeof(*lr.rows), cmp_rows);
-	nodes_run_dir(cli->lab, NULL, run_dir, sizeof(run_dir));
+	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
 	nodeset_clear(&running);
 	for (i = 1; i <= info.nodes; i++) {
 		if (!nodes_pid(run_dir, i))
@@ -465,7 +465,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		{
 			struct services_print sp = { .nodes = info.nodes, .json = true };
 
-			nodes_for_each_service(run_dir, print_service, &sp);
+			run_dir_for_each_service(run_dir, print_service, &sp);
 		}
 		printf("]");
 		delay_status_print(cli->lab, true);
@@ -488,7 +488,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		{
 			struct services_print sp = { .nodes = info.nodes };
 
-			nodes_for_each_service(run_dir, print_service, &sp);
+			run_dir_for_each_service(run_dir, print_service, &sp);
 		}
 		print_clocks(cli->lab, info.nodes, false);
 		printf("generation %llu, switched %.1f s ago, %u group%s\n",

@@ -12,7 +12,7 @@
 #include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/lab/lab_record.h"
-#include "netem/svc/nodes.h"
+#include "netem/lab/run_dir.h"
 
 #define RECORD_NAME "up.nodes"
 
@@ -20,7 +20,7 @@ static void record_path(const char *lab, const char *name, char *buf, size_t len
 {
 	char dir[256];
 
-	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
@@ -29,7 +29,7 @@ int lab_record_create(const char *lab, unsigned int nodes)
 	char dir[256], path[320], tmp[340], text[32];
 	int fd, err = 0, n;
 
-	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	err = files_mkdir_p(dir, 0755);
 	if (err) {
 		error_note("mkdir -p %s: %s", dir, strerror(-err));

@@ -14,7 +14,7 @@
 
 #include "lib/files.h"
 #include "netem/explain.h"
-#include "netem/svc/nodes.h"
+#include "netem/lab/run_dir.h"
 #include "netem/lab/offload.h"
 #include "netem/lab/topology.h"
 

@@ -16,7 +16,7 @@
 #include "lib/files.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/explain.h"
-#include "netem/svc/nodes.h"
+#include "netem/lab/run_dir.h"
 #include "netem/lab/topology.h"
 
 #define STROBE_COMM "capnet-strobe"
@@ -174,8 +174,8 @@ static int write_controls(const char *lab, unsigned int node, const struct clock
 	struct control_walk w = { .node = node, .s = s };
 	char run_dir[PATH_MAX];
 
-	nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
-	nodes_for_each_service(run_dir, control_one, &w);
+	run_dir_of_lab(lab, NULL, run_dir, sizeof(run_dir));
+	run_dir_for_each_service(run_dir, control_one, &w);
 	return w.err;
 }
 

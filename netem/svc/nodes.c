@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capnode daemons in node namespaces: spawn, find, signal, and clean up. */
+/* Services in node namespaces (capnode, or any program `capnet start` runs): spawn them with
+ * their command lines recorded, find, signal and restart them, and clean up. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,14 +24,6 @@
 #include "lib/files.h"
 
 #define MAX_ARGS 64
-
-void nodes_run_dir(const char *lab, const char *dir_opt, char *buf, size_t len)
-{
-	if (dir_opt)
-		snprintf(buf, len, "%s", dir_opt);
-	else
-		snprintf(buf, len, "%s/%s", CAPNET_RUN_ROOT, lab);
-}
 
 static void node_file(const char *run_dir, unsigned int node, const char *ext, char *buf,
 		      size_t len)
@@ -342,69 +335,6 @@ int nodes_start(const struct node_start *st, unsigned int node)
 	}
 	free(cluster);
 	return err;
-}
-
-void nodes_service_dir(const char *run_dir, const char *name, char *buf, size_t len)
-{
-	if (!name || !strcmp(name, CAPNODE_SERVICE))
-		snprintf(buf, len, "%s", run_dir);
-	else
-		snprintf(buf, len, "%s/svc/%s", run_dir, name);
-}
-
-bool nodes_service_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (!n || n > SERVICE_NAME_MAX || name[0] == '.')
-		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
-	       n;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int nodes_for_each_service(const char *run_dir,
-			   int (*fn)(const char *name, const char *dir, void *arg), void *arg)
-{
-	char dir[PATH_MAX], *names[256];
-	struct dirent *de;
-	size_t n = 0, i;
-	int rc = 0;
-	DIR *d;
-
-	/* capnode is a service once a node of it was started (its command line recorded). */
-	d = opendir(run_dir);
-	if (d) {
-		while ((de = readdir(d)))
-			if (de->d_name[0] == 'n' && strstr(de->d_name, ".cmd"))
-				break;
-		closedir(d);
-		if (de)
-			rc = fn(CAPNODE_SERVICE, run_dir, arg);
-	}
-	if (rc)
-		return rc;
-	snprintf(dir, sizeof(dir), "%s/svc", run_dir);
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < sizeof(names) / sizeof(names[0]))
-		if (nodes_service_name_ok(de->d_name))
-			names[n++] = strdup(de->d_name);
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), by_name);
-	for (i = 0; i < n; i++) {
-		if (!rc && names[i]) {
-			nodes_service_dir(run_dir, names[i], dir, sizeof(dir));
-			rc = fn(names[i], dir, arg);
-		}
-		free(names[i]);
-	}
-	return rc;
 }
 
 static void service_ip(unsigned int node, char *buf, size_t len, void *arg)

@@ -7,41 +7,25 @@
 #define CAPNET_NODES_H
 
 #include <stdbool.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "netem/policy/spec.h"
+#include "netem/lab/run_dir.h"
 #include "netem/lab/topology.h"
 
-#define CAPNET_RUN_ROOT "/run/capnet"
 #define CAPNODE_PORT 7070
 
-/* The lab's run directory: --dir if given, else /run/capnet/<lab>. */
-void nodes_run_dir(const char *lab, const char *dir_opt, char *buf, size_t len);
 /* The pid of node i's process, if it runs (its start time checked against /proc, so a stale
  * pid file or a reused pid never counts); 0 if not. */
 pid_t nodes_pid(const char *run_dir, unsigned int node);
 /* It runs, stopped by pause (SIGSTOP). */
 bool nodes_paused(const char *run_dir, unsigned int node);
 
-#define CAPNODE_SERVICE "capnode"
-#define SERVICE_NAME_MAX 40
-/* A service's directory: the run directory itself for capnode (name NULL or "capnode"), else
- * <run_dir>/svc/<name>. */
-void nodes_service_dir(const char *run_dir, const char *name, char *buf, size_t len);
-/* A name for a service: 1 to SERVICE_NAME_MAX letters, digits, '-', '_' or '.', not starting
- * with '.'. */
-bool nodes_service_name_ok(const char *name);
-/* Calls fn for every service started in the lab (capnode first, then by name), with its
- * directory; stops at and returns fn's first non-zero value. */
-int nodes_for_each_service(const char *run_dir,
-			   int (*fn)(const char *name, const char *dir, void *arg), void *arg);
-
 struct service_start {
 	const char *lab;
-	const char *dir; /* nodes_service_dir() */
+	const char *dir; /* run_dir_of_service() */
 	unsigned int nodes; /* the lab's size */
 	const struct node_set *where; /* the nodes it runs on: {each:} */
 	uint32_t subnet; /* host order */

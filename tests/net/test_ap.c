@@ -352,7 +352,7 @@ static void test_restart_keeps_data(void **state)
 	assert_int_equal(rep.replicas_answered, 1);
 	/* A record torn by a crash at the end of the log is cut off; the rest is kept. */
 	assert_int_equal(capnet("stop 2"), 0);
-	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/data/n2/ap.log", dir);
 	f = fopen(path, "a");
 	assert_non_null(f);
@@ -438,7 +438,7 @@ static void test_log_compaction(void **state)
 	FILE *f;
 
 	(void)state;
-	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/data/n1/ap.log", dir);
 	assert_int_equal(capctl("-n 1 --consistency all open a 100000"), 0);
 	assert_int_equal(capctl("-n 1 --consistency all open b 0"), 0);

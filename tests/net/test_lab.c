@@ -367,7 +367,7 @@ static void test_killed_up_is_refused(void **state)
 			expect_refused("up -n 20", 20);
 			assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
 			assert_lab_gone(20);
-			nodes_run_dir(lab, NULL, run_dir, sizeof(run_dir));
+			run_dir_of_lab(lab, NULL, run_dir, sizeof(run_dir));
 			assert_false(path_exists(run_dir));
 		}
 	unlink(fifo);

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "lib/report.h"
-#include "netem/svc/nodes.h"
+#include "netem/lab/run_dir.h"
 #include "netem/lab/topology.h"
 #include "node/key_file.h"
 #include "tools/capctl/client.h"
