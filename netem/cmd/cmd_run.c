@@ -241,8 +241,11 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 	static struct nemesis_step steps[4096];
 	struct nemesis_plan plan;
 	char err[256], path[PATH_MAX];
-	double begin = now_s();
-	long base_ms = (long)((begin - r->start) * 1000 + 0.5);
+	/* The faults count from the line's planned time when it has one (`at 5s nemesis ...`),
+	 * else from the line's own start: the schedule written is then the same for the same seed
+	 * however late a busy machine ran the line. */
+	long base_ms = st->at_ms >= 0 ? st->at_ms : 0;
+	double begin = st->at_ms >= 0 ? r->start + st->at_ms / 1000.0 : now_s();
 	size_t n;
 	FILE *f;
 
@@ -270,9 +273,12 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 				 strerror(errno));
 	fprintf(f,
 		"# capnet nemesis, line %u of %s: seed %llu, %ld ms, a fault every other %ld ms, "
-		"on %u nodes\n# capnet run this file to play the same faults at the same offsets\n",
+		"on %u nodes\n# capnet run this file to play the same faults at the same offsets "
+		"(%s)\n",
 		st->line, r->script, (unsigned long long)plan.seed, plan.duration_ms,
-		plan.interval_ms, r->nodes);
+		plan.interval_ms, r->nodes,
+		st->at_ms >= 0 ? "from the start of the run" :
+				 "from the start of the nemesis line");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "at %ld.%03lds %s\n", (base_ms + steps[i].at_ms) / 1000,
 			(base_ms + steps[i].at_ms) % 1000, steps[i].command);
