@@ -12,6 +12,9 @@ packages=(
 	libhiredis-dev                                      # capctl load --client redis
 	libcurl4-openssl-dev                                # capctl load --client etcd
 	redis-server redis-sentinel redis-tools             # tests and scenarios against a real Redis
+	python3-redis                                       # tools/clients/redis_client.py
+	zookeeper python3-kazoo                             # the ZooKeeper scenarios and client
+	postgresql python3-psycopg2                         # the PostgreSQL scenarios and client
 	libcmocka-dev                                       # unit and root tests
 	clang-format bear                                   # make format, compile_commands.json
 	iproute2 iptables nftables iputils-ping             # --explain replays, demo, benchmarks

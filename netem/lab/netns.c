@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <ifaddrs.h>
+#include <arpa/inet.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -228,5 +230,29 @@ int netns_for_each(int (*fn)(const char *name, void *arg), void *arg)
 		err = fn(de->d_name, arg);
 	}
 	closedir(dir);
+	return err;
+}
+
+int netns_address(const char *name, char *buf, size_t len)
+{
+	struct ifaddrs *ifs, *i;
+	int saved = netns_enter(name), err = -ENOENT;
+
+	if (saved < 0)
+		return saved;
+	if (getifaddrs(&ifs)) {
+		err = -errno;
+		netns_return(saved);
+		return err;
+	}
+	netns_return(saved);
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, "lo")) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
+				  len);
+			err = 0;
+			break;
+		}
+	freeifaddrs(ifs);
 	return err;
 }

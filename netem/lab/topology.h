@@ -69,6 +69,9 @@ int netns_return(int saved_fd);
 pid_t netns_fork_session(const char *name);
 /* An fd of the named namespace (O_RDONLY on /run/netns/NAME) or -errno. Prints nothing. */
 int netns_open(const char *name);
+/* The first IPv4 address of the named namespace that is not loopback's (a node's own), as text
+ * into buf: 0, -ENOENT when it has none, -errno. Prints nothing. */
+int netns_address(const char *name, char *buf, size_t len);
 
 /* Named namespaces as `ip netns add/del` make them (netem/lab/netns.c). */
 #define NETNS_RUN_DIR "/run/netns"

@@ -22,7 +22,7 @@ static const struct capctl_cmd {
 	{ "balance", capctl_balance_main, "[ACCOUNT]", "an account's balance, or the whole bank" },
 	{ "status", capctl_status_main, "", "the node's role, term, leader, log and reachability" },
 	{ "load", capctl_load_main,
-	  "[--nodes LIST] --history FILE [--client capnode|redis|etcd] [--workload "
+	  "[--nodes LIST] --history FILE [--client capnode|redis|etcd|exec] [--workload "
 	  "register|bank|set|append] ...",
 	  "run concurrent clients and record a history (capctl load --help)" },
 	{ "check", capctl_check_main,

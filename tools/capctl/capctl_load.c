@@ -14,6 +14,7 @@
 #include "lib/progress.h"
 #include "netem/filter/filter.h"
 #include "netem/lab/topology.h"
+#include "tools/capctl/exec_client.h"
 #include "tools/capctl/workload.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -31,9 +32,13 @@ static void load_usage(void)
 		"           [--client capnode|redis|etcd] [--port P] [--serializable]\n"
 		"           [--workload register|bank] [--clients C] [--duration T] [--keys K]\n"
 		"           [--consistency one|quorum|all] [--rate R] [--seed N]\n"
+		"           [--client exec -- PROGRAM [ARG...]]\n"
 		"  --client C       what the service on each node speaks: capnode (default);\n"
 		"                   redis (GET, SET, cas as one Lua script; SADD, SMEMBERS);\n"
-		"                   etcd (v3 JSON gateway: range, put, cas as a txn)\n"
+		"                   etcd (v3 JSON gateway: range, put, cas as a txn);\n"
+		"                   exec: PROGRAM, one per client process, in the node's\n"
+		"                   namespace, in JSON lines on its stdin and stdout\n"
+		"                   (docs/clients.md); its arguments may hold {i} {ip} {n}\n"
 		"  --port P         the service's port (default: capnode 7070, redis 6379,\n"
 		"                   etcd 2379)\n"
 		"  --serializable   etcd: serializable reads (a member's own state) instead of\n"
@@ -44,11 +49,11 @@ static void load_usage(void)
 		"  --history FILE   where the history goes (docs/history-format.md)\n"
 		"  --workload W     register: reads, writes and cas of unique values over K keys;\n"
 		"                   bank: opens K accounts of %d, then transfers and whole-bank\n"
-		"                   balance reads (default register); set (redis): unique adds\n"
-		"                   to K sets (default 1), then a final read of each from every\n"
-		"                   node, asked again for up to 30 s until it answers (heal first);\n"
-		"                   append (redis): unique RPUSHes to K lists (default 4) and\n"
-		"                   whole-list reads (LRANGE)\n"
+		"                   balance reads (default register); set (redis, exec): unique\n"
+		"                   adds to K sets (default 1), then a final read of each from\n"
+		"                   every node, asked again for up to 30 s until it answers (heal\n"
+		"                   first); append (redis, exec): unique appends to K lists\n"
+		"                   (default 4) and whole-list reads\n"
 		"  --clients C      concurrent clients, one request outstanding each (default 5)\n"
 		"  --duration T     how long to run: 10, 10s, 500ms, 2m (default 10 s); Ctrl-C\n"
 		"                   ends the run early\n"
@@ -243,6 +248,11 @@ int capctl_load_main(int argc, char **argv)
 			cfg.serializable = true;
 			continue;
 		}
+		if (!strcmp(opt, "--")) {
+			cfg.exec_argv = argv + i + 1;
+			cfg.exec_argc = argc - i - 1;
+			break;
+		}
 		if (opt[0] != '-') {
 			fprintf(stderr, "capctl load: unexpected \"%s\" (capctl load --help)\n",
 				opt);
@@ -295,17 +305,30 @@ int capctl_load_main(int argc, char **argv)
 		cfg.client = WORKLOAD_CLIENT_REDIS;
 	else if (!strcmp(client, "etcd"))
 		cfg.client = WORKLOAD_CLIENT_ETCD;
+	else if (!strcmp(client, "exec"))
+		cfg.client = WORKLOAD_CLIENT_EXEC;
 	else
-		return bad("--client \"%s\": capnode, redis or etcd", client);
+		return bad("--client \"%s\": capnode, redis, etcd or exec", client);
+	if (cfg.client == WORKLOAD_CLIENT_EXEC && cfg.exec_argc < 1)
+		return bad("%s", "--client exec needs its program after --: --client exec -- "
+				 "PROGRAM [ARG...]");
+	if (cfg.client != WORKLOAD_CLIENT_EXEC && cfg.exec_argv)
+		return bad("a program after -- is for --client exec, not %s", client);
+	if (cfg.client == WORKLOAD_CLIENT_EXEC) {
+		const struct exec_program p = { .argv = cfg.exec_argv, .argc = cfg.exec_argc };
+
+		if (exec_program_check(&p, err, sizeof(err)))
+			return bad("%s", err);
+	}
 	if (cfg.serializable && cfg.client != WORKLOAD_CLIENT_ETCD)
 		return bad("--serializable is etcd's (--client etcd), not %s's", client);
 	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && cfg.kind == WORKLOAD_BANK)
 		return bad("--workload bank needs capnode's bank (--client capnode), not %s",
 			   client);
 	if ((cfg.kind == WORKLOAD_SET || cfg.kind == WORKLOAD_APPEND) &&
-	    cfg.client != WORKLOAD_CLIENT_REDIS)
+	    cfg.client != WORKLOAD_CLIENT_REDIS && cfg.client != WORKLOAD_CLIENT_EXEC)
 		return bad("--workload set and append run against Redis sets and lists (--client "
-			   "redis), not %s",
+			   "redis) or a client program (--client exec), not %s",
 			   client);
 	cfg.final_read_s = 30;
 	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && consistency)
@@ -339,6 +362,15 @@ int capctl_load_main(int argc, char **argv)
 		fprintf(stderr,
 			"capctl load: talking to nodes means entering their namespaces: run as root\n");
 		return CAPCTL_FAIL;
+	}
+	if (cfg.client == WORKLOAD_CLIENT_EXEC) {
+		struct lab_info info;
+
+		/* {n} is the lab's size, as for capnet start. */
+		if (lab_nodes(nodes_default, sizeof(nodes_default)) ||
+		    lab_topology_discover(capctl_opts.lab, &info))
+			return CAPCTL_FAIL;
+		cfg.lab_nodes = info.nodes;
 	}
 	if (!nodes) {
 		if (lab_nodes(nodes_default, sizeof(nodes_default)) ||

@@ -2,7 +2,6 @@
 /* libcurl to etcd's JSON gateway, sockets opened inside a node's namespace. libcurl is loaded
  * when the first etcd client is set up, so no other capctl command loads it and its chain. */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,30 +119,6 @@ static enum etcd_transport post(struct etcd_client *c, const char *path, const c
 	return ETCD_LOST;
 }
 
-static int own_address(const char *ns, char *buf, size_t len)
-{
-	struct ifaddrs *ifs, *i;
-	int saved = netns_enter(ns), err = -ENOENT;
-
-	if (saved < 0)
-		return saved;
-	if (getifaddrs(&ifs)) {
-		err = -errno;
-		netns_return(saved);
-		return err;
-	}
-	netns_return(saved);
-	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, "lo")) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
-				  len);
-			err = 0;
-			break;
-		}
-	freeifaddrs(ifs);
-	return err;
-}
-
 int etcd_client_open(struct etcd_client *c, const char *lab, unsigned int node, uint16_t port,
 		     long timeout_ms, bool serializable)
 {
@@ -186,7 +161,7 @@ int etcd_client_open(struct etcd_client *c, const char *lab, unsigned int node, 
 	/* Loopback first, then the member's own address (one that listens only there). */
 	snprintf(c->base, sizeof(c->base), "http://127.0.0.1:%u", port);
 	t = post(c, "/v3/maintenance/status", "{}", &status, &text);
-	if (t == ETCD_NOT_SENT && !own_address(c->ns, addr, sizeof(addr))) {
+	if (t == ETCD_NOT_SENT && !netns_address(c->ns, addr, sizeof(addr))) {
 		snprintf(c->base, sizeof(c->base), "http://%s:%u", addr, port);
 		t = post(c, "/v3/maintenance/status", "{}", &status, &text);
 	}

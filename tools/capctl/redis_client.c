@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,25 +62,6 @@ static struct timeval tv_of(long ms)
 	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 }
 
-/* The node's own IPv4 address, as its namespace has it. */
-static int own_address(char *buf, size_t len)
-{
-	struct ifaddrs *ifs, *i;
-	int err = -ENOENT;
-
-	if (getifaddrs(&ifs))
-		return -errno;
-	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, "lo")) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
-				  len);
-			err = 0;
-			break;
-		}
-	freeifaddrs(ifs);
-	return err;
-}
-
 static redisContext *connect_to(const char *host, uint16_t port, long timeout_ms)
 {
 	struct timeval tv = tv_of(timeout_ms);
@@ -119,7 +99,7 @@ int redis_client_open(struct redis_client *c, const char *lab, unsigned int node
 	/* Loopback first (a Redis in protected mode answers only there), then the node's
 	 * address (a Redis bound to {ip}). Both stay inside the node. */
 	c->ctx = connect_to("127.0.0.1", port, timeout_ms);
-	if ((!c->ctx || c->ctx->err) && !own_address(addr, sizeof(addr))) {
+	if ((!c->ctx || c->ctx->err) && !netns_address(ns, addr, sizeof(addr))) {
 		if (c->ctx)
 			hiredis.free(c->ctx);
 		c->ctx = connect_to(addr, port, timeout_ms);

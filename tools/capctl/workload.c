@@ -18,6 +18,7 @@
 
 #include "tools/capctl/client.h"
 #include "tools/capctl/etcd_client.h"
+#include "tools/capctl/exec_client.h"
 #include "tools/capctl/redis_client.h"
 #include "tools/check/history.h"
 
@@ -59,6 +60,7 @@ struct worker {
 	struct capnet_client client;
 	struct redis_client redis;
 	struct etcd_client etcd;
+	struct exec_client exec;
 	bool connected;
 	uint64_t rng;
 	uint64_t counter;
@@ -105,6 +107,7 @@ const char *workload_client_name(enum workload_client client)
 {
 	return client == WORKLOAD_CLIENT_REDIS ? "redis" :
 	       client == WORKLOAD_CLIENT_ETCD  ? "etcd" :
+	       client == WORKLOAD_CLIENT_EXEC  ? "exec" :
 						 "capnode";
 }
 
@@ -115,6 +118,13 @@ static uint16_t service_port(const struct workload_config *cfg)
 	return cfg->client == WORKLOAD_CLIENT_REDIS ? REDIS_DEFAULT_PORT :
 	       cfg->client == WORKLOAD_CLIENT_ETCD  ? ETCD_DEFAULT_PORT :
 						      DEFAULT_PORT;
+}
+
+static enum exec_shape exec_shape_of(enum workload_kind kind)
+{
+	return kind == WORKLOAD_SET    ? EXEC_SET :
+	       kind == WORKLOAD_APPEND ? EXEC_LIST :
+					 EXEC_REGISTER;
 }
 
 const char *workload_kind_name(enum workload_kind kind)
@@ -307,6 +317,19 @@ static int add_latency(struct worker *w, uint64_t ns)
 	return 0;
 }
 
+/* The worker's client program, as its current process. */
+static int exec_start(struct worker *w)
+{
+	const struct workload_config *cfg = w->run->cfg;
+	const struct exec_program p = { .lab = cfg->lab,
+					.argv = cfg->exec_argv,
+					.argc = cfg->exec_argc,
+					.nodes = cfg->lab_nodes,
+					.shape = exec_shape_of(cfg->kind) };
+
+	return exec_client_start(&w->exec, &p, w->node, w->process, cfg->timeout_ms);
+}
+
 static int service_open(struct worker *w)
 {
 	const struct workload_config *cfg = w->run->cfg;
@@ -322,6 +345,11 @@ static int connect_client(struct worker *w)
 	const struct workload_config *cfg = w->run->cfg;
 	int err;
 
+	if (cfg->client == WORKLOAD_CLIENT_EXEC) {
+		/* As a service that is down: its operations fail, said with the reason. */
+		w->connected = !exec_start(w);
+		return 0;
+	}
 	if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
 		/* A service that is down now (killed, restarting) is not the end of the client:
 		 * its next operations fail (they were never sent) until it answers again. */
@@ -337,6 +365,8 @@ static void disconnect_client(struct worker *w)
 {
 	if (w->run->cfg->client == WORKLOAD_CLIENT_REDIS)
 		redis_client_close(&w->redis);
+	else if (w->run->cfg->client == WORKLOAD_CLIENT_EXEC)
+		exec_client_stop(&w->exec);
 	else if (w->run->cfg->client == WORKLOAD_CLIENT_ETCD)
 		etcd_client_close(&w->etcd);
 	else if (w->connected)
@@ -523,6 +553,72 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 	return err;
 }
 
+/* The same operation through a client program (tools/capctl/exec_client.c): its answer is the
+ * outcome, except that anything it cannot be trusted on (no answer, an exit, garbage) is info,
+ * and a request it never read (it had exited) is a fail. */
+static int execute_exec(struct worker *w, struct op *op, unsigned int key_index)
+{
+	struct run *run = w->run;
+	const struct workload_config *cfg = run->cfg;
+	struct history_value result = op->arg;
+	struct exec_request req = {
+		.f = op->f, .key = op->key, .value = op->val_buf, .from = op->old_buf
+	};
+	struct exec_answer a = { 0 };
+	enum history_type type;
+	uint64_t t_invoke, t_done;
+	const char *why = NULL;
+	int err = -EPIPE, rc;
+
+	if (!w->connected)
+		w->connected = !exec_start(w);
+	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
+	if (w->connected)
+		err = exec_client_call(&w->exec, &req, exec_shape_of(cfg->kind), cfg->timeout_ms,
+				       &a);
+	type = err == -EPIPE ? HISTORY_FAIL : err ? HISTORY_INFO : a.type;
+	if (err) {
+		why = w->exec.error;
+		/* A timeout is what a partition does; an exit or garbage is the program's fault,
+		 * named once each time. */
+		if (err != -ETIMEDOUT && w->connected)
+			fprintf(stderr, "capctl load: %s\n", why);
+	} else if (type != HISTORY_OK) {
+		why = a.error ? a.error : "the client program gave no reason";
+	}
+	if (op->f == HISTORY_READ) {
+		result.kind = HISTORY_VALUE_NULL;
+		if (type == HISTORY_OK && a.items)
+			result = (struct history_value){ .kind = HISTORY_VALUE_LIST,
+							 .items = a.items,
+							 .n = a.n };
+		else if (type == HISTORY_OK && a.value) {
+			result.kind = HISTORY_VALUE_STRING;
+			result.str = (char *)a.value;
+		}
+	}
+	t_done = record(run, w->process, w->node, type, op, &result, why);
+	if (err == -EPIPE) {
+		/* Never read: started again for the next operation, under the same process. */
+		exec_client_stop(&w->exec);
+		w->connected = false;
+	}
+	if (cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND) {
+		exec_answer_free(&a);
+		if (type == HISTORY_INFO) {
+			__atomic_fetch_add(&run->info, 1, __ATOMIC_RELAXED);
+			return new_identity(w, false);
+		}
+		rc = count_outcome(w, type, t_done - t_invoke);
+	} else {
+		rc = finish_register_op(w, op, key_index, type, &result, t_done - t_invoke);
+		exec_answer_free(&a);
+	}
+	if (!rc && type == HISTORY_FAIL)
+		sleep_ns(REFUSED_PAUSE_MS * 1000000ull);
+	return rc;
+}
+
 /* Invokes op, waits for its outcome, records both. Returns 0, or -errno to stop the client. */
 static int execute(struct worker *w, struct op *op, unsigned int key_index)
 {
@@ -537,6 +633,8 @@ static int execute(struct worker *w, struct op *op, unsigned int key_index)
 	uint64_t t_invoke, t_done;
 	int err;
 
+	if (cfg->client == WORKLOAD_CLIENT_EXEC)
+		return execute_exec(w, op, key_index);
 	if (cfg->client != WORKLOAD_CLIENT_CAPNODE)
 		return execute_redis(w, op, key_index);
 	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
@@ -697,7 +795,7 @@ static int final_reads(struct run *run)
 
 				w.process =
 					__atomic_fetch_add(&run->next_process, 1, __ATOMIC_RELAXED);
-				if (execute_redis(&w, &op, 0))
+				if (execute(&w, &op, 0))
 					break;
 				answered = run->ok > ok_before;
 				if (answered || now_ns() >= deadline)
@@ -705,7 +803,7 @@ static int final_reads(struct run *run)
 				sleep_ns(200 * 1000000ull);
 			}
 		}
-		redis_client_close(&w.redis);
+		disconnect_client(&w);
 		free(w.lat);
 		if (!answered) {
 			fprintf(stderr, "capctl load: node %u gave no final read within %.0f s\n",
@@ -854,6 +952,20 @@ static int preflight(const struct workload_config *cfg)
 	int err;
 
 	for (i = 0; i < cfg->n_nodes; i++) {
+		if (cfg->client == WORKLOAD_CLIENT_EXEC) {
+			struct worker w = { .run = &(struct run){ .cfg = cfg },
+					    .node = cfg->nodes[i] };
+
+			/* Not found, not executable, exits at once, never answers init: one clear
+			 * error before any client starts. */
+			err = exec_start(&w);
+			if (err) {
+				fprintf(stderr, "capctl load: %s\n", w.exec.error);
+				return err;
+			}
+			exec_client_stop(&w.exec);
+			continue;
+		}
 		if (cfg->client == WORKLOAD_CLIENT_REDIS) {
 			struct redis_client r;
 
@@ -945,7 +1057,9 @@ static int check_config(const struct workload_config *cfg)
 	if (cfg->kind == WORKLOAD_BANK && cfg->client != WORKLOAD_CLIENT_CAPNODE)
 		return -EINVAL;
 	if ((cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND) &&
-	    cfg->client != WORKLOAD_CLIENT_REDIS)
+	    cfg->client != WORKLOAD_CLIENT_REDIS && cfg->client != WORKLOAD_CLIENT_EXEC)
+		return -EINVAL;
+	if (cfg->client == WORKLOAD_CLIENT_EXEC && (cfg->exec_argc < 1 || !cfg->lab_nodes))
 		return -EINVAL;
 	return 0;
 }
@@ -970,6 +1084,9 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 			return err;
 		}
 	}
+	/* A client program that exits makes its pipe refuse a write: an error, not a signal. */
+	if (cfg->client == WORKLOAD_CLIENT_EXEC)
+		signal(SIGPIPE, SIG_IGN);
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = now_ns();
 	st->seed = seed;

@@ -32,6 +32,7 @@ enum workload_client {
 	WORKLOAD_CLIENT_CAPNODE,
 	WORKLOAD_CLIENT_REDIS,
 	WORKLOAD_CLIENT_ETCD,
+	WORKLOAD_CLIENT_EXEC, /* a client program per process, in JSON lines (docs/clients.md) */
 };
 
 struct workload_config {
@@ -39,6 +40,10 @@ struct workload_config {
 	enum workload_client client;
 	uint16_t port; /* the service's; 0 for its usual one (capnode 7070, Redis 6379, etcd 2379) */
 	bool serializable; /* etcd: serializable reads instead of linearizable ones */
+	/* exec: the client program's command line, placeholders unexpanded; the lab's size. */
+	char *const *exec_argv;
+	int exec_argc;
+	unsigned int lab_nodes;
 	unsigned int nodes[WORKLOAD_MAX_NODES]; /* client k talks to nodes[k % n_nodes] */
 	unsigned int n_nodes;
 	unsigned int clients;
