@@ -67,9 +67,24 @@ static void skip_blank(struct edn_reader *r)
 	}
 }
 
+/* A switch, not strchr: this runs for every character of a history. NUL ends a token too. */
 static bool delimiter(char c)
 {
-	return isspace((unsigned char)c) || c == ',' || strchr("()[]{}\";", c);
+	switch (c) {
+	case '\0':
+	case '(':
+	case ')':
+	case '[':
+	case ']':
+	case '{':
+	case '}':
+	case '"':
+	case ';':
+	case ',':
+		return true;
+	default:
+		return isspace((unsigned char)c);
+	}
 }
 
 void edn_value_free(struct edn_value *v)
@@ -105,7 +120,7 @@ static int read_seq(struct edn_reader *r, struct edn_value *out, struct edn_erro
 			r->p++;
 			break;
 		}
-		if (strchr(")]}", *r->p))
+		if (*r->p == ')' || *r->p == ']' || *r->p == '}' || !*r->p)
 			return fail(r, err, r->p, "'%c' where '%c' was expected", *r->p, close);
 		rc = array_grow((void **)&out->items, sizeof(*out->items), out->n, &cap);
 		if (rc)

@@ -19,7 +19,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes scale startup replicas auth real maelstrom captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes scale startup replicas auth real maelstrom elle captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -825,6 +825,30 @@ bench_real_systems() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The transaction checker at Elle's scale: a generated strictly serializable history of 1,000,000
+# list-append transactions, read and checked for strict serializability. Elle's README: 22 million
+# transactions in about two minutes with ~60 GB of heap, on all the cores of its machine; ours is
+# per CPU second of one core, and must stay within 2 GB.
+bench_elle() {
+	local h=$tmp/txn.edn out cpu mib rate elle=183333
+	section "transaction checker: 1,000,000 list-append transactions, strict-serializable"
+	"$tools/txn_history_gen" 1000000 >"$h"
+	if ! out=$("$capctl" -v check --model list-append "$h" 2>&1 >/dev/null); then
+		na "capctl check --model list-append" "the generated history was not found valid"
+		rm -f "$h"
+		return
+	fi
+	rm -f "$h"
+	cpu=$(sed -n 's/.* in \([0-9.]*\) s of CPU.*/\1/p' <<<"$out")
+	mib=$(sed -n 's/.*peak memory \([0-9]*\) MiB.*/\1/p' <<<"$out")
+	rate=$(awk -v c="$cpu" 'BEGIN { if (c > 0) printf "%.0f", 1000000 / c }')
+	row "transactions/s per core | Elle's, all its cores" "$rate" "$elle" \
+		"$(ratio_r "$rate" "$elle")" "$(goal "per core" "$rate" ">" "$elle")"
+	row "peak memory (MiB) | Elle's heap" "$mib" "61440" "$(ratio_t "$mib" 61440)" \
+		"$(goal "2 GB" "$mib" "<=" 2048)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # captrace: record a lab under a UDP flood, then time the report.
 bench_captrace() {
 	local l=${tag}tr d=$tmp/trace rec out t0 t1 pk rate wall
@@ -895,6 +919,7 @@ delay=""
 [[ $only != *" auth "* ]] || run_section bench_auth
 [[ $only != *" real "* ]] || run_section bench_real_systems
 [[ $only != *" maelstrom "* ]] || run_section bench_maelstrom
+[[ $only != *" elle "* ]] || run_section bench_elle
 [[ $only != *" captrace "* ]] || run_section bench_captrace
 [[ $only != *" json "* ]] || run_section bench_json
 [[ $only != *" delay "* ]] || delay=$(delay_bench)

@@ -5,6 +5,7 @@
 #define CAPNET_CAPCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "tools/check/history_edn.h"
 
@@ -37,6 +38,9 @@ int capctl_parse_globals(int argc, char **argv, int *next);
 void capctl_print_globals_usage(void);
 
 int capctl_check_main(int argc, char **argv);
+/* check --model list-append|rw-register of the history in f; models_arg as given to
+ * --consistency-models, or NULL for strict-serializable. An exit code. */
+int capctl_check_txn(const char *name, FILE *f, const char *model, const char *models_arg);
 int capctl_report_main(int argc, char **argv);
 
 /* The faults file of a capnet run ({"time":N,"f":"partition","value":"1 | 2-5"} per line). */

@@ -22,7 +22,10 @@ static void check_usage(void)
 	fprintf(stderr,
 		"usage: capctl [--json] [-v] check --model register|bank|set|append [--mode cp|ap]\n"
 		"                                   [--memory-limit MB] HISTORY\n"
-		"  HISTORY is a JSON-lines history (docs/history-format.md), - for stdin.\n"
+		"       capctl [--json] check --model list-append|rw-register\n"
+		"                             [--consistency-models M[,M...]] HISTORY\n"
+		"  HISTORY is a JSON-lines history (docs/history-format.md) or Jepsen's EDN, - for\n"
+		"        stdin.\n"
 		"  register: linearizability of read/write/cas, key by key.\n"
 		"  bank: conservation, no negative balance, and every balance read explained by\n"
 		"        the transfers that could have happened.\n"
@@ -33,7 +36,14 @@ static void check_usage(void)
 		"        checked, overdrafts reported.\n"
 		"  --fail-on-lost: with --mode ap, register: exit 1 when an acknowledged write was\n"
 		"        lost (what last-writer-wins does to the later of two writes under a skewed\n"
-		"        clock, say).\n");
+		"        clock, say).\n"
+		"  list-append, rw-register: transactions (:f :txn, [:append k v] [:w k v]\n"
+		"        [:r k v] steps), checked as Elle does: anomalies G0, G1a, G1b, G1c,\n"
+		"        G-single, G2-item (and -realtime), internal, incompatible-order..., each\n"
+		"        with its cycle, and the consistency models they rule out. Exit 1 when one\n"
+		"        of --consistency-models is (read-uncommitted, read-committed,\n"
+		"        snapshot-isolation, repeatable-read, serializable, strict-serializable;\n"
+		"        default strict-serializable).\n");
 }
 
 static double now_s(void)
@@ -681,9 +691,9 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 
 int capctl_check_main(int argc, char **argv)
 {
-	const char *model = NULL, *path = NULL;
+	const char *model = NULL, *path = NULL, *txn_models = NULL;
 	long memory_mb = 512;
-	bool ap = false;
+	bool ap = false, txn;
 	char *end;
 	FILE *f;
 	int i, rc;
@@ -700,6 +710,8 @@ int capctl_check_main(int argc, char **argv)
 						"1048576\n");
 				return CAPCTL_USAGE;
 			}
+		} else if (!strcmp(argv[i], "--consistency-models") && i + 1 < argc) {
+			txn_models = argv[++i];
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
 			i++;
 			if (strcmp(argv[i], "cp") && strcmp(argv[i], "ap")) {
@@ -726,16 +738,31 @@ int capctl_check_main(int argc, char **argv)
 			return CAPCTL_USAGE;
 		}
 	}
-	if (model && strcmp(model, "register") && strcmp(model, "bank") && strcmp(model, "set") &&
-	    strcmp(model, "append")) {
-		fprintf(stderr, "capctl check: --model \"%s\": register, bank, set or append\n",
+	txn = model && (!strcmp(model, "list-append") || !strcmp(model, "rw-register"));
+	if (model && !txn && strcmp(model, "register") && strcmp(model, "bank") &&
+	    strcmp(model, "set") && strcmp(model, "append")) {
+		fprintf(stderr,
+			"capctl check: --model \"%s\": register, bank, set, append, list-append "
+			"or rw-register\n",
 			model);
 		return CAPCTL_USAGE;
 	}
 	if (!model) {
-		fprintf(stderr,
-			"capctl check: --model register, bank, set or append is required\n");
+		fprintf(stderr, "capctl check: --model register, bank, set, append, list-append or "
+				"rw-register is required\n");
 		check_usage();
+		return CAPCTL_USAGE;
+	}
+	if (txn_models && !txn) {
+		fprintf(stderr, "capctl check: --consistency-models goes with --model list-append "
+				"or rw-register\n");
+		return CAPCTL_USAGE;
+	}
+	if (txn && (ap || fail_on_lost || memory_mb != 512)) {
+		fprintf(stderr,
+			"capctl check: --mode, --fail-on-lost and --memory-limit are not "
+			"options of --model %s\n",
+			model);
 		return CAPCTL_USAGE;
 	}
 	if (!path) {
@@ -747,15 +774,16 @@ int capctl_check_main(int argc, char **argv)
 			"capctl check: --fail-on-lost goes with --model register --mode ap\n");
 		return CAPCTL_USAGE;
 	}
-	if (!strcmp(path, "-")) {
-		return run_check("<stdin>", stdin, model, ap, memory_mb);
-	}
+	if (!strcmp(path, "-"))
+		return txn ? capctl_check_txn("<stdin>", stdin, model, txn_models) :
+			     run_check("<stdin>", stdin, model, ap, memory_mb);
 	f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "capctl check: %s: %s\n", path, strerror(errno));
 		return CAPCTL_USAGE;
 	}
-	rc = run_check(path, f, model, ap, memory_mb);
+	rc = txn ? capctl_check_txn(path, f, model, txn_models) :
+		   run_check(path, f, model, ap, memory_mb);
 	fclose(f);
 	return rc;
 }

@@ -271,11 +271,10 @@ out:
 	return rc;
 }
 
-int history_read_any(struct history *h, FILE *f, struct history_error *err)
+int history_read_text(FILE *f, char **text, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0, k;
 	char *buf = malloc(cap);
-	int rc;
 
 	if (!buf)
 		return -ENOMEM;
@@ -296,6 +295,19 @@ int history_read_any(struct history *h, FILE *f, struct history_error *err)
 		free(buf);
 		return -EIO;
 	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int history_read_any(struct history *h, FILE *f, struct history_error *err)
+{
+	size_t n;
+	char *buf;
+	int rc = history_read_text(f, &buf, &n);
+
+	if (rc)
+		return rc;
 	rc = history_looks_edn(buf, n) ? history_parse_edn(h, buf, n, err) :
 					 history_parse_buf(h, buf, n, err);
 	free(buf);

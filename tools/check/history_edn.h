@@ -21,6 +21,9 @@ bool history_looks_edn(const char *text, size_t len);
  * the message), -ENOMEM. */
 int history_parse_edn(struct history *h, const char *text, size_t len, struct history_error *err);
 
+/* Reads all of f into *text (malloc'd, *len bytes). 0, -ENOMEM or -EIO. */
+int history_read_text(FILE *f, char **text, size_t *len);
+
 /* Reads a whole history from f in either format (EDN if it looks like EDN, else JSON lines)
  * into h. 0, -EINVAL with err, -ENOMEM, or -errno from the stream. */
 int history_read_any(struct history *h, FILE *f, struct history_error *err);

@@ -67,19 +67,6 @@ static bool mops_of(struct mael_arena *a, enum mael_workload w, const struct jso
 	return true;
 }
 
-/* The answer is the request with reads filled in. */
-static bool same_txn(const struct txn_mop *asked, size_t n_asked, const struct txn_mop *got,
-		     size_t n_got)
-{
-	if (n_asked != n_got)
-		return false;
-	for (size_t i = 0; i < n_got; i++)
-		if (asked[i].f != got[i].f || asked[i].key != got[i].key ||
-		    (got[i].f == TXN_WRITE && asked[i].value != got[i].value))
-			return false;
-	return true;
-}
-
 static void summarize(const struct txn_result *tr, unsigned int models, struct mael_result *r)
 {
 	char found[400] = "", asked[160] = "";
@@ -136,7 +123,7 @@ int mael_check_txn(enum mael_workload w, const struct mael_op *ops, size_t n, un
 		if (op->outcome != MAEL_OK)
 			continue;
 		if (mops_of(&a, w, mael_arena_parse(&a, op->result), true, &got, &n_got) &&
-		    same_txn(asked, n_asked, got, n_got)) {
+		    txn_same_steps(asked, n_asked, got, n_got)) {
 			x->mops = got;
 			continue;
 		}

@@ -86,6 +86,28 @@ unsigned int txn_model_forbids(enum txn_model m)
 	}
 }
 
+bool txn_same_steps(const struct txn_mop *a, size_t n_a, const struct txn_mop *b, size_t n_b)
+{
+	if (n_a != n_b)
+		return false;
+	for (size_t i = 0; i < n_a; i++)
+		if (a[i].f != b[i].f || a[i].key != b[i].key ||
+		    (a[i].f == TXN_WRITE && a[i].value != b[i].value))
+			return false;
+	return true;
+}
+
+unsigned int txn_ruled_out(const struct txn_result *r)
+{
+	unsigned int out = 0;
+
+	for (int m = 0; m < TXN_MODELS; m++)
+		for (int a = 0; a < TXN_ANOMALIES; a++)
+			if (r->counts[a] && txn_model_forbids(m) & BIT(a))
+				out |= BIT(m);
+	return out;
+}
+
 struct write_ix {
 	int64_t key, value;
 	size_t op;
@@ -114,7 +136,20 @@ struct checker {
 	size_t *parent, *parent_edge, *queue;
 	size_t *comp, *comp_size;
 	bool *reported; /* per component, for the pass under way */
+	const char *const *names; /* keys and values from TXN_NAMED on */
+	size_t n_names;
 };
+
+/* A key or value for a person: its digits, or its name when it was numbered from TXN_NAMED. */
+static const char *id_text(const struct checker *c, int64_t v, char *buf, size_t len)
+{
+	if (v >= TXN_NAMED && (uint64_t)(v - TXN_NAMED) < c->n_names)
+		return c->names[v - TXN_NAMED];
+	snprintf(buf, len, "%lld", (long long)v);
+	return buf;
+}
+
+#define ID(c, v) id_text((c), (v), (char[24]){ 0 }, 24)
 
 static void found(struct txn_result *r, enum txn_anomaly a, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -138,19 +173,25 @@ static void describe(const struct checker *c, size_t i, char *buf, size_t len)
 	const struct txn_op *op = &c->ops[i];
 	size_t used;
 
-	used = snprintf(buf, len, "T%zu (process %llu on n%u:", i, (unsigned long long)op->process,
-			op->node);
+	used = snprintf(buf, len, "T%zu (", i);
+	if (op->process != TXN_NO_PROCESS)
+		used += snprintf(buf + used, len - used, "process %llu",
+				 (unsigned long long)op->process);
+	if (op->node != TXN_NO_NODE && used < len)
+		used += snprintf(buf + used, len - used, " on n%u", op->node);
+	if (used < len && op->process != TXN_NO_PROCESS)
+		used += snprintf(buf + used, len - used, ":");
 	for (size_t m = 0; m < op->n_mops && used < len; m++) {
 		const struct txn_mop *mop = &op->mops[m];
 
 		used += snprintf(
-			buf + used, len - used, "%s %s %lld", m ? "," : "",
+			buf + used, len - used, "%s %s %s", m ? "," : "",
 			mop->f == TXN_WRITE ? (c->kind == TXN_LIST_APPEND ? "append" : "w") : "r",
-			(long long)mop->key);
+			ID(c, mop->key));
 		if (used >= len)
 			break;
 		if (mop->f == TXN_WRITE || (c->kind == TXN_RW_REGISTER && !mop->nil)) {
-			used += snprintf(buf + used, len - used, " %lld", (long long)mop->value);
+			used += snprintf(buf + used, len - used, " %s", ID(c, mop->value));
 		} else if (mop->nil) {
 			used += snprintf(buf + used, len - used, " null");
 		} else {
@@ -161,8 +202,8 @@ static void describe(const struct checker *c, size_t i, char *buf, size_t len)
 					e = mop->n_list - 2;
 					continue;
 				}
-				used += snprintf(buf + used, len - used, "%s%lld", e ? " " : "",
-						 (long long)mop->list[e]);
+				used += snprintf(buf + used, len - used, "%s%s", e ? " " : "",
+						 ID(c, mop->list[e]));
 			}
 			if (used < len)
 				used += snprintf(buf + used, len - used, "]");
@@ -271,9 +312,8 @@ static bool external_read(struct checker *c, size_t i, size_t m)
 					rd->nil == e->nil && (rd->nil || rd->value == e->value);
 			if (!agree) {
 				describe(c, i, what, sizeof(what));
-				found(c->r, TXN_INTERNAL,
-				      "%s read key %lld as other than its own %s", what,
-				      (long long)rd->key,
+				found(c->r, TXN_INTERNAL, "%s read key %s as other than its own %s",
+				      what, ID(c, rd->key),
 				      e->f == TXN_WRITE ? "write" : "earlier read");
 			}
 			break;
@@ -304,8 +344,8 @@ static bool external_read(struct checker *c, size_t i, size_t m)
 		if (!agree) {
 			describe(c, i, what, sizeof(what));
 			found(c->r, TXN_INTERNAL,
-			      "%s read key %lld without what it had read and appended before", what,
-			      (long long)rd->key);
+			      "%s read key %s without what it had read and appended before", what,
+			      ID(c, rd->key));
 		}
 	}
 	return false;
@@ -320,8 +360,8 @@ static void check_value(struct checker *c, size_t i, int64_t key, int64_t value,
 
 	if (!w) {
 		describe(c, i, what, sizeof(what));
-		found(c->r, TXN_GARBAGE, "%s read %lld from key %lld, which nobody wrote", what,
-		      (long long)value, (long long)key);
+		found(c->r, TXN_GARBAGE, "%s read %s from key %s, which nobody wrote", what,
+		      ID(c, value), ID(c, key));
 		return;
 	}
 	if (w->op == i)
@@ -329,15 +369,15 @@ static void check_value(struct checker *c, size_t i, int64_t key, int64_t value,
 	if (w->failed) {
 		describe(c, i, what, sizeof(what));
 		describe(c, w->op, by, sizeof(by));
-		found(c->r, TXN_G1A, "%s read %lld from key %lld, written by %s, which failed",
-		      what, (long long)value, (long long)key, by);
+		found(c->r, TXN_G1A, "%s read %s from key %s, written by %s, which failed", what,
+		      ID(c, value), ID(c, key), by);
 	} else if (last && !w->final) {
 		describe(c, i, what, sizeof(what));
 		describe(c, w->op, by, sizeof(by));
 		found(c->r, TXN_G1B,
-		      "%s read %lld from key %lld, an intermediate state of %s, which wrote the "
+		      "%s read %s from key %s, an intermediate state of %s, which wrote the "
 		      "key again",
-		      what, (long long)value, (long long)key, by);
+		      what, ID(c, value), ID(c, key), by);
 	}
 }
 
@@ -403,6 +443,47 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* list-append: appends no read saw still come after everything read (Elle's rule): after the
+ * writer of the longest read's last value (ww), and after every read of that whole list, or of
+ * the empty list when nothing was seen (rw). sorted: the longest read's values, sorted. */
+static int unread_appends(struct checker *c, const struct read_ref *rd, size_t lo, size_t hi,
+			  const struct txn_mop *longest, const int64_t *sorted)
+{
+	struct write_ix k = { .key = rd[lo].key, .value = INT64_MIN };
+	const struct write_ix *last =
+		longest->n_list ? writer(c, k.key, longest->list[longest->n_list - 1]) : NULL;
+	size_t w = 0, top = c->n_writes;
+
+	/* The first write of the key. */
+	while (w < top) {
+		size_t mid = w + (top - w) / 2;
+
+		if (cmp_write(&c->writes[mid], &k) < 0)
+			w = mid + 1;
+		else
+			top = mid;
+	}
+	for (; w < c->n_writes && c->writes[w].key == k.key; w++) {
+		const struct write_ix *x = &c->writes[w];
+
+		if (x->failed ||
+		    find_n(&x->value, sorted, longest->n_list, sizeof(*sorted), cmp_i64))
+			continue;
+		if (last && !last->failed && add_edge(c, last->op, x->op, k.key, WW))
+			return -ENOMEM;
+		for (size_t i = lo; i < hi; i++) {
+			const struct txn_mop *m = mop_of(c, &rd[i]);
+
+			if (rd[i].external && m->n_list == longest->n_list &&
+			    (!m->n_list ||
+			     !memcmp(m->list, longest->list, m->n_list * sizeof(*m->list))) &&
+			    add_edge(c, rd[i].op, x->op, k.key, RW))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /* list-append, one key's reads [lo, hi): the longest is the version order. */
 static int list_key(struct checker *c, const struct read_ref *rd, size_t lo, size_t hi)
 {
@@ -426,10 +507,14 @@ static int list_key(struct checker *c, const struct read_ref *rd, size_t lo, siz
 	for (size_t e = 1; e < longest->n_list; e++)
 		if (sorted[e] == sorted[e - 1]) {
 			describe(c, longest_op, a, sizeof(a));
-			found(c->r, TXN_DUPLICATE, "%s read %lld twice in key %lld", a,
-			      (long long)sorted[e], (long long)key);
+			found(c->r, TXN_DUPLICATE, "%s read %s twice in key %s", a,
+			      ID(c, sorted[e]), ID(c, key));
 			break;
 		}
+	if (unread_appends(c, rd, lo, hi, longest, sorted)) {
+		free(sorted);
+		return -ENOMEM;
+	}
 	free(sorted);
 	for (size_t e = 0; e + 1 < longest->n_list; e++) {
 		const struct write_ix *x = writer(c, key, longest->list[e]),
@@ -450,7 +535,7 @@ static int list_key(struct checker *c, const struct read_ref *rd, size_t lo, siz
 			describe(c, rd[i].op, a, sizeof(a));
 			describe(c, longest_op, b, sizeof(b));
 			found(c->r, TXN_INCOMPATIBLE_ORDER,
-			      "key %lld: %s is no prefix of what %s read", (long long)key, a, b);
+			      "key %s: %s is no prefix of what %s read", ID(c, key), a, b);
 			continue;
 		}
 		if (!rd[i].external)
@@ -532,9 +617,9 @@ static int register_key(struct checker *c, const struct read_ref *rd, size_t lo,
 			if (after[v] >> v & 1) {
 				describe(c, c->writes[w_lo + v - 1].op, a, sizeof(a));
 				found(c->r, TXN_CYCLIC_VERSIONS,
-				      "key %lld: the value %lld that %s wrote comes, by the reads "
+				      "key %s: the value %s that %s wrote comes, by the reads "
 				      "before writes, after itself",
-				      (long long)key, (long long)c->writes[w_lo + v - 1].value, a);
+				      ID(c, key), ID(c, c->writes[w_lo + v - 1].value), a);
 				rc = 0;
 				goto out; /* no order to draw edges from */
 			}
@@ -689,26 +774,56 @@ static int cmp_edge(const void *a, const void *b)
 	return (int)x->type - (int)y->type;
 }
 
+/* Edges into rows by their tail with a counting sort (a million transactions have tens of
+ * millions of edges: a comparison sort of them all cost a fifth of the check), then each row
+ * sorted by head and type, keeping one edge per (from, to, type): the first key stands for the
+ * rest. */
 static int build_rows(struct checker *c)
 {
-	size_t m = 0;
+	size_t *next = malloc((c->n + 1) * sizeof(*next)), m = 0;
+	struct edge *by_row = malloc((c->n_edges ? c->n_edges : 1) * sizeof(*by_row));
 
-	sort_n(c->edges, c->n_edges, sizeof(*c->edges), cmp_edge);
-	/* One edge per (from, to, type): the first key stands for the rest. */
-	for (size_t e = 0; e < c->n_edges; e++)
-		if (!m || c->edges[m - 1].from != c->edges[e].from ||
-		    c->edges[m - 1].to != c->edges[e].to ||
-		    c->edges[m - 1].type != c->edges[e].type)
-			c->edges[m++] = c->edges[e];
-	c->n_edges = m;
 	free(c->row);
 	c->row = calloc(c->n + 1, sizeof(*c->row));
-	if (!c->row)
+	if (!next || !by_row || !c->row) {
+		free(next);
+		free(by_row);
 		return -ENOMEM;
-	for (size_t e = 0; e < m; e++)
+	}
+	for (size_t e = 0; e < c->n_edges; e++)
 		c->row[c->edges[e].from + 1]++;
 	for (size_t i = 0; i < c->n; i++)
 		c->row[i + 1] += c->row[i];
+	memcpy(next, c->row, (c->n + 1) * sizeof(*next));
+	for (size_t e = 0; e < c->n_edges; e++)
+		by_row[next[c->edges[e].from]++] = c->edges[e];
+	for (size_t i = 0; i < c->n; i++) {
+		size_t lo = c->row[i], hi = c->row[i + 1];
+
+		if (hi - lo > 16) {
+			sort_n(by_row + lo, hi - lo, sizeof(*by_row), cmp_edge);
+		} else {
+			for (size_t k = lo + 1; k < hi; k++) {
+				struct edge e = by_row[k];
+				size_t j = k;
+
+				for (; j > lo && cmp_edge(&by_row[j - 1], &e) > 0; j--)
+					by_row[j] = by_row[j - 1];
+				by_row[j] = e;
+			}
+		}
+		c->row[i] = m;
+		for (size_t k = lo; k < hi; k++)
+			if (k == lo || by_row[k].to != by_row[m - 1].to ||
+			    by_row[k].type != by_row[m - 1].type)
+				by_row[m++] = by_row[k];
+	}
+	c->row[c->n] = m;
+	free(next);
+	free(c->edges);
+	c->edges = by_row;
+	c->n_edges = m;
+	c->cap_edges = c->n_edges ? c->n_edges : 1;
 	return 0;
 }
 
@@ -852,8 +967,8 @@ static size_t tell_cycle(struct checker *c, const struct edge *start, size_t goa
 		if (e->type == RT)
 			used += snprintf(buf + used, len - used, " -rt-> ");
 		else
-			used += snprintf(buf + used, len - used, " -%s %lld-> ", kind[e->type],
-					 (long long)e->key);
+			used += snprintf(buf + used, len - used, " -%s %s-> ", kind[e->type],
+					 ID(c, e->key));
 		if (used >= len)
 			break;
 		if (e->to == start->from) {
@@ -872,7 +987,7 @@ static size_t tell_cycle(struct checker *c, const struct edge *start, size_t goa
 static int cycles(struct checker *c, unsigned int comp_mask, unsigned int via, unsigned int mask,
 		  bool one_rw, enum txn_anomaly a, enum txn_anomaly a_more)
 {
-	char text[400];
+	char text[sizeof(c->r->evidence[0])];
 	int rc = components(c, comp_mask);
 	size_t *tries = calloc(c->n + 1, sizeof(*tries));
 
@@ -955,7 +1070,15 @@ static int analyse(struct checker *c, bool realtime)
 int txn_check(enum txn_kind kind, const struct txn_op *ops, size_t n, unsigned int models,
 	      struct txn_result *r)
 {
-	struct checker c = { .kind = kind, .ops = ops, .n = n, .r = r };
+	return txn_check_named(kind, ops, n, models, NULL, 0, r);
+}
+
+int txn_check_named(enum txn_kind kind, const struct txn_op *ops, size_t n, unsigned int models,
+		    const char *const *names, size_t n_names, struct txn_result *r)
+{
+	struct checker c = {
+		.kind = kind, .ops = ops, .n = n, .r = r, .names = names, .n_names = n_names
+	};
 	unsigned int forbidden = 0;
 	int rc;
 

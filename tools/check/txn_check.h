@@ -62,9 +62,17 @@ struct txn_mop {
 	size_t n_list;
 };
 
+/* Keys and values that are not integers (Elle's :x, a string) are numbered from TXN_NAMED, and
+ * the checker's evidence prints their names instead. */
+#define TXN_NAMED (INT64_MAX - ((int64_t)1 << 40))
+/* An operation whose node nobody recorded (a history from elsewhere). */
+#define TXN_NO_NODE UINT32_MAX
+/* An operation whose process nobody recorded (Elle's examples). */
+#define TXN_NO_PROCESS (UINT64_MAX - 1)
+
 struct txn_op {
 	uint64_t process;
-	unsigned int node;
+	unsigned int node; /* or TXN_NO_NODE */
 	enum txn_outcome outcome;
 	const struct txn_mop *mops;
 	size_t n_mops;
@@ -76,7 +84,7 @@ struct txn_result {
 	size_t counts[TXN_ANOMALIES];
 	unsigned int forbidden_by[TXN_ANOMALIES]; /* bits of the asked models that forbid each */
 	size_t ok, failed, indeterminate, edges;
-	char evidence[8][400];
+	char evidence[8][1600]; /* a cycle of up to a few transactions in full */
 	size_t n_evidence;
 };
 
@@ -87,8 +95,18 @@ int txn_model_parse(const char *name);
 /* Bits of TXN_ANOMALIES the model forbids. */
 unsigned int txn_model_forbids(enum txn_model m);
 
+/* Whether b is transaction a answered: the same steps, keys and written values, only the reads
+ * filled in. */
+bool txn_same_steps(const struct txn_mop *a, size_t n_a, const struct txn_mop *b, size_t n_b);
+
+/* Bits of enum txn_model that the anomalies r found forbid: the models the history rules out. */
+unsigned int txn_ruled_out(const struct txn_result *r);
+
 /* Decides ops (in invoke order) against the models (bits of enum txn_model). 0, or -ENOMEM. */
 int txn_check(enum txn_kind kind, const struct txn_op *ops, size_t n, unsigned int models,
 	      struct txn_result *r);
+/* The same, with names[id - TXN_NAMED] for the keys and values numbered from TXN_NAMED. */
+int txn_check_named(enum txn_kind kind, const struct txn_op *ops, size_t n, unsigned int models,
+		    const char *const *names, size_t n_names, struct txn_result *r);
 
 #endif /* CAPNET_TXN_CHECK_H */
