@@ -11,6 +11,7 @@
 
 #include "lib/report.h"
 #include "netem/cli.h"
+#include "netem/lab/fault_log.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/svc/nodes.h"
 
@@ -118,6 +119,19 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 	if (change.action == CLOCK_STROBE)
 		snprintf(strobe, sizeof(strobe), "; strobe %+.9g s every %.9g s",
 			 change.offset_ns / 1e9, change.period_ns / 1e9);
+	{
+		char words[1024], value[sizeof(words) + sizeof(nodes_text)];
+
+		fault_log_words(argc - 1, argv + 1, words, sizeof(words));
+		snprintf(value, sizeof(value), "%s %s", nodes_text, words);
+		if (fault_log_append(cli->lab, &(struct fault_change){
+						       .command = "clock",
+						       .value = value,
+						       .nodes = &set,
+						       .generation = FAULT_LOG_READ_GENERATION }))
+			report_warn("%s (the clock is set, but not in the fault log)",
+				    error_reason(-EIO));
+	}
 	if (cli->json)
 		printf("{\"lab\":\"%s\",\"nodes\":\"%s\",\"offset_ns\":%lld,\"rate\":%g,"
 		       "\"strobe_ns\":%lld,\"strobe_period_ns\":%llu,\"libfaketime\":\"%s\"}\n",

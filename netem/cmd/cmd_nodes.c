@@ -11,6 +11,7 @@
 #include "netem/cli.h"
 #include "lib/files.h"
 #include "netem/explain.h"
+#include "netem/lab/fault_log.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/svc/nodes.h"
 #include "netem/svc/placeholder.h"
@@ -422,6 +423,24 @@ static const char *past_tense(const char *cmd)
 					"killed";
 }
 
+/* The fault log names the nodes acted on, and the service when one was named. */
+static void log_change(struct cli *cli, const char *cmd, const struct node_set *hit,
+		       const char *name)
+{
+	char nodes[1024], value[1200];
+
+	if (!nodeset_count(hit))
+		return;
+	nodeset_format(hit, nodes, sizeof(nodes));
+	snprintf(value, sizeof(value), "%s%s%s", nodes, name ? " --name " : "", name ? name : "");
+	if (fault_log_append(cli->lab,
+			     &(struct fault_change){ .command = cmd,
+						     .value = value,
+						     .nodes = hit,
+						     .generation = FAULT_LOG_READ_GENERATION }))
+		report_warn("%s (done, but not in the fault log)", error_reason(-EIO));
+}
+
 static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv, bool takes_signal,
 			int sig, int wait_ms)
 {
@@ -452,6 +471,7 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 		run_dir_for_each_service(run_dir, signal_service, &job);
 	}
 	rc = job.rc;
+	log_change(cli, cmd, &job.hit, a.name);
 	/* Naming a node where nothing was there to act on is a mistake worth an exit status. */
 	for (i = 1; a.nodes_text && i <= info.nodes; i++)
 		if (nodeset_has(&set, i) && !nodeset_has(&job.hit, i)) {
@@ -554,6 +574,7 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 		run_dir_for_each_service(run_dir, restart_service, &job);
 	}
 	rc = job.rc;
+	log_change(cli, "restart", &job.hit, a.name);
 	for (i = 1; i <= info.nodes; i++)
 		if (nodeset_has(&set, i) && !nodeset_has(&job.hit, i) && job.rc == EXIT_OK) {
 			report_warn("restart: nothing was ever started on node %u%s%s", i,

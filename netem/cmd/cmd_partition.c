@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "netem/cli.h"
+#include "netem/lab/fault_log.h"
 #include "netem/lab/lab_open.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -28,6 +29,8 @@ struct switch_ctx {
 	struct cli *cli;
 	struct lab_info info;
 	struct filter *filter;
+	const char *command; /* "partition", ...: for the fault log */
+	char words[1024]; /* link: its words as typed, which name its nodes */
 };
 
 /* link and heal are how a dead delay line is restarted or its delays removed: they act on a lab
@@ -39,6 +42,8 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 
 	ctx->cli = cli;
 	ctx->filter = NULL;
+	ctx->command = what + strlen("capnet ");
+	ctx->words[0] = 0;
 	if (cli_need_root(what))
 		return EXIT_FAIL;
 	if (!repairs_delays) {
@@ -156,6 +161,27 @@ static double elapsed_us(const struct timespec *t0)
 	return (t1.tv_sec - t0->tv_sec) * 1e6 + (t1.tv_nsec - t0->tv_nsec) / 1e3;
 }
 
+/* The fault log names the nodes, whatever the command was given (a preset, a seed). */
+static void log_change(struct switch_ctx *ctx, const struct capnet_policy_meta *meta,
+		       const char *text, const char *rules)
+{
+	char value[sizeof(ctx->words) + 64];
+
+	if (ctx->words[0])
+		snprintf(value, sizeof(value), "%s", ctx->words);
+	else
+		snprintf(value, sizeof(value), "%s%s%s", text, rules[0] ? "; " : "", rules);
+	if (fault_log_append(ctx->cli->lab,
+			     &(struct fault_change){ .command = ctx->command,
+						     .value = value,
+						     .policy = meta ? &next_policy : &state.policy,
+						     .generation = meta ? meta->generation :
+									  state.meta.generation,
+						     .time_ns = meta ? meta->flip_ns : 0 }))
+		report_warn("%s (the change is made, but not in the fault log)",
+			    error_reason(-EIO));
+}
+
 /* Compiles `part` with the given impairments and flips to it; prints the outcome. */
 static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, const char *extra)
 {
@@ -194,6 +220,7 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 		       next_policy.groups == 1 ? "" : "s", timing.write_ns / 1e3,
 		       timing.flip_ns / 1e3, rules[0] ? "rules: " : "", rules,
 		       rules[0] ? "\n" : "");
+	log_change(ctx, &meta, text, rules);
 	return EXIT_OK;
 }
 
@@ -756,6 +783,7 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	rc = open_for_switch(cli, &ctx, "capnet link", true);
 	if (rc)
 		return rc;
+	fault_log_words(argc, argv, ctx.words, sizeof(ctx.words));
 	if (parse_endpoint(ends[0], ctx.info.nodes, &from, &from_any, &e) ||
 	    parse_endpoint(ends[1], ctx.info.nodes, &to, &to_any, &e)) {
 		close_switch(&ctx);
@@ -824,6 +852,9 @@ int cmd_link(struct cli *cli, int argc, char **argv)
 	}
 	if (!rc && dopt.any && !cli->json)
 		printf("delays: %s\n", delays.count ? dtext : "none");
+	/* Delays alone leave the policy as it is: its generation and groups. */
+	if (!rc && !(lossp || dupp || change.corrupt || only.given))
+		log_change(&ctx, NULL, NULL, NULL);
 	close_switch(&ctx);
 	return rc;
 }

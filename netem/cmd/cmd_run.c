@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/json.h"
 #include "lib/progress.h"
 #include "netem/cli.h"
+#include "netem/lab/fault_log.h"
 #include "netem/script/nemesis.h"
 #include "netem/script/scenario.h"
 
@@ -99,6 +99,7 @@ struct run {
 	uint64_t origin_ns; /* CLOCK_MONOTONIC at the start: the histories' and faults' 0 */
 	FILE *faults[MAX_LOADS]; /* beside each load's history */
 	unsigned int nfaults;
+	off_t fault_log_at; /* in the lab's fault log: where this run's lines not yet copied start */
 	pid_t loads[MAX_LOADS];
 	unsigned int nloads;
 	double loads_end; /* when the last load started so far ends, by its --duration */
@@ -187,29 +188,14 @@ static void open_faults(struct run *r)
 	}
 }
 
-static void record_fault(struct run *r, const struct scenario_step *st, uint64_t at)
+/* The lines the run's commands appended to the lab's fault log, beside each history on its
+ * clock: the same lines, naming the nodes whatever the command said (a preset, a seed). */
+static void copy_faults(struct run *r)
 {
-	for (unsigned int i = 0; i < r->nfaults; i++) {
-		FILE *f = r->faults[i];
+	int err = fault_log_copy(r->lab, &r->fault_log_at, r->origin_ns, r->faults, r->nfaults);
 
-		fprintf(f, "{\"time\":%llu,\"f\":", (unsigned long long)(at - r->origin_ns));
-		json_write_string(f, st->argv[0]);
-		fputs(",\"value\":\"", f);
-		for (int k = 1; k < st->argc; k++) {
-			/* The words as typed, one blank apart, as a JSON string. */
-			for (const char *c = st->argv[k]; *c; c++)
-				if (*c == '"' || *c == '\\')
-					fprintf(f, "\\%c", *c);
-				else if ((unsigned char)*c < 0x20)
-					fprintf(f, "\\u%04x", (unsigned char)*c);
-				else
-					fputc(*c, f);
-			if (k + 1 < st->argc)
-				fputc(' ', f);
-		}
-		fputs("\"}\n", f);
-		fflush(f);
-	}
+	if (err)
+		report_warn("run: read the fault log of lab %s: %s", r->lab, strerror(-err));
 }
 
 /* Where the drawn schedule goes: beside the first load's history (h.jsonl -> h.nemesis.run),
@@ -300,8 +286,8 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 			usleep((useconds_t)(wait * 1e6));
 		printf("[%7.2fs] nemesis: %s\n", now_s() - r->start, steps[i].command);
 		fflush(stdout);
-		record_fault(r, &step, now_ns());
 		rc = spawn("capnet", r->lab, NULL, step.argc, step.argv, false);
+		copy_faults(r);
 		if (rc) {
 			/* Nothing of it stays in force. */
 			char *heal[] = { "heal", "--delays", NULL };
@@ -530,6 +516,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		setenv("CAPNET_CLOCK_ORIGIN", origin, 1);
 	}
 	open_faults(&r);
+	r.fault_log_at = fault_log_size(r.lab);
 	/* What capctl steps append to starts empty, as a load's history does. */
 	for (unsigned int i = 0; i < scenario.nsteps; i++) {
 		const char *h = scenario_capctl_history(&scenario.steps[i]);
@@ -551,9 +538,9 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		printf("\n");
 		/* Steps' own output goes straight to the same stdout: keep the order on a pipe. */
 		fflush(stdout);
-		if (st->action == SCENARIO_CAPNET && strcmp(st->argv[0], "status"))
-			record_fault(&r, st, now_ns());
-		if (play(&r, st))
+		rc = play(&r, st);
+		copy_faults(&r);
+		if (rc)
 			break;
 	}
 	if (!r.failed_line && r.nloads)

@@ -43,7 +43,8 @@ int capctl_check_main(int argc, char **argv);
 int capctl_check_txn(const char *name, FILE *f, const char *model, const char *models_arg);
 int capctl_report_main(int argc, char **argv);
 
-/* The faults file of a capnet run ({"time":N,"f":"partition","value":"1 | 2-5"} per line). */
+/* A faults file: the lab's fault log, or the one of a capnet run beside its history
+ * ({"time":SECONDS,"f":"partition","value":"1 | 2-5",...} per line). */
 struct faults {
 	struct history_fault *items;
 	char **texts;
@@ -52,6 +53,13 @@ struct faults {
 /* 0, -errno, or -EINVAL after saying which line is not a fault. */
 int read_faults(const char *path, struct faults *fs);
 void faults_free(struct faults *fs);
+/* A heal, a resume, a restart or a start: what ends a fault window rather than opens one. */
+bool fault_ends_one(const char *f);
+/* The faults of a history that ran from `from` to `to` (ns): those of the file given, else of
+ * H.faults.jsonl beside H.jsonl (capnet run's), else those of the lab's fault log (--lab) in
+ * force in that span; none if there is none. The file read goes into used ("" if none). */
+int faults_for_history(const char *history, const char *given, uint64_t from, uint64_t to,
+		       struct faults *fs, char *used, size_t len);
 int capctl_load_main(int argc, char **argv);
 int capctl_get_main(int argc, char **argv);
 int capctl_put_main(int argc, char **argv);

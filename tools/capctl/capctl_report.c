@@ -77,8 +77,7 @@ static void bands_from_faults(struct report *r, const struct faults *fs)
 		const struct history_fault *x = &fs->items[i];
 		struct band *b;
 
-		if (!strcmp(x->f, "heal") || !strcmp(x->f, "start") || !strcmp(x->f, "resume") ||
-		    !strcmp(x->f, "restart"))
+		if (fault_ends_one(x->f))
 			continue;
 		b = &r->bands[r->n_bands++];
 		b->from_s = at_s(r, x->time);
@@ -476,8 +475,8 @@ static void usage(FILE *out)
 		"usage: capctl report HISTORY [--model register|bank|set|append] [--faults FILE]\n"
 		"           [--html FILE] [--svg-dir DIR]\n"
 		"  The latency of every operation over time by outcome, one panel per f, the\n"
-		"  throughput, and the run's faults (H.faults.jsonl beside H.jsonl, or --faults\n"
-		"  FILE) as bands; with --model, the checker's verdict at the top. --svg-dir writes\n"
+		"  throughput, and the faults (--faults FILE, else H.faults.jsonl beside H.jsonl,\n"
+		"  else the lab's fault log) as bands; with --model, the checker's verdict at the top. --svg-dir writes\n"
 		"  latency.svg and throughput.svg; --html one page with both.\n");
 }
 
@@ -559,17 +558,6 @@ int capctl_report_main(int argc, char **argv)
 		history_free(&h);
 		return CAPCTL_USAGE;
 	}
-	if (!faults_path) {
-		scenario_faults_path(path, derived, sizeof(derived));
-		if (!access(derived, R_OK))
-			faults_path = derived;
-	}
-	if (faults_path && (rc = read_faults(faults_path, &fs))) {
-		if (rc != -EINVAL)
-			fprintf(stderr, "capctl report: %s: %s\n", faults_path, strerror(-rc));
-		history_free(&h);
-		return CAPCTL_USAGE;
-	}
 	r.h = &h;
 	r.t0 = UINT64_MAX;
 	for (size_t k = 0; k < h.n_ops; k++) {
@@ -586,6 +574,14 @@ int capctl_report_main(int argc, char **argv)
 			;
 		if (j == r.n_f && r.n_f < MAX_F)
 			r.fs[r.n_f++] = op->f;
+	}
+	rc = faults_for_history(path, faults_path, r.t0, last, &fs, derived, sizeof(derived));
+	if (rc) {
+		if (rc != -EINVAL)
+			fprintf(stderr, "capctl report: %s: %s\n", derived, strerror(-rc));
+		history_free(&h);
+		faults_free(&fs);
+		return CAPCTL_USAGE;
 	}
 	for (size_t k = 0; k < fs.n; k++)
 		if (fs.items[k].time > last)
