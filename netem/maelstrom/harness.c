@@ -1320,6 +1320,7 @@ static void draw(struct harness *h)
 		.ops = h->st.ops,
 		.n_ops = h->st.n,
 		.title = title,
+		.workload = h->o->workload,
 	};
 	FILE *f;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/svg.h"
 #include "lib/xml.h"
 #include "netem/maelstrom/plots.h"
 
@@ -16,11 +17,31 @@ static double rel_s(const struct mael_plot_input *in, uint64_t mono_ns)
 	return ((double)mono_ns - (double)in->t0_ns) / 1e9;
 }
 
+/* The id fields of a message's hover. */
+static void write_ids(FILE *f, const struct mael_sent *m)
+{
+	if (m->msg_id >= 0)
+		fprintf(f, " msg_id %lld", (long long)m->msg_id);
+	if (m->in_reply_to >= 0)
+		fprintf(f, " in_reply_to %lld", (long long)m->in_reply_to);
+}
+
+/* Its type beside an arrow, half way along, where it covers no other label. */
+static void arrow_label(FILE *f, struct svg_labels *placed, double x, double y, const char *type,
+			const char *fill)
+{
+	if (svg_labels_take(placed, x + 3, y - 2, NULL, 9, type))
+		svg_text(f, x + 3, y - 2, 9, NULL, "msg-type", fill, type);
+}
+
 int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 {
-	double seconds = in->end_ns / 1e9, col = 120, px_per_s, width, height, y0;
-	double first = 0, last = seconds;
-	size_t drawn = 0;
+	double col = 120, px_per_s, width, height, y0, first = 0, last = in->end_ns / 1e9, seconds;
+	double ticks[SVG_MAX_TICKS], want;
+	struct svg_axis time_axis = { SVG_LINEAR, SVG_SECONDS, 0, 0 };
+	struct svg_labels placed = { 0 };
+	size_t drawn = 0, n_ticks;
+	char label[64], title[160];
 
 	/* The test's own span, and before it the init exchange if messages were sent then. */
 	for (size_t i = 0; i < in->n_sent; i++) {
@@ -31,47 +52,81 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 		if (t > last)
 			last = t;
 	}
-	seconds = last - first;
-	if (seconds <= 0)
-		seconds = 1;
-	px_per_s = seconds < 10 ? 600 : 6000 / seconds;
-	width = MARGIN_LEFT + col * in->nodes + 40;
+	seconds = last - first > 0 ? last - first : 1;
+	/* Room for a label per arrow where messages are even, as tall as that asks and no
+	 * taller than a browser draws: 600 to 30000 pixels. */
+	want = 16.0 * (in->n_sent < MAEL_PLOT_MAX_ARROWS ? in->n_sent : MAEL_PLOT_MAX_ARROWS);
+	want = want < 600 ? 600 : want > 30000 ? 30000 : want;
+	px_per_s = want / seconds;
+	width = MARGIN_LEFT + col * in->nodes + 260;
 	height = MARGIN_TOP + px_per_s * seconds + 40;
 	y0 = MARGIN_TOP - first * px_per_s;
-	fprintf(f,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-		"font-family=\"sans-serif\" font-size=\"11\">\n",
-		width, height);
-	fputs("<title>", f);
-	xml_write_text(f, in->title);
-	fputs(": messages between nodes</title>\n", f);
-	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	snprintf(title, sizeof(title), "%s: messages between nodes", in->title);
+	svg_begin(f, width, height, "messages", title);
 	for (size_t b = 0; b < in->n_bands; b++) {
 		double y1 = y0 + in->bands[b].from_ns / 1e9 * px_per_s,
 		       y2 = y0 + in->bands[b].to_ns / 1e9 * px_per_s;
 
 		fprintf(f,
-			"<rect class=\"fault\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" "
-			"fill=\"#f4c7c3\" fill-opacity=\"0.5\"><title>",
-			y1, width, y2 - y1 > 1 ? y2 - y1 : 1);
+			"<rect class=\"fault\" x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" "
+			"fill=\"" SVG_BAND_FILL "\" fill-opacity=\"%.2f\"><title>",
+			MARGIN_LEFT, y1, width - MARGIN_LEFT, y2 - y1 > 1 ? y2 - y1 : 1,
+			SVG_BAND_OPACITY);
 		xml_write_text(f, in->bands[b].label);
 		fputs("</title></rect>\n", f);
-		fprintf(f, "<text x=\"4\" y=\"%.1f\" fill=\"#a33\">", y1 + 12);
-		xml_write_text(f, in->bands[b].label);
-		fputs("</text>\n", f);
+		/* At the right, past the lanes, where no arrow's label goes. */
+		if (svg_labels_take(&placed, width - 250, y1 + 12, NULL, SVG_FONT_PX,
+				    in->bands[b].label))
+			svg_text(f, width - 250, y1 + 12, SVG_FONT_PX, NULL, "fault-label",
+				 SVG_BAND_TEXT, in->bands[b].label);
 	}
 	for (unsigned int n = 0; n < in->nodes; n++) {
 		double x = MARGIN_LEFT + col * n + col / 2;
 
+		snprintf(label, sizeof(label), "n%u", n);
 		fprintf(f,
-			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n"
-			"<text class=\"node\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-			"font-weight=\"bold\">n%u</text>\n",
-			x, MARGIN_TOP - 10, x, height - 20, x, MARGIN_TOP - 20, n);
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n",
+			x, MARGIN_TOP - 10, x, height - 20);
+		svg_labels_take(&placed, x, MARGIN_TOP - 20, "middle", SVG_FONT_PX, label);
+		svg_text(f, x, MARGIN_TOP - 20, SVG_FONT_PX, "middle", "node", NULL, label);
 	}
-	for (double t = ceil(first); t <= last; t += seconds > 20 ? 10 : 1)
-		fprintf(f, "<text x=\"4\" y=\"%.1f\" fill=\"#666\">%.0f s</text>\n",
-			y0 + t * px_per_s, t);
+	/* The time axis down the left, at round seconds when the test is long enough. */
+	time_axis.lo = first;
+	time_axis.hi = last;
+	n_ticks = svg_ticks(&time_axis, px_per_s * seconds, 40, ticks, SVG_MAX_TICKS);
+	fputs("<g class=\"axis time\">\n", f);
+	for (size_t k = 0; k < n_ticks; k++) {
+		double y = y0 + ticks[k] * px_per_s;
+
+		svg_tick_label(&time_axis, ticks[k], label, sizeof(label));
+		fprintf(f,
+			"<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ccc\"/>\n",
+			MARGIN_LEFT - 4, y, width - 260, y);
+		svg_labels_take(&placed, MARGIN_LEFT - 8, y + 4, "end", SVG_FONT_PX, label);
+		svg_text(f, MARGIN_LEFT - 8, y + 4, SVG_FONT_PX, "end", "tick", "#444", label);
+	}
+	fputs("</g>\n", f);
+	/* Lost ones first, so their labels win a crowded spot: half way across, then a cross
+	 * where they died. */
+	for (size_t i = 0; in->lost && i < in->lost->n_lost && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
+		const struct mael_lost *l = &in->lost->lost[i];
+		const struct mael_sent *m = l->m;
+		double x1 = MARGIN_LEFT + col * m->src + col / 2,
+		       x2 = MARGIN_LEFT + col * m->dest + col / 2, xm = (x1 + x2) / 2,
+		       y1 = y0 + rel_s(in, m->time_ns) * px_per_s, ym = y1 + 4;
+
+		fprintf(f,
+			"<g class=\"lost\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#d22\" stroke-width=\"1.2\"/>"
+			"<path d=\"M%.1f %.1f l6 6 m0 -6 l-6 6\" stroke=\"#d22\" stroke-width=\"1.5\"/>"
+			"<title>lost (%s): n%u to n%u: %s",
+			x1, y1, xm, ym, xm - 3, ym - 3, mael_loss_cause_name(l->cause), m->src,
+			m->dest, m->type);
+		write_ids(f, m);
+		fprintf(f, ", sent %.6f s</title></g>\n", rel_s(in, m->time_ns));
+		arrow_label(f, &placed, (x1 + xm) / 2, (y1 + ym) / 2, m->type, "#d22");
+		drawn++;
+	}
 	for (size_t i = 0; i < in->n_sent && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
 		const struct mael_sent *m = &in->sent[i];
 		double x1 = MARGIN_LEFT + col * m->src + col / 2,
@@ -87,128 +142,151 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 			"<g class=\"msg\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 			"stroke=\"#8ab\" stroke-width=\"0.8\"/><title>n%u to n%u: %s",
 			x1, y1, x2, y2, m->src, m->dest, m->type);
-		if (m->msg_id >= 0)
-			fprintf(f, " msg_id %lld", (long long)m->msg_id);
-		if (m->in_reply_to >= 0)
-			fprintf(f, " in_reply_to %lld", (long long)m->in_reply_to);
+		write_ids(f, m);
 		fprintf(f, ", sent %.6f s</title></g>\n", rel_s(in, m->time_ns));
+		arrow_label(f, &placed, (x1 + x2) / 2, (y1 + y2) / 2, m->type, "#357");
 		drawn++;
 	}
-	/* Lost ones on top: half way across, then a cross where they died. */
-	for (size_t i = 0; in->lost && i < in->lost->n_lost && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
-		const struct mael_lost *l = &in->lost->lost[i];
-		const struct mael_sent *m = l->m;
-		double x1 = MARGIN_LEFT + col * m->src + col / 2,
-		       x2 = MARGIN_LEFT + col * m->dest + col / 2, xm = (x1 + x2) / 2,
-		       y1 = y0 + rel_s(in, m->time_ns) * px_per_s, ym = y1 + 4;
-
-		fprintf(f,
-			"<g class=\"lost\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			"stroke=\"#d22\" stroke-width=\"1.2\"/>"
-			"<path d=\"M%.1f %.1f l6 6 m0 -6 l-6 6\" stroke=\"#d22\" stroke-width=\"1.5\"/>"
-			"<text x=\"%.1f\" y=\"%.1f\" fill=\"#d22\" font-size=\"9\">%s</text>"
-			"<title>lost (%s): n%u to n%u: %s",
-			x1, y1, xm, ym, xm - 3, ym - 3, xm + 5, ym - 2, m->type,
-			mael_loss_cause_name(l->cause), m->src, m->dest, m->type);
-		if (m->msg_id >= 0)
-			fprintf(f, " msg_id %lld", (long long)m->msg_id);
-		if (m->in_reply_to >= 0)
-			fprintf(f, " in_reply_to %lld", (long long)m->in_reply_to);
-		fprintf(f, ", sent %.6f s</title></g>\n", rel_s(in, m->time_ns));
-		drawn++;
+	if (drawn == MAEL_PLOT_MAX_ARROWS) {
+		snprintf(title, sizeof(title),
+			 "only the first %d messages are drawn; lost.jsonl and the net-n*.log "
+			 "files hold every one",
+			 MAEL_PLOT_MAX_ARROWS);
+		svg_text(f, 4, height - 6, SVG_FONT_PX, NULL, NULL, SVG_BAND_TEXT, title);
 	}
-	if (drawn == MAEL_PLOT_MAX_ARROWS)
-		fprintf(f,
-			"<text x=\"4\" y=\"%.0f\" fill=\"#a33\">only the first %d messages are "
-			"drawn; lost.jsonl and the net-n*.log files hold every one</text>\n",
-			height - 6, MAEL_PLOT_MAX_ARROWS);
-	fputs("</svg>\n", f);
+	svg_labels_free(&placed);
+	svg_end(f);
 	return ferror(f) ? -EIO : 0;
+}
+
+/* What a panel of latency.svg gathers: Maelstrom's names of the operations. */
+static const char *op_kind(const struct mael_plot_input *in, const struct mael_op *op)
+{
+	static const char *const write_name[MAEL_WORKLOADS] = {
+		[MAEL_ECHO] = "echo",		[MAEL_UNIQUE_IDS] = "generate",
+		[MAEL_BROADCAST] = "broadcast", [MAEL_G_SET] = "add",
+		[MAEL_G_COUNTER] = "add",	[MAEL_PN_COUNTER] = "add",
+		[MAEL_LIN_KV] = "write",
+	};
+
+	if (op->type)
+		return op->type;
+	if (op->cas)
+		return "cas";
+	if (op->read)
+		return "read";
+	return in->workload < MAEL_WORKLOADS && write_name[in->workload] ?
+		       write_name[in->workload] :
+		       "write";
+}
+
+#define LAT_LEFT 90.0
+#define LAT_TOP 48.0
+#define LAT_W 900.0
+#define LAT_H 150.0
+#define LAT_GAP 52.0
+#define LAT_KINDS 8
+
+static void latency_bands(FILE *f, const struct mael_plot_input *in, const struct svg_panel *p)
+{
+	for (size_t b = 0; b < in->n_bands; b++)
+		svg_panel_band(f, p, in->bands[b].from_ns / 1e9, in->bands[b].to_ns / 1e9,
+			       in->bands[b].label, NULL);
 }
 
 int mael_plot_latency(FILE *f, const struct mael_plot_input *in)
 {
-	const double w = 900, lat_h = 300, rate_h = 140, gap = 50;
-	double seconds = in->end_ns / 1e9 > 0 ? in->end_ns / 1e9 : 1, max_ms = 1, max_rate = 1;
-	double bucket = seconds / 60 > 0.1 ? seconds / 60 : 0.1;
-	size_t n_buckets = (size_t)(seconds / bucket) + 2;
-	size_t(*rate)[3] = calloc(n_buckets, sizeof(*rate));
 	static const char *const colour[] = { "#1f77b4", "#ff7f0e", "#d62728" };
 	static const char *const name[] = { "ok", "fail", "info" };
-	double x_of, top2;
+	double seconds = in->end_ns / 1e9 > 0 ? in->end_ns / 1e9 : 1, max_rate = 1;
+	double bucket = seconds / 60 > 0.1 ? seconds / 60 : 0.1, top;
+	size_t n_buckets = (size_t)(seconds / bucket) + 2;
+	size_t(*rate)[3] = calloc(n_buckets, sizeof(*rate));
+	const char *kinds[LAT_KINDS];
+	unsigned int n_kinds = 0;
+	struct svg_panel p = { .x = LAT_LEFT,
+			       .w = LAT_W,
+			       .h = LAT_H,
+			       .x_axis = { SVG_LINEAR, SVG_SECONDS, 0, seconds } };
+	char title[160];
 
 	if (!rate)
 		return -ENOMEM;
 	for (size_t i = 0; i < in->n_ops; i++) {
 		const struct mael_op *op = &in->ops[i];
-		double ms = (op->complete_ns - op->invoke_ns) / 1e6;
 		size_t b = (size_t)(op->invoke_ns / 1e9 / bucket);
+		const char *k = op_kind(in, op);
+		unsigned int j;
 
-		if (op->complete_ns >= op->invoke_ns && ms > max_ms)
-			max_ms = ms;
 		if (b < n_buckets)
 			rate[b][op->outcome]++;
+		for (j = 0; j < n_kinds && strcmp(kinds[j], k); j++)
+			;
+		if (j == n_kinds && n_kinds < LAT_KINDS)
+			kinds[n_kinds++] = k;
 	}
 	for (size_t b = 0; b < n_buckets; b++)
 		for (int k = 0; k < 3; k++)
 			if (rate[b][k] / bucket > max_rate)
 				max_rate = rate[b][k] / bucket;
-	x_of = w / seconds;
-	top2 = MARGIN_TOP + lat_h + gap;
-	fprintf(f,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-		"font-family=\"sans-serif\" font-size=\"11\">\n<title>",
-		MARGIN_LEFT + w + 100, top2 + rate_h + 40);
-	xml_write_text(f, in->title);
-	fputs(": latency and throughput</title>\n<rect width=\"100%\" height=\"100%\" "
-	      "fill=\"white\"/>\n",
-	      f);
-	for (size_t b = 0; b < in->n_bands; b++) {
-		double x1 = MARGIN_LEFT + in->bands[b].from_ns / 1e9 * x_of,
-		       x2 = MARGIN_LEFT + in->bands[b].to_ns / 1e9 * x_of;
+	snprintf(title, sizeof(title), "%s: latency and throughput", in->title);
+	svg_begin(f, LAT_LEFT + LAT_W + 100, LAT_TOP + (n_kinds + 1) * (LAT_H + LAT_GAP), "latency",
+		  title);
+	/* A panel per kind, its latencies on a log scale as Jepsen's: a timeout of seconds leaves
+	 * the milliseconds of the rest readable. */
+	for (unsigned int k = 0; k < n_kinds; k++) {
+		double min_ms = 0, max_ms = 0;
 
-		fprintf(f,
-			"<rect class=\"fault\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" "
-			"fill=\"#f4c7c3\" fill-opacity=\"0.6\"><title>",
-			x1, MARGIN_TOP, x2 - x1 > 1 ? x2 - x1 : 1, top2 + rate_h - MARGIN_TOP);
-		xml_write_text(f, in->bands[b].label);
-		fputs("</title></rect>\n", f);
-	}
-	fprintf(f,
-		"<text x=\"%.0f\" y=\"%.0f\">latency (ms), up to %.1f</text>\n"
-		"<text x=\"%.0f\" y=\"%.0f\">operations/s by outcome, up to %.0f</text>\n",
-		MARGIN_LEFT, MARGIN_TOP - 8, max_ms, MARGIN_LEFT, top2 - 8, max_rate);
-	fprintf(f,
-		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
-		"stroke=\"#888\"/>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
-		"fill=\"none\" stroke=\"#888\"/>\n",
-		MARGIN_LEFT, MARGIN_TOP, w, lat_h, MARGIN_LEFT, top2, w, rate_h);
-	for (double t = 0; t <= seconds; t += seconds > 20 ? 10 : 1)
-		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f s</text>\n",
-			MARGIN_LEFT + t * x_of, top2 + rate_h + 14, t);
-	for (size_t i = 0; i < in->n_ops; i++) {
-		const struct mael_op *op = &in->ops[i];
-		double ms = op->complete_ns > op->invoke_ns ?
-				    (op->complete_ns - op->invoke_ns) / 1e6 :
-				    0;
+		p.y = LAT_TOP + k * (LAT_H + LAT_GAP);
+		for (size_t i = 0; i < in->n_ops; i++) {
+			const struct mael_op *op = &in->ops[i];
+			double ms = op->complete_ns > op->invoke_ns ?
+					    (op->complete_ns - op->invoke_ns) / 1e6 :
+					    0;
 
-		fprintf(f,
-			"<circle class=\"op %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\">"
-			"<title>%s n%u, %.3f ms at %.3f s</title></circle>\n",
-			name[op->outcome], MARGIN_LEFT + op->invoke_ns / 1e9 * x_of,
-			MARGIN_TOP + lat_h - ms / max_ms * lat_h, colour[op->outcome],
-			name[op->outcome], op->node, ms, op->invoke_ns / 1e9);
+			if (strcmp(op_kind(in, op), kinds[k]))
+				continue;
+			if (ms > max_ms)
+				max_ms = ms;
+			if (ms > 0 && (!min_ms || ms < min_ms))
+				min_ms = ms;
+		}
+		svg_axis_latency(&p.y_axis, min_ms, max_ms);
+		latency_bands(f, in, &p);
+		snprintf(title, sizeof(title), "%s: latency (log scale)", kinds[k]);
+		svg_panel_draw(f, &p, title);
+		for (size_t i = 0; i < in->n_ops; i++) {
+			const struct mael_op *op = &in->ops[i];
+			double ms = op->complete_ns > op->invoke_ns ?
+					    (op->complete_ns - op->invoke_ns) / 1e6 :
+					    0;
+
+			if (strcmp(op_kind(in, op), kinds[k]))
+				continue;
+			fprintf(f,
+				"<circle class=\"op %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\">"
+				"<title>%s %s n%u, %.3f ms at %.3f s</title></circle>\n",
+				name[op->outcome], svg_panel_x(&p, op->invoke_ns / 1e9),
+				svg_panel_y(&p, ms), colour[op->outcome], kinds[k],
+				name[op->outcome], op->node, ms, op->invoke_ns / 1e9);
+		}
 	}
+	top = LAT_TOP + n_kinds * (LAT_H + LAT_GAP);
+	p.y = top;
+	svg_axis_linear(&p.y_axis, SVG_PER_SECOND, max_rate);
+	latency_bands(f, in, &p);
+	svg_panel_draw(f, &p, "operations/s by outcome");
 	for (int k = 0; k < 3; k++) {
 		fprintf(f, "<polyline class=\"rate %s\" fill=\"none\" stroke=\"%s\" points=\"",
 			name[k], colour[k]);
 		for (size_t b = 0; b < n_buckets && b * bucket <= seconds; b++)
-			fprintf(f, "%.1f,%.1f ", MARGIN_LEFT + (b + 0.5) * bucket * x_of,
-				top2 + rate_h - rate[b][k] / bucket / max_rate * rate_h);
-		fprintf(f, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
-			MARGIN_LEFT + w + 10, MARGIN_TOP + 14 * (k + 1), colour[k], name[k]);
+			fprintf(f, "%.1f,%.1f ", svg_panel_x(&p, (b + 0.5) * bucket),
+				svg_panel_y(&p, rate[b][k] / bucket));
+		fputs("\"/>\n", f);
+		svg_text(f, LAT_LEFT + LAT_W + 12, LAT_TOP + 16 * (k + 1), SVG_FONT_PX, NULL,
+			 "legend", colour[k], name[k]);
 	}
-	fputs("</svg>\n", f);
+	svg_end(f);
 	free(rate);
 	return ferror(f) ? -EIO : 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The pictures of a Maelstrom test, as SVG: messages.svg (one column per node, time running
  * down, an arrow per message between nodes; lost ones in red, cut short where the filter
- * dropped them, with the cause) and latency.svg (every operation's latency against its start,
- * by outcome, with the throughput beneath), both with the fault windows as shaded bands. */
+ * dropped them, with the cause) and latency.svg (a panel per kind of operation, each
+ * operation's latency against its start by outcome, with the throughput beneath), both with
+ * the fault windows as shaded bands, drawn with lib/svg's axes. */
 #ifndef CAPNET_MAELSTROM_PLOTS_H
 #define CAPNET_MAELSTROM_PLOTS_H
 
@@ -28,6 +29,7 @@ struct mael_plot_input {
 	const struct mael_op *ops;
 	size_t n_ops;
 	const char *title;
+	enum mael_workload workload; /* names the panels of latency.svg */
 };
 
 /* Arrows drawn at most; a note says when more were left out. */

@@ -13,17 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/svg.h"
 #include "lib/xml.h"
 #include "netem/script/scenario.h"
 #include "tools/capctl/capctl.h"
 #include "tools/check/history.h"
 #include "tools/check/linearizability.h"
 
-#define LEFT 70.0
-#define TOP 40.0
+#define LEFT 90.0
+#define TOP 48.0
 #define WIDTH 900.0
 #define PANEL_H 160.0
-#define PANEL_GAP 36.0
+#define PANEL_GAP 52.0
 #define RATE_H 150.0
 #define MAX_F 8
 
@@ -86,127 +87,91 @@ static void bands_from_faults(struct report *r, const struct faults *fs)
 	}
 }
 
-static void svg_bands(FILE *f, const struct report *r, double top, double height)
+/* A panel the width of the run, its x axis in seconds from the history's start. */
+static struct svg_panel time_panel(const struct report *r, double top, double height)
 {
-	double x_of = WIDTH / r->seconds;
+	return (struct svg_panel){ .x = LEFT,
+				   .y = top,
+				   .w = WIDTH,
+				   .h = height,
+				   .x_axis = { SVG_LINEAR, SVG_SECONDS, 0, r->seconds } };
+}
+
+static void draw_bands(FILE *f, const struct report *r, const struct svg_panel *p)
+{
+	char hover[240];
 
 	for (size_t i = 0; i < r->n_bands; i++) {
 		const struct band *b = &r->bands[i];
-		double x = LEFT + b->from_s * x_of, w = (b->to_s - b->from_s) * x_of;
 
-		fprintf(f,
-			"<rect class=\"fault\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-			"fill=\"#f4c7c3\" fill-opacity=\"0.55\"><title>",
-			x, top, w > 1 ? w : 1, height);
-		xml_write_text(f, b->label);
-		fprintf(f, " (%.2f s to %.2f s)</title></rect>\n", b->from_s, b->to_s);
-		fprintf(f,
-			"<text class=\"fault-label\" x=\"%.1f\" y=\"%.1f\" font-size=\"9\" "
-			"fill=\"#a33\">",
-			x + 2, top + 10);
-		xml_write_text(f, b->label);
-		fputs("</text>\n", f);
+		snprintf(hover, sizeof(hover), "%s (%.2f s to %.2f s)", b->label, b->from_s,
+			 b->to_s);
+		svg_panel_band(f, p, b->from_s, b->to_s, b->label, hover);
 	}
-}
-
-/* About five to ten ticks, at 1, 2 or 5 times a power of ten seconds. */
-static double tick_step(double seconds)
-{
-	double step = 1e-9;
-
-	while (step * 10 < seconds)
-		step *= 10;
-	if (seconds / step < 2)
-		return step / 5;
-	return seconds / step < 5 ? step / 2 : step;
-}
-
-static void svg_time_axis(FILE *f, const struct report *r, double y)
-{
-	double step = tick_step(r->seconds);
-
-	for (int k = 0; k * step <= r->seconds * (1 + 1e-9); k++)
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.6g s</text>\n",
-			LEFT + k * step * WIDTH / r->seconds, y, k * step);
 }
 
 static void svg_head(FILE *f, const struct report *r, double height, const char *what)
 {
-	fprintf(f,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"%s\" width=\"%.0f\" "
-		"height=\"%.0f\" font-family=\"sans-serif\" font-size=\"11\">\n<title>%s</title>\n"
-		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-		what, LEFT + WIDTH + 110, height, what);
-	if (r->verdict[0]) {
-		fprintf(f,
-			"<text class=\"verdict\" x=\"%.0f\" y=\"18\" font-weight=\"bold\" fill=\"%s\">",
-			LEFT, r->verdict_status == 0 ? "#2a7" : "#c22");
-		xml_write_text(f, r->verdict);
-		fputs("</text>\n", f);
-	}
+	svg_begin(f, LEFT + WIDTH + 110, height, what, what);
+	if (r->verdict[0])
+		svg_text(f, LEFT, 18, SVG_FONT_PX, NULL, "verdict",
+			 r->verdict_status == 0 ? "#2a7" : "#c22", r->verdict);
 }
 
 static void svg_legend(FILE *f, double top)
 {
 	for (int k = HISTORY_OK; k <= HISTORY_INFO; k++)
 		fprintf(f, "<text class=\"legend\" x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
-			LEFT + WIDTH + 12, top + 14.0 * (k - HISTORY_OK + 1), outcome_colour[k],
+			LEFT + WIDTH + 12, top + 16.0 * (k - HISTORY_OK + 1), outcome_colour[k],
 			outcome_name[k]);
 }
 
 /* One panel per f: every operation at its start, at the height of its latency. */
 static int write_latency(FILE *f, const struct report *r)
 {
-	double height = TOP + r->n_f * (PANEL_H + PANEL_GAP) + 10, x_of = WIDTH / r->seconds;
+	double height = TOP + r->n_f * (PANEL_H + PANEL_GAP) + 10;
 
 	svg_head(f, r, height, "latency");
-	for (unsigned int p = 0; p < r->n_f; p++) {
-		double top = TOP + p * (PANEL_H + PANEL_GAP), max_ms = 0, min_ms = 0, span;
-		const char *fname = history_f_name(r->fs[p]);
+	for (unsigned int k = 0; k < r->n_f; k++) {
+		struct svg_panel p = time_panel(r, TOP + k * (PANEL_H + PANEL_GAP), PANEL_H);
+		const char *fname = history_f_name(r->fs[k]);
+		double max_ms = 0, min_ms = 0;
+		char title[96];
 
 		/* A log scale, as Jepsen's plots: one timeout of seconds leaves the
 		 * sub-millisecond rest readable. */
 		for (size_t i = 0; i < r->h->n_ops; i++) {
 			double ms = latency_ms(r, &r->h->ops[i]);
 
-			if (r->h->ops[i].f != r->fs[p])
+			if (r->h->ops[i].f != r->fs[k])
 				continue;
 			if (ms > max_ms)
 				max_ms = ms;
 			if (ms > 0 && (!min_ms || ms < min_ms))
 				min_ms = ms;
 		}
-		if (min_ms < 1e-3)
-			min_ms = 1e-3;
-		if (max_ms < min_ms * 10)
-			max_ms = min_ms * 10;
-		span = log10(max_ms) - log10(min_ms);
-		svg_bands(f, r, top, PANEL_H);
-		fprintf(f,
-			"<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
-			"stroke=\"#888\"/>\n<text class=\"panel\" x=\"%.0f\" y=\"%.1f\">%s: latency "
-			"(ms, log scale), %.3g to %.3g</text>\n",
-			LEFT, top, WIDTH, PANEL_H, LEFT, top - 6, fname, min_ms, max_ms);
+		svg_axis_latency(&p.y_axis, min_ms, max_ms);
+		draw_bands(f, r, &p);
+		snprintf(title, sizeof(title), "%s: latency (log scale)", fname);
+		svg_panel_draw(f, &p, title);
 		for (size_t i = 0; i < r->h->n_ops; i++) {
 			const struct history_op *op = &r->h->ops[i];
-			double ms = latency_ms(r, op), y;
+			double ms = latency_ms(r, op);
 
-			if (op->f != r->fs[p])
+			if (op->f != r->fs[k])
 				continue;
-			y = (log10(ms > min_ms ? ms : min_ms) - log10(min_ms)) / span;
 			fprintf(f,
 				"<circle class=\"op %s %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
 				"fill=\"%s\"><title>%s %s of process %llu, %.3f ms at %.3f s (line "
 				"%ld)</title></circle>\n",
-				outcome_name[op->outcome], fname, LEFT + at_s(r, op->call) * x_of,
-				top + PANEL_H - y * PANEL_H, outcome_colour[op->outcome], fname,
-				outcome_name[op->outcome], (unsigned long long)op->process, ms,
-				at_s(r, op->call), op->line);
+				outcome_name[op->outcome], fname,
+				svg_panel_x(&p, at_s(r, op->call)), svg_panel_y(&p, ms),
+				outcome_colour[op->outcome], fname, outcome_name[op->outcome],
+				(unsigned long long)op->process, ms, at_s(r, op->call), op->line);
 		}
-		svg_time_axis(f, r, top + PANEL_H + 13);
 	}
 	svg_legend(f, TOP);
-	fputs("</svg>\n", f);
+	svg_end(f);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -216,6 +181,7 @@ static int write_throughput(FILE *f, const struct report *r)
 	const size_t n = 60;
 	double bucket = r->seconds / n, max_rate = 1;
 	double(*rate)[3] = calloc(n, sizeof(*rate));
+	struct svg_panel p = time_panel(r, TOP, RATE_H);
 
 	if (!rate)
 		return -ENOMEM;
@@ -232,24 +198,20 @@ static int write_throughput(FILE *f, const struct report *r)
 		for (int k = 0; k < 3; k++)
 			if (rate[b][k] > max_rate)
 				max_rate = rate[b][k];
-	svg_head(f, r, TOP + RATE_H + 30, "throughput");
-	svg_bands(f, r, TOP, RATE_H);
-	fprintf(f,
-		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
-		"stroke=\"#888\"/>\n<text class=\"panel\" x=\"%.0f\" y=\"%.0f\">operations/s by "
-		"outcome, up to %.0f</text>\n",
-		LEFT, TOP, WIDTH, RATE_H, LEFT, TOP - 6, max_rate);
+	svg_axis_linear(&p.y_axis, SVG_PER_SECOND, max_rate);
+	svg_head(f, r, TOP + RATE_H + 40, "throughput");
+	draw_bands(f, r, &p);
+	svg_panel_draw(f, &p, "operations/s by outcome");
 	for (int k = 0; k < 3; k++) {
 		fprintf(f, "<polyline class=\"rate %s\" fill=\"none\" stroke=\"%s\" points=\"",
 			outcome_name[HISTORY_OK + k], outcome_colour[HISTORY_OK + k]);
 		for (size_t b = 0; b < n; b++)
-			fprintf(f, "%.1f,%.1f ", LEFT + (b + 0.5) * bucket * WIDTH / r->seconds,
-				TOP + RATE_H - rate[b][k] / max_rate * RATE_H);
+			fprintf(f, "%.1f,%.1f ", svg_panel_x(&p, (b + 0.5) * bucket),
+				svg_panel_y(&p, rate[b][k]));
 		fputs("\"/>\n", f);
 	}
-	svg_time_axis(f, r, TOP + RATE_H + 14);
 	svg_legend(f, TOP);
-	fputs("</svg>\n", f);
+	svg_end(f);
 	free(rate);
 	return ferror(f) ? -EIO : 0;
 }
@@ -351,15 +313,19 @@ static int write_violation(FILE *f, const struct report *r)
 			role == LIN_ROLE_FAILED ? "#c22" : "#557",
 			role == LIN_ROLE_OPTIONAL ? " stroke-dasharray=\"4 3\"" : "");
 		xml_write_text(f, text);
-		fprintf(f, " (%s, history line %ld)</title></rect><text x=\"%.1f\" y=\"%.1f\">",
+		fprintf(f, " (%s, history line %ld)</title></rect>",
 			role == LIN_ROLE_FAILED	  ? "cannot be placed" :
 			role == LIN_ROLE_OPTIONAL ? "may or may not have happened" :
 						    "took effect inside its bar",
-			op->line, x + 3, y + row_h / 2);
-		xml_write_text(f, text);
-		fputs(role == LIN_ROLE_FAILED ? " ✗</text></g>\n" : "</text></g>\n", f);
+			op->line);
+		if (role == LIN_ROLE_FAILED)
+			strncat(text, " ✗", sizeof(text) - strlen(text) - 1);
+		/* Inside its bar or not at all: the bar's title has it. */
+		if (svg_text_width(text, SVG_FONT_PX) + 6 <= (w > 2 ? w : 2))
+			svg_text(f, x + 3, y + row_h / 2, SVG_FONT_PX, NULL, NULL, NULL, text);
+		fputs("</g>\n", f);
 	}
-	fputs("</svg>\n", f);
+	svg_end(f);
 	return ferror(f) ? -EIO : 0;
 }
 
