@@ -628,6 +628,19 @@ static void test_decode_tshark(void **state)
 	assert_string_equal(out, decoded);
 }
 
+/* How many tick labels the explorer's time axis had in the test-result in out. */
+static int explorer_ticks(void)
+{
+	const char *p = strstr(out, "\"ticks\":["), *end;
+	int n = 0;
+
+	if (!p || !(end = strchr(p, ']')))
+		return -1;
+	for (p += 9; p < end; p++)
+		n += *p == ',';
+	return end > strstr(out, "\"ticks\":[") + 9 ? n + 1 : 0;
+}
+
 /* The report page in chromium headless, opened at #test=ACTIONS: the explorer's test-result. */
 static void explore(const char *html, const char *actions)
 {
@@ -680,12 +693,21 @@ static void test_html(void **state)
 	p = strstr(out, "id=\"lost-count\">");
 	assert_non_null(p);
 	assert_int_equal(strtoll(p + 16, NULL, 10), lost_count);
+	/* What the browser drew of the sequence diagram: no label over another, three ticks or
+	 * more on its time axis. */
+	assert_int_equal(run(false, "%s/../lib/layout_check.sh %s", CAPNET_TEST_DATA, html), 0);
+	printf("%s", out);
 
 	/* The explorer reacts: the page plays the clicks its #test= names (every type box but
 	 * PING's unticked; the cause chosen), then says what it draws. The recording holds the
 	 * test's PINGs (term 7) and whatever else the nodes sent. */
 	explore(html, "");
 	assert_non_null(strstr(out, "\"types\":["));
+	/* A time axis with values, whole or zoomed in to a tenth of a second. */
+	assert_true(explorer_ticks() >= 3);
+	explore(html, "zoom:0.5-0.6");
+	assert_true(explorer_ticks() >= 3);
+	explore(html, "");
 	/* The partition's window is a band, named by its generation and groups. */
 	assert_non_null(strstr(out, ": 1,2 | 3-5\""));
 	assert_non_null(strstr(out, "\"PING\""));

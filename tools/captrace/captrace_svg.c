@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/svg.h"
 #include "lib/xml.h"
 #include "tools/captrace/captrace_svg.h"
 #include "tools/captrace/trace_explorer.h"
@@ -19,8 +20,6 @@
 #define TOP 70
 #define BOTTOM 40
 #define BUCKET_PX 16
-
-static const char *const window_fill[] = { "#fde2c4", "#d9e8fb", "#e4f5d6", "#f3d9f5" };
 
 struct layout {
 	double px_per_s;
@@ -72,20 +71,12 @@ static void make_layout(const struct trace_analysis *an, struct layout *l)
 	l->width = LEFT + an->nodes * l->lane_gap + 20;
 }
 
-static double tick_step(double secs)
+/* Partition windows in the one colour of fault bands; each labelled at the right where its
+ * label covers no other, else only by its hover. */
+static void draw_windows(FILE *f, const struct trace_analysis *an, const struct layout *l,
+			 struct svg_labels *placed)
 {
-	static const double steps[] = { 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2,
-					0.5,   1,     2,     5,	   10,	 30,   60,  300 };
-	size_t i;
-
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (secs / steps[i] <= 20)
-			return steps[i];
-	return 600;
-}
-
-static void draw_windows(FILE *f, const struct trace_analysis *an, const struct layout *l)
-{
+	char label[600];
 	size_t i;
 
 	for (i = 0; i < an->nwindows; i++) {
@@ -94,48 +85,61 @@ static void draw_windows(FILE *f, const struct trace_analysis *an, const struct 
 
 		if (y1 <= y0 || (!strcmp(w->spec, "healthy") && !w->impairments[0]))
 			continue;
+		snprintf(label, sizeof(label), "gen %llu: %s%s%s",
+			 (unsigned long long)w->generation, w->spec, w->impairments[0] ? "; " : "",
+			 w->impairments);
 		fprintf(f,
-			"<g class=\"window\"><rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-			"fill=\"%s\" fill-opacity=\"0.7\"/><text x=\"%.1f\" y=\"%.1f\" "
-			"class=\"wlabel\">gen %llu: ",
-			LEFT - 10, y0, l->width - LEFT, y1 - y0,
-			window_fill[i % (sizeof(window_fill) / sizeof(window_fill[0]))],
-			l->width - 16, y0 + 14, (unsigned long long)w->generation);
-		xml_write_text(f, w->spec);
-		if (w->impairments[0]) {
-			fputs("; ", f);
-			xml_write_text(f, w->impairments);
-		}
-		fputs("</text></g>\n", f);
+			"<g class=\"window\"><rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" "
+			"height=\"%.1f\" fill=\"" SVG_BAND_FILL "\" fill-opacity=\"%.2f\" "
+			"stroke=\"#e0a8a3\" stroke-width=\"0.5\"><title>",
+			LEFT - 10, y0, l->width - LEFT, y1 - y0, SVG_BAND_OPACITY);
+		xml_write_text(f, label);
+		fputs("</title></rect>", f);
+		if (svg_labels_take(placed, l->width - 16, y0 + 14, "end", SVG_FONT_PX, label))
+			svg_text(f, l->width - 16, y0 + 14, SVG_FONT_PX, "end", "wlabel", NULL,
+				 label);
+		fputs("</g>\n", f);
 	}
 }
 
-static void draw_axes(FILE *f, const struct trace_analysis *an, const struct layout *l)
+static void draw_axes(FILE *f, const struct trace_analysis *an, const struct layout *l,
+		      struct svg_labels *placed)
 {
-	double secs = (l->t1 - l->t0) / 1e9, step = tick_step(secs), t;
-	unsigned int n;
+	struct svg_axis time_axis = { SVG_LINEAR, SVG_SECONDS, 0, (l->t1 - l->t0) / 1e9 };
+	double ticks[SVG_MAX_TICKS];
+	char label[48];
+	size_t n = svg_ticks(&time_axis, time_axis.hi * l->px_per_s, 28, ticks, SVG_MAX_TICKS);
+	unsigned int node;
 
-	for (t = 0; t <= secs + 1e-9; t += step) {
-		double y = TOP + t * l->px_per_s;
+	fputs("<g class=\"axis time\">\n", f);
+	for (size_t k = 0; k < n; k++) {
+		double y = TOP + ticks[k] * l->px_per_s;
 
-		fprintf(f,
-			"<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"tick\"/>"
-			"<text x=\"%d\" y=\"%.1f\" class=\"tlabel\">%.3f s</text>\n",
-			LEFT - 14, y, LEFT - 8, y, LEFT - 18, y + 4, t);
+		svg_tick_label(&time_axis, ticks[k], label, sizeof(label));
+		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"tick\"/>",
+			LEFT - 14, y, LEFT - 8, y);
+		svg_labels_take(placed, LEFT - 18, y + 4, "end", SVG_FONT_PX, label);
+		svg_text(f, LEFT - 18, y + 4, SVG_FONT_PX, NULL, "tick tlabel", NULL, label);
 	}
-	for (n = 1; n <= an->nodes; n++)
-		fprintf(f,
-			"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" class=\"lane\"/>"
-			"<text x=\"%.1f\" y=\"%d\" class=\"node\">n%u</text>\n",
-			lane_x(l, n), TOP - 10, lane_x(l, n), l->height - BOTTOM + 10, lane_x(l, n),
-			TOP - 20, n);
+	fputs("</g>\n", f);
+	for (node = 1; node <= an->nodes; node++) {
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" class=\"lane\"/>\n",
+			lane_x(l, node), TOP - 10, lane_x(l, node), l->height - BOTTOM + 10);
+		/* In a big lab the lanes are closer than their names: every name that fits. */
+		snprintf(label, sizeof(label), "n%u", node);
+		if (svg_labels_take(placed, lane_x(l, node), TOP - 20, "middle", SVG_FONT_PX,
+				    label))
+			svg_text(f, lane_x(l, node), TOP - 20, SVG_FONT_PX, NULL, "node", NULL,
+				 label);
+	}
 }
 
 struct bucket {
 	uint32_t count;
 };
 
-static int draw_delivered(FILE *f, const struct trace_analysis *an, const struct layout *l)
+static int draw_delivered(FILE *f, const struct trace_analysis *an, const struct layout *l,
+			  struct svg_labels *placed)
 {
 	uint64_t delivered = an->total[TRACE_DELIVERED];
 	unsigned int stride = an->nodes + 1, nb, b;
@@ -177,6 +181,7 @@ static int draw_delivered(FILE *f, const struct trace_analysis *an, const struct
 	for (i = 0; i < nlinks; i++)
 		for (b = 0; b < nb; b++) {
 			uint32_t c = buckets[i * nb + b].count;
+			char count[16];
 			unsigned int from = i / stride, to = i % stride;
 			double y = TOP + (b + 0.5) * BUCKET_PX, x0, x1;
 
@@ -185,10 +190,17 @@ static int draw_delivered(FILE *f, const struct trace_analysis *an, const struct
 			x0 = lane_x(l, from);
 			x1 = lane_x(l, to);
 			fprintf(f,
-				"<g class=\"okbucket\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-				"y2=\"%.1f\" class=\"ok\" stroke-width=\"%.2f\"/><text x=\"%.1f\" "
-				"y=\"%.1f\" class=\"count\">%u</text></g>\n",
-				x0, y, x1, y + 2, 0.6 + log10(c), x0 + (x1 - x0) * 0.82, y - 2, c);
+				"<g class=\"okbucket\"><title>%u delivered %u -&gt; %u</title><line "
+				"x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"ok\" "
+				"stroke-width=\"%.2f\"/>",
+				c, from, to, x0, y, x1, y + 2, 0.6 + log10(c));
+			/* The count where it covers no other; the hover has it anyway. */
+			snprintf(count, sizeof(count), "%u", c);
+			if (svg_labels_take(placed, x0 + (x1 - x0) * 0.82, y - 2, "middle", 9,
+					    count))
+				svg_text(f, x0 + (x1 - x0) * 0.82, y - 2, 9, NULL, "count", NULL,
+					 count);
+			fputs("</g>\n", f);
 		}
 	free(buckets);
 	return 0;
@@ -231,13 +243,15 @@ static void draw_lost(FILE *f, const struct trace_analysis *an, const struct lay
 
 int trace_svg_write(FILE *f, const struct trace_analysis *an, const struct trace_meta *meta)
 {
+	struct svg_labels placed = { 0 };
+	char title[400];
 	struct layout l;
 	int err;
 
 	make_layout(an, &l);
 	fprintf(f,
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-		"viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+		"viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
 		l.width, l.height, l.width, l.height);
 	fputs("<style>.lane{stroke:#333;stroke-width:1.5}.tick{stroke:#666}"
 	      ".tlabel{text-anchor:end;fill:#444}.node{text-anchor:middle;font-weight:bold}"
@@ -249,14 +263,15 @@ int trace_svg_write(FILE *f, const struct trace_analysis *an, const struct trace
 	      "markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\"><path d=\"M0 0L6 3L0 6z\" "
 	      "fill=\"#8a9bb0\"/></marker></defs>\n",
 	      f);
-	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">lab ");
-	xml_write_text(f, meta->lab);
-	fprintf(f, ": %zu sent, %llu lost</text>\n", an->nmsgs,
-		(unsigned long long)(an->nmsgs - an->total[TRACE_DELIVERED]));
-	draw_windows(f, an, &l);
-	draw_axes(f, an, &l);
-	err = draw_delivered(f, an, &l);
+	snprintf(title, sizeof(title), "lab %s: %zu sent, %llu lost", meta->lab, an->nmsgs,
+		 (unsigned long long)(an->nmsgs - an->total[TRACE_DELIVERED]));
+	svg_text(f, 10, 20, 14, NULL, NULL, NULL, title);
+	svg_labels_take(&placed, 10, 20, NULL, 14, title);
+	draw_windows(f, an, &l, &placed);
+	draw_axes(f, an, &l, &placed);
+	err = draw_delivered(f, an, &l, &placed);
 	draw_lost(f, an, &l);
+	svg_labels_free(&placed);
 	fputs("</svg>\n", f);
 	return err ? err : ferror(f) ? -EIO : 0;
 }
