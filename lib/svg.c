@@ -29,8 +29,17 @@ static long grid_floor(double v)
 	return idx;
 }
 
-void svg_axis_latency(struct svg_axis *a, double min_ms, double max_ms)
+void svg_range_add(struct svg_range *r, double v)
 {
+	if (v > r->max)
+		r->max = v;
+	if (v > 0 && (!(r->min > 0) || v < r->min))
+		r->min = v;
+}
+
+void svg_axis_latency(struct svg_axis *a, const struct svg_range *ms)
+{
+	double min_ms = ms->min, max_ms = ms->max;
 	long lo, hi;
 
 	if (!(max_ms > 0))

@@ -38,9 +38,15 @@ struct svg_panel {
 /* Ticks at most, per axis. */
 #define SVG_MAX_TICKS 64
 
-/* A latency axis (log, ms) from the smallest to the largest value, widened to 1-2-5 steps so
- * that it has at least three labelled ticks. */
-void svg_axis_latency(struct svg_axis *a, double min_ms, double max_ms);
+/* The smallest value above 0 and the largest of a series: svg_range_add each. */
+struct svg_range {
+	double min, max;
+};
+void svg_range_add(struct svg_range *r, double v);
+
+/* A latency axis (log, ms) over a range, widened to 1-2-5 steps so that it has at least three
+ * labelled ticks. */
+void svg_axis_latency(struct svg_axis *a, const struct svg_range *ms);
 /* A linear axis from 0 to at least max, ended at a tick. */
 void svg_axis_linear(struct svg_axis *a, enum svg_unit unit, double max);
 

@@ -505,6 +505,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	}
 	/* A load still running when a step fails is stopped, not left behind. */
 	signal(SIGPIPE, SIG_IGN);
+	r.fault_log_at = fault_log_size(r.lab);
 	r.start = now_s();
 	r.origin_ns = now_ns();
 	progress_start(&r.line, cli->quiet);
@@ -516,7 +517,6 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		setenv("CAPNET_CLOCK_ORIGIN", origin, 1);
 	}
 	open_faults(&r);
-	r.fault_log_at = fault_log_size(r.lab);
 	/* What capctl steps append to starts empty, as a load's history does. */
 	for (unsigned int i = 0; i < scenario.nsteps; i++) {
 		const char *h = scenario_capctl_history(&scenario.steps[i]);

@@ -180,6 +180,11 @@ static const char *op_kind(const struct mael_plot_input *in, const struct mael_o
 		       "write";
 }
 
+static double op_ms(const struct mael_op *op)
+{
+	return op->complete_ns > op->invoke_ns ? (op->complete_ns - op->invoke_ns) / 1e6 : 0;
+}
+
 #define LAT_LEFT 90.0
 #define LAT_TOP 48.0
 #define LAT_W 900.0
@@ -235,31 +240,19 @@ int mael_plot_latency(FILE *f, const struct mael_plot_input *in)
 	/* A panel per kind, its latencies on a log scale as Jepsen's: a timeout of seconds leaves
 	 * the milliseconds of the rest readable. */
 	for (unsigned int k = 0; k < n_kinds; k++) {
-		double min_ms = 0, max_ms = 0;
+		struct svg_range range = { 0 };
 
 		p.y = LAT_TOP + k * (LAT_H + LAT_GAP);
-		for (size_t i = 0; i < in->n_ops; i++) {
-			const struct mael_op *op = &in->ops[i];
-			double ms = op->complete_ns > op->invoke_ns ?
-					    (op->complete_ns - op->invoke_ns) / 1e6 :
-					    0;
-
-			if (strcmp(op_kind(in, op), kinds[k]))
-				continue;
-			if (ms > max_ms)
-				max_ms = ms;
-			if (ms > 0 && (!min_ms || ms < min_ms))
-				min_ms = ms;
-		}
-		svg_axis_latency(&p.y_axis, min_ms, max_ms);
+		for (size_t i = 0; i < in->n_ops; i++)
+			if (!strcmp(op_kind(in, &in->ops[i]), kinds[k]))
+				svg_range_add(&range, op_ms(&in->ops[i]));
+		svg_axis_latency(&p.y_axis, &range);
 		latency_bands(f, in, &p);
 		snprintf(title, sizeof(title), "%s: latency (log scale)", kinds[k]);
 		svg_panel_draw(f, &p, title);
 		for (size_t i = 0; i < in->n_ops; i++) {
 			const struct mael_op *op = &in->ops[i];
-			double ms = op->complete_ns > op->invoke_ns ?
-					    (op->complete_ns - op->invoke_ns) / 1e6 :
-					    0;
+			double ms = op_ms(op);
 
 			if (strcmp(op_kind(in, op), kinds[k]))
 				continue;

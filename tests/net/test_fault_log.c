@@ -5,7 +5,6 @@
  * export find them there, with no faults file beside the history, as shaded bands and
  * :nemesis operations. Every step waits for the one before it: nothing here depends on speed. */
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,26 +18,15 @@
 
 static const char *lab;
 static char out[1 << 16];
-static char dir[64];
-
-static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capctl(const char *fmt, ...)
-{
-	char args[1024], bin[512];
-	va_list ap;
-
-	netlab_sibling("capctl", bin, sizeof(bin));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return netlab_sh(out, sizeof(out), "cd %s && %s --lab %s --timeout 500 %s", dir, bin, lab,
-			 args);
-}
+static char dir[64], capctl[512];
 
 /* One put through node 1, into the history; its outcome does not matter, its times do. */
 static void one_op(unsigned int process)
 {
-	capctl("-n 1 --history h.jsonl --process %u put k v%u", process, process);
+	netlab_sh(
+		out, sizeof(out),
+		"cd %s && %s --lab %s --timeout 500 -n 1 --history h.jsonl --process %u put k v%u",
+		dir, capctl, lab, process, process);
 	printf("%s", out);
 }
 
@@ -75,14 +63,19 @@ static void test_hand_typed_faults_are_shaded(void **state)
 
 	/* No faults file beside the history: the report reads the lab's log. */
 	assert_int_equal(netlab_sh(out, sizeof(out), "test -e %s/h.faults.jsonl", dir), 1);
-	assert_int_equal(capctl("report h.jsonl --svg-dir svg"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "cd %s && %s --lab %s report h.jsonl --svg-dir svg", dir, capctl,
+				   lab),
+			 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, "2 fault windows"));
 	assert_int_equal(netlab_sh(out, sizeof(out),
 				   "grep -c 'class=\"fault\"' %s/svg/throughput.svg", dir),
 			 0);
 	assert_int_equal(strtol(out, NULL, 10), 2);
-	assert_int_equal(capctl("history export h.jsonl"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out), "cd %s && %s --lab %s history export h.jsonl",
+				   dir, capctl, lab),
+			 0);
 	assert_non_null(strstr(out, ":f :partition, :value \"1 | 2,3\", :process :nemesis"));
 	assert_non_null(strstr(out, ":f :kill, :value \"3\", :process :nemesis"));
 }
@@ -90,6 +83,7 @@ static void test_hand_typed_faults_are_shaded(void **state)
 static int setup(void **state)
 {
 	(void)state;
+	netlab_sibling("capctl", capctl, sizeof(capctl));
 	snprintf(dir, sizeof(dir), "/tmp/capnet-faultlog-XXXXXX");
 	return mkdtemp(dir) ? 0 : -1;
 }

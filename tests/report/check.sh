@@ -3,7 +3,8 @@
 # capctl report on a history made here (three operation kinds, all three outcomes, a
 # partition and a kill in its faults file): the SVGs are well-formed XML with a point per
 # operation by outcome, a band per fault and the verdict; the HTML page, opened by Debian's
-# chromium headless, holds them in its DOM; bad input is refused with exit 2.
+# chromium headless, holds them in its DOM, with no text box over another and three tick
+# labels or more on every axis; bad input is refused with exit 2.
 #   tests/report/check.sh BIN_DIR
 set -u
 bin=$1
@@ -109,6 +110,10 @@ if command -v chromium >/dev/null; then
 	n=$(grep -o '<circle class="op ' "$tmp/dom.html" | wc -l)
 	[ "$n" -eq 300 ] || say "chromium's DOM has $n points, not 300"
 	grep -q 'id="verdict" class="verdict ok"' "$tmp/dom.html" || say "chromium's DOM has no verdict"
+	# What chromium drew: no text over another, every axis with three tick labels or more.
+	"$repo/tests/lib/layout_check.sh" "$tmp/svg/latency.svg" "$tmp/svg/throughput.svg" \
+		"$tmp/r.html" "$tmp/bad/violation.svg" >"$tmp/layout" 2>&1 ||
+		say "pictures as chromium draws them: $(cat "$tmp/layout")"
 else
 	say "chromium is missing (make deps)"
 fi

@@ -249,6 +249,56 @@ static void test_ip_multiset(void **state)
 	trace_analysis_free(&an);
 }
 
+/* captrace report --port: names parsed strictly, and TCP frames to or from a named port (the
+ * source first, a reply's) take its name as their type. */
+static void test_port_names(void **state)
+{
+	static const char *const bad[] = {
+		"",	 "2181",     "=zk",	 "0=zk", "65536=zk",
+		"2181=", "2181=zk,", "2181=z k", "x=zk", "2181=a-name-far-too-long-for-it"
+	};
+	struct trace_port_name names[TRACE_PORT_NAMES];
+	struct trace_analysis an;
+	char err[200], type[32], desc[512];
+	size_t n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = 0;
+		assert_int_equal(trace_port_names_parse(bad[i], names, &n, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "--port"));
+	}
+	n = 0;
+	assert_int_equal(trace_port_names_parse("2888=zab-quorum,2181=zk-client", names, &n, err,
+						sizeof(err)),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(names[1].port, 2181);
+	assert_string_equal(names[1].name, "zk-client");
+
+	nframes = 0;
+	trace_analysis_init(&an, 2);
+	an.stop_ns = 100 * S;
+	exchange(&an, 1, 2, 6, 77, 0, 1 * S, 1 * S + 10);
+	exchange(&an, 2, 1, 6, 78, 0, 2 * S, 2 * S + 10);
+	exchange(&an, 1, 2, 6, 79, 0, 3 * S, 3 * S + 10);
+	assert_int_equal(trace_analyse(&an), 0);
+	assert_int_equal(an.nmsgs, 3);
+	an.msgs[0].dport = 2181; /* a request to the server */
+	an.msgs[1].sport = 2181; /* its reply */
+	an.msgs[2].dport = 9999; /* nobody's */
+	memcpy(an.ports, names, sizeof(names));
+	an.nports = n;
+	trace_name_ports(&an);
+	assert_string_equal(trace_msg_type(&an.msgs[0], type, sizeof(type)), "zk-client");
+	assert_string_equal(trace_msg_type(&an.msgs[1], type, sizeof(type)), "zk-client");
+	assert_string_equal(trace_msg_type(&an.msgs[2], type, sizeof(type)), "tcp");
+	trace_msg_describe(&an.msgs[0], desc, sizeof(desc));
+	assert_true(!strncmp(desc, "zk-client 10.77.0.1:0 > 10.77.0.2:2181", 38));
+	trace_analysis_free(&an);
+}
+
 static void test_frames_ignored(void **state)
 {
 	struct trace_analysis an;
@@ -354,7 +404,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capnet),	       cmocka_unit_test(test_ip_multiset),
 		cmocka_unit_test(test_frames_ignored), cmocka_unit_test(test_formats),
-		cmocka_unit_test(test_corrupted),
+		cmocka_unit_test(test_corrupted),      cmocka_unit_test(test_port_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

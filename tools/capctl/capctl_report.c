@@ -135,22 +135,15 @@ static int write_latency(FILE *f, const struct report *r)
 	for (unsigned int k = 0; k < r->n_f; k++) {
 		struct svg_panel p = time_panel(r, TOP + k * (PANEL_H + PANEL_GAP), PANEL_H);
 		const char *fname = history_f_name(r->fs[k]);
-		double max_ms = 0, min_ms = 0;
+		struct svg_range ms = { 0 };
 		char title[96];
 
 		/* A log scale, as Jepsen's plots: one timeout of seconds leaves the
 		 * sub-millisecond rest readable. */
-		for (size_t i = 0; i < r->h->n_ops; i++) {
-			double ms = latency_ms(r, &r->h->ops[i]);
-
-			if (r->h->ops[i].f != r->fs[k])
-				continue;
-			if (ms > max_ms)
-				max_ms = ms;
-			if (ms > 0 && (!min_ms || ms < min_ms))
-				min_ms = ms;
-		}
-		svg_axis_latency(&p.y_axis, min_ms, max_ms);
+		for (size_t i = 0; i < r->h->n_ops; i++)
+			if (r->h->ops[i].f == r->fs[k])
+				svg_range_add(&ms, latency_ms(r, &r->h->ops[i]));
+		svg_axis_latency(&p.y_axis, &ms);
 		draw_bands(f, r, &p);
 		snprintf(title, sizeof(title), "%s: latency (log scale)", fname);
 		svg_panel_draw(f, &p, title);

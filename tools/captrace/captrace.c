@@ -17,7 +17,7 @@ static const struct {
 } commands[] = {
 	{ "record", captrace_record, "-o DIR [--duration S]",
 	  "capture every node, drop events and partitions until ^C or S seconds" },
-	{ "report", captrace_report, "DIR [--json] [--svg F] [--html F]",
+	{ "report", captrace_report, "DIR [--json] [--svg F] [--html F] [--port P=NAME,...]",
 	  "pair sends with arrivals; list every lost message and why" },
 	{ "decode", captrace_decode, "FILE.pcap [--json]", "print the capnet messages of a pcap" },
 };

@@ -255,6 +255,8 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 {
 	struct progress line;
 	const char *dir = NULL, *svg = NULL, *html = NULL;
+	struct trace_port_name ports[TRACE_PORT_NAMES];
+	size_t nports = 0;
 	struct trace_analysis an;
 	struct trace_dir td;
 	char err[1024];
@@ -271,10 +273,16 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 				svg = argv[++i];
 			else
 				html = argv[++i];
+		} else if (!strcmp(argv[i], "--port")) {
+			if (i + 1 >= argc)
+				return report_usage(
+					"report: --port needs PORT=NAME[,PORT=NAME...]");
+			if (trace_port_names_parse(argv[++i], ports, &nports, err, sizeof(err)))
+				return report_usage("report: %s", err);
 		} else if (argv[i][0] == '-') {
 			return report_usage(
 				"report: unknown option \"%s\" (captrace report DIR [--json] "
-				"[--svg FILE] [--html FILE])",
+				"[--svg FILE] [--html FILE] [--port PORT=NAME,...])",
 				argv[i]);
 		} else if (!dir) {
 			dir = argv[i];
@@ -309,12 +317,15 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 			"captrace: read %llu packets (%llu bytes) in %.3f s: %.0f packets/s\n",
 			(unsigned long long)td.packets, (unsigned long long)td.bytes,
 			td.read_ns / 1e9, td.read_ns ? td.packets / (td.read_ns / 1e9) : 0.0);
+	memcpy(an.ports, ports, sizeof(ports));
+	an.nports = nports;
 	t0 = clock_ns();
 	if (trace_analyse(&an)) {
 		progress_end(&line);
 		report_fail("report: out of memory");
 		goto cleanup;
 	}
+	trace_name_ports(&an);
 	progress_end(&line);
 	if (cli->verbose)
 		fprintf(stderr, "captrace: paired %zu sends and %zu arrivals in %.3f s\n", an.nmsgs,

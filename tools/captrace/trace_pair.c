@@ -405,10 +405,87 @@ const char *trace_generation_spec(const struct trace_analysis *an, uint64_t gene
 	return NULL;
 }
 
+int trace_port_names_parse(const char *text, struct trace_port_name *out, size_t *nout, char *err,
+			   size_t len)
+{
+	const char *p = text;
+
+	if (!*p) {
+		snprintf(err, len, "--port needs PORT=NAME[,PORT=NAME...]");
+		return -EINVAL;
+	}
+	while (*p) {
+		struct trace_port_name *pn = &out[*nout];
+		const char *name, *end;
+		unsigned long port;
+		char *after;
+		size_t n;
+
+		if (*nout == TRACE_PORT_NAMES) {
+			snprintf(err, len, "--port: at most %d names", TRACE_PORT_NAMES);
+			return -EINVAL;
+		}
+		port = *p >= '0' && *p <= '9' ? strtoul(p, &after, 10) : 0;
+		if (!port || port > 65535 || *after != '=') {
+			snprintf(err, len,
+				 "--port \"%s\": PORT=NAME[,PORT=NAME...], a port 1 to 65535",
+				 text);
+			return -EINVAL;
+		}
+		name = after + 1;
+		end = strchr(name, ',');
+		n = end ? (size_t)(end - name) : strlen(name);
+		if (!n || n >= TRACE_PORT_NAME_MAX ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789-_.") < n) {
+			snprintf(
+				err, len,
+				"--port \"%s\": a name is 1 to %d letters, digits, '-', '_' or '.'",
+				text, TRACE_PORT_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		pn->port = (uint16_t)port;
+		memcpy(pn->name, name, n);
+		pn->name[n] = 0;
+		(*nout)++;
+		p = end ? end + 1 : name + n;
+		if (end && !*p) {
+			snprintf(err, len, "--port \"%s\": a name after the last comma", text);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static const char *port_name(const struct trace_analysis *an, uint16_t port)
+{
+	for (size_t i = 0; i < an->nports; i++)
+		if (an->ports[i].port == port)
+			return an->ports[i].name;
+	return NULL;
+}
+
+void trace_name_ports(struct trace_analysis *an)
+{
+	for (size_t i = 0; an->nports && i < an->nmsgs; i++) {
+		struct trace_msg *m = &an->msgs[i];
+
+		if (m->key.kind == TRACE_CAPNET || (m->ip_proto != 6 && m->ip_proto != 17))
+			continue;
+		/* The server's port is the one named: a reply's source, a request's destination. */
+		m->service = port_name(an, m->sport);
+		if (!m->service)
+			m->service = port_name(an, m->dport);
+	}
+}
+
 const char *trace_msg_type(const struct trace_msg *m, char *buf, size_t len)
 {
 	const char *name;
 
+	if (m->service)
+		return m->service;
 	if (m->key.kind == TRACE_CAPNET) {
 		struct proto_header hdr;
 

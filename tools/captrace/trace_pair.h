@@ -48,6 +48,15 @@ struct trace_msg {
 	uint8_t fate; /* enum trace_fate, set by trace_analyse */
 	bool seeded; /* TRACE_LOST_LOSS by the link's seed: a replay loses it again */
 	int window; /* index into windows, -1 if before the first known partition */
+	const char *service; /* its port's name (report --port), or NULL */
+};
+
+/* A name for the TCP or UDP frames to or from a port: `captrace report --port 2181=zk-client`. */
+#define TRACE_PORT_NAME_MAX 24
+#define TRACE_PORT_NAMES 32
+struct trace_port_name {
+	uint16_t port;
+	char name[TRACE_PORT_NAME_MAX];
 };
 
 struct trace_arrival {
@@ -102,6 +111,9 @@ struct trace_analysis {
 	uint64_t duplicates; /* arrivals beyond the number of sends (duplication) */
 	uint64_t unmatched_drops; /* drop events of no captured send (non-IPv4, or earlier) */
 	uint64_t other_frames; /* frames neither judged nor paired (ARP, IPv6, broadcast) */
+
+	struct trace_port_name ports[TRACE_PORT_NAMES];
+	size_t nports;
 };
 
 void trace_analysis_init(struct trace_analysis *an, unsigned int nodes);
@@ -127,7 +139,13 @@ const char *trace_fate_name(enum trace_fate f);
 const char *trace_generation_spec(const struct trace_analysis *an, uint64_t generation);
 /* One line describing a sent frame: proto_describe for capnet, addresses and ports else. */
 int trace_msg_describe(const struct trace_msg *m, char *buf, size_t len);
-/* The message type: "APPEND", "tcp", "udp", "ip-proto-N". */
+/* "2888=zab-quorum,2181=zk-client" added to out[*n] (TRACE_PORT_NAMES at most): 0, or -EINVAL
+ * with why in err. */
+int trace_port_names_parse(const char *text, struct trace_port_name *out, size_t *n, char *err,
+			   size_t len);
+/* Names every TCP and UDP frame from or to a named port (the source port first). */
+void trace_name_ports(struct trace_analysis *an);
+/* The message type: "APPEND", a port's name, "tcp", "udp", "ip-proto-N". */
 const char *trace_msg_type(const struct trace_msg *m, char *buf, size_t len);
 
 #endif /* CAPNET_TRACE_PAIR_H */
