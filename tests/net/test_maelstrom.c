@@ -112,12 +112,13 @@ static void test_broadcast_partitions_act(void **state)
 		0);
 	/* Both pictures as chromium draws them: no label over another, and a panel per kind of
 	 * operation, each axis with three tick labels or more. */
-	assert_int_equal(netlab_sh(out, sizeof(out),
-				   "cd %s/store/latest && grep -c 'broadcast: latency' latency.svg && "
-				   "grep -c 'read: latency' latency.svg && %s/tests/lib/layout_check.sh "
-				   "latency.svg messages.svg",
-				   dir, repo),
-			 0);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s/store/latest && grep -c 'broadcast: latency' latency.svg && "
+			  "grep -c 'read: latency' latency.svg && %s/tests/lib/layout_check.sh "
+			  "latency.svg messages.svg",
+			  dir, repo),
+		0);
 	printf("%s", out);
 	assert_true(no_lab_left());
 }
