@@ -15,13 +15,13 @@
 #include "lib/report.h"
 #include "netem/filter/filter.h"
 #include "netem/lab/fault_log.h"
-#include "netem/svc/nodes.h"
+#include "netem/lab/run_dir.h"
 
 void fault_log_path(const char *lab, char *buf, size_t len)
 {
 	char dir[256];
 
-	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	snprintf(buf, len, "%s/%s", dir, FAULT_LOG_NAME);
 }
 
@@ -103,7 +103,7 @@ int fault_log_append(const char *lab, const struct fault_change *c)
 		free(text);
 		return -ENOMEM;
 	}
-	nodes_run_dir(lab, NULL, dir, sizeof(dir));
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	err = files_mkdir_p(dir, 0755);
 	fault_log_path(lab, path, sizeof(path));
 	fd = err ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
