@@ -12,8 +12,8 @@
 #include "lib/options.h"
 
 static const struct cli_command commands[] = {
-	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact]",
-	  "create a lab of N nodes (1..1000)" },
+	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact] [--hosts HOSTS [--place P]]",
+	  "create a lab of N nodes (1..1000), across hosts with --hosts" },
 	{ "down", cmd_down, "", "remove the lab and every trace of it" },
 	{ "status", cmd_status, "[--json] [--links] | --maps",
 	  "groups, rules, totals per cause and the links that lost most (--links: every link and the drop matrix; --maps: the filter's maps decoded)" },
@@ -118,9 +118,15 @@ int main(int argc, char **argv)
 	/* Internal: the delay line that `capnet link --delay` starts; not listed in the usage. */
 	if (!strcmp(argv[i], DELAY_LINE_COMMAND))
 		return cmd_delay_line(&cli, argc - i - 1, argv + i + 1);
+	/* Internal: what the controller of a lab across hosts runs on each host. */
+	if (!strcmp(argv[i], HOST_COMMAND))
+		return cmd_host(&cli, argc - i - 1, argv + i + 1);
 	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
+		if (!strcmp(argv[i], commands[c].name)) {
+			if (hosts_dispatch(&cli, argv[i], argc - i - 1, argv + i + 1, &rc))
+				return rc;
 			return commands[c].run(&cli, argc - i - 1, argv + i + 1);
+		}
 	if (!strcmp(argv[i], "help")) {
 		usage(stdout);
 		return EXIT_OK;

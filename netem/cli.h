@@ -45,7 +45,25 @@ int cli_parse_node(const char *text, unsigned int nodes, unsigned int *node);
 /* Seconds as "2", "0.5", "100ms"; prints the error. */
 int cli_parse_duration_ms(const char *text, const char *what, long *ms);
 
+/* What `up` does on one host once its arguments are read: records the lab (and its share when
+ * cfg->node_here), builds the topology, runs join (may be NULL: the VXLAN of a lab across
+ * hosts), attaches the filter and marks the lab whole; on failure removes all it made and
+ * returns -errno, its reason said or left. */
+int cli_build_lab(struct cli *cli, struct lab_config *cfg,
+		  int (*join)(const struct lab_config *cfg, void *arg), void *join_arg,
+		  enum filter_hook *used, double *t_topology, double *t_filter);
+
 int cmd_up(struct cli *cli, int argc, char **argv);
+
+/* A lab across hosts (netem/cmd/cmd_hosts.c): `up -n N --hosts ... [--place ...]` once the
+ * common options are read, into cfg. */
+int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts, const char *place);
+/* When the lab is one across hosts, runs (or refuses) command `name` for it and says so with
+ * true and *rc; false for a lab of this host alone. */
+bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc);
+/* Internal: `capnet host VERB`, what the controller runs on each host. */
+#define HOST_COMMAND "host"
+int cmd_host(struct cli *cli, int argc, char **argv);
 int cmd_down(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);

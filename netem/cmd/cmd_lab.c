@@ -43,18 +43,116 @@ static void format_addr(uint32_t host_order, char *buf, size_t len)
 	inet_ntop(AF_INET, &a, buf, len);
 }
 
+int cli_build_lab(struct cli *cli, struct lab_config *cfg,
+		  int (*join)(const struct lab_config *cfg, void *arg), void *join_arg,
+		  enum filter_hook *used, double *t_topology, double *t_filter)
+{
+	static struct lab_info info;
+	struct node_set here;
+	struct progress prog;
+	char dir[256];
+	struct stat st;
+	int err;
+
+	filter_pin_dir(cli->lab, dir, sizeof(dir));
+	if (!stat(dir, &st) && lab_topology_discover(cli->lab, &info) != -ENOENT) {
+		report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)", cli->lab,
+			    cli->lab);
+		return -EEXIST;
+	}
+	if (!stat(dir, &st)) {
+		report_fail("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s down "
+			    "removes them)",
+			    cli->lab, dir, cli->lab);
+		return -EEXIST;
+	}
+
+	/* The size asked for, recorded before anything is built: a killed `up` leaves a lab that
+	 * every command knows was meant to have n nodes, and refuses. */
+	err = lab_record_create(cli->lab, cfg->nodes);
+	if (err == -EEXIST)
+		report_fail("lab \"%s\": another `up` is building it, or one was killed (capnet "
+			    "--lab %s down removes what it left)",
+			    cli->lab, cli->lab);
+	else if (err)
+		report_error(err, NULL);
+	if (err)
+		return err;
+	/* A host's share of a lab across hosts: discovery expects these nodes alone. */
+	if (cfg->node_here) {
+		nodeset_clear(&here);
+		for (unsigned int i = 1; i <= cfg->nodes; i++)
+			if (cfg->node_here[i])
+				nodeset_add(&here, i);
+		err = lab_record_share_create(cli->lab, &here);
+		if (err) {
+			lab_record_remove(cli->lab);
+			report_error(err, NULL);
+			return err;
+		}
+	}
+	test_hook_phase("recorded");
+	progress_start(&prog, cli->quiet);
+	cfg->node_built = show_built;
+	cfg->node_built_arg = &prog;
+	err = lab_topology_up(cfg);
+	if (err == -EEXIST) {
+		progress_end(&prog);
+		lab_record_remove(cli->lab);
+		return err; /* said by lab_topology_up, and nothing was changed */
+	}
+	if (!err && join)
+		err = join(cfg, join_arg);
+	if (err)
+		goto rollback;
+	err = lab_topology_discover(cli->lab, &info);
+	if (err) {
+		report_warn("lab \"%s\" just built but not found whole: %s", cli->lab,
+			    error_reason(err));
+		goto rollback;
+	}
+	*t_topology = now_s();
+	test_hook_phase("built");
+	/* The attach is one long step: said once, not redrawn. */
+	progress_step(&prog, "up: %u nodes built, attaching the filter to every port", cfg->nodes);
+	err = filter_install(cfg, &info, used);
+	progress_end(&prog);
+	if (err)
+		goto rollback;
+	*t_filter = now_s();
+	test_hook_phase("attached");
+	/* The very last step: only now is the lab whole. */
+	{
+		struct filter *filter = NULL;
+
+		err = filter_open(cli->lab, &filter);
+		if (!err)
+			err = filter_mark_whole(filter);
+		filter_close(filter);
+	}
+	if (err) {
+		report_warn("lab \"%s\": mark it whole: %s", cli->lab, error_reason(err));
+		goto rollback;
+	}
+	return 0;
+
+rollback:
+	progress_end(&prog);
+	/* Leave nothing half-built: the next `up` must start clean. */
+	filter_remove(cli->lab);
+	lab_topology_down(cli->lab);
+	lab_record_remove(cli->lab);
+	return err ?: -EIO;
+}
+
 int cmd_up(struct cli *cli, int argc, char **argv)
 {
 	struct lab_config cfg = { .prefix = 16, .subnet = 0x0a4d0000 /* 10.77.0.0 */ };
 	enum filter_hook hook = FILTER_HOOK_AUTO, used = FILTER_HOOK_AUTO;
-	struct filter *filter = NULL;
-	const char *subnet = NULL;
-	static struct lab_info info;
-	char err_text[256], dir[256], first[32], last[32];
+	const char *subnet = NULL, *hosts = NULL, *place = NULL;
+	char err_text[256], first[32], last[32];
 	unsigned long n = 0;
-	struct stat st;
-	double t0, t_topology, t_filter;
-	struct progress prog;
+	double t0, t_topology = 0, t_filter = 0;
 	char *end;
 	int i, err;
 
@@ -81,9 +179,17 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 				return report_usage("up: --hook takes tcx or clsact%s%s%s",
 						    i < argc ? ", not \"" : "",
 						    i < argc ? argv[i] : "", i < argc ? "\"" : "");
+		} else if (!strcmp(argv[i], "--hosts") || !strcmp(argv[i], "--place")) {
+			if (i + 1 >= argc)
+				return report_usage("up: %s needs a value (capnet up -n N --hosts "
+						    "h1,h2 [--place 1-3@h1,4-6@h2])",
+						    argv[i]);
+			*(!strcmp(argv[i], "--hosts") ? &hosts : &place) = argv[i + 1];
+			i++;
 		} else {
 			return report_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
-					    "[--subnet CIDR] [--hook tcx|clsact])",
+					    "[--subnet CIDR] [--hook tcx|clsact] [--hosts HOSTS "
+					    "[--place NODES@HOST,...]])",
 					    argv[i]);
 		}
 	}
@@ -98,65 +204,17 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	if (!subnet && lab_parse_subnet("10.77.0.0/16", cfg.nodes, &cfg.subnet, &cfg.prefix,
 					err_text, sizeof(err_text)))
 		return report_usage("up: %s", err_text);
+	if (place && !hosts)
+		return report_usage("up: --place needs --hosts");
+	if (hosts)
+		return hosts_up(cli, &cfg, hosts, place);
 	if (cli_need_root("capnet up"))
 		return EXIT_FAIL;
 
-	filter_pin_dir(cli->lab, dir, sizeof(dir));
-	if (!stat(dir, &st) && lab_topology_discover(cli->lab, &info) != -ENOENT)
-		return report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
-				   cli->lab, cli->lab);
-	if (!stat(dir, &st))
-		return report_fail(
-			"lab \"%s\" has remains of an earlier run in %s (capnet --lab %s "
-			"down removes them)",
-			cli->lab, dir, cli->lab);
-
-	/* The size asked for, recorded before anything is built: a killed `up` leaves a lab that
-	 * every command knows was meant to have n nodes, and refuses. */
-	err = lab_record_create(cli->lab, cfg.nodes);
-	if (err == -EEXIST)
-		return report_fail("lab \"%s\": another `up` is building it, or one was killed "
-				   "(capnet --lab %s down removes what it left)",
-				   cli->lab, cli->lab);
-	if (err)
-		return report_error(err, NULL);
-	test_hook_phase("recorded");
 	t0 = now_s();
-	progress_start(&prog, cli->quiet);
-	cfg.node_built = show_built;
-	cfg.node_built_arg = &prog;
-	err = lab_topology_up(&cfg);
-	if (err == -EEXIST) {
-		lab_record_remove(cli->lab);
-		return EXIT_FAIL; /* said by lab_topology_up, and nothing was changed */
-	}
+	err = cli_build_lab(cli, &cfg, NULL, NULL, &used, &t_topology, &t_filter);
 	if (err)
-		goto rollback;
-	err = lab_topology_discover(cli->lab, &info);
-	if (err) {
-		report_warn("lab \"%s\" just built but not found whole: %s", cli->lab,
-			    error_reason(err));
-		goto rollback;
-	}
-	t_topology = now_s();
-	test_hook_phase("built");
-	/* The attach is one long step: said once, not redrawn. */
-	progress_step(&prog, "up: %u nodes built, attaching the filter to every port", cfg.nodes);
-	err = filter_install(&cfg, &info, &used);
-	progress_end(&prog);
-	if (err)
-		goto rollback;
-	t_filter = now_s();
-	test_hook_phase("attached");
-	/* The very last step: only now is the lab whole. */
-	err = filter_open(cli->lab, &filter);
-	if (!err)
-		err = filter_mark_whole(filter);
-	filter_close(filter);
-	if (err) {
-		report_warn("lab \"%s\": mark it whole: %s", cli->lab, error_reason(err));
-		goto rollback;
-	}
+		return EXIT_FAIL;
 
 	format_addr(lab_node_addr(&cfg, 1), first, sizeof(first));
 	format_addr(lab_node_addr(&cfg, cfg.nodes), last, sizeof(last));
@@ -172,14 +230,6 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		       cli->lab, cfg.nodes, cfg.nodes == 1 ? "" : "s", first, last, cfg.prefix,
 		       cli->lab, filter_hook_name(used), now_s() - t0);
 	return EXIT_OK;
-
-rollback:
-	progress_end(&prog);
-	/* Leave nothing half-built: the next `up` must start clean. */
-	filter_remove(cli->lab);
-	lab_topology_down(cli->lab);
-	lab_record_remove(cli->lab);
-	return EXIT_FAIL;
 }
 
 int cmd_down(struct cli *cli, int argc, char **argv)

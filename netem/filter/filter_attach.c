@@ -81,8 +81,10 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 			return -ERANGE;
 		}
 
+		/* A node on another host has no port here; its MAC is still known, so frames
+		 * from it (through VXLAN) are judged by their source. */
 		if (bpf_map_update_elem(mac_fd, &mac, &node, BPF_ANY) ||
-		    bpf_map_update_elem(port_fd, &ifindex, &node, BPF_ANY)) {
+		    (ifindex && bpf_map_update_elem(port_fd, &ifindex, &node, BPF_ANY))) {
 			int err = -errno;
 
 			error_note("filter: fill node maps: %s", strerror(errno));
@@ -97,6 +99,8 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 				 m[2], m[3], m[4], m[5], i);
 			filter_explain_update(pin, "node_of_mac", &mac, sizeof(mac), &node,
 					      sizeof(node), meaning);
+			if (!ifindex)
+				continue;
 			snprintf(meaning, sizeof(meaning),
 				 "node_of_port[ifindex %u, p%u] = node %u", ifindex, i, i);
 			filter_explain_update(pin, "node_of_port", &ifindex, sizeof(ifindex), &node,
@@ -217,8 +221,10 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 static int attach_arp(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
 		      enum filter_hook hook)
 {
+	static int ifindex[CAPNET_NODE_SLOTS];
+	static unsigned int node[CAPNET_NODE_SLOTS];
 	char sw[64], pin[256];
-	unsigned int i, failed = 0;
+	unsigned int i, failed = 0, ports = lab_ports_here(info, ifindex, node);
 	int saved, err;
 
 	lab_switch_ns(cfg->name, sw, sizeof(sw));
@@ -228,6 +234,8 @@ static int attach_arp(const struct lab_config *cfg, const struct lab_info *info,
 			"comes back from its own port at once, so no node keeps an entry per peer "
 			"and no request is flooded");
 		for (i = 1; i <= cfg->nodes; i++) {
+			if (!lab_node_is_here(info, i))
+				continue;
 			if (hook == FILTER_HOOK_TCX)
 				explain("nsenter --net=%s/%s tc qdisc add dev p%u clsact",
 					NETNS_RUN_DIR, sw, i);
@@ -239,12 +247,12 @@ static int attach_arp(const struct lab_config *cfg, const struct lab_info *info,
 	saved = netns_enter(sw);
 	if (saved < 0)
 		return saved;
-	err = clsact_attach_all(&info->port_ifindex[1], cfg->nodes, hook == FILTER_HOOK_TCX, true,
-				ETH_P_ARP, prog_fd, ARP_PIN_NAME, &failed);
+	err = clsact_attach_all(ifindex, ports, hook == FILTER_HOOK_TCX, true, ETH_P_ARP, prog_fd,
+				ARP_PIN_NAME, &failed);
 	netns_return(saved);
 	if (err)
-		error_note("attach the ARP responder at ingress of p%u: %s%s", failed + 1,
-			   strerror(-err), hint(err));
+		error_note("attach the ARP responder at ingress of p%u: %s%s",
+			   failed < ports ? node[failed] : failed + 1, strerror(-err), hint(err));
 	return err;
 }
 
@@ -267,6 +275,8 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 	if (saved < 0)
 		return saved;
 	for (i = 1; i <= cfg->nodes; i++) {
+		if (!lab_node_is_here(info, i))
+			continue;
 		err = filter_port_attach(info->port_ifindex[i], prog_fd, hook);
 		explain_attach(sw, pin, i, cfg->nodes, hook);
 		if (err) {

@@ -43,10 +43,12 @@ static int pinned_prog_id(const char *dir, const char *name, uint32_t *id)
 int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
 			  unsigned int *first_missing, enum filter_hook *hook)
 {
+	static int ifindex[CAPNET_NODE_SLOTS];
+	static unsigned int node[CAPNET_NODE_SLOTS];
 	char dir[256], sw[64];
 	uint32_t *ids = NULL, *arp = NULL, egress_id, arp_id;
 	enum filter_hook first;
-	unsigned int i;
+	unsigned int i, ports;
 	int saved, err;
 
 	*ok = 0;
@@ -55,10 +57,12 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	err = pinned_prog_id(dir, PROG_PIN_NAME, &egress_id);
 	if (!err)
 		err = pinned_prog_id(dir, ARP_PIN_NAME, &arp_id);
-	if (err || !info->nodes)
+	/* Only the ports of this host: in a lab across hosts the others are theirs to check. */
+	ports = lab_ports_here(info, ifindex, node);
+	if (err || !ports)
 		return err;
-	ids = calloc(info->nodes + 1, sizeof(*ids));
-	arp = calloc(info->nodes + 1, sizeof(*arp));
+	ids = calloc(ports, sizeof(*ids));
+	arp = calloc(ports, sizeof(*arp));
 	if (!ids || !arp) {
 		free(ids);
 		free(arp);
@@ -73,26 +77,24 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	}
 	/* A port counts when it has both: the filter at egress and the ARP responder at
 	 * ingress, without which its node cannot reach anyone. */
-	err = clsact_prog_ids(&info->port_ifindex[1], info->nodes, true, ETH_P_ARP, &arp[1]);
-	first = filter_port_hook(info->port_ifindex[1], egress_id);
+	err = clsact_prog_ids(ifindex, ports, true, ETH_P_ARP, arp);
+	first = filter_port_hook(ifindex[0], egress_id);
 	if (!err && first == FILTER_HOOK_CLSACT)
-		err = clsact_prog_ids(&info->port_ifindex[1], info->nodes, false, ETH_P_ALL,
-				      &ids[1]);
-	for (i = 1; i <= info->nodes && !err; i++) {
+		err = clsact_prog_ids(ifindex, ports, false, ETH_P_ALL, ids);
+	for (i = 0; i < ports && !err; i++) {
 		enum filter_hook h = FILTER_HOOK_AUTO;
 
 		if (first == FILTER_HOOK_CLSACT && ids[i] == egress_id)
 			h = FILTER_HOOK_CLSACT;
-		else if (first == FILTER_HOOK_TCX &&
-			 filter_port_has_tcx(info->port_ifindex[i], egress_id))
+		else if (first == FILTER_HOOK_TCX && filter_port_has_tcx(ifindex[i], egress_id))
 			h = FILTER_HOOK_TCX;
-		else if (first == FILTER_HOOK_AUTO || i > 1)
-			h = filter_port_hook(info->port_ifindex[i], egress_id);
+		else if (first == FILTER_HOOK_AUTO || i > 0)
+			h = filter_port_hook(ifindex[i], egress_id);
 		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id) {
 			(*ok)++;
 			*hook = h;
 		} else if (!*first_missing) {
-			*first_missing = i;
+			*first_missing = node[i];
 		}
 	}
 	netns_return(saved);
@@ -122,7 +124,10 @@ int filter_mark_whole(struct filter *f)
 
 int filter_check_whole(struct filter *f, const struct lab_info *info)
 {
+	static int ifindex[CAPNET_NODE_SLOTS];
+	static unsigned int node[CAPNET_NODE_SLOTS];
 	unsigned int asked = lab_record_nodes(f->lab), attached = 0, missing = 0, size;
+	unsigned int ports = lab_ports_here(info, ifindex, node);
 	enum filter_hook hook = FILTER_HOOK_AUTO;
 	struct capnet_lab_meta meta;
 	uint32_t zero = 0;
@@ -156,11 +161,11 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 		error_note("lab \"%s\": read the filter's ports: %s", f->lab, strerror(-err));
 		return err;
 	}
-	if (attached != info->nodes) {
+	if (attached != ports) {
 		error_note(
 			"lab \"%s\" is not whole: the filter or its ARP responder is missing on %u of %u ports (first: "
 			"p%u), so partitions would not hold there; %s rebuilds it",
-			f->lab, info->nodes - attached, info->nodes, missing, remedy);
+			f->lab, ports - attached, ports, missing, remedy);
 		return -EUCLEAN;
 	}
 	return 0;

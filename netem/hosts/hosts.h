@@ -66,6 +66,23 @@ void placement_nodes_of(const struct placement *p, unsigned int host, struct nod
 int placement_format(const struct placement *p, const struct host_list *hosts, char *buf,
 		     size_t len);
 
+/* What the controller records of a lab across hosts, in its run directory: enough for every
+ * later command to reach each host's share. */
+struct lab_hosts {
+	unsigned int nodes;
+	char subnet[32]; /* "10.77.0.0/16" */
+	uint32_t vni;
+	unsigned int mtu; /* of every node's eth0: the narrowest underlay's less VXLAN's */
+	struct host_list hosts;
+	struct placement place;
+};
+
+/* "nodes 6\nsubnet ...\nvni ...\nmtu ...\nhosts h1,h2\nplace 1-3@h1,4-6@h2\n"; the length
+ * (snprintf rules). */
+int lab_hosts_format(const struct lab_hosts *lh, char *buf, size_t len);
+/* The inverse; fails on anything else, with the checks of --hosts and --place. */
+int lab_hosts_parse(const char *text, struct lab_hosts *out, struct spec_error *err);
+
 /* The two-phase switch. Every host is asked to prepare (write the new policy into its idle
  * copy, report its current generation, its clock's offset bound and how long the round trip
  * took); only when all have prepared does the controller commit, telling every host the same

@@ -15,6 +15,7 @@
 #include "netem/lab/run_dir.h"
 
 #define RECORD_NAME "up.nodes"
+#define SHARE_NAME "up.share"
 
 static void record_path(const char *lab, const char *name, char *buf, size_t len)
 {
@@ -24,10 +25,12 @@ static void record_path(const char *lab, const char *name, char *buf, size_t len
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
-int lab_record_create(const char *lab, unsigned int nodes)
+/* Writes name in the lab's run directory through a temporary file, linked: EEXIST if it is
+ * there already. */
+int lab_record_write(const char *lab, const char *name, const char *text, const char *why)
 {
-	char dir[256], path[320], tmp[340], text[32];
-	int fd, err = 0, n;
+	char dir[256], path[320], tmp[340];
+	int fd, err = 0;
 
 	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	err = files_mkdir_p(dir, 0755);
@@ -35,17 +38,18 @@ int lab_record_create(const char *lab, unsigned int nodes)
 		error_note("mkdir -p %s: %s", dir, strerror(-err));
 		return err;
 	}
-	record_path(lab, RECORD_NAME, path, sizeof(path));
+	record_path(lab, name, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-	n = snprintf(text, sizeof(text), "%u\n", nodes);
-	explain("mkdir -p %s && echo %u > %s   # the size up was asked for", dir, nodes, path);
+	explain("mkdir -p %s && echo %s > %s   # %s", dir, text, path, why);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = -errno;
 		error_note("create %s: %s", tmp, strerror(errno));
 		return err;
 	}
-	err = files_write_all(fd, text, n);
+	err = files_write_all(fd, text, strlen(text));
+	if (!err)
+		err = files_write_all(fd, "\n", 1);
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
@@ -54,18 +58,62 @@ int lab_record_create(const char *lab, unsigned int nodes)
 		err = -errno;
 	unlink(tmp);
 	if (err && err != -EEXIST)
-		error_note("record the size of lab %s in %s: %s", lab, path, strerror(-err));
+		error_note("record %s of lab %s in %s: %s", why, lab, path, strerror(-err));
 	return err;
+}
+
+int lab_record_create(const char *lab, unsigned int nodes)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%u", nodes);
+	return lab_record_write(lab, RECORD_NAME, text, "the size up was asked for");
+}
+
+int lab_record_share_create(const char *lab, const struct node_set *here)
+{
+	char text[4096];
+
+	nodeset_format(here, text, sizeof(text));
+	return lab_record_write(lab, SHARE_NAME, text, "the nodes of the lab on this host");
+}
+
+int lab_record_read(const char *lab, const char *name, char *buf, size_t len)
+{
+	char path[320];
+	ssize_t n;
+
+	record_path(lab, name, path, sizeof(path));
+	n = files_read_small(path, buf, len);
+	return n < 0 ? -ENOENT : 0;
+}
+
+void lab_record_forget(const char *lab, const char *name)
+{
+	char path[320];
+
+	record_path(lab, name, path, sizeof(path));
+	unlink(path);
+}
+
+int lab_record_share(const char *lab, struct node_set *here)
+{
+	char text[4096];
+	struct spec_error err;
+
+	if (lab_record_read(lab, SHARE_NAME, text, sizeof(text)))
+		return -ENOENT;
+	text[strcspn(text, "\n")] = '\0';
+	return nodeset_parse(text, CAPNET_MAX_NODES, here, &err) ? -EINVAL : 0;
 }
 
 unsigned int lab_record_nodes(const char *lab)
 {
-	char path[320], text[32];
+	char text[32];
 	unsigned long v;
 	char *end;
 
-	record_path(lab, RECORD_NAME, path, sizeof(path));
-	if (files_read_small(path, text, sizeof(text)) <= 0)
+	if (lab_record_read(lab, RECORD_NAME, text, sizeof(text)))
 		return 0;
 	v = strtoul(text, &end, 10);
 	return (*end == '\n' || !*end) && v <= 100000 ? (unsigned int)v : 0;
@@ -73,8 +121,6 @@ unsigned int lab_record_nodes(const char *lab)
 
 void lab_record_remove(const char *lab)
 {
-	char path[320];
-
-	record_path(lab, RECORD_NAME, path, sizeof(path));
-	unlink(path);
+	lab_record_forget(lab, RECORD_NAME);
+	lab_record_forget(lab, SHARE_NAME);
 }

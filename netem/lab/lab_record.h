@@ -5,6 +5,10 @@
 #ifndef CAPNET_LAB_RECORD_H
 #define CAPNET_LAB_RECORD_H
 
+#include <stddef.h>
+
+#include "netem/policy/spec.h"
+
 /* Claims the lab's name for an `up` of `nodes` nodes. 0; -EEXIST when a record is there already
  * (another `up` runs, or one was killed: `down` clears it); -errno. */
 int lab_record_create(const char *lab, unsigned int nodes);
@@ -12,7 +16,20 @@ int lab_record_create(const char *lab, unsigned int nodes);
  * --explain, or by an older capnet). */
 unsigned int lab_record_nodes(const char *lab);
 
-/* Forgets the record (an `up` that rolled back). */
+/* Forgets the record (an `up` that rolled back), and the share's. */
 void lab_record_remove(const char *lab);
+
+/* Any other record of the lab, a file `name` in its run directory: written whole or not at all,
+ * refused with -EEXIST when it is there. */
+int lab_record_write(const char *lab, const char *name, const char *text, const char *why);
+/* Its text (NUL-terminated, cut at len); -ENOENT when there is none. */
+int lab_record_read(const char *lab, const char *name, char *buf, size_t len);
+void lab_record_forget(const char *lab, const char *name);
+
+/* On a host of a lab across hosts: which of the lab's nodes live here, recorded beside the size
+ * before the share is built, so that discovery expects exactly those namespaces and ports. */
+int lab_record_share_create(const char *lab, const struct node_set *here);
+/* 0 and the set when this host holds a share of the lab; -ENOENT when the lab is all here. */
+int lab_record_share(const char *lab, struct node_set *here);
 
 #endif /* CAPNET_LAB_RECORD_H */

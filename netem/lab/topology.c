@@ -33,7 +33,9 @@
 #include "lib/report.h"
 #include "bpf/partition.h"
 #include "netem/explain.h"
+#include "netem/lab/lab_record.h"
 #include "netem/lab/topology.h"
+#include "netem/policy/spec.h"
 
 #define THREAD_NETNS "/proc/thread-self/ns/net"
 #define PORT_IFINDEX(node) (2 + (node))
@@ -138,6 +140,18 @@ void lab_node_mac(unsigned int node, uint8_t mac[6])
 	mac[3] = 0x00;
 	mac[4] = node / 256;
 	mac[5] = node % 256;
+}
+
+unsigned int lab_ports_here(const struct lab_info *info, int *ifindex, unsigned int *node)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 1; i <= info->nodes; i++)
+		if (lab_node_is_here(info, i)) {
+			ifindex[n] = info->port_ifindex[i];
+			node[n++] = i;
+		}
+	return n;
 }
 
 void lab_switch_ns(const char *lab, char *buf, size_t len)
@@ -485,6 +499,7 @@ struct lab_build {
 	struct nl_batch *sw, *node; /* the node batch is reused for every node */
 	struct rtnl_link *veth; /* one request object, renamed for every port */
 	int bridge_ifindex;
+	unsigned int nodes_here; /* the nodes built on this host: all but in a lab across hosts */
 };
 
 static int sysctl_write(const char *ns, const char *key, const char *value, bool may_be_absent)
@@ -643,6 +658,10 @@ static int node_veth(struct lab_build *lb, unsigned int node, int ns_fd)
 	rtnl_link_set_num_rx_queues(lb->veth, 1);
 	rtnl_link_set_num_tx_queues(peer, 1);
 	rtnl_link_set_num_rx_queues(peer, 1);
+	if (lb->cfg->mtu) {
+		rtnl_link_set_mtu(lb->veth, lb->cfg->mtu);
+		rtnl_link_set_mtu(peer, lb->cfg->mtu);
+	}
 	/* The peer is born in the node's namespace: no second request to move it, and never a
 	 * moment with two eth0 in the switch namespace. It cannot be set up in this request. */
 	rtnl_link_set_name(peer, NODE_IF);
@@ -657,6 +676,9 @@ static int node_veth(struct lab_build *lb, unsigned int node, int ns_fd)
 		 m[4], m[5]);
 	explain("ip -n %s link add %s index %u numtxqueues 1 numrxqueues 1 master %s up type veth peer name %s netns %s address %s numtxqueues 1 numrxqueues 1",
 		lb->sw->ns, port, PORT_IFINDEX(node), BRIDGE, NODE_IF, ns, mac_str);
+	if (lb->cfg->mtu)
+		explain("ip -n %s link set %s mtu %u && ip -n %s link set %s mtu %u", lb->sw->ns,
+			port, lb->cfg->mtu, ns, NODE_IF, lb->cfg->mtu);
 	err = batch_add(lb->sw, msg, (struct batch_op){ .kind = OP_VETH, .arg = node });
 	if (!err)
 		err = batch_flush(lb->sw);
@@ -766,7 +788,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 				ready++;
 		}
 		nl_cache_free(cache);
-		if (ready == lb->cfg->nodes)
+		if (ready == lb->nodes_here)
 			return 0;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		t = ts.tv_sec + ts.tv_nsec / 1e9;
@@ -777,7 +799,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 		usleep(1000);
 	}
 	error_note("%u of %u ports of %s in %s are not forwarding after %d s",
-		   lb->cfg->nodes - ready, lb->cfg->nodes, BRIDGE, lb->sw->ns, PORTS_READY_TIMEOUT);
+		   lb->nodes_here - ready, lb->nodes_here, BRIDGE, lb->sw->ns, PORTS_READY_TIMEOUT);
 	return -ETIMEDOUT;
 }
 
@@ -831,6 +853,9 @@ int lab_topology_up(const struct lab_config *cfg)
 
 	err = switch_up(&lb, &sw_sk);
 	for (unsigned int i = 1; !err && i <= cfg->nodes; i++) {
+		if (cfg->node_here && !cfg->node_here[i])
+			continue;
+		lb.nodes_here++;
 		err = node_up(&lb, i);
 		if (!err && cfg->node_built)
 			cfg->node_built(i, cfg->nodes, cfg->node_built_arg);
@@ -998,7 +1023,8 @@ struct port_walk {
 	struct lab_info *info;
 	int bridge;
 	unsigned int seen;
-	bool extra; /* a p(N+1) in the bridge */
+	bool extra; /* a p(N+1) in the bridge, or a port of a node that lives on another host */
+	const struct node_set *here; /* a share of a lab across hosts: its nodes; else NULL */
 };
 
 static void port_seen(const char *name, int ifindex, int master, void *arg)
@@ -1012,7 +1038,7 @@ static void port_seen(const char *name, int ifindex, int master, void *arg)
 	i = strtoul(name + 1, &end, 10);
 	if (*end || i < 1)
 		return;
-	if (i > w->info->nodes) {
+	if (i > w->info->nodes || (w->here && !nodeset_has(w->here, i))) {
 		w->extra = true;
 		return;
 	}
@@ -1025,9 +1051,11 @@ static void port_seen(const char *name, int ifindex, int master, void *arg)
  * per link, so N^2 for the lab), read in one pass. True if p1..pN are all ports of br0 and
  * there is no p(N+1) (nor one outside the bridge); otherwise the full dump says what is
  * wrong. */
-static bool ports_look_whole(struct nl_sock *sk, int raw, struct lab_info *info)
+static bool ports_look_whole(struct nl_sock *sk, int raw, struct lab_info *info,
+			     const struct node_set *here)
 {
-	struct port_walk w = { .info = info };
+	struct port_walk w = { .info = info, .here = here };
+	unsigned int expected = here ? nodeset_count(here) : info->nodes;
 	struct rtnl_link *link = NULL;
 	char port[16];
 
@@ -1041,15 +1069,16 @@ static bool ports_look_whole(struct nl_sock *sk, int raw, struct lab_info *info)
 		rtnl_link_put(link);
 		return false;
 	}
-	if (bridge_port_dump(raw, port_seen, &w) || w.extra || w.seen != info->nodes)
+	if (bridge_port_dump(raw, port_seen, &w) || w.extra || w.seen != expected)
 		return false;
 	for (unsigned int i = 1; i <= info->nodes; i++)
-		if (!info->port_ifindex[i])
+		if (!info->port_ifindex[i] && (!here || nodeset_has(here, i)))
 			return false;
 	return true;
 }
 
-static int discover_ports(const char *lab, const char *sw, struct lab_info *info)
+static int discover_ports(const char *lab, const char *sw, struct lab_info *info,
+			  const struct node_set *here)
 {
 	struct nl_cache *cache = NULL;
 	struct nl_sock *sk = NULL;
@@ -1071,7 +1100,7 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 	}
 	if (err)
 		goto out;
-	if (ports_look_whole(sk, raw, info))
+	if (ports_look_whole(sk, raw, info, here))
 		goto out;
 	err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
 	if (err < 0) {
@@ -1100,6 +1129,10 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 			}
 			break;
 		}
+		if (here && !nodeset_has(here, i)) {
+			rtnl_link_put(link); /* a port of a node on another host is not looked at */
+			continue;
+		}
 		if (!link || rtnl_link_get_master(link) != bridge) {
 			error_note(
 				"lab %s is broken: port %s is %s (capnet --lab %s down removes it)",
@@ -1121,9 +1154,54 @@ out:
 	return err;
 }
 
+/* One host's share of a lab across hosts: exactly the nodes recorded as here have namespaces;
+ * the lab's size is the one `up` recorded. */
+static int discover_share(const char *lab, const struct lab_scan *s, const struct node_set *here,
+			  struct lab_info *info)
+{
+	char ns[LAB_NAME_MAX + 16];
+	unsigned int n = lab_record_nodes(lab);
+
+	if (!n || n > CAPNET_MAX_NODES) {
+		error_note("lab %s is broken: its share on this host has no recorded size (capnet "
+			   "--lab %s down removes it)",
+			   lab, lab);
+		return -EIO;
+	}
+	for (unsigned int i = 1; i <= CAPNET_MAX_NODES; i++) {
+		bool want = nodeset_has(here, i);
+
+		if (want && i > n) {
+			error_note("lab %s is broken: node %u of its share is beyond its %u nodes "
+				   "(capnet --lab %s down removes it)",
+				   lab, i, n, lab);
+			return -EIO;
+		}
+		if (want == s->node[i])
+			continue;
+		lab_node_ns(lab, i, ns, sizeof(ns));
+		error_note("lab %s is broken: %s %s on this host (capnet --lab %s down removes it)",
+			   lab, ns, want ? "is missing" : "should not be", lab);
+		return -EIO;
+	}
+	for (unsigned int i = 1; i <= n; i++) {
+		lab_node_ns(lab, i, ns, sizeof(ns));
+		if (nodeset_has(here, i) && !ns_is_mounted(ns)) {
+			error_note("lab %s is broken: %s is not a namespace (capnet --lab %s down "
+				   "removes it)",
+				   lab, ns, lab);
+			return -EIO;
+		}
+	}
+	info->nodes = n;
+	info->shared = true;
+	return 0;
+}
+
 int lab_topology_discover(const char *lab, struct lab_info *info)
 {
 	char msg[160], sw[LAB_NAME_MAX + 16], ns[LAB_NAME_MAX + 16];
+	struct node_set here;
 	struct lab_scan *s;
 	unsigned int n;
 	int err;
@@ -1154,6 +1232,12 @@ int lab_topology_discover(const char *lab, struct lab_info *info)
 			lab, sw, lab);
 		goto out;
 	}
+	if (!lab_record_share(lab, &here)) {
+		err = discover_share(lab, s, &here, info);
+		if (!err)
+			err = discover_ports(lab, sw, info, &here);
+		goto out;
+	}
 	for (n = 0; n < s->max && s->node[n + 1]; n++)
 		;
 	if (n == 0) {
@@ -1178,7 +1262,7 @@ int lab_topology_discover(const char *lab, struct lab_info *info)
 		}
 	}
 	info->nodes = n;
-	err = discover_ports(lab, sw, info);
+	err = discover_ports(lab, sw, info, NULL);
 out:
 	if (err && err != -ENOENT)
 		memset(info->port_ifindex, 0, sizeof(info->port_ifindex));

@@ -18,6 +18,10 @@ struct lab_config {
 	unsigned int prefix; /* default 16 */
 	unsigned int
 		filter_hook; /* enum filter_hook (netem/filter/filter.h): default clsact, or tcx */
+	/* One host's share of a lab across hosts (netem/hosts): NULL builds every node here;
+	 * else only the nodes i with node_here[i], the others living on other hosts. */
+	const bool *node_here;
+	unsigned int mtu; /* 0: the kernel's default; else of every port and eth0 */
 	/* Called after each node is built, for a progress line; may be NULL. */
 	void (*node_built)(unsigned int node, unsigned int nodes, void *arg);
 	void *node_built_arg;
@@ -28,7 +32,20 @@ struct lab_info {
 	char name[LAB_NAME_MAX + 1];
 	unsigned int nodes;
 	int port_ifindex[1024]; /* [node]: ifindex of switch port p<node> in <lab>-sw */
+	/* One host's share of a lab across hosts: nodes on other hosts have port_ifindex 0. */
+	bool shared;
 };
+
+/* Whether node i of a discovered lab lives on this host. */
+static inline bool lab_node_is_here(const struct lab_info *info, unsigned int node)
+{
+	return !info->shared || info->port_ifindex[node] != 0;
+}
+
+/* The ports of the nodes on this host, in node order: their ifindexes and nodes (arrays of
+ * info->nodes entries at least). Returns how many: every node but in a share of a lab across
+ * hosts. */
+unsigned int lab_ports_here(const struct lab_info *info, int *ifindex, unsigned int *node);
 
 /* "10.77.0.0/16": fails on junk, host bits set, or a subnet too small for `nodes` hosts. */
 /* Every node's side of its veth. */

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* A lab across hosts, from the controller: `up --hosts`, and `status` and `down` of such a lab,
+ * each host reached through netem/hosts/remote.c; and `capnet host VERB`, the internal command
+ * the controller runs on every host (not listed in the usage). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "lib/files.h"
+#include "lib/options.h"
+#include "netem/cli.h"
+#include "netem/hosts/hosts.h"
+#include "netem/hosts/remote.h"
+#include "netem/hosts/vxlan.h"
+#include "netem/lab/lab_open.h"
+#include "netem/lab/lab_record.h"
+#include "netem/lab/run_dir.h"
+#include "netem/svc/nodes.h"
+
+#define HOSTS_RECORD "hosts"
+
+static struct remote_result results[HOSTS_MAX];
+static char *host_args[HOSTS_MAX];
+
+int hosts_lab_read(const char *lab, struct lab_hosts *lh)
+{
+	static char text[32768];
+	struct spec_error e;
+
+	if (lab_record_read(lab, HOSTS_RECORD, text, sizeof(text)))
+		return -ENOENT;
+	if (lab_hosts_parse(text, lh, &e)) {
+		error_note("lab \"%s\": its record of hosts is unreadable: %s", lab, e.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void set_all_args(unsigned int hosts, const char *args)
+{
+	for (unsigned int h = 0; h < hosts; h++) {
+		free(host_args[h]);
+		host_args[h] = strdup(args);
+	}
+}
+
+/* ---- up --------------------------------------------------------------------------------- */
+
+struct hello {
+	char version[64];
+	uint32_t addr; /* the host's address as the controller reached it (host order) */
+	unsigned int mtu;
+	uint32_t controller; /* the controller's address as the host saw it */
+};
+
+static int parse_hello(const char *text, struct hello *h)
+{
+	char addr[64], controller[64];
+	struct in_addr a;
+
+	memset(h, 0, sizeof(*h));
+	if (sscanf(text, "capnet %63s %63s %u %63s", h->version, addr, &h->mtu, controller) != 4)
+		return -EINVAL;
+	if (inet_pton(AF_INET, addr, &a) == 1)
+		h->addr = ntohl(a.s_addr);
+	if (inet_pton(AF_INET, controller, &a) == 1)
+		h->controller = ntohl(a.s_addr);
+	return 0;
+}
+
+static int read_hosts_arg(const char *text, struct host_list *hosts, struct spec_error *e)
+{
+	static char file[65536];
+	ssize_t n;
+
+	if (text[0] != '@')
+		return hosts_parse_list(text, hosts, e);
+	n = files_read_small(text + 1, file, sizeof(file));
+	if (n < 0) {
+		snprintf(e->msg, sizeof(e->msg), "--hosts: read %.200s: %s", text + 1,
+			 strerror((int)-n));
+		return -EINVAL;
+	}
+	return hosts_parse_file(file, hosts, e);
+}
+
+static void ip_text(uint32_t ip, char *buf, size_t len)
+{
+	struct in_addr a = { .s_addr = htonl(ip) };
+
+	inet_ntop(AF_INET, &a, buf, len);
+}
+
+/* `host up` for host h: its nodes, and every other host's nodes with that host's address. */
+static char *share_args(const struct lab_hosts *lh, const struct hello *hello, unsigned int h,
+			enum filter_hook hook)
+{
+	static char buf[65536];
+	char set_text[4096], addr[INET_ADDRSTRLEN];
+	struct node_set set;
+	size_t used;
+
+	placement_nodes_of(&lh->place, h, &set);
+	nodeset_format(&set, set_text, sizeof(set_text));
+	ip_text(hello[h].addr, addr, sizeof(addr));
+	used = snprintf(buf, sizeof(buf),
+			"host up -n %u --here %s --subnet %s --mtu %u --vni %u "
+			"--local %s%s%s --peers ",
+			lh->nodes, set_text, lh->subnet, lh->mtu, lh->vni, addr,
+			hook == FILTER_HOOK_TCX ? " --hook tcx" : "",
+			hook == FILTER_HOOK_CLSACT ? " --hook clsact" : "");
+	for (unsigned int other = 0; other < lh->hosts.count && used < sizeof(buf); other++) {
+		if (other == h)
+			continue;
+		placement_nodes_of(&lh->place, other, &set);
+		nodeset_format(&set, set_text, sizeof(set_text));
+		ip_text(hello[other].addr, addr, sizeof(addr));
+		used += snprintf(buf + used, sizeof(buf) - used, "%s%s@%s",
+				 buf[used - 1] == ' ' ? "" : "/", set_text, addr);
+	}
+	if (lh->hosts.count == 1)
+		snprintf(buf + used, sizeof(buf) - used, "-");
+	return strdup(buf);
+}
+
+/* Takes down the share of every host that may hold one; names those it could not reach. */
+static bool take_down(const char *lab, const struct lab_hosts *lh, char *left, size_t len)
+{
+	bool all = true;
+
+	set_all_args(lh->hosts.count, "host down");
+	remote_run(lab, &lh->hosts, NULL, host_args, results);
+	left[0] = '\0';
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (!results[h].status)
+			continue;
+		all = false;
+		snprintf(left + strlen(left), len - strlen(left), "%s%s (%s)", *left ? ", " : "",
+			 lh->hosts.host[h].dest, results[h].why);
+	}
+	return all;
+}
+
+int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts_text,
+	     const char *place_text)
+{
+	static struct lab_hosts lh;
+	static struct hello hello[HOSTS_MAX];
+	static char record[32768], left[4096];
+	struct spec_error e;
+	uint32_t controller = 0;
+	unsigned int mtu = 0, failed = HOSTS_MAX;
+	char net[INET_ADDRSTRLEN];
+
+	memset(&lh, 0, sizeof(lh));
+	if (read_hosts_arg(hosts_text, &lh.hosts, &e))
+		return report_usage("up: %s", e.msg);
+	lh.nodes = cfg->nodes;
+	if (place_text ? placement_parse(place_text, &lh.hosts, lh.nodes, &lh.place, &e) :
+			 placement_blocks(lh.nodes, lh.hosts.count, &lh.place, &e))
+		return report_usage("up: %s", e.msg);
+	ip_text(cfg->subnet, net, sizeof(net));
+	snprintf(lh.subnet, sizeof(lh.subnet), "%s/%u", net, cfg->prefix);
+	lh.vni = vxlan_lab_vni(cli->lab);
+	if (cli_need_root("capnet up --hosts"))
+		return EXIT_FAIL;
+	if (!hosts_lab_read(cli->lab, &(struct lab_hosts){ 0 }))
+		return report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
+				   cli->lab, cli->lab);
+
+	/* Every host first answers who it is: nothing is built until all have. */
+	set_all_args(lh.hosts.count, "host hello");
+	remote_run(cli->lab, &lh.hosts, NULL, host_args, results);
+	for (unsigned int h = 0; h < lh.hosts.count; h++) {
+		if (results[h].status)
+			return report_fail("up: host %s: %s; nothing was built",
+					   lh.hosts.host[h].dest, results[h].why);
+		if (parse_hello(results[h].out, &hello[h]))
+			return report_fail("up: host %s: its capnet does not know `host hello` (an "
+					   "older version?); nothing was built",
+					   lh.hosts.host[h].dest);
+		if (strcmp(hello[h].version, CAPNET_VERSION))
+			return report_fail("up: host %s runs capnet %s, this is capnet %s: install "
+					   "the same version on every host; nothing was built",
+					   lh.hosts.host[h].dest, hello[h].version, CAPNET_VERSION);
+		if (!hello[h].addr && !lh.hosts.host[h].local)
+			return report_fail("up: host %s: no IPv4 address to carry VXLAN (the ssh "
+					   "connection is not over IPv4); nothing was built",
+					   lh.hosts.host[h].dest);
+		if (hello[h].controller)
+			controller = hello[h].controller;
+		if (hello[h].mtu && (!mtu || hello[h].mtu < mtu))
+			mtu = hello[h].mtu;
+	}
+	/* `local` is reached at the address the other hosts saw the controller at. */
+	for (unsigned int h = 0; h < lh.hosts.count; h++)
+		if (lh.hosts.host[h].local)
+			hello[h].addr = controller;
+	lh.mtu = (mtu ? mtu : 1500) - VXLAN_OVERHEAD;
+	lab_hosts_format(&lh, record, sizeof(record));
+	/* Recorded before anything is built: a killed `up` leaves a lab `down` can find. */
+	if (lab_record_write(cli->lab, HOSTS_RECORD, record, "the hosts of the lab"))
+		return report_error(-EIO, NULL);
+
+	for (unsigned int h = 0; h < lh.hosts.count; h++) {
+		free(host_args[h]);
+		host_args[h] = share_args(&lh, hello, h, cfg->filter_hook);
+	}
+	remote_run(cli->lab, &lh.hosts, NULL, host_args, results);
+	for (unsigned int h = 0; h < lh.hosts.count && failed == HOSTS_MAX; h++)
+		if (results[h].status)
+			failed = h;
+	if (failed < HOSTS_MAX) {
+		char why[sizeof(results[0].why)];
+
+		snprintf(why, sizeof(why), "%s", results[failed].why);
+		if (take_down(cli->lab, &lh, left, sizeof(left))) {
+			lab_record_forget(cli->lab, HOSTS_RECORD);
+			remote_close(cli->lab, &lh.hosts);
+			return report_fail("up: host %s: %s; nothing was left on any host",
+					   lh.hosts.host[failed].dest, why);
+		}
+		return report_fail("up: host %s: %s; could not take down: %s (capnet --lab %s down "
+				   "once they are back)",
+				   lh.hosts.host[failed].dest, why, left, cli->lab);
+	}
+	if (cli->json) {
+		printf("{\"lab\":\"%s\",\"nodes\":%u,\"hosts\":%u,\"vni\":%u,\"mtu\":%u}\n",
+		       cli->lab, lh.nodes, lh.hosts.count, lh.vni, lh.mtu);
+	} else {
+		placement_format(&lh.place, &lh.hosts, record, sizeof(record));
+		printf("lab %s: %u nodes up on %u hosts (%s), VXLAN VNI %u, node MTU %u\n",
+		       cli->lab, lh.nodes, lh.hosts.count, record, lh.vni, lh.mtu);
+	}
+	return EXIT_OK;
+}
+
+/* ---- status and down -------------------------------------------------------------------- */
+
+static int hosts_down(struct cli *cli, const struct lab_hosts *lh)
+{
+	static char left[4096];
+	char dir[256];
+
+	if (cli_need_root("capnet down"))
+		return EXIT_FAIL;
+	if (!take_down(cli->lab, lh, left, sizeof(left)))
+		return report_fail("lab %s: down where reached; left on: %s (capnet --lab %s down "
+				   "again once they are back)",
+				   cli->lab, left, cli->lab);
+	remote_close(cli->lab, &lh->hosts);
+	lab_record_forget(cli->lab, HOSTS_RECORD);
+	run_dir_of_lab(cli->lab, NULL, dir, sizeof(dir));
+	nodes_remove_all(cli->lab, dir, 0);
+	if (!cli->json)
+		printf("lab %s: down on %u hosts\n", cli->lab, lh->hosts.count);
+	return EXIT_OK;
+}
+
+/* Every host says whether its share is whole; the first that is not is named. */
+static int check_hosts(struct cli *cli, const struct lab_hosts *lh, unsigned int *bad)
+{
+	set_all_args(lh->hosts.count, "host check");
+	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (results[h].status) {
+			*bad = h;
+			return -EUCLEAN;
+		}
+	return 0;
+}
+
+static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
+{
+	static char status_out[HOSTS_MAX][16384];
+	char set_text[4096];
+	unsigned int bad = HOSTS_MAX;
+	bool whole[HOSTS_MAX];
+
+	check_hosts(cli, lh, &bad);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		whole[h] = !results[h].status;
+		snprintf(status_out[h], sizeof(status_out[h]), "%s", results[h].why);
+	}
+	set_all_args(lh->hosts.count, cli->json ? "status --json" : "status");
+	remote_run(cli->lab, &lh->hosts, whole, host_args, results);
+	if (cli->json)
+		printf("{\"lab\":\"%s\",\"nodes\":%u,\"vni\":%u,\"mtu\":%u,\"hosts\":[", cli->lab,
+		       lh->nodes, lh->vni, lh->mtu);
+	else
+		printf("lab %s: %u nodes on %u hosts, VXLAN VNI %u, node MTU %u (underlay's less "
+		       "%d bytes of VXLAN)\n",
+		       cli->lab, lh->nodes, lh->hosts.count, lh->vni, lh->mtu, VXLAN_OVERHEAD);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		struct node_set set;
+
+		placement_nodes_of(&lh->place, h, &set);
+		nodeset_format(&set, set_text, sizeof(set_text));
+		if (cli->json) {
+			printf("%s{\"host\":\"%s\",\"nodes\":\"%s\",\"whole\":%s", h ? "," : "",
+			       lh->hosts.host[h].dest, set_text, whole[h] ? "true" : "false");
+			if (whole[h] && results[h].out[0] == '{')
+				printf(",\"status\":%.*s", (int)strcspn(results[h].out, "\n"),
+				       results[h].out);
+			printf("}");
+			continue;
+		}
+		printf("host %s: nodes %s, %s%s\n", lh->hosts.host[h].dest, set_text,
+		       whole[h] ? "whole" : "not whole: ", whole[h] ? "" : status_out[h]);
+	}
+	if (cli->json) {
+		printf("]}\n");
+	} else {
+		for (unsigned int h = 0; h < lh->hosts.count; h++)
+			if (whole[h] && !results[h].status) {
+				printf("# host %s\n%s", lh->hosts.host[h].dest, results[h].out);
+				break;
+			}
+	}
+	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
+}
+
+bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
+{
+	static struct lab_hosts lh;
+	int err;
+
+	if (!strcmp(name, "up"))
+		return false; /* up refuses a lab that exists, across hosts or not */
+	err = hosts_lab_read(cli->lab, &lh);
+	if (err == -ENOENT)
+		return false;
+	if (err) {
+		*rc = report_error(err, NULL);
+		return true;
+	}
+	if (!strcmp(name, "down")) {
+		*rc = argc ? report_usage("down takes no arguments") : hosts_down(cli, &lh);
+		return true;
+	}
+	if (!strcmp(name, "status")) {
+		cli_take_json(cli, &argc, argv);
+		*rc = argc ? report_usage("status of a lab across hosts takes only --json") :
+			     hosts_status(cli, &lh);
+		return true;
+	}
+	*rc = report_fail("lab %s spans %u hosts: `capnet %s` does not work across hosts yet (up, "
+			  "status and down do)",
+			  cli->lab, lh.hosts.count, name);
+	return true;
+}
+
+/* ---- capnet host VERB: what the controller runs on each host ---------------------------- */
+
+/* "capnet VERSION ADDR MTU CONTROLLER": the address this host was reached at and its MTU, and
+ * the controller's address, from what sshd tells the session (SSH_CONNECTION). */
+static int host_hello(void)
+{
+	const char *conn = getenv("SSH_CONNECTION");
+	char client[64] = "-", server[64] = "-";
+	struct in_addr a;
+	unsigned int mtu = 0;
+
+	if (conn && sscanf(conn, "%63s %*s %63s", client, server) == 2 &&
+	    inet_pton(AF_INET, server, &a) == 1)
+		mtu = vxlan_underlay_mtu(ntohl(a.s_addr));
+	printf("capnet %s %s %u %s\n", CAPNET_VERSION, server, mtu, client);
+	return EXIT_OK;
+}
+
+struct share_join {
+	uint32_t vni, local;
+	unsigned int mtu;
+	uint32_t remote[CAPNET_NODE_SLOTS];
+};
+
+static int join_vxlan(const struct lab_config *cfg, void *arg)
+{
+	struct share_join *j = arg;
+
+	for (unsigned int i = 1; i <= cfg->nodes; i++)
+		if (j->remote[i])
+			return vxlan_join(cfg->name, j->vni, j->local, j->mtu, cfg->nodes,
+					  j->remote);
+	return 0; /* the only host */
+}
+
+/* "4-6@10.0.0.2/7-9@10.0.0.3", or "-" for none. */
+static int parse_peers(const char *text, unsigned int nodes, uint32_t *remote)
+{
+	static char buf[65536];
+	struct spec_error e;
+	char *save = NULL;
+
+	if (!strcmp(text, "-"))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *item = strtok_r(buf, "/", &save); item; item = strtok_r(NULL, "/", &save)) {
+		char *at = strchr(item, '@');
+		struct node_set set;
+		struct in_addr a;
+
+		if (!at)
+			return report_usage("host up: --peers \"%s\" is not NODES@ADDR", item);
+		*at = '\0';
+		if (nodeset_parse(item, nodes, &set, &e) || inet_pton(AF_INET, at + 1, &a) != 1)
+			return report_usage("host up: --peers: %s@%s", item, at + 1);
+		for (unsigned int i = 1; i <= nodes; i++)
+			if (nodeset_has(&set, i))
+				remote[i] = ntohl(a.s_addr);
+	}
+	return 0;
+}
+
+static int host_up(struct cli *cli, int argc, char **argv)
+{
+	static struct share_join join;
+	static bool here[CAPNET_NODE_SLOTS];
+	struct lab_config cfg = { 0 };
+	const char *here_text = NULL, *subnet = "10.77.0.0/16", *peers = "-";
+	enum filter_hook used = FILTER_HOOK_AUTO;
+	double t_topology, t_filter;
+	struct node_set set;
+	struct spec_error e;
+	struct in_addr a;
+	char msg[256];
+
+	memset(&join, 0, sizeof(join));
+	for (int i = 0; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (!strcmp(k, "-n"))
+			cfg.nodes = strtoul(v, NULL, 10);
+		else if (!strcmp(k, "--here"))
+			here_text = v;
+		else if (!strcmp(k, "--subnet"))
+			subnet = v;
+		else if (!strcmp(k, "--mtu"))
+			join.mtu = strtoul(v, NULL, 10);
+		else if (!strcmp(k, "--vni"))
+			join.vni = strtoul(v, NULL, 10);
+		else if (!strcmp(k, "--local") && inet_pton(AF_INET, v, &a) == 1)
+			join.local = ntohl(a.s_addr);
+		else if (!strcmp(k, "--peers"))
+			peers = v;
+		else if (!strcmp(k, "--hook") && !filter_hook_parse(v, &used))
+			cfg.filter_hook = used;
+		else
+			return report_usage("host up: unknown argument \"%s\"", k);
+	}
+	if (argc % 2 || !cfg.nodes || cfg.nodes > CAPNET_MAX_NODES || !here_text || !join.mtu ||
+	    nodeset_parse(here_text, cfg.nodes, &set, &e) ||
+	    lab_parse_subnet(subnet, cfg.nodes, &cfg.subnet, &cfg.prefix, msg, sizeof(msg)))
+		return report_usage(
+			"host up: needs -n N --here NODES --mtu M (from the controller)");
+	if (parse_peers(peers, cfg.nodes, join.remote))
+		return EXIT_USAGE;
+	if (cli_need_root("capnet host up"))
+		return EXIT_FAIL;
+	for (unsigned int i = 1; i <= cfg.nodes; i++)
+		here[i] = nodeset_has(&set, i);
+	snprintf(cfg.name, sizeof(cfg.name), "%s", cli->lab);
+	cfg.node_here = here;
+	cfg.mtu = join.mtu;
+	used = FILTER_HOOK_AUTO;
+	return cli_build_lab(cli, &cfg, join_vxlan, &join, &used, &t_topology, &t_filter) ?
+		       EXIT_FAIL :
+		       EXIT_OK;
+}
+
+/* The share here is whole: built to the end, every port of this host filtered. */
+static int host_check(struct cli *cli)
+{
+	struct lab_info info;
+	struct filter *f = NULL;
+
+	if (lab_open(cli->lab, &info, &f, LAB_WHOLE))
+		return report_error(-EIO, NULL);
+	filter_close(f);
+	return EXIT_OK;
+}
+
+int cmd_host(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 1)
+		return report_usage("host: which verb? (internal: the controller of a lab across "
+				    "hosts runs it)");
+	if (!strcmp(argv[0], "hello"))
+		return host_hello();
+	if (!strcmp(argv[0], "up"))
+		return host_up(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "check"))
+		return host_check(cli);
+	if (!strcmp(argv[0], "down"))
+		return cmd_down(cli, argc - 1, argv + 1);
+	return report_usage("host: unknown verb \"%s\"", argv[0]);
+}

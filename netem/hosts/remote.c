@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* One ssh per host, run as git runs GIT_SSH_COMMAND (`sh -c '$CAPNET_SSH "$@"'`), so the
+ * user's keys, config and jump hosts work. ControlMaster shares one connection per host between
+ * the commands of a lab: a command pays no handshake once a host was reached. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/files.h"
+#include "lib/report.h"
+#include "netem/explain.h"
+#include "netem/hosts/remote.h"
+#include "netem/lab/run_dir.h"
+
+/* How long a shared connection outlives the last command that used it. */
+#define CONTROL_PERSIST "120"
+
+static void control_path(const char *lab, char *buf, size_t len)
+{
+	char dir[256];
+
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
+	snprintf(buf, len, "%s/ssh-%%C", dir);
+}
+
+static const char *remote_bin(void)
+{
+	const char *bin = getenv("CAPNET_REMOTE_BIN");
+
+	return bin && *bin ? bin : "capnet";
+}
+
+/* The child: stdout and stderr onto the pipes, then ssh (or this program for `local`). */
+static void run_child(const char *lab, const struct host_dest *h, const char *args, int out_fd,
+		      int err_fd)
+{
+	static char line[8192], cmd[8192], self[PATH_MAX];
+	char ctl[320], opt_ctl[400], port[16], target[320];
+	const char *ssh = getenv("CAPNET_SSH");
+	ssize_t n;
+
+	dup2(out_fd, STDOUT_FILENO);
+	dup2(err_fd, STDERR_FILENO);
+	if (h->local) {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			_exit(126);
+		self[n] = '\0';
+		snprintf(line, sizeof(line), "exec '%s' --lab %s %.4000s", self, lab, args);
+		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(line, sizeof(line), "%.4000s \"$@\"", ssh && *ssh ? ssh : "ssh");
+	snprintf(port, sizeof(port), "%u", h->port ? h->port : 22);
+	control_path(lab, ctl, sizeof(ctl));
+	snprintf(opt_ctl, sizeof(opt_ctl), "ControlPath=%s", ctl);
+	host_ssh_target(h, target, sizeof(target));
+	snprintf(cmd, sizeof(cmd), "%.2000s --lab %s %.4000s", remote_bin(), lab, args);
+	execl("/bin/sh", "sh", "-c", line, "capnet-ssh", "-o", "ControlMaster=auto", "-o", opt_ctl,
+	      "-o", "ControlPersist=" CONTROL_PERSIST, "-o", "ConnectTimeout=10", "-p", port, "--",
+	      target, cmd, (char *)NULL);
+	_exit(127);
+}
+
+struct call {
+	pid_t pid;
+	int out, err;
+	size_t out_len, err_len;
+	char err_buf[4096];
+};
+
+/* The last non-empty line of what was written on standard error. */
+static void last_line(const char *text, char *buf, size_t len)
+{
+	const char *end = text + strlen(text), *start;
+
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > text && start[-1] != '\n')
+		start--;
+	snprintf(buf, len, "%.*s", (int)(end - start), start);
+}
+
+int remote_run(const char *lab, const struct host_list *hosts, const bool *run, char *const args[],
+	       struct remote_result *res)
+{
+	struct call calls[HOSTS_MAX];
+	struct pollfd fds[2 * HOSTS_MAX];
+	char dir[256];
+	int open_fds = 0, err;
+
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
+	err = files_mkdir_p(dir, 0755);
+	if (err) {
+		error_note("mkdir -p %s: %s", dir, strerror(-err));
+		return err;
+	}
+	for (unsigned int h = 0; h < hosts->count; h++) {
+		int out[2], errp[2];
+
+		res[h].status = -1;
+		res[h].out[0] = res[h].why[0] = '\0';
+		calls[h] = (struct call){ .pid = -1, .out = -1, .err = -1 };
+		if (run && !run[h])
+			continue;
+		explain("# host %s", hosts->host[h].dest);
+		explain("%s%s --lab %s %s", hosts->host[h].local ? "" : "ssh ... ",
+			hosts->host[h].local ? "capnet" : remote_bin(), lab, args[h]);
+		if (pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+			snprintf(res[h].why, sizeof(res[h].why), "pipe: %s", strerror(errno));
+			continue;
+		}
+		calls[h].pid = fork();
+		if (calls[h].pid == 0)
+			run_child(lab, &hosts->host[h], args[h], out[1], errp[1]);
+		close(out[1]);
+		close(errp[1]);
+		if (calls[h].pid < 0) {
+			snprintf(res[h].why, sizeof(res[h].why), "fork: %s", strerror(errno));
+			close(out[0]);
+			close(errp[0]);
+			continue;
+		}
+		calls[h].out = out[0];
+		calls[h].err = errp[0];
+		open_fds += 2;
+	}
+	while (open_fds > 0) {
+		nfds_t n = 0;
+
+		for (unsigned int h = 0; h < hosts->count; h++) {
+			if (calls[h].out >= 0)
+				fds[n++] = (struct pollfd){ .fd = calls[h].out, .events = POLLIN };
+			if (calls[h].err >= 0)
+				fds[n++] = (struct pollfd){ .fd = calls[h].err, .events = POLLIN };
+		}
+		if (poll(fds, n, -1) < 0 && errno != EINTR)
+			break;
+		for (nfds_t i = 0; i < n; i++) {
+			if (!fds[i].revents)
+				continue;
+			for (unsigned int h = 0; h < hosts->count; h++) {
+				struct call *c = &calls[h];
+				bool is_out = fds[i].fd == c->out;
+				char scratch[1024], *buf;
+				size_t room, *used;
+				ssize_t got;
+
+				if (fds[i].fd != c->out && fds[i].fd != c->err)
+					continue;
+				buf = is_out ? res[h].out : c->err_buf;
+				used = is_out ? &c->out_len : &c->err_len;
+				room = (is_out ? sizeof(res[h].out) : sizeof(c->err_buf)) - 1;
+				if (*used < room)
+					got = read(fds[i].fd, buf + *used, room - *used);
+				else
+					got = read(fds[i].fd, scratch, sizeof(scratch));
+				if (got > 0 && *used < room) {
+					*used += got;
+					buf[*used] = '\0';
+				}
+				if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+					close(fds[i].fd);
+					*(is_out ? &c->out : &c->err) = -1;
+					open_fds--;
+				}
+				break;
+			}
+		}
+	}
+	for (unsigned int h = 0; h < hosts->count; h++) {
+		int status;
+
+		if (calls[h].pid <= 0)
+			continue;
+		if (calls[h].out >= 0)
+			close(calls[h].out);
+		if (calls[h].err >= 0)
+			close(calls[h].err);
+		while (waitpid(calls[h].pid, &status, 0) < 0 && errno == EINTR)
+			;
+		res[h].status = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+		last_line(calls[h].err_buf, res[h].why, sizeof(res[h].why));
+		if (!res[h].why[0] && res[h].status)
+			snprintf(res[h].why, sizeof(res[h].why), "exit status %d", res[h].status);
+	}
+	return 0;
+}
+
+void remote_close(const char *lab, const struct host_list *hosts)
+{
+	char ctl[320], opt_ctl[400], target[320], port[16], line[4096];
+	const char *ssh = getenv("CAPNET_SSH");
+
+	control_path(lab, ctl, sizeof(ctl));
+	snprintf(opt_ctl, sizeof(opt_ctl), "ControlPath=%s", ctl);
+	snprintf(line, sizeof(line), "%.4000s \"$@\"", ssh && *ssh ? ssh : "ssh");
+	for (unsigned int h = 0; h < hosts->count; h++) {
+		pid_t pid;
+
+		if (hosts->host[h].local)
+			continue;
+		host_ssh_target(&hosts->host[h], target, sizeof(target));
+		snprintf(port, sizeof(port), "%u", hosts->host[h].port ? hosts->host[h].port : 22);
+		pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			execl("/bin/sh", "sh", "-c", line, "capnet-ssh", "-o", opt_ctl, "-O",
+			      "exit", "-p", port, target, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Running capnet on the hosts of a lab: through `$CAPNET_SSH` (default `ssh`) with connection
+ * sharing, or directly for `local`, on every host at once. */
+#ifndef CAPNET_REMOTE_H
+#define CAPNET_REMOTE_H
+
+#include <stdbool.h>
+
+#include "netem/hosts/hosts.h"
+
+struct remote_result {
+	int status; /* the remote command's exit status; 255 when ssh failed; -1 not run */
+	char out[16384]; /* its standard output (cut at the size) */
+	char why[512]; /* the last line it or ssh wrote on standard error */
+};
+
+/* Runs `<remote capnet> --lab LAB ARGS` (args already a line of safe words) on every host h
+ * with run[h] (NULL: all), all at once, and waits for all. The remote capnet is
+ * $CAPNET_REMOTE_BIN, else `capnet` on the remote PATH; on `local` this very program. 0, or
+ * -errno when a host could not even be asked (with res[h].why said). */
+int remote_run(const char *lab, const struct host_list *hosts, const bool *run, char *const args[],
+	       struct remote_result *res);
+
+/* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
+void remote_close(const char *lab, const struct host_list *hosts);
+
+#endif /* CAPNET_REMOTE_H */
