@@ -34,11 +34,13 @@ static const struct cli_command commands[] = {
 	{ "clock", cmd_clock, "NODES --offset ±T | --rate R | --strobe T,PERIOD | --reset",
 	  "skew the wall clock of the services capnet started on NODES (libfaketime)" },
 	{ "start", cmd_start,
-	  "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS] | [NODES] [--name N] [--clock] -- "
-	  "PROGRAM ARG...",
+	  "--mode cp|ap [NODES] [--dir D] [--no-key] [-- OPTS] | [NODES] [--name N] [--clock] "
+	  "[--settle T] [--wait-port P] -- PROGRAM ARG...",
 	  "start a capnode replica in each node (all by default), authenticated with the lab's "
 	  "key (--no-key: not); or any program, its arguments with {i} {ip} {n} {dir} "
-	  "{each:TEMPLATE}; --clock: its clock can be moved (capnet clock)" },
+	  "{each:TEMPLATE} {each/SEP:TEMPLATE}; --clock: its clock can be moved (capnet clock); "
+	  "--settle: it must live T, --wait-port: listen on TCP port P (within T, 30 s by "
+	  "default), or the start fails" },
 	{ "stop", cmd_stop, "[NODES] [--name N]", "stop services cleanly (SIGTERM)" },
 	{ "kill", cmd_kill, "[-9|-15] NODES [--name N]", "crash services (SIGKILL unless -15)" },
 	{ "restart", cmd_restart, "NODES [--name N]",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "netem/cli.h"
+#include "lib/duration.h"
 #include "lib/files.h"
 #include "netem/explain.h"
 #include "netem/lab/fault_log.h"
@@ -27,7 +28,12 @@ struct node_args {
 	bool no_key;
 	bool clock; /* --clock: a program preloaded with libfaketime, for capnet clock */
 	const char *name; /* --name: one service only */
+	uint64_t settle_ns; /* --settle: how long a program must live to count as started */
+	unsigned int wait_port; /* --wait-port: the TCP port it must listen on */
 };
+
+/* --wait-port without --settle waits this long at most. */
+#define WAIT_PORT_DEFAULT_NS (30ull * 1000000000ull)
 
 /* [--dir DIR] [--mode cp|ap] [--no-key] [--name NAME] [NODES] [-- CAPNODE-OPTIONS... | -- PROGRAM
  * ARG...]; which options a command takes is checked by the caller. */
@@ -59,6 +65,21 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 			a->no_key = true;
 		} else if (takes_mode && !strcmp(argv[i], "--clock")) {
 			a->clock = true;
+		} else if (takes_mode && !strcmp(argv[i], "--settle")) {
+			if (++i >= argc ||
+			    duration_parse_ns(argv[i], DURATION_BARE_SECONDS, &a->settle_ns) ||
+			    !a->settle_ns || a->settle_ns > 3600ull * 1000000000ull)
+				return report_usage("%s: --settle needs a time " DURATION_EXAMPLES
+						    ", at most an hour",
+						    cmd);
+		} else if (takes_mode && !strcmp(argv[i], "--wait-port")) {
+			char *end;
+			unsigned long port = ++i < argc ? strtoul(argv[i], &end, 10) : 0;
+
+			if (!port || port > 65535 || *end)
+				return report_usage("%s: --wait-port needs a TCP port, 1 to 65535",
+						    cmd);
+			a->wait_port = (unsigned int)port;
 		} else if (!strcmp(argv[i], "--name")) {
 			if (++i >= argc)
 				return report_usage("%s: --name needs a service name", cmd);
@@ -90,6 +111,8 @@ static int parse_node_args(const char *cmd, int argc, char **argv, struct node_a
 				    cmd);
 	if (!takes_mode && a->extra_argc)
 		return report_usage("%s: capnode options and programs go with start", cmd);
+	if ((a->settle_ns || a->wait_port) && (a->mode || !a->extra_argc))
+		return report_usage("%s: --settle and --wait-port go with -- PROGRAM", cmd);
 	return EXIT_OK;
 }
 
@@ -165,6 +188,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 	struct node_set already;
 	struct spec_error e;
 	unsigned int i, started = 0, failed = 0;
+	pid_t *pids;
 	int rc, err, k;
 
 	if (!a->extra_argv[0][0]) {
@@ -211,6 +235,9 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 				     .prefix = state.lab.prefix,
 				     .argc = a->extra_argc,
 				     .argv = a->extra_argv };
+	pids = calloc(info->nodes + 1, sizeof(*pids));
+	if (!pids)
+		return report_fail("start: out of memory");
 	nodeset_clear(&already);
 	for (i = 1; i <= info->nodes; i++) {
 		if (!nodeset_has(set, i))
@@ -219,11 +246,27 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 			nodeset_add(&already, i);
 			continue;
 		}
-		if (nodes_service_start(&st, i))
+		if (nodes_service_start(&st, i)) {
 			failed++;
-		else
+		} else {
 			started++;
+			pids[i] = nodes_pid(dir, i);
+		}
 	}
+	if (a->settle_ns || a->wait_port) {
+		const struct service_settle settle = {
+			.lab = cli->lab,
+			.dir = dir,
+			.name = name,
+			.settle_ns = a->settle_ns ? a->settle_ns : WAIT_PORT_DEFAULT_NS,
+			.port = a->wait_port,
+		};
+		unsigned int bad = nodes_service_settle(&settle, pids, info->nodes);
+
+		started -= bad;
+		failed += bad;
+	}
+	free(pids);
 	if (nodeset_count(&already))
 		nodeset_format(&already, already_text, sizeof(already_text));
 	if (!cli->json)

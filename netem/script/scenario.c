@@ -229,7 +229,7 @@ static const char *const valued_options[] = {
 	"--only",    "--except",   "--delay",	 "--jitter", "--distribution", "--rate",
 	"--name",    "--mode",	   "--dir",	 "--offset", "--strobe",       "--history",
 	"--clients", "--duration", "--workload", "--keys",   "--consistency",  "--client",
-	"--timeout", "--process",  "--key-file", NULL,
+	"--timeout", "--process",  "--key-file", "--settle", "--wait-port",    NULL,
 };
 
 static bool takes_value(const char *opt)

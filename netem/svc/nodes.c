@@ -162,7 +162,7 @@ static int load_cmdline(const char *path, char *buf, size_t len, char *argv[], i
 }
 
 /* The last lines of a log (at most max bytes of them), for a program that died at start. */
-static void log_tail(const char *log, char *buf, size_t max)
+void nodes_log_tail(const char *log, char *buf, size_t max)
 {
 	long size;
 	size_t n;
@@ -266,7 +266,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	 * with what it said, not found later. */
 	nanosleep(&pause, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
-		log_tail(log, tail, sizeof(tail));
+		nodes_log_tail(log, tail, sizeof(tail));
 		report_warn("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
 			    WIFEXITED(status) ? "status" : "signal",
 			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),

@@ -38,6 +38,24 @@ struct service_start {
  * directory (<dir>/data/n<i>) created and made its working directory. Fails if it already
  * runs there, or exits at once (with its status and last words). */
 int nodes_service_start(const struct service_start *st, unsigned int node);
+/* The last lines of a service's log (at most max bytes of them), newlines kept but the last. */
+void nodes_log_tail(const char *log, char *buf, size_t max);
+
+/* What `capnet start --settle T | --wait-port P` waits for after starting. */
+struct service_settle {
+	const char *lab;
+	const char *dir; /* the service's run directory */
+	const char *name;
+	uint64_t settle_ns; /* how long each must live (or, with port, the longest wait) */
+	unsigned int port; /* TCP port each must listen on; 0: none */
+};
+
+/* Waits until the service has listened on settle->port in every node of pids (or, without a
+ * port, has lived settle_ns), reaping those that exit: each one that exits, or does not listen
+ * in time, is reported with its exit status and its log's last lines. pids[i] is node i's
+ * service (0: not started here). Returns how many failed. */
+unsigned int nodes_service_settle(const struct service_settle *settle, const pid_t *pids,
+				  unsigned int nodes);
 /* The mode ("cp"/"ap") node i was started with, from its recorded command line. */
 int nodes_mode(const char *run_dir, unsigned int node, char *mode, size_t len);
 

@@ -7,7 +7,8 @@
 
 #include "netem/svc/placeholder.h"
 
-#define KNOWN "{i}, {ip}, {n}, {dir}, {each:TEMPLATE}; {{ and }} are literal braces"
+#define KNOWN \
+	"{i}, {ip}, {n}, {dir}, {each:TEMPLATE}, {each/SEP:TEMPLATE}; {{ and }} are literal braces"
 
 struct out {
 	char *buf;
@@ -45,6 +46,43 @@ static const char *closing(const char *text)
 	return NULL;
 }
 
+/* The separator of {each/SEP:...} (a comma for {each:...}), its escapes undone: \n a newline,
+ * \t a tab, \\ a backslash, so that a script line, which holds no newline, can ask for one. */
+static int separator(const char *text, size_t len, bool given, char *sep, size_t *sep_len,
+		     struct spec_error *err)
+{
+	size_t n = 0;
+
+	if (!given) {
+		sep[0] = ',';
+		*sep_len = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (c == '\\' && i + 1 < len) {
+			c = text[++i];
+			c = c == 'n' ? '\n' : c == 't' ? '\t' : c == '\\' ? '\\' : 0;
+			if (!c) {
+				snprintf(
+					err->msg, sizeof(err->msg),
+					"{each/SEP:}: \"\\%c\" in the separator (\\n, \\t and \\\\ are known)",
+					text[i]);
+				return -EINVAL;
+			}
+		}
+		if (n == 63) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "{each/SEP:}: a separator of at most 63 bytes");
+			return -EINVAL;
+		}
+		sep[n++] = c;
+	}
+	*sep_len = n;
+	return 0;
+}
+
 static int expand(const char *text, size_t text_len, unsigned int node,
 		  const struct placeholder_ctx *ctx, bool in_each, struct out *o,
 		  struct spec_error *err)
@@ -79,9 +117,23 @@ static int expand(const char *text, size_t text_len, unsigned int node,
 			return -EINVAL;
 		}
 		name_len = (size_t)(close - p - 1);
-		if (name_len >= 5 && !strncmp(p + 1, "each:", 5)) {
+		if (name_len >= 5 && (!strncmp(p + 1, "each:", 5) || !strncmp(p + 1, "each/", 5))) {
+			const char *tmpl = memchr(p + 5, ':', name_len - 4);
+			char sep[64];
+			size_t sep_len;
 			bool first = true;
 
+			if (!tmpl) {
+				snprintf(
+					err->msg, sizeof(err->msg),
+					"\"%.*s\": {each/SEP:TEMPLATE} needs the : after its separator",
+					(int)(close - p + 1 > 60 ? 60 : close - p + 1), p);
+				return -EINVAL;
+			}
+			if (separator(p + 6, (size_t)(tmpl - p - 6), p[5] == '/', sep, &sep_len,
+				      err))
+				return -EINVAL;
+			tmpl++;
 			if (in_each) {
 				snprintf(err->msg, sizeof(err->msg),
 					 "\"%.*s\": {each:} inside {each:}", (int)(close - p + 1),
@@ -94,15 +146,15 @@ static int expand(const char *text, size_t text_len, unsigned int node,
 				if (ctx->service_nodes && !nodeset_has(ctx->service_nodes, k))
 					continue;
 				if (!first)
-					put(o, ",", 1);
+					put(o, sep, sep_len);
 				first = false;
-				rc = expand(p + 6, name_len - 5, k, ctx, true, o, err);
+				rc = expand(tmpl, (size_t)(close - tmpl), k, ctx, true, o, err);
 				if (rc)
 					return rc;
 			}
 			if (!ctx->nodes) {
 				/* Checking only: the template's own placeholders. */
-				int rc = expand(p + 6, name_len - 5, 0, ctx, true, o, err);
+				int rc = expand(tmpl, (size_t)(close - tmpl), 0, ctx, true, o, err);
 
 				if (rc)
 					return rc;

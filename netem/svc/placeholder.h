@@ -2,7 +2,8 @@
 /* Placeholders in the arguments of a service (`capnet start -- PROGRAM ARG...`), expanded once
  * per node: {i} the node number, {ip} its address, {n} the lab's size, {dir} its data
  * directory, and {each:TEMPLATE}, TEMPLATE expanded for every node of the service, joined by
- * commas. {{ is a literal {, }} a literal }. Pure: the caller says what each node's values are. */
+ * commas, or by SEP in {each/SEP:TEMPLATE} (\n a newline, \t a tab, \\ a backslash). {{ is a
+ * literal {, }} a literal }. Pure: the caller says what each node's values are. */
 #ifndef CAPNET_PLACEHOLDER_H
 #define CAPNET_PLACEHOLDER_H
 

@@ -71,6 +71,14 @@ static void test_each_placeholder(void **state)
 	expands("{each:e{i}=http://{ip}:2380}", 3,
 		"e1=http://10.77.0.1:2380,e3=http://10.77.0.3:2380,e4=http://10.77.0.4:2380");
 	expands("a{each:{i}}b", 1, "a1,3,4b");
+	/* Any separator: ZooKeeper's server.N lines, one per line. */
+	expands("{each/\\n:server.{i}={ip}:2888:3888}", 2,
+		"server.1=10.77.0.1:2888:3888\nserver.3=10.77.0.3:2888:3888\n"
+		"server.4=10.77.0.4:2888:3888");
+	expands("{each/ :{i}}", 1, "1 3 4");
+	expands("{each/:{i}}", 1, "134");
+	expands("{each/, :{i}}", 1, "1, 3, 4");
+	expands("{each/\\t\\\\:{i}}", 1, "1\t\\3\t\\4");
 	expands("{{i}}", 1, "{i}");
 	expands("{{\"a\": 1}}", 1, "{\"a\": 1}");
 	expands("}", 1, "}");
@@ -89,6 +97,8 @@ static void test_refusals(void **state)
 	refused("{each:{i}", "without its }");
 	refused("{each:{nope}}", "unknown placeholder {nope}");
 	refused("{each:{each:{i}}}", "{each:} inside {each:}");
+	refused("{each/;{i}}", "needs the : after its separator");
+	refused("{each/\\q:{i}}", "in the separator");
 	assert_int_equal(placeholder_expand("{each:{ip}}", 1, &ctx, small, sizeof(small), &e),
 			 -ENAMETOOLONG);
 	assert_non_null(strstr(e.msg, "expands to more than 7 bytes"));
