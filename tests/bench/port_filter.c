@@ -13,6 +13,7 @@
 #include <net/if.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "netem/filter/filter.h"
 
@@ -28,6 +29,11 @@ int main(int argc, char **argv)
 	const char *lab = NULL, *action;
 	char sw[64], pin[320], dir[256];
 	int i = 1, saved, prog_fd, ifindex, err, rc = 0;
+
+	/* The clsact qdisc is there already on every port after the first attach: libbpf would
+	 * print the kernel's "Exclusivity flag on" for each, into make bench's table. Failures
+	 * are reported below, once. */
+	libbpf_set_print(NULL);
 	bool attach;
 
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {

@@ -83,7 +83,8 @@ goal() { awk -v v="$2" -v t="$4" -v op="$3" -v l="$1" 'BEGIN {
 # Rows go to a file: each section runs in a subshell, so that an error ends only that section.
 row() { printf '%-58s %12s %12s %8s  %s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$tmp/rows"; }
 na() { printf '%-58s %s\n' "$1" "n/a: $2" >>"$tmp/rows"; }
-section() { printf '\n%s\n' "$1" >>"$tmp/rows"; echo "bench: $1" >&2; }
+# Progress on a terminal only: make bench's output is its table.
+section() { printf '\n%s\n' "$1" >>"$tmp/rows"; [ ! -t 2 ] || echo "bench: $1" >&2; }
 run_section() {
 	local rc
 	set +e
@@ -900,7 +901,7 @@ bench_json() {
 }
 
 delay_bench() {
-	echo "bench: delay line (1 ms target)" >&2
+	[ ! -t 2 ] || echo "bench: delay line (1 ms target)" >&2
 	CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true
 }
 
