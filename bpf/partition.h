@@ -116,16 +116,17 @@ struct capnet_impairment {
 	__u64 seed; /* the key of seeded loss */
 };
 
-/* Frames passed on a directed link: the per-CPU array `link_passed`, one __u64 per link at
- * index (src - 1) * nodes + (dst - 1). Dense because it is touched by every frame (an array
- * lookup is inlined; a hash lookup costs more than the rest of the program); 8 bytes per link per
- * CPU: 0.5 MB per CPU at 250 nodes, 8 MB at 1000. */
+/* Frames passed on a directed link: the array `link_passed`, one __u64 per link at index
+ * (src - 1) * nodes + (dst - 1), shared by the CPUs (atomic adds). Dense because it is touched
+ * by every frame (an array lookup is inlined; a hash lookup costs more than the rest of the
+ * program); 8 bytes per link whatever the CPUs: 0.5 MB at 250 nodes, 8 MB at 1000. */
 static inline __u32 capnet_link_index(__u32 nodes, __u32 src, __u32 dst)
 {
 	return (src - 1) * nodes + (dst - 1);
 }
 
-/* Key of the per-CPU `link_drops` hash: a directed link (src, dst) by node id. An entry is made
+/* Key of the `link_drops` hash (shared by the CPUs, atomic adds): a directed link (src, dst)
+ * by node id. An entry is made
  * on a link's first drop or duplicate, a path that pays for a ring event anyway. */
 struct capnet_stats_key {
 	__u16 src;
@@ -139,7 +140,7 @@ struct capnet_link_drops {
 	__u64 corrupted;
 };
 
-/* A link's counters as user space reports them: the two maps above, summed over CPUs. */
+/* A link's counters as user space reports them: the two maps above, read together. */
 struct capnet_link_stats {
 	__u64 passed;
 	__u64 dropped_partition;
@@ -163,7 +164,7 @@ struct capnet_lab_meta {
 	__u32 prefix;
 	__u32 whole; /* 1 once `up` finished: every port filtered; commands refuse a lab without */
 };
-#define CAPNET_LAB_META_VERSION 4
+#define CAPNET_LAB_META_VERSION 5
 
 #define CAPNET_EVENT_PAYLOAD 32
 

@@ -353,10 +353,10 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	/* bpftool loads maps at the sizes the object declares: the two sized by the lab's size
 	 * are made first, in a folder of their own, and handed to the load. */
 	explain("mkdir -p %s-sized", dir);
-	explain("bpftool map create %s-sized/link_passed type percpu_array key 4 value 8 entries %u "
+	explain("bpftool map create %s-sized/link_passed type array key 4 value 8 entries %u "
 		"name link_passed   # (src - 1) * %u + (dst - 1)",
 		dir, link_slots, cfg->nodes);
-	explain("bpftool map create %s-sized/link_drops type percpu_hash key 4 value %zu entries %u "
+	explain("bpftool map create %s-sized/link_drops type hash key 4 value %zu entries %u "
 		"name link_drops flags 1   # BPF_F_NO_PREALLOC",
 		dir, sizeof(struct capnet_link_drops), link_slots);
 	explain("bpftool prog loadall %s %s type classifier map name link_passed pinned "

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The filter's counters: every link's passes and drops summed over CPUs, and the global ones. */
+/* The filter's counters: every link's passes and drops (one slot per link for every CPU), and
+ * the global ones, summed over CPUs. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 
 #include "netem/filter/filter_internal.h"
 
-/* A link's drop counters, summed over CPUs. */
+/* A link's drop counters. */
 struct link_drop_entry {
 	struct capnet_stats_key key;
 	struct capnet_link_drops sum;
@@ -30,49 +31,33 @@ static int compare_drop_entries(const void *a, const void *b)
 }
 
 /* Every link with a drop or a duplicate, sorted by (src, dst) like link_passed's indexes. */
-static int read_link_drops(struct filter *f, int ncpu, struct link_drop_entry **out, size_t *count)
+static int read_link_drops(struct filter *f, struct link_drop_entry **out, size_t *count)
 {
-	struct capnet_link_drops *percpu = calloc(ncpu, sizeof(*percpu));
-	struct link_drop_entry *list = NULL, *grown, *e;
+	struct link_drop_entry *list = NULL, *grown;
 	struct capnet_stats_key key, next;
+	struct capnet_link_drops drops;
 	size_t n = 0, cap = 0;
-	int c, err = 0;
 
-	if (!percpu)
-		return -ENOMEM;
 	if (bpf_map_get_next_key(f->fd[FM_LINK_DROPS], NULL, &next))
 		goto out;
 	do {
 		key = next;
-		if (bpf_map_lookup_elem(f->fd[FM_LINK_DROPS], &key, percpu))
+		if (bpf_map_lookup_elem(f->fd[FM_LINK_DROPS], &key, &drops))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			grown = realloc(list, cap * sizeof(*list));
 			if (!grown) {
-				err = -ENOMEM;
-				goto out;
+				free(list);
+				return -ENOMEM;
 			}
 			list = grown;
 		}
-		e = &list[n++];
-		memset(e, 0, sizeof(*e));
-		e->key = key;
-		for (c = 0; c < ncpu; c++) {
-			e->sum.dropped_partition += percpu[c].dropped_partition;
-			e->sum.dropped_loss += percpu[c].dropped_loss;
-			e->sum.duplicated += percpu[c].duplicated;
-			e->sum.corrupted += percpu[c].corrupted;
-		}
+		list[n++] = (struct link_drop_entry){ .key = key, .sum = drops };
 	} while (!bpf_map_get_next_key(f->fd[FM_LINK_DROPS], &key, &next));
 	if (n)
 		qsort(list, n, sizeof(*list), compare_drop_entries);
 out:
-	free(percpu);
-	if (err) {
-		free(list);
-		return err;
-	}
 	*out = list;
 	*count = n;
 	return 0;
@@ -102,25 +87,23 @@ int filter_for_each_link(struct filter *f,
 				   const struct capnet_link_stats *stats, void *ctx),
 			 void *ctx)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, err;
 	struct link_drop_entry *drops = NULL;
 	size_t ndrops = 0, d = 0;
 	struct capnet_lab_meta lab;
 	uint32_t zero = 0, *keys = NULL, batch, got, j;
 	uint64_t *values = NULL;
 	bool first = true, last = false;
+	int err;
 
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
 	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &lab))
 		return -errno;
 	if (!lab.nodes || lab.nodes > CAPNET_MAX_NODES)
 		return -EINVAL;
-	err = read_link_drops(f, ncpu, &drops, &ndrops);
+	err = read_link_drops(f, &drops, &ndrops);
 	if (err)
 		return err;
 	keys = calloc(PASSED_BATCH, sizeof(*keys));
-	values = calloc((size_t)PASSED_BATCH * ncpu, sizeof(*values));
+	values = calloc(PASSED_BATCH, sizeof(*values));
 	if (!keys || !values) {
 		err = -ENOMEM;
 		goto out;
@@ -143,10 +126,8 @@ int filter_for_each_link(struct filter *f,
 				.src = keys[j] / lab.nodes + 1,
 				.dst = keys[j] % lab.nodes + 1,
 			};
-			struct capnet_link_stats st = { 0 };
+			struct capnet_link_stats st = { .passed = values[j] };
 
-			for (c = 0; c < ncpu; c++)
-				st.passed += values[(size_t)j * ncpu + c];
 			for (; d < ndrops && compare_links(&drops[d].key, &key) < 0; d++) {
 				err = emit_drops(&drops[d], 0, fn, ctx);
 				if (err)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capnet status --maps: the filter's maps as a reader decodes them, both policy copies, with
- * the keys bpftool would show, and the per-CPU counters summed. */
+ * the keys bpftool would show, and the link counters. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,9 +127,9 @@ int status_print_maps(const char *lab, struct filter *f, unsigned int nodes)
 			       copy_state.active);
 		print_copy(&copy_state, copy, nodes);
 	}
-	printf("\nlink counters, each summed over the %ld CPUs' slots (link_passed: key "
+	printf("\nlink counters, one slot per link for every CPU (link_passed: key "
 	       "(src - 1) * %u + (dst - 1); link_drops: key {src, dst}):\n",
-	       sysconf(_SC_NPROCESSORS_CONF), nodes);
+	       nodes);
 	err = filter_for_each_link(f, print_link, &c);
 	if (err)
 		return report_fail("status: read the link counters: %s", strerror(-err));

@@ -19,7 +19,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 # Narrower runs for a quick look (tools/bench/README.md):
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
-only=" ${BENCH_ONLY:-lab sizes scale startup replicas auth real maelstrom elle captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes scale memory startup replicas auth real maelstrom elle captrace json delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -421,6 +421,39 @@ bench_scale() {
 			"$(goal "=0 (was N(N-1) = $((n * (n - 1))))" "$((after - before))" "<=" 0)"
 		row "$n ($hook): partition, whole command (ms)" "$c" "" "" "$(goal "<=5 ms" "$c" "<=" 5)"
 		row "$n ($hook): status, lines | seconds" "$lines" "$st" ""
+	done
+}
+
+# The lab's BPF maps, all of them, as the kernel charges them (bpftool's bytes_memlock, which
+# for per-CPU maps counts every possible CPU), and the same maps on a 64-CPU machine: the
+# per-CPU ones scaled from this machine's possible CPUs.
+map_memory() { # lab -> "bytes bytes_on_64_cpus"
+	local p cpus
+	cpus=$(awk -F- '{ print ($2 == "" ? $1 : $2) + 1 }' /sys/devices/system/cpu/possible)
+	for p in /sys/fs/bpf/capnet/"$1"/*; do
+		bpftool -j map show pinned "$p" 2>/dev/null || true
+		echo
+	done | awk -v cpus="$cpus" '
+		/"bytes_memlock"/ {
+			m = $0; sub(/.*"bytes_memlock":/, "", m); sub(/[,}].*/, "", m)
+			t = $0; sub(/.*"type":"/, "", t); sub(/".*/, "", t)
+			all += m; all64 += (t ~ /^percpu/) ? m * 64 / cpus : m
+		}
+		END { printf "%.0f %.0f\n", all, all64 }'
+}
+
+bench_memory() {
+	local n l m
+	section "memory: the lab's BPF maps (MB, bpftool memlock) | the same on 64 CPUs"
+	for n in 64 1000; do
+		l=${tag}m$n
+		"$capnet" --lab "$l" up -n "$n" >/dev/null
+		m=$(map_memory "$l")
+		"$capnet" --lab "$l" down >/dev/null
+		quiesce "$n"
+		row "$n nodes: BPF maps, this machine ($(nproc) CPUs) | 64 CPUs (MB)" \
+			"$(awk -v b="${m%% *}" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+			"$(awk -v b="${m##* }" 'BEGIN { printf "%.1f", b / 1048576 }')" ""
 	done
 }
 
@@ -915,6 +948,7 @@ delay=""
 [[ $only != *" lab "* ]] || run_section bench_lab_setup
 [[ $only != *" sizes "* ]] || run_section bench_sizes
 [[ $only != *" scale "* ]] || run_section bench_scale
+[[ $only != *" memory "* ]] || run_section bench_memory
 [[ $only != *" startup "* ]] || run_section bench_startup
 [[ $only != *" replicas "* ]] || run_section bench_replicas
 [[ $only != *" auth "* ]] || run_section bench_auth
