@@ -10,9 +10,9 @@ BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 PKGS := libnl-3.0 libnl-route-3.0 libbpf libpcap libsodium hiredis libcurl
-# hiredis and libcurl are loaded by capctl when a command talks to Redis or etcd (lib/dynlib.c):
-# their headers are needed, their libraries are not linked.
-DLOPEN_PKGS := hiredis libcurl
+# hiredis and libcurl are loaded by capctl when a command talks to Redis or etcd, libpcap by
+# captrace record (lib/dynlib.c): their headers are needed, their libraries are not linked.
+DLOPEN_PKGS := hiredis libcurl libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(filter-out $(DLOPEN_PKGS),$(PKGS)) 2>/dev/null)
 

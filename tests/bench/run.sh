@@ -426,7 +426,7 @@ bench_scale() {
 
 # The lab's BPF maps, all of them, as the kernel charges them (bpftool's bytes_memlock, which
 # for per-CPU maps counts every possible CPU), and the same maps on a 64-CPU machine: the
-# per-CPU ones scaled from this machine's possible CPUs.
+# per-CPU values scaled from this machine's possible CPUs.
 map_memory() { # lab -> "bytes bytes_on_64_cpus"
 	local p cpus
 	cpus=$(awk -F- '{ print ($2 == "" ? $1 : $2) + 1 }' /sys/devices/system/cpu/possible)
@@ -437,7 +437,13 @@ map_memory() { # lab -> "bytes bytes_on_64_cpus"
 		/"bytes_memlock"/ {
 			m = $0; sub(/.*"bytes_memlock":/, "", m); sub(/[,}].*/, "", m)
 			t = $0; sub(/.*"type":"/, "", t); sub(/".*/, "", t)
-			all += m; all64 += (t ~ /^percpu/) ? m * 64 / cpus : m
+			e = $0; sub(/.*"max_entries":/, "", e); sub(/[,}].*/, "", e)
+			v = $0; sub(/.*"bytes_value":/, "", v); sub(/[,}].*/, "", v)
+			# A per-CPU map holds a value per entry per CPU (an upper bound for a
+			# hash, whose entries may not all exist yet).
+			pc = (t ~ /^percpu/) ? e * (int((v + 7) / 8) * 8) * cpus : 0
+			if (pc > m) pc = m
+			all += m; all64 += m - pc + pc * 64 / cpus
 		}
 		END { printf "%.0f %.0f\n", all, all64 }'
 }

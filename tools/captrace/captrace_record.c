@@ -21,7 +21,58 @@
 #include "netem/lab/topology.h"
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/trace_dir.h"
+#include "lib/dynlib.h"
 #include "lib/json.h"
+
+/* The libpcap functions record calls: libpcap (with its D-Bus, systemd and gcrypt chain) is
+ * loaded when a recording starts, so captrace report and decode start without it. */
+static struct {
+	__typeof__(pcap_create) *create;
+	__typeof__(pcap_set_snaplen) *set_snaplen;
+	__typeof__(pcap_set_promisc) *set_promisc;
+	__typeof__(pcap_set_immediate_mode) *set_immediate_mode;
+	__typeof__(pcap_set_buffer_size) *set_buffer_size;
+	__typeof__(pcap_set_tstamp_precision) *set_tstamp_precision;
+	__typeof__(pcap_activate) *activate;
+	__typeof__(pcap_geterr) *geterr;
+	__typeof__(pcap_statustostr) *statustostr;
+	__typeof__(pcap_setnonblock) *setnonblock;
+	__typeof__(pcap_dump_open) *dump_open;
+	__typeof__(pcap_dispatch) *dispatch;
+	__typeof__(pcap_dump) *dump;
+	__typeof__(pcap_dump_flush) *dump_flush;
+	__typeof__(pcap_get_selectable_fd) *get_selectable_fd;
+	__typeof__(pcap_stats) *stats;
+	__typeof__(pcap_dump_close) *dump_close;
+	__typeof__(pcap_close) *close;
+} libpcap;
+
+static int load_libpcap(void)
+{
+	const struct dynlib_symbol symbols[] = {
+		{ "pcap_create", (void **)&libpcap.create },
+		{ "pcap_set_snaplen", (void **)&libpcap.set_snaplen },
+		{ "pcap_set_promisc", (void **)&libpcap.set_promisc },
+		{ "pcap_set_immediate_mode", (void **)&libpcap.set_immediate_mode },
+		{ "pcap_set_buffer_size", (void **)&libpcap.set_buffer_size },
+		{ "pcap_set_tstamp_precision", (void **)&libpcap.set_tstamp_precision },
+		{ "pcap_activate", (void **)&libpcap.activate },
+		{ "pcap_geterr", (void **)&libpcap.geterr },
+		{ "pcap_statustostr", (void **)&libpcap.statustostr },
+		{ "pcap_setnonblock", (void **)&libpcap.setnonblock },
+		{ "pcap_dump_open", (void **)&libpcap.dump_open },
+		{ "pcap_dispatch", (void **)&libpcap.dispatch },
+		{ "pcap_dump", (void **)&libpcap.dump },
+		{ "pcap_dump_flush", (void **)&libpcap.dump_flush },
+		{ "pcap_get_selectable_fd", (void **)&libpcap.get_selectable_fd },
+		{ "pcap_stats", (void **)&libpcap.stats },
+		{ "pcap_dump_close", (void **)&libpcap.dump_close },
+		{ "pcap_close", (void **)&libpcap.close },
+	};
+
+	return dynlib_load("libpcap.so.0.8", "libpcap0.8", symbols,
+			   sizeof(symbols) / sizeof(symbols[0]));
+}
 
 /* Big enough that a burst at line rate on one veth waits for the loop without loss; large labs
  * share a total budget, as every buffer is pinned kernel memory. */
@@ -98,44 +149,44 @@ static int open_capture(const char *lab, unsigned int node, unsigned int nodes, 
 		return saved;
 	}
 	/* The packet socket libpcap opens here stays bound to this namespace's eth0. */
-	c->pcap = pcap_create("eth0", errbuf);
+	c->pcap = libpcap.create("eth0", errbuf);
 	if (!c->pcap) {
 		netns_return(saved);
 		report_fail("record: node %u: pcap_create eth0: %s", node, errbuf);
 		return -EIO;
 	}
-	pcap_set_snaplen(c->pcap, RECORD_SNAPLEN);
-	pcap_set_promisc(c->pcap, 0);
-	pcap_set_immediate_mode(c->pcap, 1);
+	libpcap.set_snaplen(c->pcap, RECORD_SNAPLEN);
+	libpcap.set_promisc(c->pcap, 0);
+	libpcap.set_immediate_mode(c->pcap, 1);
 	if (buffer > RECORD_BUFFER_MAX)
 		buffer = RECORD_BUFFER_MAX;
 	if (buffer < RECORD_BUFFER_MIN)
 		buffer = RECORD_BUFFER_MIN;
-	pcap_set_buffer_size(c->pcap, buffer);
-	if (pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO)) {
+	libpcap.set_buffer_size(c->pcap, buffer);
+	if (libpcap.set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO)) {
 		netns_return(saved);
 		report_fail("record: node %u: this libpcap cannot give nanosecond timestamps",
 			    node);
 		return -ENOTSUP;
 	}
-	rc = pcap_activate(c->pcap);
+	rc = libpcap.activate(c->pcap);
 	netns_return(saved);
 	if (rc < 0) {
 		report_fail("record: node %u: capture on eth0 in %s: %s", node, ns,
-			    pcap_geterr(c->pcap));
+			    libpcap.geterr(c->pcap));
 		return -EIO;
 	}
 	if (rc > 0)
-		report_warn("record: node %u: %s", node, pcap_statustostr(rc));
-	if (pcap_setnonblock(c->pcap, 1, errbuf) < 0) {
+		report_warn("record: node %u: %s", node, libpcap.statustostr(rc));
+	if (libpcap.setnonblock(c->pcap, 1, errbuf) < 0) {
 		report_fail("record: node %u: %s", node, errbuf);
 		return -EIO;
 	}
 	trace_pcap_name(node, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	c->dumper = pcap_dump_open(c->pcap, path);
+	c->dumper = libpcap.dump_open(c->pcap, path);
 	if (!c->dumper) {
-		report_fail("record: %s", pcap_geterr(c->pcap));
+		report_fail("record: %s", libpcap.geterr(c->pcap));
 		return -EIO;
 	}
 	return 0;
@@ -236,12 +287,12 @@ static void drain_pcap(struct recorder *r, unsigned int i)
 	int n;
 
 	do {
-		n = pcap_dispatch(r->cap[i].pcap, -1, pcap_dump, (u_char *)r->cap[i].dumper);
+		n = libpcap.dispatch(r->cap[i].pcap, -1, libpcap.dump, (u_char *)r->cap[i].dumper);
 		if (n > 0)
 			r->packets += n;
 	} while (n > 0);
 	if (n == PCAP_ERROR)
-		report_warn("record: node %u: %s", i + 1, pcap_geterr(r->cap[i].pcap));
+		report_warn("record: node %u: %s", i + 1, libpcap.geterr(r->cap[i].pcap));
 }
 
 static FILE *open_out(const char *dir, const char *name)
@@ -307,7 +358,7 @@ static int update_meta(const char *dir, const char *lab, struct recorder *r, uin
 	int err = 0;
 
 	for (n = 0; n < r->nodes; n++)
-		if (r->cap[n].dumper && pcap_dump_flush(r->cap[n].dumper))
+		if (r->cap[n].dumper && libpcap.dump_flush(r->cap[n].dumper))
 			err = -EIO;
 	if (fflush(r->drops) || fflush(r->partitions))
 		err = -EIO;
@@ -368,6 +419,9 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		return report_usage("record: -o DIR is required (where the pcaps and events go)");
 	if (geteuid() != 0)
 		return report_fail("record: capturing in the lab's namespaces needs root");
+	err = load_libpcap();
+	if (err)
+		return report_fail("record: %s", error_reason(err));
 	r.dir = dir;
 
 	info = calloc(1, sizeof(*info));
@@ -412,7 +466,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		if (open_capture(cli->lab, n + 1, r.nodes, dir, &r.cap[n]))
 			goto cleanup;
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = n };
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, pcap_get_selectable_fd(r.cap[n].pcap), &ev)) {
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, libpcap.get_selectable_fd(r.cap[n].pcap), &ev)) {
 			report_fail("record: epoll: %s", strerror(errno));
 			goto cleanup;
 		}
@@ -502,7 +556,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	for (n = 0; n < r.nodes; n++) {
 		struct node_capture *c = &r.cap[n];
 
-		if (pcap_stats(c->pcap, &c->stats) == 0) {
+		if (libpcap.stats(c->pcap, &c->stats) == 0) {
 			c->have_stats = true;
 			if (cli->verbose)
 				fprintf(stderr,
@@ -517,7 +571,7 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 					"interface): its capture is incomplete",
 					n + 1, c->stats.ps_drop, c->stats.ps_ifdrop);
 		}
-		if (pcap_dump_flush(c->dumper))
+		if (libpcap.dump_flush(c->dumper))
 			r.write_err = -EIO;
 	}
 	if (!filter_read_global(r.filter, &g1) && g1.ring_overflow > g0.ring_overflow)
@@ -552,9 +606,9 @@ cleanup:
 	if (r.cap) {
 		for (n = r.nodes; n-- > 0;) {
 			if (r.cap[n].dumper)
-				pcap_dump_close(r.cap[n].dumper);
+				libpcap.dump_close(r.cap[n].dumper);
 			if (r.cap[n].pcap)
-				pcap_close(r.cap[n].pcap);
+				libpcap.close(r.cap[n].pcap);
 		}
 		free(r.cap);
 	}
