@@ -11,8 +11,10 @@
 #include <cmocka.h>
 
 #include "lib/duration.h"
+#include "lib/dynlib.h"
 #include "lib/json.h"
 #include "lib/options.h"
+#include "lib/report.h"
 #include "lib/rng.h"
 
 static void test_duration_units(void **state)
@@ -171,6 +173,34 @@ static void test_json_bytes(void **state)
 	}
 }
 
+/* A library loads by soname with every function asked for; a missing one, or a missing
+ * function, is one error naming the Debian package, and leaves no slot half filled. */
+static void test_dynlib_load(void **state)
+{
+	size_t (*len)(const char *) = NULL;
+	int (*absent)(void) = NULL;
+	const struct dynlib_symbol good[] = { { "strlen", (void **)&len } };
+	const struct dynlib_symbol bad[] = { { "strlen", (void **)&len },
+					     { "capnet_no_such_function", (void **)&absent } };
+
+	(void)state;
+	assert_int_equal(dynlib_load("libc.so.6", "libc6", good, 1), 0);
+	assert_non_null(len);
+	assert_int_equal(len("four"), 4);
+
+	len = NULL;
+	assert_int_equal(dynlib_load("libc.so.6", "libc6", bad, 2), -ENOENT);
+	assert_null(len);
+	assert_null(absent);
+	assert_non_null(strstr(error_message(), "capnet_no_such_function"));
+	error_clear();
+
+	assert_int_equal(dynlib_load("libcapnet-absent.so.9", "libcapnet-absent9", good, 1),
+			 -ENOENT);
+	assert_non_null(strstr(error_message(), "install Debian's libcapnet-absent9"));
+	error_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_rng_stream),
 		cmocka_unit_test(test_options_lab_names),
 		cmocka_unit_test(test_json_bytes),
+		cmocka_unit_test(test_dynlib_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
