@@ -102,10 +102,11 @@ int spec_classify(const struct partition *p, struct classes *c, struct spec_erro
 
 	if (rc)
 		return rc;
-	cols = calloc(CAPNET_NODE_SLOTS, sizeof(*cols));
+	/* Sized to the lab: transpose fills the columns of the first `words` words only. */
+	words = nodes / 64 + 1;
+	cols = calloc(words * 64, sizeof(*cols));
 	if (!cols)
 		return -ENOMEM;
-	words = nodes / 64 + 1;
 	transpose(p->blocked_to, cols, words);
 	c->count = 0;
 	for (unsigned int i = 1; i <= nodes; i++) {
@@ -151,7 +152,8 @@ static bool reach_bit(const uint64_t *reach, unsigned int from, unsigned int to)
 
 bool policy_reaches(const struct policy *pol, unsigned int from_group, unsigned int to_group)
 {
-	return from_group < CAPNET_MAX_GROUPS && to_group < CAPNET_MAX_GROUPS &&
+	/* Words past the groups in use are never written: a group out of use reaches nothing. */
+	return from_group < pol->groups && to_group < pol->groups &&
 	       reach_bit(pol->reach, from_group, to_group);
 }
 
@@ -164,10 +166,12 @@ int policy_compile(const struct partition *p, struct policy *out, struct spec_er
 	 * nodes (see the static assertion at the top). */
 	if (rc)
 		return rc;
-	memset(out, 0, sizeof(*out));
+	/* Only the words in use are written, not the whole policy (130 KiB for 1,024 groups): the
+	 * group of each node and one reach row per group; nothing reads past them. */
 	out->nodes = p->nodes;
 	out->groups = c.count;
-	memcpy(out->group_of, c.group_of, sizeof(out->group_of));
+	memcpy(out->group_of, c.group_of, (p->nodes + 1) * sizeof(out->group_of[0]));
+	memset(out->reach, 0, c.count * (CAPNET_MAX_GROUPS / 64) * sizeof(out->reach[0]));
 	/* Branch-free: with a thousand groups the bits are as good as random. */
 	for (unsigned int a = 0; a < c.count; a++) {
 		const uint64_t *row = p->blocked_to[c.first[a]].bits;
