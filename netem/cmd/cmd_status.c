@@ -290,6 +290,24 @@ struct services_print {
 
 /* One line (or JSON object) per service other than capnode: where it runs, where it is paused,
  * and where it was started but no longer runs (it exited or was killed). */
+/* Which services the lab ever started: capnode, and how many others. */
+struct services_seen {
+	bool capnode;
+	unsigned int others;
+};
+
+static int see_service(const char *name, const char *dir, void *arg)
+{
+	struct services_seen *seen = arg;
+
+	(void)dir;
+	if (!strcmp(name, CAPNODE_SERVICE))
+		seen->capnode = true;
+	else
+		seen->others++;
+	return 0;
+}
+
 static int print_service(const char *name, const char *dir, void *arg)
 {
 	struct services_print *sp = arg;
@@ -476,19 +494,24 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	} else {
 		printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
 		       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
+		/* What runs in the lab first; capnode named only when it ran here, or when
+		 * nothing runs at all and the hint helps. */
+		{
+			struct services_print sp = { .nodes = info.nodes };
+			struct services_seen seen = { 0 };
+
+			run_dir_for_each_service(run_dir, see_service, &seen);
+			if (nodeset_count(&running))
+				printf("replicas: %s running (%s mode)\n", running_text, mode);
+			else if (seen.capnode || !seen.others)
+				printf("replicas: none running (capnet start --mode cp|ap)\n");
+
+			run_dir_for_each_service(run_dir, print_service, &sp);
+		}
 		printf("partition: %s\n", text);
 		for (i = 0; i < state.rules.count; i++) {
 			rule_text(i, scope, sizeof(scope), text, sizeof(text));
 			printf("rule %u, %s: %s\n", i + 1, scope, text);
-		}
-		if (nodeset_count(&running))
-			printf("replicas: %s running (%s mode)\n", running_text, mode);
-		else
-			printf("replicas: none running (capnet start --mode cp|ap)\n");
-		{
-			struct services_print sp = { .nodes = info.nodes };
-
-			run_dir_for_each_service(run_dir, print_service, &sp);
 		}
 		print_clocks(cli->lab, info.nodes, false);
 		printf("generation %llu, switched %.1f s ago, %u group%s\n",

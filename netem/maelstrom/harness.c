@@ -201,9 +201,8 @@ static void fault(struct harness *h, const char *f, const char *value)
 	}
 	if (!h->faults)
 		return;
-	fprintf(h->faults,
-		"{\"time\":%llu,\"f\":\"%s\",\"value\":", (unsigned long long)(now_ns() - h->t0),
-		f);
+	/* Seconds from the test's start, as lost.jsonl's and every capnet file's times. */
+	fprintf(h->faults, "{\"time\":%.9f,\"f\":\"%s\",\"value\":", (now_ns() - h->t0) / 1e9, f);
 	json_write_string(h->faults, value);
 	fputs("}\n", h->faults);
 	fflush(h->faults);
