@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/op_chart.h"
 #include "lib/svg.h"
 #include "lib/xml.h"
 #include "netem/maelstrom/plots.h"
@@ -180,106 +181,44 @@ static const char *op_kind(const struct mael_plot_input *in, const struct mael_o
 		       "write";
 }
 
-static double op_ms(const struct mael_op *op)
-{
-	return op->complete_ns > op->invoke_ns ? (op->complete_ns - op->invoke_ns) / 1e6 : 0;
-}
-
-#define LAT_LEFT 90.0
-#define LAT_TOP 48.0
-#define LAT_W 900.0
-#define LAT_H 150.0
-#define LAT_GAP 52.0
-#define LAT_KINDS 8
-
-static void latency_bands(FILE *f, const struct mael_plot_input *in, const struct svg_panel *p)
-{
-	for (size_t b = 0; b < in->n_bands; b++)
-		svg_panel_band(f, p, in->bands[b].from_ns / 1e9, in->bands[b].to_ns / 1e9,
-			       in->bands[b].label, NULL);
-}
-
 int mael_plot_latency(FILE *f, const struct mael_plot_input *in)
 {
-	static const char *const colour[] = { "#1f77b4", "#ff7f0e", "#d62728" };
-	static const char *const name[] = { "ok", "fail", "info" };
-	double seconds = in->end_ns / 1e9 > 0 ? in->end_ns / 1e9 : 1, max_rate = 1;
-	double bucket = seconds / 60 > 0.1 ? seconds / 60 : 0.1, top;
-	size_t n_buckets = (size_t)(seconds / bucket) + 2;
-	size_t(*rate)[3] = calloc(n_buckets, sizeof(*rate));
-	const char *kinds[LAT_KINDS];
-	unsigned int n_kinds = 0;
-	struct svg_panel p = { .x = LAT_LEFT,
-			       .w = LAT_W,
-			       .h = LAT_H,
-			       .x_axis = { SVG_LINEAR, SVG_SECONDS, 0, seconds } };
-	char title[160];
+	struct op_chart_op *ops = calloc(in->n_ops ? in->n_ops : 1, sizeof(*ops));
+	struct op_chart_band *bands = calloc(in->n_bands ? in->n_bands : 1, sizeof(*bands));
+	struct op_chart c = { .ops = ops,
+			      .n_ops = in->n_ops,
+			      .who = "n",
+			      .seconds = in->end_ns / 1e9 > 0 ? in->end_ns / 1e9 : 1,
+			      .bands = bands,
+			      .n_bands = in->n_bands,
+			      .title = in->title,
+			      .throughput_below = true };
+	int err = -ENOMEM;
 
-	if (!rate)
-		return -ENOMEM;
-	for (size_t i = 0; i < in->n_ops; i++) {
-		const struct mael_op *op = &in->ops[i];
-		size_t b = (size_t)(op->invoke_ns / 1e9 / bucket);
-		const char *k = op_kind(in, op);
-		unsigned int j;
-
-		if (b < n_buckets)
-			rate[b][op->outcome]++;
-		for (j = 0; j < n_kinds && strcmp(kinds[j], k); j++)
-			;
-		if (j == n_kinds && n_kinds < LAT_KINDS)
-			kinds[n_kinds++] = k;
-	}
-	for (size_t b = 0; b < n_buckets; b++)
-		for (int k = 0; k < 3; k++)
-			if (rate[b][k] / bucket > max_rate)
-				max_rate = rate[b][k] / bucket;
-	snprintf(title, sizeof(title), "%s: latency and throughput", in->title);
-	svg_begin(f, LAT_LEFT + LAT_W + 100, LAT_TOP + (n_kinds + 1) * (LAT_H + LAT_GAP), "latency",
-		  title);
-	/* A panel per kind, its latencies on a log scale as Jepsen's: a timeout of seconds leaves
-	 * the milliseconds of the rest readable. */
-	for (unsigned int k = 0; k < n_kinds; k++) {
-		struct svg_range range = { 0 };
-
-		p.y = LAT_TOP + k * (LAT_H + LAT_GAP);
-		for (size_t i = 0; i < in->n_ops; i++)
-			if (!strcmp(op_kind(in, &in->ops[i]), kinds[k]))
-				svg_range_add(&range, op_ms(&in->ops[i]));
-		svg_axis_latency(&p.y_axis, &range);
-		latency_bands(f, in, &p);
-		snprintf(title, sizeof(title), "%s: latency (log scale)", kinds[k]);
-		svg_panel_draw(f, &p, title);
+	if (ops && bands) {
 		for (size_t i = 0; i < in->n_ops; i++) {
 			const struct mael_op *op = &in->ops[i];
-			double ms = op_ms(op);
 
-			if (strcmp(op_kind(in, op), kinds[k]))
-				continue;
-			fprintf(f,
-				"<circle class=\"op %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\">"
-				"<title>%s %s n%u, %.3f ms at %.3f s</title></circle>\n",
-				name[op->outcome], svg_panel_x(&p, op->invoke_ns / 1e9),
-				svg_panel_y(&p, ms), colour[op->outcome], kinds[k],
-				name[op->outcome], op->node, ms, op->invoke_ns / 1e9);
+			ops[i] = (struct op_chart_op){
+				.start_s = op->invoke_ns / 1e9,
+				.end_s = (op->complete_ns > op->invoke_ns ? op->complete_ns :
+									    op->invoke_ns) /
+					 1e9,
+				.outcome = op->outcome == MAEL_OK   ? OP_CHART_OK :
+					   op->outcome == MAEL_FAIL ? OP_CHART_FAIL :
+								      OP_CHART_INFO,
+				.kind = op_chart_kind(&c, op_kind(in, op)),
+				.who = op->node,
+			};
 		}
+		for (size_t b = 0; b < in->n_bands; b++) {
+			bands[b].from_s = in->bands[b].from_ns / 1e9;
+			bands[b].to_s = in->bands[b].to_ns / 1e9;
+			snprintf(bands[b].label, sizeof(bands[b].label), "%s", in->bands[b].label);
+		}
+		err = op_chart_latency(f, &c);
 	}
-	top = LAT_TOP + n_kinds * (LAT_H + LAT_GAP);
-	p.y = top;
-	svg_axis_linear(&p.y_axis, SVG_PER_SECOND, max_rate);
-	latency_bands(f, in, &p);
-	svg_panel_draw(f, &p, "operations/s by outcome");
-	for (int k = 0; k < 3; k++) {
-		fprintf(f, "<polyline class=\"rate %s\" fill=\"none\" stroke=\"%s\" points=\"",
-			name[k], colour[k]);
-		for (size_t b = 0; b < n_buckets && b * bucket <= seconds; b++)
-			fprintf(f, "%.1f,%.1f ", svg_panel_x(&p, (b + 0.5) * bucket),
-				svg_panel_y(&p, rate[b][k] / bucket));
-		fputs("\"/>\n", f);
-		svg_text(f, LAT_LEFT + LAT_W + 12, LAT_TOP + 16 * (k + 1), SVG_FONT_PX, NULL,
-			 "legend", colour[k], name[k]);
-	}
-	svg_end(f);
-	free(rate);
-	return ferror(f) ? -EIO : 0;
+	free(ops);
+	free(bands);
+	return err;
 }

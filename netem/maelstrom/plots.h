@@ -3,7 +3,7 @@
  * down, an arrow per message between nodes; lost ones in red, cut short where the filter
  * dropped them, with the cause) and latency.svg (a panel per kind of operation, each
  * operation's latency against its start by outcome, with the throughput beneath), both with
- * the fault windows as shaded bands, drawn with lib/svg's axes. */
+ * the fault windows as shaded bands; latency.svg is lib/op_chart's, as capctl report's. */
 #ifndef CAPNET_MAELSTROM_PLOTS_H
 #define CAPNET_MAELSTROM_PLOTS_H
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/op_chart.h"
 #include "lib/svg.h"
 #include "lib/xml.h"
 #include "netem/script/scenario.h"
@@ -23,30 +24,14 @@
 #define LEFT 90.0
 #define TOP 48.0
 #define WIDTH 900.0
-#define PANEL_H 160.0
-#define PANEL_GAP 52.0
-#define RATE_H 150.0
-#define MAX_F 8
-
-static const char *const
-	outcome_name[] = { [HISTORY_OK] = "ok", [HISTORY_FAIL] = "fail", [HISTORY_INFO] = "info" };
-static const char *const outcome_colour
-	[] = { [HISTORY_OK] = "#1f77b4", [HISTORY_FAIL] = "#ff7f0e", [HISTORY_INFO] = "#d62728" };
-
-/* A fault window: from a fault to the next event of the faults file (a heal, or another
- * fault), or to the end. */
-struct band {
-	double from_s, to_s;
-	char label[160];
-};
 
 struct report {
 	const struct history *h;
 	uint64_t t0;
 	double seconds;
-	enum history_f fs[MAX_F];
-	unsigned int n_f;
-	struct band *bands;
+	struct op_chart chart; /* the operations and faults as lib/op_chart draws them */
+	struct op_chart_op *ops;
+	struct op_chart_band *bands;
 	size_t n_bands;
 	char verdict[512];
 	int verdict_status; /* capctl check's exit status, -1 without --model */
@@ -59,14 +44,6 @@ static double at_s(const struct report *r, uint64_t t)
 	return t > r->t0 ? (t - r->t0) / 1e9 : 0;
 }
 
-/* An op's latency in ms; an info left open runs to the end of the history. */
-static double latency_ms(const struct report *r, const struct history_op *op)
-{
-	uint64_t end = op->ret == UINT64_MAX ? r->t0 + (uint64_t)(r->seconds * 1e9) : op->ret;
-
-	return end > op->call ? (end - op->call) / 1e6 : 0;
-}
-
 static void bands_from_faults(struct report *r, const struct faults *fs)
 {
 	size_t i;
@@ -76,7 +53,7 @@ static void bands_from_faults(struct report *r, const struct faults *fs)
 		return;
 	for (i = 0; i < fs->n; i++) {
 		const struct history_fault *x = &fs->items[i];
-		struct band *b;
+		struct op_chart_band *b;
 
 		if (fault_ends_one(x->f))
 			continue;
@@ -87,126 +64,48 @@ static void bands_from_faults(struct report *r, const struct faults *fs)
 	}
 }
 
-/* A panel the width of the run, its x axis in seconds from the history's start. */
-static struct svg_panel time_panel(const struct report *r, double top, double height)
+/* Every operation at its start, from its invoke to its completion (an info left open runs to
+ * the end), one panel per f in the order they first appear. */
+static int chart_ops(struct report *r)
 {
-	return (struct svg_panel){ .x = LEFT,
-				   .y = top,
-				   .w = WIDTH,
-				   .h = height,
-				   .x_axis = { SVG_LINEAR, SVG_SECONDS, 0, r->seconds } };
-}
-
-static void draw_bands(FILE *f, const struct report *r, const struct svg_panel *p)
-{
-	char hover[240];
-
-	for (size_t i = 0; i < r->n_bands; i++) {
-		const struct band *b = &r->bands[i];
-
-		snprintf(hover, sizeof(hover), "%s (%.2f s to %.2f s)", b->label, b->from_s,
-			 b->to_s);
-		svg_panel_band(f, p, b->from_s, b->to_s, b->label, hover);
-	}
-}
-
-static void svg_head(FILE *f, const struct report *r, double height, const char *what)
-{
-	svg_begin(f, LEFT + WIDTH + 110, height, what, what);
-	if (r->verdict[0])
-		svg_text(f, LEFT, 18, SVG_FONT_PX, NULL, "verdict",
-			 r->verdict_status == 0 ? "#2a7" : "#c22", r->verdict);
-}
-
-static void svg_legend(FILE *f, double top)
-{
-	for (int k = HISTORY_OK; k <= HISTORY_INFO; k++)
-		fprintf(f, "<text class=\"legend\" x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
-			LEFT + WIDTH + 12, top + 16.0 * (k - HISTORY_OK + 1), outcome_colour[k],
-			outcome_name[k]);
-}
-
-/* One panel per f: every operation at its start, at the height of its latency. */
-static int write_latency(FILE *f, const struct report *r)
-{
-	double height = TOP + r->n_f * (PANEL_H + PANEL_GAP) + 10;
-
-	svg_head(f, r, height, "latency");
-	for (unsigned int k = 0; k < r->n_f; k++) {
-		struct svg_panel p = time_panel(r, TOP + k * (PANEL_H + PANEL_GAP), PANEL_H);
-		const char *fname = history_f_name(r->fs[k]);
-		struct svg_range ms = { 0 };
-		char title[96];
-
-		/* A log scale, as Jepsen's plots: one timeout of seconds leaves the
-		 * sub-millisecond rest readable. */
-		for (size_t i = 0; i < r->h->n_ops; i++)
-			if (r->h->ops[i].f == r->fs[k])
-				svg_range_add(&ms, latency_ms(r, &r->h->ops[i]));
-		svg_axis_latency(&p.y_axis, &ms);
-		draw_bands(f, r, &p);
-		snprintf(title, sizeof(title), "%s: latency (log scale)", fname);
-		svg_panel_draw(f, &p, title);
-		for (size_t i = 0; i < r->h->n_ops; i++) {
-			const struct history_op *op = &r->h->ops[i];
-			double ms = latency_ms(r, op);
-
-			if (op->f != r->fs[k])
-				continue;
-			fprintf(f,
-				"<circle class=\"op %s %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
-				"fill=\"%s\"><title>%s %s of process %llu, %.3f ms at %.3f s (line "
-				"%ld)</title></circle>\n",
-				outcome_name[op->outcome], fname,
-				svg_panel_x(&p, at_s(r, op->call)), svg_panel_y(&p, ms),
-				outcome_colour[op->outcome], fname, outcome_name[op->outcome],
-				(unsigned long long)op->process, ms, at_s(r, op->call), op->line);
-		}
-	}
-	svg_legend(f, TOP);
-	svg_end(f);
-	return ferror(f) ? -EIO : 0;
-}
-
-/* Completions per interval by outcome. */
-static int write_throughput(FILE *f, const struct report *r)
-{
-	const size_t n = 60;
-	double bucket = r->seconds / n, max_rate = 1;
-	double(*rate)[3] = calloc(n, sizeof(*rate));
-	struct svg_panel p = time_panel(r, TOP, RATE_H);
-
-	if (!rate)
+	r->ops = calloc(r->h->n_ops ? r->h->n_ops : 1, sizeof(*r->ops));
+	if (!r->ops)
 		return -ENOMEM;
+	r->chart = (struct op_chart){ .ops = r->ops,
+				      .n_ops = r->h->n_ops,
+				      .who = "process ",
+				      .seconds = r->seconds,
+				      .bands = r->bands,
+				      .n_bands = r->n_bands,
+				      .verdict = r->verdict,
+				      .verdict_ok = r->verdict_status == 0 };
 	for (size_t i = 0; i < r->h->n_ops; i++) {
 		const struct history_op *op = &r->h->ops[i];
-		uint64_t t = op->ret == UINT64_MAX ? op->call : op->ret;
-		size_t b = (size_t)(at_s(r, t) / bucket);
+		bool open = op->ret == UINT64_MAX;
 
-		if (b >= n)
-			b = n - 1; /* the very end */
-		rate[b][op->outcome - HISTORY_OK] += 1 / bucket;
+		r->ops[i] = (struct op_chart_op){
+			.start_s = at_s(r, op->call),
+			.end_s = open ? r->seconds : at_s(r, op->ret),
+			.outcome = op->outcome == HISTORY_OK   ? OP_CHART_OK :
+				   op->outcome == HISTORY_FAIL ? OP_CHART_FAIL :
+								 OP_CHART_INFO,
+			.kind = op_chart_kind(&r->chart, history_f_name(op->f)),
+			.open = open,
+			.who = op->process,
+			.line = op->line,
+		};
 	}
-	for (size_t b = 0; b < n; b++)
-		for (int k = 0; k < 3; k++)
-			if (rate[b][k] > max_rate)
-				max_rate = rate[b][k];
-	svg_axis_linear(&p.y_axis, SVG_PER_SECOND, max_rate);
-	svg_head(f, r, TOP + RATE_H + 40, "throughput");
-	draw_bands(f, r, &p);
-	svg_panel_draw(f, &p, "operations/s by outcome");
-	for (int k = 0; k < 3; k++) {
-		fprintf(f, "<polyline class=\"rate %s\" fill=\"none\" stroke=\"%s\" points=\"",
-			outcome_name[HISTORY_OK + k], outcome_colour[HISTORY_OK + k]);
-		for (size_t b = 0; b < n; b++)
-			fprintf(f, "%.1f,%.1f ", svg_panel_x(&p, (b + 0.5) * bucket),
-				svg_panel_y(&p, rate[b][k]));
-		fputs("\"/>\n", f);
-	}
-	svg_legend(f, TOP);
-	svg_end(f);
-	free(rate);
-	return ferror(f) ? -EIO : 0;
+	return 0;
+}
+
+static int write_latency(FILE *f, const struct report *r)
+{
+	return op_chart_latency(f, &r->chart);
+}
+
+static int write_throughput(FILE *f, const struct report *r)
+{
+	return op_chart_throughput(f, &r->chart);
 }
 
 static void value_text(const struct history_value *v, char *buf, size_t len)
@@ -267,7 +166,7 @@ static int write_violation(FILE *f, const struct report *r)
 	to += (to - from) / 20;
 	x_of = WIDTH / (double)(to - from);
 	height = TOP + 30 + n_procs * row_h + 30;
-	svg_head(f, r, height, "violation");
+	op_chart_begin(f, &r->chart, height, "violation");
 	fprintf(f, "<text class=\"panel\" x=\"%.0f\" y=\"%.0f\">key ", LEFT, TOP);
 	xml_write_text(f, l->key ? l->key : "nil");
 	fprintf(f, ": the %s window of %zu operations in which no order works%s</text>\n",
@@ -521,7 +420,6 @@ int capctl_report_main(int argc, char **argv)
 	r.t0 = UINT64_MAX;
 	for (size_t k = 0; k < h.n_ops; k++) {
 		const struct history_op *op = &h.ops[k];
-		unsigned int j;
 
 		if (op->call < r.t0)
 			r.t0 = op->call;
@@ -529,10 +427,6 @@ int capctl_report_main(int argc, char **argv)
 			last = op->call;
 		if (op->ret != UINT64_MAX && op->ret > last)
 			last = op->ret;
-		for (j = 0; j < r.n_f && r.fs[j] != op->f; j++)
-			;
-		if (j == r.n_f && r.n_f < MAX_F)
-			r.fs[r.n_f++] = op->f;
 	}
 	rc = faults_for_history(path, faults_path, r.t0, last, &fs, derived, sizeof(derived));
 	if (rc) {
@@ -556,8 +450,10 @@ int capctl_report_main(int argc, char **argv)
 			r.have_window = r.lin.verdict == LIN_VIOLATION && r.lin.n_window;
 		}
 	}
-	rc = 0;
-	if (svg_dir) {
+	rc = chart_ops(&r);
+	if (rc)
+		fprintf(stderr, "capctl report: %s\n", strerror(-rc));
+	if (!rc && svg_dir) {
 		if (mkdir(svg_dir, 0755) && errno != EEXIST) {
 			fprintf(stderr, "capctl report: mkdir %s: %s\n", svg_dir, strerror(errno));
 			rc = -errno;
@@ -576,10 +472,11 @@ int capctl_report_main(int argc, char **argv)
 		rc = write_html(html, &r, path);
 	if (!rc)
 		printf("report of %s: %zu operations, %u kind%s, %zu fault window%s%s%s%s%s%s\n",
-		       path, h.n_ops, r.n_f, r.n_f == 1 ? "" : "s", r.n_bands,
+		       path, h.n_ops, r.chart.n_kinds, r.chart.n_kinds == 1 ? "" : "s", r.n_bands,
 		       r.n_bands == 1 ? "" : "s", r.verdict[0] ? "; " : "", r.verdict,
 		       html ? "; " : "", html ? html : "", svg_dir ? " and the SVGs" : "");
 	free(r.bands);
+	free(r.ops);
 	if (lin_done)
 		lin_result_free(&r.lin);
 	faults_free(&fs);
