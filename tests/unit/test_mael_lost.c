@@ -133,7 +133,7 @@ static void test_lost_and_causes(void **state)
 		assert_non_null(strstr(buf, "partition &lt;halves&gt;"));
 		assert_non_null(strstr(buf, "test &amp; check"));
 		assert_non_null(strstr(buf, ">n2</text>"));
-		assert_non_null(strstr(buf, "<circle class=\"op info\""));
+		assert_non_null(strstr(buf, "<circle class=\"op info "));
 		/* Every element opened is closed. */
 		for (n = 0, p = buf; (p = strstr(p, "<svg ")); p++)
 			n++;
