@@ -814,6 +814,20 @@ bench_maelstrom() {
 		row "one-way latency p99, ${prog##*/} shims | raw UDP (us)" "${lat##* }" \
 			"${raw_p99:--}" "$(ratio_t "${lat##* }" "${raw_p99:-0}")"
 	done
+	# What the shims carry when the program sends as much as they take: the C node with every
+	# node its neighbour, clients asking up to 5,000 operations a second, each message resent
+	# to every neighbour until acknowledged.
+	d=$(mktemp -d "$tmp/mael.XXXXXX")
+	if out=$(cd "$d" && "$capnet" --lab "${tag}mt" maelstrom test -w broadcast \
+		--bin "$bin/../tests/maelstrom/c_node" broadcast --node-count 5 --time-limit 5 \
+		--rate 5000 --topology total 2>&1); then
+		msgs=$(json_field messages "$(cat "$d"/store/latest/results.json)")
+		msgs=$(awk -v m="$msgs" 'BEGIN { printf "%.0f", m / 5 }')
+		row "messages/s through the shims, c_node at --rate 5000, total" "$msgs" "-" "-" \
+			"$(goal ">=50,000" "$msgs" ">=" 50000)"
+	else
+		na "maelstrom shim throughput" "$(tail -n 1 <<<"$out" | head -c 80)"
+	fi
 }
 
 bench_real_systems() {
