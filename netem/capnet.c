@@ -14,7 +14,11 @@
 static const struct cli_command commands[] = {
 	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact] [--hosts HOSTS [--place P]]",
 	  "create a lab of N nodes (1..1000), across hosts with --hosts" },
-	{ "down", cmd_down, "", "remove the lab and every trace of it" },
+	{ "adopt", cmd_adopt, "--netns NAME[,NAME...] | --pid PID[,PID...]",
+	  "make namespaces capnet did not build (containers) nodes 1..N: the filter goes on "
+	  "their bridge ports, nothing inside them changes" },
+	{ "down", cmd_down, "",
+	  "remove the lab and every trace of it (of an adopted lab, only what capnet added)" },
 	{ "status", cmd_status, "[--json] [--links] | --maps",
 	  "groups, rules, totals per cause and the links that lost most (--links: every link and the drop matrix; --maps: the filter's maps decoded)" },
 	{ "exec", cmd_exec, "I -- CMD [ARG...]", "run a program inside node I" },

@@ -67,6 +67,7 @@ int cmd_host(struct cli *cli, int argc, char **argv);
 int cmd_down(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_adopt(struct cli *cli, int argc, char **argv);
 int cmd_partition(struct cli *cli, int argc, char **argv);
 int cmd_cut(struct cli *cli, int argc, char **argv);
 int cmd_heal(struct cli *cli, int argc, char **argv);

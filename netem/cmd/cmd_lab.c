@@ -14,6 +14,7 @@
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
+#include "netem/lab/adopt.h"
 #include "netem/lab/lab_record.h"
 #include "netem/svc/nodes.h"
 #include "lib/progress.h"
@@ -245,9 +246,12 @@ int cmd_down(struct cli *cli, int argc, char **argv)
 	/* The delay line first: its pid file is in the run folder removed below, and its pins
 	 * in the filter's folder. */
 	delay_stop(cli->lab, NULL, false);
+	/* An adopted lab's namespaces are not capnet's: only the qdiscs on their ports and the
+	 * names go, before the run folder with the record of them. */
+	err = adopt_release(cli->lab);
 	/* Replicas first: a process must not outlive the namespace it runs in. */
 	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
-	err = nodes_remove_all(cli->lab, run_dir, CAPNET_MAX_NODES);
+	err = nodes_remove_all(cli->lab, run_dir, CAPNET_MAX_NODES) ?: err;
 	err = filter_remove(cli->lab) ?: err;
 	err = lab_topology_down(cli->lab) ?: err;
 	if (err)

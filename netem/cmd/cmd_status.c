@@ -435,11 +435,12 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	}
 
 	if (cli->json) {
-		printf("{\"lab\":\"%s\",\"nodes\":%u,\"subnet\":\"%s/%u\",\"ports_filtered\":%u,"
+		printf("{\"lab\":\"%s\",\"nodes\":%u,\"adopted\":%s,\"subnet\":\"%s/%u\","
+		       "\"ports_filtered\":%u,"
 		       "\"hook\":\"%s\",\"generation\":%llu,\"flip_ns\":%llu,\"partition\":\"%s\","
 		       "\"groups\":",
-		       cli->lab, info.nodes, net, state.lab.prefix, attached,
-		       filter_hook_name(hook), (unsigned long long)state.meta.generation,
+		       cli->lab, info.nodes, info.adopted ? "true" : "false", net, state.lab.prefix,
+		       attached, filter_hook_name(hook), (unsigned long long)state.meta.generation,
 		       (unsigned long long)state.meta.flip_ns, text);
 		print_groups_json(&state.policy);
 		printf(",\"blocked\":");
@@ -492,8 +493,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		       (unsigned long long)global.ring_overflow,
 		       (unsigned long long)global.dup_failed);
 	} else {
-		printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
-		       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
+		if (info.adopted)
+			printf("lab %s: %u adopted namespace%s, switch %s-sw (their bridge's "
+			       "namespace)\n",
+			       cli->lab, info.nodes, info.nodes == 1 ? "" : "s", cli->lab);
+		else
+			printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
+			       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
 		/* What runs in the lab first; capnode named only when it ran here, or when
 		 * nothing runs at all and the hint helps. */
 		{

@@ -24,6 +24,7 @@
 #include <linux/veth.h>
 
 #include "lib/report.h"
+#include "netem/lab/adopt.h"
 #include "netem/lab/offload.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -201,6 +202,15 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 	unsigned int i;
 	uint8_t mac[6];
 
+	/* Its own port on the bridge and static forwarding entries would change the adopted
+	 * bridge, which capnet promises to leave as it found it. */
+	if (adopt_is_adopted(lab)) {
+		error_note(
+			"delay line: lab %s is adopted (capnet adopt): delay needs a bridge capnet "
+			"built; partition, cut and link --loss, --dup and --corrupt work on it",
+			lab);
+		return -EOPNOTSUPP;
+	}
 	lab_switch_ns(lab, sw, sizeof(sw));
 	fd = rtnl_open();
 	if (fd < 0) {

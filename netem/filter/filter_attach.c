@@ -49,12 +49,21 @@ static int bpffs_ensure(void)
 	return 0;
 }
 
-static uint64_t mac_key(unsigned int node)
+/* A node's MAC: capnet's own, or the one an adopted namespace has. */
+static void node_mac(const struct lab_info *info, unsigned int node, uint8_t mac[6])
+{
+	if (info->adopted)
+		memcpy(mac, info->node_mac[node], 6);
+	else
+		lab_node_mac(node, mac);
+}
+
+static uint64_t mac_key(const struct lab_info *info, unsigned int node)
 {
 	uint8_t mac[6];
 	uint64_t key = 0;
 
-	lab_node_mac(node, mac);
+	node_mac(info, node, mac);
 	memcpy(&key, mac, sizeof(mac));
 	return key;
 }
@@ -69,7 +78,7 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 
 	filter_pin_dir(cfg->name, pin, sizeof(pin));
 	for (i = 1; i <= cfg->nodes; i++) {
-		uint64_t mac = mac_key(i);
+		uint64_t mac = mac_key(info, i);
 		uint32_t node = i, ifindex = info->port_ifindex[i];
 		uint8_t m[6];
 
@@ -90,7 +99,7 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 			error_note("filter: fill node maps: %s", strerror(errno));
 			return err;
 		}
-		lab_node_mac(i, m);
+		node_mac(info, i, m);
 		if (explain_enabled()) {
 			char meaning[96];
 

@@ -78,11 +78,19 @@ int netns_open(const char *name)
 
 int netns_enter(const char *name)
 {
+	char path[PATH_MAX];
+
+	netns_path(name, path, sizeof(path));
+	return netns_enter_file(path);
+}
+
+int netns_enter_file(const char *path)
+{
 	int saved, fd, err;
 
-	fd = netns_open(name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fd;
+		return -errno;
 	saved = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 	if (saved < 0) {
 		err = -errno;
@@ -183,6 +191,33 @@ cleanup:
 	if (created)
 		unlink(path);
 	return err;
+}
+
+int netns_attach(const char *name, const char *ns_file)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = netns_prepare_dir(name);
+	if (err)
+		return err;
+	netns_path(name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		error_note("name namespace %s: %s%s", name, strerror(-err), report_root_hint(-err));
+		return err;
+	}
+	close(fd);
+	if (mount(ns_file, path, "none", MS_BIND, NULL)) {
+		err = -errno;
+		error_note("name namespace %s: bind mount %s on %s: %s", name, ns_file, path,
+			   strerror(-err));
+		unlink(path);
+		return err;
+	}
+	explain("touch %s && mount --bind %s %s   # as ip netns attach", path, ns_file, path);
+	return 0;
 }
 
 int netns_delete(const char *name)

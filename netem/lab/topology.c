@@ -33,6 +33,7 @@
 #include "lib/report.h"
 #include "bpf/partition.h"
 #include "netem/explain.h"
+#include "netem/lab/adopt.h"
 #include "netem/lab/lab_record.h"
 #include "netem/lab/topology.h"
 #include "netem/policy/spec.h"
@@ -219,7 +220,7 @@ struct nl_batch {
 
 /* Opens a route socket in the calling thread's namespace: a socket stays in the namespace it was
  * created in, whichever namespace its user later moves to. */
-static int nl_open_here(const char *ns, struct nl_sock **out)
+int nl_open_here(const char *ns, struct nl_sock **out)
 {
 	int one = 1, err;
 	struct nl_sock *sk;
@@ -1212,6 +1213,9 @@ int lab_topology_discover(const char *lab, struct lab_info *info)
 	}
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", lab);
+	/* Namespaces capnet did not build: their ports have the runtime's names. */
+	if (adopt_is_adopted(lab))
+		return adopt_discover(lab, info);
 	s = malloc(sizeof(*s));
 	if (!s) {
 		error_note("lab %s: %s", lab, strerror(ENOMEM));

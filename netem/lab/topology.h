@@ -34,6 +34,10 @@ struct lab_info {
 	int port_ifindex[1024]; /* [node]: ifindex of switch port p<node> in <lab>-sw */
 	/* One host's share of a lab across hosts: nodes on other hosts have port_ifindex 0. */
 	bool shared;
+	/* A lab of namespaces capnet did not build (capnet adopt, netem/lab/adopt.h): its ports
+	 * have the names the runtime gave them, its nodes their own MACs. */
+	bool adopted;
+	uint8_t node_mac[1024][6];
 };
 
 /* Whether node i of a discovered lab lives on this host. */
@@ -46,6 +50,10 @@ static inline bool lab_node_is_here(const struct lab_info *info, unsigned int no
  * info->nodes entries at least). Returns how many: every node but in a share of a lab across
  * hosts. */
 unsigned int lab_ports_here(const struct lab_info *info, int *ifindex, unsigned int *node);
+
+struct nl_sock;
+/* A route netlink socket in the current namespace (ns names it in messages). 0 or -errno. */
+int nl_open_here(const char *ns, struct nl_sock **out);
 
 /* "10.77.0.0/16": fails on junk, host bits set, or a subnet too small for `nodes` hosts. */
 /* Every node's side of its veth. */
@@ -80,6 +88,8 @@ int lab_topology_discover(const char *lab, struct lab_info *info);
  * was for and reports (-ENOENT: no such namespace). */
 int netns_enter(const char *name);
 int netns_return(int saved_fd);
+/* netns_enter for a namespace file by its path (/proc/PID/ns/net). */
+int netns_enter_file(const char *path);
 /* fork() into a named namespace and a session of its own (so that a signal to its process
  * group reaches whatever it forks): 0 in the child, which _exit(126)s if it cannot enter; the
  * child's pid in the parent; -errno. */
@@ -95,6 +105,10 @@ int netns_address(const char *name, char *buf, size_t len);
 /* Creates /run/netns/NAME bound to a new network namespace; the calling thread stays where it
  * was. -EEXIST if the name is taken. Reports its own errors and explains `ip netns add`. */
 int netns_create(const char *name);
+/* Names the namespace of ns_file (/proc/PID/ns/net, another /run/netns/X) NAME too, as
+ * `ip netns attach` does: nothing in it changes, and netns_delete(NAME) later removes only the
+ * name. Reports its own errors. */
+int netns_attach(const char *name, const char *ns_file);
 /* Unmounts and removes /run/netns/NAME (the namespace dies with its last user). -ENOENT, silently,
  * if there is no such name; other errors are reported. Explains `ip netns del`. */
 int netns_delete(const char *name);

@@ -277,6 +277,23 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	return 0;
 }
 
+/* Node i's address as text: the i-th host of the lab's subnet or, in an adopted lab (no
+ * subnet: its nodes keep their own addresses), the address its namespace has. */
+static void node_ip(const char *lab, const struct lab_config *cfg, unsigned int node, char *buf,
+		    size_t len)
+{
+	struct in_addr a = { .s_addr = htonl(lab_node_addr(cfg, node)) };
+	char ns[LAB_NAME_MAX + 16];
+
+	if (cfg->prefix) {
+		inet_ntop(AF_INET, &a, buf, len);
+		return;
+	}
+	lab_node_ns(lab, node, ns, sizeof(ns));
+	if (netns_address(ns, buf, len))
+		snprintf(buf, len, "0.0.0.0");
+}
+
 int nodes_start(const struct node_start *st, unsigned int node)
 {
 	char *argv[MAX_ARGS + 16], id[16], port[16], data[PATH_MAX], path[PATH_MAX];
@@ -294,10 +311,9 @@ int nodes_start(const struct node_start *st, unsigned int node)
 		return -EALREADY;
 	}
 	for (i = 1; i <= st->nodes; i++) {
-		struct in_addr a = { .s_addr = htonl(lab_node_addr(&cfg, i)) };
 		char ip[INET_ADDRSTRLEN];
 
-		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		node_ip(st->lab, &cfg, i, ip, sizeof(ip));
 		used += snprintf(cluster + used, cluster_len - used, "%s%u=%s", i > 1 ? "," : "", i,
 				 ip);
 	}
@@ -341,10 +357,9 @@ static void service_ip(unsigned int node, char *buf, size_t len, void *arg)
 {
 	const struct service_start *st = arg;
 	struct lab_config cfg = { .nodes = st->nodes, .subnet = st->subnet, .prefix = st->prefix };
-	struct in_addr a = { .s_addr = htonl(lab_node_addr(&cfg, node)) };
 
 	if (len >= INET_ADDRSTRLEN)
-		inet_ntop(AF_INET, &a, buf, len);
+		node_ip(st->lab, &cfg, node, buf, len);
 }
 
 static void service_data_dir(unsigned int node, char *buf, size_t len, void *arg)

@@ -16,6 +16,7 @@
 #include <pcap/pcap.h>
 
 #include "netem/filter/filter.h"
+#include "netem/lab/adopt.h"
 #include "netem/lab/lab_open.h"
 #include "netem/policy/spec.h"
 #include "netem/lab/topology.h"
@@ -139,20 +140,21 @@ static void clock_pair(uint64_t *realtime, uint64_t *monotonic)
 static int open_capture(const char *lab, unsigned int node, unsigned int nodes, const char *dir,
 			struct node_capture *c)
 {
-	char ns[64], errbuf[PCAP_ERRBUF_SIZE], path[4096], name[32];
+	char ns[64], errbuf[PCAP_ERRBUF_SIZE], path[4096], name[32], ifname[ADOPT_IFNAME];
 	int saved, rc, buffer = RECORD_BUFFER_TOTAL / (int)nodes;
 
 	lab_node_ns(lab, node, ns, sizeof(ns));
+	adopt_node_ifname(lab, node, ifname, sizeof(ifname));
 	saved = netns_enter(ns);
 	if (saved < 0) {
 		report_fail("record: enter namespace %s: %s", ns, strerror(-saved));
 		return saved;
 	}
-	/* The packet socket libpcap opens here stays bound to this namespace's eth0. */
-	c->pcap = libpcap.create("eth0", errbuf);
+	/* The packet socket libpcap opens here stays bound to this namespace's interface. */
+	c->pcap = libpcap.create(ifname, errbuf);
 	if (!c->pcap) {
 		netns_return(saved);
-		report_fail("record: node %u: pcap_create eth0: %s", node, errbuf);
+		report_fail("record: node %u: pcap_create %s: %s", node, ifname, errbuf);
 		return -EIO;
 	}
 	libpcap.set_snaplen(c->pcap, RECORD_SNAPLEN);
@@ -172,7 +174,7 @@ static int open_capture(const char *lab, unsigned int node, unsigned int nodes, 
 	rc = libpcap.activate(c->pcap);
 	netns_return(saved);
 	if (rc < 0) {
-		report_fail("record: node %u: capture on eth0 in %s: %s", node, ns,
+		report_fail("record: node %u: capture on %s in %s: %s", node, ifname, ns,
 			    libpcap.geterr(c->pcap));
 		return -EIO;
 	}
