@@ -134,25 +134,35 @@ int netns_return(int saved_fd)
 	return err;
 }
 
+/* The file /run/netns/NAME, new (-EEXIST if the name is taken), for a namespace to be bound
+ * on; its path into path. Reports only what netns_prepare_dir reports. */
+static int name_file_create(const char *name, char *path, size_t len)
+{
+	int err = netns_prepare_dir(name), fd;
+
+	if (err)
+		return err;
+	netns_path(name, path, len);
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 int netns_create(const char *name)
 {
 	char path[PATH_MAX];
-	int fd, saved = -1, err;
+	int saved = -1, err;
 	bool created = false;
 
-	err = netns_prepare_dir(name);
-	if (err)
-		return err;
-	netns_path(name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
+	err = name_file_create(name, path, sizeof(path));
+	if (err) {
 		if (err != -EEXIST)
 			error_note("create namespace %s: %s%s", name, strerror(-err),
 				   report_root_hint(-err));
 		return err;
 	}
-	close(fd);
 	created = true;
 
 	saved = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
@@ -196,19 +206,12 @@ cleanup:
 int netns_attach(const char *name, const char *ns_file)
 {
 	char path[PATH_MAX];
-	int fd, err;
+	int err = name_file_create(name, path, sizeof(path));
 
-	err = netns_prepare_dir(name);
-	if (err)
-		return err;
-	netns_path(name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
+	if (err) {
 		error_note("name namespace %s: %s%s", name, strerror(-err), report_root_hint(-err));
 		return err;
 	}
-	close(fd);
 	if (mount(ns_file, path, "none", MS_BIND, NULL)) {
 		err = -errno;
 		error_note("name namespace %s: bind mount %s on %s: %s", name, ns_file, path,
