@@ -516,6 +516,18 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		snprintf(origin, sizeof(origin), "%llu", (unsigned long long)r.origin_ns);
 		setenv("CAPNET_CLOCK_ORIGIN", origin, 1);
 	}
+	{
+		char *path = strcmp(argv[0], "-") ? realpath(argv[0], NULL) : NULL;
+		char *slash = path ? strrchr(path, '/') : NULL;
+
+		/* Where the scenario is, for the programs its lines run: a client program shipped
+		 * beside it is found from any working directory. */
+		if (slash)
+			*slash = 0;
+		if (path)
+			setenv("CAPNET_SCENARIO_DIR", path[0] ? path : "/", 1);
+		free(path);
+	}
 	open_faults(&r);
 	/* What capctl steps append to starts empty, as a load's history does. */
 	for (unsigned int i = 0; i < scenario.nsteps; i++) {

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The real-system scenarios that ship in tools/scenarios, each run by `capnet run` in a fresh
- * 5-node lab, with the verdict each one states: etcd stays linearizable under random-halves
- * partitions; etcd's serializable reads go stale on a cut-off member; Redis with Sentinel loses
- * acknowledged adds when its primary is isolated. */
+ * lab (5 nodes; 3 for ZooKeeper and PostgreSQL), with the verdict each one states: etcd stays
+ * linearizable under random-halves partitions; etcd's serializable reads go stale on a cut-off
+ * member; Redis with Sentinel loses acknowledged adds when its primary is isolated; ZooKeeper
+ * with sync reads stays linearizable, its plain reads on a cut-off follower go stale;
+ * PostgreSQL loses acknowledged inserts in a failover with asynchronous replication, and none
+ * with a synchronous standby. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,17 +37,96 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs tools/scenarios/NAME.scn in a fresh lab from the scratch directory; its exit status. */
-static int run_scenario(const char *name)
+/* Runs tools/scenarios/NAME.scn in a fresh lab of `nodes` nodes from the scratch directory; its
+ * exit status. */
+static int run_scenario_in(const char *name, unsigned int nodes)
 {
 	int rc;
 
 	netlab_capnet(lab, out, sizeof(out), "down");
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n 5"), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n %u", nodes), 0);
 	rc = netlab_sh(out, sizeof(out), "cd %s && %s --lab %s run %s/tools/scenarios/%s.scn", dir,
 		       getenv("CAPNET"), lab, repo, name);
 	printf("%s", strlen(out) > 3000 ? out + strlen(out) - 3000 : out);
 	return rc;
+}
+
+static int run_scenario(const char *name)
+{
+	return run_scenario_in(name, 5);
+}
+
+/* How many lines of the scratch directory's FILE match the extended regular expression re. */
+static long count_lines(const char *file, const char *re)
+{
+	netlab_sh(out, sizeof(out), "grep -cE '%s' %s/%s", re, dir, file);
+	return strtol(out, NULL, 10);
+}
+
+/* ZooKeeper through kazoo, reads after sync: linearizable under random partitions, and the
+ * server cut off (node 1 in the first partition, 1 | 2,3) refuses its clients meanwhile. */
+static void test_zookeeper_partitions_linearizable(void **state)
+{
+	(void)state;
+	assert_int_equal(run_scenario_in("zookeeper-partitions-linearizable", 3), 0);
+	assert_non_null(strstr(out, "zookeeper-partitions-linearizable.jsonl: linearizable ("));
+	assert_non_null(strstr(out, ": PASS ("));
+	assert_true(count_lines("zookeeper-partitions-linearizable.jsonl",
+				"\"type\":\"(fail|info)\".*\"node\":1[,}]") > 0);
+	assert_true(count_lines("zookeeper-partitions-linearizable.jsonl",
+				"\"type\":\"ok\",\"f\":\"write\"") > 0);
+}
+
+/* Plain reads (no sync) on a follower cut off within syncLimit: the stale read ZooKeeper
+ * documents, and it is node 1's (the only node whose reads skip sync). */
+static void test_zookeeper_follower_stale_reads(void **state)
+{
+	const char *tag = "\n  zookeeper-follower-stale-reads.jsonl:", *p;
+	char line[64];
+
+	(void)state;
+	assert_int_equal(run_scenario_in("zookeeper-follower-stale-reads", 3), 0);
+	assert_non_null(strstr(out, ": PASS ("));
+	p = strstr(out, "zookeeper-follower-stale-reads.jsonl: not linearizable");
+	assert_non_null(p);
+	p = strstr(p, tag);
+	assert_non_null(p);
+	snprintf(line, sizeof(line), "%ld", strtol(p + strlen(tag), NULL, 10));
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "sed -n %sp %s/zookeeper-follower-stale-reads.jsonl | grep -c "
+				   "'\"f\":\"read\".*\"node\":1[,}]'",
+				   line, dir),
+			 0);
+}
+
+/* PostgreSQL, asynchronous streaming replication: node 1, the primary, cut off and a standby
+ * promoted; what node 1 acknowledged alone is lost, and the checker counts it. */
+static void test_postgres_async_lost_inserts(void **state)
+{
+	const char *p;
+
+	(void)state;
+	assert_int_equal(run_scenario_in("postgres-async-lost-inserts", 3), 0);
+	assert_non_null(strstr(out, ": PASS ("));
+	p = strstr(out, "postgres-async-lost-inserts.jsonl: INVALID (");
+	assert_non_null(p);
+	p = strstr(p, "final read): ");
+	assert_non_null(p);
+	printf("lost: %ld\n", strtol(p + 13, NULL, 10));
+	assert_true(strtol(p + 13, NULL, 10) > 0);
+}
+
+/* The same with node 2 a synchronous standby: the cut-off primary's inserts wait (info), and
+ * after node 2's promotion no acknowledged insert is missing. */
+static void test_postgres_sync_no_loss(void **state)
+{
+	(void)state;
+	assert_int_equal(run_scenario_in("postgres-sync-no-loss", 3), 0);
+	assert_non_null(strstr(out, ": PASS ("));
+	assert_non_null(strstr(out, "postgres-sync-no-loss.jsonl: valid ("));
+	assert_non_null(strstr(out, "final read): 0 lost,"));
+	assert_true(count_lines("postgres-sync-no-loss.jsonl",
+				"\"type\":\"info\",\"f\":\"add\".*no answer within") > 0);
 }
 
 static void test_etcd_partitions_linearizable(void **state)
@@ -136,6 +218,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_etcd_serializable_stale),
 		cmocka_unit_test(test_redis_sentinel_lost_adds),
 		cmocka_unit_test(test_ap_clock_skew),
+		cmocka_unit_test(test_zookeeper_partitions_linearizable),
+		cmocka_unit_test(test_zookeeper_follower_stale_reads),
+		cmocka_unit_test(test_postgres_async_lost_inserts),
+		cmocka_unit_test(test_postgres_sync_no_loss),
 	};
 
 	(void)argc;

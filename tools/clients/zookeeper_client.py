@@ -6,7 +6,9 @@ write is `set` (`create` the first time), cas is a `get` then a `set` with the v
 (ZooKeeper refuses it if another write came between), and a read is `sync` then `get`, which
 ZooKeeper documents as the way to read the latest committed value; with --no-sync a read is a
 plain `get` from the server's own state, which ZooKeeper promises only sequential consistency
-for. Usage: zookeeper_client.py [PORT] [--no-sync]"""
+for. With --stale-reader N, the clients of node N only read, plainly: their writes and cas
+fail unsent, so that they stay connected to a server cut off from its leader and show what it
+serves. Usage: zookeeper_client.py [PORT] [--no-sync | --stale-reader N]"""
 
 import os
 import sys
@@ -23,17 +25,26 @@ ROOT = "/capnet/"
 
 
 class ZooKeeperClient(Client):
-    def __init__(self, port, sync):
+    def __init__(self, port, sync, reader_node):
         self.hosts = "127.0.0.1:%d" % port
         self.sync = sync
+        self.reader_node = reader_node
+        self.only_reads = False
         self.zk = None
+
+    def init(self, node, nodes, process, shape):
+        super().init(node, nodes, process, shape)
+        if self.reader_node == node:
+            self.sync = False
+            self.only_reads = True
 
     def conn(self):
         """A connected client, or Fail: nothing was sent without one."""
         if self.zk is None:
+            # Connected within half of capctl's usual timeout (1 s), or not at all.
             zk = KazooClient(hosts=self.hosts, timeout=4.0)
             try:
-                zk.start(timeout=1.5)
+                zk.start(timeout=0.5)
             except KazooTimeoutError as e:
                 zk.close()
                 raise Fail("not connected: %s" % e)
@@ -69,6 +80,8 @@ class ZooKeeperClient(Client):
 
     def write(self, key, value):
         path = ROOT + key
+        if self.only_reads:
+            raise Fail("node %d only reads (--stale-reader): not sent" % self.node)
 
         def put(zk):
             try:
@@ -82,6 +95,8 @@ class ZooKeeperClient(Client):
 
     def cas(self, key, old, new):
         path = ROOT + key
+        if self.only_reads:
+            raise Fail("node %d only reads (--stale-reader): not sent" % self.node)
 
         def swap(zk):
             try:
@@ -98,5 +113,10 @@ class ZooKeeperClient(Client):
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--no-sync"]
-    serve(ZooKeeperClient(int(args[0]) if args else 2181, "--no-sync" not in sys.argv))
+    args, reader_node = sys.argv[1:], None
+    if "--stale-reader" in args:
+        i = args.index("--stale-reader")
+        reader_node = int(args[i + 1])
+        del args[i:i + 2]
+    port = [a for a in args if a != "--no-sync"]
+    serve(ZooKeeperClient(int(port[0]) if port else 2181, "--no-sync" not in args, reader_node))
