@@ -2,7 +2,8 @@
 /* The exec clients of tools/clients/ against capctl's C clients: the same scenario (a load from
  * every node, node 1 cut off from the others for a while) run through both, against the real
  * capnode, etcd and Redis, must get the same verdict from capctl check: linearizable for
- * capnode's Raft and for etcd, not linearizable for three Redis servers that do not replicate. */
+ * capnode's Raft and for etcd, not linearizable for three Redis servers that do not replicate.
+ * The exec client's history goes through history export and report as any other. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +69,7 @@ static void compare(const char *system, const char *start, const char *c_client,
 		    const char *exec_client, const char *check)
 {
 	char name[64];
+	int rc;
 
 	netlab_capnet(lab, out, sizeof(out), "down");
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n 3"), 0);
@@ -81,6 +83,22 @@ static void compare(const char *system, const char *start, const char *c_client,
 	netlab_sh(out, sizeof(out), "grep -c '\"type\":\"ok\",\"f\":\"write\"' %s/%s.jsonl", dir,
 		  name);
 	assert_true(strtol(out, NULL, 10) > 0);
+	/* Its history is capnet's like any other: Jepsen's EDN gets the same verdict, and the
+	 * report draws it. */
+	rc = netlab_sh(out, sizeof(out), "cd %s && %s check --model register %s.jsonl", dir, capctl,
+		       name);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s && %s history export %s.jsonl > %s.edn && %s check --model "
+			  "register %s.edn",
+			  dir, capctl, name, name, capctl, name),
+		rc);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s && %s report %s.jsonl --model register --svg-dir %s-svg && "
+			  "test -s %s-svg/latency.svg",
+			  dir, capctl, name, name, name),
+		0);
 }
 
 static void test_capnode(void **state)
@@ -89,7 +107,8 @@ static void test_capnode(void **state)
 
 	(void)state;
 	snprintf(exec_client, sizeof(exec_client),
-		 "exec -- %s/tools/clients/capnode_client.py %s %s {i}", repo, capctl, lab);
+		 "exec -- %s/tools/clients/capnode_client.py --key-file /run/capnet/%s/key", repo,
+		 lab);
 	compare("capnode", "start cp\nsleep 2s", "capnode", exec_client, "check");
 }
 
