@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,4 +74,27 @@ ssize_t files_read_small(const char *path, char *buf, size_t len)
 	if (n >= 0)
 		buf[n] = 0;
 	return n;
+}
+
+int files_create_exclusive(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = fchmod(fd, mode) ? -errno : 0;
+	if (!err)
+		err = files_write_all(fd, data, len);
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	/* link() refuses to replace a name: the exclusive claim. */
+	if (!err && link(tmp, path))
+		err = -errno;
+	unlink(tmp);
+	return err;
 }

@@ -14,5 +14,10 @@ int files_write_all(int fd, const void *buf, size_t len);
 ssize_t files_read_small(const char *path, char *buf, size_t len);
 /* fsync of a directory: makes the names in it (a new file, a rename) durable. 0 or -errno. */
 int files_sync_dir(const char *dir);
+/* Creates path holding exactly len bytes of data, or leaves it as it is: written whole and
+ * synced under a private name, then linked into place, so no reader ever sees it half-written
+ * and of two concurrent creators exactly one wins. 0, -EEXIST when path was there (or the other
+ * creator won), or -errno. */
+int files_create_exclusive(const char *path, const void *data, size_t len, mode_t mode);
 
 #endif /* CAPNET_FILES_H */

@@ -7,18 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/monotonic.h"
 #include "lib/progress.h"
 
 #define FIRST_AFTER_S 0.25
 #define EVERY_S 0.2
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void progress_start(struct progress *p, bool quiet)
 {
@@ -26,12 +19,12 @@ void progress_start(struct progress *p, bool quiet)
 
 	memset(p, 0, sizeof(*p));
 	p->on = !quiet && isatty(STDERR_FILENO) && !(term && !strcmp(term, "dumb"));
-	p->started = now_s();
+	p->started = monotonic_s();
 }
 
 double progress_elapsed(const struct progress *p)
 {
-	return now_s() - p->started;
+	return monotonic_s() - p->started;
 }
 
 bool progress_due(const struct progress *p)
@@ -40,7 +33,7 @@ bool progress_due(const struct progress *p)
 
 	if (!p->on)
 		return false;
-	t = now_s();
+	t = monotonic_s();
 	return t - p->started >= FIRST_AFTER_S && t - p->last >= EVERY_S;
 }
 
@@ -50,7 +43,7 @@ static void draw(struct progress *p, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 	fputs("\033[K", stderr);
 	fflush(stderr);
-	p->last = now_s();
+	p->last = monotonic_s();
 	p->drawn = true;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/number.h"
 #include "lib/report.h"
 #include "node/key_file.h"
 #include "node/node.h"
@@ -31,21 +32,6 @@ static void usage(FILE *out)
 		"  --siblings           AP: keep concurrent values as siblings instead of\n"
 		"                       last-writer-wins; a put with a read's context resolves them\n"
 		"  --anti-entropy-ms MS AP: between digest exchanges with a peer (default 500, 0 off)\n");
-}
-
-static int parse_uint(const char *opt, const char *text, unsigned long min, unsigned long max,
-		      unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(text, &end, 10);
-	if (!*text || *end || errno || text[0] == '-' || *out < min || *out > max) {
-		fprintf(stderr, "capnode: %s \"%s\": a number from %lu to %lu\n", opt, text, min,
-			max);
-		return -1;
-	}
-	return 0;
 }
 
 /* The options followed by a value; any other word starting the pair is unknown. */
@@ -82,7 +68,7 @@ int main(int argc, char **argv)
 	const char *cluster = NULL;
 	struct timespec ts;
 	char err[256];
-	unsigned long v;
+	unsigned long long v;
 	int i, rc;
 
 	report_set_program("capnode");
@@ -102,17 +88,15 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (!takes_value(opt)) {
-			fprintf(stderr, "capnode: unknown option %s (capnode --help)\n", opt);
-			return 2;
+			return report_usage("unknown option %s (capnode --help)", opt);
 		}
 		if (!val) {
-			fprintf(stderr, "capnode: %s needs a value (capnode --help)\n", opt);
-			return 2;
+			return report_usage("%s needs a value (capnode --help)", opt);
 		}
 		i++;
 		if (!strcmp(opt, "--id")) {
-			if (parse_uint(opt, val, 1, PROTO_MAX_NODE, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 1, PROTO_MAX_NODE, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.id = v;
 		} else if (!strcmp(opt, "--cluster")) {
 			cluster = val;
@@ -122,12 +106,11 @@ int main(int argc, char **argv)
 			else if (!strcmp(val, "ap"))
 				cfg.mode = NODE_MODE_AP;
 			else {
-				fprintf(stderr, "capnode: --mode \"%s\": cp or ap\n", val);
-				return 2;
+				return report_usage("--mode \"%s\": cp or ap", val);
 			}
 		} else if (!strcmp(opt, "--port")) {
-			if (parse_uint(opt, val, 1, 65535, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 1, 65535, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.port = v;
 		} else if (!strcmp(opt, "--data")) {
 			cfg.data_dir = val;
@@ -137,24 +120,23 @@ int main(int argc, char **argv)
 			else if (!strcmp(val, "fsync"))
 				cfg.sync = true;
 			else {
-				fprintf(stderr, "capnode: --sync \"%s\": fsync or none\n", val);
-				return 2;
+				return report_usage("--sync \"%s\": fsync or none", val);
 			}
 		} else if (!strcmp(opt, "--tick-ms")) {
-			if (parse_uint(opt, val, 1, 1000, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 1, 1000, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.tick_ms = v;
 		} else if (!strcmp(opt, "--request-timeout-ms")) {
-			if (parse_uint(opt, val, 10, 600000, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 10, 600000, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.request_timeout_ms = v;
 		} else if (!strcmp(opt, "--replicas")) {
-			if (parse_uint(opt, val, 1, PROTO_MAX_NODE, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 1, PROTO_MAX_NODE, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.replicas = v;
 		} else if (!strcmp(opt, "--anti-entropy-ms")) {
-			if (parse_uint(opt, val, 0, 3600000, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 0, 3600000, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.anti_entropy_ms = v;
 		} else if (!strcmp(opt, "--key-file")) {
 			if (key_file_read(val, &cfg.key)) {
@@ -163,32 +145,27 @@ int main(int argc, char **argv)
 			}
 			cfg.auth = true;
 		} else if (!strcmp(opt, "--snapshot-every")) {
-			if (parse_uint(opt, val, 0, 100000000, &v))
-				return 2;
+			if (number_parse_whole(opt, val, 0, 100000000, &v))
+				return report_usage("%s", error_reason(-EINVAL));
 			cfg.snapshot_every = v;
 		}
 	}
 	if (!cfg.id || !cluster || !cfg.mode) {
-		fprintf(stderr,
-			"capnode: --id, --cluster and --mode are required (capnode --help)\n");
-		return 2;
+		return report_usage("--id, --cluster and --mode are required (capnode --help)");
 	}
 	/* The cluster's default port is ours: parse it after --port. */
 	if (node_parse_cluster(cluster, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "capnode: --cluster: %s\n", err);
-		return 2;
+		return report_usage("--cluster: %s", err);
 	}
 	for (i = 0; i < cfg.npeers && cfg.peers[i].id != cfg.id; i++)
 		;
 	if (i == cfg.npeers) {
-		fprintf(stderr, "capnode: --id %u is not in --cluster\n", cfg.id);
-		return 2;
+		return report_usage("--id %u is not in --cluster", cfg.id);
 	}
 	if (!cfg.auth)
-		fprintf(stderr,
-			"capnode: no --key-file: datagrams are not authenticated, and any "
-			"process that reaches UDP port %u can write\n",
-			cfg.port);
+		report_warn("no --key-file: datagrams are not authenticated, and any "
+			    "process that reaches UDP port %u can write",
+			    cfg.port);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cfg.seed = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)getpid() << 32 ^ cfg.id;
 	rc = node_run(&cfg);

@@ -55,35 +55,18 @@ int key_file_read(const char *path, struct proto_key *key)
 
 int key_file_ensure(const char *path, struct proto_key *key)
 {
-	char text[PROTO_KEY_TEXT_LEN + 1], tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, err;
+	char text[PROTO_KEY_TEXT_LEN + 1], dir[PATH_MAX];
+	int err;
 
 	if (!access(path, F_OK))
 		return key_file_read(path, key);
-	/* Written whole under a private name, then linked into place: a concurrent start never
-	 * reads a half-written key, and of two, exactly one key wins (link refuses to replace). */
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-		error_note("key file %s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		error_note("create key file %s: %s", path, strerror(errno));
-		return err;
-	}
+	/* Of two concurrent starts, exactly one key wins; the other reads it. */
 	err = proto_key_generate(key);
 	if (!err) {
 		proto_key_format(key, text);
-		err = files_write_all(fd, text, PROTO_KEY_TEXT_LEN);
+		err = files_create_exclusive(path, text, PROTO_KEY_TEXT_LEN, 0600);
 		memset(text, 0, sizeof(text));
 	}
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	if (!err && link(tmp, path))
-		err = -errno;
-	unlink(tmp);
 	if (err == -EEXIST)
 		return key_file_read(path, key);
 	snprintf(dir, sizeof(dir), "%s", path);

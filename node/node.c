@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 
+#include "lib/report.h"
 #include "node/app.h"
 #include "node/cp_admit.h"
 #include "node/node.h"
@@ -346,23 +347,26 @@ static void answer_write(struct node *n, uint64_t index, const struct client_rep
 	}
 }
 
-static void apply_committed(struct node *n, const struct raft_entry *e)
+/* 0, or -ENOMEM when the entry could not be applied: the node must stop, as a replica that
+ * skipped an entry would diverge. */
+static int apply_committed(struct node *n, const struct raft_entry *e)
 {
 	struct client_reply rep;
 	int err;
 
 	if (e->type != RAFT_ENTRY_NORMAL)
-		return;
+		return 0;
 	memset(&rep, 0, sizeof(rep));
 	err = app_apply(n->app, e->index, e->data, e->len, &rep);
 	if (err == -EALREADY)
-		return;
+		return 0;
 	if (err == -ENOMEM) {
 		node_log(&n->io, "out of memory applying entry %llu: stopping",
 			 (unsigned long long)e->index);
-		exit(1);
+		return err;
 	}
 	answer_write(n, e->index, &rep, e->client_id, e->seq);
+	return 0;
 }
 
 static void serve_read(struct node *n, const struct raft_read_state *rs)
@@ -437,8 +441,11 @@ static int process_ready(struct node *n)
 		for (i = 0; i < rd.n_msgs; i++)
 			if (!raft_msg_before_sync(&rd.msgs[i]))
 				send_raft(n, &rd.msgs[i]);
-		for (i = 0; i < rd.n_committed; i++)
-			apply_committed(n, &rd.committed[i]);
+		for (i = 0; i < rd.n_committed; i++) {
+			err = apply_committed(n, &rd.committed[i]);
+			if (err)
+				return err;
+		}
 		for (i = 0; i < rd.n_reads; i++)
 			serve_read(n, &rd.reads[i]);
 		err = raft_advance(n->raft);
@@ -501,14 +508,18 @@ static int recover(struct node *n)
 	int err;
 
 	err = storage_open(n->cfg->data_dir, n->cfg->sync, &n->storage, &rec);
-	if (err)
+	if (err) {
+		report_error(err, NULL);
 		return err;
+	}
+	if (rec.torn_bytes)
+		report_warn("cut a torn write of %zu bytes off the end of the log", rec.torn_bytes);
 	n->io.boot = rec.boot;
 	if (rec.has_snapshot) {
 		err = app_restore(n->app, rec.snapshot.data, rec.snapshot.len, &why);
 		if (err) {
-			fprintf(stderr, "capnode: snapshot in %s is unusable: %s\n",
-				n->cfg->data_dir, why ? why : strerror(-err));
+			report_fail("snapshot in %s is unusable: %s", n->cfg->data_dir,
+				    why ? why : strerror(-err));
 			return err;
 		}
 		n->last_snapshot_index = rec.snapshot.index;
@@ -517,8 +528,8 @@ static int recover(struct node *n)
 		err = raft_restore(n->raft, &rec.hs, rec.has_snapshot ? &rec.snapshot : NULL,
 				   rec.entries, rec.n_entries);
 		if (err) {
-			fprintf(stderr, "capnode: recovered log in %s is inconsistent: %s\n",
-				n->cfg->data_dir, strerror(-err));
+			report_fail("recovered log in %s is inconsistent: %s", n->cfg->data_dir,
+				    strerror(-err));
 			return err;
 		}
 		node_log(&n->io, "recovered term %llu, %zu entries after snapshot %llu",
@@ -554,8 +565,8 @@ int node_run(const struct node_config *cfg)
 	cp_admit_init(&n->admit, cfg->request_timeout_ms);
 	n->io.sock = n->io.timer = n->io.sigfd = n->io.epfd = -1;
 	if (cfg->npeers > RAFT_MAX_VOTERS) {
-		fprintf(stderr, "capnode: CP mode runs Raft with at most %d voters, not %u\n",
-			RAFT_MAX_VOTERS, cfg->npeers);
+		report_fail("CP mode runs Raft with at most %d voters, not %u", RAFT_MAX_VOTERS,
+			    cfg->npeers);
 		err = -EINVAL;
 		goto out;
 	}
@@ -566,7 +577,7 @@ int node_run(const struct node_config *cfg)
 	n->app = app_open(0);
 	if (!n->raft || !n->app) {
 		err = -errno;
-		fprintf(stderr, "capnode: start Raft: %s\n", strerror(errno));
+		report_fail("start Raft: %s", strerror(errno));
 		goto out;
 	}
 	err = recover(n);

@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "lib/report.h"
 #include "node/ap_log.h"
 #include "node/dynamo.h"
 #include "lib/files.h"
@@ -78,8 +79,7 @@ static int replay_record(void *arg, const struct dyn_write *w, size_t off)
 	int err = dyn_restore(r->a->d, w);
 
 	if (err)
-		fprintf(stderr, "capnode: %s: record at byte %zu: %s\n", r->path, off,
-			strerror(-err));
+		report_fail("%s: record at byte %zu: %s", r->path, off, strerror(-err));
 	return err;
 }
 
@@ -111,8 +111,7 @@ static int log_replay(struct ap *a, const char *path)
 	}
 	err = ap_log_parse(buf, n, replay_record, &r, &scan);
 	if (err == -EBADMSG)
-		fprintf(stderr, "capnode: %s: corrupt record at byte %zu of %zu\n", path,
-			scan.bad_at, n);
+		report_warn("%s: corrupt record at byte %zu of %zu", path, scan.bad_at, n);
 	if (err)
 		goto out;
 	if (scan.tail) {
@@ -120,8 +119,7 @@ static int log_replay(struct ap *a, const char *path)
 			err = -errno;
 			goto out;
 		}
-		fprintf(stderr, "capnode: %s: cut a torn record (%zu bytes) off the end\n", path,
-			scan.tail);
+		report_warn("%s: cut a torn record (%zu bytes) off the end", path, scan.tail);
 	}
 	a->log_size = scan.good;
 	if (lseek(a->logfd, scan.good, SEEK_SET) < 0)
@@ -231,7 +229,7 @@ static int log_open(struct ap *a)
 
 	err = files_mkdir_p(a->cfg->data_dir, 0755);
 	if (err) {
-		fprintf(stderr, "capnode: create %s: %s\n", a->cfg->data_dir, strerror(-err));
+		report_fail("create %s: %s", a->cfg->data_dir, strerror(-err));
 		return err;
 	}
 	snprintf(a->log_path, sizeof(a->log_path), "%s/ap.log", a->cfg->data_dir);
@@ -239,18 +237,18 @@ static int log_open(struct ap *a)
 	a->logfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (a->logfd < 0) {
 		err = -errno;
-		fprintf(stderr, "capnode: open %s: %s\n", path, strerror(errno));
+		report_fail("open %s: %s", path, strerror(errno));
 		return err;
 	}
 	if (flock(a->logfd, LOCK_EX | LOCK_NB)) {
 		err = -errno;
-		fprintf(stderr, "capnode: %s is in use by another capnode\n", path);
+		report_fail("%s is in use by another capnode", path);
 		return err;
 	}
 	/* A compaction that a crash interrupted before its rename: the log is whole. */
 	if (unlink(a->tmp_path) && errno != ENOENT) {
 		err = -errno;
-		fprintf(stderr, "capnode: remove %s: %s\n", a->tmp_path, strerror(errno));
+		report_fail("remove %s: %s", a->tmp_path, strerror(errno));
 		return err;
 	}
 	err = log_replay(a, path);
@@ -500,8 +498,7 @@ int node_ap_run(const struct node_config *cfg)
 	a->io.cfg = cfg;
 	a->io.sock = a->io.timer = a->io.sigfd = a->io.epfd = -1;
 	if (cfg->npeers > DYN_MAX_NODES) {
-		fprintf(stderr, "capnode: AP mode runs at most %d nodes, not %u\n", DYN_MAX_NODES,
-			cfg->npeers);
+		report_fail("AP mode runs at most %d nodes, not %u", DYN_MAX_NODES, cfg->npeers);
 		err = -EINVAL;
 		goto out;
 	}
@@ -509,16 +506,15 @@ int node_ap_run(const struct node_config *cfg)
 		dc.nodes[i] = cfg->peers[i].id;
 	a->d = dyn_new(&dc);
 	if (!a->d && errno == E2BIG) {
-		fprintf(stderr,
-			"capnode: --siblings keeps a version vector per key: at most %d replicas "
-			"(--replicas)\n",
-			DYN_VV_MAX);
+		report_fail("--siblings keeps a version vector per key: at most %d replicas "
+			    "(--replicas)",
+			    DYN_VV_MAX);
 		err = -EINVAL;
 		goto out;
 	}
 	if (!a->d) {
 		err = -errno;
-		fprintf(stderr, "capnode: start AP mode: %s\n", strerror(errno));
+		report_fail("start AP mode: %s", strerror(errno));
 		goto out;
 	}
 	/* Message ids stay unique across restarts: the start time in seconds is the boot number. */

@@ -13,14 +13,13 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
+#include "lib/monotonic.h"
+#include "lib/report.h"
 #include "node/node_io.h"
 
 uint64_t node_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotonic_ns() / 1000000;
 }
 
 void node_log(const struct node_io *io, const char *fmt, ...)
@@ -52,7 +51,7 @@ int node_io_open(struct node_io *io, const struct node_config *cfg)
 	setsockopt(io->sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(io->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(io->sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "capnode: bind UDP port %u: %s\n", cfg->port, strerror(errno));
+		report_fail("bind UDP port %u: %s", cfg->port, strerror(errno));
 		return -errno;
 	}
 	io->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/report.h"
 #include "lib/files.h"
 #include "node/storage.h"
 #include "node/wal.h"
@@ -59,14 +60,14 @@ int storage_open(const char *dir, bool sync, struct storage **out, struct storag
 		return -ENOMEM;
 	err = files_mkdir_p(dir, 0755);
 	if (err) {
-		fprintf(stderr, "capnode: create data directory %s: %s\n", dir, strerror(-err));
+		error_note("create data directory %s: %s", dir, strerror(-err));
 		free(s);
 		return err;
 	}
 	err = wal_open(dir, &opt, &s->wal, &s->rec);
 	if (err) {
-		fprintf(stderr, "capnode: open the log in %s: %s\n", dir,
-			s->rec.error[0] ? s->rec.error : strerror(-err));
+		error_note("open the log in %s: %s", dir,
+			   s->rec.error[0] ? s->rec.error : strerror(-err));
 		wal_recovered_free(&s->rec);
 		free(s);
 		return err;
@@ -74,13 +75,11 @@ int storage_open(const char *dir, bool sync, struct storage **out, struct storag
 	memset(rec, 0, sizeof(*rec));
 	err = bump_boot(dir, &rec->boot);
 	if (err) {
-		fprintf(stderr, "capnode: write %s/boot: %s\n", dir, strerror(-err));
+		error_note("write %s/boot: %s", dir, strerror(-err));
 		storage_close(s);
 		return err;
 	}
-	if (s->rec.torn_bytes)
-		fprintf(stderr, "capnode: cut a torn write of %zu bytes off the end of the log\n",
-			s->rec.torn_bytes);
+	rec->torn_bytes = s->rec.torn_bytes;
 	s->synced = s->rec.hs;
 	rec->hs = s->rec.hs;
 	rec->has_state = s->rec.hs.term != 0;

@@ -21,10 +21,11 @@ struct storage_recovered {
 	struct raft_entry *entries;
 	size_t n_entries;
 	uint64_t boot; /* how many times this data directory was opened before, for message ids */
+	size_t torn_bytes; /* a torn write cut off the end of the log */
 };
 
 /* Opens (creating if needed) the node's data directory and recovers it. sync: fsync before
- * returning from storage_save(). Prints what is wrong on failure. */
+ * returning from storage_save(). Leaves what is wrong on failure (error_note). */
 int storage_open(const char *dir, bool sync, struct storage **out, struct storage_recovered *rec);
 /* Persists rd's snapshot, truncation, entries and hard state, in that order, durably. */
 int storage_save(struct storage *s, const struct raft_ready *rd);

@@ -17,16 +17,9 @@
 #include "netem/lab/adopt.h"
 #include "netem/lab/lab_record.h"
 #include "netem/svc/nodes.h"
+#include "lib/monotonic.h"
 #include "lib/progress.h"
 #include "lib/test_hook.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void show_built(unsigned int node, unsigned int nodes, void *arg)
 {
@@ -112,7 +105,7 @@ int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 			    error_reason(err));
 		goto rollback;
 	}
-	*t_topology = now_s();
+	*t_topology = monotonic_s();
 	test_hook_phase("built");
 	/* The attach is one long step: said once, not redrawn. */
 	progress_step(&prog, "up: %u nodes built, attaching the filter to every port", cfg->nodes);
@@ -120,7 +113,7 @@ int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 	progress_end(&prog);
 	if (err)
 		goto rollback;
-	*t_filter = now_s();
+	*t_filter = monotonic_s();
 	test_hook_phase("attached");
 	/* The very last step: only now is the lab whole. */
 	{
@@ -212,7 +205,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	if (cli_need_root("capnet up"))
 		return EXIT_FAIL;
 
-	t0 = now_s();
+	t0 = monotonic_s();
 	err = cli_build_lab(cli, &cfg, NULL, NULL, &used, &t_topology, &t_filter);
 	if (err)
 		return EXIT_FAIL;
@@ -224,12 +217,12 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 		       "\"prefix\":%u,\"hook\":\"%s\",\"seconds\":%.3f,\"topology_s\":%.3f,"
 		       "\"filter_s\":%.3f}\n",
 		       cli->lab, cfg.nodes, first, last, cfg.prefix, filter_hook_name(used),
-		       now_s() - t0, t_topology - t0, t_filter - t_topology);
+		       monotonic_s() - t0, t_topology - t0, t_filter - t_topology);
 	else
 		printf("lab %s: %u node%s up (%s..%s/%u), switch %s-sw, filter on every port "
 		       "(%s), healthy (%.2f s)\n",
 		       cli->lab, cfg.nodes, cfg.nodes == 1 ? "" : "s", first, last, cfg.prefix,
-		       cli->lab, filter_hook_name(used), now_s() - t0);
+		       cli->lab, filter_hook_name(used), monotonic_s() - t0);
 	return EXIT_OK;
 }
 

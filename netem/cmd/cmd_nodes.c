@@ -178,6 +178,71 @@ static int program_name(const struct node_args *a, char *name, size_t len)
 	return EXIT_OK;
 }
 
+/* What starting a service on a set of nodes did. */
+struct start_tally {
+	unsigned int started, failed;
+	struct node_set already; /* left running by an earlier start: counted, not started */
+};
+
+/* Starts a service on every node of `set` where it does not run yet, through start(node, arg),
+ * and keeps the pid of each started in pids[node] (pids may be NULL); a node where it runs
+ * counts as already running unless refuse(dir, node, arg) says it runs in a way it must not
+ * (then as a failure, said by refuse). */
+static void start_on_nodes(const struct node_set *set, unsigned int nodes, const char *dir,
+			   int (*start)(unsigned int node, void *arg),
+			   bool (*refuse)(const char *dir, unsigned int node, void *arg), void *arg,
+			   struct start_tally *t, pid_t *pids)
+{
+	unsigned int i;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 1; i <= nodes; i++) {
+		if (!nodeset_has(set, i))
+			continue;
+		if (nodes_pid(dir, i)) {
+			if (refuse && refuse(dir, i, arg))
+				t->failed++;
+			else
+				nodeset_add(&t->already, i);
+			continue;
+		}
+		err = start(i, arg);
+		if (err) {
+			report_warn("%s", error_reason(err));
+			t->failed++;
+		} else {
+			t->started++;
+			if (pids)
+				pids[i] = nodes_pid(dir, i);
+		}
+	}
+}
+
+static int start_service(unsigned int node, void *arg)
+{
+	return nodes_service_start(arg, node);
+}
+
+static int start_capnode(unsigned int node, void *arg)
+{
+	return nodes_start(arg, node);
+}
+
+/* A node left running by an earlier start (one killed half-way, say) is counted as such, not
+ * as a failure, unless it runs the other mode. */
+static bool other_mode(const char *dir, unsigned int node, void *arg)
+{
+	const struct node_start *st = arg;
+	char mode[8];
+
+	if (nodes_mode(dir, node, mode, sizeof(mode)) || !strcmp(mode, st->mode))
+		return false;
+	report_warn("node %u already runs in %s mode, not %s (capnet stop %u first)", node, mode,
+		    st->mode, node);
+	return true;
+}
+
 /* capnet start [NODES] [--name NAME] -- PROGRAM [ARG...]: any program as a node's service. */
 static int start_program(struct cli *cli, const struct node_args *a, const struct lab_info *info,
 			 struct filter *filter, const struct node_set *set, const char *run_dir)
@@ -185,9 +250,8 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 	static struct filter_state state;
 	char name[SERVICE_NAME_MAX + 1], dir[512], already_text[256] = "";
 	struct service_start st;
-	struct node_set already;
+	struct start_tally tally;
 	struct spec_error e;
-	unsigned int i, started = 0, failed = 0;
 	pid_t *pids;
 	int rc, err, k;
 
@@ -238,21 +302,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 	pids = calloc(info->nodes + 1, sizeof(*pids));
 	if (!pids)
 		return report_fail("start: out of memory");
-	nodeset_clear(&already);
-	for (i = 1; i <= info->nodes; i++) {
-		if (!nodeset_has(set, i))
-			continue;
-		if (nodes_pid(dir, i)) {
-			nodeset_add(&already, i);
-			continue;
-		}
-		if (nodes_service_start(&st, i)) {
-			failed++;
-		} else {
-			started++;
-			pids[i] = nodes_pid(dir, i);
-		}
-	}
+	start_on_nodes(set, info->nodes, dir, start_service, NULL, &st, &tally, pids);
 	if (a->settle_ns || a->wait_port) {
 		const struct service_settle settle = {
 			.lab = cli->lab,
@@ -263,18 +313,18 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 		};
 		unsigned int bad = nodes_service_settle(&settle, pids, info->nodes);
 
-		started -= bad;
-		failed += bad;
+		tally.started -= bad;
+		tally.failed += bad;
 	}
 	free(pids);
-	if (nodeset_count(&already))
-		nodeset_format(&already, already_text, sizeof(already_text));
+	if (nodeset_count(&tally.already))
+		nodeset_format(&tally.already, already_text, sizeof(already_text));
 	if (!cli->json)
 		printf("lab %s: %s started on %u node%s%s%s%s (logs and data in %s)\n", cli->lab,
-		       name, started, started == 1 ? "" : "s",
-		       nodeset_count(&already) ? ", already running on " : "", already_text,
-		       nodeset_count(&already) ? "" : "", dir);
-	return failed ? EXIT_FAIL : EXIT_OK;
+		       name, tally.started, tally.started == 1 ? "" : "s",
+		       nodeset_count(&tally.already) ? ", already running on " : "", already_text,
+		       nodeset_count(&tally.already) ? "" : "", dir);
+	return tally.failed ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_start(struct cli *cli, int argc, char **argv)
@@ -287,9 +337,9 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	struct node_set set;
 	struct lab_info info;
 	struct node_args a;
-	unsigned int i, started = 0, failed = 0;
-	struct node_set already;
+	struct start_tally tally;
 	char already_text[256] = "";
+	unsigned int i;
 	int rc, err;
 
 	rc = open_lab_nodes(cli, "start", argc, argv, &a, true, false, &info, &filter, &set,
@@ -349,42 +399,19 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 				  .key_file = a.no_key ? NULL : key_path,
 				  .extra_argc = a.extra_argc,
 				  .extra_argv = a.extra_argv };
-	nodeset_clear(&already);
-	for (i = 1; i <= info.nodes; i++) {
-		char mode[8];
-
-		if (!nodeset_has(&set, i))
-			continue;
-		/* A node left running by an earlier start (one killed half-way, say) is counted
-		 * as such, not as a failure, unless it runs the other mode. */
-		if (nodes_pid(run_dir, i)) {
-			if (!nodes_mode(run_dir, i, mode, sizeof(mode)) && strcmp(mode, a.mode)) {
-				report_warn("node %u already runs in %s mode, not %s (capnet stop "
-					    "%u first)",
-					    i, mode, a.mode, i);
-				failed++;
-			} else {
-				nodeset_add(&already, i);
-			}
-			continue;
-		}
-		if (nodes_start(&st, i))
-			failed++;
-		else
-			started++;
-	}
-	if (nodeset_count(&already))
-		nodeset_format(&already, already_text, sizeof(already_text));
+	start_on_nodes(&set, info.nodes, run_dir, start_capnode, other_mode, &st, &tally, NULL);
+	if (nodeset_count(&tally.already))
+		nodeset_format(&tally.already, already_text, sizeof(already_text));
 	if (!cli->json)
 		printf("lab %s: %u capnode%s started in %s mode%s%s%s%s (logs and data in %s)\n",
-		       cli->lab, started, started == 1 ? "" : "s", a.mode,
-		       nodeset_count(&already) ? ", " : "",
-		       nodeset_count(&already) == 1 ? "node " :
-		       nodeset_count(&already)	    ? "nodes " :
-						      "",
-		       nodeset_count(&already) ? already_text : "",
-		       nodeset_count(&already) ? " already running" : "", run_dir);
-	return failed ? EXIT_FAIL : EXIT_OK;
+		       cli->lab, tally.started, tally.started == 1 ? "" : "s", a.mode,
+		       nodeset_count(&tally.already) ? ", " : "",
+		       nodeset_count(&tally.already) == 1 ? "node " :
+		       nodeset_count(&tally.already)	  ? "nodes " :
+							    "",
+		       nodeset_count(&tally.already) ? already_text : "",
+		       nodeset_count(&tally.already) ? " already running" : "", run_dir);
+	return tally.failed ? EXIT_FAIL : EXIT_OK;
 }
 
 struct signal_job {
@@ -573,13 +600,17 @@ static int restart_service(const char *name, const char *dir, void *arg)
 	struct restart_job *job = arg;
 	char path[600];
 	unsigned int i;
+	int err;
 
 	for (i = 1; i <= job->nodes; i++) {
 		snprintf(path, sizeof(path), "%s/n%u.cmd", dir, i);
 		if (!nodeset_has(job->set, i) || access(path, F_OK))
 			continue;
 		nodes_signal(dir, i, SIGTERM, 5000);
-		if (nodes_restart(job->lab, dir, i)) {
+		err = nodes_restart(job->lab, dir, i);
+		if (err) {
+			if (error_message())
+				report_warn("%s", error_reason(err));
 			report_warn("restart node %u (%s) failed", i, name);
 			job->rc = EXIT_FAIL;
 		} else {

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/monotonic.h"
 #include "netem/cli.h"
 #include "netem/lab/fault_log.h"
 #include "netem/lab/lab_open.h"
@@ -155,14 +156,6 @@ static int current_partition(struct switch_ctx *ctx)
 	return EXIT_OK;
 }
 
-static double elapsed_us(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1e6 + (t1.tv_nsec - t0->tv_nsec) / 1e3;
-}
-
 /* The fault log names the nodes, whatever the command was given (a preset, a seed). */
 static void log_change(struct switch_ctx *ctx, const struct capnet_policy_meta *meta,
 		       const char *text, const char *rules)
@@ -190,13 +183,13 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 	struct capnet_policy_meta meta;
 	struct filter_timing timing;
 	struct spec_error e;
-	struct timespec t0;
+	uint64_t t0;
 	char text[4096], rules[8192];
 	int err;
 
 	if (policy_compile(&part, &next_policy, &e))
 		return report_fail("%s", e.msg);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = monotonic_ns();
 	err = filter_apply(ctx->filter, &next_policy, &next_rules, imps, &meta, &timing);
 	if (err == -E2BIG)
 		return report_fail("switch the filter of lab \"%s\": rules and impaired links "
@@ -213,7 +206,7 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 		       "\"flip_us\":%.2f%s%s}\n",
 		       ctx->cli->lab, text, rules, next_policy.groups,
 		       (unsigned long long)meta.generation, (unsigned long long)meta.flip_ns,
-		       elapsed_us(&t0), timing.write_ns / 1e3, timing.flip_ns / 1e3,
+		       (monotonic_ns() - t0) / 1e3, timing.write_ns / 1e3, timing.flip_ns / 1e3,
 		       extra ? "," : "", extra ? extra : "");
 	else
 		printf("%s (generation %llu, %u group%s; idle copy written in %.0f us, flipped in "

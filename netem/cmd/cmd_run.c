@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/monotonic.h"
 #include "lib/progress.h"
 #include "netem/cli.h"
 #include "netem/lab/fault_log.h"
@@ -22,22 +23,6 @@
 #define MAX_LOADS 16
 
 static struct scenario scenario;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A sibling program: capctl or captrace, beside this capnet, else from PATH. */
 static void sibling(const char *name, char *buf, size_t len)
@@ -231,7 +216,7 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 	 * else from the line's own start: the schedule written is then the same for the same seed
 	 * however late a busy machine ran the line. */
 	long base_ms = st->at_ms >= 0 ? st->at_ms : 0;
-	double begin = st->at_ms >= 0 ? r->start + st->at_ms / 1000.0 : now_s();
+	double begin = st->at_ms >= 0 ? r->start + st->at_ms / 1000.0 : monotonic_s();
 	size_t n;
 	FILE *f;
 
@@ -239,7 +224,7 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 		return fail_step(r, st, "%s", err);
 	if (!plan.has_seed) {
 		/* A seed of its own, printed and written: the run can be drawn again with it. */
-		plan.seed = (now_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
+		plan.seed = (monotonic_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
 		plan.has_seed = 1;
 	}
 	if (plan.duration_ms < 0) {
@@ -275,7 +260,7 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 	for (size_t i = 0; i < n; i++) {
 		struct scenario_step step = { .line = st->line, .action = SCENARIO_CAPNET };
 		char words[NEMESIS_COMMAND_MAX], *save = NULL, *w;
-		double wait = begin + steps[i].at_ms / 1000.0 - now_s();
+		double wait = begin + steps[i].at_ms / 1000.0 - monotonic_s();
 		int rc;
 
 		snprintf(words, sizeof(words), "%s", steps[i].command);
@@ -284,7 +269,7 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 			step.argv[step.argc++] = w;
 		if (wait > 0)
 			usleep((useconds_t)(wait * 1e6));
-		printf("[%7.2fs] nemesis: %s\n", now_s() - r->start, steps[i].command);
+		printf("[%7.2fs] nemesis: %s\n", monotonic_s() - r->start, steps[i].command);
 		fflush(stdout);
 		rc = spawn("capnet", r->lab, NULL, step.argc, step.argv, false);
 		copy_faults(r);
@@ -322,9 +307,10 @@ static int play(struct run *r, const struct scenario_step *st)
 		for (int k = 1; k + 1 < st->argc; k++)
 			if (!strcmp(st->argv[k], "--duration") &&
 			    scenario_parse_time(st->argv[k + 1]) > 0 &&
-			    now_s() + scenario_parse_time(st->argv[k + 1]) / 1000.0 > r->loads_end)
-				r->loads_end =
-					now_s() + scenario_parse_time(st->argv[k + 1]) / 1000.0;
+			    monotonic_s() + scenario_parse_time(st->argv[k + 1]) / 1000.0 >
+				    r->loads_end)
+				r->loads_end = monotonic_s() +
+					       scenario_parse_time(st->argv[k + 1]) / 1000.0;
 		return 0;
 	case SCENARIO_NEMESIS:
 		return play_nemesis(r, st);
@@ -419,12 +405,12 @@ static unsigned int loads_running(const struct run *r)
  * come, the loads running and the partition in force. */
 static void wait_showing(struct run *r, unsigned int next, double wait)
 {
-	double until = now_s() + wait;
+	double until = monotonic_s() + wait;
 	unsigned int rules, loads;
 	char fault[160];
 
-	while (now_s() < until) {
-		double left = until - now_s();
+	while (monotonic_s() < until) {
+		double left = until - monotonic_s();
 
 		usleep((useconds_t)((left < 0.1 ? left : 0.1) * 1e6));
 		if (!progress_due(&r->line))
@@ -434,8 +420,8 @@ static void wait_showing(struct run *r, unsigned int next, double wait)
 		progress_show(&r->line,
 			      "run: %.1f s, step %u of %u (line %u) in %.1f s, %u load%s "
 			      "running%s%s",
-			      now_s() - r->start, next + 1, scenario.nsteps,
-			      scenario.steps[next].line, until - now_s(), loads,
+			      monotonic_s() - r->start, next + 1, scenario.nsteps,
+			      scenario.steps[next].line, until - monotonic_s(), loads,
 			      loads == 1 ? "" : "s", fault[0] ? ", partition " : "", fault);
 	}
 }
@@ -506,8 +492,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	/* A load still running when a step fails is stopped, not left behind. */
 	signal(SIGPIPE, SIG_IGN);
 	r.fault_log_at = fault_log_size(r.lab);
-	r.start = now_s();
-	r.origin_ns = now_ns();
+	r.start = monotonic_s();
+	r.origin_ns = monotonic_ns();
 	progress_start(&r.line, cli->quiet);
 	{
 		char origin[32];
@@ -538,13 +524,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	}
 	for (i = 0; i < scenario.nsteps; i++) {
 		const struct scenario_step *st = &scenario.steps[i];
-		double wait = st->at_ms >= 0 ? r.start + st->at_ms / 1000.0 - now_s() : 0;
+		double wait = st->at_ms >= 0 ? r.start + st->at_ms / 1000.0 - monotonic_s() : 0;
 		int k;
 
 		if (wait > 0)
 			wait_showing(&r, i, wait);
 		progress_end(&r.line);
-		printf("[%7.2fs] line %u:", now_s() - r.start, st->line);
+		printf("[%7.2fs] line %u:", monotonic_s() - r.start, st->line);
 		for (k = 0; k < st->argc; k++)
 			printf(" %s", st->argv[k]);
 		printf("\n");
@@ -565,12 +551,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		fclose(r.faults[i]);
 	if (r.failed_line) {
 		printf("scenario %s: FAIL at line %u: %s (%.1f s)\n", argv[0], r.failed_line,
-		       r.failure, now_s() - r.start);
+		       r.failure, monotonic_s() - r.start);
 		scenario_free(&scenario);
 		return EXIT_FAIL;
 	}
 	printf("scenario %s: PASS (%u steps, %.1f s)\n", argv[0], scenario.nsteps,
-	       now_s() - r.start);
+	       monotonic_s() - r.start);
 	scenario_free(&scenario);
 	return EXIT_OK;
 out_fail:

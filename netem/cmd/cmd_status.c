@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/svc/clock_ctl.h"
@@ -220,10 +221,7 @@ static void print_blocked_json(const struct policy *pol)
 
 static double since_s(uint64_t mono_ns)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec - mono_ns) / 1e9;
+	return (monotonic_ns() - mono_ns) / 1e9;
 }
 
 /* 'x': the link is cut for every frame; 'r': a rule cuts some of its frames; ' ': open. */

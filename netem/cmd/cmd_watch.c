@@ -15,6 +15,7 @@
 #include "netem/cli.h"
 #include "netem/explain.h"
 #include "lib/ip_proto.h"
+#include "lib/monotonic.h"
 
 static volatile sig_atomic_t stop;
 
@@ -96,14 +97,6 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 	if (ctx->limit && ctx->seen >= ctx->limit)
 		return -ECANCELED;
 	return 0;
-}
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
 int cmd_watch(struct cli *cli, int argc, char **argv)

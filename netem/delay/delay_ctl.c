@@ -21,6 +21,7 @@
 #include "lib/duration.h"
 #include "netem/cli.h"
 #include "lib/files.h"
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -573,7 +574,6 @@ void delay_status_print(const char *lab, bool json)
 {
 	static struct delay_set set;
 	struct capnet_delay_stats st;
-	struct timespec ts;
 	char one[160];
 	double up_s;
 	unsigned int i;
@@ -588,8 +588,7 @@ void delay_status_print(const char *lab, bool json)
 			printf("delay line: not running\n");
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	up_s = ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec - st.started_ns) / 1e9;
+	up_s = (monotonic_ns() - st.started_ns) / 1e9;
 	if (json) {
 		printf(",\"delay_line\":{\"pid\":%llu,\"uptime_s\":%.1f,\"sources\":%llu,"
 		       "\"received\":%llu,\"queued\":%llu,\"sent\":%llu,\"dropped_full\":%llu,"

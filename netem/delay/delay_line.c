@@ -35,6 +35,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/monotonic.h"
 #include "lib/rng.h"
 #include "delay.skel.h"
 #include "netem/delay/delay_line.h"
@@ -106,14 +107,6 @@ static void on_signal(int sig)
 		reload = 1;
 	else
 		stopping = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static double rng_unit(struct dl *d)
@@ -403,7 +396,7 @@ static void receive(struct dl *d)
 			continue;
 		do {
 			n = xsk_rx_take(d->src[s].xsk, descs, DL_BATCH);
-			now = now_ns();
+			now = monotonic_ns();
 			for (i = 0; i < n; i++)
 				enqueue(d, s, &descs[i], now);
 		} while (n == DL_BATCH);
@@ -418,7 +411,7 @@ static void transmit(struct dl *d)
 	struct iovec iov[DL_BATCH];
 	struct dl_item batch[DL_BATCH];
 	unsigned int n, i;
-	uint64_t now = now_ns(), late;
+	uint64_t now = monotonic_ns(), late;
 	int r;
 
 	while (d->heap_len && d->heap[0].due <= now) {
@@ -452,7 +445,7 @@ static void transmit(struct dl *d)
 			xsk_fill(src->xsk, &batch[i].addr, 1);
 			src->queued--;
 		}
-		now = now_ns();
+		now = monotonic_ns();
 	}
 	d->stats->queued = d->heap_len;
 }
@@ -507,7 +500,7 @@ static int run(struct dl *d)
 		}
 		receive(d);
 		transmit(d);
-		now = now_ns();
+		now = monotonic_ns();
 		d->stats->heartbeat_ns = now;
 		if (now >= next_stats) {
 			stats_refresh(d);
@@ -544,7 +537,7 @@ static int run(struct dl *d)
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {
-			uint64_t expirations, woke = now_ns(),
+			uint64_t expirations, woke = monotonic_ns(),
 					      late = woke > armed ? woke - armed : 0;
 
 			if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
@@ -737,7 +730,7 @@ static int dl_setup(struct dl *d)
 		return err;
 	}
 	d->stats->pid = getpid();
-	d->stats->started_ns = now_ns();
+	d->stats->started_ns = monotonic_ns();
 	d->applied = d->conf->generation;
 	return 0;
 }
@@ -821,7 +814,7 @@ int delay_line_main(const char *lab, int ready_fd)
 				strerror(errno));
 	}
 	if (getrandom(&d.rng, sizeof(d.rng), 0) != sizeof(d.rng))
-		d.rng = now_ns();
+		d.rng = monotonic_ns();
 
 	fprintf(stderr, "delay line: lab %s, pid %d, starting\n", lab, (int)getpid());
 	delay_pin_dir(lab, d.pin_dir, sizeof(d.pin_dir));

@@ -55,12 +55,23 @@ void filter_pin_dir(const char *lab, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", CAPNET_PIN_ROOT, lab);
 }
 
-/* libbpf speaks only when asked to (-v sets LIBBPF_DEBUG-like verbosity through env). */
+/* libbpf speaks only under -v (capnet sets CAPNET_VERBOSE), and then as every message does,
+ * through lib/report: "capnet: libbpf: ...". */
 int filter_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char *text = NULL;
+	int n;
+
 	if (level == LIBBPF_DEBUG || !getenv("CAPNET_VERBOSE"))
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	n = vasprintf(&text, fmt, ap);
+	if (n < 0)
+		return n;
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = 0;
+	report_warn("libbpf: %s", text);
+	free(text);
+	return n;
 }
 
 int filter_remove(const char *lab)

@@ -46,7 +46,7 @@ struct filter {
  * with what they mean. */
 void filter_explain_update(const char *pin, const char *map, const void *key, size_t klen,
 			   const void *value, size_t vlen, const char *meaning);
-/* libbpf speaks only when asked to (-v sets LIBBPF_DEBUG-like verbosity through env). */
+/* libbpf's messages, under -v only, through lib/report. */
 int filter_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
 /* A fresh lab's policy: both copies healthy, copy 0 active (filter_policy.c). */
 int filter_write_healthy(struct filter *f);

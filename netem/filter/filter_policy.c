@@ -10,17 +10,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/filter/filter_internal.h"
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int read_active(struct filter *f, unsigned int *active)
 {

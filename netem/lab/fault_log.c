@@ -12,6 +12,7 @@
 
 #include "lib/files.h"
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/filter/filter.h"
 #include "netem/lab/fault_log.h"
@@ -79,14 +80,11 @@ int fault_log_append(const char *lab, const struct fault_change *c)
 	char path[320], dir[256], *text = NULL;
 	uint64_t t = c->time_ns, gen = c->generation;
 	size_t len = 0;
-	struct timespec ts;
 	int fd, err;
 	FILE *f;
 
-	if (!t) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	}
+	if (!t)
+		t = monotonic_ns();
 	if (gen == FAULT_LOG_READ_GENERATION)
 		gen = generation_now(lab);
 	f = open_memstream(&text, &len);

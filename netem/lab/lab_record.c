@@ -29,8 +29,8 @@ static void record_path(const char *lab, const char *name, char *buf, size_t len
  * there already. */
 int lab_record_write(const char *lab, const char *name, const char *text, const char *why)
 {
-	char dir[256], path[320], tmp[340];
-	int fd, err = 0;
+	char dir[256], path[320], line[256];
+	int err, n;
 
 	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	err = files_mkdir_p(dir, 0755);
@@ -39,24 +39,9 @@ int lab_record_write(const char *lab, const char *name, const char *text, const 
 		return err;
 	}
 	record_path(lab, name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
 	explain("mkdir -p %s && echo %s > %s   # %s", dir, text, path, why);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		error_note("create %s: %s", tmp, strerror(errno));
-		return err;
-	}
-	err = files_write_all(fd, text, strlen(text));
-	if (!err)
-		err = files_write_all(fd, "\n", 1);
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	/* link() fails with EEXIST if a record is there: the exclusive claim. */
-	if (!err && link(tmp, path))
-		err = -errno;
-	unlink(tmp);
+	n = snprintf(line, sizeof(line), "%s\n", text);
+	err = n < (int)sizeof(line) ? files_create_exclusive(path, line, n, 0644) : -E2BIG;
 	if (err && err != -EEXIST)
 		error_note("record %s of lab %s in %s: %s", why, lab, path, strerror(-err));
 	return err;

@@ -30,6 +30,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "bpf/partition.h"
 #include "netem/explain.h"
@@ -770,7 +771,6 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 	for (;;) {
 		struct nl_cache *cache;
 		struct nl_object *obj;
-		struct timespec ts;
 		double t;
 		int err;
 
@@ -791,8 +791,7 @@ static int switch_wait_forwarding(struct lab_build *lb, struct nl_sock *sk)
 		nl_cache_free(cache);
 		if (ready == lb->nodes_here)
 			return 0;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = ts.tv_sec + ts.tv_nsec / 1e9;
+		t = monotonic_s();
 		if (!deadline)
 			deadline = t + PORTS_READY_TIMEOUT;
 		if (t > deadline)

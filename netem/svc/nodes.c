@@ -226,7 +226,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	snprintf(cwd, sizeof(cwd), "%s/data/n%u", dir, node);
 	err = files_mkdir_p(cwd, 0755);
 	if (err) {
-		report_warn("create %s: %s", cwd, strerror(-err));
+		error_note("create %s: %s", cwd, strerror(-err));
 		return err;
 	}
 	faked = clock_enabled(dir);
@@ -250,14 +250,14 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		if (faked)
 			clock_child_env(dir, node);
 		execvp(argv[0], argv);
-		fprintf(stderr, "capnet: exec %s: %s\n", argv[0], strerror(errno));
+		report_fail("exec %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
 	proc_stat(pid, &state, &start);
 	f = fopen(pidfile, "w");
 	if (!f || fprintf(f, "%d %llu\n", (int)pid, start) < 0 || fclose(f)) {
 		err = -errno;
-		report_warn("write %s: %s", pidfile, strerror(errno));
+		error_note("write %s: %s", pidfile, strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return err;
@@ -267,10 +267,10 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	nanosleep(&pause, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
 		nodes_log_tail(log, tail, sizeof(tail));
-		report_warn("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			    tail[0] ? ": " : "", tail, log);
+		error_note("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
+			   WIFEXITED(status) ? "status" : "signal",
+			   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			   tail[0] ? ": " : "", tail, log);
 		unlink(pidfile);
 		return -ECHILD;
 	}
@@ -307,7 +307,7 @@ int nodes_start(const struct node_start *st, unsigned int node)
 		return -ENOMEM;
 	if (nodes_pid(st->run_dir, node)) {
 		free(cluster);
-		report_warn("node %u already runs (capnet stop %u first)", node, node);
+		error_note("node %u already runs (capnet stop %u first)", node, node);
 		return -EALREADY;
 	}
 	for (i = 1; i <= st->nodes; i++) {
@@ -382,18 +382,18 @@ int nodes_service_start(const struct service_start *st, unsigned int node)
 	int i, err;
 
 	if (st->argc < 1 || st->argc > MAX_ARGS) {
-		report_warn("a service takes a program and at most %d arguments", MAX_ARGS - 1);
+		error_note("a service takes a program and at most %d arguments", MAX_ARGS - 1);
 		return -E2BIG;
 	}
 	if (nodes_pid(st->dir, node)) {
-		report_warn("node %u already runs it (capnet stop %u first)", node, node);
+		error_note("node %u already runs it (capnet stop %u first)", node, node);
 		return -EALREADY;
 	}
 	for (i = 0; i < st->argc; i++) {
 		err = placeholder_expand(st->argv[i], node, &ctx, expanded[i], sizeof(expanded[i]),
 					 &e);
 		if (err) {
-			report_warn("argument %d: %s", i, e.msg);
+			error_note("argument %d: %s", i, e.msg);
 			return err;
 		}
 		argv[i] = expanded[i];
@@ -401,7 +401,7 @@ int nodes_service_start(const struct service_start *st, unsigned int node)
 	argv[i] = NULL;
 	err = files_mkdir_p(st->dir, 0755);
 	if (err) {
-		report_warn("create %s: %s", st->dir, strerror(-err));
+		error_note("create %s: %s", st->dir, strerror(-err));
 		return err;
 	}
 	node_file(st->dir, node, "cmd", path, sizeof(path));
@@ -416,13 +416,13 @@ int nodes_restart(const char *lab, const char *run_dir, unsigned int node)
 	int err;
 
 	if (nodes_pid(run_dir, node)) {
-		report_warn("node %u already runs", node);
+		error_note("node %u already runs", node);
 		return -EALREADY;
 	}
 	node_file(run_dir, node, "cmd", path, sizeof(path));
 	err = load_cmdline(path, buf, sizeof(buf), argv, MAX_ARGS + 16);
 	if (err) {
-		report_warn("node %u was never started (no %s)", node, path);
+		error_note("node %u was never started (no %s)", node, path);
 		return err;
 	}
 	return spawn(lab, run_dir, node, argv);

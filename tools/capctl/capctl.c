@@ -73,6 +73,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < N_CMDS; i++)
 		if (!strcmp(argv[next], cmds[i].name))
 			return cmds[i].main(argc - next, argv + next);
-	fprintf(stderr, "capctl: unknown command \"%s\" (try capctl help)\n", argv[next]);
+	report_usage("unknown command \"%s\" (try capctl help)", argv[next]);
 	return CAPCTL_USAGE;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl check: reads a history and decides it against a model. Exit 0 valid, 1 violation,
  * 2 error or undecided. Text and --json come from the same data, so they never disagree. */
+#include "lib/monotonic.h"
+#include "lib/report.h"
 #include "lib/json.h"
 #include "tools/capctl/capctl.h"
 
@@ -44,14 +46,6 @@ static void check_usage(void)
 		"        of --consistency-models is (read-uncommitted, read-committed,\n"
 		"        snapshot-isolation, repeatable-read, serializable, strict-serializable;\n"
 		"        default strict-serializable).\n");
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void print_error(const char *name, const char *model, const struct history_error *e)
@@ -592,7 +586,7 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 	struct lin_result lr;
 	struct bank_result br;
 	struct history h;
-	double t0 = now_s();
+	double t0 = monotonic_s();
 	int ret, rc;
 
 	history_init(&h);
@@ -660,7 +654,7 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 							   CAPCTL_USAGE;
 			if (capctl_opts.verbose)
 				fprintf(stderr, "%s: %zu configurations explored in %.3f s\n", name,
-					lr.configs, now_s() - t0);
+					lr.configs, monotonic_s() - t0);
 			lin_result_free(&lr);
 		}
 	} else {
@@ -674,7 +668,8 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 				print_bank_text(name, &br, ap);
 			rc = !br.valid ? CAPCTL_FAIL : br.undecided ? CAPCTL_USAGE : CAPCTL_OK;
 			if (capctl_opts.verbose)
-				fprintf(stderr, "%s: checked in %.3f s\n", name, now_s() - t0);
+				fprintf(stderr, "%s: checked in %.3f s\n", name,
+					monotonic_s() - t0);
 			bank_result_free(&br);
 		}
 	}
@@ -698,6 +693,7 @@ int capctl_check_main(int argc, char **argv)
 	FILE *f;
 	int i, rc;
 
+	report_set_program("capctl check");
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--model") && i + 1 < argc) {
 			model = argv[++i];
@@ -706,8 +702,8 @@ int capctl_check_main(int argc, char **argv)
 			memory_mb = strtol(argv[++i], &end, 10);
 			if (errno || *end || end == argv[i] || memory_mb < 1 ||
 			    memory_mb > (1L << 20)) {
-				fprintf(stderr, "capctl check: --memory-limit expects MB from 1 to "
-						"1048576\n");
+				report_usage("--memory-limit expects MB from 1 to "
+					     "1048576");
 				return CAPCTL_USAGE;
 			}
 		} else if (!strcmp(argv[i], "--consistency-models") && i + 1 < argc) {
@@ -715,8 +711,7 @@ int capctl_check_main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
 			i++;
 			if (strcmp(argv[i], "cp") && strcmp(argv[i], "ap")) {
-				fprintf(stderr, "capctl check: --mode is cp or ap, not \"%s\"\n",
-					argv[i]);
+				report_usage("--mode is cp or ap, not \"%s\"", argv[i]);
 				return CAPCTL_USAGE;
 			}
 			ap = !strcmp(argv[i], "ap");
@@ -728,50 +723,47 @@ int capctl_check_main(int argc, char **argv)
 			check_usage();
 			return CAPCTL_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "capctl check: unknown option \"%s\"\n", argv[i]);
+			report_usage("unknown option \"%s\"", argv[i]);
 			check_usage();
 			return CAPCTL_USAGE;
 		} else if (!path) {
 			path = argv[i];
 		} else {
-			fprintf(stderr, "capctl check: one history at a time\n");
+			report_usage("one history at a time");
 			return CAPCTL_USAGE;
 		}
 	}
 	txn = model && (!strcmp(model, "list-append") || !strcmp(model, "rw-register"));
 	if (model && !txn && strcmp(model, "register") && strcmp(model, "bank") &&
 	    strcmp(model, "set") && strcmp(model, "append")) {
-		fprintf(stderr,
-			"capctl check: --model \"%s\": register, bank, set, append, list-append "
-			"or rw-register\n",
-			model);
+		report_usage("--model \"%s\": register, bank, set, append, list-append "
+			     "or rw-register",
+			     model);
 		return CAPCTL_USAGE;
 	}
 	if (!model) {
-		fprintf(stderr, "capctl check: --model register, bank, set, append, list-append or "
-				"rw-register is required\n");
+		report_usage("--model register, bank, set, append, list-append or "
+			     "rw-register is required");
 		check_usage();
 		return CAPCTL_USAGE;
 	}
 	if (txn_models && !txn) {
-		fprintf(stderr, "capctl check: --consistency-models goes with --model list-append "
-				"or rw-register\n");
+		report_usage("--consistency-models goes with --model list-append "
+			     "or rw-register");
 		return CAPCTL_USAGE;
 	}
 	if (txn && (ap || fail_on_lost || memory_mb != 512)) {
-		fprintf(stderr,
-			"capctl check: --mode, --fail-on-lost and --memory-limit are not "
-			"options of --model %s\n",
-			model);
+		report_usage("--mode, --fail-on-lost and --memory-limit are not "
+			     "options of --model %s",
+			     model);
 		return CAPCTL_USAGE;
 	}
 	if (!path) {
-		fprintf(stderr, "capctl check: which history? (a file, or - for stdin)\n");
+		report_usage("which history? (a file, or - for stdin)");
 		return CAPCTL_USAGE;
 	}
 	if (fail_on_lost && (!ap || strcmp(model, "register"))) {
-		fprintf(stderr,
-			"capctl check: --fail-on-lost goes with --model register --mode ap\n");
+		report_usage("--fail-on-lost goes with --model register --mode ap");
 		return CAPCTL_USAGE;
 	}
 	if (!strcmp(path, "-"))
@@ -779,7 +771,7 @@ int capctl_check_main(int argc, char **argv)
 			     run_check("<stdin>", stdin, model, ap, memory_mb);
 	f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "capctl check: %s: %s\n", path, strerror(errno));
+		report_usage("%s: %s", path, strerror(errno));
 		return CAPCTL_USAGE;
 	}
 	rc = txn ? capctl_check_txn(path, f, model, txn_models) :

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/report.h"
 #include "lib/json.h"
 #include "netem/lab/fault_log.h"
 #include "netem/script/scenario.h"
@@ -179,6 +180,7 @@ int capctl_history_main(int argc, char **argv)
 	FILE *f;
 	int rc, i;
 
+	report_set_program("capctl history");
 	if (argc < 2 || strcmp(argv[1], "export")) {
 		usage();
 		return CAPCTL_USAGE;
@@ -192,30 +194,26 @@ int capctl_history_main(int argc, char **argv)
 			usage();
 			return CAPCTL_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr,
-				"capctl history: unknown option %s (capctl history --help)\n",
-				argv[i]);
+			report_usage("unknown option %s (capctl history --help)", argv[i]);
 			return CAPCTL_USAGE;
 		} else if (path) {
-			fprintf(stderr, "capctl history: one history please\n");
+			report_usage("one history please");
 			return CAPCTL_USAGE;
 		} else {
 			path = argv[i];
 		}
 	}
 	if (strcmp(format, "edn")) {
-		fprintf(stderr,
-			"capctl history: --format \"%s\": edn is the one format to export to\n",
-			format);
+		report_usage("--format \"%s\": edn is the one format to export to", format);
 		return CAPCTL_USAGE;
 	}
 	if (!path) {
-		fprintf(stderr, "capctl history: which history? (capctl history export H.jsonl)\n");
+		report_usage("which history? (capctl history export H.jsonl)");
 		return CAPCTL_USAGE;
 	}
 	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	if (!f) {
-		fprintf(stderr, "capctl history: %s: %s\n", path, strerror(errno));
+		report_usage("%s: %s", path, strerror(errno));
 		return CAPCTL_USAGE;
 	}
 	history_init(&h);
@@ -230,7 +228,7 @@ int capctl_history_main(int argc, char **argv)
 	if (rc == -EINVAL)
 		fprintf(stderr, "%s:%ld: %s\n", path, e.line, e.msg);
 	else if (rc)
-		fprintf(stderr, "capctl history: %s: %s\n", path, strerror(-rc));
+		report_warn("%s: %s", path, strerror(-rc));
 	if (!rc) {
 		uint64_t from = UINT64_MAX, to = 0;
 
@@ -240,7 +238,7 @@ int capctl_history_main(int argc, char **argv)
 		}
 		rc = faults_for_history(path, faults_path, from, to, &fs, derived, sizeof(derived));
 		if (rc && rc != -EINVAL)
-			fprintf(stderr, "capctl history: %s: %s\n", derived, strerror(-rc));
+			report_warn("%s: %s", derived, strerror(-rc));
 		if (rc) {
 			history_free(&h);
 			faults_free(&fs);

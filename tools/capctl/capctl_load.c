@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl load: concurrent clients against chosen nodes for a while, a history for capctl check,
  * a live progress line on a terminal, and a summary (ops/s, outcomes, latency) as text or JSON. */
+#include "lib/number.h"
+#include "lib/report.h"
 #include "lib/duration.h"
 #include "tools/capctl/capctl.h"
 
@@ -69,40 +71,10 @@ static void load_usage(void)
 
 static int bad(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "capctl load: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return CAPCTL_USAGE;
-}
+	char line[512];
 
-static int parse_number(const char *opt, const char *arg, double min, double max, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(arg, &end);
-	if (errno || end == arg || *end || *out < min || *out > max) {
-		fprintf(stderr, "capctl load: %s expects a number from %g to %g, not \"%s\"\n", opt,
-			min, max, arg);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_count(const char *opt, const char *arg, unsigned long min, unsigned long max,
-		       unsigned long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || *out < min || *out > max) {
-		fprintf(stderr,
-			"capctl load: %s expects a whole number from %lu to %lu, not \"%s\"\n", opt,
-			min, max, arg);
-		return -EINVAL;
-	}
-	return 0;
+	snprintf(line, sizeof(line), fmt, arg);
+	return report_usage("%s", line);
 }
 
 static int parse_duration(const char *arg, double *out)
@@ -111,10 +83,9 @@ static int parse_duration(const char *arg, double *out)
 
 	if (duration_parse_ns(arg, DURATION_BARE_SECONDS, &ns) || ns < 1000000 ||
 	    ns > 10000000000000000ull) {
-		fprintf(stderr,
-			"capctl load: --duration expects a time " DURATION_EXAMPLES
-			", from 1ms to 10000000s, not \"%s\"\n",
-			arg);
+		error_note("--duration expects a time " DURATION_EXAMPLES
+			   ", from 1ms to 10000000s, not \"%s\"",
+			   arg);
 		return -EINVAL;
 	}
 	*out = ns / 1e9;
@@ -128,8 +99,8 @@ static int lab_nodes(char *buf, size_t len)
 	int err = lab_topology_discover(capctl_opts.lab, &info);
 
 	if (err == -ENOENT)
-		fprintf(stderr, "capctl load: there is no lab \"%s\" (capnet --lab %s up -n N)\n",
-			capctl_opts.lab, capctl_opts.lab);
+		report_warn("there is no lab \"%s\" (capnet --lab %s up -n N)", capctl_opts.lab,
+			    capctl_opts.lab);
 	if (err)
 		return err;
 	snprintf(buf, len, info.nodes > 1 ? "1-%u" : "%u", info.nodes);
@@ -231,6 +202,7 @@ int capctl_load_main(int argc, char **argv)
 	int i, ret, c;
 	FILE *f;
 
+	report_set_program("capctl load");
 	cfg = (struct workload_config){ .lab = capctl_opts.lab,
 					.timeout_ms = capctl_opts.timeout_ms };
 	for (i = 1; i < argc; i++) {
@@ -254,8 +226,7 @@ int capctl_load_main(int argc, char **argv)
 			break;
 		}
 		if (opt[0] != '-') {
-			fprintf(stderr, "capctl load: unexpected \"%s\" (capctl load --help)\n",
-				opt);
+			report_usage("unexpected \"%s\" (capctl load --help)", opt);
 			return CAPCTL_USAGE;
 		}
 		if (!val)
@@ -271,23 +242,23 @@ int capctl_load_main(int argc, char **argv)
 		else if (!strcmp(opt, "--client"))
 			client = val;
 		else if (!strcmp(opt, "--port"))
-			ret = parse_count(opt, val, 1, 65535, &port);
+			ret = number_parse_whole(opt, val, 1, 65535, &port);
 		else if (!strcmp(opt, "--consistency"))
 			consistency = val;
 		else if (!strcmp(opt, "--clients"))
-			ret = parse_count(opt, val, 1, WORKLOAD_MAX_CLIENTS, &clients);
+			ret = number_parse_whole(opt, val, 1, WORKLOAD_MAX_CLIENTS, &clients);
 		else if (!strcmp(opt, "--keys"))
-			ret = parse_count(opt, val, 1, WORKLOAD_MAX_KEYS, &keys);
+			ret = number_parse_whole(opt, val, 1, WORKLOAD_MAX_KEYS, &keys);
 		else if (!strcmp(opt, "--seed"))
-			ret = parse_count(opt, val, 1, ~0ul, &seed);
+			ret = number_parse_whole(opt, val, 1, ~0ull, &seed);
 		else if (!strcmp(opt, "--duration"))
 			ret = parse_duration(val, &duration);
 		else if (!strcmp(opt, "--rate"))
-			ret = parse_number(opt, val, 0.001, 1e9, &rate);
+			ret = number_parse_real(opt, val, 0.001, 1e9, &rate);
 		else
 			return bad("unknown option \"%s\" (capctl load --help)", opt);
 		if (ret)
-			return CAPCTL_USAGE;
+			return report_usage("%s", error_reason(ret));
 	}
 	if (!strcmp(workload, "register"))
 		cfg.kind = WORKLOAD_REGISTER;
@@ -340,8 +311,7 @@ int capctl_load_main(int argc, char **argv)
 		       cfg.kind == WORKLOAD_APPEND ? 4 :
 						     8;
 	if (cfg.kind == WORKLOAD_BANK && (keys < 2 || keys > WORKLOAD_MAX_ACCOUNTS)) {
-		fprintf(stderr, "capctl load: a bank needs 2 to %d accounts (--keys)\n",
-			WORKLOAD_MAX_ACCOUNTS);
+		report_usage("a bank needs 2 to %d accounts (--keys)", WORKLOAD_MAX_ACCOUNTS);
 		return CAPCTL_USAGE;
 	}
 	if (consistency) {
@@ -359,8 +329,7 @@ int capctl_load_main(int argc, char **argv)
 	if (!path)
 		return bad("%s", "where should the history go? --history FILE");
 	if (geteuid() != 0) {
-		fprintf(stderr,
-			"capctl load: talking to nodes means entering their namespaces: run as root\n");
+		report_fail("talking to nodes means entering their namespaces: run as root");
 		return CAPCTL_FAIL;
 	}
 	if (cfg.client == WORKLOAD_CLIENT_EXEC) {
@@ -391,7 +360,7 @@ int capctl_load_main(int argc, char **argv)
 	}
 	f = fopen(path, "w");
 	if (!f) {
-		fprintf(stderr, "capctl load: %s: %s\n", path, strerror(errno));
+		report_fail("%s: %s", path, strerror(errno));
 		return CAPCTL_FAIL;
 	}
 	cfg.history = f;
@@ -402,7 +371,7 @@ int capctl_load_main(int argc, char **argv)
 	progress_end(&prog.line);
 	if (fclose(f) && !ret) {
 		ret = -errno;
-		fprintf(stderr, "capctl load: %s: %s\n", path, strerror(-ret));
+		report_warn("%s: %s", path, strerror(-ret));
 	}
 	if (ret)
 		return CAPCTL_FAIL;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/lab/topology.h"
 #include "tools/capctl/capctl.h"
@@ -18,14 +19,14 @@
 
 static int usage(const char *cmd, const char *args)
 {
-	fprintf(stderr, "capctl: usage: capctl [-n I] %s %s\n", cmd, args);
+	report_usage("usage: capctl [-n I] %s %s", cmd, args);
 	return CAPCTL_USAGE;
 }
 
 static int text_arg(const char *what, const char *text, char *dst, size_t size)
 {
 	if (!*text || strlen(text) >= size) {
-		fprintf(stderr, "capctl: %s must be 1 to %zu bytes\n", what, size - 1);
+		report_fail("%s must be 1 to %zu bytes", what, size - 1);
 		return -1;
 	}
 	memcpy(dst, text, strlen(text) + 1);
@@ -37,7 +38,7 @@ static int value_arg(const char *what, const char *text, struct proto_value *v)
 	size_t n = strlen(text);
 
 	if (n > PROTO_VALUE_MAX) {
-		fprintf(stderr, "capctl: %s is %zu bytes, at most %d\n", what, n, PROTO_VALUE_MAX);
+		report_fail("%s is %zu bytes, at most %d", what, n, PROTO_VALUE_MAX);
 		return -1;
 	}
 	memcpy(v->data, text, n);
@@ -52,7 +53,7 @@ static int amount_arg(const char *text, int64_t *amount)
 	errno = 0;
 	*amount = strtoll(text, &end, 10);
 	if (!*text || *end || errno || *amount < 0) {
-		fprintf(stderr, "capctl: amount \"%s\" is not a whole number >= 0\n", text);
+		report_fail("amount \"%s\" is not a whole number >= 0", text);
 		return -1;
 	}
 	return 0;
@@ -161,12 +162,11 @@ static int request_fits(const struct client_request *req)
 	proto_writer_init(&w, scratch, sizeof(scratch));
 	if (!proto_put_client_request(&w, req) && !w.overflow)
 		return CAPCTL_OK;
-	fprintf(stderr,
-		"capctl: the request does not fit in one datagram: its key and values take %zu "
-		"bytes, and a request carries at most %d bytes in all\n",
-		strlen(req->key) + req->value.len + req->expected.len + strlen(req->from_account) +
-			strlen(req->to_account),
-		PROTO_MAX_PAYLOAD);
+	report_usage("the request does not fit in one datagram: its key and values take %zu "
+		     "bytes, and a request carries at most %d bytes in all",
+		     strlen(req->key) + req->value.len + req->expected.len +
+			     strlen(req->from_account) + strlen(req->to_account),
+		     PROTO_MAX_PAYLOAD);
 	return CAPCTL_USAGE;
 }
 
@@ -178,32 +178,31 @@ static int open_node(struct capnet_client *c)
 	int err;
 
 	if (!capctl_opts.node) {
-		fprintf(stderr, "capctl: which node? (-n I before the command)\n");
+		report_usage("which node? (-n I before the command)");
 		return CAPCTL_USAGE;
 	}
 	if (geteuid() != 0) {
-		fprintf(stderr,
-			"capctl: talking to a node means entering its namespace: run as root\n");
+		report_fail("talking to a node means entering its namespace: run as root");
 		return CAPCTL_FAIL;
 	}
 	err = lab_topology_discover(capctl_opts.lab, &info);
 	if (err == -ENOENT) {
 		error_clear();
-		fprintf(stderr, "capctl: no lab \"%s\" (capnet --lab %s up -n N creates one)\n",
-			capctl_opts.lab, capctl_opts.lab);
+		report_fail("no lab \"%s\" (capnet --lab %s up -n N creates one)", capctl_opts.lab,
+			    capctl_opts.lab);
 		return CAPCTL_FAIL;
 	}
 	if (err) {
-		fprintf(stderr, "capctl: %s\n", error_reason(err));
+		report_fail("%s", error_reason(err));
 		return CAPCTL_FAIL;
 	}
 	if (capctl_opts.node > info.nodes) {
-		fprintf(stderr, "capctl: node %u is out of range (the lab has %u node%s)\n",
-			capctl_opts.node, info.nodes, info.nodes == 1 ? "" : "s");
+		report_usage("node %u is out of range (the lab has %u node%s)", capctl_opts.node,
+			     info.nodes, info.nodes == 1 ? "" : "s");
 		return CAPCTL_USAGE;
 	}
-	return client_open(c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT) ? CAPCTL_FAIL :
-										 CAPCTL_OK;
+	err = client_open(c, capctl_opts.lab, capctl_opts.node, CAPNODE_PORT);
+	return err ? report_error(err, NULL) : CAPCTL_OK;
 }
 
 /* --history: a get, put or cas as lines of a history (docs/history-format.md), the invoke
@@ -228,11 +227,8 @@ static void history_line(FILE *f, const char *type, const struct client_request 
 {
 	const char *origin = getenv("CAPNET_CLOCK_ORIGIN");
 	unsigned long long t, o = origin ? strtoull(origin, NULL, 10) : 0;
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	/* Under capnet run, from the run's start, as a load's times and the faults are. */
-	t = (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	t = monotonic_ns();
 	if (o && o <= t)
 		t -= o;
 	fprintf(f, "{\"process\":%u,\"type\":\"%s\",\"f\":\"%s\",\"key\":", capctl_opts.process,
@@ -286,7 +282,7 @@ static int call(struct client_request *req)
 
 	err = request_fits(req);
 	if (!err && capctl_opts.history && !history_f(req)) {
-		fprintf(stderr, "capctl: --history records get, put and cas\n");
+		report_fail("--history records get, put and cas");
 		err = CAPCTL_USAGE;
 	}
 	if (!err)
@@ -296,8 +292,7 @@ static int call(struct client_request *req)
 	if (capctl_opts.history) {
 		history = fopen(capctl_opts.history, "a");
 		if (!history) {
-			fprintf(stderr, "capctl: --history %s: %s\n", capctl_opts.history,
-				strerror(errno));
+			report_warn("--history %s: %s", capctl_opts.history, strerror(errno));
 			client_close(&c);
 			return CAPCTL_FAIL;
 		}
@@ -322,7 +317,7 @@ static int call(struct client_request *req)
 		return CAPCTL_INDETERMINATE;
 	}
 	if (err) {
-		fprintf(stderr, "capctl: %s\n", strerror(-err));
+		report_fail("%s", strerror(-err));
 		return CAPCTL_FAIL;
 	}
 	print_reply(req, &rep);

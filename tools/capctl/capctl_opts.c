@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capctl's global options: the shared ones (lib/options.h) and its own, from one table so the
  * usage text and the parser never disagree. */
+#include "lib/report.h"
 #include "tools/capctl/capctl.h"
 #include "lib/options.h"
 #include "node/proto.h"
@@ -162,12 +163,12 @@ int capctl_parse_globals(int argc, char **argv, int *next)
 	client_key_file(NULL);
 	ret = options_parse_globals(argc, argv, false, own_option, &g, next, err, sizeof(err));
 	if (ret < 0) {
-		fprintf(stderr, "capctl: %s%s\n", err,
-			strncmp(err, "unknown option", 14) ? "" : " (capctl help lists them)");
+		report_fail("%s%s", err,
+			    strncmp(err, "unknown option", 14) ? "" : " (capctl help lists them)");
 		return ret;
 	}
 	if (!*g.lab) {
-		fprintf(stderr, "capctl: --lab needs a name\n");
+		report_fail("--lab needs a name");
 		return -EINVAL;
 	}
 	capctl_opts.lab = g.lab;

@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/lab/run_dir.h"
 #include "netem/lab/topology.h"
@@ -39,24 +40,14 @@ static int client_load_key(struct capnet_client *c, const char *lab)
 	if (!key_path_given && access(path, F_OK))
 		return 0;
 	err = key_file_read(path, &c->key);
-	if (err) {
-		fprintf(stderr, "capctl: %s\n", error_reason(err));
+	if (err)
 		return err;
-	}
 	c->auth = true;
 	return 0;
 }
 
 /* A lost datagram is retried this often; sessions on the node make the retry harmless. */
 #define RETRY_MS 250
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
 
 int client_open(struct capnet_client *c, const char *lab, unsigned int node, uint16_t port)
 {
@@ -72,22 +63,22 @@ int client_open(struct capnet_client *c, const char *lab, unsigned int node, uin
 	lab_node_ns(lab, node, ns, sizeof(ns));
 	saved = netns_enter(ns);
 	if (saved < 0) {
-		fprintf(stderr, "capctl: enter node %u of lab %s (%s): %s%s\n", node, lab, ns,
-			strerror(-saved), saved == -EPERM ? " (run as root)" : "");
+		error_note("enter node %u of lab %s (%s): %s%s", node, lab, ns, strerror(-saved),
+			   saved == -EPERM ? " (run as root)" : "");
 		return saved;
 	}
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	err = c->fd < 0 ? -errno : 0;
 	netns_return(saved);
 	if (err) {
-		fprintf(stderr, "capctl: socket in %s: %s\n", ns, strerror(-err));
+		error_note("socket in %s: %s", ns, strerror(-err));
 		return err;
 	}
 	c->addr.sin_family = AF_INET;
 	c->addr.sin_port = htons(port);
 	c->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (getrandom(&c->nonce, sizeof(c->nonce), 0) != sizeof(c->nonce))
-		c->nonce = (uint32_t)(now_ms() * 2654435761u) ^ (uint32_t)getpid();
+		c->nonce = (uint32_t)(monotonic_ms() * 2654435761u) ^ (uint32_t)getpid();
 	if (!c->nonce)
 		c->nonce = 1;
 	return 0;
@@ -107,11 +98,11 @@ static int exchange(struct capnet_client *c, const uint8_t *out, int outlen, lon
 				  void *ctx),
 		    void *ctx)
 {
-	long long deadline = now_ms() + timeout_ms, next_send = 0;
+	long long deadline = monotonic_ms() + timeout_ms, next_send = 0;
 	uint8_t in[PROTO_MAX_DGRAM];
 
 	for (;;) {
-		long long now = now_ms();
+		long long now = monotonic_ms();
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		struct proto_header hdr;
 		const uint8_t *payload;

@@ -10,20 +10,13 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "lib/monotonic.h"
 #include "netem/lab/topology.h"
 #include "netem/svc/placeholder.h"
 #include "tools/capctl/exec_client.h"
 
 #define MAX_ARGS 64
 #define ARG_MAX_LEN 8192
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
 
 struct ip_ctx {
 	const char *lab;
@@ -157,7 +150,7 @@ static int write_line(struct exec_client *c, const char *line, size_t len, long 
 
 	while (done < len) {
 		struct pollfd p = { .fd = c->to_fd, .events = POLLOUT };
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		ssize_t n;
 
 		if (left <= 0)
@@ -180,7 +173,7 @@ static int read_line(struct exec_client *c, long long deadline)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = c->from_fd, .events = POLLIN },
 				       { .fd = c->err_fd, .events = POLLIN } };
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		char *nl = c->used ? memchr(c->line, '\n', c->used) : NULL;
 		ssize_t n;
 
@@ -258,7 +251,7 @@ static int lost(struct exec_client *c, int err, long timeout_ms)
 static int exchange(struct exec_client *c, int (*fn)(FILE *f, const void *arg), const void *arg,
 		    long timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *ms = open_memstream(&text, &len);

@@ -3,6 +3,7 @@
  * client (a node's session expects a client's requests in order), every invoke and completion
  * written to the history under one lock so the file's order is the order of the times in it. */
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "lib/rng.h"
 #include "tools/capctl/workload.h"
@@ -82,14 +83,6 @@ struct op {
 	char amount_buf[24];
 	struct client_request req;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void sleep_ns(uint64_t ns)
 {
@@ -216,7 +209,7 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 	/* Stamped and formatted outside the lock: only each process's own lines need to be in
 	 * order (docs/history-format.md), and clients should not queue behind each other's
 	 * formatting. */
-	t = at ? at : now_ns();
+	t = at ? at : monotonic_ns();
 	ev.time = t - run->history_origin;
 	ms = open_memstream(&line, &len);
 	err = ms ? history_write_event(ms, &ev) : -ENOMEM;
@@ -241,7 +234,7 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 		err = ferror(f) ? -EIO : 0;
 	}
 	if (err && !run->err) {
-		fprintf(stderr, "capctl load: writing the history: %s\n", strerror(-err));
+		report_warn("writing the history: %s", strerror(-err));
 		run->err = err;
 		run->abort = 1;
 	}
@@ -358,6 +351,8 @@ static int connect_client(struct worker *w)
 		return 0;
 	}
 	err = client_open(&w->client, cfg->lab, w->node, service_port(cfg));
+	if (err)
+		report_error(err, NULL);
 	w->connected = !err;
 	return err;
 }
@@ -583,7 +578,7 @@ static int execute_exec(struct worker *w, struct op *op, unsigned int key_index)
 		/* A timeout is what a partition does; an exit or garbage is the program's fault,
 		 * named once each time. */
 		if (err != -ETIMEDOUT && w->connected)
-			fprintf(stderr, "capctl load: %s\n", why);
+			report_warn("%s", why);
 	} else if (type != HISTORY_OK) {
 		why = a.error ? a.error : "the client program gave no reason";
 	}
@@ -641,7 +636,7 @@ static int execute(struct worker *w, struct op *op, unsigned int key_index)
 	t_invoke = record(run, w->process, w->node, HISTORY_INVOKE, op, &op->arg, NULL);
 	err = client_call(&w->client, &op->req, cfg->timeout_ms, &rep);
 	if (err && err != -ETIMEDOUT) {
-		fprintf(stderr, "capctl load: client %u: %s\n", w->index, strerror(-err));
+		report_fail("client %u: %s", w->index, strerror(-err));
 		return err;
 	}
 	type = classify(op, err, &rep);
@@ -661,10 +656,9 @@ static int execute(struct worker *w, struct op *op, unsigned int key_index)
 			result.kind = HISTORY_VALUE_MAP;
 			result.items = map_items;
 			if (parse_bank(result_buf, map_items, WORKLOAD_MAX_ACCOUNTS, &result.n)) {
-				fprintf(stderr,
-					"capctl load: node %u answered a balance that is not a list "
-					"of accounts\n",
-					w->node);
+				report_fail("node %u answered a balance that is not a list "
+					    "of accounts",
+					    w->node);
 				return -EPROTO;
 			}
 		}
@@ -778,7 +772,7 @@ static void append_op(struct worker *w, struct op *op)
 static int final_reads(struct run *run)
 {
 	const struct workload_config *cfg = run->cfg;
-	uint64_t deadline = now_ns() + (uint64_t)(cfg->final_read_s * 1e9);
+	uint64_t deadline = monotonic_ns() + (uint64_t)(cfg->final_read_s * 1e9);
 	unsigned int i, k;
 	int missing = 0;
 
@@ -799,7 +793,7 @@ static int final_reads(struct run *run)
 				if (execute(&w, &op, 0))
 					break;
 				answered = run->ok > ok_before;
-				if (answered || now_ns() >= deadline)
+				if (answered || monotonic_ns() >= deadline)
 					break;
 				sleep_ns(200 * 1000000ull);
 			}
@@ -807,8 +801,8 @@ static int final_reads(struct run *run)
 		disconnect_client(&w);
 		free(w.lat);
 		if (!answered) {
-			fprintf(stderr, "capctl load: node %u gave no final read within %.0f s\n",
-				cfg->nodes[i], cfg->final_read_s);
+			report_warn("node %u gave no final read within %.0f s", cfg->nodes[i],
+				    cfg->final_read_s);
 			missing++;
 		}
 	}
@@ -842,7 +836,7 @@ static void bank_op(struct worker *w, struct op *op)
 
 static bool should_stop(const struct run *run)
 {
-	return run->abort || now_ns() >= run->end || (run->cfg->stop && *run->cfg->stop);
+	return run->abort || monotonic_ns() >= run->end || (run->cfg->stop && *run->cfg->stop);
 }
 
 static void *worker_main(void *arg)
@@ -857,7 +851,7 @@ static void *worker_main(void *arg)
 	err = connect_client(w);
 	while (!err && !should_stop(run)) {
 		if (run->interval) {
-			now = now_ns();
+			now = monotonic_ns();
 			if (next > now) {
 				sleep_ns(next - now);
 				if (should_stop(run))
@@ -888,7 +882,7 @@ static void *worker_main(void *arg)
 static int open_bank(struct run *run)
 {
 	const struct workload_config *cfg = run->cfg;
-	uint64_t deadline = now_ns() + OPEN_DEADLINE_MS * 1000000ull;
+	uint64_t deadline = monotonic_ns() + OPEN_DEADLINE_MS * 1000000ull;
 	struct capnet_client c;
 	struct client_reply rep;
 	struct op op;
@@ -896,8 +890,10 @@ static int open_bank(struct run *run)
 	int err;
 
 	err = client_open(&c, cfg->lab, cfg->nodes[0], service_port(cfg));
-	if (err)
+	if (err) {
+		report_error(err, NULL);
 		return err;
+	}
 	for (i = 0; i < cfg->keys && !err; i++) {
 		op_init(&op, HISTORY_OPEN, CLIENT_OP_OPEN, cfg->consistency);
 		op_key(&op, run, "a", i);
@@ -908,26 +904,25 @@ static int open_bank(struct run *run)
 		for (;;) {
 			long timeout = cfg->timeout_ms > OPEN_TIMEOUT_MS ? cfg->timeout_ms :
 									   OPEN_TIMEOUT_MS;
-			uint64_t t = now_ns();
+			uint64_t t = monotonic_ns();
 
 			err = client_call(&c, &op.req, timeout, &rep);
 			if (!err &&
 			    (rep.status == REPLY_UNAVAILABLE || rep.status == REPLY_NOT_LEADER) &&
-			    now_ns() < deadline) {
+			    monotonic_ns() < deadline) {
 				sleep_ns(100 * 1000000ull);
 				continue;
 			}
 			if (err || rep.status != REPLY_OK) {
-				fprintf(stderr,
-					"capctl load: opening account %s on node %u: %s%s%s\n",
-					op.key_buf, cfg->nodes[0],
-					err ? "no answer, the outcome is unknown" :
-					      proto_reply_status_name(rep.status),
-					!err && rep.reason[0] ? ": " : "", err ? "" : rep.reason);
+				report_warn("opening account %s on node %u: %s%s%s", op.key_buf,
+					    cfg->nodes[0],
+					    err ? "no answer, the outcome is unknown" :
+						  proto_reply_status_name(rep.status),
+					    !err && rep.reason[0] ? ": " : "",
+					    err ? "" : rep.reason);
 				if (!err && rep.status == REPLY_BAD_REQUEST)
-					fprintf(stderr,
-						"capctl load: the bank workload needs a "
-						"cluster without accounts (a fresh start)\n");
+					report_fail("the bank workload needs a "
+						    "cluster without accounts (a fresh start)");
 				err = -EIO;
 				break;
 			}
@@ -961,7 +956,7 @@ static int preflight(const struct workload_config *cfg)
 			 * error before any client starts. */
 			err = exec_start(&w);
 			if (err) {
-				fprintf(stderr, "capctl load: %s\n", w.exec.error);
+				report_fail("%s", w.exec.error);
 				return err;
 			}
 			exec_client_stop(&w.exec);
@@ -974,7 +969,7 @@ static int preflight(const struct workload_config *cfg)
 			err = redis_client_open(&r, cfg->lab, cfg->nodes[i], service_port(cfg),
 						cfg->timeout_ms);
 			if (err) {
-				fprintf(stderr, "capctl load: %s\n", r.error);
+				report_fail("%s", r.error);
 				return err;
 			}
 			redis_client_close(&r);
@@ -986,15 +981,17 @@ static int preflight(const struct workload_config *cfg)
 			err = etcd_client_open(&e, cfg->lab, cfg->nodes[i], service_port(cfg),
 					       cfg->timeout_ms, cfg->serializable);
 			if (err) {
-				fprintf(stderr, "capctl load: %s\n", e.error);
+				report_fail("%s", e.error);
 				return err;
 			}
 			etcd_client_close(&e);
 			continue;
 		}
 		err = client_open(&c, cfg->lab, cfg->nodes[i], service_port(cfg));
-		if (err)
+		if (err) {
+			report_error(err, NULL);
 			return err;
+		}
 		/* capnode speaks UDP: nothing refuses, so ask. One node down is a fault to load
 		 * through; none answering is a mistake to name. */
 		if (!answered) {
@@ -1005,10 +1002,10 @@ static int preflight(const struct workload_config *cfg)
 		client_close(&c);
 	}
 	if (cfg->client == WORKLOAD_CLIENT_CAPNODE && !answered) {
-		fprintf(stderr,
-			"capctl load: no capnode answered on UDP port %u of any of the %u node%s asked: "
+		report_fail(
+			"no capnode answered on UDP port %u of any of the %u node%s asked: "
 			"is capnode running there (capnet start --mode cp|ap), or is --client capnode "
-			"the wrong client for this service?\n",
+			"the wrong client for this service?",
 			service_port(cfg), cfg->n_nodes, cfg->n_nodes == 1 ? "" : "s");
 		return -EHOSTUNREACH;
 	}
@@ -1075,13 +1072,13 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	if (check_config(cfg)) {
-		fprintf(stderr, "capctl load: invalid workload settings\n");
+		report_fail("invalid workload settings");
 		return -EINVAL;
 	}
 	if (cfg->client == WORKLOAD_CLIENT_ETCD) {
 		err = etcd_client_global_init();
 		if (err) {
-			fprintf(stderr, "capctl load: %s\n", error_reason(err));
+			report_fail("%s", error_reason(err));
 			return err;
 		}
 	}
@@ -1089,13 +1086,13 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	if (cfg->client == WORKLOAD_CLIENT_EXEC)
 		signal(SIGPIPE, SIG_IGN);
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = now_ns();
+		seed = monotonic_ns();
 	st->seed = seed;
 	if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
 		uint32_t id;
 
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			id = (uint32_t)now_ns();
+			id = (uint32_t)monotonic_ns();
 		snprintf(run.key_prefix, sizeof(run.key_prefix), "%08x/", id);
 	}
 	ws = calloc(cfg->clients, sizeof(*ws));
@@ -1107,7 +1104,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	err = preflight(cfg);
 	if (err)
 		goto out;
-	run.t0 = now_ns();
+	run.t0 = monotonic_ns();
 	{
 		/* Under capnet run, times count from the run's start, as its faults do. */
 		const char *origin = getenv("CAPNET_CLOCK_ORIGIN");
@@ -1124,7 +1121,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 		if (err)
 			goto out;
 	}
-	run.end = now_ns() + (uint64_t)(cfg->duration_s * 1e9);
+	run.end = monotonic_ns() + (uint64_t)(cfg->duration_s * 1e9);
 	for (i = 0; i < cfg->clients; i++) {
 		struct worker *w = &ws[i];
 
@@ -1145,18 +1142,18 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 		}
 		err = -pthread_create(&w->thread, NULL, worker_main, w);
 		if (err) {
-			fprintf(stderr, "capctl load: starting client %u: %s\n", i, strerror(-err));
+			report_fail("starting client %u: %s", i, strerror(-err));
 			break;
 		}
 		started++;
 	}
 	if (err)
 		fail_run(&run, err);
-	next_progress = now_ns() + 1000000000ull;
+	next_progress = monotonic_ns() + 1000000000ull;
 	while (__atomic_load_n(&run.finished, __ATOMIC_ACQUIRE) < started) {
 		sleep_ns(50 * 1000000ull);
-		if (cfg->progress && now_ns() >= next_progress) {
-			cfg->progress(cfg, (now_ns() - run.t0) / 1e9,
+		if (cfg->progress && monotonic_ns() >= next_progress) {
+			cfg->progress(cfg, (monotonic_ns() - run.t0) / 1e9,
 				      __atomic_load_n(&run.ok, __ATOMIC_RELAXED),
 				      __atomic_load_n(&run.fail, __ATOMIC_RELAXED),
 				      __atomic_load_n(&run.info, __ATOMIC_RELAXED),
@@ -1166,14 +1163,13 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(ws[i].thread, NULL);
-	st->elapsed_s = (now_ns() - run.t0) / 1e9;
+	st->elapsed_s = (monotonic_ns() - run.t0) / 1e9;
 	if (!err && !run.err && cfg->kind == WORKLOAD_SET) {
 		run.abort = 0;
 		err = final_reads(&run);
 		if (err)
-			fprintf(stderr,
-				"capctl load: no node gave a final read: the history cannot "
-				"say what was lost\n");
+			report_warn("no node gave a final read: the history cannot "
+				    "say what was lost");
 	}
 	st->ok = run.ok;
 	st->fail = run.fail;
@@ -1185,7 +1181,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 		err = latency_percentiles(ws, started, st);
 	if (fflush(cfg->history) && !err) {
 		err = -errno;
-		fprintf(stderr, "capctl load: writing the history: %s\n", strerror(-err));
+		report_warn("writing the history: %s", strerror(-err));
 	}
 out:
 	for (i = 0; i < cfg->clients; i++) {

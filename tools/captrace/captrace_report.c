@@ -9,19 +9,12 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include "lib/monotonic.h"
 #include "lib/progress.h"
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/captrace_svg.h"
 #include "tools/captrace/trace_dir.h"
 #include "lib/json.h"
-
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 static double rel_s(const struct trace_analysis *an, uint64_t t)
 {
@@ -319,7 +312,7 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 			td.read_ns / 1e9, td.read_ns ? td.packets / (td.read_ns / 1e9) : 0.0);
 	memcpy(an.ports, ports, sizeof(ports));
 	an.nports = nports;
-	t0 = clock_ns();
+	t0 = monotonic_ns();
 	if (trace_analyse(&an)) {
 		progress_end(&line);
 		report_fail("report: out of memory");
@@ -329,7 +322,7 @@ int captrace_report(struct captrace_cli *cli, int argc, char **argv)
 	progress_end(&line);
 	if (cli->verbose)
 		fprintf(stderr, "captrace: paired %zu sends and %zu arrivals in %.3f s\n", an.nmsgs,
-			an.narrivals, (clock_ns() - t0) / 1e9);
+			an.narrivals, (monotonic_ns() - t0) / 1e9);
 	if (cli->json)
 		print_json(stdout, &an, &td);
 	else

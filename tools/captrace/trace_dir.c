@@ -9,6 +9,7 @@
 
 #include "tools/captrace/trace_dir.h"
 #include "lib/json.h"
+#include "lib/monotonic.h"
 
 void trace_pcap_name(unsigned int node, char *buf, size_t len)
 {
@@ -236,14 +237,6 @@ int trace_partition_parse(const char *line, uint64_t *generation, uint64_t *flip
 	return rc;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
 /* Reads a whole small file into a NUL-terminated buffer. */
 static int read_text(const char *path, char **out)
 {
@@ -376,7 +369,7 @@ int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	t0 = now_ns();
+	t0 = monotonic_ns();
 	for (i = 1; i <= td->meta.nodes; i++) {
 		struct pcap_reader *r = &td->pcaps[i - 1];
 
@@ -416,7 +409,7 @@ int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis 
 		}
 		td->packets += r->packets;
 	}
-	td->read_ns = now_ns() - t0;
+	td->read_ns = monotonic_ns() - t0;
 	return 0;
 }
 

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* CLOCK_MONOTONIC in the units callers count in. */
+#include <time.h>
+
+#include "lib/monotonic.h"
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+long long monotonic_ms(void)
+{
+	return (long long)(monotonic_ns() / 1000000);
+}
+
+double monotonic_s(void)
+{
+	return monotonic_ns() / 1e9;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The monotonic clock, for durations and deadlines: what every program measures time with
+ * (never the wall clock, which steps). */
+#ifndef CAPNET_MONOTONIC_H
+#define CAPNET_MONOTONIC_H
+
+#include <stdint.h>
+
+uint64_t monotonic_ns(void);
+/* Signed, so that a deadline minus now goes below zero when it has passed. */
+long long monotonic_ms(void);
+double monotonic_s(void);
+
+#endif /* CAPNET_MONOTONIC_H */
