@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 
+#include "lib/monotonic.h"
 #include "netem/lab/topology.h"
 #include "tests/lib/netlab.h"
 
@@ -105,6 +106,18 @@ int netlab_sh(char *out, size_t outlen, const char *fmt, ...)
 	va_end(ap);
 	snprintf(full, sizeof(full), "%s 2>&1", cmd);
 	return run_captured(full, out, outlen);
+}
+
+int netlab_capctl(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+{
+	char args[2048], bin[512];
+	va_list ap;
+
+	netlab_sibling("capctl", bin, sizeof(bin));
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return netlab_sh(out, outlen, "%s --lab %s %s", bin, lab, args);
 }
 
 static int capnet_va(const char *lab, char *out, size_t outlen, const char *fmt, va_list ap,
@@ -296,14 +309,6 @@ int netlab_udp_exchange(struct netlab_udp *u, unsigned int count, unsigned int f
 	return netlab_udp_drain(u, 150, got);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
-
 size_t netlab_expect_usage_errors(const char *lab, const char *const *commands, size_t n)
 {
 	static char out[1 << 16];
@@ -387,7 +392,7 @@ bool netlab_tcp_port_works(const char *lab, unsigned int from, unsigned int to, 
 				  .sin_port = htons(port),
 				  .sin_addr.s_addr = node_addr(to) };
 	int lfd = -1, cfd = -1, afd = -1, one = 1, saved;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	bool ok = false;
 	char c = 'x';
 
@@ -408,7 +413,7 @@ bool netlab_tcp_port_works(const char *lab, unsigned int from, unsigned int to, 
 		goto out;
 	if (connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)
 		goto out;
-	while (now_ms() < deadline) {
+	while (monotonic_ms() < deadline) {
 		struct pollfd p = { .fd = afd >= 0 ? afd : lfd, .events = POLLIN };
 		char r;
 
@@ -424,7 +429,8 @@ bool netlab_tcp_port_works(const char *lab, unsigned int from, unsigned int to, 
 		    send(afd, &r, 1, MSG_NOSIGNAL) == 1) {
 			struct pollfd q = { .fd = cfd, .events = POLLIN };
 
-			if (poll(&q, 1, (int)(deadline - now_ms())) > 0 && recv(cfd, &r, 1, 0) == 1)
+			if (poll(&q, 1, (int)(deadline - monotonic_ms())) > 0 &&
+			    recv(cfd, &r, 1, 0) == 1)
 				ok = true;
 			break;
 		}

@@ -35,6 +35,10 @@ size_t netlab_expect_usage_errors(const char *lab, const char *const *commands, 
 /* Runs a shell command line with stdout and stderr captured into out; returns the exit status
  * (or -1). */
 int netlab_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Runs `capctl --lab LAB ARGS` (the capctl beside $CAPNET) with stdout and stderr captured into
+ * out; returns the exit status (or -1). */
+int netlab_capctl(const char *lab, char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* A program that sits beside $CAPNET (capctl, captrace), into buf. */
 void netlab_sibling(const char *name, char *buf, size_t len);
 

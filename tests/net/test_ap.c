@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "netem/svc/nodes.h"
 #include "tests/lib/netlab.h"
 #include "tools/capctl/client.h"
@@ -46,27 +47,6 @@ static int capnet(const char *fmt, ...)
 }
 
 /* Runs capctl and returns its exit status, output in out. */
-static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capctl(const char *fmt, ...)
-{
-	char args[512], bin[512];
-	va_list ap;
-
-	netlab_sibling("capctl", bin, sizeof(bin));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int request(unsigned int node, struct client_request *req, struct client_reply *rep)
 {
 	struct capnet_client c;
@@ -117,9 +97,9 @@ static bool value_is(const struct client_reply *rep, const char *value)
 /* Waits until node sees exactly `count` members (itself included) as reachable. */
 static bool wait_reachable(unsigned int node, unsigned int count, double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = monotonic_s() + timeout_s;
 
-	while (now_s() < deadline) {
+	while (monotonic_s() < deadline) {
 		struct capnet_client c;
 		struct status_reply st;
 		unsigned int i, n = 0;
@@ -189,32 +169,37 @@ static void test_split_story(void **state)
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
 	assert_true(wait_seed_split());
 	/* Both sides accept writes at ONE. */
-	assert_int_equal(capctl("-n 1 --consistency one put y minority"), 0);
-	assert_int_equal(capctl("--json -n 4 --consistency one put x majority"), 0);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency one put y minority"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "--json -n 4 --consistency one put x majority"),
+			 0);
 	printf("majority write: %s", out);
 	/* QUORUM works on the majority, with three replicas. */
 	assert_int_equal(put(3, "z", "q", CONSISTENCY_QUORUM, &rep), 0);
 	assert_int_equal(rep.status, REPLY_OK);
 	assert_true(rep.replicas_answered >= 3);
 	/* A stale read on the minority. */
-	assert_int_equal(capctl("-n 2 --consistency one get x"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 2 --consistency one get x"), 0);
 	assert_string_equal(out, "0\n");
 	/* ALL is refused across the split, at once, saying why. */
-	t0 = now_s();
-	assert_int_equal(capctl("-n 1 --consistency all put x never"), 3);
-	took = now_s() - t0;
+	t0 = monotonic_s();
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all put x never"),
+			 3);
+	took = monotonic_s() - t0;
 	printf("minority ALL answered in %.2f s: %s", took, out);
 	assert_string_equal(out,
 			    "UNAVAILABLE: consistency ALL: 2 of 5 replicas reachable, 5 needed\n");
 	assert_true(took < 1.0);
-	assert_int_equal(capctl("-n 5 --consistency all get x"), 3);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 5 --consistency all get x"), 3);
 	assert_string_equal(out,
 			    "UNAVAILABLE: consistency ALL: 3 of 5 replicas reachable, 5 needed\n");
-	assert_int_equal(capctl("-n 1 --consistency quorum get x"), 3);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency quorum get x"),
+			 3);
 	/* Heal: every node converges within seconds, by hints and anti-entropy alone (a read
 	 * repairs what it reads, so each node is read once, at ONE, from its own store). */
 	assert_int_equal(capnet("heal"), 0);
-	t0 = now_s();
+	t0 = monotonic_s();
 	for (i = 1; i <= NODES; i++)
 		assert_true(wait_reachable(i, NODES, 5));
 	sleep(1);
@@ -225,9 +210,9 @@ static void test_split_story(void **state)
 		assert_int_equal(get(i, "y", CONSISTENCY_ONE, &ry), 0);
 		if (!value_is(&rep, "majority") || !value_is(&ry, "minority"))
 			fail_msg("node %u: x=%.*s y=%.*s %.1f s after the heal", i, rep.value.len,
-				 rep.value.data, ry.value.len, ry.value.data, now_s() - t0);
+				 rep.value.data, ry.value.len, ry.value.data, monotonic_s() - t0);
 	}
-	printf("all %d nodes agree %.1f s after the heal\n", NODES, now_s() - t0);
+	printf("all %d nodes agree %.1f s after the heal\n", NODES, monotonic_s() - t0);
 }
 
 /* Anti-entropy is off: only the hint the coordinator kept (and kept across kill -9 and a
@@ -251,13 +236,13 @@ static void test_hinted_handoff(void **state)
 	assert_int_equal(capnet("heal"), 0);
 	assert_true(wait_reachable(3, NODES, 5));
 	/* No read in between (a read would repair): wait, then look once. */
-	t0 = now_s();
+	t0 = monotonic_s();
 	sleep(2);
 	assert_int_equal(get(3, "h", CONSISTENCY_ONE, &rep), 0);
 	if (!value_is(&rep, "handed-off"))
 		fail_msg("node 3 has %s \"%.*s\" %.1f s after the heal",
 			 proto_reply_status_name(rep.status), rep.value.len, rep.value.data,
-			 now_s() - t0);
+			 monotonic_s() - t0);
 	assert_int_equal(rep.replicas_answered, 1);
 }
 
@@ -303,30 +288,38 @@ static void test_bank_overdraft(void **state)
 	unsigned int i;
 
 	(void)state;
-	assert_int_equal(capctl("-n 1 --consistency all open acct3 100"), 0);
-	assert_int_equal(capctl("-n 1 --consistency all open shop 0"), 0);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open acct3 100"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open shop 0"),
+			 0);
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
 	assert_true(wait_seed_split());
-	assert_int_equal(capctl("-n 1 --consistency one transfer acct3 shop 100"), 0);
-	assert_int_equal(capctl("-n 4 --consistency quorum transfer acct3 shop 20"), 0);
-	assert_int_equal(capctl("-n 4 --consistency quorum transfer acct3 shop 90"), 1);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "-n 1 --consistency one transfer acct3 shop 100"),
+			 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "-n 4 --consistency quorum transfer acct3 shop 20"),
+			 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "-n 4 --consistency quorum transfer acct3 shop 90"),
+			 1);
 	assert_non_null(strstr(out, "INSUFFICIENT_FUNDS"));
 	assert_int_equal(capnet("heal"), 0);
-	t0 = now_s();
+	t0 = monotonic_s();
 	for (i = 1; i <= NODES; i++) {
-		while (capctl("-n %u balance", i) ||
+		while (netlab_capctl(lab, out, sizeof(out), "-n %u balance", i) ||
 		       strcmp(out, "acct3=-20,shop=120\ntotal=100\n"
 				   "overdrawn: acct3 is -20 after merging a split\n")) {
-			if (now_s() - t0 > 5.0)
+			if (monotonic_s() - t0 > 5.0)
 				fail_msg("node %u: %s", i, out);
 			usleep(100 * 1000);
 		}
 	}
-	assert_int_equal(capctl("-n 2 balance acct3"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 2 balance acct3"), 0);
 	assert_string_equal(out, "-20\noverdrawn: acct3 is -20 after merging a split\n");
 	/* status says it too, on every node. */
 	for (i = 1; i <= NODES; i++) {
-		assert_int_equal(capctl("-n %u status", i), 0);
+		assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n %u status", i), 0);
 		if (!strstr(out, "overdrawn: acct3 is -20"))
 			fail_msg("node %u's status hides the overdraft: %s", i, out);
 	}
@@ -377,11 +370,15 @@ static void test_bank_quorum_balance(void **state)
 	struct client_reply rep;
 
 	(void)state;
-	assert_int_equal(capctl("-n 1 --consistency all open acct3 100"), 0);
-	assert_int_equal(capctl("-n 1 --consistency all open shop 0"), 0);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open acct3 100"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open shop 0"),
+			 0);
 	assert_int_equal(capnet("partition 1-3 4,5"), 0);
 	assert_true(wait_reachable(1, 3, 5) && wait_reachable(5, 2, 5));
-	assert_int_equal(capctl("-n 1 --consistency quorum transfer acct3 shop 30"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "-n 1 --consistency quorum transfer acct3 shop 30"),
+			 0);
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
 	assert_true(wait_seed_split());
 	assert_int_equal(balance(5, "acct3", CONSISTENCY_ONE, &rep), 0);
@@ -396,10 +393,11 @@ static void test_bank_quorum_balance(void **state)
 	/* The read brought the transfer into node 5's own store. */
 	assert_int_equal(balance(5, "acct3", CONSISTENCY_ONE, &rep), 0);
 	assert_int_equal(rep.amount, 70);
-	assert_int_equal(capctl("-n 4 --consistency all balance"), 3);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 4 --consistency all balance"), 3);
 	assert_string_equal(out,
 			    "UNAVAILABLE: consistency ALL: 3 of 5 replicas reachable, 5 needed\n");
-	assert_int_equal(capctl("-n 1 --consistency quorum balance"), 3);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency quorum balance"),
+			 3);
 }
 
 static long file_size(const char *path)
@@ -433,15 +431,17 @@ static void test_log_compaction(void **state)
 	char dir[512], path[600], key[16], value[1001];
 	struct client_reply rep;
 	long written = 0, size;
-	double t0 = now_s();
+	double t0 = monotonic_s();
 	int k, kept;
 	FILE *f;
 
 	(void)state;
 	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/data/n1/ap.log", dir);
-	assert_int_equal(capctl("-n 1 --consistency all open a 100000"), 0);
-	assert_int_equal(capctl("-n 1 --consistency all open b 0"), 0);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open a 100000"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open b 0"),
+			 0);
 	memset(value, 'x', sizeof(value) - 1);
 	value[sizeof(value) - 1] = 0;
 	for (k = 0; k < 2500; k++) {
@@ -466,7 +466,7 @@ static void test_log_compaction(void **state)
 	}
 	size = file_size(path);
 	printf("%d puts of 1 KB and 50 transfers in %.1f s; node 1's ap.log is %ld bytes\n", k,
-	       now_s() - t0, size);
+	       monotonic_s() - t0, size);
 	if (!node_log_has(dir, 1, "compacted ap.log"))
 		fail_msg("node 1 never compacted its log: %s", out);
 	assert_true(size > 0 && size < written / 2);

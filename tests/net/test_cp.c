@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "node/key_file.h"
 #include "node/raft_wire.h"
 #include "tests/lib/netlab.h"
@@ -32,14 +33,6 @@ static const char *lab;
 static char out[1 << 16];
 
 #define capnet(...) netlab_capnet_checked(lab, out, sizeof(out), __VA_ARGS__)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* One request to node i through the client library, as capctl makes it. */
 static int request(unsigned int node, struct client_request *req, long timeout_ms,
@@ -77,7 +70,7 @@ static int get(unsigned int node, const char *key, struct client_reply *rep)
  * measured, not assumed): retry an UNAVAILABLE read for a few seconds, as a client would. */
 static int get_settled(unsigned int node, const char *key, struct client_reply *rep)
 {
-	double deadline = now_s() + 5;
+	double deadline = monotonic_s() + 5;
 	int err;
 
 	do {
@@ -85,7 +78,7 @@ static int get_settled(unsigned int node, const char *key, struct client_reply *
 		if (err || rep->status != REPLY_UNAVAILABLE)
 			return err;
 		usleep(100 * 1000);
-	} while (now_s() < deadline);
+	} while (monotonic_s() < deadline);
 	return err;
 }
 
@@ -110,11 +103,11 @@ static unsigned int node_status(unsigned int node, struct status_reply *st)
 /* The leader most nodes of `among` agree on, once it is elected; 0 after the timeout. */
 static unsigned int wait_leader(const unsigned int *among, unsigned int n, double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = monotonic_s() + timeout_s;
 	struct status_reply st;
 	unsigned int i;
 
-	while (now_s() < deadline) {
+	while (monotonic_s() < deadline) {
 		for (i = 0; i < n; i++)
 			if (node_status(among[i], &st) && st.role == PROTO_ROLE_LEADER)
 				return among[i];
@@ -155,19 +148,6 @@ static int heal(void **state)
 }
 
 /* Runs capctl and returns its exit status, output in out. */
-static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capctl(const char *fmt, ...)
-{
-	char args[512], bin[512];
-	va_list ap;
-
-	netlab_sibling("capctl", bin, sizeof(bin));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
-}
-
 static void test_seed_story(void **state)
 {
 	struct client_reply rep;
@@ -175,14 +155,14 @@ static void test_seed_story(void **state)
 
 	(void)state;
 	/* 1. A write succeeds. */
-	assert_int_equal(capctl("-n 1 put x 1"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 put x 1"), 0);
 	/* 2. Partition 1,2 | 3,4,5. */
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
 	/* 3. The minority refuses, fast, saying why: its "503". */
 	sleep(1);
-	t0 = now_s();
-	assert_int_equal(capctl("-n 1 --timeout 5000 put x 2"), 3);
-	took = now_s() - t0;
+	t0 = monotonic_s();
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --timeout 5000 put x 2"), 3);
+	took = monotonic_s() - t0;
 	printf("minority answered in %.2f s: %s", took, out);
 	assert_non_null(strstr(out, "UNAVAILABLE: no quorum (2/5 reachable, 3 needed)"));
 	assert_true(took < 2.0);
@@ -197,7 +177,7 @@ static void test_seed_story(void **state)
 		fail_msg("node 1 read %s \"%.*s\" (%s) after heal, expected 2",
 			 proto_reply_status_name(rep.status), rep.value.len, rep.value.data,
 			 rep.reason);
-	assert_int_equal(capctl("-n 1 get x"), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 get x"), 0);
 	assert_string_equal(out, "2\n");
 }
 

@@ -22,19 +22,6 @@ static const char *lab;
 static char out[1 << 16];
 static char tmpdir[64];
 
-static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capctl(const char *fmt, ...)
-{
-	char args[1024], bin[512];
-	va_list ap;
-
-	netlab_sibling("capctl", bin, sizeof(bin));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
-}
-
 /* Every member answers, and they agree on one leader. */
 static bool etcd_ready(void)
 {
@@ -95,9 +82,10 @@ static int load_under_partition(const char *extra, const char *name)
 	}
 	/* Short timeouts: the minority's clients give up on their writes soon and read
 	 * often. */
-	rc = capctl("--timeout 300 load --client etcd %s --nodes 1,2 --clients 6 --keys 2 "
-		    "--duration 3 --history %s/%s.jsonl",
-		    extra, tmpdir, name);
+	rc = netlab_capctl(lab, out, sizeof(out),
+			   "--timeout 300 load --client etcd %s --nodes 1,2 --clients 6 --keys 2 "
+			   "--duration 3 --history %s/%s.jsonl",
+			   extra, tmpdir, name);
 	printf("%s", out);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
 	return rc;
@@ -107,7 +95,9 @@ static void test_linearizable_reads_hold(void **state)
 {
 	(void)state;
 	assert_int_equal(load_under_partition("", "linearizable"), 0);
-	assert_int_equal(capctl("check --model register %s/linearizable.jsonl", tmpdir), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model register %s/linearizable.jsonl", tmpdir),
+			 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, ": linearizable"));
 	assert_true(etcd_ready());
@@ -117,7 +107,9 @@ static void test_serializable_reads_go_stale(void **state)
 {
 	(void)state;
 	assert_int_equal(load_under_partition("--serializable", "serializable"), 0);
-	assert_int_equal(capctl("check --model register %s/serializable.jsonl", tmpdir), 1);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model register %s/serializable.jsonl", tmpdir),
+			 1);
 	printf("%s", out);
 	assert_non_null(strstr(out, "not linearizable"));
 	assert_true(etcd_ready());
@@ -127,19 +119,22 @@ static void test_wrong_client_refused(void **state)
 {
 	(void)state;
 	/* The peer port speaks HTTP, but not the v3 gateway. */
-	assert_int_equal(capctl("load --client etcd --port 2380 --nodes 1 --duration 1 "
-				"--history %s/none.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client etcd --port 2380 --nodes 1 --duration 1 "
+				       "--history %s/none.jsonl",
+				       tmpdir),
 			 1);
 	assert_non_null(strstr(out, "is --client etcd the right client for this service?"));
-	assert_int_equal(capctl("load --client etcd --port 7070 --nodes 1 --duration 1 "
-				"--history %s/none.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client etcd --port 7070 --nodes 1 --duration 1 "
+				       "--history %s/none.jsonl",
+				       tmpdir),
 			 1);
 	assert_non_null(strstr(out, "no etcd answering on node 1 port 7070"));
-	assert_int_equal(capctl("load --client redis --serializable --nodes 1 --duration 1 "
-				"--history %s/none.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client redis --serializable --nodes 1 --duration 1 "
+				       "--history %s/none.jsonl",
+				       tmpdir),
 			 2);
 }
 

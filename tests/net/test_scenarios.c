@@ -214,14 +214,14 @@ static void test_ap_clock_skew(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_etcd_partitions_linearizable),
-		cmocka_unit_test(test_etcd_serializable_stale),
-		cmocka_unit_test(test_redis_sentinel_lost_adds),
-		cmocka_unit_test(test_ap_clock_skew),
-		cmocka_unit_test(test_zookeeper_partitions_linearizable),
-		cmocka_unit_test(test_zookeeper_follower_stale_reads),
-		cmocka_unit_test(test_postgres_async_lost_inserts),
-		cmocka_unit_test(test_postgres_sync_no_loss),
+		cmocka_unit_test_teardown(test_etcd_partitions_linearizable, netlab_teardown),
+		cmocka_unit_test_teardown(test_etcd_serializable_stale, netlab_teardown),
+		cmocka_unit_test_teardown(test_redis_sentinel_lost_adds, netlab_teardown),
+		cmocka_unit_test_teardown(test_ap_clock_skew, netlab_teardown),
+		cmocka_unit_test_teardown(test_zookeeper_partitions_linearizable, netlab_teardown),
+		cmocka_unit_test_teardown(test_zookeeper_follower_stale_reads, netlab_teardown),
+		cmocka_unit_test_teardown(test_postgres_async_lost_inserts, netlab_teardown),
+		cmocka_unit_test_teardown(test_postgres_sync_no_loss, netlab_teardown),
 	};
 
 	(void)argc;

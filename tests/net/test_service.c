@@ -23,19 +23,6 @@ static const char *lab;
 static char out[1 << 16];
 static char tmpdir[64];
 
-static int capctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int capctl(const char *fmt, ...)
-{
-	char args[1024], bin[512];
-	va_list ap;
-
-	netlab_sibling("capctl", bin, sizeof(bin));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return netlab_sh(out, sizeof(out), "%s --lab %s %s", bin, lab, args);
-}
-
 /* redis-cli inside node `from`, to node `to`'s Redis, with a 1 s limit. */
 static int redis_cli(unsigned int from, unsigned int to, const char *args)
 {
@@ -167,12 +154,15 @@ static void test_program_as_service(void **state)
 static void test_redis_primary_is_linearizable(void **state)
 {
 	(void)state;
-	assert_int_equal(capctl("load --client redis --nodes 1 --clients 4 --duration 2 "
-				"--history %s/primary.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client redis --nodes 1 --clients 4 --duration 2 "
+				       "--history %s/primary.jsonl",
+				       tmpdir),
 			 0);
 	printf("%s", out);
-	assert_int_equal(capctl("check --model register %s/primary.jsonl", tmpdir), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model register %s/primary.jsonl", tmpdir),
+			 0);
 	assert_non_null(strstr(out, "linearizable"));
 }
 
@@ -180,16 +170,22 @@ static void test_redis_primary_is_linearizable(void **state)
 static void test_redis_lists_are_valid(void **state)
 {
 	(void)state;
-	assert_int_equal(capctl("load --client redis --workload append --nodes 1 --clients 4 "
-				"--duration 2 --history %s/append.jsonl",
-				tmpdir),
-			 0);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out),
+			      "load --client redis --workload append --nodes 1 --clients 4 "
+			      "--duration 2 --history %s/append.jsonl",
+			      tmpdir),
+		0);
 	printf("%s", out);
-	assert_int_equal(capctl("check --model append %s/append.jsonl", tmpdir), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model append %s/append.jsonl", tmpdir),
+			 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, ": valid ("));
 	/* The same history is not a register history: one history, one model. */
-	assert_int_equal(capctl("check --model register %s/append.jsonl", tmpdir), 2);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model register %s/append.jsonl", tmpdir),
+			 2);
 	assert_non_null(
 		strstr(out, "\"append\" is an operation of the append model, not of the register"));
 }
@@ -200,12 +196,16 @@ static void test_replica_lists_miss_appends(void **state)
 {
 	(void)state;
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
-	assert_int_equal(capctl("load --client redis --workload append --nodes 1,2 --clients 4 "
-				"--duration 2 --history %s/append-stale.jsonl",
-				tmpdir),
-			 0);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out),
+			      "load --client redis --workload append --nodes 1,2 --clients 4 "
+			      "--duration 2 --history %s/append-stale.jsonl",
+			      tmpdir),
+		0);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
-	assert_int_equal(capctl("check --model append %s/append-stale.jsonl", tmpdir), 1);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model append %s/append-stale.jsonl", tmpdir),
+			 1);
 	printf("%s", out);
 	assert_non_null(strstr(out, ": INVALID ("));
 	assert_non_null(strstr(out, "before the read began"));
@@ -221,9 +221,10 @@ static void test_replica_reads_caught_stale(void **state)
 	/* Registers start absent in a history: empty the primary, and the replicas with it. */
 	flush_all(2);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
-	assert_int_equal(capctl("load --client redis --nodes 1,2 --clients 4 --keys 2 "
-				"--duration 2 --history %s/stale.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client redis --nodes 1,2 --clients 4 --keys 2 "
+				       "--duration 2 --history %s/stale.jsonl",
+				       tmpdir),
 			 0);
 	printf("%s", out);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
@@ -237,7 +238,9 @@ static void test_replica_reads_caught_stale(void **state)
 	assert_int_equal(netlab_sh(out, sizeof(out), "grep -c '\"type\":\"info\"' %s/stale.jsonl",
 				   tmpdir),
 			 1);
-	assert_int_equal(capctl("check --model register %s/stale.jsonl", tmpdir), 1);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "check --model register %s/stale.jsonl", tmpdir),
+			 1);
 	printf("%s", out);
 	assert_non_null(strstr(out, "not linearizable"));
 }
@@ -281,7 +284,8 @@ static void test_failover_loses_acknowledged_adds(void **state)
 			  getenv("CAPNET"), lab, capctl_bin, tmpdir, tmpdir, tmpdir),
 		0);
 	printf("%s", out);
-	assert_int_equal(capctl("check --model set %s/set.jsonl", tmpdir), 1);
+	assert_int_equal(
+		netlab_capctl(lab, out, sizeof(out), "check --model set %s/set.jsonl", tmpdir), 1);
 	printf("%s", out);
 	p = strstr(out, "INVALID");
 	assert_non_null(p);
@@ -303,20 +307,23 @@ static void test_failover_loses_acknowledged_adds(void **state)
 static void test_wrong_client_refused(void **state)
 {
 	(void)state;
-	assert_int_equal(capctl("load --client redis --port 7070 --nodes 1 --duration 1 "
-				"--history %s/none.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client redis --port 7070 --nodes 1 --duration 1 "
+				       "--history %s/none.jsonl",
+				       tmpdir),
 			 1);
 	assert_non_null(strstr(out, "no Redis listening on node 1 port 7070"));
 	/* capnode's client against Redis's port: nothing answers its UDP. */
-	assert_int_equal(capctl("load --client capnode --port 6379 --nodes 1 --duration 1 "
-				"--history %s/none.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client capnode --port 6379 --nodes 1 --duration 1 "
+				       "--history %s/none.jsonl",
+				       tmpdir),
 			 1);
 	assert_non_null(strstr(out, "no capnode answered on UDP port 6379"));
-	assert_int_equal(capctl("load --client redis --workload bank --nodes 1 --duration 1 "
-				"--history %s/none.jsonl",
-				tmpdir),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "load --client redis --workload bank --nodes 1 --duration 1 "
+				       "--history %s/none.jsonl",
+				       tmpdir),
 			 2);
 }
 

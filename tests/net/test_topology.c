@@ -29,6 +29,7 @@
 #include <netlink/route/neighbour.h>
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/lab/topology.h"
@@ -54,14 +55,6 @@ static void on_signal(int sig)
 	remove_labs();
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static struct lab_config config(const char *name, unsigned int nodes)
@@ -328,7 +321,7 @@ static void udp_between(int family, unsigned int from, unsigned int to)
 	char ns_from[64], ns_to[64], payload[64], buf[128];
 	socklen_t srclen = sizeof(src), alen;
 	int tx, rx, ifindex;
-	double start = now(), deadline = start + 2;
+	double start = monotonic_s(), deadline = start + 2;
 	ssize_t n = -1;
 
 	lab_node_ns(lab, from, ns_from, sizeof(ns_from));
@@ -379,7 +372,7 @@ static void udp_between(int family, unsigned int from, unsigned int to)
 	snprintf(payload, sizeof(payload), "capnet topology %u->%u", from, to);
 	/* IPv6 addresses leave the tentative state from a work queue, a moment after eth0 is up;
 	 * resend until one arrives, within a bound. */
-	while (n < 0 && now() < deadline) {
+	while (n < 0 && monotonic_s() < deadline) {
 		struct pollfd pfd = { .fd = rx, .events = POLLIN };
 
 		sendto(tx, payload, strlen(payload), 0, (struct sockaddr *)&dst, alen);
@@ -392,7 +385,7 @@ static void udp_between(int family, unsigned int from, unsigned int to)
 		assert_int_equal(ntohl(((struct sockaddr_in *)&src)->sin_addr.s_addr),
 				 lab_node_addr(&cfg, from));
 	printf("# UDP over IPv%d, node %u -> node %u: arrived after %.1f ms\n",
-	       family == AF_INET ? 4 : 6, from, to, (now() - start) * 1e3);
+	       family == AF_INET ? 4 : 6, from, to, (monotonic_s() - start) * 1e3);
 	close(tx);
 	close(rx);
 }
@@ -590,14 +583,14 @@ static void time_lab(unsigned int nodes)
 	/* The kernel frees removed namespaces from a work queue, holding locks that up needs: let
 	 * it finish with earlier labs so the time is up's own. */
 	sleep(2);
-	t0 = now();
+	t0 = monotonic_s();
 	assert_int_equal(lab_topology_up(&cfg), 0);
-	t1 = now();
+	t1 = monotonic_s();
 	assert_int_equal(lab_topology_discover(lab, &info), 0);
-	t2 = now();
+	t2 = monotonic_s();
 	assert_int_equal(info.nodes, nodes);
 	assert_int_equal(lab_topology_down(lab), 0);
-	t3 = now();
+	t3 = monotonic_s();
 	printf("# %u nodes: up %.3f s, discover %.3f s, down %.3f s\n", nodes, t1 - t0, t2 - t1,
 	       t3 - t2);
 }

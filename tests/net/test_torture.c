@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "lib/rng.h"
 #include "tests/lib/netlab.h"
 #include "tools/capctl/client.h"
@@ -42,14 +43,6 @@ static pid_t load_pid;
 static bool dead[NODES + 1];
 static double t_start;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static unsigned int rng_below(unsigned int n)
 {
 	return (unsigned int)(rng_next(&rng) % n);
@@ -66,7 +59,7 @@ static int capnet(const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	rc = netlab_capnet(lab, out, sizeof(out), "%s", args);
-	printf("  %6.2f s  capnet %s%s\n", now_s() - t_start, args, rc ? " -> failed:" : "");
+	printf("  %6.2f s  capnet %s%s\n", monotonic_s() - t_start, args, rc ? " -> failed:" : "");
 	if (rc)
 		printf("%s", out);
 	return rc;
@@ -92,9 +85,9 @@ static bool has_leader(void)
 
 static bool wait_leader(double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = monotonic_s() + timeout_s;
 
-	while (now_s() < deadline) {
+	while (monotonic_s() < deadline) {
 		if (has_leader())
 			return true;
 		usleep(100 * 1000);
@@ -342,7 +335,7 @@ static void path(char *buf, size_t len, const char *name)
 static int lab_up(const char *capnode_opts)
 {
 	memset(dead, 0, sizeof(dead));
-	t_start = now_s();
+	t_start = monotonic_s();
 	if (capnet("up -n %d", NODES) || capnet("start --mode cp%s", capnode_opts))
 		return -1;
 	if (!wait_leader(10)) {

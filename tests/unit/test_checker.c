@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "node/proto.h"
 #include "tools/check/ap_report.h"
 #include "tools/check/bank_check.h"
@@ -44,14 +45,6 @@ static uint64_t rng_next(uint64_t *s)
 static uint64_t rng_below(uint64_t *s, uint64_t n)
 {
 	return rng_next(s) % n;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- Parser ---- */
@@ -756,7 +749,7 @@ static void expect_mutant(struct history *h, size_t hop, const char *label)
 {
 	struct lin_result res;
 	size_t i, nreq = 0;
-	double t0 = now_s();
+	double t0 = monotonic_s();
 
 	if (sim_check(h, &res) != LIN_VIOLATION)
 		fail_msg("%s: seed %llu: not detected (verdict %d)", label, current_seed,
@@ -772,7 +765,7 @@ static void expect_mutant(struct history *h, size_t hop, const char *label)
 	if (!strcmp(label, "stale"))
 		CHECK(res.minimal && nreq == 1 && !res.initial_known);
 	print_message("    %-6s seed %2llu: %zu ops, window %zu, %.3f s\n", label, current_seed,
-		      h->n_ops, res.n_window, now_s() - t0);
+		      h->n_ops, res.n_window, monotonic_s() - t0);
 	lin_result_free(&res);
 }
 
@@ -886,11 +879,11 @@ static void test_generated_large(void **state)
 	current_seed = 4242;
 	sim_generate(&s, current_seed, 10000, 10, 1, 2);
 	sim_history(&s, &h);
-	t0 = now_s();
+	t0 = monotonic_s();
 	CHECK(sim_check(&h, &res) == LIN_VALID);
 	print_message("    valid: %zu ops, %zu configurations, %.3f s\n", h.n_ops, res.configs,
-		      now_s() - t0);
-	CHECK(now_s() - t0 < 10);
+		      monotonic_s() - t0);
+	CHECK(monotonic_s() - t0 < 10);
 	lin_result_free(&res);
 	history_free(&h);
 
@@ -900,9 +893,9 @@ static void test_generated_large(void **state)
 	assert_true(i < s.n);
 	sim_history(&s, &h);
 	set_result(&h, s.ops[i].hop, 424242);
-	t0 = now_s();
+	t0 = monotonic_s();
 	expect_mutant(&h, s.ops[i].hop, "never");
-	CHECK(now_s() - t0 < 20);
+	CHECK(monotonic_s() - t0 < 20);
 	history_free(&h);
 	sim_free(&s);
 
@@ -910,9 +903,9 @@ static void test_generated_large(void **state)
 	current_seed = 4444;
 	sim_generate(&s, current_seed, 10000, 10, 1, 10);
 	sim_history(&s, &h);
-	t0 = now_s();
+	t0 = monotonic_s();
 	CHECK(sim_check(&h, &res) == LIN_VALID);
-	print_message("    valid, 10%% info: %zu ops, %.3f s\n", h.n_ops, now_s() - t0);
+	print_message("    valid, 10%% info: %zu ops, %.3f s\n", h.n_ops, monotonic_s() - t0);
 	lin_result_free(&res);
 	history_free(&h);
 	for (i = s.n * 9 / 10; i < s.n; i++)
@@ -921,9 +914,9 @@ static void test_generated_large(void **state)
 	assert_true(i < s.n);
 	sim_history(&s, &h);
 	set_result(&h, s.ops[i].hop, 424242);
-	t0 = now_s();
+	t0 = monotonic_s();
 	expect_mutant(&h, s.ops[i].hop, "never");
-	CHECK(now_s() - t0 < 20);
+	CHECK(monotonic_s() - t0 < 20);
 	history_free(&h);
 	sim_free(&s);
 
@@ -931,10 +924,10 @@ static void test_generated_large(void **state)
 	current_seed = 4343;
 	sim_generate(&s, current_seed, 10000, 10, 16, 2);
 	sim_history(&s, &h);
-	t0 = now_s();
+	t0 = monotonic_s();
 	CHECK(sim_check(&h, &res) == LIN_VALID);
 	CHECK(res.keys == 16);
-	print_message("    16 keys: %zu ops, %.3f s\n", h.n_ops, now_s() - t0);
+	print_message("    16 keys: %zu ops, %.3f s\n", h.n_ops, monotonic_s() - t0);
 	lin_result_free(&res);
 	history_free(&h);
 	sim_free(&s);
@@ -1385,7 +1378,7 @@ static void test_bank_generated(void **state)
 	for (seed = 1; seed <= 10; seed++) {
 		current_seed = seed;
 		bank_generate(&h, seed, 2000, 2 + seed % 8, false);
-		t0 = now_s();
+		t0 = monotonic_s();
 		assert_int_equal(bank_check(&h, NULL, &res, &err), 0);
 		if (!res.valid)
 			print_message("    %s: %s\n",
@@ -1395,7 +1388,7 @@ static void test_bank_generated(void **state)
 		CHECK(res.reads > 0 && res.transfers > 0);
 		if (seed == 1)
 			print_message("    bank: %zu ops, %zu reads, %.3f s\n", h.n_ops, res.reads,
-				      now_s() - t0);
+				      monotonic_s() - t0);
 		bank_result_free(&res);
 		history_free(&h);
 
@@ -1702,7 +1695,7 @@ static void test_corpus_file(void **state)
 	struct history_error err = { 0 };
 	struct lin_result res;
 	struct history h;
-	double t0 = now_s();
+	double t0 = monotonic_s();
 	FILE *f = fopen(path, "r");
 
 	if (!f)
@@ -1717,7 +1710,7 @@ static void test_corpus_file(void **state)
 		      res.verdict == LIN_VALID	   ? "linearizable" :
 		      res.verdict == LIN_VIOLATION ? "violation" :
 						     "undecided",
-		      now_s() - t0);
+		      monotonic_s() - t0);
 	if (want_valid && res.verdict != LIN_VALID)
 		fail_msg("%s: expected linearizable", base);
 	if (!want_valid && res.verdict != LIN_VIOLATION)
