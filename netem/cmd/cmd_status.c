@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capnet status: what the kernel holds for a lab, as text or JSON from the same walk. */
+/* capnet status: what the kernel holds for a lab, read once, then printed as text or as JSON
+ * by two branches. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The lab's topology: names and addresses, then building, rediscovering and removing the
- * namespaces, bridge, veth pairs, addresses and neighbour entries with libnl-route-3. */
+ * namespaces, bridge, veth pairs and addresses with libnl-route-3. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,6 @@
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
-#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/types.h>
@@ -28,7 +27,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
-#include <netlink/route/neighbour.h>
 
 #include "lib/monotonic.h"
 #include "lib/report.h"
@@ -193,17 +191,18 @@ int lab_ns_index(const char *lab, const char *ns)
 
 /* Requests are built by libnl-route and copied into one buffer that goes to the kernel in a single
  * sendmsg, with an ack asked for the last message only: the kernel answers the others only when
- * they fail. A lab of N nodes needs N*(N-1) neighbour entries, so waiting for one ack per entry
- * (what rtnl_neigh_add does) would dominate `up`. */
+ * they fail. A lab of N nodes needs several requests per node (its veth, its address, its links
+ * up), so waiting for one ack per request (what rtnl_link_add and its kind do) would dominate
+ * `up`. */
 #define BATCH_BYTES 32768 /* well below the 64 KiB send buffer nl_connect sets */
 #define BATCH_MSGS 1024
 
-enum op_kind { OP_GET_LINK, OP_LINK_UP, OP_BRIDGE, OP_VETH, OP_ADDR, OP_NEIGH };
+enum op_kind { OP_GET_LINK, OP_LINK_UP, OP_BRIDGE, OP_VETH, OP_ADDR };
 
 /* What a message in the batch does, to name it if the kernel refuses it. */
 struct batch_op {
 	enum op_kind kind;
-	unsigned int arg; /* OP_VETH, OP_ADDR: node; OP_NEIGH: peer */
+	unsigned int arg; /* OP_VETH, OP_ADDR: node */
 	const char *ifname; /* OP_GET_LINK, OP_LINK_UP */
 	int *ifindex; /* OP_GET_LINK: where the answer goes */
 };
@@ -266,11 +265,6 @@ static void op_describe(const struct nl_batch *b, const struct batch_op *op, cha
 	case OP_ADDR:
 		ip4_str(lab_node_addr(cfg, op->arg), ip, sizeof(ip));
 		snprintf(buf, len, "add address %s/%u to %s in %s", ip, cfg->prefix, NODE_IF,
-			 b->ns);
-		break;
-	case OP_NEIGH:
-		ip4_str(lab_node_addr(cfg, op->arg), ip, sizeof(ip));
-		snprintf(buf, len, "add neighbour %s (node %u) to %s in %s", ip, op->arg, NODE_IF,
 			 b->ns);
 		break;
 	}

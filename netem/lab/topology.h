@@ -72,8 +72,8 @@ void lab_node_ns(const char *lab, unsigned int node, char *buf, size_t len);
 
 /* Builds the lab: namespaces (named, as `ip netns add` makes them, under /run/netns), bridge br0
  * and ports p1..pN in <lab>-sw with bridge netfilter off, eth0 in every <lab>-n<i> with its
- * address, MAC, loopback up and a permanent neighbour entry for every peer; returns once every
- * port forwards. Fails with -EEXIST, creating nothing, if any namespace of the lab already
+ * address, MAC and loopback up (no neighbour entries: the filter's ARP responder at the switch
+ * answers every node's requests); returns once every port forwards. Fails with -EEXIST, creating nothing, if any namespace of the lab already
  * exists. On any other failure it removes what it built, as `down` does. Every step is announced
  * through explain(). Returns 0 or -errno and prints one line on stderr. */
 int lab_topology_up(const struct lab_config *cfg);

@@ -13,15 +13,20 @@
  *	check register h.jsonl
  *
  * A line is an optional `at TIME` (from the start of the run; times never go back), then one
- * action: a capnet command (partition, cut, heal, link, start, stop, kill, restart, pause,
- * resume, status, exec; words may be quoted with '...'),
- * `load ARGS` (capctl load, in the background), `wait` (for every load), `sleep TIME`,
- * `check MODEL HISTORY` (register, bank or set; a violation fails the run),
- * `expect-violation MODEL HISTORY` (the same check, where a violation is the expected verdict), `expect-unavailable NODE` and
- * `expect-ok NODE` (a write through NODE is refused / accepted), `record DIR --duration T`
- * (captrace record in the background; `wait` waits for it too), `report DIR` (captrace) or
- * `nemesis KINDS --interval T [--duration T] [--seed S] [--name SERVICE]`, which plays its
- * drawn faults before the next line runs. */
+ * action:
+ * - a capnet command (partition, cut, heal, link, start, stop, kill, restart, pause, resume,
+ *   status, exec, clock; words may be quoted with '...');
+ * - `load ARGS` (capctl load, in the background), `wait` (for every load), `sleep TIME`;
+ * - `capctl ARGS` (one capctl command, say `capctl -n 1 put k v`, which must succeed);
+ * - `check MODEL HISTORY` (register, bank, set or append; a violation fails the run) and
+ *   `expect-violation MODEL HISTORY` (the same check, where a violation is the expected
+ *   verdict);
+ * - `expect-lost-writes HISTORY` (the AP report of a register history must find a lost write);
+ * - `expect-unavailable NODE` and `expect-ok NODE` (a write through NODE is refused / accepted);
+ * - `record DIR --duration T` (captrace record in the background; `wait` waits for it too),
+ *   `report DIR` (captrace);
+ * - `nemesis KINDS --interval T [--duration T] [--seed S] [--name SERVICE]`, which plays its
+ *   drawn faults before the next line runs. */
 #ifndef CAPNET_SCENARIO_H
 #define CAPNET_SCENARIO_H
 
