@@ -183,17 +183,26 @@ net-test: $(BINS) $(NET_BINS)
 course: $(BINS)
 	$(Q)tests/course/play.sh docs/how-it-works.md
 
-# The whole suite: style, unit tests, the same under ASan+UBSan, fuzzers, then root tests in
-# namespaces. deps first, so a fresh machine needs nothing else.
+# The whole suite: style and every build first (they stop it), then every check, each counted
+# in one summary at the end: the man pages and reports, unit tests, the same under ASan+UBSan,
+# fuzzers, root tests in namespaces, the course and the progress lines. A failing check does not
+# stop the others. deps first, so a fresh machine needs nothing else.
+SAN_UNIT_BINS := $(patsubst $(O)/%,$(O)/san/%,$(UNIT_BINS))
+TEST_SUMMARY := $(abspath $(O))/test-summary
 test: deps
 	$(Q)$(MAKE) --no-print-directory format
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/man/check.sh $(O)/bin
-	$(Q)tests/report/check.sh $(O)/bin
-	$(Q)$(MAKE) --no-print-directory unit-test
-	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 unit-test
-	$(Q)$(MAKE) --no-print-directory fuzz-run
-	$(Q)$(MAKE) --no-print-directory net-test
+	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 $(SAN_UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)rm -f $(TEST_SUMMARY)
+	$(Q)export TEST_SUMMARY=$(TEST_SUMMARY); \
+	tests/run-tests.sh check "tests/man/check.sh $(O)/bin" "tests/report/check.sh $(O)/bin"; \
+	tests/run-tests.sh unit $(UNIT_BINS); \
+	tests/run-tests.sh unit-san $(SAN_UNIT_BINS); \
+	tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS); \
+	CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS) tests/course/play.sh \
+		tests/progress/check.sh; \
+	tests/run-tests.sh --summary $(TEST_SUMMARY)
 
 # The long torture: the bounded one of make test with many more nemesis rounds; needs root.
 TORTURE_ROUNDS ?= 200
