@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "lib/report.h"
 #include "lib/json.h"
 #include "tools/capctl/capctl.h"
 #include "tools/check/txn_history.h"
@@ -28,11 +29,10 @@ static int parse_models(const char *arg, unsigned int *models)
 		int m = txn_model_parse(tok[0] == ':' ? tok + 1 : tok);
 
 		if (m < 0) {
-			fprintf(stderr,
-				"capctl check: --consistency-models: \"%s\" is not one of "
-				"read-uncommitted, read-committed, snapshot-isolation, "
-				"repeatable-read, serializable, strict-serializable\n",
-				tok);
+			report_fail("--consistency-models: \"%s\" is not one of "
+				    "read-uncommitted, read-committed, snapshot-isolation, "
+				    "repeatable-read, serializable, strict-serializable",
+				    tok);
 			rc = -EINVAL;
 			break;
 		}
@@ -40,7 +40,7 @@ static int parse_models(const char *arg, unsigned int *models)
 	}
 	free(copy);
 	if (!rc && !*models) {
-		fprintf(stderr, "capctl check: --consistency-models names no model\n");
+		report_fail("--consistency-models names no model");
 		rc = -EINVAL;
 	}
 	return rc;
