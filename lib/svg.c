@@ -48,6 +48,8 @@ void svg_axis_latency(struct svg_axis *a, const struct svg_range *ms)
 		min_ms = max_ms / 10;
 	if (min_ms < 1e-3)
 		min_ms = 1e-3; /* a microsecond: below it, clocks say nothing */
+	if (max_ms < min_ms)
+		max_ms = min_ms;
 	lo = grid_floor(min_ms);
 	hi = grid_floor(max_ms);
 	if (grid_value(hi) < max_ms * (1 - 1e-9))
