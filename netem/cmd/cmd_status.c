@@ -410,7 +410,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (!err)
 		err = filter_count_attached(cli->lab, &info, &attached, &missing, &hook);
 	if (err) {
-		rc = report_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
+		/* Maps an `up` left half-way say nothing yet: the lab's state is the news, not the
+		 * read's errno. */
+		int whole = filter_check_whole(filter, &info);
+
+		rc = whole ? report_error(whole, NULL) :
+			     report_fail("read the filter of lab \"%s\": %s", cli->lab,
+					 strerror(-err));
 		goto out;
 	}
 	qsort(lr.rows, lr.count, sizeof(*lr.rows), cmp_rows);

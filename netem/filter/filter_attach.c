@@ -385,6 +385,7 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		goto out;
 	}
 
+	test_hook_phase("maps-pinned");
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.lab_meta), &zero, &meta, BPF_ANY)) {
 		err = -errno;
 		error_note("filter: write lab_meta: %s", strerror(errno));

@@ -139,6 +139,12 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 	size = asked ? asked : meta.nodes ? meta.nodes : info->nodes;
 	snprintf(remedy, sizeof(remedy), "capnet --lab %s down && capnet --lab %s up -n %u", f->lab,
 		 f->lab, size);
+	/* All zero: the maps exist but `up` was stopped before it described the lab in them. */
+	if (!meta.version && !meta.nodes) {
+		error_note("lab \"%s\" is not whole: `up -n %u` did not finish; %s rebuilds it",
+			   f->lab, size, remedy);
+		return -EUCLEAN;
+	}
 	if (meta.version != CAPNET_LAB_META_VERSION) {
 		error_note("lab \"%s\" was built by another version of capnet; %s rebuilds it",
 			   f->lab, remedy);

@@ -342,8 +342,9 @@ static void test_killed_up_is_refused(void **state)
 {
 	/* Every phase of up, in order; the test hook parks up in each one, so the kill lands
 	 * there on any machine, however fast it builds or attaches. */
-	static const char *const phases[] = { "recorded", "half-built",	     "built",
-					      "pinned",	  "filter-attached", "attached" };
+	static const char *const phases[] = { "recorded",    "half-built", "built",
+					      "maps-pinned", "pinned",	   "filter-attached",
+					      "attached" };
 	static const char *const hooks[] = { "clsact", "tcx" };
 	char run_dir[256], fifo[64];
 	size_t k, h;
