@@ -620,6 +620,17 @@ out:
 	return err;
 }
 
+int adopt_node_macs(const char *lab, uint8_t (*macs)[6], unsigned int n)
+{
+	struct adopt_plan *plan = malloc(sizeof(*plan));
+	int err = plan ? read_record(lab, plan) : -ENOMEM;
+
+	for (unsigned int i = 1; !err && i <= n && i <= plan->nodes; i++)
+		memcpy(macs[i], plan->node[i].mac, 6);
+	free(plan);
+	return err;
+}
+
 void adopt_node_ifname(const char *lab, unsigned int node, char *buf, size_t len)
 {
 	struct adopt_plan *plan;

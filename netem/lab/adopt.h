@@ -54,6 +54,9 @@ bool adopt_is_adopted(const char *lab);
  * left when a port or the bridge is gone (a container stopped, an interface deleted). */
 int adopt_discover(const char *lab, struct lab_info *info);
 
+/* The nodes' MACs from the record, macs[1..n]. 0, -ENOENT when the lab is not adopted. */
+int adopt_node_macs(const char *lab, uint8_t (*macs)[6], unsigned int n);
+
 /* Node i's interface inside its namespace: NODE_IF (eth0), or what an adopted namespace's is
  * called. */
 void adopt_node_ifname(const char *lab, unsigned int node, char *buf, size_t len);

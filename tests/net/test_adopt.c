@@ -5,7 +5,7 @@
  * exec`, and a fourth container on the same bridge that is not adopted. By ground truth (UDP
  * between the namespaces): partitions hold, and the fourth's traffic is untouched. After down,
  * nothing of capnet's is left and the namespaces, their processes and the bridge are intact.
- * Then the bad input: no such namespace or pid, no veth, two bridges, a namespace in another
+ * link, watch and captrace work on it as on a lab capnet built. Then the bad input: no such namespace or pid, no veth, two bridges, a namespace in another
  * lab, and an interface that disappears later. */
 #include <errno.h>
 #include <fcntl.h>
@@ -261,6 +261,52 @@ static void test_adopt_by_pid(void **state)
 	expect(false);
 }
 
+/* link, watch and captrace on an adopted lab, as on one capnet built. */
+static void test_tools_on_adopted_lab(void **state)
+{
+	char captrace[512];
+	unsigned int got[5][5] = { { 0 } };
+
+	(void)state;
+	netlab_sibling("captrace", captrace, sizeof(captrace));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "adopt --netns %sc1,%sc2,%sc3", pre, pre, pre),
+			 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "link 1 2 --loss 100%%"), 0);
+	exchange(got);
+	assert_int_equal(got[1][2], 0);
+	assert_int_equal(got[2][1], 0);
+	assert_int_equal(got[1][3], COUNT);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal --links"), 0);
+	expect(false);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
+	/* watch sees a drop: datagrams 1 -> 2 until it has one (bounded). */
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "t=$(mktemp -d); %s --lab %s watch --count 1 --duration 60 >$t/w "
+			  "2>&1 & w=$!; for i in $(seq 300); do ip netns exec %sc1 bash -c "
+			  "'echo x >/dev/udp/10.77.0.2/%d'; kill -0 $w 2>/dev/null || break; "
+			  "sleep 0.1; done; wait $w; rc=$?; cat $t/w; rm -r $t; exit $rc",
+			  getenv("CAPNET"), lab, pre, PORT),
+		0);
+	assert_non_null(strstr(out, "partition"));
+	/* captrace records inside the nodes and names the partition as the cause. */
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "t=$(mktemp -d); %s --lab %s record -o $t/r --duration 60 >$t/o "
+			  "2>&1 & r=$!; for i in $(seq 300); do grep -q recording $t/o && "
+			  "break; sleep 0.1; done; for i in 1 2 3 4 5; do ip netns exec %sc1 "
+			  "bash -c 'echo x >/dev/udp/10.77.0.2/%d'; ip netns exec %sc2 bash -c "
+			  "'echo y >/dev/udp/10.77.0.3/%d'; done; sleep 0.5; kill -INT $r; "
+			  "wait $r; %s report $t/r --json; rc=$?; rm -r $t; exit $rc",
+			  captrace, lab, pre, PORT, pre, PORT, captrace),
+		0);
+	if (!strstr(out, "\"cause\":\"partition\""))
+		printf("%s\n", out);
+	assert_non_null(strstr(out, "\"cause\":\"partition\""));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+}
+
 static void refused(const char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refused(const char *why, const char *fmt, ...)
 {
@@ -323,6 +369,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_adopt_partition_down, netlab_teardown),
 		cmocka_unit_test_teardown(test_adopt_by_pid, netlab_teardown),
+		cmocka_unit_test_teardown(test_tools_on_adopted_lab, netlab_teardown),
 		cmocka_unit_test_teardown(test_bad_input, netlab_teardown),
 	};
 

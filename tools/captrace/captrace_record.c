@@ -309,6 +309,21 @@ static FILE *open_out(const char *dir, const char *name)
 	return f;
 }
 
+/* An adopted lab's nodes have their own MACs, not capnet's numbered ones: the report needs
+ * them to tell which node sent a frame. */
+static void write_node_macs(FILE *f, const char *lab, unsigned int nodes)
+{
+	static uint8_t macs[CAPNET_MAX_NODES + 1][6];
+
+	if (adopt_node_macs(lab, macs, nodes))
+		return;
+	fprintf(f, "\"macs\":[");
+	for (unsigned int i = 1; i <= nodes; i++)
+		fprintf(f, "%s\"%02x:%02x:%02x:%02x:%02x:%02x\"", i > 1 ? "," : "", macs[i][0],
+			macs[i][1], macs[i][2], macs[i][3], macs[i][4], macs[i][5]);
+	fprintf(f, "],");
+}
+
 static void write_meta(FILE *f, const char *lab, const struct recorder *r,
 		       const struct capnet_lab_meta *lm, const uint64_t clk[6],
 		       unsigned long long overflow, unsigned long long pcap_dropped, bool complete)
@@ -322,6 +337,7 @@ static void write_meta(FILE *f, const char *lab, const struct recorder *r,
 		complete ? "true" : "false");
 	json_write_string(f, lab);
 	fprintf(f, ",\"nodes\":%u,\"subnet\":\"%s\",", r->nodes, subnet);
+	write_node_macs(f, lab, r->nodes);
 	fprintf(f,
 		"\"start_realtime_ns\":%llu,\"start_monotonic_ns\":%llu,"
 		"\"stop_realtime_ns\":%llu,\"stop_monotonic_ns\":%llu,"

@@ -22,6 +22,33 @@ static bool member_u64(const struct json_value *obj, const char *key, uint64_t *
 }
 
 /* Parsed once; every field is looked up in the tree. */
+/* "macs": ["aa:bb:cc:dd:ee:ff", ...], one per node, when the lab was adopted. */
+static int parse_macs(const struct json_value *macs, struct trace_meta *m, char *err, size_t errlen)
+{
+	m->has_macs = false;
+	if (!macs)
+		return 0;
+	if (macs->kind != JSON_ARRAY || macs->n != m->nodes) {
+		snprintf(err, errlen, "\"macs\" is not a list of %u MACs", m->nodes);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < macs->n; i++) {
+		unsigned int b[6];
+		char extra;
+
+		if (macs->items[i].kind != JSON_STRING ||
+		    sscanf(macs->items[i].str, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+			   &b[3], &b[4], &b[5], &extra) != 6) {
+			snprintf(err, errlen, "\"macs\": item %zu is not a MAC", i + 1);
+			return -EINVAL;
+		}
+		for (int k = 0; k < 6; k++)
+			m->mac[i + 1][k] = (uint8_t)b[k];
+	}
+	m->has_macs = true;
+	return 0;
+}
+
 static int meta_from_json(const struct json_value *root, struct trace_meta *m, char *err,
 			  size_t errlen)
 {
@@ -71,7 +98,7 @@ static int meta_from_json(const struct json_value *root, struct trace_meta *m, c
 	m->complete = !complete || complete->kind != JSON_BOOL || complete->b;
 	member_u64(root, "ring_overflow", &m->ring_overflow);
 	member_u64(root, "pcap_dropped", &m->pcap_dropped);
-	return 0;
+	return parse_macs(json_member(root, "macs"), m, err, errlen);
 }
 
 int trace_meta_parse(const char *text, struct trace_meta *m, char *err, size_t errlen)
@@ -353,6 +380,8 @@ int trace_dir_load(const char *dir, struct trace_dir *td, struct trace_analysis 
 		return rc;
 	}
 	trace_analysis_init(an, td->meta.nodes);
+	if (td->meta.has_macs)
+		an->node_mac = (const uint8_t(*)[6])td->meta.mac;
 	an->start_ns = td->meta.start_realtime_ns;
 	an->stop_ns = td->meta.stop_realtime_ns;
 	an->realtime_offset_ns = trace_meta_offset(&td->meta);

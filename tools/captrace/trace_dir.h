@@ -34,6 +34,9 @@ struct trace_meta {
 	uint64_t ring_overflow; /* drop events the filter could not queue during the capture */
 	uint64_t pcap_dropped; /* packets libpcap reported dropped, all nodes */
 	bool complete; /* false: the recorder ended early (killed); stop is its last update */
+	/* An adopted lab's: each node's own MAC (capnet's labs number theirs). */
+	bool has_macs;
+	uint8_t mac[CAPNET_MAX_NODES + 1][6];
 };
 
 static inline int64_t trace_meta_offset(const struct trace_meta *m)

@@ -42,6 +42,15 @@ static void key_from_ip(struct trace_key *k, uint32_t saddr, uint32_t daddr, uin
 	k->b = (uint64_t)proto << 32 | (uint32_t)ip_id << 16 | csum;
 }
 
+/* Which node has this MAC, in an adopted lab; 0 for none. */
+static unsigned int node_of_mac(const struct trace_analysis *an, const uint8_t *mac)
+{
+	for (unsigned int i = 1; i <= an->nodes; i++)
+		if (!memcmp(an->node_mac[i], mac, 6))
+			return i;
+	return 0;
+}
+
 int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_ns,
 		    const uint8_t *frame, uint32_t caplen)
 {
@@ -50,6 +59,10 @@ int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_
 	int rc;
 
 	rc = trace_packet_parse(frame, caplen, &p);
+	if (!rc && an->node_mac) {
+		p.dst_node = node_of_mac(an, frame);
+		p.src_node = node_of_mac(an, frame + 6);
+	}
 	if (rc || !p.src_node || !p.dst_node || p.src_node == p.dst_node ||
 	    (p.src_node != node && p.dst_node != node) || p.src_node > an->nodes ||
 	    p.dst_node > an->nodes) {

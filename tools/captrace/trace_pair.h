@@ -89,6 +89,8 @@ struct trace_link {
 
 struct trace_analysis {
 	unsigned int nodes;
+	/* An adopted lab's nodes' own MACs, [1..nodes]; NULL: capnet's numbered ones. */
+	const uint8_t (*node_mac)[6];
 	/* Capture interval (CLOCK_REALTIME): frames sent outside it are not judged, as their
 	 * arrival may fall outside the capture. */
 	uint64_t start_ns, stop_ns;
