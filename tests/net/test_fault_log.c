@@ -18,15 +18,14 @@
 
 static const char *lab;
 static char out[1 << 16];
-static char dir[64], capctl[512];
+static char dir[64];
 
 /* One put through node 1, into the history; its outcome does not matter, its times do. */
 static void one_op(unsigned int process)
 {
-	netlab_sh(
-		out, sizeof(out),
-		"cd %s && %s --lab %s --timeout 500 -n 1 --history h.jsonl --process %u put k v%u",
-		dir, capctl, lab, process, process);
+	netlab_capctl(lab, out, sizeof(out),
+		      "--timeout 500 -n 1 --history %s/h.jsonl --process %u put k v%u", dir,
+		      process, process);
 	printf("%s", out);
 }
 
@@ -63,9 +62,8 @@ static void test_hand_typed_faults_are_shaded(void **state)
 
 	/* No faults file beside the history: the report reads the lab's log. */
 	assert_int_equal(netlab_sh(out, sizeof(out), "test -e %s/h.faults.jsonl", dir), 1);
-	assert_int_equal(netlab_sh(out, sizeof(out),
-				   "cd %s && %s --lab %s report h.jsonl --svg-dir svg", dir, capctl,
-				   lab),
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "report %s/h.jsonl --svg-dir %s/svg",
+				       dir, dir),
 			 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, "2 fault windows"));
@@ -73,9 +71,7 @@ static void test_hand_typed_faults_are_shaded(void **state)
 				   "grep -c 'class=\"fault\"' %s/svg/throughput.svg", dir),
 			 0);
 	assert_int_equal(strtol(out, NULL, 10), 2);
-	assert_int_equal(netlab_sh(out, sizeof(out), "cd %s && %s --lab %s history export h.jsonl",
-				   dir, capctl, lab),
-			 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "history export %s/h.jsonl", dir), 0);
 	assert_non_null(strstr(out, ":f :partition, :value \"1 | 2,3\", :process :nemesis"));
 	assert_non_null(strstr(out, ":f :kill, :value \"3\", :process :nemesis"));
 }
@@ -83,7 +79,6 @@ static void test_hand_typed_faults_are_shaded(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	netlab_sibling("capctl", capctl, sizeof(capctl));
 	snprintf(dir, sizeof(dir), "/tmp/capnet-faultlog-XXXXXX");
 	return mkdtemp(dir) ? 0 : -1;
 }

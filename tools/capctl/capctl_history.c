@@ -104,10 +104,9 @@ int read_faults(const char *path, struct faults *fs)
 			ok = false;
 		}
 		if (!ok) {
-			fprintf(stderr,
-				"capctl: %s:%ld: not a fault line ({\"time\":SECONDS,\"f\":..."
-				",\"value\":...})\n",
-				path, lineno);
+			report_warn("%s:%ld: not a fault line ({\"time\":SECONDS,\"f\":...,"
+				    "\"value\":...})",
+				    path, lineno);
 			err = -EINVAL;
 		} else {
 			err = faults_add(fs, t, fname, value);

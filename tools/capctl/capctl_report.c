@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/op_chart.h"
+#include "lib/report.h"
 #include "lib/svg.h"
 #include "lib/xml.h"
 #include "netem/script/scenario.h"
@@ -278,14 +279,14 @@ static int write_file(const char *path, int (*draw)(FILE *, const struct report 
 	int err;
 
 	if (!f) {
-		fprintf(stderr, "capctl report: %s: %s\n", path, strerror(errno));
+		report_warn("%s: %s", path, strerror(errno));
 		return -errno;
 	}
 	err = draw(f, r);
 	if (fclose(f) && !err)
 		err = -errno;
 	if (err)
-		fprintf(stderr, "capctl report: write %s: %s\n", path, strerror(-err));
+		report_warn("write %s: %s", path, strerror(-err));
 	return err;
 }
 
@@ -295,7 +296,7 @@ static int write_html(const char *path, const struct report *r, const char *hist
 	int err;
 
 	if (!f) {
-		fprintf(stderr, "capctl report: %s: %s\n", path, strerror(errno));
+		report_warn("%s: %s", path, strerror(errno));
 		return -errno;
 	}
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
@@ -323,7 +324,7 @@ out:
 	if (fclose(f) && !err)
 		err = -errno;
 	if (err)
-		fprintf(stderr, "capctl report: write %s: %s\n", path, strerror(-err));
+		report_warn("write %s: %s", path, strerror(-err));
 	return err;
 }
 
@@ -351,6 +352,7 @@ int capctl_report_main(int argc, char **argv)
 	int rc, i;
 	FILE *f;
 
+	report_set_program("capctl report");
 	for (i = 1; i < argc; i++) {
 		const char **slot = !strcmp(argv[i], "--html")	  ? &html :
 				    !strcmp(argv[i], "--svg-dir") ? &svg_dir :
@@ -361,17 +363,16 @@ int capctl_report_main(int argc, char **argv)
 		if (slot && i + 1 < argc) {
 			*slot = argv[++i];
 		} else if (slot) {
-			fprintf(stderr, "capctl report: %s needs a value\n", argv[i]);
+			report_warn("%s needs a value", argv[i]);
 			return CAPCTL_USAGE;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return CAPCTL_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "capctl report: unknown option %s (capctl report --help)\n",
-				argv[i]);
+			report_warn("unknown option %s (capctl report --help)", argv[i]);
 			return CAPCTL_USAGE;
 		} else if (path) {
-			fprintf(stderr, "capctl report: one history please\n");
+			report_warn("one history please");
 			return CAPCTL_USAGE;
 		} else {
 			path = argv[i];
@@ -382,20 +383,17 @@ int capctl_report_main(int argc, char **argv)
 		return CAPCTL_USAGE;
 	}
 	if (!html && !svg_dir) {
-		fprintf(stderr, "capctl report: where to? (--html FILE and/or --svg-dir DIR)\n");
+		report_warn("where to? (--html FILE and/or --svg-dir DIR)");
 		return CAPCTL_USAGE;
 	}
 	if (model && strcmp(model, "register") && strcmp(model, "bank") && strcmp(model, "set") &&
 	    strcmp(model, "append")) {
-		fprintf(stderr,
-			"capctl report: --model takes register, bank, set or append, not "
-			"\"%s\"\n",
-			model);
+		report_warn("--model takes register, bank, set or append, not \"%s\"", model);
 		return CAPCTL_USAGE;
 	}
 	f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "capctl report: %s: %s\n", path, strerror(errno));
+		report_warn("%s: %s", path, strerror(errno));
 		return CAPCTL_USAGE;
 	}
 	history_init(&h);
@@ -410,9 +408,9 @@ int capctl_report_main(int argc, char **argv)
 	}
 	if (rc) {
 		if (rc == -EINVAL)
-			fprintf(stderr, "%s:%ld: %s\n", path, e.line, e.msg);
+			report_warn("%s:%ld: %s", path, e.line, e.msg);
 		else
-			fprintf(stderr, "capctl report: %s: %s\n", path, strerror(-rc));
+			report_warn("%s: %s", path, strerror(-rc));
 		history_free(&h);
 		return CAPCTL_USAGE;
 	}
@@ -431,7 +429,7 @@ int capctl_report_main(int argc, char **argv)
 	rc = faults_for_history(path, faults_path, r.t0, last, &fs, derived, sizeof(derived));
 	if (rc) {
 		if (rc != -EINVAL)
-			fprintf(stderr, "capctl report: %s: %s\n", derived, strerror(-rc));
+			report_warn("%s: %s", derived, strerror(-rc));
 		history_free(&h);
 		faults_free(&fs);
 		return CAPCTL_USAGE;
@@ -452,10 +450,10 @@ int capctl_report_main(int argc, char **argv)
 	}
 	rc = chart_ops(&r);
 	if (rc)
-		fprintf(stderr, "capctl report: %s\n", strerror(-rc));
+		report_warn("%s", strerror(-rc));
 	if (!rc && svg_dir) {
 		if (mkdir(svg_dir, 0755) && errno != EEXIST) {
-			fprintf(stderr, "capctl report: mkdir %s: %s\n", svg_dir, strerror(errno));
+			report_warn("mkdir %s: %s", svg_dir, strerror(errno));
 			rc = -errno;
 		}
 		snprintf(file, sizeof(file), "%s/latency.svg", svg_dir);
