@@ -579,6 +579,7 @@ int capnet_egress(struct __sk_buff *skb)
 	struct capnet_link_drops *drops;
 	struct capnet_lab_meta *lab;
 	struct capnet_control *ctl;
+	__u64 flip_at;
 	struct capnet_policy_meta *meta;
 	struct capnet_impairment *imp;
 	struct capnet_global_stats *g;
@@ -626,8 +627,13 @@ int capnet_egress(struct __sk_buff *skb)
 	ctl = bpf_map_lookup_elem(&control, &key);
 	if (!ctl)
 		return TC_ACT_OK;
-	/* Read once: every lookup below must use the same copy, even if a flip lands now. */
-	copy = READ_ONCE(ctl->active) & 1;
+	/* Read once: every lookup below must use the same copy, even if a flip lands now. A
+	 * scheduled flip (a lab across hosts) is read first: see struct capnet_control. */
+	flip_at = READ_ONCE(ctl->flip_at_tai_ns);
+	if (flip_at && bpf_ktime_get_tai_ns() >= flip_at)
+		copy = READ_ONCE(ctl->pending) & 1;
+	else
+		copy = READ_ONCE(ctl->active) & 1;
 	meta = bpf_map_lookup_elem(&policy_meta, &copy);
 	if (!meta)
 		return TC_ACT_OK;

@@ -79,9 +79,15 @@ enum capnet_verdict {
 };
 
 /* The one element of the `control` map: which policy copy is in force. Kept alone in its map
- * so a flip is a single aligned 4-byte store, atomic for every link at once. */
+ * so a flip is a single aligned 4-byte store, atomic for every link at once. A lab across hosts
+ * schedules its flip instead: from the CLOCK_TAI instant flip_at_tai_ns on, `pending` is in
+ * force, on every host at the same instant, with no syscall at that moment; user space then
+ * makes it `active` and clears flip_at_tai_ns, in that order (the filter reads them in the
+ * other), so no frame is ever judged by the old copy after the instant. */
 struct capnet_control {
 	__u32 active;
+	__u32 pending;
+	__u64 flip_at_tai_ns; /* 0: no flip scheduled */
 };
 
 /* Per policy copy, written with the copy before the flip that makes it active. */

@@ -21,3 +21,11 @@ double monotonic_s(void)
 {
 	return monotonic_ns() / 1e9;
 }
+
+uint64_t tai_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}

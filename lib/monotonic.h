@@ -10,5 +10,9 @@ uint64_t monotonic_ns(void);
 /* Signed, so that a deadline minus now goes below zero when it has passed. */
 long long monotonic_ms(void);
 double monotonic_s(void);
+/* CLOCK_TAI, the clock the hosts of a lab across hosts switch on (the filter reads it with
+ * bpf_ktime_get_tai_ns): like the wall clock synchronised, unlike it never stepped by leap
+ * seconds. */
+uint64_t tai_ns(void);
 
 #endif /* CAPNET_MONOTONIC_H */

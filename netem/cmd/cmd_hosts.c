@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "lib/files.h"
+#include "lib/monotonic.h"
 #include "lib/options.h"
 #include "netem/cli.h"
 #include "netem/hosts/hosts.h"
@@ -322,6 +325,136 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
 }
 
+/* ---- partition, cut, heal, link: the two-phase switch ------------------------------------ */
+
+/* One word for the remote shell: 'text', with every ' written '\''. */
+static void shell_word(const char *text, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len < 3)
+		return;
+	buf[used++] = '\'';
+	for (; *text && used + 6 < len; text++) {
+		if (*text == '\'') {
+			memcpy(buf + used, "'\\''", 4);
+			used += 4;
+		} else {
+			buf[used++] = *text;
+		}
+	}
+	buf[used++] = '\'';
+	buf[used] = '\0';
+}
+
+/* A number after "key": in a host's JSON line; 0 if absent. */
+static uint64_t json_u64(const char *text, const char *key)
+{
+	char pattern[64];
+	const char *p;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	p = strstr(text, pattern);
+	return p ? strtoull(p + strlen(pattern), NULL, 10) : 0;
+}
+
+static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
+			char **argv)
+{
+	static char args[16384], word[1024], what[1024];
+	static struct switch_plan plan;
+	struct switch_commit commit;
+	bool preset = false, seed = false;
+	uint64_t t0, round_trip, spread = 0, lead = UINT64_MAX;
+	size_t used;
+
+	cli_take_json(cli, &argc, argv);
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--delay") || !strcmp(argv[i], "--rate"))
+			return report_fail("%s: delays across hosts are not supported yet (loss, "
+					   "duplication, corruption and rules are)",
+					   name);
+		preset |= !strcmp(argv[i], "--preset");
+		seed |= !strcmp(argv[i], "--seed");
+	}
+	if (cli_need_root(name))
+		return EXIT_FAIL;
+	used = snprintf(args, sizeof(args), "host prepare %s", name);
+	for (int i = 0; i < argc && used < sizeof(args); i++) {
+		shell_word(argv[i], word, sizeof(word));
+		used += snprintf(args + used, sizeof(args) - used, " %s", word);
+	}
+	/* A random preset must draw the same groups on every host. */
+	if (preset && !seed && used < sizeof(args))
+		snprintf(args + used, sizeof(args) - used, " --seed %llu",
+			 (unsigned long long)(tai_ns() ^ (uint64_t)getpid() << 32));
+
+	/* Phase one: every host writes its idle copy and says which generation it holds. */
+	set_all_args(lh->hosts.count, args);
+	switch_plan_start(&plan, lh->hosts.count);
+	t0 = tai_ns();
+	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	round_trip = tai_ns() - t0;
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		uint64_t generation = json_u64(results[h].out, "generation");
+
+		if (results[h].status || !generation)
+			switch_plan_failed(&plan, h,
+					   results[h].why[0] ? results[h].why : "no generation");
+		else
+			switch_plan_prepared(&plan, h, generation, round_trip, 0);
+	}
+	if (switch_plan_decide(&plan, tai_ns(), &commit) == SWITCH_ABORT)
+		return report_fail("%s: host %s did not prepare: %s; no host switched", name,
+				   lh->hosts.host[commit.failed_host].dest,
+				   plan.why[commit.failed_host]);
+	{
+		const char *p = strstr(results[0].out, "\"partition\":\"");
+
+		snprintf(what, sizeof(what), "%.*s", p ? (int)strcspn(p + 13, "\"") : 0,
+			 p ? p + 13 : "");
+	}
+
+	/* Phase two: every host takes it at the same CLOCK_TAI instant, in its filter. */
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		char commit_args[96];
+
+		snprintf(commit_args, sizeof(commit_args), "host commit %llu %llu",
+			 (unsigned long long)plan.generation[h],
+			 (unsigned long long)commit.flip_at_tai_ns);
+		free(host_args[h]);
+		host_args[h] = strdup(commit_args);
+	}
+	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		uint64_t late = json_u64(results[h].out, "late_ns"),
+			 ahead = json_u64(results[h].out, "lead_ns");
+
+		if (results[h].status)
+			return report_fail(
+				"%s: host %s did not take the switch: %s; the lab is not "
+				"consistent (capnet --lab %s heal once it is back)",
+				name, lh->hosts.host[h].dest, results[h].why, cli->lab);
+		if (late > spread)
+			spread = late;
+		if (ahead < lead)
+			lead = ahead;
+	}
+	if (cli->json)
+		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"generation\":%llu,\"hosts\":%u,"
+		       "\"flip_at_tai_ns\":%llu,\"lead_ns\":%llu,\"spread_ns\":%llu,"
+		       "\"prepare_us\":%.1f}\n",
+		       cli->lab, what, (unsigned long long)plan.generation[0], lh->hosts.count,
+		       (unsigned long long)commit.flip_at_tai_ns, (unsigned long long)lead,
+		       (unsigned long long)spread, round_trip / 1e3);
+	else
+		printf("%s (generation %llu) on %u hosts at one CLOCK_TAI instant: prepared in "
+		       "%.1f ms, the last host %.1f ms ahead of it, spread %llu ns\n",
+		       what, (unsigned long long)plan.generation[0], lh->hosts.count,
+		       round_trip / 1e6, lead / 1e6, (unsigned long long)spread);
+	return EXIT_OK;
+}
+
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
 {
 	static struct lab_hosts lh;
@@ -346,8 +479,13 @@ bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, in
 			     hosts_status(cli, &lh);
 		return true;
 	}
+	if (!strcmp(name, "partition") || !strcmp(name, "cut") || !strcmp(name, "heal") ||
+	    !strcmp(name, "link")) {
+		*rc = hosts_switch(cli, &lh, name, argc, argv);
+		return true;
+	}
 	*rc = report_fail("lab %s spans %u hosts: `capnet %s` does not work across hosts yet (up, "
-			  "status and down do)",
+			  "status, down, partition, cut, heal and link do)",
 			  cli->lab, lh.hosts.count, name);
 	return true;
 }
@@ -482,6 +620,68 @@ static int host_check(struct cli *cli)
 	return EXIT_OK;
 }
 
+/* Phase one on this host: the command as it would run alone, writing the idle copy only. */
+static int host_prepare(struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct cli *cli, int argc, char **argv);
+	} commands[] = { { "partition", cmd_partition },
+			 { "cut", cmd_cut },
+			 { "heal", cmd_heal },
+			 { "link", cmd_link } };
+
+	if (argc < 1)
+		return report_usage("host prepare: which command?");
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[0], commands[c].name)) {
+			filter_defer_flips(true);
+			cli->json = true;
+			return commands[c].run(cli, argc - 1, argv + 1);
+		}
+	return report_usage("host prepare: \"%s\" is not a switch", argv[0]);
+}
+
+/* Phase two: the prepared copy takes over at the instant, in the filter; then, once it has
+ * passed, it is made the active copy. Says how far ahead of the instant it was scheduled
+ * (lead_ns), or how late (late_ns: this host switched that much after the others). */
+static int host_commit(struct cli *cli, int argc, char **argv)
+{
+	uint64_t generation, flip_at, written;
+	struct lab_info info;
+	struct filter *f = NULL;
+	struct timespec at;
+	int err;
+
+	if (argc != 2)
+		return report_usage("host commit GENERATION FLIP_AT_TAI_NS");
+	generation = strtoull(argv[0], NULL, 10);
+	flip_at = strtoull(argv[1], NULL, 10);
+	if (lab_open(cli->lab, &info, &f, LAB_WHOLE))
+		return report_error(-EIO, NULL);
+	err = filter_schedule_flip(f, generation, flip_at);
+	written = tai_ns();
+	if (err) {
+		filter_close(f);
+		return report_fail("schedule the switch: %s",
+				   err == -ESTALE ? "the prepared copy was replaced" :
+				   err == -EBUSY  ? "another switch is scheduled" :
+						    strerror(-err));
+	}
+	at.tv_sec = flip_at / 1000000000ull;
+	at.tv_nsec = flip_at % 1000000000ull;
+	while (clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
+	err = filter_settle_flip(f);
+	filter_close(f);
+	if (err)
+		return report_fail("settle the switch: %s", strerror(-err));
+	printf("{\"lead_ns\":%llu,\"late_ns\":%llu}\n",
+	       (unsigned long long)(written < flip_at ? flip_at - written : 0),
+	       (unsigned long long)(written > flip_at ? written - flip_at : 0));
+	return EXIT_OK;
+}
+
 int cmd_host(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 1)
@@ -493,6 +693,10 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_up(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "check"))
 		return host_check(cli);
+	if (!strcmp(argv[0], "prepare"))
+		return host_prepare(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "commit"))
+		return host_commit(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "down"))
 		return cmd_down(cli, argc - 1, argv + 1);
 	return report_usage("host: unknown verb \"%s\"", argv[0]);

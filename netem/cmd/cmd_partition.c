@@ -215,7 +215,9 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 		       next_policy.groups == 1 ? "" : "s", timing.write_ns / 1e3,
 		       timing.flip_ns / 1e3, rules[0] ? "rules: " : "", rules,
 		       rules[0] ? "\n" : "");
-	log_change(ctx, &meta, text, rules);
+	/* A prepared copy is not a change yet: the controller of a lab across hosts logs it. */
+	if (!filter_flips_deferred())
+		log_change(ctx, &meta, text, rules);
 	return EXIT_OK;
 }
 

@@ -112,6 +112,16 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 		 const struct impairment_set *imps, struct capnet_policy_meta *meta,
 		 struct filter_timing *timing);
 
+/* A lab across hosts switches in two phases. With flips deferred, filter_apply writes the idle
+ * copy and stops there (the prepare); filter_schedule_flip then makes the copy of `generation`
+ * take over at a CLOCK_TAI instant, in the filter itself (the commit): -ESTALE if the idle copy
+ * is not that generation, -EBUSY if another switch is scheduled. filter_settle_flip makes a
+ * passed flip the active copy: 0, or -EAGAIN before its instant. */
+void filter_defer_flips(bool defer);
+bool filter_flips_deferred(void);
+int filter_schedule_flip(struct filter *f, uint64_t generation, uint64_t flip_at_tai_ns);
+int filter_settle_flip(struct filter *f);
+
 /* Forgets how often each frame was seen, so seeded loss decides the next frames as it did
  * after `up`: a replay of the same traffic loses the same frames. */
 int filter_seen_reset(struct filter *f);

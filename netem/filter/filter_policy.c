@@ -15,6 +15,7 @@
 #include "netem/explain.h"
 #include "netem/filter/filter_internal.h"
 
+/* The copy in force now: `active`, or `pending` once a scheduled flip's instant has passed. */
 static int read_active(struct filter *f, unsigned int *active)
 {
 	struct capnet_control ctl;
@@ -22,8 +23,78 @@ static int read_active(struct filter *f, unsigned int *active)
 
 	if (bpf_map_lookup_elem(f->fd[FM_CONTROL], &zero, &ctl))
 		return -errno;
-	*active = ctl.active & 1;
+	if (ctl.flip_at_tai_ns && tai_ns() >= ctl.flip_at_tai_ns)
+		*active = ctl.pending & 1;
+	else
+		*active = ctl.active & 1;
 	return 0;
+}
+
+static int write_control(struct filter *f, const struct capnet_control *ctl, const char *why)
+{
+	uint32_t zero = 0;
+	char pin[256];
+
+	filter_pin_dir(f->lab, pin, sizeof(pin));
+	filter_explain_update(pin, "control", &zero, sizeof(zero), ctl, sizeof(*ctl), why);
+	return bpf_map_update_elem(f->fd[FM_CONTROL], &zero, ctl, BPF_ANY) ? -errno : 0;
+}
+
+int filter_settle_flip(struct filter *f)
+{
+	struct capnet_control ctl;
+	uint32_t zero = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(f->fd[FM_CONTROL], &zero, &ctl))
+		return -errno;
+	if (!ctl.flip_at_tai_ns)
+		return 0;
+	if (tai_ns() < ctl.flip_at_tai_ns)
+		return -EAGAIN;
+	/* One change per write, in the order the filter's reads need: `active` first. */
+	ctl.active = ctl.pending;
+	err = write_control(f, &ctl, "control: the scheduled copy made active");
+	ctl.flip_at_tai_ns = 0;
+	return err ?: write_control(f, &ctl, "control: no flip scheduled");
+}
+
+int filter_schedule_flip(struct filter *f, uint64_t generation, uint64_t flip_at_tai_ns)
+{
+	struct capnet_policy_meta meta;
+	struct capnet_control ctl;
+	uint32_t zero = 0, idle;
+	int err;
+
+	err = filter_settle_flip(f);
+	if (err == -EAGAIN)
+		return -EBUSY; /* another switch is scheduled and not yet in force */
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(f->fd[FM_CONTROL], &zero, &ctl))
+		return -errno;
+	idle = !(ctl.active & 1);
+	if (bpf_map_lookup_elem(f->fd[FM_POLICY_META], &idle, &meta))
+		return -errno;
+	if (meta.generation != generation)
+		return -ESTALE; /* the idle copy is not the one prepared */
+	/* `pending` before the instant that makes it count. */
+	ctl.pending = idle;
+	err = write_control(f, &ctl, "control: the copy to take at the instant");
+	ctl.flip_at_tai_ns = flip_at_tai_ns;
+	return err ?: write_control(f, &ctl, "control: the CLOCK_TAI instant of the flip");
+}
+
+static bool flips_deferred;
+
+void filter_defer_flips(bool defer)
+{
+	flips_deferred = defer;
+}
+
+bool filter_flips_deferred(void)
+{
+	return flips_deferred;
 }
 
 /* Reads n consecutive array elements from key `first` on: one syscall when the kernel has
@@ -348,7 +419,7 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 	uint64_t t_start = monotonic_ns(), t_flip;
 	struct capnet_policy_meta cur, meta = {};
 	struct capnet_match table[CAPNET_MAX_MATCHES];
-	struct capnet_control ctl;
+	struct capnet_control ctl = { 0 };
 	uint32_t active, idle, zero = 0, i, k;
 	unsigned int shown = 0, used = 0;
 	char pin[256], v[160];
@@ -366,7 +437,11 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 		    match_slot(table, &used, &imps->items[i].match) < 0)
 			return -E2BIG;
 
-	err = read_active(f, &active);
+	/* A switch still scheduled in the future would take the copy written here. */
+	err = filter_settle_flip(f);
+	if (err == -EAGAIN)
+		return -EBUSY;
+	err = err ?: read_active(f, &active);
 	if (err)
 		return err;
 	idle = !active;
@@ -435,9 +510,16 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 				      meaning);
 	}
 
+	if (flips_deferred) { /* prepared: filter_schedule_flip makes it count */
+		if (meta_out)
+			*meta_out = meta;
+		return 0;
+	}
 	/* The switch itself: one aligned word, so every link changes at the same instant. */
 	ctl.active = idle;
-	explain("bpftool map update pinned %s/control key 0 0 0 0 value %u 0 0 0", pin, idle);
+	explain("bpftool map update pinned %s/control key 0 0 0 0 value %u 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+		"0 0",
+		pin, idle);
 	if (bpf_map_update_elem(f->fd[FM_CONTROL], &zero, &ctl, BPF_ANY))
 		return -errno;
 	/* Stamp the flip's own time; the program reads only generation and impaired, unchanged. */

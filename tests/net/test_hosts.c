@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "tests/lib/emu_hosts.h"
@@ -122,6 +124,146 @@ static void test_up_reaches_every_node_across_hosts(void **state)
 	assert_int_equal(emu_host_lab_namespaces(&hosts, 1, lab), 0);
 }
 
+static bool same_group(unsigned int a, unsigned int b)
+{
+	return a % 2 == b % 2; /* {1,3} and {2,4}: each group spans both hosts */
+}
+
+/* What arrived on every link is what `open` says: all COUNT, or none. */
+static void expect_reach(const char *what, bool (*open)(unsigned int from, unsigned int to))
+{
+	unsigned int got[NODES + 1][NODES + 1];
+	unsigned int wrong = 0;
+
+	exchange(64, got);
+	for (unsigned int from = 1; from <= NODES; from++)
+		for (unsigned int to = 1; to <= NODES; to++) {
+			unsigned int want = open(from, to) ? COUNT : 0;
+
+			if (from == to || got[from][to] == want)
+				continue;
+			printf("%s: %u -> %u: %u of %d arrived, expected %u\n", what, from, to,
+			       got[from][to], COUNT, want);
+			wrong++;
+		}
+	assert_int_equal(wrong, 0);
+}
+
+static bool all_open(unsigned int from, unsigned int to)
+{
+	(void)from;
+	(void)to;
+	return true;
+}
+
+static bool odd_even(unsigned int from, unsigned int to)
+{
+	return same_group(from, to);
+}
+
+static bool cut_1_to_3(unsigned int from, unsigned int to)
+{
+	return !(from == 1 && to == 3);
+}
+
+static void switch_ok(const char *fmt, const char *arg)
+{
+	int rc = netlab_capnet(lab, out, sizeof(out), fmt, arg);
+
+	if (rc)
+		printf("%s: %s", fmt, out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "on 2 hosts at one CLOCK_TAI instant"));
+}
+
+/* Partitions, cuts, rules and loss switch on both hosts, judged by what arrives. */
+static void test_faults_across_hosts(void **state)
+{
+	unsigned int got[NODES + 1][NODES + 1];
+	char json[8192];
+
+	(void)state;
+	up();
+	switch_ok("partition 1,3 2,4%s", "");
+	expect_reach("partition 1,3 2,4", odd_even);
+	/* Both hosts hold the same generation, stamped on their drop events. */
+	assert_int_equal(emu_host_sh(&hosts, 0, json, sizeof(json), "%s --lab %s status --json",
+				     getenv("CAPNET"), lab),
+			 0);
+	assert_int_equal(netlab_json_number(json, NULL, "generation"), 2);
+	assert_int_equal(emu_host_sh(&hosts, 1, json, sizeof(json), "%s --lab %s status --json",
+				     getenv("CAPNET"), lab),
+			 0);
+	assert_int_equal(netlab_json_number(json, NULL, "generation"), 2);
+	switch_ok("heal%s", "");
+	expect_reach("heal", all_open);
+	switch_ok("cut 1 3%s", "");
+	expect_reach("cut 1 3", cut_1_to_3);
+	switch_ok("heal%s", "");
+	/* A rule: only UDP to our port is split; the rest of the lab's traffic is not. */
+	switch_ok("partition 1,3 2,4 --only udp:%s", "7311");
+	expect_reach("partition --only udp:7311", odd_even);
+	switch_ok("heal --only udp:%s", "7311");
+	expect_reach("heal --only", all_open);
+	switch_ok("link 1 3 --loss 50%s", "%");
+	exchange(64, got);
+	assert_true(got[1][3] > 0 && got[1][3] < COUNT);
+	assert_true(got[3][1] > 0 && got[3][1] < COUNT);
+	assert_int_equal(got[1][2], COUNT);
+	assert_int_equal(got[2][4], COUNT);
+}
+
+/* Floods on 1 -> 4, cut in both partitions, and on 1 -> 3, open in both (each across the
+ * hosts), while the lab switches back and forth between them: a frame may never cross the cut
+ * link, whichever host's filter judges it and whenever. Counted at the receivers. */
+static void test_switch_is_atomic_across_hosts(void **state)
+{
+	int fd1, fd3, fd4, pipe_fd[2];
+	unsigned int crossed, carried;
+	char payload[64] = "flood";
+	pid_t flooder;
+
+	(void)state;
+	up();
+	switch_ok("partition 1,3 2,4%s", "");
+	fd1 = emu_host_node_socket(&hosts, 0, lab, 1, PORT);
+	fd3 = emu_host_node_socket(&hosts, 1, lab, 3, PORT);
+	fd4 = emu_host_node_socket(&hosts, 1, lab, 4, PORT);
+	assert_true(fd1 >= 0 && fd3 >= 0 && fd4 >= 0);
+	assert_int_equal(pipe(pipe_fd), 0);
+	flooder = fork();
+	if (flooder == 0) {
+		char c;
+
+		close(pipe_fd[1]);
+		fcntl(pipe_fd[0], F_SETFL, O_NONBLOCK);
+		/* Until the parent closes the pipe. */
+		while (read(pipe_fd[0], &c, 1) < 0) {
+			netlab_udp_send_to(fd1, 4, PORT, payload, sizeof(payload));
+			netlab_udp_send_to(fd1, 3, PORT, payload, sizeof(payload));
+		}
+		_exit(0);
+	}
+	close(pipe_fd[0]);
+	for (int i = 0; i < 10; i++) {
+		switch_ok("partition 1,2,3 4%s", "");
+		switch_ok("partition 1,3 2,4%s", "");
+		/* Drained as it goes, so no receive buffer fills and hides a crossing. */
+		netlab_udp_count(fd4, 0);
+	}
+	close(pipe_fd[1]);
+	waitpid(flooder, NULL, 0);
+	crossed = netlab_udp_count(fd4, 300);
+	carried = netlab_udp_count(fd3, 300);
+	printf("1 -> 4 (cut in both): %u crossed; 1 -> 3 (open in both): %u in the last buffer\n",
+	       crossed, carried);
+	assert_int_equal(crossed, 0);
+	assert_true(carried > 0);
+	close(fd1);
+	close(fd3);
+	close(fd4);
+}
+
 static void test_bad_input_is_refused(void **state)
 {
 	char cmd[8][512];
@@ -192,6 +334,8 @@ static void test_lost_host_is_named_and_down_finishes_later(void **state)
 	assert_non_null(strstr(out, "nodes 3,4, not whole"));
 	rc = netlab_capnet(lab, out, sizeof(out), "partition 1,2");
 	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_non_null(strstr(out, "no host switched"));
 	rc = netlab_capnet(lab, out, sizeof(out), "down");
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(out, hosts.addr[1]));
@@ -210,6 +354,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_up_reaches_every_node_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_faults_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_switch_is_atomic_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_bad_input_is_refused, teardown_lab),
 		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_failed_share_leaves_nothing, teardown_lab),
