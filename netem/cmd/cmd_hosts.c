@@ -455,6 +455,29 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	return EXIT_OK;
 }
 
+/* `exec I -- CMD...` on the host of node I, with this terminal's input and output. */
+static int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **argv)
+{
+	static char args[16384], word[4096];
+	unsigned int node;
+	size_t used;
+	int rc;
+
+	if (argc < 1)
+		return report_usage("exec: which node? (capnet exec I -- CMD ...)");
+	rc = cli_parse_node(argv[0], lh->nodes, &node);
+	if (rc)
+		return rc;
+	used = snprintf(args, sizeof(args), "exec %u", node);
+	for (int i = 1; i < argc && used < sizeof(args); i++) {
+		shell_word(argv[i], word, sizeof(word));
+		used += snprintf(args + used, sizeof(args) - used, " %s", word);
+	}
+	rc = remote_exec(cli->lab, &lh->hosts.host[lh->place.host_of[node]], args);
+	return report_fail("exec on host %s: %s", lh->hosts.host[lh->place.host_of[node]].dest,
+			   strerror(-rc));
+}
+
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
 {
 	static struct lab_hosts lh;
@@ -479,13 +502,17 @@ bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, in
 			     hosts_status(cli, &lh);
 		return true;
 	}
+	if (!strcmp(name, "exec")) {
+		*rc = hosts_exec(cli, &lh, argc, argv);
+		return true;
+	}
 	if (!strcmp(name, "partition") || !strcmp(name, "cut") || !strcmp(name, "heal") ||
 	    !strcmp(name, "link")) {
 		*rc = hosts_switch(cli, &lh, name, argc, argv);
 		return true;
 	}
 	*rc = report_fail("lab %s spans %u hosts: `capnet %s` does not work across hosts yet (up, "
-			  "status, down, partition, cut, heal and link do)",
+			  "status, down, exec, partition, cut, heal and link do)",
 			  cli->lab, lh.hosts.count, name);
 	return true;
 }

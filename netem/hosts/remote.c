@@ -37,25 +37,23 @@ static const char *remote_bin(void)
 	return bin && *bin ? bin : "capnet";
 }
 
-/* The child: stdout and stderr onto the pipes, then ssh (or this program for `local`). */
-static void run_child(const char *lab, const struct host_dest *h, const char *args, int out_fd,
-		      int err_fd)
+/* Becomes `<remote capnet> --lab LAB ARGS` on host h: ssh, or this program for `local`.
+ * Returns only if it cannot. */
+static void exec_on_host(const char *lab, const struct host_dest *h, const char *args)
 {
 	static char line[8192], cmd[8192], self[PATH_MAX];
 	char ctl[320], opt_ctl[400], port[16], target[320];
 	const char *ssh = getenv("CAPNET_SSH");
 	ssize_t n;
 
-	dup2(out_fd, STDOUT_FILENO);
-	dup2(err_fd, STDERR_FILENO);
 	if (h->local) {
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
-			_exit(126);
+			return;
 		self[n] = '\0';
 		snprintf(line, sizeof(line), "exec '%s' --lab %s %.4000s", self, lab, args);
 		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
-		_exit(127);
+		return;
 	}
 	snprintf(line, sizeof(line), "%.4000s \"$@\"", ssh && *ssh ? ssh : "ssh");
 	snprintf(port, sizeof(port), "%u", h->port ? h->port : 22);
@@ -66,7 +64,26 @@ static void run_child(const char *lab, const struct host_dest *h, const char *ar
 	execl("/bin/sh", "sh", "-c", line, "capnet-ssh", "-o", "ControlMaster=auto", "-o", opt_ctl,
 	      "-o", "ControlPersist=" CONTROL_PERSIST, "-o", "ConnectTimeout=10", "-p", port, "--",
 	      target, cmd, (char *)NULL);
+}
+
+/* The child: stdout and stderr onto the pipes, then the command. */
+static void run_child(const char *lab, const struct host_dest *h, const char *args, int out_fd,
+		      int err_fd)
+{
+	dup2(out_fd, STDOUT_FILENO);
+	dup2(err_fd, STDERR_FILENO);
+	exec_on_host(lab, h, args);
 	_exit(127);
+}
+
+int remote_exec(const char *lab, const struct host_dest *h, const char *args)
+{
+	char dir[256];
+
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
+	files_mkdir_p(dir, 0755);
+	exec_on_host(lab, h, args);
+	return -errno;
 }
 
 struct call {

@@ -21,6 +21,10 @@ struct remote_result {
 int remote_run(const char *lab, const struct host_list *hosts, const bool *run, char *const args[],
 	       struct remote_result *res);
 
+/* Becomes `<remote capnet> --lab LAB ARGS` on host h, with this process's standard input,
+ * output and error (an interactive `capnet exec`); returns -errno only if it cannot. */
+int remote_exec(const char *lab, const struct host_dest *h, const char *args);
+
 /* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
 void remote_close(const char *lab, const struct host_list *hosts);
 

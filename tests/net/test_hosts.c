@@ -109,6 +109,16 @@ static void test_up_reaches_every_node_across_hosts(void **state)
 	assert_int_equal(netlab_capnet_checked(lab, status, sizeof(status), "--json status"), 0);
 	assert_int_equal(netlab_json_number(status, NULL, "mtu"), 1450);
 
+	/* exec reaches a node on either host, in its own namespace. */
+	assert_int_equal(netlab_capnet_checked(lab, status, sizeof(status),
+					       "exec 4 -- ip -o link show eth0"),
+			 0);
+	assert_non_null(strstr(status, "mtu 1450"));
+	assert_int_equal(netlab_capnet_checked(lab, status, sizeof(status),
+					       "exec 1 -- ip -o addr show eth0"),
+			 0);
+	assert_non_null(strstr(status, "10.77.0.1/16"));
+
 	/* The largest datagram the node MTU carries: 1450 less IP and UDP headers. */
 	exchange(1450 - 28, got);
 	for (unsigned int from = 1; from <= NODES; from++)
