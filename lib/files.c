@@ -48,6 +48,26 @@ int files_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+void files_read_tail(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size;
+	ssize_t n;
+
+	buf[0] = 0;
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	n = size < 0 ? -1 :
+		       pread(fd, buf, len - 1, size > (off_t)len - 1 ? size - ((off_t)len - 1) : 0);
+	close(fd);
+	if (n < 0)
+		return;
+	buf[n] = 0;
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+}
+
 int files_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;

@@ -2,6 +2,7 @@
 /* capnet maelstrom test: builds a lab, runs a Maelstrom workload's clients against unmodified
  * node programs through the shims, draws faults from the nemesis, checks the history with the
  * workload's checker, writes what Maelstrom writes into store/, and tears the lab down. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -61,6 +62,7 @@ struct shim_conn {
 	bool eof, init_ok, topology_ok;
 	int exit_status; /* -1 while running */
 	uint64_t sent, received;
+	uint64_t forged, repeated; /* datagrams its shim refused */
 };
 
 /* A client: one request outstanding, as in Maelstrom. */
@@ -116,6 +118,7 @@ struct harness {
 	uint64_t next_gossip;
 	uint64_t txn_key[TXN_KEYS], txn_written[TXN_KEYS], next_txn_key;
 	char bad[512]; /* a shim's complaint: the run stops */
+	bool stopping; /* the shims were told to stop */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -124,6 +127,19 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+}
+
+/* The first complaint stops the run and is what the run reports. */
+static void bad(struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bad(struct harness *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (h->bad[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(h->bad, sizeof(h->bad), fmt, ap);
+	va_end(ap);
 }
 
 static uint64_t now_ns(void)
@@ -631,27 +647,31 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 	const struct json_value *dest, *body, *irt, *type;
 	struct json_value root;
 	uint64_t reply_to;
-	unsigned long k;
-	char *end;
+	int k;
 
 	if (line[0] == '!') {
 		char who[16];
-		unsigned long long a, b;
+		unsigned long long a, b, f, r;
 		int st;
 
-		if (sscanf(line, "!stats %15s sent %llu received %llu", who, &a, &b) == 3) {
+		if (sscanf(line, "!stats %15s sent %llu received %llu forged %llu repeated %llu",
+			   who, &a, &b, &f, &r) == 5) {
 			h->shims[node].sent = a;
 			h->shims[node].received = b;
+			h->shims[node].forged = f;
+			h->shims[node].repeated = r;
 		} else if (sscanf(line, "!exit %15s %d", who, &st) == 2) {
+			/* Only a program that ended on its own says this: the nemesis's kills and
+			 * the harness's stop do not. */
 			h->shims[node].exit_status = st;
+			bad(h, "n%u exited with status %d during the run", node, st);
 		} else if (!strncmp(line, "!bad ", 5)) {
-			snprintf(h->bad, sizeof(h->bad), "%s", line + 5);
+			bad(h, "%s", line + 5);
 		}
 		return 0;
 	}
 	if (json_parse(line, strlen(line), 64, &root, NULL)) {
-		snprintf(h->bad, sizeof(h->bad), "n%u sent a line that is not JSON: %.200s", node,
-			 line);
+		bad(h, "n%u sent a line that is not JSON: %.200s", node, line);
 		return -EINVAL;
 	}
 	dest = json_member(&root, "dest");
@@ -659,8 +679,7 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 	type = body ? json_member(body, "type") : NULL;
 	irt = body ? json_member(body, "in_reply_to") : NULL;
 	if (!dest || dest->kind != JSON_STRING || !body || body->kind != JSON_OBJECT) {
-		snprintf(h->bad, sizeof(h->bad), "n%u sent a message without dest or body: %.200s",
-			 node, line);
+		bad(h, "n%u sent a message without dest or body: %.200s", node, line);
 		json_value_free(&root);
 		return -EINVAL;
 	}
@@ -670,9 +689,8 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 			h->shims[node].init_ok = true;
 		else if (!strcmp(type->str, "topology_ok"))
 			h->shims[node].topology_ok = true;
-	} else if (dest->str[0] == 'c' && irt && json_is_u64(irt, &reply_to)) {
-		k = strtoul(dest->str + 1, &end, 10);
-		if (!*end && k >= 1 && k <= h->n_clients && h->clients[k - 1].busy &&
+	} else if ((k = mael_id_parse(dest->str, 'c', h->n_clients + 1)) > 0) {
+		if (irt && json_is_u64(irt, &reply_to) && h->clients[k - 1].busy &&
 		    h->clients[k - 1].msg_id == reply_to)
 			complete(h, &h->clients[k - 1], body);
 		/* Anything else is a late answer to a request already given up: dropped. */
@@ -698,21 +716,11 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 		}
 		free(answer);
 	} else {
-		/* A node or service that does not exist: a definite error. */
-		const struct json_value *mid = json_member(body, "msg_id");
-		uint64_t id;
-
-		if (mid && json_is_u64(mid, &id)) {
-			char reply[512];
-
-			snprintf(
-				reply, sizeof(reply),
-				"{\"src\":\"%.60s\",\"dest\":\"n%u\",\"body\":{\"type\":\"error\","
-				"\"in_reply_to\":%llu,\"code\":1,\"text\":\"no node or service %.60s "
-				"in this test\"}}",
-				dest->str, node, (unsigned long long)id, dest->str);
-			send_line(h, node, reply);
-		}
+		/* A client, node or service this test does not have: the program's mistake. */
+		bad(h,
+		    "n%u sent a message to \"%.40s\", which names no node, client or service in "
+		    "this test: %.200s",
+		    node, dest->str, line);
 	}
 	json_value_free(&root);
 	return 0;
@@ -782,8 +790,12 @@ static void pump(struct harness *h, int timeout_ms)
 		}
 		k = read(s->fd, s->in + s->in_len, s->in_cap - s->in_len - 1);
 		if (k <= 0) {
-			if (k == 0 || (errno != EINTR && errno != EAGAIN))
+			if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
 				s->eof = true;
+				/* A shim closes only when told to, or after its "!exit". */
+				if (!h->stopping)
+					bad(h, "n%u's shim stopped", i);
+			}
 			continue;
 		}
 		s->in_len += (size_t)k;
@@ -927,6 +939,7 @@ static void stop_shims(struct harness *h)
 	uint64_t end = now_ns() + 3000000000ull;
 	unsigned int i, open;
 
+	h->stopping = true;
 	for (i = 0; i < h->o->nodes; i++)
 		if (h->shims[i].pid)
 			shutdown(h->shims[i].fd, SHUT_WR);
@@ -1181,6 +1194,7 @@ struct summary {
 	size_t ok, fail, info, total;
 	double p50, p95, p99, max; /* ms, ok operations */
 	uint64_t messages;
+	uint64_t forged, repeated; /* datagrams the shims refused */
 	double availability;
 };
 
@@ -1214,8 +1228,11 @@ static void summarize(const struct harness *h, struct summary *s)
 		s->max = lat[n - 1] / 1e6;
 	}
 	free(lat);
-	for (unsigned int i = 0; i < h->o->nodes; i++)
+	for (unsigned int i = 0; i < h->o->nodes; i++) {
 		s->messages += h->shims[i].sent;
+		s->forged += h->shims[i].forged;
+		s->repeated += h->shims[i].repeated;
+	}
 	s->availability = s->total ? (double)s->ok / s->total : 0;
 }
 
@@ -1395,7 +1412,7 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	char path[PATH_MAX + 32];
 	FILE *f;
 
-	printf("\n%s on %u node%s, %.0f s at %.4g ops/s%s%s (lab %s)\n",
+	printf("\n%s on %u node%s, %g s at %.4g ops/s%s%s (lab %s)\n",
 	       mael_workload_name(h->o->workload), h->o->nodes, h->o->nodes == 1 ? "" : "s",
 	       h->o->time_limit, h->o->rate, h->o->nemesis ? ", nemesis " : "", h->o->nemesis_text,
 	       h->lab);
@@ -1410,6 +1427,9 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	       h->lost.n_lost, h->lost.sent, h->lost.by_cause[MAEL_LOST_PARTITION],
 	       h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
 	       h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+	printf("  datagrams the shims refused: %llu forged (not from a peer shim's address and "
+	       "port, or not its own message), %llu repeated\n",
+	       (unsigned long long)s->forged, (unsigned long long)s->repeated);
 	if (h->lost.in_flight)
 		printf("    and %zu sent after the test's end, still in flight as the nodes "
 		       "stopped\n",
@@ -1446,14 +1466,15 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
 		"\"setup_s\":%.3f,\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
 		"\"partition\":%zu,\"loss\":%zu,\"node_killed\":%zu,\"elsewhere\":%zu},"
-		"\"checker\":",
+		"\"refused\":{\"forged\":%llu,\"repeated\":%llu},\"checker\":",
 		valid ? "true" : "false", mael_workload_name(h->o->workload), h->o->nodes,
 		h->o->time_limit, h->o->rate, h->o->nemesis_text, h->o->models_text, s->ok, s->fail,
 		s->info, s->availability, s->p50, s->p95, s->p99, s->max,
 		(h->cluster_ns - h->started_ns) / 1e9, (unsigned long long)s->messages,
 		s->total ? (double)s->messages / s->total : 0, h->lost.n_lost,
 		h->lost.by_cause[MAEL_LOST_PARTITION], h->lost.by_cause[MAEL_LOST_LOSS],
-		h->lost.by_cause[MAEL_LOST_NODE_DOWN], h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+		h->lost.by_cause[MAEL_LOST_NODE_DOWN], h->lost.by_cause[MAEL_LOST_ELSEWHERE],
+		(unsigned long long)s->forged, (unsigned long long)s->repeated);
 	json_write_string(f, r->summary);
 	fputs(",\"evidence\":[", f);
 	for (size_t i = 0; i < r->n_evidence; i++) {
@@ -1699,10 +1720,58 @@ static void free_ops(struct harness *h)
 	free(h->clients);
 }
 
+/* store/latest to run (relative to store/), replaced in one rename so that it never points at
+ * nothing; NULL removes it. A convenience only: a failure leaves the runs as they are. */
+static void point_latest(const char *run)
+{
+	char tmp[64];
+
+	if (!run) {
+		unlink("store/latest");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "store/.latest.%d", (int)getpid());
+	unlink(tmp);
+	if (!symlink(run, tmp) && rename(tmp, "store/latest"))
+		unlink(tmp);
+}
+
+/* A run deleted by hand leaves store/latest pointing at nothing: it goes back to the newest run
+ * there is (the names of runs are times, so the greatest is the newest). */
+static void repair_latest(void)
+{
+	char newest[2 * NAME_MAX + 2] = "", run[2 * NAME_MAX + 2];
+	const char *newest_time = "";
+	struct dirent *w, *r;
+	struct stat st;
+	DIR *store, *dir;
+
+	if (lstat("store/latest", &st) || !stat("store/latest", &st))
+		return;
+	store = opendir("store");
+	while (store && (w = readdir(store))) {
+		if (w->d_name[0] == '.' || !strcmp(w->d_name, "latest"))
+			continue;
+		snprintf(run, sizeof(run), "store/%s", w->d_name);
+		dir = opendir(run);
+		while (dir && (r = readdir(dir))) {
+			if (r->d_name[0] == '.' || strcmp(r->d_name, newest_time) <= 0)
+				continue;
+			snprintf(newest, sizeof(newest), "%s/%s", w->d_name, r->d_name);
+			newest_time = strchr(newest, '/') + 1;
+		}
+		if (dir)
+			closedir(dir);
+	}
+	if (store)
+		closedir(store);
+	point_latest(newest[0] ? newest : NULL);
+}
+
 /* store/<workload>/<time>/, as Maelstrom's, and store/latest pointing at it. */
 static int make_store(struct harness *h)
 {
-	char stamp[64], latest[PATH_MAX];
+	char stamp[64];
 	struct timespec ts;
 	struct tm tm;
 	int err;
@@ -1715,10 +1784,32 @@ static int make_store(struct harness *h)
 	err = files_mkdir_p(h->store, 0755);
 	if (err)
 		return err;
-	snprintf(latest, sizeof(latest), "store/latest");
-	unlink(latest);
-	/* A convenience only: a failure leaves the run as it is. */
-	return symlink(h->store + strlen("store/"), latest) && errno != EEXIST ? 0 : 0;
+	point_latest(h->store + strlen("store/"));
+	return 0;
+}
+
+/* What a program that exited said last on its stderr, so that the failure is read here. */
+static void say_last_words(const struct harness *h, unsigned int node)
+{
+	char path[PATH_MAX + 32], tail[1024], *line, *save = NULL;
+	char *start;
+
+	snprintf(path, sizeof(path), "%s/n%u.log", h->store, node);
+	if (h->o->log_stderr) {
+		return; /* --log-stderr: it is on the terminal already */
+	}
+	files_read_tail(path, tail, sizeof(tail));
+	/* Whole lines only: the last five. */
+	start = tail;
+	for (int lines = 0, i = (int)strlen(tail) - 1; i >= 0; i--)
+		if (tail[i] == '\n' && ++lines == 5) {
+			start = tail + i + 1;
+			break;
+		}
+	report_warn("maelstrom: the end of n%u's stderr (%s)%s", node, path,
+		    tail[0] ? ":" : ": empty");
+	for (line = strtok_r(start, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "    %s\n", line);
 }
 
 static bool lab_exists(const char *lab)
@@ -1752,6 +1843,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	repair_latest();
 	rc = parse_options(argc - 1, argv + 1, &o, &concurrency);
 	o.quiet = cli->quiet;
 	if (rc)
@@ -1798,6 +1890,10 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed terminal stops the run as ^C does: the lab comes down. */
+	sigaction(SIGHUP, &sa, NULL);
+	/* A shim that is gone is an error of the write, and its last words say why. */
+	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/faults.jsonl", h.store);
 	h.faults = fopen(path, "w");
 	printf("maelstrom: lab %s, %u node%s, %s\n", h.lab, o.nodes, o.nodes == 1 ? "" : "s",
@@ -1852,18 +1948,16 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		pump(&h, 10);
 stop:
 	stop_shims(&h);
+	if (interrupted) {
+		report_warn("maelstrom: interrupted");
+		rc = EXIT_USAGE;
+		goto down;
+	}
 	if (h.bad[0] || rc) {
 		report_warn("maelstrom: %s", h.bad[0] ? h.bad : strerror(-rc));
 		for (unsigned int i = 0; i < o.nodes; i++)
 			if (h.shims[i].exit_status >= 0)
-				report_warn(
-					"maelstrom: n%u exited with status %d (its stderr: %s/n%u.log)",
-					i, h.shims[i].exit_status, h.store, i);
-		rc = EXIT_USAGE;
-		goto down;
-	}
-	if (interrupted) {
-		report_warn("maelstrom: interrupted");
+				say_last_words(&h, i);
 		rc = EXIT_USAGE;
 		goto down;
 	}

@@ -30,9 +30,15 @@ struct mael_shim {
 
 /* Runs in the node's namespace: starts the program and moves lines until the harness closes its
  * side (then the program is stopped) or the program exits. Lines from the shim itself start
- * with '!': "!exit STATUS", "!bad NODE REASON: LINE", "!stats sent N received N". Returns the
- * process's exit status. */
+ * with '!': "!exit NODE STATUS", "!bad NODE REASON: LINE", "!stats NODE sent N received N
+ * forged N repeated N". A datagram is taken only from a peer shim's address and port, with the
+ * message's src that peer and its dest this node, and each number once: the rest is counted as
+ * forged or repeated and dropped. Returns the process's exit status. */
 int mael_shim_run(const struct mael_shim *s);
+
+/* The number in a node's or a client's name ("n3", prefix 'n') if it is spelled as the harness
+ * spells it and is below limit, else -EINVAL: "n01", "n", "n-1" and "n3x" name nobody. */
+int mael_id_parse(const char *name, char prefix, unsigned int limit);
 
 int cmd_maelstrom(struct cli *cli, int argc, char **argv);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,13 +149,89 @@ static void nonblock(int fd)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-static void say(struct outq *to_harness, const char *fmt, const char *a, const char *b)
+static void say(struct outq *to_harness, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(struct outq *to_harness, const char *fmt, ...)
 {
 	char line[1024];
-	int n = snprintf(line, sizeof(line), fmt, a, b);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 
 	outq_add(to_harness, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1),
 		 true);
+}
+
+int mael_id_parse(const char *name, char prefix, unsigned int limit)
+{
+	unsigned long v = 0;
+	const char *c;
+
+	/* "n1" and "n10", never "n01", "n", "n-1" or "n1x": one spelling per node. */
+	if (name[0] != prefix || !name[1] || (name[1] == '0' && name[2]))
+		return -EINVAL;
+	for (c = name + 1; *c; c++) {
+		if (*c < '0' || *c > '9' || v > limit)
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	return v < limit ? (int)v : -EINVAL;
+}
+
+/* The numbers already received from one peer: a bit each. A number far beyond the highest yet
+ * is refused, so that a forged one cannot make the bitmap grow without bound. */
+struct seen {
+	uint8_t *bits;
+	uint64_t cap, highest;
+};
+
+enum { SEEN_AHEAD_MAX = 1 << 22 };
+
+/* 1 new (now marked), 0 already seen, -EINVAL out of reach, -ENOMEM. */
+static int seen_mark(struct seen *w, uint64_t seq)
+{
+	if (seq > w->highest + SEEN_AHEAD_MAX)
+		return -EINVAL;
+	if (seq >= w->cap) {
+		uint64_t cap = (seq + 1) * 2 + 4096;
+		uint8_t *b = realloc(w->bits, cap / 8);
+
+		if (!b)
+			return -ENOMEM;
+		memset(b + w->cap / 8, 0, (cap - w->cap) / 8);
+		w->bits = b;
+		w->cap = cap / 8 * 8;
+	}
+	if (w->bits[seq / 8] & (1u << (seq % 8)))
+		return 0;
+	w->bits[seq / 8] |= (uint8_t)(1u << (seq % 8));
+	if (seq > w->highest)
+		w->highest = seq;
+	return 1;
+}
+
+/* A peer's message is its own: the datagram came from that shim's address and port, and the
+ * message inside says it is from that node and to this one. */
+static bool message_is_from(const char *msg, size_t n, unsigned int src, unsigned int self)
+{
+	struct json_value root;
+	const struct json_value *v;
+	char want[16];
+	bool ok;
+
+	if (json_parse(msg, n, JSON_MAX_DEPTH_ANY, &root, NULL))
+		return false;
+	snprintf(want, sizeof(want), "n%u", src);
+	v = json_member(&root, "src");
+	ok = v && v->kind == JSON_STRING && !strcmp(v->str, want);
+	snprintf(want, sizeof(want), "n%u", self);
+	v = json_member(&root, "dest");
+	ok = ok && v && v->kind == JSON_STRING && !strcmp(v->str, want);
+	json_value_free(&root);
+	return ok;
 }
 
 /* The program, on two pipes. */
@@ -180,6 +257,9 @@ static int start_program(const struct mael_shim *s, int log_fd, struct prog *p)
 	if (p->pid == 0) {
 		dup2(in_pipe[0], 0);
 		dup2(out_pipe[1], 1);
+		/* The shim ignores these; the program gets the usual defaults. */
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		/* --log-stderr: the program's stderr on the terminal, as Maelstrom's option. */
 		if (log_fd >= 0 && !s->log_stderr)
 			dup2(log_fd, 2);
@@ -217,7 +297,8 @@ int mael_shim_run(const struct mael_shim *s)
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(MAEL_SHIM_PORT) };
 	struct outq to_prog = { 0 }, to_harness = { 0 };
 	struct inbuf from_prog = { 0 }, from_harness = { 0 };
-	uint64_t sent = 0, received = 0, seq = 0;
+	uint64_t sent = 0, received = 0, seq = 0, forged = 0, repeated = 0;
+	struct seen seen[MAEL_MAX_NODES] = { 0 };
 	FILE *net_log = s->net_log_path ? fopen(s->net_log_path, "we") : NULL;
 	int bufsize = 8 << 20;
 	static char dgram[MAEL_MAX_MESSAGE + 1];
@@ -227,6 +308,8 @@ int mael_shim_run(const struct mael_shim *s)
 
 	snprintf(self, sizeof(self), "n%u", s->index);
 	signal(SIGPIPE, SIG_IGN);
+	/* A closed terminal is the harness's to handle: it stops the shims and tears down. */
+	signal(SIGHUP, SIG_IGN);
 	udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (udp < 0 || bind(udp, (struct sockaddr *)&me, sizeof(me))) {
 		say(&to_harness, "!bad %s cannot bind its UDP port: %s", self, strerror(errno));
@@ -259,11 +342,9 @@ int mael_shim_run(const struct mael_shim *s)
 				break;
 			}
 			while ((line = inbuf_line(&from_prog, &used))) {
-				const struct json_value *dv;
+				const struct json_value *dv, *sv;
 				struct json_value root;
 				char dest[64] = "";
-				unsigned long k;
-				char *end;
 
 				if (!*line) {
 					inbuf_drop(&from_prog, used);
@@ -286,8 +367,27 @@ int mael_shim_run(const struct mael_shim *s)
 					rc = 1;
 					goto stop;
 				}
-				k = dest[0] == 'n' ? strtoul(dest + 1, &end, 10) : 0;
-				if (dest[0] == 'n' && dest[1] && !*end && k < s->nodes) {
+				sv = json_member(&root, "src");
+				if (!sv || sv->kind != JSON_STRING || strcmp(sv->str, self)) {
+					json_value_free(&root);
+					say(&to_harness,
+					    "!bad %s wrote a message whose \"src\" is not itself: %.300s",
+					    self, line);
+					rc = 1;
+					goto stop;
+				}
+				if (dest[0] == 'n' && mael_id_parse(dest, 'n', s->nodes) < 0) {
+					json_value_free(&root);
+					say(&to_harness,
+					    "!bad %s sent a message to \"%s\", which names no node, "
+					    "client or service in this test: %.300s",
+					    self, dest, line);
+					rc = 1;
+					goto stop;
+				}
+				if (dest[0] == 'n') {
+					unsigned long k =
+						(unsigned long)mael_id_parse(dest, 'n', s->nodes);
 					struct sockaddr_in to = { .sin_family = AF_INET,
 								  .sin_port = htons(MAEL_SHIM_PORT),
 								  .sin_addr.s_addr =
@@ -346,11 +446,27 @@ int mael_shim_run(const struct mael_shim *s)
 				     src < s->nodes && s->addrs[src] != ntohl(from.sin_addr.s_addr);
 				     src++)
 					;
-				/* Only a peer's numbered messages reach the program, and only while
-				 * it runs: a killed node's messages are lost. */
-				if (src == s->nodes ||
-				    mael_wire_parse(dgram, (size_t)n, &msg_seq, &start))
+				/* Only a peer shim's numbered messages, each once, from that peer
+				 * and to this node, reach the program: anything else in the node's
+				 * namespace could send from the peer's address, never from its
+				 * bound port. */
+				if (src == s->nodes || from.sin_port != htons(MAEL_SHIM_PORT) ||
+				    mael_wire_parse(dgram, (size_t)n, &msg_seq, &start) ||
+				    !message_is_from(dgram + start, (size_t)n - start, src,
+						     s->index)) {
+					forged++;
 					continue;
+				}
+				switch (seen_mark(&seen[src], msg_seq)) {
+				case 1:
+					break;
+				case 0:
+					repeated++;
+					continue;
+				default:
+					forged++;
+					continue;
+				}
 				if (down) {
 					if (net_log)
 						fprintf(net_log, "d %u %llu %llu\n", src,
@@ -380,8 +496,8 @@ int mael_shim_run(const struct mael_shim *s)
 					down = true;
 				} else if (!strcmp(line, "!restart") && down) {
 					if (start_program(s, log_fd, &prog)) {
-						say(&to_harness, "!bad %s could not be restarted%s",
-						    self, "");
+						say(&to_harness, "!bad %s could not be restarted",
+						    self);
 						rc = 1;
 						goto stop;
 					}
@@ -425,10 +541,12 @@ stop:
 		say(&to_harness, "!exit %s %s", self, st);
 	}
 	{
-		char stats[96];
+		char stats[160];
 
-		snprintf(stats, sizeof(stats), "!stats %s sent %llu received %llu", self,
-			 (unsigned long long)sent, (unsigned long long)received);
+		snprintf(stats, sizeof(stats),
+			 "!stats %s sent %llu received %llu forged %llu repeated %llu", self,
+			 (unsigned long long)sent, (unsigned long long)received,
+			 (unsigned long long)forged, (unsigned long long)repeated);
 		outq_add(&to_harness, stats, strlen(stats), true);
 	}
 	/* The log first: the harness reads it as soon as this side closes. */
@@ -444,5 +562,7 @@ stop:
 	free(to_harness.buf);
 	free(from_prog.buf);
 	free(from_harness.buf);
+	for (unsigned int i = 0; i < s->nodes; i++)
+		free(seen[i].bits);
 	return rc;
 }

@@ -161,26 +161,6 @@ static int load_cmdline(const char *path, char *buf, size_t len, char *argv[], i
 	return argc ? 0 : -EINVAL;
 }
 
-/* The last lines of a log (at most max bytes of them), for a program that died at start. */
-void nodes_log_tail(const char *log, char *buf, size_t max)
-{
-	long size;
-	size_t n;
-	FILE *f = fopen(log, "r");
-
-	buf[0] = 0;
-	if (!f)
-		return;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, size > (long)max - 1 ? size - ((long)max - 1) : 0, SEEK_SET);
-	n = fread(buf, 1, max - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-}
-
 static void explain_spawn(const char *dir, unsigned int node, const char *ns, const char *cwd,
 			  char *const argv[], const char *log, const char *pidfile, bool faked)
 {
@@ -266,7 +246,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	 * with what it said, not found later. */
 	nanosleep(&pause, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
-		nodes_log_tail(log, tail, sizeof(tail));
+		files_read_tail(log, tail, sizeof(tail));
 		error_note("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
 			   WIFEXITED(status) ? "status" : "signal",
 			   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),

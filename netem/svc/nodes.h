@@ -38,8 +38,6 @@ struct service_start {
  * directory (<dir>/data/n<i>) created and made its working directory. Fails if it already
  * runs there, or exits at once (with its status and last words). */
 int nodes_service_start(const struct service_start *st, unsigned int node);
-/* The last lines of a service's log (at most max bytes of them), newlines kept but the last. */
-void nodes_log_tail(const char *log, char *buf, size_t max);
 
 /* What `capnet start --settle T | --wait-port P` waits for after starting. */
 struct service_settle {

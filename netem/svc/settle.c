@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sys/wait.h>
 
+#include "lib/files.h"
 #include "lib/report.h"
 #include "netem/svc/nodes.h"
 
@@ -66,7 +67,7 @@ static void say_exit(const struct service_settle *s, unsigned int node, int stat
 	char log[PATH_MAX], tail[512];
 
 	snprintf(log, sizeof(log), "%s/n%u.log", s->dir, node);
-	nodes_log_tail(log, tail, sizeof(tail));
+	files_read_tail(log, tail, sizeof(tail));
 	report_warn("node %u: %s exited after %.1f s (%s %d)%s%s; see %s", node, s->name, after,
 		    WIFEXITED(status) ? "status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), tail[0] ? ": " : "",

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Maelstrom broadcast that survives partitions: every message is gossiped to every other
 node until that node acknowledges it, retried every 200 ms; --no-retry sends each once, the
-classic bug a partition exposes."""
+classic bug a partition exposes. --forge: n1 starts forge.py beside it, which sends n2 a gossip
+of a value nobody broadcast, as from n0 (a harness that takes it reports the run invalid)."""
+import os
+import subprocess
 import sys
 
 from node import Node
@@ -44,6 +47,14 @@ def resend():
             node.send(peer, {"type": "gossip", "messages": sorted(pending)[:500]})
 
 
+def init(msg):
+    node._init(msg)
+    if "--forge" in sys.argv and node.node_id == "n1":
+        subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "forge.py"),
+                          "1", "2", "0"])
+
+
+node.on("init", init)
 node.on("broadcast", broadcast)
 node.on("gossip", gossip)
 node.on("gossip_ack", gossip_ack)

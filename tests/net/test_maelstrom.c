@@ -2,8 +2,8 @@
 /* Root tests of capnet maelstrom test with the example nodes of tests/maelstrom: correct nodes
  * pass, with and without partitions; the broadcast that never retries fails under partitions
  * and passes without them, which proves the partitions act; duplicate ids, colliding kafka
- * offsets and transactions that fit no order are caught; bad
- * programs are named; and no lab is left behind. */
+ * offsets and transactions that fit no order are caught; forged messages are refused; bad
+ * programs, and programs that die, are named; and no lab is left behind, even after SIGHUP. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -274,6 +274,112 @@ static void test_bad_input(void **state)
 	assert_true(no_lab_left());
 }
 
+/* Another process in a node sends a peer's shim a gossip of a value nobody broadcast, as from
+ * n0 and as from its own node: neither comes from a shim's port, so both are refused and
+ * counted, and the correct broadcast stays valid. */
+static void test_forged_messages_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py --forge "
+				   "--node-count 3 --time-limit 2 --rate 20",
+				   repo),
+			 0);
+	assert_non_null(strstr(out, "datagrams the shims refused: 2 forged"));
+	assert_non_null(strstr(out, "0 unexpected"));
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "grep -q '\"refused\":{\"forged\":2,' %s/store/latest/results.json", dir),
+		0);
+	assert_true(no_lab_left());
+}
+
+/* A destination that names nobody is the program's error, with its line, whatever the spelling:
+ * a second name for n1, a node or a client the test does not have, no name. */
+static void test_bad_destinations(void **state)
+{
+	static const char *const dests[] = { "n01", "n99", "c99", "" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(dests) / sizeof(dests[0]); i++) {
+		assert_int_equal(maelstrom("-w echo --node-count 2 --time-limit 5 --bin "
+					   "%s/tests/maelstrom/misdirect.py '%s'",
+					   repo, dests[i]),
+				 2);
+		assert_non_null(strstr(out, "which names no node, client or service"));
+		assert_non_null(strstr(out, "\"body\": {\"type\": \"x\"}"));
+	}
+	assert_true(no_lab_left());
+}
+
+/* A node program that exits in the middle of the run, not killed by the nemesis, ends the test
+ * with exit 2 naming it, its status and what it said last, and the lab comes down: every time
+ * (it exits after its third answer, so no timing decides where). */
+static void test_dying_program_named(void **state)
+{
+	(void)state;
+	for (int run = 0; run < 10; run++) {
+		assert_int_equal(
+			maelstrom("-w echo --bin %s/tests/maelstrom/echo.py --exit-after 3 "
+				  "--node-count 2 --time-limit 5 --rate 100",
+				  repo),
+			2);
+		assert_non_null(strstr(out, "exited with status 7 during the run"));
+		assert_non_null(strstr(out, "echo: leaving after 3 answers"));
+		assert_true(no_lab_left());
+	}
+}
+
+/* A closed terminal (SIGHUP) stops the run and takes the lab down, as ^C does. The node program
+ * says when the run has begun; the signal comes after that, whenever it is. */
+static void test_sighup_takes_the_lab_down(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "cd %s && rm -f ready && { %s maelstrom test -w echo --time-limit 60 "
+			  "--bin %s/tests/maelstrom/echo.py --ready %s/ready >hup.out 2>&1 & "
+			  "pid=$!; }; while [ ! -e ready ]; do sleep 0.05; done; "
+			  "kill -HUP $pid; wait $pid; echo \"exit $?\"; cat hup.out",
+			  dir, getenv("CAPNET"), repo, dir),
+		0);
+	printf("%s", out);
+	assert_non_null(strstr(out, "exit 2"));
+	assert_non_null(strstr(out, "interrupted"));
+	assert_true(no_lab_left());
+}
+
+/* store/latest follows the newest run there is: a run deleted by hand sends it back to the one
+ * before, at the next command. */
+static void test_latest_never_dangles(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		maelstrom("-w echo --bin %s/tests/maelstrom/echo.py --time-limit 0.5", repo), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out), "cd %s && readlink store/latest", dir), 0);
+	{
+		char *first = strdup(out);
+
+		assert_non_null(first);
+		assert_int_equal(maelstrom("-w echo --bin %s/tests/maelstrom/echo.py "
+					   "--time-limit 0.5",
+					   repo),
+				 0);
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "cd %s && rm -r \"store/$(readlink store/latest)\"",
+					   dir),
+				 0);
+		/* Even a command that fails at once puts it right. */
+		assert_int_equal(maelstrom("-w kafca --bin /bin/true"), 2);
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "cd %s && readlink -e store/latest >/dev/null && "
+					   "readlink store/latest",
+					   dir),
+				 0);
+		assert_string_equal(out, first);
+		free(first);
+	}
+}
+
 /* kafka and the txn workloads on lin-kv survive partitions and kills; their --local versions,
  * which keep state per node, are caught: offsets given twice, transactions whose reads fit no
  * order. */
@@ -340,6 +446,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nemesis_kill_pause),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_kafka_and_txn),
+		cmocka_unit_test(test_forged_messages_refused),
+		cmocka_unit_test(test_bad_destinations),
+		cmocka_unit_test(test_dying_program_named),
+		cmocka_unit_test(test_sighup_takes_the_lab_down),
+		cmocka_unit_test(test_latest_never_dangles),
 	};
 	int rc;
 
@@ -351,6 +462,9 @@ int main(int argc, char **argv)
 		printf("%s: python3 is not installed (make deps installs it)\n", argv[0]);
 		return 1;
 	}
+	/* MAELSTROM_TEST_ONLY=test_dying_program_named: one test (a glob), for a replay. */
+	if (getenv("MAELSTROM_TEST_ONLY"))
+		cmocka_set_test_filter(getenv("MAELSTROM_TEST_ONLY"));
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	netlab_sh(out, sizeof(out), "rm -rf %s", dir);
 	return rc;
