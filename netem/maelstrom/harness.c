@@ -24,6 +24,7 @@
 #include "lib/json.h"
 #include "lib/rng.h"
 #include "netem/filter/filter.h"
+#include "netem/maelstrom/faults.h"
 #include "netem/maelstrom/lost.h"
 #include "netem/maelstrom/maelstrom.h"
 #include "netem/maelstrom/plots.h"
@@ -32,19 +33,18 @@
 #include "tools/check/maelstrom_check.h"
 #include "tools/check/txn_check.h"
 
-enum { NEMESIS_PARTITION = 1, NEMESIS_KILL = 2, NEMESIS_PAUSE = 4 };
-
 struct options {
 	enum mael_workload workload;
 	char **argv; /* the node program and its arguments */
 	unsigned int nodes, concurrency;
 	double time_limit, rate, nemesis_interval, latency_ms, timeout_s, final_wait;
-	unsigned int nemesis; /* NEMESIS_* bits */
+	unsigned int nemesis; /* bits of enum nemesis_kind */
 	char nemesis_text[64]; /* as given */
 	bool keep, log_stderr, availability_total;
 	bool quiet; /* capnet -q: no progress line */
 	const char *topology;
-	uint64_t seed;
+	uint64_t seed; /* of the operations and the nemesis's schedule */
+	bool has_seed;
 	unsigned int models; /* txn workloads: bits of enum txn_model */
 	char models_text[160];
 };
@@ -117,6 +117,7 @@ struct harness {
 	uint64_t end_ns; /* the test's length, for the pictures */
 	uint64_t next_gossip;
 	uint64_t txn_key[TXN_KEYS], txn_written[TXN_KEYS], next_txn_key;
+	struct mael_faults nemesis; /* the schedule, drawn from the seed */
 	char bad[512]; /* a shim's complaint: the run stops */
 	bool stopping; /* the shims were told to stop */
 };
@@ -200,15 +201,16 @@ static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
 	return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
 }
 
-static void fault(struct harness *h, const char *f, const char *value)
+/* One line of faults.jsonl, and the picture's band: a fault opens it, its heal closes it. */
+static void fault(struct harness *h, const char *f, const char *value, const char *command)
 {
 	uint64_t t = now_ns() - h->t0;
+	bool heal = !strcmp(f, "heal") || !strcmp(f, "restart") || !strcmp(f, "resume");
 
-	if (!strcmp(f, "heal") && h->band_open) {
+	if (heal && h->band_open) {
 		h->bands[h->n_bands - 1].to_ns = t;
 		h->band_open = false;
-	} else if (strcmp(f, "heal") && !h->band_open &&
-		   h->n_bands < sizeof(h->bands) / sizeof(h->bands[0])) {
+	} else if (!heal && !h->band_open && h->n_bands < sizeof(h->bands) / sizeof(h->bands[0])) {
 		struct mael_band *b = &h->bands[h->n_bands++];
 
 		*b = (struct mael_band){ .from_ns = t, .to_ns = t };
@@ -218,8 +220,10 @@ static void fault(struct harness *h, const char *f, const char *value)
 	if (!h->faults)
 		return;
 	/* Seconds from the test's start, as lost.jsonl's and every capnet file's times. */
-	fprintf(h->faults, "{\"time\":%.9f,\"f\":\"%s\",\"value\":", (now_ns() - h->t0) / 1e9, f);
+	fprintf(h->faults, "{\"time\":%.9f,\"f\":\"%s\",\"value\":", t / 1e9, f);
 	json_write_string(h->faults, value);
+	fputs(",\"command\":", h->faults);
+	json_write_string(h->faults, command);
 	fputs("}\n", h->faults);
 	fflush(h->faults);
 }
@@ -959,67 +963,48 @@ static void stop_shims(struct harness *h)
 	}
 }
 
-/* The nemesis's next fault, one of the kinds asked for: random halves, or a kill or a pause of
- * a random minority of the nodes (at least one). */
-static void start_fault(struct harness *h, unsigned int *active, bool *victims)
+/* One step of the nemesis's schedule: a partition or heal on the filter, or a kill, pause,
+ * restart or resume of some nodes' programs by their shims. */
+static void nemesis_step(struct harness *h, const struct nemesis_step *step)
 {
-	const struct options *o = h->o;
-	unsigned int kinds[3], n_kinds = 0, n = o->nodes, count, i;
-	char names[MAEL_MAX_NODES * 5] = "";
+	const char *cmd = step->command;
+	char word[16] = "", names[MAEL_MAX_NODES * 6] = "";
+	bool victims[MAEL_MAX_NODES];
+	int rc;
 
-	for (unsigned int k = NEMESIS_PARTITION; k <= NEMESIS_PAUSE; k <<= 1)
-		if (o->nemesis & k)
-			kinds[n_kinds++] = k;
-	*active = kinds[rng_next(&h->rng) % n_kinds];
-	if (*active == NEMESIS_PARTITION) {
-		capnet(h, true, "partition --preset random-halves --seed %llu",
-		       (unsigned long long)(rng_next(&h->rng) % 1000000000ull));
-		fault(h, "partition", "random-halves");
+	sscanf(cmd, "%15s", word);
+	if (!strcmp(word, "partition") || !strcmp(word, "heal")) {
+		rc = mael_switch(h->lab, h->o->nodes, cmd, names, sizeof(names));
+		if (rc) {
+			bad(h, "the nemesis's \"%s\": %s", cmd, error_reason(rc));
+			return;
+		}
+		fault(h, word, names, cmd);
 		return;
 	}
-	memset(victims, 0, MAEL_MAX_NODES * sizeof(*victims));
-	count = 1 + (unsigned int)(rng_next(&h->rng) % ((n - 1) / 2 ? (n - 1) / 2 : 1));
-	for (i = 0; i < count; i++) {
-		unsigned int v = (unsigned int)(rng_next(&h->rng) % n);
+	rc = mael_nodes_of(cmd, h->o->nodes, victims, names, sizeof(names));
+	if (rc) {
+		bad(h, "%s", error_reason(rc));
+		return;
+	}
+	for (unsigned int i = 0; i < h->o->nodes; i++) {
+		char line[24];
 
-		while (victims[v])
-			v = (v + 1) % n;
-		victims[v] = true;
+		snprintf(line, sizeof(line), "!%s", word);
+		if (victims[i])
+			send_line(h, i, line);
 	}
-	for (i = 0; i < n; i++) {
-		if (!victims[i])
-			continue;
-		send_line(h, i, *active == NEMESIS_KILL ? "!kill" : "!pause");
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%sn%u",
-			 names[0] ? "," : "", i);
-	}
-	fault(h, *active == NEMESIS_KILL ? "kill" : "pause", names);
-}
-
-static void heal_fault(struct harness *h, unsigned int *active, const bool *victims)
-{
-	if (*active == NEMESIS_PARTITION) {
-		capnet(h, true, "heal");
-		fault(h, "heal", "");
-	} else if (*active) {
-		for (unsigned int i = 0; i < h->o->nodes; i++)
-			if (victims[i])
-				send_line(h, i, *active == NEMESIS_KILL ? "!restart" : "!resume");
-		fault(h, "heal", *active == NEMESIS_KILL ? "restart" : "resume");
-	}
-	*active = 0;
+	fault(h, word, names, cmd);
 }
 
 /* The test proper: init, topology, the load under the nemesis, then the final reads. */
 static int run_test(struct harness *h)
 {
 	const struct options *o = h->o;
-	uint64_t end, next_op, next_fault = 0;
+	uint64_t end, next_op;
 	double interval = o->rate > 0 ? 1e9 / o->rate : 0;
-	unsigned int active = 0;
-	bool victims[MAEL_MAX_NODES] = { 0 };
-	bool partitioned = false,
-	     has_final = (o->workload >= MAEL_BROADCAST && o->workload <= MAEL_PN_COUNTER) ||
+	size_t step = 0; /* the next step of the nemesis: odd while a fault is on */
+	bool has_final = (o->workload >= MAEL_BROADCAST && o->workload <= MAEL_PN_COUNTER) ||
 			 o->workload == MAEL_KAFKA;
 	char line[65536], ids[4096];
 	unsigned int i, used = 0;
@@ -1071,8 +1056,6 @@ static int run_test(struct harness *h)
 	h->t0 = now_ns();
 	end = h->t0 + (uint64_t)(o->time_limit * 1e9);
 	next_op = h->t0;
-	if (o->nemesis)
-		next_fault = h->t0 + (uint64_t)(o->nemesis_interval * 1e9);
 	progress_start(&h->line, o->quiet);
 	while (now_ns() < end && !interrupted && !h->bad[0]) {
 		uint64_t now = now_ns();
@@ -1080,20 +1063,13 @@ static int run_test(struct harness *h)
 		if (progress_due(&h->line))
 			progress_show(&h->line, "maelstrom: %.1f of %g s, %zu history events%s%s",
 				      (now - h->t0) / 1e9, o->time_limit, h->st.n,
-				      partitioned ? ", fault: " : "",
-				      !partitioned	      ? "" :
-				      active == NEMESIS_KILL  ? "kill" :
-				      active == NEMESIS_PAUSE ? "pause" :
-								"partition");
-
-		if (o->nemesis && now >= next_fault) {
-			if (partitioned)
-				heal_fault(h, &active, victims);
-			else
-				start_fault(h, &active, victims);
-			partitioned = !partitioned;
-			next_fault += (uint64_t)(o->nemesis_interval * 1e9);
-		}
+				      step % 2 ? ", fault: " : "",
+				      step % 2 ? h->nemesis.steps[step - 1].command : "");
+		/* The schedule starts one interval in, after a healthy stretch, as Maelstrom's. */
+		if (step < h->nemesis.n && now >= h->t0 + (uint64_t)((h->nemesis.steps[step].at_ms +
+								      o->nemesis_interval * 1000) *
+								     1e6))
+			nemesis_step(h, &h->nemesis.steps[step++]);
 		/* One operation per interval, to a client that is free: a busy system does not get
 		 * a burst when it answers again. */
 		while (now >= next_op) {
@@ -1125,8 +1101,8 @@ static int run_test(struct harness *h)
 		}
 	}
 	progress_end(&h->line);
-	if (partitioned)
-		heal_fault(h, &active, victims);
+	if (step % 2)
+		nemesis_step(h, &h->nemesis.steps[step]);
 	/* What is still asked gets its time to answer. */
 	for (end = now_ns() + (uint64_t)(o->timeout_s * 1e9) + 100000000ull;
 	     now_ns() < end && !h->bad[0];) {
@@ -1412,10 +1388,10 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	char path[PATH_MAX + 32];
 	FILE *f;
 
-	printf("\n%s on %u node%s, %g s at %.4g ops/s%s%s (lab %s)\n",
+	printf("\n%s on %u node%s, %g s at %.4g ops/s%s%s (lab %s, seed %llu)\n",
 	       mael_workload_name(h->o->workload), h->o->nodes, h->o->nodes == 1 ? "" : "s",
 	       h->o->time_limit, h->o->rate, h->o->nemesis ? ", nemesis " : "", h->o->nemesis_text,
-	       h->lab);
+	       h->lab, (unsigned long long)h->o->seed);
 	printf("  operations: %zu ok, %zu fail, %zu info (availability %.3f)\n", s->ok, s->fail,
 	       s->info, s->availability);
 	printf("  latency of ok operations (ms): p50 %.2f, p95 %.2f, p99 %.2f, max %.2f\n", s->p50,
@@ -1461,20 +1437,21 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	if (!f)
 		return;
 	fprintf(f,
-		"{\"valid\":%s,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
+		"{\"valid\":%s,\"seed\":%llu,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
 		"\"nemesis\":\"%s\",\"consistency_models\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
 		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
 		"\"setup_s\":%.3f,\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
 		"\"partition\":%zu,\"loss\":%zu,\"node_killed\":%zu,\"elsewhere\":%zu},"
 		"\"refused\":{\"forged\":%llu,\"repeated\":%llu},\"checker\":",
-		valid ? "true" : "false", mael_workload_name(h->o->workload), h->o->nodes,
-		h->o->time_limit, h->o->rate, h->o->nemesis_text, h->o->models_text, s->ok, s->fail,
-		s->info, s->availability, s->p50, s->p95, s->p99, s->max,
-		(h->cluster_ns - h->started_ns) / 1e9, (unsigned long long)s->messages,
-		s->total ? (double)s->messages / s->total : 0, h->lost.n_lost,
-		h->lost.by_cause[MAEL_LOST_PARTITION], h->lost.by_cause[MAEL_LOST_LOSS],
-		h->lost.by_cause[MAEL_LOST_NODE_DOWN], h->lost.by_cause[MAEL_LOST_ELSEWHERE],
-		(unsigned long long)s->forged, (unsigned long long)s->repeated);
+		valid ? "true" : "false", (unsigned long long)h->o->seed,
+		mael_workload_name(h->o->workload), h->o->nodes, h->o->time_limit, h->o->rate,
+		h->o->nemesis_text, h->o->models_text, s->ok, s->fail, s->info, s->availability,
+		s->p50, s->p95, s->p99, s->max, (h->cluster_ns - h->started_ns) / 1e9,
+		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
+		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
+		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
+		h->lost.by_cause[MAEL_LOST_ELSEWHERE], (unsigned long long)s->forged,
+		(unsigned long long)s->repeated);
 	json_write_string(f, r->summary);
 	fputs(",\"evidence\":[", f);
 	for (size_t i = 0; i < r->n_evidence; i++) {
@@ -1627,11 +1604,11 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 			for (tok = strtok_r(list, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
 				if (!strcmp(tok, "partition"))
-					o->nemesis |= NEMESIS_PARTITION;
+					o->nemesis |= 1u << NEMESIS_PARTITION;
 				else if (!strcmp(tok, "kill"))
-					o->nemesis |= NEMESIS_KILL;
+					o->nemesis |= 1u << NEMESIS_KILL;
 				else if (!strcmp(tok, "pause"))
-					o->nemesis |= NEMESIS_PAUSE;
+					o->nemesis |= 1u << NEMESIS_PAUSE;
 				else
 					return report_usage("maelstrom: --nemesis: \"%s\" is not a "
 							    "fault; known: partition, kill, pause",
@@ -1670,6 +1647,7 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
 			if (parse_number(a, v, 0, 1e18, &d))
 				return EXIT_USAGE;
 			o->seed = (uint64_t)d;
+			o->has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--consistency-models")) {
 			char list[sizeof(o->models_text)], *save = NULL, *m;
@@ -1871,7 +1849,14 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	h.o = &o;
 	h.started_ns = now_ns();
-	h.rng = o.seed ? o.seed : (uint64_t)now_ns() ^ (uint64_t)getpid() << 32;
+	/* Drawn when not given, and always printed and stored, so that any run replays. */
+	if (!o.has_seed)
+		o.seed = (now_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
+	h.rng = o.seed;
+	if (o.nemesis &&
+	    mael_faults_draw(o.nemesis, o.nemesis_interval, o.time_limit - o.nemesis_interval,
+			     o.seed, o.nodes, &h.nemesis))
+		return report_usage("maelstrom: --nemesis: %s", error_reason(-EINVAL));
 	n = readlink("/proc/self/exe", h.self, sizeof(h.self) - 1);
 	if (n <= 0)
 		return report_fail("maelstrom: where is this capnet? %s", strerror(errno));
@@ -1896,8 +1881,8 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/faults.jsonl", h.store);
 	h.faults = fopen(path, "w");
-	printf("maelstrom: lab %s, %u node%s, %s\n", h.lab, o.nodes, o.nodes == 1 ? "" : "s",
-	       mael_workload_name(o.workload));
+	printf("maelstrom: lab %s, %u node%s, %s, seed %llu\n", h.lab, o.nodes,
+	       o.nodes == 1 ? "" : "s", mael_workload_name(o.workload), (unsigned long long)o.seed);
 	if (capnet(&h, false, "up -n %u > '%s/up.log' 2>&1", o.nodes, h.store)) {
 		report_warn("maelstrom: the lab would not come up; see %s/up.log", h.store);
 		rc = EXIT_USAGE;
@@ -1995,5 +1980,6 @@ down:
 	free(h.sent);
 	free(h.drops);
 	free(o.argv);
+	mael_faults_free(&h.nemesis);
 	return rc;
 }

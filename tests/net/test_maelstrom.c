@@ -19,6 +19,7 @@
 #include "tests/lib/netlab.h"
 
 static char out[1 << 18], dir[] = "/tmp/capnet-mael-XXXXXX", repo[4096];
+static const char *lab;
 
 /* Runs a test from the scratch directory (its store/ lands there); the exit status. */
 static int maelstrom(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -31,15 +32,17 @@ static int maelstrom(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	rc = netlab_sh(out, sizeof(out), "cd %s && %s maelstrom test %s", dir, getenv("CAPNET"),
-		       args);
+	rc = netlab_sh(out, sizeof(out), "cd %s && %s --lab %s maelstrom test %s", dir,
+		       getenv("CAPNET"), lab, args);
 	printf("%s", out);
 	return rc;
 }
 
+/* Each run builds its lab under this test's own name (other runs of this test may be going on
+ * the same machine) and must take it down. */
 static bool no_lab_left(void)
 {
-	return netlab_sh(out, sizeof(out), "ip netns list | grep -q '^mael'") != 0;
+	return netlab_sh(out, sizeof(out), "ip netns list | grep -q '^%s-'", lab) != 0;
 }
 
 static void test_echo_and_ids(void **state)
@@ -336,11 +339,11 @@ static void test_sighup_takes_the_lab_down(void **state)
 	(void)state;
 	assert_int_equal(
 		netlab_sh(out, sizeof(out),
-			  "cd %s && rm -f ready && { %s maelstrom test -w echo --time-limit 60 "
-			  "--bin %s/tests/maelstrom/echo.py --ready %s/ready >hup.out 2>&1 & "
-			  "pid=$!; }; while [ ! -e ready ]; do sleep 0.05; done; "
+			  "cd %s && rm -f ready && { %s --lab %s maelstrom test -w echo "
+			  "--time-limit 60 --bin %s/tests/maelstrom/echo.py --ready %s/ready "
+			  ">hup.out 2>&1 & pid=$!; }; while [ ! -e ready ]; do sleep 0.05; done; "
 			  "kill -HUP $pid; wait $pid; echo \"exit $?\"; cat hup.out",
-			  dir, getenv("CAPNET"), repo, dir),
+			  dir, getenv("CAPNET"), lab, repo, dir),
 		0);
 	printf("%s", out);
 	assert_non_null(strstr(out, "exit 2"));
@@ -456,6 +459,7 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	netlab_require_root(argv[0]);
+	lab = netlab_unique_lab("mt");
 	if (!getcwd(repo, sizeof(repo)) || !mkdtemp(dir))
 		return 1;
 	if (access("/usr/bin/python3", X_OK)) {
