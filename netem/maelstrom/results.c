@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The results of maelstrom test: the checker's verdict, the summary printed as Maelstrom's, and
+ * the store's files (results.json, history.jsonl, lost.jsonl, the pictures). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/json.h"
+#include "netem/maelstrom/harness.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void summarize(const struct harness *h, struct summary *s)
+{
+	uint64_t *lat = malloc((h->st.n ? h->st.n : 1) * sizeof(*lat));
+	size_t n = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < h->st.n; i++) {
+		const struct mael_op *op = &h->st.ops[i];
+
+		if (op->final)
+			continue;
+		s->total++;
+		if (op->outcome == MAEL_OK) {
+			s->ok++;
+			if (lat)
+				lat[n++] = op->complete_ns - op->invoke_ns;
+		} else if (op->outcome == MAEL_FAIL) {
+			s->fail++;
+		} else {
+			s->info++;
+		}
+	}
+	if (lat && n) {
+		qsort(lat, n, sizeof(*lat), cmp_u64);
+		s->p50 = lat[(n - 1) * 50 / 100] / 1e6;
+		s->p95 = lat[(n - 1) * 95 / 100] / 1e6;
+		s->p99 = lat[(n - 1) * 99 / 100] / 1e6;
+		s->max = lat[n - 1] / 1e6;
+	}
+	free(lat);
+	for (unsigned int i = 0; i < h->o->nodes; i++) {
+		s->messages += h->shims[i].sent;
+		s->forged += h->shims[i].forged;
+		s->repeated += h->shims[i].repeated;
+	}
+	s->availability = s->total ? (double)s->ok / s->total : 0;
+}
+
+/* One frame the filter dropped: if it starts a numbered message between shims, which one. */
+int mael_on_drop(const struct capnet_drop_event *ev, void *arg)
+{
+	struct harness *h = arg;
+	uint64_t seq;
+	size_t start;
+
+	if (ev->ip_proto != 17 || ev->dport != MAEL_SHIM_PORT || !ev->src || !ev->dst ||
+	    ev->src > h->o->nodes || ev->dst > h->o->nodes ||
+	    (ev->reason != CAPNET_DROP_PARTITION && ev->reason != CAPNET_DROP_LOSS) ||
+	    mael_wire_parse((const char *)ev->payload, ev->payload_len, &seq, &start)) {
+		h->other_drops++;
+		return 0;
+	}
+	if (h->n_drops == h->cap_drops) {
+		size_t cap = h->cap_drops ? 2 * h->cap_drops : 4096;
+		struct mael_drop *d = realloc(h->drops, cap * sizeof(*d));
+
+		if (!d)
+			return 0;
+		h->drops = d;
+		h->cap_drops = cap;
+	}
+	h->drops[h->n_drops++] = (struct mael_drop){
+		.src = ev->src - 1u,
+		.dest = ev->dst - 1u,
+		.seq = seq,
+		.time_ns = ev->time_ns,
+		.cause = ev->reason == CAPNET_DROP_PARTITION ? MAEL_LOST_PARTITION : MAEL_LOST_LOSS,
+	};
+	return 0;
+}
+
+/* The shims' message logs against the filter's drops: which messages were lost, and why;
+ * written to lost.jsonl, one message a line, in time order. */
+static int find_lost(struct harness *h)
+{
+	struct mael_recv *recv = NULL;
+	size_t n_recv = 0, cap_recv = 0, cap_sent = 0;
+	char path[PATH_MAX + 32], line[256];
+	FILE *f;
+	int err;
+
+	if (h->filter)
+		filter_events_poll(h->filter, 0, mael_on_drop, h);
+	for (unsigned int i = 0; i < h->o->nodes; i++) {
+		snprintf(path, sizeof(path), "%s/net-n%u.log", h->store, i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long seq, t;
+			long long id, irt;
+			unsigned int peer;
+			char type[40];
+
+			if (n_recv == cap_recv || h->n_sent == cap_sent) {
+				size_t cr = cap_recv ? 2 * cap_recv : 4096,
+				       cs = cap_sent ? 2 * cap_sent : 4096;
+				struct mael_recv *r = realloc(recv, cr * sizeof(*r));
+				struct mael_sent *m = r ? realloc(h->sent, cs * sizeof(*m)) : NULL;
+
+				if (r)
+					recv = r;
+				if (!r || !m) {
+					fclose(f);
+					free(recv);
+					return -ENOMEM;
+				}
+				h->sent = m;
+				cap_recv = cr;
+				cap_sent = cs;
+			}
+			if (sscanf(line, "s %llu %llu %u %39s %lld %lld", &seq, &t, &peer, type,
+				   &id, &irt) == 6 &&
+			    peer < h->o->nodes) {
+				struct mael_sent *m = &h->sent[h->n_sent++];
+
+				*m = (struct mael_sent){ .src = i,
+							 .dest = peer,
+							 .seq = seq,
+							 .time_ns = t,
+							 .msg_id = id,
+							 .in_reply_to = irt };
+				snprintf(m->type, sizeof(m->type), "%s", type);
+			} else if ((line[0] == 'r' || line[0] == 'd') &&
+				   sscanf(line + 1, " %u %llu %llu", &peer, &seq, &t) == 3) {
+				recv[n_recv++] = (struct mael_recv){ .src = peer,
+								     .seq = seq,
+								     .time_ns = t,
+								     .node_down = line[0] == 'd' };
+			}
+		}
+		fclose(f);
+	}
+	err = mael_lost_find(h->sent, h->n_sent, recv, n_recv, h->drops, h->n_drops,
+			     h->t0 + h->end_ns, &h->lost);
+	free(recv);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/lost.jsonl", h->store);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < h->lost.n_lost; i++) {
+		const struct mael_lost *l = &h->lost.lost[i];
+
+		fprintf(f,
+			"{\"time\":%.6f,\"src\":\"n%u\",\"dest\":\"n%u\",\"seq\":%llu,"
+			"\"type\":\"%s\",\"msg_id\":%lld,\"in_reply_to\":%lld,\"cause\":\"%s\"}\n",
+			((double)l->time_ns - (double)h->t0) / 1e9, l->m->src, l->m->dest,
+			(unsigned long long)l->m->seq, l->m->type, (long long)l->m->msg_id,
+			(long long)l->m->in_reply_to, mael_loss_cause_name(l->cause));
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+/* messages.svg and latency.svg in the store. */
+static void draw(struct harness *h)
+{
+	char path[PATH_MAX + 32], title[128];
+	struct mael_plot_input in = {
+		.nodes = h->o->nodes,
+		.t0_ns = h->t0,
+		.end_ns = h->end_ns,
+		.bands = h->bands,
+		.n_bands = h->n_bands,
+		.sent = h->sent,
+		.n_sent = h->n_sent,
+		.lost = &h->lost,
+		.ops = h->st.ops,
+		.n_ops = h->st.n,
+		.title = title,
+		.workload = h->o->workload,
+	};
+	FILE *f;
+
+	snprintf(title, sizeof(title), "%s on %u nodes", mael_workload_name(h->o->workload),
+		 h->o->nodes);
+	snprintf(path, sizeof(path), "%s/messages.svg", h->store);
+	f = fopen(path, "w");
+	if (f) {
+		mael_plot_messages(f, &in);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/latency.svg", h->store);
+	f = fopen(path, "w");
+	if (f) {
+		mael_plot_latency(f, &in);
+		fclose(f);
+	}
+}
+
+static void write_history(const struct harness *h, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return;
+	if (h->o->workload == MAEL_LIN_KV) {
+		/* capnet's own history format: capctl check --model register reads it again. */
+		struct history kv;
+
+		if (!mael_kv_history(h->st.ops, h->st.n, &kv)) {
+			for (size_t i = 0; i < kv.n_events; i++)
+				history_write_event(f, &kv.events[i]);
+			history_free(&kv);
+		}
+		fclose(f);
+		return;
+	}
+	for (size_t i = 0; i < h->st.n; i++) {
+		const struct mael_op *op = &h->st.ops[i];
+
+		fprintf(f,
+			"{\"process\":%llu,\"type\":\"%s\",\"f\":\"%s\",\"node\":\"n%u\","
+			"\"final\":%s,\"invoke_ns\":%llu,\"complete_ns\":%llu",
+			(unsigned long long)op->process,
+			op->outcome == MAEL_OK	 ? "ok" :
+			op->outcome == MAEL_FAIL ? "fail" :
+						   "info",
+			mael_request_type(h->o->workload, op), op->node,
+			op->final ? "true" : "false", (unsigned long long)op->invoke_ns,
+			(unsigned long long)op->complete_ns);
+		if (op->key)
+			fprintf(f, ",\"key\":%s", op->key);
+		if (op->arg)
+			fprintf(f, ",\"value\":%s", op->arg);
+		if ((h->o->workload == MAEL_G_COUNTER || h->o->workload == MAEL_PN_COUNTER) &&
+		    !op->read)
+			fprintf(f, ",\"value\":%lld", (long long)op->delta);
+		if (op->result)
+			fprintf(f, ",\"result\":%s", op->result);
+		if (op->elements) {
+			fputs(",\"result\":[", f);
+			for (size_t k = 0; k < op->n_elements; k++)
+				fprintf(f, "%s%s", k ? "," : "", op->elements[k]);
+			fputc(']', f);
+		}
+		fputs("}\n", f);
+	}
+	fclose(f);
+}
+
+static void report(const struct harness *h, const struct summary *s, const struct mael_result *r,
+		   bool valid, const char *why_invalid)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	printf("\n%s on %u node%s, %g s at %.4g ops/s%s%s (lab %s, seed %llu)\n",
+	       mael_workload_name(h->o->workload), h->o->nodes, h->o->nodes == 1 ? "" : "s",
+	       h->o->time_limit, h->o->rate, h->o->nemesis ? ", nemesis " : "", h->o->nemesis_text,
+	       h->lab, (unsigned long long)h->o->seed);
+	printf("  operations: %zu ok, %zu fail, %zu info (availability %.3f)\n", s->ok, s->fail,
+	       s->info, s->availability);
+	printf("  latency of ok operations (ms): p50 %.2f, p95 %.2f, p99 %.2f, max %.2f\n", s->p50,
+	       s->p95, s->p99, s->max);
+	printf("  messages between nodes: %llu (%.2f per operation)\n",
+	       (unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
+	printf("  messages lost between nodes: %zu of %zu (partition %zu, loss %zu, node killed "
+	       "%zu, not dropped by the filter %zu)\n",
+	       h->lost.n_lost, h->lost.sent, h->lost.by_cause[MAEL_LOST_PARTITION],
+	       h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
+	       h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+	printf("  datagrams the shims refused: %llu forged (not from a peer shim's address and "
+	       "port, or not its own message), %llu repeated\n",
+	       (unsigned long long)s->forged, (unsigned long long)s->repeated);
+	if (h->lost.in_flight)
+		printf("    and %zu sent after the test's end, still in flight as the nodes "
+		       "stopped\n",
+		       h->lost.in_flight);
+	for (size_t i = 0; i < h->lost.n_lost && i < 5; i++) {
+		const struct mael_lost *l = &h->lost.lost[i];
+
+		printf("    %8.3f s  n%u -> n%u  %s", ((double)l->time_ns - (double)h->t0) / 1e9,
+		       l->m->src, l->m->dest, l->m->type);
+		if (l->m->msg_id >= 0)
+			printf(" msg_id %lld", (long long)l->m->msg_id);
+		if (l->m->in_reply_to >= 0)
+			printf(" in_reply_to %lld", (long long)l->m->in_reply_to);
+		printf("  (%s)\n", mael_loss_cause_name(l->cause));
+	}
+	if (h->lost.n_lost > 5)
+		printf("    ... every one in %s/lost.jsonl\n", h->store);
+	printf("  checker: %s\n", r->summary);
+	for (size_t i = 0; i < r->n_evidence; i++)
+		printf("    %s\n", r->evidence[i]);
+	if (r->problems > r->n_evidence)
+		printf("    ... and %zu more\n", r->problems - r->n_evidence);
+	if (why_invalid)
+		printf("  %s\n", why_invalid);
+	printf("  results, history, node logs and faults in %s\n", h->store);
+	printf("%s\n", valid ? "Everything looks good!" : "Analysis invalid!");
+	snprintf(path, sizeof(path), "%s/results.json", h->store);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f,
+		"{\"valid\":%s,\"seed\":%llu,\"workload\":\"%s\",\"nodes\":%u,\"time_limit_s\":%g,\"rate\":%g,"
+		"\"nemesis\":\"%s\",\"consistency_models\":\"%s\",\"ok\":%zu,\"fail\":%zu,\"info\":%zu,\"availability\":%.4f,"
+		"\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+		"\"setup_s\":%.3f,\"messages\":%llu,\"messages_per_op\":%.3f,\"lost\":{\"total\":%zu,"
+		"\"partition\":%zu,\"loss\":%zu,\"node_killed\":%zu,\"elsewhere\":%zu},"
+		"\"refused\":{\"forged\":%llu,\"repeated\":%llu},\"checker\":",
+		valid ? "true" : "false", (unsigned long long)h->o->seed,
+		mael_workload_name(h->o->workload), h->o->nodes, h->o->time_limit, h->o->rate,
+		h->o->nemesis_text, h->o->models_text, s->ok, s->fail, s->info, s->availability,
+		s->p50, s->p95, s->p99, s->max, (h->cluster_ns - h->started_ns) / 1e9,
+		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
+		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
+		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
+		h->lost.by_cause[MAEL_LOST_ELSEWHERE], (unsigned long long)s->forged,
+		(unsigned long long)s->repeated);
+	json_write_string(f, r->summary);
+	fputs(",\"evidence\":[", f);
+	for (size_t i = 0; i < r->n_evidence; i++) {
+		fputs(i ? "," : "", f);
+		json_write_string(f, r->evidence[i]);
+	}
+	fputs("]}\n", f);
+	fclose(f);
+}
+
+void mael_free_ops(struct harness *h)
+{
+	for (size_t i = 0; i < h->st.n_owned; i++)
+		free(h->st.owned[i]);
+	free(h->st.owned);
+	free(h->st.ops);
+	free(h->clients);
+}
+
+int mael_results(struct harness *h)
+{
+	const struct options *o = h->o;
+	char path[PATH_MAX + 32], why[160] = "";
+	struct mael_result r;
+	struct summary sum;
+	bool valid;
+	int rc;
+
+	if (mael_check_models(o->workload, h->st.ops, h->st.n, o->models, &r)) {
+		rc = EXIT_USAGE;
+		return rc;
+	}
+	if (find_lost(h))
+		report_warn("maelstrom: the lost-message report could not be made");
+	draw(h);
+	summarize(h, &sum);
+	valid = r.valid;
+	if (o->availability_total && sum.ok != sum.total) {
+		valid = false;
+		snprintf(why, sizeof(why),
+			 "--availability total: %zu of %zu operations did not "
+			 "succeed",
+			 sum.total - sum.ok, sum.total);
+	}
+	snprintf(path, sizeof(path), "%s/history.jsonl", h->store);
+	write_history(h, path);
+	report(h, &sum, &r, valid, why[0] ? why : NULL);
+	rc = valid ? EXIT_OK : EXIT_FAIL;
+	return rc;
+}
