@@ -22,6 +22,7 @@
 #include "netem/maelstrom/maelstrom.h"
 #include "netem/maelstrom/plots.h"
 #include "netem/maelstrom/services.h"
+#include "netem/maelstrom/stable.h"
 #include "tools/check/maelstrom_check.h"
 
 struct options {
@@ -119,6 +120,8 @@ struct summary {
 	uint64_t messages;
 	uint64_t forged, repeated; /* datagrams the shims refused */
 	double availability;
+	bool has_stable; /* broadcast and g-set */
+	struct mael_stable stable;
 };
 
 /* harness.c */

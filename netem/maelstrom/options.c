@@ -24,7 +24,7 @@ void mael_usage(FILE *out)
 		"         [--latency MS] [--nemesis partition,kill,pause] [--nemesis-interval S]\n"
 		"         [--topology grid|line|total|tree2|tree3|tree4] [--availability total|F]\n"
 		"         [--consistency-models MODEL[,MODEL...]]\n"
-		"         [--timeout S] [--seed N] [--log-stderr] [--keep]\n"
+		"         [--timeout S] [--final-wait S] [--seed N] [--log-stderr] [--keep]\n"
 		"  workloads: " WORKLOADS "\n"
 		"  consistency models (txn workloads; default strict-serializable):\n"
 		"    " MODELS "\n"
@@ -32,6 +32,9 @@ void mael_usage(FILE *out)
 		"  Builds a lab of N nodes (the --lab name, else a fresh one), runs PROGRAM as n0..n(N-1)\n"
 		"  with Maelstrom's protocol, its messages between nodes as UDP through the lab's\n"
 		"  filter, checks the history and tears the lab down (--keep leaves it up).\n"
+		"  The nemesis's schedule and the operations are drawn from --seed (else a seed\n"
+		"  printed and stored in results.json, which replays them); final reads follow\n"
+		"  --final-wait seconds of quiet (default 10, as Maelstrom).\n"
 		"  Exit status: 0 valid, 1 invalid, 2 usage or set-up error.\n");
 }
 
@@ -61,6 +64,7 @@ static bool known_option(const char *w)
 					     "--nemesis",
 					     "--nemesis-interval",
 					     "--timeout",
+					     "--final-wait",
 					     "--topology",
 					     "--availability",
 					     "--seed",
@@ -87,7 +91,8 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 			       .rate = 5,
 			       .nemesis_interval = 10,
 			       .timeout_s = 1,
-			       .final_wait = 3,
+			       /* Maelstrom's quiet before the final reads. */
+			       .final_wait = 10,
 			       .topology = "grid",
 			       .models = 1u << TXN_STRICT_SERIALIZABLE,
 			       .models_text = "strict-serializable" };
@@ -169,6 +174,10 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 			i++;
 		} else if (!strcmp(a, "--nemesis-interval")) {
 			if (parse_number(a, v, 0.1, 86400, &o->nemesis_interval))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--final-wait")) {
+			if (parse_number(a, v, 0, 3600, &o->final_wait))
 				return EXIT_USAGE;
 			i++;
 		} else if (!strcmp(a, "--timeout")) {

@@ -9,6 +9,7 @@
 
 #include "lib/json.h"
 #include "netem/maelstrom/harness.h"
+#include "netem/maelstrom/stable.h"
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -53,6 +54,9 @@ static void summarize(const struct harness *h, struct summary *s)
 		s->repeated += h->shims[i].repeated;
 	}
 	s->availability = s->total ? (double)s->ok / s->total : 0;
+	/* What broadcast is graded on; g-set is the same set checker in Maelstrom. */
+	s->has_stable = (h->o->workload == MAEL_BROADCAST || h->o->workload == MAEL_G_SET) &&
+			!mael_stable_latency(h->st.ops, h->st.n, &s->stable);
 }
 
 /* One frame the filter dropped: if it starts a numbered message between shims, which one. */
@@ -259,6 +263,48 @@ static void write_history(const struct harness *h, const char *path)
 	fclose(f);
 }
 
+/* results.edn: the same figures as results.json, under the keys of Maelstrom's results.edn
+ * where it has them (:valid?, :stats, :availability, :net, :workload with :stable-latencies and
+ * :stale-count), for tools written against Maelstrom's store. */
+static void write_edn(const struct harness *h, const struct summary *s, const struct mael_result *r,
+		      bool valid)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/results.edn", h->store);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f,
+		"{:valid? %s\n :seed %llu\n"
+		" :stats {:count %zu, :ok-count %zu, :fail-count %zu, :info-count %zu}\n"
+		" :availability {:ok-fraction %.4f}\n"
+		" :latency-ms {:p50 %.3f, :p95 %.3f, :p99 %.3f, :max %.3f}\n"
+		" :net {:servers {:msg-count %llu, :msgs-per-op %.3f}"
+		", :lost {:total %zu, :partition %zu, :loss %zu, :node-killed %zu, :elsewhere %zu}"
+		", :refused {:forged %llu, :repeated %llu}}\n"
+		" :workload {:valid? %s, :workload :%s, :summary ",
+		valid ? "true" : "false", (unsigned long long)h->o->seed, s->total, s->ok, s->fail,
+		s->info, s->availability, s->p50, s->p95, s->p99, s->max,
+		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
+		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
+		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
+		h->lost.by_cause[MAEL_LOST_ELSEWHERE], (unsigned long long)s->forged,
+		(unsigned long long)s->repeated, r->valid ? "true" : "false",
+		mael_workload_name(h->o->workload));
+	/* EDN strings escape as JSON's do, \\uXXXX included. */
+	json_write_string(f, r->summary);
+	if (s->has_stable)
+		fprintf(f,
+			",\n            :stable-count %zu, :lost-count %zu, :stale-count %zu"
+			",\n            :stable-latencies {0 %.0f, 0.5 %.0f, 0.95 %.0f, 0.99 %.0f, 1 %.0f}",
+			s->stable.stable, s->stable.never_stable, s->stable.stale, s->stable.q0,
+			s->stable.q50, s->stable.q95, s->stable.q99, s->stable.max);
+	fputs("}}\n", f);
+	fclose(f);
+}
+
 static void report(const struct harness *h, const struct summary *s, const struct mael_result *r,
 		   bool valid, const char *why_invalid)
 {
@@ -273,6 +319,11 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	       s->info, s->availability);
 	printf("  latency of ok operations (ms): p50 %.2f, p95 %.2f, p99 %.2f, max %.2f\n", s->p50,
 	       s->p95, s->p99, s->max);
+	if (s->has_stable)
+		printf("  stable latency (ms): p0 %.0f, p50 %.0f, p95 %.0f, p99 %.0f, max %.0f (%zu of "
+		       "%zu acknowledged messages stable); stale count %zu\n",
+		       s->stable.q0, s->stable.q50, s->stable.q95, s->stable.q99, s->stable.max,
+		       s->stable.stable, s->stable.messages, s->stable.stale);
 	printf("  messages between nodes: %llu (%.2f per operation)\n",
 	       (unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
 	printf("  messages lost between nodes: %zu of %zu (partition %zu, loss %zu, node killed "
@@ -335,8 +386,16 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		fputs(i ? "," : "", f);
 		json_write_string(f, r->evidence[i]);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	if (s->has_stable)
+		fprintf(f,
+			",\"stable_latency_ms\":{\"0\":%.3f,\"0.5\":%.3f,\"0.95\":%.3f,\"0.99\":%.3f,"
+			"\"1\":%.3f},\"stable_count\":%zu,\"never_stable\":%zu,\"stale_count\":%zu",
+			s->stable.q0, s->stable.q50, s->stable.q95, s->stable.q99, s->stable.max,
+			s->stable.stable, s->stable.never_stable, s->stable.stale);
+	fputs("}\n", f);
 	fclose(f);
+	write_edn(h, s, r, valid);
 }
 
 void mael_free_ops(struct harness *h)
