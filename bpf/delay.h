@@ -14,6 +14,9 @@
 enum capnet_delay_dist {
 	CAPNET_DIST_UNIFORM = 0,
 	CAPNET_DIST_NORMAL = 1,
+	/* delay - jitter + an exponential draw of mean jitter: with jitter = delay, exponential
+	 * latencies of mean delay, as Maelstrom's --latency-dist exponential. */
+	CAPNET_DIST_EXPONENTIAL = 2,
 };
 
 /* Key of the `delay_links` hash: a directed link; CAPNET_DELAY_ANY matches every node. */

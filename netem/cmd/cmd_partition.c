@@ -560,7 +560,7 @@ static int parse_endpoint(const char *text, unsigned int nodes, struct node_set 
 #define LINK_USAGE                                                                               \
 	"link: usage: capnet link FROM TO [--loss P%% [--seed S]] [--dup P%%] [--corrupt P%% | " \
 	"--corrupt-payload P%%] [--only SPEC | --except SPEC] [--delay T [--jitter T] "          \
-	"[--distribution uniform|normal] [--reorder]] [--rate R] [--one-way]"
+	"[--distribution uniform|normal|exponential] [--reorder]] [--rate R] [--one-way]"
 
 /* What --delay, --jitter, --distribution, --rate and --reorder asked for; unset fields keep the
  * link's current value. */
@@ -588,12 +588,10 @@ static int parse_delay_opt(struct delay_opts *o, const char *opt, const char *va
 			o->jitter = true;
 		}
 	} else if (!strcmp(opt, "--distribution")) {
-		if (!strcmp(val, "uniform"))
-			o->p.dist = CAPNET_DIST_UNIFORM;
-		else if (!strcmp(val, "normal"))
-			o->p.dist = CAPNET_DIST_NORMAL;
-		else
-			return report_usage("link: --distribution \"%s\": uniform or normal", val);
+		if (delay_dist_parse(val, &o->p.dist))
+			return report_usage("link: --distribution \"%s\": uniform, normal or "
+					    "exponential",
+					    val);
 		o->dist = true;
 	} else {
 		if (delay_parse_rate_bps(val, &v))

@@ -530,6 +530,23 @@ static void format_time(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.6gus", ns / 1e3);
 }
 
+const char *delay_dist_name(uint32_t dist)
+{
+	return dist == CAPNET_DIST_NORMAL      ? "normal" :
+	       dist == CAPNET_DIST_EXPONENTIAL ? "exponential" :
+						 "uniform";
+}
+
+int delay_dist_parse(const char *text, uint32_t *dist)
+{
+	for (uint32_t d = CAPNET_DIST_UNIFORM; d <= CAPNET_DIST_EXPONENTIAL; d++)
+		if (!strcmp(text, delay_dist_name(d))) {
+			*dist = d;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 void delay_link_format(const struct delay_link *l, char *buf, size_t len)
 {
 	char s[8] = "all", d[8] = "all", delay[24], jitter[48] = "", rate[32] = "";
@@ -543,8 +560,7 @@ void delay_link_format(const struct delay_link *l, char *buf, size_t len)
 		char j[24];
 
 		format_time(l->p.jitter_ns, j, sizeof(j));
-		snprintf(jitter, sizeof(jitter), " +-%s %s", j,
-			 l->p.dist == CAPNET_DIST_NORMAL ? "normal" : "uniform");
+		snprintf(jitter, sizeof(jitter), " +-%s %s", j, delay_dist_name(l->p.dist));
 	}
 	if (l->p.rate_bps)
 		snprintf(rate, sizeof(rate), " %.6gmbit", l->p.rate_bps / 1e6);
@@ -603,8 +619,7 @@ void delay_status_print(const char *lab, bool json)
 			printf("%s{\"from\":%u,\"to\":%u,\"delay_ns\":%llu,\"jitter_ns\":%llu,"
 			       "\"distribution\":\"%s\",\"rate_bps\":%llu,\"reorder\":%s}",
 			       i ? "," : "", l->src, l->dst, (unsigned long long)l->p.delay_ns,
-			       (unsigned long long)l->p.jitter_ns,
-			       l->p.dist == CAPNET_DIST_NORMAL ? "normal" : "uniform",
+			       (unsigned long long)l->p.jitter_ns, delay_dist_name(l->p.dist),
 			       (unsigned long long)l->p.rate_bps, l->p.reorder ? "true" : "false");
 		}
 		printf("]}");

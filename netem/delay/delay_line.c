@@ -120,6 +120,11 @@ static int64_t jitter_sample(struct dl *d, const struct capnet_delay_params *p)
 
 	if (!p->jitter_ns)
 		return 0;
+	if (p->dist == CAPNET_DIST_EXPONENTIAL) {
+		/* u in (0, 1] so the log is finite; never below -jitter. */
+		u = 1.0 - rng_unit(d);
+		return (int64_t)(-log(u) * p->jitter_ns) - (int64_t)p->jitter_ns;
+	}
 	if (p->dist == CAPNET_DIST_NORMAL) {
 		/* Box-Muller; u in (0, 1] so the log is finite. */
 		u = 1.0 - rng_unit(d);

@@ -71,6 +71,9 @@ int delay_parse_time_ns(const char *text, uint64_t *ns);
 int delay_parse_rate_bps(const char *text, uint64_t *bps);
 /* "1->2 20ms +-5ms normal 10mbit reorder" */
 void delay_link_format(const struct delay_link *l, char *buf, size_t len);
+/* "uniform", "normal" or "exponential"; delay_dist_parse is its inverse (0 or -EINVAL). */
+const char *delay_dist_name(uint32_t dist);
+int delay_dist_parse(const char *text, uint32_t *dist);
 
 /* The delay line itself (internal command `capnet _delay-line`): runs in the switch namespace
  * until SIGTERM; reports readiness or the first error on ready_fd. */

@@ -501,6 +501,22 @@ static int run_test(struct harness *h)
 	return mael_final_reads(h);
 }
 
+/* --latency MS of round trip, so MS/2 each way, drawn from --latency-dist's distribution with
+ * that mean (every message its own draw, so messages overtake each other, as in Maelstrom):
+ * uniform from 0 to twice the mean, normal with a standard deviation of half the mean, or
+ * exponential. */
+static int set_latency(struct harness *h)
+{
+	const char *dist = h->o->latency_dist;
+	double mean = h->o->latency_ms / 2;
+
+	if (!strcmp(dist, "constant"))
+		return capnet(h, true, "link all all --delay %gms", mean);
+	return capnet(h, true,
+		      "link all all --delay %gms --jitter %gms --distribution %s --reorder", mean,
+		      !strcmp(dist, "normal") ? mean / 2 : mean, dist);
+}
+
 /* What a program that exited said last on its stderr, so that the failure is read here. */
 static void say_last_words(const struct harness *h, unsigned int node)
 {
@@ -617,7 +633,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	cfg.nodes = o.nodes;
 	cfg.subnet = state.lab.subnet;
 	cfg.prefix = state.lab.prefix;
-	if (o.latency_ms > 0 && capnet(&h, true, "link all all --delay %gms", o.latency_ms / 2)) {
+	if (o.latency_ms > 0 && set_latency(&h)) {
 		report_warn("maelstrom: --latency: the delay line would not start");
 		rc = EXIT_USAGE;
 		goto down;

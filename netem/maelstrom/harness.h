@@ -30,6 +30,7 @@ struct options {
 	char **argv; /* the node program and its arguments */
 	unsigned int nodes, concurrency;
 	double time_limit, rate, nemesis_interval, latency_ms, timeout_s, final_wait;
+	const char *latency_dist; /* constant, uniform, normal, exponential */
 	unsigned int nemesis; /* bits of enum nemesis_kind */
 	char nemesis_text[64]; /* as given */
 	bool keep, log_stderr, availability_total;

@@ -21,7 +21,8 @@ void mael_usage(FILE *out)
 	fprintf(out,
 		"usage: capnet [--lab NAME] maelstrom test -w WORKLOAD --bin PROGRAM [ARG...]\n"
 		"         [--node-count N] [--time-limit S] [--rate R] [--concurrency C|Kn]\n"
-		"         [--latency MS] [--nemesis partition,kill,pause] [--nemesis-interval S]\n"
+		"         [--latency MS] [--latency-dist constant|uniform|normal|exponential]\n"
+		"         [--nemesis partition,kill,pause] [--nemesis-interval S]\n"
 		"         [--topology grid|line|total|tree2|tree3|tree4] [--availability total|F]\n"
 		"         [--consistency-models MODEL[,MODEL...]]\n"
 		"         [--timeout S] [--final-wait S] [--seed N] [--log-stderr] [--keep]\n"
@@ -65,6 +66,7 @@ static bool known_option(const char *w)
 					     "--nemesis-interval",
 					     "--timeout",
 					     "--final-wait",
+					     "--latency-dist",
 					     "--topology",
 					     "--availability",
 					     "--seed",
@@ -94,6 +96,7 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 			       /* Maelstrom's quiet before the final reads. */
 			       .final_wait = 10,
 			       .topology = "grid",
+			       .latency_dist = "constant",
 			       .models = 1u << TXN_STRICT_SERIALIZABLE,
 			       .models_text = "strict-serializable" };
 	for (i = 0; i < argc; i++) {
@@ -175,6 +178,14 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 		} else if (!strcmp(a, "--nemesis-interval")) {
 			if (parse_number(a, v, 0.1, 86400, &o->nemesis_interval))
 				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--latency-dist")) {
+			if (!v || (strcmp(v, "constant") && strcmp(v, "uniform") &&
+				   strcmp(v, "normal") && strcmp(v, "exponential")))
+				return report_usage("maelstrom: --latency-dist \"%s\": constant, "
+						    "uniform, normal or exponential",
+						    v ? v : "");
+			o->latency_dist = v;
 			i++;
 		} else if (!strcmp(a, "--final-wait")) {
 			if (parse_number(a, v, 0, 3600, &o->final_wait))

@@ -315,6 +315,25 @@ static void test_broadcast_stable_latency(void **state)
 	assert_true(no_lab_left());
 }
 
+/* --latency-dist as Maelstrom's: each message its own draw, here exponential, which the lab's
+ * delay line holds (seen in status); a distribution not known is a usage error. */
+static void test_latency_dist(void **state)
+{
+	(void)state;
+	assert_int_equal(maelstrom("-w broadcast --bin %s/tests/maelstrom/broadcast.py "
+				   "--node-count 2 --time-limit 1 --rate 20 --latency 40 "
+				   "--latency-dist exponential --final-wait 1 --keep",
+				   repo),
+			 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "all->all 20ms +-20ms exponential reorder"));
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_int_equal(maelstrom("-w echo --bin /bin/true --latency 10 --latency-dist pareto"),
+			 2);
+	assert_non_null(strstr(out, "constant, uniform, normal or exponential"));
+	assert_true(no_lab_left());
+}
+
 /* Another process in a node sends a peer's shim a gossip of a value nobody broadcast, as from
  * n0 and as from its own node: neither comes from a shim's port, so both are refused and
  * counted, and the correct broadcast stays valid. */
@@ -489,6 +508,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kafka_and_txn),
 		cmocka_unit_test(test_forged_messages_refused),
 		cmocka_unit_test(test_broadcast_stable_latency),
+		cmocka_unit_test(test_latency_dist),
 		cmocka_unit_test(test_bad_destinations),
 		cmocka_unit_test(test_dying_program_named),
 		cmocka_unit_test(test_sighup_takes_the_lab_down),

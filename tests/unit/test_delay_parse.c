@@ -67,6 +67,23 @@ static void test_rates(void **state)
 	assert_int_equal(bps, 7);
 }
 
+/* The distributions by name, both ways; a name not known is refused and leaves the value. */
+static void test_dist_names(void **state)
+{
+	uint32_t dist = 7;
+
+	(void)state;
+	assert_int_equal(delay_dist_parse("exponential", &dist), 0);
+	assert_int_equal(dist, CAPNET_DIST_EXPONENTIAL);
+	assert_string_equal(delay_dist_name(dist), "exponential");
+	assert_int_equal(delay_dist_parse("normal", &dist), 0);
+	assert_string_equal(delay_dist_name(dist), "normal");
+	assert_int_equal(delay_dist_parse("uniform", &dist), 0);
+	assert_string_equal(delay_dist_name(dist), "uniform");
+	assert_int_equal(delay_dist_parse("pareto", &dist), -EINVAL);
+	assert_int_equal(dist, CAPNET_DIST_UNIFORM);
+}
+
 static void test_set_put_and_format(void **state)
 {
 	static struct delay_set set;
@@ -106,6 +123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_dist_names),
 		cmocka_unit_test(test_set_put_and_format),
 	};
 
