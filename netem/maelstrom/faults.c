@@ -9,6 +9,7 @@
 
 #include "lib/report.h"
 #include "netem/filter/filter.h"
+#include "netem/lab/fault_log.h"
 #include "netem/maelstrom/faults.h"
 #include "netem/policy/spec.h"
 
@@ -126,5 +127,30 @@ int mael_switch(const char *lab, unsigned int nodes, const char *command, char *
 	if (partition_format(&part, text, sizeof(text)) < 0)
 		snprintf(text, sizeof(text), "?");
 	maelstrom_names(text, groups, len);
+	/* In the lab's own fault log too, as capnet partition and heal write it. The switch is
+	 * made either way: a line that could not be written leaves its note, which is printed. */
+	fault_log_append(lab, &(struct fault_change){ .command = preset[0] ? "partition" : "heal",
+						      .value = text,
+						      .policy = &next,
+						      .generation = meta.generation,
+						      .time_ns = meta.flip_ns });
 	return 0;
+}
+
+int mael_log_nodes(const char *lab, const char *command, unsigned int nodes, const bool *victims)
+{
+	struct node_set set;
+	char word[16] = "", text[128];
+
+	nodeset_clear(&set);
+	for (unsigned int i = 0; i < nodes; i++)
+		if (victims[i])
+			nodeset_add(&set, i + 1);
+	sscanf(command, "%15s", word);
+	nodeset_format(&set, text, sizeof(text));
+	return fault_log_append(lab,
+				&(struct fault_change){ .command = word,
+							.value = text,
+							.nodes = &set,
+							.generation = FAULT_LOG_READ_GENERATION });
 }

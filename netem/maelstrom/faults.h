@@ -28,7 +28,11 @@ int mael_nodes_of(const char *command, unsigned int nodes, bool *victims, char *
 
 /* Does a partition step ("partition --preset halves", "partition --preset P --seed S") or a
  * "heal" on the lab's filter, as capnet partition and heal would, and writes the groups in force
- * in Maelstrom's names ("n0,n1 | n2"). 0, or -errno with error_note. */
+ * in Maelstrom's names ("n0,n1 | n2"); the lab's fault log gets the line capnet partition
+ * would write. 0, or -errno with error_note. */
 int mael_switch(const char *lab, unsigned int nodes, const char *command, char *groups, size_t len);
+/* A kill, pause, restart or resume of the victims (victims[i] for n<i>) in the lab's fault log,
+ * as capnet kill and its kin write it. 0, or -errno with error_note. */
+int mael_log_nodes(const char *lab, const char *command, unsigned int nodes, const bool *victims);
 
 #endif /* CAPNET_MAELSTROM_FAULTS_H */

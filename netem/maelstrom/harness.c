@@ -376,6 +376,9 @@ static void nemesis_step(struct harness *h, const struct nemesis_step *step)
 			mael_send_line(h, i, line);
 	}
 	fault(h, word, names, cmd);
+	if (mael_log_nodes(h->lab, cmd, h->o->nodes, victims))
+		report_warn("maelstrom: %s (done, but not in the lab's fault log)",
+			    error_reason(-EIO));
 }
 
 /* The test proper: init, topology, the load under the nemesis, then the final reads. */
