@@ -339,8 +339,8 @@ int mael_issue(struct harness *h, struct client *c, bool read, bool final)
 	c->busy = true;
 	c->msg_id = ++c->next_msg_id;
 	c->op = h->st.n - 1;
-	op->invoke_ns = mael_now_ns() - h->t0;
-	c->deadline = mael_now_ns() + (uint64_t)(o->timeout_s * 1e9);
+	op->invoke_ns = monotonic_ns() - h->t0;
+	c->deadline = monotonic_ns() + (uint64_t)(o->timeout_s * 1e9);
 	return send_request(h, c->id, c->node, c->msg_id, mael_request_type(o->workload, op),
 			    extra);
 }
@@ -364,7 +364,7 @@ void mael_complete(struct harness *h, struct client *c, const struct json_value 
 	uint64_t code = 13;
 
 	snprintf(want, sizeof(want), "%s_ok", mael_request_type(h->o->workload, op));
-	op->complete_ns = mael_now_ns() - h->t0;
+	op->complete_ns = monotonic_ns() - h->t0;
 	c->busy = false;
 	if (type && type->kind == JSON_STRING && !strcmp(type->str, want)) {
 		op->outcome = MAEL_OK;
@@ -445,7 +445,7 @@ void mael_complete(struct harness *h, struct client *c, const struct json_value 
 /* Requests past their timeout: unknown outcome, a new process. */
 void mael_expire(struct harness *h)
 {
-	uint64_t now = mael_now_ns();
+	uint64_t now = monotonic_ns();
 
 	for (unsigned int i = 0; i < h->n_clients; i++) {
 		struct client *c = &h->clients[i];
@@ -507,8 +507,8 @@ int mael_final_reads(struct harness *h)
 	uint64_t end;
 
 	/* Time to converge, then a final read of every node, asked again until it answers. */
-	for (end = mael_now_ns() + (uint64_t)(o->final_wait * 1e9);
-	     mael_now_ns() < end && !h->bad[0];)
+	for (end = monotonic_ns() + (uint64_t)(o->final_wait * 1e9);
+	     monotonic_ns() < end && !h->bad[0];)
 		mael_pump(h, 50);
 	{
 		/* One more client per node, each its own c<id>: a late answer never lands on
@@ -526,9 +526,9 @@ int mael_final_reads(struct harness *h)
 		h->n_clients = base + o->nodes;
 		for (i = 0; i < o->nodes; i++) {
 			struct client *fc = &h->clients[base + i];
-			uint64_t give_up = mael_now_ns() + 10000000000ull;
+			uint64_t give_up = monotonic_ns() + 10000000000ull;
 
-			while (mael_now_ns() < give_up && !h->bad[0] && !mael_interrupted) {
+			while (monotonic_ns() < give_up && !h->bad[0] && !mael_interrupted) {
 				if (!fc->busy) {
 					/* kafka's final reads poll every key from 0 until a poll
 					 * brings nothing more. */

@@ -45,14 +45,6 @@ void mael_bad(struct harness *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-uint64_t mael_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Runs this capnet again with --lab and args; its exit status. quiet: its output discarded. */
 static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -76,7 +68,7 @@ static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
 /* One line of faults.jsonl, and the picture's band: a fault opens it, its heal closes it. */
 static void fault(struct harness *h, const char *f, const char *value, const char *command)
 {
-	uint64_t t = mael_now_ns() - h->t0;
+	uint64_t t = monotonic_ns() - h->t0;
 	bool heal = !strcmp(f, "heal") || !strcmp(f, "restart") || !strcmp(f, "resume");
 
 	if (heal && h->band_open) {
@@ -176,7 +168,7 @@ static int handle_line(struct harness *h, unsigned int node, char *line)
 
 		if (mid && json_is_u64(mid, &id) &&
 		    !mael_services_handle(h->services, mael_service_parse(dest->str), node, body,
-					  mael_now_ns(), &answer)) {
+					  monotonic_ns(), &answer)) {
 			/* The answer's body with in_reply_to put in front of its members. */
 			char *reply = NULL;
 			int n = asprintf(
@@ -257,7 +249,7 @@ void mael_pump(struct harness *h, int timeout_ms)
 /* Waits until every shim says ok to one of the harness's requests (or gives up). */
 static int wait_all(struct harness *h, bool topology, double seconds)
 {
-	uint64_t end = mael_now_ns() + (uint64_t)(seconds * 1e9);
+	uint64_t end = monotonic_ns() + (uint64_t)(seconds * 1e9);
 	unsigned int i;
 
 	for (;;) {
@@ -270,7 +262,7 @@ static int wait_all(struct harness *h, bool topology, double seconds)
 		for (i = 0; i < h->o->nodes; i++)
 			if (h->shims[i].eof || h->shims[i].exit_status >= 0 || h->bad[0])
 				return -ECHILD;
-		if (mael_now_ns() >= end || mael_interrupted)
+		if (monotonic_ns() >= end || mael_interrupted)
 			return -ETIMEDOUT;
 		mael_pump(h, 20);
 	}
@@ -321,7 +313,7 @@ static int start_shims(struct harness *h, const struct lab_config *cfg)
 
 static void stop_shims(struct harness *h)
 {
-	uint64_t end = mael_now_ns() + 3000000000ull;
+	uint64_t end = monotonic_ns() + 3000000000ull;
 	unsigned int i, open;
 
 	h->stopping = true;
@@ -333,7 +325,7 @@ static void stop_shims(struct harness *h)
 		mael_pump(h, 50);
 		for (i = 0, open = 0; i < h->o->nodes; i++)
 			open += h->shims[i].pid && !h->shims[i].eof;
-	} while (open && mael_now_ns() < end);
+	} while (open && monotonic_ns() < end);
 	for (i = 0; i < h->o->nodes; i++) {
 		if (!h->shims[i].pid)
 			continue;
@@ -406,7 +398,7 @@ static int run_test(struct harness *h)
 			return -EIO;
 	}
 	rc = wait_all(h, false, 10);
-	h->cluster_ns = mael_now_ns();
+	h->cluster_ns = monotonic_ns();
 	if (rc) {
 		for (i = 0; i < o->nodes && h->shims[i].init_ok; i++)
 			;
@@ -437,12 +429,12 @@ static int run_test(struct harness *h)
 			return rc;
 		}
 	}
-	h->t0 = mael_now_ns();
+	h->t0 = monotonic_ns();
 	end = h->t0 + (uint64_t)(o->time_limit * 1e9);
 	next_op = h->t0;
 	progress_start(&h->line, o->quiet);
-	while (mael_now_ns() < end && !mael_interrupted && !h->bad[0]) {
-		uint64_t now = mael_now_ns();
+	while (monotonic_ns() < end && !mael_interrupted && !h->bad[0]) {
+		uint64_t now = monotonic_ns();
 
 		if (progress_due(&h->line))
 			progress_show(&h->line, "maelstrom: %.1f of %g s, %zu history events%s%s",
@@ -488,8 +480,8 @@ static int run_test(struct harness *h)
 	if (step % 2)
 		nemesis_step(h, &h->nemesis.steps[step]);
 	/* What is still asked gets its time to answer. */
-	for (end = mael_now_ns() + (uint64_t)(o->timeout_s * 1e9) + 100000000ull;
-	     mael_now_ns() < end && !h->bad[0];) {
+	for (end = monotonic_ns() + (uint64_t)(o->timeout_s * 1e9) + 100000000ull;
+	     monotonic_ns() < end && !h->bad[0];) {
 		bool busy = false;
 
 		for (i = 0; i < h->n_clients; i++)
@@ -583,10 +575,10 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	if (cli_need_root("capnet maelstrom"))
 		return EXIT_USAGE;
 	h.o = &o;
-	h.started_ns = mael_now_ns();
+	h.started_ns = monotonic_ns();
 	/* Drawn when not given, and always printed and stored, so that any run replays. */
 	if (!o.has_seed)
-		o.seed = (mael_now_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
+		o.seed = (monotonic_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
 	h.rng = o.seed;
 	if (o.nemesis &&
 	    mael_faults_draw(o.nemesis, o.nemesis_interval, o.time_limit - o.nemesis_interval,
@@ -657,14 +649,14 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	}
 	rc = run_test(&h);
 	if (h.t0) {
-		h.end_ns = mael_now_ns() - h.t0;
+		h.end_ns = monotonic_ns() - h.t0;
 		if (h.band_open)
 			h.bands[h.n_bands - 1].to_ns = h.end_ns;
 	}
 	/* What was sent before the end gets the time to arrive: a message still on its way as
 	 * the nodes stop is in flight, not lost. */
-	for (uint64_t drain = mael_now_ns() + (uint64_t)(2 * o.latency_ms * 1e6) + 200000000ull;
-	     !rc && !h.bad[0] && !mael_interrupted && mael_now_ns() < drain;)
+	for (uint64_t drain = monotonic_ns() + (uint64_t)(2 * o.latency_ms * 1e6) + 200000000ull;
+	     !rc && !h.bad[0] && !mael_interrupted && monotonic_ns() < drain;)
 		mael_pump(&h, 10);
 stop:
 	stop_shims(&h);

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "lib/progress.h"
 #include "netem/filter/filter.h"
 #include "netem/lab/topology.h"
@@ -127,7 +128,6 @@ struct summary {
 
 /* harness.c */
 extern volatile sig_atomic_t mael_interrupted;
-uint64_t mael_now_ns(void);
 /* The first complaint stops the run and is what the run reports. */
 void mael_bad(struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line to a node's shim. 0, or -EIO when the shim is gone. */

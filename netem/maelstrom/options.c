@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/number.h"
 #include "lib/report.h"
 #include "netem/maelstrom/harness.h"
 #include "tools/check/txn_check.h"
@@ -39,15 +40,11 @@ void mael_usage(FILE *out)
 		"  Exit status: 0 valid, 1 invalid, 2 usage or set-up error.\n");
 }
 
+/* One wording for every number of every program (lib/number.h). */
 static int parse_number(const char *opt, const char *v, double min, double max, double *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = v ? strtod(v, &end) : 0;
-	if (!v || errno || end == v || *end || *out < min || *out > max)
-		return report_usage("maelstrom: %s needs a number from %g to %g%s%s%s", opt, min,
-				    max, v ? ", not \"" : "", v ? v : "", v ? "\"" : "");
+	if (number_parse_real(opt, v, min, max, out))
+		return report_usage("maelstrom: %s", error_reason(-EINVAL));
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "netem/maelstrom/lost.h"
 #include "netem/maelstrom/maelstrom.h"
 
@@ -134,14 +135,6 @@ static void describe(const struct json_value *root, char *type, size_t len, long
 	v = json_member(body, "in_reply_to");
 	if (v && json_is_u64(v, &u))
 		*in_reply_to = (long long)u;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void nonblock(int fd)
@@ -417,7 +410,7 @@ int mael_shim_run(const struct mael_shim *s)
 					if (net_log)
 						fprintf(net_log, "s %llu %llu %lu %s %lld %lld\n",
 							(unsigned long long)seq,
-							(unsigned long long)mono_ns(), k, type,
+							(unsigned long long)monotonic_ns(), k, type,
 							msg_id, irt);
 					/* Lost like a frame on a network: a full buffer drops it. */
 					if (sendmsg(udp, &mh, MSG_DONTWAIT) ==
@@ -471,14 +464,14 @@ int mael_shim_run(const struct mael_shim *s)
 					if (net_log)
 						fprintf(net_log, "d %u %llu %llu\n", src,
 							(unsigned long long)msg_seq,
-							(unsigned long long)mono_ns());
+							(unsigned long long)monotonic_ns());
 					continue;
 				}
 				received++;
 				if (net_log)
 					fprintf(net_log, "r %u %llu %llu\n", src,
 						(unsigned long long)msg_seq,
-						(unsigned long long)mono_ns());
+						(unsigned long long)monotonic_ns());
 				outq_add(&to_prog, dgram + start, (size_t)n - start, true);
 			}
 		}
