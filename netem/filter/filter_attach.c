@@ -266,9 +266,9 @@ static int attach_arp(const struct lab_config *cfg, const struct lab_info *info,
 }
 
 /* Attaches the program at egress of every port: through clsact unless tcx is asked for. tcx
- * costs less per frame but waits for an RCU grace period under RTNL at every attach, about
- * 12 ms a port one after the other (tools/bench/README.md), so it is for labs built once and
- * flooded long. */
+ * costs less per frame but waits for an RCU grace period under RTNL at every attach, one port
+ * after the other: near nothing on some machines, 12 to 18 ms a port on a busy 2-CPU one
+ * (tools/bench/README.md), so it is for labs built once and flooded long. */
 static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
 			enum filter_hook *used)
 {
