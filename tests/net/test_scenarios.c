@@ -2,8 +2,9 @@
 /* The real-system scenarios that ship in tools/scenarios, each run by `capnet run` in a fresh
  * lab (5 nodes; 3 for ZooKeeper and PostgreSQL), with the verdict each one states: etcd stays
  * linearizable under random-halves partitions; etcd's serializable reads go stale on a cut-off
- * member; Redis with Sentinel loses acknowledged adds when its primary is isolated; ZooKeeper
- * with sync reads stays linearizable, its plain reads on a cut-off follower go stale;
+ * member; Redis with Sentinel loses acknowledged adds when its primary is isolated, and leaves
+ * two primaries whose final reads diverge when no sentinel is left to demote the old one;
+ * ZooKeeper with sync reads stays linearizable, its plain reads on a cut-off follower go stale;
  * PostgreSQL loses acknowledged inserts in a failover with asynchronous replication, and none
  * with a synchronous standby. */
 #include <errno.h>
@@ -162,27 +163,57 @@ static void test_etcd_serializable_stale(void **state)
 	assert_non_null(strstr(out, ": PASS ("));
 }
 
+/* capctl check --model set on a history of the scratch directory: its exit status, its counts
+ * of diverged and lost adds. */
+static int check_set(const char *history, long *diverged, long *lost)
+{
+	char capctl[512];
+	const char *p;
+	int rc;
+
+	netlab_sibling("capctl", capctl, sizeof(capctl));
+	rc = netlab_sh(out, sizeof(out), "%s check --model set %s/%s", capctl, dir, history);
+	printf("%s", out);
+	p = strstr(out, "final reads): ");
+	assert_non_null(p);
+	*diverged = strtol(p + 14, NULL, 10);
+	p = strstr(p, " diverged, ");
+	assert_non_null(p);
+	*lost = strtol(p + 11, NULL, 10);
+	return rc;
+}
+
+/* Sentinel fails over while node 1 is cut off with its clients, and demotes it after the heal
+ * if it can in time: its adds are then lost; if not, two primaries disagree and the final reads
+ * diverged. Invalid either way. */
 static void test_redis_sentinel_lost_adds(void **state)
 {
-	const char *p;
+	long diverged, lost;
 
 	(void)state;
 	assert_int_equal(run_scenario("redis-sentinel-lost-adds"), 0);
 	assert_non_null(strstr(out, ": PASS ("));
-	/* The count, from the checker itself. */
-	{
-		char capctl[512];
+	assert_int_equal(check_set("redis-sentinel-lost-adds.jsonl", &diverged, &lost), 1);
+	assert_non_null(strstr(out, ": INVALID ("));
+	printf("diverged: %ld, lost: %ld\n", diverged, lost);
+	assert_true(lost > 0 || diverged > 0);
+}
 
-		netlab_sibling("capctl", capctl, sizeof(capctl));
-		assert_int_equal(netlab_sh(out, sizeof(out),
-					   "%s check --model set %s/redis-sentinel-lost-adds.jsonl",
-					   capctl, dir),
-				 1);
-	}
-	p = strstr(out, "final read): ");
-	assert_non_null(p);
-	printf("lost: %ld\n", strtol(p + 13, NULL, 10));
-	assert_true(strtol(p + 13, NULL, 10) > 0);
+/* The sentinels stopped before the heal: node 1 is never demoted and keeps its adds, nodes 2-5
+ * never see them. Nothing is lost yet, and the verdict is invalid: the final reads diverged. */
+static void test_redis_sentinel_split_brain(void **state)
+{
+	long diverged, lost;
+
+	(void)state;
+	assert_int_equal(run_scenario("redis-sentinel-split-brain"), 0);
+	assert_non_null(strstr(out, ": PASS ("));
+	assert_int_equal(check_set("redis-sentinel-split-brain.jsonl", &diverged, &lost), 1);
+	assert_non_null(strstr(out, ": INVALID ("));
+	assert_true(diverged > 0);
+	assert_non_null(strstr(out, "diverged: the final reads of nodes 2,3,4,5 miss "));
+	assert_non_null(strstr(out, " that node 1 has\n"));
+	assert_non_null(strstr(out, "diverged (settled final reads disagree"));
 }
 
 /* The clock scenario, and the same steps with the true clock as its control: the skew, and
@@ -217,6 +248,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_etcd_partitions_linearizable, netlab_teardown),
 		cmocka_unit_test_teardown(test_etcd_serializable_stale, netlab_teardown),
 		cmocka_unit_test_teardown(test_redis_sentinel_lost_adds, netlab_teardown),
+		cmocka_unit_test_teardown(test_redis_sentinel_split_brain, netlab_teardown),
 		cmocka_unit_test_teardown(test_ap_clock_skew, netlab_teardown),
 		cmocka_unit_test_teardown(test_zookeeper_partitions_linearizable, netlab_teardown),
 		cmocka_unit_test_teardown(test_zookeeper_follower_stale_reads, netlab_teardown),

@@ -450,6 +450,26 @@ static void print_items_json(const char *field, const struct set_item *items, si
 	printf("]");
 }
 
+/* "nodes 2,3" or "node 1" (or processes, for a history that names no node). */
+static void print_readers(const struct set_reader *rs, size_t n)
+{
+	bool nodes = n && rs[0].is_node;
+
+	printf("%s%s ", nodes ? "node" : "process", n == 1 ? "" : nodes ? "s" : "es");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s%llu", i ? "," : "", rs[i].is_node == nodes ? "" : "process ",
+		       (unsigned long long)rs[i].id);
+}
+
+static void print_readers_json(const char *field, const struct set_reader *rs, size_t n)
+{
+	printf(",\"%s\":[", field);
+	for (size_t i = 0; i < n; i++)
+		printf("%s{\"%s\":%llu}", i ? "," : "", rs[i].is_node ? "node" : "process",
+		       (unsigned long long)rs[i].id);
+	printf("]");
+}
+
 static void print_set(const char *name, const struct set_result *r)
 {
 	if (capctl_opts.json) {
@@ -461,20 +481,44 @@ static void print_set(const char *name, const struct set_result *r)
 		print_items_json("unexpected", r->unexpected, r->n_unexpected);
 		print_items_json("recovered", r->recovered, r->n_recovered);
 		print_items_json("stale", r->stale, r->n_stale);
+		printf(",\"diverged_adds\":%zu,\"diverged_acknowledged\":%zu", r->diverged_adds,
+		       r->diverged_acknowledged);
+		print_readers_json("diverged_missing", r->missing, r->n_missing);
+		print_readers_json("diverged_having", r->having, r->n_having);
+		print_items_json("diverged", r->diverged, r->n_diverged);
 		printf("}\n");
 		return;
 	}
-	printf("%s: %s (%zu set%s, %zu adds, %zu acknowledged, %zu final read%s): %zu lost, %zu "
-	       "unexpected, %zu recovered, %zu stale\n",
+	if (r->diverged_adds) {
+		/* The one line that says the replicas never converged, before the counts. */
+		printf("%s: diverged: the final reads of ", name);
+		print_readers(r->missing, r->n_missing);
+		printf(" miss %zu acknowledged add%s", r->diverged_acknowledged,
+		       r->diverged_acknowledged == 1 ? "" : "s");
+		if (r->diverged_adds > r->diverged_acknowledged)
+			printf(" (and %zu of unknown outcome)",
+			       r->diverged_adds - r->diverged_acknowledged);
+		printf(" that ");
+		print_readers(r->having, r->n_having);
+		printf(" ha%s\n", r->n_having == 1 ? "s" : "ve");
+	}
+	printf("%s: %s (%zu set%s, %zu adds, %zu acknowledged, %zu final read%s): %zu diverged, "
+	       "%zu lost, %zu unexpected, %zu recovered, %zu stale\n",
 	       name, r->valid ? "valid" : "INVALID", r->keys, r->keys == 1 ? "" : "s", r->attempts,
-	       r->acknowledged, r->final_reads, r->final_reads == 1 ? "" : "s", r->n_lost,
-	       r->n_unexpected, r->n_recovered, r->n_stale);
-	print_items(name, "lost (acknowledged, in no final read; line of the add)", r->lost,
+	       r->acknowledged, r->final_reads, r->final_reads == 1 ? "" : "s", r->diverged_adds,
+	       r->n_lost, r->n_unexpected, r->n_recovered, r->n_stale);
+	print_items(name,
+		    "diverged (settled final reads disagree: missing here what another has; line "
+		    "of the read)",
+		    r->diverged, r->n_diverged);
+	print_items(name, "lost (acknowledged, in no settled final read; line of the add)", r->lost,
 		    r->n_lost);
 	print_items(name, "unexpected (never added; line of the read)", r->unexpected,
 		    r->n_unexpected);
 	print_items(name, "recovered (outcome unknown, then read)", r->recovered, r->n_recovered);
-	print_items(name, "stale (a final read misses what another has; line of the read)",
+	print_items(name,
+		    "stale (an earlier final read misses what every settled one has; line of the "
+		    "read)",
 		    r->stale, r->n_stale);
 }
 

@@ -16,6 +16,7 @@
 #include "lib/progress.h"
 #include "netem/filter/filter.h"
 #include "netem/lab/topology.h"
+#include "netem/script/scenario.h"
 #include "tools/capctl/exec_client.h"
 #include "tools/capctl/workload.h"
 
@@ -35,6 +36,7 @@ static void load_usage(void)
 		"           [--workload register|bank] [--clients C] [--duration T] [--keys K]\n"
 		"           [--consistency one|quorum|all] [--rate R] [--seed N]\n"
 		"           [--client exec -- PROGRAM [ARG...]]\n"
+		"           [--settle T] [--final-nodes LIST]\n"
 		"  --client C       what the service on each node speaks: capnode (default);\n"
 		"                   redis (GET, SET, cas as one Lua script; SADD, SMEMBERS);\n"
 		"                   etcd (v3 JSON gateway: range, put, cas as a txn);\n"
@@ -52,10 +54,15 @@ static void load_usage(void)
 		"  --workload W     register: reads, writes and cas of unique values over K keys;\n"
 		"                   bank: opens K accounts of %d, then transfers and whole-bank\n"
 		"                   balance reads (default register); set (redis, exec): unique\n"
-		"                   adds to K sets (default 1), then a final read of each from\n"
-		"                   every node, asked again for up to 30 s until it answers (heal\n"
-		"                   first); append (redis, exec): unique appends to K lists\n"
-		"                   (default 4) and whole-list reads\n"
+		"                   adds to K sets (default 1); append (redis, exec): unique\n"
+		"                   appends to K lists (default 4) and whole-list reads; both end\n"
+		"                   with final reads of every set or list from every node\n"
+		"  --settle T       set, append: the quiet time before the final reads, after the\n"
+		"                   last fault of the capnet run writing this history, else after\n"
+		"                   the workload (default 10s); they are asked again for up to\n"
+		"                   30 s until every node answers the same\n"
+		"  --final-nodes L  set, append: the nodes the final reads ask (default: every node\n"
+		"                   of the lab)\n"
 		"  --clients C      concurrent clients, one request outstanding each (default 5)\n"
 		"  --duration T     how long to run: 10, 10s, 500ms, 2m (default 10 s); Ctrl-C\n"
 		"                   ends the run early\n"
@@ -77,15 +84,15 @@ static int bad(const char *fmt, const char *arg)
 	return report_usage("%s", line);
 }
 
-static int parse_duration(const char *arg, double *out)
+static int parse_duration(const char *opt, const char *arg, uint64_t min_ns, double *out)
 {
 	uint64_t ns;
 
-	if (duration_parse_ns(arg, DURATION_BARE_SECONDS, &ns) || ns < 1000000 ||
+	if (duration_parse_ns(arg, DURATION_BARE_SECONDS, &ns) || ns < min_ns ||
 	    ns > 10000000000000000ull) {
-		error_note("--duration expects a time " DURATION_EXAMPLES
-			   ", from 1ms to 10000000s, not \"%s\"",
-			   arg);
+		error_note("%s expects a time " DURATION_EXAMPLES
+			   ", from %s to 10000000s, not \"%s\"",
+			   opt, min_ns ? "1ms" : "0", arg);
 		return -EINVAL;
 	}
 	*out = ns / 1e9;
@@ -104,6 +111,25 @@ static int lab_nodes(char *buf, size_t len)
 	if (err)
 		return err;
 	snprintf(buf, len, info.nodes > 1 ? "1-%u" : "%u", info.nodes);
+	return 0;
+}
+
+/* The nodes the final reads of a set or append run ask: those of --final-nodes, else every
+ * node of the lab. */
+static int final_nodes_of(struct workload_config *cfg, const char *list)
+{
+	struct workload_config tmp = { 0 };
+	char all[24], err[200];
+
+	if (!list) {
+		if (lab_nodes(all, sizeof(all)))
+			return CAPCTL_FAIL;
+		list = all;
+	}
+	if (workload_parse_nodes(&tmp, list, err, sizeof(err)))
+		return bad("--final-nodes %s", err);
+	memcpy(cfg->final_nodes, tmp.nodes, sizeof(tmp.nodes));
+	cfg->n_final_nodes = tmp.n_nodes;
 	return 0;
 }
 
@@ -192,7 +218,8 @@ int capctl_load_main(int argc, char **argv)
 	static struct workload_config cfg;
 	static char nodes_default[24];
 	const char *path = NULL, *nodes = NULL, *workload = "register", *consistency = NULL;
-	const char *client = "capnode";
+	const char *client = "capnode", *final_nodes = NULL;
+	char faults_path[4096];
 	unsigned long long clients = 5, keys = 0, seed = 0, port = 0;
 	struct load_progress prog = {};
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -204,7 +231,8 @@ int capctl_load_main(int argc, char **argv)
 
 	report_set_program("capctl load");
 	cfg = (struct workload_config){ .lab = capctl_opts.lab,
-					.timeout_ms = capctl_opts.timeout_ms };
+					.timeout_ms = capctl_opts.timeout_ms,
+					.settle_s = 10 };
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -252,7 +280,11 @@ int capctl_load_main(int argc, char **argv)
 		else if (!strcmp(opt, "--seed"))
 			ret = number_parse_whole(opt, val, 1, ~0ull, &seed);
 		else if (!strcmp(opt, "--duration"))
-			ret = parse_duration(val, &duration);
+			ret = parse_duration(opt, val, 1000000, &duration);
+		else if (!strcmp(opt, "--settle"))
+			ret = parse_duration(opt, val, 0, &cfg.settle_s);
+		else if (!strcmp(opt, "--final-nodes"))
+			final_nodes = val;
 		else if (!strcmp(opt, "--rate"))
 			ret = number_parse_real(opt, val, 0.001, 1e9, &rate);
 		else
@@ -346,6 +378,13 @@ int capctl_load_main(int argc, char **argv)
 		    workload_parse_nodes(&cfg, nodes_default, err, sizeof(err)))
 			return CAPCTL_FAIL;
 		nodes = nodes_default;
+	}
+	if (cfg.kind == WORKLOAD_SET || cfg.kind == WORKLOAD_APPEND) {
+		ret = final_nodes_of(&cfg, final_nodes);
+		if (ret)
+			return ret;
+		scenario_faults_path(path, faults_path, sizeof(faults_path));
+		cfg.faults_path = faults_path;
 	}
 	cfg.clients = clients;
 	cfg.keys = keys;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 
+#include "tools/capctl/capctl.h"
 #include "tools/capctl/client.h"
 #include "tools/capctl/etcd_client.h"
 #include "tools/capctl/exec_client.h"
@@ -67,6 +68,7 @@ struct worker {
 	uint64_t rng;
 	uint64_t counter;
 	char **known; /* register: the last value this client saw per key, for cas */
+	uint64_t read_print; /* set, append: answer_print() of the last list read */
 	uint64_t *lat;
 	size_t n_lat, cap_lat;
 };
@@ -454,6 +456,23 @@ static int finish_register_op(struct worker *w, const struct op *op, unsigned in
 	return err;
 }
 
+/* A fingerprint of a read's answer: a set's elements in any order, a list's in order. Equal
+ * answers have equal prints; the checker, not this, decides what differs. */
+static uint64_t answer_print(const struct history_value *v, bool ordered)
+{
+	uint64_t print = v->kind == HISTORY_VALUE_LIST ? v->n : 0;
+
+	for (size_t i = 0; v->kind == HISTORY_VALUE_LIST && i < v->n; i++) {
+		uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+		for (const char *p = v->items[i] ? v->items[i] : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+		print = ordered ? (print ^ h) * 0x100000001b3ull :
+				  print + h * 0x9e3779b97f4a7c15ull;
+	}
+	return print;
+}
+
 /* The same operation against etcd, through its JSON gateway (tools/capctl/etcd_client.c). */
 static int execute_etcd(struct worker *w, struct op *op, unsigned int key_index)
 {
@@ -530,6 +549,7 @@ static int execute_redis(struct worker *w, struct op *op, unsigned int key_index
 		}
 	}
 	if (run->cfg->kind == WORKLOAD_SET || run->cfg->kind == WORKLOAD_APPEND) {
+		w->read_print = answer_print(&result, run->cfg->kind == WORKLOAD_APPEND);
 		t_done = record(run, w->process, w->node, type, op, &result,
 				type == HISTORY_OK ? NULL : why);
 		if (type == HISTORY_INFO) {
@@ -593,6 +613,7 @@ static int execute_exec(struct worker *w, struct op *op, unsigned int key_index)
 			result.str = (char *)a.value;
 		}
 	}
+	w->read_print = answer_print(&result, cfg->kind == WORKLOAD_APPEND);
 	t_done = record(run, w->process, w->node, type, op, &result, why);
 	if (err == -EPIPE) {
 		/* Never read: started again for the next operation, under the same process. */
@@ -766,47 +787,131 @@ static void append_op(struct worker *w, struct op *op)
 	op->arg.str = op->val_buf;
 }
 
-/* After the run: every set read from every node, each node asked again until it answers (the
- * faults healed by then) or final_read_s passes. These reads are what the set checker decides
- * on; a node that never answered is said, and its sets are decided on the others' reads. */
+/* The quiet time before the final reads: settle_s after the last fault of the run's faults
+ * file (written live beside the history by capnet run, on the history's clock), or after the
+ * workload's end when there is none; the file read again after the wait, in case a fault came
+ * meanwhile. Ctrl-C cuts the wait short. */
+static void settle(struct run *run)
+{
+	const struct workload_config *cfg = run->cfg;
+	uint64_t quiet = (uint64_t)(cfg->settle_s * 1e9), from = monotonic_ns(), until, now;
+
+	for (int tries = 0; tries < 10; tries++) {
+		struct faults fs = { 0 };
+		uint64_t last = from;
+
+		if (cfg->faults_path && !read_faults(cfg->faults_path, &fs) && fs.n) {
+			last = 0;
+			for (size_t i = 0; i < fs.n; i++)
+				if (fs.items[i].time + run->t0 > last)
+					last = fs.items[i].time + run->t0;
+		}
+		faults_free(&fs);
+		until = last + quiet;
+		now = monotonic_ns();
+		if (until <= now)
+			return;
+		while ((now = monotonic_ns()) < until) {
+			if (cfg->stop && *cfg->stop)
+				return;
+			sleep_ns(until - now < 100000000ull ? until - now : 100000000ull);
+		}
+	}
+}
+
+/* How many lists an append run used for key slot k (a fresh one every LIST_MAX appends). */
+static unsigned int lists_of(const struct run *run, unsigned int k)
+{
+	uint64_t n = run->list_appends[k];
+
+	return n ? (unsigned int)((n - 1) / LIST_MAX) + 1 : 1;
+}
+
+/* After the run and the quiet time: every set (or list) read from every node, in rounds, until
+ * every node gives the same answer for each or final_read_s passes; within a round a node that
+ * does not answer is asked again until it does. These reads are what the checker decides on:
+ * each node's last is its settled read, and settled reads that still disagree diverged. A node
+ * that never answered is said, and the others decide. */
 static int final_reads(struct run *run)
 {
 	const struct workload_config *cfg = run->cfg;
-	uint64_t deadline = monotonic_ns() + (uint64_t)(cfg->final_read_s * 1e9);
-	unsigned int i, k;
+	bool lists = cfg->kind == WORKLOAD_APPEND;
+	unsigned int n_keys = 0, i, k, slot, round;
+	uint64_t deadline, pause = 500 * 1000000ull;
+	uint64_t *prints;
+	bool *answered, agree = false;
 	int missing = 0;
 
-	for (i = 0; i < cfg->n_nodes; i++) {
-		struct worker w = { .run = run, .node = cfg->nodes[i] };
-		bool answered = false;
+	settle(run);
+	deadline = monotonic_ns() + (uint64_t)(cfg->final_read_s * 1e9);
+	for (k = 0; k < cfg->keys; k++)
+		n_keys += lists ? lists_of(run, k) : 1;
+	prints = calloc((size_t)n_keys * cfg->n_final_nodes, sizeof(*prints));
+	answered = calloc(cfg->n_final_nodes, sizeof(*answered));
+	if (!prints || !answered) {
+		free(prints);
+		free(answered);
+		return -ENOMEM;
+	}
+	for (round = 1; !agree && !run->err; round++) {
+		for (i = 0; i < cfg->n_final_nodes; i++) {
+			struct worker w = { .run = run, .node = cfg->final_nodes[i] };
+			unsigned int key_no = 0;
 
-		for (k = 0; k < cfg->keys && !run->abort; k++) {
-			struct op op;
+			for (k = 0; k < cfg->keys; k++)
+				for (slot = 0; slot < (lists ? lists_of(run, k) : 1); slot++) {
+					struct op op;
 
-			op_init(&op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
-			op_key(&op, run, "s", k);
-			for (;;) {
-				uint64_t ok_before = run->ok;
+					op_init(&op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
+					op_key(&op, run, lists ? "l" : "s", k + cfg->keys * slot);
+					for (;;) {
+						uint64_t ok_before = run->ok;
 
-				w.process =
-					__atomic_fetch_add(&run->next_process, 1, __ATOMIC_RELAXED);
-				if (execute(&w, &op, 0))
-					break;
-				answered = run->ok > ok_before;
-				if (answered || monotonic_ns() >= deadline)
-					break;
-				sleep_ns(200 * 1000000ull);
-			}
+						w.process = __atomic_fetch_add(&run->next_process,
+									       1, __ATOMIC_RELAXED);
+						if (execute(&w, &op, 0))
+							break;
+						if (run->ok > ok_before) {
+							answered[i] = true;
+							prints[(size_t)i * n_keys + key_no] =
+								w.read_print;
+							break;
+						}
+						if (monotonic_ns() >= deadline)
+							break;
+						sleep_ns(200 * 1000000ull);
+					}
+					key_no++;
+				}
+			disconnect_client(&w);
+			free(w.lat);
 		}
-		disconnect_client(&w);
-		free(w.lat);
-		if (!answered) {
-			report_warn("node %u gave no final read within %.0f s", cfg->nodes[i],
+		/* Agreement among the nodes that answered; a silent node is said below. */
+		agree = true;
+		for (i = 0; i < cfg->n_final_nodes; i++)
+			for (unsigned int j = i + 1; j < cfg->n_final_nodes; j++)
+				if (answered[i] && answered[j] &&
+				    memcmp(&prints[(size_t)i * n_keys], &prints[(size_t)j * n_keys],
+					   n_keys * sizeof(*prints)))
+					agree = false;
+		if (agree || monotonic_ns() + pause >= deadline)
+			break;
+		sleep_ns(pause);
+		pause *= 2;
+	}
+	if (!agree)
+		report_warn("the nodes' final reads still disagree after %u rounds over %.0f s: "
+			    "capctl check says how",
+			    round, cfg->final_read_s);
+	for (i = 0; i < cfg->n_final_nodes; i++)
+		if (!answered[i]) {
+			report_warn("node %u gave no final read within %.0f s", cfg->final_nodes[i],
 				    cfg->final_read_s);
 			missing++;
 		}
-	}
-	return missing == (int)cfg->n_nodes ? -EIO : 0;
+	free(prints);
+	free(answered);
+	return missing == (int)cfg->n_final_nodes ? -EIO : 0;
 }
 
 static void bank_op(struct worker *w, struct op *op)
@@ -1164,7 +1269,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	for (i = 0; i < started; i++)
 		pthread_join(ws[i].thread, NULL);
 	st->elapsed_s = (monotonic_ns() - run.t0) / 1e9;
-	if (!err && !run.err && cfg->kind == WORKLOAD_SET) {
+	if (!err && !run.err && (cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND)) {
 		run.abort = 0;
 		err = final_reads(&run);
 		if (err)

@@ -55,8 +55,14 @@ struct workload_config {
 	long timeout_ms; /* per request: past it the outcome is unknown (info) */
 	uint64_t seed; /* 0: a random one */
 	FILE *history;
-	/* set: how long the final reads keep asking a node that does not answer. */
-	double final_read_s;
+	/* set and append: the final reads come settle_s after the last fault of faults_path (the
+	 * run's faults file; NULL or absent: after the workload's end), and are asked again for up
+	 * to final_read_s until every node answers and all agree. */
+	double settle_s, final_read_s;
+	const char *faults_path;
+	/* set and append: the nodes the final reads ask (every replica, not only the clients') */
+	unsigned int final_nodes[WORKLOAD_MAX_NODES];
+	unsigned int n_final_nodes;
 	/* Set (by a signal handler, say) to end the run early; may be NULL. */
 	const volatile sig_atomic_t *stop;
 	/* Called about once a second from the calling thread while clients run; may be NULL. */

@@ -174,8 +174,15 @@ static int event_from_json(struct json_value *obj, long line, struct history_eve
 		return set_err(err, line, "expected a JSON object");
 	for (i = 0; i < obj->n; i++) {
 		k = lookup_name(obj->names[i], field_names, F_COUNT);
-		if (k < 0)
-			continue; /* writers may add fields such as the node an op went to */
+		if (k < 0) {
+			/* Writers may add fields. "node", the node an operation went to, tells the
+			 * set checker which final reads are one node's; a node named otherwise than
+			 * by a number is ignored like any other field. */
+			if (!strcmp(obj->names[i], "node") &&
+			    !json_is_u64(&obj->items[i], &ev->node))
+				ev->node = 0;
+			continue;
+		}
 		if (fv[k])
 			return set_err(err, line, "duplicate \"%s\"", field_names[k]);
 		fv[k] = &obj->items[i];

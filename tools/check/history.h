@@ -48,6 +48,7 @@ struct history_event {
 	char *key; /* NULL for a JSON null */
 	struct history_value value;
 	uint64_t time; /* nanoseconds */
+	uint64_t node; /* the optional "node" field, the node asked; 0 when absent */
 };
 
 /* One operation: an invoke and what became of it. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The set checker: every add's element looked up in every final read of its set. */
+/* The set checker: every add's element looked up in every final read of its set, settled or
+ * not. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@ struct attempt {
 
 struct final_read {
 	const struct history_op *op;
+	struct set_reader reader;
+	bool settled; /* its reader's last final read of the set */
+	bool misses, has; /* settled, and missing a diverged element; having one */
 	const char **items; /* sorted */
 	size_t n;
 };
@@ -52,6 +56,44 @@ static int cmp_item_line(const void *x, const void *y)
 	return c ? c : (a->line > b->line) - (a->line < b->line);
 }
 
+static int cmp_reader(const struct set_reader *a, const struct set_reader *b)
+{
+	if (a->is_node != b->is_node)
+		return a->is_node ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Final reads by set, then reader, then invoke time: each reader's settled read ends its run. */
+static int cmp_final_read(const void *x, const void *y)
+{
+	const struct final_read *a = x, *b = y;
+	int c = cmp_str(a->op->key, b->op->key);
+
+	if (!c)
+		c = cmp_reader(&a->reader, &b->reader);
+	if (!c)
+		c = (a->op->call > b->op->call) - (a->op->call < b->op->call);
+	return c ? c : (a->op->line > b->op->line) - (a->op->line < b->op->line);
+}
+
+static int add_reader(struct set_reader **rs, size_t *n, size_t *cap, struct set_reader r)
+{
+	int rc;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!cmp_reader(&(*rs)[i], &r))
+			return 0;
+	rc = array_grow((void **)rs, sizeof(**rs), *n, cap);
+	if (!rc)
+		(*rs)[(*n)++] = r;
+	return rc;
+}
+
+static int cmp_reader_v(const void *x, const void *y)
+{
+	return cmp_reader(x, y);
+}
+
 static int rank(enum history_type t)
 {
 	return t == HISTORY_OK ? 2 : t == HISTORY_INFO ? 1 : 0;
@@ -81,6 +123,9 @@ void set_result_free(struct set_result *r)
 	free(r->unexpected);
 	free(r->recovered);
 	free(r->stale);
+	free(r->diverged);
+	free(r->missing);
+	free(r->having);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -169,7 +214,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 	struct final_read *fr = NULL;
 	struct key_over *ko = NULL;
 	size_t n_ko = 0;
-	size_t n_at = 0, cap_at = 0, n_fr = 0, cap_fr = 0, cap[4] = { 0 }, i, j, k;
+	size_t n_at = 0, cap_at = 0, n_fr = 0, cap_fr = 0, cap[7] = { 0 }, i, j, k;
 	const char *last_key = NULL;
 	int rc;
 
@@ -220,6 +265,10 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 		if (rc)
 			goto out;
 		fr[n_fr].op = op;
+		fr[n_fr].reader = h->events[op->invoke].node ?
+					  (struct set_reader){ .is_node = true,
+							       .id = h->events[op->invoke].node } :
+					  (struct set_reader){ .id = op->process };
 		fr[n_fr].n = op->result->n;
 		fr[n_fr].items = malloc((op->result->n ? op->result->n : 1) * sizeof(char *));
 		if (!fr[n_fr].items) {
@@ -238,6 +287,10 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 		goto out;
 	}
 	r->final_reads = n_fr;
+	sort_n(fr, n_fr, sizeof(*fr), cmp_final_read);
+	for (i = 0; i < n_fr; i++)
+		fr[i].settled = i + 1 == n_fr || cmp_str(fr[i].op->key, fr[i + 1].op->key) ||
+				cmp_reader(&fr[i].reader, &fr[i + 1].reader);
 
 	/* Every element of every final read: counted for its attempt, or unexpected. */
 	for (i = 0; i < n_fr; i++)
@@ -267,37 +320,70 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 
 	for (i = 0; i < n_at; i++) {
 		struct attempt *a = &at[i];
-		size_t reads_of_key = 0;
+		size_t settled_of_key = 0, settled_have = 0;
+		bool diverged;
 
 		if (!last_key || cmp_str(last_key, a->key)) {
 			r->keys++;
 			last_key = a->key;
 		}
-		for (j = 0; j < n_fr; j++)
-			reads_of_key += !cmp_str(fr[j].op->key, a->key);
-		if (a->outcome == HISTORY_OK && !a->seen && reads_of_key)
+		for (j = 0; j < n_fr; j++) {
+			const char *el = a->element;
+
+			if (!fr[j].settled || cmp_str(fr[j].op->key, a->key))
+				continue;
+			settled_of_key++;
+			settled_have +=
+				!!find_n(&el, fr[j].items, fr[j].n, sizeof(char *), cmp_item);
+		}
+		if (a->outcome == HISTORY_OK && !settled_have && settled_of_key)
 			rc = push(&r->lost, &r->n_lost, &cap[0], a->key, a->element, a->line);
-		else if (a->outcome == HISTORY_INFO && a->seen)
+		else if (a->outcome == HISTORY_INFO && settled_have)
 			rc = push(&r->recovered, &r->n_recovered, &cap[2], a->key, a->element,
 				  a->line);
 		if (rc)
 			goto out;
-		if (!a->seen || a->seen == reads_of_key)
+		if (!a->seen)
 			continue;
-		/* Some final reads have it, some do not: those are stale. */
+		/* Settled reads that disagree diverged; an earlier read that misses what they all
+		 * have was only behind. */
+		diverged = settled_have && settled_have < settled_of_key;
+		if (diverged) {
+			r->diverged_adds++;
+			r->diverged_acknowledged += a->outcome == HISTORY_OK;
+		}
 		for (j = 0; j < n_fr; j++) {
 			const char *el = a->element;
+			bool has;
 
-			if (cmp_str(fr[j].op->key, a->key) ||
-			    find_n(&el, fr[j].items, fr[j].n, sizeof(char *), cmp_item))
+			if (cmp_str(fr[j].op->key, a->key))
 				continue;
-			rc = push(&r->stale, &r->n_stale, &cap[3], a->key, a->element,
-				  fr[j].op->ret_line);
+			has = find_n(&el, fr[j].items, fr[j].n, sizeof(char *), cmp_item);
+			if (diverged && fr[j].settled) {
+				fr[j].has |= has;
+				fr[j].misses |= !has;
+				if (!has)
+					rc = push(&r->diverged, &r->n_diverged, &cap[4], a->key,
+						  a->element, fr[j].op->ret_line);
+			} else if (!has && !fr[j].settled && settled_have == settled_of_key) {
+				rc = push(&r->stale, &r->n_stale, &cap[3], a->key, a->element,
+					  fr[j].op->ret_line);
+			}
 			if (rc)
 				goto out;
 		}
 	}
-	r->valid = !r->n_lost && !r->n_unexpected;
+	for (j = 0; j < n_fr && !rc; j++) {
+		if (fr[j].misses)
+			rc = add_reader(&r->missing, &r->n_missing, &cap[6], fr[j].reader);
+		if (!rc && fr[j].has)
+			rc = add_reader(&r->having, &r->n_having, &cap[5], fr[j].reader);
+	}
+	if (rc)
+		goto out;
+	sort_n(r->missing, r->n_missing, sizeof(*r->missing), cmp_reader_v);
+	sort_n(r->having, r->n_having, sizeof(*r->having), cmp_reader_v);
+	r->valid = !r->n_lost && !r->n_unexpected && !r->diverged_adds;
 out:
 	for (i = 0; i < n_fr; i++)
 		free(fr[i].items);
