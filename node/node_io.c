@@ -2,9 +2,11 @@
 /* The I/O both replica shells share: socket, timer and signals in epoll, sending, replies and
  * status to clients, and PING/PONG reachability. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +35,25 @@ void node_log(const struct node_io *io, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Recovered and listening: says so on the pipe whoever started us named in CAPNODE_READY_FD
+ * (capnet start and restart), so that a node that refuses to start (a damaged log, say) is
+ * told from one that runs by its exit, not by a guess at how long recovery takes. */
+static void tell_ready(void)
+{
+	const char *v = getenv("CAPNODE_READY_FD");
+	char *end;
+	long fd = v ? strtol(v, &end, 10) : -1;
+	ssize_t told;
+
+	if (!v || !*v || *end || fd < 3 || fd > INT_MAX)
+		return;
+	unsetenv("CAPNODE_READY_FD");
+	/* If nobody waits any more, there is nobody to tell: the result does not matter. */
+	told = write((int)fd, "1", 1);
+	(void)told;
+	close((int)fd);
 }
 
 int node_io_open(struct node_io *io, const struct node_config *cfg)
@@ -74,6 +95,7 @@ int node_io_open(struct node_io *io, const struct node_config *cfg)
 	epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->timer, &ev);
 	ev.data.fd = io->sigfd;
 	epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->sigfd, &ev);
+	tell_ready();
 	return 0;
 }
 

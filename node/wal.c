@@ -285,8 +285,12 @@ int wal_replay_segment(struct wal_replay *rp, uint64_t seq, const uint8_t *buf, 
 			goto bad;
 		}
 		if (get32(rec + rlen - 4) != crc32c(0, rec, rlen - 4)) {
-			what = "record checksum mismatch";
-			torn = all_zero(rec + rlen, left - rlen);
+			/* Its length is trusted (the header's checksum held), so the record is
+			 * all there. Torn only if what the crash never wrote reads as zeros: its
+			 * checksum, at least, and all after it; any other damage is corruption,
+			 * even in the last record, which was synced and maybe acknowledged. */
+			what = "record checksum mismatch (a complete record: corruption)";
+			torn = all_zero(rec + rlen - 4, left - (rlen - 4));
 			goto bad;
 		}
 		ret = replay_record(rp, seq, off == 0, rec[4], rec + REC_HDR, rlen - REC_OVERHEAD,

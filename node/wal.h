@@ -23,10 +23,13 @@
  * deleting older segments never loses the hard state. An entry whose index is not the next one
  * discards the entries from its index on, as a truncation would.
  *
- * Recovery: a record that fails its checks at the end of the last segment (cut short, or
- * followed only by zero bytes) is a torn write from a crash: it and what follows are cut off
- * the file. The same failure anywhere else is corruption of data that was synced, maybe
- * acknowledged: wal_open() then fails with -EBADMSG and says where, rather than drop it.
+ * Recovery: a torn write from a crash is at the end of the last segment, and short or
+ * zero-filled there: a record cut short; a header that fails its checksum with only zero
+ * bytes after it; or a record of trusted length whose checksum field, and all after it, is
+ * zeros (the part of the write that never landed). It and what follows are cut off the file.
+ * Any other failure is corruption of data that was synced, maybe acknowledged, wherever it is:
+ * a complete record whose checksum does not match, even the very last one. wal_open() then
+ * fails with -EBADMSG and says where (segment and offset), rather than drop it.
  *
  * The snapshot file is written as "snapshot.tmp", synced, renamed and the directory synced, so
  * it is always either the old or the new one: u32 magic "CSNP", u8 version 1, u8 zero[3],

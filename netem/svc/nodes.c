@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,12 +190,49 @@ static void explain_spawn(const char *dir, unsigned int node, const char *ns, co
 
 /* Forks a daemon inside the node's namespace, in its own session (so a signal to its process
  * group reaches whatever it forks), in its data directory, its output to the node's log. */
+/* How long capnode may take to recover its log and listen before start or restart gives up
+ * waiting for it: a bound, not a guess at how long it takes. */
+#define CAPNODE_READY_S 60
+
+static bool is_capnode(const char *prog)
+{
+	const char *slash = strrchr(prog, '/');
+
+	return !strcmp(slash ? slash + 1 : prog, "capnode");
+}
+
+static void close_pipe(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+/* 1 when capnode wrote on its ready pipe, 0 when it closed it unwritten (it exited),
+ * -ETIMEDOUT after CAPNODE_READY_S. */
+static int capnode_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+	int n;
+
+	do
+		n = poll(&p, 1, CAPNODE_READY_S * 1000);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -ETIMEDOUT;
+	do
+		n = (int)read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
 static int spawn(const char *lab, const char *dir, unsigned int node, char *const argv[])
 {
 	char ns[64], log[PATH_MAX], pidfile[PATH_MAX], cwd[PATH_MAX], tail[512];
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	unsigned long long start = 0;
-	int status, fd, err;
+	int status, fd, err, ready[2] = { -1, -1 }, up = 1;
 	bool faked;
 	char state;
 	pid_t pid;
@@ -213,12 +251,23 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	if (faked)
 		clock_prepare(lab, dir, node);
 	explain_spawn(dir, node, ns, cwd, argv, log, pidfile, faked);
+	if (is_capnode(argv[0]) && pipe2(ready, O_CLOEXEC))
+		return -errno;
 	pid = netns_fork_session(ns);
-	if (pid < 0)
+	if (pid < 0) {
+		close_pipe(ready);
 		return pid;
+	}
 	if (pid == 0) {
 		if (chdir(cwd))
 			_exit(126);
+		if (ready[1] >= 0) {
+			char fd[16];
+
+			snprintf(fd, sizeof(fd), "%d", ready[1]);
+			if (fcntl(ready[1], F_SETFD, 0) || setenv("CAPNODE_READY_FD", fd, 1))
+				_exit(126);
+		}
 		fd = open("/dev/null", O_RDONLY);
 		if (fd >= 0)
 			dup2(fd, 0);
@@ -233,6 +282,8 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		report_fail("exec %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
+	if (ready[1] >= 0)
+		close(ready[1]);
 	proc_stat(pid, &state, &start);
 	f = fopen(pidfile, "w");
 	if (!f || fprintf(f, "%d %llu\n", (int)pid, start) < 0 || fclose(f)) {
@@ -240,12 +291,25 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		error_note("write %s: %s", pidfile, strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		if (ready[0] >= 0)
+			close(ready[0]);
 		return err;
 	}
-	/* A node that dies at once (bad option, port taken, no such program) is reported now,
-	 * with what it said, not found later. */
-	nanosleep(&pause, NULL);
-	if (waitpid(pid, &status, WNOHANG) == pid) {
+	/* A node that dies at once (bad option, port taken, no such program, a damaged log) is
+	 * reported now, with what it said, not found later. capnode says when it is up; other
+	 * programs are given a moment. */
+	if (ready[0] >= 0) {
+		up = capnode_up(ready[0]);
+		close(ready[0]);
+		if (up == -ETIMEDOUT) {
+			error_note("node %u: capnode did not say it was up within %d s; see %s",
+				   node, CAPNODE_READY_S, log);
+			return -ETIMEDOUT;
+		}
+	} else {
+		nanosleep(&pause, NULL);
+	}
+	if (!up ? waitpid(pid, &status, 0) == pid : waitpid(pid, &status, WNOHANG) == pid) {
 		files_read_tail(log, tail, sizeof(tail));
 		error_note("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
 			   WIFEXITED(status) ? "status" : "signal",

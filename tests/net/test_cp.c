@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Root tests of CP mode in a real 5-node lab: the five-node story (the minority refuses with the
  * quorum message, the majority serves, the healed minority catches up), a leader cut off on the
- * minority side, kill -9 of followers and leaders with no acknowledged write lost, and the bank
- * under random transfers and partitions with money conserved and never negative. */
+ * minority side, kill -9 of followers and leaders with no acknowledged write lost, the bank
+ * under random transfers and partitions with money conserved and never negative, and a node
+ * whose log has a flipped bit refusing to start. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -570,6 +571,75 @@ static void test_forged_sender_refused(void **state)
 	assert_int_equal(rep.status, REPLY_OK);
 }
 
+/* Flips one bit in the payload of the last record of node `node`'s newest WAL segment (again to
+ * put it back); the offset of that record. */
+static long flip_last_record(unsigned int node)
+{
+	long last = -1, off = 0, len;
+	uint8_t *buf;
+	FILE *f;
+
+	/* Segment names sort by number; the last one listed is the newest. */
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "ls /run/capnet/%s/data/n%u/wal-*.log | tail -1", lab, node),
+			 0);
+	out[strcspn(out, "\n")] = 0;
+	f = fopen(out, "r+b");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	buf = malloc((size_t)len);
+	assert_non_null(buf);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	/* Records begin with their length, big-endian (node/wal.h). */
+	while (off + 4 <= len) {
+		last = off;
+		off += (long)((uint32_t)buf[off] << 24 | (uint32_t)buf[off + 1] << 16 |
+			      (uint32_t)buf[off + 2] << 8 | buf[off + 3]);
+	}
+	assert_int_equal(off, len);
+	assert_true(last >= 0 && last + 14 < len);
+	buf[last + 13] ^= 0x08;
+	fseek(f, last + 13, SEEK_SET);
+	assert_int_equal(fwrite(&buf[last + 13], 1, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(buf);
+	return last;
+}
+
+/* One flipped bit in the last record of a follower's log, after the write it holds was
+ * acknowledged: the node refuses to start and says where, and `capnet restart` fails with
+ * exit 1 naming it, rather than cut the record as if a crash had torn it. */
+static void test_flipped_bit_stops_the_node(void **state)
+{
+	struct client_reply rep;
+	unsigned int leader, follower;
+	char where[64];
+	long at;
+
+	(void)state;
+	leader = wait_leader(all_nodes, NODES, 10);
+	assert_true(leader != 0);
+	follower = leader % NODES + 1;
+	assert_int_equal(put(leader, "y", "200", &rep), 0);
+	assert_int_equal(rep.status, REPLY_OK);
+	assert_int_equal(capnet("stop %u", follower), 0);
+	at = flip_last_record(follower);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "restart %u", follower), 1);
+	printf("%s", out);
+	snprintf(where, sizeof(where), "at offset %ld of segment", at);
+	assert_non_null(strstr(out, where));
+	assert_non_null(strstr(out, "record checksum mismatch"));
+	snprintf(where, sizeof(where), "node %u", follower);
+	assert_non_null(strstr(out, where));
+	/* Mended, the node starts, and the write is there. */
+	flip_last_record(follower);
+	assert_int_equal(capnet("restart %u", follower), 0);
+	assert_int_equal(get_settled(follower, "y", &rep), 0);
+	assert_true(value_is(&rep, "200"));
+}
+
 /* capnode's own arguments: every mistake is named, with exit 2, before anything starts. */
 static void test_capnode_bad_arguments(void **state)
 {
@@ -605,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_bad_datagrams_counted_and_dropped),
 		cmocka_unit_test(test_forged_sender_refused),
 		cmocka_unit_test(test_capnode_bad_arguments),
+		cmocka_unit_test(test_flipped_bit_stops_the_node),
 	};
 
 	netlab_require_root("test_cp");

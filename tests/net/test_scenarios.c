@@ -211,8 +211,11 @@ static void test_redis_sentinel_split_brain(void **state)
 	assert_int_equal(check_set("redis-sentinel-split-brain.jsonl", &diverged, &lost), 1);
 	assert_non_null(strstr(out, ": INVALID ("));
 	assert_true(diverged > 0);
-	assert_non_null(strstr(out, "diverged: the final reads of nodes 2,3,4,5 miss "));
-	assert_non_null(strstr(out, " that node 1 has\n"));
+	/* Which replicas followed which primary when the sentinels stopped varies; node 1 has
+	 * adds that some other node misses. */
+	assert_non_null(strstr(out, ": diverged: the final reads of node"));
+	assert_non_null(strstr(out, " acknowledged adds that node"));
+	assert_true(strstr(out, " that node 1 has\n") || strstr(out, " that nodes 1,"));
 	assert_non_null(strstr(out, "diverged (settled final reads disagree"));
 }
 

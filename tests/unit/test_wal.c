@@ -275,8 +275,9 @@ static void test_torn_tail(void **state)
 		assert_int_equal(wal_close(w), 0);
 	}
 
-	/* A crash can also leave the file at full length with zeros where data never landed. */
-	for (size_t from = start; from < len; from += 7) {
+	/* A crash can also leave the file at full length with zeros where data never landed: the
+	 * record's checksum, at least, and what came before it from some point on. */
+	for (size_t from = start; from <= len - 4; from += 7) {
 		uint8_t *z = malloc(len);
 
 		assert_non_null(z);
@@ -289,6 +290,58 @@ static void test_torn_tail(void **state)
 		wal_recovered_free(&rec);
 		assert_int_equal(wal_close(w), 0);
 	}
+	free(seg);
+	dir_remove(dir);
+}
+
+/* One flipped bit in the last record, the one most recently synced and maybe acknowledged, is
+ * corruption, wherever it is: the log is refused with the segment and the offset, and left as
+ * it was, never cut. */
+static void test_last_record_bit_flips(void **state)
+{
+	char *dir = dir_new(), path[1024], where[64];
+	struct wal_recovered rec;
+	uint8_t *seg;
+	size_t len, start;
+	struct wal *w;
+	const uint64_t n = 12;
+
+	(void)state;
+	w = reopen(dir, NULL, &rec);
+	wal_recovered_free(&rec);
+	append_range(w, 1, n, 0);
+	assert_int_equal(wal_close(w), 0);
+
+	seg_path(path, sizeof(path), dir, 1);
+	seg = file_read(path, &len);
+	start = len - (16 + 33 + entry(n, 1).len);
+	snprintf(where, sizeof(where), "at offset %zu of segment 1", start);
+	for (size_t bit = 0; bit < (len - start) * 8; bit++) {
+		struct wal *w2 = NULL;
+		uint8_t *back;
+		size_t back_len;
+		int err;
+
+		seg[start + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		file_write(path, seg, len);
+		err = wal_open(dir, NULL, &w2, &rec);
+		assert_int_equal(err, -EBADMSG);
+		assert_null(w2);
+		assert_non_null(strstr(rec.error, where));
+		wal_recovered_free(&rec);
+		back = file_read(path, &back_len);
+		assert_int_equal(back_len, len);
+		assert_memory_equal(back, seg, len);
+		free(back);
+		seg[start + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* Put back, it opens whole: nothing was cut. */
+	file_write(path, seg, len);
+	w = reopen(dir, NULL, &rec);
+	assert_entries(&rec, 1, n);
+	assert_int_equal(rec.torn_bytes, 0);
+	wal_recovered_free(&rec);
+	assert_int_equal(wal_close(w), 0);
 	free(seg);
 	dir_remove(dir);
 }
@@ -696,6 +749,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_torn_tail),
+		cmocka_unit_test(test_last_record_bit_flips),
 		cmocka_unit_test(test_middle_corruption),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_snapshot_and_compaction),
