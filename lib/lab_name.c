@@ -25,12 +25,15 @@ bool lab_name_valid(const char *name, char *err, size_t errlen)
 		char c = name[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '.' || c == '-')
+		    c == '_' || c == '-')
 			continue;
+		/* bpffs refuses a directory name with a '.', and the lab's pins live in one. */
 		snprintf(
 			err, errlen,
-			"lab name \"%s\" has '%c' at position %zu; use letters, digits, '_', '.' and '-'",
-			name, c, i + 1);
+			"lab name \"%s\" has '%c' at position %zu; use letters, digits, '_' and '-'%s",
+			name, c, i + 1,
+			c == '.' ? " (the filter's pins go in /sys/fs/bpf, which refuses a '.')" :
+				   "");
 		return false;
 	}
 	return true;

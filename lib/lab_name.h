@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What a lab may be called: 1 to LAB_NAME_MAX of [A-Za-z0-9_.-], starting with a letter or a
+/* What a lab may be called: 1 to LAB_NAME_MAX of [A-Za-z0-9_-], starting with a letter or a
  * digit. */
 #ifndef CAPNET_LAB_NAME_H
 #define CAPNET_LAB_NAME_H

@@ -12,7 +12,7 @@
 #include "lib/lab_name.h"
 
 struct lab_config {
-	char name[LAB_NAME_MAX + 1]; /* [A-Za-z0-9_.-], 1..LAB_NAME_MAX chars */
+	char name[LAB_NAME_MAX + 1]; /* [A-Za-z0-9_-], 1..LAB_NAME_MAX chars */
 	unsigned int nodes; /* 1..CAPNET_MAX_NODES */
 	uint32_t subnet; /* network address, host order (default 10.77.0.0) */
 	unsigned int prefix; /* default 16 */

@@ -307,6 +307,26 @@ static void test_down_cleans_remains_of_crashed_up(void **state)
 	assert_lab_gone(5);
 }
 
+/* A lab name with a '.' is refused by the name check, before anything is made: bpffs would
+ * refuse its pin directory only after the namespaces and the run directory exist. */
+static void test_dotted_lab_name_refused(void **state)
+{
+	char dotted[64], path[128];
+	struct stat st;
+
+	(void)state;
+	snprintf(dotted, sizeof(dotted), "%s.y", lab);
+	assert_int_equal(netlab_capnet(dotted, out, sizeof(out), "up -n 2"), 2);
+	assert_non_null(strstr(out, "has '.' at position"));
+	assert_non_null(strstr(out, "use letters, digits, '_' and '-'"));
+	snprintf(path, sizeof(path), "/run/capnet/%s", dotted);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "/sys/fs/bpf/capnet/%s", dotted);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s-n1", dotted);
+	assert_false(netns_exists(path));
+}
+
 /* Every command that reads or changes the policy, or starts replicas, and what it is given. */
 static const char *const acting[] = {
 	"partition 40",	       "cut 1 2",	  "heal",
@@ -376,6 +396,52 @@ static void test_killed_up_is_refused(void **state)
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3"), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2"), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+}
+
+/* Two `up`s of one name: the first to record the size builds, the second is refused before it
+ * touches anything, whatever phase the first is in; `down` then leaves nothing. Each phase is
+ * held by the test hook while the second runs; then both are started at once, unparked. */
+static void test_racing_ups_leave_nothing_after_down(void **state)
+{
+	static const char *const phases[] = { "recorded", "half-built",	     "built",
+					      "pinned",	  "filter-attached", "attached" };
+	char fifo[64];
+	size_t k;
+	int i;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "/tmp/capnet-test-race-%d", (int)getpid());
+	for (k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+		unlink(fifo);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=%s "
+					   "%s --lab %s up -n 6 >/dev/null 2>&1 & "
+					   "read phase < %s; %s --lab %s up -n 6 2>&1; rc=$?; "
+					   "kill -9 $!; wait $!; echo \"second up: $rc in $phase\"",
+					   phases[k], fifo, getenv("CAPNET"), lab, fifo,
+					   getenv("CAPNET"), lab),
+				 0);
+		if (!strstr(out, "second up: 1 in ") || !strstr(out, phases[k]) ||
+		    (!strstr(out, "another `up` is building it") && !strstr(out, "already exists")))
+			fail_msg("a second up while the first is in %s: %s", phases[k], out);
+		assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+		assert_lab_gone(6);
+	}
+	unlink(fifo);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "%s --lab %s up -n 6 >/dev/null 2>&1 & a=$!; "
+					   "%s --lab %s up -n 6 >/dev/null 2>&1 & b=$!; "
+					   "wait $a; ra=$?; wait $b; rb=$?; echo $ra $rb",
+					   getenv("CAPNET"), lab, getenv("CAPNET"), lab),
+				 0);
+		/* One of them built the lab (unless both lost to each other's remains). */
+		if (strcmp(out, "0 1\n") && strcmp(out, "1 0\n") && strcmp(out, "1 1\n"))
+			fail_msg("two racing ups exited %s", out);
+		assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+		assert_lab_gone(6);
+	}
 }
 
 /* The filter taken off one port by hand: refused as well, naming the port. */
@@ -538,7 +604,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_exec, netlab_teardown),
 		cmocka_unit_test_teardown(test_missing_bpf_state_is_reported, netlab_teardown),
 		cmocka_unit_test_teardown(test_down_cleans_remains_of_crashed_up, netlab_teardown),
+		cmocka_unit_test_teardown(test_dotted_lab_name_refused, netlab_teardown),
 		cmocka_unit_test_teardown(test_killed_up_is_refused, netlab_teardown),
+		cmocka_unit_test_teardown(test_racing_ups_leave_nothing_after_down,
+					  netlab_teardown),
 		cmocka_unit_test_teardown(test_explain_replays, netlab_teardown),
 		cmocka_unit_test_teardown(test_explain_start_replays, netlab_teardown),
 		cmocka_unit_test_teardown(test_filter_missing_on_a_port_is_refused,

@@ -1366,6 +1366,71 @@ static void bank_generate(struct history *h, uint64_t seed, size_t n, int client
 	free(ops);
 }
 
+/* A read whose explanation needs a wide search: 19 transfers of unknown outcome from a0 to a1,
+ * of 2, 4, ... 2^19, and a read that moved an odd amount, which no set of them explains. The
+ * search must remember every one of the 2^19 sums to be sure: beyond the default bound
+ * (undecided), within one of 64 MiB (the violation found). */
+static void test_bank_memory_limit(void **state)
+{
+	struct bank_options opt = { .max_memory = 64u << 20 };
+	struct history_error err = { 0 };
+	struct bank_result res;
+	struct history h;
+	char *text = malloc(1 << 16);
+	size_t used = 0;
+	const int k = 19;
+	const int64_t opening = 1 << 22, moved = (1 << k) + 1;
+	uint64_t t = 0;
+
+	(void)state;
+	assert_non_null(text);
+	used += snprintf(text + used, (1 << 16) - used,
+			 "{\"process\":0,\"type\":\"invoke\",\"f\":\"open\",\"key\":\"a0\","
+			 "\"value\":\"%lld\",\"time\":%llu}\n"
+			 "{\"process\":0,\"type\":\"ok\",\"f\":\"open\",\"key\":\"a0\","
+			 "\"value\":\"%lld\",\"time\":%llu}\n"
+			 "{\"process\":0,\"type\":\"invoke\",\"f\":\"open\",\"key\":\"a1\","
+			 "\"value\":\"0\",\"time\":%llu}\n"
+			 "{\"process\":0,\"type\":\"ok\",\"f\":\"open\",\"key\":\"a1\","
+			 "\"value\":\"0\",\"time\":%llu}\n",
+			 (long long)opening, (unsigned long long)t + 1, (long long)opening,
+			 (unsigned long long)t + 2, (unsigned long long)t + 3,
+			 (unsigned long long)t + 4);
+	t = 10;
+	for (int i = 0; i < k; i++)
+		used += snprintf(text + used, (1 << 16) - used,
+				 "{\"process\":%d,\"type\":\"invoke\",\"f\":\"transfer\","
+				 "\"key\":null,\"value\":[\"a0\",\"a1\",\"%lld\"],\"time\":%llu}\n",
+				 10 + i, 2LL << i, (unsigned long long)t++);
+	used += snprintf(text + used, (1 << 16) - used,
+			 "{\"process\":1,\"type\":\"invoke\",\"f\":\"balance\",\"key\":null,"
+			 "\"value\":null,\"time\":%llu}\n"
+			 "{\"process\":1,\"type\":\"ok\",\"f\":\"balance\",\"key\":null,"
+			 "\"value\":{\"a0\":\"%lld\",\"a1\":\"%lld\"},\"time\":%llu}\n",
+			 (unsigned long long)t, (long long)(opening - moved), (long long)moved,
+			 (unsigned long long)t + 1);
+	history_init(&h);
+	assert_int_equal(history_parse_buf(&h, text, used, &err), 0);
+	assert_int_equal(history_pair(&h, &err), 0);
+	assert_int_equal(bank_check(&h, NULL, &res, &err), 0);
+	assert_true(res.valid);
+	assert_int_equal(res.undecided, 1);
+	bank_result_free(&res);
+	assert_int_equal(bank_check(&h, &opt, &res, &err), 0);
+	assert_false(res.valid);
+	assert_int_equal(res.undecided, 0);
+	assert_int_equal(res.n_violations, 1);
+	assert_int_equal(res.violations[0].kind, BANK_TRANSFERS);
+	bank_result_free(&res);
+	/* A smaller memory than the default holds fewer: undecided again. */
+	opt.max_memory = 1u << 20;
+	assert_int_equal(bank_check(&h, &opt, &res, &err), 0);
+	assert_int_equal(res.undecided, 1);
+	bank_result_free(&res);
+	history_free(&h);
+	free(text);
+}
+
 static void test_bank_generated(void **state)
 {
 	struct history_error err = { 0 };
@@ -1832,6 +1897,7 @@ int main(void)
 		cmocka_unit_test(test_search_limit),
 		cmocka_unit_test(test_bank),
 		cmocka_unit_test(test_bank_generated),
+		cmocka_unit_test(test_bank_memory_limit),
 		cmocka_unit_test(test_bank_brute_force),
 		cmocka_unit_test(test_ap_report),
 		cmocka_unit_test(test_ap_generated),

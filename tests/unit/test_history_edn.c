@@ -110,6 +110,48 @@ static int parse(const char *text, struct history *h, struct history_error *e)
 	return history_parse_edn(h, text, strlen(text), e);
 }
 
+/* What Jepsen's files may hold besides maps: a ; comment, a #_ form discarded, a map spread
+ * over lines. Each is taken for EDN (never for JSON lines) and read as the same two events. */
+static void test_comments_and_discards(void **state)
+{
+	static const char *const texts[] = {
+		"; a Jepsen history\n"
+		"{:type :invoke, :f :write, :value 1, :process 0, :time 1}\n"
+		"{:type :ok, :f :write, :value 1, :process 0, :time 2}\n",
+		"#_{:type :invoke, :f :read, :process 9}\n"
+		"{:type :invoke, :f :write, :value 1, :process 0, :time 1}\n"
+		"{:type :ok, :f :write, :value 1, :process 0, :time 2}\n",
+		"{; the first\n :type :invoke, :f :write, :value 1, :process 0, :time 1}\n"
+		"{#_ :x :type :ok, :f :write, :value 1, :process 0, :time 2}\n",
+		"{\n :type :invoke, :f :write, :value 1, :process 0, :time 1}\n"
+		"{:type :ok, :f :write, :value 1, :process 0, :time 2} ; done\n",
+		"[; ops\n{:type :invoke, :f :write, :value 1, :process 0, :time 1}\n"
+		"#_ {:gone 1} {:type :ok, :f :write, :value 1, :process 0, :time 2}]\n",
+	};
+	struct history_error e = { 0 };
+	struct history h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		FILE *f = fmemopen((void *)texts[i], strlen(texts[i]), "r");
+
+		assert_non_null(f);
+		assert_true(history_looks_edn(texts[i], strlen(texts[i])));
+		history_init(&h);
+		if (history_read_any(&h, f, &e))
+			fail_msg("text %zu: %ld: %s", i, e.line, e.msg);
+		fclose(f);
+		assert_int_equal(h.n_events, 2);
+		assert_int_equal(h.events[0].type, HISTORY_INVOKE);
+		assert_int_equal(h.events[1].type, HISTORY_OK);
+		assert_int_equal(h.events[1].time, 2);
+		history_free(&h);
+	}
+	/* JSON lines stay JSON lines. */
+	assert_false(history_looks_edn("{\"process\":0}\n", 14));
+	assert_false(history_looks_edn("\n  {}\n", 6));
+}
+
 static void test_history_shapes(void **state)
 {
 	struct history_error e = { 0 };
@@ -267,7 +309,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reader_values),  cmocka_unit_test(test_reader_errors),
 		cmocka_unit_test(test_history_shapes), cmocka_unit_test(test_knossos_corpus),
-		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_comments_and_discards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,6 +96,7 @@ static void test_options_lab_names(void **state)
 					   "",
 					   "-x",
 					   ".hidden",
+					   "x.y",
 					   "name with space",
 					   "a-name-that-is-far-too-long-for-a-lab-x" };
 	struct global_opts g;
@@ -114,12 +115,12 @@ static void test_options_lab_names(void **state)
 		assert_non_null(strstr(err, "lab name"));
 	}
 	{
-		char *argv[] = { "prog", "--lab=lab-1.b_2", "-j", "status", NULL };
+		char *argv[] = { "prog", "--lab=lab-1b_2", "-j", "status", NULL };
 
 		assert_int_equal(options_parse_globals(4, argv, false, NULL, &g, &next, err,
 						       sizeof(err)),
 				 OPTIONS_OK);
-		assert_string_equal(g.lab, "lab-1.b_2");
+		assert_string_equal(g.lab, "lab-1b_2");
 		assert_true(g.json);
 		assert_int_equal(next, 3);
 	}

@@ -31,8 +31,8 @@ static void check_usage(void)
 		"  register: linearizability of read/write/cas, key by key.\n"
 		"  bank: conservation, no negative balance, and every balance read explained by\n"
 		"        the transfers that could have happened.\n"
-		"  --memory-limit MB bounds each search (default 512); when reached the verdict is\n"
-		"        undecided (exit 2).\n"
+		"  --memory-limit MB bounds each search (default: register 512, bank 128); when\n"
+		"        reached the verdict is undecided (exit 2).\n"
 		"  --mode ap: the system promised only eventual consistency. register: a report of\n"
 		"        stale reads, lost writes and convergence (exit 0). bank: conservation\n"
 		"        checked, overdrafts reported.\n"
@@ -278,7 +278,7 @@ static void print_bank_text(const char *name, const struct bank_result *r, bool 
 	}
 	if (r->valid) {
 		printf("%s: undecided: %zu of %zu balance reads could not be matched against the "
-		       "transfers within the search limit; nothing else is wrong\n",
+		       "transfers within the search limit (--memory-limit); nothing else is wrong\n",
 		       name, r->undecided, r->reads);
 		return;
 	}
@@ -625,7 +625,7 @@ static bool fail_on_lost;
 
 static int run_check(const char *name, FILE *f, const char *model, bool ap, size_t memory_mb)
 {
-	struct lin_options lopt = { .max_memory = memory_mb << 20 };
+	struct lin_options lopt = { .max_memory = (memory_mb ? memory_mb : 512) << 20 };
 	struct history_error e = { 0 };
 	struct lin_result lr;
 	struct bank_result br;
@@ -702,7 +702,7 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 			lin_result_free(&lr);
 		}
 	} else {
-		struct bank_options bopt = { .ap = ap };
+		struct bank_options bopt = { .ap = ap, .max_memory = memory_mb << 20 };
 
 		ret = bank_check(&h, &bopt, &br, &e);
 		if (!ret) {
@@ -731,7 +731,7 @@ static int run_check(const char *name, FILE *f, const char *model, bool ap, size
 int capctl_check_main(int argc, char **argv)
 {
 	const char *model = NULL, *path = NULL, *txn_models = NULL;
-	long memory_mb = 512;
+	long memory_mb = 0; /* the model's own default */
 	bool ap = false, txn;
 	char *end;
 	FILE *f;
@@ -796,7 +796,7 @@ int capctl_check_main(int argc, char **argv)
 			     "or rw-register");
 		return CAPCTL_USAGE;
 	}
-	if (txn && (ap || fail_on_lost || memory_mb != 512)) {
+	if (txn && (ap || fail_on_lost || memory_mb)) {
 		report_usage("--mode, --fail-on-lost and --memory-limit are not "
 			     "options of --model %s",
 			     model);

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #define DEFAULT_MAX_STATES (1u << 18)
+#define DEFAULT_MAX_MEMORY (128u << 20)
+#define MAX_SEARCH_STATES (1u << 30)
 /* Bounds every sum below far from overflow: a million ops of this size still fit in int64. */
 #define MAX_AMOUNT 1000000000000LL
 
@@ -547,6 +549,29 @@ static int check_one(const struct bank *b, struct explain_ctx *x, size_t opi, si
 	return 0;
 }
 
+/* What one remembered vector of dim costs: itself, its hash slots (fewer than 4 per vector)
+ * and its slot_of entry. */
+static size_t vecset_bytes_per_vector(size_t dim)
+{
+	return dim * sizeof(int64_t) + 4 * sizeof(uint32_t) + sizeof(uint32_t);
+}
+
+/* How many vectors a read's search may remember: max_states if set, else as many as
+ * max_memory holds (DEFAULT_MAX_STATES when neither is set), never more than the memory (128 MiB
+ * when unset) holds, nor than a uint32_t slot can index. */
+static size_t search_bound(size_t dim, size_t max_states, size_t max_memory)
+{
+	size_t fit = (max_memory ? max_memory : DEFAULT_MAX_MEMORY) / vecset_bytes_per_vector(dim);
+
+	if (!max_states)
+		max_states = max_memory ? fit : DEFAULT_MAX_STATES;
+	if (max_states > fit)
+		max_states = fit;
+	if (max_states > MAX_SEARCH_STATES)
+		max_states = MAX_SEARCH_STATES;
+	return max_states ? max_states : 1;
+}
+
 static int check_reads(struct bank *b, size_t max_states, struct bank_result *res,
 		       struct history_error *err)
 {
@@ -567,9 +592,6 @@ static int check_reads(struct bank *b, size_t max_states, struct bank_result *re
 	maybe = calloc(b->n_tr + 1, sizeof(*maybe));
 	if (!bal || !need || !x.key || !x.need || !x.took || !seen || !maybe)
 		goto out;
-	/* Keep what is remembered within about 128 MiB. */
-	if (max_states > (128u << 20) / ((b->n + 2) * sizeof(int64_t)))
-		max_states = (128u << 20) / ((b->n + 2) * sizeof(int64_t));
 	ret = vecset_init(&x.seen, b->n + 1, max_states);
 	if (ret)
 		goto out;
@@ -650,7 +672,7 @@ int bank_check(const struct history *h, const struct bank_options *opt, struct b
 	       struct history_error *err)
 {
 	struct bank b = { .h = h, .ap = opt && opt->ap };
-	size_t i, max_states = opt && opt->max_states ? opt->max_states : DEFAULT_MAX_STATES;
+	size_t i, max_states = opt ? opt->max_states : 0, max_memory = opt ? opt->max_memory : 0;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -668,7 +690,7 @@ int bank_check(const struct history *h, const struct bank_options *opt, struct b
 			res->total += b.opened[i];
 		for (i = 0; i < h->n_ops; i++)
 			res->transfers += h->ops[i].f == HISTORY_TRANSFER;
-		ret = check_reads(&b, max_states, res, err);
+		ret = check_reads(&b, search_bound(b.n + 1, max_states, max_memory), res, err);
 	}
 	free(b.tr);
 	free(b.opened);

@@ -26,7 +26,10 @@ struct bank_violation {
 };
 
 struct bank_options {
-	size_t max_states; /* per read, when searching sets of transfers; 0: 1 << 18 */
+	size_t max_states; /* per read, when searching sets of transfers; 0: from max_memory */
+	/* Bytes the search of one read may remember; 0: 128 MiB, and at most 1 << 18 states
+	 * unless max_states says otherwise. */
+	size_t max_memory;
 	/* An AP bank: reads may be stale, so only conservation and accounts are checked, and
 	 * negative balances (overdrafts during a split) are reported, not violations. */
 	bool ap;

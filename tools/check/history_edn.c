@@ -10,10 +10,9 @@
 
 #define EDN_HISTORY_DEPTH 32
 
-bool history_looks_edn(const char *text, size_t len)
+/* Past blanks, commas and ; comments, from i. */
+static size_t skip_blank(const char *text, size_t len, size_t i)
 {
-	size_t i = 0;
-
 	while (i < len) {
 		if (text[i] == ';') {
 			while (i < len && text[i] != '\n')
@@ -25,16 +24,26 @@ bool history_looks_edn(const char *text, size_t len)
 			break;
 		}
 	}
+	return i;
+}
+
+bool history_looks_edn(const char *text, size_t len)
+{
+	size_t i = skip_blank(text, len, 0);
+
 	if (i >= len)
 		return false;
-	/* JSON lines start {"..., EDN maps {:..., vectors [ and lists (. */
-	if (text[i] == '[' || text[i] == '(')
+	/* JSON lines start {"..., EDN maps {:..., vectors [ and lists (; a # (#_ discarding the
+	 * next form, a tag) and a ; comment exist only in EDN. */
+	if (text[i] == '[' || text[i] == '(' || text[i] == '#')
 		return true;
 	if (text[i] != '{')
 		return false;
-	for (i++; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == ','); i++)
+	for (i++; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+			      text[i] == '\n' || text[i] == ',');
+	     i++)
 		;
-	return i < len && text[i] == ':';
+	return i < len && (text[i] == ':' || text[i] == ';' || text[i] == '#');
 }
 
 static int bad(struct history_error *err, const struct edn_value *at, const char *msg)
