@@ -239,6 +239,24 @@ static void test_round_trip(void **state)
 	dir_remove(dir);
 }
 
+/* A log of entries 1..n in dir, closed: its one segment's path and bytes, and where the last
+ * record (entry n's) starts. */
+static uint8_t *write_entries(const char *dir, uint64_t n, char *path, size_t size, size_t *len,
+			      size_t *start)
+{
+	struct wal_recovered rec;
+	struct wal *w = reopen(dir, NULL, &rec);
+	uint8_t *seg;
+
+	wal_recovered_free(&rec);
+	append_range(w, 1, n, 0);
+	assert_int_equal(wal_close(w), 0);
+	seg_path(path, size, dir, 1);
+	seg = file_read(path, len);
+	*start = *len - (16 + 33 + entry(n, 1).len);
+	return seg;
+}
+
 /* The last record cut at every length, and zero-filled: the prefix before it, exactly. */
 static void test_torn_tail(void **state)
 {
@@ -250,14 +268,7 @@ static void test_torn_tail(void **state)
 	const uint64_t n = 40;
 
 	(void)state;
-	w = reopen(dir, NULL, &rec);
-	wal_recovered_free(&rec);
-	append_range(w, 1, n, 0);
-	assert_int_equal(wal_close(w), 0);
-
-	seg_path(path, sizeof(path), dir, 1);
-	seg = file_read(path, &len);
-	start = len - (16 + 33 + entry(n, 1).len);
+	seg = write_entries(dir, n, path, sizeof(path), &len, &start);
 
 	for (size_t cut = start; cut < len; cut++) {
 		file_write(path, seg, cut);
@@ -307,14 +318,7 @@ static void test_last_record_bit_flips(void **state)
 	const uint64_t n = 12;
 
 	(void)state;
-	w = reopen(dir, NULL, &rec);
-	wal_recovered_free(&rec);
-	append_range(w, 1, n, 0);
-	assert_int_equal(wal_close(w), 0);
-
-	seg_path(path, sizeof(path), dir, 1);
-	seg = file_read(path, &len);
-	start = len - (16 + 33 + entry(n, 1).len);
+	seg = write_entries(dir, n, path, sizeof(path), &len, &start);
 	snprintf(where, sizeof(where), "at offset %zu of segment 1", start);
 	for (size_t bit = 0; bit < (len - start) * 8; bit++) {
 		struct wal *w2 = NULL;
