@@ -264,7 +264,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 		rc = array_grow((void **)&fr, sizeof(*fr), n_fr, &cap_fr);
 		if (rc)
 			goto out;
-		fr[n_fr].op = op;
+		fr[n_fr] = (struct final_read){ .op = op };
 		fr[n_fr].reader = h->events[op->invoke].node ?
 					  (struct set_reader){ .is_node = true,
 							       .id = h->events[op->invoke].node } :
