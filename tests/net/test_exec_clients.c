@@ -143,12 +143,47 @@ static void test_redis(void **state)
 		"redis", exec_client, "expect-violation");
 }
 
+/* The set workload (with its final reads) and the append workload through the exec client and
+ * the C client of one Redis: valid both ways. */
+static void test_redis_set_and_append(void **state)
+{
+	static const char *const workloads[] = { "set", "append" };
+	static const char *const clients[] = { "redis", "exec" };
+	char exec_client[6000];
+
+	(void)state;
+	netlab_capnet(lab, out, sizeof(out), "down");
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n 1"), 0);
+	assert_int_equal(
+		netlab_capnet_checked(lab, out, sizeof(out),
+				      "start --name redis --wait-port 6379 -- redis-server "
+				      "--port 6379 --bind 127.0.0.1 --save '' --dir {dir}"),
+		0);
+	snprintf(exec_client, sizeof(exec_client), "exec -- %s/tools/clients/redis_client.py",
+		 repo);
+	for (int w = 0; w < 2; w++)
+		for (int c = 0; c < 2; c++) {
+			assert_int_equal(
+				netlab_sh(out, sizeof(out),
+					  "cd %s && %s --lab %s -q load --workload %s "
+					  "--duration 1s --history %s-%s.jsonl --client %s && "
+					  "%s check --model %s %s-%s.jsonl",
+					  dir, capctl, lab, workloads[w], workloads[w], clients[c],
+					  c ? exec_client : "redis", capctl, workloads[w],
+					  workloads[w], clients[c]),
+				0);
+			printf("%s", out);
+			assert_non_null(strstr(out, ": valid ("));
+		}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_capnode, netlab_teardown),
 		cmocka_unit_test_teardown(test_etcd, netlab_teardown),
 		cmocka_unit_test_teardown(test_redis, netlab_teardown),
+		cmocka_unit_test_teardown(test_redis_set_and_append, netlab_teardown),
 	};
 
 	(void)argc;
