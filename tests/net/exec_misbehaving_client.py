@@ -37,6 +37,14 @@ for line in sys.stdin:
         sys.stdout.flush()
     elif mode == "silent":
         time.sleep(3600)
+    elif mode == "strays" and os.fork() == 0:
+        # A child that leaves the program's process group and would outlive it: its pid is
+        # left where the test looks for survivors.
+        os.setsid()
+        with open(os.path.join(os.environ["STRAY_DIR"], str(os.getpid())), "w"):
+            pass
+        time.sleep(3600)
+        os._exit(0)
     elif mode == "dies" and served == 3:
         sys.stderr.write("dies: crashing on purpose\n")
         os._exit(4)

@@ -170,13 +170,39 @@ static void test_dies(void **state)
 	assert_true(count("dies", "\"type\":\"ok\"") >= 4);
 }
 
+/* Children that leave the program's process group (setsid) are ended with the load all the
+ * same: capctl is their subreaper. */
+static void test_strays_end_with_the_load(void **state)
+{
+	char strays[128];
+
+	(void)state;
+	snprintf(strays, sizeof(strays), "%s/strays", dir);
+	assert_int_equal(netlab_sh(out, sizeof(out), "mkdir -p %s", strays), 0);
+	setenv("STRAY_DIR", strays, 1);
+	assert_int_equal(load("strays", "1s"), 0);
+	unsetenv("STRAY_DIR");
+	assert_int_equal(netlab_sh(out, sizeof(out), "ls %s | wc -l", strays), 0);
+	assert_true(strtol(out, NULL, 10) > 0);
+	netlab_sh(out, sizeof(out),
+		  "cd %s && for p in *; do kill -0 $p 2>/dev/null && echo alive $p; done; true",
+		  strays);
+	if (strstr(out, "alive"))
+		fail_msg("children of the client program outlived the load: %s", out);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_well_behaved), cmocka_unit_test(test_refused_at_start),
-		cmocka_unit_test(test_garbage),	     cmocka_unit_test(test_no_id),
-		cmocka_unit_test(test_wrong_id),     cmocka_unit_test(test_huge_line),
-		cmocka_unit_test(test_silent),	     cmocka_unit_test(test_dies),
+		cmocka_unit_test(test_well_behaved),
+		cmocka_unit_test(test_refused_at_start),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_no_id),
+		cmocka_unit_test(test_wrong_id),
+		cmocka_unit_test(test_huge_line),
+		cmocka_unit_test(test_silent),
+		cmocka_unit_test(test_dies),
+		cmocka_unit_test(test_strays_end_with_the_load),
 	};
 
 	(void)argc;

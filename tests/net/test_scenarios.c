@@ -82,22 +82,21 @@ static void test_zookeeper_partitions_linearizable(void **state)
  * documents, and it is node 1's (the only node whose reads skip sync). */
 static void test_zookeeper_follower_stale_reads(void **state)
 {
-	const char *tag = "\n  zookeeper-follower-stale-reads.jsonl:", *p;
-	char line[64];
+	char capctl[512];
 
 	(void)state;
 	assert_int_equal(run_scenario_in("zookeeper-follower-stale-reads", 3), 0);
 	assert_non_null(strstr(out, ": PASS ("));
-	p = strstr(out, "zookeeper-follower-stale-reads.jsonl: not linearizable");
-	assert_non_null(p);
-	p = strstr(p, tag);
-	assert_non_null(p);
-	snprintf(line, sizeof(line), "%ld", strtol(p + strlen(tag), NULL, 10));
-	assert_int_equal(netlab_sh(out, sizeof(out),
-				   "sed -n %sp %s/zookeeper-follower-stale-reads.jsonl | grep -c "
-				   "'\"f\":\"read\".*\"node\":1[,}]'",
-				   line, dir),
-			 0);
+	assert_non_null(strstr(out, "zookeeper-follower-stale-reads.jsonl: not linearizable"));
+	/* The stale reads are node 1's plain ones: without node 1's operations (reads, and
+	 * writes that failed unsent) the history is linearizable. Which operation the checker
+	 * names first in its failing window is its search's choice, not the culprit. */
+	netlab_sibling("capctl", capctl, sizeof(capctl));
+	if (netlab_sh(out, sizeof(out),
+		      "cd %s && grep -v '\"node\":1[,}]' zookeeper-follower-stale-reads.jsonl > "
+		      "without-node-1.jsonl && %s check --model register without-node-1.jsonl",
+		      dir, capctl))
+		fail_msg("the reads after sync on nodes 2 and 3 are not linearizable: %s", out);
 }
 
 static void test_etcd_partitions_linearizable(void **state)

@@ -406,7 +406,13 @@ int capctl_load_main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (cfg.client == WORKLOAD_CLIENT_EXEC && exec_clients_adopt_strays())
+		report_warn("a client program's children that leave its process group may outlive "
+			    "the load: %s",
+			    strerror(errno));
 	ret = workload_run(&cfg, &st);
+	if (cfg.client == WORKLOAD_CLIENT_EXEC)
+		exec_clients_end_strays();
 	progress_end(&prog.line);
 	if (fclose(f) && !ret) {
 		ret = -errno;

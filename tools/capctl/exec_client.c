@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Client programs as processes: pipes, a process group, lines with deadlines, the stderr tail. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "lib/files.h"
 #include "lib/monotonic.h"
 #include "netem/lab/topology.h"
 #include "netem/svc/placeholder.h"
@@ -117,6 +121,55 @@ static void exit_status(struct exec_client *c, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "closed its stdout");
+}
+
+int exec_clients_adopt_strays(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1) ? -errno : 0;
+}
+
+/* Every child of this process, by /proc: strays are re-parented here as their parents die. */
+static size_t children_of_self(pid_t *pids, size_t max)
+{
+	char path[300], buf[512], *p;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	pid_t self = getpid();
+
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		long ppid;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if (files_read_small(path, buf, sizeof(buf)) <= 0)
+			continue;
+		/* pid (comm) state ppid ...: comm may hold spaces and parentheses. */
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != self)
+			continue;
+		pids[n++] = (pid_t)atol(de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+void exec_clients_end_strays(void)
+{
+	pid_t pids[256];
+	size_t n, i;
+
+	/* Killing one stray may re-parent its own children here: again until none is left. */
+	while ((n = children_of_self(pids, sizeof(pids) / sizeof(pids[0])))) {
+		for (i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		for (i = 0; i < n; i++)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	}
 }
 
 void exec_client_stop(struct exec_client *c)

@@ -51,6 +51,12 @@ int exec_client_start(struct exec_client *c, const struct exec_program *p, unsig
 /* Ends the program and whatever it forked (SIGKILL to its process group). Safe to repeat. */
 void exec_client_stop(struct exec_client *c);
 
+/* A client program's own children may leave its process group (setsid) and outlive it. Before
+ * the first program starts, this process becomes their subreaper; once every program has
+ * stopped, exec_clients_end_strays() kills and reaps whatever descends from it still. */
+int exec_clients_adopt_strays(void);
+void exec_clients_end_strays(void);
+
 /*
  * One operation: writes req (its id is filled here), waits up to timeout_ms for the answer.
  * 0 with *a filled (exec_answer_free it); -EPIPE when the program had exited before it could
