@@ -131,18 +131,17 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 	enum filter_hook hook = FILTER_HOOK_AUTO;
 	struct capnet_lab_meta meta;
 	uint32_t zero = 0;
-	char remedy[160];
+	char remedy[200], made_by[32];
 	int err;
 
 	if (bpf_map_lookup_elem(f->fd[FM_LAB_META], &zero, &meta))
 		return -errno;
 	size = asked ? asked : meta.nodes ? meta.nodes : info->nodes;
-	snprintf(remedy, sizeof(remedy), "capnet --lab %s down && capnet --lab %s up -n %u", f->lab,
-		 f->lab, size);
+	lab_record_remedy(f->lab, size, made_by, sizeof(made_by), remedy, sizeof(remedy));
 	/* All zero: the maps exist but `up` was stopped before it described the lab in them. */
 	if (!meta.version && !meta.nodes) {
-		error_note("lab \"%s\" is not whole: `up -n %u` did not finish; %s rebuilds it",
-			   f->lab, size, remedy);
+		error_note("lab \"%s\" is not whole: %s did not finish; %s rebuilds it", f->lab,
+			   made_by, remedy);
 		return -EUCLEAN;
 	}
 	if (meta.version != CAPNET_LAB_META_VERSION) {
@@ -151,15 +150,14 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 		return -EUCLEAN;
 	}
 	if (asked && asked != info->nodes) {
-		error_note(
-			"lab \"%s\" is not whole: `up -n %u` did not finish (%u node namespaces); "
-			"%s rebuilds it",
-			f->lab, asked, info->nodes, remedy);
+		error_note("lab \"%s\" is not whole: %s did not finish (%u node namespaces); "
+			   "%s rebuilds it",
+			   f->lab, made_by, info->nodes, remedy);
 		return -EUCLEAN;
 	}
 	if (!meta.whole) {
-		error_note("lab \"%s\" is not whole: `up -n %u` did not finish; %s rebuilds it",
-			   f->lab, size, remedy);
+		error_note("lab \"%s\" is not whole: %s did not finish; %s rebuilds it", f->lab,
+			   made_by, remedy);
 		return -EUCLEAN;
 	}
 	err = filter_count_attached(f->lab, info, &attached, &missing, &hook);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/types.h>
 
 #include "bpf/partition.h"
 #include "netem/lab/topology.h"

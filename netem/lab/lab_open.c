@@ -8,6 +8,7 @@
 
 #include "lib/report.h"
 #include "netem/delay/delay_line.h"
+#include "netem/lab/adopt.h"
 #include "netem/lab/lab_open.h"
 #include "netem/lab/lab_record.h"
 
@@ -48,7 +49,8 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 			snprintf(reason, sizeof(reason),
 				 "lab \"%s\" is broken: %s (capnet --lab %s down removes it)", lab,
 				 strerror(-err), lab);
-		if (asked)
+		/* An adopted lab's adopt finished, or the record would not say so. */
+		if (asked && !adopt_is_adopted(lab))
 			error_note("%s (`up -n %u` did not finish)", reason, asked);
 		else
 			error_note("%s", reason);
@@ -60,12 +62,16 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid())
 			return need_root("reading the filter's maps");
+		char remedy[200], made_by[32];
+
 		asked = lab_record_nodes(lab);
+		lab_record_remedy(lab, asked ?: info->nodes, made_by, sizeof(made_by), remedy,
+				  sizeof(remedy));
 		filter_pin_dir(lab, dir, sizeof(dir));
 		error_note(
 			"lab \"%s\" has no filter state in %s (%s): its partitions cannot be read "
-			"or changed; capnet --lab %s down && capnet --lab %s up -n %u rebuilds it",
-			lab, dir, error_reason(err), lab, lab, asked ?: info->nodes);
+			"or changed; %s rebuilds it",
+			lab, dir, error_reason(err), remedy);
 		return err;
 	}
 	err = need & LAB_WHOLE ? filter_check_whole(f, info) : 0;

@@ -11,6 +11,7 @@
 #include "lib/files.h"
 #include "lib/report.h"
 #include "netem/explain.h"
+#include "netem/lab/adopt.h"
 #include "netem/lab/lab_record.h"
 #include "netem/lab/run_dir.h"
 
@@ -108,4 +109,19 @@ void lab_record_remove(const char *lab)
 {
 	lab_record_forget(lab, RECORD_NAME);
 	lab_record_forget(lab, SHARE_NAME);
+}
+
+void lab_record_remedy(const char *lab, unsigned int nodes, char *made_by, size_t made_by_len,
+		       char *remedy, size_t remedy_len)
+{
+	if (adopt_is_adopted(lab)) {
+		snprintf(made_by, made_by_len, "`adopt`");
+		snprintf(remedy, remedy_len,
+			 "capnet --lab %s down && capnet --lab %s adopt ... of the same namespaces",
+			 lab, lab);
+		return;
+	}
+	snprintf(made_by, made_by_len, "`up -n %u`", nodes);
+	snprintf(remedy, remedy_len, "capnet --lab %s down && capnet --lab %s up -n %u", lab, lab,
+		 nodes);
 }

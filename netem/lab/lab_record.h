@@ -16,6 +16,11 @@ int lab_record_create(const char *lab, unsigned int nodes);
  * --explain, or by an older capnet). */
 unsigned int lab_record_nodes(const char *lab);
 
+/* For a message about a lab that is not whole: the command that makes it (`up -n N`, or
+ * `adopt` for a lab of namespaces capnet did not build) and the commands that make it again. */
+void lab_record_remedy(const char *lab, unsigned int nodes, char *made_by, size_t made_by_len,
+		       char *remedy, size_t remedy_len);
+
 /* Forgets the record (an `up` that rolled back), and the share's. */
 void lab_record_remove(const char *lab);
 

@@ -358,6 +358,8 @@ static void test_bad_input(void **state)
 	assert_int_equal(netlab_sh(out, sizeof(out), "ip -n %sc2 link del eth0", pre), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2"), 1);
 	assert_non_null(strstr(out, "not whole"));
+	/* The adopt finished: no word of an `up` that did not. */
+	assert_null(strstr(out, "up -n"));
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
 	assert_int_equal(netlab_sh(out, sizeof(out), "tc -n %sbr qdisc show | grep -c clsact", pre),
 			 1);
