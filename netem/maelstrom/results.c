@@ -9,6 +9,7 @@
 
 #include "lib/json.h"
 #include "netem/maelstrom/harness.h"
+#include "netem/maelstrom/timeline.h"
 #include "netem/maelstrom/stable.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -208,6 +209,13 @@ static void draw(struct harness *h)
 	f = fopen(path, "w");
 	if (f) {
 		mael_plot_latency(f, &in);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/timeline.html", h->store);
+	f = fopen(path, "w");
+	if (f) {
+		/* The operations count their times from the run's start already. */
+		mael_write_timeline(f, h->o->workload, h->st.ops, h->st.n, 0, title);
 		fclose(f);
 	}
 }

@@ -142,8 +142,9 @@ static void test_counter(void **state)
 	assert_non_null(strstr(out, "0 out of bounds"));
 	assert_int_equal(netlab_sh(out, sizeof(out),
 				   "test -s %s/store/latest/results.json && "
-				   "test -s %s/store/latest/history.jsonl",
-				   dir, dir),
+				   "test -s %s/store/latest/history.jsonl && "
+				   "grep -q 'class=\"op ok\"' %s/store/latest/timeline.html",
+				   dir, dir, dir),
 			 0);
 }
 
