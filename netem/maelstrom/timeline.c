@@ -99,10 +99,12 @@ int mael_write_timeline(FILE *f, enum mael_workload w, const struct mael_op *ops
 		ev[2 * i + 1] = (struct event){ .ns = ops[i].complete_ns, .op = i, .complete = 1 };
 		procs[i] = ops[i].process;
 	}
-	qsort(ev, 2 * n, sizeof(*ev), cmp_event);
+	if (n) {
+		qsort(ev, 2 * n, sizeof(*ev), cmp_event);
+		qsort(procs, n, sizeof(*procs), cmp_u64);
+	}
 	for (i = 0; i < 2 * n; i++)
 		(ev[i].complete ? row_out : row_in)[ev[i].op] = i;
-	qsort(procs, n, sizeof(*procs), cmp_u64);
 	for (i = 0; i < n; i++)
 		if (!nprocs || procs[nprocs - 1] != procs[i])
 			procs[nprocs++] = procs[i];
