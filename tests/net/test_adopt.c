@@ -5,7 +5,8 @@
  * exec`, and a fourth container on the same bridge that is not adopted. By ground truth (UDP
  * between the namespaces): partitions hold, and the fourth's traffic is untouched. After down,
  * nothing of capnet's is left and the namespaces, their processes and the bridge are intact.
- * link, watch and captrace work on it as on a lab capnet built. Then the bad input: no such namespace or pid, no veth, two bridges, a namespace in another
+ * link, watch, captrace, capctl load --client exec and capnet run work on it as on a lab
+ * capnet built. Then the bad input: no such namespace or pid, no veth, two bridges, a namespace in another
  * lab, and an interface that disappears later. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +33,7 @@
 #define COUNT 20
 
 static const char *lab;
-static char out[1 << 16], pre[64], lab2[64];
+static char out[1 << 16], pre[64], lab2[64], dir[] = "/tmp/capnet-adopt-XXXXXX", repo[4096];
 static pid_t service_pid;
 
 /* The runtime's names: <pre>br (the bridge's namespace), <pre>c<i> (containers). */
@@ -71,6 +72,8 @@ static void destroy(void)
 static int setup(void **state)
 {
 	(void)state;
+	if (!getcwd(repo, sizeof(repo)) || !mkdtemp(dir))
+		return -1;
 	return build();
 }
 
@@ -79,6 +82,7 @@ static int teardown(void **state)
 	netlab_sh(out, sizeof(out), "%s --lab %s down; true", getenv("CAPNET"), lab2);
 	netlab_teardown(state);
 	destroy();
+	netlab_sh(out, sizeof(out), "rm -rf %s", dir);
 	return 0;
 }
 
@@ -307,6 +311,64 @@ static void test_tools_on_adopted_lab(void **state)
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
 }
 
+/* capctl load --client exec and capnet run on an adopted lab, as on one capnet built: each
+ * client program runs in its node's adopted namespace with that node's address, and a scenario
+ * of capnode, its exec client, a partition and a heal ends linearizable. */
+static void test_exec_load_and_run_on_adopted_lab(void **state)
+{
+	char capctl[512], path[512];
+	FILE *f;
+	int i;
+
+	(void)state;
+	netlab_sibling("capctl", capctl, sizeof(capctl));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "adopt --netns %sc1,%sc2,%sc3", pre, pre, pre),
+			 0);
+	/* Each program notes the namespace it runs in under its node's number and address. */
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "timeout 60 %s --lab %s -q --timeout 300 load --client exec "
+				   "--clients 3 --duration 1s --history %s/mem.jsonl -- sh -c "
+				   "'readlink /proc/self/ns/net >%s/ns-{i}-{ip}; exec "
+				   "%s/tests/net/exec_misbehaving_client.py register'",
+				   capctl, lab, dir, dir, repo),
+			 0);
+	for (i = 1; i <= 3; i++)
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "test \"$(cat %s/ns-%d-10.77.0.%d)\" = "
+					   "\"$(ip netns exec %sc%d readlink /proc/self/ns/net)\"",
+					   dir, i, i, pre, i),
+				 0);
+	snprintf(path, sizeof(path), "%s/adopted.scn", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"start --mode cp\n"
+		"load --nodes 1-3 --clients 3 --keys 2 --duration 4s --history cp.jsonl --client "
+		"exec -- %s/tools/clients/capnode_client.py --key-file /run/capnet/%s/key\n"
+		"sleep 1500ms\n"
+		"partition 1 2-3\n"
+		"sleep 1s\n"
+		"heal\n"
+		"wait\n"
+		"check register cp.jsonl\n",
+		repo, lab);
+	fclose(f);
+	netlab_sh(out, sizeof(out), "cd %s && %s --lab %s -q run %s", dir, getenv("CAPNET"), lab,
+		  path);
+	printf("%s\n", out);
+	assert_non_null(strstr(out, ": PASS ("));
+	assert_int_equal(netlab_sh(out, sizeof(out), "grep -c '\"type\":\"ok\"' %s/cp.jsonl", dir),
+			 0);
+	assert_true(atoi(out) > 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+	/* down leaves the adopted namespaces and the runtime's service as they were. */
+	assert_int_equal(netlab_sh(out, sizeof(out), "ls /run/netns | grep -c '^%sc[123]$'", pre),
+			 0);
+	assert_int_equal(atoi(out), 3);
+	assert_int_equal(kill(service_pid, 0), 0);
+}
+
 static void refused(const char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refused(const char *why, const char *fmt, ...)
 {
@@ -372,6 +434,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_adopt_partition_down, netlab_teardown),
 		cmocka_unit_test_teardown(test_adopt_by_pid, netlab_teardown),
 		cmocka_unit_test_teardown(test_tools_on_adopted_lab, netlab_teardown),
+		cmocka_unit_test_teardown(test_exec_load_and_run_on_adopted_lab, netlab_teardown),
 		cmocka_unit_test_teardown(test_bad_input, netlab_teardown),
 	};
 
