@@ -285,10 +285,17 @@ static int play_nemesis(struct run *r, const struct scenario_step *st)
 	return 0;
 }
 
-static int play(struct run *r, const struct scenario_step *st)
+/* capctl check --model MODEL HISTORY of a check or expect-violation line: its exit status. */
+static int run_check(struct run *r, const struct scenario_step *st)
 {
 	static const char *const check_pre[] = { NULL };
-	char *check_argv[5];
+	char *check_argv[] = { "check", "--model", st->argv[1], st->argv[2], NULL };
+
+	return spawn("capctl", r->lab, check_pre, 4, check_argv, false);
+}
+
+static int play(struct run *r, const struct scenario_step *st)
+{
 	int rc;
 
 	switch (st->action) {
@@ -320,12 +327,7 @@ static int play(struct run *r, const struct scenario_step *st)
 		usleep(st->sleep_ms * 1000);
 		return 0;
 	case SCENARIO_EXPECT_VIOLATION:
-		check_argv[0] = "check";
-		check_argv[1] = "--model";
-		check_argv[2] = st->argv[1];
-		check_argv[3] = st->argv[2];
-		check_argv[4] = NULL;
-		rc = spawn("capctl", r->lab, check_pre, 4, check_argv, false);
+		rc = run_check(r, st);
 		if (rc == 0)
 			return fail_step(r, st,
 					 "%s is consistent under the %s model, but a violation "
@@ -333,12 +335,7 @@ static int play(struct run *r, const struct scenario_step *st)
 					 st->argv[2], st->argv[1]);
 		return rc == 1 ? 0 : fail_step(r, st, "the check could not decide (exit %d)", rc);
 	case SCENARIO_CHECK:
-		check_argv[0] = "check";
-		check_argv[1] = "--model";
-		check_argv[2] = st->argv[1];
-		check_argv[3] = st->argv[2];
-		check_argv[4] = NULL;
-		rc = spawn("capctl", r->lab, check_pre, 4, check_argv, false);
+		rc = run_check(r, st);
 		if (rc == 1)
 			return fail_step(r, st, "%s is not consistent under the %s model",
 					 st->argv[2], st->argv[1]);
@@ -362,12 +359,12 @@ static int play(struct run *r, const struct scenario_step *st)
 		r->loads[r->nloads++] = rc;
 		return 0;
 	}
-	case SCENARIO_REPORT:
-		check_argv[0] = "report";
-		check_argv[1] = st->argv[1];
-		check_argv[2] = NULL;
-		rc = spawn("captrace", r->lab, NULL, 2, check_argv, false);
+	case SCENARIO_REPORT: {
+		char *report_argv[] = { "report", st->argv[1], NULL };
+
+		rc = spawn("captrace", r->lab, NULL, 2, report_argv, false);
 		return rc ? fail_step(r, st, "captrace report exited with %d", rc) : 0;
+	}
 	case SCENARIO_CAPCTL:
 		rc = spawn("capctl", r->lab, NULL, st->argc - 1, st->argv + 1, false);
 		return rc ? fail_step(r, st, "capctl %s exited with %d", st->argv[1], rc) : 0;
