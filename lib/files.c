@@ -50,22 +50,32 @@ int files_write_all(int fd, const void *buf, size_t len)
 
 void files_read_tail(const char *path, char *buf, size_t len)
 {
+	files_read_tail_from(path, 0, buf, len);
+}
+
+void files_read_tail_from(const char *path, off_t from, char *buf, size_t len)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	off_t size;
+	off_t size, start;
 	ssize_t n;
+	char *nl;
 
 	buf[0] = 0;
 	if (fd < 0)
 		return;
 	size = lseek(fd, 0, SEEK_END);
-	n = size < 0 ? -1 :
-		       pread(fd, buf, len - 1, size > (off_t)len - 1 ? size - ((off_t)len - 1) : 0);
+	start = size > from + (off_t)len - 1 ? size - ((off_t)len - 1) : from;
+	n = size < 0 || start >= size ? -1 : pread(fd, buf, len - 1, start);
 	close(fd);
 	if (n < 0)
 		return;
 	buf[n] = 0;
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = 0;
+	/* Cut inside a line: start at the next whole one, if there is one. */
+	nl = start > from ? strchr(buf, '\n') : NULL;
+	if (nl)
+		memmove(buf, nl + 1, strlen(nl + 1) + 1);
 }
 
 int files_sync_dir(const char *dir)

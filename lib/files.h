@@ -12,9 +12,12 @@ int files_mkdir_p(const char *path, mode_t mode);
 int files_write_all(int fd, const void *buf, size_t len);
 /* Reads a small file (a pid, a count) into buf, NUL-terminated: its length, or -errno. */
 ssize_t files_read_small(const char *path, char *buf, size_t len);
-/* The end of a file (a log), at most len - 1 bytes of it, NUL-terminated, trailing newlines cut:
- * what a program that died said last. An unreadable file gives "". */
+/* The end of a file (a log), at most len - 1 bytes of it, NUL-terminated, trailing newlines cut,
+ * whole lines when it is cut: what a program that died said last. An unreadable file gives "". */
 void files_read_tail(const char *path, char *buf, size_t len);
+/* The same, of what was written from offset `from` on: what this run of a program said, not an
+ * earlier run appending to the same log. */
+void files_read_tail_from(const char *path, off_t from, char *buf, size_t len);
 /* fsync of a directory: makes the names in it (a new file, a rename) durable. 0 or -errno. */
 int files_sync_dir(const char *dir);
 /* Creates path holding exactly len bytes of data, or leaves it as it is: written whole and

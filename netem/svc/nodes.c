@@ -233,6 +233,8 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	unsigned long long start = 0;
 	int status, fd, err, ready[2] = { -1, -1 }, up = 1;
+	struct stat log_stat;
+	off_t log_start;
 	bool faked;
 	char state;
 	pid_t pid;
@@ -253,6 +255,8 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 	explain_spawn(dir, node, ns, cwd, argv, log, pidfile, faked);
 	if (is_capnode(argv[0]) && pipe2(ready, O_CLOEXEC))
 		return -errno;
+	/* The log is appended to by every start: what this one says begins here. */
+	log_start = stat(log, &log_stat) ? 0 : log_stat.st_size;
 	pid = netns_fork_session(ns);
 	if (pid < 0) {
 		close_pipe(ready);
@@ -310,7 +314,7 @@ static int spawn(const char *lab, const char *dir, unsigned int node, char *cons
 		nanosleep(&pause, NULL);
 	}
 	if (!up ? waitpid(pid, &status, 0) == pid : waitpid(pid, &status, WNOHANG) == pid) {
-		files_read_tail(log, tail, sizeof(tail));
+		files_read_tail_from(log, log_start, tail, sizeof(tail));
 		error_note("node %u: %s exited at start (%s %d)%s%s; see %s", node, argv[0],
 			   WIFEXITED(status) ? "status" : "signal",
 			   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),

@@ -633,6 +633,9 @@ static void test_flipped_bit_stops_the_node(void **state)
 	assert_non_null(strstr(out, "record checksum mismatch"));
 	snprintf(where, sizeof(where), "node %u", follower);
 	assert_non_null(strstr(out, where));
+	/* What it said is this start's words, not the earlier run's "up" from the same log. */
+	assert_non_null(strstr(out, "exited at start"));
+	assert_null(strstr(strstr(out, "exited at start"), "node up"));
 	/* Mended, the node starts, and the write is there. */
 	flip_last_record(follower);
 	assert_int_equal(capnet("restart %u", follower), 0);

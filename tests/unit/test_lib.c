@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* lib/: the one duration syntax and the one seeded generator every program shares. */
+/* lib/: the one duration syntax, the one seeded generator every program shares, and the tail of
+ * a log that says what a program said last. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "lib/duration.h"
 #include "lib/dynlib.h"
+#include "lib/files.h"
 #include "lib/json.h"
 #include "lib/options.h"
 #include "lib/report.h"
@@ -202,6 +205,30 @@ static void test_dynlib_load(void **state)
 	error_clear();
 }
 
+/* What a program said last, in this run: not the lines an earlier run left in the same log,
+ * and whole lines when the tail is cut. */
+static void test_read_tail_of_this_run(void **state)
+{
+	char path[] = "/tmp/capnet-tail-XXXXXX", buf[64];
+	const char *old = "earlier run: node up, recovered\n";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(files_write_all(fd, old, strlen(old)), 0);
+	files_read_tail_from(path, (off_t)strlen(old), buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	assert_int_equal(files_write_all(fd, "corrupt log\n", 12), 0);
+	files_read_tail_from(path, (off_t)strlen(old), buf, sizeof(buf));
+	assert_string_equal(buf, "corrupt log");
+	files_read_tail(path, buf, 20);
+	assert_string_equal(buf, "corrupt log");
+	files_read_tail(path, buf, sizeof(buf));
+	assert_string_equal(buf, "earlier run: node up, recovered\ncorrupt log");
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_options_lab_names),
 		cmocka_unit_test(test_json_bytes),
 		cmocka_unit_test(test_dynlib_load),
+		cmocka_unit_test(test_read_tail_of_this_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
