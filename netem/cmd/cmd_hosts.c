@@ -14,6 +14,7 @@
 #include "lib/monotonic.h"
 #include "lib/options.h"
 #include "netem/cli.h"
+#include "netem/hosts/clock_probe.h"
 #include "netem/hosts/hosts.h"
 #include "netem/hosts/remote.h"
 #include "netem/hosts/vxlan.h"
@@ -726,5 +727,7 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_commit(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "down"))
 		return cmd_down(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "clock"))
+		return clock_probe_serve() ? EXIT_FAIL : EXIT_OK;
 	return report_usage("host: unknown verb \"%s\"", argv[0]);
 }

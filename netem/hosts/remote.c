@@ -37,9 +37,10 @@ static const char *remote_bin(void)
 	return bin && *bin ? bin : "capnet";
 }
 
-/* Becomes `<remote capnet> --lab LAB ARGS` on host h: ssh, or this program for `local`.
- * Returns only if it cannot. */
-static void exec_on_host(const char *lab, const struct host_dest *h, const char *args)
+/* Becomes `<program> --lab LAB ARGS` on host h (program NULL: the remote capnet): ssh, or this
+ * very program for `local`. Returns only if it cannot. */
+static void exec_program_on_host(const char *lab, const struct host_dest *h, const char *program,
+				 const char *args)
 {
 	static char line[8192], cmd[8192], self[PATH_MAX];
 	char ctl[320], opt_ctl[400], port[16], target[320];
@@ -60,10 +61,16 @@ static void exec_on_host(const char *lab, const struct host_dest *h, const char 
 	control_path(lab, ctl, sizeof(ctl));
 	snprintf(opt_ctl, sizeof(opt_ctl), "ControlPath=%s", ctl);
 	host_ssh_target(h, target, sizeof(target));
-	snprintf(cmd, sizeof(cmd), "%.2000s --lab %s %.4000s", remote_bin(), lab, args);
+	snprintf(cmd, sizeof(cmd), "%.2000s --lab %s %.4000s", program ? program : remote_bin(),
+		 lab, args);
 	execl("/bin/sh", "sh", "-c", line, "capnet-ssh", "-o", "ControlMaster=auto", "-o", opt_ctl,
 	      "-o", "ControlPersist=" CONTROL_PERSIST, "-o", "ConnectTimeout=10", "-p", port, "--",
 	      target, cmd, (char *)NULL);
+}
+
+static void exec_on_host(const char *lab, const struct host_dest *h, const char *args)
+{
+	exec_program_on_host(lab, h, NULL, args);
 }
 
 /* The child: stdout and stderr onto the pipes, then the command. */
@@ -241,4 +248,75 @@ void remote_close(const char *lab, const struct host_list *hosts)
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
 	}
+}
+
+int remote_spawn(const char *lab, const struct host_dest *h, const char *program, const char *args,
+		 struct remote_child *c)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, e;
+	char dir[256];
+
+	*c = (struct remote_child){ .pid = -1, .in = -1, .out = -1, .err = -1 };
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
+	e = files_mkdir_p(dir, 0755);
+	if (e)
+		return e;
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+		e = -errno;
+		goto fail;
+	}
+	explain("# host %s", h->dest);
+	explain("%s%s --lab %s %s", h->local ? "" : "ssh ... ",
+		h->local ? "(this program)" :
+		program	 ? program :
+			   remote_bin(),
+		lab, args);
+	c->pid = fork();
+	if (c->pid < 0) {
+		e = -errno;
+		goto fail;
+	}
+	if (c->pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		exec_program_on_host(lab, h, program, args);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	c->in = in[1];
+	c->out = out[0];
+	c->err = err[0];
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	return e;
+}
+
+int remote_wait(struct remote_child *c)
+{
+	int status = 0;
+
+	if (c->in >= 0)
+		close(c->in);
+	if (c->out >= 0)
+		close(c->out);
+	if (c->err >= 0)
+		close(c->err);
+	c->in = c->out = c->err = -1;
+	if (c->pid <= 0)
+		return 255;
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	c->pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }

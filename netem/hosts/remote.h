@@ -5,6 +5,7 @@
 #define CAPNET_REMOTE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "netem/hosts/hosts.h"
 
@@ -24,6 +25,20 @@ int remote_run(const char *lab, const struct host_list *hosts, const bool *run, 
 /* Becomes `<remote capnet> --lab LAB ARGS` on host h, with this process's standard input,
  * output and error (an interactive `capnet exec`); returns -errno only if it cannot. */
 int remote_exec(const char *lab, const struct host_dest *h, const char *args);
+
+/* A command on host h that this process talks with while it runs: `<program> --lab LAB ARGS`
+ * on the remote host (program NULL: the remote capnet), or this very program on `local`, with
+ * pipes to its standard input, output and error. */
+struct remote_child {
+	pid_t pid;
+	int in, out, err; /* this side's ends: its stdin to write, its stdout and stderr to read */
+};
+
+int remote_spawn(const char *lab, const struct host_dest *h, const char *program, const char *args,
+		 struct remote_child *c);
+/* Closes this side's ends (its stdin sees end of file) and waits for it: its exit status, 255
+ * when ssh failed or it was killed. */
+int remote_wait(struct remote_child *c);
 
 /* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
 void remote_close(const char *lab, const struct host_list *hosts);

@@ -16,6 +16,8 @@
 
 /* A history line is an object whose "value" may hold one list or object of scalars. */
 #define HISTORY_MAX_DEPTH 3
+/* A clock bound of an hour is no bound: it would make every operation concurrent. */
+#define HISTORY_MAX_EPSILON 3600000000000ull
 
 static int set_err(struct history_error *err, long line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -165,6 +167,7 @@ static int event_from_json(struct json_value *obj, long line, struct history_eve
 			   struct history_error *err)
 {
 	struct json_value *fv[F_COUNT] = { 0 };
+	bool seen_epsilon = false;
 	size_t i;
 	int k, ret;
 
@@ -181,6 +184,20 @@ static int event_from_json(struct json_value *obj, long line, struct history_eve
 			if (!strcmp(obj->names[i], "node") &&
 			    !json_is_u64(&obj->items[i], &ev->node))
 				ev->node = 0;
+			/* "epsilon" changes what a checker may conclude, so it is never guessed:
+			 * a bound that is not one is an error, as is a second one. */
+			if (!strcmp(obj->names[i], "epsilon")) {
+				if (seen_epsilon)
+					return set_err(err, line, "duplicate \"epsilon\"");
+				seen_epsilon = true;
+				if (!json_is_u64(&obj->items[i], &ev->epsilon) ||
+				    ev->epsilon > HISTORY_MAX_EPSILON)
+					return set_err(
+						err, line,
+						"expected \"epsilon\" to be nanoseconds from "
+						"0 to %llu (a clock's offset bound)",
+						(unsigned long long)HISTORY_MAX_EPSILON);
+			}
 			continue;
 		}
 		if (fv[k])
@@ -546,6 +563,31 @@ out:
 	return ret;
 }
 
+void history_widen(struct history *h)
+{
+	for (size_t i = 0; i < h->n_ops; i++) {
+		struct history_op *op = &h->ops[i];
+		uint64_t before = h->events[op->invoke].epsilon,
+			 after = op->ret == UINT64_MAX ? 0 : h->events[op->complete].epsilon;
+
+		op->call = op->call > before ? op->call - before : 0;
+		/* UINT64_MAX stays the mark of an operation left open. */
+		if (after)
+			op->ret = op->ret < UINT64_MAX - 1 - after ? op->ret + after :
+								     UINT64_MAX - 1;
+	}
+}
+
+uint64_t history_max_epsilon(const struct history *h)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < h->n_events; i++)
+		if (h->events[i].epsilon > max)
+			max = h->events[i].epsilon;
+	return max;
+}
+
 int history_write_event(FILE *f, const struct history_event *ev)
 {
 	const struct history_value *v = &ev->value;
@@ -584,6 +626,9 @@ int history_write_event(FILE *f, const struct history_event *ev)
 		fputc('}', f);
 		break;
 	}
-	fprintf(f, ",\"time\":%llu}\n", (unsigned long long)ev->time);
+	fprintf(f, ",\"time\":%llu", (unsigned long long)ev->time);
+	if (ev->epsilon)
+		fprintf(f, ",\"epsilon\":%llu", (unsigned long long)ev->epsilon);
+	fputs("}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

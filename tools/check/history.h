@@ -49,6 +49,9 @@ struct history_event {
 	struct history_value value;
 	uint64_t time; /* nanoseconds */
 	uint64_t node; /* the optional "node" field, the node asked; 0 when absent */
+	/* The optional "epsilon" field: the clock that stamped `time` is within this many
+	 * nanoseconds of the history's reference clock (a lab across hosts); 0 when absent. */
+	uint64_t epsilon;
 };
 
 /* One operation: an invoke and what became of it. */
@@ -92,6 +95,16 @@ int history_parse_file(struct history *h, FILE *f, struct history_error *err);
 /* Pairs every invoke with the next event of the same process, which must complete it. An invoke
  * still open at the end counts as info. Returns 0 or -EINVAL with err filled. */
 int history_pair(struct history *h, struct history_error *err);
+
+/* Widens every paired operation's interval by its events' epsilon: its invoke that much
+ * earlier (never below 0), its completion that much later. Each true instant lies within epsilon
+ * of its stamp, so the true interval lies inside the widened one: a precedence the widened
+ * history still shows (one op's completion before another's invoke) is one that truly held, and
+ * a linearizable execution is never judged otherwise. Widening only removes precedences, so it
+ * only ever adds possible orders. A history without epsilon is unchanged. */
+void history_widen(struct history *h);
+/* The widest epsilon of any event, 0 for a history on one clock. */
+uint64_t history_max_epsilon(const struct history *h);
 
 /* Appends an event (deep copy) to h. */
 int history_append(struct history *h, const struct history_event *ev);

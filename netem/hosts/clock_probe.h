@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Measuring the clocks of a lab's hosts: each host's CLOCK_TAI against the reference that the
+ * histories of a lab across hosts are merged on, with the bound ε that `capctl check` widens
+ * their intervals by. chrony's own bound where every host runs a synchronised chrony; else
+ * round trips over ssh to the controller, whose clock is then the reference. */
+#ifndef CAPNET_CLOCK_PROBE_H
+#define CAPNET_CLOCK_PROBE_H
+
+#include <stdint.h>
+
+#include "netem/hosts/clock_bound.h"
+#include "netem/hosts/hosts.h"
+
+struct host_clock {
+	enum clock_source source;
+	int64_t offset_ns; /* host - reference: taken off the host's stamps (0 with chrony) */
+	uint64_t bound_ns; /* ε: a stamp corrected by offset_ns is this close to the reference */
+};
+
+/* `capnet host clock`, on a host: says what chrony thinks of this clock, then answers every
+ * line read on standard input with its CLOCK_TAI, until end of file. */
+int clock_probe_serve(void);
+
+/* Measures every host of the list (in turn, over the lab's shared ssh connections). 0, or -errno
+ * with the host named through error_note(). */
+int clock_probe_hosts(const char *lab, const struct host_list *hosts, struct host_clock *out);
+
+#endif /* CAPNET_CLOCK_PROBE_H */
