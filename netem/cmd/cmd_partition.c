@@ -10,6 +10,7 @@
 
 #include "lib/monotonic.h"
 #include "netem/cli.h"
+#include "lib/test_hook.h"
 #include "netem/lab/fault_log.h"
 #include "netem/lab/lab_open.h"
 #include "netem/delay/delay_line.h"
@@ -61,6 +62,8 @@ static int open_for_switch(struct cli *cli, struct switch_ctx *ctx, const char *
 	err = filter_lock(ctx->filter);
 	if (!err)
 		err = filter_read_state(ctx->filter, &state);
+	if (!err && !filter_flips_deferred() && fault_log_catch_up(cli->lab, &state))
+		report_warn("%s (a switch in force is not in the fault log)", error_reason(-EIO));
 	if (err) {
 		filter_close(ctx->filter);
 		ctx->filter = NULL;
@@ -198,6 +201,7 @@ static int apply(struct switch_ctx *ctx, const struct impairment_set *imps, cons
 	if (err)
 		return report_fail("switch the filter of lab \"%s\": %s", ctx->cli->lab,
 				   strerror(-err));
+	test_hook_phase("flipped");
 	partition_format(&part, text, sizeof(text));
 	describe_rules(&next_rules, rules, sizeof(rules));
 	if (ctx->cli->json)

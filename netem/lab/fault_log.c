@@ -119,6 +119,42 @@ int fault_log_append(const char *lab, const struct fault_change *c)
 	return err;
 }
 
+/* The generation of the last line, or that of a lab just built (1) when there is none. */
+static uint64_t last_logged_generation(const char *lab)
+{
+	static const char key[] = "\"generation\":";
+	char path[320], tail[1024], *at, *hit = NULL;
+
+	fault_log_path(lab, path, sizeof(path));
+	files_read_tail(path, tail, sizeof(tail));
+	for (at = strstr(tail, key); at; at = strstr(at + 1, key))
+		hit = at;
+	return hit ? strtoull(hit + strlen(key), NULL, 10) : 1;
+}
+
+int fault_log_catch_up(const char *lab, const struct filter_state *now)
+{
+	static struct partition part;
+	struct spec_error e;
+	char value[4096];
+	bool healed;
+
+	if (now->meta.generation <= last_logged_generation(lab))
+		return 0;
+	if (policy_expand(&now->policy, &part, &e) || partition_format(&part, value, sizeof(value)) < 0)
+		snprintf(value, sizeof(value), "?");
+	healed = now->policy.groups <= 1 && !now->rules.count;
+	snprintf(value + strlen(value), sizeof(value) - strlen(value),
+		 "%s; logged late: its command ended before writing this line",
+		 now->rules.count ? "; with rules" : "");
+	return fault_log_append(lab, &(struct fault_change){
+					     .command = healed ? "heal" : "partition",
+					     .value = value,
+					     .policy = &now->policy,
+					     .generation = now->meta.generation,
+					     .time_ns = now->meta.flip_ns });
+}
+
 off_t fault_log_size(const char *lab)
 {
 	char path[320];

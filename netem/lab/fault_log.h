@@ -30,6 +30,13 @@ struct fault_change {
 void fault_log_path(const char *lab, char *buf, size_t len);
 /* Appends one line. 0 or -errno, with error_note(). */
 int fault_log_append(const char *lab, const struct fault_change *c);
+/* A command killed between its switch of the filter and its line leaves the switch in force and
+ * unlogged. Called under the filter's lock with the state just read, before a new switch: when
+ * the policy in force is newer than the last line, appends it (a partition or heal line, its
+ * value saying it was logged late, at its own flip instant and generation) so that no fault in
+ * force is missing from the log. 0 or -errno. */
+struct filter_state;
+int fault_log_catch_up(const char *lab, const struct filter_state *now);
 /* The words as typed, one blank apart, into buf. */
 void fault_log_words(int argc, char **argv, char *buf, size_t len);
 /* The log's size now: where the lines of the next commands will start. */

@@ -120,6 +120,8 @@ int mael_switch(const char *lab, unsigned int nodes, const char *command, char *
 	if (!rc)
 		rc = filter_read_state(f, &state);
 	if (!rc)
+		fault_log_catch_up(lab, &state);
+	if (!rc)
 		rc = filter_apply(f, &next, &state.rules, &state.impairments, &meta, &timing);
 	filter_close(f);
 	if (rc)

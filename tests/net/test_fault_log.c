@@ -76,6 +76,40 @@ static void test_hand_typed_faults_are_shaded(void **state)
 	assert_non_null(strstr(out, ":f :kill, :value \"3\", :process :nemesis"));
 }
 
+/* A partition killed after its switch, before its line (the test hook parks it there): the
+ * switch is in force, so the next command that switches writes it first, at its own flip
+ * instant and generation, saying it was logged late. No fault in force is missing. */
+static void test_killed_switch_is_logged_late(void **state)
+{
+	char log[512], fifo[96];
+
+	(void)state;
+	snprintf(log, sizeof(log), "/run/capnet/%s/faults.jsonl", lab);
+	snprintf(fifo, sizeof(fifo), "%s/phase", dir);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n 3"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "mkfifo %s || exit 1; CAPNET_TEST_STOP_AT=flipped CAPNET_TEST_STOP_FIFO=%s "
+				   "%s --lab %s partition 1 2,3 >/dev/null 2>&1 & "
+				   "read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
+				   fifo, fifo, getenv("CAPNET"), lab, fifo),
+			 0);
+	assert_non_null(strstr(out, "in flipped"));
+	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", log), 1);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "cut 2 3"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", log), 0);
+	printf("%s", out);
+	assert_non_null(strstr(out, "{\"time\":"));
+	assert_non_null(strstr(out, "\"f\":\"partition\",\"value\":\"1 | 2,3; logged late: its "
+				    "command ended before writing this line\",\"groups\":[[1],[2,3]],"
+				    "\"generation\":2}\n"));
+	assert_non_null(strstr(out, "\"f\":\"cut\""));
+	assert_non_null(strstr(out, "\"generation\":3}"));
+	/* Logged once: the next switch finds the log up to date. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
+	assert_int_equal(netlab_sh(out, sizeof(out), "grep -c 'logged late' %s", log), 0);
+	assert_int_equal(strtol(out, NULL, 10), 1);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -94,6 +128,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_hand_typed_faults_are_shaded, netlab_teardown),
+		cmocka_unit_test_teardown(test_killed_switch_is_logged_late, netlab_teardown),
 	};
 
 	netlab_require_root("test_fault_log");
