@@ -141,18 +141,19 @@ int fault_log_catch_up(const char *lab, const struct filter_state *now)
 
 	if (now->meta.generation <= last_logged_generation(lab))
 		return 0;
-	if (policy_expand(&now->policy, &part, &e) || partition_format(&part, value, sizeof(value)) < 0)
+	if (policy_expand(&now->policy, &part, &e) ||
+	    partition_format(&part, value, sizeof(value)) < 0)
 		snprintf(value, sizeof(value), "?");
 	healed = now->policy.groups <= 1 && !now->rules.count;
 	snprintf(value + strlen(value), sizeof(value) - strlen(value),
 		 "%s; logged late: its command ended before writing this line",
 		 now->rules.count ? "; with rules" : "");
-	return fault_log_append(lab, &(struct fault_change){
-					     .command = healed ? "heal" : "partition",
-					     .value = value,
-					     .policy = &now->policy,
-					     .generation = now->meta.generation,
-					     .time_ns = now->meta.flip_ns });
+	return fault_log_append(lab,
+				&(struct fault_change){ .command = healed ? "heal" : "partition",
+							.value = value,
+							.policy = &now->policy,
+							.generation = now->meta.generation,
+							.time_ns = now->meta.flip_ns });
 }
 
 off_t fault_log_size(const char *lab)

@@ -87,21 +87,24 @@ static void test_killed_switch_is_logged_late(void **state)
 	snprintf(log, sizeof(log), "/run/capnet/%s/faults.jsonl", lab);
 	snprintf(fifo, sizeof(fifo), "%s/phase", dir);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n 3"), 0);
-	assert_int_equal(netlab_sh(out, sizeof(out),
-				   "mkfifo %s || exit 1; CAPNET_TEST_STOP_AT=flipped CAPNET_TEST_STOP_FIFO=%s "
-				   "%s --lab %s partition 1 2,3 >/dev/null 2>&1 & "
-				   "read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
-				   fifo, fifo, getenv("CAPNET"), lab, fifo),
-			 0);
+	assert_int_equal(
+		netlab_sh(
+			out, sizeof(out),
+			"mkfifo %s || exit 1; CAPNET_TEST_STOP_AT=flipped CAPNET_TEST_STOP_FIFO=%s "
+			"%s --lab %s partition 1 2,3 >/dev/null 2>&1 & "
+			"read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
+			fifo, fifo, getenv("CAPNET"), lab, fifo),
+		0);
 	assert_non_null(strstr(out, "in flipped"));
 	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", log), 1);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "cut 2 3"), 0);
 	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", log), 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, "{\"time\":"));
-	assert_non_null(strstr(out, "\"f\":\"partition\",\"value\":\"1 | 2,3; logged late: its "
-				    "command ended before writing this line\",\"groups\":[[1],[2,3]],"
-				    "\"generation\":2}\n"));
+	assert_non_null(strstr(out,
+			       "\"f\":\"partition\",\"value\":\"1 | 2,3; logged late: its "
+			       "command ended before writing this line\",\"groups\":[[1],[2,3]],"
+			       "\"generation\":2}\n"));
 	assert_non_null(strstr(out, "\"f\":\"cut\""));
 	assert_non_null(strstr(out, "\"generation\":3}"));
 	/* Logged once: the next switch finds the log up to date. */
