@@ -248,7 +248,8 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 			 struct filter *filter, const struct node_set *set, const char *run_dir)
 {
 	static struct filter_state state;
-	char name[SERVICE_NAME_MAX + 1], dir[512], already_text[256] = "";
+	char name[SERVICE_NAME_MAX + 1], dir[512], already_text[256] = "", deaf_text[256];
+	struct node_set deaf;
 	struct service_start st;
 	struct start_tally tally;
 	struct spec_error e;
@@ -303,6 +304,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 	if (!pids)
 		return report_fail("start: out of memory");
 	start_on_nodes(set, info->nodes, dir, start_service, NULL, &st, &tally, pids);
+	nodeset_clear(&deaf);
 	if (a->settle_ns || a->wait_port) {
 		const struct service_settle settle = {
 			.lab = cli->lab,
@@ -311,7 +313,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 			.settle_ns = a->settle_ns ? a->settle_ns : WAIT_PORT_DEFAULT_NS,
 			.port = a->wait_port,
 		};
-		unsigned int bad = nodes_service_settle(&settle, pids, info->nodes);
+		unsigned int bad = nodes_service_settle(&settle, pids, info->nodes, &deaf);
 
 		tally.started -= bad;
 		tally.failed += bad;
@@ -324,6 +326,13 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 		       name, tally.started, tally.started == 1 ? "" : "s",
 		       nodeset_count(&tally.already) ? ", already running on " : "", already_text,
 		       nodeset_count(&tally.already) ? "" : "", dir);
+	if (nodeset_count(&deaf)) {
+		nodeset_format(&deaf, deaf_text, sizeof(deaf_text));
+		report_warn("%s still runs on node%s %s without listening on TCP port %u: "
+			    "`capnet --lab %s stop --name %s` ends it",
+			    name, nodeset_count(&deaf) == 1 ? "" : "s", deaf_text, a->wait_port,
+			    cli->lab, name);
+	}
 	return tally.failed ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -51,9 +51,10 @@ struct service_settle {
 /* Waits until the service has listened on settle->port in every node of pids (or, without a
  * port, has lived settle_ns), reaping those that exit: each one that exits, or does not listen
  * in time, is reported with its exit status and its log's last lines. pids[i] is node i's
- * service (0: not started here). Returns how many failed. */
+ * service (0: not started here). Returns how many failed; those among them still running
+ * (alive, not listening in time) in *deaf. */
 unsigned int nodes_service_settle(const struct service_settle *settle, const pid_t *pids,
-				  unsigned int nodes);
+				  unsigned int nodes, struct node_set *deaf);
 /* The mode ("cp"/"ap") node i was started with, from its recorded command line. */
 int nodes_mode(const char *run_dir, unsigned int node, char *mode, size_t len);
 

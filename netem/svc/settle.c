@@ -10,16 +10,9 @@
 #include <sys/wait.h>
 
 #include "lib/files.h"
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/svc/nodes.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* True if a socket of /proc/thread-self/net/FILE (tcp or tcp6) listens on port: its local
  * address's port in hex, state 0A (TCP_LISTEN). */
@@ -75,9 +68,9 @@ static void say_exit(const struct service_settle *s, unsigned int node, int stat
 }
 
 unsigned int nodes_service_settle(const struct service_settle *s, const pid_t *pids,
-				  unsigned int nodes)
+				  unsigned int nodes, struct node_set *deaf)
 {
-	uint64_t start = now_ns(), deadline = start + s->settle_ns;
+	uint64_t start = monotonic_ns(), deadline = start + s->settle_ns;
 	bool done[nodes + 1];
 	unsigned int i, failed = 0, waiting;
 
@@ -90,7 +83,7 @@ unsigned int nodes_service_settle(const struct service_settle *s, const pid_t *p
 			if (!pids[i] || done[i])
 				continue;
 			if (waitpid(pids[i], &status, WNOHANG) == pids[i]) {
-				say_exit(s, i, status, (now_ns() - start) / 1e9);
+				say_exit(s, i, status, (monotonic_ns() - start) / 1e9);
 				done[i] = true;
 				failed++;
 				continue;
@@ -101,7 +94,7 @@ unsigned int nodes_service_settle(const struct service_settle *s, const pid_t *p
 			}
 			waiting++;
 		}
-		if (!waiting || now_ns() >= deadline)
+		if (!waiting || monotonic_ns() >= deadline)
 			break;
 		{
 			struct timespec step = { 0, 50 * 1000 * 1000 };
@@ -109,11 +102,14 @@ unsigned int nodes_service_settle(const struct service_settle *s, const pid_t *p
 			nanosleep(&step, NULL);
 		}
 	}
+	/* Alive but not listening: not started as asked, and still running, which the caller says. */
+	nodeset_clear(deaf);
 	for (i = 1; s->port && i <= nodes; i++)
 		if (pids[i] && !done[i]) {
 			report_warn("node %u: %s does not listen on TCP port %u after %.1f s; see "
 				    "%s/n%u.log",
 				    i, s->name, s->port, s->settle_ns / 1e9, s->dir, i);
+			nodeset_add(deaf, i);
 			failed++;
 		}
 	return failed;
