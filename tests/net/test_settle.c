@@ -68,7 +68,8 @@ static void test_wait_port(void **state)
 		1);
 	assert_non_null(strstr(out, "node 3: mute does not listen on TCP port 7902 after 1.0 s"));
 	/* Not started as asked, yet running: the command says so, and how to end it. */
-	assert_non_null(strstr(out, "mute still runs on node 3 without listening on TCP port 7902"));
+	assert_non_null(
+		strstr(out, "mute still runs on node 3 without listening on TCP port 7902"));
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "stop --name mute"), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "start --mode cp --settle 1s"), 2);
 }
