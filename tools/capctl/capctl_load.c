@@ -206,6 +206,8 @@ static void print_summary(const struct workload_config *cfg, const struct worklo
 	       (unsigned long long)total, st->elapsed_s, rate);
 	printf("  %llu ok, %llu fail, %llu info (outcome unknown)\n", (unsigned long long)st->ok,
 	       (unsigned long long)st->fail, (unsigned long long)st->info);
+	if (st->first_info[0])
+		printf("  the first unknown outcome: %s\n", st->first_info);
 	if (st->ok)
 		printf("  latency of ok operations: p50 %.2f ms, p99 %.2f ms\n", st->p50_ms,
 		       st->p99_ms);

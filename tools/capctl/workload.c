@@ -41,6 +41,7 @@ struct run {
 	uint64_t interval; /* ns between one client's requests; 0 unpaced */
 	uint64_t next_process;
 	uint64_t ok, fail, info;
+	char first_info[sizeof(((struct workload_stats *)0)->first_info)]; /* why, of the first */
 	unsigned int finished;
 	int err;
 	volatile int abort;
@@ -231,6 +232,8 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 	if (ms && fclose(ms) && !err)
 		err = -ENOMEM;
 	pthread_mutex_lock(&run->lock);
+	if (type == HISTORY_INFO && why && !run->first_info[0])
+		snprintf(run->first_info, sizeof(run->first_info), "%s", why);
 	if (!err) {
 		fwrite(line, 1, len, f);
 		err = ferror(f) ? -EIO : 0;
@@ -1279,6 +1282,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	st->ok = run.ok;
 	st->fail = run.fail;
 	st->info = run.info;
+	snprintf(st->first_info, sizeof(st->first_info), "%s", run.first_info);
 	st->processes = run.next_process;
 	if (!err)
 		err = run.err;

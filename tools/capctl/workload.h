@@ -73,6 +73,7 @@ struct workload_config {
 
 struct workload_stats {
 	uint64_t ok, fail, info;
+	char first_info[256]; /* why the first info was one, as its history line says; or "" */
 	uint64_t processes; /* process numbers used: clients, plus one per info */
 	double elapsed_s;
 	double p50_ms, p99_ms; /* latency of ok operations; 0 when there were none */
