@@ -637,6 +637,10 @@ int capnet_egress(struct __sk_buff *skb)
 	meta = bpf_map_lookup_elem(&policy_meta, &copy);
 	if (!meta)
 		return TC_ACT_OK;
+	/* Once per copy: frames on other CPUs at the same moment may each write their own time,
+	 * all of them first to within those frames. */
+	if (!READ_ONCE(meta->taken_tai_ns))
+		meta->taken_tai_ns = bpf_ktime_get_tai_ns();
 
 	reason = CAPNET_PASS;
 	if (!layer_reaches(copy, 0, src, dst))

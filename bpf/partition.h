@@ -98,6 +98,10 @@ struct capnet_policy_meta {
 	__u32 impaired; /* 1 if any link of this copy has loss, duplication or corruption */
 	__u32 rules; /* rule layers in use: 1..rules */
 	__u32 rule_groups[CAPNET_MAX_RULES]; /* groups in use in each rule layer */
+	/* CLOCK_TAI of the first frame this copy judged, written by the filter (0 until then):
+	 * where the hosts of a lab switch at one instant, how soon after it each one's data path
+	 * acted on the new copy, and so the spread of the switch between hosts. */
+	__u64 taken_tai_ns;
 };
 
 /* Key of the `impair` hash: a directed link in one policy copy; CAPNET_ANY_NODE matches all. */
@@ -170,7 +174,7 @@ struct capnet_lab_meta {
 	__u32 prefix;
 	__u32 whole; /* 1 once `up` finished: every port filtered; commands refuse a lab without */
 };
-#define CAPNET_LAB_META_VERSION 5
+#define CAPNET_LAB_META_VERSION 6
 
 #define CAPNET_EVENT_PAYLOAD 32
 

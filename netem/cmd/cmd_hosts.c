@@ -3,6 +3,7 @@
  * each host reached through netem/hosts/remote.c; and `capnet host VERB`, the internal command
  * the controller runs on every host (not listed in the usage). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include "lib/files.h"
+#include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/options.h"
 #include "netem/cli.h"
@@ -24,6 +26,8 @@
 #include "netem/svc/nodes.h"
 
 #define HOSTS_RECORD "hosts"
+/* The last switch: its instant and the generation each host took. */
+#define SWITCH_RECORD "switch"
 
 static struct remote_result results[HOSTS_MAX];
 static char *host_args[HOSTS_MAX];
@@ -255,6 +259,7 @@ static int hosts_down(struct cli *cli, const struct lab_hosts *lh)
 				   "again once they are back)",
 				   cli->lab, left, cli->lab);
 	remote_close(cli->lab, &lh->hosts);
+	lab_record_forget(cli->lab, SWITCH_RECORD);
 	lab_record_forget(cli->lab, HOSTS_RECORD);
 	run_dir_of_lab(cli->lab, NULL, dir, sizeof(dir));
 	nodes_remove_all(cli->lab, dir, 0);
@@ -276,18 +281,143 @@ static int check_hosts(struct cli *cli, const struct lab_hosts *lh, unsigned int
 	return 0;
 }
 
+/* What one host said of its policy in force (`host check`). */
+struct host_policy {
+	bool known;
+	uint64_t generation, taken_tai_ns;
+};
+
+static void read_host_policy(const struct remote_result *r, struct host_policy *hp)
+{
+	memset(hp, 0, sizeof(*hp));
+	hp->known = !r->status && !json_text_u64(r->out, "generation", &hp->generation) &&
+		    !json_text_u64(r->out, "taken_tai_ns", &hp->taken_tai_ns);
+}
+
+/* A host's clock as clock_probe_hosts measured it: against true time where every host runs a
+ * synchronised chrony, else against the controller's clock over ssh. */
+static void print_host_clock_text(const struct host_dest *h, const struct host_clock *hc)
+{
+	if (h->local && hc->source == CLOCK_SOURCE_SSH) {
+		printf("; clock: the controller's own");
+		return;
+	}
+	if (hc->source == CLOCK_SOURCE_CHRONY)
+		printf("; clock: chrony, within %.3f ms of true time", hc->bound_ns / 1e6);
+	else
+		printf("; clock: no clock sync, offset %+.3f ms from the controller's, within %.3f "
+		       "ms (ssh round trips)",
+		       hc->offset_ns / 1e6, hc->bound_ns / 1e6);
+}
+
+/* The last switch the controller made, and how soon after its instant each host's filter
+ * first judged a frame by the new copy, on the host's own clock. spread_ns is the widest
+ * difference between hosts, or UINT64_MAX when not every host holds that generation with a
+ * frame judged by it. */
+struct switch_seen {
+	bool recorded;
+	uint64_t generation[HOSTS_MAX], flip_at_tai_ns, spread_ns;
+	int64_t after_ns[HOSTS_MAX];
+	bool taken[HOSTS_MAX];
+};
+
+static void read_switch_seen(const char *lab, const struct lab_hosts *lh,
+			     const struct host_policy *hp, struct switch_seen *sw)
+{
+	static char text[HOSTS_MAX * 24 + 64];
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	const char *p;
+	bool all = true;
+	int n;
+
+	memset(sw, 0, sizeof(*sw));
+	sw->spread_ns = UINT64_MAX;
+	if (lab_record_read(lab, SWITCH_RECORD, text, sizeof(text)) ||
+	    sscanf(text, "flip_at %" SCNu64 "\ngenerations%n", &sw->flip_at_tai_ns, &n) != 1)
+		return;
+	p = text + n;
+	for (unsigned int h = 0; h < lh->hosts.count; h++, p += n)
+		if (sscanf(p, " %" SCNu64 "%n", &sw->generation[h], &n) != 1)
+			return;
+	sw->recorded = true;
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		sw->taken[h] = hp[h].known && hp[h].generation == sw->generation[h] &&
+			       hp[h].taken_tai_ns;
+		if (!sw->taken[h]) {
+			all = false;
+			continue;
+		}
+		sw->after_ns[h] = (int64_t)(hp[h].taken_tai_ns - sw->flip_at_tai_ns);
+		if (sw->after_ns[h] < lo)
+			lo = sw->after_ns[h];
+		if (sw->after_ns[h] > hi)
+			hi = sw->after_ns[h];
+	}
+	if (all)
+		sw->spread_ns = (uint64_t)(hi - lo);
+}
+
+static void print_switch_text(const struct lab_hosts *lh, const struct switch_seen *sw)
+{
+	if (!sw->recorded)
+		return;
+	printf("last switch: generation %" PRIu64 " at CLOCK_TAI %.6f s; first frame judged by it",
+	       sw->generation[0], sw->flip_at_tai_ns / 1e9);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (sw->taken[h])
+			printf("%s %.1f us after the instant on %s", h ? "," : "",
+			       sw->after_ns[h] / 1e3, lh->hosts.host[h].dest);
+		else
+			printf("%s none yet on %s", h ? "," : "", lh->hosts.host[h].dest);
+	}
+	if (sw->spread_ns != UINT64_MAX)
+		printf("; spread %.1f us, each host on its own clock\n", sw->spread_ns / 1e3);
+	else
+		printf("; no spread until every host has judged a frame by it\n");
+}
+
+static void print_switch_json(const struct lab_hosts *lh, const struct switch_seen *sw)
+{
+	if (!sw->recorded)
+		return;
+	printf(",\"switch\":{\"generation\":%" PRIu64 ",\"flip_at_tai_ns\":%" PRIu64
+	       ",\"spread_ns\":",
+	       sw->generation[0], sw->flip_at_tai_ns);
+	if (sw->spread_ns == UINT64_MAX)
+		printf("null");
+	else
+		printf("%" PRIu64, sw->spread_ns);
+	printf(",\"after_ns\":[");
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (sw->taken[h])
+			printf("%s%" PRId64, h ? "," : "", sw->after_ns[h]);
+		else
+			printf("%snull", h ? "," : "");
+	}
+	printf("]}");
+}
+
 static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 {
 	static char status_out[HOSTS_MAX][16384];
+	static struct host_policy policy[HOSTS_MAX];
+	static struct host_clock clocks[HOSTS_MAX];
+	static struct switch_seen seen;
 	char set_text[4096];
 	unsigned int bad = HOSTS_MAX;
-	bool whole[HOSTS_MAX];
+	bool whole[HOSTS_MAX], clocks_known;
 
 	check_hosts(cli, lh, &bad);
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		whole[h] = !results[h].status;
 		snprintf(status_out[h], sizeof(status_out[h]), "%s", results[h].why);
+		read_host_policy(&results[h], &policy[h]);
 	}
+	read_switch_seen(cli->lab, lh, policy, &seen);
+	/* Only a lab whose every host answers has clocks to compare. */
+	clocks_known = bad == HOSTS_MAX && !clock_probe_hosts(cli->lab, &lh->hosts, clocks);
+	if (bad == HOSTS_MAX && !clocks_known)
+		report_warn("%s", error_reason(-EIO));
 	set_all_args(lh->hosts.count, cli->json ? "status --json" : "status");
 	remote_run(cli->lab, &lh->hosts, whole, host_args, results);
 	if (cli->json)
@@ -305,18 +435,29 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 		if (cli->json) {
 			printf("%s{\"host\":\"%s\",\"nodes\":\"%s\",\"whole\":%s", h ? "," : "",
 			       lh->hosts.host[h].dest, set_text, whole[h] ? "true" : "false");
+			if (clocks_known)
+				printf(",\"clock\":{\"source\":\"%s\",\"offset_ns\":%" PRId64
+				       ",\"bound_ns\":%" PRIu64 "}",
+				       clock_source_name(clocks[h].source), clocks[h].offset_ns,
+				       clocks[h].bound_ns);
 			if (whole[h] && results[h].out[0] == '{')
 				printf(",\"status\":%.*s", (int)strcspn(results[h].out, "\n"),
 				       results[h].out);
 			printf("}");
 			continue;
 		}
-		printf("host %s: nodes %s, %s%s\n", lh->hosts.host[h].dest, set_text,
+		printf("host %s: nodes %s, %s%s", lh->hosts.host[h].dest, set_text,
 		       whole[h] ? "whole" : "not whole: ", whole[h] ? "" : status_out[h]);
+		if (clocks_known)
+			print_host_clock_text(&lh->hosts.host[h], &clocks[h]);
+		printf("\n");
 	}
 	if (cli->json) {
-		printf("]}\n");
+		printf("]");
+		print_switch_json(lh, &seen);
+		printf("}\n");
 	} else {
+		print_switch_text(lh, &seen);
 		for (unsigned int h = 0; h < lh->hosts.count; h++)
 			if (whole[h] && !results[h].status) {
 				printf("# host %s\n%s", lh->hosts.host[h].dest, results[h].out);
@@ -366,7 +507,8 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	static struct switch_plan plan;
 	struct switch_commit commit;
 	bool preset = false, seed = false;
-	uint64_t t0, round_trip, spread = 0, lead = UINT64_MAX;
+	uint64_t t0, round_trip, latest = 0, lead = UINT64_MAX, most_lead = 0;
+	static char record[HOSTS_MAX * 24 + 64];
 	size_t used;
 
 	cli_take_json(cli, &argc, argv);
@@ -436,23 +578,35 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 				"%s: host %s did not take the switch: %s; the lab is not "
 				"consistent (capnet --lab %s heal once it is back)",
 				name, lh->hosts.host[h].dest, results[h].why, cli->lab);
-		if (late > spread)
-			spread = late;
+		if (late > latest)
+			latest = late;
 		if (ahead < lead)
 			lead = ahead;
+		if (ahead > most_lead)
+			most_lead = ahead;
 	}
+	/* For status: how soon after this instant each host's filter acted on the new copy. */
+	used = snprintf(record, sizeof(record), "flip_at %llu\ngenerations",
+			(unsigned long long)commit.flip_at_tai_ns);
+	for (unsigned int h = 0; h < lh->hosts.count && used < sizeof(record); h++)
+		used += snprintf(record + used, sizeof(record) - used, " %llu",
+				 (unsigned long long)plan.generation[h]);
+	lab_record_forget(cli->lab, SWITCH_RECORD);
+	lab_record_write(cli->lab, SWITCH_RECORD, record, "the last switch across hosts");
 	if (cli->json)
 		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"generation\":%llu,\"hosts\":%u,"
-		       "\"flip_at_tai_ns\":%llu,\"lead_ns\":%llu,\"spread_ns\":%llu,"
-		       "\"prepare_us\":%.1f}\n",
+		       "\"flip_at_tai_ns\":%llu,\"lead_ns\":%llu,\"late_ns\":%llu,"
+		       "\"arrival_spread_ns\":%llu,\"prepare_us\":%.1f}\n",
 		       cli->lab, what, (unsigned long long)plan.generation[0], lh->hosts.count,
 		       (unsigned long long)commit.flip_at_tai_ns, (unsigned long long)lead,
-		       (unsigned long long)spread, round_trip / 1e3);
+		       (unsigned long long)latest, (unsigned long long)(most_lead - lead),
+		       round_trip / 1e3);
 	else
 		printf("%s (generation %llu) on %u hosts at one CLOCK_TAI instant: prepared in "
-		       "%.1f ms, the last host %.1f ms ahead of it, spread %llu ns\n",
+		       "%.1f ms, the last host %.1f ms ahead of it%s\n",
 		       what, (unsigned long long)plan.generation[0], lh->hosts.count,
-		       round_trip / 1e6, lead / 1e6, (unsigned long long)spread);
+		       round_trip / 1e6, lead / 1e6,
+		       latest ? ", one too late: it switched when it was told" : "");
 	return EXIT_OK;
 }
 
@@ -636,15 +790,25 @@ static int host_up(struct cli *cli, int argc, char **argv)
 		       EXIT_OK;
 }
 
-/* The share here is whole: built to the end, every port of this host filtered. */
+/* The share here is whole: built to the end, every port of this host filtered. Says so in one
+ * JSON line: the policy copy in force, and the CLOCK_TAI instant its filter first judged a frame
+ * by it. */
 static int host_check(struct cli *cli)
 {
+	struct capnet_policy_meta meta;
 	struct lab_info info;
 	struct filter *f = NULL;
+	unsigned int copy;
+	int err;
 
 	if (lab_open(cli->lab, &info, &f, LAB_WHOLE))
 		return report_error(-EIO, NULL);
+	err = filter_active_meta(f, &copy, &meta);
 	filter_close(f);
+	if (err)
+		return report_error(err, "read the policy in force");
+	printf("{\"generation\":%llu,\"taken_tai_ns\":%llu}\n", (unsigned long long)meta.generation,
+	       (unsigned long long)meta.taken_tai_ns);
 	return EXIT_OK;
 }
 

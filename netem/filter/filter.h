@@ -121,6 +121,9 @@ void filter_defer_flips(bool defer);
 bool filter_flips_deferred(void);
 int filter_schedule_flip(struct filter *f, uint64_t generation, uint64_t flip_at_tai_ns);
 int filter_settle_flip(struct filter *f);
+/* The copy in force now (a scheduled flip's once its instant has passed) and its meta: its
+ * generation, and when the filter first judged a frame with it (taken_tai_ns). */
+int filter_active_meta(struct filter *f, unsigned int *copy, struct capnet_policy_meta *meta);
 
 /* Forgets how often each frame was seen, so seeded loss decides the next frames as it did
  * after `up`: a replay of the same traffic loses the same frames. */

@@ -30,6 +30,15 @@ static int read_active(struct filter *f, unsigned int *active)
 	return 0;
 }
 
+int filter_active_meta(struct filter *f, unsigned int *copy, struct capnet_policy_meta *meta)
+{
+	int err = read_active(f, copy);
+
+	if (err)
+		return err;
+	return bpf_map_lookup_elem(f->fd[FM_POLICY_META], copy, meta) ? -errno : 0;
+}
+
 static int write_control(struct filter *f, const struct capnet_control *ctl, const char *why)
 {
 	uint32_t zero = 0;
@@ -522,7 +531,9 @@ int filter_apply(struct filter *f, const struct policy *pol, const struct filter
 		pin, idle);
 	if (bpf_map_update_elem(f->fd[FM_CONTROL], &zero, &ctl, BPF_ANY))
 		return -errno;
-	/* Stamp the flip's own time; the program reads only generation and impaired, unchanged. */
+	/* Stamp the flip's own time; the program reads only generation and impaired, unchanged.
+	 * The filter's taken_tai_ns starts again from this write: within a host the flip is one
+	 * store, so only a lab across hosts, whose flips are scheduled, shows it. */
 	meta.flip_ns = monotonic_ns();
 	if (timing) {
 		timing->write_ns = t_flip - t_start;

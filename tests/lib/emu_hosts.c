@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Emulated hosts: each a child that unshares network and mount namespaces, mounts a tmpfs on
- * /run and a bpffs of its own, then becomes sshd. The test's side plugs a veth into it from the
+ * /run and on root's home and a bpffs of its own, then becomes sshd. The test's side plugs a veth into it from the
  * underlay bridge. Test-only code: it runs ip, ssh-keygen and nsenter as a person would. */
 #include <dirent.h>
 #include <errno.h>
@@ -48,9 +48,12 @@ static void host_child(const struct emu_hosts *e, unsigned int k, int ready_fd, 
 	char cfg[256], log[256], listen[64], c = 0;
 	int fd;
 
+	/* A home of its own too: this machine's root shell start-up files (run by every ssh
+	 * command, in bash's case) are no emulated host's, and took 0.4 s a command here. */
 	if (unshare(CLONE_NEWNET | CLONE_NEWNS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("emu-run", "/run", "tmpfs", 0, "mode=0755") ||
+	    mount("emu-home", "/root", "tmpfs", 0, "mode=0700") ||
 	    mount("emu-bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") || mkdir("/run/sshd", 0755))
 		_exit(126);
 	if (write(ready_fd, &c, 1) != 1 || read(go_fd, &c, 1) != 1)

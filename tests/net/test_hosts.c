@@ -11,9 +11,12 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "tests/lib/emu_hosts.h"
 #include "tests/lib/netlab.h"
 
@@ -196,6 +199,18 @@ static void test_faults_across_hosts(void **state)
 	up();
 	switch_ok("partition 1,3 2,4%s", "");
 	expect_reach("partition 1,3 2,4", odd_even);
+	/* Every host's filter has judged frames by the new copy: status shows how soon after the
+	 * instant each did, and the spread between them; and each host's clock, measured over ssh
+	 * since no clock sync runs on the emulated hosts (in round trips to the controller). */
+	assert_int_equal(netlab_capnet_checked(lab, json, sizeof(json), "--json status"), 0);
+	assert_true(netlab_json_number(json, "\"switch\"", "spread_ns") >= 0);
+	assert_int_equal(netlab_json_number(json, "\"switch\"", "flip_at_tai_ns") > 0, 1);
+	assert_non_null(strstr(json, "\"source\":\"ssh\""));
+	assert_true(netlab_json_number(json, "\"clock\"", "bound_ns") > 0);
+	assert_int_equal(netlab_capnet_checked(lab, json, sizeof(json), "status"), 0);
+	assert_non_null(strstr(json, "clock: no clock sync, offset"));
+	assert_non_null(strstr(json, "last switch: generation 2"));
+	assert_non_null(strstr(json, "each host on its own clock"));
 	/* Both hosts hold the same generation, stamped on their drop events. */
 	assert_int_equal(emu_host_sh(&hosts, 0, json, sizeof(json), "%s --lab %s status --json",
 				     getenv("CAPNET"), lab),
@@ -272,6 +287,39 @@ static void test_switch_is_atomic_across_hosts(void **state)
 	close(fd1);
 	close(fd3);
 	close(fd4);
+}
+
+/* `local` beside a remote host: nodes 1-2 on this machine, without ssh, 3-4 on an emulated
+ * host; a partition across them holds, counted at the receivers, and down leaves neither. */
+static void test_local_beside_a_remote_host(void **state)
+{
+	char path[128];
+	int fd1, fd3, fd4;
+
+	(void)state;
+	assert_int_equal(
+		netlab_capnet(lab, out, sizeof(out), "up -n 4 --hosts local,%s", hosts.addr[1]), 0);
+	assert_non_null(strstr(out, "4 nodes up on 2 hosts (1,2@local,3,4@"));
+	switch_ok("partition 1,3 2,4%s", "");
+	fd1 = netlab_udp_socket(lab, 1, PORT);
+	fd3 = emu_host_node_socket(&hosts, 1, lab, 3, PORT);
+	fd4 = emu_host_node_socket(&hosts, 1, lab, 4, PORT);
+	assert_true(fd1 >= 0 && fd3 >= 0 && fd4 >= 0);
+	for (unsigned int c = 0; c < COUNT; c++) {
+		netlab_udp_send_to(fd1, 3, PORT, "x", 1);
+		netlab_udp_send_to(fd1, 4, PORT, "x", 1);
+		netlab_udp_send_to(fd3, 1, PORT, "x", 1);
+	}
+	assert_int_equal(netlab_udp_count(fd3, 300), COUNT);
+	assert_int_equal(netlab_udp_count(fd4, 300), 0);
+	assert_int_equal(netlab_udp_count(fd1, 300), COUNT);
+	close(fd1);
+	close(fd3);
+	close(fd4);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+	snprintf(path, sizeof(path), "/run/netns/%s-n1", lab);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(emu_host_lab_namespaces(&hosts, 1, lab), 0);
 }
 
 static void test_bad_input_is_refused(void **state)
@@ -360,12 +408,279 @@ static void test_lost_host_is_named_and_down_finishes_later(void **state)
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
 }
 
-int main(void)
+/* ---- make bench: `test_hosts --bench` prints rows, asserts nothing ---------------------- */
+
+#define BENCH_HOSTS 4
+#define BENCH_RUNS 10
+
+static void bench_row(const char *label, const char *capnet, const char *baseline,
+		      const char *ratio, const char *goal)
+{
+	printf("%-58s %12s %12s %8s  %s\n", label, capnet, baseline, ratio, goal);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n ? v[(n - 1) / 2] : 0;
+}
+
+/* The whole command's wall time in seconds, or -1 when it failed (its output printed). */
+static double timed(const char *bench_lab, const char *fmt, const char *arg)
+{
+	uint64_t t0 = monotonic_ns();
+	int rc = netlab_capnet(bench_lab, out, sizeof(out), fmt, arg);
+
+	if (rc) {
+		printf("bench: capnet %s: %s", fmt, out);
+		return -1;
+	}
+	return (monotonic_ns() - t0) / 1e9;
+}
+
+/* The first `count` hosts, as --hosts takes them. */
+static const char *first_hosts(unsigned int count)
+{
+	static char list[256];
+
+	list[0] = '\0';
+	for (unsigned int k = 0; k < count; k++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? "," : "",
+			 hosts.addr[k]);
+	return list;
+}
+
+/* up -n N over 4 emulated hosts against the same lab on this one host. */
+static void bench_up(const char *bench_lab, unsigned int nodes)
+{
+	char label[96], a[32], b[32], r[32];
+	double spread, one;
+
+	snprintf(a, sizeof(a), "up -n %u --hosts %%s", nodes);
+	spread = timed(bench_lab, a, first_hosts(BENCH_HOSTS));
+	netlab_capnet(bench_lab, out, sizeof(out), "down");
+	snprintf(b, sizeof(b), "up -n %u%%s", nodes);
+	one = timed(bench_lab, b, "");
+	netlab_capnet(bench_lab, out, sizeof(out), "down");
+	snprintf(label, sizeof(label), "up -n %u, %d emulated hosts / one host, s", nodes,
+		 BENCH_HOSTS);
+	if (spread < 0 || one < 0) {
+		printf("%-58s n/a: an up failed (above)\n", label);
+		return;
+	}
+	snprintf(a, sizeof(a), "%.3f", spread);
+	snprintf(b, sizeof(b), "%.3f", one);
+	snprintf(r, sizeof(r), "%.2fx", one / spread);
+	bench_row(label, a, b, r, "");
+}
+
+/* The whole `capnet partition` across `count` hosts, two partitions in turn; median ms. */
+static double bench_partition(const char *bench_lab, unsigned int count)
+{
+	double t[BENCH_RUNS];
+
+	if (netlab_capnet(bench_lab, out, sizeof(out), "up -n %u --hosts %s", 2 * count,
+			  first_hosts(count))) {
+		printf("bench: up across %u hosts: %s", count, out);
+		return -1;
+	}
+	for (int i = 0; i < BENCH_RUNS; i++) {
+		t[i] = timed(bench_lab, i % 2 ? "partition 1%s" : "partition 2%s", "");
+		if (t[i] < 0)
+			return -1;
+	}
+	return median_of(t, BENCH_RUNS) * 1e3;
+}
+
+/* Frames from node 1 to one node on every host, until the pipe closes. */
+static pid_t start_flood(const char *bench_lab, int *stop_fd)
+{
+	static const unsigned int to[] = { 2, 3, 5, 7 };
+	int fd, pipe_fd[2];
+	pid_t pid;
+
+	fd = emu_host_node_socket(&hosts, 0, bench_lab, 1, PORT);
+	if (fd < 0 || pipe(pipe_fd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		close(pipe_fd[1]);
+		fcntl(pipe_fd[0], F_SETFL, O_NONBLOCK);
+		while (read(pipe_fd[0], &c, 1) < 0)
+			for (unsigned int k = 0; k < sizeof(to) / sizeof(to[0]); k++)
+				netlab_udp_send_to(fd, to[k], PORT, "spread", 6);
+		_exit(0);
+	}
+	close(pipe_fd[0]);
+	close(fd);
+	*stop_fd = pipe_fd[1];
+	return pid;
+}
+
+/* On the 4-host lab of bench_partition (8 nodes, two a host): while node 1 floods a node on
+ * every host, switch between two partitions that keep those links open, and read after each
+ * switch how far apart the hosts' filters first judged a frame by the new copy (status), and
+ * how far apart the commit reached them (what switching on arrival would have spread). */
+static void bench_spread(const char *bench_lab)
+{
+	double spread[BENCH_RUNS], arrival[BENCH_RUNS], worst = 0;
+	char a[32], b[32], c[64], status[16384];
+	int stop_fd, n = 0;
+	pid_t flooder = start_flood(bench_lab, &stop_fd);
+
+	if (flooder < 0) {
+		printf("%-58s n/a: no flood\n", "switch spread, 4 hosts on one clock, us");
+		return;
+	}
+	for (int i = 0; i < BENCH_RUNS; i++) {
+		long long s, arr;
+
+		if (netlab_capnet(bench_lab, out, sizeof(out), "--json partition %s",
+				  i % 2 ? "1,2,3,5,7 4,6,8" : "1,2,3,5,7,4 6,8") ||
+		    netlab_capnet(bench_lab, status, sizeof(status), "--json status"))
+			break;
+		s = netlab_json_number(status, "\"switch\"", "spread_ns");
+		arr = netlab_json_number(out, NULL, "arrival_spread_ns");
+		if (s < 0 || arr < 0)
+			continue;
+		spread[n] = s / 1e3;
+		arrival[n] = arr / 1e3;
+		if (spread[n] > worst)
+			worst = spread[n];
+		n++;
+	}
+	close(stop_fd);
+	waitpid(flooder, NULL, 0);
+	if (!n) {
+		printf("%-58s n/a: no switch was judged by every host (%s)\n",
+		       "switch spread, 4 hosts on one clock, us", out);
+		return;
+	}
+	snprintf(a, sizeof(a), "%.1f", median_of(spread, n));
+	snprintf(b, sizeof(b), "%.1f", median_of(arrival, n));
+	snprintf(c, sizeof(c), "%s; worst %.1f of %d",
+		 median_of(spread, n) < 100 ? "goal 100 us ok" : "goal 100 us MISSED", worst, n);
+	bench_row("switch spread, 4 hosts on one clock, us (baseline: on arrival)", a, b, "", c);
+}
+
+/* Frames of 64 bytes from node 1 (host 0) to node 3 (host 1), through VXLAN, received in one
+ * second; -1 on failure. */
+static double flood_rate(const char *bench_lab)
+{
+	int tx = emu_host_node_socket(&hosts, 0, bench_lab, 1, PORT),
+	    rx = emu_host_node_socket(&hosts, 1, bench_lab, 3, PORT);
+	char payload[22] = "cost", buf[2048];
+	unsigned int got = 0;
+	int stop_fd[2];
+	pid_t pid;
+
+	if (tx < 0 || rx < 0 || pipe(stop_fd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char ch;
+
+		close(stop_fd[1]);
+		fcntl(stop_fd[0], F_SETFL, O_NONBLOCK);
+		while (read(stop_fd[0], &ch, 1) < 0)
+			netlab_udp_send_to(tx, 3, PORT, payload, sizeof(payload));
+		_exit(0);
+	}
+	close(stop_fd[0]);
+	netlab_udp_count(rx, 0);
+	{
+		long long end = monotonic_ms() + 1000;
+		struct pollfd p = { .fd = rx, .events = POLLIN };
+
+		while (monotonic_ms() < end)
+			if (poll(&p, 1, 50) > 0)
+				while (recv(rx, buf, sizeof(buf), 0) >= 0)
+					got++;
+	}
+	close(stop_fd[1]);
+	waitpid(pid, NULL, 0);
+	close(tx);
+	close(rx);
+	return got;
+}
+
+/* The 2-host lab: frames across VXLAN with the filter on the receiving port, then with it
+ * taken off that port (tc, on the receiving host), three seconds of each; medians. */
+static void bench_filter_cost(const char *bench_lab)
+{
+	double with[3], without[3];
+	char a[32], b[32], r[32], shell[512];
+
+	if (netlab_capnet(bench_lab, out, sizeof(out), "up -n 4 --hosts %s", first_hosts(2))) {
+		printf("bench: up across 2 hosts: %s", out);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		with[i] = flood_rate(bench_lab);
+	if (emu_host_sh(&hosts, 1, shell, sizeof(shell),
+			"ip netns exec %s-sw tc filter del dev p3 egress", bench_lab)) {
+		printf("%-58s n/a: the filter could not be taken off p3: %s\n",
+		       "filter cost across hosts (VXLAN), frames/s", shell);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		without[i] = flood_rate(bench_lab);
+	snprintf(a, sizeof(a), "%.0f", median_of(with, 3));
+	snprintf(b, sizeof(b), "%.0f", median_of(without, 3));
+	snprintf(r, sizeof(r), "%.3fx", median_of(with, 3) / median_of(without, 3));
+	bench_row("filter cost across hosts (VXLAN): filter / none, frames/s", a, b, r, "");
+}
+
+static int bench(void)
+{
+	const char *bench_lab = netlab_unique_lab("hb");
+	const char *nodes_env = getenv("BENCH_HOSTS_NODES");
+	unsigned int nodes = nodes_env ? (unsigned int)atoi(nodes_env) : 1000;
+	double two, four;
+	char a[32], b[32], r[32];
+
+	lab = bench_lab;
+	if (emu_hosts_start(&hosts, BENCH_HOSTS)) {
+		printf("%-58s n/a: the emulated hosts did not start\n", "hosts");
+		return 0;
+	}
+	bench_up(bench_lab, nodes);
+	two = bench_partition(bench_lab, 2);
+	netlab_capnet(bench_lab, out, sizeof(out), "down");
+	four = bench_partition(bench_lab, 4);
+	if (two > 0 && four > 0) {
+		snprintf(a, sizeof(a), "%.1f", four);
+		snprintf(b, sizeof(b), "%.1f", two);
+		snprintf(r, sizeof(r), "%s", four < 30 ? "goal 30 ms ok" : "goal 30 ms MISSED");
+		bench_row("partition, whole command, 4 hosts (baseline: 2 hosts), ms", a, b, "", r);
+		bench_spread(bench_lab);
+	} else {
+		printf("%-58s n/a: a lab across hosts did not come up (above)\n",
+		       "partition across hosts");
+	}
+	netlab_capnet(bench_lab, out, sizeof(out), "down");
+	bench_filter_cost(bench_lab);
+	netlab_capnet(bench_lab, out, sizeof(out), "down");
+	emu_hosts_stop(&hosts);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_up_reaches_every_node_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_faults_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_switch_is_atomic_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_local_beside_a_remote_host, teardown_lab),
 		cmocka_unit_test_teardown(test_bad_input_is_refused, teardown_lab),
 		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_failed_share_leaves_nothing, teardown_lab),
@@ -374,6 +689,8 @@ int main(void)
 	};
 
 	netlab_require_root("test_hosts");
+	if (argc > 1 && !strcmp(argv[1], "--bench"))
+		return bench();
 	lab = netlab_unique_lab("ho");
 	return cmocka_run_group_tests(tests, setup, teardown_hosts);
 }
