@@ -12,7 +12,8 @@
 #include "lib/options.h"
 
 static const struct cli_command commands[] = {
-	{ "up", cmd_up, "-n N [--subnet CIDR] [--hook tcx|clsact] [--hosts HOSTS [--place P]]",
+	{ "up", cmd_up,
+	  "-n N [--subnet CIDR] [--hook blocks|tcx|clsact] [--hosts HOSTS [--place P]]",
 	  "create a lab of N nodes (1..1000), across hosts with --hosts" },
 	{ "adopt", cmd_adopt, "--netns NAME[,NAME...] | --pid PID[,PID...]",
 	  "make namespaces capnet did not build (containers) nodes 1..N: the filter goes on "

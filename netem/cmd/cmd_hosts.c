@@ -117,8 +117,8 @@ static char *share_args(const struct lab_hosts *lh, const struct hello *hello, u
 			"host up -n %u --here %s --subnet %s --mtu %u --vni %u "
 			"--local %s%s%s --peers ",
 			lh->nodes, set_text, lh->subnet, lh->mtu, lh->vni, addr,
-			hook == FILTER_HOOK_TCX ? " --hook tcx" : "",
-			hook == FILTER_HOOK_CLSACT ? " --hook clsact" : "");
+			hook == FILTER_HOOK_AUTO ? "" : " --hook ",
+			hook == FILTER_HOOK_AUTO ? "" : filter_hook_name(hook));
 	for (unsigned int other = 0; other < lh->hosts.count && used < sizeof(buf); other++) {
 		if (other == h)
 			continue;

@@ -170,9 +170,11 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			subnet = argv[i];
 		} else if (!strcmp(argv[i], "--hook")) {
 			if (++i >= argc || filter_hook_parse(argv[i], &hook))
-				return report_usage("up: --hook takes tcx or clsact%s%s%s",
-						    i < argc ? ", not \"" : "",
-						    i < argc ? argv[i] : "", i < argc ? "\"" : "");
+				return report_usage(
+					"up: --hook takes tcx or clsact%s%s%s (or blocks, the "
+					"default)",
+					i < argc ? ", not \"" : "", i < argc ? argv[i] : "",
+					i < argc ? "\"" : "");
 		} else if (!strcmp(argv[i], "--hosts") || !strcmp(argv[i], "--place")) {
 			if (i + 1 >= argc)
 				return report_usage("up: %s needs a value (capnet up -n N --hosts "
@@ -181,10 +183,11 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 			*(!strcmp(argv[i], "--hosts") ? &hosts : &place) = argv[i + 1];
 			i++;
 		} else {
-			return report_usage("up: unknown argument \"%s\" (usage: capnet up -n N "
-					    "[--subnet CIDR] [--hook tcx|clsact] [--hosts HOSTS "
-					    "[--place NODES@HOST,...]])",
-					    argv[i]);
+			return report_usage(
+				"up: unknown argument \"%s\" (usage: capnet up -n N "
+				"[--subnet CIDR] [--hook blocks|tcx|clsact] [--hosts HOSTS "
+				"[--place NODES@HOST,...]])",
+				argv[i]);
 		}
 	}
 	if (!n)

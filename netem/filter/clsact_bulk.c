@@ -6,6 +6,7 @@
  * needs so that no other frame runs it. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -192,13 +193,42 @@ static void got_ack(const struct nlmsghdr *nh, unsigned int at, void *arg)
 	a->failed = at / a->per_port;
 }
 
+/* A clsact qdisc on port ifindex; bound to shared blocks when their indexes are not 0. */
+static void put_clsact(struct nlmsghdr *nh, uint32_t seq, int ifindex, uint32_t ingress_block,
+		       uint32_t egress_block)
+{
+	struct tcmsg *tc =
+		start(nh, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, seq, ifindex);
+
+	tc->tcm_parent = TC_H_CLSACT;
+	tc->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+	put_attr(nh, TCA_KIND, "clsact", sizeof("clsact"));
+	if (ingress_block)
+		put_attr(nh, TCA_INGRESS_BLOCK, &ingress_block, sizeof(ingress_block));
+	if (egress_block)
+		put_attr(nh, TCA_EGRESS_BLOCK, &egress_block, sizeof(egress_block));
+}
+
+/* The bpf filter capnet adds (handle 1, priority 1, direct action) into a started request. */
+static void put_bpf(struct nlmsghdr *nh, int prog_fd, const char *prog_name)
+{
+	uint32_t fd32 = (uint32_t)prog_fd, flags = TCA_BPF_FLAG_ACT_DIRECT;
+	struct rtattr *opts;
+
+	put_attr(nh, TCA_KIND, "bpf", sizeof("bpf"));
+	opts = put_attr(nh, TCA_OPTIONS, NULL, 0);
+	put_attr(nh, TCA_BPF_FD, &fd32, sizeof(fd32));
+	put_attr(nh, TCA_BPF_NAME, prog_name, strlen(prog_name) + 1);
+	put_attr(nh, TCA_BPF_FLAGS, &flags, sizeof(flags));
+	end_nest(nh, opts);
+}
+
 int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool ingress,
 		      uint16_t protocol, int prog_fd, const char *prog_name, unsigned int *failed)
 {
 	static char out[CHUNK * MSG_MAX];
 	struct acks acks = { .per_port = make_qdisc ? 2 : 1 };
 	unsigned int first, i, count, chunk = CHUNK / acks.per_port;
-	uint32_t fd32 = (uint32_t)prog_fd, flags = TCA_BPF_FLAG_ACT_DIRECT;
 	int fd, err = 0;
 
 	fd = open_socket();
@@ -211,27 +241,17 @@ int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool 
 		count = n - first < chunk ? n - first : chunk;
 		for (i = 0; i < count; i++) {
 			struct nlmsghdr *nh = (struct nlmsghdr *)(out + used);
-			struct rtattr *opts;
 			struct tcmsg *tc;
 
 			if (make_qdisc) {
-				tc = start(nh, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
-					   ++seq, ifindex[first + i]);
-				tc->tcm_parent = TC_H_CLSACT;
-				tc->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
-				put_attr(nh, TCA_KIND, "clsact", sizeof("clsact"));
+				put_clsact(nh, ++seq, ifindex[first + i], 0, 0);
 				used += NLMSG_ALIGN(nh->nlmsg_len);
 				nh = (struct nlmsghdr *)(out + used);
 			}
 			tc = start(nh, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, ++seq,
 				   ifindex[first + i]);
 			filter_key(tc, ingress, protocol);
-			put_attr(nh, TCA_KIND, "bpf", sizeof("bpf"));
-			opts = put_attr(nh, TCA_OPTIONS, NULL, 0);
-			put_attr(nh, TCA_BPF_FD, &fd32, sizeof(fd32));
-			put_attr(nh, TCA_BPF_NAME, prog_name, strlen(prog_name) + 1);
-			put_attr(nh, TCA_BPF_FLAGS, &flags, sizeof(flags));
-			end_nest(nh, opts);
+			put_bpf(nh, prog_fd, prog_name);
 			used += NLMSG_ALIGN(nh->nlmsg_len);
 		}
 		err = exchange(fd, out, used, first * acks.per_port, count * acks.per_port, got_ack,
@@ -242,5 +262,209 @@ int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool 
 		err = acks.err;
 		*failed = acks.failed;
 	}
+	return err;
+}
+
+int clsact_bind_all(const int *ifindex, unsigned int n, uint32_t ingress_block,
+		    uint32_t egress_block, unsigned int *failed)
+{
+	static char out[CHUNK * MSG_MAX];
+	struct acks acks = { .per_port = 1 };
+	unsigned int first, i, count;
+	int fd, err = 0;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	for (first = 0; first < n && !err && !acks.err; first += count) {
+		size_t used = 0;
+
+		count = n - first < CHUNK ? n - first : CHUNK;
+		for (i = 0; i < count; i++) {
+			struct nlmsghdr *nh = (struct nlmsghdr *)(out + used);
+
+			put_clsact(nh, first + i + 1, ifindex[first + i], ingress_block,
+				   egress_block);
+			used += NLMSG_ALIGN(nh->nlmsg_len);
+		}
+		err = exchange(fd, out, used, first, count, got_ack, &acks);
+	}
+	close(fd);
+	if (!err && acks.err) {
+		err = acks.err;
+		*failed = acks.failed;
+	}
+	return err;
+}
+
+/* A request about the filter of a shared block: the block stands where the port would. */
+static struct tcmsg *start_block(struct nlmsghdr *nh, unsigned short type, unsigned short flags,
+				 uint32_t block, uint16_t protocol)
+{
+	struct tcmsg *tc = start(nh, type, flags, 1, (int)TCM_IFINDEX_MAGIC_BLOCK);
+
+	tc->tcm_block_index = block;
+	tc->tcm_handle = 1;
+	tc->tcm_info = TC_H_MAKE(1 << 16, htons(protocol));
+	return tc;
+}
+
+int clsact_block_attach(uint32_t block, uint16_t protocol, int prog_fd, const char *prog_name)
+{
+	static char out[MSG_MAX];
+	struct nlmsghdr *nh = (struct nlmsghdr *)out;
+	struct acks acks = { .per_port = 1 };
+	int fd, err;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	/* Exclusive: a filter already in the block is another lab's, never to be joined. */
+	start_block(nh, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, block, protocol);
+	put_bpf(nh, prog_fd, prog_name);
+	err = exchange(fd, out, nh->nlmsg_len, 0, 1, got_ack, &acks);
+	close(fd);
+	return err ?: acks.err;
+}
+
+int clsact_block_prog_id(uint32_t block, uint16_t protocol, uint32_t *prog_id)
+{
+	static char out[MSG_MAX];
+	struct nlmsghdr *nh = (struct nlmsghdr *)out;
+	int fd, err;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	start_block(nh, RTM_GETTFILTER, 0, block, protocol);
+	put_attr(nh, TCA_KIND, "bpf", sizeof("bpf"));
+	err = exchange(fd, out, nh->nlmsg_len, 0, 1, got_prog_id, prog_id);
+	close(fd);
+	return err;
+}
+
+/* Every clsact qdisc of the namespace, one dump: fn gets each one's port and blocks (0: none). */
+static int clsact_dump(void (*fn)(int ifindex, uint32_t ingress_block, uint32_t egress_block,
+				  void *arg),
+		       void *arg)
+{
+	static char in[1 << 16];
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETQDISC,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC },
+	};
+	int fd, err = 0;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	if (send(fd, &req, sizeof(req), 0) != sizeof(req))
+		err = -errno;
+	while (!err) {
+		ssize_t r = recv(fd, in, sizeof(in), 0);
+		struct nlmsghdr *nh;
+		int len;
+
+		if (r < 0) {
+			if (errno != EINTR)
+				err = -errno;
+			continue;
+		}
+		len = (int)r;
+		for (nh = (struct nlmsghdr *)in; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			const struct tcmsg *tc = NLMSG_DATA(nh);
+			const struct rtattr *a = (const struct rtattr *)((const char *)tc +
+									 NLMSG_ALIGN(sizeof(*tc)));
+			int alen = (int)nh->nlmsg_len - NLMSG_LENGTH(sizeof(*tc));
+			uint32_t blocks[TCA_EGRESS_BLOCK + 1] = {};
+			bool clsact = false;
+
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error ?: -EIO;
+				goto out;
+			}
+			if (nh->nlmsg_type != RTM_NEWQDISC)
+				continue;
+			for (; alen > 0 && RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == TCA_KIND)
+					clsact = !strcmp(RTA_DATA(a), "clsact");
+				else if ((a->rta_type == TCA_INGRESS_BLOCK ||
+					  a->rta_type == TCA_EGRESS_BLOCK) &&
+					 RTA_PAYLOAD(a) >= sizeof(uint32_t))
+					blocks[a->rta_type] = *(const uint32_t *)RTA_DATA(a);
+			}
+			if (clsact)
+				fn(tc->tcm_ifindex, blocks[TCA_INGRESS_BLOCK],
+				   blocks[TCA_EGRESS_BLOCK], arg);
+		}
+	}
+out:
+	close(fd);
+	return err;
+}
+
+static void note_highest(int ifindex, uint32_t ingress_block, uint32_t egress_block, void *arg)
+{
+	uint32_t *highest = arg;
+
+	(void)ifindex;
+	if (ingress_block > *highest)
+		*highest = ingress_block;
+	if (egress_block > *highest)
+		*highest = egress_block;
+}
+
+int clsact_highest_block(uint32_t *highest)
+{
+	*highest = 0;
+	return clsact_dump(note_highest, highest);
+}
+
+struct port_blocks {
+	const int *pos_of_ifindex; /* [ifindex]: 1 + the port's place, 0 for other interfaces */
+	int max_ifindex;
+	uint32_t *ingress_block, *egress_block;
+};
+
+static void note_port(int ifindex, uint32_t ingress_block, uint32_t egress_block, void *arg)
+{
+	struct port_blocks *pb = arg;
+	int at = ifindex > 0 && ifindex <= pb->max_ifindex ? pb->pos_of_ifindex[ifindex] - 1 : -1;
+
+	if (at < 0)
+		return;
+	pb->ingress_block[at] = ingress_block;
+	pb->egress_block[at] = egress_block;
+}
+
+int clsact_port_blocks(const int *ifindex, unsigned int n, uint32_t *ingress_block,
+		       uint32_t *egress_block)
+{
+	struct port_blocks pb = { .ingress_block = ingress_block, .egress_block = egress_block };
+	int *pos, err;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		ingress_block[i] = egress_block[i] = 0;
+		if (ifindex[i] > pb.max_ifindex)
+			pb.max_ifindex = ifindex[i];
+	}
+	pos = calloc((size_t)pb.max_ifindex + 1, sizeof(*pos));
+	if (!pos)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (ifindex[i] > 0)
+			pos[ifindex[i]] = (int)i + 1;
+	pb.pos_of_ifindex = pos;
+	err = clsact_dump(note_port, &pb);
+	free(pos);
 	return err;
 }

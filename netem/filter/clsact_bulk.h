@@ -18,4 +18,23 @@ int clsact_prog_ids(const int *ifindex, unsigned int n, bool ingress, uint16_t p
 int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool ingress,
 		      uint16_t protocol, int prog_fd, const char *prog_name, unsigned int *failed);
 
+/* Shared blocks: the filters of a block run for every port bound to it, so a lab's ports share
+ * one filter at egress and one at ingress instead of holding one each. */
+
+/* Adds a clsact qdisc bound to the two blocks on every port (a block is made when its first
+ * port binds). 0, or the first error, with the index in *failed. */
+int clsact_bind_all(const int *ifindex, unsigned int n, uint32_t ingress_block,
+		    uint32_t egress_block, unsigned int *failed);
+/* Adds program prog_fd as filter handle 1, priority 1 for `protocol` of a block that ports are
+ * bound to; -EEXIST if the block has that filter already. */
+int clsact_block_attach(uint32_t block, uint16_t protocol, int prog_fd, const char *prog_name);
+/* The id of that filter's program, 0 when the block has none (or does not exist). */
+int clsact_block_prog_id(uint32_t block, uint16_t protocol, uint32_t *prog_id);
+/* For each ifindex[i], the blocks its clsact qdisc is bound to (0: none, or no clsact): one
+ * dump of the namespace's qdiscs. */
+int clsact_port_blocks(const int *ifindex, unsigned int n, uint32_t *ingress_block,
+		       uint32_t *egress_block);
+/* The highest block index any clsact qdisc of the namespace is bound to, 0 when none is. */
+int clsact_highest_block(uint32_t *highest);
+
 #endif /* CAPNET_CLSACT_BULK_H */

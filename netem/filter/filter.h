@@ -57,22 +57,27 @@ struct filter_state {
 
 struct filter;
 
-/* Where the program hooks into a port's egress. Both run it at the same point of the transmit
+/* Where the program hooks into a port's egress. All run it at the same point of the transmit
  * path; tcx (Linux 6.6) calls it directly, clsact through a qdisc and the cls_bpf classifier,
- * which costs more per frame (docs/how-it-works.md). */
+ * which costs more per frame (docs/how-it-works.md). With blocks, every port's clsact qdisc is
+ * bound to two shared tc blocks (Linux 4.16) that hold the lab's one egress filter and one ARP
+ * responder: `up` attaches two filters instead of two per port, and the whole-lab check reads
+ * one qdisc dump and two filters instead of asking every port. tcx has no blocks. */
 enum filter_hook {
-	FILTER_HOOK_AUTO = 0, /* at up: clsact (tcx costs a grace period per port); read: none */
+	FILTER_HOOK_AUTO = 0, /* at up: blocks (tcx costs a grace period per port); read: none */
 	FILTER_HOOK_TCX,
 	FILTER_HOOK_CLSACT,
+	FILTER_HOOK_BLOCKS,
 };
 const char *filter_hook_name(enum filter_hook hook);
-/* "tcx" or "clsact": 0, or -EINVAL. */
+/* "tcx", "clsact" or "blocks": 0, or -EINVAL. */
 int filter_hook_parse(const char *text, enum filter_hook *hook);
 /* Which hook runs program prog_id at egress of port ifindex of the current namespace;
  * FILTER_HOOK_AUTO when none does. */
 enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id);
 /* Attaches / detaches program prog_fd at egress of port ifindex of the current namespace through
- * a hook (FILTER_HOOK_AUTO: clsact). Both are idempotent. 0 or -errno; they print nothing. */
+ * a hook of a port's own, tcx or clsact (FILTER_HOOK_AUTO: clsact). Both are idempotent. 0 or
+ * -errno; they print nothing. */
 int filter_port_attach(int ifindex, int prog_fd, enum filter_hook hook);
 int filter_port_detach(int ifindex, int prog_fd, enum filter_hook hook);
 

@@ -17,6 +17,7 @@
 #include "lib/files.h"
 #include "lib/report.h"
 #include "lib/test_hook.h"
+#include "netem/lab/lab_record.h"
 #include "netem/explain.h"
 #include "netem/filter/clsact_bulk.h"
 #include "netem/filter/filter_internal.h"
@@ -129,6 +130,8 @@ const char *filter_hook_name(enum filter_hook hook)
 		return "tcx";
 	case FILTER_HOOK_CLSACT:
 		return "clsact";
+	case FILTER_HOOK_BLOCKS:
+		return "blocks";
 	case FILTER_HOOK_AUTO:
 		break;
 	}
@@ -141,6 +144,8 @@ int filter_hook_parse(const char *text, enum filter_hook *hook)
 		*hook = FILTER_HOOK_TCX;
 	else if (!strcmp(text, "clsact"))
 		*hook = FILTER_HOOK_CLSACT;
+	else if (!strcmp(text, "blocks"))
+		*hook = FILTER_HOOK_BLOCKS;
 	else
 		return -EINVAL;
 	return 0;
@@ -225,10 +230,69 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 	}
 }
 
-/* The ARP responder (capnet_arp) at ingress of every port, for ARP frames only: in one batch,
- * with the clsact qdisc when the egress filter went through tcx and made none. */
+/* The two shared blocks of a lab's ports, egress and ingress. */
+struct lab_blocks {
+	uint32_t egress, ingress;
+};
+
+/* Binds every port's new clsact qdisc to two blocks no other qdisc of the switch namespace is
+ * bound to (a lab's own namespace has none; an adopted lab's may hold another's), recorded
+ * first, then gives the egress block the filter. */
+static int attach_blocks(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
+			 struct lab_blocks *blocks)
+{
+	static int ifindex[CAPNET_NODE_SLOTS];
+	static unsigned int node[CAPNET_NODE_SLOTS];
+	unsigned int i, failed = 0, ports = lab_ports_here(info, ifindex, node);
+	char sw[64], pin[256];
+	uint32_t highest = 0;
+	int saved, err;
+
+	lab_switch_ns(cfg->name, sw, sizeof(sw));
+	filter_pin_dir(cfg->name, pin, sizeof(pin));
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return saved;
+	err = clsact_highest_block(&highest);
+	if (err) {
+		error_note("list the qdiscs of %s: %s%s", sw, strerror(-err), hint(err));
+		goto out;
+	}
+	blocks->egress = highest + 1;
+	blocks->ingress = highest + 2;
+	err = lab_record_blocks_create(cfg->name, blocks->egress, blocks->ingress);
+	if (err)
+		goto out;
+	explain("# every port's clsact qdisc is bound to two shared blocks, %u at egress and %u at "
+		"ingress: their filters, added once, run for every port bound to them",
+		blocks->egress, blocks->ingress);
+	for (i = 0; i < ports && explain_enabled(); i++)
+		explain("nsenter --net=%s/%s tc qdisc add dev p%u ingress_block %u egress_block %u "
+			"clsact",
+			NETNS_RUN_DIR, sw, node[i], blocks->ingress, blocks->egress);
+	err = clsact_bind_all(ifindex, ports, blocks->ingress, blocks->egress, &failed);
+	if (err) {
+		error_note("bind p%u to the lab's tc blocks: %s%s",
+			   failed < ports ? node[failed] : failed + 1, strerror(-err), hint(err));
+		goto out;
+	}
+	explain("nsenter --net=%s/%s tc filter add block %u handle 1 pref 1 bpf direct-action "
+		"pinned %s/%s",
+		NETNS_RUN_DIR, sw, blocks->egress, pin, PROG_PIN_NAME);
+	err = ports ? clsact_block_attach(blocks->egress, ETH_P_ALL, prog_fd, PROG_PIN_NAME) : 0;
+	if (err)
+		error_note("attach the filter to tc block %u: %s%s", blocks->egress, strerror(-err),
+			   hint(err));
+out:
+	netns_return(saved);
+	return err;
+}
+
+/* The ARP responder (capnet_arp) at ingress of every port, for ARP frames only: in the lab's
+ * ingress block, or on every port in one batch, with the clsact qdisc when the egress filter
+ * went through tcx and made none. */
 static int attach_arp(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
-		      enum filter_hook hook)
+		      enum filter_hook hook, const struct lab_blocks *blocks)
 {
 	static int ifindex[CAPNET_NODE_SLOTS];
 	static unsigned int node[CAPNET_NODE_SLOTS];
@@ -238,10 +302,27 @@ static int attach_arp(const struct lab_config *cfg, const struct lab_info *info,
 
 	lab_switch_ns(cfg->name, sw, sizeof(sw));
 	filter_pin_dir(cfg->name, pin, sizeof(pin));
-	if (explain_enabled()) {
+	if (explain_enabled())
 		explain("# ARP is answered at the switch: a node's request for a node's address "
 			"comes back from its own port at once, so no node keeps an entry per peer "
 			"and no request is flooded");
+	if (hook == FILTER_HOOK_BLOCKS) {
+		explain("nsenter --net=%s/%s tc filter add block %u protocol arp handle 1 pref 1 "
+			"bpf direct-action pinned %s/%s",
+			NETNS_RUN_DIR, sw, blocks->ingress, pin, ARP_PIN_NAME);
+		if (!ports)
+			return 0;
+		saved = netns_enter(sw);
+		if (saved < 0)
+			return saved;
+		err = clsact_block_attach(blocks->ingress, ETH_P_ARP, prog_fd, ARP_PIN_NAME);
+		netns_return(saved);
+		if (err)
+			error_note("attach the ARP responder to tc block %u: %s%s", blocks->ingress,
+				   strerror(-err), hint(err));
+		return err;
+	}
+	if (explain_enabled()) {
 		for (i = 1; i <= cfg->nodes; i++) {
 			if (!lab_node_is_here(info, i))
 				continue;
@@ -265,19 +346,23 @@ static int attach_arp(const struct lab_config *cfg, const struct lab_info *info,
 	return err;
 }
 
-/* Attaches the program at egress of every port: through clsact unless tcx is asked for. tcx
- * costs less per frame but waits for an RCU grace period under RTNL at every attach, one port
- * after the other: near nothing on some machines, 12 to 18 ms a port on a busy 2-CPU one
- * (tools/bench/README.md), so it is for labs built once and flooded long. */
+/* Attaches the program at egress of every port: through the lab's shared blocks unless a hook
+ * of each port's own is asked for. tcx costs less per frame but waits for an RCU grace period
+ * under RTNL at every attach, one port after the other: near nothing on some machines, 12 to
+ * 18 ms a port on a busy 2-CPU one (tools/bench/README.md), so it is for labs built once and
+ * flooded long; it has no blocks, so it stays a program per port. */
 static int attach_ports(const struct lab_config *cfg, const struct lab_info *info, int prog_fd,
-			enum filter_hook *used)
+			enum filter_hook *used, struct lab_blocks *blocks)
 {
-	enum filter_hook hook = cfg->filter_hook == FILTER_HOOK_TCX ? FILTER_HOOK_TCX :
-								      FILTER_HOOK_CLSACT;
+	enum filter_hook hook = cfg->filter_hook == FILTER_HOOK_AUTO ? FILTER_HOOK_BLOCKS :
+								       cfg->filter_hook;
 	char sw[64], pin[256];
 	unsigned int i;
 	int saved, err = 0;
 
+	*used = hook;
+	if (hook == FILTER_HOOK_BLOCKS)
+		return attach_blocks(cfg, info, prog_fd, blocks);
 	lab_switch_ns(cfg->name, sw, sizeof(sw));
 	filter_pin_dir(cfg->name, pin, sizeof(pin));
 	saved = netns_enter(sw);
@@ -298,7 +383,6 @@ static int attach_ports(const struct lab_config *cfg, const struct lab_info *inf
 		}
 	}
 	netns_return(saved);
-	*used = hook;
 	return err;
 }
 
@@ -312,6 +396,7 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 		.subnet = cfg->subnet,
 		.prefix = cfg->prefix,
 	};
+	struct lab_blocks blocks = {};
 	struct filter *f = NULL;
 	uint32_t zero = 0, link_slots;
 	char dir[256], path[320];
@@ -405,11 +490,12 @@ int filter_install(const struct lab_config *cfg, const struct lab_info *info,
 	if (err)
 		goto out;
 	test_hook_phase("pinned");
-	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress), used);
+	err = attach_ports(cfg, info, bpf_program__fd(skel->progs.capnet_egress), used, &blocks);
 	if (!err)
 		test_hook_phase("filter-attached");
 	if (!err)
-		err = attach_arp(cfg, info, bpf_program__fd(skel->progs.capnet_arp), *used);
+		err = attach_arp(cfg, info, bpf_program__fd(skel->progs.capnet_arp), *used,
+				 &blocks);
 out:
 	filter_close(f);
 	partition_bpf__destroy(skel);

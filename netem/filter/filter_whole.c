@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Whether a lab is whole: `up` finished with the nodes it was asked for, and the filter and
- * the ARP responder are on every port; `up` marks it whole last. */
+ * the ARP responder are on every port (each its own, or the lab's shared blocks bound to it);
+ * `up` marks it whole last. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,39 @@ static int pinned_prog_id(const char *dir, const char *name, uint32_t *id)
 	return err;
 }
 
+/* A lab on shared blocks: its ports count when their qdisc is bound to the lab's two blocks
+ * (one dump of the namespace's qdiscs) and the blocks hold the lab's two programs (one request
+ * each). A port bound elsewhere, or to nothing, is missing exactly as a port without its filter
+ * is. ingress and egress are arrays of `ports` entries. Called in the switch namespace. */
+static int count_bound(const int *ifindex, const unsigned int *node, unsigned int ports,
+		       uint32_t egress_id, uint32_t arp_id, uint32_t egress_block,
+		       uint32_t ingress_block, uint32_t *ingress, uint32_t *egress,
+		       unsigned int *ok, unsigned int *first_missing)
+{
+	uint32_t in_egress = 0, in_ingress = 0;
+	unsigned int i;
+	int err;
+
+	err = clsact_block_prog_id(egress_block, ETH_P_ALL, &in_egress);
+	if (!err)
+		err = clsact_block_prog_id(ingress_block, ETH_P_ARP, &in_ingress);
+	if (!err)
+		err = clsact_port_blocks(ifindex, ports, ingress, egress);
+	for (i = 0; i < ports && !err; i++) {
+		if (in_egress == egress_id && in_ingress == arp_id && egress[i] == egress_block &&
+		    ingress[i] == ingress_block)
+			(*ok)++;
+		else if (!*first_missing)
+			*first_missing = node[i];
+	}
+	return err;
+}
+
 int filter_count_attached(const char *lab, const struct lab_info *info, unsigned int *ok,
 			  unsigned int *first_missing, enum filter_hook *hook)
 {
+	uint32_t egress_block, ingress_block;
+	bool blocks;
 	static int ifindex[CAPNET_NODE_SLOTS];
 	static unsigned int node[CAPNET_NODE_SLOTS];
 	char dir[256], sw[64];
@@ -68,12 +99,22 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 		free(arp);
 		return -ENOMEM;
 	}
+	/* What `up` recorded says whether the ports share blocks: a lab whose record is lost is
+	 * asked port by port, and its ports bound to blocks then hold no filter of their own. */
+	blocks = lab_record_blocks(lab, &egress_block, &ingress_block) == 0;
 	lab_switch_ns(lab, sw, sizeof(sw));
 	saved = netns_enter(sw);
 	if (saved < 0) {
 		free(ids);
 		free(arp);
 		return saved;
+	}
+	if (blocks) {
+		err = count_bound(ifindex, node, ports, egress_id, arp_id, egress_block,
+				  ingress_block, arp, ids, ok, first_missing);
+		if (*ok)
+			*hook = FILTER_HOOK_BLOCKS;
+		goto out;
 	}
 	/* A port counts when it has both: the filter at egress and the ARP responder at
 	 * ingress, without which its node cannot reach anyone. */
@@ -97,6 +138,7 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 			*first_missing = node[i];
 		}
 	}
+out:
 	netns_return(saved);
 	free(ids);
 	free(arp);

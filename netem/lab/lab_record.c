@@ -17,6 +17,7 @@
 
 #define RECORD_NAME "up.nodes"
 #define SHARE_NAME "up.share"
+#define BLOCKS_NAME "up.blocks"
 
 static void record_path(const char *lab, const char *name, char *buf, size_t len)
 {
@@ -109,6 +110,27 @@ void lab_record_remove(const char *lab)
 {
 	lab_record_forget(lab, RECORD_NAME);
 	lab_record_forget(lab, SHARE_NAME);
+	lab_record_forget(lab, BLOCKS_NAME);
+}
+
+int lab_record_blocks_create(const char *lab, uint32_t egress_block, uint32_t ingress_block)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "egress %u ingress %u", egress_block, ingress_block);
+	return lab_record_write(lab, BLOCKS_NAME, text, "the shared tc blocks of the lab's ports");
+}
+
+int lab_record_blocks(const char *lab, uint32_t *egress_block, uint32_t *ingress_block)
+{
+	char text[64];
+
+	if (lab_record_read(lab, BLOCKS_NAME, text, sizeof(text)))
+		return -ENOENT;
+	if (sscanf(text, "egress %u ingress %u", egress_block, ingress_block) != 2 ||
+	    !*egress_block || !*ingress_block)
+		return -EINVAL;
+	return 0;
 }
 
 void lab_record_remedy(const char *lab, unsigned int nodes, char *made_by, size_t made_by_len,

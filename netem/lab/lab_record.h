@@ -6,6 +6,7 @@
 #define CAPNET_LAB_RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "netem/policy/spec.h"
 
@@ -36,5 +37,12 @@ void lab_record_forget(const char *lab, const char *name);
 int lab_record_share_create(const char *lab, const struct node_set *here);
 /* 0 and the set when this host holds a share of the lab; -ENOENT when the lab is all here. */
 int lab_record_share(const char *lab, struct node_set *here);
+
+/* The two shared tc blocks a lab's ports are bound to (--hook blocks), recorded by `up` before
+ * it binds them: which blocks the whole-lab check must find on every port. Block indexes belong
+ * to a namespace, so they are unique per lab on a host. lab_record_blocks: 0, -ENOENT for a lab
+ * whose ports hold filters of their own (clsact, tcx), -EINVAL for a record that is not one. */
+int lab_record_blocks_create(const char *lab, uint32_t egress_block, uint32_t ingress_block);
+int lab_record_blocks(const char *lab, uint32_t *egress_block, uint32_t *ingress_block);
 
 #endif /* CAPNET_LAB_RECORD_H */

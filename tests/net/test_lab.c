@@ -365,7 +365,7 @@ static void test_killed_up_is_refused(void **state)
 	static const char *const phases[] = { "recorded",    "half-built", "built",
 					      "maps-pinned", "pinned",	   "filter-attached",
 					      "attached" };
-	static const char *const hooks[] = { "clsact", "tcx" };
+	static const char *const hooks[] = { "blocks", "clsact", "tcx" };
 	char run_dir[256], fifo[64];
 	size_t k, h;
 
@@ -453,6 +453,44 @@ static void test_filter_missing_on_a_port_is_refused(void **state)
 				   "ip netns exec %s-sw tc filter del dev p2 egress", lab),
 			 0);
 	expect_refused("missing on 1 of 3 ports (first: p2)", 3);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+	assert_lab_gone(3);
+}
+
+/* A lab on shared blocks (the default hook): a port whose qdisc is gone, or bound to another
+ * block, holds no filter, and is refused as a port without its filter is; so is a block that
+ * lost its filter. Put back as `up` bound it, the lab is whole again. */
+static void test_port_unbound_from_blocks_is_refused(void **state)
+{
+	char sw[128];
+
+	(void)state;
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "--explain up -n 3"), 0);
+	assert_non_null(strstr(out, "tc qdisc add dev p2 ingress_block 2 egress_block 1 clsact"));
+	assert_non_null(strstr(out, "tc filter add block 1 handle 1 pref 1 bpf direct-action"));
+	assert_non_null(strstr(out, "filter on every port (blocks)"));
+	snprintf(sw, sizeof(sw), "nsenter --net=/run/netns/%s-sw", lab);
+	assert_int_equal(netlab_sh(out, sizeof(out), "%s tc qdisc del dev p2 clsact", sw), 0);
+	expect_refused("missing on 1 of 3 ports (first: p2)", 3);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "%s tc qdisc add dev p2 ingress_block 2 egress_block 7 clsact",
+				   sw),
+			 0);
+	expect_refused("missing on 1 of 3 ports (first: p2)", 3);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "%s tc qdisc del dev p2 clsact && "
+				   "%s tc qdisc add dev p2 ingress_block 2 egress_block 1 clsact",
+				   sw, sw),
+			 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "partition 1 2,3"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "filter: on 3/3 ports (blocks)"));
+	assert_int_not_equal(
+		netlab_capnet(lab, out, sizeof(out), "exec 2 -- ping -c 1 -W 1 10.77.0.1"), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 2 -- ping -c 1 -W 1 10.77.0.3"),
+			 0);
+	assert_int_equal(netlab_sh(out, sizeof(out), "%s tc filter del block 2", sw), 0);
+	expect_refused("missing on 3 of 3 ports (first: p1)", 3);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
 	assert_lab_gone(3);
 }
@@ -611,6 +649,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_explain_replays, netlab_teardown),
 		cmocka_unit_test_teardown(test_explain_start_replays, netlab_teardown),
 		cmocka_unit_test_teardown(test_filter_missing_on_a_port_is_refused,
+					  netlab_teardown),
+		cmocka_unit_test_teardown(test_port_unbound_from_blocks_is_refused,
 					  netlab_teardown),
 		cmocka_unit_test_teardown(test_start_again, netlab_teardown),
 		cmocka_unit_test_teardown(test_not_root, netlab_teardown),
