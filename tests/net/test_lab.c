@@ -140,6 +140,35 @@ static void test_explain_replays(void **state)
 	unlink(down);
 }
 
+/* The default hook's lines replay too: the ports bound to the lab's shared blocks by tc, the
+ * blocks' filters added once, and the record of the blocks that the whole-lab check reads. */
+static void test_explain_blocks_replays(void **state)
+{
+	char script[] = "/tmp/capnet-explain-blocks-XXXXXX", down[64];
+	struct netlab_udp u;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(script);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(down, sizeof(down), "%s.down", script);
+	record(script, "up -n 3");
+	record(script, "partition 1 2,3");
+	record(down, "down");
+	replay(script);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "partition: 1 | 2,3"));
+	assert_non_null(strstr(out, "filter: on 3/3 ports (blocks)"));
+	assert_int_equal(netlab_udp_open(&u, lab, 3), 0);
+	assert_carries(&u, "12 21 13 31");
+	netlab_udp_close(&u);
+	replay(down);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
+	unlink(script);
+	unlink(down);
+}
+
 /* start's lines start the same services, with the pid files capnet knows them by. */
 static void test_explain_start_replays(void **state)
 {
@@ -647,6 +676,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_racing_ups_leave_nothing_after_down,
 					  netlab_teardown),
 		cmocka_unit_test_teardown(test_explain_replays, netlab_teardown),
+		cmocka_unit_test_teardown(test_explain_blocks_replays, netlab_teardown),
 		cmocka_unit_test_teardown(test_explain_start_replays, netlab_teardown),
 		cmocka_unit_test_teardown(test_filter_missing_on_a_port_is_refused,
 					  netlab_teardown),
