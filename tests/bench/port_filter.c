@@ -2,9 +2,11 @@
 /* Takes a lab's filter off some switch ports and puts it back, for make bench's "no filter"
  * variant: capnet itself has no command for that (a lab is always filtered), and the tools that
  * could do it for tcx are newer than some systems' bpftool. Uses the same attach code as
- * capnet up, on the program's pin.
+ * capnet up, on the program's pin. A port of a lab on shared blocks cannot lose the block's
+ * filter alone: it is unbound (its clsact qdisc deleted, the ARP responder going with it) and
+ * bound again to the lab's recorded blocks.
  *
- *   port_filter --lab L [--hook tcx|clsact] attach|detach PORT...   (PORT: p1, p2, ...) */
+ *   port_filter --lab L [--hook blocks|tcx|clsact] attach|detach PORT...   (PORT: p1, p2, ...) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +17,34 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "netem/filter/clsact_bulk.h"
 #include "netem/filter/filter.h"
+#include "netem/lab/lab_record.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: port_filter --lab L [--hook tcx|clsact] attach|detach PORT...\n");
+	fprintf(stderr,
+		"usage: port_filter --lab L [--hook blocks|tcx|clsact] attach|detach PORT...\n");
 	return 2;
+}
+
+/* Binds port ifindex to the lab's blocks again, or unbinds it. */
+static int port_blocks(const char *lab, int ifindex, bool attach)
+{
+	LIBBPF_OPTS(bpf_tc_hook, qdisc, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	uint32_t egress, ingress;
+	unsigned int failed;
+	int err = lab_record_blocks(lab, &egress, &ingress);
+
+	if (err)
+		return err;
+	if (!attach) {
+		err = bpf_tc_hook_destroy(&qdisc);
+		return err == -ENOENT ? 0 : err;
+	}
+	err = clsact_bind_all(&ifindex, 1, ingress, egress, &failed);
+	return err == -EEXIST ? 0 : err;
 }
 
 int main(int argc, char **argv)
@@ -69,8 +93,11 @@ int main(int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		err = attach ? filter_port_attach(ifindex, prog_fd, hook) :
-			       filter_port_detach(ifindex, prog_fd, hook);
+		if (hook == FILTER_HOOK_BLOCKS)
+			err = port_blocks(lab, ifindex, attach);
+		else
+			err = attach ? filter_port_attach(ifindex, prog_fd, hook) :
+				       filter_port_detach(ifindex, prog_fd, hook);
 		if (err) {
 			fprintf(stderr, "port_filter: %s %s (%s): %s\n", action, argv[i],
 				filter_hook_name(hook), strerror(-err));
