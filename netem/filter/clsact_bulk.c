@@ -223,11 +223,20 @@ static void put_bpf(struct nlmsghdr *nh, int prog_fd, const char *prog_name)
 	end_nest(nh, opts);
 }
 
-int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool ingress,
-		      uint16_t protocol, int prog_fd, const char *prog_name, unsigned int *failed)
+/* What a batch asks of every port: a clsact qdisc (bound to blocks or not), a filter, or both. */
+struct port_request {
+	bool qdisc, filter, ingress;
+	uint32_t ingress_block, egress_block;
+	uint16_t protocol;
+	int prog_fd;
+	const char *prog_name;
+};
+
+static int per_port(const int *ifindex, unsigned int n, const struct port_request *rq,
+		    unsigned int *failed)
 {
 	static char out[CHUNK * MSG_MAX];
-	struct acks acks = { .per_port = make_qdisc ? 2 : 1 };
+	struct acks acks = { .per_port = rq->qdisc + rq->filter };
 	unsigned int first, i, count, chunk = CHUNK / acks.per_port;
 	int fd, err = 0;
 
@@ -243,15 +252,18 @@ int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool 
 			struct nlmsghdr *nh = (struct nlmsghdr *)(out + used);
 			struct tcmsg *tc;
 
-			if (make_qdisc) {
-				put_clsact(nh, ++seq, ifindex[first + i], 0, 0);
+			if (rq->qdisc) {
+				put_clsact(nh, ++seq, ifindex[first + i], rq->ingress_block,
+					   rq->egress_block);
 				used += NLMSG_ALIGN(nh->nlmsg_len);
 				nh = (struct nlmsghdr *)(out + used);
 			}
+			if (!rq->filter)
+				continue;
 			tc = start(nh, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, ++seq,
 				   ifindex[first + i]);
-			filter_key(tc, ingress, protocol);
-			put_bpf(nh, prog_fd, prog_name);
+			filter_key(tc, rq->ingress, rq->protocol);
+			put_bpf(nh, rq->prog_fd, rq->prog_name);
 			used += NLMSG_ALIGN(nh->nlmsg_len);
 		}
 		err = exchange(fd, out, used, first * acks.per_port, count * acks.per_port, got_ack,
@@ -265,36 +277,27 @@ int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool 
 	return err;
 }
 
+int clsact_attach_all(const int *ifindex, unsigned int n, bool make_qdisc, bool ingress,
+		      uint16_t protocol, int prog_fd, const char *prog_name, unsigned int *failed)
+{
+	struct port_request rq = { .qdisc = make_qdisc,
+				   .filter = true,
+				   .ingress = ingress,
+				   .protocol = protocol,
+				   .prog_fd = prog_fd,
+				   .prog_name = prog_name };
+
+	return per_port(ifindex, n, &rq, failed);
+}
+
 int clsact_bind_all(const int *ifindex, unsigned int n, uint32_t ingress_block,
 		    uint32_t egress_block, unsigned int *failed)
 {
-	static char out[CHUNK * MSG_MAX];
-	struct acks acks = { .per_port = 1 };
-	unsigned int first, i, count;
-	int fd, err = 0;
+	struct port_request rq = { .qdisc = true,
+				   .ingress_block = ingress_block,
+				   .egress_block = egress_block };
 
-	fd = open_socket();
-	if (fd < 0)
-		return fd;
-	for (first = 0; first < n && !err && !acks.err; first += count) {
-		size_t used = 0;
-
-		count = n - first < CHUNK ? n - first : CHUNK;
-		for (i = 0; i < count; i++) {
-			struct nlmsghdr *nh = (struct nlmsghdr *)(out + used);
-
-			put_clsact(nh, first + i + 1, ifindex[first + i], ingress_block,
-				   egress_block);
-			used += NLMSG_ALIGN(nh->nlmsg_len);
-		}
-		err = exchange(fd, out, used, first, count, got_ack, &acks);
-	}
-	close(fd);
-	if (!err && acks.err) {
-		err = acks.err;
-		*failed = acks.failed;
-	}
-	return err;
+	return per_port(ifindex, n, &rq, failed);
 }
 
 /* A request about the filter of a shared block: the block stands where the port would. */
