@@ -48,10 +48,14 @@ int cli_parse_duration_ms(const char *text, const char *what, long *ms);
 /* What `up` does on one host once its arguments are read: records the lab (and its share when
  * cfg->node_here), builds the topology, runs join (may be NULL: the VXLAN of a lab across
  * hosts), attaches the filter and marks the lab whole; on failure removes all it made and
- * returns -errno, its reason said or left. */
+ * returns -errno, its reason noted (error_note), never printed. */
 int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 		  int (*join)(const struct lab_config *cfg, void *arg), void *join_arg,
 		  enum filter_hook *used, double *t_topology, double *t_filter);
+/* What `down` does: stops the delay line and the lab's services, releases an adopted lab's
+ * namespaces, removes the filter, the topology and the run folder; goes on past a failure.
+ * 0, or the first -errno with its reason noted (error_note). */
+int cli_remove_lab(const char *lab);
 
 int cmd_up(struct cli *cli, int argc, char **argv);
 

@@ -44,32 +44,33 @@ int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 	static struct lab_info info;
 	struct node_set here;
 	struct progress prog;
-	char dir[256];
+	char dir[256], why[1024];
 	struct stat st;
 	int err;
 
 	filter_pin_dir(cli->lab, dir, sizeof(dir));
 	if (!stat(dir, &st) && lab_topology_discover(cli->lab, &info) != -ENOENT) {
-		report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)", cli->lab,
-			    cli->lab);
+		error_clear(); /* what discovery found wrong: the lab is there, that is the error */
+		error_note("lab \"%s\" already exists (capnet --lab %s down removes it)", cli->lab,
+			   cli->lab);
 		return -EEXIST;
 	}
 	if (!stat(dir, &st)) {
-		report_fail("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s down "
-			    "removes them)",
-			    cli->lab, dir, cli->lab);
+		error_note("lab \"%s\" has remains of an earlier run in %s (capnet --lab %s down "
+			   "removes them)",
+			   cli->lab, dir, cli->lab);
 		return -EEXIST;
 	}
 
 	/* The size asked for, recorded before anything is built: a killed `up` leaves a lab that
 	 * every command knows was meant to have n nodes, and refuses. */
 	err = lab_record_create(cli->lab, cfg->nodes);
-	if (err == -EEXIST)
-		report_fail("lab \"%s\": another `up` is building it, or one was killed (capnet "
-			    "--lab %s down removes what it left)",
-			    cli->lab, cli->lab);
-	else if (err)
-		report_error(err, NULL);
+	if (err == -EEXIST) {
+		error_clear();
+		error_note("lab \"%s\": another `up` is building it, or one was killed (capnet "
+			   "--lab %s down removes what it left)",
+			   cli->lab, cli->lab);
+	}
 	if (err)
 		return err;
 	/* A host's share of a lab across hosts: discovery expects these nodes alone. */
@@ -80,8 +81,9 @@ int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 				nodeset_add(&here, i);
 		err = lab_record_share_create(cli->lab, &here);
 		if (err) {
+			snprintf(why, sizeof(why), "%s", error_reason(err));
 			lab_record_remove(cli->lab);
-			report_error(err, NULL);
+			error_note("%s", why);
 			return err;
 		}
 	}
@@ -101,8 +103,8 @@ int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 		goto rollback;
 	err = lab_topology_discover(cli->lab, &info);
 	if (err) {
-		report_warn("lab \"%s\" just built but not found whole: %s", cli->lab,
-			    error_reason(err));
+		error_note("lab \"%s\" just built but not found whole: %s", cli->lab,
+			   error_reason(err));
 		goto rollback;
 	}
 	*t_topology = monotonic_s();
@@ -125,18 +127,39 @@ int cli_build_lab(struct cli *cli, struct lab_config *cfg,
 		filter_close(filter);
 	}
 	if (err) {
-		report_warn("lab \"%s\": mark it whole: %s", cli->lab, error_reason(err));
+		error_note("lab \"%s\": mark it whole: %s", cli->lab, error_reason(err));
 		goto rollback;
 	}
 	return 0;
 
 rollback:
 	progress_end(&prog);
-	/* Leave nothing half-built: the next `up` must start clean. */
+	/* Leave nothing half-built: the next `up` must start clean. The reason stays the one
+	 * left, whatever the removal notes on its way. */
+	snprintf(why, sizeof(why), "%s", error_reason(err ?: -EIO));
 	filter_remove(cli->lab);
 	lab_topology_down(cli->lab);
 	lab_record_remove(cli->lab);
+	error_note("%s", why);
 	return err ?: -EIO;
+}
+
+int cli_remove_lab(const char *lab)
+{
+	char run_dir[256];
+	int err;
+
+	/* The delay line first: its pid file is in the run folder removed below, and its pins
+	 * in the filter's folder. */
+	delay_stop(lab, NULL, false);
+	/* An adopted lab's namespaces are not capnet's: only the qdiscs on their ports and the
+	 * names go, before the run folder with the record of them. */
+	err = adopt_release(lab);
+	/* Replicas first: a process must not outlive the namespace it runs in. */
+	run_dir_of_lab(lab, NULL, run_dir, sizeof(run_dir));
+	err = nodes_remove_all(lab, run_dir, CAPNET_MAX_NODES) ?: err;
+	err = filter_remove(lab) ?: err;
+	return lab_topology_down(lab) ?: err;
 }
 
 int cmd_up(struct cli *cli, int argc, char **argv)
@@ -198,7 +221,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	if (subnet && lab_parse_subnet(subnet, cfg.nodes, &cfg.subnet, &cfg.prefix, err_text,
 				       sizeof(err_text)))
 		return report_usage("up: %s", err_text);
-	if (!subnet && lab_parse_subnet("10.77.0.0/16", cfg.nodes, &cfg.subnet, &cfg.prefix,
+	if (!subnet && lab_parse_subnet(LAB_DEFAULT_SUBNET, cfg.nodes, &cfg.subnet, &cfg.prefix,
 					err_text, sizeof(err_text)))
 		return report_usage("up: %s", err_text);
 	if (place && !hosts)
@@ -211,7 +234,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	t0 = monotonic_s();
 	err = cli_build_lab(cli, &cfg, NULL, NULL, &used, &t_topology, &t_filter);
 	if (err)
-		return EXIT_FAIL;
+		return report_error(err, NULL);
 
 	format_addr(lab_node_addr(&cfg, 1), first, sizeof(first));
 	format_addr(lab_node_addr(&cfg, cfg.nodes), last, sizeof(last));
@@ -231,27 +254,16 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 
 int cmd_down(struct cli *cli, int argc, char **argv)
 {
-	char run_dir[256];
-	int err;
-
 	(void)argv;
 	if (argc)
 		return report_usage("down takes no arguments");
 	if (cli_need_root("capnet down"))
 		return EXIT_FAIL;
-	/* The delay line first: its pid file is in the run folder removed below, and its pins
-	 * in the filter's folder. */
-	delay_stop(cli->lab, NULL, false);
-	/* An adopted lab's namespaces are not capnet's: only the qdiscs on their ports and the
-	 * names go, before the run folder with the record of them. */
-	err = adopt_release(cli->lab);
-	/* Replicas first: a process must not outlive the namespace it runs in. */
-	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
-	err = nodes_remove_all(cli->lab, run_dir, CAPNET_MAX_NODES) ?: err;
-	err = filter_remove(cli->lab) ?: err;
-	err = lab_topology_down(cli->lab) ?: err;
-	if (err)
+	/* What failed on the way was noted, and each note printed when the next replaced it. */
+	if (cli_remove_lab(cli->lab)) {
+		error_flush();
 		return EXIT_FAIL;
+	}
 	if (!cli->json)
 		printf("lab %s: down\n", cli->lab);
 	return EXIT_OK;

@@ -658,26 +658,8 @@ static int apply_delays(struct switch_ctx *ctx)
 
 	if (!delays.count && !delay_running(ctx->cli->lab))
 		return EXIT_OK;
-	if (!delay_running(ctx->cli->lab)) {
-		err = delay_start(ctx->cli->lab, &ctx->info);
-		if (err)
-			return EXIT_FAIL; /* said by delay_start */
-	}
-	err = delay_links_write(ctx->cli->lab, &delays);
-	if (err == -ESRCH) {
-		char why[512];
-
-		delay_last_error(ctx->cli->lab, why, sizeof(why));
-		delay_stop(ctx->cli->lab, &ctx->info, true);
-		return report_fail("link: the delay line of lab \"%s\" stopped: %s", ctx->cli->lab,
-				   why[0] ? why : "see its log");
-	}
-	if (err)
-		return report_fail(
-			"link: hand the delays to the delay line of lab \"%s\": %s (its log: "
-			"%s/%s/delay.log)",
-			ctx->cli->lab, strerror(-err), DELAY_RUN_ROOT, ctx->cli->lab);
-	return EXIT_OK;
+	err = delay_apply(ctx->cli->lab, &ctx->info, &delays);
+	return err ? report_fail("link: %s", error_reason(err)) : EXIT_OK;
 }
 
 int cmd_link(struct cli *cli, int argc, char **argv)

@@ -248,11 +248,34 @@ int delay_start(const char *lab, const struct lab_info *info)
 	if (ready)
 		return 0;
 	err_text[strcspn(err_text, "\n")] = 0;
-	delay_run_path(lab, "delay.log", line, sizeof(line));
-	fprintf(stderr, "capnet: the delay line of lab \"%s\" did not start: %s\n", lab,
-		err_text[0] ? err_text : "it exited during set-up (see its log)");
 	delay_stop(lab, info, true);
+	error_note("the delay line of lab \"%s\" did not start: %s", lab,
+		   err_text[0] ? err_text : "it exited during set-up (see its log)");
 	return -EIO;
+}
+
+int delay_apply(const char *lab, const struct lab_info *info, const struct delay_set *set)
+{
+	char why[512];
+	int err;
+
+	if (!delay_running(lab)) {
+		err = delay_start(lab, info);
+		if (err)
+			return err;
+	}
+	err = delay_links_write(lab, set);
+	if (err == -ESRCH) {
+		delay_last_error(lab, why, sizeof(why));
+		delay_stop(lab, info, true);
+		error_note("the delay line of lab \"%s\" stopped: %s", lab,
+			   why[0] ? why : "see its log");
+	} else if (err) {
+		error_note("hand the delays to the delay line of lab \"%s\": %s (its log: %s/%s/"
+			   "delay.log)",
+			   lab, strerror(-err), DELAY_RUN_ROOT, lab);
+	}
+	return err;
 }
 
 int delay_check_applied(const char *lab)

@@ -42,8 +42,12 @@ pid_t delay_running(const char *lab);
  * message left (lib/report.h) when they are set but the delay line is dead. */
 int delay_check_applied(const char *lab);
 /* Starts the delay line of a running lab unless it runs; returns once it is ready (its program
- * loaded and pinned, the switch-side set-up done) or prints why it could not start. */
+ * loaded and pinned, the switch-side set-up done), or -errno with why it could not start noted
+ * (error_note). */
 int delay_start(const char *lab, const struct lab_info *info);
+/* Puts a set of delayed links in force: starts the delay line if it does not run and hands it
+ * the set. 0, or -errno with the reason noted; a delay line that died meanwhile is cleared. */
+int delay_apply(const char *lab, const struct lab_info *info, const struct delay_set *set);
 /* Stops the delay line and removes every trace of it (program, sockets, the extra port, static
  * FDB entries, pins, pid file); restores TX checksum offload on the nodes. Idempotent, also
  * after a crash of the delay line. `lab_alive` false when the lab is about to be removed

@@ -55,10 +55,12 @@ struct nl_sock;
 /* A route netlink socket in the current namespace (ns names it in messages). 0 or -errno. */
 int nl_open_here(const char *ns, struct nl_sock **out);
 
-/* "10.77.0.0/16": fails on junk, host bits set, or a subnet too small for `nodes` hosts. */
 /* Every node's side of its veth. */
 #define NODE_IF "eth0"
 
+/* The subnet of a lab when `up` is given none. */
+#define LAB_DEFAULT_SUBNET "10.77.0.0/16"
+/* "10.77.0.0/16": fails on junk, host bits set, or a subnet too small for `nodes` hosts. */
 int lab_parse_subnet(const char *text, unsigned int nodes, uint32_t *subnet, unsigned int *prefix,
 		     char *err, size_t errlen);
 /* The address of node i: the i-th host of the subnet (host order). */

@@ -20,8 +20,11 @@
 #include <unistd.h>
 
 #include "lib/files.h"
+#include "lib/test_hook.h"
 #include "lib/rng.h"
 #include "lib/report.h"
+#include "netem/delay/delay_line.h"
+#include "netem/lab/fault_log.h"
 #include "netem/maelstrom/harness.h"
 
 volatile sig_atomic_t mael_interrupted;
@@ -43,26 +46,6 @@ void mael_bad(struct harness *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(h->bad, sizeof(h->bad), fmt, ap);
 	va_end(ap);
-}
-
-/* Runs this capnet again with --lab and args; its exit status. quiet: its output discarded. */
-static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int capnet(struct harness *h, bool quiet, const char *fmt, ...)
-{
-	char cmd[PATH_MAX + 1024];
-	va_list ap;
-	int n, rc;
-
-	n = snprintf(cmd, sizeof(cmd), "'%s' --lab '%s' ", h->self, h->lab);
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
-	va_end(ap);
-	if (quiet)
-		strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	fflush(stdout);
-	rc = system(cmd);
-	return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
 }
 
 /* One line of faults.jsonl, and the picture's band: a fault opens it, its heal closes it. */
@@ -408,6 +391,7 @@ static int run_test(struct harness *h)
 						    "exited before answering init");
 		return rc;
 	}
+	test_hook_phase("nodes-up");
 	if (o->workload == MAEL_BROADCAST) {
 		char topo[32768];
 
@@ -499,17 +483,34 @@ static int run_test(struct harness *h)
 /* --latency MS of round trip, so MS/2 each way, drawn from --latency-dist's distribution with
  * that mean (every message its own draw, so messages overtake each other, as in Maelstrom):
  * uniform from 0 to twice the mean, normal with a standard deviation of half the mean, or
- * exponential. */
-static int set_latency(struct harness *h)
+ * exponential. What `capnet link all all --delay ...` does, and its line in the fault log. */
+static int set_latency(struct harness *h, const struct lab_info *info)
 {
 	const char *dist = h->o->latency_dist;
 	double mean = h->o->latency_ms / 2;
+	struct capnet_delay_params p = { .delay_ns = (uint64_t)(mean * 1e6 + 0.5) };
+	struct delay_set set = { 0 };
+	char words[128];
+	int n, err;
 
-	if (!strcmp(dist, "constant"))
-		return capnet(h, true, "link all all --delay %gms", mean);
-	return capnet(h, true,
-		      "link all all --delay %gms --jitter %gms --distribution %s --reorder", mean,
-		      !strcmp(dist, "normal") ? mean / 2 : mean, dist);
+	n = snprintf(words, sizeof(words), "all all --delay %gms", mean);
+	if (strcmp(dist, "constant")) {
+		if (delay_dist_parse(dist, &p.dist))
+			return -EINVAL; /* options.c took only the known names */
+		p.jitter_ns = (uint64_t)((!strcmp(dist, "normal") ? mean / 2 : mean) * 1e6 + 0.5);
+		p.reorder = 1;
+		snprintf(words + n, sizeof(words) - n, " --jitter %gms --distribution %s --reorder",
+			 p.jitter_ns / 1e6, dist);
+	}
+	err = delay_set_put(&set, CAPNET_DELAY_ANY, CAPNET_DELAY_ANY, &p) ?:
+		      delay_apply(h->lab, info, &set);
+	if (!err && fault_log_append(h->lab, &(struct fault_change){
+						     .command = "link",
+						     .value = words,
+						     .generation = FAULT_LOG_READ_GENERATION }))
+		report_warn("maelstrom: %s (the delays are set, but not in the lab's fault log)",
+			    error_reason(-EIO));
+	return err;
 }
 
 /* What a program that exited said last on its stderr, so that the failure is read here. */
@@ -547,7 +548,6 @@ static bool lab_exists(const char *lab)
 
 int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 {
-	static struct filter_state state;
 	struct harness h = { 0 };
 	struct options o;
 	struct lab_config cfg = { 0 };
@@ -556,8 +556,9 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	struct filter *filter = NULL;
 	struct lab_info info;
 	struct cli lab_cli;
-	ssize_t n;
-	int rc;
+	enum filter_hook hook = FILTER_HOOK_AUTO;
+	double t_topology, t_filter;
+	int rc, err;
 
 	if (argc < 1 || strcmp(argv[0], "test")) {
 		mael_usage(stderr);
@@ -584,10 +585,6 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	    mael_faults_draw(o.nemesis, o.nemesis_interval, o.time_limit - o.nemesis_interval,
 			     o.seed, o.nodes, &h.nemesis))
 		return report_usage("maelstrom: --nemesis: %s", error_reason(-EINVAL));
-	n = readlink("/proc/self/exe", h.self, sizeof(h.self) - 1);
-	if (n <= 0)
-		return report_fail("maelstrom: where is this capnet? %s", strerror(errno));
-	h.self[n] = 0;
 	if (cli->lab_given)
 		snprintf(h.lab, sizeof(h.lab), "%s", cli->lab);
 	else
@@ -610,29 +607,32 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	h.faults = fopen(path, "w");
 	printf("maelstrom: lab %s, %u node%s, %s, seed %llu\n", h.lab, o.nodes,
 	       o.nodes == 1 ? "" : "s", mael_workload_name(o.workload), (unsigned long long)o.seed);
-	if (capnet(&h, false, "up -n %u > '%s/up.log' 2>&1", o.nodes, h.store)) {
-		report_warn("maelstrom: the lab would not come up; see %s/up.log", h.store);
-		rc = EXIT_USAGE;
-		goto down;
-	}
+	/* The lab as `capnet up -n N` builds it: on any failure nothing of it is left. */
 	lab_cli = *cli;
 	lab_cli.lab = h.lab;
-	if (cli_open_whole_lab(&lab_cli, &info, &filter) || filter_read_state(filter, &state)) {
-		filter_close(filter);
+	cfg.nodes = o.nodes;
+	snprintf(cfg.name, sizeof(cfg.name), "%s", h.lab);
+	err = lab_parse_subnet(LAB_DEFAULT_SUBNET, o.nodes, &cfg.subnet, &cfg.prefix, NULL, 0);
+	if (!err)
+		err = cli_build_lab(&lab_cli, &cfg, NULL, NULL, &hook, &t_topology, &t_filter);
+	if (err) {
+		report_fail("maelstrom: the lab would not come up: %s", error_reason(err));
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (cli_open_whole_lab(&lab_cli, &info, &filter)) {
 		rc = EXIT_USAGE;
 		goto down;
 	}
 	/* Kept open: its drop events say which messages the faults took. */
 	h.filter = filter;
 	filter_events_discard(filter);
-	cfg.nodes = o.nodes;
-	cfg.subnet = state.lab.subnet;
-	cfg.prefix = state.lab.prefix;
-	if (o.latency_ms > 0 && set_latency(&h)) {
-		report_warn("maelstrom: --latency: the delay line would not start");
+	if (o.latency_ms > 0 && (err = set_latency(&h, &info))) {
+		report_fail("maelstrom: --latency: %s", error_reason(err));
 		rc = EXIT_USAGE;
 		goto down;
 	}
+	test_hook_phase("lab-ready");
 	h.services = mael_services_new(o.nodes, h.rng ^ 0x5e41c35ull);
 	if (!h.services) {
 		rc = EXIT_FAIL;
@@ -675,15 +675,17 @@ stop:
 	}
 	rc = mael_results(&h);
 down:
-	if (h.faults)
-		fclose(h.faults);
+	filter_close(h.filter);
+	h.filter = NULL;
 	if (o.keep)
 		printf("maelstrom: lab %s left up (--keep): capnet --lab %s down\n", h.lab, h.lab);
-	else
-		capnet(&h, true, "down");
+	else if ((err = cli_remove_lab(h.lab)))
+		report_warn("maelstrom: take lab %s down: %s", h.lab, error_reason(err));
+done:
+	if (h.faults)
+		fclose(h.faults);
 	mael_free_ops(&h);
 	mael_services_free(h.services);
-	filter_close(h.filter);
 	mael_lost_report_free(&h.lost);
 	free(h.sent);
 	free(h.drops);

@@ -87,7 +87,6 @@ struct harness {
 	const struct options *o;
 	struct progress line; /* on a terminal, while the test runs */
 	char lab[LAB_NAME_MAX + 1];
-	char self[PATH_MAX];
 	char store[PATH_MAX];
 	struct shim_conn shims[MAEL_MAX_NODES];
 	struct client *clients;

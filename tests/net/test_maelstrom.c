@@ -3,7 +3,8 @@
  * pass, with and without partitions; the broadcast that never retries fails under partitions
  * and passes without them, which proves the partitions act; duplicate ids, colliding kafka
  * offsets and transactions that fit no order are caught; forged messages are refused; bad
- * programs, and programs that die, are named; and no lab is left behind, even after SIGHUP. */
+ * programs, and programs that die, are named; and no lab is left behind, even after SIGHUP, and a
+ * killed run leaves one that `down` removes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
+#include "netem/filter/filter.h"
+#include "netem/lab/run_dir.h"
 #include "tests/lib/netlab.h"
 
 static char out[1 << 18], dir[] = "/tmp/capnet-mael-XXXXXX", repo[4096];
@@ -409,6 +413,42 @@ static void test_sighup_takes_the_lab_down(void **state)
 	assert_true(no_lab_left());
 }
 
+/* A test killed at any moment leaves a lab that `down` removes whole: while the lab is built,
+ * once it is up with the delay line of --latency, and with the nodes running. The test hook
+ * parks the run in each phase, so the kill lands there on any machine. */
+static void test_killed_run_leaves_a_lab_down_removes(void **state)
+{
+	static const char *const phases[] = { "half-built", "attached", "lab-ready", "nodes-up" };
+	char fifo[64], run_dir[256], pins[256];
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "/tmp/capnet-mael-phase-%d", (int)getpid());
+	for (size_t k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+		unlink(fifo);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		assert_int_equal(
+			netlab_sh(
+				out, sizeof(out),
+				"cd %s && CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=%s %s --lab "
+				"%s maelstrom test -w echo --bin %s/tests/maelstrom/echo.py "
+				"--node-count 3 --latency 10 --time-limit 5 >/dev/null 2>&1 & "
+				"read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
+				dir, phases[k], fifo, getenv("CAPNET"), lab, repo, fifo),
+			0);
+		if (!strstr(out, phases[k]))
+			fail_msg("maelstrom test never reached phase %s: %s", phases[k], out);
+		/* It left a lab behind... */
+		assert_false(no_lab_left());
+		assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+		assert_true(no_lab_left());
+		run_dir_of_lab(lab, NULL, run_dir, sizeof(run_dir));
+		filter_pin_dir(lab, pins, sizeof(pins));
+		assert_int_equal(access(run_dir, F_OK), -1);
+		assert_int_equal(access(pins, F_OK), -1);
+	}
+	unlink(fifo);
+}
+
 /* store/latest follows the newest run there is: a run deleted by hand sends it back to the one
  * before, at the next command. */
 static void test_latest_never_dangles(void **state)
@@ -514,6 +554,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dying_program_named),
 		cmocka_unit_test(test_sighup_takes_the_lab_down),
 		cmocka_unit_test(test_latest_never_dangles),
+		cmocka_unit_test_teardown(test_killed_run_leaves_a_lab_down_removes,
+					  netlab_teardown),
 	};
 	int rc;
 
