@@ -53,26 +53,50 @@ int key_file_read(const char *path, struct proto_key *key)
 	return 0;
 }
 
-int key_file_ensure(const char *path, struct proto_key *key)
+/* Creates path holding key, if nobody has: 0, -EEXIST, or another -errno (error_note). */
+static int write_new(const char *path, const struct proto_key *key)
 {
 	char text[PROTO_KEY_TEXT_LEN + 1], dir[PATH_MAX];
+	int err;
+
+	proto_key_format(key, text);
+	err = files_create_exclusive(path, text, PROTO_KEY_TEXT_LEN, 0600);
+	memset(text, 0, sizeof(text));
+	if (err == -EEXIST)
+		return err;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!err)
+		err = files_sync_dir(dirname(dir));
+	if (err)
+		error_note("write key file %s: %s", path, strerror(-err));
+	return err;
+}
+
+int key_file_ensure(const char *path, struct proto_key *key)
+{
 	int err;
 
 	if (!access(path, F_OK))
 		return key_file_read(path, key);
 	/* Of two concurrent starts, exactly one key wins; the other reads it. */
 	err = proto_key_generate(key);
-	if (!err) {
-		proto_key_format(key, text);
-		err = files_create_exclusive(path, text, PROTO_KEY_TEXT_LEN, 0600);
-		memset(text, 0, sizeof(text));
-	}
-	if (err == -EEXIST)
-		return key_file_read(path, key);
-	snprintf(dir, sizeof(dir), "%s", path);
 	if (!err)
-		err = files_sync_dir(dirname(dir));
-	if (err)
-		error_note("write key file %s: %s", path, strerror(-err));
+		err = write_new(path, key);
+	return err == -EEXIST ? key_file_read(path, key) : err;
+}
+
+int key_file_install(const char *path, const struct proto_key *key)
+{
+	struct proto_key there;
+	int err = write_new(path, key);
+
+	if (err != -EEXIST)
+		return err;
+	err = key_file_read(path, &there);
+	if (!err && memcmp(there.bytes, key->bytes, sizeof(there.bytes)))
+		err = -EEXIST;
+	memset(&there, 0, sizeof(there));
+	if (err == -EEXIST)
+		error_note("key file %s holds another key (capnet stop, then remove it)", path);
 	return err;
 }

@@ -15,4 +15,9 @@ int key_file_read(const char *path, struct proto_key *key);
  * capnode of a cluster, started together or later, gets the same one. 0 or -errno (error_note). */
 int key_file_ensure(const char *path, struct proto_key *key);
 
+/* Puts the given key at path (mode 0600, written and synced), as every host of a lab across
+ * hosts must hold its cluster's one key. 0 when it is there already; -EEXIST (error_note) when
+ * another key is. */
+int key_file_install(const char *path, const struct proto_key *key);
+
 #endif /* CAPNET_KEY_FILE_H */

@@ -24,6 +24,8 @@
 #include "netem/lab/lab_record.h"
 #include "netem/lab/run_dir.h"
 #include "netem/svc/nodes.h"
+#include "netem/svc/nodes_report.h"
+#include "node/key_file.h"
 
 #define HOSTS_RECORD "hosts"
 /* The last switch: its instant and the generation each host took. */
@@ -633,6 +635,169 @@ static int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, cha
 			   strerror(-rc));
 }
 
+/* ---- start, stop, kill, pause, resume, restart: every host acts on its own share ---------- */
+
+static const struct {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+} node_commands[] = { { "start", cmd_start }, { "stop", cmd_stop },	{ "kill", cmd_kill },
+		      { "pause", cmd_pause }, { "resume", cmd_resume }, { "restart", cmd_restart } };
+
+static int (*node_command(const char *name))(struct cli *cli, int argc, char **argv)
+{
+	for (size_t c = 0; c < sizeof(node_commands) / sizeof(node_commands[0]); c++)
+		if (!strcmp(name, node_commands[c].name))
+			return node_commands[c].run;
+	return NULL;
+}
+
+/* "PREFIX 'ARG' 'ARG' ...": a command line for the remote shell. */
+static void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len)
+{
+	static char word[4096];
+	size_t used = snprintf(buf, len, "%s", prefix);
+
+	for (int i = 0; i < argc && used < len; i++) {
+		shell_word(argv[i], word, sizeof(word));
+		used += snprintf(buf + used, len - used, " %s", word);
+	}
+}
+
+/* What a host's capnet said, without its "capnet: " in front. */
+static const char *said(const char *line)
+{
+	return strncmp(line, "capnet: ", 8) ? line : line + 8;
+}
+
+/* A lab whose hosts are not all there, or whose shares are not all whole, is refused before any
+ * host acts: naming the first such host, its reason, and the remedy. */
+static int refuse_unless_whole(struct cli *cli, const struct lab_hosts *lh, const char *name)
+{
+	unsigned int bad = HOSTS_MAX;
+
+	if (!check_hosts(cli, lh, &bad))
+		return EXIT_OK;
+	return report_fail("%s: host %s: %s; the lab is not whole (capnet --lab %s down, again "
+			   "once that host is back, then up)",
+			   name, lh->hosts.host[bad].dest, said(results[bad].why), cli->lab);
+}
+
+/* The cluster's one key on every host, before any capnode starts: the controller keeps it in
+ * its run directory and hands it to each host on standard input, never on a command line. */
+static int share_key(struct cli *cli, const struct lab_hosts *lh, const char *dir)
+{
+	static char args[1024], text[PROTO_KEY_TEXT_LEN + 1];
+	const char *input[HOSTS_MAX];
+	char run_dir[256], path[300];
+	struct proto_key key;
+	int err;
+
+	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
+	snprintf(path, sizeof(path), "%s/" KEY_FILE_NAME, run_dir);
+	err = files_mkdir_p(run_dir, 0755);
+	if (!err)
+		err = key_file_ensure(path, &key);
+	if (err)
+		return report_error(err, NULL);
+	proto_key_format(&key, text);
+	memset(&key, 0, sizeof(key));
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		input[h] = text;
+	remote_line("host key", dir ? 2 : 0, (char *[]){ "--dir", (char *)dir }, args,
+		    sizeof(args));
+	set_all_args(lh->hosts.count, args);
+	remote_run_input(cli->lab, &lh->hosts, NULL, host_args, input, results);
+	memset(text, 0, sizeof(text));
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (results[h].status)
+			return report_fail("start: host %s: %s; no capnode was started",
+					   lh->hosts.host[h].dest, said(results[h].why));
+	return EXIT_OK;
+}
+
+/* Every line a host wrote on standard error, naming the host. */
+static void relay_warnings(const struct lab_hosts *lh, unsigned int h)
+{
+	static char text[sizeof(results[0].err)];
+	char *save = NULL;
+
+	snprintf(text, sizeof(text), "%s", results[h].err);
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		report_warn("host %s: %s", lh->hosts.host[h].dest, said(line));
+}
+
+/* The last line of a host's output: its report. */
+static const char *last_output_line(const char *out)
+{
+	const char *end = out + strlen(out), *start;
+
+	while (end > out && end[-1] == '\n')
+		end--;
+	for (start = end; start > out && start[-1] != '\n'; start--)
+		;
+	return start;
+}
+
+/* The command on every host (each acting on the nodes of its share, named by their numbers in
+ * the whole lab), and one report adding up theirs, in the words of a lab on one host. */
+static int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
+		       char **argv)
+{
+	static char args[16384], line[2048];
+	static struct nodes_report sum, one;
+	const char *dir = NULL;
+	bool capnode = false, no_key = false;
+	unsigned int failed = HOSTS_MAX, answered = 0;
+	int rc;
+
+	cli_take_json(cli, &argc, argv);
+	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[i + 1];
+		capnode |= !strcmp(argv[i], "--mode");
+		no_key |= !strcmp(argv[i], "--no-key");
+	}
+	snprintf(line, sizeof(line), "capnet %s", name);
+	if (cli_need_root(line))
+		return EXIT_FAIL;
+	if (!strcmp(name, "start")) {
+		rc = refuse_unless_whole(cli, lh, name);
+		if (!rc && capnode && !no_key)
+			rc = share_key(cli, lh, dir);
+		if (rc)
+			return rc;
+	}
+	snprintf(line, sizeof(line), "host nodes %s", name);
+	remote_line(line, argc, argv, args, sizeof(args));
+	set_all_args(lh->hosts.count, args);
+	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	/* A usage error is the same on every host: said once, as on one host. */
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (results[h].status == EXIT_USAGE)
+			return report_usage("%s", said(results[h].why));
+	rc = EXIT_OK;
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (results[h].status)
+			rc = EXIT_FAIL;
+		if (nodes_report_parse(last_output_line(results[h].out), &one)) {
+			if (failed == HOSTS_MAX)
+				failed = h;
+			continue;
+		}
+		relay_warnings(lh, h);
+		nodes_report_add(&sum, &one);
+		answered++;
+	}
+	if (answered && nodes_report_format(&sum, cli->lab, cli->json, line, sizeof(line)) > 0)
+		fputs(line, stdout);
+	if (failed < HOSTS_MAX)
+		return report_fail("%s: host %s: %s", name, lh->hosts.host[failed].dest,
+				   said(results[failed].why[0] ? results[failed].why :
+								 "no report"));
+	return rc;
+}
+
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
 {
 	static struct lab_hosts lh;
@@ -664,6 +829,10 @@ bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, in
 	if (!strcmp(name, "partition") || !strcmp(name, "cut") || !strcmp(name, "heal") ||
 	    !strcmp(name, "link")) {
 		*rc = hosts_switch(cli, &lh, name, argc, argv);
+		return true;
+	}
+	if (node_command(name)) {
+		*rc = hosts_nodes(cli, &lh, name, argc, argv);
 		return true;
 	}
 	*rc = report_fail("lab %s spans %u hosts: `capnet %s` does not work across hosts yet (up, "
@@ -874,6 +1043,45 @@ static int host_commit(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* `host nodes COMMAND ARGS`: start ... restart on this host's share, its report in JSON. */
+static int host_nodes(struct cli *cli, int argc, char **argv)
+{
+	int (*run)(struct cli * cli, int argc, char **argv) = argc ? node_command(argv[0]) : NULL;
+
+	if (!run)
+		return report_usage("host nodes: which command? (start, stop, kill, pause, resume "
+				    "or restart)");
+	cli->json = true;
+	return run(cli, argc - 1, argv + 1);
+}
+
+/* `host key [--dir D]`: the cluster's key, read on standard input, into this host's run
+ * directory, where capnode and capctl find it. */
+static int host_key(struct cli *cli, int argc, char **argv)
+{
+	char text[PROTO_KEY_TEXT_LEN + 2], run_dir[256], path[300];
+	struct proto_key key;
+	size_t got = 0;
+	ssize_t n;
+	int err;
+
+	if (argc != 0 && !(argc == 2 && !strcmp(argv[0], "--dir")))
+		return report_usage("host key [--dir DIR] (the key on standard input)");
+	/* ssh may hand it over in pieces. */
+	while (got < sizeof(text) && (n = read(STDIN_FILENO, text + got, sizeof(text) - got)) > 0)
+		got += (size_t)n;
+	if (proto_key_parse(text, got, &key))
+		return report_fail("host key: no key on standard input");
+	memset(text, 0, sizeof(text));
+	run_dir_of_lab(cli->lab, argc ? argv[1] : NULL, run_dir, sizeof(run_dir));
+	snprintf(path, sizeof(path), "%s/" KEY_FILE_NAME, run_dir);
+	err = files_mkdir_p(run_dir, 0755);
+	if (!err)
+		err = key_file_install(path, &key);
+	memset(&key, 0, sizeof(key));
+	return err ? report_error(err, NULL) : EXIT_OK;
+}
+
 int cmd_host(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 1)
@@ -893,5 +1101,9 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return cmd_down(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "clock"))
 		return clock_probe_serve() ? EXIT_FAIL : EXIT_OK;
+	if (!strcmp(argv[0], "nodes"))
+		return host_nodes(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "key"))
+		return host_key(cli, argc - 1, argv + 1);
 	return report_usage("host: unknown verb \"%s\"", argv[0]);
 }

@@ -13,8 +13,10 @@
 #include "lib/files.h"
 #include "netem/explain.h"
 #include "netem/lab/fault_log.h"
+#include "netem/lab/lab_record.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/svc/nodes.h"
+#include "netem/svc/nodes_report.h"
 #include "netem/svc/placeholder.h"
 #include "node/key_file.h"
 
@@ -131,6 +133,26 @@ static int resolve_nodes(const char *cmd, const struct node_args *a, unsigned in
 	return EXIT_OK;
 }
 
+/* On a host of a lab across hosts, the command acts on the nodes of this host's share alone:
+ * the controller runs it on every host with the node numbers of the whole lab. */
+static void keep_share(const char *lab, struct node_set *set)
+{
+	struct node_set here;
+
+	if (lab_record_share(lab, &here))
+		return;
+	for (unsigned int w = 0; w < CAPNET_NODE_SLOTS / 64; w++)
+		set->bits[w] &= here.bits[w];
+}
+
+static void print_report(const struct cli *cli, const struct nodes_report *r)
+{
+	char line[2048];
+
+	if (nodes_report_format(r, cli->lab, cli->json, line, sizeof(line)) > 0)
+		fputs(line, stdout);
+}
+
 static int open_lab_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 			  struct node_args *a, bool takes_mode, bool takes_signal,
 			  struct lab_info *info, struct filter **filter, struct node_set *set,
@@ -219,6 +241,20 @@ static void start_on_nodes(const struct node_set *set, unsigned int nodes, const
 	}
 }
 
+static void report_started(const struct cli *cli, const char *name, const char *mode,
+			   const char *dir, const struct start_tally *t)
+{
+	struct nodes_report r = { .command = "start",
+				  .started = t->started,
+				  .failed = t->failed,
+				  .already = t->already };
+
+	snprintf(r.service, sizeof(r.service), "%s", name);
+	snprintf(r.mode, sizeof(r.mode), "%s", mode ? mode : "");
+	snprintf(r.dir, sizeof(r.dir), "%s", dir);
+	print_report(cli, &r);
+}
+
 static int start_service(unsigned int node, void *arg)
 {
 	return nodes_service_start(arg, node);
@@ -248,9 +284,10 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 			 struct filter *filter, const struct node_set *set, const char *run_dir)
 {
 	static struct filter_state state;
-	char name[SERVICE_NAME_MAX + 1], dir[512], already_text[256] = "", deaf_text[256];
+	char name[SERVICE_NAME_MAX + 1], dir[512], deaf_text[256];
 	struct node_set deaf;
 	struct service_start st;
+	struct node_set here;
 	struct start_tally tally;
 	struct spec_error e;
 	pid_t *pids;
@@ -303,7 +340,10 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 	pids = calloc(info->nodes + 1, sizeof(*pids));
 	if (!pids)
 		return report_fail("start: out of memory");
-	start_on_nodes(set, info->nodes, dir, start_service, NULL, &st, &tally, pids);
+	/* {each:...} names every node of the service, wherever it lives; this host starts its own. */
+	here = *set;
+	keep_share(cli->lab, &here);
+	start_on_nodes(&here, info->nodes, dir, start_service, NULL, &st, &tally, pids);
 	nodeset_clear(&deaf);
 	if (a->settle_ns || a->wait_port) {
 		const struct service_settle settle = {
@@ -319,13 +359,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 		tally.failed += bad;
 	}
 	free(pids);
-	if (nodeset_count(&tally.already))
-		nodeset_format(&tally.already, already_text, sizeof(already_text));
-	if (!cli->json)
-		printf("lab %s: %s started on %u node%s%s%s%s (logs and data in %s)\n", cli->lab,
-		       name, tally.started, tally.started == 1 ? "" : "s",
-		       nodeset_count(&tally.already) ? ", already running on " : "", already_text,
-		       nodeset_count(&tally.already) ? "" : "", dir);
+	report_started(cli, name, NULL, dir, &tally);
 	if (nodeset_count(&deaf)) {
 		nodeset_format(&deaf, deaf_text, sizeof(deaf_text));
 		report_warn("%s still runs on node%s %s without listening on TCP port %u: "
@@ -347,7 +381,6 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 	struct lab_info info;
 	struct node_args a;
 	struct start_tally tally;
-	char already_text[256] = "";
 	unsigned int i;
 	int rc, err;
 
@@ -408,18 +441,9 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 				  .key_file = a.no_key ? NULL : key_path,
 				  .extra_argc = a.extra_argc,
 				  .extra_argv = a.extra_argv };
+	keep_share(cli->lab, &set);
 	start_on_nodes(&set, info.nodes, run_dir, start_capnode, other_mode, &st, &tally, NULL);
-	if (nodeset_count(&tally.already))
-		nodeset_format(&tally.already, already_text, sizeof(already_text));
-	if (!cli->json)
-		printf("lab %s: %u capnode%s started in %s mode%s%s%s%s (logs and data in %s)\n",
-		       cli->lab, tally.started, tally.started == 1 ? "" : "s", a.mode,
-		       nodeset_count(&tally.already) ? ", " : "",
-		       nodeset_count(&tally.already) == 1 ? "node " :
-		       nodeset_count(&tally.already)	  ? "nodes " :
-							    "",
-		       nodeset_count(&tally.already) ? already_text : "",
-		       nodeset_count(&tally.already) ? " already running" : "", run_dir);
+	report_started(cli, CAPNODE_SERVICE, a.mode, run_dir, &tally);
 	return tally.failed ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -428,9 +452,7 @@ struct signal_job {
 	const struct node_set *set;
 	unsigned int nodes;
 	int sig, wait_ms;
-	unsigned int done;
-	struct node_set hit; /* nodes where some service was signalled */
-	char names[256]; /* the services signalled, for the summary */
+	struct nodes_report report; /* the nodes where some service was signalled, and which */
 	int rc;
 };
 
@@ -455,13 +477,11 @@ static int signal_service(const char *name, const char *dir, void *arg)
 			job->rc = EXIT_FAIL;
 			continue;
 		}
-		nodeset_add(&job->hit, i);
+		nodeset_add(&job->report.hit, i);
 		done++;
 	}
-	job->done += done;
-	if (done && strlen(job->names) + strlen(name) + 3 < sizeof(job->names))
-		snprintf(job->names + strlen(job->names), sizeof(job->names) - strlen(job->names),
-			 "%s%s", job->names[0] ? ", " : "", name);
+	if (done)
+		nodes_report_add_name(&job->report, name);
 	return 0;
 }
 
@@ -492,14 +512,6 @@ static int check_named(const char *cmd, const char *lab, const char *run_dir, co
 	run_dir_for_each_service(run_dir, list_service, list);
 	return report_fail("%s: lab %s has no service %s (%s%s)", cmd, lab, name,
 			   list[0] ? "started: " : "none started", list);
-}
-
-static const char *past_tense(const char *cmd)
-{
-	return !strcmp(cmd, "stop")   ? "stopped" :
-	       !strcmp(cmd, "pause")  ? "paused" :
-	       !strcmp(cmd, "resume") ? "resumed" :
-					"killed";
 }
 
 /* The fault log names the nodes acted on, and the service when one was named. */
@@ -540,9 +552,10 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 		return rc;
 	if (takes_signal)
 		job.sig = a.signal;
+	keep_share(cli->lab, &set);
 	job.set = &set;
 	job.nodes = info.nodes;
-	nodeset_clear(&job.hit);
+	snprintf(job.report.command, sizeof(job.report.command), "%s", cmd);
 	if (a.name) {
 		run_dir_of_service(run_dir, a.name, dir, sizeof(dir));
 		signal_service(a.name, dir, &job);
@@ -550,10 +563,10 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 		run_dir_for_each_service(run_dir, signal_service, &job);
 	}
 	rc = job.rc;
-	log_change(cli, cmd, &job.hit, a.name);
+	log_change(cli, cmd, &job.report.hit, a.name);
 	/* Naming a node where nothing was there to act on is a mistake worth an exit status. */
 	for (i = 1; a.nodes_text && i <= info.nodes; i++)
-		if (nodeset_has(&set, i) && !nodeset_has(&job.hit, i)) {
+		if (nodeset_has(&set, i) && !nodeset_has(&job.report.hit, i)) {
 			report_warn("%s: node %u %s%s%s", cmd, i,
 				    !strcmp(cmd, "resume") ? "is not paused" :
 				    !strcmp(cmd, "pause")  ? "is not running or already paused" :
@@ -561,14 +574,7 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 				    a.name ? " " : "", a.name ? a.name : "");
 			rc = EXIT_FAIL;
 		}
-	if (!cli->json) {
-		unsigned int n = nodeset_count(&job.hit);
-		bool only_capnode = !strcmp(job.names, CAPNODE_SERVICE) || !job.names[0];
-
-		printf("lab %s: %u node%s %s%s%s%s\n", cli->lab, n, n == 1 ? "" : "s",
-		       past_tense(cmd), only_capnode ? "" : " (", only_capnode ? "" : job.names,
-		       only_capnode ? "" : ")");
-	}
+	print_report(cli, &job.report);
 	return rc;
 }
 
@@ -599,8 +605,7 @@ struct restart_job {
 	const char *lab;
 	const struct node_set *set;
 	unsigned int nodes;
-	unsigned int done;
-	struct node_set hit;
+	struct nodes_report report;
 	int rc;
 };
 
@@ -623,8 +628,7 @@ static int restart_service(const char *name, const char *dir, void *arg)
 			report_warn("restart node %u (%s) failed", i, name);
 			job->rc = EXIT_FAIL;
 		} else {
-			job->done++;
-			nodeset_add(&job->hit, i);
+			nodeset_add(&job->report.hit, i);
 		}
 	}
 	return 0;
@@ -647,9 +651,10 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 	rc = check_named("restart", cli->lab, run_dir, a.name);
 	if (rc)
 		return rc;
+	keep_share(cli->lab, &set);
 	job.set = &set;
 	job.nodes = info.nodes;
-	nodeset_clear(&job.hit);
+	snprintf(job.report.command, sizeof(job.report.command), "restart");
 	if (a.name) {
 		run_dir_of_service(run_dir, a.name, dir, sizeof(dir));
 		restart_service(a.name, dir, &job);
@@ -657,15 +662,13 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 		run_dir_for_each_service(run_dir, restart_service, &job);
 	}
 	rc = job.rc;
-	log_change(cli, "restart", &job.hit, a.name);
+	log_change(cli, "restart", &job.report.hit, a.name);
 	for (i = 1; i <= info.nodes; i++)
-		if (nodeset_has(&set, i) && !nodeset_has(&job.hit, i) && job.rc == EXIT_OK) {
+		if (nodeset_has(&set, i) && !nodeset_has(&job.report.hit, i) && job.rc == EXIT_OK) {
 			report_warn("restart: nothing was ever started on node %u%s%s", i,
 				    a.name ? " as " : "", a.name ? a.name : "");
 			rc = EXIT_FAIL;
 		}
-	if (!cli->json)
-		printf("lab %s: %u node%s restarted\n", cli->lab, nodeset_count(&job.hit),
-		       nodeset_count(&job.hit) == 1 ? "" : "s");
+	print_report(cli, &job.report);
 	return rc;
 }

@@ -74,9 +74,11 @@ static void exec_on_host(const char *lab, const struct host_dest *h, const char 
 }
 
 /* The child: stdout and stderr onto the pipes, then the command. */
-static void run_child(const char *lab, const struct host_dest *h, const char *args, int out_fd,
-		      int err_fd)
+static void run_child(const char *lab, const struct host_dest *h, const char *args, int in_fd,
+		      int out_fd, int err_fd)
 {
+	if (in_fd >= 0)
+		dup2(in_fd, STDIN_FILENO);
 	dup2(out_fd, STDOUT_FILENO);
 	dup2(err_fd, STDERR_FILENO);
 	exec_on_host(lab, h, args);
@@ -116,6 +118,30 @@ static void last_line(const char *text, char *buf, size_t len)
 int remote_run(const char *lab, const struct host_list *hosts, const bool *run, char *const args[],
 	       struct remote_result *res)
 {
+	return remote_run_input(lab, hosts, run, args, NULL, res);
+}
+
+/* A pipe holding text, its write end closed: the child's standard input. -1 on failure. */
+static int input_pipe(const char *text)
+{
+	int p[2];
+	size_t len = strlen(text);
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	/* Far below a pipe's buffer: the write does not wait for a reader. */
+	if (len >= 4096 || write(p[1], text, len) != (ssize_t)len) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	return p[0];
+}
+
+int remote_run_input(const char *lab, const struct host_list *hosts, const bool *run,
+		     char *const args[], const char *const input[], struct remote_result *res)
+{
 	struct call calls[HOSTS_MAX];
 	struct pollfd fds[2 * HOSTS_MAX];
 	char dir[256];
@@ -128,23 +154,30 @@ int remote_run(const char *lab, const struct host_list *hosts, const bool *run, 
 		return err;
 	}
 	for (unsigned int h = 0; h < hosts->count; h++) {
-		int out[2], errp[2];
+		int out[2], errp[2], in = -1;
 
 		res[h].status = -1;
-		res[h].out[0] = res[h].why[0] = '\0';
+		res[h].out[0] = res[h].why[0] = res[h].err[0] = '\0';
 		calls[h] = (struct call){ .pid = -1, .out = -1, .err = -1 };
 		if (run && !run[h])
 			continue;
 		explain("# host %s", hosts->host[h].dest);
 		explain("%s%s --lab %s %s", hosts->host[h].local ? "" : "ssh ... ",
 			hosts->host[h].local ? "capnet" : remote_bin(), lab, args[h]);
-		if (pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		if (input && input[h])
+			in = input_pipe(input[h]);
+		if ((input && input[h] && in < 0) || pipe2(out, O_CLOEXEC) ||
+		    pipe2(errp, O_CLOEXEC)) {
 			snprintf(res[h].why, sizeof(res[h].why), "pipe: %s", strerror(errno));
+			if (in >= 0)
+				close(in);
 			continue;
 		}
 		calls[h].pid = fork();
 		if (calls[h].pid == 0)
-			run_child(lab, &hosts->host[h], args[h], out[1], errp[1]);
+			run_child(lab, &hosts->host[h], args[h], in, out[1], errp[1]);
+		if (in >= 0)
+			close(in);
 		close(out[1]);
 		close(errp[1]);
 		if (calls[h].pid < 0) {
@@ -213,6 +246,7 @@ int remote_run(const char *lab, const struct host_list *hosts, const bool *run, 
 			;
 		res[h].status = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 		last_line(calls[h].err_buf, res[h].why, sizeof(res[h].why));
+		snprintf(res[h].err, sizeof(res[h].err), "%s", calls[h].err_buf);
 		if (!res[h].why[0] && res[h].status)
 			snprintf(res[h].why, sizeof(res[h].why), "exit status %d", res[h].status);
 	}

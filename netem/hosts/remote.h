@@ -13,6 +13,7 @@ struct remote_result {
 	int status; /* the remote command's exit status; 255 when ssh failed; -1 not run */
 	char out[16384]; /* its standard output (cut at the size) */
 	char why[512]; /* the last line it or ssh wrote on standard error */
+	char err[4096]; /* all it wrote on standard error (cut at the size) */
 };
 
 /* Runs `<remote capnet> --lab LAB ARGS` (args already a line of safe words) on every host h
@@ -21,6 +22,11 @@ struct remote_result {
  * -errno when a host could not even be asked (with res[h].why said). */
 int remote_run(const char *lab, const struct host_list *hosts, const bool *run, char *const args[],
 	       struct remote_result *res);
+
+/* The same, each host h with run[h] reading input[h] on its standard input (a secret, so that
+ * it is on no command line); input NULL or input[h] NULL: the caller's standard input. */
+int remote_run_input(const char *lab, const struct host_list *hosts, const bool *run,
+		     char *const args[], const char *const input[], struct remote_result *res);
 
 /* Becomes `<remote capnet> --lab LAB ARGS` on host h, with this process's standard input,
  * output and error (an interactive `capnet exec`); returns -errno only if it cannot. */

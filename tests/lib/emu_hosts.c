@@ -267,6 +267,21 @@ void emu_hosts_stop(struct emu_hosts *e)
 	e->count = 0;
 }
 
+void emu_hosts_stop_lab(struct emu_hosts *e, const char *lab)
+{
+	char out[256];
+
+	emu_hosts_stop(e);
+	netlab_sh(out, sizeof(out), "rm -rf /run/capnet/%s", lab);
+}
+
+void emu_hosts_revive_all(struct emu_hosts *e)
+{
+	for (unsigned int k = 0; k < e->count; k++)
+		if (!e->sshd[k])
+			emu_host_revive(e, k);
+}
+
 int emu_host_sh(const struct emu_hosts *e, unsigned int k, char *out, size_t outlen,
 		const char *fmt, ...)
 {

@@ -29,6 +29,11 @@ struct emu_hosts {
 int emu_hosts_start(struct emu_hosts *e, unsigned int count);
 /* Kills every host (its sshd, every process in it) and removes the underlay. Idempotent. */
 void emu_hosts_stop(struct emu_hosts *e);
+/* The fixture's group teardown: every host stopped, and the controller's record of `lab`
+ * removed, should a test have failed before its down. */
+void emu_hosts_stop_lab(struct emu_hosts *e, const char *lab);
+/* Every host killed by a test back (emu_host_revive), before the lab's teardown. */
+void emu_hosts_revive_all(struct emu_hosts *e);
 /* Host k is lost: its switch namespace of `lab` is deleted, every process in it is killed;
  * its address stays, so ssh gets "Connection refused" at once. */
 int emu_host_kill(struct emu_hosts *e, unsigned int k, const char *lab);

@@ -43,18 +43,14 @@ static int setup(void **state)
 static int teardown_hosts(void **state)
 {
 	(void)state;
-	emu_hosts_stop(&hosts);
-	/* The controller's record, should a test have failed before its down. */
-	netlab_sh(out, sizeof(out), "rm -rf /run/capnet/%s", lab);
+	emu_hosts_stop_lab(&hosts, lab);
 	return 0;
 }
 
 /* Every host back, then `down`: each test starts with no lab anywhere. */
 static int teardown_lab(void **state)
 {
-	for (unsigned int k = 0; k < HOSTS; k++)
-		if (!hosts.sshd[k])
-			emu_host_revive(&hosts, k);
+	emu_hosts_revive_all(&hosts);
 	return netlab_teardown(state);
 }
 

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Services and capnode on a lab across hosts (tests/lib/emu_hosts.h): three emulated hosts, a
+ * node on each, reached by capnet through ssh alone. Ground truth: a service's process is in
+ * its node's namespace on its own host, a paused service stops answering, and a CP cluster
+ * whose members live on three hosts elects a leader over VXLAN and serves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/lib/emu_hosts.h"
+#include "tests/lib/netlab.h"
+
+#define HOSTS 3
+#define NODES 3 /* node i on host i-1 */
+#define ECHO_PORT 7400
+#define PORT 7311
+
+static struct emu_hosts hosts;
+static const char *lab;
+static char out[1 << 16];
+
+static int setup(void **state)
+{
+	(void)state;
+	return emu_hosts_start(&hosts, HOSTS);
+}
+
+static int teardown_hosts(void **state)
+{
+	(void)state;
+	emu_hosts_stop_lab(&hosts, lab);
+	return 0;
+}
+
+static int teardown_lab(void **state)
+{
+	emu_hosts_revive_all(&hosts);
+	return netlab_teardown(state);
+}
+
+static void up(void)
+{
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts %s", NODES,
+					       hosts.hosts_arg),
+			 0);
+}
+
+/* The pid a service of node i recorded on its host, or 0. */
+static long service_pid(unsigned int node, const char *service)
+{
+	char text[256];
+
+	if (emu_host_sh(&hosts, node - 1, text, sizeof(text), "cat /run/capnet/%s/svc/%s/n%u.pid",
+			lab, service, node))
+		return 0;
+	return strtol(text, NULL, 10);
+}
+
+/* Whether process pid on node i's host lives in node i's network namespace there. */
+static bool in_node_namespace(unsigned int node, long pid)
+{
+	char text[512];
+
+	return !emu_host_sh(&hosts, node - 1, text, sizeof(text),
+			    "test \"$(stat -L -c %%i /proc/%ld/ns/net)\" = "
+			    "\"$(stat -L -c %%i /run/netns/%s-n%u)\"",
+			    pid, lab, node);
+}
+
+/* How many of `count` datagrams node 1 sends to node `to`'s echo service come back. */
+static unsigned int echoes(int fd1, unsigned int to, unsigned int count)
+{
+	for (unsigned int c = 0; c < count; c++)
+		netlab_udp_send_to(fd1, to, ECHO_PORT, "ping", 4);
+	return netlab_udp_count(fd1, 300);
+}
+
+/* A UDP echo service on every node, started, paused, resumed, killed and restarted from the
+ * controller: each report adds up the hosts', and every claim is checked where it happens. */
+static void test_services_across_hosts(void **state)
+{
+	char peers[256];
+	long pid[NODES + 1];
+	int fd1;
+
+	(void)state;
+	up();
+	assert_int_equal(
+		netlab_capnet_checked(
+			lab, out, sizeof(out),
+			"start --name echo -- /usr/bin/python3 -c "
+			"'import os,socket,sys\nos.makedirs(sys.argv[2], exist_ok=True)\nopen(sys.argv[2] + \"/peers\", \"w\").write(sys.argv[1])\n"
+			"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+			"s.bind((\"{ip}\", %d))\nwhile True:\n d, a = s.recvfrom(2048)\n"
+			" s.sendto(d, a)' '{each/,:{i}={ip}}' '{dir}'",
+			ECHO_PORT),
+		0);
+	assert_non_null(strstr(out, "echo started on 3 nodes"));
+	for (unsigned int i = 1; i <= NODES; i++) {
+		pid[i] = service_pid(i, "echo");
+		assert_true(pid[i] > 0);
+		assert_true(in_node_namespace(i, pid[i]));
+		/* Its placeholders name the whole lab, not its host's share. */
+		assert_int_equal(emu_host_sh(&hosts, i - 1, peers, sizeof(peers),
+					     "cat /run/capnet/%s/svc/echo/data/n%u/peers", lab, i),
+				 0);
+		assert_string_equal(peers, "1=10.77.0.1,2=10.77.0.2,3=10.77.0.3");
+	}
+	fd1 = emu_host_node_socket(&hosts, 0, lab, 1, PORT);
+	assert_true(fd1 >= 0);
+	assert_int_equal(echoes(fd1, 2, 5), 5);
+	assert_int_equal(echoes(fd1, 3, 5), 5);
+
+	/* Paused on host 1: node 2 no longer answers; node 3, on host 2, still does. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "pause 2"), 0);
+	assert_non_null(strstr(out, "1 node paused (echo)"));
+	assert_int_equal(echoes(fd1, 2, 5), 0);
+	assert_int_equal(echoes(fd1, 3, 5), 5);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "resume 2"), 0);
+	assert_non_null(strstr(out, "1 node resumed (echo)"));
+	/* What waited in its socket while it was frozen is answered now, and what follows. */
+	assert_true(echoes(fd1, 2, 5) >= 5);
+
+	/* A named node where nothing runs is a failure, said by the host that holds it. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "kill 3"), 0);
+	assert_non_null(strstr(out, "1 node killed"));
+	assert_false(in_node_namespace(3, pid[3]));
+	assert_int_equal(echoes(fd1, 3, 5), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "resume 3"), 1);
+	assert_non_null(strstr(out, hosts.addr[2]));
+	assert_non_null(strstr(out, "node 3 is not paused"));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "restart 3"), 0);
+	assert_non_null(strstr(out, "1 node restarted"));
+	pid[3] = service_pid(3, "echo");
+	assert_true(pid[3] > 0 && in_node_namespace(3, pid[3]));
+	assert_int_equal(echoes(fd1, 3, 5), 5);
+
+	/* --json: one line adding up the hosts. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "--json pause"), 0);
+	assert_non_null(strstr(out, "\"nodes\":\"1-3\""));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "resume --json"), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "stop"), 0);
+	assert_non_null(strstr(out, "3 nodes stopped"));
+	for (unsigned int i = 1; i <= NODES; i++)
+		assert_false(in_node_namespace(i, pid[i]));
+	/* A usage error is said once, as on one host. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "pause --bogus"), 2);
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	close(fd1);
+}
+
+/* capctl, run inside a node on its own host, through capnet exec. */
+static int capctl_on(unsigned int node, char *buf, size_t len, const char *op)
+{
+	char capctl[512];
+
+	netlab_sibling("capctl", capctl, sizeof(capctl));
+	return netlab_capnet(lab, buf, len, "exec %u -- %s --lab %s -n %u --timeout 2000 %s", node,
+			     capctl, lab, node, op);
+}
+
+/* A capnode on each of three hosts: one key everywhere, a leader elected over VXLAN, writes
+ * through one host read back through another, and the minority host refuses under a
+ * partition that the majority serves through. */
+static void test_cp_cluster_across_hosts(void **state)
+{
+	char key0[128], key[128];
+	int rc = -1;
+
+	(void)state;
+	up();
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp"), 0);
+	assert_non_null(strstr(out, "3 capnodes started in cp mode"));
+	assert_int_equal(emu_host_sh(&hosts, 0, key0, sizeof(key0), "cat /run/capnet/%s/key", lab),
+			 0);
+	for (unsigned int k = 1; k < HOSTS; k++) {
+		assert_int_equal(
+			emu_host_sh(&hosts, k, key, sizeof(key), "cat /run/capnet/%s/key", lab), 0);
+		assert_string_equal(key, key0);
+	}
+	/* Until a leader is elected the first write may be refused; a bound, not a claim. */
+	for (int attempt = 0; attempt < 60 && rc; attempt++)
+		rc = capctl_on(1, out, sizeof(out), "put x 1");
+	if (rc)
+		printf("put through node 1: %s", out);
+	assert_int_equal(rc, 0);
+	assert_int_equal(capctl_on(3, out, sizeof(out), "get x"), 0);
+	assert_non_null(strstr(out, "1"));
+
+	/* Node 1 alone on host 0: it refuses; nodes 2 and 3 elect and serve. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1"), 0);
+	assert_int_equal(capctl_on(1, out, sizeof(out), "put x 2"), 3);
+	assert_non_null(strstr(out, "UNAVAILABLE"));
+	rc = -1;
+	for (int attempt = 0; attempt < 60 && rc; attempt++)
+		rc = capctl_on(2, out, sizeof(out), "put x 3");
+	assert_int_equal(rc, 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
+	rc = -1;
+	for (int attempt = 0; attempt < 60 && rc; attempt++)
+		rc = capctl_on(1, out, sizeof(out), "get x");
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "3"));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "stop"), 0);
+	assert_non_null(strstr(out, "3 nodes stopped"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_services_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_cp_cluster_across_hosts, teardown_lab),
+	};
+
+	netlab_require_root("test_hosts_services");
+	lab = netlab_unique_lab("hc");
+	return cmocka_run_group_tests(tests, setup, teardown_hosts);
+}
