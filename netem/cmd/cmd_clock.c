@@ -12,6 +12,7 @@
 #include "lib/report.h"
 #include "netem/cli.h"
 #include "netem/lab/fault_log.h"
+#include "netem/lab/lab_record.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/svc/nodes.h"
 
@@ -55,7 +56,10 @@ static int check_node(const char *lab, const char *run_dir, unsigned int node)
 	return EXIT_OK;
 }
 
-int cmd_clock(struct cli *cli, int argc, char **argv)
+/* The command, or with apply false its checks alone (every node of this host runs a service
+ * that follows its clock), printing nothing: a lab across hosts checks every host before any
+ * clock moves. */
+static int clock_run(struct cli *cli, int argc, char **argv, bool apply)
 {
 	char faketime[PATH_MAX], mend[PATH_MAX], why[256], run_dir[256], nodes_text[4096];
 	char setting[64], human[96], strobe[96] = "";
@@ -82,6 +86,9 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (nodeset_parse(argv[0], info.nodes, &set, &e))
 		return report_usage("clock: %s", e.msg);
+	lab_record_keep_share(cli->lab, &set);
+	if (!nodeset_count(&set))
+		return report_fail("clock: none of nodes %s lives on this host", argv[0]);
 	nodeset_format(&set, nodes_text, sizeof(nodes_text));
 	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
 	/* A reset is how every fault ends: it needs no service, and no libfaketime. */
@@ -93,6 +100,8 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 			if (nodeset_has(&set, i) && check_node(cli->lab, run_dir, i))
 				return EXIT_FAIL;
 	}
+	if (!apply)
+		return EXIT_OK;
 	for (i = 1; i <= info.nodes; i++) {
 		if (!nodeset_has(&set, i))
 			continue;
@@ -143,4 +152,14 @@ int cmd_clock(struct cli *cli, int argc, char **argv)
 		printf("clock of node%s %s: %s%s (in force for the services capnet started there)\n",
 		       nodeset_count(&set) == 1 ? "" : "s", nodes_text, human, strobe);
 	return EXIT_OK;
+}
+
+int cmd_clock(struct cli *cli, int argc, char **argv)
+{
+	return clock_run(cli, argc, argv, true);
+}
+
+int cmd_clock_check(struct cli *cli, int argc, char **argv)
+{
+	return clock_run(cli, argc, argv, false);
 }

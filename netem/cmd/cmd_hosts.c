@@ -798,6 +798,121 @@ static int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *
 	return rc;
 }
 
+/* ---- clock: each host moves the clocks of its nodes ------------------------------------- */
+
+/* Where a host's clock line names its nodes: the value of "nodes" in JSON, else what stands
+ * between "clock of node(s) " and ": ". 0 with *at and *len, or -EINVAL. */
+static int clock_nodes_span(const char *line, bool json, const char **at, size_t *len)
+{
+	const char *p = json ? strstr(line, "\"nodes\":\"") : strstr(line, "clock of node");
+
+	if (!p)
+		return -EINVAL;
+	p += json ? strlen("\"nodes\":\"") : strlen("clock of node");
+	if (!json)
+		p += strspn(p, "s ");
+	*at = p;
+	*len = strcspn(p, json ? "\"" : ":");
+	return p[*len] ? 0 : -EINVAL;
+}
+
+/* One line for the hosts' lines when they say the same of their nodes (the nodes joined), else
+ * every host's line: each names its nodes. */
+static void print_clock_lines(struct cli *cli, const struct lab_hosts *lh, const bool *ran)
+{
+	static char first_rest[16384], rest[16384];
+	struct node_set all, one;
+	struct spec_error e;
+	char nodes[4096], text[4096];
+	const char *at, *first = NULL;
+	size_t len;
+	bool same = true;
+
+	nodeset_clear(&all);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		const char *line = last_output_line(results[h].out);
+
+		if (!ran[h])
+			continue;
+		if (clock_nodes_span(line, cli->json, &at, &len) || len >= sizeof(text)) {
+			same = false;
+			continue;
+		}
+		snprintf(text, sizeof(text), "%.*s", (int)len, at);
+		if (nodeset_parse(text, lh->nodes, &one, &e))
+			same = false;
+		for (unsigned int i = 1; i <= lh->nodes; i++)
+			if (nodeset_has(&one, i))
+				nodeset_add(&all, i);
+		snprintf(rest, sizeof(rest), "%.*s%s", (int)(at - line), line, at + len);
+		if (!first) {
+			first = line;
+			snprintf(first_rest, sizeof(first_rest), "%s", rest);
+		} else if (strcmp(rest, first_rest)) {
+			same = false;
+		}
+	}
+	if (!first)
+		return;
+	if (!same) {
+		for (unsigned int h = 0; h < lh->hosts.count; h++)
+			if (ran[h])
+				fputs(last_output_line(results[h].out), stdout);
+		return;
+	}
+	clock_nodes_span(first, cli->json, &at, &len);
+	nodeset_format(&all, nodes, sizeof(nodes));
+	if (cli->json)
+		printf("%.*s%s%s", (int)(at - first), first, nodes, at + len);
+	else
+		printf("clock of node%s %s%s", nodeset_count(&all) == 1 ? "" : "s", nodes,
+		       at + len);
+}
+
+/* Every host that holds one of NODES checks them all first; only then does any clock move, on
+ * each host through its own libfaketime control files. */
+static int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, char **argv)
+{
+	static char args[16384];
+	bool ran[HOSTS_MAX] = { false };
+	struct node_set set;
+	struct spec_error e;
+
+	cli_take_json(cli, &argc, argv);
+	if (argc < 2)
+		return report_usage("clock: usage: capnet clock NODES --offset ±T | --rate R | "
+				    "--strobe T,PERIOD | --reset");
+	if (nodeset_parse(argv[0], lh->nodes, &set, &e))
+		return report_usage("clock: %s", e.msg);
+	if (cli_need_root("capnet clock"))
+		return EXIT_FAIL;
+	for (unsigned int i = 1; i <= lh->nodes; i++)
+		if (nodeset_has(&set, i))
+			ran[lh->place.host_of[i]] = true;
+	remote_line("host clock-check", argc, argv, args, sizeof(args));
+	set_all_args(lh->hosts.count, args);
+	remote_run(cli->lab, &lh->hosts, ran, host_args, results);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (ran[h] && results[h].status == EXIT_USAGE)
+			return report_usage("%s", said(results[h].why));
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (ran[h] && results[h].status)
+			return report_fail("clock: host %s: %s; no clock was changed",
+					   lh->hosts.host[h].dest, said(results[h].why));
+	remote_line(cli->json ? "--json host clock" : "host clock", argc, argv, args, sizeof(args));
+	set_all_args(lh->hosts.count, args);
+	remote_run(cli->lab, &lh->hosts, ran, host_args, results);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (ran[h] && results[h].status == 0)
+			relay_warnings(lh, h);
+	print_clock_lines(cli, lh, ran);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (ran[h] && results[h].status)
+			return report_fail("clock: host %s: %s", lh->hosts.host[h].dest,
+					   said(results[h].why));
+	return EXIT_OK;
+}
+
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
 {
 	static struct lab_hosts lh;
@@ -829,6 +944,10 @@ bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, in
 	if (!strcmp(name, "partition") || !strcmp(name, "cut") || !strcmp(name, "heal") ||
 	    !strcmp(name, "link")) {
 		*rc = hosts_switch(cli, &lh, name, argc, argv);
+		return true;
+	}
+	if (!strcmp(name, "clock")) {
+		*rc = hosts_clock(cli, &lh, argc, argv);
 		return true;
 	}
 	if (node_command(name)) {
@@ -1105,5 +1224,9 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_nodes(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "key"))
 		return host_key(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "clock-check"))
+		return cmd_clock_check(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "clock"))
+		return cmd_clock(cli, argc - 1, argv + 1);
 	return report_usage("host: unknown verb \"%s\"", argv[0]);
 }

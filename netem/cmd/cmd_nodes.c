@@ -133,18 +133,6 @@ static int resolve_nodes(const char *cmd, const struct node_args *a, unsigned in
 	return EXIT_OK;
 }
 
-/* On a host of a lab across hosts, the command acts on the nodes of this host's share alone:
- * the controller runs it on every host with the node numbers of the whole lab. */
-static void keep_share(const char *lab, struct node_set *set)
-{
-	struct node_set here;
-
-	if (lab_record_share(lab, &here))
-		return;
-	for (unsigned int w = 0; w < CAPNET_NODE_SLOTS / 64; w++)
-		set->bits[w] &= here.bits[w];
-}
-
 static void print_report(const struct cli *cli, const struct nodes_report *r)
 {
 	char line[2048];
@@ -342,7 +330,7 @@ static int start_program(struct cli *cli, const struct node_args *a, const struc
 		return report_fail("start: out of memory");
 	/* {each:...} names every node of the service, wherever it lives; this host starts its own. */
 	here = *set;
-	keep_share(cli->lab, &here);
+	lab_record_keep_share(cli->lab, &here);
 	start_on_nodes(&here, info->nodes, dir, start_service, NULL, &st, &tally, pids);
 	nodeset_clear(&deaf);
 	if (a->settle_ns || a->wait_port) {
@@ -441,7 +429,7 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 				  .key_file = a.no_key ? NULL : key_path,
 				  .extra_argc = a.extra_argc,
 				  .extra_argv = a.extra_argv };
-	keep_share(cli->lab, &set);
+	lab_record_keep_share(cli->lab, &set);
 	start_on_nodes(&set, info.nodes, run_dir, start_capnode, other_mode, &st, &tally, NULL);
 	report_started(cli, CAPNODE_SERVICE, a.mode, run_dir, &tally);
 	return tally.failed ? EXIT_FAIL : EXIT_OK;
@@ -552,7 +540,7 @@ static int signal_nodes(struct cli *cli, const char *cmd, int argc, char **argv,
 		return rc;
 	if (takes_signal)
 		job.sig = a.signal;
-	keep_share(cli->lab, &set);
+	lab_record_keep_share(cli->lab, &set);
 	job.set = &set;
 	job.nodes = info.nodes;
 	snprintf(job.report.command, sizeof(job.report.command), "%s", cmd);
@@ -651,7 +639,7 @@ int cmd_restart(struct cli *cli, int argc, char **argv)
 	rc = check_named("restart", cli->lab, run_dir, a.name);
 	if (rc)
 		return rc;
-	keep_share(cli->lab, &set);
+	lab_record_keep_share(cli->lab, &set);
 	job.set = &set;
 	job.nodes = info.nodes;
 	snprintf(job.report.command, sizeof(job.report.command), "restart");

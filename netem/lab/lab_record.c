@@ -94,6 +94,16 @@ int lab_record_share(const char *lab, struct node_set *here)
 	return nodeset_parse(text, CAPNET_MAX_NODES, here, &err) ? -EINVAL : 0;
 }
 
+void lab_record_keep_share(const char *lab, struct node_set *set)
+{
+	struct node_set here;
+
+	if (lab_record_share(lab, &here))
+		return;
+	for (unsigned int w = 0; w < CAPNET_NODE_SLOTS / 64; w++)
+		set->bits[w] &= here.bits[w];
+}
+
 unsigned int lab_record_nodes(const char *lab)
 {
 	char text[32];

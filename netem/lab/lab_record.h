@@ -37,6 +37,9 @@ void lab_record_forget(const char *lab, const char *name);
 int lab_record_share_create(const char *lab, const struct node_set *here);
 /* 0 and the set when this host holds a share of the lab; -ENOENT when the lab is all here. */
 int lab_record_share(const char *lab, struct node_set *here);
+/* On a host of a lab across hosts, narrows set to the nodes this host holds: a command the
+ * controller runs on every host, with the node numbers of the whole lab, acts on its share. */
+void lab_record_keep_share(const char *lab, struct node_set *set);
 
 /* The two shared tc blocks a lab's ports are bound to (--hook blocks), recorded by `up` before
  * it binds them: which blocks the whole-lab check must find on every port. Block indexes belong

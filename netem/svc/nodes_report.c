@@ -37,8 +37,9 @@ static int format_text(const struct nodes_report *r, const char *lab, char *buf,
 					already	     ? "nodes " :
 						       "",
 					nodes, already ? " already running" : "", r->dir);
-		return snprintf(buf, len, "lab %s: %s started on %u node%s%s%s (logs and data in %s)\n",
-				lab, r->service, r->started, r->started == 1 ? "" : "s",
+		return snprintf(buf, len,
+				"lab %s: %s started on %u node%s%s%s (logs and data in %s)\n", lab,
+				r->service, r->started, r->started == 1 ? "" : "s",
 				already ? ", already running on " : "", nodes, r->dir);
 	}
 	if (!strcmp(r->command, "restart"))

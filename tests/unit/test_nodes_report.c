@@ -25,8 +25,11 @@ static struct nodes_report round_trip(const struct nodes_report *r)
 
 static void test_words_of_one_host(void **state)
 {
-	struct nodes_report r = { .command = "start", .service = "capnode", .mode = "cp",
-				  .dir = "/run/capnet/lab1", .started = 2 };
+	struct nodes_report r = { .command = "start",
+				  .service = "capnode",
+				  .mode = "cp",
+				  .dir = "/run/capnet/lab1",
+				  .started = 2 };
 	char line[2048];
 
 	(void)state;
@@ -34,7 +37,9 @@ static void test_words_of_one_host(void **state)
 	nodes_report_format(&r, "lab1", false, line, sizeof(line));
 	assert_string_equal(line, "lab lab1: 2 capnodes started in cp mode, node 3 already running "
 				  "(logs and data in /run/capnet/lab1)\n");
-	r = (struct nodes_report){ .command = "start", .service = "echo", .dir = "/d", .started = 1 };
+	r = (struct nodes_report){
+		.command = "start", .service = "echo", .dir = "/d", .started = 1
+	};
 	nodes_report_format(&r, "lab1", false, line, sizeof(line));
 	assert_string_equal(line, "lab lab1: echo started on 1 node (logs and data in /d)\n");
 	r = (struct nodes_report){ .command = "pause" };
@@ -55,8 +60,12 @@ static void test_words_of_one_host(void **state)
 
 static void test_hosts_add_up(void **state)
 {
-	struct nodes_report a = { .command = "start", .service = "capnode", .mode = "ap",
-				  .dir = "/run/capnet/x", .started = 2, .failed = 1 },
+	struct nodes_report a = { .command = "start",
+				  .service = "capnode",
+				  .mode = "ap",
+				  .dir = "/run/capnet/x",
+				  .started = 2,
+				  .failed = 1 },
 			    b = a, sum = { 0 }, back;
 	char line[2048];
 
