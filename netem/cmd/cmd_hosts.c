@@ -899,7 +899,8 @@ static int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 		if (ran[h] && results[h].status)
 			return report_fail("clock: host %s: %s; no clock was changed",
 					   lh->hosts.host[h].dest, said(results[h].why));
-	remote_line(cli->json ? "--json host clock" : "host clock", argc, argv, args, sizeof(args));
+	remote_line(cli->json ? "--json host clock-set" : "host clock-set", argc, argv, args,
+		    sizeof(args));
 	set_all_args(lh->hosts.count, args);
 	remote_run(cli->lab, &lh->hosts, ran, host_args, results);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
@@ -1226,7 +1227,7 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_key(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "clock-check"))
 		return cmd_clock_check(cli, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "clock"))
+	if (!strcmp(argv[0], "clock-set"))
 		return cmd_clock(cli, argc - 1, argv + 1);
 	return report_usage("host: unknown verb \"%s\"", argv[0]);
 }
