@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests of the set checker on hand-made histories: valid, each kind of finding (lost,
- * unexpected, recovered, stale, diverged) with the line that shows it, settled reads by node
+ * unexpected, recovered, stale, diverged, duplicated) with the line that shows it, settled reads by node
  * and by process; and the histories it refuses. */
 #include <errno.h>
 #include <setjmp.h>
@@ -133,6 +133,31 @@ static void test_each_finding(void **state)
 	set_result_free(&r);
 }
 
+/* A read that lists an element twice, final or not: the set was given it twice. Each element
+ * once, at the first read that repeats it; nothing else is wrong, yet the verdict is invalid. */
+static void test_duplicated(void **state)
+{
+	struct history_error e = { 0 };
+	struct set_result r;
+
+	(void)state;
+	add(0, "1", "ok", 10); /* lines 1-2 */
+	add(1, "2", "ok", 12); /* lines 3-4 */
+	line(2, "invoke", "read", "null", 11); /* line 5: during the adds */
+	line(2, "ok", "read", "[\"1\",\"1\"]", 14); /* line 6: not final, a repeat */
+	final_read(3, "[\"2\",\"1\",\"2\",\"1\",\"2\"]", 30); /* lines 7-8 */
+	assert_int_equal(check(&r, &e), 0);
+	assert_false(r.valid);
+	assert_int_equal(r.n_duplicated, 2);
+	assert_string_equal(r.duplicated[0].element, "1");
+	assert_int_equal(r.duplicated[0].line, 6);
+	assert_string_equal(r.duplicated[1].element, "2");
+	assert_int_equal(r.duplicated[1].line, 8);
+	assert_int_equal(r.n_lost + r.n_unexpected + r.n_recovered + r.n_stale + r.diverged_adds,
+			 0);
+	set_result_free(&r);
+}
+
 /* A split brain: node 1 kept acknowledging adds that nodes 2 and 3 never got, and asked again
  * they still miss them. Every other count is clean: only divergence says so. */
 static void test_diverged(void **state)
@@ -252,7 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),	 cmocka_unit_test(test_each_finding),
 		cmocka_unit_test(test_diverged), cmocka_unit_test(test_settled_by_process),
-		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_refused),	 cmocka_unit_test(test_duplicated),
 	};
 
 	int rc;

@@ -481,6 +481,7 @@ static void print_set(const char *name, const struct set_result *r)
 		print_items_json("unexpected", r->unexpected, r->n_unexpected);
 		print_items_json("recovered", r->recovered, r->n_recovered);
 		print_items_json("stale", r->stale, r->n_stale);
+		print_items_json("duplicated", r->duplicated, r->n_duplicated);
 		printf(",\"diverged_adds\":%zu,\"diverged_acknowledged\":%zu", r->diverged_adds,
 		       r->diverged_acknowledged);
 		print_readers_json("diverged_missing", r->missing, r->n_missing);
@@ -503,10 +504,10 @@ static void print_set(const char *name, const struct set_result *r)
 		printf(" ha%s\n", r->n_having == 1 ? "s" : "ve");
 	}
 	printf("%s: %s (%zu set%s, %zu adds, %zu acknowledged, %zu final read%s): %zu diverged, "
-	       "%zu lost, %zu unexpected, %zu recovered, %zu stale\n",
+	       "%zu lost, %zu unexpected, %zu recovered, %zu stale, %zu duplicated\n",
 	       name, r->valid ? "valid" : "INVALID", r->keys, r->keys == 1 ? "" : "s", r->attempts,
 	       r->acknowledged, r->final_reads, r->final_reads == 1 ? "" : "s", r->diverged_adds,
-	       r->n_lost, r->n_unexpected, r->n_recovered, r->n_stale);
+	       r->n_lost, r->n_unexpected, r->n_recovered, r->n_stale, r->n_duplicated);
 	print_items(name,
 		    "diverged (settled final reads disagree: missing here what another has; line "
 		    "of the read)",
@@ -515,6 +516,8 @@ static void print_set(const char *name, const struct set_result *r)
 		    r->n_lost);
 	print_items(name, "unexpected (never added; line of the read)", r->unexpected,
 		    r->n_unexpected);
+	print_items(name, "duplicated (a read lists the element more than once; line of the read)",
+		    r->duplicated, r->n_duplicated);
 	print_items(name, "recovered (outcome unknown, then read)", r->recovered, r->n_recovered);
 	print_items(name,
 		    "stale (an earlier final read misses what every settled one has; line of the "

@@ -119,6 +119,7 @@ static int push(struct set_item **items, size_t *n, size_t *cap, const char *key
 
 void set_result_free(struct set_result *r)
 {
+	free(r->duplicated);
 	free(r->lost);
 	free(r->unexpected);
 	free(r->recovered);
@@ -208,6 +209,50 @@ static int validate(const struct history *h, struct history_error *err)
 	return 0;
 }
 
+/* A read of a set that lists an element twice: a set holds each element once, so the system
+ * stored or returned it twice (Jepsen's set-full calls the history invalid for it too). Every
+ * ok read, final or not; each element once, at the first read that repeats it. */
+static int find_duplicates(const struct history *h, struct set_result *r)
+{
+	const char **items = NULL;
+	size_t cap_items = 0, cap = 0, i, j;
+	int rc = 0;
+
+	for (i = 0; i < h->n_ops && !rc; i++) {
+		const struct history_op *op = &h->ops[i];
+
+		if (op->f != HISTORY_READ || op->outcome != HISTORY_OK || op->result->n < 2)
+			continue;
+		if (op->result->n > cap_items) {
+			const char **grown = realloc(items, op->result->n * sizeof(*items));
+
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			items = grown;
+			cap_items = op->result->n;
+		}
+		memcpy(items, op->result->items, op->result->n * sizeof(*items));
+		sort_n(items, op->result->n, sizeof(*items), cmp_item);
+		for (j = 1; j < op->result->n && !rc; j++)
+			if (!cmp_str(items[j], items[j - 1]) &&
+			    (j < 2 || cmp_str(items[j], items[j - 2])))
+				rc = push(&r->duplicated, &r->n_duplicated, &cap, op->key, items[j],
+					  op->ret_line);
+	}
+	free(items);
+	if (rc)
+		return rc;
+	sort_n(r->duplicated, r->n_duplicated, sizeof(*r->duplicated), cmp_item_line);
+	for (i = 0, j = 0; i < r->n_duplicated; i++)
+		if (!j || cmp_str(r->duplicated[j - 1].key, r->duplicated[i].key) ||
+		    cmp_str(r->duplicated[j - 1].element, r->duplicated[i].element))
+			r->duplicated[j++] = r->duplicated[i];
+	r->n_duplicated = j;
+	return 0;
+}
+
 int set_check(const struct history *h, struct set_result *r, struct history_error *err)
 {
 	struct attempt *at = NULL;
@@ -222,6 +267,9 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 	rc = validate(h, err);
 	if (rc)
 		return rc;
+	rc = find_duplicates(h, r);
+	if (rc)
+		goto out;
 	for (i = 0; i < h->n_ops; i++) {
 		const struct history_op *op = &h->ops[i];
 
@@ -383,7 +431,7 @@ int set_check(const struct history *h, struct set_result *r, struct history_erro
 		goto out;
 	sort_n(r->missing, r->n_missing, sizeof(*r->missing), cmp_reader_v);
 	sort_n(r->having, r->n_having, sizeof(*r->having), cmp_reader_v);
-	r->valid = !r->n_lost && !r->n_unexpected && !r->diverged_adds;
+	r->valid = !r->n_lost && !r->n_unexpected && !r->diverged_adds && !r->n_duplicated;
 out:
 	for (i = 0; i < n_fr; i++)
 		free(fr[i].items);

@@ -5,7 +5,7 @@
  * every settled read was lost; an element nobody tried to add is unexpected; an add of unknown
  * outcome that a settled read has was recovered; settled reads that disagree diverged (the
  * replicas never converged); an earlier final read that misses what every settled read has is
- * merely stale. Pure: it reads a paired history and returns the verdict with its evidence (line
+ * merely stale. A read that lists an element twice duplicated it. Pure: it reads a paired history and returns the verdict with its evidence (line
  * numbers). */
 #ifndef CAPNET_SET_CHECK_H
 #define CAPNET_SET_CHECK_H
@@ -30,10 +30,10 @@ struct set_reader {
 };
 
 struct set_result {
-	bool valid; /* nothing lost, nothing unexpected, no divergence */
+	bool valid; /* nothing lost, nothing unexpected, nothing duplicated, no divergence */
 	size_t keys, attempts, acknowledged, final_reads;
-	struct set_item *lost, *unexpected, *recovered, *stale;
-	size_t n_lost, n_unexpected, n_recovered, n_stale;
+	struct set_item *lost, *unexpected, *recovered, *stale, *duplicated;
+	size_t n_lost, n_unexpected, n_recovered, n_stale, n_duplicated;
 	/* Divergence: each element some settled reads of its set have and another misses, with
 	 * the line of the settled read that misses it; the distinct elements, and how many of
 	 * them were acknowledged; the readers whose settled reads miss some, and those that have
