@@ -13,6 +13,7 @@
 
 #include "lib/files.h"
 #include "lib/json.h"
+#include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/options.h"
 #include "netem/cli.h"
@@ -515,10 +516,6 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 
 	cli_take_json(cli, &argc, argv);
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--delay") || !strcmp(argv[i], "--rate"))
-			return report_fail("%s: delays across hosts are not supported yet (loss, "
-					   "duplication, corruption and rules are)",
-					   name);
 		preset |= !strcmp(argv[i], "--preset");
 		seed |= !strcmp(argv[i], "--seed");
 	}
@@ -914,6 +911,67 @@ static int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 	return EXIT_OK;
 }
 
+/* ---- link --delay: each host's delay line, for the links whose sender it holds ------------ */
+
+/* Whether a link command changes delays and nothing the filter's policy holds: then there is
+ * no switch to make, and each host applies it at once. */
+static bool link_delays_only(int argc, char **argv)
+{
+	static const char *const delay_opts[] = { "--delay", "--jitter", "--distribution", "--rate",
+						  "--reorder" };
+	static const char *const policy_opts[] = { "--loss",	"--dup",
+						   "--corrupt", "--corrupt-payload",
+						   "--only",	"--except" };
+	bool delays = false;
+
+	for (int i = 0; i < argc; i++) {
+		for (size_t k = 0; k < sizeof(delay_opts) / sizeof(delay_opts[0]); k++)
+			delays |= !strcmp(argv[i], delay_opts[k]);
+		for (size_t k = 0; k < sizeof(policy_opts) / sizeof(policy_opts[0]); k++)
+			if (!strcmp(argv[i], policy_opts[k]))
+				return false;
+	}
+	return delays;
+}
+
+/* Every host records the lab's delays and its delay line takes the frames of the links whose
+ * sender it holds: a frame is delayed once, where it enters the switch, and then crosses to
+ * its destination's host over VXLAN. */
+static int hosts_delay(struct cli *cli, const struct lab_hosts *lh, int argc, char **argv)
+{
+	static char args[16384], delays[4096];
+
+	cli_take_json(cli, &argc, argv);
+	if (cli_need_root("capnet link"))
+		return EXIT_FAIL;
+	remote_line("--json host link", argc, argv, args, sizeof(args));
+	set_all_args(lh->hosts.count, args);
+	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (results[h].status == EXIT_USAGE)
+			return report_usage("%s", said(results[h].why));
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (results[h].status)
+			return report_fail(
+				"link: host %s: %s; the delays of the other hosts are set "
+				"(capnet --lab %s heal --delays clears them)",
+				lh->hosts.host[h].dest, said(results[h].why), cli->lab);
+		relay_warnings(lh, h);
+	}
+	if (json_text_str(results[0].out, "delays", delays, sizeof(delays)))
+		snprintf(delays, sizeof(delays), "?");
+	if (cli->json) {
+		printf("{\"lab\":");
+		json_write_string(stdout, cli->lab);
+		printf(",\"delays\":");
+		json_write_string(stdout, delays);
+		printf(",\"hosts\":%u}\n", lh->hosts.count);
+	} else {
+		printf("delays: %s\n", delays[0] ? delays : "none");
+	}
+	return EXIT_OK;
+}
+
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
 {
 	static struct lab_hosts lh;
@@ -940,6 +998,10 @@ bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, in
 	}
 	if (!strcmp(name, "exec")) {
 		*rc = hosts_exec(cli, &lh, argc, argv);
+		return true;
+	}
+	if (!strcmp(name, "link") && link_delays_only(argc, argv)) {
+		*rc = hosts_delay(cli, &lh, argc, argv);
 		return true;
 	}
 	if (!strcmp(name, "partition") || !strcmp(name, "cut") || !strcmp(name, "heal") ||
@@ -1225,6 +1287,8 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_nodes(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "key"))
 		return host_key(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "link"))
+		return cmd_link(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "clock-check"))
 		return cmd_clock_check(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "clock-set"))

@@ -294,6 +294,9 @@ static int reconfigure(struct dl *d)
 		struct dl_source *src = &d->src[s];
 		bool wanted = false;
 
+		/* A sender on another host of a lab across hosts: its own delay line delays it. */
+		if (!lab_node_is_here(&d->info, s))
+			continue;
 		/* Tables only for ports that are, or were, the source of a delayed link: a large
 		 * lab with a few delayed links stays small. */
 		if (!src->delayed) {
@@ -710,6 +713,8 @@ static int dl_setup(struct dl *d)
 	for (s = 1; s <= d->nodes; s++) {
 		uint32_t ifindex = d->info.port_ifindex[s], node = s;
 
+		if (!lab_node_is_here(&d->info, s))
+			continue;
 		if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.port_node), &ifindex, &node,
 					BPF_ANY)) {
 			err = -errno;

@@ -25,6 +25,7 @@
 
 #include "lib/report.h"
 #include "netem/lab/adopt.h"
+#include "netem/lab/lab_record.h"
 #include "netem/lab/offload.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -197,6 +198,7 @@ static void pair_no_ipv6(const char *sw)
 
 int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 {
+	struct node_set here;
 	char sw[LAB_NAME_MAX + 16], port_name[16];
 	int fd, bridge, port, dl, err;
 	unsigned int i;
@@ -248,7 +250,11 @@ int delay_setup_ports(const char *lab, unsigned int nodes, int *dl_ifindex)
 			   DELAY_PORT, strerror(-err));
 		goto out;
 	}
+	/* A node on another host of a lab across hosts is behind vx0 already, statically. */
+	lab_record_nodes_here(lab, nodes, &here);
 	for (i = 1; i <= nodes; i++) {
+		if (!nodeset_has(&here, i))
+			continue;
 		snprintf(port_name, sizeof(port_name), "p%u", i);
 		lab_node_mac(i, mac);
 		if (i <= 3 || i == nodes)
@@ -312,6 +318,7 @@ void delay_teardown_ports(const char *lab, unsigned int nodes)
 
 int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 {
+	struct node_set here;
 	char ns[LAB_NAME_MAX + 16];
 	unsigned int i;
 	int e, err = 0;
@@ -320,7 +327,10 @@ int delay_node_txcsum(const char *lab, unsigned int nodes, bool on)
 		explain("# TX checksum offload stays off: link --corrupt needs the senders' checksums");
 		return 0;
 	}
+	lab_record_nodes_here(lab, nodes, &here);
 	for (i = 1; i <= nodes; i++) {
+		if (!nodeset_has(&here, i))
+			continue;
 		lab_node_ns(lab, i, ns, sizeof(ns));
 		if (i <= 3 || i == nodes)
 			explain("ip netns exec %s ethtool -K eth0 tx %s", ns, on ? "on" : "off");

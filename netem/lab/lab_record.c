@@ -104,6 +104,14 @@ void lab_record_keep_share(const char *lab, struct node_set *set)
 		set->bits[w] &= here.bits[w];
 }
 
+void lab_record_nodes_here(const char *lab, unsigned int nodes, struct node_set *here)
+{
+	nodeset_clear(here);
+	for (unsigned int i = 1; i <= nodes; i++)
+		nodeset_add(here, i);
+	lab_record_keep_share(lab, here);
+}
+
 unsigned int lab_record_nodes(const char *lab)
 {
 	char text[32];

@@ -40,6 +40,9 @@ int lab_record_share(const char *lab, struct node_set *here);
 /* On a host of a lab across hosts, narrows set to the nodes this host holds: a command the
  * controller runs on every host, with the node numbers of the whole lab, acts on its share. */
 void lab_record_keep_share(const char *lab, struct node_set *set);
+/* The nodes 1..nodes of the lab that live on this host: all of them but on a host of a lab
+ * across hosts. */
+void lab_record_nodes_here(const char *lab, unsigned int nodes, struct node_set *here);
 
 /* The two shared tc blocks a lab's ports are bound to (--hook blocks), recorded by `up` before
  * it binds them: which blocks the whole-lab check must find on every port. Block indexes belong

@@ -84,16 +84,9 @@ static unsigned int echoes(int fd1, unsigned int to, unsigned int count)
 	return netlab_udp_count(fd1, 300);
 }
 
-/* A UDP echo service on every node, started, paused, resumed, killed and restarted from the
- * controller: each report adds up the hosts', and every claim is checked where it happens. */
-static void test_services_across_hosts(void **state)
+/* A UDP echo service on every node, which also writes the peers its placeholders named. */
+static void start_echo(void)
 {
-	char peers[256];
-	long pid[NODES + 1];
-	int fd1;
-
-	(void)state;
-	up();
 	assert_int_equal(
 		netlab_capnet_checked(
 			lab, out, sizeof(out),
@@ -105,6 +98,19 @@ static void test_services_across_hosts(void **state)
 			ECHO_PORT),
 		0);
 	assert_non_null(strstr(out, "echo started on 3 nodes"));
+}
+
+/* A UDP echo service on every node, started, paused, resumed, killed and restarted from the
+ * controller: each report adds up the hosts', and every claim is checked where it happens. */
+static void test_services_across_hosts(void **state)
+{
+	char peers[256];
+	long pid[NODES + 1];
+	int fd1;
+
+	(void)state;
+	up();
+	start_echo();
 	for (unsigned int i = 1; i <= NODES; i++) {
 		pid[i] = service_pid(i, "echo");
 		assert_true(pid[i] > 0);
@@ -155,6 +161,62 @@ static void test_services_across_hosts(void **state)
 	/* A usage error is said once, as on one host. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "pause --bogus"), 2);
 	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	close(fd1);
+}
+
+/* One round trip from node 1 to node `to`'s echo service, in ns, or 0 when none came back. */
+static uint64_t round_trip_ns(int fd1, unsigned int to)
+{
+	struct pollfd p = { .fd = fd1, .events = POLLIN };
+	struct timespec t0, t1;
+	char reply[16];
+
+	netlab_udp_count(fd1, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	netlab_udp_send_to(fd1, to, ECHO_PORT, "rtt", 3);
+	/* A bound for a lost datagram, not a claim about speed. */
+	if (poll(&p, 1, 10000) != 1 || recv(fd1, reply, sizeof(reply), 0) <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + t1.tv_nsec - t0.tv_nsec;
+}
+
+/* link --delay across hosts: each direction is delayed by the delay line of its sender's
+ * host, so a round trip between hosts takes at least both delays. Delay is a lower bound
+ * only: nothing here says how much longer a loaded machine may take. */
+static void test_delay_across_hosts(void **state)
+{
+	int fd1;
+
+	(void)state;
+	up();
+	start_echo();
+	fd1 = emu_host_node_socket(&hosts, 0, lab, 1, PORT);
+	assert_true(fd1 >= 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "link 1 3 --delay 40ms"), 0);
+	assert_non_null(strstr(out, "delays:"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	/* Each host runs a delay line of its own. */
+	for (unsigned int k = 0; k < HOSTS; k++)
+		assert_int_equal(emu_host_sh(&hosts, k, out, sizeof(out),
+					     "kill -0 $(cat /run/capnet/%s/delay.pid)", lab),
+				 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(round_trip_ns(fd1, 3) >= 80000000ull);
+	/* One way, 3 -> 1 alone, on node 3's host: the round trip holds that delay once. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal --delays"), 0);
+	assert_int_equal(
+		netlab_capnet_checked(lab, out, sizeof(out), "link 3 1 --delay 60ms --one-way"), 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(round_trip_ns(fd1, 3) >= 60000000ull);
+	/* Delays and a loss in one command: the loss switches at one instant, the delays stay. */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "link 1 2 --loss 0%% --delay 30ms"),
+			 0);
+	assert_non_null(strstr(out, "at one CLOCK_TAI instant"));
+	assert_true(round_trip_ns(fd1, 2) >= 60000000ull);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal --delays"), 0);
+	assert_true(round_trip_ns(fd1, 2) > 0);
 	close(fd1);
 }
 
@@ -290,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_services_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_clock_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_delay_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_cp_cluster_across_hosts, teardown_lab),
 	};
 
