@@ -46,7 +46,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all man pictures test unit-test net-test fuzz fuzz-run torture bench bench-tools demo course deps format format-fix clean install
+.PHONY: all man pictures layers test unit-test net-test fuzz fuzz-run torture bench bench-tools demo course deps format format-fix clean install
 
 # Programs: one folder each, its main() in the file named after it. Every other source of those
 # folders and of lib/ goes into one static library that the programs and tests link against;
@@ -180,6 +180,10 @@ net-test: $(BINS) $(NET_BINS)
 	$(Q)CAPNET=$(abspath $(O)/bin/capnet) tests/run-tests.sh net $(NET_BINS) tests/course/play.sh tests/progress/check.sh
 
 # docs/how-it-works.md played command by command, checked against the output it shows; root.
+# The rooms call only the rooms below them; pure code does no I/O (docs/hacking.md).
+layers: $(BINS)
+	$(Q)tests/layers/check.sh $(O)/obj
+
 course: $(BINS)
 	$(Q)tests/course/play.sh docs/how-it-works.md
 
@@ -196,7 +200,8 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)rm -f $(TEST_SUMMARY)
 	$(Q)export TEST_SUMMARY=$(TEST_SUMMARY); \
-	tests/run-tests.sh check "tests/man/check.sh $(O)/bin" "tests/report/check.sh $(O)/bin"; \
+	tests/run-tests.sh check "tests/man/check.sh $(O)/bin" "tests/report/check.sh $(O)/bin" \
+		"tests/layers/check.sh $(O)/obj"; \
 	tests/run-tests.sh unit $(UNIT_BINS); \
 	tests/run-tests.sh unit-san $(SAN_UNIT_BINS); \
 	tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS); \
