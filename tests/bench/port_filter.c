@@ -33,18 +33,19 @@ static int port_blocks(const char *lab, int ifindex, bool attach)
 {
 	LIBBPF_OPTS(bpf_tc_hook, qdisc, .ifindex = ifindex,
 		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	uint32_t egress, ingress;
+	uint32_t egress, ingress, bound_in, bound_out;
 	unsigned int failed;
 	int err = lab_record_blocks(lab, &egress, &ingress);
 
+	if (!err)
+		err = clsact_port_blocks(&ifindex, 1, &bound_in, &bound_out);
 	if (err)
 		return err;
-	if (!attach) {
-		err = bpf_tc_hook_destroy(&qdisc);
-		return err == -ENOENT ? 0 : err;
-	}
-	err = clsact_bind_all(&ifindex, 1, ingress, egress, &failed);
-	return err == -EEXIST ? 0 : err;
+	/* Already as asked: the kernel refuses to delete a qdisc that is not there. */
+	if (attach == (bound_in == ingress && bound_out == egress))
+		return 0;
+	return attach ? clsact_bind_all(&ifindex, 1, ingress, egress, &failed) :
+			bpf_tc_hook_destroy(&qdisc);
 }
 
 int main(int argc, char **argv)
