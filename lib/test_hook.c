@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The phase hook of test_hook.h. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,10 +13,16 @@ void test_hook_phase(const char *phase)
 {
 	const char *want = getenv("CAPNET_TEST_STOP_AT");
 	const char *fifo = getenv("CAPNET_TEST_STOP_FIFO");
-	int fd;
+	sigset_t resume, old;
+	int fd, sig;
 
 	if (!want || !fifo || strcmp(want, phase))
 		return;
+	/* Blocked before the test can know the phase is reached, so that its SIGUSR1 is never
+	 * lost: it waits, pending, for sigwait below. */
+	sigemptyset(&resume);
+	sigaddset(&resume, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &resume, &old);
 	/* Blocks until the test opens its end: the test knows the phase is reached only once this
 	 * process is parked in it. */
 	fd = open(fifo, O_WRONLY | O_CLOEXEC);
@@ -24,6 +31,7 @@ void test_hook_phase(const char *phase)
 		files_write_all(fd, "\n", 1);
 		close(fd);
 	}
-	for (;;)
-		pause();
+	while (sigwait(&resume, &sig))
+		;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }

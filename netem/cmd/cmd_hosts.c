@@ -4,6 +4,7 @@
  * the controller runs on every host (not listed in the usage). */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/options.h"
+#include "lib/test_hook.h"
 #include "netem/cli.h"
 #include "netem/hosts/clock_probe.h"
 #include "netem/hosts/hosts.h"
@@ -139,17 +141,32 @@ static char *share_args(const struct lab_hosts *lh, const struct hello *hello, u
 /* Takes down the share of every host that may hold one; names those it could not reach. */
 static bool take_down(const char *lab, const struct lab_hosts *lh, char *left, size_t len)
 {
-	bool all = true;
+	static char why[HOSTS_MAX][sizeof(results[0].why)];
+	bool all = true, remote[HOSTS_MAX], local[HOSTS_MAX];
+	int status[HOSTS_MAX];
 
+	/* The remote hosts first: `local`'s down removes this machine's run directory of the lab,
+	 * where the ssh connections to the others are shared. */
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		local[h] = lh->hosts.host[h].local;
+		remote[h] = !local[h];
+	}
 	set_all_args(lh->hosts.count, "host down");
-	remote_run(lab, &lh->hosts, NULL, host_args, results);
+	for (int pass = 0; pass < 2; pass++) {
+		remote_run(lab, &lh->hosts, pass ? local : remote, host_args, results);
+		for (unsigned int h = 0; h < lh->hosts.count; h++)
+			if (pass ? local[h] : remote[h]) {
+				status[h] = results[h].status;
+				snprintf(why[h], sizeof(why[h]), "%s", results[h].why);
+			}
+	}
 	left[0] = '\0';
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		if (!results[h].status)
+		if (!status[h])
 			continue;
 		all = false;
 		snprintf(left + strlen(left), len - strlen(left), "%s%s (%s)", *left ? ", " : "",
-			 lh->hosts.host[h].dest, results[h].why);
+			 lh->hosts.host[h].dest, why[h]);
 	}
 	return all;
 }
@@ -503,11 +520,27 @@ static uint64_t json_u64(const char *text, const char *key)
 	return p ? strtoull(p + strlen(pattern), NULL, 10) : 0;
 }
 
+/* How long a host may take to answer a step of a switch: a bound for a host that hangs, not
+ * a claim about speed. */
+#define SWITCH_ANSWER_MS 60000
+
+/* Every host's session told to end (its standard input closed: a host still waiting for a
+ * commit ends without switching), and waited for. */
+static void end_sessions(struct remote_child *child, unsigned int n)
+{
+	for (unsigned int h = 0; h < n; h++)
+		remote_wait(&child[h]);
+}
+
 static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
 			char **argv)
 {
-	static char args[16384], word[1024], what[1024];
+	static char args[16384], word[1024], what[1024], commit_line[HOSTS_MAX][64];
+	static struct remote_child child[HOSTS_MAX];
+	static struct remote_reply reply[HOSTS_MAX];
 	static struct switch_plan plan;
+	const char *lines[HOSTS_MAX];
+	bool live[HOSTS_MAX];
 	struct switch_commit commit;
 	bool preset = false, seed = false;
 	uint64_t t0, round_trip, latest = 0, lead = UINT64_MAX, most_lead = 0;
@@ -531,52 +564,90 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 		snprintf(args + used, sizeof(args) - used, " --seed %llu",
 			 (unsigned long long)(tai_ns() ^ (uint64_t)getpid() << 32));
 
-	/* Phase one: every host writes its idle copy and says which generation it holds. */
-	set_all_args(lh->hosts.count, args);
+	/* Phase one: every host writes its idle copy, says which generation it holds, and stays
+	 * on the line for the commit: phase two starts no process anywhere. */
+	signal(SIGPIPE, SIG_IGN); /* a host's ssh that ended is told by its output's end */
 	switch_plan_start(&plan, lh->hosts.count);
 	t0 = tai_ns();
-	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		live[h] = !remote_spawn(cli->lab, &lh->hosts.host[h], NULL, args, &child[h]);
+		if (!live[h])
+			snprintf(reply[h].why, sizeof(reply[h].why), "%s", error_reason(-EIO));
+	}
+	remote_read_lines(child, lh->hosts.count, live, reply, SWITCH_ANSWER_MS);
 	round_trip = tai_ns() - t0;
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		uint64_t generation = json_u64(results[h].out, "generation");
+		uint64_t generation = live[h] ? json_u64(reply[h].line, "generation") : 0;
 
-		if (results[h].status || !generation)
+		if (!generation)
 			switch_plan_failed(&plan, h,
-					   results[h].why[0] ? results[h].why : "no generation");
+					   reply[h].why[0] ? reply[h].why : "no generation");
 		else
-			switch_plan_prepared(&plan, h, generation, round_trip, 0);
+			switch_plan_prepared(&plan, h, generation, 0, 0);
 	}
-	if (switch_plan_decide(&plan, tai_ns(), &commit) == SWITCH_ABORT)
+	if (switch_plan_decide(&plan, tai_ns(), &commit) == SWITCH_ABORT) {
+		end_sessions(child, lh->hosts.count);
 		return report_fail("%s: host %s did not prepare: %s; no host switched", name,
 				   lh->hosts.host[commit.failed_host].dest,
 				   plan.why[commit.failed_host]);
+	}
 	{
-		const char *p = strstr(results[0].out, "\"partition\":\"");
+		const char *p = strstr(reply[0].line, "\"partition\":\"");
 
 		snprintf(what, sizeof(what), "%.*s", p ? (int)strcspn(p + 13, "\"") : 0,
 			 p ? p + 13 : "");
 	}
+	test_hook_phase("switch-prepared");
+
+	/* Every host is asked again whether it is still there, holding what it prepared, before
+	 * any is told an instant: a host lost since its prepare stops the switch everywhere. The
+	 * answers' round trip, over the open sessions, sets how far ahead the instant must be. */
+	t0 = tai_ns();
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		lines[h] = "ready\n";
+	remote_write_all(child, lh->hosts.count, live, lines, reply);
+	remote_read_lines(child, lh->hosts.count, live, reply, SWITCH_ANSWER_MS);
+	switch_plan_start(&plan, lh->hosts.count);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		uint64_t generation = live[h] ? json_u64(reply[h].line, "ready") : 0;
+
+		if (!live[h])
+			switch_plan_failed(&plan, h, reply[h].why);
+		else if (!generation)
+			switch_plan_failed(&plan, h, reply[h].line);
+		else
+			switch_plan_prepared(&plan, h, generation, reply[h].at_ns - t0, 0);
+	}
+	if (switch_plan_decide(&plan, tai_ns(), &commit) == SWITCH_ABORT) {
+		end_sessions(child, lh->hosts.count);
+		return report_fail("%s: host %s was lost after it prepared: %s; no host switched",
+				   name, lh->hosts.host[commit.failed_host].dest,
+				   plan.why[commit.failed_host]);
+	}
 
 	/* Phase two: every host takes it at the same CLOCK_TAI instant, in its filter. */
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		char commit_args[96];
-
-		snprintf(commit_args, sizeof(commit_args), "host commit %llu %llu",
+		snprintf(commit_line[h], sizeof(commit_line[h]), "commit %llu %llu\n",
 			 (unsigned long long)plan.generation[h],
 			 (unsigned long long)commit.flip_at_tai_ns);
-		free(host_args[h]);
-		host_args[h] = strdup(commit_args);
+		lines[h] = commit_line[h];
 	}
-	remote_run(cli->lab, &lh->hosts, NULL, host_args, results);
+	remote_write_all(child, lh->hosts.count, live, lines, reply);
+	remote_read_lines(child, lh->hosts.count, live, reply, SWITCH_ANSWER_MS);
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		uint64_t late = json_u64(results[h].out, "late_ns"),
-			 ahead = json_u64(results[h].out, "lead_ns");
+		uint64_t late = live[h] ? json_u64(reply[h].line, "late_ns") : 0,
+			 ahead = live[h] ? json_u64(reply[h].line, "lead_ns") : 0;
+		const char *why = !live[h]			    ? reply[h].why :
+				  !strstr(reply[h].line, "lead_ns") ? reply[h].line :
+								      NULL;
 
-		if (results[h].status)
+		if (why) {
+			end_sessions(child, lh->hosts.count);
 			return report_fail(
 				"%s: host %s did not take the switch: %s; the lab is not "
 				"consistent (capnet --lab %s heal once it is back)",
-				name, lh->hosts.host[h].dest, results[h].why, cli->lab);
+				name, lh->hosts.host[h].dest, why, cli->lab);
+		}
 		if (late > latest)
 			latest = late;
 		if (ahead < lead)
@@ -584,6 +655,7 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 		if (ahead > most_lead)
 			most_lead = ahead;
 	}
+	end_sessions(child, lh->hosts.count);
 	/* For status: how soon after this instant each host's filter acted on the new copy. */
 	used = snprintf(record, sizeof(record), "flip_at %llu\ngenerations",
 			(unsigned long long)commit.flip_at_tai_ns);
@@ -1163,7 +1235,93 @@ static int host_check(struct cli *cli)
 	return EXIT_OK;
 }
 
-/* Phase one on this host: the command as it would run alone, writing the idle copy only. */
+/* The generation the idle copy holds: what a prepare wrote there. */
+static int idle_generation(struct filter *f, uint64_t *generation)
+{
+	struct capnet_policy_meta meta;
+	unsigned int copy;
+	int err = filter_active_meta(f, &copy, &meta);
+
+	if (err)
+		return err;
+	err = filter_read_meta(f, !copy, &meta);
+	if (!err)
+		*generation = meta.generation;
+	return err;
+}
+
+/* Phase two on this host: the prepared copy takes over at the instant, in the filter; then,
+ * once it has passed, it is made the active copy. Says how far ahead of the instant it was
+ * scheduled (lead_ns), or how late (late_ns: this host switched that much after the others). */
+static int commit_at(struct filter *f, uint64_t generation, uint64_t flip_at)
+{
+	struct timespec at;
+	uint64_t written;
+	int err;
+
+	err = filter_schedule_flip(f, generation, flip_at);
+	written = tai_ns();
+	if (err)
+		return report_fail("schedule the switch: %s",
+				   err == -ESTALE ? "the prepared copy was replaced" :
+				   err == -EBUSY  ? "another switch is scheduled" :
+						    strerror(-err));
+	at.tv_sec = flip_at / 1000000000ull;
+	at.tv_nsec = flip_at % 1000000000ull;
+	while (clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
+	err = filter_settle_flip(f);
+	if (err)
+		return report_fail("settle the switch: %s", strerror(-err));
+	printf("{\"lead_ns\":%llu,\"late_ns\":%llu}\n",
+	       (unsigned long long)(written < flip_at ? flip_at - written : 0),
+	       (unsigned long long)(written > flip_at ? written - flip_at : 0));
+	return EXIT_OK;
+}
+
+/* After the prepare, the controller's lines on standard input: "ready" (is the prepared copy
+ * still there? {"ready":GENERATION}), then "commit GENERATION FLIP_AT_TAI_NS". Its end before a
+ * commit (the controller gave up, or died) switches nothing. */
+static int await_commit(struct cli *cli)
+{
+	uint64_t prepared = 0, now = 0, generation, flip_at;
+	struct filter *f = NULL;
+	char line[128];
+	int err;
+
+	err = filter_open(cli->lab, &f);
+	if (!err)
+		err = idle_generation(f, &prepared);
+	if (err) {
+		filter_close(f);
+		return report_error(err, NULL);
+	}
+	fflush(stdout);
+	err = EXIT_OK;
+	while (fgets(line, sizeof(line), stdin)) {
+		if (!strcmp(line, "ready\n")) {
+			if (idle_generation(f, &now) || now != prepared)
+				printf("the prepared copy was replaced (generation %llu, now %llu)\n",
+				       (unsigned long long)prepared, (unsigned long long)now);
+			else
+				printf("{\"ready\":%llu}\n", (unsigned long long)prepared);
+			fflush(stdout);
+			continue;
+		}
+		if (sscanf(line, "commit %" SCNu64 " %" SCNu64, &generation, &flip_at) == 2) {
+			err = commit_at(f, generation, flip_at);
+			break;
+		}
+		err = report_usage("host prepare: \"%.*s\" is neither ready nor commit",
+				   (int)strcspn(line, "\n"), line);
+		break;
+	}
+	filter_close(f);
+	return err;
+}
+
+/* Phase one on this host: the command as it would run alone, writing the idle copy only; then
+ * the session stays for phase two. */
 static int host_prepare(struct cli *cli, int argc, char **argv)
 {
 	static const struct {
@@ -1173,6 +1331,7 @@ static int host_prepare(struct cli *cli, int argc, char **argv)
 			 { "cut", cmd_cut },
 			 { "heal", cmd_heal },
 			 { "link", cmd_link } };
+	int rc;
 
 	if (argc < 1)
 		return report_usage("host prepare: which command?");
@@ -1180,49 +1339,10 @@ static int host_prepare(struct cli *cli, int argc, char **argv)
 		if (!strcmp(argv[0], commands[c].name)) {
 			filter_defer_flips(true);
 			cli->json = true;
-			return commands[c].run(cli, argc - 1, argv + 1);
+			rc = commands[c].run(cli, argc - 1, argv + 1);
+			return rc ? rc : await_commit(cli);
 		}
 	return report_usage("host prepare: \"%s\" is not a switch", argv[0]);
-}
-
-/* Phase two: the prepared copy takes over at the instant, in the filter; then, once it has
- * passed, it is made the active copy. Says how far ahead of the instant it was scheduled
- * (lead_ns), or how late (late_ns: this host switched that much after the others). */
-static int host_commit(struct cli *cli, int argc, char **argv)
-{
-	uint64_t generation, flip_at, written;
-	struct lab_info info;
-	struct filter *f = NULL;
-	struct timespec at;
-	int err;
-
-	if (argc != 2)
-		return report_usage("host commit GENERATION FLIP_AT_TAI_NS");
-	generation = strtoull(argv[0], NULL, 10);
-	flip_at = strtoull(argv[1], NULL, 10);
-	if (lab_open(cli->lab, &info, &f, LAB_WHOLE))
-		return report_error(-EIO, NULL);
-	err = filter_schedule_flip(f, generation, flip_at);
-	written = tai_ns();
-	if (err) {
-		filter_close(f);
-		return report_fail("schedule the switch: %s",
-				   err == -ESTALE ? "the prepared copy was replaced" :
-				   err == -EBUSY  ? "another switch is scheduled" :
-						    strerror(-err));
-	}
-	at.tv_sec = flip_at / 1000000000ull;
-	at.tv_nsec = flip_at % 1000000000ull;
-	while (clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME, &at, NULL) == EINTR)
-		;
-	err = filter_settle_flip(f);
-	filter_close(f);
-	if (err)
-		return report_fail("settle the switch: %s", strerror(-err));
-	printf("{\"lead_ns\":%llu,\"late_ns\":%llu}\n",
-	       (unsigned long long)(written < flip_at ? flip_at - written : 0),
-	       (unsigned long long)(written > flip_at ? written - flip_at : 0));
-	return EXIT_OK;
 }
 
 /* `host nodes COMMAND ARGS`: start ... restart on this host's share, its report in JSON. */
@@ -1277,8 +1397,6 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_check(cli);
 	if (!strcmp(argv[0], "prepare"))
 		return host_prepare(cli, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "commit"))
-		return host_commit(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "down"))
 		return cmd_down(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "clock"))

@@ -129,6 +129,8 @@ int filter_settle_flip(struct filter *f);
 /* The copy in force now (a scheduled flip's once its instant has passed) and its meta: its
  * generation, and when the filter first judged a frame with it (taken_tai_ns). */
 int filter_active_meta(struct filter *f, unsigned int *copy, struct capnet_policy_meta *meta);
+/* The meta of either copy. */
+int filter_read_meta(struct filter *f, unsigned int copy, struct capnet_policy_meta *meta);
 
 /* Forgets how often each frame was seen, so seeded loss decides the next frames as it did
  * after `up`: a replay of the same traffic loses the same frames. */

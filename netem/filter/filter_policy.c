@@ -30,13 +30,18 @@ static int read_active(struct filter *f, unsigned int *active)
 	return 0;
 }
 
+int filter_read_meta(struct filter *f, unsigned int copy, struct capnet_policy_meta *meta)
+{
+	if (copy >= CAPNET_POLICY_COPIES)
+		return -EINVAL;
+	return bpf_map_lookup_elem(f->fd[FM_POLICY_META], &copy, meta) ? -errno : 0;
+}
+
 int filter_active_meta(struct filter *f, unsigned int *copy, struct capnet_policy_meta *meta)
 {
 	int err = read_active(f, copy);
 
-	if (err)
-		return err;
-	return bpf_map_lookup_elem(f->fd[FM_POLICY_META], copy, meta) ? -errno : 0;
+	return err ? err : filter_read_meta(f, *copy, meta);
 }
 
 static int write_control(struct filter *f, const struct capnet_control *ctl, const char *why)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/files.h"
+#include "lib/monotonic.h"
 #include "lib/report.h"
 #include "netem/explain.h"
 #include "netem/hosts/remote.h"
@@ -334,6 +335,100 @@ fail:
 			close(err[i]);
 	}
 	return e;
+}
+
+/* What a child that stopped talking said on standard error, to its end (it is exiting). */
+static void child_why(struct remote_child *c, char *why, size_t len, int ms)
+{
+	char buf[4096];
+	size_t used = 0;
+	long long deadline = monotonic_ms() + ms;
+
+	buf[0] = '\0';
+	while (c->err >= 0 && used + 1 < sizeof(buf)) {
+		struct pollfd p = { .fd = c->err, .events = POLLIN };
+		long long left = deadline - monotonic_ms();
+		ssize_t got;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		got = read(c->err, buf + used, sizeof(buf) - 1 - used);
+		if (got <= 0)
+			break;
+		used += got;
+		buf[used] = '\0';
+	}
+	last_line(buf, why, len);
+	if (!why[0])
+		snprintf(why, len, "its session ended without a word");
+}
+
+void remote_read_lines(struct remote_child *c, unsigned int n, bool *live,
+		       struct remote_reply *reply, int ms)
+{
+	struct pollfd fds[HOSTS_MAX];
+	unsigned int host[HOSTS_MAX];
+	size_t used[HOSTS_MAX] = { 0 };
+	bool done[HOSTS_MAX] = { false };
+	long long deadline = monotonic_ms() + ms;
+
+	for (;;) {
+		nfds_t k = 0;
+		long long left = deadline - monotonic_ms();
+
+		for (unsigned int h = 0; h < n && h < HOSTS_MAX; h++)
+			if (live[h] && !done[h]) {
+				fds[k] = (struct pollfd){ .fd = c[h].out, .events = POLLIN };
+				host[k++] = h;
+			}
+		if (!k)
+			return;
+		if (left <= 0 || poll(fds, k, (int)left) == 0) {
+			for (nfds_t i = 0; i < k; i++) {
+				live[host[i]] = false;
+				snprintf(reply[host[i]].why, sizeof(reply[host[i]].why),
+					 "no answer in %d s", ms / 1000);
+			}
+			return;
+		}
+		for (nfds_t i = 0; i < k; i++) {
+			unsigned int h = host[i];
+			struct remote_reply *r = &reply[h];
+			ssize_t got;
+
+			if (!fds[i].revents)
+				continue;
+			got = read(c[h].out, r->line + used[h], 1);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0 || used[h] + 2 >= sizeof(r->line)) {
+				live[h] = false;
+				child_why(&c[h], r->why, sizeof(r->why), 5000);
+				continue;
+			}
+			if (r->line[used[h]] == '\n') {
+				r->line[used[h]] = '\0';
+				r->at_ns = tai_ns();
+				done[h] = true;
+			} else {
+				r->line[++used[h]] = '\0';
+			}
+		}
+	}
+}
+
+void remote_write_all(struct remote_child *c, unsigned int n, bool *live, const char *const *text,
+		      struct remote_reply *reply)
+{
+	for (unsigned int h = 0; h < n; h++) {
+		if (!live[h])
+			continue;
+		reply[h].line[0] = '\0';
+		if (files_write_all(c[h].in, text[h], strlen(text[h]))) {
+			live[h] = false;
+			child_why(&c[h], reply[h].why, sizeof(reply[h].why), 5000);
+		}
+	}
 }
 
 int remote_wait(struct remote_child *c)

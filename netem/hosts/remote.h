@@ -5,6 +5,7 @@
 #define CAPNET_REMOTE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "netem/hosts/hosts.h"
@@ -45,6 +46,23 @@ int remote_spawn(const char *lab, const struct host_dest *h, const char *program
 /* Closes this side's ends (its stdin sees end of file) and waits for it: its exit status, 255
  * when ssh failed or it was killed. */
 int remote_wait(struct remote_child *c);
+
+/* One line from each of n children that are still talking (live[h]), read at once: a child
+ * whose output ends first has live[h] cleared and why[h] set to the last line it or ssh said on
+ * standard error. at_ns[h] (CLOCK_TAI) is when its line was complete. ms bounds a host that
+ * stops answering, not a claim about speed. */
+struct remote_reply {
+	char line[4096];
+	char why[512];
+	uint64_t at_ns;
+};
+
+void remote_read_lines(struct remote_child *c, unsigned int n, bool *live,
+		       struct remote_reply *reply, int ms);
+/* Writes text to the standard input of every child still talking; one that cannot take it has
+ * live[h] cleared and why[h] set. */
+void remote_write_all(struct remote_child *c, unsigned int n, bool *live, const char *const *text,
+		      struct remote_reply *reply);
 
 /* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
 void remote_close(const char *lab, const struct host_list *hosts);

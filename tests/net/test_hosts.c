@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -376,6 +378,76 @@ static void test_failed_share_leaves_nothing(void **state)
 	assert_int_equal(emu_host_lab_namespaces(&hosts, 1, lab), 0);
 }
 
+/* A host lost between the two phases of a switch: the controller is held by the test hook
+ * once every host has prepared, host 1 is killed (its sshd, its sessions and its switch), and
+ * the controller goes on. No host switches: host 0 keeps the partition in force, by ground
+ * truth; the command names host 1; a second down, once it is back, leaves nothing. */
+static void test_host_lost_between_phases_switches_none(void **state)
+{
+	char fifo[64], phase[64] = "", path[128], json[8192];
+	int fd, status, fd1, fd2;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	up();
+	switch_ok("partition 1,3 2,4%s", "");
+	snprintf(fifo, sizeof(fifo), "/tmp/capnet-hosts-phase-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/capnet-hosts-out-%d", (int)getpid());
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid = fork();
+	if (pid == 0) {
+		int o = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(o, 1);
+		dup2(o, 2);
+		setenv("CAPNET_TEST_STOP_AT", "switch-prepared", 1);
+		setenv("CAPNET_TEST_STOP_FIFO", fifo, 1);
+		execl(getenv("CAPNET"), "capnet", "--lab", lab, "partition", "1,2", "3,4",
+		      (char *)NULL);
+		_exit(127);
+	}
+	fd = open(fifo, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, phase, sizeof(phase) - 1);
+	close(fd);
+	unlink(fifo);
+	assert_true(n > 0);
+	assert_non_null(strstr(phase, "switch-prepared"));
+	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
+	kill(pid, SIGUSR1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	netlab_sh(out, sizeof(out), "cat %s; rm -f %s", path, path);
+	printf("%s", out);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_non_null(strstr(out, "was lost after it prepared"));
+	assert_non_null(strstr(out, "no host switched"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	/* Host 0 holds the partition it held, generation 2: 1 and 2 stay apart. */
+	assert_int_equal(emu_host_sh(&hosts, 0, json, sizeof(json), "%s --lab %s status --json",
+				     getenv("CAPNET"), lab),
+			 0);
+	assert_int_equal(netlab_json_number(json, NULL, "generation"), 2);
+	fd1 = emu_host_node_socket(&hosts, 0, lab, 1, PORT);
+	fd2 = emu_host_node_socket(&hosts, 0, lab, 2, PORT);
+	assert_true(fd1 >= 0 && fd2 >= 0);
+	for (unsigned int c = 0; c < COUNT; c++)
+		netlab_udp_send_to(fd1, 2, PORT, "x", 1);
+	assert_int_equal(netlab_udp_count(fd2, 300), 0);
+	close(fd1);
+	close(fd2);
+	/* The lab is not whole now; down names host 1, and finishes once it is back. */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_int_equal(emu_host_revive(&hosts, 1), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+	for (unsigned int k = 0; k < HOSTS; k++)
+		assert_int_equal(emu_host_lab_namespaces(&hosts, k, lab), 0);
+}
+
 static void test_lost_host_is_named_and_down_finishes_later(void **state)
 {
 	int rc;
@@ -681,6 +753,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_failed_share_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_lost_host_is_named_and_down_finishes_later,
+					  teardown_lab),
+		cmocka_unit_test_teardown(test_host_lost_between_phases_switches_none,
 					  teardown_lab),
 	};
 
