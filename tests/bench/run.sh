@@ -20,7 +20,7 @@ ip_prog_pin=/sys/fs/bpf/${tag}-ip-lab-filter
 #   BENCH_ONLY="sizes" BENCH_SIZES="5 64" BENCH_FLOOD_ROUNDS=4 make bench
 sizes=${BENCH_SIZES:-5 64 250}
 lab_sizes=${BENCH_LAB_SIZES:-8 64 250 1000}
-only=" ${BENCH_ONLY:-lab sizes scale memory startup replicas auth real maelstrom elle captrace json delay} "
+only=" ${BENCH_ONLY:-lab sizes scale memory startup replicas auth real maelstrom elle captrace json hosts delay} "
 # The filter-cost flood: rounds, and the counted window and the settling time after each switch
 # (seconds). 24 rounds of 4 variants, 2 windows each: under 30 s per lab size.
 flood_rounds=${BENCH_FLOOD_ROUNDS:-24}
@@ -979,6 +979,18 @@ bench_json() {
 			"$(awk -v a="$jan" -v b="$rest" 'BEGIN { print a + b }')")"
 }
 
+# A lab across hosts, on emulated hosts (network and mount namespaces with sshd, reached through
+# ssh only): test_hosts --bench makes them and prints its rows; BENCH_HOSTS_NODES sets the size
+# of its up row (1000).
+bench_hosts() {
+	local out
+	section "A lab across hosts: 4 emulated hosts on this machine, one clock"
+	out=$(CAPNET="$capnet" BENCH_PORT_FILTER="$pfilter" "$bin/../tests/net/test_hosts" --bench \
+		2>/dev/null) || true
+	grep -v '^bench:' <<<"$out" >>"$tmp/rows" || true
+	grep '^bench:' <<<"$out" >&2 || true
+}
+
 delay_bench() {
 	[ ! -t 2 ] || echo "bench: delay line (1 ms target)" >&2
 	CAPNET="$capnet" "$bin/../tests/net/test_delay" --bench 2>/dev/null | grep -v '^bench:' || true
@@ -1003,6 +1015,7 @@ delay=""
 [[ $only != *" elle "* ]] || run_section bench_elle
 [[ $only != *" captrace "* ]] || run_section bench_captrace
 [[ $only != *" json "* ]] || run_section bench_json
+[[ $only != *" hosts "* ]] || run_section bench_hosts
 [[ $only != *" delay "* ]] || delay=$(delay_bench)
 
 printf '\n%-58s %12s %12s %8s  %s\n' "measure" "capnet" "baseline" "ratio" "goal"
