@@ -577,6 +577,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	h.o = &o;
 	h.started_ns = monotonic_ns();
+	trace_analysis_init(&h.pairing, o.nodes);
 	/* Drawn when not given, and always printed and stored, so that any run replays. */
 	if (!o.has_seed)
 		o.seed = (monotonic_ns() ^ (uint64_t)getpid() << 32) % 1000000000000ull;
@@ -686,9 +687,7 @@ done:
 		fclose(h.faults);
 	mael_free_ops(&h);
 	mael_services_free(h.services);
-	mael_lost_report_free(&h.lost);
-	free(h.sent);
-	free(h.drops);
+	mael_free_messages(&h);
 	free(o.argv);
 	mael_faults_free(&h.nemesis);
 	return rc;

@@ -19,11 +19,11 @@
 #include "netem/filter/filter.h"
 #include "netem/lab/topology.h"
 #include "netem/maelstrom/faults.h"
-#include "netem/maelstrom/lost.h"
 #include "netem/maelstrom/maelstrom.h"
 #include "netem/maelstrom/plots.h"
 #include "netem/maelstrom/services.h"
 #include "netem/maelstrom/stable.h"
+#include "tools/captrace/trace_pair.h"
 #include "tools/check/maelstrom_check.h"
 
 struct options {
@@ -83,6 +83,25 @@ struct op_store {
 	size_t n_owned, cap_owned;
 };
 
+/* A message between nodes, as its sender's shim logged it: the origin of its send in the
+ * pairing. */
+struct mael_sent {
+	unsigned int src, dest; /* 0-based: n<src> */
+	uint64_t seq;
+	uint64_t time_ns; /* CLOCK_MONOTONIC, as the filter's */
+	char type[40]; /* the body's type */
+	int64_t msg_id, in_reply_to; /* -1 when absent */
+};
+
+/* The pairing's verdicts as the report gives them. */
+struct mael_lost {
+	const struct trace_msg **msgs; /* lost, in the order of their loss */
+	size_t n;
+	size_t by_fate[TRACE_FATES];
+	size_t sent;
+	size_t in_flight; /* sent after the test ended, as the shims stopped: not counted lost */
+};
+
 struct harness {
 	const struct options *o;
 	struct progress line; /* on a terminal, while the test runs */
@@ -98,12 +117,12 @@ struct harness {
 	FILE *faults;
 	struct mael_services *services;
 	struct filter *filter; /* for its drop events */
-	struct mael_drop *drops;
-	size_t n_drops, cap_drops;
-	uint64_t other_drops; /* frames dropped that were no numbered message */
-	struct mael_lost_report lost;
+	/* Sends and arrivals from the shims' logs, the filter's drops as they come: which
+	 * messages were lost, and why. */
+	struct trace_analysis pairing;
 	struct mael_sent *sent;
 	size_t n_sent;
+	struct mael_lost lost;
 	struct mael_band bands[512]; /* the fault windows, for the pictures */
 	size_t n_bands;
 	bool band_open;
@@ -153,12 +172,16 @@ void mael_usage(FILE *out);
 int mael_parse_options(int argc, char **argv, struct options *o);
 
 /* results.c */
-/* A frame the filter dropped: if it starts a numbered message between shims, which one. */
+/* A frame the filter dropped, for the pairing. */
 int mael_on_drop(const struct capnet_drop_event *ev, void *arg);
+/* What the report calls a message's fate: "partition", "loss", "node killed", "not dropped by
+ * the filter". */
+const char *mael_fate_name(enum trace_fate f);
 /* Checks the history, prints the result as Maelstrom's and writes the store's files. The exit
  * status: 0 valid, 1 invalid, 2 when the history could not be checked. */
 int mael_results(struct harness *h);
 void mael_free_ops(struct harness *h);
+void mael_free_messages(struct harness *h);
 
 /* store.c */
 /* store/<workload>/<time>/ for this run, store/latest pointing at it. 0 or -errno. */

@@ -10,9 +10,8 @@
 #include <stdint.h>
 
 #include "netem/cli.h"
+#include "netem/maelstrom/wire.h"
 
-/* The UDP port every shim listens on for its peers. */
-#define MAEL_SHIM_PORT 7170
 /* A message is one datagram, fragmented and reassembled by IP when it is over the MTU. */
 #define MAEL_MAX_MESSAGE 65000
 #define MAEL_MAX_NODES 64

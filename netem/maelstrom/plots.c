@@ -8,7 +8,7 @@
 #include "lib/op_chart.h"
 #include "lib/svg.h"
 #include "lib/xml.h"
-#include "netem/maelstrom/plots.h"
+#include "netem/maelstrom/harness.h"
 
 #define MARGIN_LEFT 70.0
 #define MARGIN_TOP 50.0
@@ -45,8 +45,8 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 	char label[64], title[160];
 
 	/* The test's own span, and before it the init exchange if messages were sent then. */
-	for (size_t i = 0; i < in->n_sent; i++) {
-		double t = rel_s(in, in->sent[i].time_ns);
+	for (size_t i = 0; i < in->pairing->nmsgs; i++) {
+		double t = rel_s(in, in->pairing->msgs[i].time_ns);
 
 		if (t < first)
 			first = t;
@@ -56,7 +56,8 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 	seconds = last - first > 0 ? last - first : 1;
 	/* Room for a label per arrow where messages are even, as tall as that asks and no
 	 * taller than a browser draws: 600 to 30000 pixels. */
-	want = 16.0 * (in->n_sent < MAEL_PLOT_MAX_ARROWS ? in->n_sent : MAEL_PLOT_MAX_ARROWS);
+	want = 16.0 * (in->pairing->nmsgs < MAEL_PLOT_MAX_ARROWS ? in->pairing->nmsgs :
+								   MAEL_PLOT_MAX_ARROWS);
 	want = want < 600 ? 600 : want > 30000 ? 30000 : want;
 	px_per_s = want / seconds;
 	width = MARGIN_LEFT + col * in->nodes + 260;
@@ -109,9 +110,9 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 	fputs("</g>\n", f);
 	/* Lost ones first, so their labels win a crowded spot: half way across, then a cross
 	 * where they died. */
-	for (size_t i = 0; in->lost && i < in->lost->n_lost && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
-		const struct mael_lost *l = &in->lost->lost[i];
-		const struct mael_sent *m = l->m;
+	for (size_t i = 0; i < in->lost->n && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
+		const struct trace_msg *l = in->lost->msgs[i];
+		const struct mael_sent *m = l->origin;
 		double x1 = MARGIN_LEFT + col * m->src + col / 2,
 		       x2 = MARGIN_LEFT + col * m->dest + col / 2, xm = (x1 + x2) / 2,
 		       y1 = y0 + rel_s(in, m->time_ns) * px_per_s, ym = y1 + 4;
@@ -121,22 +122,23 @@ int mael_plot_messages(FILE *f, const struct mael_plot_input *in)
 			"stroke=\"#d22\" stroke-width=\"1.2\"/>"
 			"<path d=\"M%.1f %.1f l6 6 m0 -6 l-6 6\" stroke=\"#d22\" stroke-width=\"1.5\"/>"
 			"<title>lost (%s): n%u to n%u: %s",
-			x1, y1, xm, ym, xm - 3, ym - 3, mael_loss_cause_name(l->cause), m->src,
-			m->dest, m->type);
+			x1, y1, xm, ym, xm - 3, ym - 3, mael_fate_name(l->fate), m->src, m->dest,
+			m->type);
 		write_ids(f, m);
 		fprintf(f, ", sent %.6f s</title></g>\n", rel_s(in, m->time_ns));
 		arrow_label(f, &placed, (x1 + xm) / 2, (y1 + ym) / 2, m->type, "#d22");
 		drawn++;
 	}
-	for (size_t i = 0; i < in->n_sent && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
-		const struct mael_sent *m = &in->sent[i];
+	for (size_t i = 0; i < in->pairing->nmsgs && drawn < MAEL_PLOT_MAX_ARROWS; i++) {
+		const struct trace_msg *d = &in->pairing->msgs[i];
+		const struct mael_sent *m = d->origin;
 		double x1 = MARGIN_LEFT + col * m->src + col / 2,
 		       x2 = MARGIN_LEFT + col * m->dest + col / 2,
 		       y1 = y0 + rel_s(in, m->time_ns) * px_per_s, y2;
 
-		if (!m->received)
+		if (d->fate != TRACE_DELIVERED)
 			continue;
-		y2 = y0 + rel_s(in, m->recv_ns) * px_per_s;
+		y2 = y0 + rel_s(in, d->arrival_ns) * px_per_s;
 		if (y2 < y1 + 2)
 			y2 = y1 + 2; /* sub-millisecond: still drawn going down */
 		fprintf(f,

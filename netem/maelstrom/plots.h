@@ -9,8 +9,10 @@
 
 #include <stdio.h>
 
-#include "netem/maelstrom/lost.h"
 #include "tools/check/maelstrom_check.h"
+
+struct mael_lost;
+struct trace_analysis;
 
 struct mael_band {
 	uint64_t from_ns, to_ns; /* from the test's start */
@@ -23,9 +25,8 @@ struct mael_plot_input {
 	uint64_t end_ns; /* its length */
 	const struct mael_band *bands;
 	size_t n_bands;
-	const struct mael_sent *sent; /* every message, with whether and when it arrived */
-	size_t n_sent;
-	const struct mael_lost_report *lost;
+	const struct trace_analysis *pairing; /* every message, with whether and when it arrived */
+	const struct mael_lost *lost;
 	const struct mael_op *ops;
 	size_t n_ops;
 	const char *title;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/json.h"
 #include "netem/maelstrom/harness.h"
 #include "netem/maelstrom/timeline.h"
@@ -60,121 +61,146 @@ static void summarize(const struct harness *h, struct summary *s)
 			!mael_stable_latency(h->st.ops, h->st.n, &s->stable);
 }
 
-/* One frame the filter dropped: if it starts a numbered message between shims, which one. */
 int mael_on_drop(const struct capnet_drop_event *ev, void *arg)
 {
 	struct harness *h = arg;
-	uint64_t seq;
-	size_t start;
 
-	if (ev->ip_proto != 17 || ev->dport != MAEL_SHIM_PORT || !ev->src || !ev->dst ||
-	    ev->src > h->o->nodes || ev->dst > h->o->nodes ||
-	    (ev->reason != CAPNET_DROP_PARTITION && ev->reason != CAPNET_DROP_LOSS) ||
-	    mael_wire_parse((const char *)ev->payload, ev->payload_len, &seq, &start)) {
-		h->other_drops++;
-		return 0;
-	}
-	if (h->n_drops == h->cap_drops) {
-		size_t cap = h->cap_drops ? 2 * h->cap_drops : 4096;
-		struct mael_drop *d = realloc(h->drops, cap * sizeof(*d));
-
-		if (!d)
-			return 0;
-		h->drops = d;
-		h->cap_drops = cap;
-	}
-	h->drops[h->n_drops++] = (struct mael_drop){
-		.src = ev->src - 1u,
-		.dest = ev->dst - 1u,
-		.seq = seq,
-		.time_ns = ev->time_ns,
-		.cause = ev->reason == CAPNET_DROP_PARTITION ? MAEL_LOST_PARTITION : MAEL_LOST_LOSS,
-	};
+	/* Out of memory, a drop is not known: its message is counted lost elsewhere. */
+	trace_add_drop(&h->pairing, ev);
 	return 0;
 }
 
-/* The shims' message logs against the filter's drops: which messages were lost, and why;
- * written to lost.jsonl, one message a line, in time order. */
+const char *mael_fate_name(enum trace_fate f)
+{
+	/* Every frame between shims crosses the filter: one it did not drop died beyond it (a
+	 * full socket buffer). */
+	return f == TRACE_LOST_UNEXPLAINED ? "not dropped by the filter" : trace_fate_name(f);
+}
+
+/* Where a message was lost: where the filter dropped it, else where it was sent. */
+static uint64_t lost_ns(const struct trace_msg *m)
+{
+	return m->dropped_ns ? m->dropped_ns : m->time_ns;
+}
+
+static int cmp_lost(const void *a, const void *b)
+{
+	uint64_t x = lost_ns(*(const struct trace_msg *const *)a),
+		 y = lost_ns(*(const struct trace_msg *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* A shim's log (net-n<node>.log): "s SEQ TIME PEER TYPE MSG_ID IN_REPLY_TO" for a message
+ * sent, into h->sent; "r SRC SEQ TIME" received and "d SRC SEQ TIME" received while the program
+ * was killed, into the pairing. */
+static int read_log(struct harness *h, unsigned int node, FILE *f, size_t *cap)
+{
+	unsigned long long seq, t;
+	long long id, irt;
+	unsigned int peer;
+	char line[256], type[40];
+	int err = 0;
+
+	while (!err && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "s %llu %llu %u %39s %lld %lld", &seq, &t, &peer, type, &id,
+			   &irt) == 6 &&
+		    peer < h->o->nodes) {
+			struct mael_sent *m;
+
+			if (array_grow((void **)&h->sent, sizeof(*h->sent), h->n_sent, cap))
+				return -ENOMEM;
+			m = &h->sent[h->n_sent++];
+			*m = (struct mael_sent){ .src = node,
+						 .dest = peer,
+						 .seq = seq,
+						 .time_ns = t,
+						 .msg_id = id,
+						 .in_reply_to = irt };
+			snprintf(m->type, sizeof(m->type), "%s", type);
+		} else if ((line[0] == 'r' || line[0] == 'd') &&
+			   sscanf(line + 1, " %u %llu %llu", &peer, &seq, &t) == 3 &&
+			   peer < h->o->nodes) {
+			struct trace_key key = trace_key_maelstrom(peer + 1, node + 1, seq);
+
+			err = trace_add_arrival(&h->pairing, &key, t, line[0] == 'd');
+		}
+	}
+	return err;
+}
+
+/* The shims' message logs against the filter's drops, paired as captrace pairs a recording:
+ * which messages were lost, and why; written to lost.jsonl, one message a line, in the order
+ * of their loss. */
 static int find_lost(struct harness *h)
 {
-	struct mael_recv *recv = NULL;
-	size_t n_recv = 0, cap_recv = 0, cap_sent = 0;
-	char path[PATH_MAX + 32], line[256];
+	struct mael_lost *lost = &h->lost;
+	char path[PATH_MAX + 32];
+	size_t cap = 0;
 	FILE *f;
-	int err;
+	int err = 0;
 
 	if (h->filter)
 		filter_events_poll(h->filter, 0, mael_on_drop, h);
-	for (unsigned int i = 0; i < h->o->nodes; i++) {
+	for (unsigned int i = 0; !err && i < h->o->nodes; i++) {
 		snprintf(path, sizeof(path), "%s/net-n%u.log", h->store, i);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned long long seq, t;
-			long long id, irt;
-			unsigned int peer;
-			char type[40];
-
-			if (n_recv == cap_recv || h->n_sent == cap_sent) {
-				size_t cr = cap_recv ? 2 * cap_recv : 4096,
-				       cs = cap_sent ? 2 * cap_sent : 4096;
-				struct mael_recv *r = realloc(recv, cr * sizeof(*r));
-				struct mael_sent *m = r ? realloc(h->sent, cs * sizeof(*m)) : NULL;
-
-				if (r)
-					recv = r;
-				if (!r || !m) {
-					fclose(f);
-					free(recv);
-					return -ENOMEM;
-				}
-				h->sent = m;
-				cap_recv = cr;
-				cap_sent = cs;
-			}
-			if (sscanf(line, "s %llu %llu %u %39s %lld %lld", &seq, &t, &peer, type,
-				   &id, &irt) == 6 &&
-			    peer < h->o->nodes) {
-				struct mael_sent *m = &h->sent[h->n_sent++];
-
-				*m = (struct mael_sent){ .src = i,
-							 .dest = peer,
-							 .seq = seq,
-							 .time_ns = t,
-							 .msg_id = id,
-							 .in_reply_to = irt };
-				snprintf(m->type, sizeof(m->type), "%s", type);
-			} else if ((line[0] == 'r' || line[0] == 'd') &&
-				   sscanf(line + 1, " %u %llu %llu", &peer, &seq, &t) == 3) {
-				recv[n_recv++] = (struct mael_recv){ .src = peer,
-								     .seq = seq,
-								     .time_ns = t,
-								     .node_down = line[0] == 'd' };
-			}
-		}
+		err = read_log(h, i, f, &cap);
 		fclose(f);
 	}
-	err = mael_lost_find(h->sent, h->n_sent, recv, n_recv, h->drops, h->n_drops,
-			     h->t0 + h->end_ns, &h->lost);
-	free(recv);
-	if (err)
-		return err;
+	/* Only now, h->sent whole, may the pairing point into it. */
+	for (size_t i = 0; !err && i < h->n_sent; i++) {
+		const struct mael_sent *m = &h->sent[i];
+		struct trace_key key = trace_key_maelstrom(m->src + 1, m->dest + 1, m->seq);
+
+		err = trace_add_send(&h->pairing, &key, m->time_ns, m);
+	}
+	if (!err)
+		err = trace_analyse(&h->pairing);
+	lost->sent = h->n_sent;
+	lost->msgs = err ? NULL : calloc(h->pairing.nmsgs + 1, sizeof(*lost->msgs));
+	if (!lost->msgs)
+		return err ?: -ENOMEM;
+	for (size_t i = 0; i < h->pairing.nmsgs; i++) {
+		const struct trace_msg *m = &h->pairing.msgs[i];
+
+		if (m->fate == TRACE_DELIVERED)
+			continue;
+		/* Neither dropped nor at a killed node, and sent as the shims stopped. */
+		if (m->fate == TRACE_LOST_UNEXPLAINED && m->time_ns > h->t0 + h->end_ns) {
+			lost->in_flight++;
+			continue;
+		}
+		lost->msgs[lost->n++] = m;
+		lost->by_fate[m->fate]++;
+	}
+	if (lost->n > 1)
+		qsort(lost->msgs, lost->n, sizeof(*lost->msgs), cmp_lost);
 	snprintf(path, sizeof(path), "%s/lost.jsonl", h->store);
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
-	for (size_t i = 0; i < h->lost.n_lost; i++) {
-		const struct mael_lost *l = &h->lost.lost[i];
+	for (size_t i = 0; i < lost->n; i++) {
+		const struct trace_msg *l = lost->msgs[i];
+		const struct mael_sent *m = l->origin;
 
 		fprintf(f,
 			"{\"time\":%.6f,\"src\":\"n%u\",\"dest\":\"n%u\",\"seq\":%llu,"
 			"\"type\":\"%s\",\"msg_id\":%lld,\"in_reply_to\":%lld,\"cause\":\"%s\"}\n",
-			((double)l->time_ns - (double)h->t0) / 1e9, l->m->src, l->m->dest,
-			(unsigned long long)l->m->seq, l->m->type, (long long)l->m->msg_id,
-			(long long)l->m->in_reply_to, mael_loss_cause_name(l->cause));
+			((double)lost_ns(l) - (double)h->t0) / 1e9, m->src, m->dest,
+			(unsigned long long)m->seq, m->type, (long long)m->msg_id,
+			(long long)m->in_reply_to, mael_fate_name(l->fate));
 	}
 	return fclose(f) ? -errno : 0;
+}
+
+void mael_free_messages(struct harness *h)
+{
+	trace_analysis_free(&h->pairing);
+	free(h->sent);
+	free(h->lost.msgs);
 }
 
 /* messages.svg and latency.svg in the store. */
@@ -187,8 +213,7 @@ static void draw(struct harness *h)
 		.end_ns = h->end_ns,
 		.bands = h->bands,
 		.n_bands = h->n_bands,
-		.sent = h->sent,
-		.n_sent = h->n_sent,
+		.pairing = &h->pairing,
 		.lost = &h->lost,
 		.ops = h->st.ops,
 		.n_ops = h->st.n,
@@ -296,11 +321,10 @@ static void write_edn(const struct harness *h, const struct summary *s, const st
 		valid ? "true" : "false", (unsigned long long)h->o->seed, s->total, s->ok, s->fail,
 		s->info, s->availability, s->p50, s->p95, s->p99, s->max,
 		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
-		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
-		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
-		h->lost.by_cause[MAEL_LOST_ELSEWHERE], (unsigned long long)s->forged,
-		(unsigned long long)s->repeated, r->valid ? "true" : "false",
-		mael_workload_name(h->o->workload));
+		h->lost.n, h->lost.by_fate[TRACE_LOST_PARTITION], h->lost.by_fate[TRACE_LOST_LOSS],
+		h->lost.by_fate[TRACE_LOST_NODE_DOWN], h->lost.by_fate[TRACE_LOST_UNEXPLAINED],
+		(unsigned long long)s->forged, (unsigned long long)s->repeated,
+		r->valid ? "true" : "false", mael_workload_name(h->o->workload));
 	/* EDN strings escape as JSON's do, \\uXXXX included. */
 	json_write_string(f, r->summary);
 	if (s->has_stable)
@@ -336,9 +360,9 @@ static void report(const struct harness *h, const struct summary *s, const struc
 	       (unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0);
 	printf("  messages lost between nodes: %zu of %zu (partition %zu, loss %zu, node killed "
 	       "%zu, not dropped by the filter %zu)\n",
-	       h->lost.n_lost, h->lost.sent, h->lost.by_cause[MAEL_LOST_PARTITION],
-	       h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
-	       h->lost.by_cause[MAEL_LOST_ELSEWHERE]);
+	       h->lost.n, h->lost.sent, h->lost.by_fate[TRACE_LOST_PARTITION],
+	       h->lost.by_fate[TRACE_LOST_LOSS], h->lost.by_fate[TRACE_LOST_NODE_DOWN],
+	       h->lost.by_fate[TRACE_LOST_UNEXPLAINED]);
 	printf("  datagrams the shims refused: %llu forged (not from a peer shim's address and "
 	       "port, or not its own message), %llu repeated\n",
 	       (unsigned long long)s->forged, (unsigned long long)s->repeated);
@@ -346,18 +370,19 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		printf("    and %zu sent after the test's end, still in flight as the nodes "
 		       "stopped\n",
 		       h->lost.in_flight);
-	for (size_t i = 0; i < h->lost.n_lost && i < 5; i++) {
-		const struct mael_lost *l = &h->lost.lost[i];
+	for (size_t i = 0; i < h->lost.n && i < 5; i++) {
+		const struct trace_msg *l = h->lost.msgs[i];
+		const struct mael_sent *m = l->origin;
 
-		printf("    %8.3f s  n%u -> n%u  %s", ((double)l->time_ns - (double)h->t0) / 1e9,
-		       l->m->src, l->m->dest, l->m->type);
-		if (l->m->msg_id >= 0)
-			printf(" msg_id %lld", (long long)l->m->msg_id);
-		if (l->m->in_reply_to >= 0)
-			printf(" in_reply_to %lld", (long long)l->m->in_reply_to);
-		printf("  (%s)\n", mael_loss_cause_name(l->cause));
+		printf("    %8.3f s  n%u -> n%u  %s", ((double)lost_ns(l) - (double)h->t0) / 1e9,
+		       m->src, m->dest, m->type);
+		if (m->msg_id >= 0)
+			printf(" msg_id %lld", (long long)m->msg_id);
+		if (m->in_reply_to >= 0)
+			printf(" in_reply_to %lld", (long long)m->in_reply_to);
+		printf("  (%s)\n", mael_fate_name(l->fate));
 	}
-	if (h->lost.n_lost > 5)
+	if (h->lost.n > 5)
 		printf("    ... every one in %s/lost.jsonl\n", h->store);
 	printf("  checker: %s\n", r->summary);
 	for (size_t i = 0; i < r->n_evidence; i++)
@@ -384,10 +409,9 @@ static void report(const struct harness *h, const struct summary *s, const struc
 		h->o->nemesis_text, h->o->models_text, s->ok, s->fail, s->info, s->availability,
 		s->p50, s->p95, s->p99, s->max, (h->cluster_ns - h->started_ns) / 1e9,
 		(unsigned long long)s->messages, s->total ? (double)s->messages / s->total : 0,
-		h->lost.n_lost, h->lost.by_cause[MAEL_LOST_PARTITION],
-		h->lost.by_cause[MAEL_LOST_LOSS], h->lost.by_cause[MAEL_LOST_NODE_DOWN],
-		h->lost.by_cause[MAEL_LOST_ELSEWHERE], (unsigned long long)s->forged,
-		(unsigned long long)s->repeated);
+		h->lost.n, h->lost.by_fate[TRACE_LOST_PARTITION], h->lost.by_fate[TRACE_LOST_LOSS],
+		h->lost.by_fate[TRACE_LOST_NODE_DOWN], h->lost.by_fate[TRACE_LOST_UNEXPLAINED],
+		(unsigned long long)s->forged, (unsigned long long)s->repeated);
 	json_write_string(f, r->summary);
 	fputs(",\"evidence\":[", f);
 	for (size_t i = 0; i < r->n_evidence; i++) {

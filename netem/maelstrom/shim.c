@@ -19,7 +19,6 @@
 
 #include "lib/json.h"
 #include "lib/monotonic.h"
-#include "netem/maelstrom/lost.h"
 #include "netem/maelstrom/maelstrom.h"
 
 /* Bytes waiting to be written to a descriptor that may not take them all now. */

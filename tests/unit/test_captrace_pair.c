@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Pairing sends with arrivals on synthetic captures built in memory: capnet messages by id,
  * other IPv4 traffic as a multiset, losses explained by drop events or not, duplicates,
- * windows, the capture interval; and the recording files' formats read back. */
+ * windows, the capture interval; the maelstrom shims' messages by their tag, from their logs
+ * or a capture, and the ones that reached a killed node; and the recording files' formats read
+ * back. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "netem/maelstrom/wire.h"
 #include "node/proto.h"
 #include "tools/captrace/trace_dir.h"
 #include "lib/json.h"
@@ -399,12 +402,190 @@ static void test_corrupted(void **state)
 	trace_analysis_free(&an);
 }
 
+/* The tag trace_add_drop and trace_add_frame read in a shim's datagram. */
+static void test_maelstrom_wire(void **state)
+{
+	uint64_t seq;
+	size_t start;
+
+	(void)state;
+	assert_int_equal(mael_wire_parse("M17 {}", 6, &seq, &start), 0);
+	assert_int_equal(seq, 17);
+	assert_int_equal(start, 4);
+	assert_int_equal(mael_wire_parse("{\"src\":1}", 9, &seq, &start), -EINVAL);
+	assert_int_equal(mael_wire_parse("M {}", 4, &seq, &start), -EINVAL);
+	assert_int_equal(mael_wire_parse("M0 {}", 5, &seq, &start), -EINVAL);
+	assert_int_equal(mael_wire_parse("M12", 3, &seq, &start), -EINVAL);
+	/* A drop event holds the first 32 bytes only: the tag must be in them. */
+	assert_int_equal(mael_wire_parse("M99999999999999999999999 {}", 27, &seq, &start), -EINVAL);
+}
+
+/* The filter's drop of a shim's datagram: UDP to the shims' port, its payload's start. */
+static void shim_drop(struct capnet_drop_event *ev, unsigned int from, unsigned int to,
+		      uint16_t dport, const char *payload, uint8_t reason, uint64_t time_ns)
+{
+	*ev = (struct capnet_drop_event){ .src = from,
+					  .dst = to,
+					  .reason = reason,
+					  .time_ns = time_ns,
+					  .ethertype = 0x0800,
+					  .ip_proto = 17,
+					  .saddr = { addr(from) },
+					  .daddr = { addr(to) },
+					  .sport = MAEL_SHIM_PORT,
+					  .dport = dport,
+					  .payload_len = (uint16_t)strlen(payload) };
+	memcpy(ev->payload, payload, ev->payload_len);
+}
+
+static const struct trace_msg *shim_msg(const struct trace_analysis *an, unsigned int from,
+					unsigned int to, uint64_t seq)
+{
+	struct trace_key k = trace_key_maelstrom(from, to, seq);
+
+	for (size_t i = 0; i < an->nmsgs; i++)
+		if (!memcmp(&an->msgs[i].key, &k, sizeof(k)))
+			return &an->msgs[i];
+	return NULL;
+}
+
+static void shim_send(struct trace_analysis *an, unsigned int from, unsigned int to, uint64_t seq,
+		      uint64_t time_ns, const void *origin)
+{
+	struct trace_key k = trace_key_maelstrom(from, to, seq);
+
+	assert_int_equal(trace_add_send(an, &k, time_ns, origin), 0);
+}
+
+static void shim_arrive(struct trace_analysis *an, unsigned int from, unsigned int to, uint64_t seq,
+			uint64_t time_ns, bool node_down)
+{
+	struct trace_key k = trace_key_maelstrom(from, to, seq);
+
+	assert_int_equal(trace_add_arrival(an, &k, time_ns, node_down), 0);
+}
+
+/* Messages between maelstrom shims from their logs: paired by (sender, receiver, number),
+ * explained by the filter's drops of their datagrams, and one that arrived where the nemesis had
+ * killed the program is lost to that, unless the filter dropped it first. */
+static void test_maelstrom_messages(void **state)
+{
+	static const char *const origin = "the caller's record";
+	static const uint64_t want[TRACE_FATES] = {
+		[TRACE_DELIVERED] = 2,	    [TRACE_LOST_PARTITION] = 1,	  [TRACE_LOST_LOSS] = 1,
+		[TRACE_LOST_NODE_DOWN] = 1, [TRACE_LOST_UNEXPLAINED] = 1,
+	};
+	struct trace_analysis an;
+	struct capnet_drop_event ev;
+	const struct trace_msg *m;
+
+	(void)state;
+	trace_analysis_init(&an, 3);
+	shim_send(&an, 1, 2, 1, 100, origin);
+	shim_arrive(&an, 1, 2, 1, 105, false);
+	shim_arrive(&an, 1, 2, 1, 106, false); /* duplicated: delivered once */
+	shim_send(&an, 1, 3, 2, 110, origin);
+	shim_drop(&ev, 1, 3, MAEL_SHIM_PORT, "M2 {\"src\":\"n0\",\"dest\":\"n2\"",
+		  CAPNET_DROP_PARTITION, 111);
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
+	shim_send(&an, 2, 1, 1, 120, origin);
+	shim_arrive(&an, 2, 1, 1, 125, false);
+	/* Dropped by the filter and at a killed node too: the filter's drop is the cause. */
+	shim_send(&an, 2, 3, 2, 130, origin);
+	shim_drop(&ev, 2, 3, MAEL_SHIM_PORT, "M2 {}", CAPNET_DROP_LOSS, 131);
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
+	shim_arrive(&an, 2, 3, 2, 135, true);
+	shim_send(&an, 3, 1, 1, 140, origin);
+	/* Number 1 of node 3 to another node: no match. */
+	shim_drop(&ev, 3, 2, MAEL_SHIM_PORT, "M1 {}", CAPNET_DROP_PARTITION, 141);
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
+	/* The tag on another port is no shim's message. */
+	shim_drop(&ev, 3, 1, 9999, "M1 {}", CAPNET_DROP_PARTITION, 142);
+	assert_int_equal(trace_add_drop(&an, &ev), 0);
+	shim_send(&an, 3, 2, 3, 150, origin);
+	shim_arrive(&an, 3, 2, 3, 151, true);
+	shim_arrive(&an, 1, 2, 9, 152, false); /* nobody sent it */
+
+	assert_int_equal(trace_analyse(&an), 0);
+	assert_int_equal(an.nmsgs, 6);
+	for (int fate = 0; fate < TRACE_FATES; fate++)
+		assert_int_equal(an.total[fate], want[fate]);
+	assert_int_equal(an.duplicates, 1);
+	assert_int_equal(an.unmatched_drops, 2);
+	assert_int_equal(an.unsent_arrivals, 1);
+	assert_string_equal(trace_fate_name(TRACE_LOST_NODE_DOWN), "node killed");
+
+	m = shim_msg(&an, 1, 2, 1);
+	assert_int_equal(m->fate, TRACE_DELIVERED);
+	assert_int_equal(m->arrival_ns, 105);
+	assert_ptr_equal(m->origin, origin);
+	m = shim_msg(&an, 1, 3, 2);
+	assert_int_equal(m->fate, TRACE_LOST_PARTITION);
+	assert_int_equal(m->dropped_ns, 111);
+	m = shim_msg(&an, 2, 3, 2);
+	assert_int_equal(m->fate, TRACE_LOST_LOSS);
+	assert_int_equal(m->dropped_ns, 131);
+	m = shim_msg(&an, 3, 1, 1);
+	assert_int_equal(m->fate, TRACE_LOST_UNEXPLAINED);
+	assert_int_equal(m->dropped_ns, 0);
+	m = shim_msg(&an, 3, 2, 3);
+	assert_int_equal(m->fate, TRACE_LOST_NODE_DOWN);
+	assert_int_equal(an.links[3 * 4 + 2].lost[TRACE_LOST_NODE_DOWN], 1);
+	trace_analysis_free(&an);
+}
+
+/* A shim's datagram in a capture pairs by its tag as its logs do, and is named so. */
+static void test_maelstrom_in_capture(void **state)
+{
+	static const char payload[] = "M4 {\"src\":\"n0\",\"dest\":\"n1\",\"body\":{}}";
+	struct trace_analysis an;
+	uint8_t *f = frames[0], *ip = f + 14, *udp = ip + 20;
+	uint16_t udp_len = 8 + sizeof(payload) - 1;
+	char buf[96];
+
+	(void)state;
+	memset(f, 0, 128);
+	memcpy(f, (uint8_t[]){ 0x02, 0xca, 0xfe, 0, 0, 2 }, 6);
+	memcpy(f + 6, (uint8_t[]){ 0x02, 0xca, 0xfe, 0, 0, 1 }, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (20 + udp_len) >> 8;
+	ip[3] = (20 + udp_len) & 0xff;
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, &(uint32_t){ addr(1) }, 4);
+	memcpy(ip + 16, &(uint32_t){ addr(2) }, 4);
+	udp[0] = udp[2] = MAEL_SHIM_PORT >> 8;
+	udp[1] = udp[3] = MAEL_SHIM_PORT & 0xff;
+	udp[4] = udp_len >> 8;
+	udp[5] = udp_len & 0xff;
+	memcpy(udp + 8, payload, sizeof(payload) - 1);
+	trace_analysis_init(&an, 2);
+	assert_int_equal(trace_add_frame(&an, 1, 10, f, 14 + 20 + udp_len), 0);
+	assert_int_equal(trace_add_frame(&an, 2, 12, f, 14 + 20 + udp_len), 0);
+	assert_int_equal(trace_analyse(&an), 0);
+	assert_int_equal(an.nmsgs, 1);
+	assert_int_equal(an.msgs[0].key.kind, TRACE_MAELSTROM);
+	assert_int_equal(an.msgs[0].key.a, 4);
+	assert_int_equal(an.msgs[0].fate, TRACE_DELIVERED);
+	assert_string_equal(trace_msg_type(&an.msgs[0], buf, sizeof(buf)), "maelstrom");
+	trace_msg_describe(&an.msgs[0], buf, sizeof(buf));
+	assert_string_equal(buf, "maelstrom message 4 from node 1 to node 2");
+	trace_analysis_free(&an);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_capnet),	       cmocka_unit_test(test_ip_multiset),
-		cmocka_unit_test(test_frames_ignored), cmocka_unit_test(test_formats),
-		cmocka_unit_test(test_corrupted),      cmocka_unit_test(test_port_names),
+		cmocka_unit_test(test_capnet),
+		cmocka_unit_test(test_ip_multiset),
+		cmocka_unit_test(test_frames_ignored),
+		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_corrupted),
+		cmocka_unit_test(test_port_names),
+		cmocka_unit_test(test_maelstrom_wire),
+		cmocka_unit_test(test_maelstrom_messages),
+		cmocka_unit_test(test_maelstrom_in_capture),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

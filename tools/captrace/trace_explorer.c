@@ -31,8 +31,9 @@ static void script_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *const fate_short[] = { "delivered", "partition", "loss", "unexplained",
-					  "corrupted" };
+/* By enum trace_fate. */
+static const char *const fate_short[TRACE_FATES] = { "delivered",   "partition", "loss",
+						     "unexplained", "corrupted", "node killed" };
 
 static const char viewer_js[] =
 	"(function(){\n"

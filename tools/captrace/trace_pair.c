@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "lib/ip_proto.h"
+#include "netem/maelstrom/wire.h"
 #include "node/proto.h"
 #include "tools/captrace/trace_packet.h"
 #include "lib/array.h"
@@ -42,6 +43,23 @@ static void key_from_ip(struct trace_key *k, uint32_t saddr, uint32_t daddr, uin
 	k->b = (uint64_t)proto << 32 | (uint32_t)ip_id << 16 | csum;
 }
 
+struct trace_key trace_key_maelstrom(unsigned int from, unsigned int to, uint64_t seq)
+{
+	return (struct trace_key){
+		.kind = TRACE_MAELSTROM, .a = seq, .from = (uint16_t)from, .to = (uint16_t)to
+	};
+}
+
+/* A UDP datagram to a maelstrom shim's port with the shim's tag: its number in *seq. */
+static bool shim_datagram(uint8_t ip_proto, uint16_t dport, const uint8_t *payload, size_t len,
+			  uint64_t *seq)
+{
+	size_t start;
+
+	return ip_proto == 17 && dport == MAEL_SHIM_PORT &&
+	       !mael_wire_parse((const char *)payload, len, seq, &start);
+}
+
 /* Which node has this MAC, in an adopted lab; 0 for none. */
 static unsigned int node_of_mac(const struct trace_analysis *an, const uint8_t *mac)
 {
@@ -51,11 +69,49 @@ static unsigned int node_of_mac(const struct trace_analysis *an, const uint8_t *
 	return 0;
 }
 
+static struct trace_msg *add_msg(struct trace_analysis *an, const struct trace_key *key,
+				 uint64_t time_ns)
+{
+	struct trace_msg *m;
+
+	if (array_grow((void **)&an->msgs, sizeof(*an->msgs), an->nmsgs, &an->capmsgs))
+		return NULL;
+	m = &an->msgs[an->nmsgs++];
+	memset(m, 0, sizeof(*m));
+	m->key = *key;
+	m->time_ns = time_ns;
+	m->window = -1;
+	return m;
+}
+
+int trace_add_send(struct trace_analysis *an, const struct trace_key *key, uint64_t time_ns,
+		   const void *origin)
+{
+	struct trace_msg *m = add_msg(an, key, time_ns);
+
+	if (!m)
+		return -ENOMEM;
+	m->origin = origin;
+	return 0;
+}
+
+int trace_add_arrival(struct trace_analysis *an, const struct trace_key *key, uint64_t time_ns,
+		      bool node_down)
+{
+	if (array_grow((void **)&an->arrivals, sizeof(*an->arrivals), an->narrivals,
+		       &an->caparrivals))
+		return -ENOMEM;
+	an->arrivals[an->narrivals++] =
+		(struct trace_arrival){ .key = *key, .time_ns = time_ns, .node_down = node_down };
+	return 0;
+}
+
 int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_ns,
 		    const uint8_t *frame, uint32_t caplen)
 {
 	struct trace_packet p;
 	struct trace_key key = {};
+	uint64_t seq;
 	int rc;
 
 	rc = trace_packet_parse(frame, caplen, &p);
@@ -75,6 +131,8 @@ int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_
 		key.kind = TRACE_CAPNET;
 		key.a = p.hdr.msg_id;
 		key.b = p.hdr.from;
+	} else if (p.has_l4 && shim_datagram(p.ip_proto, p.dport, p.payload, p.payload_len, &seq)) {
+		key = trace_key_maelstrom(p.src_node, p.dst_node, seq);
 	} else {
 		key_from_ip(&key, p.saddr, p.daddr, p.ip_proto, p.ip_id, p.l4_csum);
 	}
@@ -85,35 +143,26 @@ int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_
 			an->outside++;
 			return 0;
 		}
-		if (array_grow((void **)&an->msgs, sizeof(*an->msgs), an->nmsgs, &an->capmsgs))
+		m = add_msg(an, &key, time_ns);
+		if (!m)
 			return -ENOMEM;
-		m = &an->msgs[an->nmsgs++];
-		memset(m, 0, sizeof(*m));
-		m->key = key;
-		m->time_ns = time_ns;
 		m->payload = p.payload;
 		m->payload_len = p.payload_len;
 		m->sport = p.sport;
 		m->dport = p.dport;
 		m->ip_proto = p.ip_proto;
-		m->window = -1;
-	} else {
-		struct trace_arrival *a;
-
-		if (array_grow((void **)&an->arrivals, sizeof(*an->arrivals), an->narrivals,
-			       &an->caparrivals))
-			return -ENOMEM;
-		a = &an->arrivals[an->narrivals++];
-		a->key = key;
-		a->time_ns = time_ns;
+		return 0;
 	}
-	return 0;
+	return trace_add_arrival(an, &key, time_ns, false);
 }
 
 int trace_add_drop(struct trace_analysis *an, const struct capnet_drop_event *ev)
 {
 	struct trace_drop *d;
 	struct proto_header hdr;
+	uint64_t seq;
+	size_t len = ev->payload_len < CAPNET_EVENT_PAYLOAD ? ev->payload_len :
+							      CAPNET_EVENT_PAYLOAD;
 
 	if (array_grow((void **)&an->drops, sizeof(*an->drops), an->ndrops, &an->capdrops))
 		return -ENOMEM;
@@ -129,14 +178,12 @@ int trace_add_drop(struct trace_analysis *an, const struct capnet_drop_event *ev
 		d->key.kind = 0; /* never equal to a send's key */
 		return 0;
 	}
-	if (ev->ip_proto == 17 &&
-	    !proto_peek(ev->payload,
-			ev->payload_len < CAPNET_EVENT_PAYLOAD ? ev->payload_len :
-								 CAPNET_EVENT_PAYLOAD,
-			&hdr)) {
+	if (ev->ip_proto == 17 && !proto_peek(ev->payload, len, &hdr)) {
 		d->key.kind = TRACE_CAPNET;
 		d->key.a = hdr.msg_id;
 		d->key.b = hdr.from;
+	} else if (shim_datagram(ev->ip_proto, ev->dport, ev->payload, len, &seq)) {
+		d->key = trace_key_maelstrom(ev->src, ev->dst, seq);
 	} else {
 		key_from_ip(&d->key, ev->saddr[0], ev->daddr[0], ev->ip_proto, ev->ip_id,
 			    ev->l4_csum);
@@ -276,7 +323,7 @@ int trace_analyse(struct trace_analysis *an)
 
 	while (i < an->nmsgs) {
 		const struct trace_key *key = &an->msgs[i].key;
-		size_t nsend, narr = 0, first = i, d;
+		size_t nsend, narr = 0, ndown = 0, first = i, d;
 
 		for (n = i; n < an->nmsgs && !key_cmp(&an->msgs[n].key, key); n++)
 			;
@@ -291,6 +338,10 @@ int trace_analyse(struct trace_analysis *an)
 			k++;
 		}
 		for (; j < an->narrivals && !key_cmp(&an->arrivals[j].key, key); j++) {
+			if (an->arrivals[j].node_down) {
+				ndown++;
+				continue;
+			}
 			if (narr < nsend)
 				an->msgs[first + narr].arrival_ns = an->arrivals[j].time_ns;
 			else
@@ -329,9 +380,16 @@ int trace_analyse(struct trace_analysis *an)
 				m->fate = fate_of_reason(an->drops[d].reason);
 				m->seeded = an->drops[d].seeded;
 				m->generation = an->drops[d].generation;
+				m->dropped_ns = an->drops[d].time_ns;
 				m->window = -2; /* by generation, below */
 				d++;
 				break;
+			}
+			/* No drop event took it (that sets window -2), and it reached a node
+			 * whose program was not there. */
+			if (m->window != -2 && ndown) {
+				m->fate = TRACE_LOST_NODE_DOWN;
+				ndown--;
 			}
 		}
 		for (; k < an->ndrops && !key_cmp(&an->drops[k].key, key); k++)
@@ -401,6 +459,8 @@ const char *trace_fate_name(enum trace_fate f)
 		return "loss";
 	case TRACE_CORRUPTED:
 		return "corrupted";
+	case TRACE_LOST_NODE_DOWN:
+		return "node killed";
 	case TRACE_LOST_UNEXPLAINED:
 	case TRACE_FATES:
 		break;
@@ -499,6 +559,8 @@ const char *trace_msg_type(const struct trace_msg *m, char *buf, size_t len)
 
 	if (m->service)
 		return m->service;
+	if (m->key.kind == TRACE_MAELSTROM)
+		return "maelstrom";
 	if (m->key.kind == TRACE_CAPNET) {
 		struct proto_header hdr;
 
@@ -520,6 +582,9 @@ int trace_msg_describe(const struct trace_msg *m, char *buf, size_t len)
 
 	if (m->key.kind == TRACE_CAPNET)
 		return proto_describe(m->payload, m->payload_len, buf, len);
+	if (m->key.kind == TRACE_MAELSTROM)
+		return snprintf(buf, len, "maelstrom message %llu from node %u to node %u",
+				(unsigned long long)m->key.a, m->key.from, m->key.to);
 	inet_ntop(AF_INET, &s, src, sizeof(src));
 	inet_ntop(AF_INET, &d, dst, sizeof(dst));
 	if (m->ip_proto == 6 || m->ip_proto == 17)

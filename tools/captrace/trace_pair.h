@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Pairing what nodes sent with what arrived, and explaining every loss by the filter's drop
- * events and the partition in force. Pure: frames, drop events and partition changes go in,
- * a verdict per sent frame and summaries come out; no I/O, no clock. */
+ * events and the partition in force. Pure: frames (or sends and arrivals known otherwise, as
+ * the maelstrom shims log them), drop events and partition changes go in, a verdict per sent
+ * message and summaries come out; no I/O, no clock. */
 #ifndef CAPNET_TRACE_PAIR_H
 #define CAPNET_TRACE_PAIR_H
 
@@ -16,6 +17,7 @@
 enum trace_kind {
 	TRACE_CAPNET = 1, /* a capnet datagram: named by (sender, msg_id) */
 	TRACE_IP = 2, /* any other IPv4 packet: by addresses, protocol, IP id and L4 checksum */
+	TRACE_MAELSTROM = 3, /* a datagram between maelstrom shims: by (sender, receiver, seq) */
 };
 
 enum trace_fate {
@@ -24,12 +26,13 @@ enum trace_fate {
 	TRACE_LOST_LOSS,
 	TRACE_LOST_UNEXPLAINED,
 	TRACE_CORRUPTED, /* a bit flipped on the way (link --corrupt): not what was sent */
+	TRACE_LOST_NODE_DOWN, /* reached a node whose program was killed: nobody read it */
 	TRACE_FATES,
 };
 
 /* What names one sent frame on both sides of a link. */
 struct trace_key {
-	uint64_t a; /* capnet: msg_id; IP: saddr << 32 | daddr (host order) */
+	uint64_t a; /* capnet: msg_id; IP: saddr << 32 | daddr (host order); maelstrom: seq */
 	uint64_t b; /* capnet: header `from`; IP: proto << 32 | ip_id << 16 | l4_csum */
 	uint16_t from, to; /* nodes, by MAC */
 	uint8_t kind; /* enum trace_kind */
@@ -40,6 +43,7 @@ struct trace_msg {
 	struct trace_key key;
 	uint64_t time_ns; /* CLOCK_REALTIME, as the capture stamped it */
 	uint64_t arrival_ns; /* delivered: when the receiver's capture saw it */
+	uint64_t dropped_ns; /* lost by a drop event: its time (CLOCK_MONOTONIC), else 0 */
 	uint64_t generation; /* partition in force: the drop event's, else by send time */
 	const uint8_t *payload; /* the L4 payload as captured (points into the caller's buffer) */
 	uint32_t payload_len;
@@ -49,6 +53,7 @@ struct trace_msg {
 	bool seeded; /* TRACE_LOST_LOSS by the link's seed: a replay loses it again */
 	int window; /* index into windows, -1 if before the first known partition */
 	const char *service; /* its port's name (report --port), or NULL */
+	const void *origin; /* trace_add_send's caller's record of it, or NULL */
 };
 
 /* A name for the TCP or UDP frames to or from a port: `captrace report --port 2181=zk-client`. */
@@ -62,6 +67,7 @@ struct trace_port_name {
 struct trace_arrival {
 	struct trace_key key;
 	uint64_t time_ns;
+	bool node_down; /* at a node whose program was killed: arrived, but never read */
 };
 
 struct trace_drop {
@@ -127,13 +133,23 @@ void trace_analysis_free(struct trace_analysis *an);
 int trace_add_frame(struct trace_analysis *an, unsigned int node, uint64_t time_ns,
 		    const uint8_t *frame, uint32_t caplen);
 int trace_add_drop(struct trace_analysis *an, const struct capnet_drop_event *ev);
+/* The message `seq` from maelstrom shim `from` to shim `to` (lab nodes, 1-based), as
+ * netem/maelstrom/wire.h tags it. */
+struct trace_key trace_key_maelstrom(unsigned int from, unsigned int to, uint64_t seq);
+/* A send and an arrival known without a capture (the maelstrom shims log both); origin is
+ * kept in the message for the caller. 0 or -ENOMEM. */
+int trace_add_send(struct trace_analysis *an, const struct trace_key *key, uint64_t time_ns,
+		   const void *origin);
+int trace_add_arrival(struct trace_analysis *an, const struct trace_key *key, uint64_t time_ns,
+		      bool node_down);
 /* Partition changes, in any order; the spec is the text partition_format gives, impairments
  * the impaired links in force with it (NULL or "" for none). */
 int trace_add_partition(struct trace_analysis *an, uint64_t generation, uint64_t flip_ns,
 			const char *spec, const char *impairments);
 
-/* Pairs sends with arrivals, matches losses with drop events, fills fates and summaries.
- * 0 or -ENOMEM. */
+/* Pairs sends with arrivals, matches losses with drop events, fills fates and summaries: a send
+ * not delivered and dropped by no event, which arrived where the program was killed, is
+ * TRACE_LOST_NODE_DOWN. 0 or -ENOMEM. */
 int trace_analyse(struct trace_analysis *an);
 
 const char *trace_fate_name(enum trace_fate f);
@@ -147,7 +163,7 @@ int trace_port_names_parse(const char *text, struct trace_port_name *out, size_t
 			   size_t len);
 /* Names every TCP and UDP frame from or to a named port (the source port first). */
 void trace_name_ports(struct trace_analysis *an);
-/* The message type: "APPEND", a port's name, "tcp", "udp", "ip-proto-N". */
+/* The message type: "APPEND", a port's name, "maelstrom", "tcp", "udp", "ip-proto-N". */
 const char *trace_msg_type(const struct trace_msg *m, char *buf, size_t len);
 
 #endif /* CAPNET_TRACE_PAIR_H */
