@@ -30,7 +30,7 @@
 #include "netem/svc/nodes_report.h"
 #include "node/key_file.h"
 
-#define HOSTS_RECORD "hosts"
+#define HOSTS_RECORD LAB_HOSTS_RECORD
 /* The last switch: its instant and the generation each host took. */
 #define SWITCH_RECORD "switch"
 
@@ -39,16 +39,7 @@ static char *host_args[HOSTS_MAX];
 
 int hosts_lab_read(const char *lab, struct lab_hosts *lh)
 {
-	static char text[32768];
-	struct spec_error e;
-
-	if (lab_record_read(lab, HOSTS_RECORD, text, sizeof(text)))
-		return -ENOENT;
-	if (lab_hosts_parse(text, lh, &e)) {
-		error_note("lab \"%s\": its record of hosts is unreadable: %s", lab, e.msg);
-		return -EINVAL;
-	}
-	return 0;
+	return lab_hosts_read(lab, lh);
 }
 
 static void set_all_args(unsigned int hosts, const char *args)
@@ -489,24 +480,10 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 
 /* ---- partition, cut, heal, link: the two-phase switch ------------------------------------ */
 
-/* One word for the remote shell: 'text', with every ' written '\''. */
+/* One word for the remote shell. */
 static void shell_word(const char *text, char *buf, size_t len)
 {
-	size_t used = 0;
-
-	if (len < 3)
-		return;
-	buf[used++] = '\'';
-	for (; *text && used + 6 < len; text++) {
-		if (*text == '\'') {
-			memcpy(buf + used, "'\\''", 4);
-			used += 4;
-		} else {
-			buf[used++] = *text;
-		}
-	}
-	buf[used++] = '\'';
-	buf[used] = '\0';
+	remote_shell_word(text, buf, len);
 }
 
 /* A number after "key": in a host's JSON line; 0 if absent. */

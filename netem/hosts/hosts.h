@@ -67,7 +67,9 @@ int placement_format(const struct placement *p, const struct host_list *hosts, c
 		     size_t len);
 
 /* What the controller records of a lab across hosts, in its run directory: enough for every
- * later command to reach each host's share. */
+ * later command to reach each host's share. LAB_HOSTS_RECORD is its name among the lab's
+ * records (netem/lab/lab_record.h). */
+#define LAB_HOSTS_RECORD "hosts"
 struct lab_hosts {
 	unsigned int nodes;
 	char subnet[32]; /* "10.77.0.0/16" */
@@ -82,6 +84,9 @@ struct lab_hosts {
 int lab_hosts_format(const struct lab_hosts *lh, char *buf, size_t len);
 /* The inverse; fails on anything else, with the checks of --hosts and --place. */
 int lab_hosts_parse(const char *text, struct lab_hosts *out, struct spec_error *err);
+/* The record of lab, when this machine is its controller: 0, -ENOENT when the lab does not
+ * span hosts (or is not here), -EINVAL with error_note() when the record is unreadable. */
+int lab_hosts_read(const char *lab, struct lab_hosts *lh);
 
 /* The two-phase switch. Every host is asked to prepare (write the new policy into its idle
  * copy, report its current generation, its clock's offset bound and how long the round trip

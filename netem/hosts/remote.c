@@ -449,3 +449,22 @@ int remote_wait(struct remote_child *c)
 	c->pid = -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
+
+void remote_shell_word(const char *text, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len < 3)
+		return;
+	buf[used++] = '\'';
+	for (; *text && used + 6 < len; text++) {
+		if (*text == '\'') {
+			memcpy(buf + used, "'\\''", 4);
+			used += 4;
+		} else {
+			buf[used++] = *text;
+		}
+	}
+	buf[used++] = '\'';
+	buf[used] = '\0';
+}

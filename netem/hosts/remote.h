@@ -64,6 +64,9 @@ void remote_read_lines(struct remote_child *c, unsigned int n, bool *live,
 void remote_write_all(struct remote_child *c, unsigned int n, bool *live, const char *const *text,
 		      struct remote_reply *reply);
 
+/* One word for the remote shell: 'text', with every ' written '\'' (cut to fit len). */
+void remote_shell_word(const char *text, char *buf, size_t len);
+
 /* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
 void remote_close(const char *lab, const struct host_list *hosts);
 

@@ -31,7 +31,7 @@ svc       | netem/svc/*.o                                | lib policy explain la
 cli       | netem/cli.o                                  | lib policy explain lab labcheck filter
 cmd       | netem/cmd/*.o                                | lib policy script explain lab labcheck filter delay hosts svc cli node
 maelstrom | netem/maelstrom/*.o                          | lib policy script check explain lab labcheck filter delay cli cmd
-capctl    | tools/capctl/*.o                             | lib check node script lab labcheck filter svc
+capctl    | tools/capctl/*.o                             | lib check node script lab labcheck filter svc hosts
 captrace  | tools/captrace/*.o                           | lib policy node lab labcheck filter
 '
 # Programs' mains call every room; they are not a room.

@@ -530,3 +530,21 @@ long long netlab_json_number(const char *json, const char *after, const char *ke
 		return -1;
 	return strtoll(p + strlen(pattern), NULL, 10);
 }
+
+bool netlab_etcd_ready(const char *lab, unsigned int nodes)
+{
+	static char out[1 << 14];
+
+	/* A bound for a cluster that never forms, not a claim about speed. */
+	for (int i = 0; i < 200; i++) {
+		if (netlab_sh(out, sizeof(out),
+			      "for n in $(seq 1 %u); do timeout 5 %s --lab %s exec $n -- etcdctl "
+			      "--endpoints 127.0.0.1:2379 --command-timeout=1s endpoint status "
+			      "-w simple || exit 1; done",
+			      nodes, getenv("CAPNET"), lab) == 0)
+			return true;
+		usleep(100 * 1000);
+	}
+	printf("etcd not ready: %s\n", out);
+	return false;
+}

@@ -35,6 +35,10 @@ size_t netlab_expect_usage_errors(const char *lab, const char *const *commands, 
 /* Runs a shell command line with stdout and stderr captured into out; returns the exit status
  * (or -1). */
 int netlab_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Every etcd member of nodes 1..nodes answers on 127.0.0.1:2379 in its node and they agree on a
+ * leader (etcdctl endpoint status through `capnet exec`), asked again for up to 20 s; false,
+ * the last answer printed, if they never do. */
+bool netlab_etcd_ready(const char *lab, unsigned int nodes);
 /* Runs `capctl --lab LAB ARGS` (the capctl beside $CAPNET) with stdout and stderr captured into
  * out; returns the exit status (or -1). */
 int netlab_capctl(const char *lab, char *out, size_t outlen, const char *fmt, ...)

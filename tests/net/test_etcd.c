@@ -22,22 +22,6 @@ static const char *lab;
 static char out[1 << 16];
 static char tmpdir[64];
 
-/* Every member answers, and they agree on one leader. */
-static bool etcd_ready(void)
-{
-	for (int i = 0; i < 100; i++) {
-		if (netlab_sh(out, sizeof(out),
-			      "for n in 1 2 3; do timeout 2 %s --lab %s exec $n -- etcdctl "
-			      "--endpoints 127.0.0.1:2379 --command-timeout=1s endpoint status "
-			      "-w simple || exit 1; done",
-			      getenv("CAPNET"), lab) == 0)
-			return true;
-		usleep(100 * 1000);
-	}
-	printf("etcd not ready: %s\n", out);
-	return false;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -55,7 +39,7 @@ static int setup(void **state)
 		    "--heartbeat-interval 50 --election-timeout 500 --logger zap "
 		    "--log-level error"))
 		return -1;
-	return etcd_ready() ? 0 : -1;
+	return netlab_etcd_ready(lab, NODES) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -100,7 +84,7 @@ static void test_linearizable_reads_hold(void **state)
 			 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, ": linearizable"));
-	assert_true(etcd_ready());
+	assert_true(netlab_etcd_ready(lab, NODES));
 }
 
 static void test_serializable_reads_go_stale(void **state)
@@ -112,7 +96,7 @@ static void test_serializable_reads_go_stale(void **state)
 			 1);
 	printf("%s", out);
 	assert_non_null(strstr(out, "not linearizable"));
-	assert_true(etcd_ready());
+	assert_true(netlab_etcd_ready(lab, NODES));
 }
 
 static void test_wrong_client_refused(void **state)

@@ -7,6 +7,7 @@
 #include "tools/capctl/capctl.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,14 @@
 #include "netem/lab/topology.h"
 #include "netem/script/scenario.h"
 #include "tools/capctl/exec_client.h"
+#include "tools/capctl/load_hosts.h"
 #include "tools/capctl/workload.h"
 
 static volatile sig_atomic_t stop_requested;
+
+/* --host-share (internal: what the controller of a lab across hosts runs on each host). */
+static bool share_here[WORKLOAD_MAX_CLIENTS];
+static char share_prefix[16];
 
 static void on_stop(int sig)
 {
@@ -172,6 +178,48 @@ static void show_progress(const struct workload_config *cfg, double elapsed, uin
 	p->last_elapsed = elapsed;
 }
 
+/* "CLIENTS:FIRST:STEP:LABNODES:PREFIX": the clients this host runs (0-based, comma-separated),
+ * the process numbers it may take after an unknown outcome, the lab's size and the run's key
+ * prefix. */
+static int parse_share(const char *text, struct workload_config *cfg)
+{
+	unsigned long long first, step, nodes;
+	char clients[1024], *save = NULL;
+	int used = 0;
+
+	if (sscanf(text, "%1023[0-9,]:%llu:%llu:%llu:%n", clients, &first, &step, &nodes, &used) !=
+		    4 ||
+	    !used || !step || strlen(text + used) >= sizeof(share_prefix))
+		return -EINVAL;
+	snprintf(share_prefix, sizeof(share_prefix), "%s", text + used);
+	for (char *c = strtok_r(clients, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		unsigned long k = strtoul(c, NULL, 10);
+
+		if (k >= WORKLOAD_MAX_CLIENTS)
+			return -EINVAL;
+		share_here[k] = true;
+	}
+	cfg->share_here = share_here;
+	cfg->share_process_first = first;
+	cfg->share_process_step = step;
+	cfg->share_key_prefix = share_prefix;
+	cfg->lab_nodes = nodes;
+	return 0;
+}
+
+/* A host's share stops early when its controller closes its standard input (the person's
+ * Ctrl-C there, or the controller gone): every client finishes its request first. */
+static void share_watch_controller(const struct workload_config *cfg, double elapsed_s, uint64_t ok,
+				   uint64_t fail, uint64_t info, void *arg)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	char c;
+
+	(void)cfg, (void)elapsed_s, (void)ok, (void)fail, (void)info, (void)arg;
+	if (poll(&p, 1, 0) == 1 && read(STDIN_FILENO, &c, 1) <= 0)
+		stop_requested = 1;
+}
+
 static void print_summary(const struct workload_config *cfg, const struct workload_stats *st,
 			  const char *nodes, const char *path)
 {
@@ -226,6 +274,7 @@ int capctl_load_main(int argc, char **argv)
 	struct load_progress prog = {};
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct workload_stats st;
+	static struct lab_hosts across;
 	double duration = 10, rate = 0;
 	char err[200];
 	int i, ret, c;
@@ -289,6 +338,12 @@ int capctl_load_main(int argc, char **argv)
 			final_nodes = val;
 		else if (!strcmp(opt, "--rate"))
 			ret = number_parse_real(opt, val, 0.001, 1e9, &rate);
+		else if (!strcmp(opt, "--host-share") && parse_share(val, &cfg))
+			return bad("--host-share \"%s\" (internal: the controller of a lab across "
+				   "hosts passes it)",
+				   val);
+		else if (!strcmp(opt, "--host-share"))
+			continue;
 		else
 			return bad("unknown option \"%s\" (capctl load --help)", opt);
 		if (ret)
@@ -366,7 +421,32 @@ int capctl_load_main(int argc, char **argv)
 		report_fail("talking to nodes means entering their namespaces: run as root");
 		return CAPCTL_FAIL;
 	}
-	if (cfg.client == WORKLOAD_CLIENT_EXEC) {
+	cfg.clients = clients;
+	cfg.keys = keys;
+	cfg.duration_s = duration;
+	cfg.rate = rate;
+	cfg.seed = seed;
+	cfg.stop = &stop_requested;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = cfg.share_here ? -ENOENT : load_hosts_lab(capctl_opts.lab, &across);
+	if (ret == -EINVAL)
+		return CAPCTL_FAIL;
+	if (!ret) {
+		if (!nodes) {
+			snprintf(nodes_default, sizeof(nodes_default),
+				 across.nodes > 1 ? "1-%u" : "%u", across.nodes);
+			nodes = nodes_default;
+			if (workload_parse_nodes(&cfg, nodes, err, sizeof(err)))
+				return bad("--nodes %s", err);
+		}
+		if (load_across_hosts(&cfg, &across, path, &st))
+			return CAPCTL_FAIL;
+		print_summary(&cfg, &st, nodes, path);
+		return CAPCTL_OK;
+	}
+	if (cfg.client == WORKLOAD_CLIENT_EXEC && !cfg.share_here) {
 		struct lab_info info;
 
 		/* {n} is the lab's size, as for capnet start. */
@@ -388,26 +468,21 @@ int capctl_load_main(int argc, char **argv)
 		scenario_faults_path(path, faults_path, sizeof(faults_path));
 		cfg.faults_path = faults_path;
 	}
-	cfg.clients = clients;
-	cfg.keys = keys;
-	cfg.duration_s = duration;
-	cfg.rate = rate;
-	cfg.seed = seed;
-	cfg.stop = &stop_requested;
-	progress_start(&prog.line, capctl_opts.quiet);
+	progress_start(&prog.line, capctl_opts.quiet || cfg.share_here);
 	if (prog.line.on) {
 		cfg.progress = show_progress;
 		cfg.progress_arg = &prog;
 	}
-	f = fopen(path, "w");
+	if (cfg.share_here)
+		cfg.progress = share_watch_controller;
+	/* A host's share writes its lines where its controller reads them. */
+	f = cfg.share_here && !strcmp(path, "-") ? fdopen(dup(STDOUT_FILENO), "w") :
+						   fopen(path, "w");
 	if (!f) {
 		report_fail("%s: %s", path, strerror(errno));
 		return CAPCTL_FAIL;
 	}
 	cfg.history = f;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	if (cfg.client == WORKLOAD_CLIENT_EXEC && exec_clients_adopt_strays())
 		report_warn("a client program's children that leave its process group may outlive "
 			    "the load: %s",
@@ -422,6 +497,7 @@ int capctl_load_main(int argc, char **argv)
 	}
 	if (ret)
 		return CAPCTL_FAIL;
-	print_summary(&cfg, &st, nodes, path);
+	if (!cfg.share_here)
+		print_summary(&cfg, &st, nodes, path);
 	return CAPCTL_OK;
 }

@@ -59,6 +59,7 @@ struct run {
 struct worker {
 	struct run *run;
 	pthread_t thread;
+	bool running; /* its thread was started */
 	unsigned int index, node;
 	uint64_t process;
 	struct capnet_client client;
@@ -212,7 +213,7 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 	/* Stamped and formatted outside the lock: only each process's own lines need to be in
 	 * order (docs/history-format.md), and clients should not queue behind each other's
 	 * formatting. */
-	t = at ? at : monotonic_ns();
+	t = at ? at : run->cfg->share_here ? tai_ns() : monotonic_ns();
 	ev.time = t - run->history_origin;
 	ms = open_memstream(&line, &len);
 	err = ms ? history_write_event(ms, &ev) : -ENOMEM;
@@ -377,6 +378,18 @@ static void disconnect_client(struct worker *w)
 
 static bool should_stop(const struct run *run);
 
+/* A process number never used in the history: the next after the clients', or, in a host's
+ * share of a run across hosts, the next of the numbers this host was given. */
+static uint64_t next_process_number(struct run *run)
+{
+	const struct workload_config *cfg = run->cfg;
+	uint64_t n = __atomic_fetch_add(&run->next_process, 1, __ATOMIC_RELAXED);
+
+	if (!cfg->share_here)
+		return n;
+	return cfg->share_process_first + (n - cfg->clients) * cfg->share_process_step;
+}
+
 /* Another process number and client nonce: after an unknown outcome the old process may still
  * have a request in flight, so, as in Jepsen, it is considered crashed and a new one goes on.
  * When the node did not answer at all (crashed, say), the new client first waits until the node
@@ -388,7 +401,7 @@ static int new_identity(struct worker *w, bool silent)
 	int err;
 
 	disconnect_client(w);
-	w->process = __atomic_fetch_add(&w->run->next_process, 1, __ATOMIC_RELAXED);
+	w->process = next_process_number(w->run);
 	err = connect_client(w);
 	while (!err && silent && w->run->cfg->client == WORKLOAD_CLIENT_CAPNODE &&
 	       !should_stop(w->run) &&
@@ -1048,6 +1061,17 @@ static int open_bank(struct run *run)
 
 /* Every node's namespace can be entered: one clear error before any client starts, rather than
  * one per client. */
+/* Whether a client of this run talks to node: in a host's share, only its clients count. */
+static bool node_is_here(const struct workload_config *cfg, unsigned int node)
+{
+	if (!cfg->share_here)
+		return true;
+	for (unsigned int k = 0; k < cfg->clients; k++)
+		if (cfg->share_here[k] && cfg->nodes[k % cfg->n_nodes] == node)
+			return true;
+	return false;
+}
+
 static int preflight(const struct workload_config *cfg)
 {
 	bool answered = false;
@@ -1056,6 +1080,8 @@ static int preflight(const struct workload_config *cfg)
 	int err;
 
 	for (i = 0; i < cfg->n_nodes; i++) {
+		if (!node_is_here(cfg, cfg->nodes[i]))
+			continue;
 		if (cfg->client == WORKLOAD_CLIENT_EXEC) {
 			struct worker w = { .run = &(struct run){ .cfg = cfg },
 					    .node = cfg->nodes[i] };
@@ -1196,7 +1222,9 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = monotonic_ns();
 	st->seed = seed;
-	if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
+	if (cfg->client != WORKLOAD_CLIENT_CAPNODE && cfg->share_key_prefix) {
+		snprintf(run.key_prefix, sizeof(run.key_prefix), "%s", cfg->share_key_prefix);
+	} else if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
 		uint32_t id;
 
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
@@ -1233,6 +1261,8 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	for (i = 0; i < cfg->clients; i++) {
 		struct worker *w = &ws[i];
 
+		if (cfg->share_here && !cfg->share_here[i])
+			continue;
 		w->run = &run;
 		w->index = i;
 		w->process = i;
@@ -1253,6 +1283,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 			report_fail("starting client %u: %s", i, strerror(-err));
 			break;
 		}
+		w->running = true;
 		started++;
 	}
 	if (err)
@@ -1269,8 +1300,9 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 			next_progress += 1000000000ull;
 		}
 	}
-	for (i = 0; i < started; i++)
-		pthread_join(ws[i].thread, NULL);
+	for (i = 0; i < cfg->clients; i++)
+		if (ws[i].running)
+			pthread_join(ws[i].thread, NULL);
 	st->elapsed_s = (monotonic_ns() - run.t0) / 1e9;
 	if (!err && !run.err && (cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND)) {
 		run.abort = 0;
@@ -1287,7 +1319,7 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	if (!err)
 		err = run.err;
 	if (!err)
-		err = latency_percentiles(ws, started, st);
+		err = latency_percentiles(ws, cfg->clients, st);
 	if (fflush(cfg->history) && !err) {
 		err = -errno;
 		report_warn("writing the history: %s", strerror(-err));

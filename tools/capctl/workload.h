@@ -63,6 +63,15 @@ struct workload_config {
 	/* set and append: the nodes the final reads ask (every replica, not only the clients') */
 	unsigned int final_nodes[WORKLOAD_MAX_NODES];
 	unsigned int n_final_nodes;
+	/* One host's share of a run across hosts (tools/capctl/load_hosts.c starts one per host):
+	 * NULL runs every client; else only each client k with share_here[k]. A share stamps its
+	 * lines on CLOCK_TAI, absolute, for the controller to merge; the process after an unknown
+	 * outcome is numbered share_process_first, then + share_process_step each time, so that
+	 * no two hosts use one number; and a real system's keys begin with share_key_prefix, the
+	 * run's, the same on every host. */
+	const bool *share_here;
+	uint64_t share_process_first, share_process_step;
+	const char *share_key_prefix;
 	/* Set (by a signal handler, say) to end the run early; may be NULL. */
 	const volatile sig_atomic_t *stop;
 	/* Called about once a second from the calling thread while clients run; may be NULL. */

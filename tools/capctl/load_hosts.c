@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* capctl load against a lab across hosts. Each host with clients runs its share of the run,
+ * `capctl load --host-share ...` over the lab's shared ssh connection, writing its lines on its
+ * standard output stamped on its own CLOCK_TAI; the controller measures every host's clock
+ * before and after (netem/hosts/clock_probe.h), then merges the lines in time order, each
+ * corrected by its host's offset and given its bound. Closing a share's standard input ends it
+ * early, as Ctrl-C ends a run on one host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+
+#include "lib/json.h"
+#include "lib/monotonic.h"
+#include "lib/report.h"
+#include "netem/hosts/clock_probe.h"
+#include "netem/hosts/remote.h"
+#include "tools/capctl/capctl.h"
+#include "tools/capctl/load_hosts.h"
+#include "tools/check/history.h"
+
+/* The most a host's share may write: its lines are held until every host is done. */
+#define SHARE_OUT_MAX (1ull << 31)
+
+struct share {
+	struct remote_child child;
+	unsigned int clients;
+	char *out;
+	size_t out_len, out_cap;
+	char err[2048]; /* the end of what it said on standard error */
+	size_t err_len;
+	int status;
+};
+
+/* One line of the merged history: where it is in its host's output, and its corrected time. */
+struct merged_line {
+	uint64_t time;
+	unsigned int host;
+	size_t seq;
+	const char *start; /* the line */
+	size_t len;
+	size_t time_at, time_end; /* the digits of its "time" */
+};
+
+int load_hosts_lab(const char *lab, struct lab_hosts *lh)
+{
+	int err = lab_hosts_read(lab, lh);
+
+	if (err == -EINVAL)
+		report_fail("%s", error_reason(err));
+	return err;
+}
+
+static const char *capctl_remote_bin(void)
+{
+	const char *bin = getenv("CAPCTL_REMOTE_BIN");
+
+	return bin && *bin ? bin : "capctl";
+}
+
+static unsigned int host_of_client(const struct workload_config *cfg, const struct lab_hosts *lh,
+				   unsigned int k)
+{
+	return lh->place.host_of[cfg->nodes[k % cfg->n_nodes]];
+}
+
+/* The command line of host h's share: the run's own settings, the clients that are h's, and
+ * the process numbers it may take after an unknown outcome (clients + h, + hosts, ...). */
+static int share_args(const struct workload_config *cfg, const struct lab_hosts *lh, unsigned int h,
+		      uint64_t seed, const char *prefix, char *buf, size_t len)
+{
+	char word[4096];
+	size_t used;
+	bool first = true;
+
+	used = snprintf(buf, len, "--timeout %ld load --workload register --client %s --nodes ",
+			cfg->timeout_ms, workload_client_name(cfg->client));
+	for (unsigned int i = 0; i < cfg->n_nodes && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%u", i ? "," : "", cfg->nodes[i]);
+	if (used < len)
+		used += snprintf(buf + used, len - used,
+				 " --clients %u --keys %u --duration %llums --seed %" PRIu64
+				 " --history - --host-share ",
+				 cfg->clients, cfg->keys,
+				 (unsigned long long)(cfg->duration_s * 1000), seed);
+	for (unsigned int k = 0; k < cfg->clients && used < len; k++) {
+		if (host_of_client(cfg, lh, k) != h)
+			continue;
+		used += snprintf(buf + used, len - used, "%s%u", first ? "" : ",", k);
+		first = false;
+	}
+	if (used < len)
+		used += snprintf(buf + used, len - used, ":%u:%u:%u:%s", cfg->clients + h,
+				 lh->hosts.count, lh->nodes, prefix);
+	if (cfg->port && used < len)
+		used += snprintf(buf + used, len - used, " --port %u", cfg->port);
+	if (cfg->serializable && used < len)
+		used += snprintf(buf + used, len - used, " --serializable");
+	if (cfg->consistency != CONSISTENCY_DEFAULT && used < len)
+		used += snprintf(buf + used, len - used, " --consistency %s",
+				 proto_consistency_name(cfg->consistency));
+	/* Paced as a whole: each host its clients' part of the rate. */
+	if (cfg->rate > 0 && used < len) {
+		unsigned int mine = 0;
+
+		for (unsigned int k = 0; k < cfg->clients; k++)
+			mine += host_of_client(cfg, lh, k) == h;
+		used += snprintf(buf + used, len - used, " --rate %.6f",
+				 cfg->rate * mine / cfg->clients);
+	}
+	if (cfg->exec_argc && used < len)
+		used += snprintf(buf + used, len - used, " --");
+	for (int i = 0; i < cfg->exec_argc && used < len; i++) {
+		remote_shell_word(cfg->exec_argv[i], word, sizeof(word));
+		used += snprintf(buf + used, len - used, " %s", word);
+	}
+	if (used >= len) {
+		report_fail("the command line of a host's share is too long");
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static int keep_output(struct share *s, const char *buf, size_t n)
+{
+	if (s->out_len + n + 1 > s->out_cap) {
+		size_t cap = s->out_cap ? 2 * s->out_cap : 1 << 16;
+		char *out;
+
+		while (cap < s->out_len + n + 1)
+			cap *= 2;
+		if (cap > SHARE_OUT_MAX)
+			return -EFBIG;
+		out = realloc(s->out, cap);
+		if (!out)
+			return -ENOMEM;
+		s->out = out;
+		s->out_cap = cap;
+	}
+	memcpy(s->out + s->out_len, buf, n);
+	s->out_len += n;
+	s->out[s->out_len] = '\0';
+	return 0;
+}
+
+static void keep_error(struct share *s, const char *buf, size_t n)
+{
+	if (n >= sizeof(s->err)) {
+		buf += n - (sizeof(s->err) - 1);
+		n = sizeof(s->err) - 1;
+	}
+	if (s->err_len + n >= sizeof(s->err)) {
+		size_t drop = s->err_len + n - (sizeof(s->err) - 1);
+
+		memmove(s->err, s->err + drop, s->err_len - drop);
+		s->err_len -= drop;
+	}
+	memcpy(s->err + s->err_len, buf, n);
+	s->err_len += n;
+	s->err[s->err_len] = '\0';
+}
+
+/* Reads every share's output until all have ended; a stop asked for closes their inputs. */
+static int gather(struct share *shares, unsigned int n, const volatile sig_atomic_t *stop)
+{
+	bool stopped = false;
+	int err = 0;
+
+	for (;;) {
+		struct pollfd fds[2 * HOSTS_MAX];
+		struct share *owner[2 * HOSTS_MAX];
+		nfds_t m = 0;
+
+		if (stop && *stop && !stopped) {
+			for (unsigned int h = 0; h < n; h++)
+				if (shares[h].child.in >= 0) {
+					close(shares[h].child.in);
+					shares[h].child.in = -1;
+				}
+			stopped = true;
+		}
+		for (unsigned int h = 0; h < n; h++) {
+			if (shares[h].child.out >= 0) {
+				owner[m] = &shares[h];
+				fds[m++] = (struct pollfd){ .fd = shares[h].child.out,
+							    .events = POLLIN };
+			}
+			if (shares[h].child.err >= 0) {
+				owner[m] = &shares[h];
+				fds[m++] = (struct pollfd){ .fd = shares[h].child.err,
+							    .events = POLLIN };
+			}
+		}
+		if (!m)
+			return err;
+		if (poll(fds, m, 200) < 0 && errno != EINTR)
+			return -errno;
+		for (nfds_t i = 0; i < m; i++) {
+			struct share *s = owner[i];
+			bool is_out = fds[i].fd == s->child.out;
+			char buf[65536];
+			ssize_t got;
+
+			if (!fds[i].revents)
+				continue;
+			got = read(fds[i].fd, buf, sizeof(buf));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				close(fds[i].fd);
+				*(is_out ? &s->child.out : &s->child.err) = -1;
+				continue;
+			}
+			if (!is_out)
+				keep_error(s, buf, got);
+			else if (!err)
+				err = keep_output(s, buf, got);
+		}
+	}
+}
+
+/* The last line a share said on standard error, for the one line capctl prints. */
+static const char *last_words(struct share *s)
+{
+	char *end = s->err + s->err_len, *start;
+
+	while (end > s->err && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	start = end;
+	while (start > s->err && start[-1] != '\n')
+		start--;
+	return *start ? start : NULL;
+}
+
+/* Where the digits of a line's "time" are. A '"' inside a JSON string is always escaped, so
+ * `,"time":` (or `{"time":`) is never part of a string. */
+static int find_time(const char *line, size_t len, size_t *at, size_t *end)
+{
+	static const char key[] = "\"time\":";
+
+	for (size_t i = 1; i + sizeof(key) - 1 < len; i++) {
+		if ((line[i - 1] != ',' && line[i - 1] != '{') ||
+		    memcmp(line + i, key, sizeof(key) - 1))
+			continue;
+		*at = *end = i + sizeof(key) - 1;
+		while (*end < len && line[*end] >= '0' && line[*end] <= '9')
+			(*end)++;
+		return *end > *at ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct merged_line *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->host != y->host)
+		return x->host < y->host ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Every line of every share, checked as a history line, its time corrected by its host's
+ * offset; sorted by that time (a process's own lines keep their order: one host, one offset). */
+static int collect(const struct share *shares, const struct lab_hosts *lh,
+		   const struct host_clock *clock, struct merged_line **out, size_t *n_out)
+{
+	struct merged_line *lines = NULL;
+	size_t n = 0, cap = 0;
+
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		const char *p = shares[h].out, *end = p ? p + shares[h].out_len : NULL;
+		size_t seq = 0;
+
+		for (; p && p < end; seq++) {
+			const char *nl = memchr(p, '\n', end - p);
+			size_t len = (nl ? nl : end) - p;
+			struct history_error e = { 0 };
+			struct history one;
+			struct merged_line *m;
+			int64_t t;
+
+			if (!len) {
+				p += 1;
+				continue;
+			}
+			history_init(&one);
+			if (history_parse_buf(&one, p, len, &e) || one.n_events != 1) {
+				report_fail("host %s wrote a history line capctl cannot read: %s",
+					    lh->hosts.host[h].dest, e.msg);
+				history_free(&one);
+				free(lines);
+				return -EPROTO;
+			}
+			t = (int64_t)one.events[0].time - clock[h].offset_ns;
+			history_free(&one);
+			if (n == cap) {
+				struct merged_line *grown;
+
+				cap = cap ? 2 * cap : 4096;
+				grown = realloc(lines, cap * sizeof(*lines));
+				if (!grown) {
+					free(lines);
+					return -ENOMEM;
+				}
+				lines = grown;
+			}
+			m = &lines[n++];
+			*m = (struct merged_line){ .time = t > 0 ? (uint64_t)t : 0,
+						   .host = h,
+						   .seq = seq,
+						   .start = p,
+						   .len = len };
+			if (find_time(p, len, &m->time_at, &m->time_end)) {
+				report_fail("host %s wrote a history line without its time",
+					    lh->hosts.host[h].dest);
+				free(lines);
+				return -EPROTO;
+			}
+			p += len + 1;
+		}
+	}
+	qsort(lines, n, sizeof(*lines), by_time);
+	*out = lines;
+	*n_out = n;
+	return 0;
+}
+
+/* Each line with its corrected time and, before its closing brace, its host's bound. */
+static int write_merged(const char *path, const struct merged_line *lines, size_t n,
+			const struct lab_hosts *lh, const struct host_clock *clock)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		report_fail("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct merged_line *m = &lines[i];
+		const char *close = memrchr(m->start, '}', m->len);
+
+		fprintf(f, "%.*s%" PRIu64 "%.*s,\"epsilon\":%" PRIu64 ",\"host\":", (int)m->time_at,
+			m->start, m->time, (int)(close - m->start - m->time_end),
+			m->start + m->time_end, clock[m->host].bound_ns);
+		json_write_string(f, lh->hosts.host[m->host].dest);
+		fprintf(f, ",\"epsilon_source\":\"%s\"}\n",
+			clock_source_name(clock[m->host].source));
+	}
+	if (fclose(f)) {
+		report_fail("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The summary of capctl load, from the merged history itself: outcomes, processes, and the
+ * latency of ok operations on their own host's clock (one process, one clock). */
+static int summarize(const char *path, struct workload_stats *st)
+{
+	struct history_error e = { 0 };
+	struct history h;
+	uint64_t *lat, *proc;
+	size_t n_lat = 0;
+	FILE *f = fopen(path, "r");
+	int err;
+
+	if (!f)
+		return -errno;
+	history_init(&h);
+	err = history_parse_file(&h, f, &e);
+	fclose(f);
+	if (!err)
+		err = history_pair(&h, &e);
+	if (err) {
+		report_fail("%s:%ld: the merged history: %s", path, e.line, e.msg);
+		history_free(&h);
+		return err;
+	}
+	lat = calloc(h.n_ops + 1, sizeof(*lat));
+	proc = calloc(h.n_ops + 1, sizeof(*proc));
+	if (!lat || !proc) {
+		free(lat);
+		free(proc);
+		history_free(&h);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < h.n_ops; i++) {
+		const struct history_op *op = &h.ops[i];
+
+		proc[i] = op->process;
+		if (op->outcome == HISTORY_OK) {
+			st->ok++;
+			lat[n_lat++] = op->ret - op->call;
+		} else if (op->outcome == HISTORY_FAIL) {
+			st->fail++;
+		} else {
+			st->info++;
+		}
+	}
+	qsort(proc, h.n_ops, sizeof(*proc), cmp_u64);
+	for (size_t i = 0; i < h.n_ops; i++)
+		st->processes += !i || proc[i] != proc[i - 1];
+	if (n_lat) {
+		qsort(lat, n_lat, sizeof(*lat), cmp_u64);
+		st->p50_ms = lat[(n_lat - 1) * 50 / 100] / 1e6;
+		st->p99_ms = lat[(n_lat - 1) * 99 / 100] / 1e6;
+	}
+	free(lat);
+	free(proc);
+	history_free(&h);
+	return 0;
+}
+
+int load_across_hosts(const struct workload_config *cfg, const struct lab_hosts *lh,
+		      const char *path, struct workload_stats *st)
+{
+	static struct host_clock before[HOSTS_MAX], after[HOSTS_MAX], clock[HOSTS_MAX];
+	static struct share shares[HOSTS_MAX];
+	static char args[16384];
+	struct merged_line *lines = NULL;
+	size_t n_lines = 0;
+	char prefix[16] = "";
+	uint64_t seed = cfg->seed;
+	double t0;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (cfg->kind != WORKLOAD_REGISTER) {
+		report_fail("--workload %s across hosts is not supported yet (register is): its "
+			    "opening or final reads are one client's, not a host's",
+			    workload_kind_name(cfg->kind));
+		return -EOPNOTSUPP;
+	}
+	for (unsigned int i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i] > lh->nodes) {
+			report_fail("--nodes: the lab has %u nodes, not node %u", lh->nodes,
+				    cfg->nodes[i]);
+			return -EINVAL;
+		}
+	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = monotonic_ns() | 1;
+	st->seed = seed;
+	/* A real system's keys begin with the run's id, the same on every host. */
+	if (cfg->client != WORKLOAD_CLIENT_CAPNODE) {
+		uint32_t id;
+
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint32_t)monotonic_ns();
+		snprintf(prefix, sizeof(prefix), "%08x/", id);
+	}
+	if (clock_probe_hosts(capctl_opts.lab, &lh->hosts, before)) {
+		report_fail("%s", error_reason(-EIO));
+		return -EIO;
+	}
+
+	t0 = monotonic_s();
+	memset(shares, 0, sizeof(shares));
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		shares[h].child =
+			(struct remote_child){ .pid = -1, .in = -1, .out = -1, .err = -1 };
+		for (unsigned int k = 0; k < cfg->clients; k++)
+			shares[h].clients += host_of_client(cfg, lh, k) == h;
+		if (!shares[h].clients)
+			continue;
+		err = share_args(cfg, lh, h, seed, prefix, args, sizeof(args));
+		if (!err)
+			err = remote_spawn(capctl_opts.lab, &lh->hosts.host[h], capctl_remote_bin(),
+					   args, &shares[h].child);
+		if (err) {
+			report_fail("host %s: starting its clients: %s", lh->hosts.host[h].dest,
+				    strerror(-err));
+			break;
+		}
+	}
+	if (err) {
+		for (unsigned int h = 0; h < lh->hosts.count; h++)
+			remote_wait(&shares[h].child);
+		return err;
+	}
+	err = gather(shares, lh->hosts.count, cfg->stop);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (!shares[h].clients)
+			continue;
+		shares[h].status = remote_wait(&shares[h].child);
+		if (shares[h].status && !err) {
+			const char *why = last_words(&shares[h]);
+
+			report_fail("host %s: its clients failed: %s", lh->hosts.host[h].dest,
+				    why ? why : "no word on standard error");
+			err = -EIO;
+		}
+	}
+	st->elapsed_s = monotonic_s() - t0;
+	if (err == -EFBIG || err == -ENOMEM)
+		report_fail("a host's history is too big to merge: %s", strerror(-err));
+	if (!err && clock_probe_hosts(capctl_opts.lab, &lh->hosts, after)) {
+		report_fail("%s", error_reason(-EIO));
+		err = -EIO;
+	}
+	/* The offset of the first measure is taken off; the bound covers both measures. */
+	for (unsigned int h = 0; !err && h < lh->hosts.count; h++) {
+		int64_t moved = after[h].offset_ns - before[h].offset_ns;
+		uint64_t later = after[h].bound_ns + (uint64_t)(moved < 0 ? -moved : moved);
+
+		clock[h] = before[h];
+		clock[h].bound_ns = later > before[h].bound_ns ? later : before[h].bound_ns;
+		if (after[h].source != before[h].source) {
+			/* Two references: neither measure bounds the other's stamps. */
+			report_fail("the hosts' clock synchronisation changed during the run (%s "
+				    "before, %s after): their stamps cannot be merged",
+				    clock_source_name(before[h].source),
+				    clock_source_name(after[h].source));
+			err = -ESTALE;
+		}
+	}
+	if (!err)
+		err = collect(shares, lh, clock, &lines, &n_lines);
+	if (!err)
+		err = write_merged(path, lines, n_lines, lh, clock);
+	if (!err)
+		err = summarize(path, st);
+	free(lines);
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		free(shares[h].out);
+		shares[h].out = NULL;
+	}
+	return err;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* capctl load against a lab across hosts: the clients of node N run inside node N on its own
+ * host (a share of the run per host, capctl itself started there over ssh), each host stamps its
+ * lines on its CLOCK_TAI, and the controller merges them into one history, every line corrected
+ * by its host's measured offset and carrying its bound ε (docs/history-format.md). */
+#ifndef CAPNET_LOAD_HOSTS_H
+#define CAPNET_LOAD_HOSTS_H
+
+#include "netem/hosts/hosts.h"
+#include "tools/capctl/workload.h"
+
+/* 0 with its record in *lh when lab spans hosts (its controller is here); -ENOENT when it does
+ * not; -EINVAL after saying why when its record is unreadable. */
+int load_hosts_lab(const char *lab, struct lab_hosts *lh);
+
+/* Runs cfg (its nodes, clients, workload; cfg->history unused) across the hosts of lh and writes
+ * the merged history to path. 0 with st filled, or -errno after saying why, naming the host. */
+int load_across_hosts(const struct workload_config *cfg, const struct lab_hosts *lh,
+		      const char *path, struct workload_stats *st);
+
+#endif /* CAPNET_LOAD_HOSTS_H */
