@@ -28,25 +28,18 @@ static struct emu_hosts hosts;
 static const char *lab;
 static char out[1 << 16], history[256];
 
-/* Each member started in its node, on its node's host, through `capnet exec` (its data in the
- * host's own /run, gone with the host). */
+/* Each member started in its node, on its node's host, by `capnet start` across hosts: its
+ * whole cluster line from {each:}, every node's address wherever it lives. */
 static int start_etcd(void)
 {
-	for (unsigned int i = 1; i <= NODES; i++)
-		if (netlab_capnet_checked(
-			    lab, out, sizeof(out),
-			    "exec %u -- sh -c 'setsid etcd --name e%u --data-dir /run/etcd-%s-%u "
-			    "--listen-peer-urls http://10.77.0.%u:2380 "
-			    "--initial-advertise-peer-urls http://10.77.0.%u:2380 "
-			    "--listen-client-urls http://10.77.0.%u:2379,http://127.0.0.1:2379 "
-			    "--advertise-client-urls http://10.77.0.%u:2379 --initial-cluster "
-			    "e1=http://10.77.0.1:2380,e2=http://10.77.0.2:2380,e3=http://"
-			    "10.77.0.3:2380 --initial-cluster-state new --heartbeat-interval 50 "
-			    "--election-timeout 500 --logger zap --log-level error "
-			    ">/run/etcd-%s-%u.log 2>&1 </dev/null &'",
-			    i, i, lab, i, i, i, i, i, lab, i))
-			return -1;
-	return 0;
+	return netlab_capnet_checked(
+		lab, out, sizeof(out),
+		"start --name etcd -- etcd --name e{i} --data-dir {dir}/etcd "
+		"--listen-peer-urls http://{ip}:2380 --initial-advertise-peer-urls "
+		"http://{ip}:2380 --listen-client-urls http://{ip}:2379,http://127.0.0.1:2379 "
+		"--advertise-client-urls http://{ip}:2379 "
+		"--initial-cluster {each:e{i}=http://{ip}:2380} --initial-cluster-state new "
+		"--heartbeat-interval 50 --election-timeout 500 --logger zap --log-level error");
 }
 
 static int setup(void **state)
@@ -71,7 +64,6 @@ static int teardown(void **state)
 {
 	(void)state;
 	netlab_capnet(lab, out, sizeof(out), "down");
-	/* etcd lives in the hosts' mount namespaces: stopping them ends it. */
 	emu_hosts_stop(&hosts);
 	netlab_sh(out, sizeof(out), "rm -rf /run/capnet/%s", lab);
 	return 0;
