@@ -5,6 +5,7 @@
 #define CAPNET_CLI_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "lib/report.h"
 #include "netem/filter/filter.h"
@@ -77,6 +78,20 @@ int cmd_cut(struct cli *cli, int argc, char **argv);
 int cmd_heal(struct cli *cli, int argc, char **argv);
 int cmd_link(struct cli *cli, int argc, char **argv);
 int cmd_watch(struct cli *cli, int argc, char **argv);
+/* capnet watch's arguments, read the same for a lab on one host and across hosts. */
+struct watch_args {
+	unsigned long long count; /* --count: 0 for no limit */
+	long duration_ms; /* --duration: 0 for none */
+	char **cmd; /* after --: a command to watch the drops of, NULL-terminated; or NULL */
+};
+int watch_parse_args(int argc, char **argv, struct watch_args *a);
+/* Runs watch's -- CMD: its pid, or -1 said. */
+pid_t watch_command_start(char **cmd);
+/* The line that ends a watch of a command, and watch's exit status: the command's. */
+int watch_command_end(const struct cli *cli, char **cmd, int status, unsigned long long seen);
+/* `host watch`: each drop as "E TAI_NS LINE", and "W TAI_NS" once every drop before that
+ * instant was written, until the controller closes standard input. */
+int cmd_watch_for_controller(struct cli *cli, int argc, char **argv);
 int cmd_start(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);
 int cmd_kill(struct cli *cli, int argc, char **argv);

@@ -3,6 +3,7 @@
  * `-- CMD`, the drops of the frames CMD's run made, so a student sees a ping's drops without
  * racing it. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ static void on_signal(int sig)
 
 struct watch_ctx {
 	bool json;
+	bool for_controller; /* `host watch`: TAI times and a watermark, for a merge across hosts */
+	int64_t tai_offset_ns; /* CLOCK_TAI less CLOCK_MONOTONIC, when for_controller */
 	unsigned long long seen, limit;
 };
 
@@ -70,6 +73,9 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 		sprintf(payload + 2 * i, "%02x", ev->payload[i]);
 	payload[2 * i] = 0;
 
+	/* For the controller: the drop's CLOCK_TAI time first, the one clock of every host. */
+	if (ctx->for_controller)
+		printf("E %llu ", (unsigned long long)(ev->time_ns + ctx->tai_offset_ns));
 	if (ctx->json)
 		printf("{\"time_ns\":%llu,\"generation\":%llu,\"from\":%u,\"to\":%u,"
 		       "\"cause\":\"%s\",\"ethertype\":%u,\"proto\":\"%s\",\"src\":\"%s\","
@@ -85,13 +91,14 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 		       ev->reason == CAPNET_CORRUPTED ? ev->flags >> 4 : 0);
 	else if (ev->ethertype == 0x0800 || ev->ethertype == 0x86dd)
 		printf("%.6f gen %llu %-9s %u -> %u %s %s:%u > %s:%u id %u len %u%s\n",
-		       ev->time_ns / 1e9, (unsigned long long)ev->generation,
+		       (ev->time_ns + ctx->tai_offset_ns) / 1e9, (unsigned long long)ev->generation,
 		       verdict_name(ev->reason), ev->src, ev->dst, proto, src, ev->sport, dst,
 		       ev->dport, ev->ip_id, ev->len, detail(ev, why, sizeof(why)));
 	else
-		printf("%.6f gen %llu %-9s %u -> %u ethertype 0x%04x len %u%s\n", ev->time_ns / 1e9,
-		       (unsigned long long)ev->generation, verdict_name(ev->reason), ev->src,
-		       ev->dst, ev->ethertype, ev->len, detail(ev, why, sizeof(why)));
+		printf("%.6f gen %llu %-9s %u -> %u ethertype 0x%04x len %u%s\n",
+		       (ev->time_ns + ctx->tai_offset_ns) / 1e9, (unsigned long long)ev->generation,
+		       verdict_name(ev->reason), ev->src, ev->dst, ev->ethertype, ev->len,
+		       detail(ev, why, sizeof(why)));
 	fflush(stdout);
 	ctx->seen++;
 	if (ctx->limit && ctx->seen >= ctx->limit)
@@ -99,40 +106,33 @@ static int print_event(const struct capnet_drop_event *ev, void *arg)
 	return 0;
 }
 
-int cmd_watch(struct cli *cli, int argc, char **argv)
+int watch_parse_args(int argc, char **argv, struct watch_args *a)
 {
-	struct watch_ctx ctx = {};
-	struct capnet_global_stats g0, g1;
-	struct filter *filter = NULL;
-	struct lab_info info;
-	long duration_ms = 0;
-	long long deadline = 0;
-	char *end, dir[256], **cmd = NULL;
-	int i, rc, err = 0, status = 0;
-	pid_t child = 0;
+	char *end;
+	int i;
 
-	cli_take_json(cli, &argc, argv);
+	memset(a, 0, sizeof(*a));
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
 			if (i + 1 >= argc)
 				return report_usage(
 					"watch: a command after --, like capnet watch -- "
 					"capnet exec 1 -- ping -c 3 10.77.0.2");
-			cmd = argv + i + 1;
+			a->cmd = argv + i + 1;
 			break;
 		}
 		if (!strcmp(argv[i], "--count")) {
 			if (++i >= argc)
 				return report_usage("watch: --count needs a number");
 			errno = 0;
-			ctx.limit = strtoull(argv[i], &end, 10);
-			if (!*argv[i] || *end || errno || !ctx.limit || argv[i][0] == '-')
+			a->count = strtoull(argv[i], &end, 10);
+			if (!*argv[i] || *end || errno || !a->count || argv[i][0] == '-')
 				return report_usage(
 					"watch: --count \"%s\" is not a positive number", argv[i]);
 		} else if (!strcmp(argv[i], "--duration")) {
 			if (++i >= argc)
 				return report_usage("watch: --duration needs seconds");
-			if (cli_parse_duration_ms(argv[i], "watch: --duration", &duration_ms))
+			if (cli_parse_duration_ms(argv[i], "watch: --duration", &a->duration_ms))
 				return EXIT_USAGE;
 		} else {
 			return report_usage("watch: unknown argument \"%s\" (capnet watch [--json] "
@@ -140,6 +140,62 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 					    argv[i]);
 		}
 	}
+	return EXIT_OK;
+}
+
+pid_t watch_command_start(char **cmd)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "capnet: watch: %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	if (child < 0)
+		report_fail("watch: fork: %s", strerror(errno));
+	return child;
+}
+
+int watch_command_end(const struct cli *cli, char **cmd, int status, unsigned long long seen)
+{
+	if (cmd && !cli->json)
+		printf("# %s: %s %d; %llu frame%s dropped while it ran\n", cmd[0],
+		       WIFEXITED(status) ? "exit" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), seen,
+		       seen == 1 ? "" : "s");
+	/* The command's failure is watch's: a script can tell. */
+	if (cmd && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+/* For the controller, whose closing of this end (end of file) stops the watch. */
+static bool controller_gone(void)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	char c;
+
+	return poll(&p, 1, 0) == 1 && read(STDIN_FILENO, &c, 1) <= 0;
+}
+
+static int watch(struct cli *cli, int argc, char **argv, bool for_controller)
+{
+	struct watch_ctx ctx = { .for_controller = for_controller };
+	struct capnet_global_stats g0, g1;
+	struct filter *filter = NULL;
+	struct lab_info info;
+	struct watch_args a;
+	long long deadline = 0;
+	char dir[256];
+	int rc, err = 0, status = 0;
+	pid_t child = 0;
+
+	cli_take_json(cli, &argc, argv);
+	rc = watch_parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
+	ctx.limit = a.count;
 	ctx.json = cli->json;
 	if (cli_need_root("capnet watch"))
 		return EXIT_FAIL;
@@ -159,25 +215,23 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 		filter_close(filter);
 		return report_fail("watch: read drop events: %s", strerror(-err));
 	}
-	if (!ctx.json)
+	if (for_controller)
+		ctx.tai_offset_ns = (int64_t)(tai_ns() - monotonic_ns());
+	else if (!ctx.json)
 		printf("# time: seconds of CLOCK_MONOTONIC (bpf_ktime_get_ns), the clock of capnet "
 		       "status's flip times\n");
 	fflush(stdout);
-	if (cmd) {
-		child = fork();
+	if (a.cmd) {
+		child = watch_command_start(a.cmd);
 		if (child < 0) {
 			filter_close(filter);
-			return report_fail("watch: fork: %s", strerror(errno));
-		}
-		if (child == 0) {
-			execvp(cmd[0], cmd);
-			fprintf(stderr, "capnet: watch: %s: %s\n", cmd[0], strerror(errno));
-			_exit(127);
+			return EXIT_FAIL;
 		}
 	}
-	if (duration_ms)
-		deadline = monotonic_ms() + duration_ms;
+	if (a.duration_ms)
+		deadline = monotonic_ms() + a.duration_ms;
 	while (!stop) {
+		uint64_t mark;
 		int wait = 200;
 
 		if (deadline) {
@@ -194,6 +248,10 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			child = -1;
 			deadline = monotonic_ms() + 300;
 		}
+		/* The time now, read before the ring is: the drops before it are read now (but
+		 * for one a filter on another CPU is writing at this very moment). */
+		mark = for_controller ? tai_ns() : 0;
+
 		err = filter_events_poll(filter, wait, print_event, &ctx);
 		if (err == -ECANCELED) {
 			err = 0;
@@ -203,6 +261,12 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			err = 0;
 		if (err)
 			break;
+		if (for_controller) {
+			printf("W %llu\n", (unsigned long long)mark);
+			fflush(stdout);
+			if (controller_gone())
+				break;
+		}
 	}
 	if (!filter_read_global(filter, &g1) && g1.ring_overflow > g0.ring_overflow)
 		fprintf(stderr, "capnet: watch: %llu drop events were lost (ring buffer full)\n",
@@ -215,13 +279,15 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	}
 	if (err)
 		return report_fail("watch: %s", strerror(-err));
-	if (cmd && !ctx.json)
-		printf("# %s: %s %d; %llu frame%s dropped while it ran\n", cmd[0],
-		       WIFEXITED(status) ? "exit" : "signal",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), ctx.seen,
-		       ctx.seen == 1 ? "" : "s");
-	/* The command's failure is watch's: a script can tell. */
-	if (cmd && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		return EXIT_FAIL;
-	return EXIT_OK;
+	return watch_command_end(cli, a.cmd, status, ctx.seen);
+}
+
+int cmd_watch(struct cli *cli, int argc, char **argv)
+{
+	return watch(cli, argc, argv, false);
+}
+
+int cmd_watch_for_controller(struct cli *cli, int argc, char **argv)
+{
+	return watch(cli, argc, argv, true);
 }

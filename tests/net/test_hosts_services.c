@@ -220,6 +220,60 @@ static void test_delay_across_hosts(void **state)
 	close(fd1);
 }
 
+/* The time_tai_ns of each JSON line of out, in order, into t; how many. */
+static unsigned int tai_times(const char *text, unsigned long long *t, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (const char *p = text; n < max && (p = strstr(p, "\"time_tai_ns\":")); p++)
+		t[n++] = strtoull(p + strlen("\"time_tai_ns\":"), NULL, 10);
+	return n;
+}
+
+/* watch on a lab across hosts: the drops of both hosts that dropped frames, each line naming
+ * the host whose filter dropped it (the destination's), in CLOCK_TAI order. */
+static void test_watch_across_hosts(void **state)
+{
+	static char watch_out[1 << 16];
+	const char *send = "/usr/bin/python3 -c \"import socket; s = socket.socket(2, 2); "
+			   "[s.sendto(b\\\"x\\\", (\\\"%s\\\", 9)) for i in range(3)]\"";
+	char from1[512], from3[512], expect[128];
+	unsigned long long t[64];
+	unsigned int n;
+
+	(void)state;
+	up();
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1 2,3"), 0);
+	snprintf(from1, sizeof(from1), send, "10.77.0.2");
+	snprintf(from3, sizeof(from3), send, "10.77.0.1");
+	assert_int_equal(netlab_capnet_checked(lab, watch_out, sizeof(watch_out),
+					       "--json watch -- sh -c '%s --lab %s exec 1 -- %s && "
+					       "%s --lab %s exec 3 -- %s'",
+					       getenv("CAPNET"), lab, from1, getenv("CAPNET"), lab,
+					       from3),
+			 0);
+	/* 1 -> 2 dropped by host 1's filter, 3 -> 1 by host 0's. */
+	snprintf(expect, sizeof(expect), "{\"host\":\"%s\"", hosts.addr[1]);
+	assert_non_null(strstr(watch_out, expect));
+	assert_non_null(strstr(strstr(watch_out, expect), "\"from\":1,\"to\":2"));
+	snprintf(expect, sizeof(expect), "{\"host\":\"%s\"", hosts.addr[0]);
+	assert_non_null(strstr(watch_out, expect));
+	assert_non_null(strstr(strstr(watch_out, expect), "\"from\":3,\"to\":1"));
+	n = tai_times(watch_out, t, 64);
+	assert_true(n >= 6);
+	for (unsigned int i = 1; i < n; i++)
+		assert_true(t[i - 1] <= t[i]);
+	/* In words: each line says its host; --count ends it. */
+	assert_int_equal(netlab_capnet(lab, watch_out, sizeof(watch_out),
+				       "watch --count 1 -- sh -c '%s --lab %s exec 3 -- %s; "
+				       "exec sleep 1000'",
+				       getenv("CAPNET"), lab, from3),
+			 1);
+	snprintf(expect, sizeof(expect), " host %s gen ", hosts.addr[0]);
+	assert_non_null(strstr(watch_out, expect));
+	assert_non_null(strstr(watch_out, "len 43\n# sh: signal 15; 1 frame dropped"));
+}
+
 /* The wall clock of node `to`'s time service, asked by node 1: seconds, or -1. */
 static double clock_of(int fd1, unsigned int to)
 {
@@ -353,6 +407,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_services_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_clock_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_delay_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_watch_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_cp_cluster_across_hosts, teardown_lab),
 	};
 
