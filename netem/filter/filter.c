@@ -23,14 +23,22 @@
 void filter_explain_update(const char *pin, const char *map, const void *key, size_t klen,
 			   const void *value, size_t vlen, const char *meaning)
 {
-	char k[3 * 8 + 1], v[3 * 64 + 1];
+	char *k, *v;
 
 	if (!explain_enabled())
 		return;
-	explain_hex(key, klen, k, sizeof(k));
-	explain_hex(value, vlen, v, sizeof(v));
-	explain("bpftool map update pinned %s/%s key hex %s value hex %s   # %s", pin, map, k, v,
-		meaning);
+	/* Sized by the key and value: a line cut short would not replay (bpftool checks the
+	 * value's size against the map's). */
+	k = malloc(3 * klen + 1);
+	v = malloc(3 * vlen + 1);
+	if (k && v) {
+		explain_hex(key, klen, k, 3 * klen + 1);
+		explain_hex(value, vlen, v, 3 * vlen + 1);
+		explain("bpftool map update pinned %s/%s key hex %s value hex %s   # %s", pin, map,
+			k, v, meaning);
+	}
+	free(k);
+	free(v);
 }
 
 static const char *const map_names[FM_COUNT] = {
