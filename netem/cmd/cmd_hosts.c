@@ -24,6 +24,7 @@
 #include "netem/cli.h"
 #include "netem/hosts/clock_probe.h"
 #include "netem/hosts/hosts.h"
+#include "netem/hosts/kernel_probe.h"
 #include "netem/hosts/remote.h"
 #include "netem/hosts/vxlan.h"
 #include "netem/lab/lab_open.h"
@@ -1316,7 +1317,11 @@ static int host_hello(void)
 	char client[64] = "-", server[64] = "-";
 	struct in_addr a;
 	unsigned int mtu = 0;
+	char why[256];
 
+	/* Refused here, before any host builds: the host's kernel cannot hold a share. */
+	if (kernel_probe(why, sizeof(why)))
+		return report_fail("%s", why);
 	if (conn && sscanf(conn, "%63s %*s %63s", client, server) == 2 &&
 	    inet_pton(AF_INET, server, &a) == 1)
 		mtu = vxlan_underlay_mtu(ntohl(a.s_addr));

@@ -172,7 +172,8 @@ int emu_hosts_start(struct emu_hosts *e, unsigned int count)
 		 "HostKey %s/host_key\nAuthorizedKeysFile %s/authorized_keys\n"
 		 "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
 		 "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nUseDNS no\n"
-		 "PidFile none\nMaxSessions 64\nMaxStartups 64\nSubsystem sftp internal-sftp\n",
+		 "PidFile none\nMaxSessions 64\nMaxStartups 64\nSubsystem sftp internal-sftp\n"
+		 "PermitUserEnvironment CAPNET_TEST_*\n",
 		 e->dir, e->dir);
 	snprintf(path, sizeof(path), "%s/sshd_config", e->dir);
 	if (write_file(path, text))

@@ -43,6 +43,9 @@ int emu_host_revive(struct emu_hosts *e, unsigned int k);
  * namespace is found in the host's own /run/netns); -1 on failure. */
 int emu_host_node_socket(const struct emu_hosts *e, unsigned int k, const char *lab,
 			 unsigned int node, unsigned int port);
+/* A host's own settings reach the capnet that ssh runs there as in a real host's login:
+ * CAPNET_TEST_* variables written to its /root/.ssh/environment (sshd's PermitUserEnvironment)
+ * hold for every session on that host alone. */
 /* Runs a shell command line inside host k (its network and mount namespaces), output into out;
  * the exit status or -1. */
 int emu_host_sh(const struct emu_hosts *e, unsigned int k, char *out, size_t outlen,

@@ -343,6 +343,31 @@ static void test_bad_input_is_refused(void **state)
 		assert_int_equal(emu_host_lab_namespaces(&hosts, k, lab), 0);
 }
 
+/* A host whose kernel makes no VXLAN device: the probe of `host hello` asks its kernel for a
+ * link kind it does not have (CAPNET_TEST_PROBE_VXLAN_KIND, set on that host alone), and up
+ * refuses before any host builds, naming it. */
+static void test_host_without_vxlan_is_refused(void **state)
+{
+	char scratch[256];
+	int rc;
+
+	(void)state;
+	assert_int_equal(emu_host_sh(&hosts, 1, out, sizeof(out),
+				     "mkdir -p /root/.ssh && echo "
+				     "CAPNET_TEST_PROBE_VXLAN_KIND=vxlan-missing "
+				     ">/root/.ssh/environment"),
+			 0);
+	rc = netlab_capnet(lab, out, sizeof(out), "up -n 4 --hosts %s", hosts.hosts_arg);
+	emu_host_sh(&hosts, 1, scratch, sizeof(scratch), "rm -f /root/.ssh/environment");
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_non_null(strstr(out, "kernel makes no VXLAN device"));
+	assert_non_null(strstr(out, "nothing was built"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	for (unsigned int k = 0; k < HOSTS; k++)
+		assert_int_equal(emu_host_lab_namespaces(&hosts, k, lab), 0);
+}
+
 /* A host nobody answers at: one line naming it and ssh's reason; nothing built anywhere. */
 static void test_unreachable_host_leaves_nothing(void **state)
 {
@@ -826,6 +851,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_switch_is_atomic_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_local_beside_a_remote_host, teardown_lab),
 		cmocka_unit_test_teardown(test_bad_input_is_refused, teardown_lab),
+		cmocka_unit_test_teardown(test_host_without_vxlan_is_refused, teardown_lab),
 		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_failed_share_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_lost_host_is_named_and_down_finishes_later,
