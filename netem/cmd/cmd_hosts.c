@@ -20,6 +20,7 @@
 #include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/options.h"
+#include "lib/out_print.h"
 #include "lib/test_hook.h"
 #include "netem/cli.h"
 #include "netem/hosts/clock_probe.h"
@@ -311,18 +312,23 @@ static void read_host_policy(const struct remote_result *r, struct host_policy *
 
 /* A host's clock as clock_probe_hosts measured it: against true time where every host runs a
  * synchronised chrony, else against the controller's clock over ssh. */
-static void print_host_clock_text(const struct host_dest *h, const struct host_clock *hc)
+static void show_host_clock(struct out_printer *p, const struct host_dest *h,
+			    const struct host_clock *hc)
 {
-	if (h->local && hc->source == CLOCK_SOURCE_SSH) {
-		printf("; clock: the controller's own");
-		return;
-	}
-	if (hc->source == CLOCK_SOURCE_CHRONY)
-		printf("; clock: chrony, within %.3f ms of true time", hc->bound_ns / 1e6);
+	open_object(p, "clock");
+	print_string(p, "source", NULL, clock_source_name(hc->source));
+	print_int(p, "offset_ns", NULL, hc->offset_ns);
+	print_uint(p, "bound_ns", NULL, hc->bound_ns);
+	close_object(p);
+	if (h->local && hc->source == CLOCK_SOURCE_SSH)
+		print_text(p, "; clock: the controller's own");
+	else if (hc->source == CLOCK_SOURCE_CHRONY)
+		print_text(p, "; clock: chrony, within %.3f ms of true time", hc->bound_ns / 1e6);
 	else
-		printf("; clock: no clock sync, offset %+.3f ms from the controller's, within %.3f "
-		       "ms (ssh round trips)",
-		       hc->offset_ns / 1e6, hc->bound_ns / 1e6);
+		print_text(p,
+			   "; clock: no clock sync, offset %+.3f ms from the controller's, within "
+			   "%.3f ms (ssh round trips)",
+			   hc->offset_ns / 1e6, hc->bound_ns / 1e6);
 }
 
 /* The last switch the controller made, and how soon after its instant each host's filter
@@ -372,46 +378,43 @@ static void read_switch_seen(const char *lab, const struct lab_hosts *lh,
 		sw->spread_ns = (uint64_t)(hi - lo);
 }
 
-static void print_switch_text(const struct lab_hosts *lh, const struct switch_seen *sw)
+/* JSON: after_ns per host, null where none was judged yet; spread_ns null likewise. */
+static void show_switch(struct out_printer *p, const struct lab_hosts *lh,
+			const struct switch_seen *sw)
 {
 	if (!sw->recorded)
 		return;
-	printf("last switch: generation %" PRIu64 " at CLOCK_TAI %.6f s; first frame judged by it",
-	       sw->generation[0], sw->flip_at_tai_ns / 1e9);
-	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		if (sw->taken[h])
-			printf("%s %.1f us after the instant on %s", h ? "," : "",
-			       sw->after_ns[h] / 1e3, lh->hosts.host[h].dest);
-		else
-			printf("%s none yet on %s", h ? "," : "", lh->hosts.host[h].dest);
-	}
-	if (sw->spread_ns != UINT64_MAX)
-		printf("; spread %.1f us, each host on its own clock\n", sw->spread_ns / 1e3);
-	else
-		printf("; no spread until every host has judged a frame by it\n");
-}
-
-static void print_switch_json(const struct lab_hosts *lh, const struct switch_seen *sw)
-{
-	if (!sw->recorded)
-		return;
-	printf(",\"switch\":{\"generation\":%" PRIu64 ",\"flip_at_tai_ns\":%" PRIu64
-	       ",\"spread_ns\":",
-	       sw->generation[0], sw->flip_at_tai_ns);
+	open_object(p, "switch");
+	print_uint(p, "generation", "last switch: generation %llu", sw->generation[0]);
+	print_uint(p, "flip_at_tai_ns", NULL, sw->flip_at_tai_ns);
+	print_text(p, " at CLOCK_TAI %.6f s; first frame judged by it", sw->flip_at_tai_ns / 1e9);
 	if (sw->spread_ns == UINT64_MAX)
-		printf("null");
+		print_json_null(p, "spread_ns");
 	else
-		printf("%" PRIu64, sw->spread_ns);
-	printf(",\"after_ns\":[");
+		print_uint(p, "spread_ns", NULL, sw->spread_ns);
+	open_array(p, "after_ns");
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		if (sw->taken[h])
-			printf("%s%" PRId64, h ? "," : "", sw->after_ns[h]);
-		else
-			printf("%snull", h ? "," : "");
+		if (sw->taken[h]) {
+			print_int(p, NULL, NULL, sw->after_ns[h]);
+			print_text(p, "%s %.1f us after the instant on %s", h ? "," : "",
+				   sw->after_ns[h] / 1e3, lh->hosts.host[h].dest);
+		} else {
+			print_json_null(p, NULL);
+			print_text(p, "%s none yet on %s", h ? "," : "", lh->hosts.host[h].dest);
+		}
 	}
-	printf("]}");
+	close_array(p);
+	if (sw->spread_ns != UINT64_MAX)
+		print_text(p, "; spread %.1f us, each host on its own clock\n",
+			   sw->spread_ns / 1e3);
+	else
+		print_text(p, "; no spread until every host has judged a frame by it\n");
+	close_object(p);
 }
 
+/* The lab's line, each host's share, whether it is whole and its clock, the last switch; then,
+ * as text, the first whole host's own status, or, as JSON, every whole host's within its
+ * object. */
 static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 {
 	static char status_out[HOSTS_MAX][16384];
@@ -421,6 +424,7 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	char set_text[4096];
 	unsigned int bad = HOSTS_MAX;
 	bool whole[HOSTS_MAX], clocks_known;
+	struct out_printer p;
 
 	check_hosts(cli, lh, &bad);
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
@@ -435,50 +439,43 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 		report_warn("%s", error_reason(-EIO));
 	set_all_args(lh->hosts.count, cli->json ? "status --json" : "status");
 	remote_run(cli->lab, &lh->hosts, whole, host_args, results);
-	if (cli->json)
-		printf("{\"lab\":\"%s\",\"nodes\":%u,\"vni\":%u,\"mtu\":%u,\"hosts\":[", cli->lab,
-		       lh->nodes, lh->vni, lh->mtu);
-	else
-		printf("lab %s: %u nodes on %u hosts, VXLAN VNI %u, node MTU %u (underlay's less "
-		       "%d bytes of VXLAN)\n",
-		       cli->lab, lh->nodes, lh->hosts.count, lh->vni, lh->mtu, VXLAN_OVERHEAD);
+	out_printer_init(&p, stdout, cli->json);
+	open_object(&p, NULL);
+	print_string(&p, "lab", "lab %s: ", cli->lab);
+	print_uint(&p, "nodes", "%llu nodes", lh->nodes);
+	print_text(&p, " on %u hosts", lh->hosts.count);
+	print_uint(&p, "vni", ", VXLAN VNI %llu", lh->vni);
+	print_uint(&p, "mtu", ", node MTU %llu", lh->mtu);
+	print_text(&p, " (underlay's less %d bytes of VXLAN)\n", VXLAN_OVERHEAD);
+	open_array(&p, "hosts");
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		struct node_set set;
 
 		placement_nodes_of(&lh->place, h, &set);
 		nodeset_format(&set, set_text, sizeof(set_text));
-		if (cli->json) {
-			printf("%s{\"host\":\"%s\",\"nodes\":\"%s\",\"whole\":%s", h ? "," : "",
-			       lh->hosts.host[h].dest, set_text, whole[h] ? "true" : "false");
-			if (clocks_known)
-				printf(",\"clock\":{\"source\":\"%s\",\"offset_ns\":%" PRId64
-				       ",\"bound_ns\":%" PRIu64 "}",
-				       clock_source_name(clocks[h].source), clocks[h].offset_ns,
-				       clocks[h].bound_ns);
-			if (whole[h] && results[h].out[0] == '{')
-				printf(",\"status\":%.*s", (int)strcspn(results[h].out, "\n"),
-				       results[h].out);
-			printf("}");
-			continue;
-		}
-		printf("host %s: nodes %s, %s%s", lh->hosts.host[h].dest, set_text,
-		       whole[h] ? "whole" : "not whole: ", whole[h] ? "" : status_out[h]);
+		open_object(&p, NULL);
+		print_string(&p, "host", "host %s: ", lh->hosts.host[h].dest);
+		print_string(&p, "nodes", "nodes %s, ", set_text);
+		print_bool(&p, "whole", NULL, whole[h]);
+		print_text(&p, "%s%s",
+			   whole[h] ? "whole" : "not whole: ", whole[h] ? "" : status_out[h]);
 		if (clocks_known)
-			print_host_clock_text(&lh->hosts.host[h], &clocks[h]);
-		printf("\n");
+			show_host_clock(&p, &lh->hosts.host[h], &clocks[h]);
+		print_text(&p, "\n");
+		/* A host's status that is not one JSON value is left out rather than breaking
+		 * the JSON around it. */
+		if (whole[h] && results[h].out[0] == '{')
+			print_json_raw(&p, "status", results[h].out, strcspn(results[h].out, "\n"));
+		close_object(&p);
 	}
-	if (cli->json) {
-		printf("]");
-		print_switch_json(lh, &seen);
-		printf("}\n");
-	} else {
-		print_switch_text(lh, &seen);
-		for (unsigned int h = 0; h < lh->hosts.count; h++)
-			if (whole[h] && !results[h].status) {
-				printf("# host %s\n%s", lh->hosts.host[h].dest, results[h].out);
-				break;
-			}
-	}
+	close_array(&p);
+	show_switch(&p, lh, &seen);
+	close_object(&p);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (whole[h] && !results[h].status) {
+			print_text(&p, "# host %s\n%s", lh->hosts.host[h].dest, results[h].out);
+			break;
+		}
 	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capnet status: what the kernel holds for a lab, read once, then printed as text or as JSON
- * by two branches. */
+/* capnet status: what the kernel holds for a lab, read once into a struct status, then printed
+ * by sections whose print_* calls write text or JSON alike (lib/out_print.h), so the two forms
+ * never drift. Each form lists the sections in its own order, the one it has always had. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lib/json.h"
 #include "lib/monotonic.h"
+#include "lib/out_print.h"
 #include "netem/cli.h"
 #include "netem/delay/delay_line.h"
 #include "netem/svc/clock_ctl.h"
@@ -21,54 +22,6 @@
 #include "netem/policy/match.h"
 #include "netem/svc/nodes.h"
 #include "netem/filter/status_maps.h"
-
-static struct filter_state state;
-static struct partition part, rule_part;
-
-/* The clocks capnet moved (netem/svc/clock_ctl.h): a line, or JSON objects, for each node whose
- * clock is not the true one. */
-static void print_clocks(const char *lab, unsigned int nodes, bool json)
-{
-	struct clock_setting cs;
-	unsigned int i, shown = 0;
-	int64_t jump = 0, now = clock_true_now_ns();
-	uint64_t period = 0;
-	char text[96];
-	bool strobe;
-
-	for (i = 1; i <= nodes; i++) {
-		if (clock_read(lab, i, &cs))
-			continue;
-		strobe = clock_strobe_running(lab, i, &jump, &period);
-		if (clock_setting_is_true(&cs) && !strobe)
-			continue;
-		if (json) {
-			printf("%s{\"node\":%u,\"offset_ns\":%lld,\"rate\":%g,\"strobe_ns\":%lld,"
-			       "\"strobe_period_ns\":%llu}",
-			       shown ? "," : "", i, (long long)clock_offset_at(&cs, now), cs.rate,
-			       strobe ? (long long)jump : 0,
-			       strobe ? (unsigned long long)period : 0);
-		} else {
-			clock_setting_describe(&cs, now, text, sizeof(text));
-			printf("clock of node %u: %s", i, text);
-			if (strobe)
-				printf("; strobe %+.9g s every %.9g s", jump / 1e9, period / 1e9);
-			printf("\n");
-		}
-		shown++;
-	}
-}
-
-/* Rule i's match ("only tcp:2380") and partition ("1 | 2,3"). */
-static void rule_text(unsigned int i, char *match, size_t mlen, char *text, size_t tlen)
-{
-	struct spec_error e;
-
-	match_format(&state.rules.rule[i].match, match, mlen);
-	if (policy_expand(&state.rules.rule[i].policy, &rule_part, &e) ||
-	    partition_format(&rule_part, text, tlen) < 0)
-		snprintf(text, tlen, "(unreadable)");
-}
 
 struct link_row {
 	struct capnet_stats_key key;
@@ -79,6 +32,39 @@ struct link_rows {
 	struct link_row *rows;
 	size_t count, cap;
 };
+
+/* Everything status shows, read before anything is printed. */
+struct status {
+	const char *lab;
+	struct lab_info info;
+	struct filter_state state;
+	struct partition part; /* the partition in force for every frame */
+	struct link_rows links; /* in link order */
+	struct capnet_global_stats global;
+	unsigned int attached;
+	enum filter_hook hook;
+	char subnet[48];
+	char run_dir[256];
+	struct node_set running; /* nodes where capnode runs */
+	char running_text[4096];
+	char mode[8];
+	bool every_link; /* --links */
+};
+
+/* A partition expanded from a rule's policy: too big for the stack, used one at a time. */
+static struct partition rule_part;
+
+/* Rule i's match ("only tcp:2380") and partition ("1 | 2,3"). */
+static void rule_text(const struct status *st, unsigned int i, char *match, size_t mlen, char *text,
+		      size_t tlen)
+{
+	struct spec_error e;
+
+	match_format(&st->state.rules.rule[i].match, match, mlen);
+	if (policy_expand(&st->state.rules.rule[i].policy, &rule_part, &e) ||
+	    partition_format(&rule_part, text, tlen) < 0)
+		snprintf(text, tlen, "(unreadable)");
+}
 
 static int collect_link(const struct capnet_stats_key *key, const struct capnet_link_stats *st,
 			void *ctx)
@@ -123,48 +109,58 @@ static int cmp_rows_by_drops(const void *a, const void *b)
 	return cmp_rows(a, b);
 }
 
-static void print_row_header(void)
+static void show_row_header(struct out_printer *p)
 {
-	printf("%-12s %12s %12s %12s %12s %12s\n", "link", "passed", "partition", "loss",
-	       "duplicated", "corrupted");
+	print_text(p, "%-12s %12s %12s %12s %12s %12s\n", "link", "passed", "partition", "loss",
+		   "duplicated", "corrupted");
 }
 
-static void print_row(const struct link_row *r)
+/* A link's counters: a row of the table, or an object of "links". */
+static void show_row(struct out_printer *p, const struct link_row *r)
 {
 	char name[24];
 
 	snprintf(name, sizeof(name), "%u -> %u", r->key.src, r->key.dst);
-	printf("%-12s %12llu %12llu %12llu %12llu %12llu\n", name,
-	       (unsigned long long)r->stats.passed, (unsigned long long)r->stats.dropped_partition,
-	       (unsigned long long)r->stats.dropped_loss, (unsigned long long)r->stats.duplicated,
-	       (unsigned long long)r->stats.corrupted);
+	open_object(p, NULL);
+	print_uint(p, "from", NULL, r->key.src);
+	print_uint(p, "to", NULL, r->key.dst);
+	print_string(p, NULL, "%-12s", name);
+	print_uint(p, "passed", " %12llu", r->stats.passed);
+	print_uint(p, "dropped_partition", " %12llu", r->stats.dropped_partition);
+	print_uint(p, "dropped_loss", " %12llu", r->stats.dropped_loss);
+	print_uint(p, "duplicated", " %12llu", r->stats.duplicated);
+	print_uint(p, "corrupted", " %12llu", r->stats.corrupted);
+	print_text(p, "\n");
+	close_object(p);
 }
 
 /* What a reader of a big lab wants first: totals per cause, then the links that lost the most,
  * so 1,000 nodes take a screen, not a million lines. */
 #define TOP_LINKS 10
 
-static void print_summary(const struct link_rows *lr)
+static void show_summary(struct out_printer *p, const struct status *st)
 {
+	const struct link_rows *lr = &st->links;
 	unsigned long long passed = 0, partition = 0, loss = 0, corrupted = 0, dup = 0;
 	struct link_row *top;
 	size_t i, with_drops = 0, shown;
 
 	for (i = 0; i < lr->count; i++) {
-		const struct capnet_link_stats *st = &lr->rows[i].stats;
+		const struct capnet_link_stats *ls = &lr->rows[i].stats;
 
-		passed += st->passed;
-		partition += st->dropped_partition;
-		loss += st->dropped_loss;
-		corrupted += st->corrupted;
-		dup += st->duplicated;
+		passed += ls->passed;
+		partition += ls->dropped_partition;
+		loss += ls->dropped_loss;
+		corrupted += ls->corrupted;
+		dup += ls->duplicated;
 		with_drops += row_drops(&lr->rows[i]) != 0;
 	}
-	printf("frames: %llu passed; dropped %llu by partition, %llu by loss; %llu corrupted, "
-	       "%llu duplicated\n",
-	       passed, partition, loss, corrupted, dup);
+	print_text(p,
+		   "frames: %llu passed; dropped %llu by partition, %llu by loss; %llu corrupted, "
+		   "%llu duplicated\n",
+		   passed, partition, loss, corrupted, dup);
 	if (!with_drops) {
-		printf("links: %zu carried frames, none lost any\n", lr->count);
+		print_text(p, "links: %zu carried frames, none lost any\n", lr->count);
 		return;
 	}
 	top = malloc(lr->count * sizeof(*top));
@@ -173,122 +169,45 @@ static void print_summary(const struct link_rows *lr)
 	memcpy(top, lr->rows, lr->count * sizeof(*top));
 	qsort(top, lr->count, sizeof(*top), cmp_rows_by_drops);
 	shown = with_drops < TOP_LINKS ? with_drops : TOP_LINKS;
-	printf("\nlinks that lost frames, most first (%zu of %zu links that carried frames):\n",
-	       with_drops, lr->count);
-	print_row_header();
+	print_text(p,
+		   "\nlinks that lost frames, most first (%zu of %zu links that carried frames):\n",
+		   with_drops, lr->count);
+	show_row_header(p);
 	for (i = 0; i < shown; i++)
-		print_row(&top[i]);
+		show_row(p, &top[i]);
 	if (with_drops > shown)
-		printf("... and %zu more (capnet status --links lists every link)\n",
-		       with_drops - shown);
+		print_text(p, "... and %zu more (capnet status --links lists every link)\n",
+			   with_drops - shown);
 	free(top);
 }
 
-static void print_groups_json(const struct policy *pol)
+/* Text: every link with --links. JSON: always every link. */
+static void show_links(struct out_printer *p, const struct status *st)
 {
-	unsigned int g, n;
-	bool first_group = true, first;
+	size_t i;
 
-	printf("[");
-	for (g = 0; g < pol->groups; g++) {
-		printf("%s[", first_group ? "" : ",");
-		first_group = false;
-		first = true;
-		for (n = 1; n <= pol->nodes; n++) {
-			if (pol->group_of[n] != g)
-				continue;
-			printf("%s%u", first ? "" : ",", n);
-			first = false;
-		}
-		printf("]");
-	}
-	printf("]");
+	if (!print_is_json(p) && !(st->every_link && st->links.count))
+		return;
+	print_text(p, "\nevery link that carried frames:\n");
+	show_row_header(p);
+	open_array(p, "links");
+	for (i = 0; i < st->links.count; i++)
+		show_row(p, &st->links.rows[i]);
+	close_array(p);
 }
 
-static void print_blocked_json(const struct policy *pol)
+static void show_lab(struct out_printer *p, const struct status *st)
 {
-	unsigned int a, b;
-	bool first = true;
+	bool adopted = st->info.adopted;
 
-	printf("[");
-	for (a = 0; a < pol->groups; a++)
-		for (b = 0; b < pol->groups; b++)
-			if (!policy_reaches(pol, a, b)) {
-				printf("%s[%u,%u]", first ? "" : ",", a, b);
-				first = false;
-			}
-	printf("]");
+	print_string(p, "lab", "lab %s: ", st->lab);
+	print_uint(p, "nodes", adopted ? "%llu adopted namespace" : "%llu node", st->info.nodes);
+	print_text(p, "%s", st->info.nodes == 1 ? "" : "s");
+	print_bool(p, "adopted", NULL, adopted);
+	print_string(p, "subnet", adopted ? NULL : " on %s", st->subnet);
+	print_text(p, ", switch %s-sw%s\n", st->lab, adopted ? " (their bridge's namespace)" : "");
 }
 
-static double since_s(uint64_t mono_ns)
-{
-	return (monotonic_ns() - mono_ns) / 1e9;
-}
-
-/* 'x': the link is cut for every frame; 'r': a rule cuts some of its frames; ' ': open. */
-static char cut_mark(unsigned int s, unsigned int d)
-{
-	unsigned int i;
-
-	if (partition_blocks(&part, s, d))
-		return 'x';
-	for (i = 0; i < state.rules.count; i++) {
-		struct spec_error e;
-
-		if (!policy_expand(&state.rules.rule[i].policy, &rule_part, &e) &&
-		    partition_blocks(&rule_part, s, d))
-			return 'r';
-	}
-	return ' ';
-}
-
-static void print_matrix(const struct link_rows *lr, unsigned int nodes)
-{
-	unsigned int s, d;
-	size_t at = 0; /* rows are in link order: one walk serves the whole matrix */
-
-	/* A node-by-node picture of drops is readable up to about a dozen nodes. */
-	printf("\ndropped frames (row: from, column: to; . = none, x = link cut now%s)\n     ",
-	       state.rules.count ? ", r = a rule cuts some of its frames" : "");
-	for (d = 1; d <= nodes; d++)
-		printf("%6u", d);
-	printf("\n");
-	for (s = 1; s <= nodes; s++) {
-		printf("%5u", s);
-		for (d = 1; d <= nodes; d++) {
-			unsigned long long dropped = 0;
-
-			char mark = s == d ? ' ' : cut_mark(s, d);
-
-			while (at < lr->count &&
-			       (lr->rows[at].key.src < s ||
-				(lr->rows[at].key.src == s && lr->rows[at].key.dst < d)))
-				at++;
-			if (at < lr->count && lr->rows[at].key.src == s &&
-			    lr->rows[at].key.dst == d)
-				dropped = lr->rows[at].stats.dropped_partition +
-					  lr->rows[at].stats.dropped_loss;
-			if (s == d)
-				printf("%6s", "-");
-			else if (mark != ' ' && !dropped)
-				printf("%6c", mark);
-			else if (!dropped)
-				printf("%6s", ".");
-			else
-				printf("%5llu%c", dropped, mark);
-		}
-		printf("\n");
-	}
-}
-
-struct services_print {
-	unsigned int nodes;
-	bool json;
-	unsigned int count;
-};
-
-/* One line (or JSON object) per service other than capnode: where it runs, where it is paused,
- * and where it was started but no longer runs (it exited or was killed). */
 /* Which services the lab ever started: capnode, and how many others. */
 struct services_seen {
 	bool capnode;
@@ -307,9 +226,31 @@ static int see_service(const char *name, const char *dir, void *arg)
 	return 0;
 }
 
-static int print_service(const char *name, const char *dir, void *arg)
+/* capnode's replicas; named in the text only when they ran here, or when nothing runs at all
+ * and the hint helps. */
+static void show_replicas(struct out_printer *p, const struct status *st)
+{
+	bool running = nodeset_count(&st->running);
+	struct services_seen seen = { 0 };
+
+	print_string(p, "running", running ? "replicas: %s running" : NULL, st->running_text);
+	print_string(p, "mode", running ? " (%s mode)\n" : NULL, st->mode);
+	run_dir_for_each_service(st->run_dir, see_service, &seen);
+	if (!running && (seen.capnode || !seen.others))
+		print_text(p, "replicas: none running (capnet start --mode cp|ap)\n");
+}
+
+struct services_print {
+	struct out_printer *p;
+	unsigned int nodes;
+};
+
+/* A service other than capnode: where it runs, where it is paused, and where it was started but
+ * no longer runs (it exited or was killed). */
+static int show_service(const char *name, const char *dir, void *arg)
 {
 	struct services_print *sp = arg;
+	struct out_printer *p = sp->p;
 	struct node_set up, paused, down;
 	char up_text[1024] = "", paused_text[1024] = "", down_text[1024] = "", cmd[600];
 	unsigned int i;
@@ -334,38 +275,314 @@ static int print_service(const char *name, const char *dir, void *arg)
 		nodeset_format(&paused, paused_text, sizeof(paused_text));
 	if (nodeset_count(&down))
 		nodeset_format(&down, down_text, sizeof(down_text));
-	if (sp->json) {
-		printf("%s{\"name\":", sp->count ? "," : "");
-		json_write_string(stdout, name);
-		printf(",\"running\":\"%s\",\"paused\":\"%s\",\"not_running\":\"%s\","
-		       "\"dir\":",
-		       up_text, paused_text, down_text);
-		json_write_string(stdout, dir);
-		printf("}");
-	} else {
-		printf("service %s: running on %s", name, up_text[0] ? up_text : "none");
-		if (paused_text[0])
-			printf(", paused on %s", paused_text);
-		if (down_text[0])
-			printf(", not running on %s (see %s/n<i>.log)", down_text, dir);
-		printf("\n");
-	}
-	sp->count++;
+	open_object(p, NULL);
+	print_string(p, "name", "service %s: ", name);
+	print_string(p, "running", NULL, up_text);
+	print_string(p, NULL, "running on %s", up_text[0] ? up_text : "none");
+	print_string(p, "paused", paused_text[0] ? ", paused on %s" : NULL, paused_text);
+	print_string(p, "not_running", down_text[0] ? ", not running on %s" : NULL, down_text);
+	print_string(p, "dir", down_text[0] ? " (see %s/n<i>.log)" : NULL, dir);
+	print_text(p, "\n");
+	close_object(p);
 	return 0;
+}
+
+static void show_services(struct out_printer *p, const struct status *st)
+{
+	struct services_print sp = { .p = p, .nodes = st->info.nodes };
+
+	open_array(p, "services");
+	run_dir_for_each_service(st->run_dir, show_service, &sp);
+	close_array(p);
+}
+
+/* The partition in force; JSON adds its groups and the pairs of groups that cannot reach each
+ * other. */
+static void show_partition(struct out_printer *p, const struct status *st)
+{
+	const struct policy *pol = &st->state.policy;
+	char text[8192];
+	unsigned int g, n, a, b;
+
+	partition_format(&st->part, text, sizeof(text));
+	print_string(p, "partition", "partition: %s\n", text);
+	open_array(p, "groups");
+	for (g = 0; g < pol->groups; g++) {
+		open_array(p, NULL);
+		for (n = 1; n <= pol->nodes; n++)
+			if (pol->group_of[n] == g)
+				print_uint(p, NULL, NULL, n);
+		close_array(p);
+	}
+	close_array(p);
+	open_array(p, "blocked");
+	for (a = 0; a < pol->groups; a++)
+		for (b = 0; b < pol->groups; b++)
+			if (!policy_reaches(pol, a, b)) {
+				open_array(p, NULL);
+				print_uint(p, NULL, NULL, a);
+				print_uint(p, NULL, NULL, b);
+				close_array(p);
+			}
+	close_array(p);
+}
+
+static void show_rules(struct out_printer *p, const struct status *st)
+{
+	char scope[300], text[8192];
+	unsigned int i;
+
+	open_array(p, "rules");
+	for (i = 0; i < st->state.rules.count; i++) {
+		rule_text(st, i, scope, sizeof(scope), text, sizeof(text));
+		open_object(p, NULL);
+		print_uint(p, "rule", "rule %llu, ", i + 1);
+		print_string(p, "match", "%s: ", scope);
+		print_string(p, "partition", "%s\n", text);
+		close_object(p);
+	}
+	close_array(p);
+}
+
+/* The clocks capnet moved (netem/svc/clock_ctl.h): each node's whose clock is not the true
+ * one. */
+static void show_clocks(struct out_printer *p, const struct status *st)
+{
+	struct clock_setting cs;
+	unsigned int i;
+	int64_t jump = 0, now = clock_true_now_ns();
+	uint64_t period = 0;
+	char text[96];
+	bool strobe;
+
+	open_array(p, "clocks");
+	for (i = 1; i <= st->info.nodes; i++) {
+		if (clock_read(st->lab, i, &cs))
+			continue;
+		strobe = clock_strobe_running(st->lab, i, &jump, &period);
+		if (clock_setting_is_true(&cs) && !strobe)
+			continue;
+		clock_setting_describe(&cs, now, text, sizeof(text));
+		open_object(p, NULL);
+		print_uint(p, "node", "clock of node %llu: ", i);
+		print_string(p, NULL, "%s", text);
+		print_int(p, "offset_ns", NULL, clock_offset_at(&cs, now));
+		print_json_double(p, "rate", "%g", cs.rate);
+		print_int(p, "strobe_ns", NULL, strobe ? jump : 0);
+		print_uint(p, "strobe_period_ns", NULL, strobe ? period : 0);
+		if (strobe)
+			print_text(p, "; strobe %+.9g s every %.9g s", jump / 1e9, period / 1e9);
+		print_text(p, "\n");
+		close_object(p);
+	}
+	close_array(p);
+}
+
+static void show_generation(struct out_printer *p, const struct status *st)
+{
+	unsigned int groups = st->state.policy.groups;
+
+	print_uint(p, "generation", "generation %llu", st->state.meta.generation);
+	print_uint(p, "flip_ns", NULL, st->state.meta.flip_ns);
+	print_text(p, ", switched %.1f s ago, %u group%s\n",
+		   (monotonic_ns() - st->state.meta.flip_ns) / 1e9, groups, groups == 1 ? "" : "s");
+}
+
+/* Loss, duplication and corruption of links: percentages in the text, parts per million in the
+ * JSON; node 0 is every node. */
+static void show_impairments(struct out_printer *p, const struct status *st)
+{
+	char scope[300];
+	unsigned int i;
+
+	open_array(p, "impairments");
+	for (i = 0; i < st->state.impairments.count; i++) {
+		const struct link_impairment *li = &st->state.impairments.items[i];
+		bool seeded = li->flags & CAPNET_IMPAIR_SEEDED;
+		bool payload = li->flags & CAPNET_IMPAIR_FIX_CSUM;
+		char s[8] = "all", d[8] = "all";
+
+		if (li->src)
+			snprintf(s, sizeof(s), "%u", li->src);
+		if (li->dst)
+			snprintf(d, sizeof(d), "%u", li->dst);
+		match_format(&li->match, scope, sizeof(scope));
+		open_object(p, NULL);
+		print_uint(p, "from", NULL, li->src);
+		print_uint(p, "to", NULL, li->dst);
+		print_text(p, "link %s -> %s: loss %.4g%%", s, d, li->loss_ppm / 1e4);
+		print_uint(p, "loss_ppm", NULL, li->loss_ppm);
+		if (seeded)
+			print_text(p, " (seed %llu)", (unsigned long long)li->seed);
+		print_text(p, ", dup %.4g%%", li->dup_ppm / 1e4);
+		print_uint(p, "dup_ppm", NULL, li->dup_ppm);
+		if (li->corrupt_ppm)
+			print_text(p, ", %s %.4g%%", payload ? "corrupt-payload" : "corrupt",
+				   li->corrupt_ppm / 1e4);
+		print_uint(p, "corrupt_ppm", NULL, li->corrupt_ppm);
+		print_bool(p, "corrupt_payload", NULL, payload);
+		print_bool(p, "seeded", NULL, seeded);
+		print_uint(p, "seed", NULL, li->seed);
+		print_string(p, "match", li->match.count ? ", %s" : NULL, scope);
+		print_text(p, "\n");
+		close_object(p);
+	}
+	close_array(p);
+}
+
+static void show_ports(struct out_printer *p, const struct status *st)
+{
+	print_uint(p, "ports_filtered", "filter: on %llu", st->attached);
+	print_text(p, "/%u ports", st->info.nodes);
+	print_string(p, "hook", " (%s); ", filter_hook_name(st->hook));
+}
+
+/* What the filter counts for the whole lab: frames from no node, drop events the ring had no
+ * room for, duplicates it could not send. */
+static void show_counters(struct out_printer *p, const struct status *st)
+{
+	print_uint(p, "unknown_src", "%llu unknown sources, ", st->global.unknown_src);
+	print_uint(p, "ring_overflow", "%llu ring overflows, ", st->global.ring_overflow);
+	print_uint(p, "dup_failed", "%llu failed duplications\n", st->global.dup_failed);
+}
+
+static void show_delay(struct out_printer *p, const struct status *st)
+{
+	delay_status_print(p, st->lab);
+}
+
+/* 'x': the link is cut for every frame; 'r': a rule cuts some of its frames; ' ': open. */
+static char cut_mark(const struct status *st, unsigned int s, unsigned int d)
+{
+	unsigned int i;
+
+	if (partition_blocks(&st->part, s, d))
+		return 'x';
+	for (i = 0; i < st->state.rules.count; i++) {
+		struct spec_error e;
+
+		if (!policy_expand(&st->state.rules.rule[i].policy, &rule_part, &e) &&
+		    partition_blocks(&rule_part, s, d))
+			return 'r';
+	}
+	return ' ';
+}
+
+/* A node-by-node picture of drops, text only: it fits a screen up to about a dozen nodes. */
+static void show_matrix(struct out_printer *p, const struct status *st)
+{
+	const struct link_rows *lr = &st->links;
+	unsigned int s, d, nodes = st->info.nodes;
+	size_t at = 0; /* rows are in link order: one walk serves the whole matrix */
+
+	if (!st->every_link && nodes > 12)
+		return;
+	print_text(p,
+		   "\ndropped frames (row: from, column: to; . = none, x = link cut now%s)\n     ",
+		   st->state.rules.count ? ", r = a rule cuts some of its frames" : "");
+	for (d = 1; d <= nodes; d++)
+		print_text(p, "%6u", d);
+	print_text(p, "\n");
+	for (s = 1; s <= nodes; s++) {
+		print_text(p, "%5u", s);
+		for (d = 1; d <= nodes; d++) {
+			unsigned long long dropped = 0;
+			char mark = s == d ? ' ' : cut_mark(st, s, d);
+
+			while (at < lr->count &&
+			       (lr->rows[at].key.src < s ||
+				(lr->rows[at].key.src == s && lr->rows[at].key.dst < d)))
+				at++;
+			if (at < lr->count && lr->rows[at].key.src == s &&
+			    lr->rows[at].key.dst == d)
+				dropped = lr->rows[at].stats.dropped_partition +
+					  lr->rows[at].stats.dropped_loss;
+			if (s == d)
+				print_text(p, "%6s", "-");
+			else if (mark != ' ' && !dropped)
+				print_text(p, "%6c", mark);
+			else if (!dropped)
+				print_text(p, "%6s", ".");
+			else
+				print_text(p, "%5llu%c", dropped, mark);
+		}
+		print_text(p, "\n");
+	}
+}
+
+typedef void status_section(struct out_printer *p, const struct status *st);
+
+/* The text reads from what runs to what the filter did; the JSON keeps the member order its
+ * readers have always had. */
+static status_section *const text_sections[] = {
+	show_lab,     show_replicas,   show_services,	 show_partition, show_rules,
+	show_clocks,  show_generation, show_impairments, show_ports,	 show_counters,
+	show_summary, show_links,      show_delay,	 show_matrix,
+};
+static status_section *const json_sections[] = {
+	show_lab,   show_ports,	 show_generation, show_partition, show_rules, show_impairments,
+	show_links, show_clocks, show_replicas,	  show_services,  show_delay, show_counters,
+};
+
+/* Reads what status shows; the lab is open. */
+static int status_read(struct status *st, struct filter *filter)
+{
+	struct spec_error e;
+	unsigned int i, missing = 0;
+	struct in_addr a;
+	char net[32];
+	int err;
+
+	err = filter_read_state(filter, &st->state);
+	if (!err)
+		err = policy_expand(&st->state.policy, &st->part, &e) ? -EBADMSG : 0;
+	if (!err)
+		err = filter_for_each_link(filter, collect_link, &st->links);
+	if (!err)
+		err = filter_read_global(filter, &st->global);
+	if (!err)
+		err = filter_count_attached(st->lab, &st->info, &st->attached, &missing, &st->hook);
+	if (err)
+		return err;
+	qsort(st->links.rows, st->links.count, sizeof(*st->links.rows), cmp_rows);
+	run_dir_of_lab(st->lab, NULL, st->run_dir, sizeof(st->run_dir));
+	nodeset_clear(&st->running);
+	for (i = 1; i <= st->info.nodes; i++) {
+		if (!nodes_pid(st->run_dir, i))
+			continue;
+		if (!nodeset_count(&st->running) &&
+		    nodes_mode(st->run_dir, i, st->mode, sizeof(st->mode)))
+			snprintf(st->mode, sizeof(st->mode), "?");
+		nodeset_add(&st->running, i);
+	}
+	if (nodeset_count(&st->running))
+		nodeset_format(&st->running, st->running_text, sizeof(st->running_text));
+	a.s_addr = htonl(st->state.lab.subnet);
+	inet_ntop(AF_INET, &a, net, sizeof(net));
+	snprintf(st->subnet, sizeof(st->subnet), "%s/%u", net, st->state.lab.prefix);
+	return 0;
+}
+
+static void status_print(const struct status *st, bool json)
+{
+	status_section *const *sections = json ? json_sections : text_sections;
+	size_t i, count = json ? sizeof(json_sections) / sizeof(json_sections[0]) :
+				 sizeof(text_sections) / sizeof(text_sections[0]);
+	struct out_printer p;
+
+	out_printer_init(&p, stdout, json);
+	open_object(&p, NULL);
+	for (i = 0; i < count; i++)
+		sections[i](&p, st);
+	close_object(&p);
 }
 
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
-	struct capnet_global_stats global = {};
-	struct link_rows lr = {};
-	struct lab_info info;
+	static struct status st;
 	struct filter *filter = NULL;
-	struct spec_error e;
-	char text[8192], scope[300], net[32], dir[256], run_dir[256], running_text[4096],
-		mode[8] = "";
-	struct node_set running;
-	unsigned int attached = 0, missing = 0, i;
-	enum filter_hook hook = FILTER_HOOK_AUTO;
+	char dir[256];
+	unsigned int i;
 	int rc, err;
 
 	bool maps = false, links = false;
@@ -389,192 +606,36 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		return report_usage("status: --maps is for a reader; --json has the same facts");
 	if (cli_need_root("capnet status"))
 		return EXIT_FAIL;
-	rc = cli_open_lab(cli, &info, &filter);
+	st = (struct status){ .lab = cli->lab, .every_link = links };
+	rc = cli_open_lab(cli, &st.info, &filter);
 	if (rc)
 		return rc;
 	if (maps) {
-		rc = status_print_maps(cli->lab, filter, info.nodes);
+		rc = status_print_maps(cli->lab, filter, st.info.nodes);
 		filter_close(filter);
 		return rc;
 	}
 	filter_pin_dir(cli->lab, dir, sizeof(dir));
 	explain("bpftool map dump pinned %s/link_passed", dir);
 	explain("bpftool map dump pinned %s/link_drops", dir);
-	err = filter_read_state(filter, &state);
-	if (!err)
-		err = policy_expand(&state.policy, &part, &e) ? -EBADMSG : 0;
-	if (!err)
-		err = filter_for_each_link(filter, collect_link, &lr);
-	if (!err)
-		err = filter_read_global(filter, &global);
-	if (!err)
-		err = filter_count_attached(cli->lab, &info, &attached, &missing, &hook);
+	err = status_read(&st, filter);
 	if (err) {
 		/* Maps an `up` left half-way say nothing yet: the lab's state is the news, not the
 		 * read's errno. */
-		int whole = filter_check_whole(filter, &info);
+		int whole = filter_check_whole(filter, &st.info);
 
 		rc = whole ? report_error(whole, NULL) :
 			     report_fail("read the filter of lab \"%s\": %s", cli->lab,
 					 strerror(-err));
 		goto out;
 	}
-	qsort(lr.rows, lr.count, sizeof(*lr.rows), cmp_rows);
-	run_dir_of_lab(cli->lab, NULL, run_dir, sizeof(run_dir));
-	nodeset_clear(&running);
-	for (i = 1; i <= info.nodes; i++) {
-		if (!nodes_pid(run_dir, i))
-			continue;
-		if (!nodeset_count(&running) && nodes_mode(run_dir, i, mode, sizeof(mode)))
-			snprintf(mode, sizeof(mode), "?");
-		nodeset_add(&running, i);
-	}
-	running_text[0] = 0;
-	if (nodeset_count(&running))
-		nodeset_format(&running, running_text, sizeof(running_text));
-	partition_format(&part, text, sizeof(text));
-	{
-		struct in_addr a = { .s_addr = htonl(state.lab.subnet) };
-
-		inet_ntop(AF_INET, &a, net, sizeof(net));
-	}
-
-	if (cli->json) {
-		printf("{\"lab\":\"%s\",\"nodes\":%u,\"adopted\":%s,\"subnet\":\"%s/%u\","
-		       "\"ports_filtered\":%u,"
-		       "\"hook\":\"%s\",\"generation\":%llu,\"flip_ns\":%llu,\"partition\":\"%s\","
-		       "\"groups\":",
-		       cli->lab, info.nodes, info.adopted ? "true" : "false", net, state.lab.prefix,
-		       attached, filter_hook_name(hook), (unsigned long long)state.meta.generation,
-		       (unsigned long long)state.meta.flip_ns, text);
-		print_groups_json(&state.policy);
-		printf(",\"blocked\":");
-		print_blocked_json(&state.policy);
-		printf(",\"rules\":[");
-		for (i = 0; i < state.rules.count; i++) {
-			rule_text(i, scope, sizeof(scope), text, sizeof(text));
-			printf("%s{\"rule\":%u,\"match\":\"%s\",\"partition\":\"%s\"}",
-			       i ? "," : "", i + 1, scope, text);
-		}
-		printf("],\"impairments\":[");
-		for (i = 0; i < state.impairments.count; i++) {
-			const struct link_impairment *li = &state.impairments.items[i];
-
-			match_format(&li->match, scope, sizeof(scope));
-			printf("%s{\"from\":%u,\"to\":%u,\"loss_ppm\":%u,\"dup_ppm\":%u,"
-			       "\"corrupt_ppm\":%u,\"corrupt_payload\":%s,\"seeded\":%s,"
-			       "\"seed\":%llu,\"match\":\"%s\"}",
-			       i ? "," : "", li->src, li->dst, li->loss_ppm, li->dup_ppm,
-			       li->corrupt_ppm,
-			       li->flags & CAPNET_IMPAIR_FIX_CSUM ? "true" : "false",
-			       li->flags & CAPNET_IMPAIR_SEEDED ? "true" : "false",
-			       (unsigned long long)li->seed, scope);
-		}
-		printf("],\"links\":[");
-		for (i = 0; i < lr.count; i++) {
-			const struct link_row *r = &lr.rows[i];
-
-			printf("%s{\"from\":%u,\"to\":%u,\"passed\":%llu,\"dropped_partition\":%llu,"
-			       "\"dropped_loss\":%llu,\"duplicated\":%llu,\"corrupted\":%llu}",
-			       i ? "," : "", r->key.src, r->key.dst,
-			       (unsigned long long)r->stats.passed,
-			       (unsigned long long)r->stats.dropped_partition,
-			       (unsigned long long)r->stats.dropped_loss,
-			       (unsigned long long)r->stats.duplicated,
-			       (unsigned long long)r->stats.corrupted);
-		}
-		printf("],\"clocks\":[");
-		print_clocks(cli->lab, info.nodes, true);
-		printf("],\"running\":\"%s\",\"mode\":\"%s\",\"services\":[", running_text, mode);
-		{
-			struct services_print sp = { .nodes = info.nodes, .json = true };
-
-			run_dir_for_each_service(run_dir, print_service, &sp);
-		}
-		printf("]");
-		delay_status_print(cli->lab, true);
-		printf(",\"unknown_src\":%llu,\"ring_overflow\":%llu,\"dup_failed\":%llu}\n",
-		       (unsigned long long)global.unknown_src,
-		       (unsigned long long)global.ring_overflow,
-		       (unsigned long long)global.dup_failed);
-	} else {
-		if (info.adopted)
-			printf("lab %s: %u adopted namespace%s, switch %s-sw (their bridge's "
-			       "namespace)\n",
-			       cli->lab, info.nodes, info.nodes == 1 ? "" : "s", cli->lab);
-		else
-			printf("lab %s: %u node%s on %s/%u, switch %s-sw\n", cli->lab, info.nodes,
-			       info.nodes == 1 ? "" : "s", net, state.lab.prefix, cli->lab);
-		/* What runs in the lab first; capnode named only when it ran here, or when
-		 * nothing runs at all and the hint helps. */
-		{
-			struct services_print sp = { .nodes = info.nodes };
-			struct services_seen seen = { 0 };
-
-			run_dir_for_each_service(run_dir, see_service, &seen);
-			if (nodeset_count(&running))
-				printf("replicas: %s running (%s mode)\n", running_text, mode);
-			else if (seen.capnode || !seen.others)
-				printf("replicas: none running (capnet start --mode cp|ap)\n");
-
-			run_dir_for_each_service(run_dir, print_service, &sp);
-		}
-		printf("partition: %s\n", text);
-		for (i = 0; i < state.rules.count; i++) {
-			rule_text(i, scope, sizeof(scope), text, sizeof(text));
-			printf("rule %u, %s: %s\n", i + 1, scope, text);
-		}
-		print_clocks(cli->lab, info.nodes, false);
-		printf("generation %llu, switched %.1f s ago, %u group%s\n",
-		       (unsigned long long)state.meta.generation, since_s(state.meta.flip_ns),
-		       state.policy.groups, state.policy.groups == 1 ? "" : "s");
-		for (i = 0; i < state.impairments.count; i++) {
-			const struct link_impairment *li = &state.impairments.items[i];
-			char s[8] = "all", d[8] = "all";
-
-			if (li->src)
-				snprintf(s, sizeof(s), "%u", li->src);
-			if (li->dst)
-				snprintf(d, sizeof(d), "%u", li->dst);
-			printf("link %s -> %s: loss %.4g%%", s, d, li->loss_ppm / 1e4);
-			if (li->flags & CAPNET_IMPAIR_SEEDED)
-				printf(" (seed %llu)", (unsigned long long)li->seed);
-			printf(", dup %.4g%%", li->dup_ppm / 1e4);
-			if (li->corrupt_ppm)
-				printf(", %s %.4g%%",
-				       li->flags & CAPNET_IMPAIR_FIX_CSUM ? "corrupt-payload" :
-									    "corrupt",
-				       li->corrupt_ppm / 1e4);
-			if (li->match.count) {
-				match_format(&li->match, scope, sizeof(scope));
-				printf(", %s", scope);
-			}
-			printf("\n");
-		}
-		printf("filter: on %u/%u ports (%s); %llu unknown sources, %llu ring overflows, %llu "
-		       "failed duplications\n",
-		       attached, info.nodes, filter_hook_name(hook),
-		       (unsigned long long)global.unknown_src,
-		       (unsigned long long)global.ring_overflow,
-		       (unsigned long long)global.dup_failed);
-		print_summary(&lr);
-		if (links && lr.count) {
-			printf("\nevery link that carried frames:\n");
-			print_row_header();
-			for (i = 0; i < lr.count; i++)
-				print_row(&lr.rows[i]);
-		}
-		delay_status_print(cli->lab, false);
-		/* A node-by-node picture fits a screen up to about a dozen nodes. */
-		if (links || info.nodes <= 12)
-			print_matrix(&lr, info.nodes);
-	}
+	status_print(&st, cli->json);
 	/* Shown whatever its state, but a lab that is not whole is a failure, as it is for every
 	 * command that would act on it. */
-	if (filter_check_whole(filter, &info) || delay_check_applied(cli->lab))
+	if (filter_check_whole(filter, &st.info) || delay_check_applied(cli->lab))
 		rc = report_error(-EUCLEAN, NULL);
 out:
-	free(lr.rows);
+	free(st.links.rows);
 	filter_close(filter);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include "netem/cli.h"
 #include "lib/files.h"
 #include "lib/monotonic.h"
+#include "lib/out_print.h"
 #include "lib/report.h"
 #include "netem/delay/delay_line.h"
 #include "netem/explain.h"
@@ -609,7 +610,7 @@ int cmd_delay_line(struct cli *cli, int argc, char **argv)
 	return delay_line_main(cli->lab, fd);
 }
 
-void delay_status_print(const char *lab, bool json)
+void delay_status_print(struct out_printer *p, const char *lab)
 {
 	static struct delay_set set;
 	struct capnet_delay_stats st;
@@ -618,46 +619,49 @@ void delay_status_print(const char *lab, bool json)
 	unsigned int i;
 
 	if (delay_stats_read(lab, &st) || delay_links_read(lab, &set)) {
-		if (json)
-			printf(",\"delay_line\":null");
-		else if (pins_exist(lab))
-			printf("delay line: not running, but it left its program and maps (capnet "
-			       "heal --delays removes them; capnet link --delay restarts it)\n");
+		print_json_null(p, "delay_line");
+		if (pins_exist(lab))
+			print_text(p, "delay line: not running, but it left its program and maps "
+				      "(capnet heal --delays removes them; capnet link --delay "
+				      "restarts it)\n");
 		else
-			printf("delay line: not running\n");
+			print_text(p, "delay line: not running\n");
 		return;
 	}
 	up_s = (monotonic_ns() - st.started_ns) / 1e9;
-	if (json) {
-		printf(",\"delay_line\":{\"pid\":%llu,\"uptime_s\":%.1f,\"sources\":%llu,"
-		       "\"received\":%llu,\"queued\":%llu,\"sent\":%llu,\"dropped_full\":%llu,"
-		       "\"dropped_send\":%llu,\"late_max_ns\":%llu,\"links\":[",
-		       (unsigned long long)st.pid, up_s, (unsigned long long)st.sources,
-		       (unsigned long long)st.received, (unsigned long long)st.queued,
-		       (unsigned long long)st.sent, (unsigned long long)st.dropped_full,
-		       (unsigned long long)st.dropped_send, (unsigned long long)st.late_max_ns);
-		for (i = 0; i < set.count; i++) {
-			const struct delay_link *l = &set.items[i];
-
-			printf("%s{\"from\":%u,\"to\":%u,\"delay_ns\":%llu,\"jitter_ns\":%llu,"
-			       "\"distribution\":\"%s\",\"rate_bps\":%llu,\"reorder\":%s}",
-			       i ? "," : "", l->src, l->dst, (unsigned long long)l->p.delay_ns,
-			       (unsigned long long)l->p.jitter_ns, delay_dist_name(l->p.dist),
-			       (unsigned long long)l->p.rate_bps, l->p.reorder ? "true" : "false");
-		}
-		printf("]}");
-		return;
-	}
-	printf("delay line: pid %llu, up %.0f s, %u delayed link entr%s on %llu source port%s\n",
-	       (unsigned long long)st.pid, up_s, set.count, set.count == 1 ? "y" : "ies",
-	       (unsigned long long)st.sources, st.sources == 1 ? "" : "s");
+	open_object(p, "delay_line");
+	print_uint(p, "pid", "delay line: pid %llu", st.pid);
+	print_json_double(p, "uptime_s", "%.1f", up_s);
+	print_text(p, ", up %.0f s, %u delayed link entr%s on ", up_s, set.count,
+		   set.count == 1 ? "y" : "ies");
+	print_uint(p, "sources", "%llu source port", st.sources);
+	print_text(p, "%s\n", st.sources == 1 ? "" : "s");
+	/* The text names each delayed link before the frames, the JSON after them. */
 	for (i = 0; i < set.count; i++) {
 		delay_link_format(&set.items[i], one, sizeof(one));
-		printf("  delay %s\n", one);
+		print_text(p, "  delay %s\n", one);
 	}
-	printf("  frames: %llu received, %llu queued now, %llu sent; dropped: %llu queue full, "
-	       "%llu refused by %s; worst lateness %.3f ms\n",
-	       (unsigned long long)st.received, (unsigned long long)st.queued,
-	       (unsigned long long)st.sent, (unsigned long long)st.dropped_full,
-	       (unsigned long long)st.dropped_send, DELAY_IF, st.late_max_ns / 1e6);
+	print_uint(p, "received", "  frames: %llu received, ", st.received);
+	print_uint(p, "queued", "%llu queued now, ", st.queued);
+	print_uint(p, "sent", "%llu sent; ", st.sent);
+	print_uint(p, "dropped_full", "dropped: %llu queue full, ", st.dropped_full);
+	print_uint(p, "dropped_send", "%llu refused by " DELAY_IF "; ", st.dropped_send);
+	print_uint(p, "late_max_ns", NULL, st.late_max_ns);
+	print_text(p, "worst lateness %.3f ms\n", st.late_max_ns / 1e6);
+	open_array(p, "links");
+	for (i = 0; i < set.count; i++) {
+		const struct delay_link *l = &set.items[i];
+
+		open_object(p, NULL);
+		print_uint(p, "from", NULL, l->src);
+		print_uint(p, "to", NULL, l->dst);
+		print_uint(p, "delay_ns", NULL, l->p.delay_ns);
+		print_uint(p, "jitter_ns", NULL, l->p.jitter_ns);
+		print_string(p, "distribution", NULL, delay_dist_name(l->p.dist));
+		print_uint(p, "rate_bps", NULL, l->p.rate_bps);
+		print_bool(p, "reorder", NULL, l->p.reorder);
+		close_object(p);
+	}
+	close_array(p);
+	close_object(p);
 }

@@ -66,9 +66,10 @@ void delay_last_error(const char *lab, char *buf, size_t len);
 /* The delay line's counters: -ENOENT when it does not run. */
 int delay_stats_read(const char *lab, struct capnet_delay_stats *st);
 
-/* The delay line's section of `capnet status`: JSON as `,"delay_line":{...}` (null when it does
- * not run), or text lines. */
-void delay_status_print(const char *lab, bool json);
+struct out_printer;
+/* The delay line's section of `capnet status`, text or JSON (lib/out_print.h): the member
+ * "delay_line" (null when it does not run), or its text lines. */
+void delay_status_print(struct out_printer *p, const char *lab);
 
 /* Parsers for the CLI: "20ms", "1.5s", "250us", "0"; "10mbit", "512kbit", "1gbit", "9600bit". */
 int delay_parse_time_ns(const char *text, uint64_t *ns);
