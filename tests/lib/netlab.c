@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 
+#include "lib/json.h"
 #include "lib/monotonic.h"
 #include "netem/lab/topology.h"
 #include "tests/lib/netlab.h"
@@ -118,6 +119,77 @@ int netlab_capctl(const char *lab, char *out, size_t outlen, const char *fmt, ..
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	return netlab_sh(out, outlen, "%s --lab %s %s", bin, lab, args);
+}
+
+pid_t netlab_capctl_start(const char *lab, const char *out_path, const char *fmt, ...)
+{
+	char args[2048], bin[512], cmd[3072];
+	va_list ap;
+	pid_t pid;
+
+	netlab_sibling("capctl", bin, sizeof(bin));
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	/* exec: the pid is capctl's own, so that the signal of netlab_capctl_stop reaches it. */
+	snprintf(cmd, sizeof(cmd), "exec %s --lab %s %s >%s 2>&1", bin, lab, args, out_path);
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+int netlab_capctl_stop(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || kill(pid, SIGINT) || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Operations f acknowledged after `since` in the history at path; the line being written (no
+ * newline yet) is not counted. */
+static unsigned int history_acked(const char *path, const char *f, uint64_t since)
+{
+	FILE *in = fopen(path, "r");
+	char *line = NULL, type[16], name[16];
+	unsigned int count = 0;
+	size_t cap = 0;
+	ssize_t n;
+	uint64_t t;
+
+	if (!in)
+		return 0;
+	while ((n = getline(&line, &cap, in)) > 0 && line[n - 1] == '\n')
+		if (!json_text_str(line, "type", type, sizeof(type)) && !strcmp(type, "ok") &&
+		    !json_text_str(line, "f", name, sizeof(name)) && !strcmp(name, f) &&
+		    !json_text_u64(line, "time", &t) && t > since)
+			count++;
+	free(line);
+	fclose(in);
+	return count;
+}
+
+bool netlab_history_wait(const char *path, const char *f, uint64_t since, unsigned int count,
+			 pid_t writer)
+{
+	long long limit = monotonic_ms() + 60 * 1000;
+	siginfo_t info;
+
+	while (monotonic_ms() < limit) {
+		if (history_acked(path, f, since) >= count)
+			return true;
+		/* WNOWAIT: whoever started the writer still reaps it. */
+		info.si_pid = 0;
+		if (writer > 0 && (waitid(P_PID, writer, &info, WEXITED | WNOHANG | WNOWAIT) ||
+				   info.si_pid == writer))
+			return false;
+		usleep(20 * 1000);
+	}
+	return false;
 }
 
 static int capnet_va(const char *lab, char *out, size_t outlen, const char *fmt, va_list ap,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define NETLAB_MAX 16
 #define NETLAB_PORT 7999
@@ -45,6 +46,19 @@ int netlab_capctl(const char *lab, char *out, size_t outlen, const char *fmt, ..
 	__attribute__((format(printf, 4, 5)));
 /* A program that sits beside $CAPNET (capctl, captrace), into buf. */
 void netlab_sibling(const char *name, char *buf, size_t len);
+/* Starts `capctl --lab LAB ARGS` in the background, its stdout and stderr into out_path: its
+ * pid, or -1. netlab_capctl_stop ends it. */
+pid_t netlab_capctl_start(const char *lab, const char *out_path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Ends it as Ctrl-C does (a load's clients finish, its history is whole) and waits for it: its
+ * exit status, or -1. */
+int netlab_capctl_stop(pid_t pid);
+/* Waits, by reading the history at path as capctl load writes it, until it holds `count`
+ * operations `f` ("add", "write", ...) acknowledged (ok) after `since` (monotonic_ns, the
+ * clock of a history's times). False if the process `writer` (0: none) ends first, or after a
+ * minute: a limit for a load that stalled, not a measure of speed. */
+bool netlab_history_wait(const char *path, const char *f, uint64_t since, unsigned int count,
+			 pid_t writer);
 
 /* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
 struct netlab_udp {

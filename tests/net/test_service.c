@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "tests/lib/netlab.h"
 
 #define NODES 3
@@ -259,33 +260,63 @@ static void flush_all(unsigned int node)
 	assert_string_equal(out, "0\n");
 }
 
+/* Waits until replica `node` holds the one set of a set load: the replication stream from the
+ * primary flows (again, after the partitions of the tests before). */
+static bool replica_holds_set(unsigned int node)
+{
+	long long limit = monotonic_ms() + 60 * 1000;
+
+	while (monotonic_ms() < limit) {
+		if (redis_cli(node, node, "dbsize") == 0 && !strcmp(out, "1\n"))
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
 /* The failover that loses acknowledged writes: the primary is cut off with its clients, the
  * majority promotes a replica, and after the heal the old primary becomes its replica and
  * throws away what it acknowledged alone. The set checker counts them as lost, by line. */
 static void test_failover_loses_acknowledged_adds(void **state)
 {
-	char capctl_bin[512];
+	char history[128], load_out[128];
+	bool acked_before = false, acked_cut_off = false;
+	uint64_t cut;
+	int load_rc;
 	long lost;
+	pid_t load;
 	char *p;
 
 	(void)state;
 	flush_all(2);
-	netlab_sibling("capctl", capctl_bin, sizeof(capctl_bin));
-	assert_int_equal(
-		netlab_sh(out, sizeof(out),
-			  "C=%s; L=%s; "
-			  "cli() { n=$1; shift; timeout 2 $C --lab $L exec $n -- redis-cli "
-			  "-h 10.77.0.$n \"$@\" >/dev/null 2>&1 || true; }; "
-			  "%s --lab $L load --client redis --workload set --nodes 1 "
-			  "--clients 4 --duration 4 --history %s/set.jsonl >%s/load.out 2>&1 & "
-			  "sleep 1; $C --lab $L partition 1 2,3 >/dev/null && "
-			  "cli 2 replicaof no one && cli 3 replicaof 10.77.0.2 6379 && "
-			  "sleep 1.5; $C --lab $L heal >/dev/null && "
-			  "cli 1 replicaof 10.77.0.2 6379; wait $!; rc=$?; cat %s/load.out; "
-			  "exit $rc",
-			  getenv("CAPNET"), lab, capctl_bin, tmpdir, tmpdir, tmpdir),
-		0);
+	snprintf(history, sizeof(history), "%s/set.jsonl", tmpdir);
+	snprintf(load_out, sizeof(load_out), "%s/load.out", tmpdir);
+	/* Long enough for any machine: the steps below end it once the failover is done. */
+	load = netlab_capctl_start(lab, load_out,
+				   "load --client redis --workload set --nodes 1 --clients 4 "
+				   "--duration 10m --history %s",
+				   history);
+	assert_true(load > 0);
+	/* Each step waits for what the history and the nodes show, not for a time: the cut comes
+	 * once node 1 acknowledged adds and node 2 follows it, the heal once node 1 acknowledged
+	 * more while cut off. */
+	acked_before = netlab_history_wait(history, "add", 0, 20, load) && replica_holds_set(2);
+	if (acked_before && !netlab_capnet(lab, out, sizeof(out), "partition 1 2,3")) {
+		cut = monotonic_ns();
+		redis_cli(2, 2, "replicaof no one");
+		redis_cli(3, 3, "replicaof 10.77.0.2 6379");
+		/* At most one add per client was under way at the cut; the others reached node 1
+		 * after it, and never node 2. */
+		acked_cut_off = netlab_history_wait(history, "add", cut, 4 + 20, load);
+		netlab_capnet(lab, out, sizeof(out), "heal");
+		redis_cli(1, 1, "replicaof 10.77.0.2 6379");
+	}
+	load_rc = netlab_capctl_stop(load);
+	netlab_sh(out, sizeof(out), "cat %s", load_out);
 	printf("%s", out);
+	assert_true(acked_before);
+	assert_true(acked_cut_off);
+	assert_int_equal(load_rc, 0);
 	assert_int_equal(
 		netlab_capctl(lab, out, sizeof(out), "check --model set %s/set.jsonl", tmpdir), 1);
 	printf("%s", out);
