@@ -55,12 +55,12 @@ static void fault(struct harness *h, const char *f, const char *value, const cha
 	bool heal = !strcmp(f, "heal") || !strcmp(f, "restart") || !strcmp(f, "resume");
 
 	if (heal && h->band_open) {
-		h->bands[h->n_bands - 1].to_ns = t;
+		h->bands[h->n_bands - 1].to_s = t / 1e9;
 		h->band_open = false;
 	} else if (!heal && !h->band_open && h->n_bands < sizeof(h->bands) / sizeof(h->bands[0])) {
-		struct mael_band *b = &h->bands[h->n_bands++];
+		struct op_chart_band *b = &h->bands[h->n_bands++];
 
-		*b = (struct mael_band){ .from_ns = t, .to_ns = t };
+		*b = (struct op_chart_band){ .from_s = t / 1e9, .to_s = t / 1e9 };
 		snprintf(b->label, sizeof(b->label), "%s %s", f, value);
 		h->band_open = true;
 	}
@@ -652,7 +652,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	if (h.t0) {
 		h.end_ns = monotonic_ns() - h.t0;
 		if (h.band_open)
-			h.bands[h.n_bands - 1].to_ns = h.end_ns;
+			h.bands[h.n_bands - 1].to_s = h.end_ns / 1e9;
 	}
 	/* What was sent before the end gets the time to arrive: a message still on its way as
 	 * the nodes stop is in flight, not lost. */

@@ -14,13 +14,13 @@
 #include <sys/types.h>
 
 #include "lib/json.h"
+#include "lib/op_chart.h"
 #include "lib/monotonic.h"
 #include "lib/progress.h"
 #include "netem/filter/filter.h"
 #include "netem/lab/topology.h"
 #include "netem/maelstrom/faults.h"
 #include "netem/maelstrom/maelstrom.h"
-#include "netem/maelstrom/plots.h"
 #include "netem/maelstrom/services.h"
 #include "netem/maelstrom/stable.h"
 #include "tools/captrace/trace_pair.h"
@@ -123,7 +123,7 @@ struct harness {
 	struct mael_sent *sent;
 	size_t n_sent;
 	struct mael_lost lost;
-	struct mael_band bands[512]; /* the fault windows, for the pictures */
+	struct op_chart_band bands[512]; /* the fault windows, for the pictures */
 	size_t n_bands;
 	bool band_open;
 	uint64_t end_ns; /* the test's length, for the pictures */

@@ -2,6 +2,7 @@
 /* The results of maelstrom test: the checker's verdict, the summary printed as Maelstrom's, and
  * the store's files (results.json, history.jsonl, lost.jsonl, the pictures). */
 #include <errno.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "lib/array.h"
 #include "lib/json.h"
+#include "lib/msg_diagram.h"
 #include "netem/maelstrom/harness.h"
 #include "netem/maelstrom/timeline.h"
 #include "netem/maelstrom/stable.h"
@@ -203,23 +205,118 @@ void mael_free_messages(struct harness *h)
 	free(h->lost.msgs);
 }
 
-/* messages.svg and latency.svg in the store. */
+/* Arrows drawn at most in messages.svg; a note says when more were left out. */
+#define MAX_ARROWS 20000
+
+/* The hover of a message's arrow: "n0 to n2: gossip msg_id 3, sent 1.250000 s". */
+static void describe(const struct harness *h, const struct trace_msg *t, char *buf, size_t len)
+{
+	const struct mael_sent *m = t->origin;
+	int n = snprintf(buf, len, "n%u to n%u: %s", m->src, m->dest, m->type);
+
+	if (m->msg_id >= 0 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " msg_id %lld", (long long)m->msg_id);
+	if (m->in_reply_to >= 0 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " in_reply_to %lld", (long long)m->in_reply_to);
+	if (n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, ", sent %.6f s",
+			 ((double)m->time_ns - (double)h->t0) / 1e9);
+}
+
+/* messages.svg: the lost first, so that their labels win a crowded spot. */
+static int draw_messages(FILE *f, struct harness *h, const char *title)
+{
+	const struct trace_analysis *an = &h->pairing;
+	size_t n = an->nmsgs < MAX_ARROWS ? an->nmsgs : MAX_ARROWS, drawn = 0;
+	/* The test's own span, and before it the init exchange if messages were sent then; as
+	 * tall as a label per arrow asks, no taller than a browser draws. */
+	struct msg_diagram d = { .lanes = h->o->nodes,
+				 .t1_s = h->end_ns / 1e9,
+				 .want_px = fmin(16.0 * n, 30000),
+				 .n_lost = h->lost.n };
+	char what[200], hover[300];
+
+	for (size_t i = 0; i < an->nmsgs; i++) {
+		double t = ((double)an->msgs[i].time_ns - (double)h->t0) / 1e9;
+
+		d.t0_s = fmin(d.t0_s, t);
+		d.t1_s = fmax(d.t1_s, t);
+	}
+	snprintf(what, sizeof(what), "%s: messages between nodes", title);
+	msg_diagram_begin(f, &d, "messages", what);
+	for (size_t b = 0; b < h->n_bands; b++)
+		msg_diagram_band(f, &d, h->bands[b].from_s, h->bands[b].to_s, h->bands[b].label,
+				 NULL);
+	msg_diagram_axes(f, &d);
+	for (size_t i = 0; i < h->lost.n && drawn < MAX_ARROWS; i++, drawn++) {
+		const struct trace_msg *t = h->lost.msgs[i];
+		const struct mael_sent *m = t->origin;
+		int k = snprintf(hover, sizeof(hover), "lost (%s): ", mael_fate_name(t->fate));
+
+		describe(h, t, hover + k, sizeof(hover) - k);
+		msg_diagram_lost(f, &d, m->src, m->dest, ((double)m->time_ns - (double)h->t0) / 1e9,
+				 mael_fate_name(t->fate), m->type, hover);
+	}
+	for (size_t i = 0; i < an->nmsgs && drawn < MAX_ARROWS; i++) {
+		const struct trace_msg *t = &an->msgs[i];
+		const struct mael_sent *m = t->origin;
+
+		if (t->fate != TRACE_DELIVERED)
+			continue;
+		describe(h, t, hover, sizeof(hover));
+		msg_diagram_delivered(f, &d, m->src, m->dest,
+				      ((double)m->time_ns - (double)h->t0) / 1e9,
+				      ((double)t->arrival_ns - (double)h->t0) / 1e9, m->type,
+				      hover);
+		drawn++;
+	}
+	snprintf(what, sizeof(what),
+		 "only the first %d messages are drawn; lost.jsonl and the net-n*.log files hold "
+		 "every one",
+		 MAX_ARROWS);
+	return msg_diagram_end(f, &d, drawn == MAX_ARROWS ? what : NULL);
+}
+
+/* latency.svg: capctl report's picture of the operations, a panel per request type. */
+static int draw_latency(FILE *f, const struct harness *h, const char *title)
+{
+	struct op_chart_op *ops = calloc(h->st.n ? h->st.n : 1, sizeof(*ops));
+	struct op_chart c = { .ops = ops,
+			      .n_ops = h->st.n,
+			      .who = "n",
+			      .seconds = h->end_ns > 0 ? h->end_ns / 1e9 : 1,
+			      .bands = h->bands,
+			      .n_bands = h->n_bands,
+			      .title = title,
+			      .throughput_below = true };
+	int err;
+
+	if (!ops)
+		return -ENOMEM;
+	for (size_t i = 0; i < h->st.n; i++) {
+		const struct mael_op *op = &h->st.ops[i];
+
+		ops[i] = (struct op_chart_op){
+			.start_s = op->invoke_ns / 1e9,
+			.end_s = (op->complete_ns > op->invoke_ns ? op->complete_ns :
+								    op->invoke_ns) /
+				 1e9,
+			.outcome = op->outcome == MAEL_OK   ? OP_CHART_OK :
+				   op->outcome == MAEL_FAIL ? OP_CHART_FAIL :
+							      OP_CHART_INFO,
+			.kind = op_chart_kind(&c, mael_request_type(h->o->workload, op)),
+			.who = op->node,
+		};
+	}
+	err = op_chart_latency(f, &c);
+	free(ops);
+	return err;
+}
+
+/* messages.svg, latency.svg and timeline.html in the store. */
 static void draw(struct harness *h)
 {
 	char path[PATH_MAX + 32], title[128];
-	struct mael_plot_input in = {
-		.nodes = h->o->nodes,
-		.t0_ns = h->t0,
-		.end_ns = h->end_ns,
-		.bands = h->bands,
-		.n_bands = h->n_bands,
-		.pairing = &h->pairing,
-		.lost = &h->lost,
-		.ops = h->st.ops,
-		.n_ops = h->st.n,
-		.title = title,
-		.workload = h->o->workload,
-	};
 	FILE *f;
 
 	snprintf(title, sizeof(title), "%s on %u nodes", mael_workload_name(h->o->workload),
@@ -227,13 +324,13 @@ static void draw(struct harness *h)
 	snprintf(path, sizeof(path), "%s/messages.svg", h->store);
 	f = fopen(path, "w");
 	if (f) {
-		mael_plot_messages(f, &in);
+		draw_messages(f, h, title);
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "%s/latency.svg", h->store);
 	f = fopen(path, "w");
 	if (f) {
-		mael_plot_latency(f, &in);
+		draw_latency(f, h, title);
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "%s/timeline.html", h->store);
