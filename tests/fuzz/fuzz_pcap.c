@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer harness for the pcap reader and what report does with each frame: any bytes must
  * give packets within the buffer or a clear error, never a read out of bounds. */
-// fuzz-sources: tools/captrace/pcap_reader.c tools/captrace/trace_packet.c tools/captrace/trace_pair.c node/proto.c node/crc32c.c lib/ip_proto.c
+// fuzz-sources: tools/captrace/pcap_reader.c tools/captrace/trace_packet.c tools/captrace/trace_pair.c netem/maelstrom/wire.c node/proto.c node/crc32c.c lib/ip_proto.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
