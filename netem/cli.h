@@ -66,6 +66,10 @@ int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts, const c
 /* When the lab is one across hosts, runs (or refuses) command `name` for it and says so with
  * true and *rc; false for a lab of this host alone. */
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc);
+/* For a command that acts on a lab across hosts from the controller: -ENOENT when the lab is
+ * not one; 0 and its size when every host's share is whole; else EXIT_FAIL, the first host that
+ * is lost or not whole named with the remedy. */
+int hosts_lab_whole(struct cli *cli, const char *name, unsigned int *nodes);
 /* Internal: `capnet host VERB`, what the controller runs on each host. */
 #define HOST_COMMAND "host"
 int cmd_host(struct cli *cli, int argc, char **argv);

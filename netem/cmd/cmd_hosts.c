@@ -1249,6 +1249,19 @@ static int hosts_watch(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 	return watch_command_end(cli, a.cmd, status, m.printed);
 }
 
+int hosts_lab_whole(struct cli *cli, const char *name, unsigned int *nodes)
+{
+	static struct lab_hosts lh;
+	int err = hosts_lab_read(cli->lab, &lh);
+
+	if (err == -ENOENT)
+		return err;
+	if (err)
+		return report_error(err, NULL);
+	*nodes = lh.nodes;
+	return refuse_unless_whole(cli, &lh, name);
+}
+
 bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, int *rc)
 {
 	static struct lab_hosts lh;
@@ -1286,6 +1299,9 @@ bool hosts_dispatch(struct cli *cli, const char *name, int argc, char **argv, in
 		*rc = hosts_switch(cli, &lh, name, argc, argv);
 		return true;
 	}
+	/* A scenario's steps are capnet and capctl commands: each finds the hosts itself. */
+	if (!strcmp(name, "run"))
+		return false;
 	if (!strcmp(name, "watch")) {
 		*rc = hosts_watch(cli, &lh, argc, argv);
 		return true;

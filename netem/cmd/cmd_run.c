@@ -476,10 +476,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		goto out_fail;
 	{
 		struct lab_info info;
+		int across = hosts_lab_whole(cli, "run", &r.nodes);
 
-		if (cli_open_whole_lab(cli, &info, NULL))
+		if (across > 0 || (across < 0 && cli_open_whole_lab(cli, &info, NULL)))
 			goto out_fail;
-		r.nodes = info.nodes;
+		if (across < 0)
+			r.nodes = info.nodes;
 		if (scenario_check_nodes(&scenario, r.nodes, err, sizeof(err))) {
 			scenario_free(&scenario);
 			return report_usage("run: %s:%s (the lab has %u node%s; nothing was run)",

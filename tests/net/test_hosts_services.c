@@ -30,7 +30,12 @@ static char out[1 << 16];
 
 static int setup(void **state)
 {
+	char capctl[512];
+
 	(void)state;
+	/* capctl load runs the clients of each node on its host: the capctl beside $CAPNET. */
+	netlab_sibling("capctl", capctl, sizeof(capctl));
+	setenv("CAPCTL_REMOTE_BIN", capctl, 1);
 	return emu_hosts_start(&hosts, HOSTS);
 }
 
@@ -57,10 +62,13 @@ static void up(void)
 /* The pid a service of node i recorded on its host, or 0. */
 static long service_pid(unsigned int node, const char *service)
 {
-	char text[256];
+	char text[256], dir[128];
 
-	if (emu_host_sh(&hosts, node - 1, text, sizeof(text), "cat /run/capnet/%s/svc/%s/n%u.pid",
-			lab, service, node))
+	/* capnode's files are the lab's run directory's own; a program's are under svc/. */
+	snprintf(dir, sizeof(dir), "%s%s", strcmp(service, "capnode") ? "svc/" : "",
+		 strcmp(service, "capnode") ? service : "");
+	if (emu_host_sh(&hosts, node - 1, text, sizeof(text), "cat /run/capnet/%s/%s/n%u.pid", lab,
+			dir, node))
 		return 0;
 	return strtol(text, NULL, 10);
 }
@@ -340,6 +348,43 @@ static void test_clock_across_hosts(void **state)
 	close(fd1);
 }
 
+/* capnet run on a lab across hosts: its steps are the commands across hosts (capnode started
+ * on every host, a partition and a heal, a kill and a restart), its load runs each client on
+ * its node's host, and the verdict is the checker's. */
+static void test_run_across_hosts(void **state)
+{
+	char path[256], history[256], text[1024];
+	FILE *f;
+
+	(void)state;
+	up();
+	snprintf(path, sizeof(path), "%s/split.scn", hosts.dir);
+	snprintf(history, sizeof(history), "%s/split.jsonl", hosts.dir);
+	snprintf(text, sizeof(text),
+		 "start cp\nsleep 1s\n"
+		 "load --nodes 1-3 --clients 3 --duration 6s --workload register --keys 2 "
+		 "--history %s\n"
+		 "at 1s partition 1 2,3\nat 3s heal\nat 4s kill 3\nat 5s restart 3\nwait\n"
+		 "check register %s\nstop\n",
+		 history, history);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "-q run %s", path), 0);
+	assert_non_null(strstr(out, ": PASS ("));
+	/* The verdict is about a history with writes and reads that succeeded, on every node. */
+	assert_int_equal(netlab_sh(text, sizeof(text), "grep -c '\"type\":\"ok\"' %s", history),
+			 0);
+	assert_true(atoi(text) > 0);
+	/* What the steps did, on the hosts themselves: node 3's capnode restarted and stopped. */
+	assert_non_null(strstr(out, "on 3 hosts at one CLOCK_TAI instant"));
+	assert_non_null(strstr(out, "1 node restarted"));
+	assert_non_null(strstr(out, "3 nodes stopped"));
+	assert_true(service_pid(3, "capnode") == 0 ||
+		    !in_node_namespace(3, service_pid(3, "capnode")));
+}
+
 /* capctl, run inside a node on its own host, through capnet exec. */
 static int capctl_on(unsigned int node, char *buf, size_t len, const char *op)
 {
@@ -408,6 +453,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_clock_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_delay_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_watch_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_run_across_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_cp_cluster_across_hosts, teardown_lab),
 	};
 
