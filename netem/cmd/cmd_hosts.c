@@ -479,6 +479,48 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
 }
 
+/* What a host's capnet said, without its "capnet: " in front. */
+static const char *said(const char *line)
+{
+	return strncmp(line, "capnet: ", 8) ? line : line + 8;
+}
+
+/* What host h said of its failure, kept: the next remote_run reuses the results. */
+static const char *why_of(unsigned int h)
+{
+	static char why[sizeof(results[0].why)];
+
+	snprintf(why, sizeof(why), "%s",
+		 said(results[h].why[0] ? results[h].why : "it gave no report"));
+	return why;
+}
+
+/* What a lab with a host lost, or a share not whole, needs: its words after "; ". */
+static const char *not_whole_remedy(const struct cli *cli)
+{
+	static char text[256];
+
+	snprintf(text, sizeof(text),
+		 "the lab is not whole (capnet --lab %s down, again once that host is back, then "
+		 "up)",
+		 cli->lab);
+	return text;
+}
+
+/* The same after a failure of host h, when h is lost or its share not whole (it is asked);
+ * "" when it is whole and failed for another reason. */
+static const char *lost_remedy(struct cli *cli, const struct lab_hosts *lh, unsigned int h)
+{
+	static char text[300];
+	bool only[HOSTS_MAX] = { false };
+
+	only[h] = true;
+	set_all_args(lh->hosts.count, "host check");
+	remote_run(cli->lab, &lh->hosts, only, host_args, results);
+	snprintf(text, sizeof(text), "; %s", not_whole_remedy(cli));
+	return results[h].status ? text : "";
+}
+
 /* ---- partition, cut, heal, link: the two-phase switch ------------------------------------ */
 
 /* One word for the remote shell. */
@@ -565,9 +607,10 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	}
 	if (switch_plan_decide(&plan, tai_ns(), &commit) == SWITCH_ABORT) {
 		end_sessions(child, lh->hosts.count);
-		return report_fail("%s: host %s did not prepare: %s; no host switched", name,
+		return report_fail("%s: host %s did not prepare: %s; no host switched%s", name,
 				   lh->hosts.host[commit.failed_host].dest,
-				   plan.why[commit.failed_host]);
+				   plan.why[commit.failed_host],
+				   lost_remedy(cli, lh, commit.failed_host));
 	}
 	{
 		const char *p = strstr(reply[0].line, "\"partition\":\"");
@@ -710,12 +753,6 @@ static void remote_line(const char *prefix, int argc, char **argv, char *buf, si
 	}
 }
 
-/* What a host's capnet said, without its "capnet: " in front. */
-static const char *said(const char *line)
-{
-	return strncmp(line, "capnet: ", 8) ? line : line + 8;
-}
-
 /* A lab whose hosts are not all there, or whose shares are not all whole, is refused before any
  * host acts: naming the first such host, its reason, and the remedy. */
 static int refuse_unless_whole(struct cli *cli, const struct lab_hosts *lh, const char *name)
@@ -724,9 +761,8 @@ static int refuse_unless_whole(struct cli *cli, const struct lab_hosts *lh, cons
 
 	if (!check_hosts(cli, lh, &bad))
 		return EXIT_OK;
-	return report_fail("%s: host %s: %s; the lab is not whole (capnet --lab %s down, again "
-			   "once that host is back, then up)",
-			   name, lh->hosts.host[bad].dest, said(results[bad].why), cli->lab);
+	return report_fail("%s: host %s: %s; %s", name, lh->hosts.host[bad].dest,
+			   said(results[bad].why), not_whole_remedy(cli));
 }
 
 /* The cluster's one key on every host, before any capnode starts: the controller keeps it in
@@ -844,9 +880,8 @@ static int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *
 	if (answered && nodes_report_format(&sum, cli->lab, cli->json, line, sizeof(line)) > 0)
 		fputs(line, stdout);
 	if (failed < HOSTS_MAX)
-		return report_fail("%s: host %s: %s", name, lh->hosts.host[failed].dest,
-				   said(results[failed].why[0] ? results[failed].why :
-								 "no report"));
+		return report_fail("%s: host %s: %s%s", name, lh->hosts.host[failed].dest,
+				   why_of(failed), lost_remedy(cli, lh, failed));
 	return rc;
 }
 
@@ -949,8 +984,9 @@ static int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 			return report_usage("%s", said(results[h].why));
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (ran[h] && results[h].status)
-			return report_fail("clock: host %s: %s; no clock was changed",
-					   lh->hosts.host[h].dest, said(results[h].why));
+			return report_fail("clock: host %s: %s; no clock was changed%s",
+					   lh->hosts.host[h].dest, why_of(h),
+					   lost_remedy(cli, lh, h));
 	remote_line(cli->json ? "--json host clock-set" : "host clock-set", argc, argv, args,
 		    sizeof(args));
 	set_all_args(lh->hosts.count, args);
@@ -998,6 +1034,8 @@ static int hosts_delay(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 
 	cli_take_json(cli, &argc, argv);
 	if (cli_need_root("capnet link"))
+		return EXIT_FAIL;
+	if (refuse_unless_whole(cli, lh, "link"))
 		return EXIT_FAIL;
 	remote_line("--json host link", argc, argv, args, sizeof(args));
 	set_all_args(lh->hosts.count, args);
@@ -1238,12 +1276,10 @@ static int hosts_watch(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 		waitpid(cmd, &status, 0);
 	}
 	if (lost < HOSTS_MAX)
-		return report_fail(
-			"watch: host %s was lost: %s; the lab is not whole (capnet --lab "
-			"%s down, again once that host is back, then up)",
-			lh->hosts.host[lost].dest,
-			m.err[lost][0] ? said(last_output_line(m.err[lost])) : "its watch ended",
-			cli->lab);
+		return report_fail("watch: host %s was lost: %s; %s", lh->hosts.host[lost].dest,
+				   m.err[lost][0] ? said(last_output_line(m.err[lost])) :
+						    "its watch ended",
+				   not_whole_remedy(cli));
 	if (cmd < 0)
 		return EXIT_FAIL;
 	return watch_command_end(cli, a.cmd, status, m.printed);
