@@ -311,7 +311,7 @@ static void read_host_policy(const struct remote_result *r, struct host_policy *
 }
 
 /* A host's clock as clock_probe_hosts measured it: against true time where every host runs a
- * synchronised chrony, else against the controller's clock over ssh. */
+ * synchronised chrony or ptp4l, else against the controller's clock over ssh. */
 static void show_host_clock(struct out_printer *p, const struct host_dest *h,
 			    const struct host_clock *hc)
 {
@@ -324,6 +324,11 @@ static void show_host_clock(struct out_printer *p, const struct host_dest *h,
 		print_text(p, "; clock: the controller's own");
 	else if (hc->source == CLOCK_SOURCE_CHRONY)
 		print_text(p, "; clock: chrony, within %.3f ms of true time", hc->bound_ns / 1e6);
+	else if (hc->source == CLOCK_SOURCE_PTP)
+		print_text(p,
+			   "; clock: ptp, its PTP clock within %.3f ms of the grandmaster (pmc; "
+			   "the system clock's step from it, phc2sys's, not read)",
+			   hc->bound_ns / 1e6);
 	else
 		print_text(p,
 			   "; clock: no clock sync, offset %+.3f ms from the controller's, within "

@@ -23,7 +23,7 @@ enum {
 
 const char *clock_source_name(enum clock_source s)
 {
-	return s == CLOCK_SOURCE_CHRONY ? "chrony" : "ssh";
+	return s == CLOCK_SOURCE_CHRONY ? "chrony" : s == CLOCK_SOURCE_PTP ? "ptp" : "ssh";
 }
 
 static bool seconds(const char *text, double *out)
@@ -64,6 +64,42 @@ int clock_bound_chrony(const char *csv_line, uint64_t *bound_ns)
 	if (bound > 3600)
 		return -ERANGE;
 	*bound_ns = (uint64_t)ceil(bound * 1e9);
+	return 0;
+}
+
+/* The value after `key` and its blanks, where key starts a line's text; NULL if none does. */
+static const char *pmc_value(const char *text, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *p = text; (p = strstr(p, key)); p += len) {
+		bool starts = p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n';
+
+		if (starts && (p[len] == ' ' || p[len] == '\t')) {
+			for (p += len; *p == ' ' || *p == '\t'; p++)
+				;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+int clock_bound_pmc(const char *text, uint64_t *bound_ns)
+{
+	const char *offset = pmc_value(text, "master_offset"), *gm = pmc_value(text, "gmPresent");
+	long long v;
+	char *end;
+
+	if (!offset || !gm)
+		return -EINVAL;
+	if (strncmp(gm, "true", 4))
+		return -ENODATA;
+	errno = 0;
+	v = strtoll(offset, &end, 10);
+	if (end == offset || errno || !strchr(" \t\r\n", *end) || v < -3600000000000ll ||
+	    v > 3600000000000ll)
+		return -EINVAL;
+	*bound_ns = v < 0 ? (uint64_t)-v : (uint64_t)v;
 	return 0;
 }
 

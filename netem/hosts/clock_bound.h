@@ -12,6 +12,7 @@
 enum clock_source {
 	CLOCK_SOURCE_CHRONY, /* true time, as chrony (or PTP through chrony's refclock) keeps it */
 	CLOCK_SOURCE_SSH, /* the controller's clock, through round trips over ssh */
+	CLOCK_SOURCE_PTP, /* true time, as ptp4l keeps the host's PTP clock (pmc) */
 };
 
 const char *clock_source_name(enum clock_source s);
@@ -21,6 +22,12 @@ const char *clock_source_name(enum clock_source s);
  * -ENODATA when chrony is not synchronised (leap status "Not synchronised", stratum 0);
  * -EINVAL for a line that is not chrony's. */
 int clock_bound_chrony(const char *csv_line, uint64_t *bound_ns);
+
+/* ptp4l's bound from the answer of `pmc -u -b 0 'GET TIME_STATUS_NP'`: |master_offset|, the
+ * offset of the host's PTP hardware clock from its grandmaster. It does not hold the step from
+ * that clock to the system clock (phc2sys), which pmc cannot report. -ENODATA without a
+ * grandmaster (gmPresent false); -EINVAL for text that is not pmc's answer. */
+int clock_bound_pmc(const char *text, uint64_t *bound_ns);
 
 /* One round trip: the controller's clock when it asked, the host's clock when it answered,
  * the controller's clock when the answer came. All CLOCK_TAI nanoseconds. */

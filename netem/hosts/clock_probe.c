@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The clocks of a lab's hosts, measured: chronyc on each host, and round trips through one ssh
+/* The clocks of a lab's hosts, measured: chronyc (else pmc) on each host, and round trips through one ssh
  * session per host (`capnet host clock` answering lines with its CLOCK_TAI). */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,8 @@
 /* Round trips per host: the shortest decides the bound, and a few suffice to meet one that
  * was not delayed by the scheduler. */
 #define SAMPLES 16
-/* How long chronyc, and a host's answer, may take: bounds for a broken host, not claims. */
+/* How long chronyc or pmc, and a host's answer, may take: bounds for a broken host, not
+ * claims. */
 #define CHRONYC_MS 3000
 #define ANSWER_MS 15000
 /* chronyd's command socket on Debian: asked there only, so that a host without chronyd answers
@@ -54,33 +55,47 @@ static int read_line(int fd, char *buf, size_t len, int ms)
 	return 0;
 }
 
-/* chrony's bound on this machine's clock, or -errno (no chronyc, no chronyd, not synchronised). */
-static int chrony_bound(uint64_t *bound_ns)
+/* A daemon's client (argv), its output on the returned descriptor, its input and errors on
+ * /dev/null; -errno. */
+static int spawn_client(char *const argv[], pid_t *pid)
 {
-	char line[512];
-	int fds[2], status, err;
-	pid_t pid;
+	int fds[2];
 
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
-	pid = fork();
-	if (pid == 0) {
+	*pid = fork();
+	if (*pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
 		dup2(null, STDIN_FILENO);
 		dup2(fds[1], STDOUT_FILENO);
 		dup2(null, STDERR_FILENO);
-		execlp("chronyc", "chronyc", "-c", "-n", "-h", CHRONYD_SOCKET, "tracking",
-		       (char *)NULL);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(fds[1]);
-	if (pid < 0) {
+	if (*pid < 0) {
 		close(fds[0]);
 		return -errno;
 	}
-	err = read_line(fds[0], line, sizeof(line), CHRONYC_MS);
-	close(fds[0]);
+	return fds[0];
+}
+
+/* chrony's bound on this machine's clock, or -errno (no chronyc, no chronyd, not synchronised). */
+static int chrony_bound(uint64_t *bound_ns)
+{
+	static char *const argv[] = {
+		"chronyc", "-c", "-n", "-h", CHRONYD_SOCKET, "tracking", NULL
+	};
+	char line[512];
+	int fd, status, err;
+	pid_t pid;
+
+	fd = spawn_client(argv, &pid);
+	if (fd < 0)
+		return fd;
+	err = read_line(fd, line, sizeof(line), CHRONYC_MS);
+	close(fd);
 	if (err)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -88,6 +103,40 @@ static int chrony_bound(uint64_t *bound_ns)
 	if (!err && (!WIFEXITED(status) || WEXITSTATUS(status)))
 		err = -ENODATA;
 	return err ? err : clock_bound_chrony(line, bound_ns);
+}
+
+/* ptp4l's bound on this machine's PTP clock, through pmc over ptp4l's local socket, or -errno
+ * (no pmc, no ptp4l, no grandmaster). pmc's answer spans lines: read to its end. */
+static int ptp_bound(uint64_t *bound_ns)
+{
+	static char *const argv[] = { "pmc", "-u", "-b", "0", "GET TIME_STATUS_NP", NULL };
+	long long deadline = monotonic_ms() + CHRONYC_MS;
+	char text[4096];
+	size_t used = 0;
+	int fd, status;
+	pid_t pid;
+
+	fd = spawn_client(argv, &pid);
+	if (fd < 0)
+		return fd;
+	while (used + 1 < sizeof(text)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - monotonic_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = read(fd, text + used, sizeof(text) - 1 - used);
+		if (n <= 0)
+			break;
+		used += n;
+	}
+	text[used] = '\0';
+	close(fd);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return clock_bound_pmc(text, bound_ns);
 }
 
 /* CLOCK_TAI - CLOCK_REALTIME in whole seconds: the kernel's TAI offset, which chrony sets only
@@ -110,11 +159,14 @@ int clock_probe_serve(void)
 	uint64_t bound = 0;
 	int n;
 
-	if (chrony_bound(&bound))
-		n = snprintf(hello, sizeof(hello), "capnet-clock %ld none\n", tai_offset_s());
-	else
+	if (!chrony_bound(&bound))
 		n = snprintf(hello, sizeof(hello), "capnet-clock %ld chrony %llu\n", tai_offset_s(),
 			     (unsigned long long)bound);
+	else if (!ptp_bound(&bound))
+		n = snprintf(hello, sizeof(hello), "capnet-clock %ld ptp %llu\n", tai_offset_s(),
+			     (unsigned long long)bound);
+	else
+		n = snprintf(hello, sizeof(hello), "capnet-clock %ld none\n", tai_offset_s());
 	if (write(STDOUT_FILENO, hello, n) != n)
 		return -EPIPE;
 	/* Stamped as late as possible before the answer leaves: the bound is on the round trip. */
@@ -129,12 +181,13 @@ int clock_probe_serve(void)
 struct probe {
 	struct remote_child child;
 	long tai_offset;
-	bool chrony;
-	uint64_t chrony_bound;
+	bool synced; /* its clock sync answered: daemon and daemon_bound hold */
+	enum clock_source daemon;
+	uint64_t daemon_bound;
 	struct clock_sample sample[SAMPLES];
 };
 
-/* The host's first line: "capnet-clock TAI_OFFSET none|chrony BOUND". */
+/* The host's first line: "capnet-clock TAI_OFFSET none|chrony BOUND|ptp BOUND". */
 static int parse_hello(const char *line, struct probe *p)
 {
 	unsigned long long bound = 0;
@@ -143,9 +196,10 @@ static int parse_hello(const char *line, struct probe *p)
 
 	if (n >= 2 && !strcmp(what, "none"))
 		return 0;
-	if (n == 3 && !strcmp(what, "chrony")) {
-		p->chrony = true;
-		p->chrony_bound = bound;
+	if (n == 3 && (!strcmp(what, "chrony") || !strcmp(what, "ptp"))) {
+		p->synced = true;
+		p->daemon = !strcmp(what, "ptp") ? CLOCK_SOURCE_PTP : CLOCK_SOURCE_CHRONY;
+		p->daemon_bound = bound;
 		return 0;
 	}
 	return -EPROTO;
@@ -187,7 +241,7 @@ static void note_failure(const struct host_dest *h, struct probe *p, int err)
 int clock_probe_hosts(const char *lab, const struct host_list *hosts, struct host_clock *out)
 {
 	static struct probe probe[HOSTS_MAX];
-	bool all_chrony = true;
+	bool all_synced = true;
 	char line[128];
 	int err = 0;
 
@@ -198,7 +252,12 @@ int clock_probe_hosts(const char *lab, const struct host_list *hosts, struct hos
 		p->child.pid = -1;
 		if (hosts->host[h].local) {
 			p->tai_offset = tai_offset_s();
-			p->chrony = !chrony_bound(&p->chrony_bound);
+			p->daemon = CLOCK_SOURCE_CHRONY;
+			p->synced = !chrony_bound(&p->daemon_bound);
+			if (!p->synced) {
+				p->daemon = CLOCK_SOURCE_PTP;
+				p->synced = !ptp_bound(&p->daemon_bound);
+			}
 		} else {
 			err = remote_spawn(lab, &hosts->host[h], NULL, "host clock", &p->child);
 			if (!err)
@@ -215,17 +274,17 @@ int clock_probe_hosts(const char *lab, const struct host_list *hosts, struct hos
 				err = -EIO;
 			}
 		}
-		all_chrony &= p->chrony && p->tai_offset == probe[0].tai_offset;
+		all_synced &= p->synced && p->tai_offset == probe[0].tai_offset;
 	}
 	if (err)
 		return err;
 	for (unsigned int h = 0; h < hosts->count; h++) {
 		struct host_clock *c = &out[h];
 
-		*c = (struct host_clock){ .source = all_chrony ? CLOCK_SOURCE_CHRONY :
+		*c = (struct host_clock){ .source = all_synced ? probe[h].daemon :
 								 CLOCK_SOURCE_SSH };
-		if (all_chrony) {
-			c->bound_ns = probe[h].chrony_bound;
+		if (all_synced) {
+			c->bound_ns = probe[h].daemon_bound;
 		} else if (!hosts->host[h].local) {
 			err = clock_bound_samples(probe[h].sample, SAMPLES, &c->offset_ns,
 						  &c->bound_ns);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Measuring the clocks of a lab's hosts: each host's CLOCK_TAI against the reference that the
  * histories of a lab across hosts are merged on, with the bound ε that `capctl check` widens
- * their intervals by. chrony's own bound where every host runs a synchronised chrony; else
- * round trips over ssh to the controller, whose clock is then the reference. */
+ * their intervals by. The daemons' own bounds where every host runs a synchronised chrony or
+ * a ptp4l with a grandmaster (pmc); else round trips over ssh to the controller, whose clock is
+ * then the reference. */
 #ifndef CAPNET_CLOCK_PROBE_H
 #define CAPNET_CLOCK_PROBE_H
 
@@ -17,7 +18,7 @@ struct host_clock {
 	uint64_t bound_ns; /* ε: a stamp corrected by offset_ns is this close to the reference */
 };
 
-/* `capnet host clock`, on a host: says what chrony thinks of this clock, then answers every
+/* `capnet host clock`, on a host: says what chrony (else ptp4l) thinks of this clock, then answers every
  * line read on standard input with its CLOCK_TAI, until end of file. */
 int clock_probe_serve(void);
 

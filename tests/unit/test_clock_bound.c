@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -85,10 +86,41 @@ static void test_samples_that_disagree(void **state)
 	assert_int_equal(clock_bound_samples(s, 0, &offset, &bound), -EINVAL);
 }
 
+/* pmc's answer to GET TIME_STATUS_NP, as ptp4l gives it. */
+static const char pmc_answer[] = "sending: GET TIME_STATUS_NP\n"
+				 "\t0c42a1.fffe.6d7a38-0 seq 0 RESPONSE MANAGEMENT TIME_STATUS_NP\n"
+				 "\t\tmaster_offset              -37\n"
+				 "\t\tingress_time               1765100000123456789\n"
+				 "\t\tcumulativeScaledRateOffset +0.000000000\n"
+				 "\t\tgmPresent                  true\n"
+				 "\t\tgmIdentity                 0c42a1.fffe.6d7a00\n";
+
+static void test_pmc_answer(void **state)
+{
+	char text[sizeof(pmc_answer)];
+	uint64_t bound = 0;
+
+	(void)state;
+	assert_int_equal(clock_bound_pmc(pmc_answer, &bound), 0);
+	assert_int_equal(bound, 37);
+	/* No grandmaster: ptp4l runs, but its clock follows nothing. */
+	memcpy(text, pmc_answer, sizeof(text));
+	memcpy(strstr(text, "true"), "fals", 4);
+	assert_int_equal(clock_bound_pmc(text, &bound), -ENODATA);
+	/* An offset that is not a number, and no answer at all (ptp4l not running). */
+	memcpy(text, pmc_answer, sizeof(text));
+	memcpy(strstr(text, "-37"), "abc", 3);
+	assert_int_equal(clock_bound_pmc(text, &bound), -EINVAL);
+	assert_int_equal(clock_bound_pmc("sending: GET TIME_STATUS_NP\n", &bound), -EINVAL);
+	assert_int_equal(clock_bound_pmc("", &bound), -EINVAL);
+	assert_string_equal(clock_source_name(CLOCK_SOURCE_PTP), "ptp");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chrony_line),
+		cmocka_unit_test(test_pmc_answer),
 		cmocka_unit_test(test_samples_bound_the_offset),
 		cmocka_unit_test(test_samples_that_disagree),
 	};
