@@ -150,8 +150,8 @@ int netlab_capctl_stop(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Operations f acknowledged after `since` in the history at path; the line being written (no
- * newline yet) is not counted. */
+/* Operations f (NULL: any) acknowledged after `since` in the history at path; the line being
+ * written (no newline yet) is not counted. */
 static unsigned int history_acked(const char *path, const char *f, uint64_t since)
 {
 	FILE *in = fopen(path, "r");
@@ -165,7 +165,7 @@ static unsigned int history_acked(const char *path, const char *f, uint64_t sinc
 		return 0;
 	while ((n = getline(&line, &cap, in)) > 0 && line[n - 1] == '\n')
 		if (!json_text_str(line, "type", type, sizeof(type)) && !strcmp(type, "ok") &&
-		    !json_text_str(line, "f", name, sizeof(name)) && !strcmp(name, f) &&
+		    (!f || (!json_text_str(line, "f", name, sizeof(name)) && !strcmp(name, f))) &&
 		    !json_text_u64(line, "time", &t) && t > since)
 			count++;
 	free(line);

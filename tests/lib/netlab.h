@@ -54,8 +54,8 @@ pid_t netlab_capctl_start(const char *lab, const char *out_path, const char *fmt
  * exit status, or -1. */
 int netlab_capctl_stop(pid_t pid);
 /* Waits, by reading the history at path as capctl load writes it, until it holds `count`
- * operations `f` ("add", "write", ...) acknowledged (ok) after `since` (monotonic_ns, the
- * clock of a history's times). False if the process `writer` (0: none) ends first, or after a
+ * operations `f` ("add", "write", ...; NULL: any) acknowledged (ok) after `since`
+ * (monotonic_ns, the clock of a history's times). False if the process `writer` (0: none) ends first, or after a
  * minute: a limit for a load that stalled, not a measure of speed. */
 bool netlab_history_wait(const char *path, const char *f, uint64_t since, unsigned int count,
 			 pid_t writer);

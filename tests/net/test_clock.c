@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lib/monotonic.h"
 #include "tests/lib/netlab.h"
 
 static const char *lab;
@@ -29,30 +30,57 @@ static double true_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The last line the service `name` on node i logged: "<wall> <monotonic>" as it read them. */
-static void last_reading(const char *name, unsigned int node, double *wall, double *mono)
+/* Complete lines in the log at path, the last one into last. */
+static unsigned int log_lines(const char *path, char *last, size_t len)
 {
-	char path[256], line[256] = "", prev[256] = "";
-	FILE *f;
+	char line[256];
+	unsigned int n = 0;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/run/capnet/%s/svc/%s/n%u.log", lab, name, node);
-	/* A line written after now: the service reads its clock every 100 ms. */
-	usleep(300 * 1000);
-	f = fopen(path, "r");
-	assert_non_null(f);
+	if (!f)
+		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (strchr(line, '\n'))
-			memcpy(prev, line, sizeof(prev));
+		if (strchr(line, '\n')) {
+			snprintf(last, len, "%s", line);
+			n++;
+		}
 	fclose(f);
-	assert_int_equal(sscanf(prev, "%lf %lf", wall, mono), 2);
+	return n;
 }
 
+/* The service `name` on node i logs "<wall> <monotonic>" as it reads them, a line every 100 ms:
+ * a reading taken after this call began, however long the service takes to write it. The line
+ * being written when we look may hold readings from before; the one after it cannot. */
+static void next_reading(const char *name, unsigned int node, double *wall, double *mono)
+{
+	char path[256], last[256] = "";
+	unsigned int before;
+	long long limit = monotonic_ms() + 60 * 1000;
+
+	snprintf(path, sizeof(path), "/run/capnet/%s/svc/%s/n%u.log", lab, name, node);
+	before = log_lines(path, last, sizeof(last));
+	while (log_lines(path, last, sizeof(last)) < before + 2 && monotonic_ms() < limit)
+		usleep(20 * 1000);
+	assert_int_equal(sscanf(last, "%lf %lf", wall, mono), 2);
+}
+
+static double boottime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* How far node i's wall clock is from the true one, at the moment the tick service read it:
+ * its uptime (CLOCK_BOOTTIME, which no fake clock moves) says how long ago that was, so the
+ * answer does not depend on how late we read the line. */
 static double skew(unsigned int node)
 {
-	double wall, mono;
+	double wall, uptime;
 
-	last_reading("tick", node, &wall, &mono);
-	return wall - true_now();
+	next_reading("tick", node, &wall, &uptime);
+	return wall - (true_now() - (boottime_now() - uptime));
 }
 
 static int setup(void **state)
@@ -108,7 +136,7 @@ static void test_offset(void **state)
 
 	(void)state;
 	assert_true(skew(1) < 0.5 && skew(1) > -0.5);
-	last_reading("py", 1, &before_wall, &before_mono);
+	next_reading("py", 1, &before_wall, &before_mono);
 	assert_int_equal(capnet("clock 1 --offset +3600s"), 0);
 	assert_non_null(strstr(out, "clock of node 1: +3600 s"));
 	/* Once capnet clock returns, the skew holds: every reading is an hour ahead. */
@@ -116,7 +144,7 @@ static void test_offset(void **state)
 	assert_true(skew(1) > 3599.5 && skew(1) < 3600.5);
 	assert_true(skew(2) < 0.5 && skew(2) > -0.5);
 	/* Python's monotonic clock did not jump, and its sleeps still return. */
-	last_reading("py", 1, &wall, &mono);
+	next_reading("py", 1, &wall, &mono);
 	assert_true(wall - before_wall > 3599);
 	assert_true(mono - before_mono < 10);
 	assert_int_equal(capnet("status"), 0);
@@ -132,16 +160,20 @@ static void test_offset(void **state)
 
 static void test_rate(void **state)
 {
-	double a, b;
+	double wall_a, up_a, wall_b, up_b, rate;
 
 	(void)state;
 	assert_int_equal(capnet("clock 2 --rate 3"), 0);
-	a = skew(2);
+	next_reading("tick", 2, &wall_a, &up_a);
 	sleep(3);
-	b = skew(2);
-	/* Three seconds at triple speed gain six. */
-	printf("rate 3: %.3f s ahead, then %.3f s three seconds later\n", a, b);
-	assert_true(b - a > 5 && b - a < 7.5);
+	next_reading("tick", 2, &wall_b, &up_b);
+	/* Triple speed: the node's clock gains two seconds in every true one, however long the
+	 * readings took to come (the uptime beside each says when it was taken). */
+	rate = (wall_b - wall_a) / (up_b - up_a);
+	printf("rate 3: %.3f s on node 2's clock in %.3f true s (x%.2f)\n", wall_b - wall_a,
+	       up_b - up_a, rate);
+	assert_true(up_b - up_a >= 2.9);
+	assert_true(rate > 2.5 && rate < 3.5);
 	/* Back to the true rate and time. */
 	assert_int_equal(capnet("clock 2 --reset"), 0);
 	assert_true(skew(2) < 0.5 && skew(2) > -0.5);

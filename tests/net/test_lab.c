@@ -602,8 +602,9 @@ static void test_down_ends_every_process(void **state)
 	assert_int_equal(
 		netlab_sh(out, sizeof(out),
 			  "(%s --lab %s exec 2 -- sh -c 'echo $$ >%s/sleeper; exec sleep 613' "
-			  ">/dev/null 2>&1 &); sleep 0.5; cat %s/sleeper",
-			  getenv("CAPNET"), lab, dir, dir),
+			  ">/dev/null 2>&1 &); for i in $(seq 1200); do [ -s %s/sleeper ] && break; "
+			  "sleep 0.05; done; cat %s/sleeper",
+			  getenv("CAPNET"), lab, dir, dir, dir),
 		0);
 	sleeper = atol(out);
 	assert_true(alive(replica));

@@ -110,9 +110,13 @@ static void test_program_as_service(void **state)
 					       "start --name peers -- sh -c 'echo {each:n{i}={ip}} "
 					       "> peers; exec sleep 600'"),
 			 0);
-	usleep(200 * 1000);
+	/* Written by the service once it runs: wait for it (a minute at most), do not guess. */
 	assert_int_equal(
-		netlab_sh(out, sizeof(out), "cat /run/capnet/%s/svc/peers/data/n3/peers", lab), 0);
+		netlab_sh(out, sizeof(out),
+			  "f=/run/capnet/%s/svc/peers/data/n3/peers; for i in $(seq 1200); "
+			  "do [ -s $f ] && break; sleep 0.05; done; cat $f",
+			  lab),
+		0);
 	assert_string_equal(out, "n1=10.77.0.1,n2=10.77.0.2,n3=10.77.0.3\n");
 
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 0);

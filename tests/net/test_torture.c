@@ -280,14 +280,18 @@ static void nemesis_round(void)
 	usleep((300 + rng_below(1200)) * 1000);
 }
 
-/* Heal, restart, wait for a leader, and let the clients see a healthy cluster for a while. */
-static void nemesis_end(void)
+/* Heal, restart, wait for a leader, and let the clients see a healthy cluster: until the
+ * history shows 50 operations acknowledged after the heal, however long they take. */
+static void nemesis_end(const char *history)
 {
+	uint64_t healed;
+
 	assert_int_equal(capnet("heal"), 0);
+	healed = monotonic_ns();
 	restart_dead();
 	assert_int_equal(n_dead(), 0);
 	assert_true(wait_leader(15));
-	sleep(2);
+	assert_true(netlab_history_wait(history, NULL, healed, 50, load_pid));
 }
 
 /* Operations the faults visibly hit: refused for want of a quorum or a leader, or unanswered. A
@@ -379,10 +383,11 @@ static void torture(const char *workload, const char *model, const char *name)
 	printf("%s torture: %u nemesis rounds, seed %" PRIu64 ", history %s\n", workload, rounds,
 	       seed, history);
 	start_load(workload, !strcmp(workload, "bank") ? "8" : "6", "10", history, summary);
-	sleep(1);
+	/* The faults start on a load that runs: once it has operations acknowledged. */
+	assert_true(netlab_history_wait(history, NULL, 0, 20, load_pid));
 	for (i = 0; i < rounds; i++)
 		nemesis_round();
-	nemesis_end();
+	nemesis_end(history);
 	stop_load(summary, 50);
 	hit = count_hit(history);
 	printf("  %u operations refused or unanswered because of the faults\n", hit);
@@ -437,11 +442,16 @@ static void test_unsafe_local_reads_are_caught(void **state)
 		printf("unsafe local reads, attempt %u: history %s\n", attempt, history);
 		/* Two keys, so reads in the minority meet the majority's writes. */
 		start_load("register", "2", "10", history, summary);
-		sleep(1);
+		assert_true(netlab_history_wait(history, NULL, 0, 20, load_pid));
 		for (i = 0; i < 2; i++) {
+			uint64_t cut;
+
 			victim = 1 + rng_below(NODES);
 			assert_int_equal(capnet("partition %u", victim), 0);
-			usleep(2500 * 1000);
+			cut = monotonic_ns();
+			/* Reads on both sides of the cut, the victim's local ones among them: a
+			 * count of them, not a time, however slow the machine. */
+			assert_true(netlab_history_wait(history, "read", cut, 300, load_pid));
 			assert_int_equal(capnet("heal"), 0);
 			usleep(500 * 1000);
 		}
