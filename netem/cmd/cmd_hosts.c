@@ -28,6 +28,7 @@
 #include "netem/hosts/kernel_probe.h"
 #include "netem/hosts/remote.h"
 #include "netem/hosts/vxlan.h"
+#include "netem/lab/fault_log.h"
 #include "netem/lab/lab_open.h"
 #include "netem/lab/lab_record.h"
 #include "netem/lab/run_dir.h"
@@ -484,6 +485,30 @@ static int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
 }
 
+/* The controller's own fault log: each host logs its share on its own clock, and this line,
+ * on the controller's clock, is what `capnet run` copies beside its histories. The groups of a
+ * switch come from the partition the hosts took; the nodes of other commands as given. */
+static void log_on_controller(struct cli *cli, const struct lab_hosts *lh, const char *command,
+			      int argc, char **argv, const char *partition_text,
+			      const struct node_set *nodes, uint64_t generation)
+{
+	static struct partition part;
+	static struct policy pol;
+	struct spec_error e;
+	char words[2048];
+	bool grouped;
+
+	fault_log_words(argc, argv, words, sizeof(words));
+	grouped = partition_text && !partition_parse(&part, lh->nodes, partition_text, &e) &&
+		  !policy_compile(&part, &pol, &e);
+	if (fault_log_append(cli->lab, &(struct fault_change){ .command = command,
+							       .value = words,
+							       .policy = grouped ? &pol : NULL,
+							       .nodes = grouped ? NULL : nodes,
+							       .generation = generation }))
+		report_warn("%s (done, but not in the controller's fault log)", error_reason(-EIO));
+}
+
 /* What a host's capnet said, without its "capnet: " in front. */
 static const char *said(const char *line)
 {
@@ -704,6 +729,7 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 		       what, (unsigned long long)plan.generation[0], lh->hosts.count,
 		       round_trip / 1e6, lead / 1e6,
 		       latest ? ", one too late: it switched when it was told" : "");
+	log_on_controller(cli, lh, name, argc, argv, what, NULL, plan.generation[0]);
 	return EXIT_OK;
 }
 
@@ -884,6 +910,8 @@ static int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *
 	}
 	if (answered && nodes_report_format(&sum, cli->lab, cli->json, line, sizeof(line)) > 0)
 		fputs(line, stdout);
+	if (nodeset_count(&sum.hit))
+		log_on_controller(cli, lh, name, argc, argv, NULL, &sum.hit, 0);
 	if (failed < HOSTS_MAX)
 		return report_fail("%s: host %s: %s%s", name, lh->hosts.host[failed].dest,
 				   why_of(failed), lost_remedy(cli, lh, failed));
@@ -1000,6 +1028,7 @@ static int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 		if (ran[h] && results[h].status == 0)
 			relay_warnings(lh, h);
 	print_clock_lines(cli, lh, ran);
+	log_on_controller(cli, lh, "clock", argc, argv, NULL, &set, 0);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (ran[h] && results[h].status)
 			return report_fail("clock: host %s: %s", lh->hosts.host[h].dest,
@@ -1056,6 +1085,7 @@ static int hosts_delay(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 				lh->hosts.host[h].dest, said(results[h].why), cli->lab);
 		relay_warnings(lh, h);
 	}
+	log_on_controller(cli, lh, "link", argc, argv, NULL, NULL, 0);
 	if (json_text_str(results[0].out, "delays", delays, sizeof(delays)))
 		snprintf(delays, sizeof(delays), "?");
 	if (cli->json) {

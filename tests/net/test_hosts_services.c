@@ -376,6 +376,13 @@ static void test_run_across_hosts(void **state)
 	/* The verdict is about a history with writes and reads that succeeded, on every node. */
 	assert_int_equal(netlab_sh(text, sizeof(text), "grep -c '\"type\":\"ok\"' %s", history), 0);
 	assert_true(atoi(text) > 0);
+	/* The faults the run copied beside its history, from the controller's fault log: the
+	 * partition with its groups, the heal, and the kill of node 3. */
+	assert_int_equal(netlab_sh(text, sizeof(text), "cat %s/split.faults.jsonl", hosts.dir), 0);
+	assert_non_null(
+		strstr(text, "\"f\":\"partition\",\"value\":\"1 2,3\",\"groups\":[[1],[2,3]]"));
+	assert_non_null(strstr(text, "\"f\":\"heal\""));
+	assert_non_null(strstr(text, "\"f\":\"kill\",\"value\":\"3\",\"groups\":[[3]]"));
 	/* What the steps did, on the hosts themselves: node 3's capnode restarted and stopped. */
 	assert_non_null(strstr(out, "on 3 hosts at one CLOCK_TAI instant"));
 	assert_non_null(strstr(out, "1 node restarted"));
