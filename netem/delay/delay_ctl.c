@@ -271,6 +271,10 @@ int delay_apply(const char *lab, const struct lab_info *info, const struct delay
 		delay_stop(lab, info, true);
 		error_note("the delay line of lab \"%s\" stopped: %s", lab,
 			   why[0] ? why : "see its log");
+	} else if (err == -ETIMEDOUT) {
+		error_note("the delay line of lab \"%s\" runs but did not take the delays within "
+			   "%d s (its log: %s/%s/delay.log)",
+			   lab, DELAY_APPLY_WAIT_S, DELAY_RUN_ROOT, lab);
 	} else if (err) {
 		error_note("hand the delays to the delay line of lab \"%s\": %s (its log: %s/%s/"
 			   "delay.log)",
@@ -364,13 +368,14 @@ static bool set_has(const struct delay_set *set, const struct capnet_delay_key *
 
 int delay_links_write(const char *lab, const struct delay_set *set)
 {
-	int links = -1, conf = -1, stats = -1, err = 0, i;
+	int links = -1, conf = -1, stats = -1, err = 0;
 	struct capnet_delay_key key, next;
 	struct capnet_delay_conf c;
 	struct capnet_delay_stats st;
 	char dir[256], text[160], k_hex[16], v_hex[3 * sizeof(struct capnet_delay_params) + 1];
 	uint32_t zero = 0;
 	unsigned int k;
+	uint64_t deadline;
 	pid_t pid;
 	bool more;
 
@@ -435,9 +440,12 @@ int delay_links_write(const char *lab, const struct delay_set *set)
 		goto out;
 	}
 	kill(pid, SIGHUP);
-	/* Applied means ports attached: traffic sent after this returns is delayed. */
+	/* Applied means ports attached: traffic sent after this returns is delayed. The daemon
+	 * says so by its generation, or dies; the bound is for a daemon that hangs, far above
+	 * what attaching takes on a busy machine (a port's XDP attach waits for RCU). */
+	deadline = monotonic_ns() + DELAY_APPLY_WAIT_S * 1000000000ull;
 	err = -ETIMEDOUT;
-	for (i = 0; i < 2000; i++) {
+	while (monotonic_ns() < deadline) {
 		if (!bpf_map_lookup_elem(stats, &zero, &st) && st.generation >= c.generation) {
 			err = 0;
 			break;

@@ -14,6 +14,9 @@
 #include "netem/lab/topology.h"
 
 #define DELAY_RUN_ROOT "/run/capnet"
+/* How long `link --delay` waits for the running delay line to take new delays: a bound for a
+ * daemon that hangs, not a guess at how long attaching takes. */
+#define DELAY_APPLY_WAIT_S 60
 /* The delay line's end of the re-injection veth pair, and its bridge port. */
 #define DELAY_IF "dl0"
 #define DELAY_PORT "dl0p"
