@@ -351,8 +351,8 @@ struct switch_seen {
 static void read_switch_seen(const char *lab, const struct lab_hosts *lh,
 			     const struct host_policy *hp, struct switch_seen *sw)
 {
-	static char text[HOSTS_MAX * 24 + 64];
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	static char text[HOSTS_MAX * 48 + 64];
+	int64_t lo = INT64_MAX, hi = INT64_MIN, shift[HOSTS_MAX] = { 0 };
 	const char *p;
 	bool all = true;
 	int n;
@@ -366,6 +366,14 @@ static void read_switch_seen(const char *lab, const struct lab_hosts *lh,
 	for (unsigned int h = 0; h < lh->hosts.count; h++, p += n)
 		if (sscanf(p, " %" SCNu64 "%n", &sw->generation[h], &n) != 1)
 			return;
+	/* Each host's instant in its own TAI (see hosts_switch); none recorded is none shifted. */
+	n = 0;
+	if (sscanf(p, "\ntai_shifts%n", &n) == 0 && n > 0)
+		for (unsigned int h = 0; h < lh->hosts.count; h++) {
+			p += n;
+			if (sscanf(p, " %" SCNd64 "%n", &shift[h], &n) != 1)
+				break;
+		}
 	sw->recorded = true;
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		sw->taken[h] = hp[h].known && hp[h].generation == sw->generation[h] &&
@@ -374,7 +382,7 @@ static void read_switch_seen(const char *lab, const struct lab_hosts *lh,
 			all = false;
 			continue;
 		}
-		sw->after_ns[h] = (int64_t)(hp[h].taken_tai_ns - sw->flip_at_tai_ns);
+		sw->after_ns[h] = (int64_t)(hp[h].taken_tai_ns - sw->flip_at_tai_ns) - shift[h];
 		if (sw->after_ns[h] < lo)
 			lo = sw->after_ns[h];
 		if (sw->after_ns[h] > hi)
@@ -589,12 +597,14 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	static struct remote_child child[HOSTS_MAX];
 	static struct remote_reply reply[HOSTS_MAX];
 	static struct switch_plan plan;
+	static int64_t tai_shift_ns[HOSTS_MAX];
+	int64_t host_offset;
 	const char *lines[HOSTS_MAX];
 	bool live[HOSTS_MAX];
 	struct switch_commit commit;
 	bool preset = false, seed = false;
 	uint64_t t0, round_trip, latest = 0, lead = UINT64_MAX, most_lead = 0;
-	static char record[HOSTS_MAX * 24 + 64];
+	static char record[HOSTS_MAX * 48 + 64];
 	size_t used;
 
 	cli_take_json(cli, &argc, argv);
@@ -668,6 +678,12 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 			switch_plan_failed(&plan, h, reply[h].line);
 		else
 			switch_plan_prepared(&plan, h, generation, reply[h].at_ns - t0, 0);
+		/* A kernel whose TAI offset is not the controller's reads CLOCK_TAI whole seconds
+		 * away from it, however close chrony keeps the wall clocks: its instant is told in
+		 * its own TAI. */
+		tai_shift_ns[h] = 0;
+		if (live[h] && !json_text_i64(reply[h].line, "tai_offset_s", &host_offset))
+			tai_shift_ns[h] = (host_offset - clock_tai_offset_s()) * 1000000000ll;
 	}
 	if (switch_plan_decide(&plan, tai_ns(), &commit) == SWITCH_ABORT) {
 		end_sessions(child, lh->hosts.count);
@@ -680,7 +696,7 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		snprintf(commit_line[h], sizeof(commit_line[h]), "commit %llu %llu\n",
 			 (unsigned long long)plan.generation[h],
-			 (unsigned long long)commit.flip_at_tai_ns);
+			 (unsigned long long)(commit.flip_at_tai_ns + tai_shift_ns[h]));
 		lines[h] = commit_line[h];
 	}
 	remote_write_all(child, lh->hosts.count, live, lines, reply);
@@ -713,6 +729,11 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	for (unsigned int h = 0; h < lh->hosts.count && used < sizeof(record); h++)
 		used += snprintf(record + used, sizeof(record) - used, " %llu",
 				 (unsigned long long)plan.generation[h]);
+	used += snprintf(record + used, used < sizeof(record) ? sizeof(record) - used : 0,
+			 "\ntai_shifts");
+	for (unsigned int h = 0; h < lh->hosts.count && used < sizeof(record); h++)
+		used += snprintf(record + used, sizeof(record) - used, " %lld",
+				 (long long)tai_shift_ns[h]);
 	lab_record_forget(cli->lab, SWITCH_RECORD);
 	lab_record_write(cli->lab, SWITCH_RECORD, record, "the last switch across hosts");
 	if (cli->json)
@@ -1580,7 +1601,7 @@ static int commit_at(struct filter *f, uint64_t generation, uint64_t flip_at)
 }
 
 /* After the prepare, the controller's lines on standard input: "ready" (is the prepared copy
- * still there? {"ready":GENERATION}), then "commit GENERATION FLIP_AT_TAI_NS". Its end before a
+ * still there? {"ready":GENERATION,"tai_offset_s":this kernel's TAI offset}), then "commit GENERATION FLIP_AT_TAI_NS". Its end before a
  * commit (the controller gave up, or died) switches nothing. */
 static int await_commit(struct cli *cli)
 {
@@ -1604,7 +1625,8 @@ static int await_commit(struct cli *cli)
 				printf("the prepared copy was replaced (generation %llu, now %llu)\n",
 				       (unsigned long long)prepared, (unsigned long long)now);
 			else
-				printf("{\"ready\":%llu}\n", (unsigned long long)prepared);
+				printf("{\"ready\":%llu,\"tai_offset_s\":%ld}\n",
+				       (unsigned long long)prepared, clock_tai_offset_s());
 			fflush(stdout);
 			continue;
 		}

@@ -142,7 +142,7 @@ static int ptp_bound(uint64_t *bound_ns)
 /* CLOCK_TAI - CLOCK_REALTIME in whole seconds: the kernel's TAI offset, which chrony sets only
  * where told to. Hosts whose offsets differ have TAI clocks seconds apart even when chrony keeps
  * their wall clocks together. */
-static long tai_offset_s(void)
+long clock_tai_offset_s(void)
 {
 	struct timespec real;
 	uint64_t tai = tai_ns();
@@ -160,13 +160,13 @@ int clock_probe_serve(void)
 	int n;
 
 	if (!chrony_bound(&bound))
-		n = snprintf(hello, sizeof(hello), "capnet-clock %ld chrony %llu\n", tai_offset_s(),
-			     (unsigned long long)bound);
+		n = snprintf(hello, sizeof(hello), "capnet-clock %ld chrony %llu\n",
+			     clock_tai_offset_s(), (unsigned long long)bound);
 	else if (!ptp_bound(&bound))
-		n = snprintf(hello, sizeof(hello), "capnet-clock %ld ptp %llu\n", tai_offset_s(),
-			     (unsigned long long)bound);
+		n = snprintf(hello, sizeof(hello), "capnet-clock %ld ptp %llu\n",
+			     clock_tai_offset_s(), (unsigned long long)bound);
 	else
-		n = snprintf(hello, sizeof(hello), "capnet-clock %ld none\n", tai_offset_s());
+		n = snprintf(hello, sizeof(hello), "capnet-clock %ld none\n", clock_tai_offset_s());
 	if (write(STDOUT_FILENO, hello, n) != n)
 		return -EPIPE;
 	/* Stamped as late as possible before the answer leaves: the bound is on the round trip. */
@@ -251,7 +251,7 @@ int clock_probe_hosts(const char *lab, const struct host_list *hosts, struct hos
 		memset(p, 0, sizeof(*p));
 		p->child.pid = -1;
 		if (hosts->host[h].local) {
-			p->tai_offset = tai_offset_s();
+			p->tai_offset = clock_tai_offset_s();
 			p->daemon = CLOCK_SOURCE_CHRONY;
 			p->synced = !chrony_bound(&p->daemon_bound);
 			if (!p->synced) {

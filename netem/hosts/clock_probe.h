@@ -18,6 +18,10 @@ struct host_clock {
 	uint64_t bound_ns; /* ε: a stamp corrected by offset_ns is this close to the reference */
 };
 
+/* CLOCK_TAI - CLOCK_REALTIME in whole seconds: the kernel's TAI offset (37 where chrony is
+ * told `leapsectz right/UTC`, else 0). */
+long clock_tai_offset_s(void);
+
 /* `capnet host clock`, on a host: says what chrony (else ptp4l) thinks of this clock, then answers every
  * line read on standard input with its CLOCK_TAI, until end of file. */
 int clock_probe_serve(void);
