@@ -346,24 +346,28 @@ int clsact_block_prog_id(uint32_t block, uint16_t protocol, uint32_t *prog_id)
 	return err;
 }
 
-/* Every clsact qdisc of the namespace, one dump: fn gets each one's port and blocks (0: none). */
-static int clsact_dump(void (*fn)(int ifindex, uint32_t ingress_block, uint32_t egress_block,
-				  void *arg),
-		       void *arg)
+/* Dumps what `type` (RTM_GETQDISC, RTM_GETTFILTER) lists of the namespace, or of a shared
+ * block when block is not 0, handing fn every message until the end of the dump. */
+static int dump(unsigned short type, uint32_t block,
+		void (*fn)(const struct nlmsghdr *nh, void *arg), void *arg)
 {
-	static char in[1 << 16];
 	struct {
 		struct nlmsghdr nh;
 		struct tcmsg tc;
 	} req = {
 		.nh = { .nlmsg_len = sizeof(req),
-			.nlmsg_type = RTM_GETQDISC,
+			.nlmsg_type = type,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
 			.nlmsg_seq = 1 },
 		.tc = { .tcm_family = AF_UNSPEC },
 	};
+	static char in[1 << 16];
 	int fd, err = 0;
 
+	if (block) {
+		req.tc.tcm_ifindex = (int)TCM_IFINDEX_MAGIC_BLOCK;
+		req.tc.tcm_block_index = block;
+	}
 	fd = open_socket();
 	if (fd < 0)
 		return fd;
@@ -381,37 +385,72 @@ static int clsact_dump(void (*fn)(int ifindex, uint32_t ingress_block, uint32_t 
 		}
 		len = (int)r;
 		for (nh = (struct nlmsghdr *)in; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			const struct tcmsg *tc = NLMSG_DATA(nh);
-			const struct rtattr *a = (const struct rtattr *)((const char *)tc +
-									 NLMSG_ALIGN(sizeof(*tc)));
-			int alen = (int)nh->nlmsg_len - NLMSG_LENGTH(sizeof(*tc));
-			uint32_t blocks[TCA_EGRESS_BLOCK + 1] = {};
-			bool clsact = false;
-
 			if (nh->nlmsg_type == NLMSG_DONE)
 				goto out;
 			if (nh->nlmsg_type == NLMSG_ERROR) {
 				err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error ?: -EIO;
 				goto out;
 			}
-			if (nh->nlmsg_type != RTM_NEWQDISC)
-				continue;
-			for (; alen > 0 && RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-				if (a->rta_type == TCA_KIND)
-					clsact = !strcmp(RTA_DATA(a), "clsact");
-				else if ((a->rta_type == TCA_INGRESS_BLOCK ||
-					  a->rta_type == TCA_EGRESS_BLOCK) &&
-					 RTA_PAYLOAD(a) >= sizeof(uint32_t))
-					blocks[a->rta_type] = *(const uint32_t *)RTA_DATA(a);
-			}
-			if (clsact)
-				fn(tc->tcm_ifindex, blocks[TCA_INGRESS_BLOCK],
-				   blocks[TCA_EGRESS_BLOCK], arg);
+			fn(nh, arg);
 		}
 	}
 out:
 	close(fd);
 	return err;
+}
+
+struct clsact_visit {
+	void (*fn)(int ifindex, uint32_t ingress_block, uint32_t egress_block, void *arg);
+	void *arg;
+};
+
+static void got_qdisc(const struct nlmsghdr *nh, void *arg)
+{
+	const struct clsact_visit *v = arg;
+	const struct tcmsg *tc = NLMSG_DATA(nh);
+	const struct rtattr *a =
+		(const struct rtattr *)((const char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+	int alen = (int)nh->nlmsg_len - NLMSG_LENGTH(sizeof(*tc));
+	uint32_t blocks[TCA_EGRESS_BLOCK + 1] = {};
+	bool clsact = false;
+
+	if (nh->nlmsg_type != RTM_NEWQDISC)
+		return;
+	for (; alen > 0 && RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+		if (a->rta_type == TCA_KIND)
+			clsact = !strcmp(RTA_DATA(a), "clsact");
+		else if ((a->rta_type == TCA_INGRESS_BLOCK || a->rta_type == TCA_EGRESS_BLOCK) &&
+			 RTA_PAYLOAD(a) >= sizeof(uint32_t))
+			blocks[a->rta_type] = *(const uint32_t *)RTA_DATA(a);
+	}
+	if (clsact)
+		v->fn(tc->tcm_ifindex, blocks[TCA_INGRESS_BLOCK], blocks[TCA_EGRESS_BLOCK], v->arg);
+}
+
+/* Every clsact qdisc of the namespace, one dump: fn gets each one's port and blocks (0: none). */
+static int clsact_dump(void (*fn)(int ifindex, uint32_t ingress_block, uint32_t egress_block,
+				  void *arg),
+		       void *arg)
+{
+	struct clsact_visit v = { .fn = fn, .arg = arg };
+
+	return dump(RTM_GETQDISC, 0, got_qdisc, &v);
+}
+
+/* A dump lists each priority's classifier (handle 0) before its filters. */
+static void count_filter(const struct nlmsghdr *nh, void *arg)
+{
+	const struct tcmsg *tc = NLMSG_DATA(nh);
+	unsigned int *count = arg;
+
+	if (nh->nlmsg_type == RTM_NEWTFILTER && tc->tcm_handle)
+		(*count)++;
+}
+
+int clsact_block_filters(uint32_t block, unsigned int *count)
+{
+	*count = 0;
+	return dump(RTM_GETTFILTER, block, count_filter, count);
 }
 
 static void note_highest(int ifindex, uint32_t ingress_block, uint32_t egress_block, void *arg)

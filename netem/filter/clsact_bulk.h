@@ -30,6 +30,10 @@ int clsact_bind_all(const int *ifindex, unsigned int n, uint32_t ingress_block,
 int clsact_block_attach(uint32_t block, uint16_t protocol, int prog_fd, const char *prog_name);
 /* The id of that filter's program, 0 when the block has none (or does not exist). */
 int clsact_block_prog_id(uint32_t block, uint16_t protocol, uint32_t *prog_id);
+/* How many filters the block holds, in every chain and priority: a lab's block holds its one
+ * filter alone, since one added beside it (at the same priority it even runs first) could pass
+ * what the lab's filter drops. */
+int clsact_block_filters(uint32_t block, unsigned int *count);
 /* For each ifindex[i], the blocks its clsact qdisc is bound to (0: none, or no clsact): one
  * dump of the namespace's qdiscs. */
 int clsact_port_blocks(const int *ifindex, unsigned int n, uint32_t *ingress_block,

@@ -51,17 +51,23 @@ static int count_bound(const int *ifindex, const unsigned int *node, unsigned in
 		       unsigned int *ok, unsigned int *first_missing)
 {
 	uint32_t in_egress = 0, in_ingress = 0;
-	unsigned int i;
+	unsigned int i, egress_filters = 0, ingress_filters = 0;
+	bool blocks_ok;
 	int err;
 
 	err = clsact_block_prog_id(egress_block, ETH_P_ALL, &in_egress);
 	if (!err)
 		err = clsact_block_prog_id(ingress_block, ETH_P_ARP, &in_ingress);
 	if (!err)
+		err = clsact_block_filters(egress_block, &egress_filters);
+	if (!err)
+		err = clsact_block_filters(ingress_block, &ingress_filters);
+	if (!err)
 		err = clsact_port_blocks(ifindex, ports, ingress, egress);
+	blocks_ok = in_egress == egress_id && in_ingress == arp_id && egress_filters == 1 &&
+		    ingress_filters == 1;
 	for (i = 0; i < ports && !err; i++) {
-		if (in_egress == egress_id && in_ingress == arp_id && egress[i] == egress_block &&
-		    ingress[i] == ingress_block)
+		if (blocks_ok && egress[i] == egress_block && ingress[i] == ingress_block)
 			(*ok)++;
 		else if (!*first_missing)
 			*first_missing = node[i];
@@ -145,6 +151,47 @@ out:
 	return err;
 }
 
+/* What is wrong with a shared block of the lab, said in why; empty when both blocks hold the
+ * lab's program alone (then a port is not bound to them). Only on the way to a refusal. */
+static void block_fault(const char *lab, char *why, size_t len)
+{
+	static const struct {
+		const char *pin, *what;
+		uint16_t protocol;
+		bool egress;
+	} blocks[] = { { PROG_PIN_NAME, "filter", ETH_P_ALL, true },
+		       { ARP_PIN_NAME, "ARP responder", ETH_P_ARP, false } };
+	uint32_t block[2], want, has;
+	unsigned int i, filters;
+	char dir[256], sw[64];
+	int saved;
+
+	why[0] = 0;
+	if (lab_record_blocks(lab, &block[0], &block[1]))
+		return;
+	filter_pin_dir(lab, dir, sizeof(dir));
+	lab_switch_ns(lab, sw, sizeof(sw));
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return;
+	for (i = 0; i < 2 && !why[0]; i++) {
+		if (pinned_prog_id(dir, blocks[i].pin, &want) ||
+		    clsact_block_prog_id(block[i], blocks[i].protocol, &has) ||
+		    clsact_block_filters(block[i], &filters))
+			break;
+		if (has != want)
+			snprintf(why, len, "block %u (%s) does not hold the lab's %s", block[i],
+				 blocks[i].egress ? "egress" : "ingress", blocks[i].what);
+		else if (filters != 1)
+			snprintf(why, len,
+				 "block %u (%s) holds %u filters, not the lab's %s alone, and one "
+				 "beside it can pass what it drops",
+				 block[i], blocks[i].egress ? "egress" : "ingress", filters,
+				 blocks[i].what);
+	}
+	netns_return(saved);
+}
+
 int filter_mark_whole(struct filter *f)
 {
 	struct capnet_lab_meta meta;
@@ -208,6 +255,24 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 		return err;
 	}
 	if (attached != ports) {
+		uint32_t egress, ingress;
+		char why[160];
+
+		block_fault(f->lab, why, sizeof(why));
+		if (why[0]) {
+			error_note("lab \"%s\" is not whole: %s, so partitions would not hold; %s "
+				   "rebuilds it",
+				   f->lab, why, remedy);
+			return -EUCLEAN;
+		}
+		if (!lab_record_blocks(f->lab, &egress, &ingress)) {
+			error_note(
+				"lab \"%s\" is not whole: %u of %u ports are not bound to its "
+				"blocks (egress %u, ingress %u; first: p%u), so partitions would "
+				"not hold there; %s rebuilds it",
+				f->lab, ports - attached, ports, egress, ingress, missing, remedy);
+			return -EUCLEAN;
+		}
 		error_note(
 			"lab \"%s\" is not whole: the filter or its ARP responder is missing on %u of %u ports (first: "
 			"p%u), so partitions would not hold there; %s rebuilds it",

@@ -488,7 +488,9 @@ static void test_filter_missing_on_a_port_is_refused(void **state)
 
 /* A lab on shared blocks (the default hook): a port whose qdisc is gone, or bound to another
  * block, holds no filter, and is refused as a port without its filter is; so is a block that
- * lost its filter. Put back as `up` bound it, the lab is whole again. */
+ * lost its filter, or holds another filter beside the lab's (at the same priority it runs
+ * first, and one that passes every frame undoes every partition). Put back as `up` bound it,
+ * the lab is whole again. */
 static void test_port_unbound_from_blocks_is_refused(void **state)
 {
 	char sw[128];
@@ -500,12 +502,14 @@ static void test_port_unbound_from_blocks_is_refused(void **state)
 	assert_non_null(strstr(out, "filter on every port (blocks)"));
 	snprintf(sw, sizeof(sw), "nsenter --net=/run/netns/%s-sw", lab);
 	assert_int_equal(netlab_sh(out, sizeof(out), "%s tc qdisc del dev p2 clsact", sw), 0);
-	expect_refused("missing on 1 of 3 ports (first: p2)", 3);
+	expect_refused("1 of 3 ports are not bound to its blocks (egress 1, ingress 2; first: p2)",
+		       3);
 	assert_int_equal(netlab_sh(out, sizeof(out),
 				   "%s tc qdisc add dev p2 ingress_block 2 egress_block 7 clsact",
 				   sw),
 			 0);
-	expect_refused("missing on 1 of 3 ports (first: p2)", 3);
+	expect_refused("1 of 3 ports are not bound to its blocks (egress 1, ingress 2; first: p2)",
+		       3);
 	assert_int_equal(netlab_sh(out, sizeof(out),
 				   "%s tc qdisc del dev p2 clsact && "
 				   "%s tc qdisc add dev p2 ingress_block 2 egress_block 1 clsact",
@@ -518,8 +522,18 @@ static void test_port_unbound_from_blocks_is_refused(void **state)
 		netlab_capnet(lab, out, sizeof(out), "exec 2 -- ping -c 1 -W 1 10.77.0.1"), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "exec 2 -- ping -c 1 -W 1 10.77.0.3"),
 			 0);
+	/* The lab's own ARP responder, added again to the egress block: any second filter. */
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "%s tc filter add block 1 handle 2 pref 1 protocol all bpf "
+				   "object-pinned /sys/fs/bpf/capnet/%s/capnet_arp direct-action",
+				   sw, lab),
+			 0);
+	expect_refused("block 1 (egress) holds 2 filters", 3);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out), "%s tc filter del block 1 handle 2 pref 1 bpf", sw), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "heal"), 0);
 	assert_int_equal(netlab_sh(out, sizeof(out), "%s tc filter del block 2", sw), 0);
-	expect_refused("missing on 3 of 3 ports (first: p1)", 3);
+	expect_refused("block 2 (ingress) does not hold the lab's ARP responder", 3);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
 	assert_lab_gone(3);
 }
