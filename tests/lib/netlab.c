@@ -16,6 +16,7 @@
 #include <linux/if_packet.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "lib/json.h"
 #include "lib/monotonic.h"
@@ -619,4 +620,75 @@ bool netlab_etcd_ready(const char *lab, unsigned int nodes)
 	}
 	printf("etcd not ready: %s\n", out);
 	return false;
+}
+
+static void *watch_thread(void *arg)
+{
+	struct netlab_watch *w = arg;
+
+	w->rc = netlab_capnet(w->lab, w->out, w->len,
+			      "watch --json -- sh -c 'echo > %s/ready; read x < %s/done'", w->dir,
+			      w->dir);
+	w->ended = true;
+	return NULL;
+}
+
+int netlab_watch_begin(struct netlab_watch *w, const char *lab, char *out, size_t len)
+{
+	char path[96];
+	int fd, got = 0;
+
+	w->lab = lab;
+	w->out = out;
+	w->len = len;
+	w->ended = false;
+	snprintf(w->dir, sizeof(w->dir), "/tmp/capnet-watch-XXXXXX");
+	if (!mkdtemp(w->dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/ready", w->dir);
+	if (mkfifo(path, 0600))
+		return -1;
+	snprintf(path, sizeof(path), "%s/done", w->dir);
+	if (mkfifo(path, 0600))
+		return -1;
+	snprintf(path, sizeof(path), "%s/ready", w->dir);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || pthread_create(&w->thread, NULL, watch_thread, w)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* Until its command writes, or watch ended without running it (a refusal). */
+	while (!got && !w->ended) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		got = poll(&p, 1, 100) > 0 && (p.revents & POLLIN);
+	}
+	close(fd);
+	if (!got) {
+		pthread_join(w->thread, NULL);
+		printf("capnet watch ended before it watched:\n%s", w->out);
+		return -1;
+	}
+	return 0;
+}
+
+int netlab_watch_end(struct netlab_watch *w)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/done", w->dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "\n", 1) != 1)
+			perror("netlab_watch_end");
+		close(fd);
+	}
+	pthread_join(w->thread, NULL);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ready", w->dir);
+	unlink(path);
+	rmdir(w->dir);
+	return w->rc;
 }

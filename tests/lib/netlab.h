@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #define NETLAB_MAX 16
@@ -59,6 +60,22 @@ int netlab_capctl_stop(pid_t pid);
  * minute: a limit for a load that stalled, not a measure of speed. */
 bool netlab_history_wait(const char *path, const char *f, uint64_t since, unsigned int count,
 			 pid_t writer);
+
+/* `capnet watch --json` held open while a test makes its frames: netlab_watch_begin returns once
+ * watch has attached (it runs a command that says so, then waits), whatever the machine's
+ * speed; netlab_watch_end lets that command end, and watch with it once it has read the
+ * events already made, and returns watch's exit code. Its output is in out. */
+struct netlab_watch {
+	const char *lab;
+	char *out;
+	size_t len;
+	char dir[64];
+	pthread_t thread;
+	int rc;
+	volatile bool ended;
+};
+int netlab_watch_begin(struct netlab_watch *w, const char *lab, char *out, size_t len);
+int netlab_watch_end(struct netlab_watch *w);
 
 /* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
 struct netlab_udp {

@@ -281,18 +281,9 @@ static void test_arp_and_ipv6(void **state)
 
 /* The drop events of `capnet watch` and the counters of `capnet status` against the truth. */
 struct watcher {
-	pthread_t thread;
+	struct netlab_watch watch;
 	char output[1 << 20];
-	int rc;
 };
-
-static void *watch_main(void *arg)
-{
-	struct watcher *w = arg;
-
-	w->rc = netlab_capnet(lab, w->output, sizeof(w->output), "watch --json --duration 3");
-	return NULL;
-}
 
 static void test_counters_and_events(void **state)
 {
@@ -307,12 +298,10 @@ static void test_counters_and_events(void **state)
 	assert_int_equal(capnet("status --json"), 0);
 	part0 = link_counter(out, 2, 4, "dropped_partition");
 	passed0 = link_counter(out, 2, 1, "passed");
-	assert_int_equal(pthread_create(&w->thread, NULL, watch_main, w), 0);
-	usleep(500 * 1000);
+	assert_int_equal(netlab_watch_begin(&w->watch, lab, w->output, sizeof(w->output)), 0);
 	assert_int_equal(netlab_udp_exchange(&udp, 37, 2, 4, got), 0);
 	assert_int_equal(netlab_udp_exchange(&udp, 23, 2, 1, got), 0);
-	pthread_join(w->thread, NULL);
-	assert_int_equal(w->rc, 0);
+	assert_int_equal(netlab_watch_end(&w->watch), 0);
 	assert_int_equal(capnet("status --json"), 0);
 	part1 = link_counter(out, 2, 4, "dropped_partition");
 	passed1 = link_counter(out, 2, 1, "passed");
