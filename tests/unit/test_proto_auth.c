@@ -274,6 +274,32 @@ static void test_key_file(void **state)
 	rmdir(dir);
 }
 
+/* A host of a lab across hosts is given its cluster's key: installed once, the same key again
+ * is no change, another key is refused and the file keeps the first. */
+static void test_key_file_install(void **state)
+{
+	char dir[] = "/tmp/capnet-key-XXXXXX", path[128];
+	struct proto_key given, other, read_back;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/key", dir);
+	assert_int_equal(proto_key_generate(&given), 0);
+	assert_int_equal(proto_key_generate(&other), 0);
+	assert_int_equal(key_file_install(path, &given), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(key_file_install(path, &given), 0);
+	assert_int_equal(key_file_install(path, &other), -EEXIST);
+	assert_non_null(strstr(error_message(), "holds another key"));
+	error_clear();
+	assert_int_equal(key_file_read(path, &read_back), 0);
+	assert_memory_equal(given.bytes, read_back.bytes, PROTO_KEY_LEN);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_tag_is_documented_hmac),
 		cmocka_unit_test(test_key_text),
 		cmocka_unit_test(test_key_file),
+		cmocka_unit_test(test_key_file_install),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
