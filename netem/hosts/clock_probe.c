@@ -29,32 +29,6 @@
  * at once instead of after chronyc's retries over UDP. */
 #define CHRONYD_SOCKET "/run/chrony/chronyd.sock"
 
-/* Reads one line from fd within ms; 0, or -ETIMEDOUT, -EPIPE at end of file. */
-static int read_line(int fd, char *buf, size_t len, int ms)
-{
-	size_t used = 0;
-	long long deadline = monotonic_ms() + ms;
-
-	while (used + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = deadline - monotonic_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, (int)left) == 0)
-			return -ETIMEDOUT;
-		n = read(fd, buf + used, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EPIPE;
-		if (buf[used] == '\n')
-			break;
-		used++;
-	}
-	buf[used] = '\0';
-	return 0;
-}
-
 /* A daemon's client (argv), its output on the returned descriptor, its input and errors on
  * /dev/null; -errno. */
 static int spawn_client(char *const argv[], pid_t *pid)
@@ -94,7 +68,7 @@ static int chrony_bound(uint64_t *bound_ns)
 	fd = spawn_client(argv, &pid);
 	if (fd < 0)
 		return fd;
-	err = read_line(fd, line, sizeof(line), CHRONYC_MS);
+	err = remote_read_line(fd, line, sizeof(line), CHRONYC_MS);
 	close(fd);
 	if (err)
 		kill(pid, SIGKILL);
@@ -170,7 +144,7 @@ int clock_probe_serve(void)
 	if (write(STDOUT_FILENO, hello, n) != n)
 		return -EPIPE;
 	/* Stamped as late as possible before the answer leaves: the bound is on the round trip. */
-	while (!read_line(STDIN_FILENO, line, sizeof(line), 60000)) {
+	while (!remote_read_line(STDIN_FILENO, line, sizeof(line), 60000)) {
 		n = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)tai_ns());
 		if (write(STDOUT_FILENO, line, n) != n)
 			return -EPIPE;
@@ -216,7 +190,7 @@ static int round_trips(struct probe *p)
 		s->sent = tai_ns();
 		if (write(p->child.in, "\n", 1) != 1)
 			return -EPIPE;
-		err = read_line(p->child.out, line, sizeof(line), ANSWER_MS);
+		err = remote_read_line(p->child.out, line, sizeof(line), ANSWER_MS);
 		s->received = tai_ns();
 		if (err)
 			return err;
@@ -261,7 +235,7 @@ int clock_probe_hosts(const char *lab, const struct host_list *hosts, struct hos
 		} else {
 			err = remote_spawn(lab, &hosts->host[h], NULL, "host clock", &p->child);
 			if (!err)
-				err = read_line(p->child.out, line, sizeof(line), ANSWER_MS);
+				err = remote_read_line(p->child.out, line, sizeof(line), ANSWER_MS);
 			if (!err)
 				err = parse_hello(line, p);
 			if (!err)

@@ -468,3 +468,28 @@ void remote_shell_word(const char *text, char *buf, size_t len)
 	buf[used++] = '\'';
 	buf[used] = '\0';
 }
+
+int remote_read_line(int fd, char *buf, size_t len, int ms)
+{
+	long long deadline = monotonic_ms() + ms;
+	size_t used = 0;
+
+	while (used + 1 < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - monotonic_ms();
+		ssize_t n;
+
+		if (ms >= 0 && (left <= 0 || poll(&p, 1, (int)left) == 0))
+			return -ETIMEDOUT;
+		n = read(fd, buf + used, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EPIPE;
+		if (buf[used] == '\n')
+			break;
+		used++;
+	}
+	buf[used] = '\0';
+	return 0;
+}

@@ -64,6 +64,10 @@ void remote_read_lines(struct remote_child *c, unsigned int n, bool *live,
 void remote_write_all(struct remote_child *c, unsigned int n, bool *live, const char *const *text,
 		      struct remote_reply *reply);
 
+/* Reads one line (its newline dropped) from fd within ms (< 0: no bound), a byte at a time so
+ * that nothing after it is taken: 0, or -ETIMEDOUT, -EPIPE at end of file. */
+int remote_read_line(int fd, char *buf, size_t len, int ms);
+
 /* One word for the remote shell: 'text', with every ' written '\'' (cut to fit len). */
 void remote_shell_word(const char *text, char *buf, size_t len);
 

@@ -35,7 +35,7 @@ cli       | netem/cli.o                                  | lib policy explain la
 cmd       | netem/cmd/*.o                                | lib policy script explain lab labcheck filter delay hosts svc cli node
 maelstrom | netem/maelstrom/*.o                          | lib policy script check explain lab labcheck filter delay cli cmd wire pairing
 capctl    | tools/capctl/*.o                             | lib check node script lab labcheck filter svc hosts
-captrace  | tools/captrace/*.o                           | lib policy node lab labcheck filter wire pairing
+captrace  | tools/captrace/*.o                           | lib policy node lab labcheck filter wire pairing hosts
 wire      | netem/maelstrom/wire.o                       | lib
 pairing   | tools/captrace/trace_pair.o tools/captrace/trace_packet.o | lib node wire
 '

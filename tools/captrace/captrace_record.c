@@ -16,12 +16,14 @@
 #include <pcap/pcap.h>
 
 #include "netem/filter/filter.h"
+#include "netem/hosts/hosts.h"
 #include "netem/lab/adopt.h"
 #include "netem/lab/lab_open.h"
 #include "netem/policy/spec.h"
 #include "netem/lab/topology.h"
 #include "tools/captrace/captrace_cli.h"
 #include "tools/captrace/trace_dir.h"
+#include "tools/captrace/trace_hosts.h"
 #include "lib/dynlib.h"
 #include "lib/json.h"
 
@@ -288,6 +290,8 @@ static void drain_pcap(struct recorder *r, unsigned int i)
 {
 	int n;
 
+	if (!r->cap[i].pcap)
+		return;
 	do {
 		n = libpcap.dispatch(r->cap[i].pcap, -1, libpcap.dump, (u_char *)r->cap[i].dumper);
 		if (n > 0)
@@ -409,6 +413,8 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	struct epoll_event ev, evs[64];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct rlimit lim;
+	static char share_dir[] = "/tmp/captrace-share-XXXXXX";
+	bool share = false;
 	uint64_t clk[6] = {}, deadline = 0, linger_end = 0, next_policy = 0, next_meta = 0;
 	unsigned long long pcap_dropped = 0;
 	double duration = 0;
@@ -421,6 +427,8 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			if (++i >= argc)
 				return report_usage("record: -o needs a directory");
 			dir = argv[i];
+		} else if (!strcmp(argv[i], "--host-share")) {
+			share = true;
 		} else if (!strcmp(argv[i], "--duration")) {
 			if (++i >= argc)
 				return report_usage("record: --duration needs seconds");
@@ -433,8 +441,23 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 				argv[i]);
 		}
 	}
+	if (share && !dir) {
+		if (!mkdtemp(share_dir))
+			return report_fail("record: %s: %s", share_dir, strerror(errno));
+		dir = share_dir;
+	}
 	if (!dir)
 		return report_usage("record: -o DIR is required (where the pcaps and events go)");
+	if (!share) {
+		struct lab_hosts *lh = calloc(1, sizeof(*lh));
+
+		err = lh ? lab_hosts_read(cli->lab, lh) : -ENOMEM;
+		if (!err)
+			rc = trace_record_hosts(cli, lh, dir, duration);
+		free(lh);
+		if (err != -ENOENT)
+			return err ? report_fail("record: %s", error_reason(err)) : rc;
+	}
 	if (geteuid() != 0)
 		return report_fail("record: capturing in the lab's namespaces needs root");
 	err = load_libpcap();
@@ -481,6 +504,9 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		goto cleanup;
 	}
 	for (n = 0; n < r.nodes; n++) {
+		/* A host's share of a lab across hosts captures the nodes it holds. */
+		if (!lab_node_is_here(info, n + 1))
+			continue;
 		if (open_capture(cli->lab, n + 1, r.nodes, dir, &r.cap[n]))
 			goto cleanup;
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = n };
@@ -501,6 +527,12 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		report_fail("record: epoll: %s", strerror(errno));
 		goto cleanup;
 	}
+	/* A host's share ends when its controller closes its input. */
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = UINT32_MAX - 1 };
+	if (share && epoll_ctl(epfd, EPOLL_CTL_ADD, STDIN_FILENO, &ev)) {
+		report_fail("record: epoll: %s", strerror(errno));
+		goto cleanup;
+	}
 	if (filter_read_global(r.filter, &g0))
 		memset(&g0, 0, sizeof(g0));
 	if (poll_policy(&r))
@@ -516,7 +548,11 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	next_meta = clk[1] + RECORD_META_MS * 1000000ull;
 	if (duration > 0)
 		deadline = clk[1] + (uint64_t)(duration * 1e9);
-	if (cli->json) {
+	if (share) {
+		/* Standard output carries the recording itself once it is over; first, that
+		 * every capture of this host is active. */
+		trace_share_started(STDOUT_FILENO);
+	} else if (cli->json) {
 		fputs("{\"recording\":", stdout);
 		json_write_string(stdout, dir);
 		printf(",\"lab\":\"%s\",\"nodes\":%u}\n", cli->lab, r.nodes);
@@ -542,7 +578,14 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 			goto cleanup;
 		}
 		for (k = 0; k < nev; k++) {
-			if (evs[k].data.u32 == UINT32_MAX) {
+			if (evs[k].data.u32 == UINT32_MAX - 1) {
+				char c;
+
+				if (read(STDIN_FILENO, &c, 1) <= 0) {
+					stop_requested = 1;
+					epoll_ctl(epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+				}
+			} else if (evs[k].data.u32 == UINT32_MAX) {
 				err = filter_events_poll(r.filter, 0, write_drop, &r);
 				if (err && err != -EINTR) {
 					report_fail("record: drop events: %s", strerror(-err));
@@ -574,6 +617,8 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 	for (n = 0; n < r.nodes; n++) {
 		struct node_capture *c = &r.cap[n];
 
+		if (!c->pcap)
+			continue;
 		if (libpcap.stats(c->pcap, &c->stats) == 0) {
 			c->have_stats = true;
 			if (cli->verbose)
@@ -604,6 +649,10 @@ int captrace_record(struct captrace_cli *cli, int argc, char **argv)
 		r.write_err = -EIO;
 	if (r.write_err) {
 		report_fail("record: writing to %s failed (disk full?)", dir);
+		goto cleanup;
+	}
+	if (share) {
+		rc = trace_share_send(dir, STDOUT_FILENO) ? EXIT_FAIL : EXIT_OK;
 		goto cleanup;
 	}
 	if (cli->json) {
@@ -639,5 +688,7 @@ cleanup:
 	filter_close(r.filter);
 	free(r.state);
 	free(info);
+	if (share)
+		trace_share_remove(share_dir);
 	return rc;
 }
