@@ -120,7 +120,8 @@ static int fill_node_maps(struct partition_bpf *skel, const struct lab_config *c
 	return 0;
 }
 
-/* tcx's egress attach type (Linux 6.6); the uapi headers of older systems do not name it. */
+/* tcx's attach types (Linux 6.6); the uapi headers of older systems do not name them. */
+#define CAPNET_TCX_INGRESS ((enum bpf_attach_type)46)
 #define CAPNET_TCX_EGRESS ((enum bpf_attach_type)47)
 
 const char *filter_hook_name(enum filter_hook hook)
@@ -193,6 +194,24 @@ bool filter_port_has_tcx(int ifindex, uint32_t prog_id)
 		if (ids[i] == prog_id)
 			return true;
 	return false;
+}
+
+uint32_t filter_port_tcx_other(int ifindex, uint32_t own_id)
+{
+	static const enum bpf_attach_type points[] = { CAPNET_TCX_INGRESS, CAPNET_TCX_EGRESS };
+	uint32_t ids[8], count, flags, i, p;
+
+	for (p = 0; p < 2; p++) {
+		count = 8;
+		flags = 0;
+		/* ENOSPC: more than fit, and the first eight are there all the same. */
+		if (bpf_prog_query(ifindex, points[p], 0, &flags, ids, &count) && errno != ENOSPC)
+			continue;
+		for (i = 0; i < count && i < 8; i++)
+			if (ids[i] != own_id)
+				return ids[i];
+	}
+	return 0;
 }
 
 enum filter_hook filter_port_hook(int ifindex, uint32_t prog_id)

@@ -52,5 +52,9 @@ int filter_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 int filter_write_healthy(struct filter *f);
 /* Whether tcx runs program prog_id at egress of port ifindex (filter_attach.c). */
 bool filter_port_has_tcx(int ifindex, uint32_t prog_id);
+/* The id of a program that tcx runs at ingress or egress of port ifindex other than own_id, 0
+ * when there is none: tcx runs before clsact and its blocks, so such a program can pass what
+ * the lab's filter would drop (filter_attach.c). */
+uint32_t filter_port_tcx_other(int ifindex, uint32_t own_id);
 
 #endif /* CAPNET_FILTER_INTERNAL_H */

@@ -67,7 +67,8 @@ static int count_bound(const int *ifindex, const unsigned int *node, unsigned in
 	blocks_ok = in_egress == egress_id && in_ingress == arp_id && egress_filters == 1 &&
 		    ingress_filters == 1;
 	for (i = 0; i < ports && !err; i++) {
-		if (blocks_ok && egress[i] == egress_block && ingress[i] == ingress_block)
+		if (blocks_ok && egress[i] == egress_block && ingress[i] == ingress_block &&
+		    !filter_port_tcx_other(ifindex[i], egress_id))
 			(*ok)++;
 		else if (!*first_missing)
 			*first_missing = node[i];
@@ -137,7 +138,8 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 			h = FILTER_HOOK_TCX;
 		else if (first == FILTER_HOOK_AUTO || i > 0)
 			h = filter_port_hook(ifindex[i], egress_id);
-		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id) {
+		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id &&
+		    !filter_port_tcx_other(ifindex[i], egress_id)) {
 			(*ok)++;
 			*hook = h;
 		} else if (!*first_missing) {
@@ -149,6 +151,32 @@ out:
 	free(ids);
 	free(arp);
 	return err;
+}
+
+/* The first port that runs another program through tcx, said in why; empty when none does. */
+static void tcx_fault(const char *lab, const int *ifindex, const unsigned int *node,
+		      unsigned int ports, char *why, size_t len)
+{
+	uint32_t own = 0, other = 0;
+	char dir[256], sw[64];
+	unsigned int i;
+	int saved;
+
+	why[0] = 0;
+	filter_pin_dir(lab, dir, sizeof(dir));
+	lab_switch_ns(lab, sw, sizeof(sw));
+	if (pinned_prog_id(dir, PROG_PIN_NAME, &own))
+		return;
+	saved = netns_enter(sw);
+	if (saved < 0)
+		return;
+	for (i = 0; i < ports && !other; i++)
+		other = filter_port_tcx_other(ifindex[i], own);
+	if (other)
+		snprintf(why, len,
+			 "p%u runs another program (id %u) through tcx beside the lab's filter",
+			 node[i - 1], other);
+	netns_return(saved);
 }
 
 /* What is wrong with a shared block of the lab, said in why; empty when both blocks hold the
@@ -258,7 +286,9 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 		uint32_t egress, ingress;
 		char why[160];
 
-		block_fault(f->lab, why, sizeof(why));
+		tcx_fault(f->lab, ifindex, node, ports, why, sizeof(why));
+		if (!why[0])
+			block_fault(f->lab, why, sizeof(why));
 		if (why[0]) {
 			error_note("lab \"%s\" is not whole: %s, so partitions would not hold; %s "
 				   "rebuilds it",

@@ -13,9 +13,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <net/if.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 
 #include "netem/filter/filter.h"
+#include "netem/lab/topology.h"
 #include "netem/svc/nodes.h"
 #include "tests/lib/netlab.h"
 
@@ -538,6 +541,38 @@ static void test_port_unbound_from_blocks_is_refused(void **state)
 	assert_lab_gone(3);
 }
 
+/* A program that tcx runs on a port comes before clsact and its blocks, so one that passes
+ * every frame undoes every partition: a lab with one is refused, naming the port, whichever
+ * hook it uses. The lab's own ARP responder stands in for it. */
+static void test_tcx_program_beside_the_filter_is_refused(void **state)
+{
+	static const char *const hooks[] = { "blocks", "clsact", "tcx" };
+	/* tcx's ingress attach type (Linux 6.6), which older uapi headers do not name. */
+	const enum bpf_attach_type tcx_ingress = (enum bpf_attach_type)46;
+	char path[256], sw[128];
+	int saved, prog, err;
+	size_t h;
+
+	(void)state;
+	for (h = 0; h < sizeof(hooks) / sizeof(hooks[0]); h++) {
+		assert_int_equal(
+			netlab_capnet(lab, out, sizeof(out), "up -n 3 --hook %s", hooks[h]), 0);
+		snprintf(path, sizeof(path), "/sys/fs/bpf/capnet/%s/capnet_arp", lab);
+		prog = bpf_obj_get(path);
+		assert_true(prog >= 0);
+		snprintf(sw, sizeof(sw), "%s-sw", lab);
+		saved = netns_enter(sw);
+		assert_true(saved >= 0);
+		err = bpf_prog_attach_opts(prog, (int)if_nametoindex("p3"), tcx_ingress, NULL);
+		netns_return(saved);
+		close(prog);
+		assert_int_equal(err, 0);
+		expect_refused("p3 runs another program", 3);
+		assert_int_equal(netlab_capnet(lab, out, sizeof(out), "down"), 0);
+		assert_lab_gone(3);
+	}
+}
+
 /* start run again after an earlier one stopped half-way: it starts what is missing and says
  * which nodes already ran, one true sentence; another mode on a running node is refused. */
 static void test_start_again(void **state)
@@ -696,6 +731,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_filter_missing_on_a_port_is_refused,
 					  netlab_teardown),
 		cmocka_unit_test_teardown(test_port_unbound_from_blocks_is_refused,
+					  netlab_teardown),
+		cmocka_unit_test_teardown(test_tcx_program_beside_the_filter_is_refused,
 					  netlab_teardown),
 		cmocka_unit_test_teardown(test_start_again, netlab_teardown),
 		cmocka_unit_test_teardown(test_not_root, netlab_teardown),
