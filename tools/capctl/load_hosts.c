@@ -3,8 +3,9 @@
  * `capctl load --host-share ...` over the lab's shared ssh connection, writing its lines on its
  * standard output stamped on its own CLOCK_TAI; the controller measures every host's clock
  * before and after (netem/hosts/clock_probe.h), then merges the lines in time order, each
- * corrected by its host's offset and given its bound. Closing a share's standard input ends it
- * early, as Ctrl-C ends a run on one host. */
+ * corrected by its host's offset and given its bound, onto its own CLOCK_MONOTONIC, the clock of
+ * the lab's fault log. Closing a share's standard input ends it early, as Ctrl-C ends a run on
+ * one host. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,7 +38,8 @@ struct share {
 	int status;
 };
 
-/* One line of the merged history: where it is in its host's output, and its corrected time. */
+/* One line of the merged history: where it is in its host's output, and its corrected time
+ * (CLOCK_TAI of the reference). */
 struct merged_line {
 	uint64_t time;
 	unsigned int host;
@@ -332,10 +334,24 @@ static int collect(const struct share *shares, const struct lab_hosts *lh,
 	return 0;
 }
 
-/* Each line with its corrected time and, before its closing brace, its host's bound. */
+/* What takes a reference CLOCK_TAI stamp onto the controller's CLOCK_MONOTONIC, the clock of
+ * the lab's fault log, counted from a capnet run's start under one: the controller's TAI less
+ * its monotonic clock, read at one instant (a TAI read between two monotonic ones), plus the
+ * origin. One constant for every line: it moves no line against another. */
+static uint64_t fault_log_shift(void)
+{
+	uint64_t m0 = monotonic_ns(), tai = tai_ns(), m1 = monotonic_ns(),
+		 mono = m0 + (m1 - m0) / 2;
+
+	return tai - mono + workload_clock_origin(mono);
+}
+
+/* Each line with its time on the fault log's clock and, before its closing brace, its host's
+ * bound. */
 static int write_merged(const char *path, const struct merged_line *lines, size_t n,
 			const struct lab_hosts *lh, const struct host_clock *clock)
 {
+	uint64_t shift = fault_log_shift();
 	FILE *f = fopen(path, "w");
 
 	if (!f) {
@@ -347,8 +363,9 @@ static int write_merged(const char *path, const struct merged_line *lines, size_
 		const char *close = memrchr(m->start, '}', m->len);
 
 		fprintf(f, "%.*s%" PRIu64 "%.*s,\"epsilon\":%" PRIu64 ",\"host\":", (int)m->time_at,
-			m->start, m->time, (int)(close - m->start - m->time_end),
-			m->start + m->time_end, clock[m->host].bound_ns);
+			m->start, m->time > shift ? m->time - shift : 0,
+			(int)(close - m->start - m->time_end), m->start + m->time_end,
+			clock[m->host].bound_ns);
 		json_write_string(f, lh->hosts.host[m->host].dest);
 		fprintf(f, ",\"epsilon_source\":\"%s\"}\n",
 			clock_source_name(clock[m->host].source));

@@ -133,6 +133,15 @@ const char *workload_kind_name(enum workload_kind kind)
 					 "register";
 }
 
+uint64_t workload_clock_origin(uint64_t now)
+{
+	const char *origin = getenv("CAPNET_CLOCK_ORIGIN");
+	char *end;
+	unsigned long long o = origin ? strtoull(origin, &end, 10) : 0;
+
+	return origin && *origin && !*end && o && o <= now ? o : 0;
+}
+
 int workload_parse_nodes(struct workload_config *cfg, const char *text, char *err, size_t errlen)
 {
 	const char *p = text;
@@ -1241,15 +1250,9 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	if (err)
 		goto out;
 	run.t0 = monotonic_ns();
-	{
-		/* Under capnet run, times count from the run's start, as its faults do. */
-		const char *origin = getenv("CAPNET_CLOCK_ORIGIN");
-		char *end;
-		unsigned long long o = origin ? strtoull(origin, &end, 10) : 0;
-
-		if (origin && *origin && !*end && o && o <= run.t0)
-			run.t0 = run.history_origin = o;
-	}
+	run.history_origin = workload_clock_origin(run.t0);
+	if (run.history_origin)
+		run.t0 = run.history_origin;
 	/* Otherwise the history is on CLOCK_MONOTONIC itself, as the lab's fault log is, so
 	 * the faults typed by hand during the load line up with its operations. */
 	if (cfg->kind == WORKLOAD_BANK) {

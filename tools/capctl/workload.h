@@ -89,6 +89,10 @@ struct workload_stats {
 	uint64_t seed; /* the seed used, for a replay of the same choices */
 };
 
+/* Where a history's times count from, CLOCK_MONOTONIC being now: a capnet run's start under it
+ * (its CAPNET_CLOCK_ORIGIN), so that they line up with the run's faults; else 0. */
+uint64_t workload_clock_origin(uint64_t now);
+
 /* Parses a node list such as "1-5" or "1,3,5" or "2-3,7" into cfg->nodes. Returns 0 or -EINVAL
  * with a message for the user in err. */
 int workload_parse_nodes(struct workload_config *cfg, const char *text, char *err, size_t errlen);
