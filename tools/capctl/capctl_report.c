@@ -442,8 +442,23 @@ int capctl_report_main(int argc, char **argv)
 	run_check(&r, model, path);
 	if (model && !strcmp(model, "register") && r.verdict_status == 1) {
 		struct lin_options lopt = { 0 };
+		int err;
 
-		if (!lin_check_register(&h, &lopt, &r.lin, &e)) {
+		/* The window is searched as check searched: every interval widened by its clock's
+		 * bound; the pictures then draw the times as they were stamped. */
+		history_widen(&h);
+		err = lin_check_register(&h, &lopt, &r.lin, &e);
+		/* Paired once already: only memory can fail it, and then there is no picture. */
+		if (history_pair(&h, &e)) {
+			report_warn("%s: out of memory", path);
+			if (!err)
+				lin_result_free(&r.lin);
+			free(r.bands);
+			faults_free(&fs);
+			history_free(&h);
+			return CAPCTL_FAIL;
+		}
+		if (!err) {
 			lin_done = true;
 			r.have_window = r.lin.verdict == LIN_VIOLATION && r.lin.n_window;
 		}
