@@ -3,8 +3,10 @@
  * and the attach at every switch port's egress (clsact or tcx) with the ARP responder at
  * ingress. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -265,13 +267,22 @@ static int attach_blocks(const struct lab_config *cfg, const struct lab_info *in
 	unsigned int i, failed = 0, ports = lab_ports_here(info, ifindex, node);
 	char sw[64], pin[256];
 	uint32_t highest = 0;
-	int saved, err;
+	int saved, err, ns_lock = -1;
 
 	lab_switch_ns(cfg->name, sw, sizeof(sw));
 	filter_pin_dir(cfg->name, pin, sizeof(pin));
 	saved = netns_enter(sw);
 	if (saved < 0)
 		return saved;
+	/* Two labs adopted on bridges of one namespace, coming up at once, would both take the
+	 * blocks after the highest bound: the namespace itself, locked, makes them take turns
+	 * from choosing the blocks until the filter holds its block. */
+	ns_lock = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns_lock < 0 || flock(ns_lock, LOCK_EX)) {
+		err = -errno;
+		error_note("lock the namespace %s: %s", sw, strerror(-err));
+		goto out;
+	}
 	err = clsact_highest_block(&highest);
 	if (err) {
 		error_note("list the qdiscs of %s: %s%s", sw, strerror(-err), hint(err));
@@ -303,6 +314,8 @@ static int attach_blocks(const struct lab_config *cfg, const struct lab_info *in
 		error_note("attach the filter to tc block %u: %s%s", blocks->egress, strerror(-err),
 			   hint(err));
 out:
+	if (ns_lock >= 0)
+		close(ns_lock);
 	netns_return(saved);
 	return err;
 }

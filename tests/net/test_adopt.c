@@ -32,6 +32,12 @@
 #define PORT 7311
 #define COUNT 20
 
+/* Prints the pid of the process just started with `ip netns exec` once it is in its namespace:
+ * until ip has entered it, the pid is still in the host's, which adopt --pid refuses. */
+#define IN_NETNS                                                                              \
+	"until [ \"$(readlink /proc/$!/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]; do " \
+	"sleep 0.01; done; echo $!"
+
 static const char *lab;
 static char out[1 << 16], pre[64], lab2[64], dir[] = "/tmp/capnet-adopt-XXXXXX", repo[4096];
 static pid_t service_pid;
@@ -52,7 +58,7 @@ static int build(void)
 		return -1;
 	}
 	/* The service: a process inside container 1, started as a runtime's exec would. */
-	if (netlab_sh(out, sizeof(out), "ip netns exec %sc1 sleep 3600 >/dev/null 2>&1 & echo $!",
+	if (netlab_sh(out, sizeof(out), "ip netns exec %sc1 sleep 3600 >/dev/null 2>&1 & " IN_NETNS,
 		      pre))
 		return -1;
 	service_pid = (pid_t)atoi(out);
@@ -64,9 +70,10 @@ static void destroy(void)
 	if (service_pid > 0)
 		kill(service_pid, SIGKILL);
 	service_pid = 0;
-	netlab_sh(out, sizeof(out),
-		  "for n in br c1 c2 c3 c4 e d1 dbr; do ip netns del %s$n 2>/dev/null; done; true",
-		  pre);
+	netlab_sh(
+		out, sizeof(out),
+		"for n in br c1 c2 c3 c4 e d1 d2 dbr; do ip netns del %s$n 2>/dev/null; done; true",
+		pre);
 }
 
 static int setup(void **state)
@@ -244,7 +251,7 @@ static void test_adopt_by_pid(void **state)
 
 	(void)state;
 	assert_int_equal(netlab_sh(pids, sizeof(pids),
-				   "ip netns exec %sc2 sleep 60 >/dev/null 2>&1 & echo $!", pre),
+				   "ip netns exec %sc2 sleep 60 >/dev/null 2>&1 & " IN_NETNS, pre),
 			 0);
 	pids[strcspn(pids, "\n")] = '\0';
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "adopt --pid %d,%s",
@@ -389,6 +396,52 @@ static void refused(const char *why, const char *fmt, ...)
 	assert_int_equal(netlab_sh(out, sizeof(out), "ls /run/netns | grep -c '^%s-'", lab), 1);
 }
 
+/* Two labs adopted at once on two bridges of one namespace: each gets blocks of its own (the
+ * namespace's lock makes them take turns), and down of one leaves the other whole. */
+static void test_two_adopted_at_once(void **state)
+{
+	char blocks[2][64], path[256];
+	const char *labs[2];
+	int i;
+
+	(void)state;
+	snprintf(lab2, sizeof(lab2), "%sb", lab);
+	labs[0] = lab;
+	labs[1] = lab2;
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "set -e; P=%s; ip -n ${P}br link add br-two type bridge;"
+			  " ip -n ${P}br link set br-two up;"
+			  " for i in 1 2; do ip netns add ${P}d$i;"
+			  "  ip -n ${P}d$i link add eth0 type veth peer name vd$i netns ${P}br;"
+			  "  ip -n ${P}br link set vd$i master br-two up;"
+			  "  ip -n ${P}d$i link set eth0 up; done",
+			  pre),
+		0);
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "%s --lab %s adopt --netns %sc1,%sc2 >/dev/null & a=$!;"
+				   " %s --lab %s adopt --netns %sd1,%sd2 >/dev/null & b=$!;"
+				   " wait $a && wait $b",
+				   getenv("CAPNET"), lab, pre, pre, getenv("CAPNET"), lab2, pre,
+				   pre),
+			 0);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "cat /run/capnet/%s/up.blocks", labs[i]);
+		assert_int_equal(netlab_sh(blocks[i], sizeof(blocks[i]), "%s", path), 0);
+	}
+	if (!strcmp(blocks[0], blocks[1]))
+		fail_msg("two adopted labs share blocks: %s", blocks[0]);
+	assert_int_equal(netlab_capnet_checked(lab2, out, sizeof(out), "partition 1"), 0);
+	assert_int_equal(netlab_capnet_checked(lab2, out, sizeof(out), "down"), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 1"), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "ip -n %sbr link del br-two; ip netns del %sd1; ip netns del %sd2", pre,
+			  pre, pre),
+		0);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -435,6 +488,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_adopt_by_pid, netlab_teardown),
 		cmocka_unit_test_teardown(test_tools_on_adopted_lab, netlab_teardown),
 		cmocka_unit_test_teardown(test_exec_load_and_run_on_adopted_lab, netlab_teardown),
+		cmocka_unit_test_teardown(test_two_adopted_at_once, netlab_teardown),
 		cmocka_unit_test_teardown(test_bad_input, netlab_teardown),
 	};
 
