@@ -239,7 +239,7 @@ static void explain_attach(const char *sw, const char *pin, unsigned int port, u
 	if (port == 1 && hook == FILTER_HOOK_TCX)
 		explain("# tcx: tc's BPF hook without a qdisc (Linux 6.6). Debian 12's bpftool 7.1 "
 			"cannot attach through it (7.3 can, as below); capnet up with the default "
-			"hook, clsact, builds a lab whose every line replays");
+			"hook, blocks, or with clsact builds a lab whose every line replays");
 	if (hook == FILTER_HOOK_TCX) {
 		explain("# nsenter --net=%s/%s bpftool net attach tcx_egress pinned %s/%s dev p%u",
 			NETNS_RUN_DIR, sw, pin, PROG_PIN_NAME, port);
