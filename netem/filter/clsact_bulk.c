@@ -346,10 +346,10 @@ int clsact_block_prog_id(uint32_t block, uint16_t protocol, uint32_t *prog_id)
 	return err;
 }
 
-/* Dumps what `type` (RTM_GETQDISC, RTM_GETTFILTER) lists of the namespace, or of a shared
- * block when block is not 0, handing fn every message until the end of the dump. */
-static int dump(unsigned short type, uint32_t block,
-		void (*fn)(const struct nlmsghdr *nh, void *arg), void *arg)
+/* On socket fd, dumps what `type` (RTM_GETQDISC, RTM_GETTFILTER) lists of what tc names
+ * (the namespace, a port's qdisc, a shared block), handing fn every message until the end. */
+static int dump_on(int fd, unsigned short type, const struct tcmsg *tc,
+		   void (*fn)(const struct nlmsghdr *nh, void *arg), void *arg)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -359,18 +359,11 @@ static int dump(unsigned short type, uint32_t block,
 			.nlmsg_type = type,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
 			.nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC },
+		.tc = *tc,
 	};
 	static char in[1 << 16];
-	int fd, err = 0;
+	int err = 0;
 
-	if (block) {
-		req.tc.tcm_ifindex = (int)TCM_IFINDEX_MAGIC_BLOCK;
-		req.tc.tcm_block_index = block;
-	}
-	fd = open_socket();
-	if (fd < 0)
-		return fd;
 	if (send(fd, &req, sizeof(req), 0) != sizeof(req))
 		err = -errno;
 	while (!err) {
@@ -395,6 +388,17 @@ static int dump(unsigned short type, uint32_t block,
 		}
 	}
 out:
+	return err;
+}
+
+static int dump(unsigned short type, const struct tcmsg *tc,
+		void (*fn)(const struct nlmsghdr *nh, void *arg), void *arg)
+{
+	int fd = open_socket(), err;
+
+	if (fd < 0)
+		return fd;
+	err = dump_on(fd, type, tc, fn, arg);
 	close(fd);
 	return err;
 }
@@ -433,8 +437,9 @@ static int clsact_dump(void (*fn)(int ifindex, uint32_t ingress_block, uint32_t 
 		       void *arg)
 {
 	struct clsact_visit v = { .fn = fn, .arg = arg };
+	struct tcmsg tc = { .tcm_family = AF_UNSPEC };
 
-	return dump(RTM_GETQDISC, 0, got_qdisc, &v);
+	return dump(RTM_GETQDISC, &tc, got_qdisc, &v);
 }
 
 /* A dump lists each priority's classifier (handle 0) before its filters. */
@@ -449,8 +454,35 @@ static void count_filter(const struct nlmsghdr *nh, void *arg)
 
 int clsact_block_filters(uint32_t block, unsigned int *count)
 {
+	struct tcmsg tc = { .tcm_family = AF_UNSPEC,
+			    .tcm_ifindex = (int)TCM_IFINDEX_MAGIC_BLOCK,
+			    .tcm_block_index = block };
+
 	*count = 0;
-	return dump(RTM_GETTFILTER, block, count_filter, count);
+	return dump(RTM_GETTFILTER, &tc, count_filter, count);
+}
+
+int clsact_port_filters(const int *ifindex, unsigned int n, bool ingress, unsigned int *count)
+{
+	struct tcmsg tc = { .tcm_family = AF_UNSPEC,
+			    .tcm_parent = TC_H_MAKE(TC_H_CLSACT,
+						    ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS) };
+	unsigned int i;
+	int fd, err = 0;
+
+	fd = open_socket();
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < n && !err; i++) {
+		count[i] = 0;
+		tc.tcm_ifindex = ifindex[i];
+		err = dump_on(fd, RTM_GETTFILTER, &tc, count_filter, &count[i]);
+		/* A port without a clsact qdisc has no filters to list. */
+		if (err == -EINVAL || err == -ENOENT)
+			err = 0;
+	}
+	close(fd);
+	return err;
 }
 
 static void note_highest(int ifindex, uint32_t ingress_block, uint32_t egress_block, void *arg)

@@ -34,6 +34,9 @@ int clsact_block_prog_id(uint32_t block, uint16_t protocol, uint32_t *prog_id);
  * filter alone, since one added beside it (at the same priority it even runs first) could pass
  * what the lab's filter drops. */
 int clsact_block_filters(uint32_t block, unsigned int *count);
+/* For each ifindex[i], how many filters its clsact qdisc holds at ingress or egress: a dump a
+ * port, all on one socket. A lab's port holds its own filter there alone, as a block does. */
+int clsact_port_filters(const int *ifindex, unsigned int n, bool ingress, unsigned int *count);
 /* For each ifindex[i], the blocks its clsact qdisc is bound to (0: none, or no clsact): one
  * dump of the namespace's qdiscs. */
 int clsact_port_blocks(const int *ifindex, unsigned int n, uint32_t *ingress_block,

@@ -85,6 +85,7 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	static unsigned int node[CAPNET_NODE_SLOTS];
 	char dir[256], sw[64];
 	uint32_t *ids = NULL, *arp = NULL, egress_id, arp_id;
+	unsigned int *in_count = NULL, *out_count = NULL;
 	enum filter_hook first;
 	unsigned int i, ports;
 	int saved, err;
@@ -101,9 +102,13 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 		return err;
 	ids = calloc(ports, sizeof(*ids));
 	arp = calloc(ports, sizeof(*arp));
-	if (!ids || !arp) {
+	in_count = calloc(ports, sizeof(*in_count));
+	out_count = calloc(ports, sizeof(*out_count));
+	if (!ids || !arp || !in_count || !out_count) {
 		free(ids);
 		free(arp);
+		free(in_count);
+		free(out_count);
 		return -ENOMEM;
 	}
 	/* What `up` recorded says whether the ports share blocks: a lab whose record is lost is
@@ -114,6 +119,8 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	if (saved < 0) {
 		free(ids);
 		free(arp);
+		free(in_count);
+		free(out_count);
 		return saved;
 	}
 	if (blocks) {
@@ -126,6 +133,12 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	/* A port counts when it has both: the filter at egress and the ARP responder at
 	 * ingress, without which its node cannot reach anyone. */
 	err = clsact_prog_ids(ifindex, ports, true, ETH_P_ARP, arp);
+	/* The filter and the ARP responder each alone where they are: another filter beside
+	 * either (at the same priority it runs first) can pass what the lab's would drop. */
+	if (!err)
+		err = clsact_port_filters(ifindex, ports, true, in_count);
+	if (!err)
+		err = clsact_port_filters(ifindex, ports, false, out_count);
 	first = filter_port_hook(ifindex[0], egress_id);
 	if (!err && first == FILTER_HOOK_CLSACT)
 		err = clsact_prog_ids(ifindex, ports, false, ETH_P_ALL, ids);
@@ -138,7 +151,8 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 			h = FILTER_HOOK_TCX;
 		else if (first == FILTER_HOOK_AUTO || i > 0)
 			h = filter_port_hook(ifindex[i], egress_id);
-		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id &&
+		if (h != FILTER_HOOK_AUTO && arp[i] == arp_id && in_count[i] == 1 &&
+		    out_count[i] == (h == FILTER_HOOK_CLSACT) &&
 		    !filter_port_tcx_other(ifindex[i], egress_id)) {
 			(*ok)++;
 			*hook = h;
@@ -150,16 +164,20 @@ out:
 	netns_return(saved);
 	free(ids);
 	free(arp);
+	free(in_count);
+	free(out_count);
 	return err;
 }
 
-/* The first port that runs another program through tcx, said in why; empty when none does. */
-static void tcx_fault(const char *lab, const int *ifindex, const unsigned int *node,
-		      unsigned int ports, char *why, size_t len)
+/* The first port that runs another program through tcx, or (a lab without blocks) holds
+ * another filter beside the lab's at its clsact qdisc, said in why; empty when none does. */
+static void port_fault(const char *lab, const int *ifindex, const unsigned int *node,
+		       unsigned int ports, char *why, size_t len)
 {
-	uint32_t own = 0, other = 0;
+	uint32_t own = 0, other = 0, egress_block, ingress_block;
+	bool blocks = lab_record_blocks(lab, &egress_block, &ingress_block) == 0;
+	unsigned int i, in = 0, out = 0;
 	char dir[256], sw[64];
-	unsigned int i;
 	int saved;
 
 	why[0] = 0;
@@ -170,12 +188,24 @@ static void tcx_fault(const char *lab, const int *ifindex, const unsigned int *n
 	saved = netns_enter(sw);
 	if (saved < 0)
 		return;
-	for (i = 0; i < ports && !other; i++)
+	for (i = 0; i < ports && !why[0]; i++) {
 		other = filter_port_tcx_other(ifindex[i], own);
-	if (other)
-		snprintf(why, len,
-			 "p%u runs another program (id %u) through tcx beside the lab's filter",
-			 node[i - 1], other);
+		if (other) {
+			snprintf(
+				why, len,
+				"p%u runs another program (id %u) through tcx beside the lab's filter",
+				node[i], other);
+			break;
+		}
+		if (blocks || clsact_port_filters(&ifindex[i], 1, true, &in) ||
+		    clsact_port_filters(&ifindex[i], 1, false, &out))
+			continue;
+		if (in > 1 || out > 1)
+			snprintf(why, len,
+				 "p%u holds %u filters at %s, not the lab's alone, and another "
+				 "filter there can undo what the lab's does",
+				 node[i], in > 1 ? in : out, in > 1 ? "ingress" : "egress");
+	}
 	netns_return(saved);
 }
 
@@ -286,7 +316,7 @@ int filter_check_whole(struct filter *f, const struct lab_info *info)
 		uint32_t egress, ingress;
 		char why[160];
 
-		tcx_fault(f->lab, ifindex, node, ports, why, sizeof(why));
+		port_fault(f->lab, ifindex, node, ports, why, sizeof(why));
 		if (!why[0])
 			block_fault(f->lab, why, sizeof(why));
 		if (why[0]) {

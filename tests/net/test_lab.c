@@ -481,6 +481,16 @@ static void test_filter_missing_on_a_port_is_refused(void **state)
 {
 	(void)state;
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "up -n 3 --hook clsact"), 0);
+	/* Another filter beside the port's own (the lab's ARP responder stands in for one that
+	 * passes every frame: at the same priority it runs first). */
+	assert_int_equal(
+		netlab_sh(out, sizeof(out),
+			  "nsenter --net=/run/netns/%s-sw tc filter add dev p2 egress handle 2 "
+			  "pref 1 protocol all bpf object-pinned "
+			  "/sys/fs/bpf/capnet/%s/capnet_arp direct-action",
+			  lab, lab),
+		0);
+	expect_refused("p2 holds 2 filters at egress", 3);
 	assert_int_equal(netlab_sh(out, sizeof(out),
 				   "ip netns exec %s-sw tc filter del dev p2 egress", lab),
 			 0);
