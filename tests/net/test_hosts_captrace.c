@@ -154,6 +154,17 @@ static void test_lost_messages_matched_on_their_host(void **state)
 					 from % 2 == to % 2 ? 0 : COUNT);
 		}
 
+	/* report names the host that dropped each: its destination's. */
+	for (unsigned int k = 0; k < HOSTS; k++) {
+		assert_int_equal(netlab_sh(out, sizeof(out),
+					   "grep -o -F -e '\"host\":\"%s\"' %s | wc -l",
+					   hosts.addr[k], report),
+				 0);
+		assert_int_equal(atoi(out), 2 * 2 * COUNT);
+	}
+	assert_int_equal(netlab_sh(out, sizeof(out), "%s report %s", captrace, dir), 0);
+	assert_non_null(strstr(out, "across hosts"));
+
 	/* Every loss was dropped on its destination's host: that host's own drop events hold
 	 * one for each, and none for a destination elsewhere. */
 	for (unsigned int k = 0; k < HOSTS; k++) {

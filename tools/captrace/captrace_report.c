@@ -21,8 +21,8 @@ static double rel_s(const struct trace_analysis *an, uint64_t t)
 	return (double)(int64_t)(t - an->start_ns) / 1e9;
 }
 
-static void print_lost_json(FILE *f, const struct trace_analysis *an, const struct trace_msg *m,
-			    bool first)
+static void print_lost_json(FILE *f, const struct trace_analysis *an, const struct trace_meta *meta,
+			    const struct trace_msg *m, bool first)
 {
 	char type[32], desc[512];
 	const char *spec = trace_generation_spec(an, m->generation);
@@ -53,6 +53,11 @@ static void print_lost_json(FILE *f, const struct trace_analysis *an, const stru
 			"\"dport\":%u,\"ip_id\":%u,\"l4_csum\":%u",
 			src, dst, m->ip_proto, m->sport, m->dport,
 			(unsigned int)(m->key.b >> 16 & 0xffff), (unsigned int)(m->key.b & 0xffff));
+	}
+	/* Across hosts: the host that judged it, its destination's. */
+	if (meta->n_hosts && m->key.to <= meta->nodes) {
+		fputs(",\"host\":", f);
+		json_write_string(f, meta->host[meta->host_of[m->key.to]]);
 	}
 	fputs(",\"message\":", f);
 	json_write_string(f, desc);
@@ -92,7 +97,7 @@ static void print_json(FILE *f, const struct trace_analysis *an, const struct tr
 	for (i = 0; i < an->nmsgs; i++) {
 		if (an->msgs[i].fate == TRACE_DELIVERED)
 			continue;
-		print_lost_json(f, an, &an->msgs[i], first);
+		print_lost_json(f, an, &td->meta, &an->msgs[i], first);
 		first = false;
 	}
 	fputs("],\n\"links\":[", f);
@@ -144,6 +149,15 @@ static void print_text(FILE *f, const struct trace_analysis *an, const struct tr
 
 	fprintf(f, "lab %s, %u nodes, %.3f s captured, %llu packets\n", td->meta.lab, an->nodes,
 		(an->stop_ns - an->start_ns) / 1e9, (unsigned long long)td->packets);
+	for (unsigned int h = 0; h < td->meta.n_hosts; h++) {
+		fprintf(f, "%s %s: nodes",
+			h ? "," : "across hosts (each judges the frames to its nodes):",
+			td->meta.host[h]);
+		for (unsigned int i = 1; i <= td->meta.nodes; i++)
+			if (td->meta.host_of[i] == h)
+				fprintf(f, " %u", i);
+		fputs(h + 1 == td->meta.n_hosts ? "\n" : "", f);
+	}
 	fprintf(f,
 		"sent %zu, delivered %llu, lost %llu (partition %llu, loss %llu, unexplained "
 		"%llu)%s",

@@ -10,6 +10,7 @@
 #include "tools/captrace/trace_dir.h"
 #include "lib/json.h"
 #include "lib/monotonic.h"
+#include "netem/policy/spec.h"
 
 void trace_pcap_name(unsigned int node, char *buf, size_t len)
 {
@@ -47,6 +48,37 @@ static int parse_macs(const struct json_value *macs, struct trace_meta *m, char 
 	}
 	m->has_macs = true;
 	return 0;
+}
+
+/* "hosts":[{"host":"h1","nodes":"1,2"},...] of a recording across hosts: absent on one host. */
+static int parse_hosts(const struct json_value *hosts, struct trace_meta *m, char *err,
+		       size_t errlen)
+{
+	m->n_hosts = 0;
+	if (!hosts)
+		return 0;
+	if (hosts->kind != JSON_ARRAY || hosts->n > TRACE_HOSTS_MAX)
+		goto bad;
+	for (size_t h = 0; h < hosts->n; h++) {
+		char nodes[4096];
+		struct node_set set;
+		struct spec_error e;
+
+		if (json_copy_string(json_member(&hosts->items[h], "host"), m->host[h],
+				     sizeof(m->host[h])) ||
+		    json_copy_string(json_member(&hosts->items[h], "nodes"), nodes,
+				     sizeof(nodes)) ||
+		    nodeset_parse(nodes, m->nodes, &set, &e))
+			goto bad;
+		for (unsigned int i = 1; i <= m->nodes; i++)
+			if (nodeset_has(&set, i))
+				m->host_of[i] = h;
+	}
+	m->n_hosts = hosts->n;
+	return 0;
+bad:
+	snprintf(err, errlen, "\"hosts\" is not a list of {\"host\", \"nodes\"}");
+	return -EINVAL;
 }
 
 static int meta_from_json(const struct json_value *root, struct trace_meta *m, char *err,
@@ -98,6 +130,8 @@ static int meta_from_json(const struct json_value *root, struct trace_meta *m, c
 	m->complete = !complete || complete->kind != JSON_BOOL || complete->b;
 	member_u64(root, "ring_overflow", &m->ring_overflow);
 	member_u64(root, "pcap_dropped", &m->pcap_dropped);
+	if (parse_hosts(json_member(root, "hosts"), m, err, errlen))
+		return -EINVAL;
 	return parse_macs(json_member(root, "macs"), m, err, errlen);
 }
 

@@ -20,6 +20,8 @@
 #define TRACE_DROPS "drops.jsonl"
 #define TRACE_PARTITIONS "partitions.jsonl"
 #define TRACE_FORMAT_VERSION 1
+/* The hosts a recording across hosts lists at most (as many as a lab spans). */
+#define TRACE_HOSTS_MAX 64
 
 struct trace_meta {
 	char lab[64];
@@ -37,6 +39,11 @@ struct trace_meta {
 	/* An adopted lab's: each node's own MAC (capnet's labs number theirs). */
 	bool has_macs;
 	uint8_t mac[CAPNET_MAX_NODES + 1][6];
+	/* A recording across hosts: each host, and which holds each node (its filter judges the
+	 * frames to that node); n_hosts 0 on one host. */
+	unsigned int n_hosts;
+	char host[TRACE_HOSTS_MAX][128];
+	uint8_t host_of[CAPNET_MAX_NODES + 1];
 };
 
 static inline int64_t trace_meta_offset(const struct trace_meta *m)
