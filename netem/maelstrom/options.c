@@ -48,6 +48,41 @@ static int parse_number(const char *opt, const char *v, double min, double max, 
 	return 0;
 }
 
+/* A count such as --node-count, or a seed: a double would take 1.5, or round a seed past 2^53
+ * into another one, and the run would not be the one asked for. */
+static int parse_whole(const char *opt, const char *v, unsigned long long min,
+		       unsigned long long max, unsigned long long *out)
+{
+	if (number_parse_whole(opt, v, min, max, out))
+		return report_usage("maelstrom: %s", error_reason(-EINVAL));
+	return 0;
+}
+
+/* --concurrency C or Kn (K times the node count), as Maelstrom takes it: whole numbers. */
+static int parse_concurrency(const char *text, unsigned int nodes, unsigned int *out)
+{
+	size_t len = strlen(text);
+	bool per_node = len && text[len - 1] == 'n';
+	unsigned long long c;
+	char count[24];
+
+	if (per_node)
+		len--;
+	if (len < sizeof(count)) {
+		memcpy(count, text, len);
+		count[len] = '\0';
+		if (!number_parse_whole("--concurrency", count, 1, 1024, &c) &&
+		    (!per_node || c * nodes <= 1024)) {
+			*out = (unsigned int)(per_node ? c * nodes : c);
+			return 0;
+		}
+		error_clear();
+	}
+	return report_usage("maelstrom: --concurrency \"%s\": a count (4) or a multiple of the "
+			    "nodes (2n), up to 1024",
+			    text);
+}
+
 /* The options of maelstrom test: after --bin PROGRAM, every other word is the program's. */
 static bool known_option(const char *w)
 {
@@ -98,7 +133,7 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 			       .models_text = "strict-serializable" };
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		double d;
+		unsigned long long whole;
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			mael_usage(stdout);
@@ -125,9 +160,9 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 				o->argv[k++] = argv[i];
 			i--;
 		} else if (!strcmp(a, "--node-count")) {
-			if (parse_number(a, v, 1, MAEL_MAX_NODES, &d))
+			if (parse_whole(a, v, 1, MAEL_MAX_NODES, &whole))
 				return EXIT_USAGE;
-			o->nodes = (unsigned int)d;
+			o->nodes = (unsigned int)whole;
 			i++;
 		} else if (!strcmp(a, "--time-limit")) {
 			if (parse_number(a, v, 0.1, 86400, &o->time_limit))
@@ -209,9 +244,9 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 						    v ? v : "");
 			i++;
 		} else if (!strcmp(a, "--seed")) {
-			if (parse_number(a, v, 0, 1e18, &d))
+			if (parse_whole(a, v, 0, 1000000000000000000ULL, &whole))
 				return EXIT_USAGE;
-			o->seed = (uint64_t)d;
+			o->seed = whole;
 			o->has_seed = true;
 			i++;
 		} else if (!strcmp(a, "--consistency-models")) {
@@ -252,19 +287,7 @@ int mael_parse_options(int argc, char **argv, struct options *o)
 	if (!o->argv || !o->argv[0])
 		return report_usage("maelstrom: which node program? --bin PROGRAM");
 	o->concurrency = o->nodes;
-	if (concurrency) {
-		char *end;
-		double c = strtod(concurrency, &end);
-
-		if (*end == 'n' && !end[1])
-			c *= o->nodes;
-		else if (*end)
-			c = 0;
-		if (c < 1 || c > 1024)
-			return report_usage("maelstrom: --concurrency \"%s\": a count (4) or a "
-					    "multiple of the nodes (2n), up to 1024",
-					    concurrency);
-		o->concurrency = (unsigned int)c;
-	}
+	if (concurrency && parse_concurrency(concurrency, o->nodes, &o->concurrency))
+		return EXIT_USAGE;
 	return 0;
 }

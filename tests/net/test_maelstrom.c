@@ -284,6 +284,11 @@ static void test_bad_input(void **state)
 	assert_non_null(strstr(out, "one of echo, unique-ids, broadcast"));
 	assert_int_equal(maelstrom("-w echo --bin /nonexistent/node"), 2);
 	assert_int_equal(maelstrom("-w echo --bin /bin/true --frobnicate 1"), 2);
+	/* Counts are whole: a NaN concurrency once crashed the run with its lab up. */
+	assert_int_equal(maelstrom("-w echo --bin /bin/true --node-count 1.5"), 2);
+	assert_non_null(strstr(out, "expects a whole number"));
+	assert_int_equal(maelstrom("-w echo --bin /bin/true --concurrency nan"), 2);
+	assert_int_equal(maelstrom("-w echo --bin /bin/true --seed 1.9"), 2);
 	assert_true(no_lab_left());
 }
 
