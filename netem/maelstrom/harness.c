@@ -558,6 +558,7 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	struct cli lab_cli;
 	enum filter_hook hook = FILTER_HOOK_AUTO;
 	double t_topology, t_filter;
+	struct stat bin;
 	int rc, err;
 
 	if (argc < 1 || strcmp(argv[0], "test")) {
@@ -573,6 +574,9 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	if (strchr(o.argv[0], '/') && access(o.argv[0], X_OK))
 		return report_usage("maelstrom: --bin %s: %s", o.argv[0],
 				    errno == ENOENT ? "no such file" : "not executable");
+	/* A directory passes X_OK, then fails only at exec, after the lab is built. */
+	if (strchr(o.argv[0], '/') && !stat(o.argv[0], &bin) && S_ISDIR(bin.st_mode))
+		return report_usage("maelstrom: --bin %s: a directory, not a program", o.argv[0]);
 	if (cli_need_root("capnet maelstrom"))
 		return EXIT_USAGE;
 	h.o = &o;
