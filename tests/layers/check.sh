@@ -5,7 +5,8 @@
 #    never calls a service, a checker never calls capnet;
 #  - pure code (PURE: codecs, Raft, Dynamo, checkers, specs, schedules, placement, the
 #    two-phase switch) opens nothing, prints nothing, reads no clock, sleeps not, reads no
-#    environment and never exits, so unit tests and simulations drive it alone. Writing to
+#    environment and never exits, neither itself nor through what it calls (lib/monotonic is
+#    a clock too), so unit tests and simulations drive it alone. Writing to
 #    or reading from a stream its caller gives it is allowed.
 # A symbol a room takes from a room it may not call is printed with both objects.
 # Usage: tests/layers/check.sh OBJDIR (the build's .output/obj).
@@ -87,12 +88,43 @@ while IFS='|' read -r room _ may; do
 	done
 done <<<"$ROOMS"
 
+# Objects that do I/O, directly or through what they call: pure code calling
+# monotonic_ns() reads a clock as surely as calling clock_gettime().
+for o in "${!room_of[@]}"; do
+	nm -u "$o" | awk '{ print $2 }' | sort -u >"$tmp/undefined"
+	grep -E "$IMPURE" "$tmp/undefined" | awk -v o="$o" '{ print o, "-", $1 }'
+	join "$tmp/undefined" "$tmp/defined" | awk -v o="$o" '{ print o, $2, $1 }'
+done >"$tmp/calls"
+declare -A io_of
+while read -r o why; do io_of[$o]=$why; done < <(awk '
+	{ caller[NR] = $1; callee[NR] = $2; sym[NR] = $3 }
+	$2 == "-" && !($1 in io) { io[$1] = $3 }
+	END {
+		do {
+			grown = 0
+			for (i = 1; i <= NR; i++)
+				if (callee[i] in io && !(caller[i] in io)) {
+					io[caller[i]] = sym[i] " (of " callee[i] ")"
+					grown = 1
+				}
+		} while (grown)
+		for (o in io) print o, io[o]
+	}' "$tmp/calls")
+
+declare -A pure
+for o in $PURE; do pure[$o]=1; done
 for o in $PURE; do
 	[ -n "${room_of[$o]:-}" ] || continue
 	for sym in $(nm -u "$o" | awk '{ print $2 }' | grep -E "$IMPURE"); do
 		echo "layers: $o is pure code, yet calls $sym"
 		fail=1
 	done
+	while read -r _ from sym; do
+		# Pure code it calls is named on its own line, with the culprit.
+		[ -n "${io_of[$from]:-}" ] && [ -z "${pure[$from]:-}" ] || continue
+		echo "layers: $o is pure code, yet calls $sym of $from, which calls ${io_of[$from]}"
+		fail=1
+	done < <(awk -v o="$o" '$1 == o && $2 != "-"' "$tmp/calls")
 done
 
 [ $fail -eq 0 ] && echo "layers: ${#room_of[@]} objects in their rooms; pure code calls no I/O"
