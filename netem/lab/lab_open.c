@@ -49,9 +49,11 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 			snprintf(reason, sizeof(reason),
 				 "lab \"%s\" is broken: %s (capnet --lab %s down removes it)", lab,
 				 strerror(-err), lab);
-		/* An adopted lab's adopt finished, or the record would not say so. */
+		/* An adopted lab's adopt finished, or the record would not say so. A lab `up`
+		 * finished can be broken too: a namespace deleted by hand. */
 		if (asked && !adopt_is_adopted(lab))
-			error_note("%s (`up -n %u` did not finish)", reason, asked);
+			error_note("%s (`up -n %u` did not finish, or a part was removed since)",
+				   reason, asked);
 		else
 			error_note("%s", reason);
 		return err;
