@@ -50,8 +50,9 @@ int lab_open(const char *lab, struct lab_info *info, struct filter **filter, uns
 				 "lab \"%s\" is broken: %s (capnet --lab %s down removes it)", lab,
 				 strerror(-err), lab);
 		/* An adopted lab's adopt finished, or the record would not say so. A lab `up`
-		 * finished can be broken too: a namespace deleted by hand. */
-		if (asked && !adopt_is_adopted(lab))
+		 * finished can be broken too: a namespace deleted by hand. A lab that is not whole
+		 * (EUCLEAN) was whole once, and its message says what to do. */
+		if (asked && !adopt_is_adopted(lab) && err != -EUCLEAN)
 			error_note("%s (`up -n %u` did not finish, or a part was removed since)",
 				   reason, asked);
 		else

@@ -31,7 +31,9 @@
 #include "lib/monotonic.h"
 #include "lib/report.h"
 #include "bpf/partition.h"
+#include "netem/delay/delay_line.h"
 #include "netem/explain.h"
+#include "netem/hosts/vxlan.h"
 #include "netem/lab/adopt.h"
 #include "netem/lab/lab_record.h"
 #include "netem/lab/topology.h"
@@ -1019,6 +1021,7 @@ struct port_walk {
 	unsigned int seen;
 	bool extra; /* a p(N+1) in the bridge, or a port of a node that lives on another host */
 	const struct node_set *here; /* a share of a lab across hosts: its nodes; else NULL */
+	char foreign[IFNAMSIZ]; /* the first port of the bridge that is capnet's for no reason */
 };
 
 static void port_seen(const char *name, int ifindex, int master, void *arg)
@@ -1027,11 +1030,18 @@ static void port_seen(const char *name, int ifindex, int master, void *arg)
 	unsigned long i;
 	char *end;
 
-	if (name[0] != 'p' || name[1] == '0' || master != w->bridge)
+	if (master != w->bridge)
 		return;
-	i = strtoul(name + 1, &end, 10);
-	if (*end || i < 1)
+	i = name[0] == 'p' && name[1] != '0' ? strtoul(name + 1, &end, 10) : 0;
+	if (!i || *end) {
+		/* A lab across hosts reaches the other hosts through vx0, and a delay line has
+		 * its port; any other port on the bridge carries frames that no node's filtered
+		 * port sees leave. */
+		if (!(w->here && !strcmp(name, VXLAN_DEV)) && strcmp(name, DELAY_PORT) &&
+		    !w->foreign[0])
+			snprintf(w->foreign, sizeof(w->foreign), "%s", name);
 		return;
+	}
 	if (i > w->info->nodes || (w->here && !nodeset_has(w->here, i))) {
 		w->extra = true;
 		return;
@@ -1046,7 +1056,7 @@ static void port_seen(const char *name, int ifindex, int master, void *arg)
  * there is no p(N+1) (nor one outside the bridge); otherwise the full dump says what is
  * wrong. */
 static bool ports_look_whole(struct nl_sock *sk, int raw, struct lab_info *info,
-			     const struct node_set *here)
+			     const struct node_set *here, char *foreign)
 {
 	struct port_walk w = { .info = info, .here = here };
 	unsigned int expected = here ? nodeset_count(here) : info->nodes;
@@ -1063,7 +1073,10 @@ static bool ports_look_whole(struct nl_sock *sk, int raw, struct lab_info *info,
 		rtnl_link_put(link);
 		return false;
 	}
-	if (bridge_port_dump(raw, port_seen, &w) || w.extra || w.seen != expected)
+	if (bridge_port_dump(raw, port_seen, &w))
+		return false;
+	memcpy(foreign, w.foreign, sizeof(w.foreign));
+	if (w.extra || w.seen != expected || foreign[0])
 		return false;
 	for (unsigned int i = 1; i <= info->nodes; i++)
 		if (!info->port_ifindex[i] && (!here || nodeset_has(here, i)))
@@ -1078,7 +1091,7 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 	struct nl_sock *sk = NULL;
 	struct rtnl_link *link;
 	int saved, err, ret, bridge, raw;
-	char port[16];
+	char port[16], foreign[IFNAMSIZ] = "";
 
 	saved = netns_enter(sw);
 	if (saved < 0) {
@@ -1094,8 +1107,17 @@ static int discover_ports(const char *lab, const char *sw, struct lab_info *info
 	}
 	if (err)
 		goto out;
-	if (ports_look_whole(sk, raw, info, here))
+	if (ports_look_whole(sk, raw, info, here, foreign))
 		goto out;
+	if (foreign[0]) {
+		error_note(
+			"lab %s is not whole: %s is a port of its bridge and no node's, so frames "
+			"through it are not filtered; ip -n %s link del %s, or capnet --lab %s "
+			"down && capnet --lab %s up -n %u, makes it whole",
+			lab, foreign, sw, foreign, lab, lab, info->nodes);
+		err = -EUCLEAN;
+		goto out;
+	}
 	err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
 	if (err < 0) {
 		error_note("list links in %s: %s", sw, nl_geterror(err));

@@ -502,8 +502,8 @@ static void test_filter_missing_on_a_port_is_refused(void **state)
 /* A lab on shared blocks (the default hook): a port whose qdisc is gone, or bound to another
  * block, holds no filter, and is refused as a port without its filter is; so is a block that
  * lost its filter, or holds another filter beside the lab's (at the same priority it runs
- * first, and one that passes every frame undoes every partition). Put back as `up` bound it,
- * the lab is whole again. */
+ * first, and one that passes every frame undoes every partition), and a bridge with a port
+ * that is no node's. Put back as `up` bound it, the lab is whole again. */
 static void test_port_unbound_from_blocks_is_refused(void **state)
 {
 	char sw[128];
@@ -544,6 +544,15 @@ static void test_port_unbound_from_blocks_is_refused(void **state)
 	expect_refused("block 1 (egress) holds 2 filters", 3);
 	assert_int_equal(
 		netlab_sh(out, sizeof(out), "%s tc filter del block 1 handle 2 pref 1 bpf", sw), 0);
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "heal"), 0);
+	/* A port on the bridge that is no node's: frames through it leave by no filtered port. */
+	assert_int_equal(netlab_sh(out, sizeof(out),
+				   "%s ip link add xa type veth peer name xb && "
+				   "%s ip link set xa master br0 up",
+				   sw, sw),
+			 0);
+	expect_refused("xa is a port of its bridge and no node's", 3);
+	assert_int_equal(netlab_sh(out, sizeof(out), "%s ip link del xa", sw), 0);
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "heal"), 0);
 	assert_int_equal(netlab_sh(out, sizeof(out), "%s tc filter del block 2", sw), 0);
 	expect_refused("block 2 (ingress) does not hold the lab's ARP responder", 3);
