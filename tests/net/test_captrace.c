@@ -487,7 +487,8 @@ static void test_tcp(void **state)
  * the recorder's last update, said to have ended early. */
 static void test_killed_recorder(void **state)
 {
-	char dir[4200];
+	char dir[4200], meta[4300];
+	unsigned int waited;
 	pid_t pid;
 
 	(void)state;
@@ -498,8 +499,16 @@ static void test_killed_recorder(void **state)
 	send_all(NULL);
 	assert_int_equal(capnet("partition 1,2 3-5"), 0);
 	send_all(cut_1_2_vs_3_5);
-	/* Past the recorder's next update of meta.json (every 500 ms). */
-	usleep(1200 * 1000);
+	/* Killed once its meta.json says it holds them: the frames of the first round (sent and
+	 * arrived) and the drops of the second. The bound is for a recorder that stalled. */
+	snprintf(meta, sizeof(meta), "%s/meta.json", dir);
+	for (waited = 0; waited < 60000; waited += 50) {
+		if (!run(false, "cat %s", meta) &&
+		    netlab_json_number(out, NULL, "drop_events") >= PER_LINK * 12 &&
+		    netlab_json_number(out, NULL, "packets") >= 2 * PER_LINK * NODES * (NODES - 1))
+			break;
+		usleep(50 * 1000);
+	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	fclose(record_out);
