@@ -204,7 +204,11 @@ static void show_lab(struct out_printer *p, const struct status *st)
 	print_uint(p, "nodes", adopted ? "%llu adopted namespace" : "%llu node", st->info.nodes);
 	print_text(p, "%s", st->info.nodes == 1 ? "" : "s");
 	print_bool(p, "adopted", NULL, adopted);
-	print_string(p, "subnet", adopted ? NULL : " on %s", st->subnet);
+	/* Adopted nodes keep their own addresses: the lab has no subnet, not 0.0.0.0/0. */
+	if (adopted)
+		print_json_null(p, "subnet");
+	else
+		print_string(p, "subnet", " on %s", st->subnet);
 	print_text(p, ", switch %s-sw%s\n", st->lab, adopted ? " (their bridge's namespace)" : "");
 }
 
