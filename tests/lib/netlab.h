@@ -77,6 +77,16 @@ struct netlab_watch {
 int netlab_watch_begin(struct netlab_watch *w, const char *lab, char *out, size_t len);
 int netlab_watch_end(struct netlab_watch *w);
 
+/* Shell words that follow `CAPNET_TEST_STOP_AT=P CAPNET_TEST_STOP_FIFO="$f" CMD &` (lib/test_hook.h)
+ * in a netlab_sh line that set f to the FIFO: $phase gets the phase CMD parked in, or "ended"
+ * when CMD ended without parking (the test then fails, where a bare read would wait forever:
+ * an ended CMD is a zombie until the shell waits for it, so the watcher looks at its state);
+ * CMD's pid is $p. */
+#define NETLAB_READ_PHASE                                                                     \
+	"p=$!; (while kill -0 $p 2>/dev/null && ! grep -qs '^State:.*Z' /proc/$p/status; do " \
+	"sleep 0.05; done; echo ended >\"$f\") & w=$!; "                                      \
+	"read phase <\"$f\"; kill $w 2>/dev/null; wait $w 2>/dev/null; "
+
 /* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
 struct netlab_udp {
 	const char *lab;

@@ -90,10 +90,10 @@ static void test_killed_switch_is_logged_late(void **state)
 	assert_int_equal(
 		netlab_sh(
 			out, sizeof(out),
-			"mkfifo %s || exit 1; CAPNET_TEST_STOP_AT=flipped CAPNET_TEST_STOP_FIFO=%s "
-			"%s --lab %s partition 1 2,3 >/dev/null 2>&1 & "
-			"read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
-			fifo, fifo, getenv("CAPNET"), lab, fifo),
+			"f=%s; mkfifo \"$f\" || exit 1; CAPNET_TEST_STOP_AT=flipped "
+			"CAPNET_TEST_STOP_FIFO=\"$f\" %s --lab %s partition 1 2,3 >/dev/null 2>&1 & " NETLAB_READ_PHASE
+			"kill -9 $p; wait $p; echo \"in $phase\"",
+			fifo, getenv("CAPNET"), lab),
 		0);
 	assert_non_null(strstr(out, "in flipped"));
 	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", log), 1);

@@ -408,11 +408,12 @@ static void test_killed_up_is_refused(void **state)
 			unlink(fifo);
 			assert_int_equal(mkfifo(fifo, 0600), 0);
 			assert_int_equal(
-				netlab_sh(out, sizeof(out),
-					  "CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=%s "
-					  "%s --lab %s up -n 20 --hook %s >/dev/null 2>&1 & "
-					  "read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
-					  phases[k], fifo, getenv("CAPNET"), lab, hooks[h], fifo),
+				netlab_sh(
+					out, sizeof(out),
+					"f=%s; CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=\"$f\" "
+					"%s --lab %s up -n 20 --hook %s >/dev/null 2>&1 & " NETLAB_READ_PHASE
+					"kill -9 $p; wait $p; echo \"in $phase\"",
+					fifo, phases[k], getenv("CAPNET"), lab, hooks[h]),
 				0);
 			if (!strstr(out, phases[k]))
 				fail_msg("up --hook %s never reached phase %s: %s", hooks[h],
@@ -446,14 +447,14 @@ static void test_racing_ups_leave_nothing_after_down(void **state)
 	for (k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
 		unlink(fifo);
 		assert_int_equal(mkfifo(fifo, 0600), 0);
-		assert_int_equal(netlab_sh(out, sizeof(out),
-					   "CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=%s "
-					   "%s --lab %s up -n 6 >/dev/null 2>&1 & "
-					   "read phase < %s; %s --lab %s up -n 6 2>&1; rc=$?; "
-					   "kill -9 $!; wait $!; echo \"second up: $rc in $phase\"",
-					   phases[k], fifo, getenv("CAPNET"), lab, fifo,
-					   getenv("CAPNET"), lab),
-				 0);
+		assert_int_equal(
+			netlab_sh(out, sizeof(out),
+				  "f=%s; CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=\"$f\" "
+				  "%s --lab %s up -n 6 >/dev/null 2>&1 & " NETLAB_READ_PHASE
+				  "%s --lab %s up -n 6 2>&1; rc=$?; "
+				  "kill -9 $p; wait $p; echo \"second up: $rc in $phase\"",
+				  fifo, phases[k], getenv("CAPNET"), lab, getenv("CAPNET"), lab),
+			0);
 		if (!strstr(out, "second up: 1 in ") || !strstr(out, phases[k]) ||
 		    (!strstr(out, "another `up` is building it") && !strstr(out, "already exists")))
 			fail_msg("a second up while the first is in %s: %s", phases[k], out);

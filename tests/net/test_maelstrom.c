@@ -434,11 +434,11 @@ static void test_killed_run_leaves_a_lab_down_removes(void **state)
 		assert_int_equal(
 			netlab_sh(
 				out, sizeof(out),
-				"cd %s && CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=%s %s --lab "
-				"%s maelstrom test -w echo --bin %s/tests/maelstrom/echo.py "
-				"--node-count 3 --latency 10 --time-limit 5 >/dev/null 2>&1 & "
-				"read phase < %s; kill -9 $!; wait $!; echo \"in $phase\"",
-				dir, phases[k], fifo, getenv("CAPNET"), lab, repo, fifo),
+				"f=%s; cd %s && CAPNET_TEST_STOP_AT=%s CAPNET_TEST_STOP_FIFO=\"$f\" "
+				"%s --lab %s maelstrom test -w echo --bin %s/tests/maelstrom/echo.py "
+				"--node-count 3 --latency 10 --time-limit 5 >/dev/null 2>&1 & " NETLAB_READ_PHASE
+				"kill -9 $p; wait $p; echo \"in $phase\"",
+				fifo, dir, phases[k], getenv("CAPNET"), lab, repo),
 			0);
 		if (!strstr(out, phases[k]))
 			fail_msg("maelstrom test never reached phase %s: %s", phases[k], out);
