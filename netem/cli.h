@@ -91,6 +91,10 @@ struct watch_args {
 int watch_parse_args(int argc, char **argv, struct watch_args *a);
 /* Runs watch's -- CMD: its pid, or -1 said. */
 pid_t watch_command_start(char **cmd);
+/* The next wait for drop events, in ms, or -1 once a watch is over: its --duration is up, or
+ * its command has ended (*child then 0, its status in *status) and its last frames have had
+ * 300 ms. */
+int watch_next_wait(long long *deadline, pid_t *child, int *status);
 /* The line that ends a watch of a command, and watch's exit status: the command's. */
 int watch_command_end(const struct cli *cli, char **cmd, int status, unsigned long long seen);
 /* `host watch`: each drop as "E TAI_NS LINE", and "W TAI_NS" once every drop before that

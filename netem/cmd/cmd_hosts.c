@@ -1282,21 +1282,10 @@ static int hosts_watch(struct cli *cli, const struct lab_hosts *lh, int argc, ch
 		deadline = monotonic_ms() + a.duration_ms;
 	while (cmd >= 0 && lost == HOSTS_MAX && (!m.limit || m.printed < m.limit)) {
 		nfds_t n = 0;
-		int wait = 200;
+		int wait = watch_next_wait(&deadline, &cmd, &status);
 
-		if (deadline) {
-			long long left = deadline - monotonic_ms();
-
-			if (left <= 0)
-				break;
-			if (left < wait)
-				wait = left;
-		}
-		/* As on one host: the last of the command's frames get 300 ms. */
-		if (cmd > 0 && waitpid(cmd, &status, WNOHANG) == cmd) {
-			cmd = 0;
-			deadline = monotonic_ms() + 300;
-		}
+		if (wait < 0)
+			break;
 		for (unsigned int h = 0; h < lh->hosts.count; h++) {
 			fds[n++] = (struct pollfd){ .fd = child[h].out, .events = POLLIN };
 			fds[n++] = (struct pollfd){ .fd = child[h].err, .events = POLLIN };

@@ -143,6 +143,27 @@ int watch_parse_args(int argc, char **argv, struct watch_args *a)
 	return EXIT_OK;
 }
 
+int watch_next_wait(long long *deadline, pid_t *child, int *status)
+{
+	int wait = 200;
+
+	/* Once the command is over, the last of its frames are given 300 ms to be decided and
+	 * read. */
+	if (*child > 0 && waitpid(*child, status, WNOHANG) == *child) {
+		*child = 0;
+		*deadline = monotonic_ms() + 300;
+	}
+	if (*deadline) {
+		long long left = *deadline - monotonic_ms();
+
+		if (left <= 0)
+			return -1;
+		if (left < wait)
+			wait = left;
+	}
+	return wait;
+}
+
 pid_t watch_command_start(char **cmd)
 {
 	pid_t child = fork();
@@ -232,22 +253,10 @@ static int watch(struct cli *cli, int argc, char **argv, bool for_controller)
 		deadline = monotonic_ms() + a.duration_ms;
 	while (!stop) {
 		uint64_t mark;
-		int wait = 200;
+		int wait = watch_next_wait(&deadline, &child, &status);
 
-		if (deadline) {
-			long long left = deadline - monotonic_ms();
-
-			if (left <= 0)
-				break;
-			if (left < wait)
-				wait = left;
-		}
-		/* Once the command is over, the last of its frames are given 300 ms to be
-		 * decided and read. */
-		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
-			child = -1;
-			deadline = monotonic_ms() + 300;
-		}
+		if (wait < 0)
+			break;
 		/* The time now, read before the ring is: the drops before it are read now (but
 		 * for one a filter on another CPU is writing at this very moment). */
 		mark = for_controller ? tai_ns() : 0;
