@@ -128,3 +128,28 @@ int files_create_exclusive(const char *path, const void *data, size_t len, mode_
 	unlink(tmp);
 	return err;
 }
+
+static bool is_program(const char *path)
+{
+	struct stat st;
+
+	return !access(path, X_OK) && !stat(path, &st) && !S_ISDIR(st.st_mode);
+}
+
+bool files_program_exists(const char *name)
+{
+	const char *path = getenv("PATH"), *dir, *end;
+	char full[PATH_MAX];
+
+	if (strchr(name, '/'))
+		return is_program(name);
+	for (dir = path ? path : "/usr/bin:/bin"; *dir; dir = *end ? end + 1 : end) {
+		end = strchrnul(dir, ':');
+		/* An empty entry is the current directory, as exec takes it. */
+		snprintf(full, sizeof(full), "%.*s%s%s", (int)(end - dir), dir,
+			 end > dir ? "/" : "", name);
+		if (is_program(full))
+			return true;
+	}
+	return false;
+}

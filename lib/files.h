@@ -3,6 +3,7 @@
 #ifndef CAPNET_FILES_H
 #define CAPNET_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,9 @@ void files_read_tail(const char *path, char *buf, size_t len);
 void files_read_tail_from(const char *path, off_t from, char *buf, size_t len);
 /* fsync of a directory: makes the names in it (a new file, a rename) durable. 0 or -errno. */
 int files_sync_dir(const char *dir);
+/* Whether exec would find `name` as a program: a path to an executable file that is not a
+ * directory, or (without a slash) such a file in a directory of $PATH. */
+bool files_program_exists(const char *name);
 /* Creates path holding exactly len bytes of data, or leaves it as it is: written whole and
  * synced under a private name, then linked into place, so no reader ever sees it half-written
  * and of two concurrent creators exactly one wins. 0, -EEXIST when path was there (or the other

@@ -558,7 +558,6 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	struct cli lab_cli;
 	enum filter_hook hook = FILTER_HOOK_AUTO;
 	double t_topology, t_filter;
-	struct stat bin;
 	int rc, err;
 
 	if (argc < 1 || strcmp(argv[0], "test")) {
@@ -570,13 +569,12 @@ int cmd_maelstrom(struct cli *cli, int argc, char **argv)
 	o.quiet = cli->quiet;
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
-	/* A name without a slash is looked up on PATH by exec, which says if it is not there. */
-	if (strchr(o.argv[0], '/') && access(o.argv[0], X_OK))
+	/* Found as exec would find it (a name on PATH, a path; never a directory), before the lab
+	 * is built: exec's failure would only show as node programs exiting with 127. */
+	if (!files_program_exists(o.argv[0]))
 		return report_usage("maelstrom: --bin %s: %s", o.argv[0],
-				    errno == ENOENT ? "no such file" : "not executable");
-	/* A directory passes X_OK, then fails only at exec, after the lab is built. */
-	if (strchr(o.argv[0], '/') && !stat(o.argv[0], &bin) && S_ISDIR(bin.st_mode))
-		return report_usage("maelstrom: --bin %s: a directory, not a program", o.argv[0]);
+				    strchr(o.argv[0], '/') ? "not an executable program" :
+							     "no such program on PATH");
 	if (cli_need_root("capnet maelstrom"))
 		return EXIT_USAGE;
 	h.o = &o;

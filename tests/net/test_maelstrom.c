@@ -283,6 +283,11 @@ static void test_bad_input(void **state)
 	assert_int_equal(maelstrom("-w kafca --bin /bin/true"), 2);
 	assert_non_null(strstr(out, "one of echo, unique-ids, broadcast"));
 	assert_int_equal(maelstrom("-w echo --bin /nonexistent/node"), 2);
+	/* Not a program exec would find: refused before any lab is built. */
+	assert_int_equal(maelstrom("-w echo --bin capnet-no-such-program"), 2);
+	assert_non_null(strstr(out, "no such program on PATH"));
+	assert_int_equal(maelstrom("-w echo --bin /tmp"), 2);
+	assert_non_null(strstr(out, "not an executable program"));
 	assert_int_equal(maelstrom("-w echo --bin /bin/true --frobnicate 1"), 2);
 	/* Counts are whole: a NaN concurrency once crashed the run with its lab up. */
 	assert_int_equal(maelstrom("-w echo --bin /bin/true --node-count 1.5"), 2);
