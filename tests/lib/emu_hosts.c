@@ -138,7 +138,7 @@ static int write_file(const char *path, const char *text)
 
 int emu_hosts_start(struct emu_hosts *e, unsigned int count)
 {
-	char path[256], text[1024], ssh[1024];
+	char path[256], text[1024], ssh[1024], prog[1024];
 
 	memset(e, 0, sizeof(*e));
 	if (access(SSHD, X_OK)) {
@@ -197,6 +197,11 @@ int emu_hosts_start(struct emu_hosts *e, unsigned int count)
 	setenv("CAPNET_SSH", ssh, 1);
 	if (getenv("CAPNET"))
 		setenv("CAPNET_REMOTE_BIN", getenv("CAPNET"), 1);
+	/* A host's share of capctl load and captrace record: the programs beside $CAPNET. */
+	netlab_sibling("capctl", prog, sizeof(prog));
+	setenv("CAPCTL_REMOTE_BIN", prog, 1);
+	netlab_sibling("captrace", prog, sizeof(prog));
+	setenv("CAPTRACE_REMOTE_BIN", prog, 1);
 	return 0;
 }
 

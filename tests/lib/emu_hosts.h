@@ -24,7 +24,8 @@ struct emu_hosts {
 
 /* Moves this test into network and mount namespaces of its own (so the underlay is its own),
  * then starts `count` hosts and sets CAPNET_SSH (with the test's key, no host key checks, a
- * connect timeout) and CAPNET_REMOTE_BIN ($CAPNET) for the capnet it runs. Skips the program
+ * connect timeout), CAPNET_REMOTE_BIN ($CAPNET), and CAPCTL_REMOTE_BIN and
+ * CAPTRACE_REMOTE_BIN (the capctl and captrace beside it) for the programs it runs. Skips the program
  * (exit 77) without sshd. 0 or -1 with the reason printed. */
 int emu_hosts_start(struct emu_hosts *e, unsigned int count);
 /* Kills every host (its sshd, every process in it) and removes the underlay. Idempotent. */

@@ -39,7 +39,6 @@ static int setup(void **state)
 	if (emu_hosts_start(&hosts, HOSTS))
 		return -1;
 	netlab_sibling("captrace", captrace, sizeof(captrace));
-	setenv("CAPTRACE_REMOTE_BIN", captrace, 1);
 	snprintf(dir, sizeof(dir), "%s/trace", hosts.dir);
 	return netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts %s", NODES,
 				     hosts.hosts_arg) ?
@@ -51,8 +50,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	netlab_capnet(lab, out, sizeof(out), "down");
-	emu_hosts_stop(&hosts);
-	netlab_sh(out, sizeof(out), "rm -rf /run/capnet/%s", lab);
+	emu_hosts_stop_lab(&hosts, lab);
 	return 0;
 }
 

@@ -45,14 +45,9 @@ static int start_etcd(void)
 
 static int setup(void **state)
 {
-	char capctl[512];
-
 	(void)state;
 	if (emu_hosts_start(&hosts, HOSTS))
 		return -1;
-	/* Each host's share of a load is this capctl, as its capnet is $CAPNET. */
-	netlab_sibling("capctl", capctl, sizeof(capctl));
-	setenv("CAPCTL_REMOTE_BIN", capctl, 1);
 	snprintf(history, sizeof(history), "%s/h.jsonl", hosts.dir);
 	if (netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts %s", NODES,
 				  hosts.hosts_arg) ||
@@ -65,8 +60,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	netlab_capnet(lab, out, sizeof(out), "down");
-	emu_hosts_stop(&hosts);
-	netlab_sh(out, sizeof(out), "rm -rf /run/capnet/%s", lab);
+	emu_hosts_stop_lab(&hosts, lab);
 	return 0;
 }
 

@@ -32,7 +32,6 @@ static int setup_hosts(void **state)
 	if (emu_hosts_start(&hosts, HOSTS))
 		return -1;
 	netlab_sibling("capctl", capctl, sizeof(capctl));
-	setenv("CAPCTL_REMOTE_BIN", capctl, 1);
 	snprintf(history, sizeof(history), "%s/h.jsonl", hosts.dir);
 	return 0;
 }
@@ -40,8 +39,7 @@ static int setup_hosts(void **state)
 static int teardown_hosts(void **state)
 {
 	(void)state;
-	emu_hosts_stop(&hosts);
-	netlab_sh(out, sizeof(out), "rm -rf /run/capnet/%s", lab);
+	emu_hosts_stop_lab(&hosts, lab);
 	return 0;
 }
 

@@ -30,12 +30,7 @@ static char out[1 << 16];
 
 static int setup(void **state)
 {
-	char capctl[512];
-
 	(void)state;
-	/* capctl load runs the clients of each node on its host: the capctl beside $CAPNET. */
-	netlab_sibling("capctl", capctl, sizeof(capctl));
-	setenv("CAPCTL_REMOTE_BIN", capctl, 1);
 	return emu_hosts_start(&hosts, HOSTS);
 }
 
