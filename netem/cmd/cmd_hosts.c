@@ -17,7 +17,6 @@
 
 #include "lib/files.h"
 #include "lib/json.h"
-#include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/options.h"
 #include "lib/out_print.h"
@@ -561,21 +560,24 @@ static const char *lost_remedy(struct cli *cli, const struct lab_hosts *lh, unsi
 
 /* ---- partition, cut, heal, link: the two-phase switch ------------------------------------ */
 
-/* One word for the remote shell. */
-static void shell_word(const char *text, char *buf, size_t len)
+/* "PREFIX 'ARG' 'ARG' ...": a command line for the remote shell. */
+static void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len)
 {
-	remote_shell_word(text, buf, len);
+	static char word[4096];
+	size_t used = snprintf(buf, len, "%s", prefix);
+
+	for (int i = 0; i < argc && used < len; i++) {
+		remote_shell_word(argv[i], word, sizeof(word));
+		used += snprintf(buf + used, len - used, " %s", word);
+	}
 }
 
-/* A number after "key": in a host's JSON line; 0 if absent. */
+/* A number member of a host's JSON line; 0 if absent or the line is not one. */
 static uint64_t json_u64(const char *text, const char *key)
 {
-	char pattern[64];
-	const char *p;
+	uint64_t value = 0;
 
-	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-	p = strstr(text, pattern);
-	return p ? strtoull(p + strlen(pattern), NULL, 10) : 0;
+	return json_text_u64(text, key, &value) ? 0 : value;
 }
 
 /* How long a host may take to answer a step of a switch: a bound for a host that hangs, not
@@ -593,7 +595,7 @@ static void end_sessions(struct remote_child *child, unsigned int n)
 static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
 			char **argv)
 {
-	static char args[16384], word[1024], what[1024], commit_line[HOSTS_MAX][64];
+	static char args[16384], prefix[64], what[1024], commit_line[HOSTS_MAX][64];
 	static struct remote_child child[HOSTS_MAX];
 	static struct remote_reply reply[HOSTS_MAX];
 	static struct switch_plan plan;
@@ -614,11 +616,9 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 	}
 	if (cli_need_root(name))
 		return EXIT_FAIL;
-	used = snprintf(args, sizeof(args), "host prepare %s", name);
-	for (int i = 0; i < argc && used < sizeof(args); i++) {
-		shell_word(argv[i], word, sizeof(word));
-		used += snprintf(args + used, sizeof(args) - used, " %s", word);
-	}
+	snprintf(prefix, sizeof(prefix), "host prepare %s", name);
+	remote_line(prefix, argc, argv, args, sizeof(args));
+	used = strlen(args);
 	/* A random preset must draw the same groups on every host. */
 	if (preset && !seed && used < sizeof(args))
 		snprintf(args + used, sizeof(args) - used, " --seed %llu",
@@ -757,9 +757,9 @@ static int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char 
 /* `exec I -- CMD...` on the host of node I, with this terminal's input and output. */
 static int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **argv)
 {
-	static char args[16384], word[4096];
+	static char args[16384];
+	char prefix[32];
 	unsigned int node;
-	size_t used;
 	int rc;
 
 	if (argc < 1)
@@ -767,11 +767,8 @@ static int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, cha
 	rc = cli_parse_node(argv[0], lh->nodes, &node);
 	if (rc)
 		return rc;
-	used = snprintf(args, sizeof(args), "exec %u", node);
-	for (int i = 1; i < argc && used < sizeof(args); i++) {
-		shell_word(argv[i], word, sizeof(word));
-		used += snprintf(args + used, sizeof(args) - used, " %s", word);
-	}
+	snprintf(prefix, sizeof(prefix), "exec %u", node);
+	remote_line(prefix, argc - 1, argv + 1, args, sizeof(args));
 	rc = remote_exec(cli->lab, &lh->hosts.host[lh->place.host_of[node]], args);
 	return report_fail("exec on host %s: %s", lh->hosts.host[lh->place.host_of[node]].dest,
 			   strerror(-rc));
@@ -791,18 +788,6 @@ static int (*node_command(const char *name))(struct cli *cli, int argc, char **a
 		if (!strcmp(name, node_commands[c].name))
 			return node_commands[c].run;
 	return NULL;
-}
-
-/* "PREFIX 'ARG' 'ARG' ...": a command line for the remote shell. */
-static void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len)
-{
-	static char word[4096];
-	size_t used = snprintf(buf, len, "%s", prefix);
-
-	for (int i = 0; i < argc && used < len; i++) {
-		shell_word(argv[i], word, sizeof(word));
-		used += snprintf(buf + used, len - used, " %s", word);
-	}
 }
 
 /* A lab whose hosts are not all there, or whose shares are not all whole, is refused before any

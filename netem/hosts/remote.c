@@ -2,6 +2,7 @@
 /* One ssh per host, run as git runs GIT_SSH_COMMAND (`sh -c '$CAPNET_SSH "$@"'`), so the
  * user's keys, config and jump hosts work. ControlMaster shares one connection per host between
  * the commands of a lab: a command pays no handshake once a host was reached. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,11 +32,17 @@ static void control_path(const char *lab, char *buf, size_t len)
 	snprintf(buf, len, "%s/ssh-%%C", dir);
 }
 
-static const char *remote_bin(void)
+const char *remote_program(const char *name)
 {
-	const char *bin = getenv("CAPNET_REMOTE_BIN");
+	const char *bin;
+	char var[64];
+	size_t i;
 
-	return bin && *bin ? bin : "capnet";
+	for (i = 0; name[i] && i < sizeof(var) - sizeof("_REMOTE_BIN"); i++)
+		var[i] = (char)toupper((unsigned char)name[i]);
+	snprintf(var + i, sizeof(var) - i, "_REMOTE_BIN");
+	bin = getenv(var);
+	return bin && *bin ? bin : name;
 }
 
 /* Becomes `<program> --lab LAB ARGS` on host h (program NULL: the remote capnet): ssh, or this
@@ -62,8 +69,8 @@ static void exec_program_on_host(const char *lab, const struct host_dest *h, con
 	control_path(lab, ctl, sizeof(ctl));
 	snprintf(opt_ctl, sizeof(opt_ctl), "ControlPath=%s", ctl);
 	host_ssh_target(h, target, sizeof(target));
-	snprintf(cmd, sizeof(cmd), "%.2000s --lab %s %.4000s", program ? program : remote_bin(),
-		 lab, args);
+	snprintf(cmd, sizeof(cmd), "%.2000s --lab %s %.4000s",
+		 program ? program : remote_program("capnet"), lab, args);
 	execl("/bin/sh", "sh", "-c", line, "capnet-ssh", "-o", "ControlMaster=auto", "-o", opt_ctl,
 	      "-o", "ControlPersist=" CONTROL_PERSIST, "-o", "ConnectTimeout=10", "-p", port, "--",
 	      target, cmd, (char *)NULL);
@@ -164,7 +171,7 @@ int remote_run_input(const char *lab, const struct host_list *hosts, const bool 
 			continue;
 		explain("# host %s", hosts->host[h].dest);
 		explain("%s%s --lab %s %s", hosts->host[h].local ? "" : "ssh ... ",
-			hosts->host[h].local ? "capnet" : remote_bin(), lab, args[h]);
+			hosts->host[h].local ? "capnet" : remote_program("capnet"), lab, args[h]);
 		if (input && input[h])
 			in = input_pipe(input[h]);
 		if ((input && input[h] && in < 0) || pipe2(out, O_CLOEXEC) ||
@@ -304,7 +311,7 @@ int remote_spawn(const char *lab, const struct host_dest *h, const char *program
 	explain("%s%s --lab %s %s", h->local ? "" : "ssh ... ",
 		h->local ? "(this program)" :
 		program	 ? program :
-			   remote_bin(),
+			   remote_program("capnet"),
 		lab, args);
 	c->pid = fork();
 	if (c->pid < 0) {

@@ -33,6 +33,10 @@ int remote_run_input(const char *lab, const struct host_list *hosts, const bool 
  * output and error (an interactive `capnet exec`); returns -errno only if it cannot. */
 int remote_exec(const char *lab, const struct host_dest *h, const char *args);
 
+/* The program `name` ("capnet", "capctl", "captrace") as the hosts run it: $NAME_REMOTE_BIN
+ * (CAPNET_REMOTE_BIN, ...), else `name` on their PATH. */
+const char *remote_program(const char *name);
+
 /* A command on host h that this process talks with while it runs: `<program> --lab LAB ARGS`
  * on the remote host (program NULL: the remote capnet), or this very program on `local`, with
  * pipes to its standard input, output and error. */

@@ -58,13 +58,6 @@ int load_hosts_lab(const char *lab, struct lab_hosts *lh)
 	return err;
 }
 
-static const char *capctl_remote_bin(void)
-{
-	const char *bin = getenv("CAPCTL_REMOTE_BIN");
-
-	return bin && *bin ? bin : "capctl";
-}
-
 static unsigned int host_of_client(const struct workload_config *cfg, const struct lab_hosts *lh,
 				   unsigned int k)
 {
@@ -504,8 +497,8 @@ int load_across_hosts(const struct workload_config *cfg, const struct lab_hosts 
 			continue;
 		err = share_args(cfg, lh, h, seed, prefix, args, sizeof(args));
 		if (!err)
-			err = remote_spawn(capctl_opts.lab, &lh->hosts.host[h], capctl_remote_bin(),
-					   args, &shares[h].child);
+			err = remote_spawn(capctl_opts.lab, &lh->hosts.host[h],
+					   remote_program("capctl"), args, &shares[h].child);
 		if (err) {
 			report_fail("host %s: starting its clients: %s", lh->hosts.host[h].dest,
 				    strerror(-err));

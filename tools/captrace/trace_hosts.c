@@ -36,13 +36,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static const char *captrace_remote_bin(void)
-{
-	const char *bin = getenv("CAPTRACE_REMOTE_BIN");
-
-	return bin && *bin ? bin : "captrace";
-}
-
 /* ---- a host's share: its recording, framed onto its standard output ------------------- */
 
 static int send_file(const char *dir, const char *name, int fd)
@@ -424,7 +417,7 @@ int trace_record_hosts(struct captrace_cli *cli, const struct lab_hosts *lh, con
 		snprintf(hr[h].folder, sizeof(hr[h].folder), "%s/hosts/h%u", dir, h + 1);
 		err = files_mkdir_p(hr[h].folder, 0755);
 		if (!err)
-			err = remote_spawn(cli->lab, &lh->hosts.host[h], captrace_remote_bin(),
+			err = remote_spawn(cli->lab, &lh->hosts.host[h], remote_program("captrace"),
 					   args, &hr[h].child);
 		if (err) {
 			report_fail("record: host %s: %s", lh->hosts.host[h].dest, strerror(-err));
