@@ -5,6 +5,7 @@
 #define CAPNET_ARRAY_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* Makes room for element n of *arr (elements of `size` bytes, capacity *cap). 0 or -ENOMEM;
@@ -30,6 +31,19 @@ static inline void sort_n(void *base, size_t n, size_t size, int (*cmp)(const vo
 {
 	if (n > 1)
 		qsort(base, n, size, cmp);
+}
+
+/* Sorts n numbers in ascending order. */
+static inline int array_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static inline void sort_u64(uint64_t *v, size_t n)
+{
+	sort_n(v, n, sizeof(*v), array_cmp_u64);
 }
 
 static inline void *find_n(const void *key, const void *base, size_t n, size_t size,

@@ -15,13 +15,6 @@
 #include "netem/maelstrom/timeline.h"
 #include "netem/maelstrom/stable.h"
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void summarize(const struct harness *h, struct summary *s)
 {
 	uint64_t *lat = malloc((h->st.n ? h->st.n : 1) * sizeof(*lat));
@@ -45,7 +38,7 @@ static void summarize(const struct harness *h, struct summary *s)
 		}
 	}
 	if (lat && n) {
-		qsort(lat, n, sizeof(*lat), cmp_u64);
+		sort_u64(lat, n);
 		s->p50 = lat[(n - 1) * 50 / 100] / 1e6;
 		s->p95 = lat[(n - 1) * 95 / 100] / 1e6;
 		s->p99 = lat[(n - 1) * 99 / 100] / 1e6;

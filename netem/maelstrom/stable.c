@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "netem/maelstrom/stable.h"
 
 struct message {
@@ -19,13 +20,6 @@ struct message {
 static int cmp_message(const void *a, const void *b)
 {
 	return strcmp(((const struct message *)a)->value, ((const struct message *)b)->value);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static double quantile_ms(const uint64_t *sorted, size_t n, unsigned int percent)
@@ -95,7 +89,7 @@ int mael_stable_latency(const struct mael_op *ops, size_t n, struct mael_stable 
 		lat[k++] = msgs[j].stable_ns - msgs[j].invoke_ns;
 	}
 	out->stable = k;
-	qsort(lat, k, sizeof(*lat), cmp_u64);
+	sort_u64(lat, k);
 	out->q0 = quantile_ms(lat, k, 0);
 	out->q50 = quantile_ms(lat, k, 50);
 	out->q95 = quantile_ms(lat, k, 95);

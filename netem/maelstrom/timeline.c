@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/xml.h"
 #include "netem/maelstrom/timeline.h"
 
@@ -26,13 +27,6 @@ static int cmp_event(const void *a, const void *b)
 	if (x->complete != y->complete)
 		return x->complete - y->complete;
 	return x->op < y->op ? -1 : x->op > y->op;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static size_t column_of(const uint64_t *procs, size_t n, uint64_t process)
@@ -101,7 +95,7 @@ int mael_write_timeline(FILE *f, enum mael_workload w, const struct mael_op *ops
 	}
 	if (n) {
 		qsort(ev, 2 * n, sizeof(*ev), cmp_event);
-		qsort(procs, n, sizeof(*procs), cmp_u64);
+		sort_u64(procs, n);
 	}
 	for (i = 0; i < 2 * n; i++)
 		(ev[i].complete ? row_out : row_in)[ev[i].op] = i;

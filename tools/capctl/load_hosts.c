@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 
+#include "lib/array.h"
 #include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/report.h"
@@ -379,13 +380,6 @@ static int write_merged(const char *path, const struct merged_line *lines, size_
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The summary of capctl load, from the merged history itself: outcomes, processes, and the
  * latency of ok operations on their own host's clock (one process, one clock). */
 static int summarize(const char *path, struct workload_stats *st)
@@ -430,14 +424,10 @@ static int summarize(const char *path, struct workload_stats *st)
 			st->info++;
 		}
 	}
-	qsort(proc, h.n_ops, sizeof(*proc), cmp_u64);
+	sort_u64(proc, h.n_ops);
 	for (size_t i = 0; i < h.n_ops; i++)
 		st->processes += !i || proc[i] != proc[i - 1];
-	if (n_lat) {
-		qsort(lat, n_lat, sizeof(*lat), cmp_u64);
-		st->p50_ms = lat[(n_lat - 1) * 50 / 100] / 1e6;
-		st->p99_ms = lat[(n_lat - 1) * 99 / 100] / 1e6;
-	}
+	workload_percentiles(lat, n_lat, st);
 	free(lat);
 	free(proc);
 	history_free(&h);

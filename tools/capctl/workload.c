@@ -2,6 +2,7 @@
 /* The workload engine behind capctl load: one thread per client, one request outstanding per
  * client (a node's session expects a client's requests in order), every invoke and completion
  * written to the history under one lock so the file's order is the order of the times in it. */
+#include "lib/array.h"
 #include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/report.h"
@@ -1155,11 +1156,13 @@ static int preflight(const struct workload_config *cfg)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+void workload_percentiles(uint64_t *lat, size_t n, struct workload_stats *st)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	if (!n)
+		return;
+	sort_u64(lat, n);
+	st->p50_ms = lat[(n - 1) * 50 / 100] / 1e6;
+	st->p99_ms = lat[(n - 1) * 99 / 100] / 1e6;
 }
 
 static int latency_percentiles(struct worker *ws, unsigned int n, struct workload_stats *st)
@@ -1179,9 +1182,7 @@ static int latency_percentiles(struct worker *ws, unsigned int n, struct workloa
 		memcpy(all + at, ws[i].lat, ws[i].n_lat * sizeof(*all));
 		at += ws[i].n_lat;
 	}
-	qsort(all, total, sizeof(*all), cmp_u64);
-	st->p50_ms = all[(total - 1) * 50 / 100] / 1e6;
-	st->p99_ms = all[(total - 1) * 99 / 100] / 1e6;
+	workload_percentiles(all, total, st);
 	free(all);
 	return 0;
 }

@@ -102,6 +102,8 @@ int workload_parse_nodes(struct workload_config *cfg, const char *text, char *er
  * (a bank whose money is unknown cannot be checked). Prints what went wrong to stderr and returns
  * -errno, or 0 with st filled. Needs root (clients enter the nodes' namespaces). */
 int workload_run(const struct workload_config *cfg, struct workload_stats *st);
+/* st's p50 and p99 of the n latencies (ns) of ok operations, sorted in place; none: unchanged. */
+void workload_percentiles(uint64_t *lat, size_t n, struct workload_stats *st);
 
 const char *workload_kind_name(enum workload_kind kind);
 const char *workload_client_name(enum workload_client client);
