@@ -105,11 +105,8 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	in_count = calloc(ports, sizeof(*in_count));
 	out_count = calloc(ports, sizeof(*out_count));
 	if (!ids || !arp || !in_count || !out_count) {
-		free(ids);
-		free(arp);
-		free(in_count);
-		free(out_count);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out_free;
 	}
 	/* What `up` recorded says whether the ports share blocks: a lab whose record is lost is
 	 * asked port by port, and its ports bound to blocks then hold no filter of their own. */
@@ -117,11 +114,8 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	lab_switch_ns(lab, sw, sizeof(sw));
 	saved = netns_enter(sw);
 	if (saved < 0) {
-		free(ids);
-		free(arp);
-		free(in_count);
-		free(out_count);
-		return saved;
+		err = saved;
+		goto out_free;
 	}
 	if (blocks) {
 		err = count_bound(ifindex, node, ports, egress_id, arp_id, egress_block,
@@ -162,6 +156,7 @@ int filter_count_attached(const char *lab, const struct lab_info *info, unsigned
 	}
 out:
 	netns_return(saved);
+out_free:
 	free(ids);
 	free(arp);
 	free(in_count);
