@@ -500,3 +500,15 @@ int remote_read_line(int fd, char *buf, size_t len, int ms)
 	buf[used] = '\0';
 	return 0;
 }
+
+/* "PREFIX 'ARG' 'ARG' ...": a command line for the remote shell. */
+void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len)
+{
+	static char word[4096];
+	size_t used = snprintf(buf, len, "%s", prefix);
+
+	for (int i = 0; i < argc && used < len; i++) {
+		remote_shell_word(argv[i], word, sizeof(word));
+		used += snprintf(buf + used, len - used, " %s", word);
+	}
+}

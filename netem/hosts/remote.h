@@ -75,6 +75,9 @@ int remote_read_line(int fd, char *buf, size_t len, int ms);
 /* One word for the remote shell: 'text', with every ' written '\'' (cut to fit len). */
 void remote_shell_word(const char *text, char *buf, size_t len);
 
+/* "PREFIX 'ARG' 'ARG' ...": a command line of safe words for the remote shell (cut to fit). */
+void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len);
+
 /* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
 void remote_close(const char *lab, const struct host_list *hosts);
 
