@@ -280,7 +280,8 @@ static int host_prepare(struct cli *cli, int argc, char **argv)
 /* `host nodes COMMAND ARGS`: start ... restart on this host's share, its report in JSON. */
 static int host_nodes(struct cli *cli, int argc, char **argv)
 {
-	int (*run)(struct cli * cli, int argc, char **argv) = argc ? hosts_node_command(argv[0]) : NULL;
+	int (*run)(struct cli * cli, int argc, char **argv) = argc ? hosts_node_command(argv[0]) :
+								     NULL;
 
 	if (!run)
 		return report_usage("host nodes: which command? (start, stop, kill, pause, resume "

@@ -78,14 +78,15 @@ static int share_key(struct cli *cli, const struct lab_hosts *lh, const char *di
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (hosts_results[h].status)
 			return report_fail("start: host %s: %s; no capnode was started",
-					   lh->hosts.host[h].dest, hosts_said(hosts_results[h].why));
+					   lh->hosts.host[h].dest,
+					   hosts_said(hosts_results[h].why));
 	return EXIT_OK;
 }
 
 /* The command on every host (each acting on the nodes of its share, named by their numbers in
  * the whole lab), and one report adding up theirs, in the words of a lab on one host. */
 int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
-		       char **argv)
+		char **argv)
 {
 	static char args[16384], line[2048];
 	static struct nodes_report sum, one;
@@ -320,4 +321,3 @@ int hosts_delay(struct cli *cli, const struct lab_hosts *lh, int argc, char **ar
 	}
 	return EXIT_OK;
 }
-

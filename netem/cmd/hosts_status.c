@@ -194,7 +194,8 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 		/* A host's status that is not one JSON value is left out rather than breaking
 		 * the JSON around it. */
 		if (whole[h] && hosts_results[h].out[0] == '{')
-			print_json_raw(&p, "status", hosts_results[h].out, strcspn(hosts_results[h].out, "\n"));
+			print_json_raw(&p, "status", hosts_results[h].out,
+				       strcspn(hosts_results[h].out, "\n"));
 		close_object(&p);
 	}
 	close_array(&p);
@@ -202,9 +203,9 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	close_object(&p);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (whole[h] && !hosts_results[h].status) {
-			print_text(&p, "# host %s\n%s", lh->hosts.host[h].dest, hosts_results[h].out);
+			print_text(&p, "# host %s\n%s", lh->hosts.host[h].dest,
+				   hosts_results[h].out);
 			break;
 		}
 	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
 }
-

@@ -38,7 +38,7 @@ static void end_sessions(struct remote_child *child, unsigned int n)
 }
 
 int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
-			char **argv)
+		 char **argv)
 {
 	static char args[16384], prefix[64], what[1024], commit_line[HOSTS_MAX][64];
 	static struct remote_child child[HOSTS_MAX];
@@ -198,4 +198,3 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 	hosts_log_fault(cli, lh, name, argc, argv, what, NULL, plan.generation[0]);
 	return EXIT_OK;
 }
-

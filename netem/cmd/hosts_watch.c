@@ -221,4 +221,3 @@ int hosts_watch(struct cli *cli, const struct lab_hosts *lh, int argc, char **ar
 		return EXIT_FAIL;
 	return watch_command_end(cli, a.cmd, status, m.printed);
 }
-

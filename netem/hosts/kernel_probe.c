@@ -71,20 +71,31 @@ static int probe_vxlan(char *why, size_t len)
 	return -EOPNOTSUPP;
 }
 
+/* The number in the environment variable name for a test, else fallback. */
+static long probe_number(const char *name, long fallback)
+{
+	const char *text = getenv(name);
+
+	return text && *text ? strtol(text, NULL, 0) : fallback;
+}
+
 int kernel_probe(char *why, size_t len)
 {
+	enum bpf_prog_type type = (enum bpf_prog_type)probe_number(
+		"CAPNET_TEST_PROBE_BPF_PROG_TYPE", BPF_PROG_TYPE_SCHED_CLS);
+	enum bpf_func_id helper = (enum bpf_func_id)probe_number("CAPNET_TEST_PROBE_BPF_HELPER",
+								 BPF_FUNC_ktime_get_tai_ns);
 	int err = probe_vxlan(why, len);
 
 	if (err)
 		return err;
-	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) != 1) {
+	if (libbpf_probe_bpf_prog_type(type, NULL) != 1) {
 		snprintf(why, len,
 			 "this host's kernel loads no BPF tc program (CONFIG_BPF_SYSCALL, "
 			 "CONFIG_NET_CLS_BPF)");
 		return -EOPNOTSUPP;
 	}
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_ktime_get_tai_ns, NULL) !=
-	    1) {
+	if (libbpf_probe_bpf_helper(type, helper, NULL) != 1) {
 		snprintf(
 			why, len,
 			"this host's kernel has no bpf_ktime_get_tai_ns for BPF (Linux 6.1 or later "

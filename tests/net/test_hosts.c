@@ -343,29 +343,51 @@ static void test_bad_input_is_refused(void **state)
 		assert_int_equal(emu_host_lab_namespaces(&hosts, k, lab), 0);
 }
 
-/* A host whose kernel makes no VXLAN device: the probe of `host hello` asks its kernel for a
- * link kind it does not have (CAPNET_TEST_PROBE_VXLAN_KIND, set on that host alone), and up
- * refuses before any host builds, naming it. */
-static void test_host_without_vxlan_is_refused(void **state)
+/* A host whose kernel lacks what a share needs: the probe of `host hello` asks its kernel for
+ * something it does not have (a CAPNET_TEST_PROBE_* variable set on that host alone: a link
+ * kind, a BPF program type or a helper that does not exist), the kernel refuses, and up refuses
+ * before any host builds, naming the host and what is missing. */
+static void expect_probe_refusal(const char *environment, const char *missing)
 {
 	char scratch[256];
 	int rc;
 
-	(void)state;
 	assert_int_equal(emu_host_sh(&hosts, 1, out, sizeof(out),
-				     "mkdir -p /root/.ssh && echo "
-				     "CAPNET_TEST_PROBE_VXLAN_KIND=vxlan-missing "
-				     ">/root/.ssh/environment"),
+				     "mkdir -p /root/.ssh && echo %s >/root/.ssh/environment",
+				     environment),
 			 0);
 	rc = netlab_capnet(lab, out, sizeof(out), "up -n 4 --hosts %s", hosts.hosts_arg);
 	emu_host_sh(&hosts, 1, scratch, sizeof(scratch), "rm -f /root/.ssh/environment");
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(out, hosts.addr[1]));
-	assert_non_null(strstr(out, "kernel makes no VXLAN device"));
+	assert_non_null(strstr(out, missing));
 	assert_non_null(strstr(out, "nothing was built"));
 	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
 	for (unsigned int k = 0; k < HOSTS; k++)
 		assert_int_equal(emu_host_lab_namespaces(&hosts, k, lab), 0);
+}
+
+static void test_host_without_vxlan_is_refused(void **state)
+{
+	(void)state;
+	expect_probe_refusal("CAPNET_TEST_PROBE_VXLAN_KIND=vxlan-missing",
+			     "kernel makes no VXLAN device");
+}
+
+/* A program type number past every kind the kernel knows. */
+static void test_host_without_bpf_tc_is_refused(void **state)
+{
+	(void)state;
+	expect_probe_refusal("CAPNET_TEST_PROBE_BPF_PROG_TYPE=100000",
+			     "kernel loads no BPF tc program");
+}
+
+/* A helper number past every helper the kernel has. */
+static void test_host_without_tai_helper_is_refused(void **state)
+{
+	(void)state;
+	expect_probe_refusal("CAPNET_TEST_PROBE_BPF_HELPER=100000",
+			     "no bpf_ktime_get_tai_ns for BPF");
 }
 
 /* A host nobody answers at: one line naming it and ssh's reason; nothing built anywhere. */
@@ -852,6 +874,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_local_beside_a_remote_host, teardown_lab),
 		cmocka_unit_test_teardown(test_bad_input_is_refused, teardown_lab),
 		cmocka_unit_test_teardown(test_host_without_vxlan_is_refused, teardown_lab),
+		cmocka_unit_test_teardown(test_host_without_bpf_tc_is_refused, teardown_lab),
+		cmocka_unit_test_teardown(test_host_without_tai_helper_is_refused, teardown_lab),
 		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_failed_share_leaves_nothing, teardown_lab),
 		cmocka_unit_test_teardown(test_lost_host_is_named_and_down_finishes_later,
