@@ -19,6 +19,8 @@
 #include "netem/delay/delay_line.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/explain.h"
+#include "netem/lab/lab_open.h"
+#include "netem/lab/lab_record.h"
 #include "netem/policy/match.h"
 #include "netem/svc/nodes.h"
 #include "netem/filter/status_maps.h"
@@ -49,6 +51,7 @@ struct status {
 	char running_text[4096];
 	char mode[8];
 	bool every_link; /* --links */
+	const char *not_whole; /* why the lab is not whole, or NULL */
 };
 
 /* A partition expanded from a rule's policy: too big for the stack, used one at a time. */
@@ -450,6 +453,16 @@ static void show_counters(struct out_printer *p, const struct status *st)
 	print_uint(p, "dup_failed", "%llu failed duplications\n", st->global.dup_failed);
 }
 
+/* JSON only: the text says it on stderr, as every command refusing such a lab does. */
+static void show_whole(struct out_printer *p, const struct status *st)
+{
+	print_bool(p, "whole", NULL, !st->not_whole);
+	if (st->not_whole)
+		print_string(p, "not_whole", NULL, st->not_whole);
+	else
+		print_json_null(p, "not_whole");
+}
+
 static void show_delay(struct out_printer *p, const struct status *st)
 {
 	delay_status_print(p, st->lab);
@@ -524,9 +537,25 @@ static status_section *const text_sections[] = {
 	show_summary, show_links,      show_delay,	 show_matrix,
 };
 static status_section *const json_sections[] = {
-	show_lab,   show_ports,	 show_generation, show_partition, show_rules, show_impairments,
-	show_links, show_clocks, show_replicas,	  show_services,  show_delay, show_counters,
+	show_lab,	  show_ports,	 show_generation, show_partition, show_rules,
+	show_impairments, show_links,	 show_clocks,	  show_replicas,  show_services,
+	show_delay,	  show_counters, show_whole,
 };
+
+/* Why the lab is not whole (the filter's ports, or the delay line), kept; NULL when it is. */
+static const char *lab_not_whole(struct cli *cli, struct filter *filter,
+				 const struct lab_info *info)
+{
+	static char why[512];
+	int err = filter_check_whole(filter, info);
+
+	if (!err)
+		err = delay_check_applied(cli->lab);
+	if (!err)
+		return NULL;
+	snprintf(why, sizeof(why), "%s", error_reason(err));
+	return why;
+}
 
 /* Reads what status shows; the lab is open. */
 static int status_read(struct status *st, struct filter *filter)
@@ -581,13 +610,25 @@ static void status_print(const struct status *st, bool json)
 	close_object(&p);
 }
 
+/* {"lab":...,"whole":false,"not_whole":...}: all there is to say of a lab half built. */
+static void show_not_whole_only(const struct status *st)
+{
+	struct out_printer p;
+
+	out_printer_init(&p, stdout, true);
+	open_object(&p, NULL);
+	print_string(&p, "lab", NULL, st->lab);
+	show_whole(&p, st);
+	close_object(&p);
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static struct status st;
 	struct filter *filter = NULL;
 	char dir[256];
 	unsigned int i;
-	int rc, err;
+	int rc = EXIT_OK, err;
 
 	bool maps = false, links = false;
 
@@ -611,9 +652,15 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (cli_need_root("capnet status"))
 		return EXIT_FAIL;
 	st = (struct status){ .lab = cli->lab, .every_link = links };
-	rc = cli_open_lab(cli, &st.info, &filter);
-	if (rc)
-		return rc;
+	err = lab_open(cli->lab, &st.info, &filter, LAB_ANY);
+	if (err) {
+		/* A lab there but broken (an up that did not finish, a part removed) is news a
+		 * JSON reader gets on stdout too; no lab, or no root, is only an error. */
+		st.not_whole = error_reason(err);
+		if (cli->json && err != -EPERM && (err != -ENOENT || lab_record_nodes(cli->lab)))
+			show_not_whole_only(&st);
+		return report_fail("%s", st.not_whole);
+	}
 	if (maps) {
 		rc = status_print_maps(cli->lab, filter, st.info.nodes);
 		filter_close(filter);
@@ -623,21 +670,24 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	explain("bpftool map dump pinned %s/link_passed", dir);
 	explain("bpftool map dump pinned %s/link_drops", dir);
 	err = status_read(&st, filter);
-	if (err) {
+	st.not_whole = lab_not_whole(cli, filter, &st.info);
+	if (err && st.not_whole) {
 		/* Maps an `up` left half-way say nothing yet: the lab's state is the news, not the
-		 * read's errno. */
-		int whole = filter_check_whole(filter, &st.info);
-
-		rc = whole ? report_error(whole, NULL) :
-			     report_fail("read the filter of lab \"%s\": %s", cli->lab,
-					 strerror(-err));
+		 * read's errno; JSON readers still get it on stdout. */
+		if (cli->json)
+			show_not_whole_only(&st);
+		rc = report_fail("%s", st.not_whole);
+		goto out;
+	}
+	if (err) {
+		rc = report_fail("read the filter of lab \"%s\": %s", cli->lab, strerror(-err));
 		goto out;
 	}
 	status_print(&st, cli->json);
 	/* Shown whatever its state, but a lab that is not whole is a failure, as it is for every
 	 * command that would act on it. */
-	if (filter_check_whole(filter, &st.info) || delay_check_applied(cli->lab))
-		rc = report_error(-EUCLEAN, NULL);
+	if (st.not_whole)
+		rc = report_fail("%s", st.not_whole);
 out:
 	free(st.links.rows);
 	filter_close(filter);

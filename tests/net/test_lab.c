@@ -379,6 +379,9 @@ static void expect_refused(const char *why, unsigned int asked)
 	/* status shows what it can, and fails all the same. */
 	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status"), 1);
 	assert_non_null(strstr(out, why));
+	/* and says so to a JSON reader, however far up got */
+	assert_int_equal(netlab_capnet(lab, out, sizeof(out), "status --json"), 1);
+	assert_non_null(strstr(out, "\"whole\":false,\"not_whole\":\""));
 	assert_non_null(mkdtemp(dir));
 	netlab_sibling("captrace", captrace, sizeof(captrace));
 	assert_int_equal(netlab_sh(out, sizeof(out), "%s --lab %s record -o %s/r --duration 1",
