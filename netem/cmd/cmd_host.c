@@ -340,6 +340,13 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_key(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "link"))
 		return cmd_link(cli, argc - 1, argv + 1);
+	/* The one-host commands on this host's share, never through the lab's record of its
+	 * hosts: on `local` that record is in the same run directory, and `capnet status` or
+	 * `capnet exec` there would ask the hosts again, without end. */
+	if (!strcmp(argv[0], "status"))
+		return cmd_status(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "exec"))
+		return cmd_exec(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "watch"))
 		return cmd_watch_for_controller(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "clock-check"))

@@ -27,7 +27,7 @@ int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **arg
 	rc = cli_parse_node(argv[0], lh->nodes, &node);
 	if (rc)
 		return rc;
-	snprintf(prefix, sizeof(prefix), "exec %u", node);
+	snprintf(prefix, sizeof(prefix), "host exec %u", node);
 	remote_line(prefix, argc - 1, argv + 1, args, sizeof(args));
 	rc = remote_exec(cli->lab, &lh->hosts.host[lh->place.host_of[node]], args);
 	return report_fail("exec on host %s: %s", lh->hosts.host[lh->place.host_of[node]].dest,

@@ -167,7 +167,7 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	clocks_known = bad == HOSTS_MAX && !clock_probe_hosts(cli->lab, &lh->hosts, clocks);
 	if (bad == HOSTS_MAX && !clocks_known)
 		report_warn("%s", error_reason(-EIO));
-	hosts_run_all(cli->lab, lh, whole, cli->json ? "status --json" : "status");
+	hosts_run_all(cli->lab, lh, whole, cli->json ? "host status --json" : "host status");
 	out_printer_init(&p, stdout, cli->json);
 	open_object(&p, NULL);
 	print_string(&p, "lab", "lab %s: ", cli->lab);

@@ -298,6 +298,16 @@ static void test_local_beside_a_remote_host(void **state)
 	assert_int_equal(
 		netlab_capnet(lab, out, sizeof(out), "up -n 4 --hosts local,%s", hosts.addr[1]), 0);
 	assert_non_null(strstr(out, "4 nodes up on 2 hosts (1,2@local,3,4@"));
+	/* status and exec reach local's share as any other host's (the lab's record of its
+	 * hosts is in the same run directory there). */
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "status"), 0);
+	assert_non_null(strstr(out, "nodes 1,2, whole"));
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "--json status"), 0);
+	assert_int_equal(netlab_json_number(out, NULL, "mtu"), 1450);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
+					       "exec 2 -- ip -o addr show eth0"),
+			 0);
+	assert_non_null(strstr(out, "10.77.0.2/16"));
 	switch_ok("partition 1,3 2,4%s", "");
 	fd1 = netlab_udp_socket(lab, 1, PORT);
 	fd3 = emu_host_node_socket(&hosts, 1, lab, 3, PORT);
