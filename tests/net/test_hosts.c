@@ -304,9 +304,8 @@ static void test_local_beside_a_remote_host(void **state)
 	assert_non_null(strstr(out, "nodes 1,2, whole"));
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "--json status"), 0);
 	assert_int_equal(netlab_json_number(out, NULL, "mtu"), 1450);
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out),
-					       "exec 2 -- ip -o addr show eth0"),
-			 0);
+	assert_int_equal(
+		netlab_capnet_checked(lab, out, sizeof(out), "exec 2 -- ip -o addr show eth0"), 0);
 	assert_non_null(strstr(out, "10.77.0.2/16"));
 	switch_ok("partition 1,3 2,4%s", "");
 	fd1 = netlab_udp_socket(lab, 1, PORT);
