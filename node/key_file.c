@@ -53,6 +53,29 @@ int key_file_read(const char *path, struct proto_key *key)
 	return 0;
 }
 
+int key_file_read_stdin(struct proto_key *key)
+{
+	char text[PROTO_KEY_TEXT_LEN + 2];
+	size_t got = 0;
+	ssize_t n;
+	int err = 0;
+
+	while (got < sizeof(text) &&
+	       (n = read(STDIN_FILENO, text + got, sizeof(text) - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	if (proto_key_parse(text, got, key)) {
+		error_note("no key on standard input (64 hex digits and a newline)");
+		err = -EINVAL;
+	}
+	memset(text, 0, sizeof(text));
+	return err;
+}
+
 /* Creates path holding key, if nobody has: 0, -EEXIST, or another -errno (error_note). */
 static int write_new(const char *path, const struct proto_key *key)
 {

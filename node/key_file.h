@@ -8,6 +8,10 @@
 
 #define KEY_FILE_NAME "key"
 
+/* Reads a key from standard input, to its end: the text of proto_key_format(), as a host of a lab across
+ * hosts is handed it on standard input by ssh, which may deliver it in pieces. 0, or -EINVAL
+ * with error_note() when what came is not a key. */
+int key_file_read_stdin(struct proto_key *key);
 /* Reads the key at path. Refuses a file that is not regular, that group or others may read or
  * write, or whose text is not a key. 0 or -errno, with the reason left by error_note(). */
 int key_file_read(const char *path, struct proto_key *key);

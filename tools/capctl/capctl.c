@@ -4,6 +4,7 @@
 #include "lib/report.h"
 #include "tools/capctl/capctl.h"
 #include "lib/options.h"
+#include "tools/capctl/node_host.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,14 +14,17 @@ static const struct capctl_cmd {
 	int (*main)(int argc, char **argv);
 	const char *args;
 	const char *help;
+	bool on_node; /* a request to node -n: on another host of the lab, run there */
 } cmds[] = {
-	{ "get", capctl_get_main, "KEY", "read a key (exit 0 ok, 3 unavailable, 4 unknown)" },
-	{ "put", capctl_put_main, "KEY VALUE", "write a key" },
-	{ "cas", capctl_cas_main, "KEY EXPECTED NEW", "compare and set a key" },
-	{ "open", capctl_open_main, "ACCOUNT AMOUNT", "open a bank account with a balance" },
-	{ "transfer", capctl_transfer_main, "FROM TO AMOUNT", "move money between accounts" },
-	{ "balance", capctl_balance_main, "[ACCOUNT]", "an account's balance, or the whole bank" },
-	{ "status", capctl_status_main, "", "the node's role, term, leader, log and reachability" },
+	{ "get", capctl_get_main, "KEY", "read a key (exit 0 ok, 3 unavailable, 4 unknown)", true },
+	{ "put", capctl_put_main, "KEY VALUE", "write a key", true },
+	{ "cas", capctl_cas_main, "KEY EXPECTED NEW", "compare and set a key", true },
+	{ "open", capctl_open_main, "ACCOUNT AMOUNT", "open a bank account with a balance", true },
+	{ "transfer", capctl_transfer_main, "FROM TO AMOUNT", "move money between accounts", true },
+	{ "balance", capctl_balance_main, "[ACCOUNT]", "an account's balance, or the whole bank",
+	  true },
+	{ "status", capctl_status_main, "", "the node's role, term, leader, log and reachability",
+	  true },
 	{ "load", capctl_load_main,
 	  "[--nodes LIST] --history FILE [--client capnode|redis|etcd|exec] [--workload "
 	  "register|bank|set|append] ...",
@@ -70,9 +74,15 @@ int main(int argc, char **argv)
 		printf("capctl %s\n", CAPNET_VERSION);
 		return CAPCTL_OK;
 	}
-	for (i = 0; i < N_CMDS; i++)
-		if (!strcmp(argv[next], cmds[i].name))
-			return cmds[i].main(argc - next, argv + next);
+	for (i = 0; i < N_CMDS; i++) {
+		int rc;
+
+		if (strcmp(argv[next], cmds[i].name))
+			continue;
+		if (cmds[i].on_node && node_host_run(argc - next, argv + next, &rc))
+			return rc;
+		return cmds[i].main(argc - next, argv + next);
+	}
 	report_usage("unknown command \"%s\" (try capctl help)", argv[next]);
 	return CAPCTL_USAGE;
 }

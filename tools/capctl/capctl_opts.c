@@ -104,7 +104,8 @@ static const struct own_opt {
 	{ "--consistency", "C", set_consistency,
 	  "AP mode: one, quorum (default) or all replicas must answer" },
 	{ "--key-file", "F", set_key_file,
-	  "the cluster's key (default: the one capnet start made for the lab)" },
+	  "the cluster's key, - for standard input (default: the one capnet start made for "
+	  "the lab)" },
 	{ "--history", "FILE", set_history,
 	  "get, put and cas append their invoke and outcome to FILE (docs/history-format.md)" },
 	{ "--process", "P", set_process, "the process number --history records (default 0)" },

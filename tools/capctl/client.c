@@ -26,23 +26,28 @@ void client_key_file(const char *path)
 	key_path_given = path;
 }
 
-/* The key named by client_key_file(), else the lab's if `capnet start` made one: a lab whose
- * capnodes were started by hand without a key is spoken to without one. */
-static int client_load_key(struct capnet_client *c, const char *lab)
+/* The key named by client_key_file() ("-": standard input, as the controller of a lab across
+ * hosts hands it over ssh), else the lab's if `capnet start` made one: a lab whose capnodes were
+ * started by hand without a key is spoken to without one. */
+int client_key_load(const char *lab, struct proto_key *key, bool *auth)
 {
 	char path[PATH_MAX];
 	int err;
 
-	if (key_path_given)
-		snprintf(path, sizeof(path), "%s", key_path_given);
-	else
+	*auth = false;
+	if (key_path_given && !strcmp(key_path_given, "-"))
+		err = key_file_read_stdin(key);
+	else if (key_path_given)
+		err = key_file_read(key_path_given, key);
+	else {
 		snprintf(path, sizeof(path), CAPNET_RUN_ROOT "/%s/" KEY_FILE_NAME, lab);
-	if (!key_path_given && access(path, F_OK))
-		return 0;
-	err = key_file_read(path, &c->key);
+		if (access(path, F_OK))
+			return 0;
+		err = key_file_read(path, key);
+	}
 	if (err)
 		return err;
-	c->auth = true;
+	*auth = true;
 	return 0;
 }
 
@@ -57,7 +62,7 @@ int client_open(struct capnet_client *c, const char *lab, unsigned int node, uin
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->node = node;
-	err = client_load_key(c, lab);
+	err = client_key_load(lab, &c->key, &c->auth);
 	if (err)
 		return err;
 	lab_node_ns(lab, node, ns, sizeof(ns));

@@ -24,9 +24,12 @@ struct capnet_client {
 	uint8_t buf[PROTO_MAX_DGRAM];
 };
 
-/* Where a client finds the cluster's key: the file given (client_key_file), else the one
- * `capnet start` made in the lab's run directory, if there is one. */
+/* Where a client finds the cluster's key: the file given (client_key_file; "-" for standard
+ * input), else the one `capnet start` made in the lab's run directory, if there is one. */
 void client_key_file(const char *path);
+/* That key, read: 0 with *auth true, 0 with *auth false when there is none, or -errno with the
+ * reason left by error_note(). "-" reads it from standard input (once). */
+int client_key_load(const char *lab, struct proto_key *key, bool *auth);
 
 /* Opens a client of node `node` of lab `lab` (port: capnode's, 7070 by default), with the
  * cluster's key when there is one. Needs root. Prints what is wrong and returns -errno. */

@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "lib/array.h"
+#include "lib/files.h"
 #include "lib/json.h"
 #include "lib/monotonic.h"
 #include "lib/report.h"
@@ -549,5 +550,31 @@ int load_across_hosts(const struct workload_config *cfg, const struct lab_hosts 
 		free(shares[h].out);
 		shares[h].out = NULL;
 	}
+	return err;
+}
+
+int capctl_on_host(const char *lab, const struct host_dest *h, const char *args, const char *input,
+		   struct host_capctl *r)
+{
+	struct share s = { .clients = 1 };
+	const char *why;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = remote_spawn(lab, h, remote_program("capctl"), args, &s.child);
+	if (err)
+		return err;
+	/* A host that ends before taking it says why on standard error. */
+	if (input)
+		files_write_all(s.child.in, input, strlen(input));
+	close(s.child.in);
+	s.child.in = -1;
+	err = gather(&s, 1, NULL);
+	r->status = remote_wait(&s.child);
+	r->out = s.out;
+	r->out_len = s.out_len;
+	snprintf(r->err, sizeof(r->err), "%s", s.err);
+	why = last_words(&s);
+	snprintf(r->why, sizeof(r->why), "%s", why ? why : "no word on standard error");
 	return err;
 }

@@ -18,4 +18,20 @@ int load_hosts_lab(const char *lab, struct lab_hosts *lh);
 int load_across_hosts(const struct workload_config *cfg, const struct lab_hosts *lh,
 		      const char *path, struct workload_stats *st);
 
+/* What capctl said on a host: its exit status (255 when ssh failed), its standard output
+ * (malloc'd, NUL-terminated; free it), the end of its standard error, and that end's last line. */
+struct host_capctl {
+	int status;
+	char *out;
+	size_t out_len;
+	char err[2048];
+	char why[512];
+};
+
+/* Runs `capctl --lab LAB ARGS` (args: safe words) on host h as a share of a load is run, input
+ * (NULL: none) on its standard input so that a secret is on no command line, and waits for it.
+ * 0 with r filled, or -errno when it could not be started or its output not kept. */
+int capctl_on_host(const char *lab, const struct host_dest *h, const char *args, const char *input,
+		   struct host_capctl *r);
+
 #endif /* CAPNET_LOAD_HOSTS_H */
