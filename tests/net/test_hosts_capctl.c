@@ -3,8 +3,8 @@
  * nodes 1 and 2 on host 0, node 3 on host 1, reached only through sshd. A write through node 3
  * is read back through nodes 1 and 3, the key the controller's capctl holds is the one the
  * remote request is sealed with, a partition that isolates node 3 makes its request refused as
- * unavailable, and a lost host, an unreadable record of hosts or a node the lab does not have
- * each get one clear error. */
+ * unavailable, a node on the controller itself (`local`) is reached directly, and a lost host,
+ * an unreadable record of hosts or a node the lab does not have each get one clear error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +63,18 @@ static int capctl_n(unsigned int node, const char *op)
 	return netlab_capctl(lab, out, sizeof(out), "-n %u --timeout 2000 %s", node, op);
 }
 
+/* The request until it succeeds (a leader elected, a heal learnt): its last exit status. */
+static int capctl_until_ok(unsigned int node, const char *op)
+{
+	int rc = -1;
+
+	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
+		rc = capctl_n(node, op);
+	if (rc)
+		printf("%s through node %u: %s", op, node, out);
+	return rc;
+}
+
 /* The request until it no longer gets the status `while_rc` (the cluster still settling). */
 static int capctl_until_not(unsigned int node, const char *op, int while_rc)
 {
@@ -71,76 +83,6 @@ static int capctl_until_not(unsigned int node, const char *op, int while_rc)
 	for (int attempt = 0; attempt < ATTEMPTS && rc == while_rc; attempt++)
 		rc = capctl_n(node, op);
 	return rc;
-}
-
-/* A write through node 3, on host 1, read back through node 1 on host 0 and through node 3. */
-static void test_put_on_one_host_get_on_both(void **state)
-{
-	char path[256];
-	FILE *f;
-	int rc = -1;
-
-	(void)state;
-	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
-		rc = capctl_n(3, "put x 1");
-	if (rc)
-		printf("put through node 3: %s", out);
-	assert_int_equal(rc, 0);
-	assert_string_equal(out, "OK\n");
-	assert_int_equal(capctl_n(1, "get x"), 0);
-	assert_string_equal(out, "1\n");
-	assert_int_equal(capctl_n(3, "get x"), 0);
-	assert_string_equal(out, "1\n");
-	/* The remote node answers as itself: its status, in JSON, names it. */
-	assert_int_equal(capctl_n(3, "--json status"), 0);
-	assert_non_null(strstr(out, "\"node\":3,"));
-
-	/* The key the controller's capctl holds seals the remote request: a wrong one given
-	 * here is refused there (capnode drops it: no answer, outcome unknown). */
-	snprintf(path, sizeof(path), "%s/wrong.key", hosts.dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "%064d\n", 7);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 3 --timeout 600 --key-file %s get x",
-				       path),
-			 4);
-	assert_non_null(strstr(out, "TIMEOUT"));
-
-	/* Bad input: each one line, exit 2. */
-	assert_int_equal(capctl_n(4, "get x"), 2);
-	assert_non_null(strstr(out, "node 4 is out of range (the lab has 3 nodes)"));
-	snprintf(path, sizeof(path), "%s/h.jsonl", hosts.dir);
-	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 3 --history %s get x", path), 2);
-	assert_non_null(strstr(out, "node 3 is on host"));
-}
-
-/* Node 3 alone on host 1: its request is refused as unavailable (exit 3), as on one host. */
-static void test_partition_isolates_the_remote_node(void **state)
-{
-	int rc = -1;
-
-	(void)state;
-	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
-		rc = capctl_n(1, "put x 1");
-	assert_int_equal(rc, 0);
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 3"), 0);
-	/* A leader cut off may take a while to learn it (exit 4 meanwhile); it never serves. */
-	rc = capctl_until_not(3, "put x 2", 4);
-	assert_int_equal(rc, 3);
-	assert_non_null(strstr(out, "UNAVAILABLE"));
-	/* The majority, on host 0, serves through it. */
-	rc = -1;
-	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
-		rc = capctl_n(2, "put x 3");
-	assert_int_equal(rc, 0);
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
-	rc = -1;
-	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
-		rc = capctl_n(3, "get x");
-	assert_int_equal(rc, 0);
-	assert_string_equal(out, "3\n");
 }
 
 static unsigned int lines_in(const char *text)
@@ -161,26 +103,98 @@ static void write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* A write through node 3, on host 1, read back through node 1 on host 0 and through node 3. */
+static void test_put_on_one_host_get_on_both(void **state)
+{
+	char path[256];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(capctl_until_ok(3, "put x 1"), 0);
+	assert_string_equal(out, "OK\n");
+	assert_int_equal(capctl_until_ok(1, "get x"), 0);
+	assert_string_equal(out, "1\n");
+	assert_int_equal(capctl_until_ok(3, "get x"), 0);
+	assert_string_equal(out, "1\n");
+	/* The remote node answers as itself: its status, in JSON, names it. */
+	assert_int_equal(capctl_n(3, "--json status"), 0);
+	assert_non_null(strstr(out, "\"node\":3,"));
+
+	/* The key the controller's capctl holds seals the remote request: a wrong one given
+	 * here is refused there (capnode drops it: no answer, outcome unknown). */
+	snprintf(path, sizeof(path), "%s/wrong.key", hosts.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%064d\n", 7);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
+				       "-n 3 --timeout 600 --key-file %s get x", path),
+			 4);
+	assert_non_null(strstr(out, "TIMEOUT"));
+
+	/* Bad input: each one line, exit 2. */
+	assert_int_equal(capctl_n(4, "get x"), 2);
+	assert_non_null(strstr(out, "node 4 is out of range (the lab has 3 nodes)"));
+	snprintf(path, sizeof(path), "%s/h.jsonl", hosts.dir);
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 3 --history %s get x", path), 2);
+	assert_non_null(strstr(out, "node 3 is on host"));
+}
+
+/* Node 3 alone on host 1: its request is refused as unavailable (exit 3), as on one host. */
+static void test_partition_isolates_the_remote_node(void **state)
+{
+	int rc;
+
+	(void)state;
+	assert_int_equal(capctl_until_ok(1, "put x 1"), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition 3"), 0);
+	/* A leader cut off may take a while to learn it (exit 4 meanwhile); it never serves. */
+	rc = capctl_until_not(3, "put x 2", 4);
+	assert_int_equal(rc, 3);
+	assert_non_null(strstr(out, "UNAVAILABLE"));
+	/* The majority, on host 0, serves through it. */
+	assert_int_equal(capctl_until_ok(2, "put x 3"), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
+	assert_int_equal(capctl_until_ok(3, "get x"), 0);
+	assert_string_equal(out, "3\n");
+}
+
+/* `local` beside a remote host: nodes 1 and 2 on the controller itself, reached directly as on
+ * one host, node 3 on host 1 through ssh; one cluster across both. */
+static void test_local_beside_a_remote_host(void **state)
+{
+	(void)state;
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts local,%s",
+					       NODES, hosts.addr[1]),
+			 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp"), 0);
+	assert_int_equal(capctl_until_ok(3, "put y 5"), 0);
+	assert_int_equal(capctl_until_ok(1, "get y"), 0);
+	assert_string_equal(out, "5\n");
+	assert_int_equal(capctl_until_ok(2, "--json get y"), 0);
+	assert_non_null(strstr(out, "\"node\":2,\"op\":\"get\",\"status\":\"OK\""));
+}
+
 /* Host 1 lost: a request to node 3 fails in one line naming the host and what ssh said; node 1,
  * on host 0, still answers. An unreadable record of hosts is named too. */
 static void test_lost_host_and_unreadable_record(void **state)
 {
 	char record[256], saved[4096];
 	ssize_t len;
-	int rc = -1;
 	FILE *f;
+	int rc;
 
 	(void)state;
-	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
-		rc = capctl_n(1, "put x 1");
-	assert_int_equal(rc, 0);
+	assert_int_equal(capctl_until_ok(1, "put x 1"), 0);
 	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
 	assert_int_equal(capctl_n(3, "get x"), 1);
 	printf("node 3, its host lost: %s", out);
 	assert_non_null(strstr(out, hosts.addr[1]));
 	assert_non_null(strstr(out, "Connection refused"));
 	assert_int_equal(lines_in(out), 1);
-	assert_int_equal(capctl_n(1, "get x"), 0);
+	/* Nodes 1 and 2 are a majority: once they have a leader between them, they serve. */
+	assert_int_equal(capctl_until_ok(1, "get x"), 0);
 	assert_string_equal(out, "1\n");
 
 	/* The record is put back before any assertion, so that the teardown's down reads it. */
@@ -208,6 +222,7 @@ int main(void)
 						teardown_lab),
 		cmocka_unit_test_setup_teardown(test_lost_host_and_unreadable_record, setup_lab,
 						teardown_lab),
+		cmocka_unit_test_teardown(test_local_beside_a_remote_host, teardown_lab),
 	};
 
 	netlab_require_root("test_hosts_capctl");

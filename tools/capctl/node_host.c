@@ -75,8 +75,8 @@ bool node_host_run(int argc, char **argv, int *rc)
 		return true;
 	}
 	if (node > lh.nodes) {
-		*rc = report_usage("node %u is out of range (the lab has %u node%s)", node, lh.nodes,
-				   lh.nodes == 1 ? "" : "s");
+		*rc = report_usage("node %u is out of range (the lab has %u node%s)", node,
+				   lh.nodes, lh.nodes == 1 ? "" : "s");
 		return true;
 	}
 	host = &lh.hosts.host[lh.place.host_of[node]];
