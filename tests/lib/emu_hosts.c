@@ -288,6 +288,38 @@ void emu_hosts_revive_all(struct emu_hosts *e)
 			emu_host_revive(e, k);
 }
 
+static struct {
+	struct emu_hosts *hosts;
+	unsigned int count;
+	const char *lab;
+} fixture;
+
+void emu_hosts_fixture(struct emu_hosts *e, unsigned int count, const char *lab)
+{
+	fixture.hosts = e;
+	fixture.count = count;
+	fixture.lab = lab;
+}
+
+int emu_hosts_group_setup(void **state)
+{
+	(void)state;
+	return emu_hosts_start(fixture.hosts, fixture.count);
+}
+
+int emu_hosts_group_teardown(void **state)
+{
+	(void)state;
+	emu_hosts_stop_lab(fixture.hosts, fixture.lab);
+	return 0;
+}
+
+int emu_hosts_test_teardown(void **state)
+{
+	emu_hosts_revive_all(fixture.hosts);
+	return netlab_teardown(state);
+}
+
 int emu_host_sh(const struct emu_hosts *e, unsigned int k, char *out, size_t outlen,
 		const char *fmt, ...)
 {

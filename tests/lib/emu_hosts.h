@@ -35,6 +35,16 @@ void emu_hosts_stop(struct emu_hosts *e);
 void emu_hosts_stop_lab(struct emu_hosts *e, const char *lab);
 /* Every host killed by a test back (emu_host_revive), before the lab's teardown. */
 void emu_hosts_revive_all(struct emu_hosts *e);
+
+/* The cmocka fixtures of a test of one lab on `count` hosts: name them with emu_hosts_fixture,
+ * then cmocka_run_group_tests(tests, emu_hosts_group_setup, emu_hosts_group_teardown) starts
+ * the hosts and stops them (emu_hosts_stop_lab); emu_hosts_test_teardown, a test's teardown,
+ * brings every host it killed back and takes the lab down (netlab_teardown): each test starts
+ * with no lab anywhere. */
+void emu_hosts_fixture(struct emu_hosts *e, unsigned int count, const char *lab);
+int emu_hosts_group_setup(void **state);
+int emu_hosts_group_teardown(void **state);
+int emu_hosts_test_teardown(void **state);
 /* Host k is lost: its switch namespace of `lab` is deleted, every process in it is killed;
  * its address stays, so ssh gets "Connection refused" at once. */
 int emu_host_kill(struct emu_hosts *e, unsigned int k, const char *lab);

@@ -36,26 +36,6 @@ static unsigned int host_of(unsigned int node)
 	return node <= NODES / 2 ? 0 : 1;
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return emu_hosts_start(&hosts, HOSTS);
-}
-
-static int teardown_hosts(void **state)
-{
-	(void)state;
-	emu_hosts_stop_lab(&hosts, lab);
-	return 0;
-}
-
-/* Every host back, then `down`: each test starts with no lab anywhere. */
-static int teardown_lab(void **state)
-{
-	emu_hosts_revive_all(&hosts);
-	return netlab_teardown(state);
-}
-
 static void up(void)
 {
 	int rc =
@@ -877,25 +857,33 @@ static int bench(void)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_up_reaches_every_node_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_faults_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_switch_is_atomic_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_local_beside_a_remote_host, teardown_lab),
-		cmocka_unit_test_teardown(test_bad_input_is_refused, teardown_lab),
-		cmocka_unit_test_teardown(test_host_without_vxlan_is_refused, teardown_lab),
-		cmocka_unit_test_teardown(test_host_without_bpf_tc_is_refused, teardown_lab),
-		cmocka_unit_test_teardown(test_host_without_tai_helper_is_refused, teardown_lab),
-		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing, teardown_lab),
-		cmocka_unit_test_teardown(test_failed_share_leaves_nothing, teardown_lab),
+		cmocka_unit_test_teardown(test_up_reaches_every_node_across_hosts,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_faults_across_hosts, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_switch_is_atomic_across_hosts,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_local_beside_a_remote_host, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_bad_input_is_refused, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_host_without_vxlan_is_refused,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_host_without_bpf_tc_is_refused,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_host_without_tai_helper_is_refused,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_failed_share_leaves_nothing,
+					  emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_lost_host_is_named_and_down_finishes_later,
-					  teardown_lab),
+					  emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_host_lost_between_phases_switches_none,
-					  teardown_lab),
+					  emu_hosts_test_teardown),
 	};
 
 	netlab_require_root("test_hosts");
 	if (argc > 1 && !strcmp(argv[1], "--bench"))
 		return bench();
 	lab = netlab_unique_lab("ho");
-	return cmocka_run_group_tests(tests, setup, teardown_hosts);
+	emu_hosts_fixture(&hosts, HOSTS, lab);
+	return cmocka_run_group_tests(tests, emu_hosts_group_setup, emu_hosts_group_teardown);
 }

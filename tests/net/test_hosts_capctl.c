@@ -28,33 +28,18 @@ static struct emu_hosts hosts;
 static const char *lab;
 static char out[1 << 16];
 
-static int setup_hosts(void **state)
+/* A CP capnode cluster on the lab's nodes, placed on the hosts of `hosts_arg`. */
+static int cluster_up(const char *hosts_arg)
 {
-	(void)state;
-	return emu_hosts_start(&hosts, HOSTS);
-}
-
-static int teardown_hosts(void **state)
-{
-	(void)state;
-	emu_hosts_stop_lab(&hosts, lab);
-	return 0;
+	if (netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts %s", NODES, hosts_arg))
+		return -1;
+	return netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp") ? -1 : 0;
 }
 
 static int setup_lab(void **state)
 {
 	(void)state;
-	return netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts %s", NODES,
-				     hosts.hosts_arg) ||
-			       netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp") ?
-		       -1 :
-		       0;
-}
-
-static int teardown_lab(void **state)
-{
-	emu_hosts_revive_all(&hosts);
-	return netlab_teardown(state);
+	return cluster_up(hosts.hosts_arg);
 }
 
 /* capctl on the controller, as a person types it: no capnet exec. */
@@ -164,11 +149,11 @@ static void test_partition_isolates_the_remote_node(void **state)
  * one host, node 3 on host 1 through ssh; one cluster across both. */
 static void test_local_beside_a_remote_host(void **state)
 {
+	char local_and_host1[64];
+
 	(void)state;
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts local,%s",
-					       NODES, hosts.addr[1]),
-			 0);
-	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp"), 0);
+	snprintf(local_and_host1, sizeof(local_and_host1), "local,%s", hosts.addr[1]);
+	assert_int_equal(cluster_up(local_and_host1), 0);
 	assert_int_equal(capctl_until_ok(3, "put y 5"), 0);
 	assert_int_equal(capctl_until_ok(1, "get y"), 0);
 	assert_string_equal(out, "5\n");
@@ -217,15 +202,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_on_one_host_get_on_both, setup_lab,
-						teardown_lab),
+						emu_hosts_test_teardown),
 		cmocka_unit_test_setup_teardown(test_partition_isolates_the_remote_node, setup_lab,
-						teardown_lab),
+						emu_hosts_test_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_host_and_unreadable_record, setup_lab,
-						teardown_lab),
-		cmocka_unit_test_teardown(test_local_beside_a_remote_host, teardown_lab),
+						emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_local_beside_a_remote_host, emu_hosts_test_teardown),
 	};
 
 	netlab_require_root("test_hosts_capctl");
 	lab = netlab_unique_lab("xc");
-	return cmocka_run_group_tests(tests, setup_hosts, teardown_hosts);
+	emu_hosts_fixture(&hosts, HOSTS, lab);
+	return cmocka_run_group_tests(tests, emu_hosts_group_setup, emu_hosts_group_teardown);
 }

@@ -28,25 +28,6 @@ static struct emu_hosts hosts;
 static const char *lab;
 static char out[1 << 16];
 
-static int setup(void **state)
-{
-	(void)state;
-	return emu_hosts_start(&hosts, HOSTS);
-}
-
-static int teardown_hosts(void **state)
-{
-	(void)state;
-	emu_hosts_stop_lab(&hosts, lab);
-	return 0;
-}
-
-static int teardown_lab(void **state)
-{
-	emu_hosts_revive_all(&hosts);
-	return netlab_teardown(state);
-}
-
 static void up(void)
 {
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n %d --hosts %s", NODES,
@@ -543,16 +524,18 @@ static void test_cp_cluster_across_hosts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_services_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_clock_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_delay_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_watch_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_run_across_hosts, teardown_lab),
-		cmocka_unit_test_teardown(test_lost_controller_and_lost_host, teardown_lab),
-		cmocka_unit_test_teardown(test_cp_cluster_across_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_services_across_hosts, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_clock_across_hosts, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_delay_across_hosts, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_watch_across_hosts, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_run_across_hosts, emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_lost_controller_and_lost_host,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_cp_cluster_across_hosts, emu_hosts_test_teardown),
 	};
 
 	netlab_require_root("test_hosts_services");
 	lab = netlab_unique_lab("hc");
-	return cmocka_run_group_tests(tests, setup, teardown_hosts);
+	emu_hosts_fixture(&hosts, HOSTS, lab);
+	return cmocka_run_group_tests(tests, emu_hosts_group_setup, emu_hosts_group_teardown);
 }
