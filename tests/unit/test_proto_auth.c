@@ -300,6 +300,48 @@ static void test_key_file_install(void **state)
 	rmdir(dir);
 }
 
+/* Standard input holding `text`, written in two pieces as ssh may deliver it: the key read from
+ * it, or the error. */
+static int key_from_stdin(const char *text, struct proto_key *key)
+{
+	size_t half = strlen(text) / 2;
+	int p[2], saved, err;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], text, half), (ssize_t)half);
+	assert_int_equal(write(p[1], text + half, strlen(text) - half),
+			 (ssize_t)(strlen(text) - half));
+	close(p[1]);
+	saved = dup(STDIN_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+	close(p[0]);
+	err = key_file_read_stdin(key);
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	return err;
+}
+
+/* capctl --key-file -, as the controller of a lab across hosts hands a host the key: the text
+ * of proto_key_format on standard input is the key; anything else is refused with a reason. */
+static void test_key_from_stdin(void **state)
+{
+	char text[PROTO_KEY_TEXT_LEN + 1];
+	struct proto_key given, read_back;
+
+	(void)state;
+	assert_int_equal(proto_key_generate(&given), 0);
+	proto_key_format(&given, text);
+	assert_int_equal(key_from_stdin(text, &read_back), 0);
+	assert_memory_equal(given.bytes, read_back.bytes, PROTO_KEY_LEN);
+	assert_int_equal(key_from_stdin("", &read_back), -EINVAL);
+	assert_non_null(strstr(error_message(), "no key on standard input"));
+	error_clear();
+	text[10] = 'z';
+	assert_int_equal(key_from_stdin(text, &read_back), -EINVAL);
+	error_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_key_text),
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_key_file_install),
+		cmocka_unit_test(test_key_from_stdin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
