@@ -294,20 +294,14 @@ static int host_nodes(struct cli *cli, int argc, char **argv)
  * directory, where capnode and capctl find it. */
 static int host_key(struct cli *cli, int argc, char **argv)
 {
-	char text[PROTO_KEY_TEXT_LEN + 2], run_dir[256], path[300];
+	char run_dir[256], path[300];
 	struct proto_key key;
-	size_t got = 0;
-	ssize_t n;
 	int err;
 
 	if (argc != 0 && !(argc == 2 && !strcmp(argv[0], "--dir")))
 		return report_usage("host key [--dir DIR] (the key on standard input)");
-	/* ssh may hand it over in pieces. */
-	while (got < sizeof(text) && (n = read(STDIN_FILENO, text + got, sizeof(text) - got)) > 0)
-		got += (size_t)n;
-	if (proto_key_parse(text, got, &key))
-		return report_fail("host key: no key on standard input");
-	memset(text, 0, sizeof(text));
+	if (key_file_read_stdin(&key))
+		return report_fail("host key: %s", error_reason(-EINVAL));
 	run_dir_of_lab(cli->lab, argc ? argv[1] : NULL, run_dir, sizeof(run_dir));
 	snprintf(path, sizeof(path), "%s/" KEY_FILE_NAME, run_dir);
 	err = files_mkdir_p(run_dir, 0755);
