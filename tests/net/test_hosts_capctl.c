@@ -176,7 +176,8 @@ static void test_lost_host_and_unreadable_record(void **state)
 	assert_int_equal(capctl_n(3, "get x"), 1);
 	printf("node 3, its host lost: %s", out);
 	assert_non_null(strstr(out, hosts.addr[1]));
-	assert_non_null(strstr(out, "Connection refused"));
+	/* What ssh said: refused, or timed out on a busy machine. */
+	assert_non_null(strstr(out, "ssh: connect to host"));
 	assert_int_equal(lines_in(out), 1);
 	/* Nodes 1 and 2 are a majority: once they have a leader between them, they serve. */
 	assert_int_equal(capctl_until_ok(1, "get x"), 0);
