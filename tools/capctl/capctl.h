@@ -27,6 +27,9 @@ struct capctl_opts {
 	int consistency; /* enum client_consistency for AP requests; 0: the node's default */
 	const char *history; /* --history: get, put and cas append what they did to it */
 	unsigned int process; /* --process: the process number they record */
+	/* --on-host (internal): the controller of a lab across hosts sent this request to the
+	 * node's host; the node is reached here, never sent on again. */
+	bool on_host;
 };
 
 extern struct capctl_opts capctl_opts;

@@ -139,6 +139,11 @@ static int own_option(const char *opt, const char *arg, char *err, size_t errlen
 	size_t k;
 	int ret;
 
+	/* Not in the usage: what the controller of a lab across hosts adds (node_host.c). */
+	if (!strcmp(opt, "--on-host")) {
+		capctl_opts.on_host = true;
+		return 1;
+	}
 	for (k = 0; k < N_OWN_OPTS; k++) {
 		const struct own_opt *o = &own_opts[k];
 

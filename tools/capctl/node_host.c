@@ -26,7 +26,7 @@ static int remote_args(int argc, char **argv, bool key, char *buf, size_t len)
 	char word[REMOTE_ARGS_MAX + 8];
 	size_t used;
 
-	used = snprintf(buf, len, "-n %u --timeout %ld%s%s%s", capctl_opts.node,
+	used = snprintf(buf, len, "--on-host -n %u --timeout %ld%s%s%s", capctl_opts.node,
 			capctl_opts.timeout_ms, capctl_opts.json ? " --json" : "",
 			capctl_opts.quiet ? " -q" : "", key ? " --key-file -" : "");
 	for (int v = 0; v < capctl_opts.verbose && used < len; v++)
@@ -65,7 +65,9 @@ bool node_host_run(int argc, char **argv, int *rc)
 	unsigned int node = capctl_opts.node;
 	int err;
 
-	if (!node)
+	/* A controller that names itself by its address, not `local`, must not send a request
+	 * it was sent back to itself without end. */
+	if (!node || capctl_opts.on_host)
 		return false;
 	err = load_hosts_lab(capctl_opts.lab, &lh);
 	if (err == -ENOENT)
