@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "lib/files.h"
@@ -264,6 +265,58 @@ static bool take_down(const char *lab, const struct lab_hosts *lh, char *left, s
 	return all;
 }
 
+/* Asks every host who it is (`host hello`) and checks the answers: the same version, an
+ * address to carry VXLAN, no machine named twice. The narrowest MTU into *mtu (0 if none
+ * said). EXIT_OK, or the one line of a refusal reported. */
+static int read_hellos(const char *lab, const struct lab_hosts *lh, struct hello *hello,
+		       unsigned int *mtu)
+{
+	uint32_t controller = 0;
+	char net[INET_ADDRSTRLEN];
+
+	*mtu = 0;
+	hosts_run_all(lab, lh, NULL, "host hello");
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		if (hosts_results[h].status)
+			return report_fail("up: host %s: %s; nothing was built",
+					   lh->hosts.host[h].dest, hosts_results[h].why);
+		if (parse_hello(hosts_results[h].out, &hello[h]))
+			return report_fail("up: host %s: its capnet does not know `host hello` (an "
+					   "older version?); nothing was built",
+					   lh->hosts.host[h].dest);
+		if (strcmp(hello[h].version, CAPNET_VERSION))
+			return report_fail("up: host %s runs capnet %s, this is capnet %s: install "
+					   "the same version on every host; nothing was built",
+					   lh->hosts.host[h].dest, hello[h].version,
+					   CAPNET_VERSION);
+		if (!hello[h].addr && !lh->hosts.host[h].local)
+			return report_fail("up: host %s: no IPv4 address to carry VXLAN (the ssh "
+					   "connection is not over IPv4); nothing was built",
+					   lh->hosts.host[h].dest);
+		if (hello[h].controller)
+			controller = hello[h].controller;
+		if (hello[h].mtu && (!*mtu || hello[h].mtu < *mtu))
+			*mtu = hello[h].mtu;
+	}
+	/* `local` is reached at the address the other hosts saw the controller at. */
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		if (lh->hosts.host[h].local)
+			hello[h].addr = controller;
+	/* Two names of one machine (h and h:22, a name and its address, local and this
+	 * machine's address) pass the parser: the address ssh reached tells. Two shares there
+	 * would fight over one lab, and VXLAN could not tell them apart anyway. */
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		for (unsigned int k = h + 1; k < lh->hosts.count; k++)
+			if (hello[h].addr && hello[h].addr == hello[k].addr) {
+				ip_text(hello[h].addr, net, sizeof(net));
+				return report_fail(
+					"up: hosts %s and %s are one machine (both reached "
+					"at %s): name it once; nothing was built",
+					lh->hosts.host[h].dest, lh->hosts.host[k].dest, net);
+			}
+	return EXIT_OK;
+}
+
 int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts_text,
 	     const char *place_text)
 {
@@ -272,9 +325,9 @@ int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts_text,
 	static char record[32768], left[4096];
 	static char *share[HOSTS_MAX]; /* each host's `host up` */
 	struct spec_error e;
-	uint32_t controller = 0;
 	unsigned int mtu = 0, failed = HOSTS_MAX;
-	char net[INET_ADDRSTRLEN];
+	char net[INET_ADDRSTRLEN], dir[256];
+	int rc;
 
 	memset(&lh, 0, sizeof(lh));
 	if (read_hosts_arg(hosts_text, &lh.hosts, &e))
@@ -292,33 +345,15 @@ int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts_text,
 		return report_fail("lab \"%s\" already exists (capnet --lab %s down removes it)",
 				   cli->lab, cli->lab);
 
-	/* Every host first answers who it is: nothing is built until all have. */
-	hosts_run_all(cli->lab, &lh, NULL, "host hello");
-	for (unsigned int h = 0; h < lh.hosts.count; h++) {
-		if (hosts_results[h].status)
-			return report_fail("up: host %s: %s; nothing was built",
-					   lh.hosts.host[h].dest, hosts_results[h].why);
-		if (parse_hello(hosts_results[h].out, &hello[h]))
-			return report_fail("up: host %s: its capnet does not know `host hello` (an "
-					   "older version?); nothing was built",
-					   lh.hosts.host[h].dest);
-		if (strcmp(hello[h].version, CAPNET_VERSION))
-			return report_fail("up: host %s runs capnet %s, this is capnet %s: install "
-					   "the same version on every host; nothing was built",
-					   lh.hosts.host[h].dest, hello[h].version, CAPNET_VERSION);
-		if (!hello[h].addr && !lh.hosts.host[h].local)
-			return report_fail("up: host %s: no IPv4 address to carry VXLAN (the ssh "
-					   "connection is not over IPv4); nothing was built",
-					   lh.hosts.host[h].dest);
-		if (hello[h].controller)
-			controller = hello[h].controller;
-		if (hello[h].mtu && (!mtu || hello[h].mtu < mtu))
-			mtu = hello[h].mtu;
+	/* Every host first answers who it is: nothing is built until all have. A refusal
+	 * leaves no ssh connection open and no run directory on the controller. */
+	rc = read_hellos(cli->lab, &lh, hello, &mtu);
+	if (rc != EXIT_OK) {
+		remote_close(cli->lab, &lh.hosts);
+		run_dir_of_lab(cli->lab, NULL, dir, sizeof(dir));
+		rmdir(dir);
+		return rc;
 	}
-	/* `local` is reached at the address the other hosts saw the controller at. */
-	for (unsigned int h = 0; h < lh.hosts.count; h++)
-		if (lh.hosts.host[h].local)
-			hello[h].addr = controller;
 	lh.mtu = (mtu ? mtu : 1500) - VXLAN_OVERHEAD;
 	lab_hosts_format(&lh, record, sizeof(record));
 	/* Recorded before anything is built: a killed `up` leaves a lab `down` can find. */

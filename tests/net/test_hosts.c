@@ -398,6 +398,27 @@ static void test_unreachable_host_leaves_nothing(void **state)
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
 }
 
+/* One machine under two names the parser cannot tell apart (its address with and without
+ * ssh's own port): refused once each has said where it was reached, before anything is built. */
+static void test_one_machine_named_twice_is_refused(void **state)
+{
+	char path[128];
+	int rc;
+
+	(void)state;
+	rc = netlab_capnet(lab, out, sizeof(out), "up -n 4 --hosts %s,%s:22", hosts.addr[0],
+			   hosts.addr[0]);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "are one machine"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	assert_int_equal(emu_host_lab_namespaces(&hosts, 0, lab), 0);
+	/* Not even the run directory of its ssh connections, nor a connection kept open. */
+	snprintf(path, sizeof(path), "/run/capnet/%s", lab);
+	assert_int_not_equal(access(path, F_OK), 0);
+	up();
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+}
+
 /* A host that fails to build its share (a namespace of the lab's name is in the way there):
  * the other host's share is taken down again. */
 static void test_failed_share_leaves_nothing(void **state)
@@ -871,6 +892,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_host_without_tai_helper_is_refused,
 					  emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_unreachable_host_leaves_nothing,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_one_machine_named_twice_is_refused,
 					  emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_failed_share_leaves_nothing,
 					  emu_hosts_test_teardown),
