@@ -404,6 +404,7 @@ static void handle_request(struct ap *a, const struct reply_to *to,
 static void handle_status(struct ap *a, const struct reply_to *to)
 {
 	struct status_reply st;
+	struct dyn_stats ds;
 
 	memset(&st, 0, sizeof(st));
 	st.mode = PROTO_MODE_AP;
@@ -413,6 +414,13 @@ static void handle_status(struct ap *a, const struct reply_to *to)
 	check_overdrafts(a);
 	if (a->overdrafts[0])
 		snprintf(st.notes, sizeof(st.notes), "overdrawn: %.180s", a->overdrafts);
+	dyn_stats(a->d, &ds);
+	st.ap = (struct status_ap){ .keys = ds.keys,
+				    .hints_pending = ds.hints,
+				    .hints_delivered = ds.hints_delivered,
+				    .read_repairs = ds.read_repairs,
+				    .ae_rounds = ds.ae_rounds,
+				    .ae_repairs = ds.ae_repairs };
 	node_io_send_status(&a->io, to, &st);
 }
 

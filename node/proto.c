@@ -810,6 +810,12 @@ int proto_put_status_reply(struct proto_writer *w, const struct status_reply *st
 	for (size_t i = 0; i < ARRAY_SIZE(st->rx); i++)
 		proto_put_u64(w, st->rx[i]);
 	proto_put_cstr(w, st->notes);
+	proto_put_u64(w, st->ap.keys);
+	proto_put_u64(w, st->ap.hints_pending);
+	proto_put_u64(w, st->ap.hints_delivered);
+	proto_put_u64(w, st->ap.read_repairs);
+	proto_put_u64(w, st->ap.ae_rounds);
+	proto_put_u64(w, st->ap.ae_repairs);
 	return w->overflow ? -PROTO_ERR_NOSPACE : 0;
 }
 
@@ -842,6 +848,12 @@ int proto_get_status_reply(struct proto_reader *r, struct status_reply *st)
 	for (size_t i = 0; i < ARRAY_SIZE(st->rx); i++)
 		st->rx[i] = proto_get_u64(r);
 	proto_get_cstr(r, st->notes, sizeof(st->notes));
+	st->ap.keys = proto_get_u64(r);
+	st->ap.hints_pending = proto_get_u64(r);
+	st->ap.hints_delivered = proto_get_u64(r);
+	st->ap.read_repairs = proto_get_u64(r);
+	st->ap.ae_rounds = proto_get_u64(r);
+	st->ap.ae_repairs = proto_get_u64(r);
 	if (r->error) {
 		memset(st, 0, sizeof(*st));
 		return -PROTO_ERR_PAYLOAD;

@@ -317,7 +317,7 @@ int proto_get_client_reply(struct proto_reader *r, struct client_reply *rep);
 int proto_decode_client_reply(const uint8_t *p, size_t len, struct client_reply *rep);
 
 /* Status payload, answered to STATUS. layout_version lets it grow: a new layout, a new value. */
-#define PROTO_STATUS_LAYOUT 2
+#define PROTO_STATUS_LAYOUT 3
 #define PROTO_BITMAP_BYTES ((PROTO_MAX_NODE + 7) / 8)
 
 enum proto_mode {
@@ -351,6 +351,12 @@ struct status_reply {
 	/* What a person should know and no other field says, e.g. an AP bank's overdrafts:
 	 * "overdrawn: carol is -60". Empty when there is nothing. */
 	char notes[PROTO_REASON_MAX + 1];
+	/* AP replication at work (0 in CP): the keys it stores, hints it holds for replicas it
+	 * could not reach, and what hints, read repair and anti-entropy have done. A test or a
+	 * person waits on these rather than on time. */
+	struct status_ap {
+		uint64_t keys, hints_pending, hints_delivered, read_repairs, ae_rounds, ae_repairs;
+	} ap;
 };
 
 static inline void proto_bitmap_set(uint8_t *bm, unsigned int id)

@@ -117,6 +117,56 @@ static bool wait_reachable(unsigned int node, unsigned int count, double timeout
 	return false;
 }
 
+/* How long a wait for a node's replication gives up: a bound for a node that never gets there,
+ * never a claim about how fast it does. */
+#define REPLICATION_BOUND_S 60
+
+/* Node's AP counters as its status says them; false when it does not answer. */
+static bool ap_counters(unsigned int node, struct status_ap *ap)
+{
+	struct capnet_client c;
+	struct status_reply st;
+	bool ok;
+
+	if (client_open(&c, lab, node, 7070))
+		return false;
+	ok = !client_status(&c, 500, &st) && st.mode == PROTO_MODE_AP;
+	client_close(&c);
+	*ap = st.ap;
+	return ok;
+}
+
+/* Until no node holds a hint: every write a replica missed while it was cut off has been
+ * delivered to it (read nowhere in between, since a read repairs what it reads). */
+static bool wait_hints_delivered(void)
+{
+	double deadline = monotonic_s() + REPLICATION_BOUND_S;
+	struct status_ap ap;
+	unsigned int i = 1;
+
+	while (i <= NODES && monotonic_s() < deadline) {
+		if (ap_counters(i, &ap) && !ap.hints_pending)
+			i++;
+		else
+			usleep(20 * 1000);
+	}
+	return i > NODES;
+}
+
+/* Until node's store holds at least `keys` keys. */
+static bool wait_keys(unsigned int node, uint64_t keys)
+{
+	double deadline = monotonic_s() + REPLICATION_BOUND_S;
+	struct status_ap ap;
+
+	while (monotonic_s() < deadline) {
+		if (ap_counters(node, &ap) && ap.keys >= keys)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
 /* After `partition 1,2 3-5`: until every node sees exactly its own side, so whichever node a
  * test asks next acts on the split. */
 static bool wait_seed_split(void)
@@ -202,7 +252,7 @@ static void test_split_story(void **state)
 	t0 = monotonic_s();
 	for (i = 1; i <= NODES; i++)
 		assert_true(wait_reachable(i, NODES, 5));
-	sleep(1);
+	assert_true(wait_hints_delivered());
 	for (i = 1; i <= NODES; i++) {
 		struct client_reply ry;
 
@@ -235,9 +285,9 @@ static void test_hinted_handoff(void **state)
 	assert_true(wait_reachable(1, 4, 5));
 	assert_int_equal(capnet("heal"), 0);
 	assert_true(wait_reachable(3, NODES, 5));
-	/* No read in between (a read would repair): wait, then look once. */
+	/* No read in between (a read would repair): until node 1 holds no hint, then look once. */
 	t0 = monotonic_s();
-	sleep(2);
+	assert_true(wait_hints_delivered());
 	assert_int_equal(get(3, "h", CONSISTENCY_ONE, &rep), 0);
 	if (!value_is(&rep, "handed-off"))
 		fail_msg("node 3 has %s \"%.*s\" %.1f s after the heal",
@@ -266,8 +316,9 @@ static void test_anti_entropy(void **state)
 	assert_int_equal(capnet("stop 1"), 0);
 	assert_int_equal(capnet("heal"), 0);
 	assert_true(wait_reachable(5, NODES - 1, 5));
-	/* Each read repairs the key it reads, so look only once, after a few exchanges. */
-	sleep(3);
+	/* Each read repairs the key it reads, so look only once, when node 5's store holds 20
+	 * keys: anti-entropy alone can have brought them. */
+	assert_true(wait_keys(5, 20));
 	for (k = 0, have = 0; k < 20; k++) {
 		snprintf(key, sizeof(key), "ae%d", k);
 		snprintf(value, sizeof(value), "v%d", k);
@@ -276,7 +327,7 @@ static void test_anti_entropy(void **state)
 		have += value_is(&rep, value);
 	}
 	if (have < 20)
-		fail_msg("node 5 has %d of 20 keys 3 s after the heal", have);
+		fail_msg("node 5 has %d of 20 keys once its store holds 20", have);
 	printf("node 5 repaired by anti-entropy: %d of 20 keys\n", have);
 }
 

@@ -985,7 +985,7 @@ static void test_status_roundtrip(void **state)
 	st = status();
 	n = status_roundtrip(st);
 	/* 41 fixed bytes, a 1-byte bitmap for a 5-node cluster, 12 counters, empty notes. */
-	assert_int_equal(n, 41 + 2 + 1 + 1 + (PROTO_ERR_RX_MAX + 1) * 8 + 2);
+	assert_int_equal(n, 41 + 2 + 1 + 1 + (PROTO_ERR_RX_MAX + 1) * 8 + 2 + 6 * 8);
 	assert_true(proto_bitmap_test(st->reachable, 3));
 	assert_false(proto_bitmap_test(st->reachable, 4));
 	assert_false(proto_bitmap_test(st->reachable, 0));
@@ -1000,12 +1000,18 @@ static void test_status_roundtrip(void **state)
 		proto_bitmap_set(st->reachable, id);
 	proto_bitmap_set(st->reachable, PROTO_MAX_NODE);
 	snprintf(st->notes, sizeof(st->notes), "overdrawn: carol is -60");
+	st->ap = (struct status_ap){ .keys = 20,
+				     .hints_pending = 3,
+				     .hints_delivered = 7,
+				     .read_repairs = 1,
+				     .ae_rounds = 1ull << 40,
+				     .ae_repairs = 9 };
 	status_roundtrip(st);
 
 	st = status();
 	memset(st->reachable, 0, sizeof(st->reachable));
 	n = status_roundtrip(st);
-	assert_int_equal(n, 41 + 2 + 1 + (PROTO_ERR_RX_MAX + 1) * 8 + 2);
+	assert_int_equal(n, 41 + 2 + 1 + (PROTO_ERR_RX_MAX + 1) * 8 + 2 + 6 * 8);
 }
 
 static void test_status_refuses(void **state)
@@ -1151,7 +1157,7 @@ static void test_describe(void **state)
 	len = proto_msg_end(&w, &h);
 	describe(
 		buf, (size_t)len,
-		"STATUS_REPLY from 3 to 0 id 3:1 (191 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
+		"STATUS_REPLY from 3 to 0 id 3:1 (239 bytes): node 3 cp leader term 7 leader 3 commit 1000 applied 999 reachable 3/5");
 
 	/* A payload that does not parse as its type's. */
 	h = header(PROTO_CLIENT_REPLY, 2, 0, 0, 13);

@@ -447,14 +447,32 @@ int capctl_status_main(int argc, char **argv)
 			if (st.rx[i])
 				printf("%s\"%s\":%llu", nreach++ ? "," : "",
 				       proto_error_name(-(int)i), (unsigned long long)st.rx[i]);
-		printf("}}\n");
+		printf("}");
+		if (st.mode == PROTO_MODE_AP)
+			printf(",\"keys\":%llu,\"hints_pending\":%llu,\"hints_delivered\":%llu,"
+			       "\"read_repairs\":%llu,\"ae_rounds\":%llu,\"ae_repairs\":%llu",
+			       (unsigned long long)st.ap.keys,
+			       (unsigned long long)st.ap.hints_pending,
+			       (unsigned long long)st.ap.hints_delivered,
+			       (unsigned long long)st.ap.read_repairs,
+			       (unsigned long long)st.ap.ae_rounds,
+			       (unsigned long long)st.ap.ae_repairs);
+		printf("}\n");
 		return CAPCTL_OK;
 	}
 	printf("node %u: %s %s, term %llu, leader %u\n", st.node_id, proto_mode_name(st.mode),
 	       proto_role_name(st.role), (unsigned long long)st.term, st.leader);
-	printf("commit %llu, applied %llu, last log index %llu\n",
-	       (unsigned long long)st.commit_index, (unsigned long long)st.applied_index,
-	       (unsigned long long)st.last_log_index);
+	if (st.mode == PROTO_MODE_AP)
+		printf("%llu keys; hints: %llu held, %llu delivered; %llu read repairs; "
+		       "anti-entropy: %llu rounds, %llu repairs\n",
+		       (unsigned long long)st.ap.keys, (unsigned long long)st.ap.hints_pending,
+		       (unsigned long long)st.ap.hints_delivered,
+		       (unsigned long long)st.ap.read_repairs, (unsigned long long)st.ap.ae_rounds,
+		       (unsigned long long)st.ap.ae_repairs);
+	else
+		printf("commit %llu, applied %llu, last log index %llu\n",
+		       (unsigned long long)st.commit_index, (unsigned long long)st.applied_index,
+		       (unsigned long long)st.last_log_index);
 	printf("reachable: %u/%u (%s)\n", nreach, st.cluster_size, reach);
 	if (st.notes[0])
 		printf("%s\n", st.notes);
