@@ -94,10 +94,14 @@ static bool value_is(const struct client_reply *rep, const char *value)
 	       !memcmp(rep->value.data, value, rep->value.len);
 }
 
+/* When a wait for a node gives up: a bound for a node that never gets there,
+ * never a claim about how fast it does. */
+#define REPLICATION_BOUND_S 60
+
 /* Waits until node sees exactly `count` members (itself included) as reachable. */
-static bool wait_reachable(unsigned int node, unsigned int count, double timeout_s)
+static bool wait_reachable(unsigned int node, unsigned int count)
 {
-	double deadline = monotonic_s() + timeout_s;
+	double deadline = monotonic_s() + REPLICATION_BOUND_S;
 
 	while (monotonic_s() < deadline) {
 		struct capnet_client c;
@@ -116,10 +120,6 @@ static bool wait_reachable(unsigned int node, unsigned int count, double timeout
 	}
 	return false;
 }
-
-/* How long a wait for a node's replication gives up: a bound for a node that never gets there,
- * never a claim about how fast it does. */
-#define REPLICATION_BOUND_S 60
 
 /* Node's AP counters as its status says them; false when it does not answer. */
 static bool ap_counters(unsigned int node, struct status_ap *ap)
@@ -172,7 +172,7 @@ static bool wait_keys(unsigned int node, uint64_t keys)
 static bool wait_seed_split(void)
 {
 	for (unsigned int i = 1; i <= NODES; i++)
-		if (!wait_reachable(i, i <= 2 ? 2 : 3, 5))
+		if (!wait_reachable(i, i <= 2 ? 2 : 3))
 			return false;
 	return true;
 }
@@ -183,7 +183,7 @@ static int start_lab(const char *options)
 	if (capnet("up -n %d", NODES) || capnet("start --mode ap -- %s", options))
 		return -1;
 	for (unsigned int i = 1; i <= NODES; i++)
-		if (!wait_reachable(i, NODES, 10))
+		if (!wait_reachable(i, NODES))
 			return -1;
 	return 0;
 }
@@ -251,7 +251,7 @@ static void test_split_story(void **state)
 	assert_int_equal(capnet("heal"), 0);
 	t0 = monotonic_s();
 	for (i = 1; i <= NODES; i++)
-		assert_true(wait_reachable(i, NODES, 5));
+		assert_true(wait_reachable(i, NODES));
 	assert_true(wait_hints_delivered());
 	for (i = 1; i <= NODES; i++) {
 		struct client_reply ry;
@@ -274,7 +274,7 @@ static void test_hinted_handoff(void **state)
 
 	(void)state;
 	assert_int_equal(capnet("partition 3"), 0);
-	assert_true(wait_reachable(1, 4, 5) && wait_reachable(3, 1, 5));
+	assert_true(wait_reachable(1, 4) && wait_reachable(3, 1));
 	assert_int_equal(put(1, "h", "handed-off", CONSISTENCY_QUORUM, &rep), 0);
 	assert_int_equal(rep.status, REPLY_OK);
 	assert_int_equal(get(3, "h", CONSISTENCY_ONE, &rep), 0);
@@ -282,9 +282,9 @@ static void test_hinted_handoff(void **state)
 	/* The hint is on node 1's disk: it survives kill -9 and a restart. */
 	assert_int_equal(capnet("kill 1"), 0);
 	assert_int_equal(capnet("restart 1"), 0);
-	assert_true(wait_reachable(1, 4, 5));
+	assert_true(wait_reachable(1, 4));
 	assert_int_equal(capnet("heal"), 0);
-	assert_true(wait_reachable(3, NODES, 5));
+	assert_true(wait_reachable(3, NODES));
 	/* No read in between (a read would repair): until node 1 holds no hint, then look once. */
 	t0 = monotonic_s();
 	assert_true(wait_hints_delivered());
@@ -306,7 +306,7 @@ static void test_anti_entropy(void **state)
 
 	(void)state;
 	assert_int_equal(capnet("partition 5"), 0);
-	assert_true(wait_reachable(1, 4, 5));
+	assert_true(wait_reachable(1, 4));
 	for (k = 0; k < 20; k++) {
 		snprintf(key, sizeof(key), "ae%d", k);
 		snprintf(value, sizeof(value), "v%d", k);
@@ -315,7 +315,7 @@ static void test_anti_entropy(void **state)
 	}
 	assert_int_equal(capnet("stop 1"), 0);
 	assert_int_equal(capnet("heal"), 0);
-	assert_true(wait_reachable(5, NODES - 1, 5));
+	assert_true(wait_reachable(5, NODES - 1));
 	/* Each read repairs the key it reads, so look only once, when node 5's store holds 20
 	 * keys: anti-entropy alone can have brought them. */
 	assert_true(wait_keys(5, 20));
@@ -426,7 +426,7 @@ static void test_bank_quorum_balance(void **state)
 	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 1 --consistency all open shop 0"),
 			 0);
 	assert_int_equal(capnet("partition 1-3 4,5"), 0);
-	assert_true(wait_reachable(1, 3, 5) && wait_reachable(5, 2, 5));
+	assert_true(wait_reachable(1, 3) && wait_reachable(5, 2));
 	assert_int_equal(netlab_capctl(lab, out, sizeof(out),
 				       "-n 1 --consistency quorum transfer acct3 shop 30"),
 			 0);
@@ -545,7 +545,7 @@ static void test_log_compaction(void **state)
 		assert_int_equal(fwrite(torn, 1, sizeof(torn), f), sizeof(torn));
 		assert_int_equal(fclose(f), 0);
 		assert_int_equal(capnet("restart 1"), 0);
-		assert_true(wait_reachable(1, NODES, 5));
+		assert_true(wait_reachable(1, NODES));
 		assert_true(node_log_has(dir, 1, "cut a torn record (11 bytes) off the end"));
 	}
 	printf("after kill -9 and a torn record: the last value, %d keys and %d transfers kept\n",
