@@ -2,7 +2,7 @@
 /* capctl -n N from the controller of a lab across two emulated hosts (tests/lib/emu_hosts.h):
  * nodes 1 and 2 on host 0, node 3 on host 1, reached only through sshd. A write through node 3
  * is read back through nodes 1 and 3, the key the controller's capctl holds is the one the
- * remote request is sealed with, a partition that isolates node 3 makes its request refused as
+ * remote request is sealed with, its --history is kept on the controller, a partition that isolates node 3 makes its request refused as
  * unavailable, a node on the controller itself (`local`) is reached directly, and a lost host,
  * an unreadable record of hosts or a node the lab does not have each get one clear error. */
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -43,8 +44,14 @@ static int setup_lab(void **state)
 }
 
 /* capctl on the controller, as a person types it: no capnet exec. */
-static int capctl_n(unsigned int node, const char *op)
+static int __attribute__((format(printf, 2, 3))) capctl_n(unsigned int node, const char *fmt, ...)
 {
+	char op[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(op, sizeof(op), fmt, ap);
+	va_end(ap);
 	return netlab_capctl(lab, out, sizeof(out), "-n %u --timeout 2000 %s", node, op);
 }
 
@@ -54,7 +61,7 @@ static int capctl_until_ok(unsigned int node, const char *op)
 	int rc = -1;
 
 	for (int attempt = 0; attempt < ATTEMPTS && rc; attempt++)
-		rc = capctl_n(node, op);
+		rc = capctl_n(node, "%s", op);
 	if (rc)
 		printf("%s through node %u: %s", op, node, out);
 	return rc;
@@ -66,7 +73,7 @@ static int capctl_until_not(unsigned int node, const char *op, int while_rc)
 	int rc = while_rc;
 
 	for (int attempt = 0; attempt < ATTEMPTS && rc == while_rc; attempt++)
-		rc = capctl_n(node, op);
+		rc = capctl_n(node, "%s", op);
 	return rc;
 }
 
@@ -121,9 +128,36 @@ static void test_put_on_one_host_get_on_both(void **state)
 	/* Bad input: each one line, exit 2. */
 	assert_int_equal(capctl_n(4, "get x"), 2);
 	assert_non_null(strstr(out, "node 4 is out of range (the lab has 3 nodes)"));
+}
+
+/* --history of a request to a node on another host is kept on the controller, on its clock: a
+ * write through node 3 (host 1) and a read through node 1 (host 0), each a whole operation of
+ * its process, and the history they make is linearizable. */
+static void test_history_on_the_controller(void **state)
+{
+	char path[256];
+
+	(void)state;
 	snprintf(path, sizeof(path), "%s/h.jsonl", hosts.dir);
-	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "-n 3 --history %s get x", path), 2);
-	assert_non_null(strstr(out, "node 3 is on host"));
+	unlink(path);
+	assert_int_equal(capctl_until_ok(1, "put warmup 0"), 0);
+	assert_int_equal(capctl_n(3, "--history %s --process 5 put h 1", path), 0);
+	assert_string_equal(out, "OK\n");
+	assert_int_equal(capctl_n(1, "--history %s --process 6 get h", path), 0);
+	assert_string_equal(out, "1\n");
+	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", path), 0);
+	printf("%s", out);
+	assert_int_equal(lines_in(out), 4);
+	assert_non_null(strstr(
+		out,
+		"{\"process\":5,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"h\",\"value\":\"1\""));
+	assert_non_null(strstr(out, "{\"process\":5,\"type\":\"ok\",\"f\":\"write\""));
+	assert_non_null(strstr(
+		out,
+		"{\"process\":6,\"type\":\"ok\",\"f\":\"read\",\"key\":\"h\",\"value\":\"1\""));
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "check --model register %s", path),
+			 0);
+	assert_non_null(strstr(out, ": linearizable"));
 }
 
 /* Node 3 alone on host 1: its request is refused as unavailable (exit 3), as on one host. */
@@ -165,7 +199,7 @@ static void test_local_beside_a_remote_host(void **state)
  * on host 0, still answers. An unreadable record of hosts is named too. */
 static void test_lost_host_and_unreadable_record(void **state)
 {
-	char record[256], saved[4096];
+	char record[256], saved[4096], history[256];
 	ssize_t len;
 	FILE *f;
 	int rc;
@@ -173,12 +207,17 @@ static void test_lost_host_and_unreadable_record(void **state)
 	(void)state;
 	assert_int_equal(capctl_until_ok(1, "put x 1"), 0);
 	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
-	assert_int_equal(capctl_n(3, "get x"), 1);
+	snprintf(history, sizeof(history), "%s/lost.jsonl", hosts.dir);
+	unlink(history);
+	assert_int_equal(capctl_n(3, "--history %s get x", history), 1);
 	printf("node 3, its host lost: %s", out);
 	assert_non_null(strstr(out, hosts.addr[1]));
 	/* What ssh said: refused, or timed out on a busy machine. */
 	assert_non_null(strstr(out, "ssh: connect to host"));
 	assert_int_equal(lines_in(out), 1);
+	/* Its request never went: no operation in the history. */
+	assert_int_equal(netlab_sh(out, sizeof(out), "cat %s", history), 0);
+	assert_string_equal(out, "");
 	/* Nodes 1 and 2 are a majority: once they have a leader between them, they serve. */
 	assert_int_equal(capctl_until_ok(1, "get x"), 0);
 	assert_string_equal(out, "1\n");
@@ -203,6 +242,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_on_one_host_get_on_both, setup_lab,
+						emu_hosts_test_teardown),
+		cmocka_unit_test_setup_teardown(test_history_on_the_controller, setup_lab,
 						emu_hosts_test_teardown),
 		cmocka_unit_test_setup_teardown(test_partition_isolates_the_remote_node, setup_lab,
 						emu_hosts_test_teardown),

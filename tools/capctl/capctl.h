@@ -5,6 +5,7 @@
 #define CAPNET_CAPCTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "tools/check/history_edn.h"
@@ -63,6 +64,9 @@ bool fault_ends_one(const char *f);
  * force in that span; none if there is none. The file read goes into used ("" if none). */
 int faults_for_history(const char *history, const char *given, uint64_t from, uint64_t to,
 		       struct faults *fs, char *used, size_t len);
+/* The time of a line get, put and cas append to --history: CLOCK_MONOTONIC, counted from a
+ * capnet run's start under one (as a load's times and the run's faults are). */
+uint64_t history_now(void);
 int capctl_load_main(int argc, char **argv);
 int capctl_get_main(int argc, char **argv);
 int capctl_put_main(int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "netem/lab/topology.h"
 #include "tools/capctl/capctl.h"
 #include "tools/capctl/client.h"
+#include "tools/capctl/workload.h"
 
 #define CAPNODE_PORT 7070
 
@@ -222,15 +223,19 @@ static const char *history_f(const struct client_request *req)
 	}
 }
 
+uint64_t history_now(void)
+{
+	uint64_t now = monotonic_ns();
+
+	return now - workload_clock_origin(now);
+}
+
 static void history_line(FILE *f, const char *type, const struct client_request *req,
 			 const struct client_reply *rep)
 {
-	const char *origin = getenv("CAPNET_CLOCK_ORIGIN");
-	unsigned long long t, o = origin ? strtoull(origin, NULL, 10) : 0;
 	/* Under capnet run, from the run's start, as a load's times and the faults are. */
-	t = monotonic_ns();
-	if (o && o <= t)
-		t -= o;
+	unsigned long long t = history_now();
+
 	fprintf(f, "{\"process\":%u,\"type\":\"%s\",\"f\":\"%s\",\"key\":", capctl_opts.process,
 		type, history_f(req));
 	json_write_bytes(f, (const uint8_t *)req->key, strlen(req->key));
@@ -290,7 +295,9 @@ static int call(struct client_request *req)
 	if (err)
 		return err;
 	if (capctl_opts.history) {
-		history = fopen(capctl_opts.history, "a");
+		/* "-": before the answer, for the controller of a lab across hosts to restamp. */
+		history = strcmp(capctl_opts.history, "-") ? fopen(capctl_opts.history, "a") :
+							     stdout;
 		if (!history) {
 			report_warn("--history %s: %s", capctl_opts.history, strerror(errno));
 			client_close(&c);
@@ -303,7 +310,8 @@ static int call(struct client_request *req)
 	client_close(&c);
 	if (history) {
 		history_line(history, history_outcome(req, err, &rep), req, err ? NULL : &rep);
-		fclose(history);
+		if (history != stdout)
+			fclose(history);
 	}
 	if (err == -ETIMEDOUT) {
 		if (capctl_opts.json)

@@ -107,7 +107,8 @@ static const struct own_opt {
 	  "the cluster's key, - for standard input (default: the one capnet start made for "
 	  "the lab)" },
 	{ "--history", "FILE", set_history,
-	  "get, put and cas append their invoke and outcome to FILE (docs/history-format.md)" },
+	  "get, put and cas append their invoke and outcome to FILE, - for standard output "
+	  "(docs/history-format.md)" },
 	{ "--process", "P", set_process, "the process number --history records (default 0)" },
 };
 

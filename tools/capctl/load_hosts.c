@@ -243,9 +243,9 @@ static const char *last_words(struct share *s)
 	return *start ? start : NULL;
 }
 
-/* Where the digits of a line's "time" are. A '"' inside a JSON string is always escaped, so
- * `,"time":` (or `{"time":`) is never part of a string. */
-static int find_time(const char *line, size_t len, size_t *at, size_t *end)
+/* A '"' inside a JSON string is always escaped, so `,"time":` (or `{"time":`) is never part of
+ * a string. */
+int history_time_digits(const char *line, size_t len, size_t *at, size_t *end)
 {
 	static const char key[] = "\"time\":";
 
@@ -323,7 +323,7 @@ static int collect(const struct share *shares, const struct lab_hosts *lh,
 						   .seq = seq,
 						   .start = p,
 						   .len = len };
-			if (find_time(p, len, &m->time_at, &m->time_end)) {
+			if (history_time_digits(p, len, &m->time_at, &m->time_end)) {
 				report_fail("host %s wrote a history line without its time",
 					    lh->hosts.host[h].dest);
 				free(lines);
@@ -554,6 +554,7 @@ int load_across_hosts(const struct workload_config *cfg, const struct lab_hosts 
 }
 
 int capctl_on_host(const char *lab, const struct host_dest *h, const char *args, const char *input,
+		   unsigned int lead_lines, bool (*lead)(const char *line, void *ctx), void *ctx,
 		   struct host_capctl *r)
 {
 	struct share s = { .clients = 1 };
@@ -569,7 +570,20 @@ int capctl_on_host(const char *lab, const struct host_dest *h, const char *args,
 		files_write_all(s.child.in, input, strlen(input));
 	close(s.child.in);
 	s.child.in = -1;
-	err = gather(&s, 1, NULL);
+	for (unsigned int i = 0; i < lead_lines && !err; i++) {
+		static char line[32768];
+
+		if (remote_read_line(s.child.out, line, sizeof(line), -1))
+			break;
+		if (!lead(line, ctx)) {
+			err = keep_output(&s, line, strlen(line));
+			if (!err)
+				err = keep_output(&s, "\n", 1);
+			break;
+		}
+	}
+	if (!err)
+		err = gather(&s, 1, NULL);
 	r->status = remote_wait(&s.child);
 	r->out = s.out;
 	r->out_len = s.out_len;

@@ -30,8 +30,14 @@ struct host_capctl {
 
 /* Runs `capctl --lab LAB ARGS` (args: safe words) on host h as a share of a load is run, input
  * (NULL: none) on its standard input so that a secret is on no command line, and waits for it.
- * 0 with r filled, or -errno when it could not be started or its output not kept. */
+ * Its first lead_lines lines of output go to lead() as each comes, until one returns false:
+ * that line and the rest are its output. 0 with r filled, or -errno when it could not be
+ * started or its output not kept. */
 int capctl_on_host(const char *lab, const struct host_dest *h, const char *args, const char *input,
+		   unsigned int lead_lines, bool (*lead)(const char *line, void *ctx), void *ctx,
 		   struct host_capctl *r);
+
+/* Where the digits of a history line's "time" are: 0 with [*at, *end), or -EINVAL. */
+int history_time_digits(const char *line, size_t len, size_t *at, size_t *end);
 
 #endif /* CAPNET_LOAD_HOSTS_H */

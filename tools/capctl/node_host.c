@@ -4,6 +4,7 @@
  * the node's namespace there. The cluster's key goes on ssh's standard input, never on a
  * command line; the remote capctl's output and exit status are this one's. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +35,40 @@ static int remote_args(int argc, char **argv, bool key, char *buf, size_t len)
 	if (capctl_opts.consistency && used < len)
 		used += snprintf(buf + used, len - used, " --consistency %s",
 				 proto_consistency_name(capctl_opts.consistency));
+	if (capctl_opts.history && used < len)
+		used += snprintf(buf + used, len - used, " --history - --process %u",
+				 capctl_opts.process);
 	for (int i = 0; i < argc && used < len; i++) {
 		remote_shell_word(argv[i], word, sizeof(word));
 		used += snprintf(buf + used, len - used, " %s", word);
 	}
 	return used < len ? 0 : -E2BIG;
+}
+
+/* --history on the controller: the remote capctl writes its invoke line before its request
+ * goes and its outcome line after the answer, both ahead of its answer on standard output;
+ * each is appended here as it comes, stamped on this machine's clock: the invoke when the
+ * remote capctl was started, before its own; the outcome when it arrived, after its own. The
+ * operation's window holds the true one, so a check stays sound; a host lost after the invoke
+ * leaves it open, an unknown outcome. */
+struct history_relay {
+	FILE *f;
+	uint64_t invoked_at;
+	unsigned int lines;
+};
+
+static bool relay_history(const char *line, void *arg)
+{
+	struct history_relay *h = arg;
+	uint64_t t = h->lines ? history_now() : h->invoked_at;
+	size_t at, end, len = strlen(line);
+
+	if (strncmp(line, "{\"process\":", 11) || history_time_digits(line, len, &at, &end))
+		return false;
+	fprintf(h->f, "%.*s%" PRIu64 "%s\n", (int)at, line, t, line + end);
+	fflush(h->f);
+	h->lines++;
+	return true;
 }
 
 /* The key this capctl would use, as text for the remote one's standard input; "" if none. */
@@ -59,6 +89,7 @@ bool node_host_run(int argc, char **argv, int *rc)
 {
 	static char args[REMOTE_ARGS_MAX + 1];
 	static struct lab_hosts lh;
+	struct history_relay history = { 0 };
 	char key[PROTO_KEY_TEXT_LEN + 1];
 	const struct host_dest *host;
 	struct host_capctl r;
@@ -84,13 +115,6 @@ bool node_host_run(int argc, char **argv, int *rc)
 	host = &lh.hosts.host[lh.place.host_of[node]];
 	if (host->local)
 		return false;
-	/* Its lines would be stamped on that host's clock, not this one's. */
-	if (capctl_opts.history) {
-		*rc = report_usage("--history: node %u is on host %s; record a history across "
-				   "hosts with capctl load",
-				   node, host->dest);
-		return true;
-	}
 	err = key_text(key);
 	if (err) {
 		*rc = report_error(err, NULL);
@@ -103,10 +127,22 @@ bool node_host_run(int argc, char **argv, int *rc)
 				   REMOTE_ARGS_MAX);
 		return true;
 	}
+	if (capctl_opts.history) {
+		history.f = fopen(capctl_opts.history, "a");
+		if (!history.f) {
+			memset(key, 0, sizeof(key));
+			*rc = report_fail("--history %s: %s", capctl_opts.history, strerror(errno));
+			return true;
+		}
+	}
 	/* A host whose ssh ended before taking the key is told by its exit status. */
 	signal(SIGPIPE, SIG_IGN);
-	err = capctl_on_host(capctl_opts.lab, host, args, key[0] ? key : NULL, &r);
+	history.invoked_at = history_now();
+	err = capctl_on_host(capctl_opts.lab, host, args, key[0] ? key : NULL, history.f ? 2 : 0,
+			     relay_history, &history, &r);
 	memset(key, 0, sizeof(key));
+	if (history.f)
+		fclose(history.f);
 	if (err) {
 		free(r.out);
 		*rc = report_fail("node %u is on host %s: running capctl there: %s", node,
