@@ -106,7 +106,10 @@ ssize_t files_read_small(const char *path, char *buf, size_t len)
 	return n;
 }
 
-int files_create_exclusive(const char *path, const void *data, size_t len, mode_t mode)
+/* Writes data whole and synced under a private name beside path, then puts it in place: linked
+ * (exclusive: a name there stays) or renamed over whatever is there. */
+static int write_then_place(const char *path, const void *data, size_t len, mode_t mode,
+			    bool replace)
 {
 	char tmp[PATH_MAX];
 	int fd, err;
@@ -122,11 +125,24 @@ int files_create_exclusive(const char *path, const void *data, size_t len, mode_
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
-	/* link() refuses to replace a name: the exclusive claim. */
-	if (!err && link(tmp, path))
+	if (!err && replace && rename(tmp, path))
 		err = -errno;
-	unlink(tmp);
+	/* link() refuses to replace a name: the exclusive claim. */
+	if (!err && !replace && link(tmp, path))
+		err = -errno;
+	if (err || !replace)
+		unlink(tmp);
 	return err;
+}
+
+int files_create_exclusive(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_then_place(path, data, len, mode, false);
+}
+
+int files_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_then_place(path, data, len, mode, true);
 }
 
 static bool is_program(const char *path)

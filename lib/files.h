@@ -29,5 +29,8 @@ bool files_program_exists(const char *name);
  * and of two concurrent creators exactly one wins. 0, -EEXIST when path was there (or the other
  * creator won), or -errno. */
 int files_create_exclusive(const char *path, const void *data, size_t len, mode_t mode);
+/* The same, but replacing what path holds: a reader sees the old text or the new, whole, and a
+ * process killed on the way leaves the old. 0 or -errno. */
+int files_replace(const char *path, const void *data, size_t len, mode_t mode);
 
 #endif /* CAPNET_FILES_H */

@@ -252,8 +252,47 @@ static int await_commit(struct cli *cli)
 	return err;
 }
 
-/* Phase one on this host: the command as it would run alone, writing the idle copy only; then
- * the session stays for phase two. */
+/* A host lost before it took a commit holds the generation before it, with the one it missed
+ * still prepared in its idle copy. The controller says which generation the host should hold
+ * (its record of the last switch); a host behind takes the copy it missed now, so that the
+ * command builds on the policy every other host holds. A host that cannot (its prepared copy
+ * was replaced, or it is ahead) fails: no host switches. */
+static int catch_up(struct cli *cli, uint64_t should)
+{
+	struct capnet_policy_meta meta;
+	uint64_t idle = 0;
+	struct filter *f = NULL;
+	unsigned int copy;
+	int err;
+
+	err = filter_open(cli->lab, &f);
+	if (!err)
+		err = filter_active_meta(f, &copy, &meta);
+	if (!err && meta.generation != should) {
+		err = idle_generation(f, &idle);
+		if (!err && (meta.generation > should || idle != should))
+			err = -ESTALE;
+		if (!err)
+			err = filter_schedule_flip(f, should, tai_ns());
+		if (!err)
+			err = filter_settle_flip(f);
+		if (!err)
+			report_warn("took generation %llu, the switch it missed, over %llu",
+				    (unsigned long long)should,
+				    (unsigned long long)meta.generation);
+	}
+	filter_close(f);
+	if (err == -ESTALE)
+		return report_fail("it holds generation %llu where it should hold %llu, and no "
+				   "longer holds that one prepared (capnet --lab %s down, then up, "
+				   "makes the lab again)",
+				   (unsigned long long)meta.generation, (unsigned long long)should,
+				   cli->lab);
+	return err ? report_error(err, "take the switch it missed") : EXIT_OK;
+}
+
+/* Phase one on this host, `host prepare [--holds GENERATION] COMMAND ARGS`: the command as it
+ * would run alone, writing the idle copy only; then the session stays for phase two. */
 static int host_prepare(struct cli *cli, int argc, char **argv)
 {
 	static const struct {
@@ -265,6 +304,21 @@ static int host_prepare(struct cli *cli, int argc, char **argv)
 			 { "link", cmd_link } };
 	int rc;
 
+	if (argc >= 2 && !strcmp(argv[0], "--holds")) {
+		char *end;
+		uint64_t should = strtoull(argv[1], &end, 10);
+
+		if (!*argv[1] || *end || !should)
+			return report_usage("host prepare: --holds \"%s\" is not a generation",
+					    argv[1]);
+		if (cli_need_root("capnet host prepare"))
+			return EXIT_FAIL;
+		rc = catch_up(cli, should);
+		if (rc)
+			return rc;
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 1)
 		return report_usage("host prepare: which command?");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)

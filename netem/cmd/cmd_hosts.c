@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "lib/files.h"
+#include "lib/json.h"
 #include "lib/options.h"
 #include "lib/report.h"
 #include "netem/cli.h"
@@ -106,26 +107,74 @@ const char *hosts_last_line(const char *out)
 	return start;
 }
 
-/* Every host says whether its share is whole; the first that is not is named. */
-int hosts_check_all(struct cli *cli, const struct lab_hosts *lh, unsigned int *bad)
+int hosts_switch_record(const char *lab, const struct lab_hosts *lh, struct switch_record *r)
 {
+	static char text[HOSTS_MAX * 64 + 64];
+	int err = lab_record_read(lab, SWITCH_RECORD, text, sizeof(text));
+
+	return err ? err : switch_record_parse(text, lh->hosts.count, r);
+}
+
+const char *hosts_inconsistent_remedy(const struct cli *cli)
+{
+	static char text[256];
+
+	snprintf(text, sizeof(text),
+		 "the lab is not consistent (capnet --lab %s heal, or any partition, cut or link, "
+		 "brings every host to one generation once all answer)",
+		 cli->lab);
+	return text;
+}
+
+/* Every host says whether its share is whole, and which generation it holds: the first that is
+ * not whole is named, else the first not on the generation the last switch told it. */
+int hosts_check_all(struct cli *cli, const struct lab_hosts *lh, unsigned int *bad,
+		    struct hosts_generations *gen)
+{
+	static struct hosts_generations own;
+
+	if (!gen)
+		gen = &own;
+	memset(gen, 0, sizeof(*gen));
+	gen->astray = HOSTS_MAX;
 	hosts_run_all(cli->lab, lh, NULL, "host check");
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		gen->known[h] =
+			!hosts_results[h].status &&
+			!json_text_u64(hosts_results[h].out, "generation", &gen->in_force[h]);
+	gen->recorded = !hosts_switch_record(cli->lab, lh, &gen->record);
+	if (gen->recorded)
+		gen->astray = switch_record_first_astray(&gen->record, gen->known, gen->in_force);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (hosts_results[h].status) {
 			*bad = h;
 			return -EUCLEAN;
 		}
+	if (gen->astray < HOSTS_MAX) {
+		*bad = gen->astray;
+		return -ESTALE;
+	}
 	return 0;
 }
 
-/* A lab whose hosts are not all there, or whose shares are not all whole, is refused before any
- * host acts: naming the first such host, its reason, and the remedy. */
+/* A lab whose hosts are not all there, or whose shares are not all whole, or whose hosts are
+ * not all on the generation the last switch told them, is refused before any host acts: naming
+ * the first such host, its reason, and the remedy. */
 int hosts_refuse_unless_whole(struct cli *cli, const struct lab_hosts *lh, const char *name)
 {
+	static struct hosts_generations gen;
 	unsigned int bad = HOSTS_MAX;
+	int err = hosts_check_all(cli, lh, &bad, &gen);
 
-	if (!hosts_check_all(cli, lh, &bad))
+	if (!err)
 		return EXIT_OK;
+	if (err == -ESTALE)
+		return report_fail("%s: host %s holds generation %llu where it should hold %llu "
+				   "(it did not take the last switch); %s",
+				   name, lh->hosts.host[bad].dest,
+				   (unsigned long long)gen.in_force[bad],
+				   (unsigned long long)gen.record.generation[bad],
+				   hosts_inconsistent_remedy(cli));
 	return report_fail("%s: host %s: %s; %s", name, lh->hosts.host[bad].dest,
 			   hosts_said(hosts_results[bad].why), hosts_not_whole_remedy(cli));
 }
@@ -135,15 +184,17 @@ int hosts_refuse_unless_whole(struct cli *cli, const struct lab_hosts *lh, const
  * switch come from the partition the hosts took; the nodes of other commands as given. */
 void hosts_log_fault(struct cli *cli, const struct lab_hosts *lh, const char *command, int argc,
 		     char **argv, const char *partition_text, const struct node_set *nodes,
-		     uint64_t generation)
+		     uint64_t generation, const char *note)
 {
 	static struct partition part;
 	static struct policy pol;
 	struct spec_error e;
-	char words[2048];
+	char words[4096];
 	bool grouped;
 
-	fault_log_words(argc, argv, words, sizeof(words));
+	fault_log_words(argc, argv, words, sizeof(words) / 2);
+	if (note)
+		snprintf(words + strlen(words), sizeof(words) - strlen(words), "; %s", note);
 	grouped = partition_text && !partition_parse(&part, lh->nodes, partition_text, &e) &&
 		  !policy_compile(&part, &pol, &e);
 	if (fault_log_append(cli->lab, &(struct fault_change){ .command = command,

@@ -40,18 +40,36 @@ const char *hosts_not_whole_remedy(const struct cli *cli);
 /* The same after a failure of host h when h is lost or its share not whole (it is asked); ""
  * when it is whole and failed for another reason. */
 const char *hosts_lost_remedy(struct cli *cli, const struct lab_hosts *lh, unsigned int h);
-/* Every host says whether its share is whole (`host check`, into hosts_results): 0, or
- * -EUCLEAN with the first that is not in *bad. */
-int hosts_check_all(struct cli *cli, const struct lab_hosts *lh, unsigned int *bad);
-/* EXIT_OK when every host is there with its share whole; else EXIT_FAIL, the first host that
- * is not named with its reason and the remedy. */
+/* The last switch's record (hosts_switch.c writes it): 0, -ENOENT when no switch was made
+ * across the hosts yet, -EINVAL when it cannot be read. */
+int hosts_switch_record(const char *lab, const struct lab_hosts *lh, struct switch_record *r);
+/* What a lab whose hosts hold different generations needs: its words. */
+const char *hosts_inconsistent_remedy(const struct cli *cli);
+/* What hosts_check_all found of the hosts' generations: each host's in force (known[h]: it
+ * answered whole), the last switch's record, and the first host not on the generation the
+ * record says it was told (HOSTS_MAX: none). */
+struct hosts_generations {
+	bool known[HOSTS_MAX];
+	uint64_t in_force[HOSTS_MAX];
+	bool recorded;
+	struct switch_record record;
+	unsigned int astray;
+};
+/* Every host says whether its share is whole and which generation it holds (`host check`,
+ * into hosts_results; gen, if not NULL, filled): 0; -EUCLEAN with the first host that is not
+ * whole in *bad; else -ESTALE with the first not on the generation it was told. */
+int hosts_check_all(struct cli *cli, const struct lab_hosts *lh, unsigned int *bad,
+		    struct hosts_generations *gen);
+/* EXIT_OK when every host is there with its share whole and on the generation it was told;
+ * else EXIT_FAIL, the first host that is not named with its reason and the remedy. */
 int hosts_refuse_unless_whole(struct cli *cli, const struct lab_hosts *lh, const char *name);
 
 /* The controller's line in its own fault log for a command done on the hosts: the groups of a
- * switch from partition_text, else the nodes given. */
+ * switch from partition_text, else the nodes given; its value the words given, then "; note"
+ * when note is not NULL (what did not go as the words say). */
 void hosts_log_fault(struct cli *cli, const struct lab_hosts *lh, const char *command, int argc,
 		     char **argv, const char *partition_text, const struct node_set *nodes,
-		     uint64_t generation);
+		     uint64_t generation, const char *note);
 
 /* The commands, each for a lab across hosts read into lh (netem/cmd/hosts_*.c). */
 int hosts_status(struct cli *cli, const struct lab_hosts *lh);

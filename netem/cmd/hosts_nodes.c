@@ -136,7 +136,7 @@ int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *name, i
 	if (answered && nodes_report_format(&sum, cli->lab, cli->json, line, sizeof(line)) > 0)
 		fputs(line, stdout);
 	if (nodeset_count(&sum.hit))
-		hosts_log_fault(cli, lh, name, argc, argv, NULL, &sum.hit, 0);
+		hosts_log_fault(cli, lh, name, argc, argv, NULL, &sum.hit, 0, NULL);
 	if (failed < HOSTS_MAX)
 		return report_fail("%s: host %s: %s%s", name, lh->hosts.host[failed].dest,
 				   hosts_why_of(failed), hosts_lost_remedy(cli, lh, failed));
@@ -251,7 +251,7 @@ int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, char **ar
 		if (ran[h] && hosts_results[h].status == 0)
 			hosts_relay_warnings(lh, h);
 	print_clock_lines(cli, lh, ran);
-	hosts_log_fault(cli, lh, "clock", argc, argv, NULL, &set, 0);
+	hosts_log_fault(cli, lh, "clock", argc, argv, NULL, &set, 0, NULL);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (ran[h] && hosts_results[h].status)
 			return report_fail("clock: host %s: %s", lh->hosts.host[h].dest,
@@ -307,7 +307,7 @@ int hosts_delay(struct cli *cli, const struct lab_hosts *lh, int argc, char **ar
 				lh->hosts.host[h].dest, hosts_said(hosts_results[h].why), cli->lab);
 		hosts_relay_warnings(lh, h);
 	}
-	hosts_log_fault(cli, lh, "link", argc, argv, NULL, NULL, 0);
+	hosts_log_fault(cli, lh, "link", argc, argv, NULL, NULL, 0, NULL);
 	if (json_text_str(hosts_results[0].out, "delays", delays, sizeof(delays)))
 		snprintf(delays, sizeof(delays), "?");
 	if (cli->json) {

@@ -2,7 +2,6 @@
 /* `capnet status` of a lab across hosts: each host's share, whether it is whole and its clock,
  * the last switch and how soon each host's filter took it, then the hosts' own status. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +11,6 @@
 #include "netem/cmd/hosts_cmd.h"
 #include "netem/hosts/clock_probe.h"
 #include "netem/hosts/vxlan.h"
-#include "netem/lab/lab_record.h"
 
 /* What one host said of its policy in force (`host check`). */
 struct host_policy {
@@ -64,41 +62,29 @@ struct switch_seen {
 	bool taken[HOSTS_MAX];
 };
 
-static void read_switch_seen(const char *lab, const struct lab_hosts *lh,
-			     const struct host_policy *hp, struct switch_seen *sw)
+static void read_switch_seen(const struct lab_hosts *lh, const struct host_policy *hp,
+			     const struct hosts_generations *gen, struct switch_seen *sw)
 {
-	static char text[HOSTS_MAX * 48 + 64];
-	int64_t lo = INT64_MAX, hi = INT64_MIN, shift[HOSTS_MAX] = { 0 };
-	const char *p;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	bool all = true;
-	int n;
 
 	memset(sw, 0, sizeof(*sw));
 	sw->spread_ns = UINT64_MAX;
-	if (lab_record_read(lab, SWITCH_RECORD, text, sizeof(text)) ||
-	    sscanf(text, "flip_at %" SCNu64 "\ngenerations%n", &sw->flip_at_tai_ns, &n) != 1)
+	if (!gen->recorded)
 		return;
-	p = text + n;
-	for (unsigned int h = 0; h < lh->hosts.count; h++, p += n)
-		if (sscanf(p, " %" SCNu64 "%n", &sw->generation[h], &n) != 1)
-			return;
-	/* Each host's instant in its own TAI (see hosts_switch); none recorded is none shifted. */
-	n = 0;
-	if (sscanf(p, "\ntai_shifts%n", &n) == 0 && n > 0)
-		for (unsigned int h = 0; h < lh->hosts.count; h++) {
-			p += n;
-			if (sscanf(p, " %" SCNd64 "%n", &shift[h], &n) != 1)
-				break;
-		}
 	sw->recorded = true;
+	sw->flip_at_tai_ns = gen->record.flip_at_tai_ns;
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		sw->generation[h] = gen->record.generation[h];
 		sw->taken[h] = hp[h].known && hp[h].generation == sw->generation[h] &&
 			       hp[h].taken_tai_ns;
 		if (!sw->taken[h]) {
 			all = false;
 			continue;
 		}
-		sw->after_ns[h] = (int64_t)(hp[h].taken_tai_ns - sw->flip_at_tai_ns) - shift[h];
+		/* Each host's instant in its own TAI (see hosts_switch). */
+		sw->after_ns[h] = (int64_t)(hp[h].taken_tai_ns - sw->flip_at_tai_ns) -
+				  gen->record.tai_shift_ns[h];
 		if (sw->after_ns[h] < lo)
 			lo = sw->after_ns[h];
 		if (sw->after_ns[h] > hi)
@@ -142,30 +128,48 @@ static void show_switch(struct out_printer *p, const struct lab_hosts *lh,
 	close_object(p);
 }
 
-/* The lab's line, each host's share, whether it is whole and its clock, the last switch; then,
- * as text, the first whole host's own status, or, as JSON, every whole host's within its
- * object. */
+/* A host's generation in force, and the one the last switch told it where that differs. */
+static void show_host_generation(struct out_printer *p, const struct hosts_generations *gen,
+				 unsigned int h)
+{
+	if (!gen->known[h])
+		return;
+	print_uint(p, "generation", "; generation %llu", gen->in_force[h]);
+	if (!gen->recorded)
+		return;
+	print_uint(p, "should_hold", NULL, gen->record.generation[h]);
+	if (gen->in_force[h] != gen->record.generation[h])
+		print_text(p, " where it should hold %llu (it did not take the last switch)",
+			   (unsigned long long)gen->record.generation[h]);
+}
+
+/* The lab's line, each host's share, whether it is whole, its generation and its clock, the
+ * last switch, whether every host holds the generation it was told; then, as text, the first
+ * whole host's own status, or, as JSON, every whole host's within its object. */
 int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 {
 	static char status_out[HOSTS_MAX][16384];
 	static struct host_policy policy[HOSTS_MAX];
 	static struct host_clock clocks[HOSTS_MAX];
+	static struct hosts_generations gen;
 	static struct switch_seen seen;
 	char set_text[4096];
 	unsigned int bad = HOSTS_MAX;
-	bool whole[HOSTS_MAX], clocks_known;
+	bool whole[HOSTS_MAX], clocks_known, all_answer;
 	struct out_printer p;
+	int err;
 
-	hosts_check_all(cli, lh, &bad);
+	err = hosts_check_all(cli, lh, &bad, &gen);
+	all_answer = err != -EUCLEAN;
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		whole[h] = !hosts_results[h].status;
 		snprintf(status_out[h], sizeof(status_out[h]), "%s", hosts_results[h].why);
 		read_host_policy(&hosts_results[h], &policy[h]);
 	}
-	read_switch_seen(cli->lab, lh, policy, &seen);
+	read_switch_seen(lh, policy, &gen, &seen);
 	/* Only a lab whose every host answers has clocks to compare. */
-	clocks_known = bad == HOSTS_MAX && !clock_probe_hosts(cli->lab, &lh->hosts, clocks);
-	if (bad == HOSTS_MAX && !clocks_known)
+	clocks_known = all_answer && !clock_probe_hosts(cli->lab, &lh->hosts, clocks);
+	if (all_answer && !clocks_known)
 		report_warn("%s", error_reason(-EIO));
 	hosts_run_all(cli->lab, lh, whole, cli->json ? "host status --json" : "host status");
 	out_printer_init(&p, stdout, cli->json);
@@ -188,6 +192,7 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 		print_bool(&p, "whole", NULL, whole[h]);
 		print_text(&p, "%s%s",
 			   whole[h] ? "whole" : "not whole: ", whole[h] ? "" : status_out[h]);
+		show_host_generation(&p, &gen, h);
 		if (clocks_known)
 			show_host_clock(&p, &lh->hosts.host[h], &clocks[h]);
 		print_text(&p, "\n");
@@ -200,6 +205,17 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	}
 	close_array(&p);
 	show_switch(&p, lh, &seen);
+	/* Hosts that answer on different generations than they were told hold different
+	 * policies: what a person believes in force is not, on those hosts. */
+	print_bool(&p, "consistent", NULL, gen.astray == HOSTS_MAX);
+	if (gen.astray < HOSTS_MAX)
+		print_text(&p,
+			   "not consistent: host %s holds generation %llu where it should hold "
+			   "%llu; %s\n",
+			   lh->hosts.host[gen.astray].dest,
+			   (unsigned long long)gen.in_force[gen.astray],
+			   (unsigned long long)gen.record.generation[gen.astray],
+			   hosts_inconsistent_remedy(cli));
 	close_object(&p);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (whole[h] && !hosts_results[h].status) {
@@ -207,5 +223,5 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 				   hosts_results[h].out);
 			break;
 		}
-	return bad < HOSTS_MAX ? EXIT_FAIL : EXIT_OK;
+	return err ? EXIT_FAIL : EXIT_OK;
 }

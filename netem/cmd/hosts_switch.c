@@ -3,7 +3,6 @@
  * policy into its idle copy and stays on the line; once all are ready, every host's filter
  * takes it at one CLOCK_TAI instant. */
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,10 +36,40 @@ static void end_sessions(struct remote_child *child, unsigned int n)
 		remote_wait(&child[h]);
 }
 
+static int write_record(const char *lab, const struct switch_record *r)
+{
+	static char text[HOSTS_MAX * 64 + 64];
+
+	return switch_record_format(r, text, sizeof(text)) ?:
+		       lab_record_replace(lab, SWITCH_RECORD, text, "the last switch across hosts");
+}
+
+/* A switch some host did not confirm is in the controller's fault log for what it is: its
+ * groups took effect on the hosts that confirmed, and its value names those that did not. */
+static void log_unconfirmed(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
+			    char **argv, const char *what, const struct switch_record *r)
+{
+	static char note[1024];
+	size_t used = snprintf(note, sizeof(note), "not confirmed by host");
+
+	for (unsigned int h = 0, n = 0; h < r->hosts && used < sizeof(note); h++)
+		if (!r->confirmed[h])
+			used += snprintf(note + used, sizeof(note) - used, "%s %s", n++ ? "," : "",
+					 lh->hosts.host[h].dest);
+	if (used < sizeof(note))
+		snprintf(note + used, sizeof(note) - used,
+			 ": in force where confirmed, the lab not consistent");
+	hosts_log_fault(cli, lh, name, argc, argv, what, NULL, r->generation[0], note);
+}
+
 int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
 		 char **argv)
 {
-	static char args[16384], prefix[64], what[1024], commit_line[HOSTS_MAX][64];
+	static char args[16384], host_args[16384 + 64], holds[48], what[1024],
+		commit_line[HOSTS_MAX][64];
+	static struct switch_record record;
+	bool recorded, first[HOSTS_MAX], rest[HOSTS_MAX];
+	unsigned int missed = HOSTS_MAX;
 	static struct remote_child child[HOSTS_MAX];
 	static struct remote_reply reply[HOSTS_MAX];
 	static struct switch_plan plan;
@@ -51,7 +80,6 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 	struct switch_commit commit;
 	bool preset = false, seed = false;
 	uint64_t t0, round_trip, latest = 0, lead = UINT64_MAX, most_lead = 0;
-	static char record[HOSTS_MAX * 48 + 64];
 	size_t used;
 
 	cli_take_json(cli, &argc, argv);
@@ -61,13 +89,15 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 	}
 	if (cli_need_root(name))
 		return EXIT_FAIL;
-	snprintf(prefix, sizeof(prefix), "host prepare %s", name);
-	remote_line(prefix, argc, argv, args, sizeof(args));
+	remote_line(name, argc, argv, args, sizeof(args));
 	used = strlen(args);
 	/* A random preset must draw the same groups on every host. */
 	if (preset && !seed && used < sizeof(args))
 		snprintf(args + used, sizeof(args) - used, " --seed %llu",
 			 (unsigned long long)(tai_ns() ^ (uint64_t)getpid() << 32));
+	/* Each host is told the generation the last switch gave it: one that missed its commit
+	 * takes it first, and the command builds on the same policy on every host. */
+	recorded = !hosts_switch_record(cli->lab, lh, &record);
 
 	/* Phase one: every host writes its idle copy, says which generation it holds, and stays
 	 * on the line for the commit: phase two starts no process anywhere. */
@@ -75,7 +105,11 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 	switch_plan_start(&plan, lh->hosts.count);
 	t0 = tai_ns();
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
-		live[h] = !remote_spawn(cli->lab, &lh->hosts.host[h], NULL, args, &child[h]);
+		snprintf(holds, sizeof(holds), " --holds %llu",
+			 (unsigned long long)record.generation[h]);
+		snprintf(host_args, sizeof(host_args), "host prepare%s %s", recorded ? holds : "",
+			 args);
+		live[h] = !remote_spawn(cli->lab, &lh->hosts.host[h], NULL, host_args, &child[h]);
 		if (!live[h])
 			snprintf(reply[h].why, sizeof(reply[h].why), "%s", error_reason(-EIO));
 	}
@@ -137,28 +171,47 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 				   plan.why[commit.failed_host]);
 	}
 
-	/* Phase two: every host takes it at the same CLOCK_TAI instant, in its filter. */
+	/* What every host is told, recorded before any is: a controller killed between the
+	 * commits leaves the evidence of which host should hold which generation. */
+	record.hosts = lh->hosts.count;
+	record.flip_at_tai_ns = commit.flip_at_tai_ns;
+	for (unsigned int h = 0; h < lh->hosts.count; h++) {
+		record.generation[h] = plan.generation[h];
+		record.tai_shift_ns[h] = tai_shift_ns[h];
+		record.confirmed[h] = false;
+	}
+	if (write_record(cli->lab, &record)) {
+		end_sessions(child, lh->hosts.count);
+		return report_fail("%s: %s; no host switched", name, error_reason(-EIO));
+	}
+	test_hook_phase("switch-recorded");
+
+	/* Phase two: every host takes it at the same CLOCK_TAI instant, in its filter. The first
+	 * host is told apart from the others only so that a test can stop the controller between
+	 * two commits; the instant leaves room for both. */
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		snprintf(commit_line[h], sizeof(commit_line[h]), "commit %llu %llu\n",
 			 (unsigned long long)plan.generation[h],
 			 (unsigned long long)(commit.flip_at_tai_ns + tai_shift_ns[h]));
 		lines[h] = commit_line[h];
+		first[h] = live[h] && !h;
+		rest[h] = live[h] && h;
 	}
-	remote_write_all(child, lh->hosts.count, live, lines, reply);
+	remote_write_all(child, lh->hosts.count, first, lines, reply);
+	test_hook_phase("switch-committing");
+	remote_write_all(child, lh->hosts.count, rest, lines, reply);
+	for (unsigned int h = 0; h < lh->hosts.count; h++)
+		live[h] = first[h] || rest[h];
 	remote_read_lines(child, lh->hosts.count, live, reply, SWITCH_ANSWER_MS);
 	for (unsigned int h = 0; h < lh->hosts.count; h++) {
 		uint64_t late = live[h] ? json_u64(reply[h].line, "late_ns") : 0,
 			 ahead = live[h] ? json_u64(reply[h].line, "lead_ns") : 0;
-		const char *why = !live[h]			    ? reply[h].why :
-				  !strstr(reply[h].line, "lead_ns") ? reply[h].line :
-								      NULL;
 
-		if (why) {
-			end_sessions(child, lh->hosts.count);
-			return report_fail(
-				"%s: host %s did not take the switch: %s; the lab is not "
-				"consistent (capnet --lab %s heal once it is back)",
-				name, lh->hosts.host[h].dest, why, cli->lab);
+		record.confirmed[h] = live[h] && strstr(reply[h].line, "lead_ns");
+		if (!record.confirmed[h]) {
+			if (missed == HOSTS_MAX)
+				missed = h;
+			continue;
 		}
 		if (late > latest)
 			latest = late;
@@ -168,19 +221,18 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 			most_lead = ahead;
 	}
 	end_sessions(child, lh->hosts.count);
-	/* For status: how soon after this instant each host's filter acted on the new copy. */
-	used = snprintf(record, sizeof(record), "flip_at %llu\ngenerations",
-			(unsigned long long)commit.flip_at_tai_ns);
-	for (unsigned int h = 0; h < lh->hosts.count && used < sizeof(record); h++)
-		used += snprintf(record + used, sizeof(record) - used, " %llu",
-				 (unsigned long long)plan.generation[h]);
-	used += snprintf(record + used, used < sizeof(record) ? sizeof(record) - used : 0,
-			 "\ntai_shifts");
-	for (unsigned int h = 0; h < lh->hosts.count && used < sizeof(record); h++)
-		used += snprintf(record + used, sizeof(record) - used, " %lld",
-				 (long long)tai_shift_ns[h]);
-	lab_record_forget(cli->lab, SWITCH_RECORD);
-	lab_record_write(cli->lab, SWITCH_RECORD, record, "the last switch across hosts");
+	/* For status: which hosts confirmed, and (in the hosts' filters) how soon after this
+	 * instant each acted on the new copy. */
+	if (write_record(cli->lab, &record))
+		report_warn("%s (the hosts' confirmations are not recorded)", error_reason(-EIO));
+	if (missed < HOSTS_MAX) {
+		log_unconfirmed(cli, lh, name, argc, argv, what, &record);
+		return report_fail("%s: host %s did not take the switch: %s; %s", name,
+				   lh->hosts.host[missed].dest,
+				   hosts_said(live[missed] ? reply[missed].line :
+							     reply[missed].why),
+				   hosts_inconsistent_remedy(cli));
+	}
 	if (cli->json)
 		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"generation\":%llu,\"hosts\":%u,"
 		       "\"flip_at_tai_ns\":%llu,\"lead_ns\":%llu,\"late_ns\":%llu,"
@@ -195,6 +247,6 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 		       what, (unsigned long long)plan.generation[0], lh->hosts.count,
 		       round_trip / 1e6, lead / 1e6,
 		       latest ? ", one too late: it switched when it was told" : "");
-	hosts_log_fault(cli, lh, name, argc, argv, what, NULL, plan.generation[0]);
+	hosts_log_fault(cli, lh, name, argc, argv, what, NULL, plan.generation[0], NULL);
 	return EXIT_OK;
 }

@@ -135,4 +135,25 @@ struct switch_commit {
 enum switch_decision switch_plan_decide(const struct switch_plan *plan, uint64_t now_tai_ns,
 					struct switch_commit *out);
 
+/* The controller's record of the last switch, written before any host is told to commit and
+ * again once the hosts answered: a controller killed between commits leaves it, so a host that
+ * did not take its commit is found by comparing the generation it holds with the one here. */
+struct switch_record {
+	unsigned int hosts;
+	uint64_t flip_at_tai_ns; /* the instant, on the controller's CLOCK_TAI */
+	uint64_t generation[HOSTS_MAX]; /* what each host was told to take: it should hold it */
+	int64_t tai_shift_ns[HOSTS_MAX]; /* each host's instant is flip_at plus this, in its TAI */
+	bool confirmed[HOSTS_MAX]; /* the host answered that it took the commit */
+};
+
+/* The record as text, lines "flip_at N", "generations G...", "tai_shifts S...", "confirmed
+ * 0|1...": 0, or -E2BIG when len is too small. */
+int switch_record_format(const struct switch_record *r, char *buf, size_t len);
+/* The record of a lab of `hosts` hosts from its text: 0 or -EINVAL. */
+int switch_record_parse(const char *text, unsigned int hosts, struct switch_record *r);
+/* The first host whose generation in force (known[h]: it answered) is not the one it was told;
+ * HOSTS_MAX when every host that answered holds its own. */
+unsigned int switch_record_first_astray(const struct switch_record *r, const bool *known,
+					const uint64_t *in_force);
+
 #endif /* CAPNET_HOSTS_H */

@@ -49,6 +49,22 @@ int lab_record_write(const char *lab, const char *name, const char *text, const 
 	return err;
 }
 
+int lab_record_replace(const char *lab, const char *name, const char *text, const char *why)
+{
+	char dir[256], path[320];
+	int err;
+
+	run_dir_of_lab(lab, NULL, dir, sizeof(dir));
+	err = files_mkdir_p(dir, 0755);
+	record_path(lab, name, path, sizeof(path));
+	explain("mkdir -p %s && cat > %s <<'EOF'   # %s\n%sEOF", dir, path, why, text);
+	if (!err)
+		err = files_replace(path, text, strlen(text), 0644);
+	if (err)
+		error_note("record %s of lab %s in %s: %s", why, lab, path, strerror(-err));
+	return err;
+}
+
 int lab_record_create(const char *lab, unsigned int nodes)
 {
 	char text[32];

@@ -28,6 +28,9 @@ void lab_record_remove(const char *lab);
 /* Any other record of the lab, a file `name` in its run directory: written whole or not at all,
  * refused with -EEXIST when it is there. */
 int lab_record_write(const char *lab, const char *name, const char *text, const char *why);
+/* The same record put in place of the one there, if any: a reader finds the old one or the new
+ * one, whole, never none. 0 or -errno. */
+int lab_record_replace(const char *lab, const char *name, const char *text, const char *why);
 /* Its text (NUL-terminated, cut at len); -ENOENT when there is none. */
 int lab_record_read(const char *lab, const char *name, char *buf, size_t len);
 void lab_record_forget(const char *lab, const char *name);

@@ -203,6 +203,54 @@ static int capnet_va(const char *lab, char *out, size_t outlen, const char *fmt,
 	return run_captured(cmd, out, outlen);
 }
 
+pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
+			   const char *out_path, ...)
+{
+	char *argv[64] = { "capnet", "--lab", (char *)lab }, got[128] = "";
+	struct pollfd p = { .events = POLLIN };
+	int argc = 3, status;
+	bool ended = false;
+	ssize_t n = 0;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, out_path);
+	while (argc < 63 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	unlink(fifo);
+	if (mkfifo(fifo, 0600))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(o, 1);
+		dup2(o, 2);
+		setenv("CAPNET_TEST_STOP_AT", phase, 1);
+		setenv("CAPNET_TEST_STOP_FIFO", fifo, 1);
+		execv(getenv("CAPNET"), argv);
+		_exit(127);
+	}
+	/* Read without blocking on the open, so that a command that ends without reaching the
+	 * phase is seen ending rather than waited for without end. */
+	p.fd = pid > 0 ? open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+	while (p.fd >= 0 && n <= 0 && !(ended = waitpid(pid, &status, WNOHANG) != 0))
+		if (poll(&p, 1, 100) > 0)
+			n = read(p.fd, got, sizeof(got) - 1);
+	if (p.fd >= 0)
+		close(p.fd);
+	unlink(fifo);
+	if (n > 0 && strstr(got, phase))
+		return pid;
+	if (pid > 0 && !ended) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
 int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)
 {
 	char args[1024];

@@ -87,6 +87,13 @@ int netlab_watch_end(struct netlab_watch *w);
 	"sleep 0.05; done; echo ended >\"$f\") & w=$!; "                                      \
 	"read phase <\"$f\"; kill $w 2>/dev/null; wait $w 2>/dev/null; "
 
+/* `$CAPNET --lab LAB ARG...` (the arguments NULL-terminated) in the background, its standard
+ * output and error into out_path, held by the test hook (lib/test_hook.h) in `phase` through
+ * a FIFO made at fifo: its pid once it is parked there (SIGUSR1 lets it go on), or -1 when it
+ * ended before (reaped) or could not start. */
+pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
+			   const char *out_path, ...);
+
 /* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
 struct netlab_udp {
 	const char *lab;

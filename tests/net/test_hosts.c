@@ -441,9 +441,8 @@ static void test_failed_share_leaves_nothing(void **state)
  * truth; the command names host 1; a second down, once it is back, leaves nothing. */
 static void test_host_lost_between_phases_switches_none(void **state)
 {
-	char fifo[64], phase[64] = "", path[128], json[8192];
-	int fd, status, fd1, fd2;
-	ssize_t n;
+	char fifo[64], path[128], json[8192];
+	int status, fd1, fd2;
 	pid_t pid;
 
 	(void)state;
@@ -451,27 +450,9 @@ static void test_host_lost_between_phases_switches_none(void **state)
 	switch_ok("partition 1,3 2,4%s", "");
 	snprintf(fifo, sizeof(fifo), "/tmp/capnet-hosts-phase-%d", (int)getpid());
 	snprintf(path, sizeof(path), "/tmp/capnet-hosts-out-%d", (int)getpid());
-	unlink(fifo);
-	assert_int_equal(mkfifo(fifo, 0600), 0);
-	pid = fork();
-	if (pid == 0) {
-		int o = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(o, 1);
-		dup2(o, 2);
-		setenv("CAPNET_TEST_STOP_AT", "switch-prepared", 1);
-		setenv("CAPNET_TEST_STOP_FIFO", fifo, 1);
-		execl(getenv("CAPNET"), "capnet", "--lab", lab, "partition", "1,2", "3,4",
-		      (char *)NULL);
-		_exit(127);
-	}
-	fd = open(fifo, O_RDONLY);
-	assert_true(fd >= 0);
-	n = read(fd, phase, sizeof(phase) - 1);
-	close(fd);
-	unlink(fifo);
-	assert_true(n > 0);
-	assert_non_null(strstr(phase, "switch-prepared"));
+	pid = netlab_capnet_parked(lab, "switch-prepared", fifo, path, "partition", "1,2", "3,4",
+				   (char *)NULL);
+	assert_true(pid > 0);
 	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
 	kill(pid, SIGUSR1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -216,13 +216,58 @@ static void test_switch_abort(void **state)
 	switch_plan_prepared(&plan, 99, 1, 1, 1);
 }
 
+/* The switch record: written before the commits with none confirmed, read back the same; an
+ * older record (no shifts, no confirmations) reads as all confirmed; a host on another
+ * generation than it was told is the one named. */
+static void test_switch_record(void **state)
+{
+	struct switch_record r = { .hosts = 3,
+				   .flip_at_tai_ns = 1796693710230804000ull,
+				   .generation = { 3, 3, 3 },
+				   .tai_shift_ns = { 0, -37000000000ll, 0 },
+				   .confirmed = { true, false, true } },
+			     back;
+	uint64_t in_force[3] = { 3, 2, 3 };
+	bool known[3] = { true, true, true };
+	char text[256];
+
+	(void)state;
+	assert_int_equal(switch_record_format(&r, text, sizeof(text)), 0);
+	assert_string_equal(text, "flip_at 1796693710230804000\ngenerations 3 3 3\n"
+				  "tai_shifts 0 -37000000000 0\nconfirmed 1 0 1\n");
+	assert_int_equal(switch_record_parse(text, 3, &back), 0);
+	assert_int_equal(back.hosts, 3);
+	assert_int_equal(back.flip_at_tai_ns, r.flip_at_tai_ns);
+	assert_memory_equal(back.generation, r.generation, sizeof(r.generation));
+	assert_memory_equal(back.tai_shift_ns, r.tai_shift_ns, sizeof(r.tai_shift_ns));
+	assert_memory_equal(back.confirmed, r.confirmed, sizeof(r.confirmed));
+	assert_int_equal(switch_record_format(&r, text, 40), -E2BIG);
+
+	assert_int_equal(switch_record_parse("flip_at 5\ngenerations 4 4", 2, &back), 0);
+	assert_true(back.confirmed[0] && back.confirmed[1]);
+	assert_int_equal(back.tai_shift_ns[1], 0);
+	assert_int_equal(back.generation[1], 4);
+	assert_int_equal(switch_record_parse("flip_at 5\ngenerations 4", 2, &back), -EINVAL);
+	assert_int_equal(switch_record_parse("generations 4 4", 2, &back), -EINVAL);
+	assert_int_equal(switch_record_parse("flip_at 5\ngenerations 4 4\nconfirmed 1", 2, &back),
+			 -EINVAL);
+
+	assert_int_equal(switch_record_first_astray(&r, known, in_force), 1);
+	/* A host that did not answer is not judged by it. */
+	known[1] = false;
+	assert_int_equal(switch_record_first_astray(&r, known, in_force), HOSTS_MAX);
+	known[1] = true;
+	in_force[1] = 3;
+	assert_int_equal(switch_record_first_astray(&r, known, in_force), HOSTS_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hosts_list),	cmocka_unit_test(test_hosts_bad),
 		cmocka_unit_test(test_hosts_file),	cmocka_unit_test(test_placement_blocks),
 		cmocka_unit_test(test_placement_parse), cmocka_unit_test(test_switch_commit),
-		cmocka_unit_test(test_switch_abort),
+		cmocka_unit_test(test_switch_abort),	cmocka_unit_test(test_switch_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
