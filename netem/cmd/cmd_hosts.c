@@ -109,7 +109,7 @@ const char *hosts_last_line(const char *out)
 
 int hosts_switch_record(const char *lab, const struct lab_hosts *lh, struct switch_record *r)
 {
-	static char text[HOSTS_MAX * 64 + 64];
+	static char text[HOSTS_SWITCH_RECORD_MAX];
 	int err = lab_record_read(lab, SWITCH_RECORD, text, sizeof(text));
 
 	return err ? err : switch_record_parse(text, lh->hosts.count, r);
@@ -194,7 +194,8 @@ void hosts_log_fault(struct cli *cli, const struct lab_hosts *lh, const char *co
 
 	fault_log_words(argc, argv, words, sizeof(words) / 2);
 	if (note)
-		snprintf(words + strlen(words), sizeof(words) - strlen(words), "; %s", note);
+		snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s",
+			 words[0] ? "; " : "", note);
 	grouped = partition_text && !partition_parse(&part, lh->nodes, partition_text, &e) &&
 		  !policy_compile(&part, &pol, &e);
 	if (fault_log_append(cli->lab, &(struct fault_change){ .command = command,

@@ -40,6 +40,8 @@ const char *hosts_not_whole_remedy(const struct cli *cli);
 /* The same after a failure of host h when h is lost or its share not whole (it is asked); ""
  * when it is whole and failed for another reason. */
 const char *hosts_lost_remedy(struct cli *cli, const struct lab_hosts *lh, unsigned int h);
+/* The size of a switch record's text, at most. */
+#define HOSTS_SWITCH_RECORD_MAX (HOSTS_MAX * 64 + 2048)
 /* The last switch's record (hosts_switch.c writes it): 0, -ENOENT when no switch was made
  * across the hosts yet, -EINVAL when it cannot be read. */
 int hosts_switch_record(const char *lab, const struct lab_hosts *lh, struct switch_record *r);

@@ -38,7 +38,7 @@ static void end_sessions(struct remote_child *child, unsigned int n)
 
 static int write_record(const char *lab, const struct switch_record *r)
 {
-	static char text[HOSTS_MAX * 64 + 64];
+	static char text[HOSTS_SWITCH_RECORD_MAX];
 
 	return switch_record_format(r, text, sizeof(text)) ?:
 		       lab_record_replace(lab, SWITCH_RECORD, text, "the last switch across hosts");
@@ -60,6 +60,24 @@ static void log_unconfirmed(struct cli *cli, const struct lab_hosts *lh, const c
 		snprintf(note + used, sizeof(note) - used,
 			 ": in force where confirmed, the lab not consistent");
 	hosts_log_fault(cli, lh, name, argc, argv, what, NULL, r->generation[0], note);
+}
+
+/* A controller killed between its commits wrote no line for that switch: the next switch
+ * writes it, before its own, so that no policy a host held is missing from the fault log. */
+static void log_late(struct cli *cli, const struct lab_hosts *lh, struct switch_record *r)
+{
+	static char note[256];
+	char *words[] = { r->partition };
+
+	snprintf(note, sizeof(note),
+		 "logged late: its controller ended between its commits (instant CLOCK_TAI "
+		 "%.6f s), before any host's confirmation; a host that missed it takes it at the "
+		 "next switch",
+		 r->flip_at_tai_ns / 1e9);
+	hosts_log_fault(cli, lh, r->command, 1, words, r->partition, NULL, r->generation[0], note);
+	r->logged = true;
+	if (write_record(cli->lab, r))
+		report_warn("%s (the late line may be written again)", error_reason(-EIO));
 }
 
 int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
@@ -98,6 +116,8 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 	/* Each host is told the generation the last switch gave it: one that missed its commit
 	 * takes it first, and the command builds on the same policy on every host. */
 	recorded = !hosts_switch_record(cli->lab, lh, &record);
+	if (recorded && !record.logged && record.command[0])
+		log_late(cli, lh, &record);
 
 	/* Phase one: every host writes its idle copy, says which generation it holds, and stays
 	 * on the line for the commit: phase two starts no process anywhere. */
@@ -180,6 +200,9 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 		record.tai_shift_ns[h] = tai_shift_ns[h];
 		record.confirmed[h] = false;
 	}
+	snprintf(record.command, sizeof(record.command), "%s", name);
+	snprintf(record.partition, sizeof(record.partition), "%s", what);
+	record.logged = false;
 	if (write_record(cli->lab, &record)) {
 		end_sessions(child, lh->hosts.count);
 		return report_fail("%s: %s; no host switched", name, error_reason(-EIO));
@@ -221,18 +244,23 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 			most_lead = ahead;
 	}
 	end_sessions(child, lh->hosts.count);
+	/* Its line first, then the record that says it is written: a controller killed between
+	 * the two makes the next switch write the line again, rather than none. */
+	if (missed < HOSTS_MAX)
+		log_unconfirmed(cli, lh, name, argc, argv, what, &record);
+	else
+		hosts_log_fault(cli, lh, name, argc, argv, what, NULL, plan.generation[0], NULL);
+	record.logged = true;
 	/* For status: which hosts confirmed, and (in the hosts' filters) how soon after this
 	 * instant each acted on the new copy. */
 	if (write_record(cli->lab, &record))
 		report_warn("%s (the hosts' confirmations are not recorded)", error_reason(-EIO));
-	if (missed < HOSTS_MAX) {
-		log_unconfirmed(cli, lh, name, argc, argv, what, &record);
+	if (missed < HOSTS_MAX)
 		return report_fail("%s: host %s did not take the switch: %s; %s", name,
 				   lh->hosts.host[missed].dest,
 				   hosts_said(live[missed] ? reply[missed].line :
 							     reply[missed].why),
 				   hosts_inconsistent_remedy(cli));
-	}
 	if (cli->json)
 		printf("{\"lab\":\"%s\",\"partition\":\"%s\",\"generation\":%llu,\"hosts\":%u,"
 		       "\"flip_at_tai_ns\":%llu,\"lead_ns\":%llu,\"late_ns\":%llu,"
@@ -247,6 +275,5 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 		       what, (unsigned long long)plan.generation[0], lh->hosts.count,
 		       round_trip / 1e6, lead / 1e6,
 		       latest ? ", one too late: it switched when it was told" : "");
-	hosts_log_fault(cli, lh, name, argc, argv, what, NULL, plan.generation[0], NULL);
 	return EXIT_OK;
 }

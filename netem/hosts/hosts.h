@@ -144,10 +144,14 @@ struct switch_record {
 	uint64_t generation[HOSTS_MAX]; /* what each host was told to take: it should hold it */
 	int64_t tai_shift_ns[HOSTS_MAX]; /* each host's instant is flip_at plus this, in its TAI */
 	bool confirmed[HOSTS_MAX]; /* the host answered that it took the commit */
+	char command[16]; /* partition, cut, heal or link; "" in an older record */
+	char partition[1024]; /* the partition it switches to, as partition_format writes it */
+	bool logged; /* its line is in the controller's fault log */
 };
 
 /* The record as text, lines "flip_at N", "generations G...", "tai_shifts S...", "confirmed
- * 0|1...": 0, or -E2BIG when len is too small. */
+ * 0|1...", "logged 0|1", "command NAME", "partition TEXT" (the rest of its line): 0, or
+ * -E2BIG when len is too small. */
 int switch_record_format(const struct switch_record *r, char *buf, size_t len);
 /* The record of a lab of `hosts` hosts from its text: 0 or -EINVAL. */
 int switch_record_parse(const char *text, unsigned int hosts, struct switch_record *r);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The controller's record of the last switch across hosts, as text: its instant, the generation
- * each host was told to take, each host's TAI shift and which hosts confirmed the commit. Pure:
+ * each host was told to take, each host's TAI shift, which hosts confirmed the commit, and the
+ * switch itself with whether its fault-log line was written. Pure:
  * the controller reads and writes the file, this only formats, parses and compares. */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,7 +26,8 @@ int switch_record_format(const struct switch_record *r, char *buf, size_t len)
 	for (unsigned int h = 0; h < r->hosts && used < len; h++)
 		used += snprintf(buf + used, len - used, " %d", r->confirmed[h]);
 	if (used < len)
-		used += snprintf(buf + used, len - used, "\n");
+		used += snprintf(buf + used, len - used, "\nlogged %d\ncommand %s\npartition %s\n",
+				 r->logged, r->command, r->partition);
 	return used < len ? 0 : -E2BIG;
 }
 
@@ -72,6 +74,15 @@ int switch_record_parse(const char *text, unsigned int hosts, struct switch_reco
 		return err;
 	for (unsigned int h = 0; h < hosts; h++)
 		r->confirmed[h] = err ? true : number[h] != 0;
+	/* Without these, the switch was logged by the controller that recorded it. */
+	err = parse_line(&p, "logged", 1, number);
+	if (err == -EINVAL)
+		return err;
+	r->logged = err || number[0];
+	p += strspn(p, "\n");
+	if (sscanf(p, "command %15s", r->command) == 1 && (p = strstr(p, "\npartition ")))
+		snprintf(r->partition, sizeof(r->partition), "%.*s", (int)strcspn(p + 11, "\n"),
+			 p + 11);
 	return 0;
 }
 

@@ -251,12 +251,17 @@ static void test_host_missing_its_commit_is_found_and_healed(void **state)
 	wait_prepare_ended(0);
 	expect_host1_astray();
 	expect_heal_repairs();
+	/* Its line was written: the heal writes no late one. */
+	netlab_sh(log, sizeof(log), "cat /run/capnet/%s/faults.jsonl", lab);
+	assert_null(strstr(log, "logged late"));
 }
 
 /* The controller killed between its two commits: host 0 takes generation 3, host 1 was never
  * told. The record written before the commits says what host 1 should hold. */
 static void test_controller_killed_between_commits(void **state)
 {
+	char log[8192], *late;
+
 	(void)state;
 	up_partitioned();
 	start_parked("switch-committing");
@@ -267,6 +272,15 @@ static void test_controller_killed_between_commits(void **state)
 	wait_prepare_ended(1);
 	expect_host1_astray();
 	expect_heal_repairs();
+	/* The heal wrote the line the killed controller did not, before its own: the groups
+	 * of generation 3, then the heal's generation 4. */
+	netlab_sh(log, sizeof(log), "cat /run/capnet/%s/faults.jsonl", lab);
+	printf("%s", log);
+	late = strstr(log, "logged late: its controller ended between its commits");
+	assert_non_null(late);
+	assert_non_null(strstr(late, "\"groups\":[[1,2],[3,4]],\"generation\":3"));
+	assert_non_null(strstr(late, "\"f\":\"heal\""));
+	assert_non_null(strstr(strstr(late, "\"f\":\"heal\""), "\"generation\":4"));
 }
 
 int main(void)

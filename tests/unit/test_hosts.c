@@ -225,7 +225,9 @@ static void test_switch_record(void **state)
 				   .flip_at_tai_ns = 1796693710230804000ull,
 				   .generation = { 3, 3, 3 },
 				   .tai_shift_ns = { 0, -37000000000ll, 0 },
-				   .confirmed = { true, false, true } },
+				   .confirmed = { true, false, true },
+				   .command = "partition",
+				   .partition = "1,2 | 3" },
 			     back;
 	uint64_t in_force[3] = { 3, 2, 3 };
 	bool known[3] = { true, true, true };
@@ -234,17 +236,22 @@ static void test_switch_record(void **state)
 	(void)state;
 	assert_int_equal(switch_record_format(&r, text, sizeof(text)), 0);
 	assert_string_equal(text, "flip_at 1796693710230804000\ngenerations 3 3 3\n"
-				  "tai_shifts 0 -37000000000 0\nconfirmed 1 0 1\n");
+				  "tai_shifts 0 -37000000000 0\nconfirmed 1 0 1\nlogged 0\n"
+				  "command partition\npartition 1,2 | 3\n");
 	assert_int_equal(switch_record_parse(text, 3, &back), 0);
 	assert_int_equal(back.hosts, 3);
 	assert_int_equal(back.flip_at_tai_ns, r.flip_at_tai_ns);
 	assert_memory_equal(back.generation, r.generation, sizeof(r.generation));
 	assert_memory_equal(back.tai_shift_ns, r.tai_shift_ns, sizeof(r.tai_shift_ns));
 	assert_memory_equal(back.confirmed, r.confirmed, sizeof(r.confirmed));
+	assert_false(back.logged);
+	assert_string_equal(back.command, "partition");
+	assert_string_equal(back.partition, "1,2 | 3");
 	assert_int_equal(switch_record_format(&r, text, 40), -E2BIG);
 
 	assert_int_equal(switch_record_parse("flip_at 5\ngenerations 4 4", 2, &back), 0);
-	assert_true(back.confirmed[0] && back.confirmed[1]);
+	assert_true(back.confirmed[0] && back.confirmed[1] && back.logged);
+	assert_string_equal(back.command, "");
 	assert_int_equal(back.tai_shift_ns[1], 0);
 	assert_int_equal(back.generation[1], 4);
 	assert_int_equal(switch_record_parse("flip_at 5\ngenerations 4", 2, &back), -EINVAL);
