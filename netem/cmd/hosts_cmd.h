@@ -38,7 +38,8 @@ void hosts_relay_warnings(const struct lab_hosts *lh, unsigned int h);
 /* What a lab with a host lost, or a share not whole, needs: its words after "; ". */
 const char *hosts_not_whole_remedy(const struct cli *cli);
 /* The same after a failure of host h when h is lost or its share not whole (it is asked); ""
- * when it is whole and failed for another reason. */
+ * when it is whole and failed for another reason. Asking writes over hosts_results: read the
+ * failure's reason (hosts_why_of) first. */
 const char *hosts_lost_remedy(struct cli *cli, const struct lab_hosts *lh, unsigned int h);
 /* The size of a switch record's text, at most. */
 #define HOSTS_SWITCH_RECORD_MAX (HOSTS_MAX * 64 + 2048)

@@ -137,9 +137,13 @@ int hosts_nodes(struct cli *cli, const struct lab_hosts *lh, const char *name, i
 		fputs(line, stdout);
 	if (nodeset_count(&sum.hit))
 		hosts_log_fault(cli, lh, name, argc, argv, NULL, &sum.hit, 0, NULL);
-	if (failed < HOSTS_MAX)
-		return report_fail("%s: host %s: %s%s", name, lh->hosts.host[failed].dest,
-				   hosts_why_of(failed), hosts_lost_remedy(cli, lh, failed));
+	if (failed < HOSTS_MAX) {
+		/* Read before the remedy asks the host again over hosts_results. */
+		const char *why = hosts_why_of(failed);
+
+		return report_fail("%s: host %s: %s%s", name, lh->hosts.host[failed].dest, why,
+				   hosts_lost_remedy(cli, lh, failed));
+	}
 	return rc;
 }
 
@@ -240,10 +244,14 @@ int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, char **ar
 		if (ran[h] && hosts_results[h].status == EXIT_USAGE)
 			return report_usage("%s", hosts_said(hosts_results[h].why));
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
-		if (ran[h] && hosts_results[h].status)
+		if (ran[h] && hosts_results[h].status) {
+			/* Read before the remedy asks the host again over hosts_results. */
+			const char *why = hosts_why_of(h);
+
 			return report_fail("clock: host %s: %s; no clock was changed%s",
-					   lh->hosts.host[h].dest, hosts_why_of(h),
+					   lh->hosts.host[h].dest, why,
 					   hosts_lost_remedy(cli, lh, h));
+		}
 	remote_line(cli->json ? "--json host clock-set" : "host clock-set", argc, argv, args,
 		    sizeof(args));
 	hosts_run_all(cli->lab, lh, ran, args);
