@@ -12,6 +12,7 @@
 
 #include "lib/files.h"
 #include "lib/json.h"
+#include "lib/monotonic.h"
 #include "lib/options.h"
 #include "lib/report.h"
 #include "netem/cli.h"
@@ -132,19 +133,22 @@ int hosts_check_all(struct cli *cli, const struct lab_hosts *lh, unsigned int *b
 		    struct hosts_generations *gen)
 {
 	static struct hosts_generations own;
+	uint64_t asked;
 
 	if (!gen)
 		gen = &own;
 	memset(gen, 0, sizeof(*gen));
 	gen->astray = HOSTS_MAX;
 	hosts_run_all(cli->lab, lh, NULL, "host check");
+	asked = tai_ns();
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		gen->known[h] =
 			!hosts_results[h].status &&
 			!json_text_u64(hosts_results[h].out, "generation", &gen->in_force[h]);
 	gen->recorded = !hosts_switch_record(cli->lab, lh, &gen->record);
 	if (gen->recorded)
-		gen->astray = switch_record_first_astray(&gen->record, gen->known, gen->in_force);
+		gen->astray =
+			switch_record_first_astray(&gen->record, gen->known, gen->in_force, asked);
 	for (unsigned int h = 0; h < lh->hosts.count; h++)
 		if (hosts_results[h].status) {
 			*bad = h;

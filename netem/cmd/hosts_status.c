@@ -138,7 +138,8 @@ static void show_host_generation(struct out_printer *p, const struct hosts_gener
 	if (!gen->recorded)
 		return;
 	print_uint(p, "should_hold", NULL, gen->record.generation[h]);
-	if (gen->in_force[h] != gen->record.generation[h])
+	/* A host before a switch's instant holds the generation before it, rightly. */
+	if (gen->astray < HOSTS_MAX && gen->in_force[h] != gen->record.generation[h])
 		print_text(p, " where it should hold %llu (it did not take the last switch)",
 			   (unsigned long long)gen->record.generation[h]);
 }

@@ -155,9 +155,11 @@ struct switch_record {
 int switch_record_format(const struct switch_record *r, char *buf, size_t len);
 /* The record of a lab of `hosts` hosts from its text: 0 or -EINVAL. */
 int switch_record_parse(const char *text, unsigned int hosts, struct switch_record *r);
-/* The first host whose generation in force (known[h]: it answered) is not the one it was told;
- * HOSTS_MAX when every host that answered holds its own. */
+/* The first host whose generation in force (known[h]: it answered) is not the one it was told,
+ * the hosts having been asked no later than asked_tai_ns (the controller's CLOCK_TAI): a switch
+ * whose instant had not come yet lets a host hold the generation before it. HOSTS_MAX when
+ * every host that answered holds what it should. */
 unsigned int switch_record_first_astray(const struct switch_record *r, const bool *known,
-					const uint64_t *in_force);
+					const uint64_t *in_force, uint64_t asked_tai_ns);
 
 #endif /* CAPNET_HOSTS_H */

@@ -87,10 +87,14 @@ int switch_record_parse(const char *text, unsigned int hosts, struct switch_reco
 }
 
 unsigned int switch_record_first_astray(const struct switch_record *r, const bool *known,
-					const uint64_t *in_force)
+					const uint64_t *in_force, uint64_t asked_tai_ns)
 {
+	/* Before the instant every host rightly holds the generation before it. */
+	bool due = asked_tai_ns >= r->flip_at_tai_ns;
+
 	for (unsigned int h = 0; h < r->hosts; h++)
-		if (known[h] && in_force[h] != r->generation[h])
+		if (known[h] && in_force[h] != r->generation[h] &&
+		    (due || in_force[h] + 1 != r->generation[h]))
 			return h;
 	return HOSTS_MAX;
 }

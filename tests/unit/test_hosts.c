@@ -259,13 +259,19 @@ static void test_switch_record(void **state)
 	assert_int_equal(switch_record_parse("flip_at 5\ngenerations 4 4\nconfirmed 1", 2, &back),
 			 -EINVAL);
 
-	assert_int_equal(switch_record_first_astray(&r, known, in_force), 1);
+	assert_int_equal(switch_record_first_astray(&r, known, in_force, UINT64_MAX), 1);
 	/* A host that did not answer is not judged by it. */
 	known[1] = false;
-	assert_int_equal(switch_record_first_astray(&r, known, in_force), HOSTS_MAX);
+	assert_int_equal(switch_record_first_astray(&r, known, in_force, UINT64_MAX), HOSTS_MAX);
 	known[1] = true;
+	/* Asked before the instant, host 1 rightly holds the generation before; two behind,
+	 * not. */
+	assert_int_equal(switch_record_first_astray(&r, known, in_force, r.flip_at_tai_ns - 1),
+			 HOSTS_MAX);
+	in_force[1] = 1;
+	assert_int_equal(switch_record_first_astray(&r, known, in_force, r.flip_at_tai_ns - 1), 1);
 	in_force[1] = 3;
-	assert_int_equal(switch_record_first_astray(&r, known, in_force), HOSTS_MAX);
+	assert_int_equal(switch_record_first_astray(&r, known, in_force, UINT64_MAX), HOSTS_MAX);
 }
 
 int main(void)
