@@ -3,10 +3,12 @@
  * policy into its idle copy and stays on the line; once all are ready, every host's filter
  * takes it at one CLOCK_TAI instant. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include "lib/json.h"
 #include "lib/monotonic.h"
@@ -15,6 +17,7 @@
 #include "netem/cmd/hosts_cmd.h"
 #include "netem/hosts/clock_probe.h"
 #include "netem/lab/lab_record.h"
+#include "netem/lab/run_dir.h"
 
 /* A number member of a host's JSON line; 0 if absent or the line is not one. */
 static uint64_t json_u64(const char *text, const char *key)
@@ -80,8 +83,8 @@ static void log_late(struct cli *cli, const struct lab_hosts *lh, struct switch_
 		report_warn("%s (the late line may be written again)", error_reason(-EIO));
 }
 
-int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
-		 char **argv)
+static int switch_locked(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
+			 char **argv)
 {
 	static char args[16384], host_args[16384 + 64], holds[48], what[1024],
 		commit_line[HOSTS_MAX][64];
@@ -276,4 +279,28 @@ int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, 
 		       round_trip / 1e6, lead / 1e6,
 		       latest ? ", one too late: it switched when it was told" : "");
 	return EXIT_OK;
+}
+
+/* Two switches of one lab at once would each prepare the same next generation on every host,
+ * each host keeping whichever came last: hosts would then hold different policies under one
+ * generation, and each command could say it switched. So the switches of a lab wait for each
+ * other on the controller, on a lock of the lab's run directory there (released however the
+ * command ends). */
+int hosts_switch(struct cli *cli, const struct lab_hosts *lh, const char *name, int argc,
+		 char **argv)
+{
+	char dir[256];
+	int lock, rc;
+
+	run_dir_of_lab(cli->lab, NULL, dir, sizeof(dir));
+	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX)) {
+		rc = report_fail("%s: lock %s: %s", name, dir, strerror(errno));
+		if (lock >= 0)
+			close(lock);
+		return rc;
+	}
+	rc = switch_locked(cli, lh, name, argc, argv);
+	close(lock);
+	return rc;
 }

@@ -267,6 +267,55 @@ static void test_switch_is_atomic_across_hosts(void **state)
 	close(fd4);
 }
 
+/* The policy host k holds: its own status's partition and generation lines. */
+static void host_policy(unsigned int k, char *buf, size_t len)
+{
+	assert_int_equal(emu_host_sh(&hosts, k, buf, len,
+				     "%s --lab %s status | grep -E \"^(partition|generation) \" | "
+				     "cut -d, -f1",
+				     getenv("CAPNET"), lab),
+			 0);
+}
+
+/* Two partitions of one lab at once, from two commands: each either switches every host or
+ * none, so every host ends on one policy under one generation. Both prepared the same next
+ * generation on every host, and a host kept whichever came last, so hosts ended on different
+ * policies under one generation and a command said it had switched a policy one host did not
+ * hold. */
+static void test_two_switches_at_once_agree_on_every_host(void **state)
+{
+	char first[512], second[512];
+
+	(void)state;
+	up();
+	for (int round = 0; round < 4; round++) {
+		pid_t pid[2];
+		int status;
+
+		for (int c = 0; c < 2; c++) {
+			pid[c] = fork();
+			assert_true(pid[c] >= 0);
+			if (pid[c] == 0) {
+				static char mine[4096];
+
+				_exit(netlab_capnet(lab, mine, sizeof(mine), "partition %s",
+						    c ? "1,2 3,4" : "1,3 2,4"));
+			}
+		}
+		for (int c = 0; c < 2; c++) {
+			assert_int_equal(waitpid(pid[c], &status, 0), pid[c]);
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), 0);
+		}
+		host_policy(0, first, sizeof(first));
+		host_policy(1, second, sizeof(second));
+		if (strcmp(first, second))
+			printf("host 0:\n%shost 1:\n%s", first, second);
+		assert_string_equal(first, second);
+	}
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "down"), 0);
+}
+
 /* `local` beside a remote host: nodes 1-2 on this machine, without ssh, 3-4 on an emulated
  * host; a partition across them holds, counted at the receivers, and down leaves neither. */
 static void test_local_beside_a_remote_host(void **state)
@@ -863,6 +912,8 @@ int main(int argc, char **argv)
 					  emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_faults_across_hosts, emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_switch_is_atomic_across_hosts,
+					  emu_hosts_test_teardown),
+		cmocka_unit_test_teardown(test_two_switches_at_once_agree_on_every_host,
 					  emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_local_beside_a_remote_host, emu_hosts_test_teardown),
 		cmocka_unit_test_teardown(test_bad_input_is_refused, emu_hosts_test_teardown),
