@@ -14,5 +14,8 @@ double monotonic_s(void);
  * bpf_ktime_get_tai_ns): like the wall clock synchronised, unlike it never stepped by leap
  * seconds. */
 uint64_t tai_ns(void);
+/* Sleeps ns, through any signal that interrupts it (a caller that must stop on one sleeps in
+ * short steps and looks between them). */
+void sleep_ns(uint64_t ns);
 
 #endif /* CAPNET_MONOTONIC_H */

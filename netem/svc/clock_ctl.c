@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "lib/files.h"
+#include "lib/monotonic.h"
 #include "netem/svc/clock_ctl.h"
 #include "netem/explain.h"
 #include "netem/lab/run_dir.h"
@@ -382,14 +383,6 @@ void clock_strobe_stop(const char *lab, unsigned int node)
 	}
 	strobe_path(lab, node, path, sizeof(path));
 	unlink(path);
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 int clock_strobe_start(const char *lab, unsigned int node, const struct clock_setting *rest,

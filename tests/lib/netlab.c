@@ -203,21 +203,20 @@ static int capnet_va(const char *lab, char *out, size_t outlen, const char *fmt,
 	return run_captured(cmd, out, outlen);
 }
 
-pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
-			   const char *out_path, ...)
+/* `bin --lab LAB ARG...` held in `phase`: netlab_capnet_parked's and netlab_capctl_parked's. */
+static pid_t parked(const char *bin, const char *lab, const char *phase, const char *fifo,
+		    const char *out_path, va_list ap)
 {
-	char *argv[64] = { "capnet", "--lab", (char *)lab }, got[128] = "";
+	const char *name = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
+	char *argv[64] = { (char *)name, "--lab", (char *)lab }, got[128] = "";
 	struct pollfd p = { .events = POLLIN };
 	int argc = 3, status;
 	bool ended = false;
 	ssize_t n = 0;
-	va_list ap;
 	pid_t pid;
 
-	va_start(ap, out_path);
 	while (argc < 63 && (argv[argc] = va_arg(ap, char *)))
 		argc++;
-	va_end(ap);
 	argv[argc] = NULL;
 	unlink(fifo);
 	if (mkfifo(fifo, 0600))
@@ -230,7 +229,7 @@ pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
 		dup2(o, 2);
 		setenv("CAPNET_TEST_STOP_AT", phase, 1);
 		setenv("CAPNET_TEST_STOP_FIFO", fifo, 1);
-		execv(getenv("CAPNET"), argv);
+		execv(bin, argv);
 		_exit(127);
 	}
 	/* Read without blocking on the open, so that a command that ends without reaching the
@@ -249,6 +248,32 @@ pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
 		waitpid(pid, NULL, 0);
 	}
 	return -1;
+}
+
+pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
+			   const char *out_path, ...)
+{
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, out_path);
+	pid = parked(getenv("CAPNET"), lab, phase, fifo, out_path, ap);
+	va_end(ap);
+	return pid;
+}
+
+pid_t netlab_capctl_parked(const char *lab, const char *phase, const char *fifo,
+			   const char *out_path, ...)
+{
+	char bin[512];
+	va_list ap;
+	pid_t pid;
+
+	netlab_sibling("capctl", bin, sizeof(bin));
+	va_start(ap, out_path);
+	pid = parked(bin, lab, phase, fifo, out_path, ap);
+	va_end(ap);
+	return pid;
 }
 
 int netlab_capnet(const char *lab, char *out, size_t outlen, const char *fmt, ...)

@@ -93,6 +93,9 @@ int netlab_watch_end(struct netlab_watch *w);
  * ended before (reaped) or could not start. */
 pid_t netlab_capnet_parked(const char *lab, const char *phase, const char *fifo,
 			   const char *out_path, ...);
+/* The same with the capctl beside $CAPNET. */
+pid_t netlab_capctl_parked(const char *lab, const char *phase, const char *fifo,
+			   const char *out_path, ...);
 
 /* UDP sockets bound to NETLAB_PORT in nodes 1..n, large receive buffers, non-blocking. */
 struct netlab_udp {

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* capctl load against capnode on a lab across three emulated hosts (tests/lib/emu_hosts.h):
- * each host runs the clients of its own node, and the merged history, every line with its
- * host's clock bound, is linearizable through a partition; Ctrl-C on the controller ends every
- * host's clients, each after its request, and leaves a complete history. */
+/* capctl load on a lab across emulated hosts (tests/lib/emu_hosts.h): each host runs the
+ * clients of its own nodes, and the merged history, every line with its host's clock bound, is
+ * linearizable through a partition; Ctrl-C on the controller ends every host's clients, each
+ * after its request, and leaves a complete history. The phases that happen once for a run: a
+ * bank opened once, on one host, before any client; the final reads of a set or list workload
+ * asked of every node on every host, compared across hosts (two Redis servers that do not
+ * replicate are judged invalid), and a host lost before them named in one line, its final reads
+ * missing and the verdict invalid, never valid. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -24,7 +30,7 @@
 
 static struct emu_hosts hosts;
 static const char *lab;
-static char out[1 << 16], history[256], capctl[512];
+static char out[1 << 16], history[256], capctl[512], two_hosts[128];
 
 static int setup_hosts(void **state)
 {
@@ -33,7 +39,15 @@ static int setup_hosts(void **state)
 		return -1;
 	netlab_sibling("capctl", capctl, sizeof(capctl));
 	snprintf(history, sizeof(history), "%s/h.jsonl", hosts.dir);
+	snprintf(two_hosts, sizeof(two_hosts), "%s,%s", hosts.addr[0], hosts.addr[1]);
 	return 0;
+}
+
+/* Every host back (one may have been killed), then `down`. */
+static int teardown_lab(void **state)
+{
+	emu_hosts_revive_all(&hosts);
+	return netlab_teardown(state);
 }
 
 static int teardown_hosts(void **state)
@@ -148,6 +162,191 @@ static void test_ctrl_c_ends_every_host(void **state)
 		expect_linearizable();
 }
 
+/* Lines of `path` that hold both texts (b NULL: a alone), or -1. */
+static int lines_of(const char *path, const char *a, const char *b)
+{
+	if (netlab_sh(out, sizeof(out), "grep -F -e '%s' %s | grep -c -F -e '%s'", a, path,
+		      b ? b : a) > 1)
+		return -1;
+	return atoi(out);
+}
+
+/* The output of a load started with netlab_capctl_start, printed and kept in out. */
+static void show_load_output(const char *path)
+{
+	netlab_sh(out, sizeof(out), "cat %s", path);
+	printf("%s", out);
+}
+
+/* `capctl load ARGS` through `partition CUT` and a heal: its exit status, its output printed
+ * and kept in out. */
+static int load_through(const char *cut, const char *args)
+{
+	char load_out[256];
+	pid_t pid;
+	int rc;
+
+	snprintf(load_out, sizeof(load_out), "%s/load.out", hosts.dir);
+	pid = netlab_capctl_start(lab, load_out, "-q --timeout 300 load %s", args);
+	assert_true(pid > 0);
+	/* The pauses give each phase operations; no verdict depends on them. */
+	usleep(1500 * 1000);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "partition %s", cut), 0);
+	usleep(1500 * 1000);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "heal"), 0);
+	rc = wait_load(pid);
+	show_load_output(load_out);
+	return rc;
+}
+
+static void up_on_two_hosts(unsigned int nodes)
+{
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "up -n %u --hosts %s", nodes,
+					       two_hosts),
+			 0);
+}
+
+/* A bank across two hosts (nodes 1 and 2 on the first, 3 on the second) under a partition
+ * that splits them: its accounts are opened once, every open on node 1's host, before any
+ * client; the transfers and balance reads of both hosts keep the bank's invariants. */
+static void test_bank_opened_once_across_two_hosts(void **state)
+{
+	char args[512], host0[96], host1[96];
+	int rc;
+
+	(void)state;
+	up_on_two_hosts(3);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp"), 0);
+	snprintf(args, sizeof(args),
+		 "--workload bank --nodes 1-3 --clients 6 --keys 4 --duration 4 --history %s",
+		 history);
+	assert_int_equal(load_through("1 2,3", args), 0);
+	rc = netlab_capctl(lab, out, sizeof(out), "check --model bank %s", history);
+	printf("%s", out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, ": bank invariants hold"));
+	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
+	snprintf(host1, sizeof(host1), "\"host\":\"%s\"", hosts.addr[1]);
+	/* Four accounts, each opened once, all from the first node's host. */
+	assert_int_equal(lines_of(history, "\"type\":\"ok\",\"f\":\"open\"", NULL), 4);
+	assert_int_equal(lines_of(history, "\"type\":\"ok\",\"f\":\"open\"", host0), 4);
+	assert_true(lines_of(history, "\"f\":\"transfer\"", host1) > 0);
+	assert_true(lines_of(history, "\"f\":\"balance\"", host1) > 0);
+}
+
+/* Redis on node 1 of the first host, and `replicas` (a node list) of it on the second; or
+ * none: two servers that do not replicate. */
+static void start_redis(const char *replicas)
+{
+	static const char server[] = "--name redis --wait-port 6379 -- redis-server --port 6379 "
+				     "--bind {ip} 127.0.0.1 --protected-mode no --save '' "
+				     "--dir {dir} --repl-diskless-sync-delay 0";
+
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start 1 %s", server), 0);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start 2 %s%s", server,
+					       replicas ? " --replicaof 10.77.0.1 6379" : ""),
+			 0);
+}
+
+/* A set and a list workload across two hosts, a Redis primary on the first and its replica on
+ * the second, through a partition between them: the final reads come from both hosts, after
+ * both hosts' clients, and the verdict is valid. */
+static void test_set_and_append_across_two_hosts(void **state)
+{
+	static const char *const workloads[] = { "set", "append" };
+	char args[512], path[256], host0[96], host1[96];
+
+	(void)state;
+	up_on_two_hosts(2);
+	start_redis("2");
+	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
+	snprintf(host1, sizeof(host1), "\"host\":\"%s\"", hosts.addr[1]);
+	for (int w = 0; w < 2; w++) {
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/%s.jsonl", hosts.dir, workloads[w]);
+		snprintf(args, sizeof(args),
+			 "--client redis --workload %s --nodes 1-2 --clients 4 --duration 3 "
+			 "--settle 1 --history %s",
+			 workloads[w], path);
+		assert_int_equal(load_through("1 2", args), 0);
+		rc = netlab_capctl(lab, out, sizeof(out), "check --model %s %s", workloads[w],
+				   path);
+		printf("%s", out);
+		assert_int_equal(rc, 0);
+		assert_non_null(strstr(out, ": valid ("));
+		/* Reads of both nodes, each on its own host's clock. */
+		assert_true(lines_of(path, "\"type\":\"ok\",\"f\":\"read\"", host0) > 0);
+		assert_true(lines_of(path, "\"type\":\"ok\",\"f\":\"read\"", host1) > 0);
+		assert_true(lines_of(path, "\"type\":\"ok\",\"f\":\"add", host0) +
+				    lines_of(path, "\"type\":\"ok\",\"f\":\"append", host0) >
+			    0);
+	}
+}
+
+/* Two Redis servers that do not replicate, one per host: what the clients of one host added
+ * is only on its own node. The final reads of the two hosts are compared, never agree, and the
+ * load says so; the verdict is invalid. */
+static void test_set_diverged_across_hosts_is_invalid(void **state)
+{
+	int rc;
+
+	(void)state;
+	up_on_two_hosts(2);
+	start_redis(NULL);
+	rc = netlab_capctl(lab, out, sizeof(out),
+			   "-q --timeout 300 load --client redis --workload set --nodes 1-2 "
+			   "--clients 4 --duration 1 --settle 0 --history %s",
+			   history);
+	printf("%s", out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "final reads still disagree"));
+	rc = netlab_capctl(lab, out, sizeof(out), "check --model set %s", history);
+	printf("%s", out);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, ": INVALID ("));
+	assert_null(strstr(out, " 0 diverged,"));
+}
+
+/* The second host is lost once every client has stopped, before the final reads (the test hook
+ * holds the load there). The load ends with one line naming it; the history holds the first
+ * host's final reads, not the second's, and the adds acknowledged by the second host's own
+ * Redis, in no final read, make the verdict invalid: a missing host never makes a valid one. */
+static void test_host_lost_before_final_reads(void **state)
+{
+	char fifo[256], load_out[256], host0[96];
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	up_on_two_hosts(2);
+	start_redis(NULL);
+	snprintf(fifo, sizeof(fifo), "%s/phase", hosts.dir);
+	snprintf(load_out, sizeof(load_out), "%s/load.out", hosts.dir);
+	pid = netlab_capctl_parked(lab, "load-final-reads", fifo, load_out, "-q", "--timeout",
+				   "300", "load", "--client", "redis", "--workload", "set",
+				   "--nodes", "1-2", "--clients", "4", "--duration", "1",
+				   "--settle", "0", "--history", history, (char *)NULL);
+	assert_true(pid > 0);
+	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
+	kill(pid, SIGUSR1);
+	rc = wait_load(pid);
+	show_load_output(load_out);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_non_null(strstr(out, "was lost during the final reads"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
+	assert_true(lines_of(history, "\"type\":\"ok\",\"f\":\"read\"", host0) > 0);
+	assert_int_equal(lines_of(history, "\"f\":\"read\"", NULL),
+			 lines_of(history, "\"f\":\"read\"", host0));
+	rc = netlab_capctl(lab, out, sizeof(out), "check --model set %s", history);
+	printf("%s", out);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, ": INVALID ("));
+	assert_null(strstr(out, " 0 lost,"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +354,10 @@ int main(void)
 						netlab_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_c_ends_every_host, setup_lab,
 						netlab_teardown),
+		cmocka_unit_test_teardown(test_bank_opened_once_across_two_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_set_and_append_across_two_hosts, teardown_lab),
+		cmocka_unit_test_teardown(test_set_diverged_across_hosts_is_invalid, teardown_lab),
+		cmocka_unit_test_teardown(test_host_lost_before_final_reads, teardown_lab),
 	};
 
 	netlab_require_root("test_hosts_load");

@@ -39,8 +39,8 @@ static void load_usage(void)
 	fprintf(stderr,
 		"usage: capctl [--lab L] [--json] [--timeout MS] load [--nodes LIST] --history FILE\n"
 		"           [--client capnode|redis|etcd] [--port P] [--serializable]\n"
-		"           [--workload register|bank] [--clients C] [--duration T] [--keys K]\n"
-		"           [--consistency one|quorum|all] [--rate R] [--seed N]\n"
+		"           [--workload register|bank|set|append] [--clients C] [--duration T]\n"
+		"           [--keys K] [--consistency one|quorum|all] [--rate R] [--seed N]\n"
 		"           [--client exec -- PROGRAM [ARG...]]\n"
 		"           [--settle T] [--final-nodes LIST]\n"
 		"  --client C       what the service on each node speaks: capnode (default);\n"
@@ -178,18 +178,25 @@ static void show_progress(const struct workload_config *cfg, double elapsed, uin
 	p->last_elapsed = elapsed;
 }
 
-/* "CLIENTS:FIRST:STEP:LABNODES:PREFIX": the clients this host runs (0-based, comma-separated),
+/* "CLIENTS:FIRST:STEP:LABNODES:PREFIX": the clients this host runs (0-based, comma-separated,
+ * maybe none),
  * the process numbers it may take after an unknown outcome, the lab's size and the run's key
  * prefix. */
 static int parse_share(const char *text, struct workload_config *cfg)
 {
 	unsigned long long first, step, nodes;
+	size_t listed = strspn(text, "0123456789,");
 	char clients[1024], *save = NULL;
 	int used = 0;
 
-	if (sscanf(text, "%1023[0-9,]:%llu:%llu:%llu:%n", clients, &first, &step, &nodes, &used) !=
-		    4 ||
-	    !used || !step || strlen(text + used) >= sizeof(share_prefix))
+	/* A share of the opening or of final reads may have no clients of its own. */
+	if (listed >= sizeof(clients))
+		return -EINVAL;
+	memcpy(clients, text, listed);
+	clients[listed] = '\0';
+	text += listed;
+	if (sscanf(text, ":%llu:%llu:%llu:%n", &first, &step, &nodes, &used) != 3 || !used ||
+	    !step || strlen(text + used) >= sizeof(share_prefix))
 		return -EINVAL;
 	snprintf(share_prefix, sizeof(share_prefix), "%s", text + used);
 	for (char *c = strtok_r(clients, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
@@ -205,6 +212,41 @@ static int parse_share(const char *text, struct workload_config *cfg)
 	cfg->share_key_prefix = share_prefix;
 	cfg->lab_nodes = nodes;
 	return 0;
+}
+
+/* "open", "clients" or "final:SLOTS:MS": the phase of the run this share is (internal, as
+ * --host-share), and for final reads the lists per key slot the run used and how long the
+ * round may ask. */
+static int parse_phase(const char *text, struct workload_config *cfg)
+{
+	unsigned int slots, ms;
+	int used = 0;
+
+	if (!strcmp(text, "open"))
+		cfg->phase = WORKLOAD_PHASE_OPEN;
+	else if (!strcmp(text, "clients"))
+		cfg->phase = WORKLOAD_PHASE_CLIENTS;
+	else if (sscanf(text, "final:%u:%u%n", &slots, &ms, &used) == 2 && !text[used] && ms) {
+		cfg->phase = WORKLOAD_PHASE_FINAL;
+		cfg->final_slots = slots;
+		cfg->final_read_s = ms / 1e3;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What a round of final reads on this host found, after its history lines, for the controller
+ * to compare with every other host's: "#final NODE PRINT", PRINT "-" for a node that gave no
+ * answer. */
+static void print_final_prints(const struct workload_config *cfg, const struct workload_stats *st)
+{
+	for (unsigned int i = 0; i < cfg->n_final_nodes; i++)
+		if (st->final_answered[i])
+			printf("#final %u %016llx\n", cfg->final_nodes[i],
+			       (unsigned long long)st->final_print[i]);
+		else
+			printf("#final %u -\n", cfg->final_nodes[i]);
 }
 
 /* A host's share stops early when its controller closes its standard input (the person's
@@ -344,6 +386,12 @@ int capctl_load_main(int argc, char **argv)
 				   val);
 		else if (!strcmp(opt, "--host-share"))
 			continue;
+		else if (!strcmp(opt, "--share-phase") && parse_phase(val, &cfg))
+			return bad("--share-phase \"%s\" (internal: the controller of a lab across "
+				   "hosts passes it)",
+				   val);
+		else if (!strcmp(opt, "--share-phase"))
+			continue;
 		else
 			return bad("unknown option \"%s\" (capctl load --help)", opt);
 		if (ret)
@@ -390,7 +438,8 @@ int capctl_load_main(int argc, char **argv)
 		return bad("--workload set and append run against Redis sets and lists (--client "
 			   "redis) or a client program (--client exec), not %s",
 			   client);
-	cfg.final_read_s = 30;
+	if (cfg.phase != WORKLOAD_PHASE_FINAL)
+		cfg.final_read_s = 30;
 	if (cfg.client != WORKLOAD_CLIENT_CAPNODE && consistency)
 		return bad("--consistency is capnode's AP mode; %s has its own", client);
 	cfg.port = (uint16_t)port;
@@ -441,6 +490,16 @@ int capctl_load_main(int argc, char **argv)
 			if (workload_parse_nodes(&cfg, nodes, err, sizeof(err)))
 				return bad("--nodes %s", err);
 		}
+		if (cfg.kind == WORKLOAD_SET || cfg.kind == WORKLOAD_APPEND) {
+			char all[24];
+
+			snprintf(all, sizeof(all), across.nodes > 1 ? "1-%u" : "%u", across.nodes);
+			ret = final_nodes_of(&cfg, final_nodes ? final_nodes : all);
+			if (ret)
+				return ret;
+			scenario_faults_path(path, faults_path, sizeof(faults_path));
+			cfg.faults_path = faults_path;
+		}
 		if (load_across_hosts(&cfg, &across, path, &st))
 			return CAPCTL_FAIL;
 		print_summary(&cfg, &st, nodes, path);
@@ -461,7 +520,8 @@ int capctl_load_main(int argc, char **argv)
 			return CAPCTL_FAIL;
 		nodes = nodes_default;
 	}
-	if (cfg.kind == WORKLOAD_SET || cfg.kind == WORKLOAD_APPEND) {
+	if ((cfg.kind == WORKLOAD_SET || cfg.kind == WORKLOAD_APPEND) &&
+	    (!cfg.share_here || cfg.phase == WORKLOAD_PHASE_FINAL)) {
 		ret = final_nodes_of(&cfg, final_nodes);
 		if (ret)
 			return ret;
@@ -497,6 +557,8 @@ int capctl_load_main(int argc, char **argv)
 	}
 	if (ret)
 		return CAPCTL_FAIL;
+	if (cfg.phase == WORKLOAD_PHASE_FINAL)
+		print_final_prints(&cfg, &st);
 	if (!cfg.share_here)
 		print_summary(&cfg, &st, nodes, path);
 	return CAPCTL_OK;

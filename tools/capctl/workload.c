@@ -89,14 +89,6 @@ struct op {
 	struct client_request req;
 };
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static unsigned int rng_below(uint64_t *s, unsigned int n)
 {
 	return (unsigned int)(rng_next(s) % n);
@@ -202,6 +194,13 @@ static void fail_run(struct run *run, int err)
 /* Writes one event stamped now (or at `at`, when not 0), under the lock, and returns its time. Beside the six fields of
  * the format, a line names the node asked and, for a refusal or an unknown outcome, why: extra
  * fields checkers ignore and people reading a violation need. */
+/* Now on the history's clock: CLOCK_MONOTONIC, or CLOCK_TAI in a host's share of a run across
+ * hosts, for its controller to merge. */
+static uint64_t stamp_now(const struct run *run)
+{
+	return run->cfg->share_here ? tai_ns() : monotonic_ns();
+}
+
 static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 			  enum history_type type, const struct op *op,
 			  const struct history_value *value, const char *why, uint64_t at)
@@ -223,7 +222,7 @@ static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 	/* Stamped and formatted outside the lock: only each process's own lines need to be in
 	 * order (docs/history-format.md), and clients should not queue behind each other's
 	 * formatting. */
-	t = at ? at : run->cfg->share_here ? tai_ns() : monotonic_ns();
+	t = at ? at : stamp_now(run);
 	ev.time = t - run->history_origin;
 	ms = open_memstream(&line, &len);
 	err = ms ? history_write_event(ms, &ev) : -ENOMEM;
@@ -817,9 +816,8 @@ static void append_op(struct worker *w, struct op *op)
  * file (written live beside the history by capnet run, on the history's clock), or after the
  * workload's end when there is none; the file read again after the wait, in case a fault came
  * meanwhile. Ctrl-C cuts the wait short. */
-static void settle(struct run *run)
+void workload_settle(const struct workload_config *cfg, uint64_t t0)
 {
-	const struct workload_config *cfg = run->cfg;
 	uint64_t quiet = (uint64_t)(cfg->settle_s * 1e9), from = monotonic_ns(), until, now;
 
 	for (int tries = 0; tries < 10; tries++) {
@@ -829,8 +827,8 @@ static void settle(struct run *run)
 		if (cfg->faults_path && !read_faults(cfg->faults_path, &fs) && fs.n) {
 			last = 0;
 			for (size_t i = 0; i < fs.n; i++)
-				if (fs.items[i].time + run->t0 > last)
-					last = fs.items[i].time + run->t0;
+				if (fs.items[i].time + t0 > last)
+					last = fs.items[i].time + t0;
 		}
 		faults_free(&fs);
 		until = last + quiet;
@@ -845,33 +843,107 @@ static void settle(struct run *run)
 	}
 }
 
-/* How many lists an append run used for key slot k (a fresh one every LIST_MAX appends). */
+/* How many lists an append run used for key slot k (a fresh one every LIST_MAX appends); in a
+ * round of final reads across hosts, at least as many as the controller saw on any host. */
 static unsigned int lists_of(const struct run *run, unsigned int k)
 {
 	uint64_t n = run->list_appends[k];
+	unsigned int here = n ? (unsigned int)((n - 1) / LIST_MAX) + 1 : 1;
 
-	return n ? (unsigned int)((n - 1) / LIST_MAX) + 1 : 1;
+	return here > run->cfg->final_slots ? here : run->cfg->final_slots;
 }
 
-/* After the run and the quiet time: every set (or list) read from every node, in rounds, until
- * every node gives the same answer for each or final_read_s passes; within a round a node that
- * does not answer is asked again until it does. These reads are what the checker decides on:
- * each node's last is its settled read, and settled reads that still disagree diverged. A node
- * that never answered is said, and the others decide. */
-static int final_reads(struct run *run)
+static unsigned int final_keys(const struct run *run)
+{
+	const struct workload_config *cfg = run->cfg;
+	unsigned int n_keys = 0;
+
+	for (unsigned int k = 0; k < cfg->keys; k++)
+		n_keys += cfg->kind == WORKLOAD_APPEND ? lists_of(run, k) : 1;
+	return n_keys;
+}
+
+/* One round of final reads: every set (or list) read from every node of final_nodes, a node
+ * that does not answer asked again until it does or the deadline passes. answered[i] and
+ * prints[i * final_keys() + key] say what node final_nodes[i] answered. */
+static void final_read_round(struct run *run, uint64_t deadline, bool *answered, uint64_t *prints)
 {
 	const struct workload_config *cfg = run->cfg;
 	bool lists = cfg->kind == WORKLOAD_APPEND;
-	unsigned int n_keys = 0, i, k, slot, round;
+	unsigned int n_keys = final_keys(run);
+
+	for (unsigned int i = 0; i < cfg->n_final_nodes; i++) {
+		struct worker w = { .run = run, .node = cfg->final_nodes[i] };
+		unsigned int key_no = 0;
+
+		for (unsigned int k = 0; k < cfg->keys; k++)
+			for (unsigned int slot = 0; slot < (lists ? lists_of(run, k) : 1); slot++) {
+				struct op op;
+
+				op_init(&op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
+				op_key(&op, run, lists ? "l" : "s", k + cfg->keys * slot);
+				for (;;) {
+					uint64_t ok_before = run->ok;
+
+					w.process = next_process_number(run);
+					if (execute(&w, &op, 0))
+						break;
+					if (run->ok > ok_before) {
+						answered[i] = true;
+						prints[(size_t)i * n_keys + key_no] = w.read_print;
+						break;
+					}
+					if (monotonic_ns() >= deadline)
+						break;
+					sleep_ns(200 * 1000000ull);
+				}
+				key_no++;
+			}
+		disconnect_client(&w);
+		free(w.lat);
+	}
+}
+
+/* One print of all of a node's answers in a round, to compare across hosts. */
+static uint64_t fold_prints(const uint64_t *prints, unsigned int n)
+{
+	uint64_t print = 0xcbf29ce484222325ull;
+
+	for (unsigned int i = 0; i < n; i++)
+		print = (print ^ prints[i]) * 0x100000001b3ull;
+	return print;
+}
+
+void workload_warn_disagree(unsigned int rounds, double final_read_s)
+{
+	report_warn("the nodes' final reads still disagree after %u rounds over %.0f s: "
+		    "capctl check says how",
+		    rounds, final_read_s);
+}
+
+void workload_warn_silent(unsigned int node, double final_read_s)
+{
+	report_warn("node %u gave no final read within %.0f s", node, final_read_s);
+}
+
+/* After the run and the quiet time: rounds of final reads until every node gives the same
+ * answer for each set (or list) or final_read_s passes. These reads are what the checker
+ * decides on: each node's last is its settled read, and settled reads that still disagree
+ * diverged. A node that never answered is said, and the others decide. In a round across hosts
+ * (WORKLOAD_PHASE_FINAL) the controller compares and asks again: one round, its prints in st. */
+static int final_reads(struct run *run, struct workload_stats *st)
+{
+	const struct workload_config *cfg = run->cfg;
+	unsigned int n_keys, i, round;
 	uint64_t deadline, pause = 500 * 1000000ull;
 	uint64_t *prints;
 	bool *answered, agree = false;
 	int missing = 0;
 
-	settle(run);
+	if (cfg->phase != WORKLOAD_PHASE_FINAL)
+		workload_settle(cfg, run->t0);
 	deadline = monotonic_ns() + (uint64_t)(cfg->final_read_s * 1e9);
-	for (k = 0; k < cfg->keys; k++)
-		n_keys += lists ? lists_of(run, k) : 1;
+	n_keys = final_keys(run);
 	prints = calloc((size_t)n_keys * cfg->n_final_nodes, sizeof(*prints));
 	answered = calloc(cfg->n_final_nodes, sizeof(*answered));
 	if (!prints || !answered) {
@@ -879,39 +951,18 @@ static int final_reads(struct run *run)
 		free(answered);
 		return -ENOMEM;
 	}
-	for (round = 1; !agree && !run->err; round++) {
+	if (cfg->phase == WORKLOAD_PHASE_FINAL) {
+		final_read_round(run, deadline, answered, prints);
 		for (i = 0; i < cfg->n_final_nodes; i++) {
-			struct worker w = { .run = run, .node = cfg->final_nodes[i] };
-			unsigned int key_no = 0;
-
-			for (k = 0; k < cfg->keys; k++)
-				for (slot = 0; slot < (lists ? lists_of(run, k) : 1); slot++) {
-					struct op op;
-
-					op_init(&op, HISTORY_READ, CLIENT_OP_GET, cfg->consistency);
-					op_key(&op, run, lists ? "l" : "s", k + cfg->keys * slot);
-					for (;;) {
-						uint64_t ok_before = run->ok;
-
-						w.process = __atomic_fetch_add(&run->next_process,
-									       1, __ATOMIC_RELAXED);
-						if (execute(&w, &op, 0))
-							break;
-						if (run->ok > ok_before) {
-							answered[i] = true;
-							prints[(size_t)i * n_keys + key_no] =
-								w.read_print;
-							break;
-						}
-						if (monotonic_ns() >= deadline)
-							break;
-						sleep_ns(200 * 1000000ull);
-					}
-					key_no++;
-				}
-			disconnect_client(&w);
-			free(w.lat);
+			st->final_answered[i] = answered[i];
+			st->final_print[i] = fold_prints(&prints[(size_t)i * n_keys], n_keys);
 		}
+		free(prints);
+		free(answered);
+		return 0;
+	}
+	for (round = 1; !agree && !run->err; round++) {
+		final_read_round(run, deadline, answered, prints);
 		/* Agreement among the nodes that answered; a silent node is said below. */
 		agree = true;
 		for (i = 0; i < cfg->n_final_nodes; i++)
@@ -926,13 +977,10 @@ static int final_reads(struct run *run)
 		pause *= 2;
 	}
 	if (!agree)
-		report_warn("the nodes' final reads still disagree after %u rounds over %.0f s: "
-			    "capctl check says how",
-			    round, cfg->final_read_s);
+		workload_warn_disagree(round, cfg->final_read_s);
 	for (i = 0; i < cfg->n_final_nodes; i++)
 		if (!answered[i]) {
-			report_warn("node %u gave no final read within %.0f s", cfg->final_nodes[i],
-				    cfg->final_read_s);
+			workload_warn_silent(cfg->final_nodes[i], cfg->final_read_s);
 			missing++;
 		}
 	free(prints);
@@ -1018,6 +1066,8 @@ static int open_bank(struct run *run)
 	struct client_reply rep;
 	struct op op;
 	unsigned int i;
+	/* Process 0 on one host; across hosts, one of the opening host's own numbers. */
+	uint64_t process = cfg->share_here ? next_process_number(run) : 0;
 	int err;
 
 	err = client_open(&c, cfg->lab, cfg->nodes[0], service_port(cfg));
@@ -1035,7 +1085,7 @@ static int open_bank(struct run *run)
 		for (;;) {
 			long timeout = cfg->timeout_ms > OPEN_TIMEOUT_MS ? cfg->timeout_ms :
 									   OPEN_TIMEOUT_MS;
-			uint64_t t = monotonic_ns();
+			uint64_t t = stamp_now(run);
 
 			err = client_call(&c, &op.req, timeout, &rep);
 			if (!err &&
@@ -1059,8 +1109,9 @@ static int open_bank(struct run *run)
 			}
 			/* The attempt that took effect, recorded after the fact with the time it
 			 * was sent (nothing else runs yet). */
-			record_at(run, 0, cfg->nodes[0], HISTORY_INVOKE, &op, &op.arg, NULL, t);
-			record(run, 0, cfg->nodes[0], HISTORY_OK, &op, &op.arg, NULL);
+			record_at(run, process, cfg->nodes[0], HISTORY_INVOKE, &op, &op.arg, NULL,
+				  t);
+			record(run, process, cfg->nodes[0], HISTORY_OK, &op, &op.arg, NULL);
 			err = run->err;
 			break;
 		}
@@ -1247,7 +1298,10 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	pthread_mutex_init(&run.lock, NULL);
 	if (cfg->rate > 0)
 		run.interval = (uint64_t)(1e9 * cfg->clients / cfg->rate);
-	err = preflight(cfg);
+	/* An opening or final reads alone ask their own nodes, which may be down or cut off. */
+	err = cfg->phase == WORKLOAD_PHASE_WHOLE || cfg->phase == WORKLOAD_PHASE_CLIENTS ?
+		      preflight(cfg) :
+		      0;
 	if (err)
 		goto out;
 	run.t0 = monotonic_ns();
@@ -1256,13 +1310,16 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 		run.t0 = run.history_origin;
 	/* Otherwise the history is on CLOCK_MONOTONIC itself, as the lab's fault log is, so
 	 * the faults typed by hand during the load line up with its operations. */
-	if (cfg->kind == WORKLOAD_BANK) {
+	if (cfg->kind == WORKLOAD_BANK &&
+	    (cfg->phase == WORKLOAD_PHASE_WHOLE || cfg->phase == WORKLOAD_PHASE_OPEN)) {
 		err = open_bank(&run);
 		if (err)
 			goto out;
 	}
 	run.end = monotonic_ns() + (uint64_t)(cfg->duration_s * 1e9);
 	for (i = 0; i < cfg->clients; i++) {
+		if (cfg->phase == WORKLOAD_PHASE_OPEN || cfg->phase == WORKLOAD_PHASE_FINAL)
+			break;
 		struct worker *w = &ws[i];
 
 		if (cfg->share_here && !cfg->share_here[i])
@@ -1308,9 +1365,10 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 		if (ws[i].running)
 			pthread_join(ws[i].thread, NULL);
 	st->elapsed_s = (monotonic_ns() - run.t0) / 1e9;
-	if (!err && !run.err && (cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND)) {
+	if (!err && !run.err && (cfg->kind == WORKLOAD_SET || cfg->kind == WORKLOAD_APPEND) &&
+	    (cfg->phase == WORKLOAD_PHASE_WHOLE || cfg->phase == WORKLOAD_PHASE_FINAL)) {
 		run.abort = 0;
-		err = final_reads(&run);
+		err = final_reads(&run, st);
 		if (err)
 			report_warn("no node gave a final read: the history cannot "
 				    "say what was lost");

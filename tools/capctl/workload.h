@@ -27,6 +27,15 @@ enum workload_kind {
 	WORKLOAD_APPEND, /* unique appends to K lists, and reads of whole lists */
 };
 
+/* What a run does: all of it (one host), or one phase of a run across hosts, each started on
+ * its host by the controller (tools/capctl/load_hosts.c) once the phase before it is over. */
+enum workload_phase {
+	WORKLOAD_PHASE_WHOLE, /* opening, clients, quiet time and final reads */
+	WORKLOAD_PHASE_OPEN, /* bank: the accounts opened, nothing else */
+	WORKLOAD_PHASE_CLIENTS, /* the clients alone */
+	WORKLOAD_PHASE_FINAL, /* one round of final reads of final_nodes, no quiet time */
+};
+
 /* What the clients speak: capnode's protocol, or a real system's. */
 enum workload_client {
 	WORKLOAD_CLIENT_CAPNODE,
@@ -72,6 +81,9 @@ struct workload_config {
 	const bool *share_here;
 	uint64_t share_process_first, share_process_step;
 	const char *share_key_prefix;
+	enum workload_phase phase;
+	/* append, WORKLOAD_PHASE_FINAL: the lists per key slot the run used, on every host. */
+	unsigned int final_slots;
 	/* Set (by a signal handler, say) to end the run early; may be NULL. */
 	const volatile sig_atomic_t *stop;
 	/* Called about once a second from the calling thread while clients run; may be NULL. */
@@ -87,6 +99,10 @@ struct workload_stats {
 	double elapsed_s;
 	double p50_ms, p99_ms; /* latency of ok operations; 0 when there were none */
 	uint64_t seed; /* the seed used, for a replay of the same choices */
+	/* WORKLOAD_PHASE_FINAL: whether final_nodes[i] answered every read of the round, and a
+	 * print of its answers (equal answers, equal prints), to compare with other hosts'. */
+	bool final_answered[WORKLOAD_MAX_NODES];
+	uint64_t final_print[WORKLOAD_MAX_NODES];
 };
 
 /* Where a history's times count from, CLOCK_MONOTONIC being now: a capnet run's start under it
@@ -102,6 +118,13 @@ int workload_parse_nodes(struct workload_config *cfg, const char *text, char *er
  * (a bank whose money is unknown cannot be checked). Prints what went wrong to stderr and returns
  * -errno, or 0 with st filled. Needs root (clients enter the nodes' namespaces). */
 int workload_run(const struct workload_config *cfg, struct workload_stats *st);
+/* The quiet time before final reads: cfg->settle_s after the last fault of cfg->faults_path
+ * (times from t0, CLOCK_MONOTONIC), or from now when there is none; *cfg->stop cuts it short. */
+void workload_settle(const struct workload_config *cfg, uint64_t t0);
+/* The warnings of final reads that still disagree after `rounds` rounds, and of a node that
+ * gave none, the same on one host and across hosts. */
+void workload_warn_disagree(unsigned int rounds, double final_read_s);
+void workload_warn_silent(unsigned int node, double final_read_s);
 /* st's p50 and p99 of the n latencies (ns) of ok operations, sorted in place; none: unchanged. */
 void workload_percentiles(uint64_t *lat, size_t n, struct workload_stats *st);
 
