@@ -496,7 +496,7 @@ static int start_share(const struct workload_config *cfg, const struct lab_hosts
 /* Waits for the shares from `first` on (their phase): 0 once all ended well, or -EIO with
  * *failed the first that did not. */
 static int end_phase(unsigned int first, bool together, const volatile sig_atomic_t *stop,
-		     const struct share **failed)
+		     struct share **failed)
 {
 	int err = gather(shares + first, n_shares - first, together, stop);
 
@@ -577,7 +577,7 @@ static int final_phase(const struct workload_config *cfg, const struct lab_hosts
 	deadline = monotonic_ns() + (uint64_t)(cfg->final_read_s * 1e9);
 	memset(answered, 0, sizeof(answered));
 	for (round = 1; round <= FINAL_ROUNDS_MAX; round++) {
-		const struct share *failed = NULL;
+		struct share *failed = NULL;
 		uint64_t now = monotonic_ns(), left = deadline > now ? deadline - now : 0;
 		unsigned int first = n_shares;
 		bool print_set = false;
@@ -600,7 +600,7 @@ static int final_phase(const struct workload_config *cfg, const struct lab_hosts
 		if (!err)
 			err = end_phase(first, false, NULL, &failed);
 		if (failed)
-			report_lost(lh, (struct share *)failed, "the final reads", path);
+			report_lost(lh, failed, "the final reads", path);
 		if (err)
 			return err;
 		for (unsigned int i = first; i < n_shares; i++)
@@ -640,7 +640,7 @@ static int final_phase(const struct workload_config *cfg, const struct lab_hosts
 static int clients_phase(const struct workload_config *cfg, const struct lab_hosts *lh,
 			 uint64_t seed, const char *prefix, const char *path)
 {
-	const struct share *failed = NULL;
+	struct share *failed = NULL;
 	unsigned int first = n_shares;
 	int err = 0;
 
@@ -660,7 +660,7 @@ static int clients_phase(const struct workload_config *cfg, const struct lab_hos
 	}
 	err = end_phase(first, true, cfg->stop, &failed);
 	if (failed)
-		report_lost(lh, (struct share *)failed, "the run", path);
+		report_lost(lh, failed, "the run", path);
 	return err;
 }
 
@@ -671,7 +671,7 @@ static int opening_phase(const struct workload_config *cfg, const struct lab_hos
 			 const struct host_clock *clock, uint64_t seed, const char *prefix,
 			 const char *path)
 {
-	const struct share *failed = NULL;
+	struct share *failed = NULL;
 	unsigned int first = n_shares;
 	uint64_t widest = 0;
 	int err;
@@ -681,7 +681,7 @@ static int opening_phase(const struct workload_config *cfg, const struct lab_hos
 	if (!err)
 		err = end_phase(first, false, NULL, &failed);
 	if (failed)
-		report_lost(lh, (struct share *)failed, "the bank's opening", path);
+		report_lost(lh, failed, "the bank's opening", path);
 	if (err)
 		return err;
 	for (unsigned int h = 0; h < lh->hosts.count; h++)

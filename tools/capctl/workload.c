@@ -191,15 +191,16 @@ static void fail_run(struct run *run, int err)
 	run->abort = 1;
 }
 
-/* Writes one event stamped now (or at `at`, when not 0), under the lock, and returns its time. Beside the six fields of
- * the format, a line names the node asked and, for a refusal or an unknown outcome, why: extra
- * fields checkers ignore and people reading a violation need. */
 /* Now on the history's clock: CLOCK_MONOTONIC, or CLOCK_TAI in a host's share of a run across
  * hosts, for its controller to merge. */
 static uint64_t stamp_now(const struct run *run)
 {
 	return run->cfg->share_here ? tai_ns() : monotonic_ns();
 }
+
+/* Writes one event stamped now (or at `at`, when not 0), under the lock, and returns its time. Beside the six fields of
+ * the format, a line names the node asked and, for a refusal or an unknown outcome, why: extra
+ * fields checkers ignore and people reading a violation need. */
 
 static uint64_t record_at(struct run *run, uint64_t process, unsigned int node,
 			  enum history_type type, const struct op *op,
