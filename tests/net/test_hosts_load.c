@@ -32,6 +32,8 @@
 static struct emu_hosts hosts;
 static const char *lab;
 static char out[1 << 16], history[256], capctl[512], two_hosts[128];
+/* `"host":"<address>"` of the first two hosts, as the merged history's lines name them. */
+static char host0[96], host1[96];
 
 static int setup_hosts(void **state)
 {
@@ -41,6 +43,8 @@ static int setup_hosts(void **state)
 	netlab_sibling("capctl", capctl, sizeof(capctl));
 	snprintf(history, sizeof(history), "%s/h.jsonl", hosts.dir);
 	snprintf(two_hosts, sizeof(two_hosts), "%s,%s", hosts.addr[0], hosts.addr[1]);
+	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
+	snprintf(host1, sizeof(host1), "\"host\":\"%s\"", hosts.addr[1]);
 	return 0;
 }
 
@@ -93,13 +97,19 @@ static int wait_load(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void expect_linearizable(void)
+/* `capctl check --model MODEL path` says `verdict` (": valid (", ...) with exit status rc. */
+static void expect_verdict(const char *model, const char *path, int rc, const char *verdict)
 {
-	int rc = netlab_capctl(lab, out, sizeof(out), "check --model register %s", history);
+	int got = netlab_capctl(lab, out, sizeof(out), "check --model %s %s", model, path);
 
 	printf("%s", out);
-	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, ": linearizable"));
+	assert_int_equal(got, rc);
+	assert_non_null(strstr(out, verdict));
+}
+
+static void expect_linearizable(void)
+{
+	expect_verdict("register", history, 0, ": linearizable");
 }
 
 /* Lines of the history that hold text. */
@@ -212,8 +222,7 @@ static void up_on_two_hosts(unsigned int nodes)
  * client; the transfers and balance reads of both hosts keep the bank's invariants. */
 static void test_bank_opened_once_across_two_hosts(void **state)
 {
-	char args[512], host0[96], host1[96];
-	int rc;
+	char args[512];
 
 	(void)state;
 	up_on_two_hosts(3);
@@ -222,12 +231,7 @@ static void test_bank_opened_once_across_two_hosts(void **state)
 		 "--workload bank --nodes 1-3 --clients 6 --keys 4 --duration 4 --history %s",
 		 history);
 	assert_int_equal(load_through("1 2,3", args), 0);
-	rc = netlab_capctl(lab, out, sizeof(out), "check --model bank %s", history);
-	printf("%s", out);
-	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, ": bank invariants hold"));
-	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
-	snprintf(host1, sizeof(host1), "\"host\":\"%s\"", hosts.addr[1]);
+	expect_verdict("bank", history, 0, ": bank invariants hold");
 	/* Four accounts, each opened once, all from the first node's host. */
 	assert_int_equal(lines_of(history, "\"type\":\"ok\",\"f\":\"open\"", NULL), 4);
 	assert_int_equal(lines_of(history, "\"type\":\"ok\",\"f\":\"open\"", host0), 4);
@@ -235,9 +239,9 @@ static void test_bank_opened_once_across_two_hosts(void **state)
 	assert_true(lines_of(history, "\"f\":\"balance\"", host1) > 0);
 }
 
-/* Redis on node 1 of the first host, and `replicas` (a node list) of it on the second; or
- * none: two servers that do not replicate. */
-static void start_redis(const char *replicas)
+/* Redis on node 1 of the first host, and on node 2 of the second its replica, or (replica
+ * false) a server of its own: two servers that do not replicate. */
+static void start_redis(bool replica)
 {
 	static const char server[] = "--name redis --wait-port 6379 -- redis-server --port 6379 "
 				     "--bind {ip} 127.0.0.1 --protected-mode no --save '' "
@@ -245,7 +249,7 @@ static void start_redis(const char *replicas)
 
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start 1 %s", server), 0);
 	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start 2 %s%s", server,
-					       replicas ? " --replicaof 10.77.0.1 6379" : ""),
+					       replica ? " --replicaof 10.77.0.1 6379" : ""),
 			 0);
 }
 
@@ -256,23 +260,17 @@ static void start_redis(const char *replicas)
  * rightly invalid, whatever the hosts.) */
 static void test_set_across_two_hosts(void **state)
 {
-	char args[512], host0[96], host1[96];
-	int rc;
+	char args[512];
 
 	(void)state;
 	up_on_two_hosts(2);
-	start_redis("2");
-	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
-	snprintf(host1, sizeof(host1), "\"host\":\"%s\"", hosts.addr[1]);
+	start_redis(true);
 	snprintf(args, sizeof(args),
 		 "--client redis --workload set --nodes 1-2 --clients 4 --duration 3 --settle 1 "
 		 "--history %s",
 		 history);
 	assert_int_equal(load_through("1 2", args), 0);
-	rc = netlab_capctl(lab, out, sizeof(out), "check --model set %s", history);
-	printf("%s", out);
-	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, ": valid ("));
+	expect_verdict("set", history, 0, ": valid (");
 	/* Final reads of both nodes, each on its own host's clock, after adds from the first. */
 	assert_true(lines_of(history, "\"type\":\"ok\",\"f\":\"read\"", host0) > 0);
 	assert_true(lines_of(history, "\"type\":\"ok\",\"f\":\"read\"", host1) > 0);
@@ -289,7 +287,7 @@ static void test_diverged_across_hosts_is_invalid(void **state)
 
 	(void)state;
 	up_on_two_hosts(2);
-	start_redis(NULL);
+	start_redis(false);
 	for (int w = 0; w < 2; w++) {
 		rc = netlab_capctl(lab, out, sizeof(out),
 				   "-q --timeout 300 load --client redis --workload %s --nodes 1-2 "
@@ -298,11 +296,7 @@ static void test_diverged_across_hosts_is_invalid(void **state)
 		printf("%s", out);
 		assert_int_equal(rc, 0);
 		assert_non_null(strstr(out, "final reads still disagree"));
-		rc = netlab_capctl(lab, out, sizeof(out), "check --model %s %s", workloads[w],
-				   history);
-		printf("%s", out);
-		assert_int_equal(rc, 1);
-		assert_non_null(strstr(out, ": INVALID ("));
+		expect_verdict(workloads[w], history, 1, ": INVALID (");
 		if (w == 0)
 			assert_null(strstr(out, " 0 diverged,"));
 	}
@@ -314,13 +308,13 @@ static void test_diverged_across_hosts_is_invalid(void **state)
  * Redis, in no final read, make the verdict invalid: a missing host never makes a valid one. */
 static void test_host_lost_before_final_reads(void **state)
 {
-	char fifo[256], load_out[256], host0[96];
+	char fifo[256], load_out[256];
 	pid_t pid;
 	int rc;
 
 	(void)state;
 	up_on_two_hosts(2);
-	start_redis(NULL);
+	start_redis(false);
 	snprintf(fifo, sizeof(fifo), "%s/phase", hosts.dir);
 	snprintf(load_out, sizeof(load_out), "%s/load.out", hosts.dir);
 	pid = netlab_capctl_parked(lab, "load-final-reads", fifo, load_out, "-q", "--timeout",
@@ -336,14 +330,10 @@ static void test_host_lost_before_final_reads(void **state)
 	assert_non_null(strstr(out, hosts.addr[1]));
 	assert_non_null(strstr(out, "was lost during the final reads"));
 	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
-	snprintf(host0, sizeof(host0), "\"host\":\"%s\"", hosts.addr[0]);
 	assert_true(lines_of(history, "\"type\":\"ok\",\"f\":\"read\"", host0) > 0);
 	assert_int_equal(lines_of(history, "\"f\":\"read\"", NULL),
 			 lines_of(history, "\"f\":\"read\"", host0));
-	rc = netlab_capctl(lab, out, sizeof(out), "check --model set %s", history);
-	printf("%s", out);
-	assert_int_equal(rc, 1);
-	assert_non_null(strstr(out, ": INVALID ("));
+	expect_verdict("set", history, 1, ": INVALID (");
 	assert_null(strstr(out, " 0 lost,"));
 }
 
