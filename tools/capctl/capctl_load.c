@@ -479,6 +479,10 @@ int capctl_load_main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (cfg.phase != WORKLOAD_PHASE_WHOLE && !cfg.share_here)
+		return bad("%s",
+			   "--share-phase goes with --host-share (internal: the controller of a "
+			   "lab across hosts passes both)");
 	ret = cfg.share_here ? -ENOENT : load_hosts_lab(capctl_opts.lab, &across);
 	if (ret == -EINVAL)
 		return CAPCTL_FAIL;
