@@ -7,7 +7,7 @@
  * asked of every node on every host, compared across hosts (a Redis primary and its replica
  * valid, two Redis servers that do not replicate invalid, sets and lists), and a host lost
  * before them named in one line, its final reads missing and the verdict invalid, never
- * valid. */
+ * valid; a host lost while its clients run, named in one line, its open operations info. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -142,24 +142,32 @@ static void test_capnode_through_a_partition(void **state)
 	assert_int_equal(lines_with("\"epsilon\":"), lines_with("\"process\":"));
 }
 
-/* Ctrl-C long before the end: every host's clients stop after their request, and the history
- * is whole (as many completions as invokes) and linearizable. */
-static void test_ctrl_c_ends_every_host(void **state)
+/* Waits until n hosts run their share of a load (a bound for a share that never starts): how
+ * many do. */
+static int wait_for_shares(int n)
 {
-	pid_t pid;
-	int invokes, shares = 0;
+	int shares = 0;
 
-	(void)state;
-	pid = start_load("600");
-	/* Once every host runs its share; a bound for a share that never starts. */
-	for (int i = 0; i < 600 && shares < HOSTS; i++) {
+	for (int i = 0; i < 600 && shares < n; i++) {
 		usleep(100 * 1000);
 		/* The shares themselves, not the ssh clients that carry their command lines. */
 		if (netlab_sh(out, sizeof(out), "pgrep -c -f -- '^%s --lab %s .*--host-share'",
 			      capctl, lab) <= 1)
 			shares = atoi(out);
 	}
-	assert_int_equal(shares, HOSTS);
+	return shares;
+}
+
+/* Ctrl-C long before the end: every host's clients stop after their request, and the history
+ * is whole (as many completions as invokes) and linearizable. */
+static void test_ctrl_c_ends_every_host(void **state)
+{
+	pid_t pid;
+	int invokes;
+
+	(void)state;
+	pid = start_load("600");
+	assert_int_equal(wait_for_shares(HOSTS), HOSTS);
 	usleep(1000 * 1000);
 	kill(pid, SIGINT);
 	assert_int_equal(wait_load(pid), 0);
@@ -337,6 +345,37 @@ static void test_host_lost_before_final_reads(void **state)
 	assert_null(strstr(out, " 0 lost,"));
 }
 
+/* The second host is lost while its clients run (its sshd and every process on it killed): the
+ * load ends with one line naming it and the phase, exit 1, and the history holds what both
+ * hosts did until then, the lost host's operations left open, which count as info: it is
+ * checked linearizable. */
+static void test_host_lost_during_the_run(void **state)
+{
+	char load_out[256];
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	up_on_two_hosts(2);
+	assert_int_equal(netlab_capnet_checked(lab, out, sizeof(out), "start --mode cp"), 0);
+	snprintf(load_out, sizeof(load_out), "%s/load.out", hosts.dir);
+	pid = netlab_capctl_start(lab, load_out,
+				  "-q --timeout 300 load --nodes 1-2 --clients 4 --keys 2 "
+				  "--duration 600 --history %s",
+				  history);
+	assert_true(pid > 0);
+	assert_int_equal(wait_for_shares(2), 2);
+	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
+	rc = wait_load(pid);
+	show_load_output(load_out);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_non_null(strstr(out, "was lost during the run"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	assert_true(lines_of(history, "\"type\":\"invoke\"", host1) > 0);
+	expect_linearizable();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +387,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_set_across_two_hosts, teardown_lab),
 		cmocka_unit_test_teardown(test_diverged_across_hosts_is_invalid, teardown_lab),
 		cmocka_unit_test_teardown(test_host_lost_before_final_reads, teardown_lab),
+		cmocka_unit_test_teardown(test_host_lost_during_the_run, teardown_lab),
 	};
 
 	netlab_require_root("test_hosts_load");

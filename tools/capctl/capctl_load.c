@@ -546,6 +546,10 @@ int capctl_load_main(int argc, char **argv)
 		report_fail("%s: %s", path, strerror(errno));
 		return CAPCTL_FAIL;
 	}
+	/* Each line on its way as it is written: a host lost mid-run takes none of the lines it
+	 * had written with it into a buffer. */
+	if (cfg.share_here)
+		setvbuf(f, NULL, _IOLBF, 0);
 	cfg.history = f;
 	if (cfg.client == WORKLOAD_CLIENT_EXEC && exec_clients_adopt_strays())
 		report_warn("a client program's children that leave its process group may outlive "
