@@ -1299,10 +1299,17 @@ int workload_run(const struct workload_config *cfg, struct workload_stats *st)
 	pthread_mutex_init(&run.lock, NULL);
 	if (cfg->rate > 0)
 		run.interval = (uint64_t)(1e9 * cfg->clients / cfg->rate);
-	/* An opening or final reads alone ask their own nodes, which may be down or cut off. */
-	err = cfg->phase == WORKLOAD_PHASE_WHOLE || cfg->phase == WORKLOAD_PHASE_CLIENTS ?
-		      preflight(cfg) :
-		      0;
+	/* Final reads alone ask nodes that may be down or cut off, and say so; the opening asks
+	 * the first node alone, whichever host's clients talk to it. */
+	if (cfg->phase == WORKLOAD_PHASE_OPEN) {
+		struct workload_config first = *cfg;
+
+		first.n_nodes = 1;
+		first.share_here = NULL;
+		err = preflight(&first);
+	} else if (cfg->phase != WORKLOAD_PHASE_FINAL) {
+		err = preflight(cfg);
+	}
 	if (err)
 		goto out;
 	run.t0 = monotonic_ns();
