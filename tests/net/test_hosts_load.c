@@ -310,6 +310,20 @@ static void test_diverged_across_hosts_is_invalid(void **state)
 	}
 }
 
+/* The load pid ends, exit 1, with one line: host 1 was lost during `phase`. */
+static void expect_host_1_lost(pid_t pid, const char *load_out, const char *phase)
+{
+	char said[64];
+	int rc = wait_load(pid);
+
+	show_load_output(load_out);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	snprintf(said, sizeof(said), "was lost during %s", phase);
+	assert_non_null(strstr(out, said));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+}
+
 /* The second host is lost once every client has stopped, before the final reads (the test hook
  * holds the load there). The load ends with one line naming it; the history holds the first
  * host's final reads, not the second's, and the adds acknowledged by the second host's own
@@ -318,7 +332,6 @@ static void test_host_lost_before_final_reads(void **state)
 {
 	char fifo[256], load_out[256];
 	pid_t pid;
-	int rc;
 
 	(void)state;
 	up_on_two_hosts(2);
@@ -332,12 +345,7 @@ static void test_host_lost_before_final_reads(void **state)
 	assert_true(pid > 0);
 	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
 	kill(pid, SIGUSR1);
-	rc = wait_load(pid);
-	show_load_output(load_out);
-	assert_int_equal(rc, 1);
-	assert_non_null(strstr(out, hosts.addr[1]));
-	assert_non_null(strstr(out, "was lost during the final reads"));
-	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	expect_host_1_lost(pid, load_out, "the final reads");
 	assert_true(lines_of(history, "\"type\":\"ok\",\"f\":\"read\"", host0) > 0);
 	assert_int_equal(lines_of(history, "\"f\":\"read\"", NULL),
 			 lines_of(history, "\"f\":\"read\"", host0));
@@ -353,7 +361,6 @@ static void test_host_lost_during_the_run(void **state)
 {
 	char load_out[256];
 	pid_t pid;
-	int rc;
 
 	(void)state;
 	up_on_two_hosts(2);
@@ -366,12 +373,7 @@ static void test_host_lost_during_the_run(void **state)
 	assert_true(pid > 0);
 	assert_int_equal(wait_for_shares(2), 2);
 	assert_int_equal(emu_host_kill(&hosts, 1, lab), 0);
-	rc = wait_load(pid);
-	show_load_output(load_out);
-	assert_int_equal(rc, 1);
-	assert_non_null(strstr(out, hosts.addr[1]));
-	assert_non_null(strstr(out, "was lost during the run"));
-	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	expect_host_1_lost(pid, load_out, "the run");
 	assert_true(lines_of(history, "\"type\":\"invoke\"", host1) > 0);
 	expect_linearizable();
 }
