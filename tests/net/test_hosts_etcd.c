@@ -137,7 +137,12 @@ static void test_one_member_per_host_is_linearizable(void **state)
 		netlab_capctl(lab, out, sizeof(out), "-v check --model register %s", history), 0);
 	printf("%s", out);
 	assert_non_null(strstr(out, ": linearizable"));
-	assert_non_null(strstr(out, "intervals widened by their clocks' bounds"));
+	assert_non_null(strstr(out, "operations widened by their clocks' bounds, up to "));
+	/* and a JSON reader is told the bound with the verdict */
+	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "--json check --model register %s",
+				       history),
+			 0);
+	assert_non_null(strstr(out, "{\"valid\":true,\"model\":\"register\",\"epsilon_ns\":"));
 
 	/* Every line came from its node's own host, with that host's bound, measured over ssh
 	 * (emulated hosts run no chrony). */
