@@ -241,10 +241,26 @@ static int read_hosts_arg(const char *text, struct host_list *hosts, struct spec
 
 	if (text[0] != '@')
 		return hosts_parse_list(text, hosts, e);
+	if (!text[1]) {
+		snprintf(e->msg, sizeof(e->msg), "--hosts @: which file? (@FILE, one host a line)");
+		return -EINVAL;
+	}
 	n = files_read_small(text + 1, file, sizeof(file));
 	if (n < 0) {
 		snprintf(e->msg, sizeof(e->msg), "--hosts: read %.200s: %s", text + 1,
 			 strerror((int)-n));
+		return -EINVAL;
+	}
+	if ((size_t)n == sizeof(file) - 1) {
+		snprintf(e->msg, sizeof(e->msg), "--hosts: %.120s is larger than %zu bytes",
+			 text + 1, sizeof(file) - 2);
+		return -EINVAL;
+	}
+	/* A NUL would end the text early and drop the hosts after it without a word. */
+	if (memchr(file, '\0', (size_t)n)) {
+		snprintf(e->msg, sizeof(e->msg),
+			 "--hosts: %.120s holds a NUL byte at byte %zu: not a text file of hosts",
+			 text + 1, (size_t)((char *)memchr(file, '\0', (size_t)n) - file));
 		return -EINVAL;
 	}
 	return hosts_parse_file(file, hosts, e);
@@ -443,8 +459,9 @@ int hosts_up(struct cli *cli, struct lab_config *cfg, const char *hosts_text,
 		       cli->lab, lh.nodes, lh.hosts.count, lh.vni, lh.mtu);
 	} else {
 		placement_format(&lh.place, &lh.hosts, record, sizeof(record));
-		printf("lab %s: %u nodes up on %u hosts (%s), VXLAN VNI %u, node MTU %u\n",
-		       cli->lab, lh.nodes, lh.hosts.count, record, lh.vni, lh.mtu);
+		printf("lab %s: %u nodes up on %u host%s (%s), VXLAN VNI %u, node MTU %u\n",
+		       cli->lab, lh.nodes, lh.hosts.count, lh.hosts.count == 1 ? "" : "s", record,
+		       lh.vni, lh.mtu);
 	}
 	return EXIT_OK;
 }
@@ -468,7 +485,8 @@ static int hosts_down(struct cli *cli, const struct lab_hosts *lh)
 	run_dir_of_lab(cli->lab, NULL, dir, sizeof(dir));
 	nodes_remove_all(cli->lab, dir, 0);
 	if (!cli->json)
-		printf("lab %s: down on %u hosts\n", cli->lab, lh->hosts.count);
+		printf("lab %s: down on %u host%s\n", cli->lab, lh->hosts.count,
+		       lh->hosts.count == 1 ? "" : "s");
 	return EXIT_OK;
 }
 

@@ -17,6 +17,7 @@
 /* `exec I -- CMD...` on the host of node I, with this terminal's input and output. */
 int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **argv)
 {
+	bool only[HOSTS_MAX] = { false };
 	static char args[16384];
 	char prefix[32];
 	unsigned int node;
@@ -27,6 +28,15 @@ int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **arg
 	rc = cli_parse_node(argv[0], lh->nodes, &node);
 	if (rc)
 		return rc;
+	/* Asked first, since exec becomes ssh: a host lost would otherwise answer with ssh's exit
+	 * 255 and its raw words. */
+	only[lh->place.host_of[node]] = true;
+	hosts_run_all(cli->lab, lh, only, "host check");
+	if (hosts_results[lh->place.host_of[node]].status)
+		return report_fail("exec: host %s: %s; %s",
+				   lh->hosts.host[lh->place.host_of[node]].dest,
+				   hosts_why_of(lh->place.host_of[node]),
+				   hosts_not_whole_remedy(cli));
 	snprintf(prefix, sizeof(prefix), "host exec %u", node);
 	remote_line(prefix, argc - 1, argv + 1, args, sizeof(args));
 	rc = remote_exec(cli->lab, &lh->hosts.host[lh->place.host_of[node]], args);
@@ -233,7 +243,9 @@ int hosts_clock(struct cli *cli, const struct lab_hosts *lh, int argc, char **ar
 				    "--strobe T,PERIOD | --reset");
 	if (nodeset_parse(argv[0], lh->nodes, &set, &e))
 		return report_usage("clock: %s", e.msg);
-	if (cli_need_root("capnet clock"))
+	/* As every command acting on the lab: with a host lost, refused, even if NODES are all
+	 * on hosts still there. */
+	if (cli_need_root("capnet clock") || hosts_refuse_unless_whole(cli, lh, "clock"))
 		return EXIT_FAIL;
 	for (unsigned int i = 1; i <= lh->nodes; i++)
 		if (nodeset_has(&set, i))

@@ -177,7 +177,7 @@ int hosts_status(struct cli *cli, const struct lab_hosts *lh)
 	open_object(&p, NULL);
 	print_string(&p, "lab", "lab %s: ", cli->lab);
 	print_uint(&p, "nodes", "%llu nodes", lh->nodes);
-	print_text(&p, " on %u hosts", lh->hosts.count);
+	print_text(&p, " on %u host%s", lh->hosts.count, lh->hosts.count == 1 ? "" : "s");
 	print_uint(&p, "vni", ", VXLAN VNI %llu", lh->vni);
 	print_uint(&p, "mtu", ", node MTU %llu", lh->mtu);
 	print_text(&p, " (underlay's less %d bytes of VXLAN)\n", VXLAN_OVERHEAD);

@@ -273,10 +273,10 @@ static int switch_locked(struct cli *cli, const struct lab_hosts *lh, const char
 		       (unsigned long long)latest, (unsigned long long)(most_lead - lead),
 		       round_trip / 1e3);
 	else
-		printf("%s (generation %llu) on %u hosts at one CLOCK_TAI instant: prepared in "
+		printf("%s (generation %llu) on %u host%s at one CLOCK_TAI instant: prepared in "
 		       "%.1f ms, the last host %.1f ms ahead of it%s\n",
 		       what, (unsigned long long)plan.generation[0], lh->hosts.count,
-		       round_trip / 1e6, lead / 1e6,
+		       lh->hosts.count == 1 ? "" : "s", round_trip / 1e6, lead / 1e6,
 		       latest ? ", one too late: it switched when it was told" : "");
 	return EXIT_OK;
 }

@@ -360,10 +360,16 @@ static void test_local_beside_a_remote_host(void **state)
 
 static void test_bad_input_is_refused(void **state)
 {
-	char cmd[8][512];
-	const char *cmds[8];
+	char cmd[10][512], nul_file[] = "/tmp/capnet-hosts-nul-XXXXXX";
+	const char *cmds[10];
+	int fd;
 
 	(void)state;
+	/* A file of hosts with a NUL byte in it: the hosts after it must not vanish silently. */
+	fd = mkstemp(nul_file);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "h1\n\0h2\n", 7), 7);
+	close(fd);
 	snprintf(cmd[0], sizeof(cmd[0]), "up -n 4 --hosts %s,%s", hosts.addr[0], hosts.addr[0]);
 	snprintf(cmd[1], sizeof(cmd[1]), "up -n 1 --hosts %s", hosts.hosts_arg);
 	snprintf(cmd[2], sizeof(cmd[2]), "up -n 4 --hosts %s --place 1-2@%s,4@%s", hosts.hosts_arg,
@@ -374,9 +380,12 @@ static void test_bad_input_is_refused(void **state)
 	snprintf(cmd[5], sizeof(cmd[5]), "up -n 4 --place 1-4@%s", hosts.addr[0]);
 	snprintf(cmd[6], sizeof(cmd[6]), "up -n 4 --hosts %s --place 1-4@elsewhere", hosts.addr[0]);
 	snprintf(cmd[7], sizeof(cmd[7]), "up -n 4 --hosts @/nonexistent/hosts");
-	for (int i = 0; i < 8; i++)
+	snprintf(cmd[8], sizeof(cmd[8]), "up -n 4 --hosts @");
+	snprintf(cmd[9], sizeof(cmd[9]), "up -n 4 --hosts @%s", nul_file);
+	for (int i = 0; i < 10; i++)
 		cmds[i] = cmd[i];
-	assert_int_equal(netlab_expect_usage_errors(lab, cmds, 8), 0);
+	assert_int_equal(netlab_expect_usage_errors(lab, cmds, 10), 0);
+	unlink(nul_file);
 	for (unsigned int k = 0; k < HOSTS; k++)
 		assert_int_equal(emu_host_lab_namespaces(&hosts, k, lab), 0);
 }
@@ -549,6 +558,16 @@ static void test_lost_host_is_named_and_down_finishes_later(void **state)
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(out, hosts.addr[1]));
 	assert_non_null(strstr(out, "no host switched"));
+	/* exec of a node on the lost host says so in capnet's words, not ssh's exit 255 */
+	rc = netlab_capnet(lab, out, sizeof(out), "exec 3 -- true");
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "exec: host "));
+	assert_non_null(strstr(out, hosts.addr[1]));
+	/* clock refuses even for a node on a host still there */
+	rc = netlab_capnet(lab, out, sizeof(out), "clock 1 --offset 1s");
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, hosts.addr[1]));
+	assert_non_null(strstr(out, "not whole"));
 	rc = netlab_capnet(lab, out, sizeof(out), "down");
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(out, hosts.addr[1]));
