@@ -238,11 +238,39 @@ static void test_lost_host_and_unreadable_record(void **state)
 	assert_int_equal(lines_in(out), 1);
 }
 
+/* A hostile key and value for node 3, on host 1: shell words, a quote, a `$(...)` and a ';'
+ * reach the remote capctl as the words they are, stored and read back unchanged, and nothing
+ * of them is run there. */
+static void test_hostile_words_reach_the_remote_node_unchanged(void **state)
+{
+	char marker[256], value[1024], get[512];
+
+	(void)state;
+	snprintf(marker, sizeof(marker), "%s/ran", hosts.dir);
+	unlink(marker);
+	snprintf(value, sizeof(value), "it's $(touch %s) `touch %s`; touch %s\n", marker, marker,
+		 marker);
+	assert_int_equal(capctl_until_ok(1, "put warmup 0"), 0);
+	/* The local shell takes the single quotes; capctl is given the words between them. */
+	assert_int_equal(capctl_n(3, "put 'k;touch %s' 'it'\\''s $(touch %s) `touch %s`; touch %s'",
+				  marker, marker, marker, marker),
+			 0);
+	assert_string_equal(out, "OK\n");
+	snprintf(get, sizeof(get), "get 'k;touch %s'", marker);
+	assert_int_equal(capctl_until_ok(3, get), 0);
+	assert_string_equal(out, value);
+	assert_int_equal(capctl_until_ok(1, get), 0);
+	assert_string_equal(out, value);
+	assert_int_equal(access(marker, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_on_one_host_get_on_both, setup_lab,
 						emu_hosts_test_teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_words_reach_the_remote_node_unchanged,
+						setup_lab, emu_hosts_test_teardown),
 		cmocka_unit_test_setup_teardown(test_history_on_the_controller, setup_lab,
 						emu_hosts_test_teardown),
 		cmocka_unit_test_setup_teardown(test_partition_isolates_the_remote_node, setup_lab,
