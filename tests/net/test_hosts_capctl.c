@@ -158,6 +158,11 @@ static void test_history_on_the_controller(void **state)
 	assert_int_equal(netlab_capctl(lab, out, sizeof(out), "check --model register %s", path),
 			 0);
 	assert_non_null(strstr(out, ": linearizable"));
+	/* "-": the history on standard output, ahead of the answer, as on one host. */
+	assert_int_equal(capctl_n(3, "--history - --process 7 get h"), 0);
+	assert_non_null(strstr(out, "{\"process\":7,\"type\":\"ok\",\"f\":\"read\""));
+	assert_non_null(strstr(out, "\n1\n"));
+	assert_int_equal(access("-", F_OK), -1);
 }
 
 /* Node 3 alone on host 1: its request is refused as unavailable (exit 3), as on one host. */

@@ -128,7 +128,9 @@ bool node_host_run(int argc, char **argv, int *rc)
 		return true;
 	}
 	if (capctl_opts.history) {
-		history.f = fopen(capctl_opts.history, "a");
+		/* "-": standard output, as on one host. */
+		history.f = strcmp(capctl_opts.history, "-") ? fopen(capctl_opts.history, "a") :
+							       stdout;
 		if (!history.f) {
 			memset(key, 0, sizeof(key));
 			*rc = report_fail("--history %s: %s", capctl_opts.history, strerror(errno));
@@ -141,7 +143,7 @@ bool node_host_run(int argc, char **argv, int *rc)
 	err = capctl_on_host(capctl_opts.lab, host, args, key[0] ? key : NULL, history.f ? 2 : 0,
 			     relay_history, &history, &r);
 	memset(key, 0, sizeof(key));
-	if (history.f)
+	if (history.f && history.f != stdout)
 		fclose(history.f);
 	if (err) {
 		free(r.out);
