@@ -15,12 +15,14 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "lib/monotonic.h"
 #include "tests/lib/emu_hosts.h"
 #include "tests/lib/netlab.h"
 
@@ -75,11 +77,19 @@ static int wait_listening(pid_t sshd, const char *addr)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(22) };
 
+	/* Each attempt bounded too: a SYN nobody answers would hold a blocking connect for
+	 * minutes. */
+	struct timeval attempt = { .tv_sec = 1 };
+	uint64_t deadline;
+
 	inet_pton(AF_INET, addr, &sa.sin_addr);
 	/* A bound for a broken sshd, not a claim about speed. */
-	for (int i = 0; i < 3000; i++) {
+	deadline = monotonic_ns() + 60ull * 1000000000ull;
+	while (monotonic_ns() < deadline) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int ok = fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		int ok = fd >= 0 &&
+			 !setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &attempt, sizeof(attempt)) &&
+			 !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 
 		if (fd >= 0)
 			close(fd);
