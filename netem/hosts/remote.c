@@ -457,25 +457,6 @@ int remote_wait(struct remote_child *c)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
 
-void remote_shell_word(const char *text, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	if (len < 3)
-		return;
-	buf[used++] = '\'';
-	for (; *text && used + 6 < len; text++) {
-		if (*text == '\'') {
-			memcpy(buf + used, "'\\''", 4);
-			used += 4;
-		} else {
-			buf[used++] = *text;
-		}
-	}
-	buf[used++] = '\'';
-	buf[used] = '\0';
-}
-
 int remote_read_line(int fd, char *buf, size_t len, int ms)
 {
 	long long deadline = monotonic_ms() + ms;
@@ -502,13 +483,37 @@ int remote_read_line(int fd, char *buf, size_t len, int ms)
 }
 
 /* "PREFIX 'ARG' 'ARG' ...": a command line for the remote shell. */
-void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len)
+/* c at buf[*used] where it fits, leaving room for the NUL; counted either way. */
+static void put_char(char *buf, size_t len, size_t *used, char c)
 {
-	static char word[4096];
-	size_t used = snprintf(buf, len, "%s", prefix);
+	if (*used + 1 < len)
+		buf[*used] = c;
+	(*used)++;
+}
 
-	for (int i = 0; i < argc && used < len; i++) {
-		remote_shell_word(argv[i], word, sizeof(word));
-		used += snprintf(buf + used, len - used, " %s", word);
+size_t remote_words_append(char *buf, size_t len, size_t used, int argc, char *const *argv)
+{
+	for (int i = 0; i < argc; i++) {
+		put_char(buf, len, &used, ' ');
+		put_char(buf, len, &used, '\'');
+		for (const char *p = argv[i]; *p; p++) {
+			if (*p != '\'') {
+				put_char(buf, len, &used, *p);
+				continue;
+			}
+			for (const char *q = "'\\''"; *q; q++)
+				put_char(buf, len, &used, *q);
+		}
+		put_char(buf, len, &used, '\'');
 	}
+	if (len)
+		buf[used < len ? used : len - 1] = '\0';
+	return used;
+}
+
+size_t remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s", prefix);
+
+	return remote_words_append(buf, len, n > 0 ? (size_t)n : 0, argc, argv);
 }

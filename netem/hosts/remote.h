@@ -72,11 +72,14 @@ void remote_write_all(struct remote_child *c, unsigned int n, bool *live, const 
  * that nothing after it is taken: 0, or -ETIMEDOUT, -EPIPE at end of file. */
 int remote_read_line(int fd, char *buf, size_t len, int ms);
 
-/* One word for the remote shell: 'text', with every ' written '\'' (cut to fit len). */
-void remote_shell_word(const char *text, char *buf, size_t len);
+/* Appends " 'WORD'" to buf (which holds used bytes) for each of argv, every ' written '\'':
+ * words the remote shell takes back exactly. Returns the length the whole needs, as snprintf:
+ * at least len when it did not fit, what fitted then NUL-terminated. */
+size_t remote_words_append(char *buf, size_t len, size_t used, int argc, char *const *argv);
 
-/* "PREFIX 'ARG' 'ARG' ...": a command line of safe words for the remote shell (cut to fit). */
-void remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len);
+/* "PREFIX 'ARG' 'ARG' ...": a command line of safe words for the remote shell; the length it
+ * needs, at least len when it was cut. */
+size_t remote_line(const char *prefix, int argc, char **argv, char *buf, size_t len);
 
 /* Ends the shared ssh connections of the lab's hosts (`ssh -O exit`), quietly. */
 void remote_close(const char *lab, const struct host_list *hosts);

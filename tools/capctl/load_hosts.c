@@ -85,7 +85,6 @@ static int share_args(const struct workload_config *cfg, const struct lab_hosts 
 		      char *buf, size_t len)
 {
 	bool final = !strncmp(phase, "final", 5);
-	char word[4096];
 	size_t used;
 	bool first = true;
 
@@ -136,10 +135,8 @@ static int share_args(const struct workload_config *cfg, const struct lab_hosts 
 	}
 	if (cfg->exec_argc && used < len)
 		used += snprintf(buf + used, len - used, " --");
-	for (int i = 0; i < cfg->exec_argc && used < len; i++) {
-		remote_shell_word(cfg->exec_argv[i], word, sizeof(word));
-		used += snprintf(buf + used, len - used, " %s", word);
-	}
+	if (used < len)
+		used = remote_words_append(buf, len, used, cfg->exec_argc, cfg->exec_argv);
 	if (used >= len) {
 		report_fail("the command line of a host's share is too long");
 		return -E2BIG;

@@ -24,7 +24,6 @@
 /* The global options that shape the request and its answer, then the command, word by word. */
 static int remote_args(int argc, char **argv, bool key, char *buf, size_t len)
 {
-	char word[REMOTE_ARGS_MAX + 8];
 	size_t used;
 
 	used = snprintf(buf, len, "--on-host -n %u --timeout %ld%s%s%s", capctl_opts.node,
@@ -38,10 +37,8 @@ static int remote_args(int argc, char **argv, bool key, char *buf, size_t len)
 	if (capctl_opts.history && used < len)
 		used += snprintf(buf + used, len - used, " --history - --process %u",
 				 capctl_opts.process);
-	for (int i = 0; i < argc && used < len; i++) {
-		remote_shell_word(argv[i], word, sizeof(word));
-		used += snprintf(buf + used, len - used, " %s", word);
-	}
+	if (used < len)
+		used = remote_words_append(buf, len, used, argc, argv);
 	return used < len ? 0 : -E2BIG;
 }
 
