@@ -17,10 +17,10 @@
 /* `exec I -- CMD...` on the host of node I, with this terminal's input and output. */
 int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **argv)
 {
-	bool only[HOSTS_MAX] = { false };
 	static char args[16384];
 	char prefix[32];
-	unsigned int node;
+	const char *remedy;
+	unsigned int node, h;
 	int rc;
 
 	if (argc < 1)
@@ -28,20 +28,17 @@ int hosts_exec(struct cli *cli, const struct lab_hosts *lh, int argc, char **arg
 	rc = cli_parse_node(argv[0], lh->nodes, &node);
 	if (rc)
 		return rc;
+	h = lh->place.host_of[node];
 	/* Asked first, since exec becomes ssh: a host lost would otherwise answer with ssh's exit
 	 * 255 and its raw words. */
-	only[lh->place.host_of[node]] = true;
-	hosts_run_all(cli->lab, lh, only, "host check");
-	if (hosts_results[lh->place.host_of[node]].status)
-		return report_fail("exec: host %s: %s; %s",
-				   lh->hosts.host[lh->place.host_of[node]].dest,
-				   hosts_why_of(lh->place.host_of[node]),
-				   hosts_not_whole_remedy(cli));
+	remedy = hosts_lost_remedy(cli, lh, h);
+	if (*remedy)
+		return report_fail("exec: host %s: %s%s", lh->hosts.host[h].dest, hosts_why_of(h),
+				   remedy);
 	snprintf(prefix, sizeof(prefix), "host exec %u", node);
 	remote_line(prefix, argc - 1, argv + 1, args, sizeof(args));
-	rc = remote_exec(cli->lab, &lh->hosts.host[lh->place.host_of[node]], args);
-	return report_fail("exec on host %s: %s", lh->hosts.host[lh->place.host_of[node]].dest,
-			   strerror(-rc));
+	rc = remote_exec(cli->lab, &lh->hosts.host[h], args);
+	return report_fail("exec on host %s: %s", lh->hosts.host[h].dest, strerror(-rc));
 }
 
 /* ---- start, stop, kill, pause, resume, restart: every host acts on its own share ---------- */
